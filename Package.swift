@@ -1,0 +1,64 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "kmsindex",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "kmsindex", targets: ["kmsindex"]),
+        .executable(name: "kmsindex-synth", targets: ["kmsindex-synth"]),
+        .library(name: "KMSIndex", targets: ["KMSIndex"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    ],
+    targets: [
+        // zlib from Debian's zlib1g-dev, with a shim for the inflateInit2/deflateInit2 macros.
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+
+        // Everything the tool does: reading, parsing, normalizing, storing, querying.
+        .target(
+            name: "KMSIndex",
+            dependencies: [
+                "CZlib",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            plugins: ["EmbedMigrations"]
+        ),
+
+        // Thin command line over KMSIndex.
+        .executableTarget(
+            name: "kmsindex",
+            dependencies: [
+                "KMSIndex",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // Deterministic generator of realistic CloudTrail trees with ground truth.
+        .target(name: "KMSIndexSynth", dependencies: ["CZlib"]),
+        .executableTarget(
+            name: "kmsindex-synth",
+            dependencies: [
+                "KMSIndexSynth",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // Build-time tool: turns Migrations/*.sql into a Swift array compiled into KMSIndex.
+        .executableTarget(name: "MigrationEmbedder"),
+        .plugin(
+            name: "EmbedMigrations",
+            capability: .buildTool(),
+            dependencies: ["MigrationEmbedder"]
+        ),
+
+        .testTarget(name: "KMSIndexSynthTests", dependencies: ["KMSIndexSynth"]),
+        .testTarget(
+            name: "KMSIndexTests",
+            dependencies: ["KMSIndex", "KMSIndexSynth", "CZlib"],
+            resources: [.copy("Fixtures")]
+        ),
+    ]
+)

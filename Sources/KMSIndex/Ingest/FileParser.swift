@@ -1,0 +1,55 @@
+/// Reads one input file into a `FileResult`: decompress, stream the records, normalize the
+/// KMS ones. Never throws: every problem becomes the file's outcome.
+public struct FileParser: Sendable {
+    /// Largest decompressed size accepted per file (a bound on gzip bombs).
+    public var maxFileBytes: Int
+
+    public init(maxFileBytes: Int = 2 << 30) {
+        self.maxFileBytes = maxFileBytes
+    }
+
+    public func parse(_ file: InputFile, window: ByteWindow = ByteWindow()) -> FileResult {
+        var result = FileResult(path: file.path, size: file.size, mtimeNs: file.mtimeNs, outcome: .ingested)
+        var events: [KMSEvent] = []
+        var reader: LogFileReader?
+        do {
+            let stream = try DecompressedStream(path: file.path, limit: maxFileBytes)
+            defer { result.uncompressedBytes = stream.producedBytes }
+            let logReader = LogFileReader(stream: stream, window: window)
+            reader = logReader
+            let kind = try logReader.read { record, index in
+                do {
+                    events.append(try EventNormalizer.normalize(record))
+                } catch let error as RecordError {
+                    logReader.noteMalformed(index, error.description)
+                }
+            }
+            if case .notLog(let reason) = kind {
+                result.outcome = Self.isLogFileName(file.path)
+                    ? .failed(reason: "named like a CloudTrail log file, but: \(reason)")
+                    : .skipped(reason: reason)
+            }
+        } catch let error as ReadError {
+            result.outcome = .failed(reason: error.description)
+        } catch let error as ContentError {
+            result.outcome = .failed(reason: error.description)
+        } catch {
+            result.outcome = .failed(reason: "\(error)")
+        }
+        window.consume(upTo: window.end)
+        if let reader {
+            result.records = reader.recordCount
+            result.kmsRecords = reader.kmsRecordCount
+            result.malformedCount = reader.malformedCount
+            result.malformed = reader.malformed
+        }
+        if result.outcome == .ingested { result.events = events }
+        return result
+    }
+
+    /// True for `ACCOUNT_CloudTrail_REGION_YYYYMMDDTHHmmZ_UNIQUE.json.gz` names.
+    static func isLogFileName(_ path: String) -> Bool {
+        let name = path.split(separator: "/").last ?? ""
+        return name.contains("_CloudTrail_") && name.hasSuffix(".json.gz")
+    }
+}

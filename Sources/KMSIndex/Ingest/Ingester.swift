@@ -1,0 +1,219 @@
+import Foundation
+import GRDB
+
+/// How an ingest runs.
+public struct IngestOptions: Sendable {
+    /// Files and folders to read (folders recursively).
+    public var paths: [String]
+    /// Largest decompressed size accepted per file.
+    public var maxFileBytes = 2 << 30
+    /// Threads that decompress and parse; the calling thread writes.
+    public var jobs = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    /// A transaction is committed after this many files, events or seconds, whichever first.
+    public var filesPerTransaction = 500
+    public var eventsPerTransaction = 100_000
+    public var secondsPerTransaction = 2.0
+
+    public init(paths: [String]) {
+        self.paths = paths
+    }
+}
+
+/// Something a person should hear about during an ingest.
+public enum IngestDiagnostic: Sendable {
+    /// A file was recorded as failed; the rest goes on.
+    case fileFailed(path: String, reason: String)
+    /// A log file was indexed, but some KMS records in it could not be used.
+    case malformedRecords(path: String, count: Int, examples: [MalformedRecord])
+}
+
+/// What an ingest did.
+public struct IngestSummary: Sendable, Equatable {
+    /// Files found that were read, or looked up in the ledger.
+    public var filesSeen = 0
+    /// Files already in the ledger with the same size and modification time: not read.
+    public var filesUnchanged = 0
+    public var filesIngested = 0
+    /// Files skipped, by reason (digest files, Insights files, non-log JSON...).
+    public var skippedByReason: [String: Int] = [:]
+    public var failed: [String: String] = [:]
+    /// KMS records read from the files read in this run.
+    public var kmsRecords = 0
+    /// KMS events new to the index.
+    public var eventsAdded = 0
+    /// KMS records rejected as malformed.
+    public var malformedRecords = 0
+    /// Uncompressed bytes read.
+    public var bytesRead = 0
+
+    public var filesSkipped: Int { skippedByReason.values.reduce(0, +) }
+    public var filesFailed: Int { failed.count }
+    /// KMS records that were already indexed (duplicate deliveries, or overlapping files).
+    public var duplicates: Int { kmsRecords - malformedRecords - eventsAdded }
+
+    public init() {}
+}
+
+/// Reads CloudTrail files into the index: walk, read and parse on worker threads, write in
+/// batched transactions on the calling thread.
+///
+/// A file's ledger row and its events are always committed in the same transaction, so a
+/// run killed at any moment leaves either all of a file or none of it.
+public final class Ingester {
+    public let database: IndexDatabase
+    public let options: IngestOptions
+
+    public init(database: IndexDatabase, options: IngestOptions) {
+        self.database = database
+        self.options = options
+    }
+
+    /// Runs the ingest. Throws only for database errors; bad files are in the summary.
+    public func run(diagnostic: (IngestDiagnostic) -> Void = { _ in }) throws -> IngestSummary {
+        let pending = BoundedQueue<InputFile>(capacity: 256)
+        let results = BoundedQueue<FileResult>(capacity: max(2, options.jobs * 2))
+        let notes = NoteCollector()
+        let ledger = try LedgerReader(path: database.path)
+
+        let walker = Thread { [options] in
+            do {
+                try InputWalker().walk(options.paths, visit: { file in
+                    if ledger.isUnchanged(file) {
+                        notes.unchanged()
+                    } else if !pending.push(file) {
+                        throw CancellationError()
+                    }
+                }, note: { note in
+                    switch note {
+                    case let .skipped(_, reason): notes.skipped(reason)
+                    case let .failed(path, reason): results.push(FileResult(path: path, size: 0, mtimeNs: 0, outcome: .failed(reason: reason)))
+                    }
+                })
+            } catch {}
+            pending.close()
+        }
+        walker.start()
+
+        let workersLeft = Counter(options.jobs)
+        for _ in 0..<max(1, options.jobs) {
+            let parser = FileParser(maxFileBytes: options.maxFileBytes)
+            Thread {
+                let window = ByteWindow()
+                while let file = pending.pop() {
+                    if !results.push(parser.parse(file, window: window)) { break }
+                }
+                if workersLeft.decrement() == 0 { results.close() }
+            }.start()
+        }
+
+        var summary = IngestSummary()
+        do {
+            try write(results, into: &summary, diagnostic: diagnostic)
+        } catch {
+            pending.close()
+            results.close()
+            while results.pop() != nil {}
+            throw error
+        }
+        summary.filesUnchanged = notes.unchangedCount
+        for (reason, n) in notes.skippedCounts { summary.skippedByReason[reason, default: 0] += n }
+        summary.filesSeen += summary.filesUnchanged
+        return summary
+    }
+
+    private func write(_ results: BoundedQueue<FileResult>, into summary: inout IngestSummary,
+                       diagnostic: (IngestDiagnostic) -> Void) throws {
+        try database.queue.writeWithoutTransaction { db in
+            let writer = try EventWriter(db: db)
+            var filesInBatch = 0
+            var eventsInBatch = 0
+            var batchStart = Date()
+            var inTransaction = false
+            do {
+                while let result = results.pop() {
+                    if !inTransaction {
+                        try db.beginTransaction(.immediate)
+                        inTransaction = true
+                        batchStart = Date()
+                    }
+                    let added = try writer.write(result)
+                    account(result, added: added, into: &summary, diagnostic: diagnostic)
+                    filesInBatch += 1
+                    eventsInBatch += result.events.count
+                    if filesInBatch >= options.filesPerTransaction || eventsInBatch >= options.eventsPerTransaction
+                        || Date().timeIntervalSince(batchStart) >= options.secondsPerTransaction
+                    {
+                        try db.commit()
+                        inTransaction = false
+                        filesInBatch = 0
+                        eventsInBatch = 0
+                    }
+                }
+                if inTransaction { try db.commit() }
+            } catch {
+                if inTransaction { try? db.rollback() }
+                writer.resetCaches()
+                throw error
+            }
+        }
+    }
+
+    private func account(_ result: FileResult, added: Int, into summary: inout IngestSummary,
+                         diagnostic: (IngestDiagnostic) -> Void) {
+        summary.filesSeen += 1
+        summary.bytesRead += result.uncompressedBytes ?? 0
+        switch result.outcome {
+        case .ingested:
+            summary.filesIngested += 1
+            summary.kmsRecords += result.kmsRecords
+            summary.eventsAdded += added
+            summary.malformedRecords += result.malformedCount
+            if result.malformedCount > 0 {
+                diagnostic(.malformedRecords(path: result.path, count: result.malformedCount, examples: result.malformed))
+            }
+        case .skipped(let reason):
+            summary.skippedByReason[reason, default: 0] += 1
+        case .failed(let reason):
+            summary.failed[result.path] = reason
+            diagnostic(.fileFailed(path: result.path, reason: reason))
+        }
+    }
+}
+
+/// Looks files up in the ledger from the walker thread, on its own read-only connection.
+final class LedgerReader: @unchecked Sendable {
+    private let queue: DatabaseQueue
+
+    init(path: String) throws {
+        queue = try DatabaseQueue(path: path, configuration: IndexDatabase.configuration(readOnly: true))
+    }
+
+    /// True when the file was read before with the same size and modification time, and did not fail.
+    func isUnchanged(_ file: InputFile) -> Bool {
+        let row = try? queue.read { db in
+            try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT size, mtime_ns, outcome FROM source_files WHERE path = ?"),
+                arguments: [file.path])
+        }
+        guard let row = row ?? nil else { return false }
+        return row["size"] as Int64 == file.size && row["mtime_ns"] as Int64 == file.mtimeNs
+            && row["outcome"] as String != "failed"
+    }
+}
+
+/// Counts kept by the walker thread and read once the walk is over.
+final class NoteCollector: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var unchangedCount = 0
+    private(set) var skippedCounts: [String: Int] = [:]
+
+    func unchanged() { lock.withLock { unchangedCount += 1 } }
+    func skipped(_ reason: String) { lock.withLock { skippedCounts[reason, default: 0] += 1 } }
+}
+
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Int
+    init(_ value: Int) { self.value = max(1, value) }
+    func decrement() -> Int { lock.withLock { value -= 1; return value } }
+}

@@ -1,0 +1,85 @@
+/// Who made a call, as CloudTrail's `userIdentity` tells it.
+///
+/// Two events share a principal row when every field here is equal; the assumed-role
+/// fields (`roleARN`, `sessionName`) are derived so that a role matches all its sessions.
+public struct Principal: Hashable, Sendable {
+    public var type: String?
+    public var arn: String?
+    public var accountID: String?
+    public var principalID: String?
+    public var userName: String?
+    /// The role behind an assumed-role session (`sessionContext.sessionIssuer.arn`).
+    public var roleARN: String?
+    /// The session name: the last part of an assumed-role or federated-user ARN.
+    public var sessionName: String?
+    /// The service that made the call on the principal's behalf.
+    public var invokedBy: String?
+    public var accessKeyID: String?
+    public var sourceIdentity: String?
+    public var credentialFromConsole: String?
+
+    public init() {}
+}
+
+/// Which encryption context of the request a pair came from.
+public enum ContextScope: Int, Sendable {
+    case request = 0
+    case source = 1
+    case destination = 2
+
+    public var name: String {
+        switch self {
+        case .request: return "encryptionContext"
+        case .source: return "sourceEncryptionContext"
+        case .destination: return "destinationEncryptionContext"
+        }
+    }
+}
+
+/// One encryption-context pair; non-string values keep their JSON text.
+public struct ContextPair: Equatable, Sendable {
+    public var scope: ContextScope
+    public var name: String
+    public var value: String
+}
+
+/// A KMS event reduced to what the index stores.
+public struct KMSEvent: Sendable {
+    public var eventID: String
+    /// UTC, `YYYY-MM-DDTHH:MM:SSZ` (see `EventTime`).
+    public var eventTime: String
+    public var eventName: String
+    public var awsRegion: String?
+    public var recipientAccountID: String?
+    public var sourceIPAddress: String?
+    public var userAgent: String?
+    public var errorCode: String?
+    public var errorMessage: String?
+    public var requestID: String?
+    public var sharedEventID: String?
+    public var readOnly: Bool?
+    public var eventType: String?
+    public var principal = Principal()
+
+    /// The key the call used, as a key ARN, when the event says it.
+    public var keyARN: String?
+    /// The source key of a `ReEncrypt`.
+    public var sourceKeyARN: String?
+    /// `keyId` as the caller wrote it, when it is not the key ARN itself (an alias, a bare id).
+    public var requestedKey: String?
+    /// Alias names (`alias/NAME`) learned from this event, with the key ARN they point to.
+    public var aliases: [(alias: String, keyARN: String)] = []
+
+    /// `aws:s3:arn` of the request's encryption context.
+    public var s3ARN: String?
+    /// `aws:cloudtrail:arn` of the request's encryption context.
+    public var trailARN: String?
+    /// Every other encryption-context pair, of every context of the request.
+    public var otherContext: [ContextPair] = []
+
+    public init(eventID: String, eventTime: String, eventName: String) {
+        self.eventID = eventID
+        self.eventTime = eventTime
+        self.eventName = eventName
+    }
+}

@@ -1,0 +1,43 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Writes to standard output and error. A closed pipe (`kmsindex … | head`) ends the
+/// process quietly with status 0, as a filter should.
+public enum Console {
+    /// Call once at start: a broken pipe becomes a write error (EPIPE) instead of a signal.
+    public static func ignoreBrokenPipe() {
+        signal(SIGPIPE, SIG_IGN)
+    }
+
+    public static func out(_ text: String) {
+        write(fd: 1, text)
+    }
+
+    /// Diagnostics: one line, caller-chosen text already escaped by the caller.
+    public static func err(_ text: String) {
+        write(fd: 2, text.hasSuffix("\n") ? text : text + "\n")
+    }
+
+    public static var stdoutIsTerminal: Bool { isatty(1) == 1 }
+    public static var stderrIsTerminal: Bool { isatty(2) == 1 }
+
+    static func write(fd: Int32, _ text: String) {
+        var bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { raw in
+                Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+            }
+            if n < 0 {
+                if errno == EINTR { continue }
+                if errno == EPIPE { exit(0) }
+                return
+            }
+            offset += n
+        }
+        bytes.removeAll()
+    }
+}

@@ -1,0 +1,86 @@
+/// How query commands print rows.
+public enum OutputFormat: String, CaseIterable, Sendable {
+    case table, csv, tsv, json, ndjson
+}
+
+/// A result set to print: column names and rows of optional text.
+///
+/// Every query command builds one of these, so every command gets every format, and the
+/// escaping rules live in one place.
+public struct ResultTable: Sendable, Equatable {
+    public var columns: [String]
+    public var rows: [[String?]]
+
+    public init(columns: [String], rows: [[String?]]) {
+        self.columns = columns
+        self.rows = rows
+    }
+
+    /// The table rendered in `format`. Table output escapes caller-chosen text; JSON and CSV
+    /// carry it intact (quoted by their own rules).
+    public func render(_ format: OutputFormat) -> String {
+        switch format {
+        case .table: return renderTable()
+        case .csv: return renderDelimited(separator: ",")
+        case .tsv: return renderDelimited(separator: "\t")
+        case .json: return renderJSON(lines: false)
+        case .ndjson: return renderJSON(lines: true)
+        }
+    }
+
+    func renderTable() -> String {
+        let cells = rows.map { $0.map { TerminalText.escape($0 ?? "") } }
+        let headers = columns.map(TerminalText.escape)
+        var widths = headers.map(\.count)
+        for row in cells {
+            for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }
+        }
+        func line(_ values: [String]) -> String {
+            var parts: [String] = []
+            for (i, v) in values.enumerated() {
+                let isLast = i == values.count - 1
+                parts.append(isLast ? v : v + String(repeating: " ", count: widths[i] - v.count))
+            }
+            return parts.joined(separator: "  ")
+        }
+        var out = line(headers) + "\n"
+        out += line(widths.map { String(repeating: "-", count: $0) }) + "\n"
+        for row in cells { out += line(row) + "\n" }
+        return out
+    }
+
+    func renderDelimited(separator: Character) -> String {
+        func field(_ value: String?) -> String {
+            guard let value else { return "" }
+            if separator == "\t" {
+                // TSV has no quoting: tabs and line breaks are escaped.
+                return value.replacing("\\", with: "\\\\").replacing("\t", with: "\\t")
+                    .replacing("\n", with: "\\n").replacing("\r", with: "\\r")
+            }
+            if value.contains(separator) || value.contains("\"") || value.contains("\n") || value.contains("\r") {
+                return "\"" + value.replacing("\"", with: "\"\"") + "\""
+            }
+            return value
+        }
+        var out = columns.map(field).joined(separator: String(separator)) + "\r\n"
+        if separator == "\t" { out = columns.map(field).joined(separator: "\t") + "\n" }
+        for row in rows {
+            out += row.map(field).joined(separator: String(separator)) + (separator == "\t" ? "\n" : "\r\n")
+        }
+        return out
+    }
+
+    func renderJSON(lines: Bool) -> String {
+        let objects = rows.map { row -> String in
+            var parts: [String] = []
+            for (i, name) in columns.enumerated() {
+                let value = i < row.count ? row[i] : nil
+                parts.append(JSONText.quoted(name) + ":" + (value.map(JSONText.quoted) ?? "null"))
+            }
+            return "{" + parts.joined(separator: ",") + "}"
+        }
+        if lines { return objects.map { $0 + "\n" }.joined() }
+        if objects.isEmpty { return "[]\n" }
+        return "[\n" + objects.map { "  " + $0 }.joined(separator: ",\n") + "\n]\n"
+    }
+}

@@ -1,0 +1,287 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Why JSON could not be read.
+public enum ParseError: Error, Equatable {
+    /// The value continues past the bytes available: read more and try again.
+    case needMore
+    case syntax(String, offset: Int)
+    case tooDeep(limit: Int, offset: Int)
+}
+
+/// A byte-level JSON reader over a window of memory.
+///
+/// Made for CloudTrail's hot path: it can skip a value without building it, compare a string
+/// with a literal without allocating, and build a `JSONValue` for the few records worth it.
+/// Every method that runs into the end of the bytes throws `needMore`; the caller refills and
+/// retries from the position it saved.
+public struct JSONScanner {
+    /// Deepest nesting accepted, so that hostile input cannot exhaust the stack.
+    public static let maxDepth = 512
+
+    let p: UnsafePointer<UInt8>
+    let end: Int
+    /// Index of the next byte to read.
+    public var i: Int
+
+    public init(_ p: UnsafePointer<UInt8>, from start: Int, to end: Int) {
+        self.p = p
+        self.i = start
+        self.end = end
+    }
+
+    @inline(__always) func isSpace(_ c: UInt8) -> Bool {
+        c == 0x20 || c == 0x0a || c == 0x0d || c == 0x09
+    }
+
+    /// Skips whitespace; needs at least one more byte after it.
+    public mutating func skipWhitespace() throws {
+        while i < end && isSpace(p[i]) { i += 1 }
+        if i >= end { throw ParseError.needMore }
+    }
+
+    /// The next byte, without consuming it.
+    public func peek() throws -> UInt8 {
+        if i >= end { throw ParseError.needMore }
+        return p[i]
+    }
+
+    public mutating func expect(_ c: UInt8, _ what: String) throws {
+        let b = try peek()
+        guard b == c else { throw syntaxError("expected \(what), found \(describe(b))") }
+        i += 1
+    }
+
+    func syntaxError(_ message: String) -> ParseError {
+        .syntax(message, offset: i)
+    }
+
+    func describe(_ b: UInt8) -> String {
+        if b >= 0x21 && b < 0x7f { return "'\(Character(Unicode.Scalar(b)))'" }
+        return "byte 0x" + String(b, radix: 16)
+    }
+
+    /// Index just past the closing quote of the string starting at `i` (which must be `"`).
+    func stringEnd() throws -> (contentEnd: Int, hasEscape: Bool) {
+        var j = i + 1
+        var hasEscape = false
+        while true {
+            guard j < end, let q = memchr(p + j, 0x22, end - j) else { throw ParseError.needMore }
+            let qi = UnsafePointer<UInt8>(q.assumingMemoryBound(to: UInt8.self)) - p
+            var k = qi - 1
+            var backslashes = 0
+            while k > i && p[k] == 0x5c { backslashes += 1; k -= 1 }
+            if backslashes & 1 == 0 {
+                if !hasEscape, memchr(p + i + 1, 0x5c, qi - i - 1) != nil { hasEscape = true }
+                return (qi, hasEscape)
+            }
+            hasEscape = true
+            j = qi + 1
+        }
+    }
+
+    public mutating func skipString() throws {
+        guard try peek() == 0x22 else { throw syntaxError("expected a string, found \(describe(p[i]))") }
+        let (contentEnd, _) = try stringEnd()
+        i = contentEnd + 1
+    }
+
+    /// Reads a string value, decoding escapes. Invalid UTF-8 is replaced with U+FFFD.
+    public mutating func readString() throws -> String {
+        guard try peek() == 0x22 else { throw syntaxError("expected a string, found \(describe(p[i]))") }
+        let (contentEnd, hasEscape) = try stringEnd()
+        let start = i + 1
+        if !hasEscape {
+            let s = String(decoding: UnsafeBufferPointer(start: p + start, count: contentEnd - start), as: UTF8.self)
+            i = contentEnd + 1
+            return s
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(contentEnd - start)
+        var j = start
+        while j < contentEnd {
+            let c = p[j]
+            if c != 0x5c { bytes.append(c); j += 1; continue }
+            j += 1
+            guard j < contentEnd else { i = j; throw syntaxError("bad escape at end of string") }
+            let e = p[j]
+            j += 1
+            switch e {
+            case 0x22: bytes.append(0x22)
+            case 0x5c: bytes.append(0x5c)
+            case 0x2f: bytes.append(0x2f)
+            case 0x62: bytes.append(0x08)
+            case 0x66: bytes.append(0x0c)
+            case 0x6e: bytes.append(0x0a)
+            case 0x72: bytes.append(0x0d)
+            case 0x74: bytes.append(0x09)
+            case 0x75:
+                var scalar = try hex4(at: j, limit: contentEnd)
+                j += 4
+                if (0xD800...0xDBFF).contains(scalar), j + 6 <= contentEnd, p[j] == 0x5c, p[j + 1] == 0x75 {
+                    let low = try hex4(at: j + 2, limit: contentEnd)
+                    if (0xDC00...0xDFFF).contains(low) {
+                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                        j += 6
+                    }
+                }
+                let u = Unicode.Scalar(scalar) ?? "\u{FFFD}"
+                bytes.append(contentsOf: Array(String(Character(u)).utf8))
+            default:
+                i = j - 1
+                throw syntaxError("bad escape \\\(Character(Unicode.Scalar(e)))")
+            }
+        }
+        i = contentEnd + 1
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    func hex4(at j: Int, limit: Int) throws -> UInt32 {
+        guard j + 4 <= limit else { throw ParseError.syntax("short \\u escape", offset: j) }
+        var v: UInt32 = 0
+        for k in j..<j + 4 {
+            let c = p[k]
+            let d: UInt8
+            switch c {
+            case 0x30...0x39: d = c - 0x30
+            case 0x61...0x66: d = c - 0x61 + 10
+            case 0x41...0x46: d = c - 0x41 + 10
+            default: throw ParseError.syntax("bad \\u escape", offset: k)
+            }
+            v = v << 4 | UInt32(d)
+        }
+        return v
+    }
+
+    /// True when the string at `i` equals `literal` (an ASCII literal without escapes), consuming it.
+    public mutating func readStringEquals(_ literal: StaticString) throws -> Bool {
+        guard try peek() == 0x22 else { throw syntaxError("expected a string, found \(describe(p[i]))") }
+        let (contentEnd, hasEscape) = try stringEnd()
+        let n = contentEnd - i - 1
+        let equal: Bool
+        if hasEscape {
+            equal = try readString() == literal.description
+        } else {
+            equal = n == literal.utf8CodeUnitCount && memcmp(p + i + 1, literal.utf8Start, n) == 0
+        }
+        i = contentEnd + 1
+        return equal
+    }
+
+    /// Skips one value of any kind without building it. Nesting is counted, not recursed.
+    public mutating func skipValue() throws {
+        let c = try peek()
+        switch c {
+        case 0x22:
+            try skipString()
+        case 0x7b, 0x5b:
+            var depth = 0
+            while true {
+                guard i < end else { throw ParseError.needMore }
+                let b = p[i]
+                switch b {
+                case 0x22:
+                    try skipString()
+                    continue
+                case 0x7b, 0x5b:
+                    depth += 1
+                    if depth > Self.maxDepth { throw ParseError.tooDeep(limit: Self.maxDepth, offset: i) }
+                case 0x7d, 0x5d:
+                    depth -= 1
+                    if depth == 0 { i += 1; return }
+                default:
+                    break
+                }
+                i += 1
+            }
+        case 0x7d, 0x5d, 0x2c, 0x3a:
+            throw syntaxError("expected a value, found \(describe(c))")
+        default:
+            try skipScalar()
+        }
+    }
+
+    /// Skips a number or literal, checking its first byte; needs the delimiter after it.
+    mutating func skipScalar() throws {
+        let c = p[i]
+        guard c == 0x2d || (c >= 0x30 && c <= 0x39) || c == 0x74 || c == 0x66 || c == 0x6e else {
+            throw syntaxError("expected a value, found \(describe(c))")
+        }
+        while i < end {
+            let b = p[i]
+            if b == 0x2c || b == 0x7d || b == 0x5d || isSpace(b) { return }
+            i += 1
+        }
+        throw ParseError.needMore
+    }
+
+    /// Builds the value at `i`.
+    public mutating func parseValue(depth: Int = 0) throws -> JSONValue {
+        let c = try peek()
+        switch c {
+        case 0x22:
+            return .string(try readString())
+        case 0x7b:
+            if depth >= Self.maxDepth { throw ParseError.tooDeep(limit: Self.maxDepth, offset: i) }
+            i += 1
+            var members: [(String, JSONValue)] = []
+            try skipWhitespace()
+            if p[i] == 0x7d { i += 1; return .object(members) }
+            while true {
+                try skipWhitespace()
+                let key = try readString()
+                try skipWhitespace()
+                try expect(0x3a, "':'")
+                try skipWhitespace()
+                members.append((key, try parseValue(depth: depth + 1)))
+                try skipWhitespace()
+                if p[i] == 0x7d { i += 1; return .object(members) }
+                try expect(0x2c, "',' or '}'")
+            }
+        case 0x5b:
+            if depth >= Self.maxDepth { throw ParseError.tooDeep(limit: Self.maxDepth, offset: i) }
+            i += 1
+            var items: [JSONValue] = []
+            try skipWhitespace()
+            if p[i] == 0x5d { i += 1; return .array(items) }
+            while true {
+                try skipWhitespace()
+                items.append(try parseValue(depth: depth + 1))
+                try skipWhitespace()
+                if p[i] == 0x5d { i += 1; return .array(items) }
+                try expect(0x2c, "',' or ']'")
+            }
+        default:
+            let start = i
+            try skipScalar()
+            let text = String(decoding: UnsafeBufferPointer(start: p + start, count: i - start), as: UTF8.self)
+            switch text {
+            case "true": return .bool(true)
+            case "false": return .bool(false)
+            case "null": return .null
+            default:
+                guard Self.isNumber(text) else {
+                    i = start
+                    throw syntaxError("invalid literal \(text.prefix(20))")
+                }
+                return .number(text)
+            }
+        }
+    }
+
+    static func isNumber(_ s: String) -> Bool {
+        var it = s.utf8.makeIterator()
+        var sawDigit = false
+        while let b = it.next() {
+            switch b {
+            case 0x30...0x39: sawDigit = true
+            case 0x2d, 0x2b, 0x2e, 0x45, 0x65: break
+            default: return false
+            }
+        }
+        return sawDigit
+    }
+}

@@ -1,0 +1,222 @@
+/// What a file turned out to be, once read to the end.
+public enum LogFileKind: Equatable, Sendable {
+    /// A CloudTrail log file: `{"Records":[...]}`.
+    case log
+    /// Valid JSON that is not a log file (a digest file, or anything else); the reason says what.
+    case notLog(reason: String)
+}
+
+/// Why a file's content is not usable as a log file.
+public struct ContentError: Error, Equatable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// A record of a log file that could not be used, with its position in `Records`.
+public struct MalformedRecord: Equatable, Sendable {
+    public var index: Int
+    public var reason: String
+}
+
+/// Streams a CloudTrail log file record by record, handing over only KMS records.
+///
+/// Non-KMS records are skipped at byte level without being built; memory holds one record
+/// at a time (plus the read buffer), whatever the size of the file.
+public final class LogFileReader {
+    public private(set) var recordCount = 0
+    public private(set) var kmsRecordCount = 0
+    public private(set) var malformed: [MalformedRecord] = []
+    public private(set) var malformedCount = 0
+
+    private let stream: DecompressedStream
+    private let window: ByteWindow
+    private var endOfInput = false
+    private var topLevelKeys: [String] = []
+
+    public init(stream: DecompressedStream, window: ByteWindow) {
+        self.stream = stream
+        self.window = window
+    }
+
+    /// Reads the whole file, calling `onKMSRecord` with each KMS record and its index in `Records`.
+    public func read(onKMSRecord: (JSONValue, Int) throws -> Void) throws -> LogFileKind {
+        let topIsObject = try step { s -> Bool in
+            try s.skipWhitespace()
+            if s.p[s.i] == 0xEF, s.i + 2 < s.end, s.p[s.i + 1] == 0xBB, s.p[s.i + 2] == 0xBF {
+                s.i += 3  // a UTF-8 byte order mark: tolerated, as most JSON readers do
+                try s.skipWhitespace()
+            }
+            if s.p[s.i] == 0x7b { s.i += 1; return true }
+            return false
+        }
+        guard topIsObject else {
+            let kind = try step { s -> String in
+                let c = s.p[s.i]
+                try s.skipValue()
+                switch c {
+                case 0x5b: return "an array"
+                case 0x22: return "a string"
+                default: return "a number or literal"
+                }
+            }
+            try expectEndOfInput()
+            return .notLog(reason: "top-level JSON value is \(kind), not an object with Records")
+        }
+        var sawRecords = false
+        var done = try step { s -> Bool in
+            try s.skipWhitespace()
+            if s.p[s.i] == 0x7d { s.i += 1; return true }
+            return false
+        }
+        while !done {
+            let key = try step { s -> String in
+                try s.skipWhitespace()
+                let k = try s.readString()
+                try s.skipWhitespace()
+                try s.expect(0x3a, "':'")
+                try s.skipWhitespace()
+                return k
+            }
+            if key == "Records" && !sawRecords {
+                sawRecords = true
+                try readRecords(onKMSRecord: onKMSRecord)
+            } else {
+                topLevelKeys.append(key)
+                try step { s in try s.skipValue() }
+            }
+            done = try step { s -> Bool in
+                try s.skipWhitespace()
+                if s.p[s.i] == 0x7d { s.i += 1; return true }
+                try s.expect(0x2c, "',' or '}'")
+                return false
+            }
+        }
+        try expectEndOfInput()
+        if sawRecords { return .log }
+        if topLevelKeys.contains("digestStartTime") || topLevelKeys.contains("logFiles") {
+            return .notLog(reason: "CloudTrail digest file")
+        }
+        return .notLog(reason: "JSON object without Records, not a CloudTrail log file")
+    }
+
+    private func readRecords(onKMSRecord: (JSONValue, Int) throws -> Void) throws {
+        let isArray = try step { s -> Bool in
+            if s.p[s.i] == 0x5b { s.i += 1; return true }
+            return false
+        }
+        guard isArray else { throw ContentError("Records is not an array") }
+        var done = try step { s -> Bool in
+            try s.skipWhitespace()
+            if s.p[s.i] == 0x5d { s.i += 1; return true }
+            return false
+        }
+        while !done {
+            let index = recordCount
+            let record = try step { s -> RecordScan in try Self.scanRecord(&s) }
+            recordCount += 1
+            switch record {
+            case .other: break
+            case .kms(let value):
+                kmsRecordCount += 1
+                try onKMSRecord(value, index)
+            case .notObject:
+                noteMalformed(index, "record is not a JSON object")
+            }
+            done = try step { s -> Bool in
+                try s.skipWhitespace()
+                if s.p[s.i] == 0x5d { s.i += 1; return true }
+                try s.expect(0x2c, "',' or ']' in Records")
+                try s.skipWhitespace()
+                return false
+            }
+        }
+    }
+
+    /// Records a record that could not be used; the caller reports them.
+    public func noteMalformed(_ index: Int, _ reason: String) {
+        malformedCount += 1
+        if malformed.count < 20 { malformed.append(MalformedRecord(index: index, reason: reason)) }
+    }
+
+    enum RecordScan {
+        case other
+        case kms(JSONValue)
+        case notObject
+    }
+
+    /// Reads one record: finds `eventSource` and builds the record only when it is KMS.
+    static func scanRecord(_ s: inout JSONScanner) throws -> RecordScan {
+        let start = s.i
+        guard s.p[s.i] == 0x7b else {
+            try s.skipValue()
+            return .notObject
+        }
+        s.i += 1
+        var isKMS = false
+        try s.skipWhitespace()
+        if s.p[s.i] != 0x7d {
+            while true {
+                try s.skipWhitespace()
+                let isSource = try s.readStringEquals("eventSource")
+                try s.skipWhitespace()
+                try s.expect(0x3a, "':'")
+                try s.skipWhitespace()
+                if isSource && s.p[s.i] == 0x22 {
+                    isKMS = try s.readStringEquals("kms.amazonaws.com")
+                    if !isKMS {
+                        // Not ours: skip the rest of the record in one structural pass.
+                        s.i = start
+                        try s.skipValue()
+                        return .other
+                    }
+                } else {
+                    try s.skipValue()
+                }
+                try s.skipWhitespace()
+                if s.p[s.i] == 0x7d { break }
+                try s.expect(0x2c, "',' or '}' in a record")
+            }
+        }
+        s.i += 1
+        guard isKMS else { return .other }
+        let end = s.i
+        var full = JSONScanner(s.p, from: start, to: end)
+        let value = try full.parseValue()
+        return .kms(value)
+    }
+
+    /// Runs `body` on the unread bytes; when it needs more, reads more input and runs it again
+    /// from the same place. Consumes what `body` read only when it succeeds.
+    private func step<T>(_ body: (inout JSONScanner) throws -> T) throws -> T {
+        while true {
+            var scanner = JSONScanner(window.base, from: window.start, to: window.end)
+            do {
+                let result = try body(&scanner)
+                window.consume(upTo: scanner.i)
+                return result
+            } catch ParseError.needMore {
+                if endOfInput { throw ContentError("JSON ends unexpectedly (file truncated?)") }
+                // Read at least as much as is already buffered, so a huge record costs linear time.
+                let n = try stream.read(into: window, chunk: max(256 * 1024, window.count))
+                if n == 0 { endOfInput = true }
+            } catch let ParseError.syntax(message, offset) {
+                throw ContentError("invalid JSON at byte \(stream.producedBytes - (window.end - offset)): \(message)")
+            } catch let ParseError.tooDeep(limit, offset) {
+                throw ContentError("JSON nested deeper than \(limit) levels at byte \(stream.producedBytes - (window.end - offset))")
+            }
+        }
+    }
+
+    private func expectEndOfInput() throws {
+        while true {
+            while window.count > 0 && [0x20, 0x0a, 0x0d, 0x09].contains(window.base[window.start]) {
+                window.consume(upTo: window.start + 1)
+            }
+            if window.count > 0 {
+                throw ContentError("unexpected data after the top-level JSON value")
+            }
+            if endOfInput { return }
+            if try stream.read(into: window) == 0 { endOfInput = true }
+        }
+    }
+}

@@ -1,0 +1,43 @@
+import GRDB
+
+/// Counts that describe an index.
+public struct IndexStats: Sendable, Equatable {
+    public var schemaVersion = 0
+    public var filesIngested = 0
+    public var filesSkipped = 0
+    public var filesFailed = 0
+    public var kmsEvents = 0
+    public var keys = 0
+    public var trails = 0
+    public var objects = 0
+    public var principals = 0
+    public var failedCalls = 0
+    public var firstEventTime: String?
+    public var lastEventTime: String?
+
+    public init() {}
+
+    public static func read(_ db: Database) throws -> IndexStats {
+        var s = IndexStats()
+        let ids = try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations")
+        s.schemaVersion = ids.compactMap { Int($0.prefix { $0.isNumber }) }.max() ?? 0
+        for row in try Row.fetchAll(db, sql: "SELECT outcome, count(*) AS n FROM source_files GROUP BY outcome") {
+            let n: Int = row["n"]
+            switch row["outcome"] as String {
+            case "ingested": s.filesIngested = n
+            case "skipped": s.filesSkipped = n
+            default: s.filesFailed = n
+            }
+        }
+        func count(_ table: String) throws -> Int { try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table)") ?? 0 }
+        s.kmsEvents = try count("events")
+        s.keys = try count("kms_keys")
+        s.trails = try count("trails")
+        s.objects = try count("s3_objects")
+        s.principals = try count("principals")
+        s.failedCalls = try Int.fetchOne(db, sql: "SELECT count(*) FROM events WHERE error_code IS NOT NULL") ?? 0
+        s.firstEventTime = try String.fetchOne(db, sql: "SELECT min(event_time) FROM events")
+        s.lastEventTime = try String.fetchOne(db, sql: "SELECT max(event_time) FROM events")
+        return s
+    }
+}

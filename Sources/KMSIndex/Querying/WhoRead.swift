@@ -1,0 +1,146 @@
+import Foundation
+import GRDB
+
+/// One KMS event as the query commands show it.
+public struct EventRow: Sendable, Equatable {
+    public var eventTime: String
+    public var eventName: String
+    public var eventID: String
+    public var principalType: String?
+    public var principalARN: String?
+    public var roleARN: String?
+    public var sessionName: String?
+    public var invokedBy: String?
+    public var errorCode: String?
+    public var errorMessage: String?
+    public var sourceIP: String?
+    public var userAgent: String?
+    public var keyARN: String?
+    public var region: String?
+    public var objectARN: String?
+
+    /// The caller in one phrase: the role and session for an assumed role, else the ARN,
+    /// else the service that called.
+    public var principalDescription: String {
+        if let roleARN, let sessionName { return "\(roleARN) (session \(sessionName))" }
+        if let principalARN { return principalARN }
+        if let invokedBy { return "\(principalType ?? "unknown"): \(invokedBy)" }
+        return principalType ?? "unknown"
+    }
+
+    /// "OK" or the error code.
+    public var result: String { errorCode ?? "OK" }
+
+    static let selectColumns = """
+        event_time, event_name, event_id, principal_type, principal_arn, role_arn, session_name,
+        invoked_by, error_code, error_message, source_ip, user_agent, key_arn, aws_region, object_arn
+        """
+
+    init(row: Row) {
+        eventTime = row["event_time"]
+        eventName = row["event_name"]
+        eventID = row["event_id"]
+        principalType = row["principal_type"]
+        principalARN = row["principal_arn"]
+        roleARN = row["role_arn"]
+        sessionName = row["session_name"]
+        invokedBy = row["invoked_by"]
+        errorCode = row["error_code"]
+        errorMessage = row["error_message"]
+        sourceIP = row["source_ip"]
+        userAgent = row["user_agent"]
+        keyARN = row["key_arn"]
+        region = row["aws_region"]
+        objectARN = row["object_arn"]
+    }
+}
+
+/// An S3 location known to the index.
+public struct KnownObject: Sendable, Equatable {
+    public var id: Int64
+    public var arn: String
+    public var kind: String
+    public var bucket: String?
+}
+
+/// The answer to "who read this object?".
+public enum WhoReadAnswer: Sendable, Equatable {
+    /// The object is known: its Decrypt events (maybe none), and the events that wrote it.
+    case object(KnownObject, reads: [EventRow], writes: [EventRow], bucketKeysOnly: Bool)
+    /// Nothing in the index names it. `bucketKeysOnly` when its bucket appears only as a
+    /// bucket-level context (S3 Bucket Keys), where KMS never sees single objects.
+    case unknown(bucketKeysOnly: Bool)
+    /// A suffix that matches several objects.
+    case ambiguous(candidates: [String])
+}
+
+/// Finds who decrypted an S3 object (a CloudTrail log file, or any SSE-KMS object).
+public struct WhoRead {
+    let db: Database
+
+    public init(_ db: Database) { self.db = db }
+
+    /// Answers for `query`: an object ARN, `s3://bucket/key`, `bucket/key`, a bucket
+    /// (`s3://bucket`, bucket ARN), or a file name or key suffix matching one object.
+    public func answer(_ query: String) throws -> WhoReadAnswer {
+        let candidates = try resolve(query)
+        if candidates.count > 1 { return .ambiguous(candidates: candidates.map(\.arn).sorted()) }
+        guard let object = candidates.first else {
+            return .unknown(bucketKeysOnly: try bucketKeysOnly(bucket: Self.bucketName(query)))
+        }
+        let reads = try events(objectID: object.id, names: ["Decrypt"])
+        let writes = try events(objectID: object.id, names: ["GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "Encrypt"])
+        let bucketOnly = object.kind != "bucket" && reads.isEmpty ? try bucketKeysOnly(bucket: object.bucket) : false
+        return .object(object, reads: reads, writes: writes, bucketKeysOnly: bucketOnly)
+    }
+
+    func events(objectID: Int64, names: [String]) throws -> [EventRow] {
+        let placeholders = names.map { _ in "?" }.joined(separator: ", ")
+        let sql = """
+            SELECT \(EventRow.selectColumns) FROM kms_events
+            WHERE object_id = ? AND event_name IN (\(placeholders))
+            ORDER BY event_time, event_id
+            """
+        return try Row.fetchAll(db, sql: sql, arguments: StatementArguments([objectID] + names)).map(EventRow.init)
+    }
+
+    /// Objects the query names, most specific form first.
+    func resolve(_ query: String) throws -> [KnownObject] {
+        func fetch(_ sql: String, _ arguments: StatementArguments) throws -> [KnownObject] {
+            try Row.fetchAll(db, sql: "SELECT id, arn, kind, bucket FROM s3_objects WHERE \(sql) LIMIT 50", arguments: arguments)
+                .map { KnownObject(id: $0["id"], arn: $0["arn"], kind: $0["kind"], bucket: $0["bucket"]) }
+        }
+        if query.hasPrefix("arn:") { return try fetch("arn = ?", [query]) }
+        var path = query
+        if path.hasPrefix("s3://") { path.removeFirst(5) }
+        if let slash = path.firstIndex(of: "/") {
+            let bucket = String(path[..<slash])
+            let key = String(path[path.index(after: slash)...])
+            let exact = key.isEmpty
+                ? try fetch("bucket = ? AND kind = 'bucket'", [bucket])
+                : try fetch("bucket = ? AND key = ?", [bucket, key])
+            if !exact.isEmpty || query.hasPrefix("s3://") { return exact }
+        } else if query.hasPrefix("s3://") {
+            return try fetch("bucket = ? AND kind = 'bucket'", [path])
+        }
+        let byName = try fetch("name = ?", [query])
+        if !byName.isEmpty { return byName }
+        let escaped = query.replacingOccurrences(of: "\\", with: "\\\\")
+            .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
+        return try fetch("arn LIKE ? ESCAPE '\\' AND kind != 'bucket'", ["%/" + escaped])
+    }
+
+    /// True when the bucket appears in the index, and only as a bucket-level context.
+    func bucketKeysOnly(bucket: String?) throws -> Bool {
+        guard let bucket else { return false }
+        let kinds = try String.fetchAll(db, sql: "SELECT DISTINCT kind FROM s3_objects WHERE bucket = ?", arguments: [bucket])
+        return kinds == ["bucket"]
+    }
+
+    static func bucketName(_ query: String) -> String? {
+        if query.hasPrefix("arn:") { return S3Location(arn: query).bucket }
+        var path = query
+        if path.hasPrefix("s3://") { path.removeFirst(5) } else if !path.contains("/") { return nil }
+        return path.split(separator: "/", maxSplits: 1).first.map(String.init)
+    }
+}

@@ -1,0 +1,203 @@
+import CZlib
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Why a file's bytes could not be read or decompressed.
+public enum ReadError: Error, Equatable, CustomStringConvertible {
+    case io(operation: String, errno: Int32)
+    case emptyFile
+    case truncatedGzip
+    case corruptGzip(String)
+    case trailingGarbage(offset: Int)
+    case tooLarge(limit: Int)
+
+    public var description: String {
+        switch self {
+        case let .io(operation, code):
+            return "\(operation): \(String(cString: strerror(code)))"
+        case .emptyFile:
+            return "empty file (0 bytes)"
+        case .truncatedGzip:
+            return "gzip stream is truncated (the file ends before the end of the compressed data)"
+        case let .corruptGzip(message):
+            return "gzip stream is corrupt: \(message)"
+        case let .trailingGarbage(offset):
+            return "data after the end of the gzip stream at byte \(offset) is not another gzip member"
+        case let .tooLarge(limit):
+            return "decompressed content exceeds the limit of \(limit) bytes (raise it with --max-file-bytes)"
+        }
+    }
+}
+
+/// Streams the content of one file, inflating it when it is gzip.
+///
+/// Gzip is recognized by its magic bytes, not by the file name. Several concatenated
+/// members are read as one stream, as `gzip -d` does; a stream that ends early or fails its
+/// CRC is an error, never a silent partial read. Trailing zero bytes (padding) are ignored.
+public final class DecompressedStream {
+    public let path: String
+    /// Uncompressed bytes produced so far.
+    public private(set) var producedBytes = 0
+    /// Compressed (on-disk) bytes read so far.
+    public private(set) var consumedBytes = 0
+    public private(set) var isGzip = false
+
+    private let fd: Int32
+    private let limit: Int
+    private var zs = z_stream()
+    private var inflating = false
+    private var memberEnded = false
+    private let input: UnsafeMutablePointer<UInt8>
+    private let inputCapacity = 256 * 1024
+    private var inputStart = 0
+    private var inputEnd = 0
+    private var fileEOF = false
+    private var finished = false
+    private var started = false
+
+    /// Opens `path`. `limit` caps the decompressed size (a bound on gzip bombs).
+    public init(path: String, limit: Int) throws {
+        self.path = path
+        self.limit = limit
+        fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw ReadError.io(operation: "open", errno: errno) }
+        input = .allocate(capacity: inputCapacity)
+    }
+
+    deinit {
+        if inflating { inflateEnd(&zs) }
+        input.deallocate()
+        close(fd)
+    }
+
+    /// Reads more compressed input into the input buffer; returns false at end of file.
+    private func refillInput() throws -> Bool {
+        if inputStart > 0 {
+            let n = inputEnd - inputStart
+            if n > 0 { input.update(from: input + inputStart, count: n) }
+            inputStart = 0
+            inputEnd = n
+        }
+        while true {
+            let n = Glibc.read(fd, input + inputEnd, inputCapacity - inputEnd)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw ReadError.io(operation: "read", errno: errno)
+            }
+            if n == 0 { fileEOF = true; return false }
+            inputEnd += n
+            consumedBytes += n
+            return true
+        }
+    }
+
+    /// Appends the next decompressed bytes to `window`; returns the number appended,
+    /// 0 only at the end of the content.
+    public func read(into window: ByteWindow, chunk: Int = 256 * 1024) throws -> Int {
+        if finished { return 0 }
+        if !started {
+            started = true
+            while inputEnd < 2, try refillInput() {}
+            if inputEnd == 0 { throw ReadError.emptyFile }
+            isGzip = inputEnd >= 2 && input[0] == 0x1f && input[1] == 0x8b
+            if isGzip { try startMember() }
+        }
+        window.reserveFree(chunk)
+        return isGzip ? try inflateSome(into: window, chunk: chunk) : try copySome(into: window, chunk: chunk)
+    }
+
+    private func copySome(into window: ByteWindow, chunk: Int) throws -> Int {
+        if inputStart == inputEnd, !fileEOF { _ = try refillInput() }
+        let n = min(inputEnd - inputStart, chunk)
+        if n == 0 { finished = true; return 0 }
+        try checkLimit(adding: n)
+        window.freePointer.update(from: input + inputStart, count: n)
+        window.didAppend(n)
+        inputStart += n
+        producedBytes += n
+        return n
+    }
+
+    private func startMember() throws {
+        if inflating {
+            guard inflateReset(&zs) == Z_OK else { throw ReadError.corruptGzip("inflateReset failed") }
+        } else {
+            zs = z_stream()
+            // 15 + 16: gzip wrapper only (plain zlib streams are not CloudTrail files).
+            guard kmsindex_inflateInit2(&zs, 15 + 16) == Z_OK else {
+                throw ReadError.corruptGzip("inflateInit2 failed")
+            }
+            inflating = true
+        }
+        memberEnded = false
+    }
+
+    private func inflateSome(into window: ByteWindow, chunk: Int) throws -> Int {
+        var produced = 0
+        while produced == 0 {
+            if memberEnded {
+                // After a member ends, more input means another member (or zero padding).
+                if try !nextMemberFollows() { finished = true; return 0 }
+                try startMember()
+            }
+            if inputStart == inputEnd, !fileEOF { _ = try refillInput() }
+            let available = inputEnd - inputStart
+            if available == 0 && fileEOF { throw ReadError.truncatedGzip }
+            let outCapacity = min(window.freeCount, chunk)
+            zs.next_in = input + inputStart
+            zs.avail_in = UInt32(available)
+            zs.next_out = window.freePointer
+            zs.avail_out = UInt32(outCapacity)
+            let status = CZlib.inflate(&zs, Z_NO_FLUSH)
+            let used = available - Int(zs.avail_in)
+            let made = outCapacity - Int(zs.avail_out)
+            inputStart += used
+            switch status {
+            case Z_OK, Z_BUF_ERROR:
+                if status == Z_BUF_ERROR && used == 0 && made == 0 && fileEOF && inputStart == inputEnd {
+                    throw ReadError.truncatedGzip
+                }
+            case Z_STREAM_END:
+                memberEnded = true
+            case Z_DATA_ERROR:
+                let message = zs.msg.map { String(cString: $0) } ?? "invalid compressed data"
+                throw ReadError.corruptGzip(message)
+            case Z_MEM_ERROR:
+                throw ReadError.corruptGzip("out of memory")
+            default:
+                throw ReadError.corruptGzip("zlib status \(status)")
+            }
+            if made > 0 {
+                try checkLimit(adding: made)
+                window.didAppend(made)
+                producedBytes += made
+                produced += made
+            }
+        }
+        return produced
+    }
+
+    /// True when another gzip member starts at the current input position. Zero padding to
+    /// the end of the file counts as the end; anything else is an error.
+    private func nextMemberFollows() throws -> Bool {
+        while true {
+            while inputStart < inputEnd && input[inputStart] == 0 { inputStart += 1 }
+            if inputStart < inputEnd { break }
+            if try !refillInput() { return false }
+        }
+        let offset = consumedBytes - (inputEnd - inputStart)
+        while inputEnd - inputStart < 2, !fileEOF { _ = try refillInput() }
+        guard inputEnd - inputStart >= 2, input[inputStart] == 0x1f, input[inputStart + 1] == 0x8b else {
+            throw ReadError.trailingGarbage(offset: offset)
+        }
+        return true
+    }
+
+    private func checkLimit(adding n: Int) throws {
+        if producedBytes + n > limit { throw ReadError.tooLarge(limit: limit) }
+    }
+}

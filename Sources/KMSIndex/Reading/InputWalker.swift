@@ -1,0 +1,123 @@
+import Foundation
+
+/// A file found under the paths given to ingest.
+public struct InputFile: Sendable, Equatable {
+    public var path: String
+    public var size: Int64
+    public var mtimeNs: Int64
+}
+
+/// What the walk found that is not a file to read.
+public enum WalkNote: Sendable, Equatable {
+    /// Not read, for a reason known from its path (a digest or Insights file, not JSON).
+    case skipped(path: String, reason: String)
+    /// Could not be listed or examined.
+    case failed(path: String, reason: String)
+}
+
+/// Walks files and folders given on the command line, in a stable (sorted) order.
+///
+/// Symbolic links are followed, and a folder already visited (a link loop) is not entered
+/// again. In folders, only `.json.gz`, `.json` and `.gz` files are candidates; a file named
+/// explicitly is always read.
+public struct InputWalker {
+    public init() {}
+
+    /// Calls `visit` for each candidate file and `note` for everything skipped or unreadable.
+    public func walk(_ roots: [String], visit: (InputFile) throws -> Void, note: (WalkNote) throws -> Void) throws {
+        var visited = Set<DirectoryID>()
+        for root in roots {
+            var st = stat()
+            guard stat(root, &st) == 0 else {
+                try note(.failed(path: root, reason: "cannot read: \(String(cString: strerror(errno)))"))
+                continue
+            }
+            if (st.st_mode & S_IFMT) == S_IFDIR {
+                try walkDirectory(Self.absolute(root), visited: &visited, visit: visit, note: note)
+            } else {
+                try visit(InputFile(path: Self.absolute(root), size: Int64(st.st_size), mtimeNs: mtime(st)))
+            }
+        }
+    }
+
+    struct DirectoryID: Hashable {
+        var device: UInt64
+        var inode: UInt64
+    }
+
+    private func walkDirectory(_ dir: String, visited: inout Set<DirectoryID>, visit: (InputFile) throws -> Void,
+                               note: (WalkNote) throws -> Void) throws {
+        var st = stat()
+        guard stat(dir, &st) == 0 else {
+            try note(.failed(path: dir, reason: "cannot read: \(String(cString: strerror(errno)))"))
+            return
+        }
+        let id = DirectoryID(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+        guard visited.insert(id).inserted else { return }  // a symbolic-link loop, or a folder given twice
+
+        guard let handle = opendir(dir) else {
+            try note(.failed(path: dir, reason: "cannot list folder: \(String(cString: strerror(errno)))"))
+            return
+        }
+        var names: [String] = []
+        while let entry = readdir(handle) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        closedir(handle)
+        names.sort()
+
+        for name in names {
+            let path = dir.hasSuffix("/") ? dir + name : dir + "/" + name
+            var st = stat()
+            guard stat(path, &st) == 0 else {
+                if lstat(path, &st) == 0 {
+                    try note(.failed(path: path, reason: "broken symbolic link"))
+                } else {
+                    try note(.failed(path: path, reason: "cannot read: \(String(cString: strerror(errno)))"))
+                }
+                continue
+            }
+            switch st.st_mode & S_IFMT {
+            case S_IFDIR:
+                try walkDirectory(path, visited: &visited, visit: visit, note: note)
+            case S_IFREG:
+                if let reason = Self.skipReason(path: path) {
+                    try note(.skipped(path: path, reason: reason))
+                } else {
+                    try visit(InputFile(path: path, size: Int64(st.st_size), mtimeNs: mtime(st)))
+                }
+            default:
+                break
+            }
+        }
+    }
+
+    /// Why a file found in a folder is not read, judging by its path alone; nil to read it.
+    public static func skipReason(path: String) -> String? {
+        if path.contains("/CloudTrail-Digest/") { return "CloudTrail digest file" }
+        if path.contains("/CloudTrail-Insight/") { return "CloudTrail Insights file" }
+        if !(path.hasSuffix(".json.gz") || path.hasSuffix(".json") || path.hasSuffix(".gz")) {
+            return "not a .json or .json.gz file"
+        }
+        return nil
+    }
+
+    /// The absolute form of `path`, with `.` and `..` resolved as text (links are kept as named).
+    static func absolute(_ path: String) -> String {
+        let full = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        var parts: [Substring] = []
+        for part in full.split(separator: "/") {
+            if part == "." { continue }
+            if part == ".." { _ = parts.popLast(); continue }
+            parts.append(part)
+        }
+        return "/" + parts.joined(separator: "/")
+    }
+}
+
+func mtime(_ st: stat) -> Int64 {
+    Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
+}

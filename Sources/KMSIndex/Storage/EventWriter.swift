@@ -1,0 +1,234 @@
+import Foundation
+import GRDB
+
+/// What became of one source file.
+public enum FileOutcome: Equatable, Sendable {
+    case ingested
+    case skipped(reason: String)
+    case failed(reason: String)
+
+    public var name: String {
+        switch self {
+        case .ingested: return "ingested"
+        case .skipped: return "skipped"
+        case .failed: return "failed"
+        }
+    }
+
+    public var reason: String? {
+        switch self {
+        case .ingested: return nil
+        case .skipped(let r), .failed(let r): return r
+        }
+    }
+}
+
+/// A file read by ingest, ready to be written: its ledger row and its KMS events.
+public struct FileResult: Sendable {
+    public var path: String
+    public var size: Int64
+    public var mtimeNs: Int64
+    public var outcome: FileOutcome
+    public var records = 0
+    public var kmsRecords = 0
+    public var malformedCount = 0
+    public var malformed: [MalformedRecord] = []
+    public var uncompressedBytes: Int?
+    public var events: [KMSEvent] = []
+
+    public init(path: String, size: Int64, mtimeNs: Int64, outcome: FileOutcome) {
+        self.path = path
+        self.size = size
+        self.mtimeNs = mtimeNs
+        self.outcome = outcome
+    }
+}
+
+/// Writes files' ledger rows and events into an open transaction.
+///
+/// Statements are prepared once; ids of keys, principals, objects and the rest are cached,
+/// so a run looks each one up in SQLite only the first time it sees it.
+final class EventWriter {
+    private let db: Database
+    private let upsertFile: Statement
+    private let insertEvent: Statement
+    private let insertContext: Statement
+    private let upsertAlias: Statement
+    private var keyIDs: [String: Int64] = [:]
+    private var trailIDs: [String: Int64] = [:]
+    private var objectIDs: [String: Int64] = [:]
+    private var principalIDs: [Principal: Int64] = [:]
+    private var userAgentIDs: [String: Int64] = [:]
+    private var contextNameIDs: [String: Int64] = [:]
+
+    init(db: Database) throws {
+        self.db = db
+        upsertFile = try db.makeStatement(sql: """
+            INSERT INTO source_files (path, size, mtime_ns, outcome, reason, records, kms_events,
+                                      events_added, malformed_records, uncompressed_bytes, read_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+            ON CONFLICT (path) DO UPDATE SET
+                size = excluded.size, mtime_ns = excluded.mtime_ns, outcome = excluded.outcome,
+                reason = excluded.reason, records = excluded.records, kms_events = excluded.kms_events,
+                events_added = 0, malformed_records = excluded.malformed_records,
+                uncompressed_bytes = excluded.uncompressed_bytes, read_at = excluded.read_at
+            RETURNING id
+            """)
+        insertEvent = try db.makeStatement(sql: """
+            INSERT INTO events (event_uid, event_time, event_name, aws_region, recipient_account_id,
+                                key_id, source_key_id, requested_key, principal_id, object_id, trail_id,
+                                source_ip, user_agent_id, error_code, error_message, request_uid,
+                                shared_event_id, read_only, event_type, source_file_id)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (event_uid) DO NOTHING
+            """)
+        insertContext = try db.makeStatement(sql: """
+            INSERT OR REPLACE INTO event_context (event_id, scope, name_id, value) VALUES (?, ?, ?, ?)
+            """)
+        upsertAlias = try db.makeStatement(sql: """
+            INSERT INTO kms_key_aliases (key_id, alias, first_seen, last_seen) VALUES (?, ?, ?, ?)
+            ON CONFLICT (key_id, alias) DO UPDATE SET
+                first_seen = min(first_seen, excluded.first_seen),
+                last_seen = max(last_seen, excluded.last_seen)
+            """)
+    }
+
+    /// Forgets cached ids (after a rollback they may name rows that no longer exist).
+    func resetCaches() {
+        keyIDs = [:]
+        trailIDs = [:]
+        objectIDs = [:]
+        principalIDs = [:]
+        userAgentIDs = [:]
+        contextNameIDs = [:]
+    }
+
+    /// Writes one file's ledger row and events; returns how many events were new.
+    func write(_ file: FileResult) throws -> Int {
+        var reason = file.outcome.reason
+        if file.outcome == .ingested, file.malformedCount > 0 {
+            reason = "\(file.malformedCount) malformed KMS record(s): "
+                + file.malformed.prefix(3).map { "record \($0.index): \($0.reason)" }.joined(separator: "; ")
+        }
+        let fileID = try Int64.fetchOne(upsertFile, arguments: [
+            file.path, file.size, file.mtimeNs, file.outcome.name, reason, file.records,
+            file.kmsRecords, file.malformedCount, file.uncompressedBytes,
+        ])!
+        var added = 0
+        for event in file.events where try insert(event, fileID: fileID) {
+            added += 1
+        }
+        if added > 0 {
+            try db.execute(sql: "UPDATE source_files SET events_added = ? WHERE id = ?", arguments: [added, fileID])
+        }
+        return added
+    }
+
+    /// Inserts an event unless its eventID is already indexed; true when it was new.
+    private func insert(_ e: KMSEvent, fileID: Int64) throws -> Bool {
+        let keyID = try e.keyARN.map(key)
+        let sourceKeyID = try e.sourceKeyARN.map(key)
+        let arguments: StatementArguments = [
+            EventUID.databaseValue(e.eventID), e.eventTime, e.eventName, e.awsRegion, e.recipientAccountID,
+            keyID, sourceKeyID, e.requestedKey, try principal(e.principal),
+            try e.s3ARN.map(object), try e.trailARN.map(trail),
+            e.sourceIPAddress, try e.userAgent.map(userAgent), e.errorCode, e.errorMessage,
+            e.requestID.map(EventUID.databaseValue), e.sharedEventID, e.readOnly, e.eventType, fileID,
+        ]
+        try insertEvent.execute(arguments: arguments)
+        guard db.changesCount == 1 else { return false }
+        let rowID = db.lastInsertedRowID
+        for pair in e.otherContext {
+            try insertContext.execute(arguments: [rowID, pair.scope.rawValue, try contextName(pair.name), pair.value])
+        }
+        for (alias, keyARN) in e.aliases {
+            try upsertAlias.execute(arguments: [try key(keyARN), alias, e.eventTime, e.eventTime])
+        }
+        return true
+    }
+
+    private func key(_ arn: String) throws -> Int64 {
+        if let id = keyIDs[arn] { return id }
+        let parsed = ARN(arn)
+        let keyUUID = parsed.map { String($0.resource.dropFirst("key/".count)) }
+        let id = try lookupOrInsert(
+            select: "SELECT id FROM kms_keys WHERE arn = ?", [arn],
+            insert: "INSERT INTO kms_keys (arn, account_id, region, key_id) VALUES (?, ?, ?, ?)",
+            [arn, parsed?.account, parsed?.region, keyUUID])
+        keyIDs[arn] = id
+        return id
+    }
+
+    private func trail(_ arn: String) throws -> Int64 {
+        if let id = trailIDs[arn] { return id }
+        let parsed = ARN(arn)
+        let name = parsed.flatMap { $0.resource.hasPrefix("trail/") ? String($0.resource.dropFirst(6)) : nil }
+        let id = try lookupOrInsert(
+            select: "SELECT id FROM trails WHERE arn = ?", [arn],
+            insert: "INSERT INTO trails (arn, account_id, region, name) VALUES (?, ?, ?, ?)",
+            [arn, parsed?.account, parsed?.region, name])
+        trailIDs[arn] = id
+        return id
+    }
+
+    private func object(_ arn: String) throws -> Int64 {
+        if let id = objectIDs[arn] { return id }
+        let location = S3Location(arn: arn)
+        let id = try lookupOrInsert(
+            select: "SELECT id FROM s3_objects WHERE arn = ?", [arn],
+            insert: "INSERT INTO s3_objects (arn, kind, bucket, key, name) VALUES (?, ?, ?, ?, ?)",
+            [arn, location.kind.rawValue, location.bucket, location.key, location.name])
+        objectIDs[arn] = id
+        return id
+    }
+
+    private func userAgent(_ text: String) throws -> Int64 {
+        if let id = userAgentIDs[text] { return id }
+        let id = try lookupOrInsert(
+            select: "SELECT id FROM user_agents WHERE text = ?", [text],
+            insert: "INSERT INTO user_agents (text) VALUES (?)", [text])
+        userAgentIDs[text] = id
+        return id
+    }
+
+    private func contextName(_ name: String) throws -> Int64 {
+        if let id = contextNameIDs[name] { return id }
+        let id = try lookupOrInsert(
+            select: "SELECT id FROM context_names WHERE name = ?", [name],
+            insert: "INSERT INTO context_names (name) VALUES (?)", [name])
+        contextNameIDs[name] = id
+        return id
+    }
+
+    private func principal(_ p: Principal) throws -> Int64 {
+        if let id = principalIDs[p] { return id }
+        let identity = PrincipalIdentity.canonical(p)
+        let id = try lookupOrInsert(
+            select: "SELECT id FROM principals WHERE identity = ?", [identity],
+            insert: """
+                INSERT INTO principals (identity, type, arn, account_id, principal_id, user_name, role_arn,
+                    session_name, invoked_by, access_key_id, source_identity, credential_from_console)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            [identity, p.type, p.arn, p.accountID, p.principalID, p.userName, p.roleARN, p.sessionName,
+             p.invokedBy, p.accessKeyID, p.sourceIdentity, p.credentialFromConsole])
+        principalIDs[p] = id
+        return id
+    }
+
+    private func lookupOrInsert(select: String, _ key: StatementArguments, insert: String, _ row: StatementArguments) throws -> Int64 {
+        if let id = try Int64.fetchOne(db.cachedStatement(sql: select), arguments: key) { return id }
+        try db.cachedStatement(sql: insert).execute(arguments: row)
+        return db.lastInsertedRowID
+    }
+}
+
+/// The canonical text that identifies a principal row.
+enum PrincipalIdentity {
+    static func canonical(_ p: Principal) -> String {
+        // Unit separator between fields; absent fields are empty. Derived fields are left out.
+        let fields = [p.type, p.arn, p.accountID, p.principalID, p.userName, p.roleARN, p.invokedBy,
+                      p.accessKeyID, p.sourceIdentity, p.credentialFromConsole]
+        return fields.map { $0 ?? "" }.joined(separator: "\u{1F}")
+    }
+}

@@ -1,0 +1,148 @@
+import Foundation
+import GRDB
+
+/// Why an index could not be opened or used.
+public struct DatabaseOpenError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// The SQLite file that holds the index: opening, checking, migrating.
+///
+/// Opening refuses, before changing anything, a file that is not SQLite, a SQLite database
+/// that is not a kmsindex index, and an index written by a newer kmsindex.
+public final class IndexDatabase: Sendable {
+    /// `PRAGMA application_id` of kmsindex databases ("kmsi").
+    public static let applicationID: Int32 = 0x6B6D_7369
+    /// Default file name, in the current directory, when neither --db nor KMSINDEX_DB is given.
+    public static let defaultFileName = "kmsindex.sqlite"
+
+    public let path: String
+    public let queue: DatabaseQueue
+
+    /// The database path: an explicit one, else `KMSINDEX_DB`, else `kmsindex.sqlite` here.
+    public static func resolvePath(_ explicit: String?, environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        if let explicit, !explicit.isEmpty { return explicit }
+        if let env = environment["KMSINDEX_DB"], !env.isEmpty { return env }
+        return defaultFileName
+    }
+
+    /// Migrations compiled into the binary from `Migrations/*.sql`.
+    public static var migrations: [(identifier: String, sql: String)] { embeddedMigrations }
+
+    /// The schema version this binary writes: the number of its newest migration.
+    public static var schemaVersion: Int {
+        embeddedMigrations.last.flatMap { Int($0.identifier.prefix { $0.isNumber }) } ?? 0
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        for migration in embeddedMigrations {
+            migrator.registerMigration(migration.identifier) { db in
+                try db.execute(sql: migration.sql)
+            }
+        }
+        return migrator
+    }
+
+    private init(path: String, queue: DatabaseQueue) {
+        self.path = path
+        self.queue = queue
+    }
+
+    /// Opens the index for writing, creating it (mode 0600) and migrating it as needed.
+    public static func openForWriting(path: String) throws -> IndexDatabase {
+        try checkFileHeader(path: path)
+        if !FileManager.default.fileExists(atPath: path) {
+            // Create it ourselves so that the index (and its WAL, which copies the mode) is private.
+            let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            if fd < 0 && errno != EEXIST {
+                throw DatabaseOpenError("cannot create \(path): \(String(cString: strerror(errno)))")
+            }
+            if fd >= 0 { close(fd) }
+        }
+        let queue = try DatabaseQueue(path: path, configuration: configuration(readOnly: false))
+        try queue.writeWithoutTransaction { db in
+            try checkIdentity(db, path: path)
+            try checkNotNewer(db, path: path)
+        }
+        try migrator.migrate(queue)
+        try queue.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA application_id = \(applicationID)")
+        }
+        return IndexDatabase(path: path, queue: queue)
+    }
+
+    /// Opens an existing index for queries only. Pending migrations are applied first.
+    public static func openForReading(path: String) throws -> IndexDatabase {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw DatabaseOpenError("no index at \(path): run 'kmsindex ingest' first, or give --db")
+        }
+        try checkFileHeader(path: path)
+        let queue = try DatabaseQueue(path: path, configuration: configuration(readOnly: true))
+        let pending = try queue.read { db -> Bool in
+            try checkIdentity(db, path: path)
+            try checkNotNewer(db, path: path)
+            return try !migrator.hasCompletedMigrations(db)
+        }
+        if pending {
+            _ = try openForWriting(path: path)
+        }
+        return IndexDatabase(path: path, queue: queue)
+    }
+
+    static func configuration(readOnly: Bool) -> Configuration {
+        var config = Configuration()
+        config.readonly = readOnly
+        config.journalMode = readOnly ? .default : .wal
+        // Another ingest may hold the write lock for a while; wait for it rather than fail.
+        config.busyMode = .timeout(60)
+        config.foreignKeysEnabled = false
+        config.prepareDatabase { db in
+            if !readOnly { try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+            try db.execute(sql: "PRAGMA cache_size = -65536")
+        }
+        return config
+    }
+
+    /// Refuses a non-empty file that does not start with SQLite's header, without opening it.
+    static func checkFileHeader(path: String) throws {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return }
+        defer { try? handle.close() }
+        let header = (try? handle.read(upToCount: 16)) ?? Data()
+        if !header.isEmpty && header != Data("SQLite format 3\0".utf8) {
+            throw DatabaseOpenError("\(path) is not a SQLite database; refusing to touch it")
+        }
+    }
+
+    /// Refuses a SQLite database that is neither empty nor marked as a kmsindex index.
+    static func checkIdentity(_ db: Database, path: String) throws {
+        let appID = try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0
+        if appID == applicationID { return }
+        let tables = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") ?? 0
+        if appID != 0 || tables > 0 {
+            throw DatabaseOpenError("\(path) is a SQLite database but not a kmsindex index; refusing to touch it")
+        }
+    }
+
+    /// Refuses an index that has migrations this binary does not know.
+    static func checkNotNewer(_ db: Database, path: String) throws {
+        guard try db.tableExists("grdb_migrations") else { return }
+        let known = Set(embeddedMigrations.map(\.identifier))
+        let applied = try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations")
+        let unknown = applied.filter { !known.contains($0) }.sorted()
+        if !unknown.isEmpty {
+            throw DatabaseOpenError(
+                "\(path) was written by a newer kmsindex (schema \(unknown.joined(separator: ", ")));"
+                    + " this binary knows schema version \(schemaVersion): upgrade kmsindex")
+        }
+    }
+
+    /// Applied schema version of an open index.
+    public func appliedSchemaVersion() throws -> Int {
+        try queue.read { db in
+            let ids = try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations")
+            return ids.compactMap { Int($0.prefix { $0.isNumber }) }.max() ?? 0
+        }
+    }
+}

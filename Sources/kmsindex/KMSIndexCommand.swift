@@ -1,0 +1,56 @@
+import ArgumentParser
+import KMSIndex
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `kmsindex`: who used which KMS key, on which S3 object, when, from CloudTrail logs.
+@main
+struct KMSIndexCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kmsindex",
+        abstract: "Index the KMS events of CloudTrail logs in SQLite and answer who read which object.",
+        discussion: """
+            Exit status: 0 success (a query found rows), 1 some files failed (ingest) or no rows \
+            found (queries), 2 usage or database error.
+            """,
+        subcommands: [Ingest.self, WhoReadCommand.self, Stats.self]
+    )
+
+    /// Runs the command; usage errors exit with status 2, like every other error of ours.
+    static func main() {
+        Console.ignoreBrokenPipe()
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            let message = fullMessage(for: error)
+            if code == .success {
+                Console.out(message + "\n")
+                Glibc.exit(0)
+            }
+            if !message.isEmpty { Console.err(message) }
+            Glibc.exit(code == .validationFailure ? 2 : code.rawValue)
+        }
+    }
+}
+
+/// `--db`, shared by every command.
+struct DatabaseOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp(
+        "The index file.", discussion: "Default: $KMSINDEX_DB, else ./\(IndexDatabase.defaultFileName).",
+        valueName: "path"))
+    var db: String?
+
+    var path: String { IndexDatabase.resolvePath(db) }
+}
+
+extension OutputFormat: ExpressibleByArgument {}
+
+/// Reports an error the way every command does, and exits with status 2.
+func fail(_ message: String) -> Never {
+    Console.err("kmsindex: " + TerminalText.escape(message))
+    exit(2)
+}

@@ -1,0 +1,50 @@
+import ArgumentParser
+import GRDB
+import KMSIndex
+
+extension KMSIndexCommand {
+    struct Stats: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show what the index holds.")
+
+        @OptionGroup var database: DatabaseOptions
+
+        @Option(help: "Output format: table or json.")
+        var format: OutputFormat = .table
+
+        mutating func run() throws {
+            let stats: IndexStats
+            do {
+                let index = try IndexDatabase.openForReading(path: database.path)
+                stats = try index.queue.read { db in try IndexStats.read(db) }
+            } catch {
+                fail("\(error)")
+            }
+            let fields: [(String, String?)] = [
+                ("schema_version", String(stats.schemaVersion)),
+                ("files_ingested", String(stats.filesIngested)),
+                ("files_skipped", String(stats.filesSkipped)),
+                ("files_failed", String(stats.filesFailed)),
+                ("kms_events", String(stats.kmsEvents)),
+                ("failed_calls", String(stats.failedCalls)),
+                ("keys", String(stats.keys)),
+                ("trails", String(stats.trails)),
+                ("objects", String(stats.objects)),
+                ("principals", String(stats.principals)),
+                ("first_event_time", stats.firstEventTime),
+                ("last_event_time", stats.lastEventTime),
+            ]
+            switch format {
+            case .json, .ndjson:
+                // Counts are numbers, times are strings (or null for an empty index).
+                let body = fields.map { name, value -> String in
+                    let rendered: String
+                    if let value { rendered = name.hasSuffix("_time") ? JSONText.quoted(value) : value } else { rendered = "null" }
+                    return JSONText.quoted(name) + ": " + rendered
+                }
+                Console.out(format == .json ? "{\n  " + body.joined(separator: ",\n  ") + "\n}\n" : "{" + body.joined(separator: ", ") + "}\n")
+            default:
+                Console.out(ResultTable(columns: ["name", "value"], rows: fields.map { [$0.0, $0.1] }).render(format))
+            }
+        }
+    }
+}
