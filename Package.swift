@@ -57,7 +57,7 @@ let package = Package(
         .testTarget(name: "KMSIndexSynthTests", dependencies: ["KMSIndexSynth"]),
         .testTarget(
             name: "KMSIndexTests",
-            dependencies: ["KMSIndex", "KMSIndexSynth", "CZlib"],
+            dependencies: ["KMSIndex", "CZlib"],
             resources: [.copy("Fixtures")]
         ),
     ]

@@ -75,9 +75,11 @@ public final class Ingester {
         let notes = NoteCollector()
         let ledger = try LedgerReader(path: database.path)
 
+        let databasePath = InputWalker.absolute(database.path)
+        let ownFiles = Set(["", "-wal", "-shm", "-journal"].map { databasePath + $0 })
         let walker = Thread { [options] in
             do {
-                try InputWalker().walk(options.paths, visit: { file in
+                try InputWalker(excluded: ownFiles).walk(options.paths, visit: { file in
                     if ledger.isUnchanged(file) {
                         notes.unchanged()
                     } else if !pending.push(file) {

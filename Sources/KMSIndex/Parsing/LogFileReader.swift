@@ -52,11 +52,16 @@ public final class LogFileReader {
         guard topIsObject else {
             let kind = try step { s -> String in
                 let c = s.p[s.i]
-                try s.skipValue()
                 switch c {
-                case 0x5b: return "an array"
-                case 0x22: return "a string"
-                default: return "a number or literal"
+                case 0x5b:
+                    try s.skipValue()
+                    return "an array"
+                case 0x22:
+                    try s.skipValue()
+                    return "a string"
+                default:
+                    _ = try s.parseValue()  // checks that the literal is one
+                    return "a number or literal"
                 }
             }
             try expectEndOfInput()

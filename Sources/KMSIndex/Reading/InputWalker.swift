@@ -21,7 +21,12 @@ public enum WalkNote: Sendable, Equatable {
 /// again. In folders, only `.json.gz`, `.json` and `.gz` files are candidates; a file named
 /// explicitly is always read.
 public struct InputWalker {
-    public init() {}
+    /// Absolute paths never to visit (the index itself and its journal files).
+    public var excluded: Set<String>
+
+    public init(excluded: Set<String> = []) {
+        self.excluded = excluded
+    }
 
     /// Calls `visit` for each candidate file and `note` for everything skipped or unreadable.
     public func walk(_ roots: [String], visit: (InputFile) throws -> Void, note: (WalkNote) throws -> Void) throws {
@@ -84,6 +89,7 @@ public struct InputWalker {
             case S_IFDIR:
                 try walkDirectory(path, visited: &visited, visit: visit, note: note)
             case S_IFREG:
+                if excluded.contains(path) { continue }
                 if let reason = Self.skipReason(path: path) {
                     try note(.skipped(path: path, reason: reason))
                 } else {

@@ -1,0 +1,147 @@
+import Foundation
+import XCTest
+
+@testable import KMSIndex
+
+/// Runs the built `kmsindex` binary, as a user or a cron job would.
+final class CommandLineTests: XCTestCase {
+    struct Run {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// The `kmsindex` executable built beside the test bundle.
+    static var binary: URL {
+        var dir = Bundle.main.bundleURL
+        for _ in 0..<4 {
+            let candidate = dir.appendingPathComponent("kmsindex")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        return Bundle.main.bundleURL.appendingPathComponent("kmsindex")
+    }
+
+    func run(_ arguments: [String], binary: URL = CommandLineTests.binary, environment: [String: String]? = nil, in directory: URL? = nil) throws -> Run {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        if let directory { process.currentDirectoryURL = directory }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    func testIngestThenWhoReadAsJSON() throws {
+        let dir = try TempDir()
+        let db = dir.path + "/i.sqlite"
+        let seed = fixturesURL.appendingPathComponent("seed").path
+        let ingest = try run(["ingest", "--db", db, seed])
+        XCTAssertEqual(ingest.status, 0, ingest.stderr)
+        XCTAssertEqual(ingest.stdout, "")
+        XCTAssertEqual(ingest.stderr, "kmsindex: 2 files: 2 ingested, 0 unchanged, 0 skipped, 0 failed; 3 KMS events added (0 already indexed)\n")
+        XCTAssertEqual(try run(["ingest", "--quiet", "--db", db, seed]).stderr, "")
+
+        let who = try run(["who-read", "--db", db, "--format", "json", "111122223333_CloudTrail_us-west-2_20151111T2115Z_7JREEBimdK8d2nC9.json.gz"])
+        XCTAssertEqual(who.status, 0, who.stderr)
+        let rows = try JSONSerialization.jsonObject(with: Data(who.stdout.utf8)) as? [[String: Any]]
+        XCTAssertEqual(rows?.count, 1)
+        XCTAssertEqual(rows?.first?["event_time"] as? String, "2015-11-11T21:20:52Z")
+        XCTAssertEqual(rows?.first?["event_name"] as? String, "Decrypt")
+        XCTAssertEqual(rows?.first?["event_id"] as? String, "9525bee7-5145-42b0-bed5-ab7196a16daa")
+        XCTAssertEqual(rows?.first?["principal_arn"] as? String, "arn:aws:iam::111122223333:user/cloudtrail-admin")
+        XCTAssertEqual(rows?.first?["principal_type"] as? String, "IAMUser")
+        XCTAssertTrue(rows?.first?["error_code"] is NSNull)
+        XCTAssertEqual(rows?.first?["source_ip"] as? String, "internal.amazonaws.com")
+        XCTAssertEqual(rows?.first?["key_arn"] as? String, "arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab")
+        XCTAssertEqual(rows?.first?["object_arn"] as? String, seedLogFileARN)
+
+        let stats = try run(["stats", "--db", db, "--format", "json"])
+        let object = try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any]
+        XCTAssertEqual(object?["kms_events"] as? Int, 3)
+        XCTAssertEqual(object?["files_ingested"] as? Int, 2)
+        XCTAssertEqual(object?["files_skipped"] as? Int, 0)
+        XCTAssertEqual(object?["files_failed"] as? Int, 0)
+        XCTAssertEqual(object?["schema_version"] as? Int, IndexDatabase.schemaVersion)
+    }
+
+    func testExitStatusesAndMessages() throws {
+        let dir = try TempDir()
+        let db = dir.path + "/i.sqlite"
+        try run(["ingest", "--db", db, fixturesURL.appendingPathComponent("seed").path])
+        // Unknown object: 1, and stderr says so.
+        let unknown = try run(["who-read", "--db", db, "nothing-like-this.json.gz"])
+        XCTAssertEqual(unknown.status, 1)
+        XCTAssertTrue(unknown.stderr.contains("no KMS event in the index names nothing-like-this.json.gz"), unknown.stderr)
+        // Known but never read (the trail-check prefix): 1.
+        let neverRead = try run(["who-read", "--db", db, "arn:aws:s3:::example-bucket-for-CT-logs/AWSLogs/111122223333/"])
+        XCTAssertEqual(neverRead.status, 1)
+        XCTAssertTrue(neverRead.stderr.contains("no Decrypt of it is recorded"), neverRead.stderr)
+        // Usage error: 2.
+        XCTAssertEqual(try run(["who-read", "--db", db]).status, 2)
+        XCTAssertEqual(try run(["ingest", "--db", db, "--jobs", "0", "x"]).status, 2)
+        // A file that is not a database: 2, untouched.
+        let notDB = try dir.write("notes.txt", Data("my notes".utf8))
+        let refused = try run(["stats", "--db", notDB])
+        XCTAssertEqual(refused.status, 2)
+        XCTAssertTrue(refused.stderr.contains("is not a SQLite database"), refused.stderr)
+        XCTAssertEqual(try String(contentsOfFile: notDB, encoding: .utf8), "my notes")
+        // A failed file: 1, the rest indexed.
+        try dir.write("logs/" + logPath(unique: "bad0000000000000"), Data("garbage".utf8))
+        try dir.write("logs/" + logPath(unique: "good000000000000"), gzip(logFile([kmsRecord(eventID: "ok")])))
+        let partial = try run(["ingest", "--quiet", "--db", db, dir.path + "/logs"])
+        XCTAssertEqual(partial.status, 1)
+        XCTAssertTrue(partial.stderr.contains("failed: \(dir.path)/logs/"), partial.stderr)
+        XCTAssertTrue(partial.stderr.contains("1 ingested"), partial.stderr)
+    }
+
+    func testDatabaseComesFromTheEnvironmentThenTheDefault() throws {
+        let dir = try TempDir()
+        let seed = fixturesURL.appendingPathComponent("seed").path
+        var environment = ProcessInfo.processInfo.environment
+        environment["KMSINDEX_DB"] = dir.path + "/from-env.sqlite"
+        XCTAssertEqual(try run(["ingest", "-q", seed], environment: environment).status, 0)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.path + "/from-env.sqlite"))
+        environment["KMSINDEX_DB"] = nil
+        XCTAssertEqual(try run(["ingest", "-q", seed], environment: environment, in: dir.url).status, 0)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.path + "/kmsindex.sqlite"))
+        let attributes = try FileManager.default.attributesOfItem(atPath: dir.path + "/kmsindex.sqlite")
+        XCTAssertEqual((attributes[.posixPermissions] as? NSNumber)?.intValue, 0o600)
+    }
+
+    func testACopiedBinaryCarriesItsMigrations() throws {
+        let dir = try TempDir()
+        let copy = dir.url.appendingPathComponent("bin/kmsindex")
+        try FileManager.default.createDirectory(at: copy.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: Self.binary, to: copy)
+        let result = try run(["ingest", "--db", dir.path + "/copy.sqlite", fixturesURL.appendingPathComponent("seed").path], binary: copy, in: dir.url)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let stats = try run(["stats", "--db", dir.path + "/copy.sqlite"], binary: copy, in: dir.url)
+        XCTAssertTrue(stats.stdout.contains("kms_events        3"), stats.stdout)
+    }
+
+    func testCallerChosenTextIsEscapedInTablesAndIntactInJSON() throws {
+        let dir = try TempDir()
+        let db = dir.path + "/i.sqlite"
+        try dir.write(logPath(), gzip(logFile([
+            kmsRecord(eventID: "evil",
+                      identity: #"{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/Reader/x\u001b[2J\ny"}"#,
+                      requestParameters: #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::b/evil.txt"}}"#,
+                      error: ("AccessDenied", "no\u{1b}[2J\nway")),
+        ])))
+        try run(["ingest", "-q", "--db", db, dir.path])
+        let table = try run(["who-read", "--db", db, "s3://b/evil.txt"])
+        XCTAssertFalse(table.stdout.contains("\u{1b}"))
+        XCTAssertTrue(table.stdout.contains("(session x\\x1b[2J\\ny)"), table.stdout)
+        let json = try run(["who-read", "--db", db, "--format", "json", "s3://b/evil.txt"])
+        let rows = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]]
+        XCTAssertEqual(rows?.first?["error_message"] as? String, "no\u{1b}[2J\nway")
+        XCTAssertEqual(rows?.first?["session_name"] as? String, "x\u{1b}[2J\ny")
+    }
+}

@@ -1,0 +1,154 @@
+import Foundation
+import XCTest
+
+@testable import KMSIndex
+
+final class EventNormalizerTests: XCTestCase {
+    func normalize(_ text: String) throws -> KMSEvent {
+        let bytes = Array(text.utf8)
+        let value = try bytes.withUnsafeBufferPointer { buffer in
+            var s = JSONScanner(buffer.baseAddress!, from: 0, to: buffer.count)
+            return try s.parseValue()
+        }
+        return try EventNormalizer.normalize(value)
+    }
+
+    let keyARN = "arn:aws:kms:us-west-2:111122223333:key/11111111-2222-3333-4444-555555555555"
+
+    func testSeedDecryptEvent() throws {
+        let e = try normalize(seedEvents[2])
+        XCTAssertEqual(e.eventID, "9525bee7-5145-42b0-bed5-ab7196a16daa")
+        XCTAssertEqual(e.eventName, "Decrypt")
+        XCTAssertEqual(e.eventTime, "2015-11-11T21:20:52Z")
+        XCTAssertEqual(e.principal.type, "IAMUser")
+        XCTAssertEqual(e.principal.arn, "arn:aws:iam::111122223333:user/cloudtrail-admin")
+        XCTAssertEqual(e.principal.invokedBy, "signin.amazonaws.com")
+        XCTAssertEqual(e.s3ARN, seedLogFileARN)
+        XCTAssertEqual(e.trailARN, "arn:aws:cloudtrail:us-west-2:111122223333:trail/Default")
+        XCTAssertEqual(e.keyARN, "arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab")
+        XCTAssertNil(e.requestedKey)
+        XCTAssertEqual(e.readOnly, true)
+        XCTAssertTrue(e.otherContext.isEmpty)
+    }
+
+    func testEveryKeyIdForm() throws {
+        let resources = #"[{"accountId":"111122223333","type":"AWS::KMS::Key","ARN":"\#(keyARN)"}]"#
+        func event(_ keyID: String?, resources: String?) throws -> KMSEvent {
+            let parameters = keyID.map { #"{"keyId":"\#($0)"}"# } ?? "{}"
+            return try normalize(kmsRecord(eventName: "GenerateDataKey", requestParameters: parameters, resources: resources))
+        }
+        // Key ARN, with or without resources.
+        XCTAssertEqual(try event(keyARN, resources: nil).keyARN, keyARN)
+        XCTAssertNil(try event(keyARN, resources: nil).requestedKey)
+        // Bare key id: resolved through resources, kept as written.
+        let bare = try event("11111111-2222-3333-4444-555555555555", resources: resources)
+        XCTAssertEqual(bare.keyARN, keyARN)
+        XCTAssertEqual(bare.requestedKey, "11111111-2222-3333-4444-555555555555")
+        // Without resources a bare id cannot be placed in an account: no key, the id is kept.
+        let bareAlone = try event("11111111-2222-3333-4444-555555555555", resources: nil)
+        XCTAssertNil(bareAlone.keyARN)
+        XCTAssertEqual(bareAlone.requestedKey, "11111111-2222-3333-4444-555555555555")
+        // Alias name and alias ARN: the key from resources, the alias learned.
+        for alias in ["alias/payments", "arn:aws:kms:us-west-2:111122223333:alias/payments"] {
+            let e = try event(alias, resources: resources)
+            XCTAssertEqual(e.keyARN, keyARN)
+            XCTAssertEqual(e.requestedKey, alias)
+            XCTAssertEqual(e.aliases.map(\.alias), ["alias/payments"])
+            XCTAssertEqual(e.aliases.map(\.keyARN), [keyARN])
+        }
+        // Absent keyId (S3's Decrypt): the key from resources.
+        XCTAssertEqual(try event(nil, resources: resources).keyARN, keyARN)
+        // Untyped resources entries count when the ARN is a key ARN (the seed's form).
+        XCTAssertEqual(try event(nil, resources: #"[{"ARN":"\#(keyARN)","accountId":"111122223333"}]"#).keyARN, keyARN)
+        XCTAssertNil(try event(nil, resources: #"[{"ARN":"arn:aws:s3:::bucket","type":"AWS::S3::Bucket"}]"#).keyARN)
+    }
+
+    func testReEncryptNamesBothKeysAndBothContexts() throws {
+        let source = "arn:aws:kms:us-west-2:111122223333:key/aaaaaaaa-0000-0000-0000-000000000001"
+        let destination = "arn:aws:kms:us-west-2:111122223333:key/bbbbbbbb-0000-0000-0000-000000000002"
+        let e = try normalize(kmsRecord(
+            eventName: "ReEncrypt",
+            requestParameters: #"{"sourceKeyId":"aaaaaaaa-0000-0000-0000-000000000001","destinationKeyId":"alias/new","sourceEncryptionContext":{"app":"old"},"destinationEncryptionContext":{"app":"new"}}"#,
+            resources: #"[{"type":"AWS::KMS::Key","ARN":"\#(source)"},{"type":"AWS::KMS::Key","ARN":"\#(destination)"}]"#))
+        XCTAssertEqual(e.sourceKeyARN, source)
+        XCTAssertEqual(e.keyARN, destination)
+        XCTAssertEqual(e.aliases.map(\.alias), ["alias/new"])
+        XCTAssertEqual(e.otherContext, [
+            ContextPair(scope: .source, name: "app", value: "old"),
+            ContextPair(scope: .destination, name: "app", value: "new"),
+        ])
+    }
+
+    func testAssumedRolePrincipal() throws {
+        let identity = #"{"type":"AssumedRole","principalId":"AROAEXAMPLE:jane@example.com","arn":"arn:aws:sts::111122223333:assumed-role/Auditors/jane@example.com","accountId":"111122223333","accessKeyId":"ASIAEXAMPLE","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROAEXAMPLE","arn":"arn:aws:iam::111122223333:role/Auditors","accountId":"111122223333","userName":"Auditors"},"attributes":{"creationDate":"20131102T010628Z","mfaAuthenticated":"true"},"sourceIdentity":"jane"}}"#
+        let p = try normalize(kmsRecord(identity: identity)).principal
+        XCTAssertEqual(p.type, "AssumedRole")
+        XCTAssertEqual(p.roleARN, "arn:aws:iam::111122223333:role/Auditors")
+        XCTAssertEqual(p.sessionName, "jane@example.com")
+        XCTAssertEqual(p.accessKeyID, "ASIAEXAMPLE")
+        XCTAssertEqual(p.sourceIdentity, "jane")
+        XCTAssertNil(p.userName)
+    }
+
+    func testAssumedRoleWithoutSessionIssuerTakesTheRoleFromTheARN() throws {
+        let identity = #"{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/Reader/session-1","accountId":"111122223333"}"#
+        let p = try normalize(kmsRecord(identity: identity)).principal
+        XCTAssertEqual(p.roleARN, "arn:aws:iam::111122223333:role/Reader")
+        XCTAssertEqual(p.sessionName, "session-1")
+    }
+
+    func testAWSServicePrincipalAndMissingIdentity() throws {
+        let service = try normalize(kmsRecord(identity: #"{"type":"AWSService","invokedBy":"cloudtrail.amazonaws.com"}"#)).principal
+        XCTAssertEqual(service.type, "AWSService")
+        XCTAssertNil(service.arn)
+        XCTAssertEqual(service.invokedBy, "cloudtrail.amazonaws.com")
+        XCTAssertEqual(try normalize(kmsRecord(identity: "null")).principal, Principal())
+    }
+
+    func testUnknownContextPairsAreKeptWithNonStringValuesAsJSON() throws {
+        let e = try normalize(kmsRecord(requestParameters: #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::b/k","department":"finance","aws:lambda:FunctionArn":"arn:aws:lambda:us-west-2:111122223333:function:f","n":7,"o":{"x":[1]}}}"#))
+        XCTAssertEqual(e.s3ARN, "arn:aws:s3:::b/k")
+        XCTAssertEqual(e.otherContext.map(\.name), ["department", "aws:lambda:FunctionArn", "n", "o"])
+        XCTAssertEqual(e.otherContext.map(\.value), ["finance", "arn:aws:lambda:us-west-2:111122223333:function:f", "7", #"{"x":[1]}"#])
+    }
+
+    func testWronglyTypedFieldsAreReadAsAbsent() throws {
+        let e = try normalize(kmsRecord(requestParameters: #"{"encryptionContext":"not an object","keyId":5}"#, resources: "null"))
+        XCTAssertNil(e.s3ARN)
+        XCTAssertNil(e.keyARN)
+        XCTAssertNil(e.requestedKey)
+        XCTAssertTrue(e.otherContext.isEmpty)
+    }
+
+    func testRecordsWithoutIdentityFieldsAreRejected() throws {
+        XCTAssertThrowsError(try normalize(#"{"eventSource":"kms.amazonaws.com","eventName":"Decrypt","eventTime":"2024-03-01T00:00:00Z"}"#)) {
+            XCTAssertEqual($0 as? RecordError, RecordError("KMS record without a string eventID"))
+        }
+        XCTAssertThrowsError(try normalize(#"{"eventID":"x","eventName":"Decrypt","eventTime":12}"#)) {
+            XCTAssertEqual($0 as? RecordError, RecordError("KMS record x without a string eventTime"))
+        }
+        XCTAssertThrowsError(try normalize(#"{"eventID":"x","eventName":"Decrypt","eventTime":"yesterday"}"#))
+    }
+
+    func testEventTimeForms() {
+        XCTAssertEqual(EventTime.normalize("2015-11-11T21:20:52Z"), "2015-11-11T21:20:52Z")
+        XCTAssertEqual(EventTime.normalize("2021-10-19 00:56:05"), "2021-10-19T00:56:05Z")
+        XCTAssertEqual(EventTime.normalize("2021-10-19T00:56:05.120Z"), "2021-10-19T00:56:05.12Z")
+        XCTAssertEqual(EventTime.normalize("2021-10-19T00:56:05.000Z"), "2021-10-19T00:56:05Z")
+        XCTAssertEqual(EventTime.normalize("2021-10-19T00:30:00+01:00"), "2021-10-18T23:30:00Z")
+        XCTAssertEqual(EventTime.normalize("2020-02-28T23:00:00-02:00"), "2020-02-29T01:00:00Z")
+        XCTAssertNil(EventTime.normalize("2021-13-19T00:56:05Z"))
+        XCTAssertNil(EventTime.normalize("1637000000"))
+    }
+
+    func testS3Locations() {
+        XCTAssertEqual(S3Location(arn: "arn:aws:s3:::bucket").kind, .bucket)
+        XCTAssertEqual(S3Location(arn: "arn:aws:s3:::bucket/AWSLogs/111122223333/").kind, .prefix)
+        let object = S3Location(arn: "arn:aws-cn:s3:::bucket/a b/ファイル.txt")
+        XCTAssertEqual(object.kind, .object)
+        XCTAssertEqual(object.bucket, "bucket")
+        XCTAssertEqual(object.key, "a b/ファイル.txt")
+        XCTAssertEqual(object.name, "ファイル.txt")
+        XCTAssertEqual(S3Location(arn: "s3://bucket/key").kind, .unparsed)
+    }
+}

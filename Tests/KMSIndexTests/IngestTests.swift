@@ -1,0 +1,208 @@
+import Foundation
+import GRDB
+import XCTest
+
+@testable import KMSIndex
+
+final class IngestTests: XCTestCase {
+    func testMultiMemberGzipIsReadWhole() throws {
+        let dir = try TempDir()
+        let text = logFile([kmsRecord(eventID: "m1"), s3Record(1), kmsRecord(eventID: "m2")])
+        let half = text.index(text.startIndex, offsetBy: text.count / 2)
+        try dir.write("logs/" + logPath(), gzip(String(text[..<half])) + gzip(String(text[half...])))
+        let index = try makeIndex(dir)
+        let (summary, _) = try ingest(index, [dir.path + "/logs"])
+        XCTAssertEqual(summary.filesIngested, 1)
+        XCTAssertEqual(summary.eventsAdded, 2)
+    }
+
+    func testBadFilesAreReportedAndRecordedAndTheRestIsIndexed() throws {
+        let dir = try TempDir()
+        let good = gzip(logFile([kmsRecord(eventID: "good-1")]))
+        try dir.write("logs/" + logPath(unique: "good0000000000001"), good)
+        let truncatedPath = try dir.write("logs/" + logPath(unique: "trunc000000000001"), good.prefix(good.count - 20))
+        let notJSON = try dir.write("logs/" + logPath(unique: "notjson0000000001"), gzip("this is not json"))
+        try dir.write("logs/" + logPath(unique: "good0000000000002"), gzip(logFile([kmsRecord(eventID: "good-2")])))
+        let index = try makeIndex(dir)
+        let (summary, diagnostics) = try ingest(index, [dir.path + "/logs"])
+        XCTAssertEqual(summary.filesIngested, 2)
+        XCTAssertEqual(summary.eventsAdded, 2)
+        XCTAssertEqual(summary.failed, [
+            truncatedPath: ReadError.truncatedGzip.description,
+            notJSON: "invalid JSON at byte 0: invalid literal this",
+        ])
+        XCTAssertEqual(diagnostics.count, 2)
+        let failedRows = try index.queue.read { db in
+            try Row.fetchAll(db, sql: "SELECT path, reason FROM source_files WHERE outcome = 'failed' ORDER BY path")
+        }
+        XCTAssertEqual(failedRows.map { $0["path"] as String }, [notJSON, truncatedPath])
+        XCTAssertEqual(try count(index, "SELECT count(*) FROM events"), 2)
+    }
+
+    func testDigestInsightAndOtherFilesAreSkippedWithTheirReason() throws {
+        let dir = try TempDir()
+        try dir.write("AWSLogs/111122223333/CloudTrail-Digest/us-west-2/2024/03/01/111122223333_CloudTrail-Digest_us-west-2_t_us-west-2_20240301T010000Z.json.gz",
+                      gzip(#"{"digestStartTime":"2024-03-01T00:00:00Z","logFiles":[]}"#))
+        try dir.write("AWSLogs/111122223333/CloudTrail-Insight/us-west-2/2024/03/01/111122223333_CloudTrail-Insight_us-west-2_20240301T0100Z_x.json.gz",
+                      gzip(#"{"Records":[{"eventType":"AwsCloudTrailInsight"}]}"#))
+        try dir.write("AWSLogs/111122223333/CloudTrail/us-west-2/ConfigWritabilityCheckFile", Data("x".utf8))
+        try dir.write("elsewhere/settings.json", Data(#"{"setting":true}"#.utf8))
+        try dir.write("elsewhere/digest-copy.json.gz", gzip(#"{"awsAccountId":"1","digestStartTime":"x","logFiles":[]}"#))
+        try dir.write(logPath(), gzip(logFile([kmsRecord(eventID: "k")])))
+        let index = try makeIndex(dir)
+        let (summary, diagnostics) = try ingest(index, [dir.path])
+        XCTAssertTrue(diagnostics.isEmpty)
+        XCTAssertEqual(summary.filesFailed, 0)
+        XCTAssertEqual(summary.filesIngested, 1)
+        XCTAssertEqual(summary.skippedByReason, [
+            "CloudTrail digest file": 2,
+            "CloudTrail Insights file": 1,
+            "not a .json or .json.gz file": 1,
+            "JSON object without Records, not a CloudTrail log file": 1,
+        ])
+    }
+
+    func testLogFileNameWithoutRecordsFails() throws {
+        let dir = try TempDir()
+        let path = try dir.write(logPath(), gzip(#"{"hello":1}"#))
+        let (summary, _) = try ingest(try makeIndex(dir), [path])
+        XCTAssertEqual(summary.failed[path], "named like a CloudTrail log file, but: JSON object without Records, not a CloudTrail log file")
+    }
+
+    func testDuplicatesAcrossFilesAreIndexedOnce() throws {
+        let dir = try TempDir()
+        let shared = kmsRecord(eventID: "dup-1")
+        try dir.write(logPath(unique: "aaaaaaaaaaaaaaa1"), gzip(logFile([shared, kmsRecord(eventID: "only-a")])))
+        try dir.write(logPath(unique: "aaaaaaaaaaaaaaa2"), gzip(logFile([kmsRecord(eventID: "only-b"), shared])))
+        let index = try makeIndex(dir)
+        let (summary, _) = try ingest(index, [dir.path])
+        XCTAssertEqual(summary.kmsRecords, 4)
+        XCTAssertEqual(summary.eventsAdded, 3)
+        XCTAssertEqual(summary.duplicates, 1)
+        XCTAssertEqual(try count(index, "SELECT count(*) FROM kms_events WHERE event_id = 'dup-1'"), 1)
+    }
+
+    func testReRunReadsNothingAndAddsNothingButAChangedFileIsReRead() throws {
+        let dir = try TempDir()
+        let path = try dir.write(logPath(), gzip(logFile([kmsRecord(eventID: "r1")])))
+        try dir.write(logPath(unique: "other00000000000"), gzip(logFile([kmsRecord(eventID: "r2")])))
+        let index = try makeIndex(dir)
+        XCTAssertEqual(try ingest(index, [dir.path]).0.eventsAdded, 2)
+
+        let again = try ingest(index, [dir.path]).0
+        XCTAssertEqual(again.filesUnchanged, 2)
+        XCTAssertEqual(again.filesIngested, 0)
+        XCTAssertEqual(again.eventsAdded, 0)
+
+        try gzip(logFile([kmsRecord(eventID: "r1"), kmsRecord(eventID: "r3")])).write(to: URL(fileURLWithPath: path))
+        let changed = try ingest(index, [dir.path]).0
+        XCTAssertEqual(changed.filesIngested, 1)
+        XCTAssertEqual(changed.filesUnchanged, 1)
+        XCTAssertEqual(changed.eventsAdded, 1)
+        XCTAssertEqual(try count(index, "SELECT count(*) FROM events"), 3)
+        XCTAssertEqual(try count(index, "SELECT events_added FROM source_files WHERE path = ?", [path]), 1)
+    }
+
+    func testFailedDecryptIsKeptAndShownByWhoRead() throws {
+        let dir = try TempDir()
+        let object = "arn:aws:s3:::secrets/payroll.csv"
+        try dir.write(logPath(), gzip(logFile([
+            kmsRecord(eventID: "denied", eventTime: "2024-03-01T10:00:00Z", requestParameters: #"{"encryptionContext":{"aws:s3:arn":"\#(object)"}}"#,
+                      error: ("AccessDenied", "User: arn:aws:iam::111122223333:user/alice is not authorized")),
+            kmsRecord(eventID: "allowed", eventTime: "2024-03-01T09:00:00Z", requestParameters: #"{"encryptionContext":{"aws:s3:arn":"\#(object)"}}"#),
+        ])))
+        let index = try makeIndex(dir)
+        try ingest(index, [dir.path])
+        let reads = try whoRead(index, "s3://secrets/payroll.csv").reads
+        XCTAssertEqual(reads.map(\.eventID), ["allowed", "denied"])
+        XCTAssertEqual(reads.map(\.result), ["OK", "AccessDenied"])
+        XCTAssertEqual(reads.last?.errorMessage, "User: arn:aws:iam::111122223333:user/alice is not authorized")
+    }
+
+    func testBucketKeysContextIsAnsweredAsBucketLevel() throws {
+        let dir = try TempDir()
+        try dir.write(logPath(), gzip(logFile([
+            kmsRecord(eventID: "bk", requestParameters: #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::bucket-keys-bucket"}}"#),
+        ])))
+        let index = try makeIndex(dir)
+        try ingest(index, [dir.path])
+        XCTAssertEqual(try whoRead(index, "s3://bucket-keys-bucket/some/object.parquet"), .unknown(bucketKeysOnly: true))
+        XCTAssertEqual(try whoRead(index, "s3://bucket-keys-bucket").reads.map(\.eventID), ["bk"])
+        XCTAssertEqual(try whoRead(index, "arn:aws:s3:::bucket-keys-bucket").reads.map(\.eventID), ["bk"])
+    }
+
+    func testAmbiguousSuffixListsTheCandidates() throws {
+        let dir = try TempDir()
+        try dir.write(logPath(), gzip(logFile([
+            kmsRecord(requestParameters: #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::b1/x/report.csv"}}"#),
+            kmsRecord(requestParameters: #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::b2/y/report.csv"}}"#),
+        ])))
+        let index = try makeIndex(dir)
+        try ingest(index, [dir.path])
+        XCTAssertEqual(try whoRead(index, "report.csv"), .ambiguous(candidates: ["arn:aws:s3:::b1/x/report.csv", "arn:aws:s3:::b2/y/report.csv"]))
+        XCTAssertEqual(try whoRead(index, "x/report.csv").reads.count, 1)
+    }
+
+    func testEveryContextPairIsQueryable() throws {
+        let dir = try TempDir()
+        try dir.write(logPath(), gzip(logFile([
+            kmsRecord(eventID: "ctx", requestParameters: #"{"encryptionContext":{"aws:cloudtrail:arn":"arn:aws:cloudtrail:us-west-2:111122223333:trail/t","aws:s3:arn":"arn:aws:s3:::b/k","department":"finance"}}"#),
+        ])))
+        let index = try makeIndex(dir)
+        try ingest(index, [dir.path])
+        let pairs = try index.queue.read { db in
+            try Row.fetchAll(db, sql: "SELECT context, name, value FROM encryption_context ORDER BY name").map { "\($0["context"] as String) \($0["name"] as String)=\($0["value"] as String)" }
+        }
+        XCTAssertEqual(pairs, [
+            "encryptionContext aws:cloudtrail:arn=arn:aws:cloudtrail:us-west-2:111122223333:trail/t",
+            "encryptionContext aws:s3:arn=arn:aws:s3:::b/k",
+            "encryptionContext department=finance",
+        ])
+    }
+
+    func testMalformedKMSRecordIsCountedAndTheRestOfTheFileKept() throws {
+        let dir = try TempDir()
+        let path = try dir.write(logPath(), gzip(logFile([
+            kmsRecord(eventID: "fine"),
+            #"{"eventSource":"kms.amazonaws.com","eventName":"Decrypt","eventTime":"2024-03-01T00:00:00Z"}"#,
+        ])))
+        let index = try makeIndex(dir)
+        let (summary, diagnostics) = try ingest(index, [dir.path])
+        XCTAssertEqual(summary.eventsAdded, 1)
+        XCTAssertEqual(summary.malformedRecords, 1)
+        guard case let .malformedRecords(reportedPath, n, examples)? = diagnostics.first else { return XCTFail() }
+        XCTAssertEqual(reportedPath, path)
+        XCTAssertEqual(n, 1)
+        XCTAssertEqual(examples.first?.index, 1)
+        XCTAssertEqual(try count(index, "SELECT malformed_records FROM source_files"), 1)
+    }
+
+    func testEventUIDsRoundTripThroughTheView() throws {
+        let dir = try TempDir()
+        try dir.write(logPath(), gzip(logFile([
+            kmsRecord(eventID: "0a1b2c3d-4e5f-6789-abcd-ef0123456789"),
+            kmsRecord(eventID: "0A1B2C3D-4E5F-6789-ABCD-EF0123456789"),
+            kmsRecord(eventID: "not-a-uuid"),
+        ])))
+        let index = try makeIndex(dir)
+        try ingest(index, [dir.path])
+        let ids = try index.queue.read { db in try String.fetchAll(db, sql: "SELECT event_id FROM kms_events ORDER BY event_id") }
+        XCTAssertEqual(ids, ["0A1B2C3D-4E5F-6789-ABCD-EF0123456789", "0a1b2c3d-4e5f-6789-abcd-ef0123456789", "not-a-uuid"])
+        XCTAssertEqual(try count(index, "SELECT count(*) FROM events WHERE typeof(event_uid) = 'blob' AND length(event_uid) = 16"), 1)
+    }
+
+    func testPrincipalsAreSharedAcrossEventsAndRolesGroupSessions() throws {
+        let dir = try TempDir()
+        func role(_ session: String) -> String {
+            #"{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/Reader/\#(session)","accountId":"111122223333","sessionContext":{"sessionIssuer":{"type":"Role","arn":"arn:aws:iam::111122223333:role/Reader"}}}"#
+        }
+        try dir.write(logPath(), gzip(logFile([
+            kmsRecord(identity: role("s1")), kmsRecord(identity: role("s1")), kmsRecord(identity: role("s2")),
+        ])))
+        let index = try makeIndex(dir)
+        try ingest(index, [dir.path])
+        XCTAssertEqual(try count(index, "SELECT count(*) FROM principals"), 2)
+        XCTAssertEqual(try count(index, "SELECT count(*) FROM kms_events WHERE role_arn = 'arn:aws:iam::111122223333:role/Reader'"), 3)
+        XCTAssertEqual(try count(index, "SELECT count(*) FROM kms_events WHERE session_name = 's1'"), 2)
+    }
+}

@@ -1,0 +1,146 @@
+import CZlib
+import Foundation
+import GRDB
+import XCTest
+
+@testable import KMSIndex
+
+/// A fresh folder under the system temp folder, removed by the test's teardown.
+final class TempDir {
+    let url: URL
+    var path: String { url.path }
+
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("kmsindex-tests-" + UUID().uuidString)
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(at: url) }
+
+    /// Writes `data` at `relative`, creating folders; returns the full path.
+    @discardableResult
+    func write(_ relative: String, _ data: Data) throws -> String {
+        let file = url.appendingPathComponent(relative)
+        try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try data.write(to: file)
+        return file.path
+    }
+}
+
+/// gzip-compresses `data` as one member (with zlib, as the reader under test does not).
+func gzip(_ data: Data) -> Data {
+    var stream = z_stream()
+    precondition(kmsindex_deflateInit2(&stream, 6, 15 + 16) == Z_OK)
+    defer { deflateEnd(&stream) }
+    var input = [UInt8](data)
+    var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, UInt(input.count))) + 64)
+    let produced = input.withUnsafeMutableBufferPointer { inBuf -> Int in
+        output.withUnsafeMutableBufferPointer { outBuf -> Int in
+            stream.next_in = inBuf.baseAddress
+            stream.avail_in = UInt32(inBuf.count)
+            stream.next_out = outBuf.baseAddress
+            stream.avail_out = UInt32(outBuf.count)
+            precondition(deflate(&stream, Z_FINISH) == Z_STREAM_END)
+            return outBuf.count - Int(stream.avail_out)
+        }
+    }
+    return Data(output[0..<produced])
+}
+
+func gzip(_ text: String) -> Data { gzip(Data(text.utf8)) }
+
+/// The folder of committed test fixtures.
+let fixturesURL = Bundle.module.resourceURL!.appendingPathComponent("Fixtures")
+
+/// The three example events of the KMS developer guide (the seed document), verbatim, in
+/// order: the trail check, the log file delivery, the read of that log file.
+let seedEvents: [String] = ["1-trail-check", "2-log-file-delivery", "3-log-file-read"].map { name in
+    let url = fixturesURL.appendingPathComponent("seed-events/\(name).json")
+    return try! String(contentsOf: url, encoding: .utf8).trimmingCharacters(in: .newlines)
+}
+
+/// The seed's log file, the object every seed event names.
+let seedLogFileARN = "arn:aws:s3:::example-bucket-for-CT-logs/AWSLogs/111122223333/CloudTrail/us-west-2/2015/11/11/111122223333_CloudTrail_us-west-2_20151111T2115Z_7JREEBimdK8d2nC9.json.gz"
+
+func gunzip(_ data: Data) -> Data {
+    let dir = try! TempDir()
+    let path = try! dir.write("f.gz", data)
+    let stream = try! DecompressedStream(path: path, limit: 1 << 30)
+    let window = ByteWindow()
+    while try! stream.read(into: window) > 0 {}
+    return Data(UnsafeBufferPointer(start: window.base + window.start, count: window.count))
+}
+
+/// `{"Records":[...]}` of the given record texts.
+func logFile(_ records: [String]) -> String {
+    "{\"Records\":[" + records.joined(separator: ",") + "]}"
+}
+
+/// A CloudTrail log file path under AWSLogs for an account, region and minute.
+func logPath(account: String = "111122223333", region: String = "us-west-2", stamp: String = "20240301T0005Z", unique: String = "AbCdEfGh12345678") -> String {
+    let y = stamp.prefix(4), m = stamp.dropFirst(4).prefix(2), d = stamp.dropFirst(6).prefix(2)
+    return "AWSLogs/\(account)/CloudTrail/\(region)/\(y)/\(m)/\(d)/\(account)_CloudTrail_\(region)_\(stamp)_\(unique).json.gz"
+}
+
+/// A KMS record with the fields tests vary; everything else as CloudTrail writes it.
+func kmsRecord(
+    eventID: String = UUID().uuidString.lowercased(),
+    eventName: String = "Decrypt",
+    eventTime: String = "2024-03-01T00:00:00Z",
+    identity: String = #"{"type":"IAMUser","principalId":"AIDAEXAMPLE","arn":"arn:aws:iam::111122223333:user/alice","accountId":"111122223333","accessKeyId":"AKIAEXAMPLE","userName":"alice"}"#,
+    requestParameters: String = #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::bucket/key.txt"}}"#,
+    resources: String? = #"[{"accountId":"111122223333","type":"AWS::KMS::Key","ARN":"arn:aws:kms:us-west-2:111122223333:key/11111111-2222-3333-4444-555555555555"}]"#,
+    error: (code: String, message: String)? = nil,
+    userAgent: String = "aws-cli/2.15.0"
+) -> String {
+    var fields = [
+        #""eventVersion":"1.08""#, #""userIdentity":"# + identity, #""eventTime":"\#(eventTime)""#,
+        #""eventSource":"kms.amazonaws.com""#, #""eventName":"\#(eventName)""#, #""awsRegion":"us-west-2""#,
+        #""sourceIPAddress":"203.0.113.7""#, #""userAgent":"# + JSONText.quoted(userAgent),
+    ]
+    if let error { fields += [#""errorCode":"\#(error.code)""#, #""errorMessage":"# + JSONText.quoted(error.message)] }
+    fields += [
+        #""requestParameters":"# + requestParameters, #""responseElements":null"#,
+        #""requestID":"\#(UUID().uuidString.lowercased())""#, #""eventID":"\#(eventID)""#, #""readOnly":true"#,
+    ]
+    if let resources { fields.append(#""resources":"# + resources) }
+    fields += [#""eventType":"AwsApiCall""#, #""managementEvent":true"#, #""recipientAccountId":"111122223333""#]
+    return "{" + fields.joined(separator: ",") + "}"
+}
+
+/// A non-KMS record (S3 GetObject), to surround KMS records with.
+func s3Record(_ n: Int) -> String {
+    #"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/bob"},"eventTime":"2024-03-01T00:00:0\#(n % 10)Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","requestParameters":{"bucketName":"b","key":"k\#(n)","nested":{"a":[1,2,{"b":"}]\"{"}]}},"eventID":"s3-\#(n)"}"#
+}
+
+/// Opens a fresh index in `dir`.
+func makeIndex(_ dir: TempDir, name: String = "index.sqlite") throws -> IndexDatabase {
+    try IndexDatabase.openForWriting(path: dir.url.appendingPathComponent(name).path)
+}
+
+/// Ingests `paths` with test-friendly options; returns the summary and the diagnostics.
+@discardableResult
+func ingest(_ index: IndexDatabase, _ paths: [String], jobs: Int = 2) throws -> (IngestSummary, [IngestDiagnostic]) {
+    var options = IngestOptions(paths: paths)
+    options.jobs = jobs
+    var diagnostics: [IngestDiagnostic] = []
+    let summary = try Ingester(database: index, options: options).run { diagnostics.append($0) }
+    return (summary, diagnostics)
+}
+
+/// Who-read of `object`, on the index.
+func whoRead(_ index: IndexDatabase, _ object: String) throws -> WhoReadAnswer {
+    try index.queue.read { db in try WhoRead(db).answer(object) }
+}
+
+extension WhoReadAnswer {
+    /// The reads, when the object is known.
+    var reads: [EventRow] {
+        if case let .object(_, reads, _, _) = self { return reads }
+        return []
+    }
+}
+
+func count(_ index: IndexDatabase, _ sql: String, _ arguments: StatementArguments = []) throws -> Int {
+    try index.queue.read { db in try Int.fetchOne(db, sql: sql, arguments: arguments) ?? -1 }
+}
