@@ -1,0 +1,44 @@
+/// The everyday mix of a log file: about 20% KMS records, the rest S3, STS, Lambda, EC2,
+/// IAM, monitoring, sign-in.
+extension RecordFactory {
+    /// The share of KMS records the generator steers toward.
+    static let kmsShare = 0.2
+
+    private static let otherTable = WeightedTable([
+        36,  // S3 data events
+        7,  // EC2
+        16,  // STS
+        5,  // IAM
+        11,  // Lambda
+        1.5,  // ConsoleLogin
+        1.5,  // Identity Center, sign-in, directory
+        9,  // monitoring and config
+        0.1,  // a service event with no userIdentity
+    ])
+
+    /// Emits one unit of traffic at `time` (usually one record; an S3 read may come with its
+    /// KMS Decrypt). The KMS share is steered toward `kmsShare` over everything emitted.
+    func background(_ place: StreamPlace, at time: Int64) {
+        let deficit = Self.kmsShare * Double(totalRecords + 1) - Double(kmsRecords)
+        let p = deficit > 3 ? 0.35 : (deficit < -3 ? 0.08 : Self.kmsShare)
+        if rng.chance(p) {
+            backgroundKMS(place, at: time)
+        } else {
+            backgroundOther(place, at: time)
+        }
+    }
+
+    private func backgroundOther(_ place: StreamPlace, at time: Int64) {
+        switch Self.otherTable.draw(&rng) {
+        case 0: backgroundS3(place, at: time)
+        case 1: backgroundEC2(place, at: time)
+        case 2: backgroundSTS(place, at: time)
+        case 3: backgroundIAM(place, at: time)
+        case 4: backgroundLambda(place, at: time)
+        case 5: consoleLogin(place, at: time)
+        case 6: backgroundIdentityCenter(place, at: time)
+        case 7: backgroundMonitoring(place, at: time)
+        default: snapshotServiceEvent(place, at: time)
+        }
+    }
+}

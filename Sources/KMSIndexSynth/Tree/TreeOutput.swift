@@ -1,0 +1,94 @@
+import Foundation
+
+/// Writes files under the tree's root. Log files are compressed, hashed and written on a
+/// background queue while the next file is generated (the two halves of the work then use
+/// both cores); at most a few files are in flight so memory stays bounded.
+final class TreeOutput: @unchecked Sendable {
+    /// What a background job learned about a log file.
+    struct Written: Sendable {
+        var sha256: String
+        var compressedBytes: Int
+    }
+
+    let root: URL
+    private let queue = DispatchQueue(label: "kmsindex-synth.output")
+    private let slots = DispatchSemaphore(value: 3)
+    private let lock = NSLock()
+    private var createdDirectories: Set<String> = []
+    private var firstError: Error?
+    private var results: [Int: Written] = [:]
+    private var compressedTotal = 0
+
+    init(root: URL) {
+        self.root = root
+    }
+
+    /// Compresses (gzip, optionally split into members), hashes the uncompressed bytes and
+    /// writes one file, in the background. `id` names the result for `result(for:)`.
+    func submitLog(id: Int, content: [UInt8], key: String, mtime: Int64, memberSize: Int?) {
+        slots.wait()
+        queue.async { [self] in
+            defer { slots.signal() }
+            do {
+                var hasher = SHA256()
+                hasher.update(content)
+                let digest = SHA256.hex(hasher.finalize())
+                let compressed = try content.withUnsafeBytes { try Gzip.compress($0, memberSize: memberSize) }
+                try write(compressed, to: key, mtime: mtime)
+                lock.withLock {
+                    results[id] = Written(sha256: digest, compressedBytes: compressed.count)
+                    compressedTotal += compressed.count
+                }
+            } catch {
+                lock.withLock { if firstError == nil { firstError = error } }
+            }
+        }
+    }
+
+    /// Waits for every background job and rethrows the first failure.
+    func drain() throws {
+        queue.sync {}
+        try lock.withLock {
+            if let firstError { throw firstError }
+        }
+    }
+
+    /// The result of a finished `submitLog` (call `drain` first).
+    func result(for id: Int) -> Written? {
+        lock.withLock { results[id] }
+    }
+
+    /// Compressed bytes of all files written so far.
+    var compressedBytes: Int {
+        lock.withLock { compressedTotal }
+    }
+
+    /// gzip-compresses and writes a small file now.
+    func writeCompressed(_ content: [UInt8], to key: String, mtime: Int64) throws {
+        let compressed = try content.withUnsafeBytes { try Gzip.compress($0) }
+        try write(compressed, to: key, mtime: mtime)
+        lock.withLock { compressedTotal += compressed.count }
+    }
+
+    /// Writes bytes at `root/key`, creating folders, and sets the modification time.
+    func write(_ bytes: [UInt8], to key: String, mtime: Int64) throws {
+        let url = root.appendingPathComponent(key)
+        let folder = url.deletingLastPathComponent().path
+        let needsFolder = lock.withLock { !createdDirectories.contains(folder) }
+        if needsFolder {
+            do {
+                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            } catch {
+                throw SynthError.io(path: folder, reason: "cannot create folder: \(error.localizedDescription)")
+            }
+            lock.withLock { _ = createdDirectories.insert(folder) }
+        }
+        do {
+            try Data(bytes).write(to: url)
+            try FileManager.default.setAttributes(
+                [.modificationDate: Date(timeIntervalSince1970: Double(mtime) / 1000)], ofItemAtPath: url.path)
+        } catch {
+            throw SynthError.io(path: url.path, reason: "cannot write: \(error.localizedDescription)")
+        }
+    }
+}
