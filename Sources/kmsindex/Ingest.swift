@@ -1,5 +1,7 @@
 import ArgumentParser
+import Foundation
 import KMSIndex
+import Logging
 
 extension KMSIndexCommand {
     struct Ingest: ParsableCommand {
@@ -8,8 +10,9 @@ extension KMSIndexCommand {
             discussion: """
                 Folders are read recursively. Files already in the index, with the same size and \
                 modification time, are not read again; events already indexed (same eventID) are not \
-                added again. Exit status: 0 all good, 1 some files failed (the rest is indexed), \
-                2 usage or database error.
+                added again. One ingest writes to an index at a time: another waits (--wait). \
+                Exit status: 0 all good, 1 some files failed (the rest is indexed), 2 usage or \
+                database error.
                 """
         )
 
@@ -18,50 +21,101 @@ extension KMSIndexCommand {
         @Argument(help: ArgumentHelp("Files and folders to read.", valueName: "path"))
         var paths: [String]
 
+        @Option(help: ArgumentHelp("Read only delivery-day folders from this day on: YYYY-MM-DD, or Nd for N days ago.", valueName: "day"))
+        var since: String?
+
+        @Option(help: ArgumentHelp("Read only delivery-day folders up to this day (and the next, for late deliveries).", valueName: "day"))
+        var until: String?
+
         @Option(help: "Parsing threads (default: the number of cores).")
         var jobs: Int?
 
         @Option(help: "Largest decompressed size of one file, in bytes.")
         var maxFileBytes: Int = 2 << 30
 
-        @Flag(name: .shortAndLong, help: "Print nothing when all went well.")
+        @Option(help: ArgumentHelp("Seconds to wait for another ingest writing to the same index.", valueName: "seconds"))
+        var wait: Double = 600
+
+        @Flag(name: .shortAndLong, help: "Print nothing unless something failed.")
         var quiet = false
+
+        @Flag(help: "Print a progress line every 10 seconds (a progress bar is shown anyway on a terminal).")
+        var progress = false
+
+        @Flag(help: "Print a JSON summary of the run on stdout at the end.")
+        var jsonSummary = false
+
+        @OptionGroup var logging: LoggingOptions
 
         mutating func validate() throws {
             if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
             if maxFileBytes < 1 { throw ValidationError("--max-file-bytes must be positive") }
+            if wait < 0 { throw ValidationError("--wait must not be negative") }
+            for (name, value) in [("--since", since), ("--until", until)] {
+                if let value, DeliveryDays.day(value, today: 0) == nil {
+                    throw ValidationError("\(name) takes a day, YYYY-MM-DD, or Nd for N days ago; not '\(value)'")
+                }
+            }
+            _ = try logging.makeLogger(quiet: quiet)
         }
 
         mutating func run() throws {
+            let logger = try logging.makeLogger(quiet: quiet)
             var options = IngestOptions(paths: paths)
             if let jobs { options.jobs = jobs }
             options.maxFileBytes = maxFileBytes
+            let today = Int(Date().timeIntervalSince1970 / 86400)
+            if since != nil || until != nil {
+                options.days = DeliveryDays(first: since.flatMap { DeliveryDays.day($0, today: today) },
+                                            last: until.flatMap { DeliveryDays.day($0, today: today) })
+            }
+            let showBar = !quiet && Console.stderrIsTerminal
+            options.countFilesForProgress = showBar
+            let display = ProgressDisplay(bar: showBar, lines: progress && !showBar)
+
+            let started = Date()
             let summary: IngestSummary
             do {
-                let index = try IndexDatabase.openForWriting(path: database.path)
-                summary = try Ingester(database: index, options: options).run { diagnostic in
+                let lock = try IndexLock(indexPath: database.path, timeout: wait) { holder in
+                    logger.notice("waiting for another kmsindex (pid \(holder.map(String.init) ?? "unknown")) writing to \(database.path)", metadata: [
+                        "pid": "\(holder.map(String.init) ?? "unknown")", "index": "\(database.path)",
+                    ])
+                }
+                let index = try IndexDatabase.openForWriting(path: database.path, lockTimeout: nil)
+                summary = try Ingester(database: index, options: options).run(diagnostic: { diagnostic in
+                    display.clear()
                     switch diagnostic {
                     case let .fileFailed(path, reason):
-                        Console.err("kmsindex: failed: \(TerminalText.escape(path)): \(TerminalText.escape(reason))")
+                        logger.error("failed: \(path): \(reason)", metadata: ["path": "\(path)", "reason": "\(reason)"])
                     case let .malformedRecords(path, count, examples):
-                        let first = examples.first.map { " (record \($0.index): \(TerminalText.escape($0.reason)))" } ?? ""
-                        Console.err("kmsindex: warning: \(TerminalText.escape(path)): \(count) malformed KMS record(s) not indexed\(first)")
+                        var metadata: Logger.Metadata = ["path": "\(path)", "count": "\(count)"]
+                        if let first = examples.first { metadata["first"] = "record \(first.index): \(first.reason)" }
+                        let first = examples.first.map { " (record \($0.index): \($0.reason))" } ?? ""
+                        logger.warning("\(path): \(count) malformed KMS record(s) not indexed\(first)", metadata: metadata)
                     }
-                }
+                }, progress: display.isActive ? { display.update($0) } : nil)
+                withExtendedLifetime(lock) {}
             } catch {
+                display.clear()
                 fail("\(error)")
             }
-            if !quiet || summary.filesFailed > 0 {
-                Console.err("kmsindex: " + Self.describe(summary))
+            display.clear()
+            let status: Int32 = summary.filesFailed > 0 ? 1 : 0
+            if summary.filesFailed > 0 {
+                logger.error("\(Self.describe(summary))")
+            } else {
+                logger.info("\(Self.describe(summary))")
             }
-            if summary.filesFailed > 0 { throw ExitCode(1) }
+            if jsonSummary {
+                Console.out(Self.json(summary, seconds: Date().timeIntervalSince(started), status: status))
+            }
+            if status != 0 { throw ExitCode(status) }
         }
 
         static func describe(_ s: IngestSummary) -> String {
             var skipped = ""
             if s.filesSkipped > 0 {
-                let reasons = s.skippedByReason.sorted { $0.key < $1.key }
-                    .map { "\($0.value) \(TerminalText.escape($0.key))" }.joined(separator: ", ")
+                let reasons = s.skippedByReason.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
                 skipped = " (\(reasons))"
             }
             var line = "\(s.filesSeen) files: \(s.filesIngested) ingested, \(s.filesUnchanged) unchanged, "
@@ -69,6 +123,24 @@ extension KMSIndexCommand {
             line += "\(s.eventsAdded) KMS events added (\(s.duplicates) already indexed"
             line += s.malformedRecords > 0 ? ", \(s.malformedRecords) malformed)" : ")"
             return line
+        }
+
+        static func json(_ s: IngestSummary, seconds: Double, status: Int32) -> String {
+            let skipped = s.skippedByReason.sorted { $0.key < $1.key }
+                .map { JSONText.quoted($0.key) + ":" + String($0.value) }.joined(separator: ",")
+            let failed = s.failed.sorted { $0.key < $1.key }
+                .map { "{\"path\":" + JSONText.quoted($0.key) + ",\"reason\":" + JSONText.quoted($0.value) + "}" }
+                .joined(separator: ",")
+            let fields = [
+                "\"files_seen\":\(s.filesSeen)", "\"files_ingested\":\(s.filesIngested)",
+                "\"files_unchanged\":\(s.filesUnchanged)", "\"files_skipped\":\(s.filesSkipped)",
+                "\"skipped_by_reason\":{\(skipped)}", "\"files_failed\":\(s.filesFailed)", "\"failed\":[\(failed)]",
+                "\"kms_records\":\(s.kmsRecords)", "\"events_added\":\(s.eventsAdded)",
+                "\"duplicates\":\(s.duplicates)", "\"malformed_records\":\(s.malformedRecords)",
+                "\"bytes_read\":\(s.bytesRead)", "\"duration_seconds\":\((seconds * 1000).rounded() / 1000)",
+                "\"exit_status\":\(status)",
+            ]
+            return "{" + fields.joined(separator: ",") + "}\n"
         }
     }
 }

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Reads one input file into a `FileResult`: decompress, stream the records, normalize the
 /// KMS ones. Never throws: every problem becomes the file's outcome.
 public struct FileParser: Sendable {
@@ -13,8 +17,11 @@ public struct FileParser: Sendable {
         var events: [KMSEvent] = []
         var reader: LogFileReader?
         do {
-            let stream = try DecompressedStream(path: file.path, limit: maxFileBytes)
-            defer { result.uncompressedBytes = stream.producedBytes }
+            let stream = try DecompressedStream(path: file.path, limit: maxFileBytes, hashContent: true)
+            defer {
+                result.uncompressedBytes = stream.producedBytes
+                result.contentSHA256 = stream.contentSHA256
+            }
             let logReader = LogFileReader(stream: stream, window: window)
             reader = logReader
             let kind = try logReader.read { record, index in
@@ -29,6 +36,9 @@ public struct FileParser: Sendable {
                     ? .failed(reason: "named like a CloudTrail log file, but: \(reason)")
                     : .skipped(reason: reason)
             }
+        } catch ReadError.io(operation: "open", errno: ENOENT) {
+            // Listed, then gone before it could be read (a sync deleting it): nothing to lose.
+            result.outcome = .skipped(reason: "vanished before it could be read")
         } catch let error as ReadError {
             result.outcome = .failed(reason: error.description)
         } catch let error as ContentError {

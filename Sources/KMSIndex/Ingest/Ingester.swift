@@ -13,6 +13,10 @@ public struct IngestOptions: Sendable {
     public var filesPerTransaction = 500
     public var eventsPerTransaction = 100_000
     public var secondsPerTransaction = 2.0
+    /// Delivery days to read (`--since`/`--until`); nil reads every folder.
+    public var days: DeliveryDays?
+    /// Count the files first, so that progress can show a total and an ETA.
+    public var countFilesForProgress = false
 
     public init(paths: [String]) {
         self.paths = paths
@@ -25,6 +29,17 @@ public enum IngestDiagnostic: Sendable {
     case fileFailed(path: String, reason: String)
     /// A log file was indexed, but some KMS records in it could not be used.
     case malformedRecords(path: String, count: Int, examples: [MalformedRecord])
+}
+
+/// How far an ingest is, for progress displays.
+public struct IngestProgress: Sendable {
+    /// Files written or found unchanged so far.
+    public var filesDone: Int
+    /// Files to do in all, once counted (with `countFilesForProgress`).
+    public var filesTotal: Int?
+    public var bytesRead: Int
+    public var eventsAdded: Int
+    public var elapsed: Double
 }
 
 /// What an ingest did.
@@ -69,17 +84,20 @@ public final class Ingester {
     }
 
     /// Runs the ingest. Throws only for database errors; bad files are in the summary.
-    public func run(diagnostic: (IngestDiagnostic) -> Void = { _ in }) throws -> IngestSummary {
+    /// `progress` is called on the calling thread after each file written.
+    public func run(diagnostic: (IngestDiagnostic) -> Void = { _ in },
+                    progress: ((IngestProgress) -> Void)? = nil) throws -> IngestSummary {
+        let started = Date()
         let pending = BoundedQueue<InputFile>(capacity: 256)
         let results = BoundedQueue<FileResult>(capacity: max(2, options.jobs * 2))
         let notes = NoteCollector()
         let ledger = try LedgerReader(path: database.path)
 
         let databasePath = InputWalker.absolute(database.path)
-        let ownFiles = Set(["", "-wal", "-shm", "-journal"].map { databasePath + $0 })
+        let ownFiles = Set(["", "-wal", "-shm", "-journal", ".lock"].map { databasePath + $0 })
         let walker = Thread { [options] in
             do {
-                try InputWalker(excluded: ownFiles).walk(options.paths, visit: { file in
+                try InputWalker(excluded: ownFiles, days: options.days).walk(options.paths, visit: { file in
                     if ledger.isUnchanged(file) {
                         notes.unchanged()
                     } else if !pending.push(file) {
@@ -108,9 +126,25 @@ public final class Ingester {
             }.start()
         }
 
+        if options.countFilesForProgress {
+            Thread { [options] in
+                var n = 0
+                try? InputWalker(excluded: ownFiles, days: options.days).walk(options.paths, visit: { _ in n += 1 }, note: { _ in })
+                notes.setTotal(n)
+            }.start()
+        }
+
         var summary = IngestSummary()
+        let report = progress.map { callback in
+            { (summary: IngestSummary) in
+                callback(IngestProgress(
+                    filesDone: summary.filesSeen + notes.unchangedCount, filesTotal: notes.total,
+                    bytesRead: summary.bytesRead, eventsAdded: summary.eventsAdded,
+                    elapsed: Date().timeIntervalSince(started)))
+            }
+        }
         do {
-            try write(results, into: &summary, diagnostic: diagnostic)
+            try write(results, into: &summary, diagnostic: diagnostic, progress: report)
         } catch {
             pending.close()
             results.close()
@@ -124,7 +158,7 @@ public final class Ingester {
     }
 
     private func write(_ results: BoundedQueue<FileResult>, into summary: inout IngestSummary,
-                       diagnostic: (IngestDiagnostic) -> Void) throws {
+                       diagnostic: (IngestDiagnostic) -> Void, progress: ((IngestSummary) -> Void)?) throws {
         try database.queue.writeWithoutTransaction { db in
             let writer = try EventWriter(db: db)
             var filesInBatch = 0
@@ -140,6 +174,7 @@ public final class Ingester {
                     }
                     let added = try writer.write(result)
                     account(result, added: added, into: &summary, diagnostic: diagnostic)
+                    progress?(summary)
                     filesInBatch += 1
                     eventsInBatch += result.events.count
                     if filesInBatch >= options.filesPerTransaction || eventsInBatch >= options.eventsPerTransaction
@@ -206,10 +241,14 @@ final class LedgerReader: @unchecked Sendable {
 /// Counts kept by the walker thread and read once the walk is over.
 final class NoteCollector: @unchecked Sendable {
     private let lock = NSLock()
-    private(set) var unchangedCount = 0
+    private var unchangedFiles = 0
+    private var counted: Int?
     private(set) var skippedCounts: [String: Int] = [:]
 
-    func unchanged() { lock.withLock { unchangedCount += 1 } }
+    var unchangedCount: Int { lock.withLock { unchangedFiles } }
+    var total: Int? { lock.withLock { counted } }
+    func setTotal(_ n: Int) { lock.withLock { counted = n } }
+    func unchanged() { lock.withLock { unchangedFiles += 1 } }
     func skipped(_ reason: String) { lock.withLock { skippedCounts[reason, default: 0] += 1 } }
 }
 

@@ -3,17 +3,65 @@ public enum OutputFormat: String, CaseIterable, Sendable {
     case table, csv, tsv, json, ndjson
 }
 
-/// A result set to print: column names and rows of optional text.
+/// One value of a result: nothing, text, or a number.
+///
+/// Numbers stay numbers in JSON; every format shows them as their decimal text.
+public enum Cell: Sendable, Equatable, Hashable {
+    case null
+    case text(String)
+    case integer(Int64)
+    case real(Double)
+
+    /// A text cell, or `.null` for nil.
+    public init(_ text: String?) {
+        self = text.map(Cell.text) ?? .null
+    }
+
+    /// The value as text, nil for `.null`.
+    public var text: String? {
+        switch self {
+        case .null: return nil
+        case let .text(s): return s
+        case let .integer(n): return String(n)
+        case let .real(x): return String(x)
+        }
+    }
+
+    /// The value as a JSON literal.
+    var json: String {
+        switch self {
+        case .null: return "null"
+        case let .text(s): return JSONText.quoted(s)
+        case .integer: return text!
+        case let .real(x): return x.isFinite ? text! : "null"
+        }
+    }
+}
+
+/// A result set to print: column names and rows of cells.
 ///
 /// Every query command builds one of these, so every command gets every format, and the
 /// escaping rules live in one place.
 public struct ResultTable: Sendable, Equatable {
     public var columns: [String]
-    public var rows: [[String?]]
+    public var cells: [[Cell]]
 
+    /// The rows as text (numbers as their decimal text, nil for null).
+    public var rows: [[String?]] {
+        get { cells.map { $0.map(\.text) } }
+        set { cells = newValue.map { $0.map(Cell.init) } }
+    }
+
+    /// A table of text values.
     public init(columns: [String], rows: [[String?]]) {
         self.columns = columns
-        self.rows = rows
+        self.cells = rows.map { $0.map(Cell.init) }
+    }
+
+    /// A table of typed values.
+    public init(columns: [String], cells: [[Cell]]) {
+        self.columns = columns
+        self.cells = cells
     }
 
     /// The table rendered in `format`. Table output escapes caller-chosen text; JSON and CSV
@@ -71,16 +119,21 @@ public struct ResultTable: Sendable, Equatable {
     }
 
     func renderJSON(lines: Bool) -> String {
-        let objects = rows.map { row -> String in
-            var parts: [String] = []
-            for (i, name) in columns.enumerated() {
-                let value = i < row.count ? row[i] : nil
-                parts.append(JSONText.quoted(name) + ":" + (value.map(JSONText.quoted) ?? "null"))
-            }
-            return "{" + parts.joined(separator: ",") + "}"
-        }
+        let objects = jsonObjects()
         if lines { return objects.map { $0 + "\n" }.joined() }
         if objects.isEmpty { return "[]\n" }
         return "[\n" + objects.map { "  " + $0 }.joined(separator: ",\n") + "\n]\n"
+    }
+
+    /// One JSON object per row, keyed by column name; numbers stay numbers.
+    func jsonObjects() -> [String] {
+        cells.map { row -> String in
+            var parts: [String] = []
+            for (i, name) in columns.enumerated() {
+                let value = i < row.count ? row[i] : .null
+                parts.append(JSONText.quoted(name) + ":" + value.json)
+            }
+            return "{" + parts.joined(separator: ",") + "}"
+        }
     }
 }

@@ -18,6 +18,8 @@ public struct EventRow: Sendable, Equatable {
     public var keyARN: String?
     public var region: String?
     public var objectARN: String?
+    /// The request's other encryption-context pairs, `name=value; …`, when the query asks for them.
+    public var context: String?
 
     /// The caller in one phrase: the role and session for an assumed role, else the ARN,
     /// else the service that called.
@@ -52,6 +54,20 @@ public struct EventRow: Sendable, Equatable {
         keyARN = row["key_arn"]
         region = row["aws_region"]
         objectARN = row["object_arn"]
+        context = row["context"]
+    }
+
+    /// The column names of an event list in CSV, TSV and JSON (who-read, reads).
+    public static let columnNames = [
+        "event_time", "event_name", "event_id", "principal_arn", "principal_type", "role_arn",
+        "session_name", "invoked_by", "error_code", "error_message", "source_ip", "user_agent",
+        "key_arn", "region", "object_arn",
+    ]
+
+    /// The values of `columnNames`, in order.
+    public var cells: [Cell] {
+        [eventTime, eventName, eventID, principalARN, principalType, roleARN, sessionName, invokedBy,
+         errorCode, errorMessage, sourceIP, userAgent, keyARN, region, objectARN].map(Cell.init)
     }
 }
 

@@ -1,4 +1,5 @@
 import CZlib
+import Crypto
 
 #if canImport(Glibc)
 import Glibc
@@ -59,10 +60,15 @@ public final class DecompressedStream {
     private var finished = false
     private var started = false
 
-    /// Opens `path`. `limit` caps the decompressed size (a bound on gzip bombs).
-    public init(path: String, limit: Int) throws {
+    private var hasher: SHA256?
+
+    /// Opens `path`. `limit` caps the decompressed size (a bound on gzip bombs). With
+    /// `hashContent`, the SHA-256 of the decompressed content is computed as it streams by
+    /// (what CloudTrail digest files record for each log file).
+    public init(path: String, limit: Int, hashContent: Bool = false) throws {
         self.path = path
         self.limit = limit
+        if hashContent { hasher = SHA256() }
         fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw ReadError.io(operation: "open", errno: errno) }
         input = .allocate(capacity: inputCapacity)
@@ -116,6 +122,7 @@ public final class DecompressedStream {
         if n == 0 { finished = true; return 0 }
         try checkLimit(adding: n)
         window.freePointer.update(from: input + inputStart, count: n)
+        hash(window.freePointer, n)
         window.didAppend(n)
         inputStart += n
         producedBytes += n
@@ -173,6 +180,7 @@ public final class DecompressedStream {
             }
             if made > 0 {
                 try checkLimit(adding: made)
+                hash(window.freePointer, made)
                 window.didAppend(made)
                 producedBytes += made
                 produced += made
@@ -195,6 +203,20 @@ public final class DecompressedStream {
             throw ReadError.trailingGarbage(offset: offset)
         }
         return true
+    }
+
+    private func hash(_ bytes: UnsafeMutablePointer<UInt8>, _ count: Int) {
+        hasher?.update(bufferPointer: UnsafeRawBufferPointer(start: bytes, count: count))
+    }
+
+    /// Lowercase hex SHA-256 of the whole decompressed content; nil until the end is read,
+    /// or when hashing was not asked for.
+    public var contentSHA256: String? {
+        guard finished, let hasher else { return nil }
+        let digits = Array("0123456789abcdef".utf8)
+        var hex: [UInt8] = []
+        for byte in hasher.finalize() { hex += [digits[Int(byte >> 4)], digits[Int(byte & 0xf)]] }
+        return String(decoding: hex, as: UTF8.self)
     }
 
     private func checkLimit(adding n: Int) throws {

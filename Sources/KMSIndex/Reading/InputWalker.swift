@@ -24,8 +24,12 @@ public struct InputWalker {
     /// Absolute paths never to visit (the index itself and its journal files).
     public var excluded: Set<String>
 
-    public init(excluded: Set<String> = []) {
+    /// Delivery days to read; folders outside are not listed.
+    public var days: DeliveryDays?
+
+    public init(excluded: Set<String> = [], days: DeliveryDays? = nil) {
         self.excluded = excluded
+        self.days = days
     }
 
     /// Calls `visit` for each candidate file and `note` for everything skipped or unreadable.
@@ -38,6 +42,7 @@ public struct InputWalker {
                 continue
             }
             if (st.st_mode & S_IFMT) == S_IFDIR {
+                if let days, days.excludes(Self.absolute(root)) { continue }
                 try walkDirectory(Self.absolute(root), visited: &visited, visit: visit, note: note)
             } else {
                 try visit(InputFile(path: Self.absolute(root), size: Int64(st.st_size), mtimeNs: mtime(st)))
@@ -87,6 +92,7 @@ public struct InputWalker {
             }
             switch st.st_mode & S_IFMT {
             case S_IFDIR:
+                if let days, days.excludes(path) { continue }
                 try walkDirectory(path, visited: &visited, visit: visit, note: note)
             case S_IFREG:
                 if excluded.contains(path) { continue }

@@ -34,6 +34,8 @@ public struct FileResult: Sendable {
     public var malformedCount = 0
     public var malformed: [MalformedRecord] = []
     public var uncompressedBytes: Int?
+    /// SHA-256 of the decompressed content, when it was read to the end.
+    public var contentSHA256: String?
     public var events: [KMSEvent] = []
 
     public init(path: String, size: Int64, mtimeNs: Int64, outcome: FileOutcome) {
@@ -65,13 +67,14 @@ final class EventWriter {
         self.db = db
         upsertFile = try db.makeStatement(sql: """
             INSERT INTO source_files (path, size, mtime_ns, outcome, reason, records, kms_events,
-                                      events_added, malformed_records, uncompressed_bytes, read_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+                                      events_added, malformed_records, uncompressed_bytes, content_sha256, read_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
             ON CONFLICT (path) DO UPDATE SET
                 size = excluded.size, mtime_ns = excluded.mtime_ns, outcome = excluded.outcome,
                 reason = excluded.reason, records = excluded.records, kms_events = excluded.kms_events,
                 events_added = 0, malformed_records = excluded.malformed_records,
-                uncompressed_bytes = excluded.uncompressed_bytes, read_at = excluded.read_at
+                uncompressed_bytes = excluded.uncompressed_bytes, content_sha256 = excluded.content_sha256,
+                read_at = excluded.read_at
             RETURNING id
             """)
         insertEvent = try db.makeStatement(sql: """
@@ -112,7 +115,7 @@ final class EventWriter {
         }
         let fileID = try Int64.fetchOne(upsertFile, arguments: [
             file.path, file.size, file.mtimeNs, file.outcome.name, reason, file.records,
-            file.kmsRecords, file.malformedCount, file.uncompressedBytes,
+            file.kmsRecords, file.malformedCount, file.uncompressedBytes, file.contentSHA256,
         ])!
         var added = 0
         for event in file.events where try insert(event, fileID: fileID) {

@@ -51,7 +51,11 @@ public final class IndexDatabase: Sendable {
     }
 
     /// Opens the index for writing, creating it (mode 0600) and migrating it as needed.
-    public static func openForWriting(path: String) throws -> IndexDatabase {
+    /// The caller holds the index lock, or takes it for the migration (`lockTimeout`).
+    public static func openForWriting(path: String, lockTimeout: Double? = 600) throws -> IndexDatabase {
+        // Creation and migration happen under the index lock, so two processes never race them.
+        let lock = try lockTimeout.map { try IndexLock(indexPath: path, timeout: $0) }
+        defer { withExtendedLifetime(lock) {} }
         try checkFileHeader(path: path)
         if !FileManager.default.fileExists(atPath: path) {
             // Create it ourselves so that the index (and its WAL, which copies the mode) is private.

@@ -1,0 +1,44 @@
+import GRDB
+
+/// A KMS key known to the index.
+public struct KnownKey: Sendable, Equatable {
+    public var id: Int64
+    public var arn: String
+}
+
+/// Finds the keys a user names: a key ARN, a key id, an alias name (`alias/NAME`, or `NAME`
+/// when no key id matches) or an alias ARN. Aliases come from `kms_key_aliases`.
+public enum KeyLookup {
+    /// The keys `text` names, by ARN. An alias that pointed at several keys over time names
+    /// them all.
+    public static func resolve(_ db: Database, _ text: String) throws -> [KnownKey] {
+        func fetch(_ sql: String, _ arguments: StatementArguments) throws -> [KnownKey] {
+            try Row.fetchAll(db, sql: "SELECT DISTINCT k.id, k.arn FROM kms_keys k \(sql) ORDER BY k.arn", arguments: arguments)
+                .map { KnownKey(id: $0["id"], arn: $0["arn"]) }
+        }
+        let byAlias = "JOIN kms_key_aliases a ON a.key_id = k.id WHERE a.alias = ?"
+        if let arn = ARN(text) {
+            if arn.isKMSKey { return try fetch("WHERE k.arn = ?", [text]) }
+            if arn.isKMSAlias {
+                return try fetch(byAlias + " AND k.account_id = ? AND k.region = ?", [arn.resource, arn.account, arn.region])
+            }
+            return []
+        }
+        if text.hasPrefix("alias/") { return try fetch(byAlias, [text]) }
+        let byID = try fetch("WHERE k.key_id = ?", [text])
+        return byID.isEmpty ? try fetch(byAlias, ["alias/" + text]) : byID
+    }
+
+    /// Events of the keys `text` names: by resolved key, or, for events whose key ARN is not
+    /// known, by the key as the caller wrote it.
+    static func condition(_ db: Database, _ text: String, alias e: String) throws -> SQLConditions {
+        let ids = try resolve(db, text).map(\.id)
+        var forms = [text]
+        if let alias = EventNormalizer.aliasName(text), alias != text { forms.append(alias) }
+        var c = SQLConditions()
+        let byRequest = "\(e).key_id IS NULL AND \(e).requested_key IN (\(forms.map { _ in "?" }.joined(separator: ", ")))"
+        let byKey = ids.isEmpty ? "" : "\(e).key_id IN (\(ids.map(String.init).joined(separator: ", "))) OR "
+        c.add(byKey + "(\(byRequest))", arguments: forms)
+        return c
+    }
+}

@@ -1,0 +1,51 @@
+import GRDB
+
+/// What a principal decrypted, when, with what result: `kmsindex reads --principal P`.
+public struct PrincipalReads {
+    let db: Database
+
+    public init(_ db: Database) { self.db = db }
+
+    /// Ids of the principal rows `query` names: a user, role, root or session ARN (a role
+    /// ARN matches all its sessions), a role name (all its sessions), a session name, a user
+    /// name, an access key id, or the service that called (`invokedBy`).
+    public func principalIDs(_ query: String) throws -> [Int64] {
+        try Int64.fetchAll(db, sql: """
+            SELECT id FROM principals
+            WHERE arn = :p OR role_arn = :p OR session_name = :p OR user_name = :p
+               OR access_key_id = :p OR invoked_by = :p
+               OR (instr(role_arn, ':role/') > 0 AND substr(role_arn, -length(:p) - 1) = '/' || :p)
+            ORDER BY id
+            """, arguments: ["p": query])
+    }
+
+    /// The `Decrypt` calls of the principals `query` names, oldest first, with the other
+    /// encryption-context pairs of each (what was decrypted when it was not an S3 object).
+    public func reads(principal query: String, filter: QueryFilter) throws -> [EventRow] {
+        let ids = try principalIDs(query)
+        if ids.isEmpty { return [] }
+        var c = try filter.conditions(db)
+        c.add("e.event_name = 'Decrypt' AND e.principal_id IN (\(ids.map(String.init).joined(separator: ", ")))")
+        let sql = """
+            SELECT \(EventRow.selectColumns),
+                   (SELECT group_concat(n.name || '=' || x.value, '; ') FROM event_context x
+                    JOIN context_names n ON n.id = x.name_id WHERE x.event_id = k.id AND x.scope = 0) AS context
+            FROM kms_events k
+            WHERE k.id IN (SELECT e.id FROM events e WHERE \(c.sql))
+            ORDER BY event_time, event_id\(filter.limitClause)
+            """
+        return try Row.fetchAll(db, sql: sql, arguments: c.arguments).map(EventRow.init)
+    }
+
+    /// `reads` as a table. On a terminal: time, caller, result, what was decrypted (the
+    /// object, else the context pairs), key, region. Otherwise `EventRow.columnNames` and
+    /// `context`.
+    public static func table(_ reads: [EventRow], forTerminal: Bool) -> ResultTable {
+        if forTerminal {
+            return ResultTable(
+                columns: ["TIME", "PRINCIPAL", "RESULT", "OBJECT OR CONTEXT", "KEY", "REGION"],
+                rows: reads.map { [$0.eventTime, $0.principalDescription, $0.result, $0.objectARN ?? $0.context, $0.keyARN, $0.region] })
+        }
+        return ResultTable(columns: EventRow.columnNames + ["context"], cells: reads.map { $0.cells + [Cell($0.context)] })
+    }
+}

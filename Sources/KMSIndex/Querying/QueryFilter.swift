@@ -1,0 +1,89 @@
+import Foundation
+import GRDB
+
+/// The filters every query command shares: a time window, an account, a region, a key,
+/// failed calls only, and a row limit.
+public struct QueryFilter: Sendable, Equatable {
+    /// Inclusive lower bound on `event_time`, `YYYY-MM-DDTHH:MM:SSZ`.
+    public var since: String?
+    /// Exclusive upper bound on `event_time`.
+    public var until: String?
+    /// `recipientAccountId`: the account whose trail logged the event.
+    public var account: String?
+    /// `awsRegion` of the event.
+    public var region: String?
+    /// A key ARN, key id, alias name or alias ARN (see `KeyLookup`).
+    public var key: String?
+    /// Only failed calls (an `errorCode`).
+    public var errorsOnly = false
+    /// At most this many rows (of each list, for reports made of several).
+    public var limit: Int?
+
+    public init(since: String? = nil, until: String? = nil, account: String? = nil, region: String? = nil,
+                key: String? = nil, errorsOnly: Bool = false, limit: Int? = nil) {
+        self.since = since
+        self.until = until
+        self.account = account
+        self.region = region
+        self.key = key
+        self.errorsOnly = errorsOnly
+        self.limit = limit
+    }
+
+    /// A filter from command-line text; times as `TimeFilter` reads them, relative to `now`.
+    public static func parse(since: String?, until: String?, account: String? = nil, region: String? = nil,
+                             key: String? = nil, errorsOnly: Bool = false, limit: Int? = nil,
+                             now: Date = Date()) throws -> QueryFilter {
+        let filter = QueryFilter(
+            since: try since.map { try TimeFilter.since($0, now: now) },
+            until: try until.map { try TimeFilter.until($0, now: now) },
+            account: account, region: region, key: key, errorsOnly: errorsOnly, limit: limit)
+        if let limit, limit < 1 { throw QueryError("--limit must be at least 1") }
+        if let s = filter.since, let u = filter.until, s >= u {
+            throw QueryError("--since (\(s)) is not before --until (\(u))")
+        }
+        return filter
+    }
+
+    /// The conditions on `events` (aliased `alias`) this filter sets, ANDed.
+    func conditions(_ db: Database, alias e: String = "e") throws -> SQLConditions {
+        var c = SQLConditions()
+        // Stored times are `…:SSZ` or `…:SS.fffZ`: comparing with the bound without its `Z`
+        // orders both forms correctly (a bare `Z` sorts after a `.`).
+        if let since { c.add("\(e).event_time >= ?", String(since.dropLast())) }
+        if let until { c.add("\(e).event_time < ?", String(until.dropLast())) }
+        if let account { c.add("\(e).recipient_account_id = ?", account) }
+        if let region { c.add("\(e).aws_region = ?", region) }
+        if let key { c.merge(try KeyLookup.condition(db, key, alias: e)) }
+        if errorsOnly { c.add("\(e).error_code IS NOT NULL") }
+        return c
+    }
+
+    /// ` LIMIT n`, or nothing.
+    var limitClause: String { limit.map { " LIMIT \($0)" } ?? "" }
+}
+
+/// SQL conditions joined by AND, with their positional arguments in order.
+struct SQLConditions {
+    private(set) var clauses: [String] = []
+    private(set) var values: [(any DatabaseValueConvertible)?] = []
+
+    mutating func add(_ clause: String, _ arguments: (any DatabaseValueConvertible)?...) {
+        add(clause, arguments: arguments)
+    }
+
+    mutating func add(_ clause: String, arguments: [(any DatabaseValueConvertible)?]) {
+        clauses.append(clause)
+        values += arguments
+    }
+
+    mutating func merge(_ other: SQLConditions) {
+        clauses += other.clauses
+        values += other.values
+    }
+
+    /// The conditions for a WHERE clause; `1` when there are none.
+    var sql: String { clauses.isEmpty ? "1" : clauses.map { "(\($0))" }.joined(separator: " AND ") }
+
+    var arguments: StatementArguments { StatementArguments(values) }
+}

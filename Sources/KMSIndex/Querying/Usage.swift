@@ -1,0 +1,183 @@
+import GRDB
+
+/// What `kmsindex usage --by` splits the daily volume by.
+public enum UsageGrouping: String, CaseIterable, Sendable {
+    /// `recipientAccountId`.
+    case account
+    /// `awsRegion` of the call.
+    case region
+    /// The key ARN (else the key as the caller wrote it).
+    case key
+    /// The KMS operation (`eventName`).
+    case operation
+
+    var sql: String {
+        switch self {
+        case .account: return "e.recipient_account_id"
+        case .region: return "e.aws_region"
+        case .key: return "coalesce(k.arn, e.requested_key)"
+        case .operation: return "e.event_name"
+        }
+    }
+}
+
+/// The KMS list price the cost estimate uses.
+public struct UsagePricing: Sendable, Equatable {
+    /// Dollars per 10,000 requests (symmetric keys: $0.03).
+    public var pricePer10k: Double
+    /// Requests free each month, per account (AWS: 20,000).
+    public var freePerMonth: Int
+
+    public init(pricePer10k: Double = 0.03, freePerMonth: Int = 20_000) {
+        self.pricePer10k = pricePer10k
+        self.freePerMonth = freePerMonth
+    }
+}
+
+/// KMS request volume per day against the baseline CloudTrail alone causes, and its cost.
+///
+/// Every log file CloudTrail delivers to an SSE-KMS bucket costs one `GenerateDataKey`; a
+/// trail writes a file every 5 minutes for each account and region it logs, so about 288
+/// requests a day each. The baseline counts the deliverers actually seen — (trail, account,
+/// region) from the delivered file's name, where the account and region are those the file
+/// logs — from each one's first delivery to its last, the first and last day in proportion.
+public enum Usage {
+    /// Log files a trail delivers a day for one account and region: one each 5 minutes.
+    public static let deliveriesPerDay = 288
+    /// A day is flagged when deliveries fall below, or requests rise above, the baseline by
+    /// more than this fraction of it.
+    public static let tolerance = 0.1
+
+    /// Sections `daily` (day, the `by` column, requests, deliveries, baseline, gap =
+    /// requests − baseline, flag, list_cost_usd before the free tier) and `monthly` (month,
+    /// account with `by: .account`, requests, free_requests, billable_requests, cost_usd,
+    /// the free tier applied per account and month). Flags: `deliveries-missing` (log files
+    /// missing from the index, a trail that stopped, KMS events excluded), `above-baseline`
+    /// (KMS use beyond CloudTrail's own).
+    public static func report(_ db: Database, filter: QueryFilter, by grouping: UsageGrouping? = nil,
+                              pricing: UsagePricing = UsagePricing()) throws -> SectionedResult {
+        let c = try filter.conditions(db)
+        let group = grouping?.sql ?? "NULL"
+        let from = "FROM events e LEFT JOIN kms_keys k ON k.id = e.key_id"
+        let delivery = """
+            e.event_name = 'GenerateDataKey' AND e.trail_id IS NOT NULL
+            AND e.object_id IN (SELECT id FROM s3_objects WHERE kind = 'object')
+            """
+
+        var requests: [DayGroup: Int] = [:]
+        for row in try Row.fetchAll(db, sql: """
+            SELECT substr(e.event_time, 1, 10) AS day, \(group) AS grp, count(*) AS n \(from)
+            WHERE \(c.sql) GROUP BY day, grp
+            """, arguments: c.arguments) {
+            requests[DayGroup(day: row["day"], group: row["grp"]), default: 0] += row["n"] as Int
+        }
+        var deliveries: [DayGroup: Int] = [:]
+        for row in try Row.fetchAll(db, sql: """
+            SELECT substr(e.event_time, 1, 10) AS day, \(group) AS grp, count(*) AS n \(from)
+            WHERE \(c.sql) AND \(delivery) GROUP BY day, grp
+            """, arguments: c.arguments) {
+            deliveries[DayGroup(day: row["day"], group: row["grp"]), default: 0] += row["n"] as Int
+        }
+        var baseline: [DayGroup: Int] = [:]
+        for row in try Row.fetchAll(db, sql: """
+            WITH d AS (
+                SELECT \(group) AS grp, e.trail_id, e.event_time, e.recipient_account_id AS account,
+                       e.aws_region AS region, o.name, instr(o.name, '_CloudTrail_') AS p
+                \(from) JOIN s3_objects o ON o.id = e.object_id
+                WHERE \(c.sql) AND \(delivery)
+            ), units AS (
+                SELECT grp, trail_id, event_time,
+                       CASE WHEN p > 1 THEN substr(name, 1, p - 1) ELSE account END AS log_account,
+                       CASE WHEN p > 1 AND instr(substr(name, p + 12), '_') > 1
+                            THEN substr(name, p + 12, instr(substr(name, p + 12), '_') - 1) ELSE region END AS log_region
+                FROM d
+            )
+            SELECT grp, min(event_time) AS first, max(event_time) AS last
+            FROM units GROUP BY grp, trail_id, log_account, log_region
+            """, arguments: c.arguments) {
+            guard let first = TimeFilter.secondsSinceEpoch(row["first"]),
+                  let last = TimeFilter.secondsSinceEpoch(row["last"]) else { continue }
+            for (day, slots) in expectedDeliveries(first: first, last: last) {
+                baseline[DayGroup(day: day, group: row["grp"]), default: 0] += slots
+            }
+        }
+
+        var keys = Array(Set(requests.keys).union(baseline.keys)).sorted()
+        if let limit = filter.limit { keys = Array(keys.prefix(limit)) }
+        let price = pricing.pricePer10k / 10_000
+        let daily = keys.map { key -> [Cell] in
+            let n = requests[key] ?? 0, delivered = deliveries[key] ?? 0, expected = baseline[key] ?? 0
+            var flag: String?
+            if expected > 0 {
+                if Double(delivered) < Double(expected) * (1 - tolerance) {
+                    flag = "deliveries-missing"
+                } else if Double(n) > Double(expected) * (1 + tolerance) {
+                    flag = "above-baseline"
+                }
+            }
+            var row: [Cell] = [.text(key.day)]
+            if grouping != nil { row.append(Cell(key.group)) }
+            return row + [.integer(Int64(n)), .integer(Int64(delivered)), .integer(Int64(expected)),
+                          .integer(Int64(n - expected)), Cell(flag), .real(dollars(Double(n) * price))]
+        }
+        let byColumn = grouping.map { [$0.rawValue] } ?? []
+        return SectionedResult([
+            .init("daily", ResultTable(
+                columns: ["day"] + byColumn + ["requests", "deliveries", "baseline", "gap", "flag", "list_cost_usd"],
+                cells: daily)),
+            .init("monthly", try monthly(db, c, perAccount: grouping == .account, pricing: pricing)),
+        ])
+    }
+
+    /// Requests per month (and account), with the free tier taken per account and month.
+    static func monthly(_ db: Database, _ c: SQLConditions, perAccount: Bool, pricing: UsagePricing) throws -> ResultTable {
+        let rows = try Row.fetchAll(db, sql: """
+            SELECT substr(e.event_time, 1, 7) AS month, e.recipient_account_id AS account, count(*) AS n
+            FROM events e LEFT JOIN kms_keys k ON k.id = e.key_id
+            WHERE \(c.sql) GROUP BY month, account ORDER BY month, account
+            """, arguments: c.arguments)
+        var totals: [DayGroup: (requests: Int, free: Int)] = [:]
+        for row in rows {
+            let n: Int = row["n"]
+            let key = DayGroup(day: row["month"], group: perAccount ? row["account"] : nil)
+            let sum = totals[key] ?? (0, 0)
+            totals[key] = (sum.requests + n, sum.free + min(n, pricing.freePerMonth))
+        }
+        let cells = totals.keys.sorted().map { key -> [Cell] in
+            let (n, free) = totals[key]!
+            var row: [Cell] = [.text(key.day)]
+            if perAccount { row.append(Cell(key.group)) }
+            return row + [.integer(Int64(n)), .integer(Int64(free)), .integer(Int64(n - free)),
+                          .real(dollars(Double(n - free) * pricing.pricePer10k / 10_000))]
+        }
+        return ResultTable(
+            columns: ["month"] + (perAccount ? ["account"] : []) + ["requests", "free_requests", "billable_requests", "cost_usd"],
+            cells: cells)
+    }
+
+    /// Deliveries to expect on each day from a deliverer seen first at `first` and last at
+    /// `last` (seconds since 1970): a file each 5 minutes, the first and last day in part.
+    static func expectedDeliveries(first: Int, last: Int) -> [(day: String, slots: Int)] {
+        var out: [(String, Int)] = []
+        var dayStart = first - ((first % 86_400) + 86_400) % 86_400
+        while dayStart <= last {
+            let start = max(dayStart, first), end = min(dayStart + 86_399, last)
+            out.append((String(TimeFilter.iso(secondsSinceEpoch: dayStart).prefix(10)), (end - start) / 300 + 1))
+            dayStart += 86_400
+        }
+        return out
+    }
+
+    /// Dollars rounded to a millionth, so sums print without binary noise.
+    static func dollars(_ x: Double) -> Double { (x * 1_000_000).rounded() / 1_000_000 }
+}
+
+/// A day (or month) and the value of the `--by` column.
+struct DayGroup: Hashable, Comparable {
+    var day: String
+    var group: String?
+
+    static func < (a: DayGroup, b: DayGroup) -> Bool {
+        (a.day, a.group ?? "") < (b.day, b.group ?? "")
+    }
+}
