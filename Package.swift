@@ -61,7 +61,7 @@ let package = Package(
         .testTarget(name: "KMSIndexSynthTests", dependencies: ["KMSIndexSynth"]),
         .testTarget(
             name: "KMSIndexTests",
-            dependencies: ["KMSIndex", "CZlib"],
+            dependencies: ["KMSIndex", "KMSIndexSynth", "CZlib"],
             resources: [.copy("Fixtures")]
         ),
     ]

@@ -5,37 +5,9 @@ import XCTest
 
 /// Runs the built `kmsindex` binary, as a user or a cron job would.
 final class CommandLineTests: XCTestCase {
-    struct Run {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
-
-    /// The `kmsindex` executable built beside the test bundle.
-    static var binary: URL {
-        var dir = Bundle.main.bundleURL
-        for _ in 0..<4 {
-            let candidate = dir.appendingPathComponent("kmsindex")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-            dir = dir.deletingLastPathComponent()
-        }
-        return Bundle.main.bundleURL.appendingPathComponent("kmsindex")
-    }
-
-    func run(_ arguments: [String], binary: URL = CommandLineTests.binary, environment: [String: String]? = nil, in directory: URL? = nil) throws -> Run {
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        if let directory { process.currentDirectoryURL = directory }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    @discardableResult
+    func run(_ arguments: [String], binary: URL = kmsindexBinary, environment: [String: String]? = nil, in directory: URL? = nil) throws -> BinaryRun {
+        try runBinary(arguments, binary: binary, environment: environment, in: directory)
     }
 
     func testIngestThenWhoReadAsJSON() throws {
@@ -119,7 +91,7 @@ final class CommandLineTests: XCTestCase {
         let dir = try TempDir()
         let copy = dir.url.appendingPathComponent("bin/kmsindex")
         try FileManager.default.createDirectory(at: copy.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try FileManager.default.copyItem(at: Self.binary, to: copy)
+        try FileManager.default.copyItem(at: kmsindexBinary, to: copy)
         let result = try run(["ingest", "--db", dir.path + "/copy.sqlite", fixturesURL.appendingPathComponent("seed").path], binary: copy, in: dir.url)
         XCTAssertEqual(result.status, 0, result.stderr)
         let stats = try run(["stats", "--db", dir.path + "/copy.sqlite"], binary: copy, in: dir.url)

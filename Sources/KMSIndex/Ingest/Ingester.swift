@@ -152,7 +152,10 @@ public final class Ingester {
             throw error
         }
         summary.filesUnchanged = notes.unchangedCount
-        for (reason, n) in notes.skippedCounts { summary.skippedByReason[reason, default: 0] += n }
+        for (reason, n) in notes.skippedCounts {
+            summary.skippedByReason[reason, default: 0] += n
+            summary.filesSeen += n
+        }
         summary.filesSeen += summary.filesUnchanged
         return summary
     }

@@ -81,6 +81,7 @@ public struct InputWalker {
 
         for name in names {
             let path = dir.hasSuffix("/") ? dir + name : dir + "/" + name
+            if let days, days.excludes(path) { continue }
             var st = stat()
             guard stat(path, &st) == 0 else {
                 if lstat(path, &st) == 0 {
@@ -92,7 +93,6 @@ public struct InputWalker {
             }
             switch st.st_mode & S_IFMT {
             case S_IFDIR:
-                if let days, days.excludes(path) { continue }
                 try walkDirectory(path, visited: &visited, visit: visit, note: note)
             case S_IFREG:
                 if excluded.contains(path) { continue }

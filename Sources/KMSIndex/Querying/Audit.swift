@@ -1,0 +1,176 @@
+import Foundation
+import GRDB
+
+/// One finding of an audit.
+public struct AuditFinding: Sendable, Equatable {
+    public enum Kind: String, Sendable {
+        /// A digest lists a log file that the index never ingested.
+        case notIngested = "not-ingested"
+        /// A digest lists a log file that was read but failed.
+        case failed
+        /// The content's SHA-256 differs from the digest's: altered or corrupted.
+        case hashMismatch = "hash-mismatch"
+        /// An hour with no digest file, between the first and last digest of a trail.
+        case missingDigest = "missing-digest"
+        /// An account and region whose log files carry no KMS event at all.
+        case noKMSEvents = "no-kms-events"
+        /// A bucket seen only with bucket-level encryption context (S3 Bucket Keys).
+        case bucketLevelOnly = "bucket-level-only"
+        /// A digest file that could not be read.
+        case unreadableDigest = "unreadable-digest"
+    }
+
+    public var kind: Kind
+    public var subject: String
+    public var detail: String
+
+    /// True for findings that mean data is missing or altered (blind spots are informative).
+    public var isProblem: Bool {
+        switch kind {
+        case .noKMSEvents, .bucketLevelOnly: return false
+        default: return true
+        }
+    }
+}
+
+/// Checks the index against CloudTrail digest files: did we index every log file CloudTrail
+/// delivered, unaltered? Also reports blind spots of the index.
+public struct Audit {
+    public let index: IndexDatabase
+
+    public init(index: IndexDatabase) { self.index = index }
+
+    struct LedgerEntry {
+        var path: String
+        var outcome: String
+        var sha256: String?
+    }
+
+    struct DigestListing {
+        var trailKey: String  // account/region/trail name: one hourly series of digests
+        var startHour: Int
+    }
+
+    /// Reads every digest file under `paths` and compares it with the ledger.
+    public func run(paths: [String]) throws -> [AuditFinding] {
+        var ledger: [String: LedgerEntry] = [:]
+        try index.queue.read { db in
+            let rows = try Row.fetchCursor(db, sql: "SELECT path, outcome, content_sha256 FROM source_files")
+            while let row = try rows.next() {
+                let path: String = row["path"]
+                let name = String(path.split(separator: "/").last ?? "")
+                ledger[name] = LedgerEntry(path: path, outcome: row["outcome"], sha256: row["content_sha256"])
+            }
+        }
+
+        var findings: [AuditFinding] = []
+        var hoursBySeries: [String: Set<Int>] = [:]
+        try InputWalker().walk(paths, visit: { _ in }, note: { note in
+            guard case let .skipped(path, reason) = note, reason == "CloudTrail digest file" else { return }
+            do {
+                let digest = try Self.readJSON(path)
+                if let start = digest["digestStartTime"]?.string.flatMap(Self.hour) {
+                    hoursBySeries[Self.series(path), default: []].insert(start)
+                }
+                guard case .array(let files)? = digest["logFiles"] else { return }
+                for file in files {
+                    guard let object = file["s3Object"]?.string else { continue }
+                    let name = String(object.split(separator: "/").last ?? "")
+                    let bucket = file["s3Bucket"]?.string ?? ""
+                    let subject = "s3://\(bucket)/\(object)"
+                    guard let entry = ledger[name] else {
+                        findings.append(AuditFinding(kind: .notIngested, subject: subject, detail: "listed by \(path)"))
+                        continue
+                    }
+                    if entry.outcome == "failed" {
+                        findings.append(AuditFinding(kind: .failed, subject: subject, detail: entry.path))
+                    } else if let expected = file["hashValue"]?.string, let actual = entry.sha256, expected.lowercased() != actual {
+                        findings.append(AuditFinding(kind: .hashMismatch, subject: subject,
+                                                     detail: "\(entry.path): sha256 \(actual), digest says \(expected)"))
+                    }
+                }
+            } catch {
+                findings.append(AuditFinding(kind: .unreadableDigest, subject: path, detail: "\(error)"))
+            }
+        })
+        for (series, hours) in hoursBySeries.sorted(by: { $0.key < $1.key }) {
+            guard let first = hours.min(), let last = hours.max() else { continue }
+            for hour in first...last where !hours.contains(hour) {
+                findings.append(AuditFinding(kind: .missingDigest, subject: series, detail: Self.hourText(hour)))
+            }
+        }
+        findings += try blindSpots()
+        return findings
+    }
+
+    /// Accounts and regions without KMS events; buckets seen only at bucket level.
+    func blindSpots() throws -> [AuditFinding] {
+        var findings: [AuditFinding] = []
+        var kmsByArea: [String: Int] = [:]
+        try index.queue.read { db in
+            let rows = try Row.fetchCursor(db, sql: "SELECT path, kms_events FROM source_files WHERE outcome = 'ingested'")
+            while let row = try rows.next() {
+                guard let area = Self.accountRegion(row["path"]) else { continue }
+                kmsByArea[area, default: 0] += row["kms_events"] as Int
+            }
+            for (area, n) in kmsByArea.sorted(by: { $0.key < $1.key }) where n == 0 {
+                findings.append(AuditFinding(kind: .noKMSEvents, subject: area,
+                                             detail: "log files hold no KMS event: does the trail exclude kms.amazonaws.com?"))
+            }
+            let buckets = try String.fetchAll(db, sql: """
+                SELECT bucket FROM s3_objects WHERE bucket IS NOT NULL GROUP BY bucket
+                HAVING min(kind) = 'bucket' AND max(kind) = 'bucket' ORDER BY bucket
+                """)
+            for bucket in buckets {
+                findings.append(AuditFinding(kind: .bucketLevelOnly, subject: "s3://\(bucket)",
+                                             detail: "S3 Bucket Keys: reads of single objects are not recorded by KMS"))
+            }
+        }
+        return findings
+    }
+
+    static func readJSON(_ path: String) throws -> JSONValue {
+        let stream = try DecompressedStream(path: path, limit: 256 << 20)
+        let window = ByteWindow()
+        while try stream.read(into: window) > 0 {}
+        var scanner = JSONScanner(window.base, from: window.start, to: window.end)
+        do {
+            return try scanner.parseValue()
+        } catch ParseError.needMore {
+            throw ContentError("JSON ends unexpectedly")
+        } catch let ParseError.syntax(message, offset) {
+            throw ContentError("invalid JSON at byte \(offset): \(message)")
+        }
+    }
+
+    /// `ACCOUNT/REGION/TRAIL` of a digest file path
+    /// (`…/ACCOUNT_CloudTrail-Digest_REGION_TRAIL_REGION_YYYYMMDDTHHmmssZ.json.gz`).
+    static func series(_ path: String) -> String {
+        let name = String(path.split(separator: "/").last ?? "")
+        let parts = name.components(separatedBy: "_")
+        guard parts.count >= 6, parts[1] == "CloudTrail-Digest" else { return name }
+        let trail = parts[3..<(parts.count - 2)].joined(separator: "_")
+        return "\(parts[0])/\(parts[2])/\(trail)"
+    }
+
+    /// `ACCOUNT/REGION` of a log file path under `…/ACCOUNT/CloudTrail/REGION/…`.
+    static func accountRegion(_ path: String) -> String? {
+        let parts = path.split(separator: "/")
+        guard let i = parts.lastIndex(of: "CloudTrail"), i > 0, i + 1 < parts.count else { return nil }
+        return "\(parts[i - 1])/\(parts[i + 1])"
+    }
+
+    /// Hours since 1970 of an ISO-8601 time.
+    static func hour(_ text: String) -> Int? {
+        guard let t = EventTime.normalize(text) else { return nil }
+        let b = Array(t.utf8)
+        func n(_ from: Int, _ count: Int) -> Int { Int(String(decoding: b[from..<from + count], as: UTF8.self))! }
+        return EventTime.daysFromCivil(n(0, 4), n(5, 2), n(8, 2)) * 24 + n(11, 2)
+    }
+
+    static func hourText(_ hour: Int) -> String {
+        let (y, m, d) = EventTime.civilFromDays(hour / 24)
+        func pad(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        return "\(y)-\(pad(m))-\(pad(d))T\(pad(hour % 24)):00Z"
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import GRDB
+
+/// What `prune` removed.
+public struct PruneReport: Sendable, Equatable {
+    public var events = 0
+    public var contextPairs = 0
+    public var keys = 0
+    public var objects = 0
+    public var trails = 0
+    public var principals = 0
+    public var userAgents = 0
+    public var bytesBefore: Int64 = 0
+    public var bytesAfter: Int64 = 0
+}
+
+/// Retention and copies of an index.
+public enum Maintenance {
+    /// Deletes events older than `before` (a UTC time or day, compared as text), then keys,
+    /// objects, trails, principals and user agents no event refers to any more, and reclaims
+    /// the space. The file ledger is kept, so pruned files are not ingested again.
+    public static func prune(_ index: IndexDatabase, before: String) throws -> PruneReport {
+        var report = PruneReport()
+        report.bytesBefore = fileSize(index.path)
+        try index.queue.inTransaction { db in
+            try db.execute(sql: "DELETE FROM event_context WHERE event_id IN (SELECT id FROM events WHERE event_time < ?)", arguments: [before])
+            report.contextPairs = db.changesCount
+            try db.execute(sql: "DELETE FROM events WHERE event_time < ?", arguments: [before])
+            report.events = db.changesCount
+            try db.execute(sql: """
+                DELETE FROM kms_key_aliases WHERE key_id NOT IN (SELECT key_id FROM events WHERE key_id IS NOT NULL)
+                    AND key_id NOT IN (SELECT source_key_id FROM events WHERE source_key_id IS NOT NULL)
+                """)
+            try db.execute(sql: """
+                DELETE FROM kms_keys WHERE id NOT IN (SELECT key_id FROM events WHERE key_id IS NOT NULL)
+                    AND id NOT IN (SELECT source_key_id FROM events WHERE source_key_id IS NOT NULL)
+                """)
+            report.keys = db.changesCount
+            try db.execute(sql: "DELETE FROM s3_objects WHERE id NOT IN (SELECT object_id FROM events WHERE object_id IS NOT NULL)")
+            report.objects = db.changesCount
+            try db.execute(sql: "DELETE FROM trails WHERE id NOT IN (SELECT trail_id FROM events WHERE trail_id IS NOT NULL)")
+            report.trails = db.changesCount
+            try db.execute(sql: "DELETE FROM principals WHERE id NOT IN (SELECT principal_id FROM events WHERE principal_id IS NOT NULL)")
+            report.principals = db.changesCount
+            try db.execute(sql: "DELETE FROM user_agents WHERE id NOT IN (SELECT user_agent_id FROM events WHERE user_agent_id IS NOT NULL)")
+            report.userAgents = db.changesCount
+            return .commit
+        }
+        try index.queue.writeWithoutTransaction { db in
+            try db.execute(sql: "VACUUM")
+            try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+        }
+        report.bytesAfter = fileSize(index.path)
+        return report
+    }
+
+    /// Writes a consistent copy of the index to `destination` (which must not exist), while
+    /// ingests may be writing: a read transaction sees one snapshot, and `VACUUM INTO` copies it.
+    public static func backup(_ index: IndexDatabase, to destination: String) throws {
+        if FileManager.default.fileExists(atPath: destination) {
+            throw DatabaseOpenError("\(destination) already exists; choose a new file for the backup")
+        }
+        // Created empty and private first: VACUUM INTO fills an empty file and keeps its mode.
+        let fd = open(destination, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw DatabaseOpenError("cannot create \(destination): \(String(cString: strerror(errno)))")
+        }
+        close(fd)
+        do {
+            try index.queue.inDatabase { db in
+                try db.execute(sql: "VACUUM INTO ?", arguments: [destination])
+            }
+        } catch {
+            try? FileManager.default.removeItem(atPath: destination)
+            throw error
+        }
+    }
+
+    static func fileSize(_ path: String) -> Int64 {
+        ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.int64Value ?? 0
+    }
+}

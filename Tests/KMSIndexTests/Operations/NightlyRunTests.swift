@@ -1,0 +1,170 @@
+import Foundation
+import GRDB
+import KMSIndexSynth
+import XCTest
+
+@testable import KMSIndex
+
+/// What a nightly cron job relies on: pruning by day, the lock, the JSON summary, audit
+/// against digests, retention, backups.
+final class NightlyRunTests: XCTestCase {
+    func testSinceAndUntilPruneDayFoldersBeforeListingThem() throws {
+        let dir = try TempDir()
+        for day in 1...5 {
+            let stamp = "2024030\(day)T0100Z"
+            try dir.write("AWSLogs/" + String(logPath(stamp: stamp, unique: "day\(day)000000000000").dropFirst("AWSLogs/".count)),
+                          gzip(logFile([kmsRecord(eventID: "d\(day)", eventTime: "2024-03-0\(day)T00:55:00Z")])))
+        }
+        // A day folder that cannot be listed: reading it would fail the run.
+        try FileManager.default.createSymbolicLink(atPath: dir.path + "/AWSLogs/111122223333/CloudTrail/us-west-2/2024/02",
+                                                   withDestinationPath: dir.path + "/nowhere")
+        var walked: [String] = []
+        try InputWalker(days: DeliveryDays(first: DeliveryDays.day("2024-03-03", today: 0), last: DeliveryDays.day("2024-03-03", today: 0)))
+            .walk([dir.path + "/AWSLogs"], visit: { walked.append(String($0.path.split(separator: "_")[3])) }, note: { XCTFail("\($0)") })
+        // The 3rd, and the 4th for late deliveries of the 3rd's events; not the 1st, 2nd, 5th, nor February.
+        XCTAssertEqual(walked, ["20240303T0100Z", "20240304T0100Z"])
+
+        let index = try makeIndex(dir)
+        var options = IngestOptions(paths: [dir.path + "/AWSLogs"])
+        options.days = DeliveryDays(first: DeliveryDays.day("2024-03-04", today: 0), last: nil)
+        let summary = try Ingester(database: index, options: options).run()
+        XCTAssertEqual(summary.filesFailed, 0)
+        XCTAssertEqual(summary.eventsAdded, 2)
+        XCTAssertEqual(DeliveryDays.day("3d", today: 100), 97)
+    }
+
+    func testJSONSummaryForMachines() throws {
+        let dir = try TempDir()
+        try dir.write("logs/" + logPath(unique: "good000000000000"), gzip(logFile([kmsRecord(eventID: "j1")])))
+        let bad = try dir.write("logs/" + logPath(unique: "bad0000000000000"), Data([0x1f, 0x8b, 0x08, 0x00]))
+        let run = try runBinary(["ingest", "--quiet", "--json-summary", "--db", dir.path + "/i.sqlite", dir.path + "/logs"])
+        XCTAssertEqual(run.status, 1)
+        let summary = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
+        XCTAssertEqual(summary?["files_ingested"] as? Int, 1)
+        XCTAssertEqual(summary?["files_failed"] as? Int, 1)
+        XCTAssertEqual(summary?["events_added"] as? Int, 1)
+        XCTAssertEqual(summary?["exit_status"] as? Int, 1)
+        let failed = summary?["failed"] as? [[String: String]]
+        XCTAssertEqual(failed?.first?["path"], bad)
+        XCTAssertEqual(failed?.first?["reason"], ReadError.truncatedGzip.description)
+        XCTAssertNotNil(summary?["duration_seconds"] as? Double)
+
+        let jsonLog = try runBinary(["ingest", "--log-format", "json", "--db", dir.path + "/i.sqlite", dir.path + "/logs"])
+        let lines = jsonLog.stderr.split(separator: "\n").map { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String] }
+        XCTAssertEqual(lines.first??["level"], "error")
+        XCTAssertEqual(lines.first??["path"], bad)
+    }
+
+    func testASecondIngestWaitsForTheFirstAndSaysWhy() throws {
+        let dir = try TempDir()
+        let db = dir.path + "/i.sqlite"
+        try dir.write(logPath(), gzip(logFile([kmsRecord(eventID: "l1")])))
+        // Hold the lock as another process would.
+        let held = try IndexLock(indexPath: db, timeout: 0)
+        let refused = try runBinary(["ingest", "--wait", "0.3", "--db", db, dir.path])
+        XCTAssertEqual(refused.status, 2)
+        XCTAssertTrue(refused.stderr.contains("another kmsindex (pid \(getpid())) is writing to \(db)"), refused.stderr)
+        withExtendedLifetime(held) {}
+    }
+
+    func testTwoIngestsAtOnceOnOverlappingTreesBothFinishWithEveryEventOnce() throws {
+        let dir = try TempDir()
+        let truth = try Synth.generate(SynthOptions(seed: 3, accounts: 2, regions: ["us-east-1"], days: 1, filesPerDay: 24), into: dir.url.appendingPathComponent("t"))
+        let db = dir.path + "/i.sqlite"
+        let accounts = try FileManager.default.contentsOfDirectory(atPath: dir.path + "/t/AWSLogs").sorted()
+        let first = Process(), second = Process()
+        first.executableURL = kmsindexBinary
+        first.arguments = ["ingest", "-q", "--db", db, dir.path + "/t/AWSLogs"]
+        second.executableURL = kmsindexBinary
+        second.arguments = ["ingest", "-q", "--db", db, dir.path + "/t/AWSLogs/" + accounts[0]]
+        try first.run()
+        try second.run()
+        first.waitUntilExit()
+        second.waitUntilExit()
+        XCTAssertEqual(first.terminationStatus, 0)
+        XCTAssertEqual(second.terminationStatus, 0)
+        let index = try IndexDatabase.openForReading(path: db)
+        XCTAssertEqual(try count(index, "SELECT count(*) FROM events"), truth.kmsEvents)
+        XCTAssertEqual(try count(index, "SELECT count(*) FROM (SELECT event_uid FROM events GROUP BY event_uid HAVING count(*) > 1)"), 0)
+    }
+
+    func testAuditFindsDeletedAlteredAndMissingDigestHours() throws {
+        let dir = try TempDir()
+        let tree = dir.url.appendingPathComponent("t")
+        _ = try Synth.generate(SynthOptions(seed: 5, accounts: 1, regions: ["us-east-1"], days: 1, filesPerDay: 24), into: tree)
+        let logs = try FileManager.default.subpathsOfDirectory(atPath: tree.path)
+            .filter { $0.contains("/CloudTrail/") && $0.hasSuffix(".json.gz") }.sorted()
+        let digests = try FileManager.default.subpathsOfDirectory(atPath: tree.path)
+            .filter { $0.contains("/CloudTrail-Digest/") && $0.hasSuffix(".json.gz") }.sorted()
+        // Delete one log file, alter another (valid gzip, different content), drop one digest hour.
+        let deleted = logs[3], altered = logs[5]
+        try FileManager.default.removeItem(at: tree.appendingPathComponent(deleted))
+        let original = String(decoding: gunzip(try Data(contentsOf: tree.appendingPathComponent(altered))), as: UTF8.self)
+        try gzip(original.replacingOccurrences(of: "\"Records\":[", with: "\"Records\":[ ")).write(to: tree.appendingPathComponent(altered))
+        let droppedDigest = digests[digests.count / 2]
+        let droppedText = String(decoding: gunzip(try Data(contentsOf: tree.appendingPathComponent(droppedDigest))), as: UTF8.self)
+        try FileManager.default.removeItem(at: tree.appendingPathComponent(droppedDigest))
+
+        let index = try makeIndex(dir)
+        try ingest(index, [tree.path])
+        let findings = try Audit(index: index).run(paths: [tree.path]).filter(\.isProblem)
+        let deletedName = String(deleted.split(separator: "/").last!)
+        let alteredName = String(altered.split(separator: "/").last!)
+        // The dropped digest may itself have listed the deleted or altered file: then only its hour is reported.
+        var expected: [String] = ["missing-digest"]
+        if !droppedText.contains(deletedName) { expected.append("not-ingested " + deletedName) }
+        if !droppedText.contains(alteredName) { expected.append("hash-mismatch " + alteredName) }
+        let got = findings.map { f -> String in
+            f.kind == .missingDigest ? f.kind.rawValue : f.kind.rawValue + " " + String(f.subject.split(separator: "/").last!)
+        }
+        XCTAssertEqual(got.sorted(), expected.sorted())
+        let hour = findings.first { $0.kind == .missingDigest }?.detail
+        let start = droppedText.range(of: "\"digestStartTime\":\"").map { droppedText[$0.upperBound...].prefix(13) }
+        XCTAssertEqual(hour.map { $0.prefix(13) }, start)
+    }
+
+    func testAuditOfAnIntactTreeFindsNoProblem() throws {
+        let dir = try TempDir()
+        let tree = dir.url.appendingPathComponent("t")
+        _ = try Synth.generate(SynthOptions(seed: 6, accounts: 1, regions: ["us-east-1"], days: 1, filesPerDay: 12), into: tree)
+        let index = try makeIndex(dir)
+        try ingest(index, [tree.path])
+        XCTAssertEqual(try Audit(index: index).run(paths: [tree.path]).filter(\.isProblem), [])
+    }
+
+    func testPruneThenReingestAddsNothing() throws {
+        let dir = try TempDir()
+        try dir.write(logPath(stamp: "20240301T0100Z"), gzip(logFile([
+            kmsRecord(eventID: "old", eventTime: "2024-03-01T00:55:00Z", requestParameters: #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::b/old","x":"y"}}"#),
+        ])))
+        try dir.write(logPath(stamp: "20240305T0100Z"), gzip(logFile([
+            kmsRecord(eventID: "new", eventTime: "2024-03-05T00:55:00Z", requestParameters: #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::b/new"}}"#),
+        ])))
+        let index = try makeIndex(dir)
+        try ingest(index, [dir.path])
+        let report = try Maintenance.prune(index, before: "2024-03-03T00:00:00Z")
+        XCTAssertEqual(report.events, 1)
+        XCTAssertEqual(report.contextPairs, 1)
+        XCTAssertEqual(report.objects, 1)
+        XCTAssertEqual(try count(index, "SELECT count(*) FROM events"), 1)
+        XCTAssertEqual(try count(index, "SELECT count(*) FROM s3_objects"), 1)
+        XCTAssertEqual(try count(index, "SELECT count(*) FROM source_files"), 2)
+        let again = try ingest(index, [dir.path]).0
+        XCTAssertEqual(again.eventsAdded, 0)
+        XCTAssertEqual(again.filesUnchanged, 2)
+    }
+
+    func testBackupIsAConsistentPrivateCopy() throws {
+        let dir = try TempDir()
+        try dir.write(logPath(), gzip(logFile([kmsRecord(eventID: "b1"), kmsRecord(eventID: "b2")])))
+        let index = try makeIndex(dir)
+        try ingest(index, [dir.path])
+        let copy = dir.path + "/copy.sqlite"
+        try Maintenance.backup(index, to: copy)
+        let attributes = try FileManager.default.attributesOfItem(atPath: copy)
+        XCTAssertEqual((attributes[.posixPermissions] as? NSNumber)?.intValue, 0o600)
+        let restored = try IndexDatabase.openForReading(path: copy)
+        XCTAssertEqual(try count(restored, "SELECT count(*) FROM events"), 2)
+        XCTAssertThrowsError(try Maintenance.backup(index, to: copy))
+    }
+}
