@@ -42,7 +42,11 @@ public struct FileParser: Sendable {
         } catch let error as ReadError {
             result.outcome = .failed(reason: error.description)
         } catch let error as ContentError {
-            result.outcome = .failed(reason: error.description)
+            if file.path.hasSuffix(".gz"), let stream = reader?.stream, !stream.isGzip {
+                result.outcome = .failed(reason: "not gzip (no gzip header), and not JSON either: \(error.description)")
+            } else {
+                result.outcome = .failed(reason: error.description)
+            }
         } catch {
             result.outcome = .failed(reason: "\(error)")
         }

@@ -28,7 +28,7 @@ public final class LogFileReader {
     public private(set) var malformed: [MalformedRecord] = []
     public private(set) var malformedCount = 0
 
-    private let stream: DecompressedStream
+    let stream: DecompressedStream
     private let window: ByteWindow
     private var endOfInput = false
     private var topLevelKeys: [String] = []
@@ -200,7 +200,10 @@ public final class LogFileReader {
                 window.consume(upTo: scanner.i)
                 return result
             } catch ParseError.needMore {
-                if endOfInput { throw ContentError("JSON ends unexpectedly (file truncated?)") }
+                if endOfInput {
+                    if stream.producedBytes == 0 { throw ContentError("no JSON: the content is empty") }
+                    throw ContentError("JSON ends unexpectedly (file truncated?)")
+                }
                 // Read at least as much as is already buffered, so a huge record costs linear time.
                 let n = try stream.read(into: window, chunk: max(256 * 1024, window.count))
                 if n == 0 { endOfInput = true }

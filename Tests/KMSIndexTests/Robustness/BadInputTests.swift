@@ -1,0 +1,124 @@
+import Foundation
+import GRDB
+import XCTest
+
+@testable import KMSIndex
+
+/// Every kind of bad input, ingested beside good files: each is reported with its path and a
+/// reason, recorded, and costs nothing else. The corpus is made by scripts/make-bad-input-corpus.
+final class BadInputTests: XCTestCase {
+    struct Expectation {
+        var outcome: String
+        var reason: String
+        var events: Int
+    }
+
+    func expectations() throws -> [String: Expectation] {
+        let text = try String(contentsOf: fixturesURL.appendingPathComponent("bad-input/EXPECTED.tsv"), encoding: .utf8)
+        var result: [String: Expectation] = [:]
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            let f = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            result[f[0]] = Expectation(outcome: f[1], reason: f[2], events: Int(f[3])!)
+        }
+        return result
+    }
+
+    func testEveryBadFileIsReportedRecordedAndTheGoodFilesAreIndexedWhole() throws {
+        let dir = try TempDir()
+        let corpus = dir.url.appendingPathComponent("bucket")
+        try FileManager.default.copyItem(at: fixturesURL.appendingPathComponent("bad-input"), to: corpus)
+        try FileManager.default.removeItem(at: corpus.appendingPathComponent("EXPECTED.tsv"))
+        let good = (0..<5).map { i in (0..<20).map { j in kmsRecord(eventID: "good-\(i)-\(j)") } + [s3Record(i)] }
+        for (i, records) in good.enumerated() {
+            try dir.write("bucket/" + logPath(unique: "good\(i)00000000000"), gzip(logFile(records)))
+        }
+        let expected = try expectations()
+        XCTAssertEqual(expected.count, 27)
+
+        let index = try makeIndex(dir)
+        var options = IngestOptions(paths: [corpus.path])
+        options.maxFileBytes = 60_000_000
+        var reported: [String] = []
+        let summary = try Ingester(database: index, options: options).run { diagnostic in
+            if case let .fileFailed(path, _) = diagnostic { reported.append(path) }
+            if case let .malformedRecords(path, _, _) = diagnostic { reported.append(path) }
+        }
+
+        let rows = try index.queue.read { db in
+            try Row.fetchAll(db, sql: "SELECT path, outcome, reason, events_added FROM source_files")
+        }
+        var byName: [String: Row] = [:]
+        for row in rows { byName[String((row["path"] as String).split(separator: "/").last!)] = row }
+        for (name, expectation) in expected {
+            guard let row = byName[name] else { XCTFail("\(name) not in the ledger"); continue }
+            XCTAssertEqual(row["outcome"], expectation.outcome, name)
+            let reason: String = row["reason"] ?? ""
+            if expectation.reason.isEmpty {
+                XCTAssertEqual(reason, "", name)
+            } else {
+                XCTAssertTrue(reason.contains(expectation.reason), "\(name): \(reason)")
+            }
+            XCTAssertEqual(row["events_added"], expectation.events, name)
+            if expectation.outcome == "failed" {
+                XCTAssertTrue(reported.contains(corpus.path + "/" + name), "\(name) was not reported")
+            }
+        }
+        // Good files: every event, whatever failed around them.
+        XCTAssertEqual(try count(index, "SELECT count(*) FROM kms_events WHERE event_id LIKE 'good-%'"), 100)
+        XCTAssertEqual(summary.filesFailed, expected.values.filter { $0.outcome == "failed" }.count)
+        XCTAssertEqual(summary.eventsAdded, 100 + expected.values.map(\.events).reduce(0, +))
+    }
+
+    func testInvalidUTF8IsReplacedAndDuplicateKeysKeepTheLast() throws {
+        let dir = try TempDir()
+        let index = try makeIndex(dir)
+        try ingest(index, [fixturesURL.appendingPathComponent("bad-input/invalid-utf8.json.gz").path,
+                           fixturesURL.appendingPathComponent("bad-input/duplicate-keys.json.gz").path])
+        let agent = try index.queue.read { db in
+            try String.fetchOne(db, sql: "SELECT user_agent FROM kms_events WHERE event_id = 'b0000000-0000-4000-8000-000000000003'")
+        }
+        XCTAssertEqual(agent, "bad \u{FFFD}\u{FFFD} bytes")
+        let name = try index.queue.read { db in
+            try String.fetchOne(db, sql: "SELECT event_name FROM kms_events WHERE event_id = 'b0000000-0000-4000-8000-000000000013'")
+        }
+        XCTAssertEqual(name, "GenerateDataKey")
+    }
+
+    func testSymlinkLoopUnreadableAndVanishingFiles() throws {
+        let dir = try TempDir()
+        try dir.write("tree/a/" + logPath(unique: "loop000000000000"), gzip(logFile([kmsRecord(eventID: "in-loop")])))
+        // a/back -> tree: a loop, entered once.
+        try FileManager.default.createSymbolicLink(atPath: dir.path + "/tree/a/back", withDestinationPath: dir.path + "/tree")
+        // A "file" that cannot be read as one (root reads anything chmod forbids).
+        try FileManager.default.createDirectory(atPath: dir.path + "/tree/folder.json.gz", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: dir.path + "/tree/dangling.json.gz", withDestinationPath: dir.path + "/nowhere")
+        let index = try makeIndex(dir)
+        let (summary, _) = try ingest(index, [dir.path + "/tree"])
+        XCTAssertEqual(summary.eventsAdded, 1)
+        XCTAssertEqual(summary.filesIngested, 1)
+        XCTAssertEqual(summary.failed[dir.path + "/tree/dangling.json.gz"], "broken symbolic link")
+
+        // Given explicitly, a folder named like a file, and a file gone by the time it is read.
+        let parser = FileParser()
+        let folder = parser.parse(InputFile(path: dir.path + "/tree/folder.json.gz", size: 0, mtimeNs: 0))
+        XCTAssertEqual(folder.outcome, .failed(reason: "read: Is a directory"))
+        let gone = parser.parse(InputFile(path: dir.path + "/gone.json.gz", size: 10, mtimeNs: 1))
+        XCTAssertEqual(gone.outcome, .skipped(reason: "vanished before it could be read"))
+    }
+
+    func testAFileThatGrowsIsReadAgainNextRun() throws {
+        let dir = try TempDir()
+        let path = try dir.write("x.json", Data(logFile([kmsRecord(eventID: "g1")]).utf8))
+        let index = try makeIndex(dir)
+        // The ledger keeps the size seen when listing; the file then grows before it is read.
+        let listed = InputFile(path: path, size: 5, mtimeNs: 5)
+        try index.queue.writeWithoutTransaction { db in
+            _ = try EventWriter(db: db).write(FileParser().parse(listed))
+        }
+        XCTAssertEqual(try count(index, "SELECT count(*) FROM events"), 1)
+        let next = try ingest(index, [path]).0
+        XCTAssertEqual(next.filesUnchanged, 0)
+        XCTAssertEqual(next.filesIngested, 1)
+        XCTAssertEqual(next.eventsAdded, 0)
+    }
+}
