@@ -12,7 +12,7 @@ public enum Denied {
         c.add("e.error_code IS NOT NULL")
         return try fetchTable(db, sql: """
             WITH failed AS (
-                SELECT e.id, coalesce(p.arn, coalesce(p.type, 'unknown') || ': ' || p.invoked_by, p.type, 'unknown') AS principal,
+                SELECT e.id, \(principalSQL) AS principal,
                        coalesce(k.arn, e.requested_key) AS key, e.error_code, e.event_name, e.object_id,
                        e.event_time, e.error_message
                 FROM events e

@@ -53,7 +53,7 @@ public struct KeyReport {
         let scope = c.sql
         let list = " LIMIT \(filter.limit ?? Self.defaultListLimit)"
         let all = filter.limitClause
-        let principal = "coalesce(p.arn, coalesce(p.type, 'unknown') || ': ' || p.invoked_by, p.type, 'unknown')"
+        let principal = principalSQL
         let lifecycle = Self.lifecycleOperations.map { "'\($0)'" }.joined(separator: ", ")
 
         func section(_ name: String, _ sql: String, _ arguments: StatementArguments? = nil) throws -> SectionedResult.Section {
@@ -87,10 +87,11 @@ public struct KeyReport {
                 """),
             try section("trails", """
                 SELECT t.arn AS trail_arn,
-                       count(CASE WHEN e.event_name = 'GenerateDataKey' AND e.object_id IS NOT NULL THEN 1 END) AS deliveries,
+                       count(CASE WHEN e.event_name = 'GenerateDataKey' AND o.kind = 'object' THEN 1 END) AS deliveries,
                        count(CASE WHEN e.event_name = 'Decrypt' THEN 1 END) AS reads,
                        min(e.event_time) AS first_seen, max(e.event_time) AS last_seen
-                FROM events e JOIN trails t ON t.id = e.trail_id WHERE \(scope)
+                FROM events e JOIN trails t ON t.id = e.trail_id LEFT JOIN s3_objects o ON o.id = e.object_id
+                WHERE \(scope)
                 GROUP BY t.id ORDER BY t.arn\(all)
                 """),
             try section("objects", """

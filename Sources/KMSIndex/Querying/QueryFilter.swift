@@ -87,3 +87,10 @@ struct SQLConditions {
 
     var arguments: StatementArguments { StatementArguments(values) }
 }
+
+/// The caller of an event in one phrase, from `principals p`: its ARN, else the service that
+/// called (`AWSService: s3.amazonaws.com`), else the account (`AWSAccount: 111122223333`).
+let principalSQL = """
+    coalesce(p.arn, coalesce(p.type, 'unknown') || ': ' || p.invoked_by,
+             coalesce(p.type, 'unknown') || ': ' || p.account_id, p.type, 'unknown')
+    """

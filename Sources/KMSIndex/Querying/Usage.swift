@@ -133,8 +133,7 @@ public enum Usage {
     static func monthly(_ db: Database, _ c: SQLConditions, perAccount: Bool, pricing: UsagePricing) throws -> ResultTable {
         let rows = try Row.fetchAll(db, sql: """
             SELECT substr(e.event_time, 1, 7) AS month, e.recipient_account_id AS account, count(*) AS n
-            FROM events e LEFT JOIN kms_keys k ON k.id = e.key_id
-            WHERE \(c.sql) GROUP BY month, account ORDER BY month, account
+            FROM events e WHERE \(c.sql) GROUP BY month, account ORDER BY month, account
             """, arguments: c.arguments)
         var totals: [DayGroup: (requests: Int, free: Int)] = [:]
         for row in rows {

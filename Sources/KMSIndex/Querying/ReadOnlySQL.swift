@@ -1,0 +1,82 @@
+import Foundation
+import GRDB
+#if canImport(GRDBSQLite)
+import GRDBSQLite
+#endif
+
+/// Runs a user's SQL on the index without letting it change anything: `kmsindex sql`.
+///
+/// Three locks, any one of which would do: the connection is opened read-only
+/// (`IndexDatabase.openForReading`); a statement SQLite does not call read-only
+/// (`sqlite3_stmt_readonly`: INSERT, UPDATE, DELETE, DROP, CREATE, VACUUM, writing PRAGMAs)
+/// is refused before it runs; and ATTACH, DETACH and transaction control, which SQLite counts
+/// as read-only, are refused by name. One statement per call: a second one is refused, so
+/// nothing runs half-way.
+public enum ReadOnlySQL {
+    /// Leading keywords refused even though SQLite counts them as read-only.
+    static let refusedKeywords: Set<String> = [
+        "ATTACH", "DETACH", "VACUUM", "BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE",
+    ]
+
+    /// Runs `sql` with `parameters` bound as named parameters (`:name`, `@name`, `$name`),
+    /// all as text. Throws `QueryError` for a statement that could write, for several
+    /// statements, for none, and for a parameter missing or not used.
+    public static func run(_ db: Database, sql: String, parameters: [String: String] = [:]) throws -> ResultTable {
+        let statements = try db.allStatements(sql: sql)
+        guard let statement = try statements.next() else { throw QueryError("no SQL statement given") }
+        if try statements.next() != nil {
+            throw QueryError("one SQL statement at a time, please: the query holds more than one")
+        }
+        try check(statement)
+        let names = Set(statement.parameterNames)
+        if names.contains("") {
+            throw QueryError("the query has a positional parameter (?); use named ones (:name) with -p name VALUE")
+        }
+        if let unused = parameters.keys.sorted().first(where: { !names.contains($0) }) {
+            throw QueryError("parameter '\(unused)' is not used by the query (write it :\(unused))")
+        }
+        if let missing = statement.parameterNames.first(where: { parameters[$0] == nil }) {
+            throw QueryError("the query uses :\(missing); give it with -p \(missing) VALUE")
+        }
+        return try fetchTable(statement, arguments: StatementArguments(parameters.mapValues { $0 as (any DatabaseValueConvertible)? }))
+    }
+
+    /// Throws unless `statement` is read-only and not one of the refused kinds.
+    static func check(_ statement: Statement) throws {
+        let keyword = leadingKeyword(statement.sql)
+        if refusedKeywords.contains(keyword) {
+            throw QueryError("\(keyword) is refused: the index is opened read-only, and sql runs queries only")
+        }
+        if !statement.isReadonly {
+            let what = keyword.isEmpty ? "this statement" : keyword
+            throw QueryError("\(what) could change the index: sql runs read-only queries only (SELECT, WITH, EXPLAIN, read-only PRAGMA)")
+        }
+    }
+
+    /// The first word of `sql`, uppercased, after white space and comments.
+    static func leadingKeyword(_ sql: String) -> String {
+        var rest = Substring(sql)
+        while true {
+            rest = rest.drop { $0.isWhitespace || $0 == ";" }
+            if rest.hasPrefix("--") {
+                rest = rest.drop { $0 != "\n" }
+            } else if rest.hasPrefix("/*") {
+                guard let end = rest.range(of: "*/") else { return "" }
+                rest = rest[end.upperBound...]
+            } else {
+                break
+            }
+        }
+        return rest.prefix { $0.isLetter || $0 == "_" }.uppercased()
+    }
+}
+
+extension Statement {
+    /// Names of the statement's parameters without their `:`, `@` or `$`; "" for `?`.
+    var parameterNames: [String] {
+        (0..<sqlite3_bind_parameter_count(sqliteStatement)).map { index in
+            guard let name = sqlite3_bind_parameter_name(sqliteStatement, index + 1) else { return "" }
+            return String(String(cString: name).dropFirst())
+        }
+    }
+}
