@@ -15,7 +15,7 @@ struct KMSIndexCommand: ParsableCommand {
             Exit status: 0 success (a query found rows), 1 some files failed (ingest) or no rows \
             found (queries), 2 usage or database error.
             """,
-        subcommands: [Ingest.self, WhoReadCommand.self, Stats.self]
+        subcommands: [Ingest.self, WhoReadCommand.self, Stats.self, AuditCommand.self, Prune.self, Backup.self, Reads.self, Key.self, Keys.self, Trails.self, Objects.self, UsageCommand.self, DeniedCommand.self, SQLCommand.self]
     )
 
     /// Runs the command; usage errors exit with status 2, like every other error of ours.

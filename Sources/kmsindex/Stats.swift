@@ -8,8 +8,9 @@ extension KMSIndexCommand {
 
         @OptionGroup var database: DatabaseOptions
 
-        @Option(help: "Output format: table or json.")
-        var format: OutputFormat = .table
+        @OptionGroup var output: OutputOptions
+
+        var format: OutputFormat { output.format }
 
         mutating func run() throws {
             let stats: IndexStats

@@ -19,8 +19,9 @@ extension KMSIndexCommand {
         @Argument(help: ArgumentHelp("The object.", valueName: "object"))
         var object: String
 
-        @Option(help: "Output format: table, csv, tsv, json, ndjson.")
-        var format: OutputFormat = .table
+        @OptionGroup var output: OutputOptions
+
+        var format: OutputFormat { output.format }
 
         mutating func run() throws {
             let answer: WhoReadAnswer
@@ -69,15 +70,7 @@ extension KMSIndexCommand {
                     columns: ["TIME", "PRINCIPAL", "RESULT", "SOURCE IP", "KEY", "REGION"],
                     rows: reads.map { [$0.eventTime, $0.principalDescription, $0.result, $0.sourceIP, $0.keyARN, $0.region] })
             }
-            return ResultTable(
-                columns: ["event_time", "event_name", "event_id", "principal_arn", "principal_type", "role_arn",
-                          "session_name", "invoked_by", "error_code", "error_message", "source_ip", "user_agent",
-                          "key_arn", "region", "object_arn"],
-                rows: reads.map {
-                    [$0.eventTime, $0.eventName, $0.eventID, $0.principalARN, $0.principalType, $0.roleARN,
-                     $0.sessionName, $0.invokedBy, $0.errorCode, $0.errorMessage, $0.sourceIP, $0.userAgent,
-                     $0.keyARN, $0.region, $0.objectARN]
-                })
+            return ResultTable(columns: EventRow.columnNames, cells: reads.map(\.cells))
         }
     }
 }

@@ -1,0 +1,47 @@
+import ArgumentParser
+import KMSIndex
+
+extension KMSIndexCommand {
+    struct Key: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Tell one KMS key's story.",
+            discussion: """
+                KEY is a key ARN, a key id, an alias name (alias/NAME) or an alias ARN. Sections: the \
+                key (counts, first and last seen), its aliases, calls per day and operation, top \
+                principals, trails, S3 objects (most recent first), failed calls (newest first) and \
+                lifecycle events (CreateKey, DisableKey, ScheduleKeyDeletion, PutKeyPolicy, grants, \
+                aliases...). principals, objects and failures show \(KeyReport.defaultListLimit) rows \
+                unless --limit says otherwise; --limit caps every list. JSON is one object with an \
+                array per section; CSV, TSV and NDJSON rows carry a section column. \
+                Exit status: 0 key found, 1 unknown key, 2 error (an alias naming several keys too).
+                """
+        )
+
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var output: OutputOptions
+        @OptionGroup var filters: FilterOptions
+
+        @Argument(help: ArgumentHelp("The key.", valueName: "key"))
+        var key: String
+
+        mutating func validate() throws {
+            if filters.key != nil { throw ValidationError("give the key as the argument, not with --key") }
+        }
+
+        mutating func run() throws {
+            let filter = try filters.queryFilter()
+            let answer = queryIndex(database) { db in try KeyReport(db).answer(key, filter: filter) }
+            switch answer {
+            case .unknown:
+                Console.err("kmsindex: no key in the index matches \(TerminalText.escape(key))")
+                throw ExitCode(1)
+            case let .ambiguous(keys):
+                Console.err("kmsindex: \(TerminalText.escape(key)) names \(keys.count) keys; give the key ARN:")
+                for candidate in keys { Console.err("  " + TerminalText.escape(candidate.arn)) }
+                throw ExitCode(2)
+            case let .report(_, report):
+                Console.out(report.render(output.format))
+            }
+        }
+    }
+}

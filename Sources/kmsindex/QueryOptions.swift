@@ -1,0 +1,75 @@
+import ArgumentParser
+import GRDB
+import KMSIndex
+
+/// `--format`, shared by every query command.
+struct OutputOptions: ParsableArguments {
+    @Option(help: "Output format: table, csv, tsv, json, ndjson.")
+    var format: OutputFormat = .table
+}
+
+/// The filters shared by the query commands over events.
+struct FilterOptions: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "Only events at or after this time.",
+        discussion: "A date (2024-03-01), a UTC time (2024-03-01T12:00:00Z), or an age: 30m, 24h, 7d.",
+        valueName: "time"))
+    var since: String?
+
+    @Option(help: ArgumentHelp(
+        "Only events before this time (a date alone: up to the end of that day).", valueName: "time"))
+    var until: String?
+
+    @Option(help: ArgumentHelp("Only events logged for this account (recipientAccountId).", valueName: "id"))
+    var account: String?
+
+    @Option(help: ArgumentHelp("Only events in this region.", valueName: "region"))
+    var region: String?
+
+    @Option(help: ArgumentHelp("Only events of this key: key ARN, key id, alias name or alias ARN.", valueName: "key"))
+    var key: String?
+
+    @Flag(help: "Only failed calls.")
+    var errorsOnly = false
+
+    @Option(help: ArgumentHelp("At most this many rows (of each list).", valueName: "n"))
+    var limit: Int?
+
+    mutating func validate() throws {
+        _ = try queryFilter()
+    }
+
+    /// The filter these options describe; times relative to now.
+    func queryFilter() throws -> QueryFilter {
+        do {
+            return try QueryFilter.parse(since: since, until: until, account: account, region: region,
+                                         key: key, errorsOnly: errorsOnly, limit: limit)
+        } catch let error as QueryError {
+            throw ValidationError(error.description)
+        }
+    }
+}
+
+extension UsageGrouping: ExpressibleByArgument {}
+
+/// Opens the index read-only and runs `body` on it; any failure is reported as every command
+/// reports one (status 2).
+func queryIndex<T>(_ database: DatabaseOptions, _ body: (Database) throws -> T) -> T {
+    do {
+        let index = try IndexDatabase.openForReading(path: database.path)
+        return try index.queue.read { db in try body(db) }
+    } catch {
+        fail("\(error)")
+    }
+}
+
+/// Prints `table` in `format`. With no rows: stderr says `none`, CSV, TSV and JSON still
+/// print their empty form (a header, `[]`), and the status is 1.
+func emit(_ table: ResultTable, _ format: OutputFormat, none: @autoclosure () -> String) throws {
+    if table.cells.isEmpty {
+        if format != .table { Console.out(table.render(format)) }
+        Console.err("kmsindex: " + none())
+        throw ExitCode(1)
+    }
+    Console.out(table.render(format))
+}

@@ -1,0 +1,36 @@
+import ArgumentParser
+import KMSIndex
+
+extension KMSIndexCommand {
+    struct Reads: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List what a principal decrypted, when, with what result.",
+            discussion: """
+                PRINCIPAL is a user, role, root or assumed-role session ARN, a role name, a session \
+                name, a user name, an access key id, or the service that called (invokedBy). A role \
+                (by ARN or name) matches all its sessions. Every Decrypt of theirs is listed, oldest \
+                first, with the S3 object or the other encryption-context pairs it named. \
+                Exit status: 0 reads listed, 1 none, 2 error.
+                """
+        )
+
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var output: OutputOptions
+        @OptionGroup var filters: FilterOptions
+
+        @Option(help: ArgumentHelp("Whose reads to list.", valueName: "principal"))
+        var principal: String
+
+        mutating func run() throws {
+            let filter = try filters.queryFilter()
+            let (known, reads) = queryIndex(database) { db in
+                let query = PrincipalReads(db)
+                return (try !query.principalIDs(principal).isEmpty, try query.reads(principal: principal, filter: filter))
+            }
+            let table = PrincipalReads.table(reads, forTerminal: output.format == .table)
+            try emit(table, output.format, none: known
+                ? "no Decrypt by \(TerminalText.escape(principal)) matches"
+                : "no principal in the index matches \(TerminalText.escape(principal))")
+        }
+    }
+}
