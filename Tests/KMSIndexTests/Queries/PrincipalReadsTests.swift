@@ -1,0 +1,58 @@
+import Foundation
+import GRDB
+import XCTest
+
+@testable import KMSIndex
+
+final class PrincipalReadsTests: XCTestCase {
+    func reads(_ index: IndexDatabase, _ principal: String, _ filter: QueryFilter = QueryFilter()) throws -> [String] {
+        try index.queue.read { db in try PrincipalReads(db).reads(principal: principal, filter: filter).map(\.eventID) }
+    }
+
+    func testEveryFormOfPrincipalFindsItsDecrypts() throws {
+        let dir = try TempDir()
+        let index = try queryIndex(dir)
+        XCTAssertEqual(try reads(index, Q.readerRole), ["r2", "r3", "r4"])
+        XCTAssertEqual(try reads(index, "Reader"), ["r2", "r3", "r4"])
+        XCTAssertEqual(try reads(index, "s1"), ["r2", "r4"])
+        XCTAssertEqual(try reads(index, "arn:aws:sts::111122223333:assumed-role/Reader/s2"), ["r3"])
+        XCTAssertEqual(try reads(index, Q.alice), ["r1"])
+        XCTAssertEqual(try reads(index, "alice"), ["r1"])
+        XCTAssertEqual(try reads(index, "AKIAEXAMPLE"), ["r1"])
+        XCTAssertEqual(try reads(index, "cloudtrail.amazonaws.com"), [])
+        XCTAssertEqual(try reads(index, "Read"), [])
+        XCTAssertEqual(try reads(index, "arn:aws:iam::111122223333:role/Other"), [])
+        XCTAssertEqual(try index.queue.read { db in try PrincipalReads(db).principalIDs("nobody") }, [])
+    }
+
+    func testFiltersNarrowTheReads() throws {
+        let dir = try TempDir()
+        let index = try queryIndex(dir)
+        XCTAssertEqual(try reads(index, "Reader", QueryFilter(errorsOnly: true)), ["r3"])
+        XCTAssertEqual(try reads(index, "Reader", QueryFilter(since: "2024-03-02T00:00:00Z")), ["r3", "r4"])
+        XCTAssertEqual(try reads(index, "Reader", QueryFilter(until: "2024-03-02T00:00:00Z")), ["r2"])
+        XCTAssertEqual(try reads(index, "Reader", QueryFilter(key: "alias/app")), ["r4"])
+        XCTAssertEqual(try reads(index, "Reader", QueryFilter(key: Q.key1)), ["r2", "r3"])
+        XCTAssertEqual(try reads(index, "Reader", QueryFilter(key: "unknown-key")), [])
+        XCTAssertEqual(try reads(index, "Reader", QueryFilter(region: "eu-west-1")), [])
+        XCTAssertEqual(try reads(index, "Reader", QueryFilter(account: Q.account, region: "us-west-2")), ["r2", "r3", "r4"])
+        XCTAssertEqual(try reads(index, "Reader", QueryFilter(limit: 1)), ["r2"])
+    }
+
+    func testTablesShowTheObjectOrTheContext() throws {
+        let dir = try TempDir()
+        let index = try queryIndex(dir)
+        let found = try index.queue.read { db in try PrincipalReads(db).reads(principal: "s1", filter: QueryFilter()) }
+        XCTAssertEqual(rows(PrincipalReads.table(found, forTerminal: true)), [
+            ["2024-03-01T11:00:00Z", Q.readerRole + " (session s1)", "OK", Q.log1, Q.key1, "us-west-2"],
+            ["2024-03-02T12:00:00Z", Q.readerRole + " (session s1)", "OK", "aws:lambda:FunctionArn=" + Q.lambda, Q.key2, "us-west-2"],
+        ])
+        let full = PrincipalReads.table(found, forTerminal: false)
+        XCTAssertEqual(full.columns, EventRow.columnNames + ["context"])
+        XCTAssertEqual(rows(full).map { [$0[0], $0[1], $0[2], $0[3], $0[5], $0[6], $0[8], $0[14], $0[15]] }, [
+            ["2024-03-01T11:00:00Z", "Decrypt", "r2", "arn:aws:sts::111122223333:assumed-role/Reader/s1", Q.readerRole, "s1", nil, Q.log1, nil],
+            ["2024-03-02T12:00:00Z", "Decrypt", "r4", "arn:aws:sts::111122223333:assumed-role/Reader/s1", Q.readerRole, "s1", nil, nil,
+             "aws:lambda:FunctionArn=" + Q.lambda],
+        ])
+    }
+}

@@ -1,0 +1,148 @@
+import Foundation
+import XCTest
+
+@testable import KMSIndex
+
+/// The query commands, run as the built binary.
+final class QueryCommandLineTests: XCTestCase {
+    /// An index of the query fixture, ingested by the binary; returns its path.
+    func fixtureIndex(_ dir: TempDir, _ records: [String] = queryFixtureRecords) throws -> String {
+        try dir.write("logs/" + logPath(), gzip(logFile(records)))
+        let db = dir.path + "/i.sqlite"
+        let ingest = try runKMSIndex(["ingest", "-q", "--db", db, dir.path + "/logs"])
+        XCTAssertEqual(ingest.status, 0, ingest.stderr)
+        return db
+    }
+
+    func json(_ text: String) -> Any? { try? JSONSerialization.jsonObject(with: Data(text.utf8)) }
+
+    func testReadsKeyAndListings() throws {
+        let dir = try TempDir()
+        let db = try fixtureIndex(dir)
+
+        let reads = try runKMSIndex(["reads", "--db", db, "--principal", "Reader", "--format", "json"])
+        XCTAssertEqual(reads.status, 0, reads.stderr)
+        let readRows = json(reads.stdout) as? [[String: Any]]
+        XCTAssertEqual(readRows?.map { $0["event_id"] as? String }, ["r2", "r3", "r4"])
+        XCTAssertEqual(readRows?[1]["error_code"] as? String, "AccessDenied")
+        XCTAssertEqual(readRows?[2]["context"] as? String, "aws:lambda:FunctionArn=" + Q.lambda)
+
+        let nobody = try runKMSIndex(["reads", "--db", db, "--principal", "nobody"])
+        XCTAssertEqual([nobody.status], [1])
+        XCTAssertEqual(nobody.stdout, "")
+        XCTAssertEqual(nobody.stderr, "kmsindex: no principal in the index matches nobody\n")
+        let late = try runKMSIndex(["reads", "--db", db, "--principal", "Reader", "--since", "2030-01-01", "--format", "json"])
+        XCTAssertEqual([late.status], [1])
+        XCTAssertEqual(late.stdout, "[]\n")
+        XCTAssertEqual(late.stderr, "kmsindex: no Decrypt by Reader matches\n")
+        let badTime = try runKMSIndex(["reads", "--db", db, "--principal", "Reader", "--since", "yesterday"])
+        XCTAssertEqual(badTime.status, 2)
+        XCTAssertTrue(badTime.stderr.contains("'yesterday' is not a time"), badTime.stderr)
+
+        let key = try runKMSIndex(["key", "--db", db, "alias/app", "--format", "json"])
+        XCTAssertEqual(key.status, 0, key.stderr)
+        let story = json(key.stdout) as? [String: [[String: Any]]]
+        XCTAssertEqual(story.map { Set($0.keys) }, Set(KeyReport.sectionNames))
+        XCTAssertEqual(story?["key"]?.first?["events"] as? Int, 5)
+        XCTAssertEqual(story?["lifecycle"]?.map { $0["operation"] as? String }, ["CreateKey", "ScheduleKeyDeletion", "DisableKey"])
+        let keyTable = try runKMSIndex(["key", "--db", db, Q.key1])
+        XCTAssertTrue(keyTable.stdout.hasPrefix("== key ==\nkey_arn"), keyTable.stdout)
+        XCTAssertTrue(keyTable.stdout.contains("\n== lifecycle ==\n(none)\n"), keyTable.stdout)
+        XCTAssertEqual(try runKMSIndex(["key", "--db", db, "nope"]).status, 1)
+        XCTAssertEqual(try runKMSIndex(["key", "--db", db, "alias/app", "--key", "x"]).status, 2)
+
+        let keys = try runKMSIndex(["keys", "--db", db, "--format", "csv"])
+        XCTAssertEqual(keys.stdout, """
+            key_arn,account,region,key_id,aliases,events,failed,principals,first_seen,last_seen\r
+            \(Q.key1),111122223333,us-west-2,11111111-2222-3333-4444-555555555555,alias/logs,6,1,4,2024-03-01T00:05:00Z,2024-03-02T09:00:00Z\r
+            \(Q.key2),111122223333,us-west-2,99999999-8888-7777-6666-555555555555,alias/app,5,1,3,2024-02-29T08:00:00Z,2024-03-03T01:00:00Z\r
+
+            """)
+        let trails = try runKMSIndex(["trails", "--db", db, "--format", "tsv"])
+        XCTAssertEqual(trails.stdout, """
+            trail_arn\taccount\tregion\tname\tevents\tdeliveries\tlog_files\treads\treaders\tfailed\tfirst_seen\tlast_seen
+            \(Q.trail)\t111122223333\tus-west-2\tmain\t6\t3\t3\t3\t3\t1\t2024-03-01T00:05:00Z\t2024-03-02T09:00:00Z
+
+            """)
+        let objects = try runKMSIndex(["objects", "--db", db, "--bucket", "logs-bucket", "--trail", "main", "--limit", "1", "--format", "ndjson"])
+        XCTAssertEqual(objects.stdout.split(separator: "\n").count, 1)
+        XCTAssertEqual((json(objects.stdout) as? [String: Any])?["object_arn"] as? String, Q.log1)
+        XCTAssertEqual((json(objects.stdout) as? [String: Any])?["reads"] as? Int, 2)
+        XCTAssertEqual(try runKMSIndex(["objects", "--db", db, "--bucket", "elsewhere"]).status, 1)
+        XCTAssertEqual(try runKMSIndex(["keys", "--db", db, "--limit", "0"]).status, 2)
+    }
+
+    func testUsageDeniedAndSQL() throws {
+        let dir = try TempDir()
+        let db = try fixtureIndex(dir)
+
+        let usage = try runKMSIndex(["usage", "--db", db, "--format", "csv", "--price-per-10k", "10000", "--free-per-month", "0"])
+        XCTAssertEqual(usage.status, 0, usage.stderr)
+        XCTAssertEqual(usage.stdout, """
+            section,day,requests,deliveries,baseline,gap,flag,list_cost_usd,month,free_requests,billable_requests,cost_usd\r
+            daily,2024-02-29,1,0,0,1,,1.0,,,,\r
+            daily,2024-03-01,4,2,287,-283,deliveries-missing,4.0,,,,\r
+            daily,2024-03-02,4,1,2,2,deliveries-missing,4.0,,,,\r
+            daily,2024-03-03,2,0,0,2,,2.0,,,,\r
+            monthly,,1,,,,,,2024-02,0,1,1.0\r
+            monthly,,10,,,,,,2024-03,0,10,10.0\r
+
+            """)
+        XCTAssertEqual(try runKMSIndex(["usage", "--db", db, "--by", "nonsense"]).status, 2)
+        XCTAssertEqual(try runKMSIndex(["usage", "--db", db, "--free-per-month", "-1"]).status, 2)
+        XCTAssertEqual(try runKMSIndex(["usage", "--db", db, "--since", "2030-01-01"]).status, 1)
+
+        let denied = try runKMSIndex(["denied", "--db", db])
+        XCTAssertEqual(denied.status, 0, denied.stderr)
+        XCTAssertTrue(denied.stdout.hasPrefix("principal "), denied.stdout)
+        XCTAssertEqual(denied.stdout.split(separator: "\n").count, 4, denied.stdout)
+        XCTAssertEqual(try runKMSIndex(["denied", "--db", db, "--account", "000000000000"]).status, 1)
+
+        let count = try runKMSIndex(["sql", "--db", db, "SELECT count(*) AS n FROM events", "--format", "json"])
+        XCTAssertEqual(count.stdout, "[\n  {\"n\":\(queryFixtureRecords.count)}\n]\n")
+        let fromStdin = try runKMSIndex(["sql", "--db", db, "-", "-p", "a", "5"], stdin: "SELECT :a AS v")
+        XCTAssertEqual(fromStdin.stdout, "v\n-\n5\n", fromStdin.stderr)
+        let paramsFirst = try runKMSIndex(["sql", "--db", db, "-p", "a", "x", "-p", "b", "y", "SELECT :a || :b AS v", "--format", "csv"])
+        XCTAssertEqual(paramsFirst.stdout, "v\r\nxy\r\n", paramsFirst.stderr)
+        XCTAssertEqual(try runKMSIndex(["sql", "--db", db, "SELECT 1 WHERE 0"]).status, 1)
+        XCTAssertEqual(try runKMSIndex(["sql", "--db", db, "SELECT :a", "-p", "a"]).status, 2)
+    }
+
+    func testSQLRefusesWritesAndLeavesTheFileAlone() throws {
+        let dir = try TempDir()
+        let db = try fixtureIndex(dir)
+        // A read-only connection may create an empty -wal where there was none: no content changes.
+        let main = fileBytes(db), wal = fileBytes(db + "-wal") ?? Data()
+        let attached = dir.path + "/attached.sqlite"
+        for sql in ReadOnlySQLTests.writes.map({ $0.replacingOccurrences(of: "ATTACHED", with: attached) }) {
+            let run = try runKMSIndex(["sql", "--db", db, sql])
+            XCTAssertEqual(run.status, 2, sql)
+            XCTAssertEqual(run.stdout, "", sql)
+            XCTAssertTrue(run.stderr.contains("could change the index") || run.stderr.contains("is refused"), "\(sql): \(run.stderr)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: attached))
+        XCTAssertEqual(fileBytes(db), main)
+        XCTAssertEqual(fileBytes(db + "-wal") ?? Data(), wal)
+        let still = try runKMSIndex(["sql", "--db", db, "SELECT count(*) FROM events"])
+        XCTAssertEqual(still.stdout, "count(*)\n--------\n\(queryFixtureRecords.count)\n")
+    }
+
+    func testUserAgentsAreEscapedInTablesAndIntactInJSON() throws {
+        let dir = try TempDir()
+        let evil = "ua\u{1b}[2J\nnext"
+        let db = try fixtureIndex(dir, [
+            queryRecord("e1", "Decrypt", "2024-03-01T00:00:00Z", requestParameters: Q.context(object: Q.log1),
+                        error: ("AccessDenied", "no\u{1b}]0;title\u{07}"), userAgent: evil),
+        ])
+        let table = try runKMSIndex(["sql", "--db", db, "SELECT user_agent FROM kms_events"])
+        XCTAssertFalse(table.stdout.contains("\u{1b}"))
+        XCTAssertEqual(table.stdout, "user_agent\n---------------\nua\\x1b[2J\\nnext\n")
+        let asJSON = try runKMSIndex(["sql", "--db", db, "SELECT user_agent FROM kms_events", "--format", "json"])
+        XCTAssertEqual((json(asJSON.stdout) as? [[String: String]])?.first?["user_agent"], evil)
+        let reads = try runKMSIndex(["reads", "--db", db, "--principal", "alice", "--format", "ndjson"])
+        XCTAssertEqual((json(reads.stdout) as? [String: Any])?["user_agent"] as? String, evil)
+        let denied = try runKMSIndex(["denied", "--db", db])
+        XCTAssertFalse(denied.stdout.contains("\u{1b}"))
+        XCTAssertTrue(denied.stdout.contains("no\\x1b]0;title\\x07"), denied.stdout)
+    }
+}

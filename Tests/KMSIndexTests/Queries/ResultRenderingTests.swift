@@ -1,0 +1,82 @@
+import Foundation
+import XCTest
+
+@testable import KMSIndex
+
+final class ResultRenderingTests: XCTestCase {
+    let typed = ResultTable(columns: ["n", "s"], cells: [[.integer(3), .text("a,b")], [.real(0.5), .null]])
+
+    func testNumbersStayNumbersInJSONAndTextElsewhere() {
+        XCTAssertEqual(typed.render(.json), "[\n  {\"n\":3,\"s\":\"a,b\"},\n  {\"n\":0.5,\"s\":null}\n]\n")
+        XCTAssertEqual(typed.render(.ndjson), "{\"n\":3,\"s\":\"a,b\"}\n{\"n\":0.5,\"s\":null}\n")
+        XCTAssertEqual(typed.render(.csv), "n,s\r\n3,\"a,b\"\r\n0.5,\r\n")
+        XCTAssertEqual(typed.render(.tsv), "n\ts\n3\ta,b\n0.5\t\n")
+        XCTAssertEqual(typed.render(.table), "n    s\n---  ---\n3    a,b\n0.5  \n")
+        XCTAssertEqual(typed.rows, [["3", "a,b"], ["0.5", nil]])
+        XCTAssertEqual(ResultTable(columns: ["x"], cells: [[.real(.nan)]]).render(.json), "[\n  {\"x\":null}\n]\n")
+    }
+
+    func testTextTablesKeepTheirBehaviour() {
+        var table = ResultTable(columns: ["a"], rows: [["1"], [nil]])
+        XCTAssertEqual(table.cells, [[.text("1")], [.null]])
+        XCTAssertEqual(table.render(.json), "[\n  {\"a\":\"1\"},\n  {\"a\":null}\n]\n")
+        table.rows = [["2"]]
+        XCTAssertEqual(table.cells, [[.text("2")]])
+    }
+
+    func testSectionsRenderInEveryFormat() {
+        let result = SectionedResult([
+            .init("first", typed),
+            .init("second", ResultTable(columns: ["s", "t"], cells: [[.text("x"), .integer(1)]])),
+            .init("empty", ResultTable(columns: ["u"], cells: [])),
+        ])
+        XCTAssertEqual(result.render(.table), """
+            == first ==
+            n    s
+            ---  ---
+            3    a,b
+            0.5  \n
+            == second ==
+            s  t
+            -  -
+            x  1
+
+            == empty ==
+            (none)
+
+            """)
+        XCTAssertEqual(result.render(.json), """
+            {
+              "first": [
+                {"n":3,"s":"a,b"},
+                {"n":0.5,"s":null}
+              ],
+              "second": [
+                {"s":"x","t":1}
+              ],
+              "empty": []
+            }
+
+            """)
+        XCTAssertEqual(result.render(.ndjson), """
+            {"section":"first","n":3,"s":"a,b"}
+            {"section":"first","n":0.5,"s":null}
+            {"section":"second","s":"x","t":1}
+
+            """)
+        XCTAssertEqual(result.render(.csv), "section,n,s,t,u\r\nfirst,3,\"a,b\",,\r\nfirst,0.5,,,\r\nsecond,,x,1,\r\n")
+        XCTAssertEqual(result.render(.tsv), "section\tn\ts\tt\tu\nfirst\t3\ta,b\t\t\nfirst\t0.5\t\t\t\nsecond\t\tx\t1\t\n")
+        XCTAssertFalse(result.isEmpty)
+        XCTAssertTrue(SectionedResult([.init("empty", ResultTable(columns: ["u"], cells: []))]).isEmpty)
+    }
+
+    func testCallerChosenTextIsEscapedInTablesAndIntactInJSON() {
+        let evil = "ua\u{1b}[2J\nnext"
+        let result = SectionedResult([.init("s", ResultTable(columns: ["user_agent"], rows: [[evil]]))])
+        let table = result.render(.table)
+        XCTAssertFalse(table.contains("\u{1b}"))
+        XCTAssertTrue(table.contains("ua\\x1b[2J\\nnext"), table)
+        let json = try? JSONSerialization.jsonObject(with: Data(result.render(.json).utf8)) as? [String: [[String: String]]]
+        XCTAssertEqual(json?["s"]?.first?["user_agent"], evil)
+    }
+}
