@@ -50,6 +50,9 @@ let package = Package(
             ]
         ),
 
+        // Fuzz target for reading and parsing (scripts/fuzz); without the fuzzer, a replayer.
+        .executableTarget(name: "kmsindex-fuzz", dependencies: ["KMSIndex"]),
+
         // Build-time tool: turns Migrations/*.sql into a Swift array compiled into KMSIndex.
         .executableTarget(name: "MigrationEmbedder"),
         .plugin(

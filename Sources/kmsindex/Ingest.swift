@@ -36,6 +36,9 @@ extension KMSIndexCommand {
         @Option(help: ArgumentHelp("Seconds to wait for another ingest writing to the same index.", valueName: "seconds"))
         var wait: Double = 600
 
+        @Option(help: .hidden)
+        var filesPerTransaction: Int?
+
         @Flag(name: .shortAndLong, help: "Print nothing unless something failed.")
         var quiet = false
 
@@ -64,6 +67,7 @@ extension KMSIndexCommand {
             var options = IngestOptions(paths: paths)
             if let jobs { options.jobs = jobs }
             options.maxFileBytes = maxFileBytes
+            if let filesPerTransaction { options.filesPerTransaction = max(1, filesPerTransaction) }
             let today = Int(Date().timeIntervalSince1970 / 86400)
             if since != nil || until != nil {
                 options.days = DeliveryDays(first: since.flatMap { DeliveryDays.day($0, today: today) },

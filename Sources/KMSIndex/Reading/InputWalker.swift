@@ -5,6 +5,12 @@ public struct InputFile: Sendable, Equatable {
     public var path: String
     public var size: Int64
     public var mtimeNs: Int64
+
+    public init(path: String, size: Int64, mtimeNs: Int64) {
+        self.path = path
+        self.size = size
+        self.mtimeNs = mtimeNs
+    }
 }
 
 /// What the walk found that is not a file to read.

@@ -1,0 +1,47 @@
+import Foundation
+import KMSIndex
+
+/// Feeds one input through everything ingest does to a file: gzip detection and inflate,
+/// streaming JSON, record scanning, normalizing. Any crash, hang or sanitizer report is a bug.
+enum FuzzHarness {
+    static let path = (FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory())
+        + "/kmsindex-fuzz-\(getpid()).json.gz"
+    static let parser = FileParser(maxFileBytes: 64 << 20)
+
+    static func run(_ data: Data) {
+        FileManager.default.createFile(atPath: path, contents: data)
+        let result = parser.parse(InputFile(path: path, size: Int64(data.count), mtimeNs: 0))
+        // What a parse reports must add up, whatever the input.
+        precondition(result.kmsRecords <= result.records)
+        precondition(result.events.count + result.malformedCount <= result.kmsRecords + result.records)
+        for event in result.events {
+            precondition(EventTime.normalize(event.eventTime) == event.eventTime)
+            precondition(!event.eventID.isEmpty)
+        }
+    }
+}
+
+#if FUZZING
+/// libFuzzer's entry point (built with -sanitize=fuzzer by scripts/fuzz).
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOneInput(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> CInt {
+    FuzzHarness.run(Data(bytes: bytes, count: count))
+    return 0
+}
+#else
+/// Without the fuzzer: runs the files given as arguments through the harness, to replay a
+/// crash or a corpus (`kmsindex-fuzz FILE...`).
+@main
+struct Replay {
+    static func main() {
+        for path in CommandLine.arguments.dropFirst() {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                FileHandle.standardError.write(Data("kmsindex-fuzz: cannot read \(path)\n".utf8))
+                exit(2)
+            }
+            FuzzHarness.run(data)
+        }
+        try? FileManager.default.removeItem(atPath: FuzzHarness.path)
+    }
+}
+#endif
