@@ -19,8 +19,9 @@ extension RecordFactory {
     /// Emits one unit of traffic at `time` (usually one record; an S3 read may come with its
     /// KMS Decrypt). The KMS share is steered toward `kmsShare` over everything emitted.
     func background(_ place: StreamPlace, at time: Int64) {
+        // CloudTrail's own KMS calls (deliveries, reads) come on top: lean against the excess.
         let deficit = Self.kmsShare * Double(totalRecords + 1) - Double(kmsRecords)
-        let p = deficit > 3 ? 0.35 : (deficit < -3 ? 0.08 : Self.kmsShare)
+        let p = min(0.4, max(0.02, Self.kmsShare + 0.02 * deficit))
         if rng.chance(p) {
             backgroundKMS(place, at: time)
         } else {

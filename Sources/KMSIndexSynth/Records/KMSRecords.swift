@@ -9,8 +9,8 @@ extension RecordFactory {
         4,  // GenerateDataKeyWithoutPlaintext
         3,  // CreateGrant
         2.5,  // ReEncrypt
-        0.05,  // ScheduleKeyDeletion
-        0.05,  // RotateKey
+        0.01,  // ScheduleKeyDeletion
+        0.01,  // RotateKey
     ])
 
     /// Keys of objects whose names need care: spaces, Unicode, quotes, backslashes, controls.

@@ -111,9 +111,7 @@ public struct SHA256: Sendable {
                 var base = 0
                 while base < blocks.count {
                     for i in 0..<16 {
-                        let p = base + i * 4
-                        w[i] = UInt32(blocks[p]) << 24 | UInt32(blocks[p + 1]) << 16
-                            | UInt32(blocks[p + 2]) << 8 | UInt32(blocks[p + 3])
+                        w[i] = UInt32(bigEndian: blocks.loadUnaligned(fromByteOffset: base + i * 4, as: UInt32.self))
                     }
                     for i in 16..<64 {
                         let x = w[i - 15]

@@ -7,7 +7,7 @@ struct SizePlan {
     /// Budget of each log file, indexed `slot * streams + stream`.
     let budgets: [Int]
 
-    static let smallMedian = 14_000.0
+    static let smallMedian = 24_000.0
     static let smallCap = 95_000
     static let heavyTypical = 40_000_000
     static let heavyCap = 128_000_000
@@ -20,7 +20,7 @@ struct SizePlan {
                 let regionFactor = stream % regionsPerAccount == 0 ? 1.0 : 0.45
                 let accountFactor = stream / regionsPerAccount == 0 ? 1.0 : 0.7
                 let size = Self.smallMedian * regionFactor * accountFactor * exp(0.8 * rng.normal())
-                small[slot * streams + stream] = min(Double(Self.smallCap), max(2_000, size))
+                small[slot * streams + stream] = min(Double(Self.smallCap), max(4_000, size))
             }
         }
         let smallTotal = small.reduce(0, +)

@@ -106,22 +106,25 @@ final class TreeGenerator {
         }
         guard estate.accounts.count > 1 else { return }
         for stream in places.indices {
-            let budget = plan.budgets[slot * places.count + stream]
+            let caller = places[stream].account
+            let region = places[stream].region.name
+            var ownerIndex = factory.rng.below(estate.accounts.count - 1)
+            if ownerIndex >= caller.index { ownerIndex += 1 }
+            let ownerStream = streamIndex(account: ownerIndex, region: region)
+            // As many as the smaller of the two files can take: a heavy file's traffic must
+            // not flood its partner's small file.
+            let budget = min(plan.budgets[slot * places.count + stream], plan.budgets[slot * places.count + ownerStream])
             let expected = max(0.15, Double(budget) / 120_000)
             var count = Int(expected)
             if factory.rng.chance(expected - Double(count)) { count += 1 }
             if slot == 0 && stream == 0 { count = max(count, 1) }
-            let caller = places[stream].account
             for _ in 0..<count {
-                var ownerIndex = factory.rng.below(estate.accounts.count - 1)
-                if ownerIndex >= caller.index { ownerIndex += 1 }
                 let time = start + Int64(factory.rng.below(Int(slotMs / 1000))) * 1000
                 let mark = factory.emitted.count
-                factory.crossAccountCall(
-                    caller: caller, owner: estate.accounts[ownerIndex], regionName: places[stream].region.name, at: time)
+                factory.crossAccountCall(caller: caller, owner: estate.accounts[ownerIndex], regionName: region, at: time)
                 let pair = factory.takeRecords(since: mark)
                 pending[stream].append(pair[0])
-                pending[streamIndex(account: ownerIndex, region: places[stream].region.name)].append(pair[1])
+                pending[ownerStream].append(pair[1])
             }
         }
     }

@@ -1,8 +1,8 @@
 import Foundation
 
 /// Writes files under the tree's root. Log files are compressed, hashed and written on a
-/// background queue while the next file is generated (the two halves of the work then use
-/// both cores); at most a few files are in flight so memory stays bounded.
+/// background queue while the next files are generated (the two halves of the work then use
+/// both cores); at most `maxBytesInFlight` uncompressed bytes wait, so memory stays bounded.
 final class TreeOutput: @unchecked Sendable {
     /// What a background job learned about a log file.
     struct Written: Sendable {
@@ -12,7 +12,10 @@ final class TreeOutput: @unchecked Sendable {
 
     let root: URL
     private let queue = DispatchQueue(label: "kmsindex-synth.output")
-    private let slots = DispatchSemaphore(value: 3)
+    private let inFlight = NSCondition()
+    private var bytesInFlight = 0
+    /// Uncompressed bytes that may wait for the background queue before `submitLog` blocks.
+    static let maxBytesInFlight = 384 << 20
     private let lock = NSLock()
     private var createdDirectories: Set<String> = []
     private var firstError: Error?
@@ -26,9 +29,20 @@ final class TreeOutput: @unchecked Sendable {
     /// Compresses (gzip, optionally split into members), hashes the uncompressed bytes and
     /// writes one file, in the background. `id` names the result for `result(for:)`.
     func submitLog(id: Int, content: [UInt8], key: String, mtime: Int64, memberSize: Int?) {
-        slots.wait()
+        let size = content.count
+        inFlight.lock()
+        while bytesInFlight > 0 && bytesInFlight + size > Self.maxBytesInFlight {
+            inFlight.wait()
+        }
+        bytesInFlight += size
+        inFlight.unlock()
         queue.async { [self] in
-            defer { slots.signal() }
+            defer {
+                inFlight.lock()
+                bytesInFlight -= size
+                inFlight.broadcast()
+                inFlight.unlock()
+            }
             do {
                 var hasher = SHA256()
                 hasher.update(content)
