@@ -102,10 +102,24 @@ public struct SHA256: Sendable {
         0x748f_82ee, 0x78a5_636f, 0x84c8_7814, 0x8cc7_0208, 0x90be_fffa, 0xa450_6ceb, 0xbef9_a3f7, 0xc671_78f2,
     ]
 
+    /// One round, written so that eight unrolled calls rotate the roles of the eight working
+    /// variables instead of moving their values.
+    @inline(__always)
+    private static func round(
+        _ a: UInt32, _ b: UInt32, _ c: UInt32, _ d: inout UInt32, _ e: UInt32, _ f: UInt32, _ g: UInt32,
+        _ h: inout UInt32, _ kw: UInt32
+    ) {
+        let s1 = (e >> 6 | e << 26) ^ (e >> 11 | e << 21) ^ (e >> 25 | e << 7)
+        let t1 = h &+ s1 &+ ((e & f) ^ (~e & g)) &+ kw
+        let s0 = (a >> 2 | a << 30) ^ (a >> 13 | a << 19) ^ (a >> 22 | a << 10)
+        d = d &+ t1
+        h = t1 &+ s0 &+ ((a & b) ^ (a & c) ^ (b & c))
+    }
+
     /// Processes whole 64-byte blocks.
     private mutating func compress(blocks: UnsafeRawBufferPointer) {
         precondition(blocks.count % 64 == 0)
-        var a0 = h0, b0 = h1, c0 = h2, d0 = h3, e0 = h4, f0 = h5, g0 = h6, hh0 = h7
+        var a = h0, b = h1, c = h2, d = h3, e = h4, f = h5, g = h6, h = h7
         Self.k.withUnsafeBufferPointer { k in
             withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
                 var base = 0
@@ -120,42 +134,38 @@ public struct SHA256: Sendable {
                         let s1 = (y >> 17 | y << 15) ^ (y >> 19 | y << 13) ^ (y >> 10)
                         w[i] = w[i - 16] &+ s0 &+ w[i - 7] &+ s1
                     }
-                    var a = a0, b = b0, c = c0, d = d0, e = e0, f = f0, g = g0, h = hh0
-                    for i in 0..<64 {
-                        let s1 = (e >> 6 | e << 26) ^ (e >> 11 | e << 21) ^ (e >> 25 | e << 7)
-                        let ch = (e & f) ^ (~e & g)
-                        let t1 = h &+ s1 &+ ch &+ k[i] &+ w[i]
-                        let s0 = (a >> 2 | a << 30) ^ (a >> 13 | a << 19) ^ (a >> 22 | a << 10)
-                        let maj = (a & b) ^ (a & c) ^ (b & c)
-                        let t2 = s0 &+ maj
-                        h = g
-                        g = f
-                        f = e
-                        e = d &+ t1
-                        d = c
-                        c = b
-                        b = a
-                        a = t1 &+ t2
+                    let (a0, b0, c0, d0, e0, f0, g0, h0) = (a, b, c, d, e, f, g, h)
+                    var i = 0
+                    while i < 64 {
+                        Self.round(a, b, c, &d, e, f, g, &h, k[i] &+ w[i])
+                        Self.round(h, a, b, &c, d, e, f, &g, k[i + 1] &+ w[i + 1])
+                        Self.round(g, h, a, &b, c, d, e, &f, k[i + 2] &+ w[i + 2])
+                        Self.round(f, g, h, &a, b, c, d, &e, k[i + 3] &+ w[i + 3])
+                        Self.round(e, f, g, &h, a, b, c, &d, k[i + 4] &+ w[i + 4])
+                        Self.round(d, e, f, &g, h, a, b, &c, k[i + 5] &+ w[i + 5])
+                        Self.round(c, d, e, &f, g, h, a, &b, k[i + 6] &+ w[i + 6])
+                        Self.round(b, c, d, &e, f, g, h, &a, k[i + 7] &+ w[i + 7])
+                        i += 8
                     }
-                    a0 = a0 &+ a
-                    b0 = b0 &+ b
-                    c0 = c0 &+ c
-                    d0 = d0 &+ d
-                    e0 = e0 &+ e
-                    f0 = f0 &+ f
-                    g0 = g0 &+ g
-                    hh0 = hh0 &+ h
+                    a = a &+ a0
+                    b = b &+ b0
+                    c = c &+ c0
+                    d = d &+ d0
+                    e = e &+ e0
+                    f = f &+ f0
+                    g = g &+ g0
+                    h = h &+ h0
                     base += 64
                 }
             }
         }
-        h0 = a0
-        h1 = b0
-        h2 = c0
-        h3 = d0
-        h4 = e0
-        h5 = f0
-        h6 = g0
-        h7 = hh0
+        h0 = a
+        h1 = b
+        h2 = c
+        h3 = d
+        h4 = e
+        h5 = f
+        h6 = g
+        h7 = h
     }
 }

@@ -1,8 +1,10 @@
 import Foundation
 
 /// Writes files under the tree's root. Log files are compressed, hashed and written on a
-/// background queue while the next files are generated (the two halves of the work then use
-/// both cores); at most `maxBytesInFlight` uncompressed bytes wait, so memory stays bounded.
+/// concurrent background queue while the next files are generated, so generation, hashing and
+/// compression share the cores; at most `maxBytesInFlight` uncompressed bytes wait, so
+/// memory stays bounded. Results are kept by file id, so the order jobs finish in does not
+/// matter.
 final class TreeOutput: @unchecked Sendable {
     /// What a background job learned about a log file.
     struct Written: Sendable {
@@ -11,7 +13,7 @@ final class TreeOutput: @unchecked Sendable {
     }
 
     let root: URL
-    private let queue = DispatchQueue(label: "kmsindex-synth.output")
+    private let queue = DispatchQueue(label: "kmsindex-synth.output", attributes: .concurrent)
     private let inFlight = NSCondition()
     private var bytesInFlight = 0
     /// Uncompressed bytes that may wait for the background queue before `submitLog` blocks.
@@ -61,7 +63,7 @@ final class TreeOutput: @unchecked Sendable {
 
     /// Waits for every background job and rethrows the first failure.
     func drain() throws {
-        queue.sync {}
+        queue.sync(flags: .barrier) {}
         try lock.withLock {
             if let firstError { throw firstError }
         }
@@ -88,14 +90,15 @@ final class TreeOutput: @unchecked Sendable {
     func write(_ bytes: [UInt8], to key: String, mtime: Int64) throws {
         let url = root.appendingPathComponent(key)
         let folder = url.deletingLastPathComponent().path
-        let needsFolder = lock.withLock { !createdDirectories.contains(folder) }
-        if needsFolder {
+        // Folders are made under the lock: concurrent jobs may need the same one.
+        try lock.withLock {
+            guard !createdDirectories.contains(folder) else { return }
             do {
                 try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             } catch {
                 throw SynthError.io(path: folder, reason: "cannot create folder: \(error.localizedDescription)")
             }
-            lock.withLock { _ = createdDirectories.insert(folder) }
+            createdDirectories.insert(folder)
         }
         do {
             try Data(bytes).write(to: url)
