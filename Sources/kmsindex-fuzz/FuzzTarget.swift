@@ -22,11 +22,26 @@ enum FuzzHarness {
 }
 
 #if FUZZING
-/// libFuzzer's entry point (built with -sanitize=fuzzer by scripts/fuzz).
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzOneInput(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> CInt {
-    FuzzHarness.run(Data(bytes: bytes, count: count))
-    return 0
+/// libFuzzer's driver, from libclang_rt.fuzzer_no_main (linked by scripts/fuzz).
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(
+    _ argc: UnsafeMutablePointer<CInt>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
+) -> CInt
+
+/// Fuzzing: libFuzzer drives the harness (`scripts/fuzz` passes libFuzzer's flags through).
+@main
+struct Fuzz {
+    static func main() {
+        var argc = CommandLine.argc
+        var argv = CommandLine.unsafeArgv
+        let status = LLVMFuzzerRunDriver(&argc, &argv) { bytes, count in
+            FuzzHarness.run(bytes.map { Data(bytes: $0, count: count) } ?? Data())
+            return 0
+        }
+        exit(status)
+    }
 }
 #else
 /// Without the fuzzer: runs the files given as arguments through the harness, to replay a

@@ -57,6 +57,16 @@ public final class IndexDatabase: Sendable {
         let lock = try lockTimeout.map { try IndexLock(indexPath: path, timeout: $0) }
         defer { withExtendedLifetime(lock) {} }
         try checkFileHeader(path: path)
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber, size.intValue > 0 {
+            // Checked on a read-only connection first: opening for writing would switch the
+            // file to WAL, and a file that is not ours must stay untouched.
+            let reader = try DatabaseQueue(path: path, configuration: configuration(readOnly: true))
+            try reader.read { db in
+                try checkIdentity(db, path: path)
+                try checkNotNewer(db, path: path)
+            }
+            try reader.close()
+        }
         if !FileManager.default.fileExists(atPath: path) {
             // Create it ourselves so that the index (and its WAL, which copies the mode) is private.
             let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
