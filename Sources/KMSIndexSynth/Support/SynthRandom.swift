@@ -110,36 +110,35 @@ struct SynthRandom: Sendable {
     mutating func uuid() -> String {
         let hi = next()
         let lo = next()
-        var bytes = [UInt8](repeating: 0, count: 36)
-        let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
-        var nibbles = [UInt8](repeating: 0, count: 32)
-        for i in 0..<16 {
-            nibbles[i] = UInt8((hi >> UInt64(60 - 4 * i)) & 0xF)
-            nibbles[16 + i] = UInt8((lo >> UInt64(60 - 4 * i)) & 0xF)
-        }
-        nibbles[12] = 4
-        nibbles[16] = 8 | (nibbles[16] & 3)
-        var n = 0
-        for i in 0..<36 {
-            if i == 8 || i == 13 || i == 18 || i == 23 {
-                bytes[i] = UInt8(ascii: "-")
-            } else {
-                bytes[i] = hexDigits[Int(nibbles[n])]
-                n += 1
+        return String(unsafeUninitializedCapacity: 36) { out in
+            let digits: StaticString = "0123456789abcdef"
+            digits.withUTF8Buffer { hex in
+                var n = 0
+                for i in 0..<36 {
+                    if i == 8 || i == 13 || i == 18 || i == 23 {
+                        out[i] = UInt8(ascii: "-")
+                        continue
+                    }
+                    let word = n < 16 ? hi : lo
+                    var nibble = Int((word >> UInt64(60 - 4 * (n % 16))) & 0xF)
+                    if n == 12 { nibble = 4 }  // version 4
+                    if n == 16 { nibble = 8 | (nibble & 3) }  // RFC 4122 variant
+                    out[i] = hex[nibble]
+                    n += 1
+                }
             }
+            return 36
         }
-        return String(decoding: bytes, as: UTF8.self)
     }
 
     private mutating func randomString(_ count: Int, alphabet: StaticString) -> String {
         alphabet.withUTF8Buffer { letters in
-            let out = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            String(unsafeUninitializedCapacity: count) { out in
                 for i in 0..<count {
-                    buffer[i] = letters[below(letters.count)]
+                    out[i] = letters[below(letters.count)]
                 }
-                initialized = count
+                return count
             }
-            return String(decoding: out, as: UTF8.self)
         }
     }
 }
