@@ -18,16 +18,16 @@ extension RecordFactory {
 
         // Every identity type calling KMS, each with a different keyId form.
         var t = time()
-        finishAndEmitPlain(directCall(.encrypt(keyID: keys.appData.alias, context: nil), place, at: t, identity: ids.root(account, at: t, rng: &rng), keys: [keys.appData]))
+        emitKMS(directCall(.encrypt(keyID: keys.appData.alias, context: nil), place, at: t, identity: ids.root(account, at: t, rng: &rng), keys: [keys.appData]))
         t = time()
-        finishAndEmitPlain(directCall(.generateDataKey(keyID: keys.finance.id, context: [("department", "finance")], numberOfBytes: false), place, at: t, identity: ids.iamUser(account, account.user(.alice), at: t, rng: &rng), keys: [keys.finance]))
+        emitKMS(directCall(.generateDataKey(keyID: keys.finance.id, context: [("department", "finance")], numberOfBytes: false), place, at: t, identity: ids.iamUser(account, account.user(.alice), at: t, rng: &rng), keys: [keys.finance]))
         t = time()
         let auditor = account.role(.securityAudit)
         var call = serviceCall(.decrypt(keyID: nil, context: [("aws:s3:arn", hot)]), place, at: t, identity: ids.assumedRole(account, auditor, session: auditor.sessions[0], at: t, rng: &rng), key: keys.dataLake, via: "s3.amazonaws.com")
         emitKMS(call)
         t = time()
         let admin = account.role(.ssoAdmin)
-        finishAndEmitPlain(directCall(.describeKey(keyID: keys.dataLake.aliasArn), place, at: t, identity: ids.assumedRole(account, admin, session: admin.sessions[0], at: t, rng: &rng), keys: [keys.dataLake]))
+        emitKMS(directCall(.describeKey(keyID: keys.dataLake.aliasArn), place, at: t, identity: ids.assumedRole(account, admin, session: admin.sessions[0], at: t, rng: &rng), keys: [keys.dataLake]))
         t = time()
         var compact = ids.randomRoleSession(account, .appBackend, at: t, rng: &rng)
         compact.compactCreationDate = true
@@ -35,24 +35,24 @@ extension RecordFactory {
         call.sourceIP = "internal.amazonaws.com"
         emitKMS(call)
         t = time()
-        finishAndEmitPlain(directCall(.decrypt(keyID: keys.appData.arn, context: [("project", "partner-sync")]), place, at: t, identity: ids.federatedUser(account, name: "partner-sync", at: t, rng: &rng), keys: [keys.appData]))
+        emitKMS(directCall(.decrypt(keyID: keys.appData.arn, context: [("project", "partner-sync")]), place, at: t, identity: ids.federatedUser(account, name: "partner-sync", at: t, rng: &rng), keys: [keys.appData]))
         t = time()
         let external = ids.awsAccount(callerAccountID: "210987654321", principalID: "AROA" + rng.upperAlphanumeric(17) + ":partner-etl")
-        finishAndEmitPlain(directCall(.decrypt(keyID: keys.appData.arn, context: [("partner", "acme-analytics")]), place, at: t, identity: external, keys: [keys.appData]))
+        emitKMS(directCall(.decrypt(keyID: keys.appData.arn, context: [("partner", "acme-analytics")]), place, at: t, identity: external, keys: [keys.appData]))
         t = time()
         call = serviceCall(.generateDataKeyWithoutPlaintext(keyID: keys.ebsManaged.arn, context: [("aws:ebs:id", region.volumes[0])]), place, at: t, identity: ids.awsService("ec2.amazonaws.com"), key: keys.ebsManaged, via: "ec2.amazonaws.com")
         emitKMS(call)
         t = time()
-        finishAndEmitPlain(directCall(.describeKey(keyID: keys.appData.id), place, at: t, identity: ids.identityCenterUser(account, rng: &rng), keys: [keys.appData]))
+        emitKMS(directCall(.describeKey(keyID: keys.appData.id), place, at: t, identity: ids.identityCenterUser(account, rng: &rng), keys: [keys.appData]))
         t = time()
-        finishAndEmitPlain(directCall(.decrypt(keyID: nil, context: [("tenant", "acme-株式会社")]), place, at: t, identity: ids.samlUser(account, rng: &rng), keys: [keys.finance]))
+        emitKMS(directCall(.decrypt(keyID: nil, context: [("tenant", "acme-株式会社")]), place, at: t, identity: ids.samlUser(account, rng: &rng), keys: [keys.finance]))
         t = time()
         call = serviceCall(.decrypt(keyID: nil, context: [("aws:s3:arn", "arn:aws:s3:::\(region.bucketKeyBucket)")]), place, at: t, identity: ids.webIdentityUser(account, rng: &rng), key: keys.dataLake, via: "s3.amazonaws.com")
         emitKMS(call)
         t = time()
-        finishAndEmitPlain(directCall(.encrypt(keyID: keys.finance.aliasArn, context: nil), place, at: t, identity: ids.directory(account, rng: &rng), keys: [keys.finance]))
+        emitKMS(directCall(.encrypt(keyID: keys.finance.aliasArn, context: nil), place, at: t, identity: ids.directory(account, rng: &rng), keys: [keys.finance]))
         t = time()
-        finishAndEmitPlain(directCall(.decrypt(keyID: nil, context: [("purpose", "sign-in")]), place, at: t, identity: ids.unknown(account, rng: &rng), keys: [keys.appData]))
+        emitKMS(directCall(.decrypt(keyID: nil, context: [("purpose", "sign-in")]), place, at: t, identity: ids.unknown(account, rng: &rng), keys: [keys.appData]))
         rotateKey(place, at: time())
         t = time()
         var deletion = KMSCall(
@@ -133,14 +133,5 @@ extension RecordFactory {
         for _ in 0..<3 { backgroundIdentityCenter(place, at: time()) }
         snapshotServiceEvent(place, at: time())
         backgroundS3(place, at: time())
-    }
-
-    /// Emits a call as built, without random finishing touches.
-    private func finishAndEmitPlain(_ call: KMSCall) {
-        var call = call
-        if call.userAgent.contains("\u{1B}") || call.userAgent.contains("\n") {
-            call.userAgent = Self.userAgents[0]
-        }
-        emitKMS(call)
     }
 }
