@@ -196,25 +196,27 @@ final class TreeGenerator {
         scheduleDeliveryAndReads(of: key, account: place.account.index, delivery: delivery)
     }
 
-    /// Some records are delivered a second time, byte for byte, in a later file of the same
-    /// stream. The very first file always re-delivers a KMS record and another record.
+    /// Some records are delivered a second time, byte for byte, in one of the next few files
+    /// of the same stream (spread, so a heavy file's duplicates do not swell one small file).
+    /// The very first file always re-delivers a KMS record and another record in the next file.
     private func scheduleDuplicates(of records: [EmittedRecord], stream: Int, slot: Int) {
         var forcedKMS = slot == 0 && stream == 0
         var forcedOther = forcedKMS
         for record in records where !record.isDuplicate {
             var again = factory.rng.chance(Self.duplicateRate)
+            var nextFile = true
             if forcedKMS && record.isKMS {
-                again = true
-                forcedKMS = false
+                (again, forcedKMS) = (true, false)
             } else if forcedOther && !record.isKMS {
-                again = true
-                forcedOther = false
+                (again, forcedOther) = (true, false)
+            } else {
+                nextFile = false
             }
             guard again else { continue }
             pending[stream].append(
                 PendingRecord(
                     time: record.time, bytes: factory.bytes(of: record), isKMS: record.isKMS, facts: record.facts,
-                    isDuplicate: true, minSlot: slot + 1))
+                    isDuplicate: true, minSlot: slot + 1 + (nextFile ? 0 : factory.rng.below(6))))
         }
     }
 
