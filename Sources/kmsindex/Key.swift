@@ -6,7 +6,8 @@ extension KMSIndexCommand {
         static let configuration = CommandConfiguration(
             abstract: "Tell one KMS key's story.",
             discussion: """
-                KEY is a key ARN, a key id, an alias name (alias/NAME) or an alias ARN. Sections: the \
+                KEY is a key ARN, a key id, an alias name (alias/NAME) or an alias ARN; --account and \
+                --region choose among the keys of an alias used in several accounts or regions. Sections: the \
                 key (counts, first and last seen), its aliases, calls per day and operation, top \
                 principals, trails, S3 objects (most recent first), failed calls (newest first) and \
                 lifecycle events (CreateKey, DisableKey, ScheduleKeyDeletion, PutKeyPolicy, grants, \
@@ -36,7 +37,7 @@ extension KMSIndexCommand {
                 Console.err("kmsindex: no key in the index matches \(TerminalText.escape(key))")
                 throw ExitCode(1)
             case let .ambiguous(keys):
-                Console.err("kmsindex: \(TerminalText.escape(key)) names \(keys.count) keys; give the key ARN:")
+                Console.err("kmsindex: \(TerminalText.escape(key)) names \(keys.count) keys; give the key ARN or an alias ARN, or narrow with --account or --region:")
                 for candidate in keys { Console.err("  " + TerminalText.escape(candidate.arn)) }
                 throw ExitCode(2)
             case let .report(_, report):

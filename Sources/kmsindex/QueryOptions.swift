@@ -4,7 +4,7 @@ import KMSIndex
 
 /// `--format`, shared by every query command.
 struct OutputOptions: ParsableArguments {
-    @Option(help: "Output format: table, csv, tsv, json, ndjson.")
+    @Option(help: "Output format.")
     var format: OutputFormat = .table
 }
 

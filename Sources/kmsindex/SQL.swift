@@ -13,7 +13,8 @@ extension KMSIndexCommand {
                 ALTER, REPLACE, writing PRAGMAs, VACUUM), ATTACH, DETACH and transaction control are \
                 refused before they run. Several statements are refused too. -p name value binds \
                 :name (as text); repeat it for more. Blobs print as hex. Views: kms_events, \
-                object_reads, encryption_context. Exit status: 0 rows, 1 none, 2 error or refused.
+                object_reads, encryption_context. A query starting with a -- comment goes after a -- \
+                argument, or on standard input. Exit status: 0 rows, 1 none, 2 error or refused.
                 """
         )
 

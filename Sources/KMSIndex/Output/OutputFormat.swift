@@ -31,7 +31,10 @@ public enum Cell: Sendable, Equatable, Hashable {
     var json: String {
         switch self {
         case .null: return "null"
-        case let .text(s): return JSONText.quoted(s)
+        case let .text(s):
+            // Plain ASCII without quotes, backslashes or controls is its own JSON text.
+            if s.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7f && $0 != 0x22 && $0 != 0x5C }) { return "\"" + s + "\"" }
+            return JSONText.quoted(s)
         case .integer: return text!
         case let .real(x): return x.isFinite ? text! : "null"
         }
@@ -79,15 +82,17 @@ public struct ResultTable: Sendable, Equatable {
     func renderTable() -> String {
         let cells = rows.map { $0.map { TerminalText.escape($0 ?? "") } }
         let headers = columns.map(TerminalText.escape)
-        var widths = headers.map(\.count)
+        // Characters, counted fast for the usual ASCII text.
+        func width(_ s: String) -> Int { s.utf8.allSatisfy { $0 < 0x80 } ? s.utf8.count : s.count }
+        var widths = headers.map(width)
         for row in cells {
-            for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }
+            for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], width(cell)) }
         }
         func line(_ values: [String]) -> String {
             var parts: [String] = []
             for (i, v) in values.enumerated() {
                 let isLast = i == values.count - 1
-                parts.append(isLast ? v : v + String(repeating: " ", count: widths[i] - v.count))
+                parts.append(isLast ? v : v + String(repeating: " ", count: widths[i] - width(v)))
             }
             return parts.joined(separator: "  ")
         }
@@ -98,17 +103,33 @@ public struct ResultTable: Sendable, Equatable {
     }
 
     func renderDelimited(separator: Character) -> String {
+        let tsv = separator == "\t"
+        // True when a field needs escaping (TSV: backslash, tab, LF, CR) or quoting (CSV: , " LF CR).
+        func special(_ value: String) -> Bool {
+            for byte in value.utf8 {
+                if byte == 0x0A || byte == 0x0D { return true }
+                if tsv ? byte == 0x5C || byte == 0x09 : byte == 0x2C || byte == 0x22 { return true }
+            }
+            return false
+        }
         func field(_ value: String?) -> String {
             guard let value else { return "" }
-            if separator == "\t" {
-                // TSV has no quoting: tabs and line breaks are escaped.
-                return value.replacing("\\", with: "\\\\").replacing("\t", with: "\\t")
-                    .replacing("\n", with: "\\n").replacing("\r", with: "\\r")
+            // Most values need no quoting or escaping: skip the slower paths for them.
+            if !special(value) { return value }
+            // By Unicode scalar, not Character: a quote or CR LF can be part of a larger grapheme.
+            var out = separator == "\t" ? "" : "\""
+            for scalar in value.unicodeScalars {
+                switch (separator == "\t", scalar) {
+                // TSV has no quoting: backslashes, tabs and line breaks are escaped.
+                case (true, "\\"): out += "\\\\"
+                case (true, "\t"): out += "\\t"
+                case (true, "\n"): out += "\\n"
+                case (true, "\r"): out += "\\r"
+                case (false, "\""): out += "\"\""
+                default: out.unicodeScalars.append(scalar)
+                }
             }
-            if value.contains(separator) || value.contains("\"") || value.contains("\n") || value.contains("\r") {
-                return "\"" + value.replacing("\"", with: "\"\"") + "\""
-            }
-            return value
+            return separator == "\t" ? out : out + "\""
         }
         var out = columns.map(field).joined(separator: String(separator)) + "\r\n"
         if separator == "\t" { out = columns.map(field).joined(separator: "\t") + "\n" }

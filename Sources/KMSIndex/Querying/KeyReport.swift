@@ -37,9 +37,18 @@ public struct KeyReport {
     ]
 
     /// The report for the key `query` names (see `KeyLookup`), over the events `filter`
-    /// keeps. `filter.key` is ignored; `filter.limit` caps every list section.
+    /// keeps. `filter.key` is ignored; `filter.limit` caps every list section. An alias is
+    /// unique only within an account and region: when it names several keys,
+    /// `filter.account` and `filter.region` choose among them.
     public func answer(_ query: String, filter: QueryFilter) throws -> KeyReportAnswer {
-        let keys = try KeyLookup.resolve(db, query)
+        var keys = try KeyLookup.resolve(db, query)
+        if keys.count > 1 {
+            let chosen = keys.filter { key in
+                let arn = ARN(key.arn)
+                return (filter.account == nil || arn?.account == filter.account) && (filter.region == nil || arn?.region == filter.region)
+            }
+            if !chosen.isEmpty { keys = chosen }
+        }
         guard let key = keys.first else { return .unknown }
         if keys.count > 1 { return .ambiguous(keys) }
         return .report(key, try report(key, filter: filter))

@@ -6,12 +6,12 @@ import GRDBSQLite
 
 /// Runs a user's SQL on the index without letting it change anything: `kmsindex sql`.
 ///
-/// Three locks, any one of which would do: the connection is opened read-only
+/// Checks in layers: the caller opens the connection read-only
 /// (`IndexDatabase.openForReading`); a statement SQLite does not call read-only
-/// (`sqlite3_stmt_readonly`: INSERT, UPDATE, DELETE, DROP, CREATE, VACUUM, writing PRAGMAs)
-/// is refused before it runs; and ATTACH, DETACH and transaction control, which SQLite counts
-/// as read-only, are refused by name. One statement per call: a second one is refused, so
-/// nothing runs half-way.
+/// (`sqlite3_stmt_readonly`: INSERT, UPDATE, DELETE, DROP, CREATE, writing PRAGMAs) is
+/// refused before it runs; and ATTACH, DETACH, VACUUM (`VACUUM INTO` writes a new file even
+/// from a read-only connection) and transaction control are refused by name. One statement
+/// per call: a second one is refused, so nothing runs half-way.
 public enum ReadOnlySQL {
     /// Leading keywords refused even though SQLite counts them as read-only.
     static let refusedKeywords: Set<String> = [

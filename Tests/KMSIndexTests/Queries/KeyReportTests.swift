@@ -40,6 +40,26 @@ final class KeyReportTests: XCTestCase {
         XCTAssertEqual(answer, .ambiguous([KnownKey(id: 1, arn: Q.key1), KnownKey(id: 2, arn: Q.key2)]))
     }
 
+    func testAccountAndRegionChooseAmongAnAliasesKeys() throws {
+        let other = "arn:aws:kms:eu-west-1:444455556666:key/00000000-0000-0000-0000-000000000000"
+        let dir = try TempDir()
+        let index = try queryIndex(dir, queryFixtureRecords + [
+            queryRecord("there", "Encrypt", "2024-03-05T00:00:00Z", requestParameters: #"{"keyId":"alias/app"}"#, key: other,
+                        region: "eu-west-1", account: "444455556666"),
+        ])
+        func answer(_ filter: QueryFilter) throws -> KeyReportAnswer {
+            try index.queue.read { db in try KeyReport(db).answer("alias/app", filter: filter) }
+        }
+        guard case let .ambiguous(keys) = try answer(QueryFilter()) else { return XCTFail() }
+        XCTAssertEqual(keys.map(\.arn), [other, Q.key2])
+        guard case let .report(chosen, _) = try answer(QueryFilter(region: "us-west-2")) else { return XCTFail() }
+        XCTAssertEqual(chosen.arn, Q.key2)
+        guard case let .report(byAccount, report) = try answer(QueryFilter(account: "444455556666")) else { return XCTFail() }
+        XCTAssertEqual(byAccount.arn, other)
+        XCTAssertEqual(rows(report["key"]).first?[4], "1")
+        guard case .ambiguous = try answer(QueryFilter(account: "000000000000")) else { return XCTFail() }
+    }
+
     func testTheLogKeysStory() throws {
         let dir = try TempDir()
         let index = try queryIndex(dir)

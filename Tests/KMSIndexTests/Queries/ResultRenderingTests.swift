@@ -16,6 +16,19 @@ final class ResultRenderingTests: XCTestCase {
         XCTAssertEqual(ResultTable(columns: ["x"], cells: [[.real(.nan)]]).render(.json), "[\n  {\"x\":null}\n]\n")
     }
 
+    func testDelimitedOutputQuotesByScalarNotByCharacter() {
+        // CR LF is one Character, and so is a quote with a combining accent.
+        let tricky = ResultTable(columns: ["v"], rows: [["a\r\nb"], ["q\"\u{301}x"], ["t\tb\\"], ["plain"]])
+        XCTAssertEqual(tricky.render(.csv), "v\r\n\"a\r\nb\"\r\n\"q\"\"\u{301}x\"\r\nt\tb\\\r\nplain\r\n")
+        XCTAssertEqual(tricky.render(.tsv), "v\na\\r\\nb\nq\"\u{301}x\nt\\tb\\\\\nplain\n")
+        XCTAssertEqual(ResultTable(columns: ["v"], rows: [["é\"\u{7}"]]).render(.ndjson), "{\"v\":\"é\\\"\\u0007\"}\n")
+    }
+
+    func testTableWidthsCountCharacters() {
+        let table = ResultTable(columns: ["a", "b"], rows: [["héllo", "x"], ["hi", "y"]])
+        XCTAssertEqual(table.render(.table), "a      b\n-----  -\nhéllo  x\nhi     y\n")
+    }
+
     func testTextTablesKeepTheirBehaviour() {
         var table = ResultTable(columns: ["a"], rows: [["1"], [nil]])
         XCTAssertEqual(table.cells, [[.text("1")], [.null]])
