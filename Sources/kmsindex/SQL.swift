@@ -9,7 +9,7 @@ extension KMSIndexCommand {
             abstract: "Run one read-only SQL query on the index.",
             discussion: """
                 QUERY is one statement, or - to read it from standard input. The index is opened \
-                read-only, and statements that could write (INSERT, UPDATE, DELETE, CREATE, DROP, \
+                read-only (pending migrations are not applied), and statements that could write (INSERT, UPDATE, DELETE, CREATE, DROP, \
                 ALTER, REPLACE, writing PRAGMAs, VACUUM), ATTACH, DETACH and transaction control are \
                 refused before they run. Several statements are refused too. -p name value binds \
                 :name (as text); repeat it for more. Blobs print as hex. Views: kms_events, \
@@ -46,7 +46,13 @@ extension KMSIndexCommand {
                 if let first = name.first, ":@$".contains(first) { name.removeFirst() }
                 parameters[name] = parameterWords[i + 1]
             }
-            let table = queryIndex(database) { db in try ReadOnlySQL.run(db, sql: sql, parameters: parameters) }
+            let table: ResultTable
+            do {
+                let queue = try ReadOnlySQL.open(path: database.path)
+                table = try queue.read { db in try ReadOnlySQL.run(db, sql: sql, parameters: parameters) }
+            } catch {
+                fail("\(error)")
+            }
             try emit(table, output.format, none: "the query returned no rows")
         }
     }

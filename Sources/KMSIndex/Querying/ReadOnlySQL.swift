@@ -6,8 +6,7 @@ import GRDBSQLite
 
 /// Runs a user's SQL on the index without letting it change anything: `kmsindex sql`.
 ///
-/// Checks in layers: the caller opens the connection read-only
-/// (`IndexDatabase.openForReading`); a statement SQLite does not call read-only
+/// Checks in layers: the connection is opened read-only (`open(path:)`); a statement SQLite does not call read-only
 /// (`sqlite3_stmt_readonly`: INSERT, UPDATE, DELETE, DROP, CREATE, writing PRAGMAs) is
 /// refused before it runs; and ATTACH, DETACH, VACUUM (`VACUUM INTO` writes a new file even
 /// from a read-only connection) and transaction control are refused by name. One statement
@@ -17,6 +16,22 @@ public enum ReadOnlySQL {
     static let refusedKeywords: Set<String> = [
         "ATTACH", "DETACH", "VACUUM", "BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE",
     ]
+
+    /// Opens the index at `path` read-only (`Configuration.readonly`), refusing what
+    /// `IndexDatabase.openForReading` refuses (no file, not SQLite, not an index, a newer
+    /// schema) but, unlike it, never applying pending migrations: `sql` writes nothing.
+    public static func open(path: String) throws -> DatabaseQueue {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw DatabaseOpenError("no index at \(path): run 'kmsindex ingest' first, or give --db")
+        }
+        try IndexDatabase.checkFileHeader(path: path)
+        let queue = try DatabaseQueue(path: path, configuration: IndexDatabase.configuration(readOnly: true))
+        try queue.read { db in
+            try IndexDatabase.checkIdentity(db, path: path)
+            try IndexDatabase.checkNotNewer(db, path: path)
+        }
+        return queue
+    }
 
     /// Runs `sql` with `parameters` bound as named parameters (`:name`, `@name`, `$name`),
     /// all as text. Throws `QueryError` for a statement that could write, for several

@@ -35,9 +35,10 @@ final class ReadOnlySQLTests: XCTestCase {
         let main = try XCTUnwrap(fileBytes(index.path))
         let wal = fileBytes(index.path + "-wal")
         let attached = dir.path + "/attached.sqlite"
-        let reader = try IndexDatabase.openForReading(path: index.path)
+        let reader = try ReadOnlySQL.open(path: index.path)
+        XCTAssertTrue(reader.configuration.readonly)
         for sql in Self.writes.map({ $0.replacingOccurrences(of: "ATTACHED", with: attached) }) {
-            XCTAssertThrowsError(try reader.queue.read { db in try ReadOnlySQL.run(db, sql: sql) }, sql) { error in
+            XCTAssertThrowsError(try reader.read { db in try ReadOnlySQL.run(db, sql: sql) }, sql) { error in
                 XCTAssertTrue(error is QueryError, "\(sql): \(error)")
             }
         }
@@ -46,6 +47,27 @@ final class ReadOnlySQLTests: XCTestCase {
         XCTAssertEqual(try count(index, "PRAGMA user_version"), 0)
         XCTAssertEqual(fileBytes(index.path), main)
         XCTAssertEqual(fileBytes(index.path + "-wal"), wal)
+    }
+
+    func testPendingMigrationsAreNotApplied() throws {
+        let dir = try TempDir()
+        let index = try queryIndex(dir)
+        try index.queue.writeWithoutTransaction { db in
+            try db.execute(sql: """
+                DELETE FROM grdb_migrations WHERE identifier LIKE '003%';
+                DROP INDEX events_name_time; DROP INDEX events_error; DROP INDEX events_trail;
+                """)
+            _ = try db.checkpoint(.truncate)
+        }
+        let main = try XCTUnwrap(fileBytes(index.path))
+        let reader = try ReadOnlySQL.open(path: index.path)
+        XCTAssertEqual(try reader.read { db in try ReadOnlySQL.run(db, sql: "SELECT count(*) FROM events") }.rows, [["\(queryFixtureRecords.count)"]])
+        XCTAssertEqual(fileBytes(index.path), main)
+        XCTAssertEqual(try count(index, "SELECT count(*) FROM grdb_migrations WHERE identifier LIKE '003%'"), 0)
+        XCTAssertThrowsError(try ReadOnlySQL.open(path: dir.path + "/missing.sqlite"))
+        let notAnIndex = try dir.write("notes.txt", Data("notes".utf8))
+        XCTAssertThrowsError(try ReadOnlySQL.open(path: notAnIndex))
+        XCTAssertEqual(fileBytes(notAnIndex), Data("notes".utf8))
     }
 
     func testWritesAreRefusedEvenOnAWritableConnection() throws {
