@@ -26,7 +26,7 @@ enum FuzzHarness {
 @_silgen_name("LLVMFuzzerRunDriver")
 func LLVMFuzzerRunDriver(
     _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
     _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
 ) -> CInt
 
@@ -35,7 +35,7 @@ func LLVMFuzzerRunDriver(
 struct Fuzz {
     static func main() {
         var argc = CommandLine.argc
-        var argv = CommandLine.unsafeArgv
+        var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> = CommandLine.unsafeArgv
         let status = LLVMFuzzerRunDriver(&argc, &argv) { bytes, count in
             FuzzHarness.run(bytes.map { Data(bytes: $0, count: count) } ?? Data())
             return 0
