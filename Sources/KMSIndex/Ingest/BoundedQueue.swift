@@ -6,7 +6,9 @@ import Foundation
 /// while it is empty and returns nil once the queue is closed and drained.
 final class BoundedQueue<Element>: @unchecked Sendable {
     private let condition = NSCondition()
-    private var items: [Element] = []
+    /// Popped slots are set to nil at once, so that a consumed element (a file's parsed
+    /// events) is freed when its consumer is done with it, not when the array is compacted.
+    private var items: [Element?] = []
     private var head = 0
     private let capacity: Int
     private var closed = false
@@ -33,13 +35,14 @@ final class BoundedQueue<Element>: @unchecked Sendable {
         while items.count == head && !closed { condition.wait() }
         if items.count == head { return nil }
         let element = items[head]
+        items[head] = nil
         head += 1
-        if head > 1024 && head * 2 > items.count {
+        if head >= 64 && head * 2 >= items.count {
             items.removeFirst(head)
             head = 0
         }
         condition.broadcast()
-        return element
+        return element!
     }
 
     /// No more pushes; waiting consumers drain what is left, then get nil.

@@ -10,13 +10,24 @@ public struct ARN: Equatable, Sendable {
     public var resource: String
 
     public init?(_ text: String) {
-        let parts = text.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)
-        guard parts.count == 6, parts[0] == "arn", !parts[1].isEmpty, !parts[2].isEmpty else { return nil }
-        partition = String(parts[1])
-        service = String(parts[2])
-        region = String(parts[3])
-        account = String(parts[4])
-        resource = String(parts[5])
+        // Hot path (several ARNs per event): find the five colons in the UTF-8 bytes.
+        var colons: [String.Index] = []
+        colons.reserveCapacity(5)
+        let utf8 = text.utf8
+        guard utf8.starts(with: "arn:".utf8) else { return nil }
+        var i = utf8.startIndex
+        while i != utf8.endIndex && colons.count < 5 {
+            if utf8[i] == 0x3a { colons.append(i) }
+            i = utf8.index(after: i)
+        }
+        guard colons.count == 5 else { return nil }
+        func part(_ k: Int) -> String { String(text[text.index(after: colons[k])..<colons[k + 1]]) }
+        partition = part(0)
+        service = part(1)
+        guard !partition.isEmpty, !service.isEmpty else { return nil }
+        region = part(2)
+        account = part(3)
+        resource = String(text[text.index(after: colons[4])...])
     }
 
     /// True for `arn:…:kms:…:key/ID`.

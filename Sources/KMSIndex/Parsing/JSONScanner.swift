@@ -83,10 +83,30 @@ public struct JSONScanner {
         }
     }
 
+    /// Skips the string at `i` without decoding it: the hottest loop of ingest.
     public mutating func skipString() throws {
         guard try peek() == 0x22 else { throw syntaxError("expected a string, found \(describe(p[i]))") }
-        let (contentEnd, _) = try stringEnd()
-        i = contentEnd + 1
+        var j = i + 1
+        // Most strings are short: look at their bytes directly before paying for memchr.
+        let shortEnd = min(end, j + 24)
+        while j < shortEnd {
+            let c = p[j]
+            if c == 0x22 { i = j + 1; return }
+            if c == 0x5c { break }
+            j += 1
+        }
+        while true {
+            guard j < end, let q = memchr(p + j, 0x22, end - j) else { throw ParseError.needMore }
+            let qi = UnsafePointer<UInt8>(q.assumingMemoryBound(to: UInt8.self)) - p
+            var k = qi - 1
+            var backslashes = 0
+            while k > i && p[k] == 0x5c { backslashes += 1; k -= 1 }
+            if backslashes & 1 == 0 {
+                i = qi + 1
+                return
+            }
+            j = qi + 1
+        }
     }
 
     /// Reads a string value, decoding escapes. Invalid UTF-8 is replaced with U+FFFD.
@@ -178,29 +198,38 @@ public struct JSONScanner {
         case 0x22:
             try skipString()
         case 0x7b, 0x5b:
-            var depth = 0
-            while true {
-                guard i < end else { throw ParseError.needMore }
-                let b = p[i]
-                switch b {
-                case 0x22:
-                    try skipString()
-                    continue
-                case 0x7b, 0x5b:
-                    depth += 1
-                    if depth > Self.maxDepth { throw ParseError.tooDeep(limit: Self.maxDepth, offset: i) }
-                case 0x7d, 0x5d:
-                    depth -= 1
-                    if depth == 0 { i += 1; return }
-                default:
-                    break
-                }
-                i += 1
-            }
+            try skipNested(depth: 0)
         case 0x7d, 0x5d, 0x2c, 0x3a:
             throw syntaxError("expected a value, found \(describe(c))")
         default:
             try skipScalar()
+        }
+    }
+
+    /// From inside an object or array, skips to just past its closing bracket.
+    public mutating func skipRestOfContainer() throws {
+        try skipNested(depth: 1)
+    }
+
+    private mutating func skipNested(depth startDepth: Int) throws {
+        var depth = startDepth
+        while true {
+            guard i < end else { throw ParseError.needMore }
+            let b = p[i]
+            switch b {
+            case 0x22:
+                try skipString()
+                continue
+            case 0x7b, 0x5b:
+                depth += 1
+                if depth > Self.maxDepth { throw ParseError.tooDeep(limit: Self.maxDepth, offset: i) }
+            case 0x7d, 0x5d:
+                depth -= 1
+                if depth == 0 { i += 1; return }
+            default:
+                break
+            }
+            i += 1
         }
     }
 

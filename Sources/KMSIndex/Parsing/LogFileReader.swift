@@ -170,8 +170,7 @@ public final class LogFileReader {
                     isKMS = try s.readStringEquals("kms.amazonaws.com")
                     if !isKMS {
                         // Not ours: skip the rest of the record in one structural pass.
-                        s.i = start
-                        try s.skipValue()
+                        try s.skipRestOfContainer()
                         return .other
                     }
                 } else {

@@ -131,15 +131,32 @@ final class EventWriter {
     private func insert(_ e: KMSEvent, fileID: Int64) throws -> Bool {
         let keyID = try e.keyARN.map(key)
         let sourceKeyID = try e.sourceKeyARN.map(key)
-        let arguments: StatementArguments = [
-            EventUID.databaseValue(e.eventID), e.eventTime, e.eventName, e.awsRegion, e.recipientAccountID,
-            keyID, sourceKeyID, e.requestedKey, try principal(e.principal),
-            try e.s3ARN.map(object), try e.trailARN.map(trail),
-            e.sourceIPAddress, try e.userAgent.map(userAgent), e.errorCode, e.errorMessage,
-            e.requestID.map(EventUID.databaseValue), e.sharedEventID, e.readOnly, e.eventType, fileID,
-        ]
-        try insertEvent.execute(arguments: arguments)
-        guard db.changesCount == 1 else { return false }
+        let principalID = try principal(e.principal)
+        let objectID = try e.s3ARN.map(object)
+        let trailID = try e.trailARN.map(trail)
+        let userAgentID = try e.userAgent.map(userAgent)
+        var row = RowInserter(insertEvent)
+        row.uid(e.eventID)
+        row.text(e.eventTime)
+        row.text(e.eventName)
+        row.text(e.awsRegion)
+        row.text(e.recipientAccountID)
+        row.int(keyID)
+        row.int(sourceKeyID)
+        row.text(e.requestedKey)
+        row.int(principalID)
+        row.int(objectID)
+        row.int(trailID)
+        row.text(e.sourceIPAddress)
+        row.int(userAgentID)
+        row.text(e.errorCode)
+        row.text(e.errorMessage)
+        row.uid(e.requestID)
+        row.text(e.sharedEventID)
+        row.bool(e.readOnly)
+        row.text(e.eventType)
+        row.int(fileID)
+        guard try row.execute(db) == 1 else { return false }
         let rowID = db.lastInsertedRowID
         for pair in e.otherContext {
             try insertContext.execute(arguments: [rowID, pair.scope.rawValue, try contextName(pair.name), pair.value])
