@@ -206,3 +206,40 @@ final class IngestTests: XCTestCase {
         XCTAssertEqual(try count(index, "SELECT count(*) FROM kms_events WHERE session_name = 's1'"), 2)
     }
 }
+
+/// Large files hand their events over in parts; a file that fails after some parts were
+/// written loses them, and nothing else.
+final class LargeFileTests: XCTestCase {
+    func ingestInParts(_ index: IndexDatabase, _ paths: [String]) throws -> IngestSummary {
+        var options = IngestOptions(paths: paths)
+        options.eventsPerPart = 3
+        options.filesPerTransaction = 1
+        return try Ingester(database: index, options: options).run()
+    }
+
+    func testEventsInPartsAreAllIndexedAndCounted() throws {
+        let dir = try TempDir()
+        let path = try dir.write(logPath(), gzip(logFile((0..<10).map { kmsRecord(eventID: "part-\($0)") } + [kmsRecord(eventID: "part-0")])))
+        let index = try makeIndex(dir)
+        let summary = try ingestInParts(index, [dir.path])
+        XCTAssertEqual(summary.eventsAdded, 10)
+        XCTAssertEqual(summary.duplicates, 1)
+        XCTAssertEqual(try count(index, "SELECT events_added FROM source_files WHERE path = ?", [path]), 10)
+        XCTAssertEqual(try count(index, "SELECT count(*) FROM source_files WHERE outcome = 'ingested'"), 1)
+    }
+
+    func testAFileThatFailsAfterSomePartsLosesThemAndNothingElse() throws {
+        let dir = try TempDir()
+        try dir.write("a/" + logPath(unique: "keep000000000000"), gzip(logFile([kmsRecord(eventID: "shared"), kmsRecord(eventID: "kept")])))
+        let index = try makeIndex(dir)
+        _ = try ingestInParts(index, [dir.path + "/a"])
+        // Ten good records, then the file breaks off: the parts already written must go.
+        let text = logFile((0..<10).map { kmsRecord(eventID: "doomed-\($0)") } + [kmsRecord(eventID: "shared")])
+        let broken = try dir.write("b/" + logPath(unique: "broken0000000000"), gzip(String(text.dropLast(40))))
+        let summary = try ingestInParts(index, [dir.path + "/b"])
+        XCTAssertEqual(summary.failed[broken], "JSON ends unexpectedly (file truncated?)")
+        XCTAssertEqual(try count(index, "SELECT count(*) FROM kms_events WHERE event_id LIKE 'doomed-%'"), 0)
+        XCTAssertEqual(try count(index, "SELECT count(*) FROM events"), 2)
+        XCTAssertEqual(try count(index, "SELECT count(*) FROM source_files WHERE outcome = 'failed' AND path = ?", [broken]), 1)
+    }
+}

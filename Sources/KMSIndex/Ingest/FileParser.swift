@@ -8,11 +8,19 @@ public struct FileParser: Sendable {
     /// Largest decompressed size accepted per file (a bound on gzip bombs).
     public var maxFileBytes: Int
 
-    public init(maxFileBytes: Int = 2 << 30) {
+    public init(maxFileBytes: Int = 2 << 30, partSize: Int = 4096) {
         self.maxFileBytes = maxFileBytes
+        self.partSize = max(1, partSize)
     }
 
-    public func parse(_ file: InputFile, window: ByteWindow = ByteWindow()) -> FileResult {
+    /// Events are handed over in parts of at most this many, so that a huge file never holds
+    /// all its events in memory.
+    public var partSize: Int
+
+    /// Reads `file`. Full parts of events go to `emitPart` as they are read (their file may
+    /// still fail later); the rest, and the outcome, are in the result.
+    public func parse(_ file: InputFile, window: ByteWindow = ByteWindow(),
+                      emitPart: ([KMSEvent]) -> Void = { _ in }) -> FileResult {
         var result = FileResult(path: file.path, size: file.size, mtimeNs: file.mtimeNs, outcome: .ingested)
         var events: [KMSEvent] = []
         var reader: LogFileReader?
@@ -27,6 +35,10 @@ public struct FileParser: Sendable {
             let kind = try logReader.read { record, index in
                 do {
                     events.append(try EventNormalizer.normalize(record))
+                    if events.count >= partSize {
+                        emitPart(events)
+                        events.removeAll(keepingCapacity: true)
+                    }
                 } catch let error as RecordError {
                     logReader.noteMalformed(index, error.description)
                 }

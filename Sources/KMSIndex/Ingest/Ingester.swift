@@ -13,6 +13,8 @@ public struct IngestOptions: Sendable {
     public var filesPerTransaction = 500
     public var eventsPerTransaction = 100_000
     public var secondsPerTransaction = 2.0
+    /// A large file's events go to the writer in parts of this many (memory stays flat).
+    public var eventsPerPart = 4096
     /// Delivery days to read (`--since`/`--until`); nil reads every folder.
     public var days: DeliveryDays?
     /// Count the files first, so that progress can show a total and an ETA.
@@ -29,6 +31,12 @@ public enum IngestDiagnostic: Sendable {
     case fileFailed(path: String, reason: String)
     /// A log file was indexed, but some KMS records in it could not be used.
     case malformedRecords(path: String, count: Int, examples: [MalformedRecord])
+}
+
+/// What parsing threads hand to the writer: parts of a large file's events, then each file's end.
+enum ParsedPiece: Sendable {
+    case part(InputFile, [KMSEvent])
+    case done(FileResult)
 }
 
 /// How far an ingest is, for progress displays.
@@ -89,7 +97,7 @@ public final class Ingester {
                     progress: ((IngestProgress) -> Void)? = nil) throws -> IngestSummary {
         let started = Date()
         let pending = BoundedQueue<InputFile>(capacity: 256)
-        let results = BoundedQueue<FileResult>(capacity: max(2, options.jobs * 2))
+        let results = BoundedQueue<ParsedPiece>(capacity: max(4, options.jobs * 4))
         let notes = NoteCollector()
         let ledger = try LedgerReader(path: database.path)
 
@@ -106,7 +114,8 @@ public final class Ingester {
                 }, note: { note in
                     switch note {
                     case let .skipped(_, reason): notes.skipped(reason)
-                    case let .failed(path, reason): results.push(FileResult(path: path, size: 0, mtimeNs: 0, outcome: .failed(reason: reason)))
+                    case let .failed(path, reason):
+                        results.push(.done(FileResult(path: path, size: 0, mtimeNs: 0, outcome: .failed(reason: reason))))
                     }
                 })
             } catch {}
@@ -116,11 +125,12 @@ public final class Ingester {
 
         let workersLeft = Counter(options.jobs)
         for _ in 0..<max(1, options.jobs) {
-            let parser = FileParser(maxFileBytes: options.maxFileBytes)
+            let parser = FileParser(maxFileBytes: options.maxFileBytes, partSize: options.eventsPerPart)
             Thread {
                 let window = ByteWindow()
                 while let file = pending.pop() {
-                    if !results.push(parser.parse(file, window: window)) { break }
+                    let result = parser.parse(file, window: window) { part in results.push(.part(file, part)) }
+                    if !results.push(.done(result)) { break }
                 }
                 if workersLeft.decrement() == 0 { results.close() }
             }.start()
@@ -160,7 +170,7 @@ public final class Ingester {
         return summary
     }
 
-    private func write(_ results: BoundedQueue<FileResult>, into summary: inout IngestSummary,
+    private func write(_ results: BoundedQueue<ParsedPiece>, into summary: inout IngestSummary,
                        diagnostic: (IngestDiagnostic) -> Void, progress: ((IngestSummary) -> Void)?) throws {
         try database.queue.writeWithoutTransaction { db in
             let writer = try EventWriter(db: db)
@@ -168,18 +178,28 @@ public final class Ingester {
             var eventsInBatch = 0
             var batchStart = Date()
             var inTransaction = false
+            // Large files arrive in parts; their ledger rows say "interrupted" until they end.
+            var openFiles: [String: EventWriter.OpenFile] = [:]
             do {
-                while let result = results.pop() {
+                while let piece = results.pop() {
                     if !inTransaction {
                         try db.beginTransaction(.immediate)
                         inTransaction = true
                         batchStart = Date()
                     }
-                    let added = try writer.write(result)
-                    account(result, added: added, into: &summary, diagnostic: diagnostic)
-                    progress?(summary)
-                    filesInBatch += 1
-                    eventsInBatch += result.events.count
+                    switch piece {
+                    case let .part(file, events):
+                        var open = try openFiles[file.path] ?? writer.open(file)
+                        try writer.insert(events, into: &open)
+                        openFiles[file.path] = open
+                        eventsInBatch += events.count
+                    case let .done(result):
+                        let added = try writer.write(result, opened: openFiles.removeValue(forKey: result.path))
+                        account(result, added: added, into: &summary, diagnostic: diagnostic)
+                        progress?(summary)
+                        filesInBatch += 1
+                        eventsInBatch += result.events.count
+                    }
                     if filesInBatch >= options.filesPerTransaction || eventsInBatch >= options.eventsPerTransaction
                         || Date().timeIntervalSince(batchStart) >= options.secondsPerTransaction
                     {

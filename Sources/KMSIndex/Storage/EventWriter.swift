@@ -106,8 +106,41 @@ final class EventWriter {
         contextNameIDs = [:]
     }
 
-    /// Writes one file's ledger row and events; returns how many events were new.
-    func write(_ file: FileResult) throws -> Int {
+    /// A large file whose events arrive in parts, between its first part and its end.
+    struct OpenFile {
+        var fileID: Int64
+        /// Events with a higher id were added by this reading of the file.
+        var watermark: Int64
+        var added = 0
+    }
+
+    /// Starts a file whose events come in parts. Its ledger row says "interrupted" until the
+    /// end arrives, so a run killed in between reads it again next time.
+    func open(_ file: InputFile) throws -> OpenFile {
+        let fileID = try Int64.fetchOne(upsertFile, arguments: [
+            file.path, file.size, file.mtimeNs, "failed", "interrupted while being read", 0, 0, 0, nil, nil,
+        ])!
+        let watermark = try Int64.fetchOne(db, sql: "SELECT ifnull(max(id), 0) FROM events") ?? 0
+        return OpenFile(fileID: fileID, watermark: watermark)
+    }
+
+    /// Adds a part of an open file's events.
+    func insert(_ events: [KMSEvent], into file: inout OpenFile) throws {
+        for event in events where try insert(event, fileID: file.fileID) {
+            file.added += 1
+        }
+    }
+
+    /// Writes a file's final ledger row and its (remaining) events; returns how many events of
+    /// the file were new. A file opened in parts that did not end well loses the events it added.
+    func write(_ file: FileResult, opened: OpenFile? = nil) throws -> Int {
+        if let opened, file.outcome != .ingested {
+            let arguments: StatementArguments = [opened.fileID, opened.watermark]
+            try db.execute(sql: """
+                DELETE FROM event_context WHERE event_id IN (SELECT id FROM events WHERE source_file_id = ? AND id > ?)
+                """, arguments: arguments)
+            try db.execute(sql: "DELETE FROM events WHERE source_file_id = ? AND id > ?", arguments: arguments)
+        }
         var reason = file.outcome.reason
         if file.outcome == .ingested, file.malformedCount > 0 {
             reason = "\(file.malformedCount) malformed KMS record(s): "
@@ -117,7 +150,7 @@ final class EventWriter {
             file.path, file.size, file.mtimeNs, file.outcome.name, reason, file.records,
             file.kmsRecords, file.malformedCount, file.uncompressedBytes, file.contentSHA256,
         ])!
-        var added = 0
+        var added = file.outcome == .ingested ? opened?.added ?? 0 : 0
         for event in file.events where try insert(event, fileID: fileID) {
             added += 1
         }
