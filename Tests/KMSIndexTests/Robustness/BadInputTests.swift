@@ -122,3 +122,19 @@ final class BadInputTests: XCTestCase {
         XCTAssertEqual(next.eventsAdded, 0)
     }
 }
+
+/// Inputs the fuzzer flagged, replayed through everything ingest does to a file.
+final class FuzzRegressionTests: XCTestCase {
+    func testEveryFuzzFindingParsesToAnOutcome() throws {
+        let folder = fixturesURL.appendingPathComponent("fuzz-regressions")
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
+        XCTAssertFalse(names.isEmpty)
+        for name in names {
+            let path = folder.appendingPathComponent(name).path
+            let result = FileParser(maxFileBytes: 64 << 20).parse(InputFile(path: path, size: 0, mtimeNs: 0))
+            // Whatever the outcome, it is one with a reason when it is not a clean read.
+            if result.outcome != .ingested { XCTAssertFalse(result.outcome.reason?.isEmpty ?? true, name) }
+            XCTAssertLessThanOrEqual(result.kmsRecords, result.records, name)
+        }
+    }
+}
