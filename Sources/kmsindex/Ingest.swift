@@ -45,6 +45,9 @@ extension KMSIndexCommand {
         @Flag(help: "Print a progress line every 10 seconds (a progress bar is shown anyway on a terminal).")
         var progress = false
 
+        @Option(help: .hidden)
+        var progressInterval: Double = 10
+
         @Flag(help: "Print a JSON summary of the run on stdout at the end.")
         var jsonSummary = false
 
@@ -75,7 +78,7 @@ extension KMSIndexCommand {
             }
             let showBar = !quiet && Console.stderrIsTerminal
             options.countFilesForProgress = showBar
-            let display = ProgressDisplay(bar: showBar, lines: progress && !showBar)
+            let display = ProgressDisplay(bar: showBar, lines: progress && !showBar, lineInterval: progressInterval)
 
             let started = Date()
             let summary: IngestSummary

@@ -6,19 +6,21 @@ import KMSIndex
 final class ProgressDisplay {
     let bar: Bool
     let lines: Bool
+    let lineInterval: Double
     private var lastDraw = Date.distantPast
     private var drawn = false
 
-    init(bar: Bool, lines: Bool) {
+    init(bar: Bool, lines: Bool, lineInterval: Double = 10) {
         self.bar = bar
         self.lines = lines
+        self.lineInterval = lineInterval
     }
 
     var isActive: Bool { bar || lines }
 
     func update(_ p: IngestProgress) {
         let now = Date()
-        let interval = bar ? 0.2 : 10
+        let interval = bar ? 0.2 : lineInterval
         guard now.timeIntervalSince(lastDraw) >= interval else { return }
         lastDraw = now
         let seconds = max(p.elapsed, 0.001)

@@ -55,6 +55,19 @@ final class NightlyRunTests: XCTestCase {
         XCTAssertEqual(lines.first??["path"], bad)
     }
 
+    func testProgressLinesForLogsAndSilenceForCron() throws {
+        let dir = try TempDir()
+        for i in 0..<3 { try dir.write(logPath(unique: "prog\(i)00000000000"), gzip(logFile([kmsRecord()]))) }
+        let run = try runBinary(["ingest", "--progress", "--progress-interval", "0", "--db", dir.path + "/i.sqlite", dir.path])
+        XCTAssertEqual(run.status, 0)
+        let lines = run.stderr.split(separator: "\n").filter { $0.hasPrefix("kmsindex: progress: ") }
+        XCTAssertEqual(lines.count, 3, run.stderr)
+        XCTAssertTrue(lines.last?.contains("3 files") ?? false, run.stderr)
+        let quiet = try runBinary(["ingest", "--quiet", "--db", dir.path + "/j.sqlite", dir.path])
+        XCTAssertEqual(quiet.status, 0)
+        XCTAssertEqual(quiet.stderr + quiet.stdout, "")
+    }
+
     func testASecondIngestWaitsForTheFirstAndSaysWhy() throws {
         let dir = try TempDir()
         let db = dir.path + "/i.sqlite"
@@ -130,6 +143,21 @@ final class NightlyRunTests: XCTestCase {
         let index = try makeIndex(dir)
         try ingest(index, [tree.path])
         XCTAssertEqual(try Audit(index: index).run(paths: [tree.path]).filter(\.isProblem), [])
+    }
+
+    func testAuditReportsBlindSpots() throws {
+        let dir = try TempDir()
+        // Account 222… logs only S3 events in eu-west-1 (a trail excluding KMS events), and one
+        // bucket is only ever seen at bucket level (S3 Bucket Keys).
+        try dir.write(logPath(account: "111122223333", region: "us-west-2"), gzip(logFile([
+            kmsRecord(requestParameters: #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::bucket-keys-only"}}"#),
+            kmsRecord(requestParameters: #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::per-object/k"}}"#),
+        ])))
+        try dir.write(logPath(account: "222233334444", region: "eu-west-1"), gzip(logFile([s3Record(1), s3Record(2)])))
+        let index = try makeIndex(dir)
+        try ingest(index, [dir.path])
+        let spots = try Audit(index: index).run(paths: [dir.path]).map { "\($0.kind.rawValue) \($0.subject)" }
+        XCTAssertEqual(spots, ["no-kms-events 222233334444/eu-west-1", "bucket-level-only s3://bucket-keys-only"])
     }
 
     func testPruneThenReingestAddsNothing() throws {
