@@ -64,23 +64,25 @@ public struct JSONScanner {
         return "byte 0x" + String(b, radix: 16)
     }
 
-    /// Index just past the closing quote of the string starting at `i` (which must be `"`).
-    func stringEnd() throws -> (contentEnd: Int, hasEscape: Bool) {
-        var j = i + 1
-        var hasEscape = false
+    /// Index of the quote that closes the string opened at `i`, searching from `j`: the first
+    /// quote not escaped by an odd run of backslashes.
+    func closingQuote(from start: Int) throws -> Int {
+        var j = start
         while true {
             guard j < end, let q = memchr(p + j, 0x22, end - j) else { throw ParseError.needMore }
             let qi = UnsafePointer<UInt8>(q.assumingMemoryBound(to: UInt8.self)) - p
             var k = qi - 1
             var backslashes = 0
             while k > i && p[k] == 0x5c { backslashes += 1; k -= 1 }
-            if backslashes & 1 == 0 {
-                if !hasEscape, memchr(p + i + 1, 0x5c, qi - i - 1) != nil { hasEscape = true }
-                return (qi, hasEscape)
-            }
-            hasEscape = true
+            if backslashes & 1 == 0 { return qi }
             j = qi + 1
         }
+    }
+
+    /// Where the string at `i` (which must be `"`) ends, and whether it holds escapes.
+    func stringEnd() throws -> (contentEnd: Int, hasEscape: Bool) {
+        let qi = try closingQuote(from: i + 1)
+        return (qi, memchr(p + i + 1, 0x5c, qi - i - 1) != nil)
     }
 
     /// Skips the string at `i` without decoding it: the hottest loop of ingest.
@@ -95,18 +97,7 @@ public struct JSONScanner {
             if c == 0x5c { break }
             j += 1
         }
-        while true {
-            guard j < end, let q = memchr(p + j, 0x22, end - j) else { throw ParseError.needMore }
-            let qi = UnsafePointer<UInt8>(q.assumingMemoryBound(to: UInt8.self)) - p
-            var k = qi - 1
-            var backslashes = 0
-            while k > i && p[k] == 0x5c { backslashes += 1; k -= 1 }
-            if backslashes & 1 == 0 {
-                i = qi + 1
-                return
-            }
-            j = qi + 1
-        }
+        i = try closingQuote(from: j) + 1
     }
 
     /// Reads a string value, decoding escapes. Invalid UTF-8 is replaced with U+FFFD.
