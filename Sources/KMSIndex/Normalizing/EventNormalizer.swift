@@ -12,6 +12,13 @@ public enum EventNormalizer {
     public static let contextS3 = "aws:s3:arn"
     public static let contextTrail = "aws:cloudtrail:arn"
 
+    /// The members of a record that `normalize` reads; the reader builds only these.
+    public static let recordFields: Set<String> = [
+        "eventID", "eventTime", "eventName", "awsRegion", "recipientAccountId", "sourceIPAddress", "userAgent",
+        "errorCode", "errorMessage", "requestID", "sharedEventID", "eventType", "readOnly", "userIdentity",
+        "sessionCredentialFromConsole", "requestParameters", "resources",
+    ]
+
     public static func normalize(_ record: JSONValue) throws -> KMSEvent {
         guard let eventID = record["eventID"]?.string, !eventID.isEmpty else {
             throw RecordError("KMS record without a string eventID")

@@ -238,6 +238,30 @@ public struct JSONScanner {
         throw ParseError.needMore
     }
 
+    /// Builds the object at `i` with only the members named in `keeping`; the others are
+    /// skipped without being built.
+    public mutating func parseObject(keeping: Set<String>) throws -> JSONValue {
+        try expect(0x7b, "'{'")
+        var members: [(String, JSONValue)] = []
+        try skipWhitespace()
+        if p[i] == 0x7d { i += 1; return .object(members) }
+        while true {
+            try skipWhitespace()
+            let key = try readString()
+            try skipWhitespace()
+            try expect(0x3a, "':'")
+            try skipWhitespace()
+            if keeping.contains(key) {
+                members.append((key, try parseValue(depth: 1)))
+            } else {
+                try skipValue()
+            }
+            try skipWhitespace()
+            if p[i] == 0x7d { i += 1; return .object(members) }
+            try expect(0x2c, "',' or '}'")
+        }
+    }
+
     /// Builds the value at `i`.
     public mutating func parseValue(depth: Int = 0) throws -> JSONValue {
         let c = try peek()

@@ -185,8 +185,7 @@ public final class LogFileReader {
         guard isKMS else { return .other }
         let end = s.i
         var full = JSONScanner(s.p, from: start, to: end)
-        let value = try full.parseValue()
-        return .kms(value)
+        return .kms(try full.parseObject(keeping: EventNormalizer.recordFields))
     }
 
     /// Runs `body` on the unread bytes; when it needs more, reads more input and runs it again
