@@ -13,45 +13,81 @@ public enum EventNormalizer {
     public static let contextTrail = "aws:cloudtrail:arn"
 
     /// The members of a record that `normalize` reads; the reader builds only these.
-    public static let recordFields: Set<String> = [
-        "eventID", "eventTime", "eventName", "awsRegion", "recipientAccountId", "sourceIPAddress", "userAgent",
-        "errorCode", "errorMessage", "requestID", "sharedEventID", "eventType", "readOnly", "userIdentity",
-        "sessionCredentialFromConsole", "requestParameters", "resources",
-    ]
+    public static var recordFields: Set<String> { RecordFields.names }
 
     public static func normalize(_ record: JSONValue) throws -> KMSEvent {
-        guard let eventID = record["eventID"]?.string, !eventID.isEmpty else {
+        guard case .object(let members) = record else { throw RecordError("KMS record that is not an object") }
+        // One pass over the members (a repeated key: the last one counts, as everywhere else).
+        var fields = RecordFields()
+        for (key, value) in members { fields.take(key, value) }
+        guard let eventID = fields.eventID?.string, !eventID.isEmpty else {
             throw RecordError("KMS record without a string eventID")
         }
-        guard let rawTime = record["eventTime"]?.string else {
+        guard let rawTime = fields.eventTime?.string else {
             throw RecordError("KMS record \(eventID) without a string eventTime")
         }
         guard let eventTime = EventTime.normalize(rawTime) else {
             throw RecordError("KMS record \(eventID) has an eventTime that is not a time")
         }
-        guard let eventName = record["eventName"]?.string, !eventName.isEmpty else {
+        guard let eventName = fields.eventName?.string, !eventName.isEmpty else {
             throw RecordError("KMS record \(eventID) without a string eventName")
         }
         var event = KMSEvent(eventID: eventID, eventTime: eventTime, eventName: eventName)
-        event.awsRegion = record["awsRegion"]?.string
-        event.recipientAccountID = record["recipientAccountId"]?.scalarText
-        event.sourceIPAddress = record["sourceIPAddress"]?.string
-        event.userAgent = record["userAgent"]?.string
-        event.errorCode = record["errorCode"]?.string
-        event.errorMessage = record["errorMessage"]?.string
-        event.requestID = record["requestID"]?.string
-        event.sharedEventID = record["sharedEventID"]?.string
-        event.eventType = record["eventType"]?.string
-        switch record["readOnly"] {
+        event.awsRegion = fields.awsRegion?.string
+        event.recipientAccountID = fields.recipientAccountID?.scalarText
+        event.sourceIPAddress = fields.sourceIPAddress?.string
+        event.userAgent = fields.userAgent?.string
+        event.errorCode = fields.errorCode?.string
+        event.errorMessage = fields.errorMessage?.string
+        event.requestID = fields.requestID?.string
+        event.sharedEventID = fields.sharedEventID?.string
+        event.eventType = fields.eventType?.string
+        switch fields.readOnly {
         case .bool(let b)?: event.readOnly = b
         case .string(let s)? where s == "true" || s == "false": event.readOnly = s == "true"
         default: break
         }
-        event.principal = principal(record["userIdentity"], credentialFromConsole: record["sessionCredentialFromConsole"]?.scalarText)
-        let parameters = record["requestParameters"]
-        resolveKeys(&event, parameters: parameters, resources: record["resources"])
-        readContexts(&event, parameters: parameters)
+        event.principal = principal(fields.userIdentity, credentialFromConsole: fields.credentialFromConsole?.scalarText)
+        resolveKeys(&event, parameters: fields.requestParameters, resources: fields.resources)
+        readContexts(&event, parameters: fields.requestParameters)
         return event
+    }
+
+    /// The members of a record that matter, picked out in one pass.
+    struct RecordFields {
+        /// Every key `take` keeps (the reader builds only these members).
+        static let names: Set<String> = [
+            "eventID", "eventTime", "eventName", "awsRegion", "recipientAccountId", "sourceIPAddress", "userAgent",
+            "errorCode", "errorMessage", "requestID", "sharedEventID", "eventType", "readOnly", "userIdentity",
+            "sessionCredentialFromConsole", "requestParameters", "resources",
+        ]
+
+        var eventID, eventTime, eventName, awsRegion, recipientAccountID, sourceIPAddress, userAgent: JSONValue?
+        var errorCode, errorMessage, requestID, sharedEventID, eventType, readOnly: JSONValue?
+        var userIdentity, credentialFromConsole, requestParameters, resources: JSONValue?
+
+        mutating func take(_ key: String, _ value: JSONValue) {
+            switch key {
+            case "eventID": eventID = value
+            case "eventTime": eventTime = value
+            case "eventName": eventName = value
+            case "awsRegion": awsRegion = value
+            case "recipientAccountId": recipientAccountID = value
+            case "sourceIPAddress": sourceIPAddress = value
+            case "userAgent": userAgent = value
+            case "errorCode": errorCode = value
+            case "errorMessage": errorMessage = value
+            case "requestID": requestID = value
+            case "sharedEventID": sharedEventID = value
+            case "eventType": eventType = value
+            case "readOnly": readOnly = value
+            case "userIdentity": userIdentity = value
+            case "sessionCredentialFromConsole": credentialFromConsole = value
+            case "requestParameters": requestParameters = value
+            case "resources": resources = value
+            default: break
+            }
+        }
     }
 
     static func principal(_ identity: JSONValue?, credentialFromConsole: String?) -> Principal {
