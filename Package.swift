@@ -62,10 +62,12 @@ let package = Package(
             dependencies: ["MigrationEmbedder"]
         ),
 
+        // AddressSanitizer defaults of the test binary (see the C file).
+        .target(name: "SanitizerDefaults", path: "Tests/SanitizerDefaults"),
         .testTarget(name: "KMSIndexSynthTests", dependencies: ["KMSIndexSynth"]),
         .testTarget(
             name: "KMSIndexTests",
-            dependencies: ["KMSIndex", "KMSIndexSynth", "CZlib"],
+            dependencies: ["KMSIndex", "KMSIndexSynth", "CZlib", "SanitizerDefaults"],
             resources: [.copy("Fixtures")]
         ),
     ]
