@@ -1,17 +1,9 @@
-import Foundation
-import GRDB
-
 /// Compact storage of CloudTrail ids (eventID, requestID).
 ///
 /// A lowercase UUID is stored as its 16 bytes (less than half the text, and a smaller unique
 /// index); anything else is stored as text. The `kms_events` view turns the bytes back into
 /// the same text.
 public enum EventUID {
-    public static func databaseValue(_ id: String) -> DatabaseValue {
-        if let bytes = uuidBytes(id) { return Data(bytes).databaseValue }
-        return id.databaseValue
-    }
-
     /// The 16 bytes of a canonical lowercase UUID (`8-4-4-4-12` hex digits), else nil.
     public static func uuidBytes(_ id: String) -> [UInt8]? {
         let u = Array(id.utf8)
