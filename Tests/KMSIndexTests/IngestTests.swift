@@ -188,7 +188,7 @@ final class IngestTests: XCTestCase {
         try ingest(index, [dir.path])
         let ids = try index.queue.read { db in try String.fetchAll(db, sql: "SELECT event_id FROM kms_events ORDER BY event_id") }
         XCTAssertEqual(ids, ["0A1B2C3D-4E5F-6789-ABCD-EF0123456789", "0a1b2c3d-4e5f-6789-abcd-ef0123456789", "not-a-uuid"])
-        XCTAssertEqual(try count(index, "SELECT count(*) FROM events WHERE typeof(event_uid) = 'blob' AND length(event_uid) = 16"), 1)
+        XCTAssertEqual(try count(index, "SELECT count(*) FROM event_uids WHERE typeof(event_uid) = 'blob' AND length(event_uid) = 16"), 1)
     }
 
     func testPrincipalsAreSharedAcrossEventsAndRolesGroupSessions() throws {

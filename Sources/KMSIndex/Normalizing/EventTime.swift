@@ -50,6 +50,8 @@ public enum EventTime {
             let dayCount = Int((Double(total) / 1440).rounded(.down))
             total -= dayCount * 1440
             (year, month, day) = civilFromDays(dayCount)
+            // Shifted out of 0000-9999: not a time the index can store and sort.
+            guard (0...9999).contains(year) else { return nil }
             hour = total / 60
             minute = total % 60
         }

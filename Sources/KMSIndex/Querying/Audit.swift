@@ -118,7 +118,7 @@ public struct Audit {
                                              detail: "log files hold no KMS event: does the trail exclude kms.amazonaws.com?"))
             }
             let buckets = try String.fetchAll(db, sql: """
-                SELECT bucket FROM s3_objects WHERE bucket IS NOT NULL GROUP BY bucket
+                SELECT bucket FROM s3_locations WHERE bucket IS NOT NULL GROUP BY bucket
                 HAVING min(kind) = 'bucket' AND max(kind) = 'bucket' ORDER BY bucket
                 """)
             for bucket in buckets {

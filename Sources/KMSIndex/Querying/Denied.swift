@@ -14,14 +14,14 @@ public enum Denied {
             WITH failed AS (
                 SELECT e.id, \(principalSQL) AS principal,
                        coalesce(k.arn, e.requested_key) AS key, e.error_code, e.event_name, e.object_id,
-                       e.event_time, e.error_message
-                FROM events e
+                       e.event_time, e.event_time_ms, e.error_message
+                FROM kms_events e
                 LEFT JOIN principals p ON p.id = e.principal_id
                 LEFT JOIN kms_keys k ON k.id = e.key_id
                 WHERE \(c.sql)
             ), ranked AS (
                 SELECT *, row_number() OVER (PARTITION BY principal, key, error_code
-                                             ORDER BY event_time DESC, id DESC) AS recency
+                                             ORDER BY event_time_ms DESC, id DESC) AS recency
                 FROM failed
             ), operations AS (
                 SELECT principal, key, error_code, group_concat(event_name, ', ') AS names

@@ -75,7 +75,7 @@ public struct KeyReport {
                        count(DISTINCT e.principal_id) AS principals, count(DISTINCT e.object_id) AS objects,
                        count(DISTINCT e.trail_id) AS trails,
                        min(e.event_time) AS first_seen, max(e.event_time) AS last_seen
-                FROM kms_keys k LEFT JOIN events e ON e.key_id = k.id AND \(scope)
+                FROM kms_keys k LEFT JOIN kms_events e ON e.key_id = k.id AND \(scope)
                 WHERE k.id = ?
                 """, StatementArguments(c.values + [key.id])),
             try section("aliases", """
@@ -84,14 +84,14 @@ public struct KeyReport {
             try section("daily", """
                 SELECT substr(e.event_time, 1, 10) AS day, e.event_name AS operation,
                        count(*) AS calls, count(e.error_code) AS failed
-                FROM events e WHERE \(scope)
+                FROM kms_events e WHERE \(scope)
                 GROUP BY day, operation ORDER BY day, operation\(all)
                 """),
             try section("principals", """
                 SELECT \(principal) AS principal, p.type AS principal_type, count(*) AS calls,
                        count(CASE WHEN e.event_name = 'Decrypt' THEN 1 END) AS decrypts,
                        count(e.error_code) AS failed, min(e.event_time) AS first_seen, max(e.event_time) AS last_seen
-                FROM events e LEFT JOIN principals p ON p.id = e.principal_id WHERE \(scope)
+                FROM kms_events e LEFT JOIN principals p ON p.id = e.principal_id WHERE \(scope)
                 GROUP BY principal ORDER BY calls DESC, principal\(list)
                 """),
             try section("trails", """
@@ -99,7 +99,7 @@ public struct KeyReport {
                        count(CASE WHEN e.event_name = 'GenerateDataKey' AND o.kind = 'object' THEN 1 END) AS deliveries,
                        count(CASE WHEN e.event_name = 'Decrypt' THEN 1 END) AS reads,
                        min(e.event_time) AS first_seen, max(e.event_time) AS last_seen
-                FROM events e JOIN trails t ON t.id = e.trail_id LEFT JOIN s3_objects o ON o.id = e.object_id
+                FROM kms_events e JOIN trails t ON t.id = e.trail_id LEFT JOIN s3_locations o ON o.id = e.object_id
                 WHERE \(scope)
                 GROUP BY t.id ORDER BY t.arn\(all)
                 """),
@@ -109,23 +109,23 @@ public struct KeyReport {
                        count(CASE WHEN e.event_name = 'Decrypt' THEN 1 END) AS reads,
                        count(CASE WHEN e.event_name = 'Decrypt' AND e.error_code IS NOT NULL THEN 1 END) AS failed_reads,
                        min(e.event_time) AS first_seen, max(e.event_time) AS last_seen
-                FROM events e JOIN s3_objects o ON o.id = e.object_id WHERE \(scope)
+                FROM kms_events e JOIN s3_locations o ON o.id = e.object_id WHERE \(scope)
                 GROUP BY o.id ORDER BY last_seen DESC, o.arn\(list)
                 """),
             try section("failures", """
                 SELECT e.event_time, e.event_name AS operation, \(principal) AS principal,
                        e.error_code, e.error_message, o.arn AS object_arn
-                FROM events e LEFT JOIN principals p ON p.id = e.principal_id
-                LEFT JOIN s3_objects o ON o.id = e.object_id
+                FROM kms_events e LEFT JOIN principals p ON p.id = e.principal_id
+                LEFT JOIN s3_locations o ON o.id = e.object_id
                 WHERE \(scope) AND e.error_code IS NOT NULL
-                ORDER BY e.event_time DESC, e.id DESC\(list)
+                ORDER BY e.event_time_ms DESC, e.id DESC\(list)
                 """),
             try section("lifecycle", """
                 SELECT e.event_time, e.event_name AS operation, \(principal) AS principal,
                        coalesce(e.error_code, 'OK') AS result, e.requested_key
-                FROM events e LEFT JOIN principals p ON p.id = e.principal_id
+                FROM kms_events e LEFT JOIN principals p ON p.id = e.principal_id
                 WHERE \(scope) AND (e.event_name IN (\(lifecycle)) OR e.read_only = 0)
-                ORDER BY e.event_time, e.id\(all)
+                ORDER BY e.event_time_ms, e.id\(all)
                 """),
         ])
     }

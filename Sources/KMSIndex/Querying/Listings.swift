@@ -12,7 +12,7 @@ public enum Listings {
                        (SELECT alias FROM kms_key_aliases a WHERE a.key_id = k.id ORDER BY alias)) AS aliases,
                    count(*) AS events, count(e.error_code) AS failed, count(DISTINCT e.principal_id) AS principals,
                    min(e.event_time) AS first_seen, max(e.event_time) AS last_seen
-            FROM events e JOIN kms_keys k ON k.id = e.key_id
+            FROM kms_events e JOIN kms_keys k ON k.id = e.key_id
             WHERE \(c.sql)
             GROUP BY k.id ORDER BY k.arn\(filter.limitClause)
             """, arguments: c.arguments)
@@ -31,7 +31,7 @@ public enum Listings {
                    count(DISTINCT CASE WHEN e.event_name = 'Decrypt' THEN e.principal_id END) AS readers,
                    count(e.error_code) AS failed,
                    min(e.event_time) AS first_seen, max(e.event_time) AS last_seen
-            FROM events e JOIN trails t ON t.id = e.trail_id LEFT JOIN s3_objects o ON o.id = e.object_id
+            FROM kms_events e JOIN trails t ON t.id = e.trail_id LEFT JOIN s3_locations o ON o.id = e.object_id
             WHERE \(c.sql)
             GROUP BY t.id ORDER BY t.arn\(filter.limitClause)
             """, arguments: c.arguments)
@@ -52,7 +52,7 @@ public enum Listings {
                    count(CASE WHEN e.event_name = 'Decrypt' AND e.error_code IS NOT NULL THEN 1 END) AS failed_reads,
                    count(DISTINCT CASE WHEN e.event_name = 'Decrypt' THEN e.principal_id END) AS readers,
                    min(e.event_time) AS first_seen, max(e.event_time) AS last_seen
-            FROM events e JOIN s3_objects o ON o.id = e.object_id LEFT JOIN trails t ON t.id = e.trail_id
+            FROM kms_events e JOIN s3_locations o ON o.id = e.object_id LEFT JOIN trails t ON t.id = e.trail_id
             WHERE \(c.sql)
             GROUP BY o.id ORDER BY first_seen, o.arn\(filter.limitClause)
             """, arguments: c.arguments)

@@ -28,11 +28,12 @@ public struct PrincipalReads {
         c.add("e.event_name = 'Decrypt' AND e.principal_id IN (\(ids.map(String.init).joined(separator: ", ")))")
         let sql = """
             SELECT \(EventRow.selectColumns),
-                   (SELECT group_concat(n.name || '=' || x.value, '; ') FROM event_context x
-                    JOIN context_names n ON n.id = x.name_id WHERE x.event_id = k.id AND x.scope = 0) AS context
+                   (SELECT group_concat(n.name || '=' || v.value, '; ') FROM event_context x
+                    JOIN context_names n ON n.id = x.name_id JOIN context_values v ON v.id = x.value_id
+                    WHERE x.event_id = k.id AND x.scope = 0) AS context
             FROM kms_events k
-            WHERE k.id IN (SELECT e.id FROM events e WHERE \(c.sql))
-            ORDER BY event_time, event_id\(filter.limitClause)
+            WHERE k.id IN (SELECT e.id FROM kms_events e WHERE \(c.sql))
+            ORDER BY event_time_ms, event_id\(filter.limitClause)
             """
         return try Row.fetchAll(db, sql: sql, arguments: c.arguments).map(EventRow.init)
     }

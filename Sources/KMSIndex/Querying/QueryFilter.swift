@@ -45,13 +45,12 @@ public struct QueryFilter: Sendable, Equatable {
         return filter
     }
 
-    /// The conditions on `events` (aliased `alias`) this filter sets, ANDed.
+    /// The conditions on `kms_events` (aliased `alias`) this filter sets, ANDed.
     func conditions(_ db: Database, alias e: String = "e") throws -> SQLConditions {
         var c = SQLConditions()
-        // Stored times are `…:SSZ` or `…:SS.fffZ`: comparing with the bound without its `Z`
-        // orders both forms correctly (a bare `Z` sorts after a `.`).
-        if let since { c.add("\(e).event_time >= ?", String(since.dropLast())) }
-        if let until { c.add("\(e).event_time < ?", String(until.dropLast())) }
+        // Times are stored as milliseconds (`event_time_ms` of kms_events).
+        if let since { c.add("\(e).event_time_ms >= ?", StoredTime.milliseconds(since)) }
+        if let until { c.add("\(e).event_time_ms < ?", StoredTime.milliseconds(until)) }
         if let account { c.add("\(e).recipient_account_id = ?", account) }
         if let region { c.add("\(e).aws_region = ?", region) }
         if let key { c.merge(try KeyLookup.condition(db, key, alias: e)) }

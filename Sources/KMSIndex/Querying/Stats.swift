@@ -35,9 +35,9 @@ public struct IndexStats: Sendable, Equatable {
         s.trails = try count("trails")
         s.objects = try count("s3_objects")
         s.principals = try count("principals")
-        s.failedCalls = try Int.fetchOne(db, sql: "SELECT count(*) FROM events WHERE error_code IS NOT NULL") ?? 0
-        s.firstEventTime = try String.fetchOne(db, sql: "SELECT min(event_time) FROM events")
-        s.lastEventTime = try String.fetchOne(db, sql: "SELECT max(event_time) FROM events")
+        s.failedCalls = try Int.fetchOne(db, sql: "SELECT count(*) FROM events WHERE error_code_sid IS NOT NULL") ?? 0
+        s.firstEventTime = try Int64.fetchOne(db, sql: "SELECT min(event_time) FROM events").map(StoredTime.text)
+        s.lastEventTime = try Int64.fetchOne(db, sql: "SELECT max(event_time) FROM events").map(StoredTime.text)
         return s
     }
 }

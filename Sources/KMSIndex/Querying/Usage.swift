@@ -58,7 +58,7 @@ public enum Usage {
                               pricing: UsagePricing = UsagePricing()) throws -> SectionedResult {
         let c = try filter.conditions(db)
         let group = grouping?.sql ?? "NULL"
-        let from = "FROM events e LEFT JOIN kms_keys k ON k.id = e.key_id"
+        let from = "FROM kms_events e LEFT JOIN kms_keys k ON k.id = e.key_id"
         let delivery = """
             e.event_name = 'GenerateDataKey' AND e.trail_id IS NOT NULL
             AND e.object_id IN (SELECT id FROM s3_objects WHERE kind = 'object')
@@ -83,7 +83,7 @@ public enum Usage {
             WITH d AS (
                 SELECT \(group) AS grp, e.trail_id, e.event_time, e.recipient_account_id AS account,
                        e.aws_region AS region, o.name, instr(o.name, '_CloudTrail_') AS p
-                \(from) JOIN s3_objects o ON o.id = e.object_id
+                \(from) JOIN s3_locations o ON o.id = e.object_id
                 WHERE \(c.sql) AND \(delivery)
             ), units AS (
                 SELECT grp, trail_id, event_time,
@@ -133,7 +133,7 @@ public enum Usage {
     static func monthly(_ db: Database, _ c: SQLConditions, perAccount: Bool, pricing: UsagePricing) throws -> ResultTable {
         let rows = try Row.fetchAll(db, sql: """
             SELECT substr(e.event_time, 1, 7) AS month, e.recipient_account_id AS account, count(*) AS n
-            FROM events e WHERE \(c.sql) GROUP BY month, account ORDER BY month, account
+            FROM kms_events e WHERE \(c.sql) GROUP BY month, account ORDER BY month, account
             """, arguments: c.arguments)
         var totals: [DayGroup: (requests: Int, free: Int)] = [:]
         for row in rows {

@@ -115,7 +115,7 @@ public struct WhoRead {
         let sql = """
             SELECT \(EventRow.selectColumns) FROM kms_events
             WHERE object_id = ? AND event_name IN (\(placeholders))
-            ORDER BY event_time, event_id
+            ORDER BY event_time_ms, event_id
             """
         return try Row.fetchAll(db, sql: sql, arguments: StatementArguments([objectID] + names)).map(EventRow.init)
     }
@@ -123,33 +123,50 @@ public struct WhoRead {
     /// Objects the query names, most specific form first.
     func resolve(_ query: String) throws -> [KnownObject] {
         func fetch(_ sql: String, _ arguments: StatementArguments) throws -> [KnownObject] {
-            try Row.fetchAll(db, sql: "SELECT id, arn, kind, bucket FROM s3_objects WHERE \(sql) LIMIT 50", arguments: arguments)
+            try Row.fetchAll(db, sql: """
+                SELECT o.id, \(S3ObjectSQL.arn) AS arn, o.kind, b.name AS bucket
+                FROM s3_objects o LEFT JOIN s3_buckets b ON b.id = o.bucket_id
+                WHERE \(sql) LIMIT 50
+                """, arguments: arguments)
                 .map { KnownObject(id: $0["id"], arn: $0["arn"], kind: $0["kind"], bucket: $0["bucket"]) }
         }
-        if query.hasPrefix("arn:") { return try fetch("arn = ?", [query]) }
+        if query.hasPrefix("arn:") {
+            let (bucketARN, key) = S3ObjectSQL.split(arn: query)
+            guard let bucketARN else { return try fetch("o.bucket_id IS NULL AND \(S3ObjectSQL.keyIs)", [query, query]) }
+            let bucket = "o.bucket_id = (SELECT id FROM s3_buckets WHERE arn = ?)"
+            guard let key else { return try fetch("\(bucket) AND o.kind = 'bucket'", [bucketARN]) }
+            return try fetch("\(bucket) AND \(S3ObjectSQL.keyIs)", [bucketARN, key, key])
+        }
         var path = query
         if path.hasPrefix("s3://") { path.removeFirst(5) }
+        let inBucket = "o.bucket_id IN (SELECT id FROM s3_buckets WHERE name = ?)"
         if let slash = path.firstIndex(of: "/") {
             let bucket = String(path[..<slash])
             let key = String(path[path.index(after: slash)...])
             let exact = key.isEmpty
-                ? try fetch("bucket = ? AND kind = 'bucket'", [bucket])
-                : try fetch("bucket = ? AND key = ?", [bucket, key])
+                ? try fetch("\(inBucket) AND o.kind = 'bucket'", [bucket])
+                : try fetch("\(inBucket) AND \(S3ObjectSQL.keyIs)", [bucket, key, key])
             if !exact.isEmpty || query.hasPrefix("s3://") { return exact }
         } else if query.hasPrefix("s3://") {
-            return try fetch("bucket = ? AND kind = 'bucket'", [path])
+            return try fetch("\(inBucket) AND o.kind = 'bucket'", [path])
         }
-        let byName = try fetch("name = ?", [query])
-        if !byName.isEmpty { return byName }
+        // A file name or the end of a key, after a slash. Keys end in the same 16 characters as a
+        // suffix at least that long, which the key-suffix index finds.
         let escaped = query.replacingOccurrences(of: "\\", with: "\\\\")
             .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
-        return try fetch("arn LIKE ? ESCAPE '\\' AND kind != 'bucket'", ["%/" + escaped])
+        let suffix = "(o.key = ? OR o.key LIKE ? ESCAPE '\\') AND o.kind != 'bucket'"
+        if query.utf8.count >= 16 {
+            return try fetch("substr(o.key, -16) = substr(?, -16) AND \(suffix)", [query, query, "%/" + escaped])
+        }
+        return try fetch(suffix, [query, "%/" + escaped])
     }
 
     /// True when the bucket appears in the index, and only as a bucket-level context.
     func bucketKeysOnly(bucket: String?) throws -> Bool {
         guard let bucket else { return false }
-        let kinds = try String.fetchAll(db, sql: "SELECT DISTINCT kind FROM s3_objects WHERE bucket = ?", arguments: [bucket])
+        let kinds = try String.fetchAll(db, sql: """
+            SELECT DISTINCT kind FROM s3_objects WHERE bucket_id IN (SELECT id FROM s3_buckets WHERE name = ?)
+            """, arguments: [bucket])
         return kinds == ["bucket"]
     }
 
@@ -158,5 +175,23 @@ public struct WhoRead {
         var path = query
         if path.hasPrefix("s3://") { path.removeFirst(5) } else if !path.contains("/") { return nil }
         return path.split(separator: "/", maxSplits: 1).first.map(String.init)
+    }
+}
+
+/// SQL pieces for `s3_objects`, which stores a location as its bucket and its key.
+enum S3ObjectSQL {
+    /// The ARN of `s3_objects o LEFT JOIN s3_buckets b`: bucket ARN / key, the bucket ARN, or
+    /// the unparsed ARN kept whole in `key`.
+    static let arn = "coalesce(b.arn || '/' || o.key, b.arn, o.key)"
+    /// `o.key` equals the bound key, through the key-suffix index (bind the key twice).
+    static let keyIs = "substr(o.key, -16) = substr(?, -16) AND o.key = ?"
+
+    /// An S3 ARN as its bucket ARN and key, as the index stores it; a nil bucket ARN for an
+    /// ARN that is not a readable S3 ARN, a nil key for a bucket.
+    static func split(arn: String) -> (bucketARN: String?, key: String?) {
+        let location = S3Location(arn: arn)
+        guard location.bucket != nil else { return (nil, arn) }
+        guard let key = location.key, location.kind != .bucket else { return (arn, nil) }
+        return (String(decoding: arn.utf8.dropLast(key.utf8.count + 1), as: UTF8.self), key)
     }
 }

@@ -53,15 +53,21 @@ public struct FileResult: Sendable {
 final class EventWriter {
     private let db: Database
     private let upsertFile: Statement
+    private let insertUID: Statement
     private let insertEvent: Statement
     private let insertContext: Statement
     private let upsertAlias: Statement
     private var keyIDs: [String: Int64] = [:]
     private var trailIDs: [String: Int64] = [:]
     private var objectIDs: [String: Int64] = [:]
+    private var bucketIDs: [String: Int64] = [:]
     private var principalIDs: [Principal: Int64] = [:]
     private var userAgentIDs: [String: Int64] = [:]
     private var contextNameIDs: [String: Int64] = [:]
+    private var contextValueIDs: [String: Int64] = [:]
+    private var stringIDs: [String: Int64] = [:]
+    /// The id the next new event gets (ids are given here, as event_uids is written first).
+    private var nextEventID: Int64?
 
     init(db: Database) throws {
         self.db = db
@@ -77,16 +83,18 @@ final class EventWriter {
                 read_at = excluded.read_at
             RETURNING id
             """)
+        insertUID = try db.makeStatement(sql: """
+            INSERT INTO event_uids (event_time, event_uid, event_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING
+            """)
         insertEvent = try db.makeStatement(sql: """
-            INSERT INTO events (event_uid, event_time, event_name, aws_region, recipient_account_id,
-                                key_id, source_key_id, requested_key, principal_id, object_id, trail_id,
-                                source_ip, user_agent_id, error_code, error_message, request_uid,
-                                shared_event_id, read_only, event_type, source_file_id)
+            INSERT INTO events (id, event_time, event_name_sid, region_sid, recipient_account_sid,
+                                key_id, source_key_id, requested_key_sid, principal_id, object_id, trail_id,
+                                source_ip, user_agent_id, error_code_sid, error_message, request_uid,
+                                shared_event_uid, read_only, event_type_sid, source_file_id)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (event_uid) DO NOTHING
             """)
         insertContext = try db.makeStatement(sql: """
-            INSERT OR REPLACE INTO event_context (event_id, scope, name_id, value) VALUES (?, ?, ?, ?)
+            INSERT OR REPLACE INTO event_context (event_id, scope, name_id, value_id) VALUES (?, ?, ?, ?)
             """)
         upsertAlias = try db.makeStatement(sql: """
             INSERT INTO kms_key_aliases (key_id, alias, first_seen, last_seen) VALUES (?, ?, ?, ?)
@@ -101,9 +109,13 @@ final class EventWriter {
         keyIDs = [:]
         trailIDs = [:]
         objectIDs = [:]
+        bucketIDs = [:]
         principalIDs = [:]
         userAgentIDs = [:]
         contextNameIDs = [:]
+        contextValueIDs = [:]
+        stringIDs = [:]
+        nextEventID = nil
     }
 
     /// A large file whose events arrive in parts, between its first part and its end.
@@ -120,8 +132,7 @@ final class EventWriter {
         let fileID = try Int64.fetchOne(upsertFile, arguments: [
             file.path, file.size, file.mtimeNs, "failed", "interrupted while being read", 0, 0, 0, nil, nil,
         ])!
-        let watermark = try Int64.fetchOne(db, sql: "SELECT ifnull(max(id), 0) FROM events") ?? 0
-        return OpenFile(fileID: fileID, watermark: watermark)
+        return OpenFile(fileID: fileID, watermark: try newEventID() - 1)
     }
 
     /// Adds a part of an open file's events.
@@ -135,11 +146,15 @@ final class EventWriter {
     /// the file were new. A file opened in parts that did not end well loses the events it added.
     func write(_ file: FileResult, opened: OpenFile? = nil) throws -> Int {
         if let opened, file.outcome != .ingested {
-            let arguments: StatementArguments = [opened.fileID, opened.watermark]
+            let arguments: StatementArguments = ["file": opened.fileID, "mark": opened.watermark]
+            let added = "SELECT id FROM events WHERE source_file_id = :file AND id > :mark"
+            try db.execute(sql: "DELETE FROM event_context WHERE event_id IN (\(added))", arguments: arguments)
             try db.execute(sql: """
-                DELETE FROM event_context WHERE event_id IN (SELECT id FROM events WHERE source_file_id = ? AND id > ?)
+                DELETE FROM event_uids WHERE event_id IN (\(added))
+                    AND event_time IN (SELECT event_time FROM events WHERE source_file_id = :file AND id > :mark)
                 """, arguments: arguments)
-            try db.execute(sql: "DELETE FROM events WHERE source_file_id = ? AND id > ?", arguments: arguments)
+            try db.execute(sql: "DELETE FROM events WHERE source_file_id = :file AND id > :mark", arguments: arguments)
+            nextEventID = nil
         }
         var reason = file.outcome.reason
         if file.outcome == .ingested, file.malformedCount > 0 {
@@ -160,39 +175,55 @@ final class EventWriter {
         return added
     }
 
+    private func newEventID() throws -> Int64 {
+        if let id = nextEventID { return id }
+        let id = try Int64.fetchOne(db, sql: "SELECT ifnull(max(id), 0) + 1 FROM events") ?? 1
+        nextEventID = id
+        return id
+    }
+
     /// Inserts an event unless its eventID is already indexed; true when it was new.
     private func insert(_ e: KMSEvent, fileID: Int64) throws -> Bool {
-        let keyID = try e.keyARN.map(key)
-        let sourceKeyID = try e.sourceKeyARN.map(key)
-        let principalID = try principal(e.principal)
-        let objectID = try e.s3ARN.map(object)
-        let trailID = try e.trailARN.map(trail)
-        let userAgentID = try e.userAgent.map(userAgent)
+        guard let time = StoredTime.milliseconds(e.eventTime) else {
+            throw DatabaseError(message: "event \(e.eventID): unreadable time \(e.eventTime)")
+        }
+        let id = try newEventID()
+        var uid = RowInserter(insertUID)
+        uid.int(time)
+        uid.uid(e.eventID)
+        uid.int(id)
+        guard try uid.execute(db) == 1 else { return false }
+        nextEventID = id + 1
+
         var row = RowInserter(insertEvent)
-        row.uid(e.eventID)
-        row.text(e.eventTime)
-        row.text(e.eventName)
-        row.text(e.awsRegion)
-        row.text(e.recipientAccountID)
-        row.int(keyID)
-        row.int(sourceKeyID)
-        row.text(e.requestedKey)
-        row.int(principalID)
-        row.int(objectID)
-        row.int(trailID)
-        row.text(e.sourceIPAddress)
-        row.int(userAgentID)
-        row.text(e.errorCode)
+        row.int(id)
+        row.int(time)
+        row.int(try string(e.eventName))
+        row.int(try e.awsRegion.map(string))
+        row.int(try e.recipientAccountID.map(string))
+        row.int(try e.keyARN.map(key))
+        row.int(try e.sourceKeyARN.map(key))
+        row.int(try e.requestedKey.map(string))
+        row.int(try principal(e.principal))
+        row.int(try e.s3ARN.map(object))
+        row.int(try e.trailARN.map(trail))
+        if let ip = e.sourceIPAddress, let packed = StoredAddress.ipv4(ip) { row.int(packed) } else { row.text(e.sourceIPAddress) }
+        row.int(try e.userAgent.map(userAgent))
+        row.int(try e.errorCode.map(string))
         row.text(e.errorMessage)
         row.uid(e.requestID)
-        row.text(e.sharedEventID)
+        row.uid(e.sharedEventID)
         row.bool(e.readOnly)
-        row.text(e.eventType)
+        row.int(try e.eventType.map(string))
         row.int(fileID)
-        guard try row.execute(db) == 1 else { return false }
-        let rowID = db.lastInsertedRowID
+        _ = try row.execute(db)
         for pair in e.otherContext {
-            try insertContext.execute(arguments: [rowID, pair.scope.rawValue, try contextName(pair.name), pair.value])
+            var context = RowInserter(insertContext)
+            context.int(id)
+            context.int(Int64(pair.scope.rawValue))
+            context.int(try contextName(pair.name))
+            context.int(try contextValue(pair.value))
+            _ = try context.execute(db)
         }
         for (alias, keyARN) in e.aliases {
             try upsertAlias.execute(arguments: [try key(keyARN), alias, e.eventTime, e.eventTime])
@@ -224,14 +255,36 @@ final class EventWriter {
         return id
     }
 
+    /// An S3 location: its bucket (by bucket ARN) and its key; an unparsed ARN is kept whole.
     private func object(_ arn: String) throws -> Int64 {
         if let id = objectIDs[arn] { return id }
         let location = S3Location(arn: arn)
+        let (bucketARN, key) = S3ObjectSQL.split(arn: arn)
+        let bucketID = try bucketARN.map { try bucket(arn: $0, name: location.bucket ?? "") }
         let id = try lookupOrInsert(
-            select: "SELECT id FROM s3_objects WHERE arn = ?", [arn],
-            insert: "INSERT INTO s3_objects (arn, kind, bucket, key, name) VALUES (?, ?, ?, ?, ?)",
-            [arn, location.kind.rawValue, location.bucket, location.key, location.name])
+            select: "SELECT id FROM s3_objects WHERE bucket_id IS ? AND substr(key, -16) IS substr(?, -16) AND key IS ?",
+            [bucketID, key, key],
+            insert: "INSERT INTO s3_objects (kind, bucket_id, key) VALUES (?, ?, ?)",
+            [location.kind.rawValue, bucketID, key])
         objectIDs[arn] = id
+        return id
+    }
+
+    private func bucket(arn: String, name: String) throws -> Int64 {
+        if let id = bucketIDs[arn] { return id }
+        let id = try lookupOrInsert(
+            select: "SELECT id FROM s3_buckets WHERE arn = ?", [arn],
+            insert: "INSERT INTO s3_buckets (arn, name) VALUES (?, ?)", [arn, name])
+        bucketIDs[arn] = id
+        return id
+    }
+
+    private func string(_ text: String) throws -> Int64 {
+        if let id = stringIDs[text] { return id }
+        let id = try lookupOrInsert(
+            select: "SELECT id FROM strings WHERE text = ?", [text],
+            insert: "INSERT INTO strings (text) VALUES (?)", [text])
+        stringIDs[text] = id
         return id
     }
 
@@ -250,6 +303,15 @@ final class EventWriter {
             select: "SELECT id FROM context_names WHERE name = ?", [name],
             insert: "INSERT INTO context_names (name) VALUES (?)", [name])
         contextNameIDs[name] = id
+        return id
+    }
+
+    private func contextValue(_ value: String) throws -> Int64 {
+        if let id = contextValueIDs[value] { return id }
+        let id = try lookupOrInsert(
+            select: "SELECT id FROM context_values WHERE value = ?", [value],
+            insert: "INSERT INTO context_values (value) VALUES (?)", [value])
+        contextValueIDs[value] = id
         return id
     }
 

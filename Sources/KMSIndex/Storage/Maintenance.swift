@@ -16,16 +16,20 @@ public struct PruneReport: Sendable, Equatable {
 
 /// Retention and copies of an index.
 public enum Maintenance {
-    /// Deletes events older than `before` (a UTC time or day, compared as text), then keys,
+    /// Deletes events older than `before` (a UTC time as `EventTime` writes it), then keys,
     /// objects, trails, principals and user agents no event refers to any more, and reclaims
     /// the space. The file ledger is kept, so pruned files are not ingested again.
     public static func prune(_ index: IndexDatabase, before: String) throws -> PruneReport {
         var report = PruneReport()
         report.bytesBefore = fileSize(index.path)
+        guard let cutoff = StoredTime.milliseconds(before) else {
+            throw DatabaseOpenError("prune: not a UTC time: \(before)")
+        }
         try index.queue.inTransaction { db in
-            try db.execute(sql: "DELETE FROM event_context WHERE event_id IN (SELECT id FROM events WHERE event_time < ?)", arguments: [before])
+            try db.execute(sql: "DELETE FROM event_context WHERE event_id IN (SELECT id FROM events WHERE event_time < ?)", arguments: [cutoff])
             report.contextPairs = db.changesCount
-            try db.execute(sql: "DELETE FROM events WHERE event_time < ?", arguments: [before])
+            try db.execute(sql: "DELETE FROM event_uids WHERE event_time < ?", arguments: [cutoff])
+            try db.execute(sql: "DELETE FROM events WHERE event_time < ?", arguments: [cutoff])
             report.events = db.changesCount
             try db.execute(sql: """
                 DELETE FROM kms_key_aliases WHERE key_id NOT IN (SELECT key_id FROM events WHERE key_id IS NOT NULL)
@@ -38,6 +42,8 @@ public enum Maintenance {
             report.keys = db.changesCount
             try db.execute(sql: "DELETE FROM s3_objects WHERE id NOT IN (SELECT object_id FROM events WHERE object_id IS NOT NULL)")
             report.objects = db.changesCount
+            try db.execute(sql: "DELETE FROM s3_buckets WHERE id NOT IN (SELECT bucket_id FROM s3_objects WHERE bucket_id IS NOT NULL)")
+            try db.execute(sql: "DELETE FROM context_values WHERE id NOT IN (SELECT value_id FROM event_context)")
             try db.execute(sql: "DELETE FROM trails WHERE id NOT IN (SELECT trail_id FROM events WHERE trail_id IS NOT NULL)")
             report.trails = db.changesCount
             try db.execute(sql: "DELETE FROM principals WHERE id NOT IN (SELECT principal_id FROM events WHERE principal_id IS NOT NULL)")

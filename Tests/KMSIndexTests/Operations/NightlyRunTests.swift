@@ -98,7 +98,7 @@ final class NightlyRunTests: XCTestCase {
         XCTAssertEqual(second.terminationStatus, 0)
         let index = try IndexDatabase.openForReading(path: db)
         XCTAssertEqual(try count(index, "SELECT count(*) FROM events"), truth.kmsEvents)
-        XCTAssertEqual(try count(index, "SELECT count(*) FROM (SELECT event_uid FROM events GROUP BY event_uid HAVING count(*) > 1)"), 0)
+        XCTAssertEqual(try count(index, "SELECT count(*) FROM (SELECT event_uid FROM event_uids GROUP BY event_uid HAVING count(*) > 1)"), 0)
     }
 
     func testAuditFindsDeletedAlteredAndMissingDigestHours() throws {

@@ -13,8 +13,8 @@ final class CrashTests: XCTestCase {
         let index = try IndexDatabase.openForReading(path: path)
         return try index.queue.read { db in
             var lines: [String] = []
-            for table in ["events", "kms_keys", "kms_key_aliases", "trails", "s3_objects", "principals", "user_agents",
-                          "context_names", "event_context"] {
+            for table in ["events", "event_uids", "strings", "kms_keys", "kms_key_aliases", "trails", "s3_objects",
+                          "s3_buckets", "principals", "user_agents", "context_names", "context_values", "event_context"] {
                 lines.append("\(table) \(try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table)")!)")
             }
             lines += try String.fetchAll(db, sql: "SELECT outcome || ' ' || count(*) FROM source_files GROUP BY outcome ORDER BY outcome")
@@ -30,7 +30,7 @@ final class CrashTests: XCTestCase {
                 FROM kms_events ORDER BY event_id
                 """)
             lines.append("integrity " + (try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "?"))
-            lines.append("duplicates \(try Int.fetchOne(db, sql: "SELECT count(*) FROM (SELECT event_uid FROM events GROUP BY event_uid HAVING count(*) > 1)")!)")
+            lines.append("duplicates \(try Int.fetchOne(db, sql: "SELECT count(*) FROM (SELECT event_uid FROM event_uids GROUP BY event_uid HAVING count(*) > 1)")!)")
             return lines
         }
     }

@@ -24,7 +24,7 @@ final class GroundTruthTests: XCTestCase {
         XCTAssertGreaterThan(summary.duplicates, 0, "the generator delivers some events twice")
 
         let names = try index.queue.read { db in
-            try Row.fetchAll(db, sql: "SELECT event_name, count(*) AS n FROM events GROUP BY event_name")
+            try Row.fetchAll(db, sql: "SELECT event_name, count(*) AS n FROM kms_events GROUP BY event_name")
                 .reduce(into: [String: Int]()) { $0[$1["event_name"]] = $1["n"] }
         }
         XCTAssertEqual(names, truth.eventNames)

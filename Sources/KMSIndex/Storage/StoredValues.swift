@@ -1,0 +1,94 @@
+/// How event times are stored: milliseconds since 1970-01-01 UTC, an integer that sorts
+/// fractional seconds correctly and takes 6 bytes in every index that holds it.
+public enum StoredTime {
+    /// Milliseconds for a UTC time `YYYY-MM-DDTHH:MM:SS[.fff…]Z` (the form `EventTime` writes,
+    /// and the bounds `TimeFilter` makes); digits past the millisecond are dropped.
+    public static func milliseconds(_ text: String) -> Int64? {
+        var text = text
+        return text.withUTF8 { b -> Int64? in
+            // The year may have more than four digits or a sign (a time shifted out of 0000-9999).
+            guard let t = b.firstIndex(of: 0x54), t >= 10, b.count >= t + 10, b[b.count - 1] == 0x5a else { return nil }
+            func digits(_ from: Int, _ to: Int) -> Int64? {
+                guard from < to else { return nil }
+                var v: Int64 = 0
+                for k in from..<to {
+                    guard b[k] >= 0x30, b[k] <= 0x39, v < 1_000_000_000 else { return nil }
+                    v = v * 10 + Int64(b[k] - 0x30)
+                }
+                return v
+            }
+            let negative = b[0] == 0x2d
+            guard let y = digits(negative ? 1 : 0, t - 6), b[t - 6] == 0x2d, let month = digits(t - 5, t - 3),
+                  b[t - 3] == 0x2d, let day = digits(t - 2, t), let hour = digits(t + 1, t + 3), b[t + 3] == 0x3a,
+                  let minute = digits(t + 4, t + 6), b[t + 6] == 0x3a, let second = digits(t + 7, t + 9),
+                  (1...12).contains(month), (1...31).contains(day)
+            else { return nil }
+            var millis: Int64 = 0
+            let end = b.count - 1
+            if end > t + 9 {
+                guard b[t + 9] == 0x2e, end > t + 10 else { return nil }
+                var scale: Int64 = 100
+                for k in (t + 10)..<end {
+                    guard b[k] >= 0x30, b[k] <= 0x39 else { return nil }
+                    millis += Int64(b[k] - 0x30) * scale
+                    scale /= 10
+                }
+            }
+            let days = Int64(EventTime.daysFromCivil(Int(negative ? -y : y), Int(month), Int(day)))
+            return ((days * 24 + hour) * 60 + minute) * 60_000 + second * 1000 + millis
+        }
+    }
+
+    /// The text `kms_events.event_time` shows for a stored time: `…:SSZ`, or `…:SS.fffZ` with
+    /// trailing zeros of the fraction removed.
+    public static func text(_ ms: Int64) -> String {
+        let seconds = ms >= 0 ? ms / 1000 : (ms - 999) / 1000
+        let millis = Int(ms - seconds * 1000)
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let secondOfDay = Int(seconds - days * 86_400)
+        let (year, month, day) = EventTime.civilFromDays(Int(days))
+        func pad(_ v: Int, _ n: Int) -> String {
+            let s = String(v)
+            return String(repeating: "0", count: max(0, n - s.count)) + s
+        }
+        var fraction = ""
+        if millis != 0 {
+            fraction = "." + pad(millis, 3)
+            while fraction.last == "0" { fraction.removeLast() }
+        }
+        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondOfDay / 3600, 2)):"
+            + "\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2))\(fraction)Z"
+    }
+}
+
+/// How source addresses are stored: a dotted IPv4 address as its 32-bit value (5 bytes instead
+/// of up to 15); anything else (IPv6, `kms.amazonaws.com`, `AWS Internal`) as text.
+public enum StoredAddress {
+    /// The value of a canonical dotted-quad IPv4 address (no leading zeros), else nil, so that
+    /// the `kms_events` view prints exactly the text CloudTrail wrote.
+    public static func ipv4(_ text: String) -> Int64? {
+        var text = text
+        return text.withUTF8 { b -> Int64? in
+            guard b.count >= 7, b.count <= 15 else { return nil }
+            var value: Int64 = 0
+            var part: Int64 = 0
+            var digits = 0
+            var parts = 0
+            for k in 0...b.count {
+                if k == b.count || b[k] == 0x2e {
+                    guard digits > 0, part <= 255 else { return nil }
+                    value = value << 8 | part
+                    parts += 1
+                    part = 0
+                    digits = 0
+                } else {
+                    let c = b[k]
+                    guard c >= 0x30, c <= 0x39, !(digits == 1 && part == 0) else { return nil }
+                    part = part * 10 + Int64(c - 0x30)
+                    digits += 1
+                }
+            }
+            return parts == 4 ? value : nil
+        }
+    }
+}
