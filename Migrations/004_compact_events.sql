@@ -8,7 +8,8 @@
 -- * eventIDs live in `event_uids`, keyed by (event_time, event_uid): one B-tree both finds
 --   duplicates and orders events in time.
 -- * S3 locations are (bucket, key) with buckets stored once; the object ARN is rebuilt.
--- * Context values are stored once in `context_values`.
+-- * Context values are stored once in `context_values`; finding the events of one value scans
+--   event_context (no index on value: it cost as much as the pairs themselves).
 -- The readable views keep their names and columns; kms_events gains event_time_ms, and
 -- s3_locations shows S3 locations as the old s3_objects table did.
 -- Existing rows are converted in place.
@@ -150,7 +151,8 @@ ALTER TABLE event_context_v4 RENAME TO event_context;
 
 -- Finds an object by the last 16 characters of its key (a log file's unique suffix), at a
 -- fraction of the size of an index of whole keys: write a lookup as
--- `substr(key, -16) = substr(:key, -16) AND key = :key` to use it.
+-- `substr(key, -16) = substr(:key, -16) AND +key = :key` to use it (without the `+`, SQLite
+-- puts :key into the first term, which then no longer matches the index).
 CREATE INDEX s3_objects_key_suffix ON s3_objects(substr(key, -16));
 -- Rows of one object, principal, key, trail or error come in id order; queries sort by time.
 CREATE INDEX events_object ON events(object_id) WHERE object_id IS NOT NULL;
@@ -158,7 +160,6 @@ CREATE INDEX events_principal ON events(principal_id);
 CREATE INDEX events_key ON events(key_id);
 CREATE INDEX events_trail ON events(trail_id) WHERE trail_id IS NOT NULL;
 CREATE INDEX events_error ON events(error_code_sid) WHERE error_code_sid IS NOT NULL;
-CREATE INDEX event_context_value ON event_context(value_id);
 
 -- Readable views ------------------------------------------------------------------------
 -- Every column is a lookup by id, so a query pays only for the columns it reads, and filters on

@@ -183,8 +183,9 @@ enum S3ObjectSQL {
     /// The ARN of `s3_objects o LEFT JOIN s3_buckets b`: bucket ARN / key, the bucket ARN, or
     /// the unparsed ARN kept whole in `key`.
     static let arn = "coalesce(b.arn || '/' || o.key, b.arn, o.key)"
-    /// `o.key` equals the bound key, through the key-suffix index (bind the key twice).
-    static let keyIs = "substr(o.key, -16) = substr(?, -16) AND o.key = ?"
+    /// `o.key` equals the bound key, through the key-suffix index (bind the key twice). The `+`
+    /// keeps SQLite from substituting the key into the suffix term, which would hide the index.
+    static let keyIs = "substr(o.key, -16) = substr(?, -16) AND +o.key = ?"
 
     /// An S3 ARN as its bucket ARN and key, as the index stores it; a nil bucket ARN for an
     /// ARN that is not a readable S3 ARN, a nil key for a bucket.

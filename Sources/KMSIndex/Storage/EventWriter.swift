@@ -262,7 +262,7 @@ final class EventWriter {
         let (bucketARN, key) = S3ObjectSQL.split(arn: arn)
         let bucketID = try bucketARN.map { try bucket(arn: $0, name: location.bucket ?? "") }
         let id = try lookupOrInsert(
-            select: "SELECT id FROM s3_objects WHERE bucket_id IS ? AND substr(key, -16) IS substr(?, -16) AND key IS ?",
+            select: "SELECT id FROM s3_objects WHERE bucket_id IS ? AND substr(key, -16) IS substr(?, -16) AND +key IS ?",
             [bucketID, key, key],
             insert: "INSERT INTO s3_objects (kind, bucket_id, key) VALUES (?, ?, ?)",
             [location.kind.rawValue, bucketID, key])

@@ -1,0 +1,193 @@
+import Foundation
+import GRDB
+import XCTest
+@testable import KMSIndex
+
+/// Schema 4 stores times, addresses, strings, eventIDs and S3 locations compactly; the views
+/// must give back exactly what CloudTrail wrote.
+final class CompactSchemaTests: XCTestCase {
+    func testTimesAreMillisecondsAndPrintBackAsWritten() {
+        XCTAssertEqual(StoredTime.milliseconds("2015-11-11T21:20:52Z"), 1_447_276_852_000)
+        XCTAssertEqual(StoredTime.milliseconds("1970-01-01T00:00:00Z"), 0)
+        XCTAssertEqual(StoredTime.milliseconds("2015-11-11T21:20:52.12Z"), 1_447_276_852_120)
+        XCTAssertEqual(StoredTime.milliseconds("2015-11-11T21:20:52.123456Z"), 1_447_276_852_123)
+        XCTAssertEqual(StoredTime.milliseconds("2024-02-29T23:59:59Z"), 1_709_251_199_000)
+        for bad in ["", "2015-11-11", "2015-11-11T21:20:52", "2015-11-11 21:20:52Z", "2015-13-11T21:20:52Z",
+                    "2015-11-11T21:20:52.Z", "2015-11-11T21:20:5xZ", "x015-11-11T21:20:52Z"] {
+            XCTAssertNil(StoredTime.milliseconds(bad), bad)
+        }
+        for text in ["2015-11-11T21:20:52Z", "2015-11-11T21:20:52.12Z", "2015-11-11T21:20:52.001Z",
+                     "1999-12-31T23:59:59.5Z", "2038-01-19T03:14:08Z", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999Z"] {
+            XCTAssertEqual(StoredTime.milliseconds(text).map(StoredTime.text), text)
+        }
+    }
+
+    func testOnlyCanonicalIPv4AddressesArePacked() {
+        XCTAssertEqual(StoredAddress.ipv4("203.0.113.7"), 0xCB00_7107)
+        XCTAssertEqual(StoredAddress.ipv4("0.0.0.0"), 0)
+        XCTAssertEqual(StoredAddress.ipv4("255.255.255.255"), 0xFFFF_FFFF)
+        for text in ["01.2.3.4", "256.1.1.1", "1.2.3", "1.2.3.4.5", "1..3.4", "1.2.3.4 ", "::1",
+                     "2001:db8::1", "kms.amazonaws.com", "AWS Internal", "", "1.2.3.-4"] {
+            XCTAssertNil(StoredAddress.ipv4(text), text)
+        }
+    }
+
+    /// Source addresses, fractional times and uncommon S3 ARNs round-trip through the views,
+    /// and a fraction of a second sorts after the whole second.
+    func testViewsShowWhatCloudTrailWrote() throws {
+        let dir = try TempDir()
+        let index = try makeIndex(dir)
+        let cn = "arn:aws-cn:s3:::cn-bucket/a.txt"
+        let cases: [(ip: String, time: String, object: String)] = [
+            ("203.0.113.7", "2024-03-01T00:00:05.12Z", "arn:aws:s3:::bucket/key.txt"),
+            ("2001:db8::1", "2024-03-01T00:00:05Z", "arn:aws:s3:::bucket/key.txt"),
+            ("kms.amazonaws.com", "2024-03-01T00:00:04.999Z", "arn:aws:s3:::bucket/key.txt"),
+            ("010.0.0.1", "2024-03-01T00:00:06Z", cn),
+            ("1.2.3.4", "2024-03-01T00:00:07Z", "arn:aws:s3:::bucket/dir/"),
+            ("1.2.3.4", "2024-03-01T00:00:08Z", "arn:aws:s3:::bucket"),
+            ("1.2.3.4", "2024-03-01T00:00:09Z", "not an arn/with a slash"),
+        ]
+        let records = cases.map { c in
+            kmsRecord(eventTime: c.time, requestParameters: #"{"encryptionContext":{"aws:s3:arn":"\#(c.object)"}}"#)
+                .replacingOccurrences(of: "203.0.113.7", with: c.ip)
+        }
+        let path = try dir.write(logPath(), gzip(logFile(records)))
+        _ = try ingest(index, [path])
+
+        let rows = try index.queue.read { db in
+            try Row.fetchAll(db, sql: "SELECT source_ip, event_time, object_arn FROM kms_events ORDER BY id")
+        }
+        XCTAssertEqual(rows.map { $0["source_ip"] as String }, cases.map(\.ip))
+        XCTAssertEqual(rows.map { $0["event_time"] as String }, cases.map(\.time))
+        XCTAssertEqual(rows.map { $0["object_arn"] as String }, cases.map(\.object))
+        XCTAssertEqual(try count(index, "SELECT count(*) FROM events WHERE typeof(source_ip) = 'integer'"), 4)
+        XCTAssertEqual(try count(index, "SELECT count(*) FROM s3_buckets"), 2)
+        let kinds = try index.queue.read { db in
+            try Row.fetchAll(db, sql: "SELECT arn, kind, bucket, key, name FROM s3_locations ORDER BY id")
+        }
+        XCTAssertEqual(kinds.map { [$0["kind"], $0["bucket"], $0["key"], $0["name"]] as [String?] }, [
+            ["object", "bucket", "key.txt", "key.txt"],
+            ["object", "cn-bucket", "a.txt", "a.txt"],
+            ["prefix", "bucket", "dir/", nil],
+            ["bucket", "bucket", nil, nil],
+            ["unparsed", nil, nil, nil],
+        ])
+
+        // who-read finds each object by its ARN, and orders reads by time with fractions.
+        guard case .object(_, let reads, _, _) = try whoRead(index, "arn:aws:s3:::bucket/key.txt") else {
+            return XCTFail("key.txt not found")
+        }
+        XCTAssertEqual(reads.map(\.eventTime), ["2024-03-01T00:00:04.999Z", "2024-03-01T00:00:05Z", "2024-03-01T00:00:05.12Z"])
+        for object in [cn, "s3://cn-bucket/a.txt", "arn:aws:s3:::bucket/dir/", "not an arn/with a slash"] {
+            guard case .object(let found, let reads, _, _) = try whoRead(index, object) else {
+                return XCTFail("\(object) not found")
+            }
+            XCTAssertEqual(reads.count, 1, object)
+            XCTAssertEqual(found.arn, object.hasPrefix("s3://") ? cn : object)
+        }
+    }
+
+    /// Suffix lookups use the key-suffix index from 16 characters on and a scan below it;
+    /// both find the same objects.
+    func testKeySuffixLookupsFindTheSameObjectsAsAScan() throws {
+        let dir = try TempDir()
+        let index = try makeIndex(dir)
+        let keys = ["AWSLogs/1/CloudTrail/r/2024/03/01/1_CloudTrail_r_20240301T0005Z_AbCdEfGh12345678.json.gz",
+                    "other/1_CloudTrail_r_20240301T0005Z_AbCdEfGh12345678.json.gz", "x.gz", "dir/x.gz", "dir/y_%.gz"]
+        let records = keys.map { kmsRecord(requestParameters: #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::b/\#($0)"}}"#) }
+        _ = try ingest(index, [try dir.write(logPath(), gzip(logFile(records)))])
+        func arns(_ query: String) throws -> [String] {
+            switch try whoRead(index, query) {
+            case .object(let o, _, _, _): return [o.arn]
+            case .ambiguous(let candidates): return candidates
+            case .unknown: return []
+            }
+        }
+        XCTAssertEqual(try arns("AbCdEfGh12345678.json.gz").count, 0, "not a whole file name")
+        XCTAssertEqual(try arns("1_CloudTrail_r_20240301T0005Z_AbCdEfGh12345678.json.gz"),
+                       ["arn:aws:s3:::b/" + keys[0], "arn:aws:s3:::b/" + keys[1]])
+        XCTAssertEqual(try arns("01/1_CloudTrail_r_20240301T0005Z_AbCdEfGh12345678.json.gz"), ["arn:aws:s3:::b/" + keys[0]])
+        XCTAssertEqual(try arns("x.gz"), ["arn:aws:s3:::b/dir/x.gz", "arn:aws:s3:::b/x.gz"])
+        XCTAssertEqual(try arns("b/x.gz"), ["arn:aws:s3:::b/x.gz"])
+        XCTAssertEqual(try arns("y_%.gz"), ["arn:aws:s3:::b/dir/y_%.gz"])
+        XCTAssertEqual(try arns("y__.gz"), [], "LIKE wildcards in the query are taken literally")
+        let plan = try index.queue.read { db in
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN SELECT o.id FROM s3_objects o WHERE \(S3ObjectSQL.keyIs)",
+                             arguments: [keys[0], keys[0]]).map { $0["detail"] as String }.joined(separator: " ")
+        }
+        XCTAssertTrue(plan.contains("s3_objects_key_suffix"), plan)
+    }
+
+    /// An index written by schema 3 is converted by migration 004 with nothing lost.
+    func testMigrationFromSchema3KeepsEveryValue() throws {
+        let dir = try TempDir()
+        let path = dir.path + "/v3.sqlite"
+        let queue = try DatabaseQueue(path: path)
+        let v3 = IndexDatabase.migrations.map(\.identifier).filter { $0 < "004" }.last!
+        try IndexDatabase.migrator.migrate(queue, upTo: v3)
+        try queue.write { db in
+            try db.execute(sql: """
+                PRAGMA application_id = \(IndexDatabase.applicationID);
+                INSERT INTO source_files (id, path, size, mtime_ns, outcome, read_at) VALUES (1, '/logs/a.json.gz', 1, 1, 'ingested', 'now');
+                INSERT INTO kms_keys (id, arn) VALUES (1, 'arn:aws:kms:us-west-2:111122223333:key/k1');
+                INSERT INTO principals (id, identity, type, arn) VALUES (1, 'p', 'IAMUser', 'arn:aws:iam::111122223333:user/alice');
+                INSERT INTO trails (id, arn) VALUES (1, 'arn:aws:cloudtrail:us-west-2:111122223333:trail/t');
+                INSERT INTO user_agents (id, text) VALUES (1, 'aws-cli/2');
+                INSERT INTO context_names (id, name) VALUES (1, 'aws:lambda:FunctionArn');
+                INSERT INTO s3_objects (id, arn, kind, bucket, key, name) VALUES
+                    (1, 'arn:aws:s3:::b/AWSLogs/x.json.gz', 'object', 'b', 'AWSLogs/x.json.gz', 'x.json.gz'),
+                    (2, 'arn:aws-cn:s3:::b/k', 'object', 'b', 'k', 'k'),
+                    (3, 'arn:aws:s3:::b', 'bucket', 'b', NULL, NULL),
+                    (4, 'arn:aws:s3:::b/AWSLogs/', 'prefix', 'b', 'AWSLogs/', NULL),
+                    (5, 'garbage', 'unparsed', NULL, NULL, NULL);
+                INSERT INTO events (id, event_uid, event_time, event_name, aws_region, recipient_account_id, key_id,
+                                    requested_key, principal_id, object_id, trail_id, source_ip, user_agent_id,
+                                    error_code, error_message, request_uid, shared_event_id, read_only, event_type, source_file_id) VALUES
+                    (1, x'0123456789abcdef0123456789abcdef', '2024-03-01T00:00:05.12Z', 'Decrypt', 'us-west-2', '111122223333', 1,
+                     'alias/a', 1, 1, 1, '203.0.113.7', 1, 'AccessDenied', 'no', x'00112233445566778899aabbccddeeff',
+                     '3a5c9e1f-0000-4000-8000-000000000001', 1, 'AwsApiCall', 1),
+                    (2, 'not-a-uuid', '2024-03-01T00:00:05Z', 'GenerateDataKey', NULL, NULL, NULL,
+                     NULL, NULL, 2, NULL, '010.1.1.1', NULL, NULL, NULL, NULL, NULL, NULL, NULL, 1),
+                    (3, x'ffffffffffffffffffffffffffffffff', '2023-12-31T23:59:59Z', 'Encrypt', 'eu-west-1', '111122223333', 1,
+                     NULL, 1, 3, NULL, '2001:db8::1', NULL, NULL, NULL, NULL, NULL, 0, NULL, 1),
+                    (4, x'eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee', '2024-01-01T00:00:00Z', 'Decrypt', NULL, NULL, NULL,
+                     NULL, NULL, 4, NULL, 'kms.amazonaws.com', NULL, NULL, NULL, NULL, NULL, NULL, NULL, 1),
+                    (5, x'dddddddddddddddddddddddddddddddd', '2024-01-02T00:00:00Z', 'Decrypt', NULL, NULL, NULL,
+                     NULL, NULL, 5, NULL, '255.255.255.255', NULL, NULL, NULL, NULL, NULL, NULL, NULL, 1);
+                INSERT INTO event_context (event_id, scope, name_id, value) VALUES (1, 0, 1, 'arn:aws:lambda:f'), (3, 1, 1, '{"n":1}');
+                """)
+        }
+        let columns = "id, event_id, event_time, event_name, aws_region, recipient_account_id, key_arn, requested_key, principal_arn, object_arn, object_kind, bucket, object_key, trail_arn, source_ip, user_agent, error_code, error_message, request_id, shared_event_id, read_only, event_type, source_file"
+        func dump(_ queue: DatabaseQueue) throws -> [[String?]] {
+            try queue.read { db in
+                try Row.fetchAll(db, sql: "SELECT \(columns) FROM kms_events ORDER BY id").map { row in
+                    row.databaseValues.map { $0.isNull ? nil : $0.description }
+                }
+                    + Row.fetchAll(db, sql: "SELECT * FROM encryption_context ORDER BY 1, 2, 3").map { row in
+                        row.databaseValues.map { $0.isNull ? nil : $0.description }
+                    }
+            }
+        }
+        let before = try dump(queue)
+        try IndexDatabase.migrator.migrate(queue)
+        XCTAssertEqual(try dump(queue), before)
+        XCTAssertEqual(before.count, 5 + 8)
+        try queue.read { db in
+            XCTAssertEqual(try String.fetchOne(db, sql: "PRAGMA integrity_check"), "ok")
+            XCTAssertEqual(try Int.fetchOne(db, sql: "SELECT count(*) FROM event_uids"), 5)
+            XCTAssertEqual(try Int.fetchAll(db, sql: "SELECT event_time FROM events ORDER BY id"),
+                           [1_709_251_205_120, 1_709_251_205_000, 1_704_067_199_000, 1_704_067_200_000, 1_704_153_600_000])
+            XCTAssertEqual(try String.fetchAll(db, sql: "SELECT typeof(source_ip) FROM events ORDER BY id"),
+                           ["integer", "text", "text", "text", "integer"])
+        }
+        // The converted index takes new events and answers who-read.
+        let index = try IndexDatabase.openForWriting(path: path)
+        let record = kmsRecord(requestParameters: #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::b/AWSLogs/x.json.gz"}}"#)
+        _ = try ingest(index, [try dir.write(logPath(), gzip(logFile([record])))])
+        guard case .object(_, let reads, _, _) = try whoRead(index, "arn:aws:s3:::b/AWSLogs/x.json.gz") else {
+            return XCTFail("object lost by the migration")
+        }
+        XCTAssertEqual(reads.map(\.eventTime), ["2024-03-01T00:00:00Z", "2024-03-01T00:00:05.12Z"])
+        XCTAssertEqual(try count(index, "SELECT count(*) FROM s3_objects"), 5)
+    }
+}
