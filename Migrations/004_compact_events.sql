@@ -40,15 +40,19 @@ SELECT DISTINCT CASE WHEN kind = 'bucket' THEN arn ELSE substr(arn, 1, length(ar
 FROM s3_objects WHERE kind != 'unparsed' ORDER BY 1;
 
 -- arn = bucket ARN || '/' || key; a bucket has no key; an unparsed ARN is kept whole in key.
+-- key_hash is key_hash(key), a function kmsindex adds to its connections (32-bit FNV-1a of the
+-- UTF-8 bytes, signed): its index finds a key in one step, whatever keys have in common.
 CREATE TABLE s3_objects_v4 (
     id        INTEGER PRIMARY KEY,
     kind      TEXT NOT NULL CHECK (kind IN ('object', 'prefix', 'bucket', 'unparsed')),
     bucket_id INTEGER REFERENCES s3_buckets(id),
-    key       TEXT
+    key       TEXT,
+    key_hash  INTEGER
 );
-INSERT INTO s3_objects_v4 (id, kind, bucket_id, key)
-SELECT o.id, o.kind, b.id, CASE WHEN o.kind = 'unparsed' THEN o.arn ELSE o.key END
+INSERT INTO s3_objects_v4 (id, kind, bucket_id, key, key_hash)
+SELECT o.id, o.kind, b.id, k.key, key_hash(k.key)
 FROM s3_objects o
+JOIN (SELECT id, CASE WHEN kind = 'unparsed' THEN arn ELSE key END AS key FROM s3_objects) k ON k.id = o.id
 LEFT JOIN s3_buckets b ON o.kind != 'unparsed'
     AND b.arn = CASE WHEN o.kind = 'bucket' THEN o.arn ELSE substr(o.arn, 1, length(o.arn) - length(o.key) - 1) END
 ORDER BY o.id;
@@ -149,11 +153,9 @@ ALTER TABLE s3_objects_v4 RENAME TO s3_objects;
 ALTER TABLE events_v4 RENAME TO events;
 ALTER TABLE event_context_v4 RENAME TO event_context;
 
--- Finds an object by the last 16 characters of its key (a log file's unique suffix), at a
--- fraction of the size of an index of whole keys: write a lookup as
--- `substr(key, -16) = substr(:key, -16) AND +key = :key` to use it (without the `+`, SQLite
--- puts :key into the first term, which then no longer matches the index).
-CREATE INDEX s3_objects_key_suffix ON s3_objects(substr(key, -16));
+-- Finds an object by its key at a fraction of the size of an index of whole keys: look a key up
+-- as `key_hash = key_hash(:key) AND key = :key`.
+CREATE INDEX s3_objects_key_hash ON s3_objects(key_hash);
 -- Rows of one object, principal, key, trail or error come in id order; queries sort by time.
 CREATE INDEX events_object ON events(object_id) WHERE object_id IS NOT NULL;
 CREATE INDEX events_principal ON events(principal_id);

@@ -122,20 +122,20 @@ public struct WhoRead {
 
     /// Objects the query names, most specific form first.
     func resolve(_ query: String) throws -> [KnownObject] {
-        func fetch(_ sql: String, _ arguments: StatementArguments) throws -> [KnownObject] {
+        func fetch(_ sql: String, _ arguments: [(any DatabaseValueConvertible)?]) throws -> [KnownObject] {
             try Row.fetchAll(db, sql: """
                 SELECT o.id, \(S3ObjectSQL.arn) AS arn, o.kind, b.name AS bucket
                 FROM s3_objects o LEFT JOIN s3_buckets b ON b.id = o.bucket_id
                 WHERE \(sql) LIMIT 50
-                """, arguments: arguments)
+                """, arguments: StatementArguments(arguments))
                 .map { KnownObject(id: $0["id"], arn: $0["arn"], kind: $0["kind"], bucket: $0["bucket"]) }
         }
         if query.hasPrefix("arn:") {
             let (bucketARN, key) = S3ObjectSQL.split(arn: query)
-            guard let bucketARN else { return try fetch("o.bucket_id IS NULL AND \(S3ObjectSQL.keyIs)", [query, query]) }
+            guard let bucketARN else { return try fetch("o.bucket_id IS NULL AND \(S3ObjectSQL.keyIs)", S3ObjectSQL.key(query)) }
             let bucket = "o.bucket_id = (SELECT id FROM s3_buckets WHERE arn = ?)"
             guard let key else { return try fetch("\(bucket) AND o.kind = 'bucket'", [bucketARN]) }
-            return try fetch("\(bucket) AND \(S3ObjectSQL.keyIs)", [bucketARN, key, key])
+            return try fetch("\(bucket) AND \(S3ObjectSQL.keyIs)", [bucketARN] + S3ObjectSQL.key(key))
         }
         var path = query
         if path.hasPrefix("s3://") { path.removeFirst(5) }
@@ -145,20 +145,16 @@ public struct WhoRead {
             let key = String(path[path.index(after: slash)...])
             let exact = key.isEmpty
                 ? try fetch("\(inBucket) AND o.kind = 'bucket'", [bucket])
-                : try fetch("\(inBucket) AND \(S3ObjectSQL.keyIs)", [bucket, key, key])
+                : try fetch("\(inBucket) AND \(S3ObjectSQL.keyIs)", [bucket] + S3ObjectSQL.key(key))
             if !exact.isEmpty || query.hasPrefix("s3://") { return exact }
         } else if query.hasPrefix("s3://") {
             return try fetch("\(inBucket) AND o.kind = 'bucket'", [path])
         }
-        // A file name or the end of a key, after a slash. Keys end in the same 16 characters as a
-        // suffix at least that long, which the key-suffix index finds.
-        let escaped = query.replacingOccurrences(of: "\\", with: "\\\\")
-            .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
-        let suffix = "(o.key = ? OR o.key LIKE ? ESCAPE '\\') AND o.kind != 'bucket'"
-        if query.utf8.count >= 16 {
-            return try fetch("substr(o.key, -16) = substr(?, -16) AND \(suffix)", [query, query, "%/" + escaped])
-        }
-        return try fetch(suffix, [query, "%/" + escaped])
+        // A file name or the end of a key after a slash: the whole key (indexed), or the end of
+        // one (a scan; compared exactly, as LIKE would ignore case).
+        let whole = try fetch("\(S3ObjectSQL.keyIs) AND o.kind != 'bucket'", S3ObjectSQL.key(query))
+        let ending = try fetch("substr(o.key, -(length(?) + 1)) = '/' || ? AND o.kind != 'bucket'", [query, query])
+        return Array((whole + ending).prefix(50))
     }
 
     /// True when the bucket appears in the index, and only as a bucket-level context.
@@ -183,9 +179,11 @@ enum S3ObjectSQL {
     /// The ARN of `s3_objects o LEFT JOIN s3_buckets b`: bucket ARN / key, the bucket ARN, or
     /// the unparsed ARN kept whole in `key`.
     static let arn = "coalesce(b.arn || '/' || o.key, b.arn, o.key)"
-    /// `o.key` equals the bound key, through the key-suffix index (bind the key twice). The `+`
-    /// keeps SQLite from substituting the key into the suffix term, which would hide the index.
-    static let keyIs = "substr(o.key, -16) = substr(?, -16) AND +o.key = ?"
+    /// `o.key` equals a key, through the key-hash index; bind `key(_:)`.
+    static let keyIs = "o.key_hash = ? AND o.key = ?"
+
+    /// The arguments of `keyIs`.
+    static func key(_ key: String) -> [(any DatabaseValueConvertible)?] { [StoredKeyHash.of(key), key] }
 
     /// An S3 ARN as its bucket ARN and key, as the index stores it; a nil bucket ARN for an
     /// ARN that is not a readable S3 ARN, a nil key for a bucket.

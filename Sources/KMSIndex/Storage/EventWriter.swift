@@ -261,11 +261,12 @@ final class EventWriter {
         let location = S3Location(arn: arn)
         let (bucketARN, key) = S3ObjectSQL.split(arn: arn)
         let bucketID = try bucketARN.map { try bucket(arn: $0, name: location.bucket ?? "") }
+        let hash = key.map(StoredKeyHash.of)
         let id = try lookupOrInsert(
-            select: "SELECT id FROM s3_objects WHERE bucket_id IS ? AND substr(key, -16) IS substr(?, -16) AND +key IS ?",
-            [bucketID, key, key],
-            insert: "INSERT INTO s3_objects (kind, bucket_id, key) VALUES (?, ?, ?)",
-            [location.kind.rawValue, bucketID, key])
+            select: "SELECT id FROM s3_objects WHERE key_hash IS ? AND key IS ? AND bucket_id IS ?",
+            [hash, key, bucketID],
+            insert: "INSERT INTO s3_objects (kind, bucket_id, key, key_hash) VALUES (?, ?, ?, ?)",
+            [location.kind.rawValue, bucketID, key, hash])
         objectIDs[arn] = id
         return id
     }

@@ -113,6 +113,7 @@ public final class IndexDatabase: Sendable {
         config.busyMode = .timeout(60)
         config.foreignKeysEnabled = false
         config.prepareDatabase { db in
+            db.add(function: StoredKeyHash.sqlFunction)
             if !readOnly { try db.execute(sql: "PRAGMA synchronous = NORMAL") }
             try db.execute(sql: "PRAGMA cache_size = -65536")
         }

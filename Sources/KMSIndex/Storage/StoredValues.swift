@@ -1,3 +1,5 @@
+import GRDB
+
 /// How event times are stored: milliseconds since 1970-01-01 UTC, an integer that sorts
 /// fractional seconds correctly and takes 6 bytes in every index that holds it.
 public enum StoredTime {
@@ -90,5 +92,23 @@ public enum StoredAddress {
             }
             return parts == 4 ? value : nil
         }
+    }
+}
+
+/// The hash `s3_objects.key_hash` holds: 32-bit FNV-1a of the key's UTF-8 bytes, as a signed
+/// integer (4 bytes in SQLite). Its index finds a key in one step whatever the keys share
+/// (`…/part-00000.snappy.parquet` in every folder); lookups compare the key itself too.
+/// Connections of kmsindex know it as the SQL function `key_hash(text)`.
+public enum StoredKeyHash {
+    public static func of(_ key: String) -> Int64 {
+        var hash: UInt32 = 0x811C_9DC5
+        for byte in key.utf8 {
+            hash = (hash ^ UInt32(byte)) &* 0x0100_0193
+        }
+        return Int64(Int32(bitPattern: hash))
+    }
+
+    static let sqlFunction = DatabaseFunction("key_hash", argumentCount: 1, pure: true) { values in
+        String.fromDatabaseValue(values[0]).map(of)
     }
 }

@@ -87,13 +87,20 @@ final class CompactSchemaTests: XCTestCase {
         }
     }
 
-    /// Suffix lookups use the key-suffix index from 16 characters on and a scan below it;
-    /// both find the same objects.
-    func testKeySuffixLookupsFindTheSameObjectsAsAScan() throws {
+    func testKeyHashIsFNV1a32() {
+        XCTAssertEqual(StoredKeyHash.of(""), Int64(Int32(bitPattern: 0x811C_9DC5)))
+        XCTAssertEqual(StoredKeyHash.of("a"), Int64(Int32(bitPattern: 0xE40C_292C)))
+        XCTAssertEqual(StoredKeyHash.of("foobar"), Int64(Int32(bitPattern: 0xBF9C_F968)))
+    }
+
+    /// Whole keys are found through the key-hash index, ends of keys by a scan; both exactly
+    /// (case, LIKE wildcards), and keys that share their ending stay apart.
+    func testKeyLookupsFindExactlyTheNamedObjects() throws {
         let dir = try TempDir()
         let index = try makeIndex(dir)
         let keys = ["AWSLogs/1/CloudTrail/r/2024/03/01/1_CloudTrail_r_20240301T0005Z_AbCdEfGh12345678.json.gz",
-                    "other/1_CloudTrail_r_20240301T0005Z_AbCdEfGh12345678.json.gz", "x.gz", "dir/x.gz", "dir/y_%.gz"]
+                    "other/1_CloudTrail_r_20240301T0005Z_AbCdEfGh12345678.json.gz", "x.gz", "dir/x.gz", "dir/y_%.gz",
+                    "dir/X.gz"] + (0..<50).map { "day=\($0)/part-00000.snappy.parquet" }
         let records = keys.map { kmsRecord(requestParameters: #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::b/\#($0)"}}"#) }
         _ = try ingest(index, [try dir.write(logPath(), gzip(logFile(records)))])
         func arns(_ query: String) throws -> [String] {
@@ -108,21 +115,25 @@ final class CompactSchemaTests: XCTestCase {
                        ["arn:aws:s3:::b/" + keys[0], "arn:aws:s3:::b/" + keys[1]])
         XCTAssertEqual(try arns("01/1_CloudTrail_r_20240301T0005Z_AbCdEfGh12345678.json.gz"), ["arn:aws:s3:::b/" + keys[0]])
         XCTAssertEqual(try arns("x.gz"), ["arn:aws:s3:::b/dir/x.gz", "arn:aws:s3:::b/x.gz"])
+        XCTAssertEqual(try arns("X.gz"), ["arn:aws:s3:::b/dir/X.gz"])
+        XCTAssertEqual(try arns("s3://b/day=7/part-00000.snappy.parquet"), ["arn:aws:s3:::b/day=7/part-00000.snappy.parquet"])
+        XCTAssertEqual(try arns("arn:aws:s3:::b/day=49/part-00000.snappy.parquet"), ["arn:aws:s3:::b/day=49/part-00000.snappy.parquet"])
+        XCTAssertEqual(try count(index, "SELECT count(*) FROM s3_objects"), keys.count)
         XCTAssertEqual(try arns("b/x.gz"), ["arn:aws:s3:::b/x.gz"])
         XCTAssertEqual(try arns("y_%.gz"), ["arn:aws:s3:::b/dir/y_%.gz"])
         XCTAssertEqual(try arns("y__.gz"), [], "LIKE wildcards in the query are taken literally")
         let plan = try index.queue.read { db in
             try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN SELECT o.id FROM s3_objects o WHERE \(S3ObjectSQL.keyIs)",
-                             arguments: [keys[0], keys[0]]).map { $0["detail"] as String }.joined(separator: " ")
+                             arguments: StatementArguments(S3ObjectSQL.key(keys[0]))).map { $0["detail"] as String }.joined(separator: " ")
         }
-        XCTAssertTrue(plan.contains("s3_objects_key_suffix"), plan)
+        XCTAssertTrue(plan.contains("s3_objects_key_hash"), plan)
     }
 
     /// An index written by schema 3 is converted by migration 004 with nothing lost.
     func testMigrationFromSchema3KeepsEveryValue() throws {
         let dir = try TempDir()
         let path = dir.path + "/v3.sqlite"
-        let queue = try DatabaseQueue(path: path)
+        let queue = try DatabaseQueue(path: path, configuration: IndexDatabase.configuration(readOnly: false))
         let v3 = IndexDatabase.migrations.map(\.identifier).filter { $0 < "004" }.last!
         try IndexDatabase.migrator.migrate(queue, upTo: v3)
         try queue.write { db in
