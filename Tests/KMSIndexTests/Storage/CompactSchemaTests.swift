@@ -127,6 +127,13 @@ final class CompactSchemaTests: XCTestCase {
                              arguments: StatementArguments(S3ObjectSQL.key(keys[0]))).map { $0["detail"] as String }.joined(separator: " ")
         }
         XCTAssertTrue(plan.contains("s3_objects_key_hash"), plan)
+        // `kmsindex sql` knows key_hash(), as the README's example lookup uses it.
+        let reader = try ReadOnlySQL.open(path: index.path)
+        let found = try reader.read { db in
+            try ReadOnlySQL.run(db, sql: "SELECT count(*) FROM s3_objects WHERE key_hash = key_hash(:key) AND key = :key",
+                                parameters: ["key": keys[7]])
+        }
+        XCTAssertEqual(found.rows, [["1"]])
     }
 
     /// An index written by schema 3 is converted by migration 004 with nothing lost.
