@@ -6,24 +6,35 @@
 public enum EventUID {
     /// The 16 bytes of a canonical lowercase UUID (`8-4-4-4-12` hex digits), else nil.
     public static func uuidBytes(_ id: String) -> [UInt8]? {
-        let u = Array(id.utf8)
-        guard u.count == 36 else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(16)
-        var high: UInt8? = nil
-        for (i, c) in u.enumerated() {
-            if i == 8 || i == 13 || i == 18 || i == 23 {
-                guard c == 0x2d else { return nil }
-                continue
+        withUUIDBytes(id) { Array($0) }
+    }
+
+    /// Calls `body` with the 16 bytes of a canonical lowercase UUID, without allocating;
+    /// nil when `id` is not one.
+    static func withUUIDBytes<R>(_ id: String, _ body: (UnsafeRawBufferPointer) -> R) -> R? {
+        var id = id
+        let halves: (UInt64, UInt64)? = id.withUTF8 { u in
+            guard u.count == 36 else { return nil }
+            var high: UInt64 = 0
+            var low: UInt64 = 0
+            var digits = 0
+            for (i, c) in u.enumerated() {
+                if i == 8 || i == 13 || i == 18 || i == 23 {
+                    guard c == 0x2d else { return nil }
+                    continue
+                }
+                let v: UInt64
+                switch c {
+                case 0x30...0x39: v = UInt64(c - 0x30)
+                case 0x61...0x66: v = UInt64(c - 0x61 + 10)
+                default: return nil
+                }
+                if digits < 16 { high = high << 4 | v } else { low = low << 4 | v }
+                digits += 1
             }
-            let v: UInt8
-            switch c {
-            case 0x30...0x39: v = c - 0x30
-            case 0x61...0x66: v = c - 0x61 + 10
-            default: return nil
-            }
-            if let h = high { out.append(h << 4 | v); high = nil } else { high = v }
+            return (high, low)
         }
-        return out
+        guard let (high, low) = halves else { return nil }
+        return withUnsafeBytes(of: (high.bigEndian, low.bigEndian)) { body($0) }
     }
 }

@@ -47,13 +47,14 @@ struct RowInserter {
 
     /// An eventID or requestID: 16 bytes for a lowercase UUID, else text (see `EventUID`).
     mutating func uid(_ value: String?) {
-        guard let value, let bytes = EventUID.uuidBytes(value) else { return text(value) }
-        index += 1
-        let i = index
+        guard let value else { return text(nil) }
+        let i = index + 1
         let h = handle
-        bytes.withUnsafeBytes { raw in
-            _ = sqlite3_bind_blob(h, i, raw.baseAddress, Int32(raw.count), Self.transient)
+        let bound = EventUID.withUUIDBytes(value) { raw in
+            sqlite3_bind_blob(h, i, raw.baseAddress, Int32(raw.count), Self.transient)
         }
+        if bound == nil { return text(value) }
+        index = i
     }
 
     /// Runs the statement with the values bound so far; returns the number of rows changed.

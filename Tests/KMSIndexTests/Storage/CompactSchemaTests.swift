@@ -87,6 +87,15 @@ final class CompactSchemaTests: XCTestCase {
         }
     }
 
+    func testOnlyCanonicalLowercaseUUIDsAreStoredAsBytes() {
+        XCTAssertEqual(EventUID.uuidBytes("00112233-4455-6677-8899-aabbccddeeff"),
+                       [0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xAA, 0xBB, 0xCC, 0xDD, 0xEE, 0xFF])
+        for text in ["00112233-4455-6677-8899-AABBCCDDEEFF", "00112233-4455-6677-8899-aabbccddeef", "001122334-455-6677-8899-aabbccddeeff",
+                     "00112233-4455-6677-8899-aabbccddeeffa", "00112233-4455-6677-8899-aabbccddeefg", ""] {
+            XCTAssertNil(EventUID.uuidBytes(text), text)
+        }
+    }
+
     func testKeyHashIsFNV1a32() {
         XCTAssertEqual(StoredKeyHash.of(""), Int64(Int32(bitPattern: 0x811C_9DC5)))
         XCTAssertEqual(StoredKeyHash.of("a"), Int64(Int32(bitPattern: 0xE40C_292C)))
