@@ -64,40 +64,23 @@ public struct JSONScanner {
         return "byte 0x" + String(b, radix: 16)
     }
 
-    /// Index of the quote that closes the string opened at `i`, searching from `j`: the first
-    /// quote not escaped by an odd run of backslashes.
-    func closingQuote(from start: Int) throws -> Int {
-        var j = start
-        while true {
-            guard j < end, let q = memchr(p + j, 0x22, end - j) else { throw ParseError.needMore }
-            let qi = UnsafePointer<UInt8>(q.assumingMemoryBound(to: UInt8.self)) - p
-            var k = qi - 1
-            var backslashes = 0
-            while k > i && p[k] == 0x5c { backslashes += 1; k -= 1 }
-            if backslashes & 1 == 0 { return qi }
-            j = qi + 1
-        }
-    }
-
     /// Where the string at `i` (which must be `"`) ends, and whether it holds escapes.
+    /// A backslash escapes the byte after it, so the search steps over that byte.
     func stringEnd() throws -> (contentEnd: Int, hasEscape: Bool) {
-        let qi = try closingQuote(from: i + 1)
-        return (qi, memchr(p + i + 1, 0x5c, qi - i - 1) != nil)
+        var j = i + 1
+        var hasEscape = false
+        while true {
+            guard let k = ByteSearch.firstQuoteOrBackslash(p, from: j, to: end) else { throw ParseError.needMore }
+            if p[k] == 0x22 { return (k, hasEscape) }
+            hasEscape = true
+            j = k + 2
+        }
     }
 
     /// Skips the string at `i` without decoding it: the hottest loop of ingest.
     public mutating func skipString() throws {
         guard try peek() == 0x22 else { throw syntaxError("expected a string, found \(describe(p[i]))") }
-        var j = i + 1
-        // Most strings are short: look at their bytes directly before paying for memchr.
-        let shortEnd = min(end, j + 24)
-        while j < shortEnd {
-            let c = p[j]
-            if c == 0x22 { i = j + 1; return }
-            if c == 0x5c { break }
-            j += 1
-        }
-        i = try closingQuote(from: j) + 1
+        i = try stringEnd().contentEnd + 1
     }
 
     /// Reads a string value, decoding escapes. Invalid UTF-8 is replaced with U+FFFD.
