@@ -221,30 +221,6 @@ public struct JSONScanner {
         throw ParseError.needMore
     }
 
-    /// Builds the object at `i` with only the members named in `keeping`; the others are
-    /// skipped without being built.
-    public mutating func parseObject(keeping: Set<String>) throws -> JSONValue {
-        try expect(0x7b, "'{'")
-        var members: [(String, JSONValue)] = []
-        try skipWhitespace()
-        if p[i] == 0x7d { i += 1; return .object(members) }
-        while true {
-            try skipWhitespace()
-            let key = try readString()
-            try skipWhitespace()
-            try expect(0x3a, "':'")
-            try skipWhitespace()
-            if keeping.contains(key) {
-                members.append((key, try parseValue(depth: 1)))
-            } else {
-                try skipValue()
-            }
-            try skipWhitespace()
-            if p[i] == 0x7d { i += 1; return .object(members) }
-            try expect(0x2c, "',' or '}'")
-        }
-    }
-
     /// Builds the value at `i`.
     public mutating func parseValue(depth: Int = 0) throws -> JSONValue {
         let c = try peek()
@@ -283,24 +259,16 @@ public struct JSONScanner {
             }
         default:
             let start = i
-            try skipScalar()
-            let text = String(decoding: UnsafeBufferPointer(start: p + start, count: i - start), as: UTF8.self)
-            switch text {
-            case "true": return .bool(true)
-            case "false": return .bool(false)
-            case "null": return .null
-            default:
-                guard Self.isNumber(text) else {
-                    i = start
-                    throw syntaxError("invalid literal \(text.prefix(20))")
-                }
-                return .number(text)
+            switch try readLiteral() {
+            case .bool(let b): return .bool(b)
+            case .null: return .null
+            case .number: return .number(String(decoding: UnsafeBufferPointer(start: p + start, count: i - start), as: UTF8.self))
             }
         }
     }
 
-    static func isNumber(_ s: String) -> Bool {
-        var it = s.utf8.makeIterator()
+    static func isNumber(_ s: some Sequence<UInt8>) -> Bool {
+        var it = s.makeIterator()
         var sawDigit = false
         while let b = it.next() {
             switch b {
