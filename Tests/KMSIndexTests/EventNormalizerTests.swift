@@ -152,16 +152,3 @@ final class EventNormalizerTests: XCTestCase {
         XCTAssertEqual(S3Location(arn: "s3://bucket/key").kind, .unparsed)
     }
 }
-
-final class RecordFieldsTests: XCTestCase {
-    /// Every member the reader keeps is one the normalizer reads, and the other way round.
-    func testTheReaderKeepsExactlyWhatTheNormalizerReads() {
-        for name in EventNormalizer.recordFields {
-            var fields = EventNormalizer.RecordFields()
-            fields.take(name, .string("x"))
-            let mirror = Mirror(reflecting: fields).children.compactMap { $0.value as? JSONValue }
-            XCTAssertEqual(mirror, [.string("x")], name)
-        }
-        XCTAssertEqual(Mirror(reflecting: EventNormalizer.RecordFields()).children.count, EventNormalizer.recordFields.count)
-    }
-}

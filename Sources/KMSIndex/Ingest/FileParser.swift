@@ -32,7 +32,7 @@ public struct FileParser: Sendable {
             }
             let logReader = LogFileReader(stream: stream, window: window)
             reader = logReader
-            let kind = try logReader.read { record, index in
+            let kind = try logReader.read(building: { s in try KMSRecordFields(reading: &s) }) { record, index in
                 do {
                     events.append(try EventNormalizer.normalize(record))
                     if events.count >= partSize {

@@ -12,101 +12,57 @@ public enum EventNormalizer {
     public static let contextS3 = "aws:s3:arn"
     public static let contextTrail = "aws:cloudtrail:arn"
 
-    /// The members of a record that `normalize` reads; the reader builds only these.
-    public static var recordFields: Set<String> { RecordFields.names }
-
+    /// Normalizes a record parsed into a `JSONValue`.
     public static func normalize(_ record: JSONValue) throws -> KMSEvent {
-        guard case .object(let members) = record else { throw RecordError("KMS record that is not an object") }
-        // One pass over the members (a repeated key: the last one counts, as everywhere else).
-        var fields = RecordFields()
-        for (key, value) in members { fields.take(key, value) }
-        guard let eventID = fields.eventID?.string, !eventID.isEmpty else {
+        guard case .object = record else { throw RecordError("KMS record that is not an object") }
+        return try normalize(KMSRecordFields(record))
+    }
+
+    /// Normalizes the typed members of a record.
+    public static func normalize(_ fields: KMSRecordFields) throws -> KMSEvent {
+        guard let eventID = fields.eventID, !eventID.isEmpty else {
             throw RecordError("KMS record without a string eventID")
         }
-        guard let rawTime = fields.eventTime?.string else {
+        guard let rawTime = fields.eventTime else {
             throw RecordError("KMS record \(eventID) without a string eventTime")
         }
         guard let eventTime = EventTime.normalize(rawTime) else {
             throw RecordError("KMS record \(eventID) has an eventTime that is not a time")
         }
-        guard let eventName = fields.eventName?.string, !eventName.isEmpty else {
+        guard let eventName = fields.eventName, !eventName.isEmpty else {
             throw RecordError("KMS record \(eventID) without a string eventName")
         }
         var event = KMSEvent(eventID: eventID, eventTime: eventTime, eventName: eventName)
-        event.awsRegion = fields.awsRegion?.string
-        event.recipientAccountID = fields.recipientAccountID?.scalarText
-        event.sourceIPAddress = fields.sourceIPAddress?.string
-        event.userAgent = fields.userAgent?.string
-        event.errorCode = fields.errorCode?.string
-        event.errorMessage = fields.errorMessage?.string
-        event.requestID = fields.requestID?.string
-        event.sharedEventID = fields.sharedEventID?.string
-        event.eventType = fields.eventType?.string
-        switch fields.readOnly {
-        case .bool(let b)?: event.readOnly = b
-        case .string(let s)? where s == "true" || s == "false": event.readOnly = s == "true"
-        default: break
-        }
-        event.principal = principal(fields.userIdentity, credentialFromConsole: fields.credentialFromConsole?.scalarText)
-        resolveKeys(&event, parameters: fields.requestParameters, resources: fields.resources)
-        readContexts(&event, parameters: fields.requestParameters)
+        event.awsRegion = fields.awsRegion
+        event.recipientAccountID = fields.recipientAccountID
+        event.sourceIPAddress = fields.sourceIPAddress
+        event.userAgent = fields.userAgent
+        event.errorCode = fields.errorCode
+        event.errorMessage = fields.errorMessage
+        event.requestID = fields.requestID
+        event.sharedEventID = fields.sharedEventID
+        event.eventType = fields.eventType
+        event.readOnly = fields.readOnly
+        event.principal = principal(fields.identity, credentialFromConsole: fields.credentialFromConsole)
+        resolveKeys(&event, parameters: fields.parameters, resources: fields.resources)
+        readContexts(&event, parameters: fields.parameters)
         return event
     }
 
-    /// The members of a record that matter, picked out in one pass.
-    struct RecordFields {
-        /// Every key `take` keeps (the reader builds only these members).
-        static let names: Set<String> = [
-            "eventID", "eventTime", "eventName", "awsRegion", "recipientAccountId", "sourceIPAddress", "userAgent",
-            "errorCode", "errorMessage", "requestID", "sharedEventID", "eventType", "readOnly", "userIdentity",
-            "sessionCredentialFromConsole", "requestParameters", "resources",
-        ]
-
-        var eventID, eventTime, eventName, awsRegion, recipientAccountID, sourceIPAddress, userAgent: JSONValue?
-        var errorCode, errorMessage, requestID, sharedEventID, eventType, readOnly: JSONValue?
-        var userIdentity, credentialFromConsole, requestParameters, resources: JSONValue?
-
-        mutating func take(_ key: String, _ value: JSONValue) {
-            switch key {
-            case "eventID": eventID = value
-            case "eventTime": eventTime = value
-            case "eventName": eventName = value
-            case "awsRegion": awsRegion = value
-            case "recipientAccountId": recipientAccountID = value
-            case "sourceIPAddress": sourceIPAddress = value
-            case "userAgent": userAgent = value
-            case "errorCode": errorCode = value
-            case "errorMessage": errorMessage = value
-            case "requestID": requestID = value
-            case "sharedEventID": sharedEventID = value
-            case "eventType": eventType = value
-            case "readOnly": readOnly = value
-            case "userIdentity": userIdentity = value
-            case "sessionCredentialFromConsole": credentialFromConsole = value
-            case "requestParameters": requestParameters = value
-            case "resources": resources = value
-            default: break
-            }
-        }
-    }
-
-    static func principal(_ identity: JSONValue?, credentialFromConsole: String?) -> Principal {
+    static func principal(_ identity: KMSRecordFields.IdentityFields?, credentialFromConsole: String?) -> Principal {
         var p = Principal()
         p.credentialFromConsole = credentialFromConsole
-        guard let identity, case .object = identity else { return p }
-        p.type = identity["type"]?.string
-        p.arn = identity["arn"]?.string
-        p.accountID = identity["accountId"]?.scalarText
-        p.principalID = identity["principalId"]?.string
-        p.userName = identity["userName"]?.string
-        p.invokedBy = identity["invokedBy"]?.string
-        p.accessKeyID = identity["accessKeyId"]?.string
-        let session = identity["sessionContext"]
-        p.sourceIdentity = session?["sourceIdentity"]?.string
-        if let issuer = session?["sessionIssuer"] {
-            p.roleARN = issuer["arn"]?.string
-            if p.userName == nil, p.type != "AssumedRole" { p.userName = issuer["userName"]?.string }
-        }
+        guard let identity else { return p }
+        p.type = identity.type
+        p.arn = identity.arn
+        p.accountID = identity.accountID
+        p.principalID = identity.principalID
+        p.userName = identity.userName
+        p.invokedBy = identity.invokedBy
+        p.accessKeyID = identity.accessKeyID
+        p.sourceIdentity = identity.sourceIdentity
+        p.roleARN = identity.issuerARN
+        if p.userName == nil, p.type != "AssumedRole" { p.userName = identity.issuerUserName }
         if let arn = p.arn, let parsed = ARN(arn), parsed.service == "sts" {
             let parts = parsed.resource.split(separator: "/", omittingEmptySubsequences: false)
             if parts.first == "assumed-role", parts.count >= 3 {
@@ -123,13 +79,11 @@ public enum EventNormalizer {
     }
 
     /// Key ARNs named in `resources`: entries typed `AWS::KMS::Key`, or untyped entries whose ARN is a key ARN.
-    static func resourceKeys(_ resources: JSONValue?) -> [String] {
-        guard case .array(let items)? = resources else { return [] }
+    static func resourceKeys(_ resources: [KMSRecordFields.ResourceEntry]?) -> [String] {
         var keys: [String] = []
-        for item in items {
-            guard let arn = item["ARN"]?.string ?? item["arn"]?.string else { continue }
-            let type = item["type"]?.string
-            if type == "AWS::KMS::Key" || (type == nil && ARN(arn)?.isKMSKey == true) {
+        for item in resources ?? [] {
+            guard let arn = item.arn else { continue }
+            if item.type == "AWS::KMS::Key" || (item.type == nil && ARN(arn)?.isKMSKey == true) {
                 if !keys.contains(arn) { keys.append(arn) }
             }
         }
@@ -144,11 +98,12 @@ public enum EventNormalizer {
         return candidates.first { $0.hasSuffix("/" + keyID) }
     }
 
-    static func resolveKeys(_ event: inout KMSEvent, parameters: JSONValue?, resources: JSONValue?) {
+    static func resolveKeys(_ event: inout KMSEvent, parameters: KMSRecordFields.ParameterFields?,
+                            resources: [KMSRecordFields.ResourceEntry]?) {
         let keys = resourceKeys(resources)
-        let keyID = parameters?["keyId"]?.string
-        let destinationKeyID = parameters?["destinationKeyId"]?.string
-        let sourceKeyID = parameters?["sourceKeyId"]?.string
+        let keyID = parameters?.keyID
+        let destinationKeyID = parameters?.destinationKeyID
+        let sourceKeyID = parameters?.sourceKeyID
         let requested = keyID ?? destinationKeyID
 
         var primary = match(requested, in: keys)
@@ -170,9 +125,9 @@ public enum EventNormalizer {
         }
         learn(requested, primary)
         learn(sourceKeyID, event.sourceKeyARN)
-        if ["CreateAlias", "UpdateAlias"].contains(event.eventName), let target = parameters?["targetKeyId"]?.string {
+        if ["CreateAlias", "UpdateAlias"].contains(event.eventName), let target = parameters?.targetKeyID {
             let targetARN = match(target, in: keys) ?? keys.first
-            learn(parameters?["aliasName"]?.string, targetARN)
+            learn(parameters?.aliasName, targetARN)
         }
     }
 
@@ -183,22 +138,18 @@ public enum EventNormalizer {
         return nil
     }
 
-    static func readContexts(_ event: inout KMSEvent, parameters: JSONValue?) {
-        let scopes: [(String, ContextScope)] = [
-            ("encryptionContext", .request), ("sourceEncryptionContext", .source),
-            ("destinationEncryptionContext", .destination),
-        ]
-        for (field, scope) in scopes {
-            guard case .object(let members)? = parameters?[field] else { continue }
-            for (name, value) in members {
-                let text = value.string ?? value.jsonText
-                if scope == .request && name == contextS3 && value.string != nil {
-                    event.s3ARN = text
-                } else if scope == .request && name == contextTrail && value.string != nil {
-                    event.trailARN = text
+    static func readContexts(_ event: inout KMSEvent, parameters: KMSRecordFields.ParameterFields?) {
+        guard let parameters else { return }
+        for scope in [ContextScope.request, .source, .destination] {
+            guard let members = parameters.contexts[scope.rawValue] else { continue }
+            for member in members {
+                if scope == .request && member.name == contextS3 && member.isString {
+                    event.s3ARN = member.value
+                } else if scope == .request && member.name == contextTrail && member.isString {
+                    event.trailARN = member.value
                 } else {
-                    event.otherContext.removeAll { $0.scope == scope && $0.name == name }
-                    event.otherContext.append(ContextPair(scope: scope, name: name, value: text))
+                    event.otherContext.removeAll { $0.scope == scope && $0.name == member.name }
+                    event.otherContext.append(ContextPair(scope: scope, name: member.name, value: member.value))
                 }
             }
         }

@@ -64,40 +64,23 @@ public struct JSONScanner {
         return "byte 0x" + String(b, radix: 16)
     }
 
-    /// Index of the quote that closes the string opened at `i`, searching from `j`: the first
-    /// quote not escaped by an odd run of backslashes.
-    func closingQuote(from start: Int) throws -> Int {
-        var j = start
-        while true {
-            guard j < end, let q = memchr(p + j, 0x22, end - j) else { throw ParseError.needMore }
-            let qi = UnsafePointer<UInt8>(q.assumingMemoryBound(to: UInt8.self)) - p
-            var k = qi - 1
-            var backslashes = 0
-            while k > i && p[k] == 0x5c { backslashes += 1; k -= 1 }
-            if backslashes & 1 == 0 { return qi }
-            j = qi + 1
-        }
-    }
-
     /// Where the string at `i` (which must be `"`) ends, and whether it holds escapes.
+    /// A backslash escapes the byte after it, so the search steps over that byte.
     func stringEnd() throws -> (contentEnd: Int, hasEscape: Bool) {
-        let qi = try closingQuote(from: i + 1)
-        return (qi, memchr(p + i + 1, 0x5c, qi - i - 1) != nil)
+        var j = i + 1
+        var hasEscape = false
+        while true {
+            guard let k = ByteSearch.firstQuoteOrBackslash(p, from: j, to: end) else { throw ParseError.needMore }
+            if p[k] == 0x22 { return (k, hasEscape) }
+            hasEscape = true
+            j = k + 2
+        }
     }
 
     /// Skips the string at `i` without decoding it: the hottest loop of ingest.
     public mutating func skipString() throws {
         guard try peek() == 0x22 else { throw syntaxError("expected a string, found \(describe(p[i]))") }
-        var j = i + 1
-        // Most strings are short: look at their bytes directly before paying for memchr.
-        let shortEnd = min(end, j + 24)
-        while j < shortEnd {
-            let c = p[j]
-            if c == 0x22 { i = j + 1; return }
-            if c == 0x5c { break }
-            j += 1
-        }
-        i = try closingQuote(from: j) + 1
+        i = try stringEnd().contentEnd + 1
     }
 
     /// Reads a string value, decoding escapes. Invalid UTF-8 is replaced with U+FFFD.
@@ -238,30 +221,6 @@ public struct JSONScanner {
         throw ParseError.needMore
     }
 
-    /// Builds the object at `i` with only the members named in `keeping`; the others are
-    /// skipped without being built.
-    public mutating func parseObject(keeping: Set<String>) throws -> JSONValue {
-        try expect(0x7b, "'{'")
-        var members: [(String, JSONValue)] = []
-        try skipWhitespace()
-        if p[i] == 0x7d { i += 1; return .object(members) }
-        while true {
-            try skipWhitespace()
-            let key = try readString()
-            try skipWhitespace()
-            try expect(0x3a, "':'")
-            try skipWhitespace()
-            if keeping.contains(key) {
-                members.append((key, try parseValue(depth: 1)))
-            } else {
-                try skipValue()
-            }
-            try skipWhitespace()
-            if p[i] == 0x7d { i += 1; return .object(members) }
-            try expect(0x2c, "',' or '}'")
-        }
-    }
-
     /// Builds the value at `i`.
     public mutating func parseValue(depth: Int = 0) throws -> JSONValue {
         let c = try peek()
@@ -300,24 +259,16 @@ public struct JSONScanner {
             }
         default:
             let start = i
-            try skipScalar()
-            let text = String(decoding: UnsafeBufferPointer(start: p + start, count: i - start), as: UTF8.self)
-            switch text {
-            case "true": return .bool(true)
-            case "false": return .bool(false)
-            case "null": return .null
-            default:
-                guard Self.isNumber(text) else {
-                    i = start
-                    throw syntaxError("invalid literal \(text.prefix(20))")
-                }
-                return .number(text)
+            switch try readLiteral() {
+            case .bool(let b): return .bool(b)
+            case .null: return .null
+            case .number: return .number(String(decoding: UnsafeBufferPointer(start: p + start, count: i - start), as: UTF8.self))
             }
         }
     }
 
-    static func isNumber(_ s: String) -> Bool {
-        var it = s.utf8.makeIterator()
+    static func isNumber(_ s: some Sequence<UInt8>) -> Bool {
+        var it = s.makeIterator()
         var sawDigit = false
         while let b = it.next() {
             switch b {

@@ -40,6 +40,13 @@ public final class LogFileReader {
 
     /// Reads the whole file, calling `onKMSRecord` with each KMS record and its index in `Records`.
     public func read(onKMSRecord: (JSONValue, Int) throws -> Void) throws -> LogFileKind {
+        try read(building: { s in try s.parseValue() }, onKMSRecord: onKMSRecord)
+    }
+
+    /// Reads the whole file; `build` reads each KMS record from its bytes (a scanner over just
+    /// the record), and `onKMSRecord` gets what it built and the record's index in `Records`.
+    public func read<Record>(building build: (inout JSONScanner) throws -> Record,
+                             onKMSRecord: (Record, Int) throws -> Void) throws -> LogFileKind {
         let topIsObject = try step { s -> Bool in
             try s.skipWhitespace()
             if s.p[s.i] == 0xEF, s.i + 2 < s.end, s.p[s.i + 1] == 0xBB, s.p[s.i + 2] == 0xBF {
@@ -84,7 +91,7 @@ public final class LogFileReader {
             }
             if key == "Records" && !sawRecords {
                 sawRecords = true
-                try readRecords(onKMSRecord: onKMSRecord)
+                try readRecords(building: build, onKMSRecord: onKMSRecord)
             } else {
                 topLevelKeys.append(key)
                 try step { s in try s.skipValue() }
@@ -104,7 +111,8 @@ public final class LogFileReader {
         return .notLog(reason: "JSON object without Records, not a CloudTrail log file")
     }
 
-    private func readRecords(onKMSRecord: (JSONValue, Int) throws -> Void) throws {
+    private func readRecords<Record>(building build: (inout JSONScanner) throws -> Record,
+                                     onKMSRecord: (Record, Int) throws -> Void) throws {
         let isArray = try step { s -> Bool in
             if s.p[s.i] == 0x5b { s.i += 1; return true }
             return false
@@ -117,7 +125,15 @@ public final class LogFileReader {
         }
         while !done {
             let index = recordCount
-            let record = try step { s -> RecordScan in try Self.scanRecord(&s) }
+            let record = try step { s -> RecordScan<Record> in
+                switch try Self.scanRecord(&s) {
+                case .other: return .other
+                case .notObject: return .notObject
+                case .kms(let bytes):
+                    var scanner = JSONScanner(s.p, from: bytes.lowerBound, to: bytes.upperBound)
+                    return .kms(try build(&scanner))
+                }
+            }
             recordCount += 1
             switch record {
             case .other: break
@@ -143,14 +159,15 @@ public final class LogFileReader {
         if malformed.count < 20 { malformed.append(MalformedRecord(index: index, reason: reason)) }
     }
 
-    enum RecordScan {
+    enum RecordScan<Record> {
         case other
-        case kms(JSONValue)
+        /// A KMS record: what was built from it, or where its bytes are.
+        case kms(Record)
         case notObject
     }
 
-    /// Reads one record: finds `eventSource` and builds the record only when it is KMS.
-    static func scanRecord(_ s: inout JSONScanner) throws -> RecordScan {
+    /// Reads one record: finds `eventSource`, and for a KMS record, where its bytes are.
+    static func scanRecord(_ s: inout JSONScanner) throws -> RecordScan<Range<Int>> {
         let start = s.i
         guard s.p[s.i] == 0x7b else {
             try s.skipValue()
@@ -182,10 +199,7 @@ public final class LogFileReader {
             }
         }
         s.i += 1
-        guard isKMS else { return .other }
-        let end = s.i
-        var full = JSONScanner(s.p, from: start, to: end)
-        return .kms(try full.parseObject(keeping: EventNormalizer.recordFields))
+        return isKMS ? .kms(start..<s.i) : .other
     }
 
     /// Runs `body` on the unread bytes; when it needs more, reads more input and runs it again

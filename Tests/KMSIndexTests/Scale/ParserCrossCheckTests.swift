@@ -46,7 +46,7 @@ final class ParserCrossCheckTests: XCTestCase {
             var fast: [String] = []
             let stream = try DecompressedStream(path: path, limit: 1 << 30)
             let reader = LogFileReader(stream: stream, window: ByteWindow(capacity: 4096))
-            _ = try reader.read { record, _ in
+            _ = try reader.read(building: { s in try KMSRecordFields(reading: &s) }) { record, _ in
                 if let event = try? EventNormalizer.normalize(record) { fast.append(describe(event)) }
             }
             let json = try JSONSerialization.jsonObject(with: gunzip(try Data(contentsOf: URL(fileURLWithPath: path)))) as? [String: Any]

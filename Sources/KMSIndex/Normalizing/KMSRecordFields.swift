@@ -1,0 +1,143 @@
+/// The members of a KMS record that `EventNormalizer` reads, already typed.
+///
+/// The byte reader fills them straight from the file (`init(reading:)`); a `JSONValue`
+/// record converts to them (`init(_:)`), which keeps a generic parse as the reference.
+/// A member of the wrong type is nil; when a key repeats, the last one counts.
+public struct KMSRecordFields: Equatable, Sendable {
+    public var eventID, eventTime, eventName, awsRegion, sourceIPAddress, userAgent: String?
+    public var errorCode, errorMessage, requestID, sharedEventID, eventType: String?
+    /// Scalars as text: strings as they are, numbers and booleans as written.
+    public var recipientAccountID, credentialFromConsole: String?
+    /// A boolean, or the string "true" or "false".
+    public var readOnly: Bool?
+    /// `userIdentity`, when it is an object.
+    public var identity: IdentityFields?
+    /// `requestParameters`, when it is an object.
+    public var parameters: ParameterFields?
+    /// `resources`, when it is an array.
+    public var resources: [ResourceEntry]?
+
+    public init() {}
+
+    /// What `userIdentity` holds that the index keeps.
+    public struct IdentityFields: Equatable, Sendable {
+        public var type, arn, principalID, userName, invokedBy, accessKeyID: String?
+        /// Scalar text, like `recipientAccountId`.
+        public var accountID: String?
+        /// `sessionContext.sourceIdentity`.
+        public var sourceIdentity: String?
+        /// `sessionContext.sessionIssuer.arn` and `.userName`.
+        public var issuerARN, issuerUserName: String?
+        public init() {}
+    }
+
+    /// What `requestParameters` holds that the index keeps.
+    public struct ParameterFields: Equatable, Sendable {
+        public var keyID, destinationKeyID, sourceKeyID, targetKeyID, aliasName: String?
+        /// The members of each encryption context that is an object, by `ContextScope.rawValue`.
+        public var contexts: [[ContextMember]?] = [nil, nil, nil]
+        public init() {}
+    }
+
+    /// One member of an encryption context: a string, or the JSON text of another value.
+    public struct ContextMember: Equatable, Sendable {
+        public var name: String
+        public var value: String
+        public var isString: Bool
+        public init(name: String, value: String, isString: Bool) {
+            self.name = name
+            self.value = value
+            self.isString = isString
+        }
+    }
+
+    /// One entry of `resources`: its `ARN` (else `arn`) and `type`, when they are strings.
+    public struct ResourceEntry: Equatable, Sendable {
+        public var arn: String?
+        public var type: String?
+        public init(arn: String?, type: String?) {
+            self.arn = arn
+            self.type = type
+        }
+    }
+
+    /// Encryption-context member names, by `ContextScope.rawValue`.
+    static let contextNames = ["encryptionContext", "sourceEncryptionContext", "destinationEncryptionContext"]
+}
+
+extension KMSRecordFields {
+    /// The fields of a record already parsed into a `JSONValue` (nil members for a non-object).
+    public init(_ record: JSONValue) {
+        self.init()
+        guard case .object(let members) = record else { return }
+        for (key, value) in members {
+            switch key {
+            case "eventID": eventID = value.string
+            case "eventTime": eventTime = value.string
+            case "eventName": eventName = value.string
+            case "awsRegion": awsRegion = value.string
+            case "recipientAccountId": recipientAccountID = value.scalarText
+            case "sourceIPAddress": sourceIPAddress = value.string
+            case "userAgent": userAgent = value.string
+            case "errorCode": errorCode = value.string
+            case "errorMessage": errorMessage = value.string
+            case "requestID": requestID = value.string
+            case "sharedEventID": sharedEventID = value.string
+            case "eventType": eventType = value.string
+            case "readOnly": readOnly = Self.readOnly(value)
+            case "userIdentity": identity = Self.identity(value)
+            case "sessionCredentialFromConsole": credentialFromConsole = value.scalarText
+            case "requestParameters": parameters = Self.parameters(value)
+            case "resources": resources = Self.resources(value)
+            default: break
+            }
+        }
+    }
+
+    static func readOnly(_ value: JSONValue) -> Bool? {
+        switch value {
+        case .bool(let b): return b
+        case .string(let s) where s == "true" || s == "false": return s == "true"
+        default: return nil
+        }
+    }
+
+    static func identity(_ value: JSONValue) -> IdentityFields? {
+        guard case .object = value else { return nil }
+        var f = IdentityFields()
+        f.type = value["type"]?.string
+        f.arn = value["arn"]?.string
+        f.accountID = value["accountId"]?.scalarText
+        f.principalID = value["principalId"]?.string
+        f.userName = value["userName"]?.string
+        f.invokedBy = value["invokedBy"]?.string
+        f.accessKeyID = value["accessKeyId"]?.string
+        let session = value["sessionContext"]
+        f.sourceIdentity = session?["sourceIdentity"]?.string
+        f.issuerARN = session?["sessionIssuer"]?["arn"]?.string
+        f.issuerUserName = session?["sessionIssuer"]?["userName"]?.string
+        return f
+    }
+
+    static func parameters(_ value: JSONValue) -> ParameterFields? {
+        guard case .object = value else { return nil }
+        var f = ParameterFields()
+        f.keyID = value["keyId"]?.string
+        f.destinationKeyID = value["destinationKeyId"]?.string
+        f.sourceKeyID = value["sourceKeyId"]?.string
+        f.targetKeyID = value["targetKeyId"]?.string
+        f.aliasName = value["aliasName"]?.string
+        for (scope, name) in contextNames.enumerated() {
+            guard case .object(let members)? = value[name] else { continue }
+            f.contexts[scope] = members.map { key, member in
+                ContextMember(name: key, value: member.string ?? member.jsonText, isString: member.string != nil)
+            }
+        }
+        return f
+    }
+
+    static func resources(_ value: JSONValue) -> [ResourceEntry]? {
+        guard case .array(let items) = value else { return nil }
+        return items.map { ResourceEntry(arn: $0["ARN"]?.string ?? $0["arn"]?.string, type: $0["type"]?.string) }
+    }
+}

@@ -1,0 +1,140 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Skipping with the checks of a full parse, for values inside the members a KMS record
+/// keeps: the byte reader accepts and rejects exactly what `parseValue` does, without
+/// building what it does not need.
+extension JSONScanner {
+    /// A number or literal, as `readLiteral` found it.
+    enum Literal: Equatable {
+        case bool(Bool)
+        case null
+        case number
+    }
+
+    /// Reads a number or literal, checking it as `parseValue` does; its text is what was consumed.
+    mutating func readLiteral() throws -> Literal {
+        let start = i
+        try skipScalar()
+        let text = UnsafeBufferPointer(start: p + start, count: i - start)
+        if text.elementsEqual("true".utf8) { return .bool(true) }
+        if text.elementsEqual("false".utf8) { return .bool(false) }
+        if text.elementsEqual("null".utf8) { return .null }
+        guard Self.isNumber(text) else {
+            i = start
+            throw syntaxError("invalid literal \(String(decoding: text, as: UTF8.self).prefix(20))")
+        }
+        return .number
+    }
+
+    /// Skips a string, checking its escapes; decodes only a string that has some.
+    mutating func skipStringChecked() throws {
+        guard try peek() == 0x22 else { throw syntaxError("expected a string, found \(describe(p[i]))") }
+        let (contentEnd, hasEscape) = try stringEnd()
+        if hasEscape { _ = try readString() } else { i = contentEnd + 1 }
+    }
+
+    /// Skips the value at `i`, nested `depth` levels deep, with every check of `parseValue(depth:)`.
+    mutating func skipValueChecked(depth: Int) throws {
+        let c = try peek()
+        switch c {
+        case 0x22:
+            try skipStringChecked()
+        case 0x7b:
+            try forEachMember(depth: depth) { s in try s.skipValueChecked(depth: depth + 1) }
+        case 0x5b:
+            if depth >= Self.maxDepth { throw ParseError.tooDeep(limit: Self.maxDepth, offset: i) }
+            i += 1
+            try skipWhitespace()
+            if p[i] == 0x5d { i += 1; return }
+            while true {
+                try skipWhitespace()
+                try skipValueChecked(depth: depth + 1)
+                try skipWhitespace()
+                if p[i] == 0x5d { i += 1; return }
+                try expect(0x2c, "',' or ']'")
+            }
+        default:
+            _ = try readLiteral()
+        }
+    }
+
+    /// Reads the object at `i` (nested `depth` levels deep) as `parseValue` does, calling
+    /// `value` with the scanner at each member's value after its key was read by `key`.
+    mutating func forEachMember(depth: Int, key: (inout JSONScanner) throws -> Void = { try $0.skipStringChecked() },
+                                value: (inout JSONScanner) throws -> Void) throws {
+        if depth >= Self.maxDepth { throw ParseError.tooDeep(limit: Self.maxDepth, offset: i) }
+        try expect(0x7b, "'{'")
+        try skipWhitespace()
+        if p[i] == 0x7d { i += 1; return }
+        while true {
+            try skipWhitespace()
+            try key(&self)
+            try skipWhitespace()
+            try expect(0x3a, "':'")
+            try skipWhitespace()
+            try value(&self)
+            try skipWhitespace()
+            if p[i] == 0x7d { i += 1; return }
+            try expect(0x2c, "',' or '}'")
+        }
+    }
+
+    /// Reads an object key; returns its index in `names`, nil for any other key.
+    mutating func readKey(_ names: KeyNames) throws -> Int? {
+        guard try peek() == 0x22 else { throw syntaxError("expected a string, found \(describe(p[i]))") }
+        let (contentEnd, hasEscape) = try stringEnd()
+        if hasEscape { return names.index(of: try readString()) }
+        let found = names.index(of: UnsafeBufferPointer(start: p + i + 1, count: contentEnd - i - 1))
+        i = contentEnd + 1
+        return found
+    }
+
+    /// The value as a string; nil (after checking it) when it is anything else.
+    mutating func readStringValue(depth: Int) throws -> String? {
+        if try peek() == 0x22 { return try readString() }
+        try skipValueChecked(depth: depth)
+        return nil
+    }
+
+    /// Scalars as text (`JSONValue.scalarText`): strings as they are, numbers and booleans as written.
+    mutating func readScalarText(depth: Int) throws -> String? {
+        let c = try peek()
+        if c == 0x22 { return try readString() }
+        if c == 0x7b || c == 0x5b {
+            try skipValueChecked(depth: depth)
+            return nil
+        }
+        let start = i
+        if try readLiteral() == .null { return nil }
+        return String(decoding: UnsafeBufferPointer(start: p + start, count: i - start), as: UTF8.self)
+    }
+}
+
+/// Object keys to look for, compared as bytes without building a String.
+struct KeyNames {
+    private let names: [[UInt8]]
+
+    init(_ names: [String]) {
+        self.names = names.map { Array($0.utf8) }
+    }
+
+    var count: Int { names.count }
+
+    func index(of key: UnsafeBufferPointer<UInt8>) -> Int? {
+        for (k, name) in names.enumerated() where name.count == key.count {
+            if name.withUnsafeBufferPointer({ memcmp($0.baseAddress!, key.baseAddress!, key.count) == 0 }) { return k }
+        }
+        // Other bytes can still be the same String: Swift compares canonical equivalents
+        // (U+212A KELVIN SIGN is "K"), and so did the generic parse.
+        if key.contains(where: { $0 >= 0x80 }) { return index(of: String(decoding: key, as: UTF8.self)) }
+        return nil
+    }
+
+    func index(of key: String) -> Int? {
+        names.firstIndex { String(decoding: $0, as: UTF8.self) == key }
+    }
+}

@@ -1,0 +1,115 @@
+import XCTest
+
+@testable import KMSIndex
+
+/// The byte reader of KMS records against a generic parse of the same bytes: the same
+/// fields, or the same error.
+final class KMSRecordReaderTests: XCTestCase {
+    enum Outcome: Equatable {
+        case fields(KMSRecordFields)
+        case failed(ParseError)
+    }
+
+    func viaBytes(_ text: String) -> Outcome {
+        let bytes = Array(text.utf8)
+        return bytes.withUnsafeBufferPointer { buffer in
+            var s = JSONScanner(buffer.baseAddress!, from: 0, to: buffer.count)
+            do {
+                let fields = try KMSRecordFields(reading: &s)
+                XCTAssertEqual(s.i, buffer.count, text)
+                return .fields(fields)
+            } catch {
+                return .failed(error as! ParseError)
+            }
+        }
+    }
+
+    /// The reference: the record's kept members built as `JSONValue`s, the others skipped.
+    func viaValue(_ text: String) -> Outcome {
+        let bytes = Array(text.utf8)
+        return bytes.withUnsafeBufferPointer { buffer in
+            var s = JSONScanner(buffer.baseAddress!, from: 0, to: buffer.count)
+            do {
+                var members: [(String, JSONValue)] = []
+                try s.forEachMember(depth: 0, key: { members.append((try $0.readString(), .null)) }) { s in
+                    if KMSRecordFields.recordKeys.index(of: members[members.count - 1].0) != nil {
+                        members[members.count - 1].1 = try s.parseValue(depth: 1)
+                    } else {
+                        try s.skipValue()
+                    }
+                }
+                return .fields(KMSRecordFields(.object(members)))
+            } catch {
+                return .failed(error as! ParseError)
+            }
+        }
+    }
+
+    func check(_ text: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(viaBytes(text), viaValue(text), text, file: file, line: line)
+    }
+
+    /// Every member the byte reader keeps is one the normalizer reads, and the other way round.
+    func testEveryKeptMemberIsRead() {
+        let values = ["readOnly": "true", "userIdentity": #"{"type":"x"}"#, "requestParameters": #"{"keyId":"x"}"#,
+                      "resources": #"[{"ARN":"x"}]"#]
+        let names = ["eventID", "eventTime", "eventName", "awsRegion", "recipientAccountId", "sourceIPAddress", "userAgent",
+                     "errorCode", "errorMessage", "requestID", "sharedEventID", "eventType", "readOnly", "userIdentity",
+                     "sessionCredentialFromConsole", "requestParameters", "resources"]
+        XCTAssertEqual(KMSRecordFields.recordKeys.count, names.count)
+        for name in names {
+            let text = #"{"\#(name)":\#(values[name] ?? #""x""#)}"#
+            check(text)
+            XCTAssertNotEqual(viaBytes(text), .fields(KMSRecordFields()), name)
+        }
+        XCTAssertEqual(viaBytes(#"{"eventSource":"kms.amazonaws.com","other":{"a":1}}"#), .fields(KMSRecordFields()))
+    }
+
+    func testTypicalRecordsAgree() {
+        check(kmsRecord(eventID: "a"))
+        check(kmsRecord(eventID: "b", identity: #"{"type":"AssumedRole","arn":"arn:aws:sts::1:assumed-role/R/s","sessionContext":{"sessionIssuer":{"type":"Role","arn":"arn:aws:iam::1:role/R","userName":"R"},"attributes":{"mfaAuthenticated":"false"},"sourceIdentity":"me"}}"#))
+        check(kmsRecord(eventID: "c", requestParameters: #"{"keyId":"alias/x","encryptionContext":{"a":"1","n":12,"b":true,"o":{"k":[1,null]}},"sourceEncryptionContext":{"s":"t"},"numberOfBytes":32}"#, resources: nil, error: ("AccessDenied", "no \"way\"")))
+    }
+
+    func testRepeatedKeysLastOneCounts() {
+        check(#"{"eventID":"a","eventID":"b","eventTime":"t","eventTime":5,"readOnly":true,"readOnly":"false"}"#)
+        check(#"{"userIdentity":{"type":"A","type":7,"sessionContext":{"sessionIssuer":{"arn":"x"}},"sessionContext":"s"}}"#)
+        check(#"{"userIdentity":{"sessionContext":{"sessionIssuer":{"arn":"x","userName":"u"},"sessionIssuer":null}}}"#)
+        check(#"{"requestParameters":{"encryptionContext":{"a":"1","a":"2"},"encryptionContext":"no"},"requestParameters":{"keyId":"k"}}"#)
+        check(#"{"resources":[{"ARN":"x","arn":"y","type":"t"},{"arn":"z"},5,{"ARN":1,"arn":"w"}],"resources":[{"ARN":"q"}]}"#)
+    }
+
+    func testWrongTypesReadAsAbsent() {
+        check(#"{"eventID":1,"eventName":null,"recipientAccountId":111122223333,"sessionCredentialFromConsole":true,"readOnly":1}"#)
+        check(#"{"userIdentity":"x","requestParameters":[1],"resources":{"a":1},"awsRegion":{"r":[]}}"#)
+        check(#"{"userIdentity":{"accountId":12.5e3,"arn":["a"]},"requestParameters":null,"readOnly":"yes"}"#)
+        check(#"{"recipientAccountId":null,"sessionCredentialFromConsole":false}"#)
+    }
+
+    func testEscapesWhitespaceAndNonASCII() {
+        check(#"{ "event\u0049D" : "\u00e9\ud83d\ude00" , "eventName" :"D\"e\\c" ,"userAgent":"é😀" }"#)
+        check(#"{"requestParameters":{"encryptionContext":{"k\n":"v\t","\u212Ay":"kelvin"},"accessKe\u212AId":"x"}}"#)
+        check(#"{"userIdentity":{"accessKe\#u{212A}Id":"raw kelvin","userName":"\u0075"}}"#)
+        check("{}")
+        check(" {\n\"eventID\"\t:\r\"x\"\n}".trimmingCharacters(in: .whitespaces))
+    }
+
+    func testSameErrorsAsAFullParse() {
+        for text in [
+            #"{"userIdentity":{"type":tru}}"#, #"{"requestParameters":{"x":01a}}"#, #"{"eventID":"\q"}"#,
+            #"{"resources":[{"ARN":"a"} {"ARN":"b"}]}"#, #"{"userIdentity":{"a" 1}}"#, #"{"readOnly":nul}"#,
+            #"{"requestParameters":{"encryptionContext":{"a":[1,}}}"#, #"{"userIdentity":{"x":"\u12"}}"#,
+            #"{"eventTime":-}"#, #"{"resources":[1,]}"#,
+        ] {
+            check(text)
+            XCTAssertNotEqual(viaBytes(text), viaValue("{}"), text)
+        }
+    }
+
+    func testDeepNestingInsideAKeptMemberIsRefused() {
+        let deep = String(repeating: "[", count: 600) + String(repeating: "]", count: 600)
+        check(#"{"requestParameters":{"x":\#(deep)}}"#)
+        check(#"{"userIdentity":{"sessionContext":{"sessionIssuer":{"x":\#(deep)}}}}"#)
+        if case .failed(.tooDeep) = viaBytes(#"{"resources":\#(deep)}"#) {} else { XCTFail("deep resources accepted") }
+    }
+}
