@@ -28,7 +28,7 @@ func runBinary(_ arguments: [String], binary: URL = kmsindexBinary, environment:
     if let directory { process.currentDirectoryURL = directory }
     // stderr goes to a file, so that a full pipe can never block the process.
     let errURL = FileManager.default.temporaryDirectory.appendingPathComponent("kmsindex-stderr-" + UUID().uuidString)
-    FileManager.default.createFile(atPath: errURL.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
     defer { try? FileManager.default.removeItem(at: errURL) }
     let err = try FileHandle(forWritingTo: errURL)
     let out = Pipe(), input = Pipe()
