@@ -48,8 +48,8 @@ public struct FileResult: Sendable {
 
 /// Writes files' ledger rows and events into an open transaction.
 ///
-/// Statements are prepared once; ids of keys, principals, objects and the rest are cached,
-/// so a run looks each one up in SQLite only the first time it sees it.
+/// Statements are prepared once and bound through SQLite's C API; ids of keys, principals,
+/// objects and the rest are cached, so a run looks each one up in SQLite only the first time.
 final class EventWriter {
     private let db: Database
     private let upsertFile: Statement
@@ -57,6 +57,15 @@ final class EventWriter {
     private let insertEvent: Statement
     private let insertContext: Statement
     private let upsertAlias: Statement
+    private let keys: DimensionTable
+    private let trails: DimensionTable
+    private let objects: DimensionTable
+    private let buckets: DimensionTable
+    private let strings: DimensionTable
+    private let userAgents: DimensionTable
+    private let contextNames: DimensionTable
+    private let contextValues: DimensionTable
+    private let principals: DimensionTable
     private var keyIDs: [String: Int64] = [:]
     private var trailIDs: [String: Int64] = [:]
     private var objectIDs: [String: Int64] = [:]
@@ -101,6 +110,27 @@ final class EventWriter {
             ON CONFLICT (key_id, alias) DO UPDATE SET
                 first_seen = min(first_seen, excluded.first_seen),
                 last_seen = max(last_seen, excluded.last_seen)
+            """)
+        keys = try DimensionTable(db, select: "SELECT id FROM kms_keys WHERE arn = ?",
+                                  insert: "INSERT INTO kms_keys (arn, account_id, region, key_id) VALUES (?, ?, ?, ?)")
+        trails = try DimensionTable(db, select: "SELECT id FROM trails WHERE arn = ?",
+                                    insert: "INSERT INTO trails (arn, account_id, region, name) VALUES (?, ?, ?, ?)")
+        objects = try DimensionTable(db, select: "SELECT id FROM s3_objects WHERE key_hash IS ? AND key IS ? AND bucket_id IS ?",
+                                     insert: "INSERT INTO s3_objects (kind, bucket_id, key, key_hash) VALUES (?, ?, ?, ?)")
+        buckets = try DimensionTable(db, select: "SELECT id FROM s3_buckets WHERE arn = ?",
+                                     insert: "INSERT INTO s3_buckets (arn, name) VALUES (?, ?)")
+        strings = try DimensionTable(db, select: "SELECT id FROM strings WHERE text = ?",
+                                     insert: "INSERT INTO strings (text) VALUES (?)")
+        userAgents = try DimensionTable(db, select: "SELECT id FROM user_agents WHERE text = ?",
+                                        insert: "INSERT INTO user_agents (text) VALUES (?)")
+        contextNames = try DimensionTable(db, select: "SELECT id FROM context_names WHERE name = ?",
+                                          insert: "INSERT INTO context_names (name) VALUES (?)")
+        contextValues = try DimensionTable(db, select: "SELECT id FROM context_values WHERE value = ?",
+                                           insert: "INSERT INTO context_values (value) VALUES (?)")
+        principals = try DimensionTable(db, select: "SELECT id FROM principals WHERE identity = ?", insert: """
+            INSERT INTO principals (identity, type, arn, account_id, principal_id, user_name, role_arn,
+                session_name, invoked_by, access_key_id, source_identity, credential_from_console)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
     }
 
@@ -233,24 +263,26 @@ final class EventWriter {
 
     private func key(_ arn: String) throws -> Int64 {
         if let id = keyIDs[arn] { return id }
-        let parsed = ARN(arn)
-        let keyUUID = parsed.map { String($0.resource.dropFirst("key/".count)) }
-        let id = try lookupOrInsert(
-            select: "SELECT id FROM kms_keys WHERE arn = ?", [arn],
-            insert: "INSERT INTO kms_keys (arn, account_id, region, key_id) VALUES (?, ?, ?, ?)",
-            [arn, parsed?.account, parsed?.region, keyUUID])
+        let id = try keys.id(db, arn) { row in
+            let parsed = ARN(arn)
+            row.text(arn)
+            row.text(parsed?.account)
+            row.text(parsed?.region)
+            row.text(parsed.map { String($0.resource.dropFirst("key/".count)) })
+        }
         keyIDs[arn] = id
         return id
     }
 
     private func trail(_ arn: String) throws -> Int64 {
         if let id = trailIDs[arn] { return id }
-        let parsed = ARN(arn)
-        let name = parsed.flatMap { $0.resource.hasPrefix("trail/") ? String($0.resource.dropFirst(6)) : nil }
-        let id = try lookupOrInsert(
-            select: "SELECT id FROM trails WHERE arn = ?", [arn],
-            insert: "INSERT INTO trails (arn, account_id, region, name) VALUES (?, ?, ?, ?)",
-            [arn, parsed?.account, parsed?.region, name])
+        let id = try trails.id(db, arn) { row in
+            let parsed = ARN(arn)
+            row.text(arn)
+            row.text(parsed?.account)
+            row.text(parsed?.region)
+            row.text(parsed.flatMap { $0.resource.hasPrefix("trail/") ? String($0.resource.dropFirst(6)) : nil })
+        }
         trailIDs[arn] = id
         return id
     }
@@ -262,56 +294,54 @@ final class EventWriter {
         let (bucketARN, key) = S3ObjectSQL.split(arn: arn)
         let bucketID = try bucketARN.map { try bucket(arn: $0, name: location.bucket ?? "") }
         let hash = key.map(StoredKeyHash.of)
-        let id = try lookupOrInsert(
-            select: "SELECT id FROM s3_objects WHERE key_hash IS ? AND key IS ? AND bucket_id IS ?",
-            [hash, key, bucketID],
-            insert: "INSERT INTO s3_objects (kind, bucket_id, key, key_hash) VALUES (?, ?, ?, ?)",
-            [location.kind.rawValue, bucketID, key, hash])
+        let id = try objects.id(db, bind: { row in
+            row.int(hash)
+            row.text(key)
+            row.int(bucketID)
+        }, insert: { row in
+            row.text(location.kind.rawValue)
+            row.int(bucketID)
+            row.text(key)
+            row.int(hash)
+        })
         objectIDs[arn] = id
         return id
     }
 
     private func bucket(arn: String, name: String) throws -> Int64 {
         if let id = bucketIDs[arn] { return id }
-        let id = try lookupOrInsert(
-            select: "SELECT id FROM s3_buckets WHERE arn = ?", [arn],
-            insert: "INSERT INTO s3_buckets (arn, name) VALUES (?, ?)", [arn, name])
+        let id = try buckets.id(db, arn) { row in
+            row.text(arn)
+            row.text(name)
+        }
         bucketIDs[arn] = id
         return id
     }
 
     private func string(_ text: String) throws -> Int64 {
         if let id = stringIDs[text] { return id }
-        let id = try lookupOrInsert(
-            select: "SELECT id FROM strings WHERE text = ?", [text],
-            insert: "INSERT INTO strings (text) VALUES (?)", [text])
+        let id = try strings.id(db, text) { $0.text(text) }
         stringIDs[text] = id
         return id
     }
 
     private func userAgent(_ text: String) throws -> Int64 {
         if let id = userAgentIDs[text] { return id }
-        let id = try lookupOrInsert(
-            select: "SELECT id FROM user_agents WHERE text = ?", [text],
-            insert: "INSERT INTO user_agents (text) VALUES (?)", [text])
+        let id = try userAgents.id(db, text) { $0.text(text) }
         userAgentIDs[text] = id
         return id
     }
 
     private func contextName(_ name: String) throws -> Int64 {
         if let id = contextNameIDs[name] { return id }
-        let id = try lookupOrInsert(
-            select: "SELECT id FROM context_names WHERE name = ?", [name],
-            insert: "INSERT INTO context_names (name) VALUES (?)", [name])
+        let id = try contextNames.id(db, name) { $0.text(name) }
         contextNameIDs[name] = id
         return id
     }
 
     private func contextValue(_ value: String) throws -> Int64 {
         if let id = contextValueIDs[value] { return id }
-        let id = try lookupOrInsert(
-            select: "SELECT id FROM context_values WHERE value = ?", [value],
-            insert: "INSERT INTO context_values (value) VALUES (?)", [value])
+        let id = try contextValues.id(db, value) { $0.text(value) }
         contextValueIDs[value] = id
         return id
     }
@@ -319,23 +349,42 @@ final class EventWriter {
     private func principal(_ p: Principal) throws -> Int64 {
         if let id = principalIDs[p] { return id }
         let identity = PrincipalIdentity.canonical(p)
-        let id = try lookupOrInsert(
-            select: "SELECT id FROM principals WHERE identity = ?", [identity],
-            insert: """
-                INSERT INTO principals (identity, type, arn, account_id, principal_id, user_name, role_arn,
-                    session_name, invoked_by, access_key_id, source_identity, credential_from_console)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-            [identity, p.type, p.arn, p.accountID, p.principalID, p.userName, p.roleARN, p.sessionName,
-             p.invokedBy, p.accessKeyID, p.sourceIdentity, p.credentialFromConsole])
+        let id = try principals.id(db, identity) { row in
+            for field in [identity, p.type, p.arn, p.accountID, p.principalID, p.userName, p.roleARN, p.sessionName,
+                          p.invokedBy, p.accessKeyID, p.sourceIdentity, p.credentialFromConsole] {
+                row.text(field)
+            }
+        }
         principalIDs[p] = id
         return id
     }
+}
 
-    private func lookupOrInsert(select: String, _ key: StatementArguments, insert: String, _ row: StatementArguments) throws -> Int64 {
-        if let id = try Int64.fetchOne(db.cachedStatement(sql: select), arguments: key) { return id }
-        try db.cachedStatement(sql: insert).execute(arguments: row)
+/// A table of distinct values (keys, principals, objects, strings…): the id of a value, its row
+/// inserted the first time. Both statements are prepared once per writer.
+private struct DimensionTable {
+    let select: Statement
+    let insert: Statement
+
+    init(_ db: Database, select: String, insert: String) throws {
+        self.select = try db.makeStatement(sql: select)
+        self.insert = try db.makeStatement(sql: insert)
+    }
+
+    /// The id of the row `bind` selects, else of the row `insert` binds, newly inserted.
+    func id(_ db: Database, bind: (inout RowInserter) -> Void, insert bindRow: (inout RowInserter) -> Void) throws -> Int64 {
+        var query = RowInserter(select)
+        bind(&query)
+        if let id = try query.fetchInt64(db) { return id }
+        var row = RowInserter(insert)
+        bindRow(&row)
+        _ = try row.execute(db)
         return db.lastInsertedRowID
+    }
+
+    /// The same, for tables whose select takes one text value.
+    func id(_ db: Database, _ key: String, insert bindRow: (inout RowInserter) -> Void) throws -> Int64 {
+        try id(db, bind: { $0.text(key) }, insert: bindRow)
     }
 }
 

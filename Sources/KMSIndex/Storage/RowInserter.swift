@@ -1,7 +1,7 @@
 import GRDB
 import GRDBSQLite
 
-/// A prepared statement bound column by column through SQLite's C API.
+/// A prepared statement bound column by column, and run, through SQLite's C API.
 ///
 /// The one place the insert path leaves GRDB: building `StatementArguments` for every event
 /// cost more than the insert itself (measured with perf on ingest). Everything else goes through
@@ -69,5 +69,20 @@ struct RowInserter {
             throw DatabaseError(resultCode: ResultCode(rawValue: code), message: db.lastErrorMessage, sql: statement.sql)
         }
         return Int(sqlite3_changes(db.sqliteConnection))
+    }
+
+    /// Runs a query with the values bound so far; returns the first column of its first row.
+    mutating func fetchInt64(_ db: Database) throws -> Int64? {
+        defer {
+            sqlite3_reset(handle)
+            sqlite3_clear_bindings(handle)
+            index = 0
+        }
+        switch sqlite3_step(handle) {
+        case SQLITE_ROW: return sqlite3_column_int64(handle, 0)
+        case SQLITE_DONE: return nil
+        case let code:
+            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: db.lastErrorMessage, sql: statement.sql)
+        }
     }
 }
