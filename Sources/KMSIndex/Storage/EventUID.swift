@@ -14,24 +14,21 @@ public enum EventUID {
     static func withUUIDBytes<R>(_ id: String, _ body: (UnsafeRawBufferPointer) -> R) -> R? {
         var id = id
         let halves: (UInt64, UInt64)? = id.withUTF8 { u in
-            guard u.count == 36 else { return nil }
+            guard u.count == 36, u[8] == 0x2d, u[13] == 0x2d, u[18] == 0x2d, u[23] == 0x2d else { return nil }
+            // Lowercase hex digits only: the text must come back the same from the view.
+            func digits(_ range: Range<Int>, into value: inout UInt64) -> Bool {
+                for k in range {
+                    let c = u[k]
+                    let v: UInt8
+                    if c &- 0x30 < 10 { v = c &- 0x30 } else if c &- 0x61 < 6 { v = c &- 0x61 &+ 10 } else { return false }
+                    value = value << 4 | UInt64(v)
+                }
+                return true
+            }
             var high: UInt64 = 0
             var low: UInt64 = 0
-            var digits = 0
-            for (i, c) in u.enumerated() {
-                if i == 8 || i == 13 || i == 18 || i == 23 {
-                    guard c == 0x2d else { return nil }
-                    continue
-                }
-                let v: UInt64
-                switch c {
-                case 0x30...0x39: v = UInt64(c - 0x30)
-                case 0x61...0x66: v = UInt64(c - 0x61 + 10)
-                default: return nil
-                }
-                if digits < 16 { high = high << 4 | v } else { low = low << 4 | v }
-                digits += 1
-            }
+            guard digits(0..<8, into: &high), digits(9..<13, into: &high), digits(14..<18, into: &high),
+                  digits(19..<23, into: &low), digits(24..<36, into: &low) else { return nil }
             return (high, low)
         }
         guard let (high, low) = halves else { return nil }
