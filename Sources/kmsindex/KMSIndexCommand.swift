@@ -22,7 +22,7 @@ struct KMSIndexCommand: ParsableCommand {
     static func main() {
         Console.ignoreBrokenPipe()
         if let plain = PlainWhoReadArguments(CommandLine.arguments.dropFirst()) {
-            Glibc.exit(WhoReadCommand.listReads(of: plain.object, databasePath: IndexDatabase.resolvePath(plain.db), format: plain.format))
+            WhoReadCommand.listReads(of: plain.object, databasePath: IndexDatabase.resolvePath(plain.db), format: plain.format)
         }
         do {
             var command = try parseAsRoot()

@@ -2,6 +2,10 @@ import ArgumentParser
 import GRDB
 import KMSIndex
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 extension KMSIndexCommand {
     struct WhoReadCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -24,19 +28,28 @@ extension KMSIndexCommand {
         var format: OutputFormat { output.format }
 
         mutating func run() throws {
-            let status = Self.listReads(of: object, databasePath: database.path, format: format)
-            if status != 0 { throw ExitCode(status) }
+            Self.listReads(of: object, databasePath: database.path, format: format)
         }
 
-        /// Prints who read `object`; returns the exit status (0 reads listed, 1 none, 2 error).
-        static func listReads(of object: String, databasePath: String, format: OutputFormat) -> Int32 {
+        /// Prints who read `object` and ends the process with the exit status (0 reads listed,
+        /// 1 none, 2 error).
+        static func listReads(of object: String, databasePath: String, format: OutputFormat) -> Never {
+            let index: IndexDatabase
             let answer: WhoReadAnswer
             do {
-                let index = try IndexDatabase.openForReading(path: databasePath)
+                index = try IndexDatabase.openForReading(path: databasePath)
                 answer = try index.queue.read { db in try WhoRead(db).answer(object) }
             } catch {
                 fail("\(error)")
             }
+            let status = report(answer, object: object, format: format)
+            // Exits with the index still open: closing a read-only connection changes nothing on
+            // disk, and GRDB's teardown is a measurable part of a who-read.
+            withExtendedLifetime(index) { Glibc.exit(status) }
+        }
+
+        /// Prints `answer`; returns the exit status.
+        static func report(_ answer: WhoReadAnswer, object: String, format: OutputFormat) -> Int32 {
             switch answer {
             case let .ambiguous(candidates):
                 Console.err("kmsindex: \(TerminalText.escape(object)) matches \(candidates.count) objects; give more of the key:")
