@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 
 /// Why an index could not be opened or used.
 public struct DatabaseOpenError: Error, CustomStringConvertible {
@@ -118,6 +119,9 @@ public final class IndexDatabase: Sendable {
         config.busyMode = .timeout(60)
         config.foreignKeysEnabled = false
         config.prepareDatabase { db in
+            // GRDB's authorizer records what each statement reads, for observation, column by
+            // column; a read-only connection has no observers, and the event views read dozens.
+            if readOnly { sqlite3_set_authorizer(db.sqliteConnection, nil, nil) }
             if !readOnly { try db.execute(sql: "PRAGMA synchronous = NORMAL") }
             try db.execute(sql: "PRAGMA cache_size = -65536")
         }
