@@ -93,7 +93,10 @@ public final class IndexDatabase: Sendable {
 
     /// Opens an existing index for queries only. Pending migrations are applied first.
     public static func openForReading(path: String) throws -> IndexDatabase {
-        guard FileManager.default.fileExists(atPath: path) else {
+        // stat(2) answers as FileManager.fileExists does (a dangling link is no file), without
+        // setting up a FileManager.
+        var status = stat()
+        guard stat(path, &status) == 0 else {
             throw DatabaseOpenError("no index at \(path): run 'kmsindex ingest' first, or give --db")
         }
         try checkFileHeader(path: path)
