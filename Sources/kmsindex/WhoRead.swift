@@ -103,7 +103,7 @@ extension KMSIndexCommand {
 /// once, and one object, in any order. Anything else (help, `--`, a repeated option, a value that
 /// is empty or starts with a dash, a format that is not one) is left to ArgumentParser, so it is
 /// read and reported exactly as before.
-struct PlainWhoReadArguments: Equatable {
+struct PlainWhoReadArguments {
     var db: String?
     var object: String
     var format: OutputFormat

@@ -25,7 +25,7 @@ public final class IndexDatabase: Sendable {
     /// process), else `kmsindex.sqlite` here.
     public static func resolvePath(_ explicit: String?, environment: [String: String]? = nil) -> String {
         if let explicit, !explicit.isEmpty { return explicit }
-        // getenv rather than ProcessInfo: copying the whole environment costs more than a query.
+        // getenv, not ProcessInfo: copying the whole environment was a measurable part of a query.
         let env = environment.map { $0["KMSINDEX_DB"] } ?? getenv("KMSINDEX_DB").map { String(cString: $0) }
         if let env, !env.isEmpty { return env }
         return defaultFileName
