@@ -21,6 +21,9 @@ struct KMSIndexCommand: ParsableCommand {
     /// Runs the command; usage errors exit with status 2, like every other error of ours.
     static func main() {
         Console.ignoreBrokenPipe()
+        if let plain = PlainWhoReadArguments(CommandLine.arguments.dropFirst()) {
+            WhoReadCommand.listReads(of: plain.object, databasePath: IndexDatabase.resolvePath(plain.db), format: plain.format)
+        }
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -2,6 +2,10 @@ import ArgumentParser
 import GRDB
 import KMSIndex
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 extension KMSIndexCommand {
     struct WhoReadCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -24,25 +28,41 @@ extension KMSIndexCommand {
         var format: OutputFormat { output.format }
 
         mutating func run() throws {
+            Self.listReads(of: object, databasePath: database.path, format: format)
+        }
+
+        /// Prints who read `object` and ends the process with the exit status (0 reads listed,
+        /// 1 none, 2 error).
+        static func listReads(of object: String, databasePath: String, format: OutputFormat) -> Never {
+            let index: IndexDatabase
             let answer: WhoReadAnswer
             do {
-                let index = try IndexDatabase.openForReading(path: database.path)
+                index = try IndexDatabase.openForReading(path: databasePath)
                 answer = try index.queue.read { db in try WhoRead(db).answer(object) }
             } catch {
                 fail("\(error)")
             }
+            let status = report(answer, object: object, format: format)
+            // Exits with the index still open (never released): closing a read-only connection
+            // changes nothing on disk, and GRDB's teardown is a measurable part of a who-read.
+            _ = Unmanaged.passRetained(index)
+            Glibc.exit(status)
+        }
+
+        /// Prints `answer`; returns the exit status.
+        static func report(_ answer: WhoReadAnswer, object: String, format: OutputFormat) -> Int32 {
             switch answer {
             case let .ambiguous(candidates):
                 Console.err("kmsindex: \(TerminalText.escape(object)) matches \(candidates.count) objects; give more of the key:")
                 for candidate in candidates { Console.err("  " + TerminalText.escape(candidate)) }
-                throw ExitCode(2)
+                return 2
             case let .unknown(bucketKeysOnly):
                 if bucketKeysOnly {
                     Console.err("kmsindex: the bucket of \(TerminalText.escape(object)) is only seen with a bucket-level encryption context (S3 Bucket Keys): KMS does not record reads of single objects there; try who-read on the bucket")
                 } else {
                     Console.err("kmsindex: no KMS event in the index names \(TerminalText.escape(object))")
                 }
-                throw ExitCode(1)
+                return 1
             case let .object(known, reads, writes, bucketKeysOnly):
                 if format == .table {
                     var header = "object: \(TerminalText.escape(known.arn))\n"
@@ -58,9 +78,10 @@ extension KMSIndexCommand {
                         Console.err("kmsindex: \(TerminalText.escape(known.arn)) is in the index, but no Decrypt of it is recorded")
                     }
                     if format != .table { Console.out(Self.table(reads, format).render(format)) }
-                    throw ExitCode(1)
+                    return 1
                 }
                 Console.out(Self.table(reads, format).render(format))
+                return 0
             }
         }
 
@@ -72,5 +93,53 @@ extension KMSIndexCommand {
             }
             return ResultTable(columns: EventRow.columnNames, cells: reads.map(\.cells))
         }
+    }
+}
+
+/// The plain forms of `kmsindex who-read`, read without building the command tree: scripts run
+/// who-read many times over, and ArgumentParser's set-up costs more than the query itself.
+///
+/// Understood: `--db path` and `--format name` (or `--db=path`, `--format=name`), each at most
+/// once, and one object, in any order. Anything else (help, `--`, a repeated option, a value that
+/// is empty or starts with a dash, a format that is not one) is left to ArgumentParser, so it is
+/// read and reported exactly as before.
+struct PlainWhoReadArguments {
+    var db: String?
+    var object: String
+    var format: OutputFormat
+
+    /// `arguments` without the program name; nil when they are not a plain who-read.
+    init?(_ arguments: ArraySlice<String>) {
+        var rest = arguments
+        guard rest.popFirst() == "who-read" else { return nil }
+        var db: String?, format: OutputFormat?, object: String?
+        while let argument = rest.popFirst() {
+            guard argument.hasPrefix("--") else {
+                guard object == nil, !argument.isEmpty, !argument.hasPrefix("-") else { return nil }
+                object = argument
+                continue
+            }
+            let name: Substring, value: String
+            if let equals = argument.firstIndex(of: "=") {
+                name = argument[..<equals]
+                value = String(argument[argument.index(after: equals)...])
+            } else {
+                name = argument[...]
+                guard let next = rest.popFirst() else { return nil }
+                value = next
+            }
+            guard !value.isEmpty, !value.hasPrefix("-") else { return nil }
+            switch name {
+            case "--db" where db == nil: db = value
+            case "--format" where format == nil:
+                guard let known = OutputFormat(rawValue: value) else { return nil }
+                format = known
+            default: return nil
+            }
+        }
+        guard let object else { return nil }
+        self.db = db
+        self.object = object
+        self.format = format ?? .table
     }
 }

@@ -73,6 +73,60 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(partial.stderr.contains("1 ingested"), partial.stderr)
     }
 
+    /// The plain forms of who-read skip ArgumentParser; `--` before the object sends the same
+    /// request through it. Both must print and return exactly the same.
+    func testPlainWhoReadAnswersAsArgumentParserDoes() throws {
+        let dir = try TempDir()
+        let db = dir.path + "/i.sqlite"
+        try run(["ingest", "-q", "--db", db, fixturesURL.appendingPathComponent("seed").path])
+        let objects = [seedLogFileARN, "111122223333_CloudTrail_us-west-2_20151111T2115Z_7JREEBimdK8d2nC9.json.gz",
+                       "arn:aws:s3:::example-bucket-for-CT-logs/AWSLogs/111122223333/", "nothing-like-this.json.gz",
+                       "help"]
+        for object in objects {
+            for format in ["table", "csv", "tsv", "json", "ndjson"] {
+                let parsed = try run(["who-read", "--db", db, "--format", format, "--", object])
+                for plain in [["who-read", "--db", db, "--format", format, object],
+                              ["who-read", object, "--format=" + format, "--db=" + db]] {
+                    let fast = try run(plain)
+                    XCTAssertEqual(fast.status, parsed.status, "\(plain)")
+                    XCTAssertEqual(fast.stdout, parsed.stdout, "\(plain)")
+                    XCTAssertEqual(fast.stderr, parsed.stderr, "\(plain)")
+                }
+            }
+        }
+        let missing = try run(["who-read", "--db", dir.path + "/none.sqlite", "x"])
+        XCTAssertEqual(missing.status, 2)
+        XCTAssertEqual(missing.stderr, try run(["who-read", "--db", dir.path + "/none.sqlite", "--", "x"]).stderr)
+        var environment = ProcessInfo.processInfo.environment
+        environment["KMSINDEX_DB"] = db
+        let fromEnvironment = try run(["who-read", seedLogFileARN], environment: environment)
+        XCTAssertEqual(fromEnvironment.status, 0, fromEnvironment.stderr)
+        XCTAssertEqual(fromEnvironment.stdout, try run(["who-read", "--", seedLogFileARN], environment: environment).stdout)
+    }
+
+    /// Forms the plain reader leaves to ArgumentParser keep ArgumentParser's meaning and errors.
+    func testWhoReadFormsThatAreNotPlainStillParse() throws {
+        let dir = try TempDir()
+        let db = dir.path + "/i.sqlite"
+        try run(["ingest", "-q", "--db", db, fixturesURL.appendingPathComponent("seed").path])
+        // A repeated option: the last one counts.
+        let repeated = try run(["who-read", "--db", dir.path + "/none.sqlite", "--db", db, seedLogFileARN])
+        XCTAssertEqual(repeated.status, 0, repeated.stderr)
+        // `--db=` takes the next argument as its value.
+        let emptyValue = try run(["who-read", "--db=", db, seedLogFileARN])
+        XCTAssertEqual(emptyValue.status, 0, emptyValue.stderr)
+        XCTAssertEqual(emptyValue.stdout, try run(["who-read", "--db", db, seedLogFileARN]).stdout)
+        let badFormat = try run(["who-read", "--db", db, "--format", "JSON", seedLogFileARN])
+        XCTAssertEqual(badFormat.status, 2)
+        XCTAssertTrue(badFormat.stderr.hasPrefix("Error: The value 'JSON' is invalid for '--format <format>'."), badFormat.stderr)
+        let two = try run(["who-read", "--db", db, "a", "b"])
+        XCTAssertEqual(two.status, 2)
+        XCTAssertTrue(two.stderr.hasPrefix("Error: Unexpected argument 'b'"), two.stderr)
+        let help = try run(["who-read", "--db", db, "--help"])
+        XCTAssertEqual(help.status, 0)
+        XCTAssertTrue(help.stdout.contains("USAGE: kmsindex who-read [--db <path>] <object> [--format <format>]"), help.stdout)
+    }
+
     func testDatabaseComesFromTheEnvironmentThenTheDefault() throws {
         let dir = try TempDir()
         let seed = fixturesURL.appendingPathComponent("seed").path
