@@ -20,6 +20,11 @@ public struct EventRow: Sendable, Equatable {
     public var objectARN: String?
     /// The request's other encryption-context pairs, `name=value; …`, when the query asks for them.
     public var context: String?
+    init(eventTime: String, eventName: String, eventID: String) {
+        self.eventTime = eventTime
+        self.eventName = eventName
+        self.eventID = eventID
+    }
 
     /// The caller in one phrase: the role and session for an assumed role, else the ARN,
     /// else the service that called.
@@ -104,20 +109,51 @@ public struct WhoRead {
         guard let object = candidates.first else {
             return .unknown(bucketKeysOnly: try bucketKeysOnly(bucket: Self.bucketName(query)))
         }
-        let reads = try events(objectID: object.id, names: ["Decrypt"])
-        let writes = try events(objectID: object.id, names: ["GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "Encrypt"])
+        let events = try self.events(of: object)
+        let reads = events.filter { $0.eventName == "Decrypt" }
+        let writes = events.filter { $0.eventName != "Decrypt" }
         let bucketOnly = object.kind != "bucket" && reads.isEmpty ? try bucketKeysOnly(bucket: object.bucket) : false
         return .object(object, reads: reads, writes: writes, bucketKeysOnly: bucketOnly)
     }
 
-    func events(objectID: Int64, names: [String]) throws -> [EventRow] {
-        let placeholders = names.map { _ in "?" }.joined(separator: ", ")
-        let sql = """
-            SELECT \(EventRow.selectColumns) FROM kms_events
-            WHERE object_id = ? AND event_name IN (\(placeholders))
-            ORDER BY event_time_ms, event_id
-            """
-        return try Row.fetchAll(db, sql: sql, arguments: StatementArguments([objectID] + names)).map(EventRow.init)
+    /// The object's reads (Decrypt) and writes (GenerateDataKey*, Encrypt), oldest first.
+    ///
+    /// One query on the tables rather than two on kms_events: who-read is a whole process per
+    /// lookup, and preparing the view (every column a subquery) costs more than running it.
+    /// Times, ids and addresses are turned into text here, as the view would.
+    func events(of object: KnownObject) throws -> [EventRow] {
+        let rows = try Row.fetchAll(db, sql: """
+            SELECT e.event_time, n.text AS event_name, u.event_uid, p.type, p.arn, p.role_arn, p.session_name,
+                   p.invoked_by, c.text AS error_code, e.error_message, e.source_ip, a.text AS user_agent,
+                   k.arn AS key_arn, r.text AS region
+            FROM events e
+            JOIN strings n ON n.id = e.event_name_sid
+            LEFT JOIN event_uids u ON u.event_time = e.event_time AND u.event_id = e.id
+            LEFT JOIN principals p ON p.id = e.principal_id
+            LEFT JOIN strings c ON c.id = e.error_code_sid
+            LEFT JOIN user_agents a ON a.id = e.user_agent_id
+            LEFT JOIN kms_keys k ON k.id = e.key_id
+            LEFT JOIN strings r ON r.id = e.region_sid
+            WHERE e.object_id = ? AND n.text IN ('Decrypt', \(Listings.writeOperations))
+            """, arguments: [object.id])
+        let events = rows.map { row -> (ms: Int64, event: EventRow) in
+            var event = EventRow(
+                eventTime: StoredTime.text(row[0]), eventName: row[1], eventID: EventUID.text(row[2]))
+            event.principalType = row[3]
+            event.principalARN = row[4]
+            event.roleARN = row[5]
+            event.sessionName = row[6]
+            event.invokedBy = row[7]
+            event.errorCode = row[8]
+            event.errorMessage = row[9]
+            event.sourceIP = StoredAddress.text(row[10])
+            event.userAgent = row[11]
+            event.keyARN = row[12]
+            event.region = row[13]
+            event.objectARN = object.arn
+            return (row[0], event)
+        }
+        return events.sorted { ($0.ms, $0.event.eventID) < ($1.ms, $1.event.eventID) }.map(\.event)
     }
 
     /// Objects the query names, most specific form first.

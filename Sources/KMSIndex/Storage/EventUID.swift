@@ -1,3 +1,5 @@
+import GRDB
+
 /// Compact storage of CloudTrail ids (eventID, requestID).
 ///
 /// A lowercase UUID is stored as its 16 bytes (less than half the text, and a smaller unique
@@ -33,5 +35,27 @@ public enum EventUID {
         }
         guard let (high, low) = halves else { return nil }
         return withUnsafeBytes(of: (high.bigEndian, low.bigEndian)) { body($0) }
+    }
+
+    /// The text of a stored id, as the `kms_events` view shows it: a 16-byte blob as a lowercase
+    /// UUID, anything else as its text.
+    static func text(_ value: DatabaseValue) -> String {
+        switch value.storage {
+        case .blob(let data) where data.count == 16:
+            let hex = Array("0123456789abcdef".utf8)
+            var out: [UInt8] = []
+            out.reserveCapacity(36)
+            for (i, byte) in data.enumerated() {
+                if i == 4 || i == 6 || i == 8 || i == 10 { out.append(0x2D) }
+                out.append(hex[Int(byte >> 4)])
+                out.append(hex[Int(byte & 0x0F)])
+            }
+            return String(decoding: out, as: UTF8.self)
+        case .blob(let data): return String(decoding: data, as: UTF8.self)
+        case .string(let text): return text
+        case .int64(let n): return String(n)
+        case .double(let x): return String(x)
+        case .null: return ""
+        }
     }
 }

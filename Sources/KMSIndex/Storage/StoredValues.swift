@@ -93,6 +93,15 @@ public enum StoredAddress {
             return parts == 4 ? value : nil
         }
     }
+
+    /// The text of a stored address, as the `kms_events` view shows it.
+    static func text(_ value: DatabaseValue) -> String? {
+        switch value.storage {
+        case .int64(let n): return "\(n >> 24).\(n >> 16 & 255).\(n >> 8 & 255).\(n & 255)"
+        case .null: return nil
+        default: return String.fromDatabaseValue(value) ?? value.description
+        }
+    }
 }
 
 /// The hash `s3_objects.key_hash` holds: 32-bit FNV-1a of the key's UTF-8 bytes, as a signed

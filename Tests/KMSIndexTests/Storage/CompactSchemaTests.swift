@@ -87,6 +87,40 @@ final class CompactSchemaTests: XCTestCase {
         }
     }
 
+    /// who-read reads the tables directly; it must show every event as the kms_events view does.
+    func testWhoReadShowsEventsAsTheViewDoes() throws {
+        let dir = try TempDir()
+        let index = try makeIndex(dir)
+        let object = #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::bucket/key.txt"}}"#
+        let records = [
+            kmsRecord(eventID: "not-a-uuid", eventTime: "2024-03-01T00:00:01.5Z", requestParameters: object),
+            kmsRecord(eventTime: "2024-03-01T00:00:01Z", requestParameters: object, error: ("AccessDenied", "no \u{1b}[2J")),
+            kmsRecord(eventName: "GenerateDataKey", eventTime: "2024-03-01T00:00:00Z", requestParameters: object)
+                .replacingOccurrences(of: "203.0.113.7", with: "s3.amazonaws.com"),
+            kmsRecord(eventTime: "2024-03-01T00:00:02Z", requestParameters: object, resources: nil)
+                .replacingOccurrences(of: "203.0.113.7", with: "2001:db8::7"),
+            kmsRecord(eventTime: "2024-03-01T00:00:02Z", identity: #"{"type":"AWSService","invokedBy":"s3.amazonaws.com"}"#,
+                      requestParameters: object),
+        ]
+        _ = try ingest(index, [try dir.write(logPath(), gzip(logFile(records)))])
+        guard case .object(_, let reads, let writes, _) = try whoRead(index, "s3://bucket/key.txt") else {
+            return XCTFail("object not found")
+        }
+        let viewed = try index.queue.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT \(EventRow.selectColumns) FROM kms_events WHERE object_id IS NOT NULL
+                ORDER BY event_time_ms, event_id
+                """).map(EventRow.init)
+        }
+        XCTAssertEqual(reads, viewed.filter { $0.eventName == "Decrypt" })
+        XCTAssertEqual(writes, viewed.filter { $0.eventName != "Decrypt" })
+        XCTAssertEqual(reads.count, 4)
+        XCTAssertEqual(reads.compactMap(\.sourceIP).sorted(), ["2001:db8::7", "203.0.113.7", "203.0.113.7", "203.0.113.7"])
+        XCTAssertEqual(reads.prefix(2).map(\.eventTime), ["2024-03-01T00:00:01Z", "2024-03-01T00:00:01.5Z"])
+        XCTAssertEqual(reads[1].eventID, "not-a-uuid")
+        XCTAssertEqual(writes.map(\.sourceIP), ["s3.amazonaws.com"])
+    }
+
     func testOnlyCanonicalLowercaseUUIDsAreStoredAsBytes() {
         XCTAssertEqual(EventUID.uuidBytes("00112233-4455-6677-8899-aabbccddeeff"),
                        [0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xAA, 0xBB, 0xCC, 0xDD, 0xEE, 0xFF])
