@@ -141,6 +141,30 @@ final class EventNormalizerTests: XCTestCase {
         XCTAssertNil(EventTime.normalize("1637000000"))
     }
 
+    func testEventTimesAlreadyInStoredFormKeepTheirTextAndNearMissesAreStillNormalized() {
+        XCTAssertEqual(EventTime.normalize("0099-01-02T03:04:05Z"), "0099-01-02T03:04:05Z")
+        XCTAssertEqual(EventTime.normalize("2024-02-29T23:59:60Z"), "2024-02-29T23:59:60Z")
+        XCTAssertEqual(EventTime.normalize("2021-10-19t00:56:05z"), "2021-10-19T00:56:05Z")
+        XCTAssertEqual(EventTime.normalize("2021-10-19T00:56:05z"), "2021-10-19T00:56:05Z")
+        XCTAssertEqual(EventTime.normalize("2021-10-19 00:56:05Z"), "2021-10-19T00:56:05Z")
+        XCTAssertEqual(EventTime.normalize("2021-10-19T00:56:05+00:00"), "2021-10-19T00:56:05Z")
+        XCTAssertEqual(EventTime.normalize("2021-10-19T00:56:05.0Z"), "2021-10-19T00:56:05Z")
+        XCTAssertEqual(EventTime.normalize("2021-10-19T00:56:0Z"), nil)
+        XCTAssertNil(EventTime.normalize("2021-10-19T24:56:05Z"))
+        XCTAssertNil(EventTime.normalize("2021-10-00T00:56:05Z"))
+        XCTAssertNil(EventTime.normalize("2021-10-19T00:56:05Zx"))
+        XCTAssertNil(EventTime.normalize("2021-10-19T00:56:05X"))
+    }
+
+    func testKMSKeyARNsNeedSomethingAfterKeySlash() {
+        let prefix = "arn:aws:kms:us-east-1:111122223333:"
+        XCTAssertEqual(ARN(prefix + "key/1234abcd-12ab-34cd-56ef-1234567890ab")?.isKMSKey, true)
+        XCTAssertEqual(ARN(prefix + "key/é")?.isKMSKey, true)
+        XCTAssertEqual(ARN(prefix + "key/")?.isKMSKey, false)
+        XCTAssertEqual(ARN(prefix + "key/\u{301}x")?.isKMSKey, false)  // the slash is not a character of its own
+        XCTAssertEqual(ARN(prefix + "alias/x")?.isKMSKey, false)
+    }
+
     func testS3Locations() {
         XCTAssertEqual(S3Location(arn: "arn:aws:s3:::bucket").kind, .bucket)
         XCTAssertEqual(S3Location(arn: "arn:aws:s3:::bucket/AWSLogs/111122223333/").kind, .prefix)

@@ -31,7 +31,9 @@ public struct ARN: Equatable, Sendable {
     }
 
     /// True for `arn:…:kms:…:key/ID`.
-    public var isKMSKey: Bool { service == "kms" && resource.hasPrefix("key/") && resource.count > 4 }
+    /// (Past the ASCII `key/`, any more byte is another character: counting bytes is enough,
+    /// and cheaper than counting characters.)
+    public var isKMSKey: Bool { service == "kms" && resource.hasPrefix("key/") && resource.utf8.count > 4 }
     /// True for `arn:…:kms:…:alias/NAME`.
     public var isKMSAlias: Bool { service == "kms" && resource.hasPrefix("alias/") }
 }

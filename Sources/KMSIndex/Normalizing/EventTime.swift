@@ -44,6 +44,9 @@ public enum EventTime {
         guard k == b.count, (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else {
             return nil
         }
+        // Already in the stored form (nearly every CloudTrail time): the text itself, without
+        // building it again piece by piece.
+        if k == 20 && b[10] == 0x54 && b[19] == 0x5a { return text }
         if offsetMinutes != 0 {
             // Shift to UTC through days since the epoch (civil-from-days, Howard Hinnant's algorithm).
             var total = daysFromCivil(year, month, day) * 1440 + hour * 60 + minute - offsetMinutes

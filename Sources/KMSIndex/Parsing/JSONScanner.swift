@@ -66,6 +66,9 @@ public struct JSONScanner {
 
     /// Where the string at `i` (which must be `"`) ends, and whether it holds escapes.
     /// A backslash escapes the byte after it, so the search steps over that byte.
+    /// Inlined: it runs once per string of every skipped record, and a call costs about a
+    /// fifth of the skipping time.
+    @inline(__always)
     func stringEnd() throws -> (contentEnd: Int, hasEscape: Bool) {
         var j = i + 1
         var hasEscape = false
@@ -78,6 +81,7 @@ public struct JSONScanner {
     }
 
     /// Skips the string at `i` without decoding it: the hottest loop of ingest.
+    @inline(__always)
     public mutating func skipString() throws {
         guard try peek() == 0x22 else { throw syntaxError("expected a string, found \(describe(p[i]))") }
         i = try stringEnd().contentEnd + 1
