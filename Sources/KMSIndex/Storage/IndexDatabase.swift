@@ -83,11 +83,11 @@ public final class IndexDatabase: Sendable {
         try queue.writeWithoutTransaction { db in
             try checkIdentity(db, path: path)
             try checkNotNewer(db, path: path)
-        }
-        try migrator.migrate(queue)
-        try queue.writeWithoutTransaction { db in
+            // Marked as ours before the first table exists: a run killed during the migrations
+            // leaves an index the next run finishes, not a foreign database it must refuse.
             try db.execute(sql: "PRAGMA application_id = \(applicationID)")
         }
+        try migrator.migrate(queue)
         return IndexDatabase(path: path, queue: queue)
     }
 

@@ -80,4 +80,27 @@ final class CrashTests: XCTestCase {
         XCTAssertTrue(expected.contains("integrity ok"))
         XCTAssertEqual(try contents(killed), expected)
     }
+
+    /// A kill while a new index is being created and migrated leaves one the next run finishes
+    /// (it must never look like another program's SQLite database).
+    func testKillsDuringCreationLeaveAnIndexTheNextRunFinishes() throws {
+        let dir = try TempDir()
+        let tree = fixturesURL.appendingPathComponent("seed").path
+        var killedEarly = 0
+        for step in 0..<60 {
+            let db = dir.path + "/new-\(step).sqlite"
+            let process = try ingestProcess(db, tree)
+            usleep(UInt32(step) * 1_000)
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                killedEarly += 1
+            }
+            process.waitUntilExit()
+            let again = try ingestProcess(db, tree)
+            again.waitUntilExit()
+            XCTAssertEqual(again.terminationStatus, 0, "killed after \(step) ms")
+            XCTAssertEqual(try count(try IndexDatabase.openForReading(path: db), "SELECT count(*) FROM events"), 3)
+        }
+        XCTAssertGreaterThan(killedEarly, 10)
+    }
 }

@@ -24,7 +24,13 @@ func runBinary(_ arguments: [String], binary: URL = kmsindexBinary, environment:
     let process = Process()
     process.executableURL = binary
     process.arguments = arguments
-    if let environment { process.environment = environment }
+    // Built with AddressSanitizer, the binary would report as leaks what swift-argument-parser
+    // holds when it exits on a usage error, and turn the exit status into 1. Memory errors stay
+    // fatal; leaks are checked in-process by scripts/asan.
+    var childEnvironment = environment ?? ProcessInfo.processInfo.environment
+    childEnvironment["ASAN_OPTIONS"] = [childEnvironment["ASAN_OPTIONS"], "detect_leaks=0"]
+        .compactMap { $0 }.joined(separator: ":")
+    process.environment = childEnvironment
     if let directory { process.currentDirectoryURL = directory }
     // stderr goes to a file, so that a full pipe can never block the process.
     let errURL = FileManager.default.temporaryDirectory.appendingPathComponent("kmsindex-stderr-" + UUID().uuidString)
