@@ -222,9 +222,10 @@ enum S3ObjectSQL {
     static func key(_ key: String) -> [(any DatabaseValueConvertible)?] { [StoredKeyHash.of(key), key] }
 
     /// An S3 ARN as its bucket ARN and key, as the index stores it; a nil bucket ARN for an
-    /// ARN that is not a readable S3 ARN, a nil key for a bucket.
-    static func split(arn: String) -> (bucketARN: String?, key: String?) {
-        let location = S3Location(arn: arn)
+    /// ARN that is not a readable S3 ARN, a nil key for a bucket. Pass `location` when the ARN
+    /// is already parsed.
+    static func split(arn: String, _ location: S3Location? = nil) -> (bucketARN: String?, key: String?) {
+        let location = location ?? S3Location(arn: arn)
         guard location.bucket != nil else { return (nil, arn) }
         guard let key = location.key, location.kind != .bucket else { return (arn, nil) }
         return (String(decoding: arn.utf8.dropLast(key.utf8.count + 1), as: UTF8.self), key)

@@ -291,7 +291,7 @@ final class EventWriter {
     private func object(_ arn: String) throws -> Int64 {
         if let id = objectIDs[arn] { return id }
         let location = S3Location(arn: arn)
-        let (bucketARN, key) = S3ObjectSQL.split(arn: arn)
+        let (bucketARN, key) = S3ObjectSQL.split(arn: arn, location)
         let bucketID = try bucketARN.map { try bucket(arn: $0, name: location.bucket ?? "") }
         let hash = key.map(StoredKeyHash.of)
         let id = try objects.id(db, bind: { row in
