@@ -22,6 +22,20 @@ final class CompactSchemaTests: XCTestCase {
         }
     }
 
+    /// A time an offset shifts out of 0000-9999 cannot be stored: the record is rejected as
+    /// malformed, reported, and the file's other events are indexed.
+    func testATimeOutsideTheStorableYearsIsAMalformedRecord() throws {
+        XCTAssertNil(EventTime.normalize("0000-01-01T00:00:00+05:00"))
+        XCTAssertNil(EventTime.normalize("9999-12-31T23:00:00-05:00"))
+        let dir = try TempDir()
+        let index = try makeIndex(dir)
+        let records = [kmsRecord(eventTime: "0000-01-01T00:00:00+05:00"), kmsRecord(), kmsRecord()]
+        let (summary, diagnostics) = try ingest(index, [try dir.write(logPath(), gzip(logFile(records)))])
+        XCTAssertEqual(summary.malformedRecords, 1)
+        XCTAssertEqual(summary.eventsAdded, 2)
+        guard case .malformedRecords(_, 1, _)? = diagnostics.first else { return XCTFail("\(diagnostics)") }
+    }
+
     func testOnlyCanonicalIPv4AddressesArePacked() {
         XCTAssertEqual(StoredAddress.ipv4("203.0.113.7"), 0xCB00_7107)
         XCTAssertEqual(StoredAddress.ipv4("0.0.0.0"), 0)
