@@ -97,6 +97,27 @@ final class EventNormalizerTests: XCTestCase {
         XCTAssertEqual(p.sessionName, "session-1")
     }
 
+    func testSessionNamesOfSTSARNs() throws {
+        func principal(_ arn: String) throws -> Principal {
+            try normalize(kmsRecord(identity: #"{"type":"AssumedRole","arn":"\#(arn)","accountId":"111122223333"}"#)).principal
+        }
+        let slashed = try principal("arn:aws:sts::111122223333:assumed-role/Reader/a/b//c")
+        XCTAssertEqual(slashed.sessionName, "a/b//c")
+        XCTAssertEqual(slashed.roleARN, "arn:aws:iam::111122223333:role/Reader")
+        let empty = try principal("arn:aws-cn:sts::111122223333:assumed-role/Reader/")
+        XCTAssertEqual(empty.sessionName, "")
+        XCTAssertEqual(empty.roleARN, "arn:aws-cn:iam::111122223333:role/Reader")
+        XCTAssertEqual(try principal("arn:aws:sts::111122223333:federated-user/bob/x").sessionName, "bob/x")
+        XCTAssertEqual(try principal("arn:aws:sts::111122223333:federated-user/").sessionName, "")
+        for noSession in ["arn:aws:sts::111122223333:assumed-role/Reader", "arn:aws:sts::111122223333:federated-user",
+                          "arn:aws:sts::111122223333:assumed-role", "arn:aws:iam::111122223333:assumed-role/R/s",
+                          "arn:aws:sts::111122223333:other/R/s", "arn:aws:sts::111122223333"] {
+            let p = try principal(noSession)
+            XCTAssertNil(p.sessionName, noSession)
+            XCTAssertNil(p.roleARN, noSession)
+        }
+    }
+
     func testAWSServicePrincipalAndMissingIdentity() throws {
         let service = try normalize(kmsRecord(identity: #"{"type":"AWSService","invokedBy":"cloudtrail.amazonaws.com"}"#)).principal
         XCTAssertEqual(service.type, "AWSService")

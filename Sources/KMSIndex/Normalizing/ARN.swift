@@ -10,24 +10,34 @@ public struct ARN: Equatable, Sendable {
     public var resource: String
 
     public init?(_ text: String) {
-        // Hot path (several ARNs per event): find the five colons in the UTF-8 bytes.
-        var colons: [String.Index] = []
-        colons.reserveCapacity(5)
+        // Hot path (several ARNs per event): find the five colons in the UTF-8 bytes, without
+        // allocating anything but the parts that do not fit in a small string.
         let utf8 = text.utf8
         guard utf8.starts(with: "arn:".utf8) else { return nil }
+        var colons = (utf8.startIndex, utf8.startIndex, utf8.startIndex, utf8.startIndex, utf8.startIndex)
+        var found = 0
         var i = utf8.startIndex
-        while i != utf8.endIndex && colons.count < 5 {
-            if utf8[i] == 0x3a { colons.append(i) }
+        while i != utf8.endIndex && found < 5 {
+            if utf8[i] == 0x3a {
+                switch found {
+                case 0: colons.0 = i
+                case 1: colons.1 = i
+                case 2: colons.2 = i
+                case 3: colons.3 = i
+                default: colons.4 = i
+                }
+                found += 1
+            }
             i = utf8.index(after: i)
         }
-        guard colons.count == 5 else { return nil }
-        func part(_ k: Int) -> String { String(text[text.index(after: colons[k])..<colons[k + 1]]) }
-        partition = part(0)
-        service = part(1)
+        guard found == 5 else { return nil }
+        func part(_ from: String.Index, _ to: String.Index) -> String { String(text[text.index(after: from)..<to]) }
+        partition = part(colons.0, colons.1)
+        service = part(colons.1, colons.2)
         guard !partition.isEmpty, !service.isEmpty else { return nil }
-        region = part(2)
-        account = part(3)
-        resource = String(text[text.index(after: colons[4])...])
+        region = part(colons.2, colons.3)
+        account = part(colons.3, colons.4)
+        resource = String(text[text.index(after: colons.4)...])
     }
 
     /// True for `arn:…:kms:…:key/ID`.

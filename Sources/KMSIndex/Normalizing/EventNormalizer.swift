@@ -64,15 +64,20 @@ public enum EventNormalizer {
         p.roleARN = identity.issuerARN
         if p.userName == nil, p.type != "AssumedRole" { p.userName = identity.issuerUserName }
         if let arn = p.arn, let parsed = ARN(arn), parsed.service == "sts" {
-            let parts = parsed.resource.split(separator: "/", omittingEmptySubsequences: false)
-            if parts.first == "assumed-role", parts.count >= 3 {
-                p.sessionName = parts[2...].joined(separator: "/")
-                if p.roleARN == nil {
-                    // Older records lack sessionIssuer: the role is in the session ARN.
-                    p.roleARN = "arn:\(parsed.partition):iam::\(parsed.account):role/\(parts[1])"
+            // `assumed-role/ROLE/SESSION` (the session may hold more slashes) or `federated-user/NAME`.
+            let resource = parsed.resource
+            if let slash = resource.firstIndex(of: "/") {
+                let kind = resource[..<slash]
+                let rest = resource[resource.index(after: slash)...]
+                if kind == "assumed-role", let second = rest.firstIndex(of: "/") {
+                    p.sessionName = String(rest[rest.index(after: second)...])
+                    if p.roleARN == nil {
+                        // Older records lack sessionIssuer: the role is in the session ARN.
+                        p.roleARN = "arn:\(parsed.partition):iam::\(parsed.account):role/\(rest[..<second])"
+                    }
+                } else if kind == "federated-user" {
+                    p.sessionName = String(rest)
                 }
-            } else if parts.first == "federated-user", parts.count >= 2 {
-                p.sessionName = parts[1...].joined(separator: "/")
             }
         }
         return p
@@ -93,8 +98,9 @@ public enum EventNormalizer {
     /// The key ARN among `candidates` that a `keyId` (ARN, bare id or alias) names, if it can tell.
     static func match(_ keyID: String?, in candidates: [String]) -> String? {
         guard let keyID else { return nil }
-        if let arn = ARN(keyID), arn.isKMSKey { return keyID }
-        if keyID.hasPrefix("alias/") || ARN(keyID)?.isKMSAlias == true { return nil }
+        let arn = ARN(keyID)
+        if arn?.isKMSKey == true { return keyID }
+        if arn?.isKMSAlias == true || keyID.hasPrefix("alias/") { return nil }
         return candidates.first { $0.hasSuffix("/" + keyID) }
     }
 
@@ -125,7 +131,7 @@ public enum EventNormalizer {
         }
         learn(requested, primary)
         learn(sourceKeyID, event.sourceKeyARN)
-        if ["CreateAlias", "UpdateAlias"].contains(event.eventName), let target = parameters?.targetKeyID {
+        if event.eventName == "CreateAlias" || event.eventName == "UpdateAlias", let target = parameters?.targetKeyID {
             let targetARN = match(target, in: keys) ?? keys.first
             learn(parameters?.aliasName, targetARN)
         }
@@ -140,8 +146,8 @@ public enum EventNormalizer {
 
     static func readContexts(_ event: inout KMSEvent, parameters: KMSRecordFields.ParameterFields?) {
         guard let parameters else { return }
-        for scope in [ContextScope.request, .source, .destination] {
-            guard let members = parameters.contexts[scope.rawValue] else { continue }
+        for (index, members) in parameters.contexts.enumerated() {
+            guard let members, let scope = ContextScope(rawValue: index) else { continue }
             for member in members {
                 if scope == .request && member.name == contextS3 && member.isString {
                     event.s3ARN = member.value
