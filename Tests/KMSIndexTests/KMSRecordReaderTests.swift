@@ -10,10 +10,14 @@ final class KMSRecordReaderTests: XCTestCase {
         case failed(ParseError)
     }
 
+    /// Shared by every record a test reads, as a parsing thread shares it.
+    let strings = StringInterner()
+
     func viaBytes(_ text: String) -> Outcome {
         let bytes = Array(text.utf8)
         return bytes.withUnsafeBufferPointer { buffer in
             var s = JSONScanner(buffer.baseAddress!, from: 0, to: buffer.count)
+            s.strings = strings
             do {
                 let fields = try KMSRecordFields(reading: &s)
                 XCTAssertEqual(s.i, buffer.count, text)

@@ -18,8 +18,9 @@ public struct FileParser: Sendable {
     public var partSize: Int
 
     /// Reads `file`. Full parts of events go to `emitPart` as they are read (their file may
-    /// still fail later); the rest, and the outcome, are in the result.
-    public func parse(_ file: InputFile, window: ByteWindow = ByteWindow(),
+    /// still fail later); the rest, and the outcome, are in the result. A thread that parses
+    /// many files passes the same `window` and `strings` to each.
+    public func parse(_ file: InputFile, window: ByteWindow = ByteWindow(), strings: StringInterner = StringInterner(),
                       emitPart: ([KMSEvent]) -> Void = { _ in }) -> FileResult {
         var result = FileResult(path: file.path, size: file.size, mtimeNs: file.mtimeNs, outcome: .ingested)
         var events: [KMSEvent] = []
@@ -32,7 +33,10 @@ public struct FileParser: Sendable {
             }
             let logReader = LogFileReader(stream: stream, window: window)
             reader = logReader
-            let kind = try logReader.read(building: { s in try KMSRecordFields(reading: &s) }) { record, index in
+            let kind = try logReader.read(building: { s in
+                s.strings = strings
+                return try KMSRecordFields(reading: &s)
+            }) { record, index in
                 do {
                     events.append(try EventNormalizer.normalize(record))
                     if events.count >= partSize {

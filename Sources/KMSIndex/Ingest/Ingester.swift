@@ -128,8 +128,9 @@ public final class Ingester {
             let parser = FileParser(maxFileBytes: options.maxFileBytes, partSize: options.eventsPerPart)
             Thread {
                 let window = ByteWindow()
+                let strings = StringInterner()
                 while let file = pending.pop() {
-                    let result = parser.parse(file, window: window) { part in results.push(.part(file, part)) }
+                    let result = parser.parse(file, window: window, strings: strings) { part in results.push(.part(file, part)) }
                     if !results.push(.done(result)) { break }
                 }
                 if workersLeft.decrement() == 0 { results.close() }

@@ -100,6 +100,25 @@ extension JSONScanner {
         return nil
     }
 
+    /// `readString`, sharing the result through `strings` when the scanner has an interner:
+    /// for values that repeat from record to record.
+    mutating func readSharedString() throws -> String {
+        guard let strings else { return try readString() }
+        guard try peek() == 0x22 else { throw syntaxError("expected a string, found \(describe(p[i]))") }
+        let (contentEnd, hasEscape) = try stringEnd()
+        if hasEscape { return try readString() }
+        let text = strings.string(UnsafeBufferPointer(start: p + i + 1, count: contentEnd - i - 1))
+        i = contentEnd + 1
+        return text
+    }
+
+    /// `readStringValue`, sharing the string as `readSharedString` does.
+    mutating func readSharedStringValue(depth: Int) throws -> String? {
+        if try peek() == 0x22 { return try readSharedString() }
+        try skipValueChecked(depth: depth)
+        return nil
+    }
+
     /// Scalars as text (`JSONValue.scalarText`): strings as they are, numbers and booleans as written.
     mutating func readScalarText(depth: Int) throws -> String? {
         let c = try peek()

@@ -26,6 +26,8 @@ public struct JSONScanner {
     let end: Int
     /// Index of the next byte to read.
     public var i: Int
+    /// Where `readSharedString` shares repeating strings; nil: every string is new.
+    public var strings: StringInterner?
 
     public init(_ p: UnsafePointer<UInt8>, from start: Int, to end: Int) {
         self.p = p

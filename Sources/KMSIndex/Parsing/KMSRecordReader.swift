@@ -42,10 +42,10 @@ extension KMSRecordFields {
             case 2: f.eventName = try s.readStringValue(depth: 1)
             case 3: f.awsRegion = try s.readStringValue(depth: 1)
             case 4: f.recipientAccountID = try s.readScalarText(depth: 1)
-            case 5: f.sourceIPAddress = try s.readStringValue(depth: 1)
-            case 6: f.userAgent = try s.readStringValue(depth: 1)
-            case 7: f.errorCode = try s.readStringValue(depth: 1)
-            case 8: f.errorMessage = try s.readStringValue(depth: 1)
+            case 5: f.sourceIPAddress = try s.readSharedStringValue(depth: 1)
+            case 6: f.userAgent = try s.readSharedStringValue(depth: 1)
+            case 7: f.errorCode = try s.readSharedStringValue(depth: 1)
+            case 8: f.errorMessage = try s.readSharedStringValue(depth: 1)
             case 9: f.requestID = try s.readStringValue(depth: 1)
             case 10: f.sharedEventID = try s.readStringValue(depth: 1)
             case 11: f.eventType = try s.readStringValue(depth: 1)
@@ -86,13 +86,13 @@ extension KMSRecordFields {
         var key: Int?
         try s.forEachMember(depth: 1, key: { key = try $0.readKey(identityKeys) }) { s in
             switch key {
-            case 0: f.type = try s.readStringValue(depth: 2)
-            case 1: f.arn = try s.readStringValue(depth: 2)
+            case 0: f.type = try s.readSharedStringValue(depth: 2)
+            case 1: f.arn = try s.readSharedStringValue(depth: 2)
             case 2: f.accountID = try s.readScalarText(depth: 2)
-            case 3: f.principalID = try s.readStringValue(depth: 2)
-            case 4: f.userName = try s.readStringValue(depth: 2)
-            case 5: f.invokedBy = try s.readStringValue(depth: 2)
-            case 6: f.accessKeyID = try s.readStringValue(depth: 2)
+            case 3: f.principalID = try s.readSharedStringValue(depth: 2)
+            case 4: f.userName = try s.readSharedStringValue(depth: 2)
+            case 5: f.invokedBy = try s.readSharedStringValue(depth: 2)
+            case 6: f.accessKeyID = try s.readSharedStringValue(depth: 2)
             case 7: try readSession(&s, into: &f)
             default: try s.skipValueChecked(depth: 2)
             }
@@ -109,7 +109,7 @@ extension KMSRecordFields {
         var key: Int?
         try s.forEachMember(depth: 2, key: { key = try $0.readKey(sessionKeys) }) { s in
             switch key {
-            case 0: f.sourceIdentity = try s.readStringValue(depth: 3)
+            case 0: f.sourceIdentity = try s.readSharedStringValue(depth: 3)
             case 1:
                 f.issuerARN = nil
                 f.issuerUserName = nil
@@ -117,8 +117,8 @@ extension KMSRecordFields {
                 var issuerKey: Int?
                 try s.forEachMember(depth: 3, key: { issuerKey = try $0.readKey(issuerKeys) }) { s in
                     switch issuerKey {
-                    case 0: f.issuerARN = try s.readStringValue(depth: 4)
-                    case 1: f.issuerUserName = try s.readStringValue(depth: 4)
+                    case 0: f.issuerARN = try s.readSharedStringValue(depth: 4)
+                    case 1: f.issuerUserName = try s.readSharedStringValue(depth: 4)
                     default: try s.skipValueChecked(depth: 4)
                     }
                 }
@@ -136,9 +136,9 @@ extension KMSRecordFields {
         var key: Int?
         try s.forEachMember(depth: 1, key: { key = try $0.readKey(parameterKeys) }) { s in
             switch key {
-            case 0: f.keyID = try s.readStringValue(depth: 2)
-            case 1: f.destinationKeyID = try s.readStringValue(depth: 2)
-            case 2: f.sourceKeyID = try s.readStringValue(depth: 2)
+            case 0: f.keyID = try s.readSharedStringValue(depth: 2)
+            case 1: f.destinationKeyID = try s.readSharedStringValue(depth: 2)
+            case 2: f.sourceKeyID = try s.readSharedStringValue(depth: 2)
             case 3: f.targetKeyID = try s.readStringValue(depth: 2)
             case 4: f.aliasName = try s.readStringValue(depth: 2)
             case 5, 6, 7: f.contexts[key! - 5] = try readContext(&s)
@@ -156,9 +156,9 @@ extension KMSRecordFields {
         }
         var members: [ContextMember] = []
         var name = ""
-        try s.forEachMember(depth: 2, key: { name = try $0.readString() }) { s in
+        try s.forEachMember(depth: 2, key: { name = try $0.readSharedString() }) { s in
             if try s.peek() == 0x22 {
-                members.append(ContextMember(name: name, value: try s.readString(), isString: true))
+                members.append(ContextMember(name: name, value: try s.readSharedString(), isString: true))
             } else {
                 members.append(ContextMember(name: name, value: try s.parseValue(depth: 3).jsonText, isString: false))
             }
@@ -182,9 +182,9 @@ extension KMSRecordFields {
                 var key: Int?
                 try s.forEachMember(depth: 2, key: { key = try $0.readKey(resourceKeys) }) { s in
                     switch key {
-                    case 0: upper = try s.readStringValue(depth: 3)
-                    case 1: lower = try s.readStringValue(depth: 3)
-                    case 2: type = try s.readStringValue(depth: 3)
+                    case 0: upper = try s.readSharedStringValue(depth: 3)
+                    case 1: lower = try s.readSharedStringValue(depth: 3)
+                    case 2: type = try s.readSharedStringValue(depth: 3)
                     default: try s.skipValueChecked(depth: 3)
                     }
                 }

@@ -41,12 +41,16 @@ final class ParserCrossCheckTests: XCTestCase {
             .filter { $0.contains("/CloudTrail/") && $0.hasSuffix(".json.gz") }.sorted()
         XCTAssertGreaterThan(files.count, 10)
         var compared = 0
+        let strings = StringInterner()  // shared by all files, as a parsing thread shares it
         for file in files {
             let path = dir.path + "/" + file
             var fast: [String] = []
             let stream = try DecompressedStream(path: path, limit: 1 << 30)
             let reader = LogFileReader(stream: stream, window: ByteWindow(capacity: 4096))
-            _ = try reader.read(building: { s in try KMSRecordFields(reading: &s) }) { record, _ in
+            _ = try reader.read(building: { s in
+                s.strings = strings
+                return try KMSRecordFields(reading: &s)
+            }) { record, _ in
                 if let event = try? EventNormalizer.normalize(record) { fast.append(describe(event)) }
             }
             let json = try JSONSerialization.jsonObject(with: gunzip(try Data(contentsOf: URL(fileURLWithPath: path)))) as? [String: Any]

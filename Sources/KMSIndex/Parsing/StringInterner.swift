@@ -1,0 +1,86 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Hands out one shared `String` for byte sequences it has seen before.
+///
+/// Most strings of a KMS record repeat from event to event (principal ARNs, access key ids,
+/// key ARNs, user agents, context names). Sharing them saves an allocation, a UTF-8 check and,
+/// on the writer thread, a free per string. One interner serves one parsing thread. Its memory
+/// is bounded: when it is full it starts over.
+public final class StringInterner {
+    /// Strings this short are stored inline by `String` and cost no allocation anyway.
+    static let shortest = 16
+    /// Longer strings rarely repeat; hashing them would cost more than it saves.
+    static let longest = 256
+    private static let slotCount = 1 << 14
+    private static let maxEntries = slotCount / 2
+    /// Probes before giving up on sharing: bounds the cost of strings crafted to collide.
+    private static let maxProbes = 16
+
+    private var slots: [String?]
+    private var hashes: [UInt64]
+    private var entries = 0
+    /// Random per interner, so that colliding strings cannot be prepared in advance.
+    private let seed = UInt64.random(in: .min ... .max)
+
+    public init() {
+        slots = Array(repeating: nil, count: Self.slotCount)
+        hashes = Array(repeating: 0, count: Self.slotCount)
+    }
+
+    /// The string the UTF-8 `bytes` decode to (invalid sequences replaced with U+FFFD, as
+    /// `String(decoding:as:)` does); the same instance as last time for bytes seen before.
+    public func string(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        guard bytes.count >= Self.shortest, bytes.count <= Self.longest, let base = bytes.baseAddress else {
+            return String(decoding: bytes, as: UTF8.self)
+        }
+        let hash = Self.hash(base, bytes.count, seed: seed)
+        let mask = Self.slotCount - 1
+        var slot = Int(truncatingIfNeeded: hash) & mask
+        var probes = 0
+        while let candidate = slots[slot] {
+            if hashes[slot] == hash, Self.equals(candidate, base, bytes.count) { return candidate }
+            probes += 1
+            if probes == Self.maxProbes { return String(decoding: bytes, as: UTF8.self) }
+            slot = (slot + 1) & mask
+        }
+        let made = String(decoding: bytes, as: UTF8.self)
+        if entries >= Self.maxEntries {
+            // Full: forget everything rather than let memory grow (the next strings refill it).
+            for k in slots.indices { slots[k] = nil }
+            entries = 0
+            slot = Int(truncatingIfNeeded: hash) & mask
+        }
+        slots[slot] = made
+        hashes[slot] = hash
+        entries += 1
+        return made
+    }
+
+    /// True when `string`'s UTF-8 is exactly the `count` bytes at `base`. A string that was
+    /// repaired when decoded differs from its bytes, so it is never matched (only not shared).
+    private static func equals(_ string: String, _ base: UnsafePointer<UInt8>, _ count: Int) -> Bool {
+        var string = string
+        return string.withUTF8 { utf8 in utf8.count == count && memcmp(utf8.baseAddress!, base, count) == 0 }
+    }
+
+    /// A fast seeded multiplicative hash, eight bytes at a time.
+    private static func hash(_ p: UnsafePointer<UInt8>, _ count: Int, seed: UInt64) -> UInt64 {
+        let raw = UnsafeRawPointer(p)
+        var h = (seed ^ UInt64(truncatingIfNeeded: count)) &* 0x9E37_79B9_7F4A_7C15
+        var j = 0
+        while j + 8 <= count {
+            h = (h ^ raw.loadUnaligned(fromByteOffset: j, as: UInt64.self)) &* 0xBF58_476D_1CE4_E5B9
+            h ^= h >> 29
+            j += 8
+        }
+        if j < count {
+            // The last eight bytes, overlapping what came before (count >= 8 here).
+            h = (h ^ raw.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)) &* 0x94D0_49BB_1331_11EB
+        }
+        return h ^ (h >> 31)
+    }
+}
