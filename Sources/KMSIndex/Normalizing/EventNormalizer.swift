@@ -18,51 +18,52 @@ public enum EventNormalizer {
         return try normalize(KMSRecordFields(record))
     }
 
-    /// Normalizes the typed members of a record.
-    public static func normalize(_ fields: KMSRecordFields) throws -> KMSEvent {
-        guard let eventID = fields.eventID, !eventID.isEmpty else {
+    /// Normalizes the typed members of a record. The members move into the event (`take()`):
+    /// copying them would cost a reference count operation per string, several times per event.
+    public static func normalize(_ fields: consuming KMSRecordFields) throws -> KMSEvent {
+        guard let eventID = fields.eventID.take(), !eventID.isEmpty else {
             throw RecordError("KMS record without a string eventID")
         }
-        guard let rawTime = fields.eventTime else {
+        guard let rawTime = fields.eventTime.take() else {
             throw RecordError("KMS record \(eventID) without a string eventTime")
         }
         guard let eventTime = EventTime.normalize(rawTime) else {
             throw RecordError("KMS record \(eventID) has an eventTime that is not a time")
         }
-        guard let eventName = fields.eventName, !eventName.isEmpty else {
+        guard let eventName = fields.eventName.take(), !eventName.isEmpty else {
             throw RecordError("KMS record \(eventID) without a string eventName")
         }
         var event = KMSEvent(eventID: eventID, eventTime: eventTime, eventName: eventName)
-        event.awsRegion = fields.awsRegion
-        event.recipientAccountID = fields.recipientAccountID
-        event.sourceIPAddress = fields.sourceIPAddress
-        event.userAgent = fields.userAgent
-        event.errorCode = fields.errorCode
-        event.errorMessage = fields.errorMessage
-        event.requestID = fields.requestID
-        event.sharedEventID = fields.sharedEventID
-        event.eventType = fields.eventType
+        event.awsRegion = fields.awsRegion.take()
+        event.recipientAccountID = fields.recipientAccountID.take()
+        event.sourceIPAddress = fields.sourceIPAddress.take()
+        event.userAgent = fields.userAgent.take()
+        event.errorCode = fields.errorCode.take()
+        event.errorMessage = fields.errorMessage.take()
+        event.requestID = fields.requestID.take()
+        event.sharedEventID = fields.sharedEventID.take()
+        event.eventType = fields.eventType.take()
         event.readOnly = fields.readOnly
-        event.principal = principal(fields.identity, credentialFromConsole: fields.credentialFromConsole)
+        event.principal = principal(fields.identity.take(), credentialFromConsole: fields.credentialFromConsole.take())
         resolveKeys(&event, parameters: fields.parameters, resources: fields.resources)
         readContexts(&event, parameters: fields.parameters)
         return event
     }
 
-    static func principal(_ identity: KMSRecordFields.IdentityFields?, credentialFromConsole: String?) -> Principal {
+    static func principal(_ identity: consuming KMSRecordFields.IdentityFields?, credentialFromConsole: String?) -> Principal {
         var p = Principal()
         p.credentialFromConsole = credentialFromConsole
-        guard let identity else { return p }
-        p.type = identity.type
-        p.arn = identity.arn
-        p.accountID = identity.accountID
-        p.principalID = identity.principalID
-        p.userName = identity.userName
-        p.invokedBy = identity.invokedBy
-        p.accessKeyID = identity.accessKeyID
-        p.sourceIdentity = identity.sourceIdentity
-        p.roleARN = identity.issuerARN
-        if p.userName == nil, p.type != "AssumedRole" { p.userName = identity.issuerUserName }
+        guard var identity = identity.take() else { return p }
+        p.type = identity.type.take()
+        p.arn = identity.arn.take()
+        p.accountID = identity.accountID.take()
+        p.principalID = identity.principalID.take()
+        p.userName = identity.userName.take()
+        p.invokedBy = identity.invokedBy.take()
+        p.accessKeyID = identity.accessKeyID.take()
+        p.sourceIdentity = identity.sourceIdentity.take()
+        p.roleARN = identity.issuerARN.take()
+        if p.userName == nil, p.type != "AssumedRole" { p.userName = identity.issuerUserName.take() }
         if let arn = p.arn, let parsed = ARN(arn), parsed.service == "sts" {
             // `assumed-role/ROLE/SESSION` (the session may hold more slashes) or `federated-user/NAME`.
             let resource = parsed.resource

@@ -46,7 +46,7 @@ public final class LogFileReader {
     /// Reads the whole file; `build` reads each KMS record from its bytes (a scanner over just
     /// the record), and `onKMSRecord` gets what it built and the record's index in `Records`.
     public func read<Record>(building build: (inout JSONScanner) throws -> Record,
-                             onKMSRecord: (Record, Int) throws -> Void) throws -> LogFileKind {
+                             onKMSRecord: (consuming Record, Int) throws -> Void) throws -> LogFileKind {
         let topIsObject = try step { s -> Bool in
             try s.skipWhitespace()
             if s.p[s.i] == 0xEF, s.i + 2 < s.end, s.p[s.i + 1] == 0xBB, s.p[s.i + 2] == 0xBF {
@@ -112,7 +112,7 @@ public final class LogFileReader {
     }
 
     private func readRecords<Record>(building build: (inout JSONScanner) throws -> Record,
-                                     onKMSRecord: (Record, Int) throws -> Void) throws {
+                                     onKMSRecord: (consuming Record, Int) throws -> Void) throws {
         let isArray = try step { s -> Bool in
             if s.p[s.i] == 0x5b { s.i += 1; return true }
             return false
@@ -125,21 +125,21 @@ public final class LogFileReader {
         }
         while !done {
             let index = recordCount
-            let record = try step { s -> RecordScan<Record> in
-                switch try Self.scanRecord(&s) {
-                case .other: return .other
-                case .notObject: return .notObject
-                case .kms(let bytes):
-                    var scanner = JSONScanner(s.p, from: bytes.lowerBound, to: bytes.upperBound)
-                    return .kms(try build(&scanner))
-                }
+            var scan = RecordScan.other
+            // What was built travels as a plain optional, not inside an enum: taking it out of
+            // one would copy every string of the record once more.
+            var built = try step { s -> Record? in
+                scan = try Self.scanRecord(&s)
+                guard case .kms(let bytes) = scan else { return nil }
+                var scanner = JSONScanner(s.p, from: bytes.lowerBound, to: bytes.upperBound)
+                return try build(&scanner)
             }
             recordCount += 1
-            switch record {
+            switch scan {
             case .other: break
-            case .kms(let value):
+            case .kms:
                 kmsRecordCount += 1
-                try onKMSRecord(value, index)
+                if let record = built.take() { try onKMSRecord(record, index) }
             case .notObject:
                 noteMalformed(index, "record is not a JSON object")
             }
@@ -159,15 +159,15 @@ public final class LogFileReader {
         if malformed.count < 20 { malformed.append(MalformedRecord(index: index, reason: reason)) }
     }
 
-    enum RecordScan<Record> {
+    enum RecordScan {
         case other
-        /// A KMS record: what was built from it, or where its bytes are.
-        case kms(Record)
+        /// A KMS record, and where its bytes are.
+        case kms(Range<Int>)
         case notObject
     }
 
     /// Reads one record: finds `eventSource`, and for a KMS record, where its bytes are.
-    static func scanRecord(_ s: inout JSONScanner) throws -> RecordScan<Range<Int>> {
+    static func scanRecord(_ s: inout JSONScanner) throws -> RecordScan {
         let start = s.i
         guard s.p[s.i] == 0x7b else {
             try s.skipValue()
