@@ -7,7 +7,9 @@ public struct ARN: Equatable, Sendable {
     public var service: String
     public var region: String
     public var account: String
-    public var resource: String
+    /// A slice of the ARN's text: most callers only look at it, and a String of its own would
+    /// cost an allocation per ARN.
+    public var resource: Substring
 
     public init?(_ text: String) {
         // Hot path (several ARNs per event): find the five colons in the UTF-8 bytes, without
@@ -37,7 +39,7 @@ public struct ARN: Equatable, Sendable {
         guard !partition.isEmpty, !service.isEmpty else { return nil }
         region = part(colons.2, colons.3)
         account = part(colons.3, colons.4)
-        resource = String(text[text.index(after: colons.4)...])
+        resource = text[text.index(after: colons.4)...]
     }
 
     /// True for `arn:…:kms:…:key/ID`.
@@ -78,7 +80,7 @@ public struct S3Location: Equatable, Sendable {
             key = rest
             kind = rest.isEmpty || rest.hasSuffix("/") ? .prefix : .object
         } else {
-            bucket = parsed.resource
+            bucket = String(parsed.resource)
             kind = .bucket
         }
     }

@@ -141,7 +141,7 @@ public enum EventNormalizer {
     /// `alias/NAME` from an alias name or alias ARN; nil for anything else.
     public static func aliasName(_ text: String) -> String? {
         if text.hasPrefix("alias/") { return text }
-        if let arn = ARN(text), arn.isKMSAlias { return arn.resource }
+        if let arn = ARN(text), arn.isKMSAlias { return String(arn.resource) }
         return nil
     }
 

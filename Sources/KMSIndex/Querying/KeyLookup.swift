@@ -20,7 +20,7 @@ public enum KeyLookup {
         if let arn = ARN(text) {
             if arn.isKMSKey { return try fetch("WHERE k.arn = ?", [text]) }
             if arn.isKMSAlias {
-                return try fetch(byAlias + " AND k.account_id = ? AND k.region = ?", [arn.resource, arn.account, arn.region])
+                return try fetch(byAlias + " AND k.account_id = ? AND k.region = ?", [String(arn.resource), arn.account, arn.region])
             }
             return []
         }
