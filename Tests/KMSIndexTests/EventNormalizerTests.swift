@@ -109,6 +109,12 @@ final class EventNormalizerTests: XCTestCase {
         XCTAssertEqual(empty.roleARN, "arn:aws-cn:iam::111122223333:role/Reader")
         XCTAssertEqual(try principal("arn:aws:sts::111122223333:federated-user/bob/x").sessionName, "bob/x")
         XCTAssertEqual(try principal("arn:aws:sts::111122223333:federated-user/").sessionName, "")
+        // Beyond ASCII, slashes are characters: one followed by a combining mark is not a slash.
+        let accented = try principal("arn:aws:sts::111122223333:assumed-role/Rôle/séssion/é")
+        XCTAssertEqual(accented.sessionName, "séssion/é")
+        XCTAssertEqual(accented.roleARN, "arn:aws:iam::111122223333:role/Rôle")
+        XCTAssertNil(try principal("arn:aws:sts::111122223333:assumed-role/R/\u{301}x").sessionName)
+        XCTAssertEqual(try principal("arn:aws:sts::111122223333:assumed-role/R\u{301}/x/\u{301}y").sessionName, "x/\u{301}y")
         for noSession in ["arn:aws:sts::111122223333:assumed-role/Reader", "arn:aws:sts::111122223333:federated-user",
                           "arn:aws:sts::111122223333:assumed-role", "arn:aws:iam::111122223333:assumed-role/R/s",
                           "arn:aws:sts::111122223333:other/R/s", "arn:aws:sts::111122223333"] {

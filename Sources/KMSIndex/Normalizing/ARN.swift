@@ -12,42 +12,58 @@ public struct ARN: Equatable, Sendable {
     public var resource: Substring
 
     public init?(_ text: String) {
-        // Hot path (several ARNs per event): find the five colons in the UTF-8 bytes, without
-        // allocating anything but the parts that do not fit in a small string.
-        let utf8 = text.utf8
-        guard utf8.starts(with: "arn:".utf8) else { return nil }
-        var colons = (utf8.startIndex, utf8.startIndex, utf8.startIndex, utf8.startIndex, utf8.startIndex)
-        var found = 0
-        var i = utf8.startIndex
-        while i != utf8.endIndex && found < 5 {
-            if utf8[i] == 0x3a {
-                switch found {
-                case 0: colons.0 = i
-                case 1: colons.1 = i
-                case 2: colons.2 = i
-                case 3: colons.3 = i
-                default: colons.4 = i
+        // Hot path (several ARNs per event): the five colons are found in the UTF-8 bytes; only
+        // the resource (a slice) may be long, the other parts fit in small strings.
+        var copy = text
+        let found = copy.withUTF8 { bytes -> (partition: String, service: String, region: String, account: String, resourceStart: Int)? in
+            guard bytes.count >= 4, bytes[0] == 0x61, bytes[1] == 0x72, bytes[2] == 0x6e, bytes[3] == 0x3a else { return nil }
+            var colons = (3, 0, 0, 0)
+            var found = 1
+            var i = 4
+            while i < bytes.count {
+                if bytes[i] == 0x3a {
+                    switch found {
+                    case 1: colons.1 = i
+                    case 2: colons.2 = i
+                    case 3: colons.3 = i
+                    default:
+                        func part(_ from: Int, _ to: Int) -> String {
+                            String(decoding: UnsafeBufferPointer(rebasing: bytes[(from + 1)..<to]), as: UTF8.self)
+                        }
+                        return (part(colons.0, colons.1), part(colons.1, colons.2), part(colons.2, colons.3),
+                                part(colons.3, i), i + 1)
+                    }
+                    found += 1
                 }
-                found += 1
+                i += 1
             }
-            i = utf8.index(after: i)
+            return nil
         }
-        guard found == 5 else { return nil }
-        func part(_ from: String.Index, _ to: String.Index) -> String { String(text[text.index(after: from)..<to]) }
-        partition = part(colons.0, colons.1)
-        service = part(colons.1, colons.2)
-        guard !partition.isEmpty, !service.isEmpty else { return nil }
-        region = part(colons.2, colons.3)
-        account = part(colons.3, colons.4)
-        resource = text[text.index(after: colons.4)...]
+        guard let found, !found.partition.isEmpty, !found.service.isEmpty else { return nil }
+        partition = found.partition
+        service = found.service
+        region = found.region
+        account = found.account
+        resource = text[text.utf8.index(text.utf8.startIndex, offsetBy: found.resourceStart)...]
     }
 
     /// True for `arn:…:kms:…:key/ID`.
     /// (Past the ASCII `key/`, any more byte is another character: counting bytes is enough,
     /// and cheaper than counting characters.)
-    public var isKMSKey: Bool { service == "kms" && resource.hasPrefix("key/") && resource.utf8.count > 4 }
+    public var isKMSKey: Bool { service == "kms" && Self.hasPrefix(resource, "key/") && resource.utf8.count > 4 }
     /// True for `arn:…:kms:…:alias/NAME`.
-    public var isKMSAlias: Bool { service == "kms" && resource.hasPrefix("alias/") }
+    public var isKMSAlias: Bool { service == "kms" && Self.hasPrefix(resource, "alias/") }
+
+    /// `text.hasPrefix(prefix)` for an ASCII `prefix` whose characters have no other canonical
+    /// form, compared by bytes: the characters are the bytes, unless a non-ASCII scalar right
+    /// after the prefix extends its last character (then `hasPrefix` decides).
+    static func hasPrefix(_ text: Substring, _ prefix: String) -> Bool {
+        let bytes = text.utf8
+        guard bytes.starts(with: prefix.utf8) else { return false }
+        let next = bytes.index(bytes.startIndex, offsetBy: prefix.utf8.count)
+        if next == bytes.endIndex || bytes[next] < 0x80 { return true }
+        return text.hasPrefix(prefix)
+    }
 }
 
 /// What an `aws:s3:arn` encryption-context value names.

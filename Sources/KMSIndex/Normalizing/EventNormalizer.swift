@@ -64,24 +64,35 @@ public enum EventNormalizer {
         p.sourceIdentity = identity.sourceIdentity.take()
         p.roleARN = identity.issuerARN.take()
         if p.userName == nil, p.type != "AssumedRole" { p.userName = identity.issuerUserName.take() }
-        if let arn = p.arn, let parsed = ARN(arn), parsed.service == "sts" {
-            // `assumed-role/ROLE/SESSION` (the session may hold more slashes) or `federated-user/NAME`.
-            let resource = parsed.resource
-            if let slash = resource.firstIndex(of: "/") {
-                let kind = resource[..<slash]
-                let rest = resource[resource.index(after: slash)...]
-                if kind == "assumed-role", let second = rest.firstIndex(of: "/") {
-                    p.sessionName = String(rest[rest.index(after: second)...])
-                    if p.roleARN == nil {
-                        // Older records lack sessionIssuer: the role is in the session ARN.
-                        p.roleARN = "arn:\(parsed.partition):iam::\(parsed.account):role/\(rest[..<second])"
-                    }
-                } else if kind == "federated-user" {
-                    p.sessionName = String(rest)
-                }
-            }
+        if let arn = p.arn, let session = session(of: arn, roleWanted: p.roleARN == nil) {
+            p.sessionName = session.name
+            // Older records lack sessionIssuer: the role is in the session ARN.
+            if p.roleARN == nil { p.roleARN = session.roleARN }
         }
         return p
+    }
+
+    /// The session of an STS ARN, `assumed-role/ROLE/SESSION` (the session may hold more
+    /// slashes) or `federated-user/NAME`, and for an assumed role, when wanted, the role's ARN.
+    static func session(of arn: String, roleWanted: Bool) -> (name: String, roleARN: String?)? {
+        guard let parsed = ARN(arn), parsed.service == "sts" else { return nil }
+        let resource = parsed.resource
+        // Slashes are found by bytes in ASCII text, where bytes are characters; any other text
+        // is searched by characters (a slash followed by a combining mark is not a slash).
+        var copy = arn
+        let isASCII = copy.withUTF8 { bytes in bytes.allSatisfy { $0 < 0x80 } }
+        func firstSlash(_ text: Substring) -> Substring.Index? {
+            isASCII ? text.utf8.firstIndex(of: 0x2f) : text.firstIndex(of: "/")
+        }
+        guard let slash = firstSlash(resource) else { return nil }
+        let kind = resource[..<slash]
+        let rest = resource[resource.index(after: slash)...]
+        if kind == "assumed-role", let second = firstSlash(rest) {
+            let role = roleWanted ? "arn:\(parsed.partition):iam::\(parsed.account):role/\(rest[..<second])" : nil
+            return (String(rest[rest.index(after: second)...]), role)
+        }
+        if kind == "federated-user" { return (String(rest), nil) }
+        return nil
     }
 
     /// Key ARNs named in `resources`: entries typed `AWS::KMS::Key`, or untyped entries whose ARN is a key ARN.
