@@ -14,37 +14,36 @@ public struct ARN: Equatable, Sendable {
     public init?(_ text: String) {
         // Hot path (several ARNs per event): the five colons are found in the UTF-8 bytes; only
         // the resource (a slice) may be long, the other parts fit in small strings.
+        var partition = "", service = "", region = "", account = ""
+        var resourceStart = -1
         var copy = text
-        let found = copy.withUTF8 { bytes -> (partition: String, service: String, region: String, account: String, resourceStart: Int)? in
-            guard bytes.count >= 4, bytes[0] == 0x61, bytes[1] == 0x72, bytes[2] == 0x6e, bytes[3] == 0x3a else { return nil }
-            var colons = (3, 0, 0, 0)
-            var found = 1
-            var i = 4
-            while i < bytes.count {
-                if bytes[i] == 0x3a {
-                    switch found {
-                    case 1: colons.1 = i
-                    case 2: colons.2 = i
-                    case 3: colons.3 = i
-                    default:
-                        func part(_ from: Int, _ to: Int) -> String {
-                            String(decoding: UnsafeBufferPointer(rebasing: bytes[(from + 1)..<to]), as: UTF8.self)
-                        }
-                        return (part(colons.0, colons.1), part(colons.1, colons.2), part(colons.2, colons.3),
-                                part(colons.3, i), i + 1)
-                    }
-                    found += 1
-                }
-                i += 1
+        copy.withUTF8 { bytes in
+            guard bytes.count >= 4, bytes[0] == 0x61, bytes[1] == 0x72, bytes[2] == 0x6e, bytes[3] == 0x3a else { return }
+            func part(_ from: Int, _ to: Int) -> String {
+                String(decoding: UnsafeBufferPointer(rebasing: bytes[from..<to]), as: UTF8.self)
             }
-            return nil
+            var partStart = 4
+            var found = 1
+            for i in 4..<bytes.count where bytes[i] == 0x3a {
+                switch found {
+                case 1: partition = part(partStart, i)
+                case 2: service = part(partStart, i)
+                case 3: region = part(partStart, i)
+                default:
+                    account = part(partStart, i)
+                    resourceStart = i + 1
+                    return
+                }
+                found += 1
+                partStart = i + 1
+            }
         }
-        guard let found, !found.partition.isEmpty, !found.service.isEmpty else { return nil }
-        partition = found.partition
-        service = found.service
-        region = found.region
-        account = found.account
-        resource = text[text.utf8.index(text.utf8.startIndex, offsetBy: found.resourceStart)...]
+        guard resourceStart >= 0, !partition.isEmpty, !service.isEmpty else { return nil }
+        self.partition = partition
+        self.service = service
+        self.region = region
+        self.account = account
+        resource = text[text.utf8.index(text.utf8.startIndex, offsetBy: resourceStart)...]
     }
 
     /// True for `arn:…:kms:…:key/ID`.

@@ -76,23 +76,39 @@ public enum EventNormalizer {
     /// slashes) or `federated-user/NAME`, and for an assumed role, when wanted, the role's ARN.
     static func session(of arn: String, roleWanted: Bool) -> (name: String, roleARN: String?)? {
         guard let parsed = ARN(arn), parsed.service == "sts" else { return nil }
-        let resource = parsed.resource
-        // Slashes are found by bytes in ASCII text, where bytes are characters; any other text
-        // is searched by characters (a slash followed by a combining mark is not a slash).
-        var copy = arn
-        let isASCII = copy.withUTF8 { bytes in bytes.allSatisfy { $0 < 0x80 } }
-        func firstSlash(_ text: Substring) -> Substring.Index? {
-            isASCII ? text.utf8.firstIndex(of: 0x2f) : text.firstIndex(of: "/")
+        func role(_ name: some StringProtocol) -> String? {
+            roleWanted ? "arn:\(parsed.partition):iam::\(parsed.account):role/\(name)" : nil
         }
-        guard let slash = firstSlash(resource) else { return nil }
+        // ASCII, where bytes are characters: the slashes are found in the bytes.
+        enum Found { case notASCII, nothing, session(name: String, role: String?) }
+        var text = arn
+        let resourceStart = arn.utf8.distance(from: arn.utf8.startIndex, to: parsed.resource.startIndex)
+        let found = text.withUTF8 { bytes -> Found in
+            let r = UnsafeBufferPointer(rebasing: bytes[resourceStart...])
+            guard r.allSatisfy({ $0 < 0x80 }) else { return .notASCII }
+            guard let slash = r.firstIndex(of: 0x2f) else { return .nothing }
+            func text(_ range: Range<Int>) -> String { String(decoding: UnsafeBufferPointer(rebasing: r[range]), as: UTF8.self) }
+            let kind = text(0..<slash)
+            if kind == "assumed-role" {
+                guard let second = r[(slash + 1)...].firstIndex(of: 0x2f) else { return .nothing }
+                return .session(name: text((second + 1)..<r.count), role: role(text((slash + 1)..<second)))
+            }
+            return kind == "federated-user" ? .session(name: text((slash + 1)..<r.count), role: nil) : .nothing
+        }
+        switch found {
+        case .session(let name, let role): return (name, role)
+        case .nothing: return nil
+        case .notASCII: break
+        }
+        // Other text is searched by characters: a slash followed by a combining mark is not a slash.
+        let resource = parsed.resource
+        guard let slash = resource.firstIndex(of: "/") else { return nil }
         let kind = resource[..<slash]
         let rest = resource[resource.index(after: slash)...]
-        if kind == "assumed-role", let second = firstSlash(rest) {
-            let role = roleWanted ? "arn:\(parsed.partition):iam::\(parsed.account):role/\(rest[..<second])" : nil
-            return (String(rest[rest.index(after: second)...]), role)
+        if kind == "assumed-role", let second = rest.firstIndex(of: "/") {
+            return (String(rest[rest.index(after: second)...]), role(rest[..<second]))
         }
-        if kind == "federated-user" { return (String(rest), nil) }
-        return nil
+        return kind == "federated-user" ? (String(rest), nil) : nil
     }
 
     /// Key ARNs named in `resources`: entries typed `AWS::KMS::Key`, or untyped entries whose ARN is a key ARN.
