@@ -136,16 +136,68 @@ extension JSONScanner {
 /// Object keys to look for, compared as bytes without building a String.
 struct KeyNames {
     private let names: [[UInt8]]
+    /// Per name: its length and its first and last eight bytes (fewer when shorter) as
+    /// integers. For names of up to 16 bytes they decide equality; longer ones are then
+    /// compared in full. Every key of a KMS record is looked up: this is a hot loop.
+    private let signatures: [Signature]
+    /// Open-addressing table from a signature's hash to the name's index (-1: empty), so a
+    /// lookup compares one or two signatures instead of all of them.
+    private let table: [Int]
+    private static let tableBits = 6
+
+    private struct Signature: Equatable {
+        var count: Int
+        var head: UInt64
+        var tail: UInt64
+
+        init(_ p: UnsafePointer<UInt8>, _ count: Int) {
+            self.count = count
+            let raw = UnsafeRawPointer(p)
+            if count >= 8 {
+                head = raw.loadUnaligned(as: UInt64.self)
+                tail = raw.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+            } else {
+                var word: UInt64 = 0
+                for j in 0..<count { word |= UInt64(p[j]) << (8 * j) }
+                head = word
+                tail = word
+            }
+        }
+
+        var slot: Int {
+            let mixed = ((head ^ tail) &+ UInt64(truncatingIfNeeded: count)) &* 0x9E37_79B9_7F4A_7C15
+            return Int(truncatingIfNeeded: mixed >> UInt64(64 - KeyNames.tableBits))
+        }
+    }
 
     init(_ names: [String]) {
+        precondition(names.count < (1 << Self.tableBits) / 2, "too many key names for the table")
         self.names = names.map { Array($0.utf8) }
+        signatures = self.names.map { name in name.withUnsafeBufferPointer { Signature($0.baseAddress!, $0.count) } }
+        var table = Array(repeating: -1, count: 1 << Self.tableBits)
+        for (k, signature) in signatures.enumerated() {
+            var slot = signature.slot
+            while table[slot] >= 0 { slot = (slot + 1) & (table.count - 1) }
+            table[slot] = k
+        }
+        self.table = table
     }
 
     var count: Int { names.count }
 
     func index(of key: UnsafeBufferPointer<UInt8>) -> Int? {
-        for (k, name) in names.enumerated() where name.count == key.count {
-            if name.withUnsafeBufferPointer({ memcmp($0.baseAddress!, key.baseAddress!, key.count) == 0 }) { return k }
+        if let base = key.baseAddress, key.count > 0 {
+            let signature = Signature(base, key.count)
+            var slot = signature.slot
+            while true {
+                let k = table[slot]
+                if k < 0 { break }
+                if signatures[k] == signature,
+                   key.count <= 16 || names[k].withUnsafeBufferPointer({ memcmp($0.baseAddress!, base, key.count) == 0 }) {
+                    return k
+                }
+                slot = (slot + 1) & (table.count - 1)
+            }
         }
         // Other bytes can still be the same String: Swift compares canonical equivalents
         // (U+212A KELVIN SIGN is "K"), and so did the generic parse.

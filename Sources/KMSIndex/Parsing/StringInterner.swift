@@ -20,15 +20,24 @@ public final class StringInterner {
     /// Probes before giving up on sharing: bounds the cost of strings crafted to collide.
     private static let maxProbes = 16
 
-    private var slots: [String?]
-    private var hashes: [UInt64]
+    // Fixed buffers rather than arrays: no copy-on-write or exclusivity check per access.
+    private let slots: UnsafeMutablePointer<String?>
+    private let hashes: UnsafeMutablePointer<UInt64>
     private var entries = 0
     /// Random per interner, so that colliding strings cannot be prepared in advance.
     private let seed = UInt64.random(in: .min ... .max)
 
     public init() {
-        slots = Array(repeating: nil, count: Self.slotCount)
-        hashes = Array(repeating: 0, count: Self.slotCount)
+        slots = .allocate(capacity: Self.slotCount)
+        slots.initialize(repeating: nil, count: Self.slotCount)
+        hashes = .allocate(capacity: Self.slotCount)
+        hashes.initialize(repeating: 0, count: Self.slotCount)
+    }
+
+    deinit {
+        slots.deinitialize(count: Self.slotCount)
+        slots.deallocate()
+        hashes.deallocate()
     }
 
     /// The string the UTF-8 `bytes` decode to (invalid sequences replaced with U+FFFD, as
@@ -50,7 +59,7 @@ public final class StringInterner {
         let made = String(decoding: bytes, as: UTF8.self)
         if entries >= Self.maxEntries {
             // Full: forget everything rather than let memory grow (the next strings refill it).
-            for k in slots.indices { slots[k] = nil }
+            for k in 0..<Self.slotCount { slots[k] = nil }
             entries = 0
             slot = Int(truncatingIfNeeded: hash) & mask
         }
