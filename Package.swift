@@ -19,11 +19,16 @@ let package = Package(
         // zlib from Debian's zlib1g-dev, with a shim for the inflateInit2/deflateInit2 macros.
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
 
+        // CRC-32 of gzip content with carry-less multiplication, chosen at run time; zlib's
+        // crc32 where the CPU lacks it. C because Swift cannot express the intrinsics on Linux.
+        .target(name: "CCRC32", linkerSettings: [.linkedLibrary("z")]),
+
         // Everything the tool does: reading, parsing, normalizing, storing, querying.
         .target(
             name: "KMSIndex",
             dependencies: [
                 "CZlib",
+                "CCRC32",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),

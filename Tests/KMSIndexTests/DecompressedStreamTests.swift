@@ -1,3 +1,4 @@
+import CZlib
 import Foundation
 import XCTest
 
@@ -11,6 +12,71 @@ final class DecompressedStreamTests: XCTestCase {
         let window = ByteWindow(capacity: 64)
         while try stream.read(into: window, chunk: 7) > 0 {}
         return String(decoding: UnsafeBufferPointer(start: window.base + window.start, count: window.count), as: UTF8.self)
+    }
+
+    func readAll(_ data: Data) throws -> Data {
+        let dir = try TempDir()
+        let stream = try DecompressedStream(path: try dir.write("file.gz", data), limit: 1 << 30)
+        let window = ByteWindow()
+        while try stream.read(into: window, chunk: 4096) > 0 {}
+        return Data(UnsafeBufferPointer(start: window.base + window.start, count: window.count))
+    }
+
+    func assertCorrupt(_ error: Error, _ words: String, file: StaticString = #filePath, line: UInt = #line) {
+        guard case .corruptGzip(let message)? = error as? ReadError else { return XCTFail("\(error)", file: file, line: line) }
+        XCTAssertTrue(message.contains(words), message, file: file, line: line)
+    }
+
+    /// Content inflated by zlib itself (with its own checks), to compare with.
+    func gunzipWithZlib(_ data: Data) -> Data {
+        var stream = z_stream()
+        precondition(kmsindex_inflateInit2(&stream, 15 + 32) == Z_OK)
+        defer { inflateEnd(&stream) }
+        var input = [UInt8](data)
+        var output: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        input.withUnsafeMutableBufferPointer { inBuf in
+            stream.next_in = inBuf.baseAddress
+            stream.avail_in = UInt32(inBuf.count)
+            while true {
+                let status = buffer.withUnsafeMutableBufferPointer { outBuf -> Int32 in
+                    stream.next_out = outBuf.baseAddress
+                    stream.avail_out = UInt32(outBuf.count)
+                    return inflate(&stream, Z_NO_FLUSH)
+                }
+                output += buffer[0..<(buffer.count - Int(stream.avail_out))]
+                if status == Z_STREAM_END, stream.avail_in > 0 {
+                    precondition(inflateReset(&stream) == Z_OK)
+                } else if status == Z_STREAM_END {
+                    break
+                } else {
+                    precondition(status == Z_OK, "zlib status \(status)")
+                }
+            }
+        }
+        return Data(output)
+    }
+
+    /// One gzip member of exactly `size` bytes: stored (uncompressed) deflate blocks, so the size
+    /// is exact, with a correct CRC-32 and size in its trailer.
+    func storedGzip(size: Int) -> Data {
+        func memberSize(_ n: Int) -> Int { 10 + 5 * max(1, (n + 65534) / 65535) + n + 8 }
+        var n = size - 23
+        while memberSize(n) > size { n -= 1 }
+        precondition(memberSize(n) == size)
+        let content = (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 9) }
+        var out: [UInt8] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]
+        var offset = 0
+        repeat {
+            let count = min(65535, n - offset)
+            let last: UInt8 = offset + count == n ? 1 : 0
+            out += [last, UInt8(count & 0xff), UInt8(count >> 8), UInt8(~count & 0xff), UInt8(~count >> 8 & 0xff)]
+            out += content[offset..<offset + count]
+            offset += count
+        } while offset < n
+        let crc = UInt32(crc32_z(0, content, content.count))
+        for value in [crc, UInt32(n)] { out += (0..<4).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) } }
+        return Data(out)
     }
 
     func testConcatenatedMembersReadAsOneStream() throws {
@@ -39,10 +105,63 @@ final class DecompressedStreamTests: XCTestCase {
     func testBadCRCIsAnError() throws {
         var data = gzip("hello, world")
         data[data.count - 8] ^= 0xff
-        XCTAssertThrowsError(try read(data)) { error in
-            guard case .corruptGzip(let message)? = error as? ReadError else { return XCTFail("\(error)") }
-            XCTAssertTrue(message.contains("check"), message)
+        XCTAssertThrowsError(try read(data)) { assertCorrupt($0, "incorrect data check") }
+    }
+
+    func testBadSizeIsAnError() throws {
+        var data = gzip("hello, world")
+        data[data.count - 4] ^= 0x01
+        XCTAssertThrowsError(try read(data)) { assertCorrupt($0, "incorrect length check") }
+        // A size that is right mod 2^32 only is still wrong.
+        data = gzip("hello, world")
+        data[data.count - 1] ^= 0x80
+        XCTAssertThrowsError(try read(data)) { assertCorrupt($0, "incorrect length check") }
+    }
+
+    func testBadTrailerOfASecondMemberIsAnError() throws {
+        XCTAssertEqual(try read(gzip("first,") + gzip("second")), "first,second")
+        for (byte, words) in [(8, "incorrect data check"), (5, "incorrect data check"), (4, "incorrect length check"), (1, "incorrect length check")] {
+            var second = gzip("second")
+            second[second.count - byte] ^= 0x10
+            XCTAssertThrowsError(try read(gzip("first,") + second)) { assertCorrupt($0, words) }
         }
+    }
+
+    /// The first 256 KB of a file are read at once; a trailer across that boundary is consumed
+    /// in two parts, with the buffer refilled between them.
+    func testTrailerAcrossAnInputRefill() throws {
+        let boundary = 256 * 1024
+        for before in 1...7 {
+            for prefix in [Data(), gzip("first,")] {
+                let member = storedGzip(size: boundary - before + 8 - prefix.count)
+                let data = prefix + member
+                XCTAssertEqual(data.count - 8, boundary - before)
+                XCTAssertEqual(try readAll(data), gunzipWithZlib(data), "\(before) trailer bytes before the boundary")
+                // Counted from the end: the first and last trailer bytes, and those either side of the boundary.
+                for fromEnd in Set([8, 9 - before, 8 - before, 1]) {
+                    var bad = data
+                    bad[bad.count - fromEnd] ^= 0x01
+                    let words = fromEnd > 4 ? "incorrect data check" : "incorrect length check"
+                    XCTAssertThrowsError(try readAll(bad), "\(before), byte \(fromEnd) from the end") { assertCorrupt($0, words) }
+                }
+            }
+        }
+    }
+
+    /// zlib checks a header CRC (FHCRC) only while it validates, so such members keep it on.
+    func testHeaderCRCIsChecked() throws {
+        let plain = gzip("with a header CRC")
+        var header = [UInt8](plain.prefix(10))
+        header[3] |= 0x02
+        let headerCRC = UInt32(crc32_z(0, header, header.count))
+        let good = Data(header + [UInt8(headerCRC & 0xff), UInt8(headerCRC >> 8 & 0xff)]) + plain.dropFirst(10)
+        XCTAssertEqual(try read(good), "with a header CRC")
+        var badHeader = good
+        badHeader[10] ^= 0x01
+        XCTAssertThrowsError(try read(badHeader)) { assertCorrupt($0, "header crc mismatch") }
+        var badData = good
+        badData[badData.count - 8] ^= 0x01
+        XCTAssertThrowsError(try read(badData)) { assertCorrupt($0, "incorrect data check") }
     }
 
     func testCorruptSecondMemberIsAnError() throws {
