@@ -64,7 +64,7 @@ public final class IndexDatabase: Sendable {
         if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber, size.intValue > 0 {
             // Checked on a read-only connection first: opening for writing would switch the
             // file to WAL, and a file that is not ours must stay untouched.
-            let reader = try DatabaseQueue(path: path, configuration: configuration(readOnly: true))
+            let reader = try readOnlyQueue(path: path)
             try reader.read { db in
                 try checkIdentity(db, path: path)
                 try checkNotNewer(db, path: path)
@@ -100,7 +100,7 @@ public final class IndexDatabase: Sendable {
             throw DatabaseOpenError("no index at \(path): run 'kmsindex ingest' first, or give --db")
         }
         try checkFileHeader(path: path)
-        let queue = try DatabaseQueue(path: path, configuration: configuration(readOnly: true))
+        let queue = try readOnlyQueue(path: path)
         let pending = try queue.read { db -> Bool in
             try checkIdentity(db, path: path)
             // One read of the applied migrations serves both checks.
@@ -112,6 +112,24 @@ public final class IndexDatabase: Sendable {
             _ = try openForWriting(path: path)
         }
         return IndexDatabase(path: path, queue: queue)
+    }
+
+    /// A read-only connection. A process killed in the middle of a write can leave what only a
+    /// writer may repair: a hot rollback journal (a new index is created in that mode before it
+    /// turns to WAL), or a WAL index to rebuild. SQLite repairs either when a writable connection
+    /// first reads, so on "readonly" one is opened and closed, and reading is tried once more.
+    static func readOnlyQueue(path: String) throws -> DatabaseQueue {
+        do {
+            return try DatabaseQueue(path: path, configuration: configuration(readOnly: true))
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_READONLY {
+            var repair = Configuration()
+            repair.busyMode = .timeout(60)
+            repair.foreignKeysEnabled = false
+            let writer = try DatabaseQueue(path: path, configuration: repair)
+            try writer.inDatabase { db in _ = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") }
+            try writer.close()
+            return try DatabaseQueue(path: path, configuration: configuration(readOnly: true))
+        }
     }
 
     static func configuration(readOnly: Bool) -> Configuration {

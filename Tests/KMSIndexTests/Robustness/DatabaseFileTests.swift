@@ -25,6 +25,62 @@ final class DatabaseFileTests: XCTestCase {
         XCTAssertEqual(bytes(path), before)
     }
 
+    /// A process killed while it set up the WAL's shared memory leaves a -shm file whose header
+    /// is not valid. Reading it then needs recovery, which read-only connections cannot do.
+    func testAnIndexWhoseSharedMemoryNeedsRecoveryOpensForReadingAndWriting() throws {
+        let dir = try TempDir()
+        let live = dir.path + "/live.sqlite"
+        let index = try IndexDatabase.openForWriting(path: live)
+        try index.queue.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
+            try db.execute(sql: "INSERT INTO strings (text) VALUES ('only in the WAL')")
+        }
+        for (copyName, reopen) in [("r", { try IndexDatabase.openForReading(path: $0) }),
+                                   ("w", { try IndexDatabase.openForWriting(path: $0) })] as [(String, (String) throws -> IndexDatabase)] {
+            // A copy of the files as a kill leaves them, with a shared-memory file of zeros.
+            let copy = dir.path + "/killed-\(copyName).sqlite"
+            try FileManager.default.copyItem(atPath: live, toPath: copy)
+            try FileManager.default.copyItem(atPath: live + "-wal", toPath: copy + "-wal")
+            XCTAssertTrue(FileManager.default.createFile(atPath: copy + "-shm", contents: Data(count: 32768)))
+            let reopened = try reopen(copy)
+            let text = try reopened.queue.read { db in
+                try String.fetchOne(db, sql: "SELECT text FROM strings WHERE text = 'only in the WAL'")
+            }
+            XCTAssertEqual(text, "only in the WAL", copyName)
+        }
+        withExtendedLifetime(index) {}
+    }
+
+    /// A process killed in the middle of a transaction in rollback-journal mode (as while a new
+    /// index switches to WAL) leaves a hot journal. Read-only connections cannot roll it back.
+    func testAnIndexWithAHotJournalOpensForReadingAndWriting() throws {
+        let dir = try TempDir()
+        let live = dir.path + "/live.sqlite"
+        let index = try IndexDatabase.openForWriting(path: live)
+        try index.queue.writeWithoutTransaction { db in
+            try db.execute(sql: "INSERT INTO strings (text) VALUES ('committed')")
+            try db.execute(sql: "PRAGMA journal_mode = DELETE")
+            // A small cache spills the transaction's pages into the file before it commits.
+            try db.execute(sql: "PRAGMA cache_size = 2")
+            try db.execute(sql: "BEGIN IMMEDIATE")
+            try db.execute(sql: "DELETE FROM strings")
+            for n in 0..<3000 { try db.execute(sql: "INSERT INTO strings (text) VALUES (?)", arguments: ["uncommitted \(n)"]) }
+            for name in ["r", "w"] {
+                // The files as a kill leaves them: the journal is hot once no process holds the lock.
+                let copy = dir.path + "/killed-\(name).sqlite"
+                try FileManager.default.copyItem(atPath: live, toPath: copy)
+                try FileManager.default.copyItem(atPath: live + "-journal", toPath: copy + "-journal")
+            }
+            try db.execute(sql: "ROLLBACK")
+        }
+        for (name, reopen) in [("r", { try IndexDatabase.openForReading(path: $0) }),
+                               ("w", { try IndexDatabase.openForWriting(path: $0) })] as [(String, (String) throws -> IndexDatabase)] {
+            let reopened = try reopen(dir.path + "/killed-\(name).sqlite")
+            let texts = try reopened.queue.read { db in try String.fetchAll(db, sql: "SELECT text FROM strings") }
+            XCTAssertEqual(texts, ["committed"], name)
+        }
+    }
+
     func testAnotherSQLiteDatabaseIsRefusedUntouched() throws {
         let dir = try TempDir()
         let path = dir.path + "/other.sqlite"
