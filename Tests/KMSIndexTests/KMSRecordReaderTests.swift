@@ -19,7 +19,7 @@ final class KMSRecordReaderTests: XCTestCase {
             var s = JSONScanner(buffer.baseAddress!, from: 0, to: buffer.count)
             s.strings = strings
             do {
-                let fields = try KMSRecordFields(reading: &s)
+                let fields = try KMSRecordFields.read(&s)
                 XCTAssertEqual(s.i, buffer.count, text)
                 return .fields(fields)
             } catch {

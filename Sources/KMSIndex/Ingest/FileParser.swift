@@ -35,7 +35,7 @@ public struct FileParser: Sendable {
             reader = logReader
             let kind = try logReader.read(building: { s in
                 s.strings = strings
-                return try KMSRecordFields(reading: &s)
+                return try KMSRecordFields.read(&s)
             }) { record, index in
                 do {
                     events.append(try EventNormalizer.normalize(record))

@@ -1,6 +1,6 @@
 /// The members of a KMS record that `EventNormalizer` reads, already typed.
 ///
-/// The byte reader fills them straight from the file (`init(reading:)`); a `JSONValue`
+/// The byte reader fills them straight from the file (`read(_:)`); a `JSONValue`
 /// record converts to them (`init(_:)`), which keeps a generic parse as the reference.
 /// A member of the wrong type is nil; when a key repeats, the last one counts.
 public struct KMSRecordFields: Equatable, Sendable {

@@ -20,16 +20,16 @@ extension KMSRecordFields {
 
     /// Reads the record object at `s.i`. Members it does not keep are skipped unchecked, as
     /// the reader skips non-KMS records; the values of kept members are checked in full.
-    public init(reading s: inout JSONScanner) throws {
-        // Fields are written straight into self: a local copy assigned at the end would be
-        // copied and destroyed once more per record.
-        self.init()
+    /// (A static function returning a local, not an initializer: a throwing initializer's
+    /// `self` was copied once more per record.)
+    public static func read(_ s: inout JSONScanner) throws -> KMSRecordFields {
+        var f = KMSRecordFields()
         var key: Int?
         try s.expect(0x7b, "'{'")
         try s.skipWhitespace()
         if s.p[s.i] == 0x7d {
             s.i += 1
-            return
+            return f
         }
         while true {
             try s.skipWhitespace()
@@ -38,29 +38,30 @@ extension KMSRecordFields {
             try s.expect(0x3a, "':'")
             try s.skipWhitespace()
             switch key {
-            case 0: eventID = try s.readStringValue(depth: 1)
-            case 1: eventTime = try s.readStringValue(depth: 1)
-            case 2: eventName = try s.readStringValue(depth: 1)
-            case 3: awsRegion = try s.readStringValue(depth: 1)
-            case 4: recipientAccountID = try s.readScalarText(depth: 1)
-            case 5: sourceIPAddress = try s.readSharedStringValue(depth: 1)
-            case 6: userAgent = try s.readSharedStringValue(depth: 1)
-            case 7: errorCode = try s.readSharedStringValue(depth: 1)
-            case 8: errorMessage = try s.readSharedStringValue(depth: 1)
-            case 9: requestID = try s.readStringValue(depth: 1)
-            case 10: sharedEventID = try s.readStringValue(depth: 1)
-            case 11: eventType = try s.readStringValue(depth: 1)
-            case 12: readOnly = try Self.readReadOnly(&s)
-            case 13: identity = try Self.readIdentity(&s)
-            case 14: credentialFromConsole = try s.readScalarText(depth: 1)
-            case 15: parameters = try Self.readParameters(&s)
-            case 16: resources = try Self.readResources(&s)
+            case 0: f.eventID = try s.readStringValue(depth: 1)
+            case 1: f.eventTime = try s.readStringValue(depth: 1)
+            case 2: f.eventName = try s.readStringValue(depth: 1)
+            case 3: f.awsRegion = try s.readStringValue(depth: 1)
+            case 4: f.recipientAccountID = try s.readScalarText(depth: 1)
+            case 5: f.sourceIPAddress = try s.readSharedStringValue(depth: 1)
+            case 6: f.userAgent = try s.readSharedStringValue(depth: 1)
+            case 7: f.errorCode = try s.readSharedStringValue(depth: 1)
+            case 8: f.errorMessage = try s.readSharedStringValue(depth: 1)
+            case 9: f.requestID = try s.readStringValue(depth: 1)
+            case 10: f.sharedEventID = try s.readStringValue(depth: 1)
+            case 11: f.eventType = try s.readStringValue(depth: 1)
+            case 12: f.readOnly = try Self.readReadOnly(&s)
+            case 13: f.identity = try Self.readIdentity(&s)
+            case 14: f.credentialFromConsole = try s.readScalarText(depth: 1)
+            case 15: f.parameters = try Self.readParameters(&s)
+            case 16: f.resources = try Self.readResources(&s)
             default: try s.skipValue()
             }
             try s.skipWhitespace()
             if s.p[s.i] == 0x7d { s.i += 1; break }
             try s.expect(0x2c, "',' or '}'")
         }
+        return f
     }
 
     static func readReadOnly(_ s: inout JSONScanner) throws -> Bool? {

@@ -49,7 +49,7 @@ final class ParserCrossCheckTests: XCTestCase {
             let reader = LogFileReader(stream: stream, window: ByteWindow(capacity: 4096))
             _ = try reader.read(building: { s in
                 s.strings = strings
-                return try KMSRecordFields(reading: &s)
+                return try KMSRecordFields.read(&s)
             }) { record, _ in
                 if let event = try? EventNormalizer.normalize(record) { fast.append(describe(event)) }
             }
