@@ -18,12 +18,15 @@ let package = Package(
     targets: [
         // zlib from Debian's zlib1g-dev, with a shim for the inflateInit2/deflateInit2 macros.
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        // SQLite's global configuration (sqlite3_config is variadic), from libsqlite3-dev.
+        .systemLibrary(name: "CSQLiteConfig", providers: [.apt(["libsqlite3-dev"])]),
 
         // Everything the tool does: reading, parsing, normalizing, storing, querying.
         .target(
             name: "KMSIndex",
             dependencies: [
                 "CZlib",
+                "CSQLiteConfig",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
