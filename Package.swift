@@ -18,6 +18,8 @@ let package = Package(
     targets: [
         // zlib from Debian's zlib1g-dev, with a shim for the inflateInit2/deflateInit2 macros.
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        // SQLite's global configuration (sqlite3_config is variadic), from libsqlite3-dev.
+        .systemLibrary(name: "CSQLiteConfig", providers: [.apt(["libsqlite3-dev"])]),
 
         // CRC-32 of gzip content with carry-less multiplication, chosen at run time; zlib's
         // crc32 where the CPU lacks it. C because Swift cannot express the intrinsics on Linux.
@@ -33,6 +35,7 @@ let package = Package(
                 "CZlib",
                 "CCRC32",
                 "CByteScan",
+                "CSQLiteConfig",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -188,18 +188,20 @@ public final class Ingester {
                         inTransaction = true
                         batchStart = Date()
                     }
-                    switch piece {
-                    case let .part(file, events):
+                    // The piece is consumed so that its events array is not shared: the writer
+                    // moves the events out of it one by one.
+                    switch consume piece {
+                    case .part(let file, var events):
                         var open = try openFiles[file.path] ?? writer.open(file)
-                        try writer.insert(events, into: &open)
-                        openFiles[file.path] = open
                         eventsInBatch += events.count
-                    case let .done(result):
-                        let added = try writer.write(result, opened: openFiles.removeValue(forKey: result.path))
+                        try writer.insert(&events, into: &open)
+                        openFiles[file.path] = open
+                    case .done(var result):
+                        eventsInBatch += result.events.count
+                        let added = try writer.write(&result, opened: openFiles.removeValue(forKey: result.path))
                         account(result, added: added, into: &summary, diagnostic: diagnostic)
                         progress?(summary)
                         filesInBatch += 1
-                        eventsInBatch += result.events.count
                     }
                     if filesInBatch >= options.filesPerTransaction || eventsInBatch >= options.eventsPerTransaction
                         || Date().timeIntervalSince(batchStart) >= options.secondsPerTransaction

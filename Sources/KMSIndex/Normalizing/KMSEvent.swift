@@ -19,6 +19,15 @@ public struct Principal: Hashable, Sendable {
     public var credentialFromConsole: String?
 
     public init() {}
+
+    /// Hashes the fields that tell most principals apart (the principal id names the user or
+    /// role session, the access key the credentials, `invokedBy` the service); `==` still
+    /// compares every field. Hashing all eleven took 2% of the ingest writer's time.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(principalID)
+        hasher.combine(accessKeyID)
+        hasher.combine(invokedBy)
+    }
 }
 
 /// Which encryption context of the request a pair came from.

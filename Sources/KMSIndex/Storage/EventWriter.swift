@@ -66,17 +66,20 @@ final class EventWriter {
     private let contextNames: DimensionTable
     private let contextValues: DimensionTable
     private let principals: DimensionTable
-    private var keyIDs: [String: Int64] = [:]
-    private var trailIDs: [String: Int64] = [:]
-    private var objectIDs: [String: Int64] = [:]
-    private var bucketIDs: [String: Int64] = [:]
-    private var principalIDs: [Principal: Int64] = [:]
-    private var userAgentIDs: [String: Int64] = [:]
-    private var contextNameIDs: [String: Int64] = [:]
-    private var contextValueIDs: [String: Int64] = [:]
-    private var stringIDs: [String: Int64] = [:]
+    // The caches are read several times per event. The writer is used from one thread at a
+    // time and no access to them overlaps another, so they go without the run-time
+    // exclusivity checks of class properties (a begin and an end of access for each lookup).
+    @exclusivity(unchecked) private var keyIDs: [String: Int64] = [:]
+    @exclusivity(unchecked) private var trailIDs: [String: Int64] = [:]
+    @exclusivity(unchecked) private var objectIDs: [String: Int64] = [:]
+    @exclusivity(unchecked) private var bucketIDs: [String: Int64] = [:]
+    @exclusivity(unchecked) private var principalIDs: [Principal: Int64] = [:]
+    @exclusivity(unchecked) private var userAgentIDs: [String: Int64] = [:]
+    @exclusivity(unchecked) private var contextNameIDs: [String: Int64] = [:]
+    @exclusivity(unchecked) private var contextValueIDs: [String: Int64] = [:]
+    @exclusivity(unchecked) private var stringIDs: [String: Int64] = [:]
     /// The id the next new event gets (ids are given here, as event_uids is written first).
-    private var nextEventID: Int64?
+    @exclusivity(unchecked) private var nextEventID: Int64?
 
     init(db: Database) throws {
         self.db = db
@@ -111,23 +114,24 @@ final class EventWriter {
                 first_seen = min(first_seen, excluded.first_seen),
                 last_seen = max(last_seen, excluded.last_seen)
             """)
-        keys = try DimensionTable(db, select: "SELECT id FROM kms_keys WHERE arn = ?",
+        keys = try DimensionTable(db, table: "kms_keys", select: "SELECT id FROM kms_keys WHERE arn = ?",
                                   insert: "INSERT INTO kms_keys (arn, account_id, region, key_id) VALUES (?, ?, ?, ?)")
-        trails = try DimensionTable(db, select: "SELECT id FROM trails WHERE arn = ?",
+        trails = try DimensionTable(db, table: "trails", select: "SELECT id FROM trails WHERE arn = ?",
                                     insert: "INSERT INTO trails (arn, account_id, region, name) VALUES (?, ?, ?, ?)")
-        objects = try DimensionTable(db, select: "SELECT id FROM s3_objects WHERE key_hash IS ? AND key IS ? AND bucket_id IS ?",
+        objects = try DimensionTable(db, table: "s3_objects", select: "SELECT id FROM s3_objects WHERE key_hash IS ? AND key IS ? AND bucket_id IS ?",
                                      insert: "INSERT INTO s3_objects (kind, bucket_id, key, key_hash) VALUES (?, ?, ?, ?)")
-        buckets = try DimensionTable(db, select: "SELECT id FROM s3_buckets WHERE arn = ?",
+        buckets = try DimensionTable(db, table: "s3_buckets", select: "SELECT id FROM s3_buckets WHERE arn = ?",
                                      insert: "INSERT INTO s3_buckets (arn, name) VALUES (?, ?)")
-        strings = try DimensionTable(db, select: "SELECT id FROM strings WHERE text = ?",
+        strings = try DimensionTable(db, table: "strings", select: "SELECT id FROM strings WHERE text = ?",
                                      insert: "INSERT INTO strings (text) VALUES (?)")
-        userAgents = try DimensionTable(db, select: "SELECT id FROM user_agents WHERE text = ?",
+        userAgents = try DimensionTable(db, table: "user_agents", select: "SELECT id FROM user_agents WHERE text = ?",
                                         insert: "INSERT INTO user_agents (text) VALUES (?)")
-        contextNames = try DimensionTable(db, select: "SELECT id FROM context_names WHERE name = ?",
+        contextNames = try DimensionTable(db, table: "context_names", select: "SELECT id FROM context_names WHERE name = ?",
                                           insert: "INSERT INTO context_names (name) VALUES (?)")
-        contextValues = try DimensionTable(db, select: "SELECT id FROM context_values WHERE value = ?",
+        contextValues = try DimensionTable(db, table: "context_values", select: "SELECT id FROM context_values WHERE value = ?",
                                            insert: "INSERT INTO context_values (value) VALUES (?)")
-        principals = try DimensionTable(db, select: "SELECT id FROM principals WHERE identity = ?", insert: """
+        // Two principals the cache tells apart can share an identity text: always looked up.
+        principals = try DimensionTable(db, table: nil, select: "SELECT id FROM principals WHERE identity = ?", insert: """
             INSERT INTO principals (identity, type, arn, account_id, principal_id, user_name, role_arn,
                 session_name, invoked_by, access_key_id, source_identity, credential_from_console)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -136,6 +140,9 @@ final class EventWriter {
 
     /// Forgets cached ids (after a rollback they may name rows that no longer exist).
     func resetCaches() {
+        for table in [keys, trails, objects, buckets, strings, userAgents, contextNames, contextValues, principals] {
+            table.onlyOwnRows = false
+        }
         keyIDs = [:]
         trailIDs = [:]
         objectIDs = [:]
@@ -165,16 +172,15 @@ final class EventWriter {
         return OpenFile(fileID: fileID, watermark: try newEventID() - 1)
     }
 
-    /// Adds a part of an open file's events.
-    func insert(_ events: [KMSEvent], into file: inout OpenFile) throws {
-        for event in events where try insert(event, fileID: file.fileID) {
-            file.added += 1
-        }
+    /// Adds a part of an open file's events, emptying `events`.
+    func insert(_ events: inout [KMSEvent], into file: inout OpenFile) throws {
+        file.added += try insert(draining: &events, fileID: file.fileID)
     }
 
-    /// Writes a file's final ledger row and its (remaining) events; returns how many events of
-    /// the file were new. A file opened in parts that did not end well loses the events it added.
-    func write(_ file: FileResult, opened: OpenFile? = nil) throws -> Int {
+    /// Writes a file's final ledger row and its (remaining) events, emptying `file.events`;
+    /// returns how many events of the file were new. A file opened in parts that did not end
+    /// well loses the events it added.
+    func write(_ file: inout FileResult, opened: OpenFile? = nil) throws -> Int {
         if let opened, file.outcome != .ingested {
             let arguments: StatementArguments = ["file": opened.fileID, "mark": opened.watermark]
             let added = "SELECT id FROM events WHERE source_file_id = :file AND id > :mark"
@@ -196,9 +202,7 @@ final class EventWriter {
             file.kmsRecords, file.malformedCount, file.uncompressedBytes, file.contentSHA256,
         ])!
         var added = file.outcome == .ingested ? opened?.added ?? 0 : 0
-        for event in file.events where try insert(event, fileID: fileID) {
-            added += 1
-        }
+        added += try insert(draining: &file.events, fileID: fileID)
         if added > 0 {
             try db.execute(sql: "UPDATE source_files SET events_added = ? WHERE id = ?", arguments: [added, fileID])
         }
@@ -210,6 +214,20 @@ final class EventWriter {
         let id = try Int64.fetchOne(db, sql: "SELECT ifnull(max(id), 0) + 1 FROM events") ?? 1
         nextEventID = id
         return id
+    }
+
+    /// Inserts events not indexed yet, in order, emptying `events`; returns how many were new.
+    private func insert(draining events: inout [KMSEvent], fileID: Int64) throws -> Int {
+        // Each event is moved out of the array, written, and dropped: reading events in place
+        // copied each one (retaining, then releasing, every one of its strings). popLast takes
+        // them in order once the array is reversed, through its buffer: Array.reverse copies
+        // the elements it swaps, a buffer's swapAt moves them.
+        events.withUnsafeMutableBufferPointer { $0.reverse() }
+        var added = 0
+        while let event = events.popLast() {
+            if try insert(event, fileID: fileID) { added += 1 }
+        }
+        return added
     }
 
     /// Inserts an event unless its eventID is already indexed; true when it was new.
@@ -225,26 +243,28 @@ final class EventWriter {
         guard try uid.execute(db) == 1 else { return false }
         nextEventID = id + 1
 
+        // Optional values go to the dimension lookups without `map`: its closures cost a retain
+        // and a release of the writer and of the string for every value.
         var row = RowInserter(insertEvent)
         row.int(id)
         row.int(time)
         row.int(try string(e.eventName))
-        row.int(try e.awsRegion.map(string))
-        row.int(try e.recipientAccountID.map(string))
-        row.int(try e.keyARN.map(key))
-        row.int(try e.sourceKeyARN.map(key))
-        row.int(try e.requestedKey.map(string))
+        row.int(try string(e.awsRegion))
+        row.int(try string(e.recipientAccountID))
+        row.int(try key(e.keyARN))
+        row.int(try key(e.sourceKeyARN))
+        row.int(try string(e.requestedKey))
         row.int(try principal(e.principal))
-        row.int(try e.s3ARN.map(object))
-        row.int(try e.trailARN.map(trail))
+        row.int(try object(e.s3ARN))
+        row.int(try trail(e.trailARN))
         if let ip = e.sourceIPAddress, let packed = StoredAddress.ipv4(ip) { row.int(packed) } else { row.text(e.sourceIPAddress) }
-        row.int(try e.userAgent.map(userAgent))
-        row.int(try e.errorCode.map(string))
+        row.int(try userAgent(e.userAgent))
+        row.int(try string(e.errorCode))
         row.text(e.errorMessage)
         row.uid(e.requestID)
         row.uid(e.sharedEventID)
         row.bool(e.readOnly)
-        row.int(try e.eventType.map(string))
+        row.int(try string(e.eventType))
         row.int(fileID)
         _ = try row.execute(db)
         for pair in e.otherContext {
@@ -256,9 +276,19 @@ final class EventWriter {
             _ = try context.execute(db)
         }
         for (alias, keyARN) in e.aliases {
-            try upsertAlias.execute(arguments: [try key(keyARN), alias, e.eventTime, e.eventTime])
+            var row = RowInserter(upsertAlias)
+            row.int(try key(keyARN))
+            row.text(alias)
+            row.text(e.eventTime)
+            row.text(e.eventTime)
+            _ = try row.execute(db)
         }
         return true
+    }
+
+    private func key(_ arn: String?) throws -> Int64? {
+        guard let arn else { return nil }
+        return try key(arn)
     }
 
     private func key(_ arn: String) throws -> Int64 {
@@ -274,6 +304,11 @@ final class EventWriter {
         return id
     }
 
+    private func trail(_ arn: String?) throws -> Int64? {
+        guard let arn else { return nil }
+        return try trail(arn)
+    }
+
     private func trail(_ arn: String) throws -> Int64 {
         if let id = trailIDs[arn] { return id }
         let id = try trails.id(db, arn) { row in
@@ -285,6 +320,11 @@ final class EventWriter {
         }
         trailIDs[arn] = id
         return id
+    }
+
+    private func object(_ arn: String?) throws -> Int64? {
+        guard let arn else { return nil }
+        return try object(arn)
     }
 
     /// An S3 location: its bucket (by bucket ARN) and its key; an unparsed ARN is kept whole.
@@ -318,11 +358,21 @@ final class EventWriter {
         return id
     }
 
+    private func string(_ text: String?) throws -> Int64? {
+        guard let text else { return nil }
+        return try string(text)
+    }
+
     private func string(_ text: String) throws -> Int64 {
         if let id = stringIDs[text] { return id }
         let id = try strings.id(db, text) { $0.text(text) }
         stringIDs[text] = id
         return id
+    }
+
+    private func userAgent(_ text: String?) throws -> Int64? {
+        guard let text else { return nil }
+        return try userAgent(text)
     }
 
     private func userAgent(_ text: String) throws -> Int64 {
@@ -362,20 +412,29 @@ final class EventWriter {
 
 /// A table of distinct values (keys, principals, objects, strings…): the id of a value, its row
 /// inserted the first time. Both statements are prepared once per writer.
-private struct DimensionTable {
+private final class DimensionTable {
     let select: Statement
     let insert: Statement
+    /// True while every row of the table is one this writer inserted, all of them in its cache
+    /// (the table was empty when the writer started, as in a first ingest): a value the cache
+    /// does not know is then inserted without being looked up. Ingest is the index's only writer
+    /// while it runs (it holds the index lock).
+    var onlyOwnRows: Bool
 
-    init(_ db: Database, select: String, insert: String) throws {
+    /// `table` is nil for a table whose rows the writer's cache does not map one to one.
+    init(_ db: Database, table: String?, select: String, insert: String) throws {
         self.select = try db.makeStatement(sql: select)
         self.insert = try db.makeStatement(sql: insert)
+        onlyOwnRows = try table.map { try Bool.fetchOne(db, sql: "SELECT NOT EXISTS (SELECT 1 FROM \($0))") ?? false } ?? false
     }
 
     /// The id of the row `bind` selects, else of the row `insert` binds, newly inserted.
     func id(_ db: Database, bind: (inout RowInserter) -> Void, insert bindRow: (inout RowInserter) -> Void) throws -> Int64 {
-        var query = RowInserter(select)
-        bind(&query)
-        if let id = try query.fetchInt64(db) { return id }
+        if !onlyOwnRows {
+            var query = RowInserter(select)
+            bind(&query)
+            if let id = try query.fetchInt64(db) { return id }
+        }
         var row = RowInserter(insert)
         bindRow(&row)
         _ = try row.execute(db)

@@ -133,6 +133,7 @@ public final class IndexDatabase: Sendable {
     }
 
     static func configuration(readOnly: Bool) -> Configuration {
+        _ = SQLiteSetup.applied  // before the process's first connection opens
         var config = Configuration()
         config.readonly = readOnly
         config.journalMode = readOnly ? .default : .wal

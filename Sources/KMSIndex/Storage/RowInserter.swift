@@ -7,12 +7,13 @@ import GRDBSQLite
 /// cost more than the insert itself (measured with perf on ingest). Everything else goes through
 /// GRDB, and errors come back as GRDB's `DatabaseError`.
 struct RowInserter {
-    let statement: Statement
-    private var handle: OpaquePointer { statement.sqliteStatement }
+    // The statement's handle only: holding the `Statement` itself cost a retain and a release
+    // around every call the writer made while binding.
+    private let handle: OpaquePointer
     private var index: Int32 = 0
 
     init(_ statement: Statement) {
-        self.statement = statement
+        handle = statement.sqliteStatement
     }
 
     /// SQLite copies bound text before returning, so Swift's buffers need not outlive the call.
@@ -26,10 +27,10 @@ struct RowInserter {
 
     mutating func text(_ value: String?) {
         index += 1
-        guard var value else { sqlite3_bind_null(handle, index); return }
+        guard let value else { sqlite3_bind_null(handle, index); return }
         let i = index
         let h = handle
-        value.withUTF8 { bytes in
+        value.withUTF8Bytes { bytes in
             _ = bytes.withMemoryRebound(to: CChar.self) { chars in
                 sqlite3_bind_text(h, i, chars.baseAddress ?? UnsafePointer(Self.emptyText), Int32(chars.count), Self.transient)
             }
@@ -57,6 +58,8 @@ struct RowInserter {
         index = i
     }
 
+    private var sql: String { sqlite3_sql(handle).map { String(cString: $0) } ?? "" }
+
     /// Runs the statement with the values bound so far; returns the number of rows changed.
     mutating func execute(_ db: Database) throws -> Int {
         defer {
@@ -66,7 +69,7 @@ struct RowInserter {
         }
         let code = sqlite3_step(handle)
         guard code == SQLITE_DONE || code == SQLITE_ROW else {
-            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: db.lastErrorMessage, sql: statement.sql)
+            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: db.lastErrorMessage, sql: sql)
         }
         return Int(sqlite3_changes(db.sqliteConnection))
     }
@@ -82,7 +85,7 @@ struct RowInserter {
         case SQLITE_ROW: return sqlite3_column_int64(handle, 0)
         case SQLITE_DONE: return nil
         case let code:
-            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: db.lastErrorMessage, sql: statement.sql)
+            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: db.lastErrorMessage, sql: sql)
         }
     }
 }

@@ -6,8 +6,7 @@ public enum StoredTime {
     /// Milliseconds for a UTC time `YYYY-MM-DDTHH:MM:SS[.fff…]Z` (the form `EventTime` writes,
     /// and the bounds `TimeFilter` makes); digits past the millisecond are dropped.
     public static func milliseconds(_ text: String) -> Int64? {
-        var text = text
-        return text.withUTF8 { b -> Int64? in
+        text.withUTF8Bytes { b -> Int64? in
             // The year may have more than four digits or a sign (a time shifted out of 0000-9999).
             guard let t = b.firstIndex(of: 0x54), t >= 10, b.count >= t + 10, b[b.count - 1] == 0x5a else { return nil }
             func digits(_ from: Int, _ to: Int) -> Int64? {
@@ -69,8 +68,7 @@ public enum StoredAddress {
     /// The value of a canonical dotted-quad IPv4 address (no leading zeros), else nil, so that
     /// the `kms_events` view prints exactly the text CloudTrail wrote.
     public static func ipv4(_ text: String) -> Int64? {
-        var text = text
-        return text.withUTF8 { b -> Int64? in
+        text.withUTF8Bytes { b -> Int64? in
             guard b.count >= 7, b.count <= 15 else { return nil }
             var value: Int64 = 0
             var part: Int64 = 0
@@ -119,5 +117,16 @@ public enum StoredKeyHash {
 
     static let sqlFunction = DatabaseFunction("key_hash", argumentCount: 1, pure: true) { values in
         String.fromDatabaseValue(values[0]).map(of)
+    }
+}
+
+extension String {
+    /// Calls `body` with the string's UTF-8 bytes. `withUTF8` is mutating, so a parameter must
+    /// be copied to call it (a retain and a release, for every value the writer stores); a
+    /// native string is read in place here.
+    func withUTF8Bytes<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        if let result = try utf8.withContiguousStorageIfAvailable(body) { return result }
+        var copy = self
+        return try copy.withUTF8(body)
     }
 }

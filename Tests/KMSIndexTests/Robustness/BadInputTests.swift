@@ -113,7 +113,8 @@ final class BadInputTests: XCTestCase {
         // The ledger keeps the size seen when listing; the file then grows before it is read.
         let listed = InputFile(path: path, size: 5, mtimeNs: 5)
         try index.queue.writeWithoutTransaction { db in
-            _ = try EventWriter(db: db).write(FileParser().parse(listed))
+            var parsed = FileParser().parse(listed)
+            _ = try EventWriter(db: db).write(&parsed)
         }
         XCTAssertEqual(try count(index, "SELECT count(*) FROM events"), 1)
         let next = try ingest(index, [path]).0

@@ -1,0 +1,150 @@
+import Foundation
+import GRDB
+import GRDBSQLite
+import XCTest
+@testable import KMSIndex
+
+/// The writer's caches and the order it writes in.
+final class EventWriterTests: XCTestCase {
+    /// Principals are hashed on a few fields only; those that differ in any other single field
+    /// are still separate rows, and the same principal seen again is not a new row.
+    func testPrincipalsThatDifferInOneFieldAreSeparateRows() throws {
+        // Unless told otherwise, all share principalId, accessKeyId and invokedBy (what the
+        // cache hashes).
+        func identity(type: String = "AssumedRole", arn: String = "arn:aws:sts::111122223333:assumed-role/app/s1",
+                      account: String = "111122223333", accessKey: String = "ASIAEXAMPLE", userName: String? = nil,
+                      issuer: String = "arn:aws:iam::111122223333:role/app", sourceIdentity: String? = nil) -> String {
+            var session = #""sessionIssuer":{"type":"Role","arn":"\#(issuer)"}"#
+            if let sourceIdentity { session += #","sourceIdentity":"\#(sourceIdentity)""# }
+            var fields = [#""type":"\#(type)""#, #""principalId":"AROAEXAMPLE:s1""#, #""arn":"\#(arn)""#,
+                          #""accountId":"\#(account)""#, #""accessKeyId":"\#(accessKey)""#,
+                          #""invokedBy":"s3.amazonaws.com""#, #""sessionContext":{\#(session)}"#]
+            if let userName { fields.append(#""userName":"\#(userName)""#) }
+            return "{" + fields.joined(separator: ",") + "}"
+        }
+        let base = identity()
+        let variants = [
+            base,
+            identity(type: "FederatedUser"),
+            identity(arn: "arn:aws:sts::111122223333:assumed-role/app/s2"),  // another session name
+            identity(account: "444455556666"),
+            identity(accessKey: "ASIAOTHER"),
+            identity(userName: "carol"),
+            identity(issuer: "arn:aws:iam::111122223333:role/other"),
+            identity(sourceIdentity: "dave"),
+        ]
+        var records = variants.map { kmsRecord(identity: $0) }
+        // The same principal as the first, signed in from the console: differs only there.
+        records.append("{\"sessionCredentialFromConsole\":\"true\"," + kmsRecord(identity: base).dropFirst())
+        // The first principal again: found in the cache, no new row.
+        records.append(kmsRecord(identity: base))
+
+        let dir = try TempDir()
+        let index = try makeIndex(dir)
+        let (summary, _) = try ingest(index, [try dir.write(logPath(), gzip(logFile(records)))])
+        XCTAssertEqual(summary.eventsAdded, records.count)
+        XCTAssertEqual(try count(index, "SELECT count(*) FROM principals"), variants.count + 1)
+        XCTAssertEqual(try count(index, "SELECT count(DISTINCT principal_id) FROM events"), variants.count + 1)
+        let sessions = try index.queue.read { db in
+            try String.fetchAll(db, sql: "SELECT session_name FROM kms_events ORDER BY id")
+        }
+        XCTAssertEqual(sessions, ["s1", "s1", "s2", "s1", "s1", "s1", "s1", "s1", "s1", "s1"])
+        XCTAssertEqual(try count(index, """
+            SELECT count(*) FROM events a JOIN events b ON a.principal_id = b.principal_id
+            WHERE a.id = 1 AND b.id = \(records.count)
+            """), 1)
+    }
+
+    /// Into an empty index, new values are inserted without being looked up; into one that has
+    /// rows, they are looked up first: a second run that names the same keys, objects,
+    /// principals and context values adds events only.
+    func testASecondRunReusesTheRowsOfTheFirst() throws {
+        func records(_ n: Int) -> [String] {
+            (0..<n).map { i in
+                kmsRecord(identity: #"{"type":"IAMUser","principalId":"AIDA\#(i % 3)","arn":"arn:aws:iam::111122223333:user/u\#(i % 3)","accountId":"111122223333"}"#,
+                          requestParameters: #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::bucket\#(i % 2)/key\#(i % 4).txt","dept":"d\#(i % 5)"}}"#,
+                          userAgent: "agent-\(i % 2)")
+            }
+        }
+        let dir = try TempDir()
+        let index = try makeIndex(dir)
+        try ingest(index, [try dir.write(logPath(unique: "first"), gzip(logFile(records(20))))])
+        let tables = ["principals", "s3_objects", "s3_buckets", "kms_keys", "strings", "user_agents",
+                      "context_names", "context_values"]
+        let before = try tables.map { try count(index, "SELECT count(*) FROM \($0)") }
+        XCTAssertEqual(before, [3, 4, 2, 1, 4, 2, 1, 5])
+        let (summary, _) = try ingest(index, [try dir.write(logPath(unique: "second"), gzip(logFile(records(20))))])
+        XCTAssertEqual(summary.eventsAdded, 20)
+        XCTAssertEqual(try tables.map { try count(index, "SELECT count(*) FROM \($0)") }, before)
+        XCTAssertEqual(try count(index, "SELECT count(*) FROM events"), 40)
+        XCTAssertEqual(try count(index, "SELECT count(DISTINCT object_arn) FROM kms_events"), 4)
+    }
+
+    /// Events are written in the order of their file: ids follow it, and of two records with
+    /// the same eventID the first is kept.
+    func testEventsAreWrittenInFileOrder() throws {
+        let ids = (0..<50).map { String(format: "00000000-0000-0000-0000-%012d", 50 - $0) }
+        var records = ids.map { kmsRecord(eventID: $0, eventName: "Decrypt") }
+        records.insert(kmsRecord(eventID: ids[7], eventName: "Encrypt"), at: 30)
+
+        let dir = try TempDir()
+        let index = try makeIndex(dir)
+        let (summary, _) = try ingest(index, [try dir.write(logPath(), gzip(logFile(records)))])
+        XCTAssertEqual(summary.eventsAdded, ids.count)
+        XCTAssertEqual(summary.duplicates, 1)
+        let stored = try index.queue.read { db in
+            try Row.fetchAll(db, sql: "SELECT event_id, event_name FROM kms_events ORDER BY id")
+        }
+        XCTAssertEqual(stored.map { $0["event_id"] as String }, ids)
+        XCTAssertEqual(Set(stored.map { $0["event_name"] as String }), ["Decrypt"])
+    }
+
+    /// A large file's parts and its end go through the same draining writes, in order.
+    func testPartsOfALargeFileAreWrittenInOrder() throws {
+        let ids = (0..<10).map { String(format: "00000000-0000-0000-0000-%012d", 10 - $0) }
+        let dir = try TempDir()
+        let index = try makeIndex(dir)
+        var options = IngestOptions(paths: [try dir.write(logPath(), gzip(logFile(ids.map { kmsRecord(eventID: $0) })))])
+        options.eventsPerPart = 3
+        let summary = try Ingester(database: index, options: options).run()
+        XCTAssertEqual(summary.eventsAdded, ids.count)
+        let stored = try index.queue.read { db in try String.fetchAll(db, sql: "SELECT event_id FROM kms_events ORDER BY id") }
+        XCTAssertEqual(stored, ids)
+    }
+
+    /// Every byte at every digit position: only `0-9a-f` make a UUID, read as its value.
+    func testUUIDDigitsAreExactlyLowercaseHex() {
+        let template = Array("0123abcd-4567-89ef-0a1b-2c3d4e5f6789".utf8)
+        let hex = Array("0123456789abcdef".utf8)
+        for position in template.indices where template[position] != UInt8(ascii: "-") {
+            for byte in UInt8.min...UInt8.max where byte < 0x80 {
+                var text = template
+                text[position] = byte
+                let bytes = EventUID.uuidBytes(String(decoding: text, as: UTF8.self))
+                guard let digit = hex.firstIndex(of: byte) else {
+                    XCTAssertNil(bytes, "byte \(byte) at \(position)")
+                    continue
+                }
+                let nibble = position - template[..<position].filter { $0 == UInt8(ascii: "-") }.count
+                guard let bytes else { return XCTFail("byte \(byte) at \(position) refused") }
+                XCTAssertEqual(Int(nibble % 2 == 0 ? bytes[nibble / 2] >> 4 : bytes[nibble / 2] & 0x0F), digit)
+            }
+        }
+        // Multi-byte characters never make a UUID (36 bytes, but not 36 hex digits and dashes).
+        XCTAssertNil(EventUID.uuidBytes("0123abcd-4567-89ef-0a1b-2c3d4e5f67é"))
+    }
+
+    /// SQLite's global settings are applied before the first connection, or not at all: asked
+    /// again once connections are open, SQLite refuses, and nothing else changes.
+    func testSQLiteSettingsAppliedLateAreRefusedHarmlessly() throws {
+        let dir = try TempDir()
+        let index = try makeIndex(dir)
+        XCTAssertFalse(SQLiteSetup.apply())
+        if SQLiteSetup.applied {
+            // Memory statistics are off: SQLite counts nothing.
+            XCTAssertEqual(sqlite3_memory_used(), 0)
+        }
+        let (summary, _) = try ingest(index, [try dir.write(logPath(), gzip(logFile([kmsRecord()])))])
+        XCTAssertEqual(summary.eventsAdded, 1)
+    }
+}
