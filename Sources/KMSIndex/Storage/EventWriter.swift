@@ -363,36 +363,22 @@ final class EventWriter {
         return try string(text)
     }
 
-    private func string(_ text: String) throws -> Int64 {
-        if let id = stringIDs[text] { return id }
-        let id = try strings.id(db, text) { $0.text(text) }
-        stringIDs[text] = id
-        return id
-    }
+    private func string(_ text: String) throws -> Int64 { try textID(text, in: strings, cache: &stringIDs) }
 
     private func userAgent(_ text: String?) throws -> Int64? {
         guard let text else { return nil }
-        return try userAgent(text)
+        return try textID(text, in: userAgents, cache: &userAgentIDs)
     }
 
-    private func userAgent(_ text: String) throws -> Int64 {
-        if let id = userAgentIDs[text] { return id }
-        let id = try userAgents.id(db, text) { $0.text(text) }
-        userAgentIDs[text] = id
-        return id
-    }
+    private func contextName(_ name: String) throws -> Int64 { try textID(name, in: contextNames, cache: &contextNameIDs) }
 
-    private func contextName(_ name: String) throws -> Int64 {
-        if let id = contextNameIDs[name] { return id }
-        let id = try contextNames.id(db, name) { $0.text(name) }
-        contextNameIDs[name] = id
-        return id
-    }
+    private func contextValue(_ value: String) throws -> Int64 { try textID(value, in: contextValues, cache: &contextValueIDs) }
 
-    private func contextValue(_ value: String) throws -> Int64 {
-        if let id = contextValueIDs[value] { return id }
-        let id = try contextValues.id(db, value) { $0.text(value) }
-        contextValueIDs[value] = id
+    /// The id of `text` in a table of distinct texts (one column), through its cache.
+    private func textID(_ text: String, in table: DimensionTable, cache: inout [String: Int64]) throws -> Int64 {
+        if let id = cache[text] { return id }
+        let id = try table.id(db, text) { $0.text(text) }
+        cache[text] = id
         return id
     }
 
