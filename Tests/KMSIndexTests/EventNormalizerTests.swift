@@ -202,4 +202,23 @@ final class EventNormalizerTests: XCTestCase {
         XCTAssertEqual(object.name, "ファイル.txt")
         XCTAssertEqual(S3Location(arn: "s3://bucket/key").kind, .unparsed)
     }
+
+    /// ASCII ARNs are split by bytes, others by characters: both give what the characters say.
+    func testS3LocationsSplitAtTheFirstSlashCharacter() {
+        func reference(_ resource: String) -> (S3Location.Kind, String, String?) {
+            guard let slash = resource.firstIndex(of: "/") else { return (.bucket, resource, nil) }
+            let key = String(resource[resource.index(after: slash)...])
+            return (key.isEmpty || key.hasSuffix("/") ? .prefix : .object, String(resource[..<slash]), key)
+        }
+        let resources = ["b", "b/", "b/k", "b/a/b/", "b//", "/k", "b/k\r\n/", "b/k\r\n", "b/ k ",
+                         "b/\u{301}k", "b\u{600}/k", "b/k/\u{301}", "bé/k", "b/ファイル/", "b/k\u{1F600}",
+                         "b/x/\u{301}/y", "\u{600}/", "b/x\u{600}/"]
+        for resource in resources {
+            let location = S3Location(arn: "arn:aws:s3:::" + resource)
+            let (kind, bucket, key) = reference(resource)
+            XCTAssertEqual(location.kind, kind, resource.debugDescription)
+            XCTAssertEqual(location.bucket, bucket, resource.debugDescription)
+            XCTAssertEqual(location.key, key, resource.debugDescription)
+        }
+    }
 }

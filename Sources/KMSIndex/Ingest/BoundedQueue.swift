@@ -19,7 +19,7 @@ final class BoundedQueue<Element>: @unchecked Sendable {
 
     /// Adds an element; returns false (dropping it) when the queue was closed.
     @discardableResult
-    func push(_ element: Element) -> Bool {
+    func push(_ element: consuming Element) -> Bool {
         condition.lock()
         defer { condition.unlock() }
         while items.count - head >= capacity && !closed { condition.wait() }

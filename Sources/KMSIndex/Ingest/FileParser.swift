@@ -21,7 +21,7 @@ public struct FileParser: Sendable {
     /// still fail later); the rest, and the outcome, are in the result. A thread that parses
     /// many files passes the same `window` and `strings` to each.
     public func parse(_ file: InputFile, window: ByteWindow = ByteWindow(), strings: StringInterner = StringInterner(),
-                      emitPart: ([KMSEvent]) -> Void = { _ in }) -> FileResult {
+                      emitPart: (consuming [KMSEvent]) -> Void = { _ in }) -> FileResult {
         var result = FileResult(path: file.path, size: file.size, mtimeNs: file.mtimeNs, outcome: .ingested)
         var events: [KMSEvent] = []
         var reader: LogFileReader?
@@ -40,8 +40,12 @@ public struct FileParser: Sendable {
                 do {
                     events.append(try EventNormalizer.normalize(record))
                     if events.count >= partSize {
-                        emitPart(events)
-                        events.removeAll(keepingCapacity: true)
+                        // Handed over, not shared: the writer empties the part in place, and a
+                        // part still referenced here would be copied, event by event.
+                        var part: [KMSEvent] = []
+                        part.reserveCapacity(partSize)
+                        swap(&part, &events)
+                        emitPart(part)
                     }
                 } catch let error as RecordError {
                     logReader.noteMalformed(index, error.description)

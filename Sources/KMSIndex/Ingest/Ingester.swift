@@ -130,8 +130,8 @@ public final class Ingester {
                 let window = ByteWindow()
                 let strings = StringInterner()
                 while let file = pending.pop() {
-                    let result = parser.parse(file, window: window, strings: strings) { part in results.push(.part(file, part)) }
-                    if !results.push(.done(result)) { break }
+                    let result = parser.parse(file, window: window, strings: strings) { part in results.push(.part(file, consume part)) }
+                    if !results.push(.done(consume result)) { break }
                 }
                 if workersLeft.decrement() == 0 { results.close() }
             }.start()

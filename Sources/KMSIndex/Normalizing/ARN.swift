@@ -89,7 +89,12 @@ public struct S3Location: Equatable, Sendable {
             kind = .unparsed
             return
         }
-        if let slash = parsed.resource.firstIndex(of: "/") {
+        if let (bucket, key) = Self.splitASCII(parsed.resource) {
+            // The writer parses every new object's ARN: ASCII, the usual case, is split by bytes.
+            self.bucket = bucket
+            self.key = key
+            kind = key.map { $0.isEmpty || $0.utf8.last == 0x2f ? .prefix : .object } ?? .bucket
+        } else if let slash = parsed.resource.firstIndex(of: "/") {
             bucket = String(parsed.resource[..<slash])
             let rest = String(parsed.resource[parsed.resource.index(after: slash)...])
             key = rest
@@ -98,6 +103,26 @@ public struct S3Location: Equatable, Sendable {
             bucket = String(parsed.resource)
             kind = .bucket
         }
+    }
+
+    /// An ASCII resource split at its first `/` into bucket and key (nil key: no slash); nil
+    /// for other text, whose characters (a slash with a combining mark after it, or a
+    /// prepended mark before it, is not a slash character) are left to `Character`s.
+    private static func splitASCII(_ resource: Substring) -> (bucket: String, key: String?)? {
+        let split = resource.utf8.withContiguousStorageIfAvailable { bytes -> (String, String?)? in
+            var slash = -1
+            for i in bytes.indices {
+                let byte = bytes[i]
+                if byte >= 0x80 { return nil }
+                if byte == 0x2f && slash < 0 { slash = i }
+            }
+            func text(_ range: Range<Int>) -> String {
+                String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+            }
+            if slash < 0 { return (text(bytes.indices), nil) }
+            return (text(0..<slash), text(slash + 1..<bytes.count))
+        }
+        return split ?? nil
     }
 
     /// Last path component of the key: the file name of a log file.

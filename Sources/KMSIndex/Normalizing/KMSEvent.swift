@@ -1,6 +1,6 @@
 /// Who made a call, as CloudTrail's `userIdentity` tells it.
 ///
-/// Two events share a principal row when every field here is equal; the assumed-role
+/// Two events share a principal row when every field here is equal, byte for byte; the assumed-role
 /// fields (`roleARN`, `sessionName`) are derived so that a role matches all its sessions.
 public struct Principal: Hashable, Sendable {
     public var type: String?
@@ -27,6 +27,23 @@ public struct Principal: Hashable, Sendable {
         hasher.combine(principalID)
         hasher.combine(accessKeyID)
         hasher.combine(invokedBy)
+    }
+
+    /// Field by field, in bytes: names that differ only in Unicode normalization are two
+    /// principals, as the index's UNIQUE identity tells them apart.
+    public static func == (a: Principal, b: Principal) -> Bool {
+        func same(_ x: String?, _ y: String?) -> Bool {
+            switch (x, y) {
+            case (nil, nil): return true
+            case let (x?, y?): return x.hasSameUTF8(as: y)
+            default: return false
+            }
+        }
+        return same(a.type, b.type) && same(a.arn, b.arn) && same(a.accountID, b.accountID)
+            && same(a.principalID, b.principalID) && same(a.userName, b.userName) && same(a.roleARN, b.roleARN)
+            && same(a.sessionName, b.sessionName) && same(a.invokedBy, b.invokedBy)
+            && same(a.accessKeyID, b.accessKeyID) && same(a.sourceIdentity, b.sourceIdentity)
+            && same(a.credentialFromConsole, b.credentialFromConsole)
     }
 }
 

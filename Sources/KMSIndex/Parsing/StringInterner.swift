@@ -76,8 +76,9 @@ public final class StringInterner {
         return string.withUTF8 { utf8 in utf8.count == count && memcmp(utf8.baseAddress!, base, count) == 0 }
     }
 
-    /// A fast seeded multiplicative hash, eight bytes at a time.
-    private static func hash(_ p: UnsafePointer<UInt8>, _ count: Int, seed: UInt64) -> UInt64 {
+    /// A fast seeded multiplicative hash, eight bytes at a time (also used by the writer's
+    /// `TextIDCache`). Not a cryptographic hash: its users bound what a collision can cost.
+    static func hash(_ p: UnsafePointer<UInt8>, _ count: Int, seed: UInt64) -> UInt64 {
         let raw = UnsafeRawPointer(p)
         var h = (seed ^ UInt64(truncatingIfNeeded: count)) &* 0x9E37_79B9_7F4A_7C15
         var j = 0
@@ -87,8 +88,14 @@ public final class StringInterner {
             j += 8
         }
         if j < count {
-            // The last eight bytes, overlapping what came before (count >= 8 here).
-            h = (h ^ raw.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)) &* 0x94D0_49BB_1331_11EB
+            var last: UInt64 = 0
+            if count >= 8 {
+                // The last eight bytes, overlapping what came before.
+                last = raw.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+            } else {
+                for k in 0..<count { last |= UInt64(p[k]) << (8 * UInt64(k)) }
+            }
+            h = (h ^ last) &* 0x94D0_49BB_1331_11EB
         }
         return h ^ (h >> 31)
     }

@@ -66,18 +66,19 @@ final class EventWriter {
     private let contextNames: DimensionTable
     private let contextValues: DimensionTable
     private let principals: DimensionTable
-    // The caches are read several times per event. The writer is used from one thread at a
-    // time and no access to them overlaps another, so they go without the run-time
-    // exclusivity checks of class properties (a begin and an end of access for each lookup).
-    @exclusivity(unchecked) private var keyIDs: [String: Int64] = [:]
-    @exclusivity(unchecked) private var trailIDs: [String: Int64] = [:]
-    @exclusivity(unchecked) private var objectIDs: [String: Int64] = [:]
-    @exclusivity(unchecked) private var bucketIDs: [String: Int64] = [:]
+    // Ids of dimension rows already stored.
+    private let keyIDs = TextIDCache()
+    private let trailIDs = TextIDCache()
+    private let objectIDs = TextIDCache()
+    private let bucketIDs = TextIDCache()
+    private let userAgentIDs = TextIDCache()
+    private let contextNameIDs = TextIDCache()
+    private let contextValueIDs = TextIDCache()
+    private let stringIDs = TextIDCache()
+    // The writer is used from one thread at a time and no access to these overlaps another,
+    // so they go without the run-time exclusivity checks of class properties (a begin and an
+    // end of access for each lookup).
     @exclusivity(unchecked) private var principalIDs: [Principal: Int64] = [:]
-    @exclusivity(unchecked) private var userAgentIDs: [String: Int64] = [:]
-    @exclusivity(unchecked) private var contextNameIDs: [String: Int64] = [:]
-    @exclusivity(unchecked) private var contextValueIDs: [String: Int64] = [:]
-    @exclusivity(unchecked) private var stringIDs: [String: Int64] = [:]
     /// The id the next new event gets (ids are given here, as event_uids is written first).
     @exclusivity(unchecked) private var nextEventID: Int64?
 
@@ -143,15 +144,15 @@ final class EventWriter {
         for table in [keys, trails, objects, buckets, strings, userAgents, contextNames, contextValues, principals] {
             table.onlyOwnRows = false
         }
-        keyIDs = [:]
-        trailIDs = [:]
-        objectIDs = [:]
-        bucketIDs = [:]
+        keyIDs.removeAll()
+        trailIDs.removeAll()
+        objectIDs.removeAll()
+        bucketIDs.removeAll()
         principalIDs = [:]
-        userAgentIDs = [:]
-        contextNameIDs = [:]
-        contextValueIDs = [:]
-        stringIDs = [:]
+        userAgentIDs.removeAll()
+        contextNameIDs.removeAll()
+        contextValueIDs.removeAll()
+        stringIDs.removeAll()
         nextEventID = nil
     }
 
@@ -292,7 +293,7 @@ final class EventWriter {
     }
 
     private func key(_ arn: String) throws -> Int64 {
-        if let id = keyIDs[arn] { return id }
+        if let id = keyIDs.id(of: arn) { return id }
         let id = try keys.id(db, arn) { row in
             let parsed = ARN(arn)
             row.text(arn)
@@ -300,7 +301,7 @@ final class EventWriter {
             row.text(parsed?.region)
             row.text(parsed.map { String($0.resource.dropFirst("key/".count)) })
         }
-        keyIDs[arn] = id
+        keyIDs.set(id, for: arn)
         return id
     }
 
@@ -310,7 +311,7 @@ final class EventWriter {
     }
 
     private func trail(_ arn: String) throws -> Int64 {
-        if let id = trailIDs[arn] { return id }
+        if let id = trailIDs.id(of: arn) { return id }
         let id = try trails.id(db, arn) { row in
             let parsed = ARN(arn)
             row.text(arn)
@@ -318,7 +319,7 @@ final class EventWriter {
             row.text(parsed?.region)
             row.text(parsed.flatMap { $0.resource.hasPrefix("trail/") ? String($0.resource.dropFirst(6)) : nil })
         }
-        trailIDs[arn] = id
+        trailIDs.set(id, for: arn)
         return id
     }
 
@@ -329,7 +330,7 @@ final class EventWriter {
 
     /// An S3 location: its bucket (by bucket ARN) and its key; an unparsed ARN is kept whole.
     private func object(_ arn: String) throws -> Int64 {
-        if let id = objectIDs[arn] { return id }
+        if let id = objectIDs.id(of: arn) { return id }
         let location = S3Location(arn: arn)
         let (bucketARN, key) = S3ObjectSQL.split(arn: arn, location)
         let bucketID = try bucketARN.map { try bucket(arn: $0, name: location.bucket ?? "") }
@@ -344,17 +345,17 @@ final class EventWriter {
             row.text(key)
             row.int(hash)
         })
-        objectIDs[arn] = id
+        objectIDs.set(id, for: arn)
         return id
     }
 
     private func bucket(arn: String, name: String) throws -> Int64 {
-        if let id = bucketIDs[arn] { return id }
+        if let id = bucketIDs.id(of: arn) { return id }
         let id = try buckets.id(db, arn) { row in
             row.text(arn)
             row.text(name)
         }
-        bucketIDs[arn] = id
+        bucketIDs.set(id, for: arn)
         return id
     }
 
@@ -363,22 +364,22 @@ final class EventWriter {
         return try string(text)
     }
 
-    private func string(_ text: String) throws -> Int64 { try textID(text, in: strings, cache: &stringIDs) }
+    private func string(_ text: String) throws -> Int64 { try textID(text, in: strings, cache: stringIDs) }
 
     private func userAgent(_ text: String?) throws -> Int64? {
         guard let text else { return nil }
-        return try textID(text, in: userAgents, cache: &userAgentIDs)
+        return try textID(text, in: userAgents, cache: userAgentIDs)
     }
 
-    private func contextName(_ name: String) throws -> Int64 { try textID(name, in: contextNames, cache: &contextNameIDs) }
+    private func contextName(_ name: String) throws -> Int64 { try textID(name, in: contextNames, cache: contextNameIDs) }
 
-    private func contextValue(_ value: String) throws -> Int64 { try textID(value, in: contextValues, cache: &contextValueIDs) }
+    private func contextValue(_ value: String) throws -> Int64 { try textID(value, in: contextValues, cache: contextValueIDs) }
 
     /// The id of `text` in a table of distinct texts (one column), through its cache.
-    private func textID(_ text: String, in table: DimensionTable, cache: inout [String: Int64]) throws -> Int64 {
-        if let id = cache[text] { return id }
+    private func textID(_ text: String, in table: DimensionTable, cache: TextIDCache) throws -> Int64 {
+        if let id = cache.id(of: text) { return id }
         let id = try table.id(db, text) { $0.text(text) }
-        cache[text] = id
+        cache.set(id, for: text)
         return id
     }
 

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import GRDB
 
 /// How event times are stored: milliseconds since 1970-01-01 UTC, an integer that sorts
@@ -128,5 +133,15 @@ extension String {
         if let result = try utf8.withContiguousStorageIfAvailable(body) { return result }
         var copy = self
         return try copy.withUTF8(body)
+    }
+
+    /// True when both strings have the same UTF-8 bytes. `==` also equates canonically
+    /// equivalent strings ("é" and "e\u{301}"), which SQLite's UNIQUE columns tell apart.
+    func hasSameUTF8(as other: String) -> Bool {
+        withUTF8Bytes { a in
+            other.withUTF8Bytes { b in
+                a.count == b.count && (a.count == 0 || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0)
+            }
+        }
     }
 }

@@ -265,4 +265,56 @@ final class CompactSchemaTests: XCTestCase {
         XCTAssertEqual(reads.map(\.eventTime), ["2024-03-01T00:00:00Z", "2024-03-01T00:00:05.12Z"])
         XCTAssertEqual(try count(index, "SELECT count(*) FROM s3_objects"), 5)
     }
+
+    /// Migration 005 rewrites s3_objects' kind check so that an insert builds no temporary
+    /// B-tree, and keeps every location and every event's view of it.
+    func testMigration005KeepsObjectsAndInsertsWithoutATemporaryTable() throws {
+        let dir = try TempDir()
+        let path = dir.path + "/v4.sqlite"
+        let queue = try DatabaseQueue(path: path, configuration: IndexDatabase.configuration(readOnly: false))
+        let v4 = IndexDatabase.migrations.map(\.identifier).filter { $0 < "005" }.last!
+        try IndexDatabase.migrator.migrate(queue, upTo: v4)
+        func insertTempTables(_ db: Database) throws -> Int {
+            try Row.fetchAll(db, sql: "EXPLAIN INSERT INTO s3_objects (kind, bucket_id, key, key_hash) VALUES (?, ?, ?, ?)",
+                             arguments: ["object", nil, nil, nil])
+                .filter { ($0["opcode"] as String?) == "OpenEphemeral" }.count
+        }
+        try queue.write { db in
+            XCTAssertEqual(try insertTempTables(db), 1, "schema 4 builds one for its IN list")
+            try db.execute(sql: """
+                PRAGMA application_id = \(IndexDatabase.applicationID);
+                INSERT INTO source_files (id, path, size, mtime_ns, outcome, read_at) VALUES (1, '/logs/a.json.gz', 1, 1, 'ingested', 'now');
+                INSERT INTO s3_buckets (id, arn, name) VALUES (1, 'arn:aws:s3:::b', 'b');
+                INSERT INTO s3_objects (id, kind, bucket_id, key, key_hash) VALUES
+                    (1, 'object', 1, 'AWSLogs/x.json.gz', key_hash('AWSLogs/x.json.gz')),
+                    (2, 'prefix', 1, 'AWSLogs/', key_hash('AWSLogs/')),
+                    (3, 'bucket', 1, NULL, NULL),
+                    (7, 'unparsed', NULL, 'garbage', key_hash('garbage'));
+                INSERT INTO strings (id, text) VALUES (1, 'Decrypt');
+                INSERT INTO events (id, event_time, event_name_sid, object_id, source_file_id) VALUES
+                    (1, 1, 1, 1, 1), (2, 2, 1, 3, 1), (3, 3, 1, 7, 1);
+                """)
+        }
+        func dump() throws -> [[String?]] {
+            try queue.read { db in
+                try Row.fetchAll(db, sql: "SELECT * FROM s3_locations ORDER BY id").map { row in
+                    row.databaseValues.map { $0.isNull ? nil : $0.description }
+                }
+                    + Row.fetchAll(db, sql: "SELECT id, object_arn, object_kind, bucket, object_key FROM kms_events ORDER BY id").map { row in
+                        row.databaseValues.map { $0.isNull ? nil : $0.description }
+                    }
+            }
+        }
+        let before = try dump()
+        XCTAssertEqual(before.count, 4 + 3)
+        try IndexDatabase.migrator.migrate(queue)
+        XCTAssertEqual(try dump(), before)
+        try queue.write { db in
+            XCTAssertEqual(try insertTempTables(db), 0)
+            XCTAssertEqual(try String.fetchOne(db, sql: "PRAGMA integrity_check"), "ok")
+            XCTAssertEqual(try Int.fetchOne(db, sql: "SELECT count(*) FROM s3_objects WHERE key_hash = key_hash('garbage') AND key = 'garbage'"), 1)
+            XCTAssertThrowsError(try db.execute(sql: "INSERT INTO s3_objects (kind) VALUES ('file')"))
+            XCTAssertEqual(try Bool.fetchOne(db, sql: "PRAGMA legacy_alter_table"), false)
+        }
+    }
 }

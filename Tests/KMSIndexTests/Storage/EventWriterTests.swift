@@ -147,4 +147,32 @@ final class EventWriterTests: XCTestCase {
         let (summary, _) = try ingest(index, [try dir.write(logPath(), gzip(logFile([kmsRecord()])))])
         XCTAssertEqual(summary.eventsAdded, 1)
     }
+
+    /// Texts that are equal as Swift Strings (canonically equivalent) but not in bytes are
+    /// stored as CloudTrail wrote them, each event with its own spelling.
+    func testTextsThatDifferOnlyInUnicodeNormalizationKeepTheirBytes() throws {
+        let composed = "caf\u{E9}", decomposed = "cafe\u{301}"
+        func record(_ text: String) -> String {
+            kmsRecord(identity: #"{"type":"IAMUser","principalId":"AIDAEXAMPLE","arn":"arn:aws:iam::111122223333:user/alice","accountId":"111122223333","accessKeyId":"AKIAEXAMPLE","userName":"\#(text)"}"#,
+                      requestParameters: #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::bucket/\#(text)","note":"\#(text)"}}"#,
+                      userAgent: text)
+        }
+        let dir = try TempDir()
+        let index = try makeIndex(dir)
+        let records = [record(composed), record(decomposed), record(composed)]
+        _ = try ingest(index, [try dir.write(logPath(), gzip(logFile(records)))])
+        let rows = try index.queue.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT user_agent, user_name, object_key,
+                       (SELECT value FROM encryption_context c WHERE c.event_row = e.id AND c.name = 'note') AS note
+                FROM kms_events e ORDER BY id
+                """)
+        }
+        XCTAssertEqual(rows.count, 3)
+        for (row, text) in zip(rows, [composed, decomposed, composed]) {
+            for column in ["user_agent", "user_name", "object_key", "note"] {
+                XCTAssertEqual((row[column] as String?).map { Array($0.utf8) }, Array(text.utf8), column)
+            }
+        }
+    }
 }
