@@ -206,13 +206,17 @@ public final class Ingester {
                     if filesInBatch >= options.filesPerTransaction || eventsInBatch >= options.eventsPerTransaction
                         || Date().timeIntervalSince(batchStart) >= options.secondsPerTransaction
                     {
+                        try writer.flush()
                         try db.commit()
                         inTransaction = false
                         filesInBatch = 0
                         eventsInBatch = 0
                     }
                 }
-                if inTransaction { try db.commit() }
+                if inTransaction {
+                    try writer.flush()
+                    try db.commit()
+                }
             } catch {
                 if inTransaction { try? db.rollback() }
                 writer.resetCaches()

@@ -55,6 +55,7 @@ final class EventWriter {
     private let upsertFile: Statement
     private let insertUID: Statement
     private let insertEvent: Statement
+    private let insertEvents: Statement
     private let insertContext: Statement
     private let upsertAlias: Statement
     private let keys: DimensionTable
@@ -81,6 +82,10 @@ final class EventWriter {
     @exclusivity(unchecked) private var principalIDs: [Principal: Int64] = [:]
     /// The id the next new event gets (ids are given here, as event_uids is written first).
     @exclusivity(unchecked) private var nextEventID: Int64?
+    /// Events rows not inserted yet: they go `eventsPerInsert` to a statement, as each run of
+    /// a statement opens and closes a cursor on the table and on each of its five indexes.
+    @exclusivity(unchecked) private var pendingEvents: [EventsRow] = []
+    static let eventsPerInsert = 32
 
     init(db: Database) throws {
         self.db = db
@@ -100,11 +105,13 @@ final class EventWriter {
             INSERT INTO event_uids (event_time, event_uid, event_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING
             """)
         insertEvent = try db.makeStatement(sql: """
-            INSERT INTO events (id, event_time, event_name_sid, region_sid, recipient_account_sid,
-                                key_id, source_key_id, requested_key_sid, principal_id, object_id, trail_id,
-                                source_ip, user_agent_id, error_code_sid, error_message, request_uid,
-                                shared_event_uid, read_only, event_type_sid, source_file_id)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO events (\(EventsRow.columns))
+            VALUES (\(Array(repeating: "?", count: EventsRow.columnCount).joined(separator: ", ")))
+            """)
+        insertEvents = try db.makeStatement(sql: """
+            INSERT INTO events (\(EventsRow.columns)) VALUES
+            \(Array(repeating: "(" + Array(repeating: "?", count: EventsRow.columnCount).joined(separator: ", ") + ")",
+                    count: Self.eventsPerInsert).joined(separator: ",\n"))
             """)
         insertContext = try db.makeStatement(sql: """
             INSERT OR REPLACE INTO event_context (event_id, scope, name_id, value_id) VALUES (?, ?, ?, ?)
@@ -154,6 +161,25 @@ final class EventWriter {
         contextValueIDs.removeAll()
         stringIDs.removeAll()
         nextEventID = nil
+        pendingEvents.removeAll()
+    }
+
+    /// Inserts the events rows still pending. Call it before committing, and before reading
+    /// events on this connection.
+    func flush() throws {
+        var next = 0
+        while pendingEvents.count - next >= Self.eventsPerInsert {
+            var row = RowInserter(insertEvents)
+            for k in next..<next + Self.eventsPerInsert { pendingEvents[k].bind(&row) }
+            _ = try row.execute(db)
+            next += Self.eventsPerInsert
+        }
+        for k in next..<pendingEvents.count {
+            var row = RowInserter(insertEvent)
+            pendingEvents[k].bind(&row)
+            _ = try row.execute(db)
+        }
+        pendingEvents.removeAll(keepingCapacity: true)
     }
 
     /// A large file whose events arrive in parts, between its first part and its end.
@@ -183,6 +209,7 @@ final class EventWriter {
     /// well loses the events it added.
     func write(_ file: inout FileResult, opened: OpenFile? = nil) throws -> Int {
         if let opened, file.outcome != .ingested {
+            try flush()
             let arguments: StatementArguments = ["file": opened.fileID, "mark": opened.watermark]
             let added = "SELECT id FROM events WHERE source_file_id = :file AND id > :mark"
             try db.execute(sql: "DELETE FROM event_context WHERE event_id IN (\(added))", arguments: arguments)
@@ -246,28 +273,26 @@ final class EventWriter {
 
         // Optional values go to the dimension lookups without `map`: its closures cost a retain
         // and a release of the writer and of the string for every value.
-        var row = RowInserter(insertEvent)
-        row.int(id)
-        row.int(time)
-        row.int(try string(e.eventName))
-        row.int(try string(e.awsRegion))
-        row.int(try string(e.recipientAccountID))
-        row.int(try key(e.keyARN))
-        row.int(try key(e.sourceKeyARN))
-        row.int(try string(e.requestedKey))
-        row.int(try principal(e.principal))
-        row.int(try object(e.s3ARN))
-        row.int(try trail(e.trailARN))
-        if let ip = e.sourceIPAddress, let packed = StoredAddress.ipv4(ip) { row.int(packed) } else { row.text(e.sourceIPAddress) }
-        row.int(try userAgent(e.userAgent))
-        row.int(try string(e.errorCode))
-        row.text(e.errorMessage)
-        row.uid(e.requestID)
-        row.uid(e.sharedEventID)
-        row.bool(e.readOnly)
-        row.int(try string(e.eventType))
-        row.int(fileID)
-        _ = try row.execute(db)
+        var row = EventsRow(id: id, time: time, fileID: fileID)
+        row.eventName = try string(e.eventName)
+        row.region = try string(e.awsRegion)
+        row.recipientAccount = try string(e.recipientAccountID)
+        row.key = try key(e.keyARN)
+        row.sourceKey = try key(e.sourceKeyARN)
+        row.requestedKey = try string(e.requestedKey)
+        row.principal = try principal(e.principal)
+        row.object = try object(e.s3ARN)
+        row.trail = try trail(e.trailARN)
+        if let ip = e.sourceIPAddress, let packed = StoredAddress.ipv4(ip) { row.packedSourceIP = packed } else { row.sourceIP = e.sourceIPAddress }
+        row.userAgent = try userAgent(e.userAgent)
+        row.errorCode = try string(e.errorCode)
+        row.errorMessage = e.errorMessage
+        row.requestID = e.requestID
+        row.sharedEventID = e.sharedEventID
+        row.readOnly = e.readOnly
+        row.eventType = try string(e.eventType)
+        pendingEvents.append(row)
+        if pendingEvents.count >= 4 * Self.eventsPerInsert { try flush() }
         for pair in e.otherContext {
             var context = RowInserter(insertContext)
             context.int(id)
@@ -441,5 +466,55 @@ enum PrincipalIdentity {
         let fields = [p.type, p.arn, p.accountID, p.principalID, p.userName, p.roleARN, p.invokedBy,
                       p.accessKeyID, p.sourceIdentity, p.credentialFromConsole]
         return fields.map { $0 ?? "" }.joined(separator: "\u{1F}")
+    }
+}
+
+/// One row of `events`, as the writer binds it.
+private struct EventsRow {
+    static let columns = """
+        id, event_time, event_name_sid, region_sid, recipient_account_sid, key_id, source_key_id,
+        requested_key_sid, principal_id, object_id, trail_id, source_ip, user_agent_id, error_code_sid,
+        error_message, request_uid, shared_event_uid, read_only, event_type_sid, source_file_id
+        """
+    static let columnCount = 20
+
+    var id, time: Int64
+    var eventName, region, recipientAccount, key, sourceKey, requestedKey, principal, object, trail: Int64?
+    /// An IPv4 address as an integer; else `sourceIP`, as text.
+    var packedSourceIP: Int64?
+    var sourceIP: String?
+    var userAgent, errorCode: Int64?
+    var errorMessage, requestID, sharedEventID: String?
+    var readOnly: Bool?
+    var eventType: Int64?
+    var fileID: Int64
+
+    init(id: Int64, time: Int64, fileID: Int64) {
+        self.id = id
+        self.time = time
+        self.fileID = fileID
+    }
+
+    func bind(_ row: inout RowInserter) {
+        row.int(id)
+        row.int(time)
+        row.int(eventName)
+        row.int(region)
+        row.int(recipientAccount)
+        row.int(key)
+        row.int(sourceKey)
+        row.int(requestedKey)
+        row.int(principal)
+        row.int(object)
+        row.int(trail)
+        if let packedSourceIP { row.int(packedSourceIP) } else { row.text(sourceIP) }
+        row.int(userAgent)
+        row.int(errorCode)
+        row.text(errorMessage)
+        row.uid(requestID)
+        row.uid(sharedEventID)
+        row.bool(readOnly)
+        row.int(eventType)
+        row.int(fileID)
     }
 }

@@ -114,7 +114,9 @@ final class BadInputTests: XCTestCase {
         let listed = InputFile(path: path, size: 5, mtimeNs: 5)
         try index.queue.writeWithoutTransaction { db in
             var parsed = FileParser().parse(listed)
-            _ = try EventWriter(db: db).write(&parsed)
+            let writer = try EventWriter(db: db)
+            _ = try writer.write(&parsed)
+            try writer.flush()
         }
         XCTAssertEqual(try count(index, "SELECT count(*) FROM events"), 1)
         let next = try ingest(index, [path]).0

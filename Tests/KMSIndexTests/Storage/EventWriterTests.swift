@@ -99,6 +99,46 @@ final class EventWriterTests: XCTestCase {
         XCTAssertEqual(Set(stored.map { $0["event_name"] as String }), ["Decrypt"])
     }
 
+    /// Events rows are inserted many to a statement: every value lands in its own row and
+    /// column, across full batches, the rows left over, and several files.
+    func testBatchedEventRowsKeepEveryValueInPlace() throws {
+        let names = ["Decrypt", "Encrypt", "GenerateDataKey", "ReEncrypt"]
+        func record(_ i: Int) -> String {
+            kmsRecord(eventID: String(format: "00000000-0000-4000-8000-%012d", i), eventName: names[i % names.count],
+                      eventTime: String(format: "2024-03-01T00:%02d:%02dZ", i / 60, i % 60),
+                      requestParameters: #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::bucket/k\#(i % 9)"}}"#,
+                      error: i % 5 == 0 ? ("AccessDenied", "denied \(i)") : nil, userAgent: "agent-\(i % 13)")
+        }
+        let counts = [3 * EventWriter.eventsPerInsert + 5, 7, EventWriter.eventsPerInsert]
+        let dir = try TempDir()
+        var paths: [String] = []
+        var next = 0
+        for (n, count) in counts.enumerated() {
+            paths.append(try dir.write("b\(n)/" + logPath(), gzip(logFile((next..<next + count).map(record)))))
+            next += count
+        }
+        let index = try makeIndex(dir)
+        let (summary, _) = try ingest(index, paths)
+        XCTAssertEqual(summary.eventsAdded, next)
+        let rows = try index.queue.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT event_id, event_name, event_time, object_key, error_code, error_message, user_agent, source_ip
+                FROM kms_events ORDER BY event_time_ms, id
+                """)
+        }
+        XCTAssertEqual(rows.count, next)
+        for (i, row) in rows.enumerated() {
+            XCTAssertEqual(row["event_id"], String(format: "00000000-0000-4000-8000-%012d", i))
+            XCTAssertEqual(row["event_name"], names[i % names.count])
+            XCTAssertEqual(row["event_time"], String(format: "2024-03-01T00:%02d:%02dZ", i / 60, i % 60))
+            XCTAssertEqual(row["object_key"], "k\(i % 9)")
+            XCTAssertEqual(row["error_code"] as String?, i % 5 == 0 ? "AccessDenied" : nil)
+            XCTAssertEqual(row["error_message"] as String?, i % 5 == 0 ? "denied \(i)" : nil)
+            XCTAssertEqual(row["user_agent"], "agent-\(i % 13)")
+            XCTAssertEqual(row["source_ip"], "203.0.113.7")
+        }
+    }
+
     /// A large file's parts and its end go through the same draining writes, in order.
     func testPartsOfALargeFileAreWrittenInOrder() throws {
         let ids = (0..<10).map { String(format: "00000000-0000-0000-0000-%012d", 10 - $0) }
