@@ -1,6 +1,6 @@
 /// Who made a call, as CloudTrail's `userIdentity` tells it.
 ///
-/// Two events share a principal row when every field here is equal, byte for byte; the assumed-role
+/// Two events share a principal row when every field here has the same bytes; the assumed-role
 /// fields (`roleARN`, `sessionName`) are derived so that a role matches all its sessions.
 public struct Principal: Hashable, Sendable {
     public var type: String?
@@ -29,9 +29,10 @@ public struct Principal: Hashable, Sendable {
         hasher.combine(invokedBy)
     }
 
-    /// Field by field, in bytes: names that differ only in Unicode normalization are two
-    /// principals, as the index's UNIQUE identity tells them apart.
-    public static func == (a: Principal, b: Principal) -> Bool {
+    /// True when every field has the same bytes. `==` (a Dictionary's) compares Strings,
+    /// which equates names that differ only in Unicode normalization; the index's UNIQUE
+    /// identity tells them apart.
+    public func hasSameBytes(as other: Principal) -> Bool {
         func same(_ x: String?, _ y: String?) -> Bool {
             switch (x, y) {
             case (nil, nil): return true
@@ -39,11 +40,10 @@ public struct Principal: Hashable, Sendable {
             default: return false
             }
         }
-        return same(a.type, b.type) && same(a.arn, b.arn) && same(a.accountID, b.accountID)
-            && same(a.principalID, b.principalID) && same(a.userName, b.userName) && same(a.roleARN, b.roleARN)
-            && same(a.sessionName, b.sessionName) && same(a.invokedBy, b.invokedBy)
-            && same(a.accessKeyID, b.accessKeyID) && same(a.sourceIdentity, b.sourceIdentity)
-            && same(a.credentialFromConsole, b.credentialFromConsole)
+        return same(principalID, other.principalID) && same(accessKeyID, other.accessKeyID) && same(arn, other.arn)
+            && same(sessionName, other.sessionName) && same(invokedBy, other.invokedBy) && same(type, other.type)
+            && same(accountID, other.accountID) && same(userName, other.userName) && same(roleARN, other.roleARN)
+            && same(sourceIdentity, other.sourceIdentity) && same(credentialFromConsole, other.credentialFromConsole)
     }
 }
 

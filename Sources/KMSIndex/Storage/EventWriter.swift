@@ -409,16 +409,27 @@ final class EventWriter {
     }
 
     private func principal(_ p: Principal) throws -> Int64 {
-        if let id = principalIDs[p] { return id }
+        if let known = principalIDs.index(forKey: p) {
+            let (cached, id) = principalIDs[known]
+            if cached.hasSameBytes(as: p) { return id }
+            // Equal as Strings to a principal seen before, but spelled otherwise (Unicode
+            // normalization): a row of its own, found by its identity text, not cached.
+            return try storedPrincipal(p)
+        }
+        let id = try storedPrincipal(p)
+        principalIDs[p] = id
+        return id
+    }
+
+    /// The id of the principal's row, by its identity text (compared in bytes by SQLite).
+    private func storedPrincipal(_ p: Principal) throws -> Int64 {
         let identity = PrincipalIdentity.canonical(p)
-        let id = try principals.id(db, identity) { row in
+        return try principals.id(db, identity) { row in
             for field in [identity, p.type, p.arn, p.accountID, p.principalID, p.userName, p.roleARN, p.sessionName,
                           p.invokedBy, p.accessKeyID, p.sourceIdentity, p.credentialFromConsole] {
                 row.text(field)
             }
         }
-        principalIDs[p] = id
-        return id
     }
 }
 
