@@ -54,9 +54,6 @@ final class EventWriter {
     private let db: Database
     private let upsertFile: Statement
     private let insertUID: Statement
-    private let insertEvent: Statement
-    private let insertEvents: Statement
-    private let insertContext: Statement
     private let upsertAlias: Statement
     private let keys: DimensionTable
     private let trails: DimensionTable
@@ -82,10 +79,9 @@ final class EventWriter {
     @exclusivity(unchecked) private var principalIDs: [Principal: Int64] = [:]
     /// The id the next new event gets (ids are given here, as event_uids is written first).
     @exclusivity(unchecked) private var nextEventID: Int64?
-    /// Events rows not inserted yet: they go `eventsPerInsert` to a statement, as each run of
-    /// a statement opens and closes a cursor on the table and on each of its five indexes.
-    @exclusivity(unchecked) private var pendingEvents: [EventsRow] = []
-    static let eventsPerInsert = 32
+    // Rows of events and event_context, written many to a statement.
+    @exclusivity(unchecked) private var pendingEvents: PendingRows<EventsRow>
+    @exclusivity(unchecked) private var pendingContext: PendingRows<ContextRow>
 
     init(db: Database) throws {
         self.db = db
@@ -104,18 +100,8 @@ final class EventWriter {
         insertUID = try db.makeStatement(sql: """
             INSERT INTO event_uids (event_time, event_uid, event_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING
             """)
-        insertEvent = try db.makeStatement(sql: """
-            INSERT INTO events (\(EventsRow.columns))
-            VALUES (\(Array(repeating: "?", count: EventsRow.columnCount).joined(separator: ", ")))
-            """)
-        insertEvents = try db.makeStatement(sql: """
-            INSERT INTO events (\(EventsRow.columns)) VALUES
-            \(Array(repeating: "(" + Array(repeating: "?", count: EventsRow.columnCount).joined(separator: ", ") + ")",
-                    count: Self.eventsPerInsert).joined(separator: ",\n"))
-            """)
-        insertContext = try db.makeStatement(sql: """
-            INSERT OR REPLACE INTO event_context (event_id, scope, name_id, value_id) VALUES (?, ?, ?, ?)
-            """)
+        pendingEvents = try PendingRows(db)
+        pendingContext = try PendingRows(db)
         upsertAlias = try db.makeStatement(sql: """
             INSERT INTO kms_key_aliases (key_id, alias, first_seen, last_seen) VALUES (?, ?, ?, ?)
             ON CONFLICT (key_id, alias) DO UPDATE SET
@@ -161,25 +147,15 @@ final class EventWriter {
         contextValueIDs.removeAll()
         stringIDs.removeAll()
         nextEventID = nil
-        pendingEvents.removeAll()
+        pendingEvents.discard()
+        pendingContext.discard()
     }
 
-    /// Inserts the events rows still pending. Call it before committing, and before reading
-    /// events on this connection.
+    /// Inserts the rows still pending. Call it before committing, and before reading events
+    /// on this connection.
     func flush() throws {
-        var next = 0
-        while pendingEvents.count - next >= Self.eventsPerInsert {
-            var row = RowInserter(insertEvents)
-            for k in next..<next + Self.eventsPerInsert { pendingEvents[k].bind(&row) }
-            _ = try row.execute(db)
-            next += Self.eventsPerInsert
-        }
-        for k in next..<pendingEvents.count {
-            var row = RowInserter(insertEvent)
-            pendingEvents[k].bind(&row)
-            _ = try row.execute(db)
-        }
-        pendingEvents.removeAll(keepingCapacity: true)
+        try pendingEvents.flush(db)
+        try pendingContext.flush(db)
     }
 
     /// A large file whose events arrive in parts, between its first part and its end.
@@ -291,15 +267,10 @@ final class EventWriter {
         row.sharedEventID = e.sharedEventID
         row.readOnly = e.readOnly
         row.eventType = try string(e.eventType)
-        pendingEvents.append(row)
-        if pendingEvents.count >= 4 * Self.eventsPerInsert { try flush() }
+        try pendingEvents.append(row, db)
         for pair in e.otherContext {
-            var context = RowInserter(insertContext)
-            context.int(id)
-            context.int(Int64(pair.scope.rawValue))
-            context.int(try contextName(pair.name))
-            context.int(try contextValue(pair.value))
-            _ = try context.execute(db)
+            try pendingContext.append(ContextRow(eventID: id, scope: Int64(pair.scope.rawValue),
+                                                 name: try contextName(pair.name), value: try contextValue(pair.value)), db)
         }
         for (alias, keyARN) in e.aliases {
             var row = RowInserter(upsertAlias)
@@ -481,11 +452,11 @@ enum PrincipalIdentity {
 }
 
 /// One row of `events`, as the writer binds it.
-private struct EventsRow {
-    static let columns = """
-        id, event_time, event_name_sid, region_sid, recipient_account_sid, key_id, source_key_id,
-        requested_key_sid, principal_id, object_id, trail_id, source_ip, user_agent_id, error_code_sid,
-        error_message, request_uid, shared_event_uid, read_only, event_type_sid, source_file_id
+private struct EventsRow: BoundRow {
+    static let insertHead = """
+        INSERT INTO events (id, event_time, event_name_sid, region_sid, recipient_account_sid, key_id,
+            source_key_id, requested_key_sid, principal_id, object_id, trail_id, source_ip, user_agent_id,
+            error_code_sid, error_message, request_uid, shared_event_uid, read_only, event_type_sid, source_file_id)
         """
     static let columnCount = 20
 
@@ -527,5 +498,20 @@ private struct EventsRow {
         row.bool(readOnly)
         row.int(eventType)
         row.int(fileID)
+    }
+}
+
+/// One pair of an event's encryption contexts, other than the object and the trail.
+private struct ContextRow: BoundRow {
+    static let insertHead = "INSERT OR REPLACE INTO event_context (event_id, scope, name_id, value_id)"
+    static let columnCount = 4
+
+    var eventID, scope, name, value: Int64
+
+    func bind(_ row: inout RowInserter) {
+        row.int(eventID)
+        row.int(scope)
+        row.int(name)
+        row.int(value)
     }
 }

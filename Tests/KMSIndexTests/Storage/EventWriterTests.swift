@@ -109,7 +109,8 @@ final class EventWriterTests: XCTestCase {
                       requestParameters: #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::bucket/k\#(i % 9)"}}"#,
                       error: i % 5 == 0 ? ("AccessDenied", "denied \(i)") : nil, userAgent: "agent-\(i % 13)")
         }
-        let counts = [3 * EventWriter.eventsPerInsert + 5, 7, EventWriter.eventsPerInsert]
+        let perStatement = PendingRows<TestRow>.rowsPerStatement
+        let counts = [3 * perStatement + 5, 7, perStatement]
         let dir = try TempDir()
         var paths: [String] = []
         var next = 0
@@ -214,5 +215,42 @@ final class EventWriterTests: XCTestCase {
                 XCTAssertEqual((row[column] as String?).map { Array($0.utf8) }, Array(text.utf8), column)
             }
         }
+    }
+
+    /// Pending rows come out in order, whole statements first, then one by one; discarded
+    /// rows are never written.
+    func testPendingRowsAreWrittenInOrderAndDiscardedOnes() throws {
+        let queue = try DatabaseQueue()
+        try queue.write { db in
+            try db.execute(sql: "CREATE TABLE t (a INTEGER, b TEXT)")
+            var pending = try PendingRows<TestRow>(db)
+            let n = 2 * PendingRows<TestRow>.rowsPerStatement + 5
+            for i in 0..<n { try pending.append(TestRow(a: Int64(i), b: i % 3 == 0 ? nil : "b\(i)"), db) }
+            XCTAssertEqual(try Int.fetchOne(db, sql: "SELECT count(*) FROM t"), 0)
+            try pending.flush(db)
+            let rows = try Row.fetchAll(db, sql: "SELECT a, b FROM t ORDER BY rowid")
+            XCTAssertEqual(rows.map { $0["a"] as Int64 }, (0..<Int64(n)).map { $0 })
+            XCTAssertEqual(rows.map { $0["b"] as String? }, (0..<n).map { $0 % 3 == 0 ? nil : "b\($0)" })
+            try pending.append(TestRow(a: -1, b: nil), db)
+            pending.discard()
+            try pending.flush(db)
+            XCTAssertEqual(try Int.fetchOne(db, sql: "SELECT count(*) FROM t"), n)
+            // More than it holds: written on the way, none lost.
+            for i in 0..<PendingRows<TestRow>.rowsHeld + 1 { try pending.append(TestRow(a: Int64(1000 + i), b: nil), db) }
+            XCTAssertEqual(try Int.fetchOne(db, sql: "SELECT count(*) FROM t"), n + PendingRows<TestRow>.rowsHeld)
+            try pending.flush(db)
+            XCTAssertEqual(try Int.fetchOne(db, sql: "SELECT count(*) FROM t"), n + PendingRows<TestRow>.rowsHeld + 1)
+        }
+    }
+}
+
+private struct TestRow: BoundRow {
+    static let insertHead = "INSERT INTO t (a, b)"
+    static let columnCount = 2
+    var a: Int64
+    var b: String?
+    func bind(_ row: inout RowInserter) {
+        row.int(a)
+        row.text(b)
     }
 }
