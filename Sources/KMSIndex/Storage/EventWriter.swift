@@ -453,8 +453,11 @@ enum PrincipalIdentity {
 
 /// One row of `events`, as the writer binds it.
 private struct EventsRow: BoundRow {
+    // OR FAIL, not the default ABORT: a statement that may abort half-way through several
+    // rows keeps a journal of the pages it changes, so that it can undo itself (written to a
+    // temporary file, 4 KiB a page). The writer rolls the whole transaction back on any error.
     static let insertHead = """
-        INSERT INTO events (id, event_time, event_name_sid, region_sid, recipient_account_sid, key_id,
+        INSERT OR FAIL INTO events (id, event_time, event_name_sid, region_sid, recipient_account_sid, key_id,
             source_key_id, requested_key_sid, principal_id, object_id, trail_id, source_ip, user_agent_id,
             error_code_sid, error_message, request_uid, shared_event_uid, read_only, event_type_sid, source_file_id)
         """
@@ -503,7 +506,8 @@ private struct EventsRow: BoundRow {
 
 /// One pair of an event's encryption contexts, other than the object and the trail.
 private struct ContextRow: BoundRow {
-    static let insertHead = "INSERT OR REPLACE INTO event_context (event_id, scope, name_id, value_id)"
+    // OR FAIL: see EventsRow. The normalizer leaves one pair per scope and name.
+    static let insertHead = "INSERT OR FAIL INTO event_context (event_id, scope, name_id, value_id)"
     static let columnCount = 4
 
     var eventID, scope, name, value: Int64
