@@ -60,11 +60,21 @@ struct RowInserter {
 
     private var sql: String { sqlite3_sql(handle).map { String(cString: $0) } ?? "" }
 
+    /// Every parameter must be bound before a run: values are not cleared after one (that
+    /// released every parameter of a 640-parameter statement each time), so a parameter left
+    /// out would silently keep the last run's value.
+    private func checkAllBound() throws {
+        let count = sqlite3_bind_parameter_count(handle)
+        guard index == count else {
+            throw DatabaseError(resultCode: .SQLITE_MISUSE, message: "\(index) of \(count) parameters bound", sql: sql)
+        }
+    }
+
     /// Runs the statement with the values bound so far; returns the number of rows changed.
     mutating func execute(_ db: Database) throws -> Int {
+        try checkAllBound()
         defer {
             sqlite3_reset(handle)
-            sqlite3_clear_bindings(handle)
             index = 0
         }
         let code = sqlite3_step(handle)
@@ -76,9 +86,9 @@ struct RowInserter {
 
     /// Runs a query with the values bound so far; returns the first column of its first row.
     mutating func fetchInt64(_ db: Database) throws -> Int64? {
+        try checkAllBound()
         defer {
             sqlite3_reset(handle)
-            sqlite3_clear_bindings(handle)
             index = 0
         }
         switch sqlite3_step(handle) {

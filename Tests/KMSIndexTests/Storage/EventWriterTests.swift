@@ -244,6 +244,34 @@ final class EventWriterTests: XCTestCase {
     }
 }
 
+extension EventWriterTests {
+    /// Values are not cleared between runs, so a run with a parameter left unbound is refused
+    /// instead of reusing the last run's value.
+    func testAStatementWithAParameterLeftUnboundIsRefused() throws {
+        let queue = try DatabaseQueue()
+        try queue.write { db in
+            try db.execute(sql: "CREATE TABLE t (a INTEGER, b TEXT)")
+            let statement = try db.makeStatement(sql: "INSERT INTO t (a, b) VALUES (?, ?)")
+            var full = RowInserter(statement)
+            full.int(1)
+            full.text("x")
+            XCTAssertEqual(try full.execute(db), 1)
+            var partial = RowInserter(statement)
+            partial.int(2)
+            XCTAssertThrowsError(try partial.execute(db)) { error in
+                XCTAssertEqual((error as? DatabaseError)?.resultCode, .SQLITE_MISUSE)
+            }
+            var tooMany = RowInserter(statement)
+            tooMany.int(3)
+            tooMany.text("y")
+            tooMany.int(4)
+            XCTAssertThrowsError(try tooMany.execute(db))
+            XCTAssertEqual(try Int.fetchOne(db, sql: "SELECT count(*) FROM t"), 1)
+            XCTAssertEqual(try String.fetchOne(db, sql: "SELECT b FROM t WHERE a = 1"), "x")
+        }
+    }
+}
+
 private struct TestRow: BoundRow {
     static let insertHead = "INSERT INTO t (a, b)"
     static let columnCount = 2
