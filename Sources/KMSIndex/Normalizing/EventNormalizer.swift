@@ -174,8 +174,8 @@ public enum EventNormalizer {
 
     static func readContexts(_ event: inout KMSEvent, parameters: KMSRecordFields.ParameterFields?) {
         guard let parameters else { return }
-        for (index, members) in parameters.contexts.enumerated() {
-            guard let members, let scope = ContextScope(rawValue: index) else { continue }
+        for index in 0..<3 {
+            guard let members = parameters[context: index], let scope = ContextScope(rawValue: index) else { continue }
             for member in members {
                 if scope == .request && member.name == contextS3 && member.isString {
                     event.s3ARN = member.value

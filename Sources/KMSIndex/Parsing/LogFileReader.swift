@@ -139,7 +139,8 @@ public final class LogFileReader {
             case .other: break
             case .kms:
                 kmsRecordCount += 1
-                if let record = built.take() { try onKMSRecord(record, index) }
+                // Unwrapped as a temporary, not bound to a name: a bound record was copied.
+                if built != nil { try onKMSRecord(built.take()!, index) }
             case .notObject:
                 noteMalformed(index, "record is not a JSON object")
             }
