@@ -254,28 +254,12 @@ struct KeyNames {
         // Other bytes can still be the same String: Swift compares canonical equivalents
         // (U+212A KELVIN SIGN is "K"), and so did the generic parse. Up to 16 bytes, the
         // signature holds every byte of the key.
-        let isASCII = key.count <= 16 ? (signature.head | signature.tail) & ByteSearch.highs == 0 : !Self.hasNonASCII(key)
+        let isASCII = key.count <= 16 ? (signature.head | signature.tail) & ByteSearch.highs == 0 : ByteSearch.isASCII(key)
         return isASCII ? nil : index(of: String(decoding: key, as: UTF8.self))
     }
 
     private func equalsLongName(_ k: Int, _ base: UnsafePointer<UInt8>) -> Bool {
         names[k].withUnsafeBufferPointer { memcmp($0.baseAddress!, base, $0.count) == 0 }
-    }
-
-    /// `key.contains { $0 >= 0x80 }`, eight bytes at a time.
-    private static func hasNonASCII(_ key: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard let base = key.baseAddress else { return false }
-        let raw = UnsafeRawPointer(base)
-        var j = 0
-        while j + 8 <= key.count {
-            if raw.loadUnaligned(fromByteOffset: j, as: UInt64.self) & ByteSearch.highs != 0 { return true }
-            j += 8
-        }
-        while j < key.count {
-            if base[j] >= 0x80 { return true }
-            j += 1
-        }
-        return false
     }
 
     func index(of key: String) -> Int? {
