@@ -51,6 +51,9 @@ public final class LogFileReader {
 
     /// Reads the whole file; `build` reads each KMS record from its bytes (a scanner over just
     /// the record), and `onKMSRecord` gets what it built and the record's index in `Records`.
+    /// `build` must read the whole record, checking at least its members' syntax as
+    /// `scanRecord` does (`parseValue` and `KMSRecordFields.read` do): a record it builds may
+    /// not have been scanned member by member (see `kmsRecordEnd`).
     public func read<Record>(building build: (inout JSONScanner) throws -> Record,
                              onKMSRecord: (consuming Record, Int) throws -> Void) throws -> LogFileKind {
         let topIsObject = try step { s -> Bool in
