@@ -7,8 +7,16 @@ final class KeyNamesTests: XCTestCase {
     let names = ["arn", "ARN", "type", "eventID", "eventTime", "eventName", "awsRegion", "accessKeyId",
                  "recipientAccountId", "sessionCredentialFromConsole", "destinationEncryptionContext"]
 
+    /// The key's index, looked up with no byte readable past the key and with more bytes
+    /// readable (where short keys are loaded in one word): both must agree.
     func index(_ keys: KeyNames, _ key: String) -> Int? {
-        Array(key.utf8).withUnsafeBufferPointer { keys.index(of: $0) }
+        let bytes = Array(key.utf8)
+        let exact = bytes.withUnsafeBufferPointer { keys.index(of: $0, readable: $0.count) }
+        let padded = (bytes + Array("\"xyzw\u{80}\u{FF}ab".utf8)).withUnsafeBufferPointer {
+            keys.index(of: UnsafeBufferPointer(rebasing: $0[..<bytes.count]), readable: $0.count)
+        }
+        XCTAssertEqual(exact, padded, key)
+        return exact
     }
 
     func testEveryNameAndNothingElse() {
@@ -37,5 +45,10 @@ final class KeyNamesTests: XCTestCase {
         let keys = KeyNames(["KeyId"])
         XCTAssertEqual(index(keys, "\u{212A}eyId"), 0)
         XCTAssertNil(index(keys, "keyId"))
+        // Past 16 bytes too, where the bytes are checked beyond the signature.
+        let long = KeyNames(["destinationKeyIdLonger"])
+        XCTAssertEqual(index(long, "destination\u{212A}eyIdLonger"), 0)
+        XCTAssertEqual(index(long, "destinationKeyIdLonge\u{0072}"), 0)
+        XCTAssertNil(index(long, "destinationKeyIdLonger\u{0301}"))
     }
 }

@@ -59,6 +59,52 @@ final class LogFileReaderTests: XCTestCase {
         XCTAssertEqual(r.kms.count, 1)
     }
 
+    /// What scanning and building one record gives: the record's kind, its end and fields, or the error.
+    func scanned(_ text: String, shortcut: Bool) -> String {
+        let bytes = Array(text.utf8)
+        return bytes.withUnsafeBufferPointer { buffer in
+            var s = JSONScanner(buffer.baseAddress!, from: 0, to: buffer.count)
+            var scan = LogFileReader.RecordScan.other
+            do {
+                let fields = try LogFileReader.scanAndBuild(&s, scan: &scan, shortcut: shortcut) { try KMSRecordFields.read(&$0) }
+                let kind: String
+                switch scan {
+                case .kms(let range, _): kind = "kms \(range)"
+                case .other: kind = "other"
+                case .notObject: kind = "not an object"
+                }
+                return "\(kind) at \(s.i): \(String(describing: fields))"
+            } catch {
+                return "\(error)"
+            }
+        }
+    }
+
+    /// A KMS record skipped past its eventSource in one pass reads as when scanned member by
+    /// member: the same kind, end and fields, or the same error.
+    func testKMSRecordsSkippedToTheirEndReadAsWhenScanned() {
+        let kms = #""eventSource":"kms.amazonaws.com""#
+        for text in [
+            kmsRecord(eventID: "a"),
+            #"{\#(kms),"eventID":"b","eventSource":"s3.amazonaws.com","x":{"y":1}}"#,
+            #"{\#(kms),"eventID":"c","event\u0053ource":"s3.amazonaws.com"}"#,
+            #"{\#(kms),"eventID":"d","eventSource":5}"#,
+            #"{\#(kms),"eventID":"e","eventSource":"kms.amazonaws.com"}"#,
+            #"{\#(kms),"errorMessage":"no eventSource here","eventID":"f"}"#,
+            #"{\#(kms),"errorMessage":"a \"quote\"","eventID":"g"}"#,
+            #"{\#(kms),"userIdentity":{"type":tru},"x" 1}"#,
+            #"{\#(kms),"userIdentity":{"type":tru},"x":1}"#,
+            #"{\#(kms),"userIdentity":{"type":"a"},"x":[}]}"#,
+            #"{\#(kms),"requestParameters":{"k":[1}]},"eventID":"h"}"#,
+            #"{\#(kms),"a":1,}"#, #"{\#(kms),"a":1 "b":2}"#, #"{\#(kms),"a":}"#, #"{\#(kms)}"#,
+            #"{"eventID":"i",\#(kms),"resources":[{"ARN":"k"}],"readOnly":true}"#,
+            #"{\#(kms),"x":\#(String(repeating: "[", count: 600) + String(repeating: "]", count: 600))}"#,
+            #"{\#(kms),"eventID":"j","#, #"{\#(kms),"eventID":"k""#, #"{\#(kms),"userIdentity":{"#,
+        ] {
+            XCTAssertEqual(scanned(text, shortcut: true), scanned(text, shortcut: false), text)
+        }
+    }
+
     func testDigestFileIsRecognized() throws {
         let digest = #"{"awsAccountId":"111122223333","digestStartTime":"2024-03-01T00:00:00Z","logFiles":[{"s3Object":"a"}]}"#
         XCTAssertEqual(try read(digest).kind, .notLog(reason: "CloudTrail digest file"))

@@ -33,74 +33,79 @@ public enum EventNormalizer {
         guard let eventName = fields.eventName.take(), !eventName.isEmpty else {
             throw RecordError("KMS record \(eventID) without a string eventName")
         }
-        var event = KMSEvent(eventID: eventID, eventTime: eventTime, eventName: eventName)
-        event.awsRegion = fields.awsRegion.take()
-        event.recipientAccountID = fields.recipientAccountID.take()
-        event.sourceIPAddress = fields.sourceIPAddress.take()
-        event.userAgent = fields.userAgent.take()
-        event.errorCode = fields.errorCode.take()
-        event.errorMessage = fields.errorMessage.take()
-        event.requestID = fields.requestID.take()
-        event.sharedEventID = fields.sharedEventID.take()
-        event.eventType = fields.eventType.take()
-        event.readOnly = fields.readOnly
-        event.principal = principal(fields.identity.take(), credentialFromConsole: fields.credentialFromConsole.take())
-        resolveKeys(&event, parameters: fields.parameters, resources: fields.resources)
-        readContexts(&event, parameters: fields.parameters)
-        return event
+        let parameters = fields.parameters.take()
+        let (keyARN, sourceKeyARN, requestedKey, aliases) = resolveKeys(
+            eventName: eventName, parameters: parameters, resources: fields.resources.take())
+        let (s3ARN, trailARN, otherContext) = readContexts(parameters)
+        return KMSEvent(
+            eventID: eventID, eventTime: eventTime, eventName: eventName, awsRegion: fields.awsRegion.take(),
+            recipientAccountID: fields.recipientAccountID.take(), sourceIPAddress: fields.sourceIPAddress.take(),
+            userAgent: fields.userAgent.take(), errorCode: fields.errorCode.take(), errorMessage: fields.errorMessage.take(),
+            requestID: fields.requestID.take(), sharedEventID: fields.sharedEventID.take(), readOnly: fields.readOnly,
+            eventType: fields.eventType.take(),
+            principal: principal(fields.identity.take(), credentialFromConsole: fields.credentialFromConsole.take()),
+            keyARN: keyARN, sourceKeyARN: sourceKeyARN, requestedKey: requestedKey, aliases: aliases,
+            s3ARN: s3ARN, trailARN: trailARN, otherContext: otherContext)
     }
 
     static func principal(_ identity: consuming KMSRecordFields.IdentityFields?, credentialFromConsole: String?) -> Principal {
-        var p = Principal()
-        p.credentialFromConsole = credentialFromConsole
-        guard var identity = identity.take() else { return p }
-        p.type = identity.type.take()
-        p.arn = identity.arn.take()
-        p.accountID = identity.accountID.take()
-        p.principalID = identity.principalID.take()
-        p.userName = identity.userName.take()
-        p.invokedBy = identity.invokedBy.take()
-        p.accessKeyID = identity.accessKeyID.take()
-        p.sourceIdentity = identity.sourceIdentity.take()
-        p.roleARN = identity.issuerARN.take()
-        if p.userName == nil, p.type != "AssumedRole" { p.userName = identity.issuerUserName.take() }
-        if let arn = p.arn, let session = session(of: arn, roleWanted: p.roleARN == nil) {
-            p.sessionName = session.name
-            // Older records lack sessionIssuer: the role is in the session ARN.
-            if p.roleARN == nil { p.roleARN = session.roleARN }
+        guard var identity = identity.take() else {
+            var p = Principal()
+            p.credentialFromConsole = credentialFromConsole
+            return p
         }
-        return p
+        let type = identity.type.take()
+        let arn = identity.arn.take()
+        var userName = identity.userName.take()
+        if userName == nil, type != "AssumedRole" { userName = identity.issuerUserName.take() }
+        var roleARN = identity.issuerARN.take()
+        var sessionName: String?
+        if let arn, let session = session(of: arn, roleWanted: roleARN == nil) {
+            sessionName = session.name
+            // Older records lack sessionIssuer: the role is in the session ARN.
+            if roleARN == nil { roleARN = session.roleARN }
+        }
+        return Principal(
+            type: type, arn: arn, accountID: identity.accountID.take(), principalID: identity.principalID.take(),
+            userName: userName, roleARN: roleARN, sessionName: sessionName, invokedBy: identity.invokedBy.take(),
+            accessKeyID: identity.accessKeyID.take(), sourceIdentity: identity.sourceIdentity.take(),
+            credentialFromConsole: credentialFromConsole)
     }
 
     /// The session of an STS ARN, `assumed-role/ROLE/SESSION` (the session may hold more
     /// slashes) or `federated-user/NAME`, and for an assumed role, when wanted, the role's ARN.
     static func session(of arn: String, roleWanted: Bool) -> (name: String, roleARN: String?)? {
-        guard let parsed = ARN(arn), parsed.service == "sts" else { return nil }
-        func role(_ name: some StringProtocol) -> String? {
-            roleWanted ? "arn:\(parsed.partition):iam::\(parsed.account):role/\(name)" : nil
-        }
+        enum Found { case notARN, notASCII, nothing, session(name: String, role: String?) }
         // ASCII, where bytes are characters: the slashes are found in the bytes.
-        enum Found { case notASCII, nothing, session(name: String, role: String?) }
-        var text = arn
-        let resourceStart = arn.utf8.distance(from: arn.utf8.startIndex, to: parsed.resource.startIndex)
-        let found = text.withUTF8 { bytes -> Found in
-            let r = UnsafeBufferPointer(rebasing: bytes[resourceStart...])
-            guard r.allSatisfy({ $0 < 0x80 }) else { return .notASCII }
+        let found = arn.withARNBytes { parsed -> Found in
+            guard let parsed, parsed.serviceIs("sts") else { return .notARN }
+            let r = parsed.resource
+            guard ByteSearch.isASCII(r) else { return .notASCII }
             guard let slash = r.firstIndex(of: 0x2f) else { return .nothing }
             func text(_ range: Range<Int>) -> String { String(decoding: UnsafeBufferPointer(rebasing: r[range]), as: UTF8.self) }
-            let kind = text(0..<slash)
-            if kind == "assumed-role" {
+            if ARNBytes.equal(r, 0..<slash, "assumed-role") {
                 guard let second = r[(slash + 1)...].firstIndex(of: 0x2f) else { return .nothing }
-                return .session(name: text((second + 1)..<r.count), role: role(text((slash + 1)..<second)))
+                let role = roleWanted
+                    ? "arn:\(parsed.string(parsed.partition)):iam::\(parsed.string(parsed.account)):role/\(text((slash + 1)..<second))"
+                    : nil
+                return .session(name: text((second + 1)..<r.count), role: role)
             }
-            return kind == "federated-user" ? .session(name: text((slash + 1)..<r.count), role: nil) : .nothing
+            return ARNBytes.equal(r, 0..<slash, "federated-user") ? .session(name: text((slash + 1)..<r.count), role: nil) : .nothing
         }
         switch found {
         case .session(let name, let role): return (name, role)
-        case .nothing: return nil
-        case .notASCII: break
+        case .notARN, .nothing: return nil
+        case .notASCII: return sessionByCharacters(of: arn, roleWanted: roleWanted)
         }
-        // Other text is searched by characters: a slash followed by a combining mark is not a slash.
+    }
+
+    /// `session(of:roleWanted:)` for a resource with non-ASCII text, searched by characters:
+    /// a slash followed by a combining mark is not a slash.
+    static func sessionByCharacters(of arn: String, roleWanted: Bool) -> (name: String, roleARN: String?)? {
+        guard let parsed = ARN(arn) else { return nil }
+        func role(_ name: some StringProtocol) -> String? {
+            roleWanted ? "arn:\(parsed.partition):iam::\(parsed.account):role/\(name)" : nil
+        }
         let resource = parsed.resource
         guard let slash = resource.firstIndex(of: "/") else { return nil }
         let kind = resource[..<slash]
@@ -116,7 +121,7 @@ public enum EventNormalizer {
         var keys: [String] = []
         for item in resources ?? [] {
             guard let arn = item.arn else { continue }
-            if item.type == "AWS::KMS::Key" || (item.type == nil && ARN(arn)?.isKMSKey == true) {
+            if item.type == "AWS::KMS::Key" || (item.type == nil && arn.withARNBytes { $0?.isKMSKey(arn) == true }) {
                 if !keys.contains(arn) { keys.append(arn) }
             }
         }
@@ -126,14 +131,15 @@ public enum EventNormalizer {
     /// The key ARN among `candidates` that a `keyId` (ARN, bare id or alias) names, if it can tell.
     static func match(_ keyID: String?, in candidates: [String]) -> String? {
         guard let keyID else { return nil }
-        let arn = ARN(keyID)
-        if arn?.isKMSKey == true { return keyID }
-        if arn?.isKMSAlias == true || keyID.hasPrefix("alias/") { return nil }
+        let kind = keyID.withARNBytes { arn in arn.map { $0.isKMSKey(keyID) ? 1 : $0.isKMSAlias(keyID) ? 2 : 0 } ?? 0 }
+        if kind == 1 { return keyID }
+        if kind == 2 || keyID.hasPrefix("alias/") { return nil }
         return candidates.first { $0.hasSuffix("/" + keyID) }
     }
 
-    static func resolveKeys(_ event: inout KMSEvent, parameters: KMSRecordFields.ParameterFields?,
-                            resources: [KMSRecordFields.ResourceEntry]?) {
+    static func resolveKeys(eventName: String, parameters: KMSRecordFields.ParameterFields?,
+                            resources: [KMSRecordFields.ResourceEntry]?)
+        -> (keyARN: String?, sourceKeyARN: String?, requestedKey: String?, aliases: [(alias: String, keyARN: String)]) {
         let keys = resourceKeys(resources)
         let keyID = parameters?.keyID
         let destinationKeyID = parameters?.destinationKeyID
@@ -141,51 +147,64 @@ public enum EventNormalizer {
         let requested = keyID ?? destinationKeyID
 
         var primary = match(requested, in: keys)
-        if event.eventName == "ReEncrypt" {
+        var sourceKeyARN: String?
+        if eventName == "ReEncrypt" {
             let source = match(sourceKeyID, in: keys)
                 ?? keys.first { $0 != primary && $0 != match(destinationKeyID, in: keys) }
-            event.sourceKeyARN = source
+            sourceKeyARN = source
             if primary == nil { primary = keys.first { $0 != source } ?? keys.first }
         } else if primary == nil {
             primary = keys.first
         }
-        event.keyARN = primary
-        if let requested, requested != primary { event.requestedKey = requested }
+        var requestedKey: String?
+        if let requested, requested != primary { requestedKey = requested }
 
         // An alias used beside a known key teaches alias -> key.
+        var aliases: [(alias: String, keyARN: String)] = []
         func learn(_ alias: String?, _ key: String?) {
             guard let alias, let key else { return }
-            if let name = aliasName(alias) { event.aliases.append((name, key)) }
+            if let name = aliasName(alias) { aliases.append((name, key)) }
         }
         learn(requested, primary)
-        learn(sourceKeyID, event.sourceKeyARN)
-        if event.eventName == "CreateAlias" || event.eventName == "UpdateAlias", let target = parameters?.targetKeyID {
+        learn(sourceKeyID, sourceKeyARN)
+        if eventName == "CreateAlias" || eventName == "UpdateAlias", let target = parameters?.targetKeyID {
             let targetARN = match(target, in: keys) ?? keys.first
             learn(parameters?.aliasName, targetARN)
         }
+        return (primary, sourceKeyARN, requestedKey, aliases)
     }
 
     /// `alias/NAME` from an alias name or alias ARN; nil for anything else.
     public static func aliasName(_ text: String) -> String? {
         if text.hasPrefix("alias/") { return text }
-        if let arn = ARN(text), arn.isKMSAlias { return String(arn.resource) }
-        return nil
+        return text.withARNBytes { arn in
+            guard let arn, arn.isKMSAlias(text) else { return nil }
+            return arn.string(arn.resourceStart..<arn.bytes.count)
+        }
     }
 
-    static func readContexts(_ event: inout KMSEvent, parameters: KMSRecordFields.ParameterFields?) {
-        guard let parameters else { return }
-        for (index, members) in parameters.contexts.enumerated() {
-            guard let members, let scope = ContextScope(rawValue: index) else { continue }
+    /// `aws:s3:arn` and `aws:cloudtrail:arn` of the request's context, and every other pair.
+    static func readContexts(_ parameters: KMSRecordFields.ParameterFields?)
+        -> (s3ARN: String?, trailARN: String?, other: [ContextPair]) {
+        var s3ARN, trailARN: String?
+        var other: [ContextPair] = []
+        guard let parameters else { return (nil, nil, other) }
+        for index in 0..<3 {
+            guard let members = parameters[context: index], let scope = ContextScope(rawValue: index) else { continue }
             for member in members {
                 if scope == .request && member.name == contextS3 && member.isString {
-                    event.s3ARN = member.value
+                    s3ARN = member.value
                 } else if scope == .request && member.name == contextTrail && member.isString {
-                    event.trailARN = member.value
+                    trailARN = member.value
                 } else {
-                    event.otherContext.removeAll { $0.scope == scope && $0.name == member.name }
-                    event.otherContext.append(ContextPair(scope: scope, name: member.name, value: member.value))
+                    // A name repeated in a context: the last one counts.
+                    if other.contains(where: { $0.scope == scope && $0.name == member.name }) {
+                        other.removeAll { $0.scope == scope && $0.name == member.name }
+                    }
+                    other.append(ContextPair(scope: scope, name: member.name, value: member.value))
                 }
             }
         }
+        return (s3ARN, trailARN, other)
     }
 }

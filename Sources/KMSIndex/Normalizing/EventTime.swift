@@ -5,8 +5,24 @@ public enum EventTime {
     /// `2015-11-11T21:20:52Z`, fractions, a space instead of `T`, no zone (taken as UTC) and
     /// `+00:00`-style offsets (converted to UTC). Returns nil when the text is not a time.
     public static func normalize(_ text: String) -> String? {
-        let b = Array(text.utf8)
-        guard b.count >= 19 else { return nil }
+        // Read in place: a copy of the bytes into an array cost an allocation per event.
+        var copy = text
+        switch copy.withUTF8({ normalize(bytes: $0) }) {
+        case .invalid: return nil
+        case .unchanged: return text
+        case .rewritten(let time): return time
+        }
+    }
+
+    enum Normalized {
+        case invalid
+        /// Already in the stored form (nearly every CloudTrail time).
+        case unchanged
+        case rewritten(String)
+    }
+
+    static func normalize(bytes b: UnsafeBufferPointer<UInt8>) -> Normalized {
+        guard b.count >= 19 else { return .invalid }
         func digits(_ from: Int, _ n: Int) -> Int? {
             var v = 0
             for k in from..<from + n {
@@ -19,14 +35,14 @@ public enum EventTime {
               b[10] == 0x54 || b[10] == 0x20 || b[10] == 0x74,
               var hour = digits(11, 2), b[13] == 0x3a, var minute = digits(14, 2), b[16] == 0x3a,
               let second = digits(17, 2)
-        else { return nil }
+        else { return .invalid }
         var k = 19
         var fraction = ""
         if k < b.count, b[k] == 0x2e {
             k += 1
             let s = k
             while k < b.count, b[k] >= 0x30, b[k] <= 0x39 { k += 1 }
-            guard k > s else { return nil }
+            guard k > s else { return .invalid }
             fraction = String(decoding: b[s..<k], as: UTF8.self)
         }
         var offsetMinutes = 0
@@ -35,18 +51,17 @@ public enum EventTime {
                 k += 1
             } else if b[k] == 0x2b || b[k] == 0x2d {
                 let sign = b[k] == 0x2b ? 1 : -1
-                guard let oh = digits(k + 1, 2) else { return nil }
+                guard let oh = digits(k + 1, 2) else { return .invalid }
                 var om = 0
                 if let m = digits(k + 4, 2), b[k + 3] == 0x3a { om = m; k += 6 } else if let m = digits(k + 3, 2) { om = m; k += 5 } else { k += 3 }
                 offsetMinutes = sign * (oh * 60 + om)
             }
         }
         guard k == b.count, (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else {
-            return nil
+            return .invalid
         }
-        // Already in the stored form (nearly every CloudTrail time): the text itself, without
-        // building it again piece by piece.
-        if k == 20 && b[10] == 0x54 && b[19] == 0x5a { return text }
+        // Already in the stored form: the text itself, without building it again piece by piece.
+        if k == 20 && b[10] == 0x54 && b[19] == 0x5a { return .unchanged }
         if offsetMinutes != 0 {
             // Shift to UTC through days since the epoch (civil-from-days, Howard Hinnant's algorithm).
             var total = daysFromCivil(year, month, day) * 1440 + hour * 60 + minute - offsetMinutes
@@ -54,7 +69,7 @@ public enum EventTime {
             total -= dayCount * 1440
             (year, month, day) = civilFromDays(dayCount)
             // Shifted out of 0000-9999: not a time the index can store and sort.
-            guard (0...9999).contains(year) else { return nil }
+            guard (0...9999).contains(year) else { return .invalid }
             hour = total / 60
             minute = total % 60
         }
@@ -63,8 +78,8 @@ public enum EventTime {
             return String(repeating: "0", count: max(0, n - s.count)) + s
         }
         let trimmed = fraction.replacingTrailingZeros()
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2))"
-            + (trimmed.isEmpty ? "" : "." + trimmed) + "Z"
+        return .rewritten("\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2))"
+            + (trimmed.isEmpty ? "" : "." + trimmed) + "Z")
     }
 
     static func daysFromCivil(_ y0: Int, _ m: Int, _ d: Int) -> Int {

@@ -20,6 +20,22 @@ public struct Principal: Hashable, Sendable {
 
     public init() {}
 
+    init(type: String?, arn: String?, accountID: String?, principalID: String?, userName: String?, roleARN: String?,
+         sessionName: String?, invokedBy: String?, accessKeyID: String?, sourceIdentity: String?,
+         credentialFromConsole: String?) {
+        self.type = type
+        self.arn = arn
+        self.accountID = accountID
+        self.principalID = principalID
+        self.userName = userName
+        self.roleARN = roleARN
+        self.sessionName = sessionName
+        self.invokedBy = invokedBy
+        self.accessKeyID = accessKeyID
+        self.sourceIdentity = sourceIdentity
+        self.credentialFromConsole = credentialFromConsole
+    }
+
     /// Hashes the fields that tell most principals apart (the principal id names the user or
     /// role session, the access key the credentials, `invokedBy` the service); `==` still
     /// compares every field. Hashing all eleven took 2% of the ingest writer's time.
@@ -107,5 +123,34 @@ public struct KMSEvent: Sendable {
         self.eventID = eventID
         self.eventTime = eventTime
         self.eventName = eventName
+    }
+
+    /// Every field at once, for the normalizer, which builds an event in one go.
+    init(eventID: String, eventTime: String, eventName: String, awsRegion: String?, recipientAccountID: String?,
+         sourceIPAddress: String?, userAgent: String?, errorCode: String?, errorMessage: String?, requestID: String?,
+         sharedEventID: String?, readOnly: Bool?, eventType: String?, principal: Principal, keyARN: String?,
+         sourceKeyARN: String?, requestedKey: String?, aliases: [(alias: String, keyARN: String)], s3ARN: String?,
+         trailARN: String?, otherContext: [ContextPair]) {
+        self.eventID = eventID
+        self.eventTime = eventTime
+        self.eventName = eventName
+        self.awsRegion = awsRegion
+        self.recipientAccountID = recipientAccountID
+        self.sourceIPAddress = sourceIPAddress
+        self.userAgent = userAgent
+        self.errorCode = errorCode
+        self.errorMessage = errorMessage
+        self.requestID = requestID
+        self.sharedEventID = sharedEventID
+        self.readOnly = readOnly
+        self.eventType = eventType
+        self.principal = principal
+        self.keyARN = keyARN
+        self.sourceKeyARN = sourceKeyARN
+        self.requestedKey = requestedKey
+        self.aliases = aliases
+        self.s3ARN = s3ARN
+        self.trailARN = trailARN
+        self.otherContext = otherContext
     }
 }

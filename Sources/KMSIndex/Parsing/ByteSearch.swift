@@ -32,4 +32,20 @@ enum ByteSearch {
         }
         return nil
     }
+
+    /// True when every byte is below 0x80, looked at eight bytes at a time.
+    static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = bytes.baseAddress else { return true }
+        let raw = UnsafeRawPointer(base)
+        var j = 0
+        while j + 8 <= bytes.count {
+            if raw.loadUnaligned(fromByteOffset: j, as: UInt64.self) & highs != 0 { return false }
+            j += 8
+        }
+        while j < bytes.count {
+            if base[j] >= 0x80 { return false }
+            j += 1
+        }
+        return true
+    }
 }

@@ -44,7 +44,13 @@ extension JSONScanner {
         case 0x22:
             try skipStringChecked()
         case 0x7b:
-            try forEachMember(depth: depth) { s in try s.skipValueChecked(depth: depth + 1) }
+            guard try enterObject(depth: depth) else { return }
+            repeat {
+                try skipWhitespace()
+                try skipStringChecked()
+                try skipColon()
+                try skipValueChecked(depth: depth + 1)
+            } while try nextMember()
         case 0x5b:
             if depth >= Self.maxDepth { throw ParseError.tooDeep(limit: Self.maxDepth, offset: i) }
             i += 1
@@ -66,21 +72,59 @@ extension JSONScanner {
     /// `value` with the scanner at each member's value after its key was read by `key`.
     mutating func forEachMember(depth: Int, key: (inout JSONScanner) throws -> Void = { try $0.skipStringChecked() },
                                 value: (inout JSONScanner) throws -> Void) throws {
+        guard try enterObject(depth: depth) else { return }
+        repeat {
+            try skipWhitespace()
+            try key(&self)
+            try skipColon()
+            try value(&self)
+        } while try nextMember()
+    }
+
+    // The three below are `forEachMember` taken apart, for the loops of the KMS record reader:
+    // a loop over members costs no closure calls, and its values are stored straight into
+    // the fields they belong to.
+    //
+    //     if try s.enterObject(depth: d) {
+    //         repeat { key: skipWhitespace, read it, skipColon; then the value } while try s.nextMember()
+    //     }
+
+    /// Enters the object at `i`, nested `depth` levels deep: false when it is empty (then
+    /// consumed), else true with the scanner at its first member.
+    @inline(__always)
+    mutating func enterObject(depth: Int) throws -> Bool {
         if depth >= Self.maxDepth { throw ParseError.tooDeep(limit: Self.maxDepth, offset: i) }
         try expect(0x7b, "'{'")
         try skipWhitespace()
-        if p[i] == 0x7d { i += 1; return }
-        while true {
-            try skipWhitespace()
-            try key(&self)
-            try skipWhitespace()
-            try expect(0x3a, "':'")
-            try skipWhitespace()
-            try value(&self)
-            try skipWhitespace()
-            if p[i] == 0x7d { i += 1; return }
-            try expect(0x2c, "',' or '}'")
-        }
+        if p[i] == 0x7d { i += 1; return false }
+        return true
+    }
+
+    /// Between a member's key and its value.
+    @inline(__always)
+    mutating func skipColon() throws {
+        try skipWhitespace()
+        try expect(0x3a, "':'")
+        try skipWhitespace()
+    }
+
+    /// After a member's value: true when another member follows (its comma consumed), false
+    /// at the end of the object (its brace consumed).
+    @inline(__always)
+    mutating func nextMember() throws -> Bool {
+        try skipWhitespace()
+        if p[i] == 0x7d { i += 1; return false }
+        try expect(0x2c, "',' or '}'")
+        return true
+    }
+
+    /// A member's key, looked up in `names`, and the colon after it: the scanner is left at the value.
+    @inline(__always)
+    mutating func memberKey(_ names: KeyNames) throws -> Int? {
+        try skipWhitespace()
+        let key = try readKey(names)
+        try skipColon()
+        return key
     }
 
     /// Reads an object key; returns its index in `names`, nil for any other key.
@@ -88,7 +132,7 @@ extension JSONScanner {
         guard try peek() == 0x22 else { throw syntaxError("expected a string, found \(describe(p[i]))") }
         let (contentEnd, hasEscape) = try stringEnd()
         if hasEscape { return names.index(of: try readString()) }
-        let found = names.index(of: UnsafeBufferPointer(start: p + i + 1, count: contentEnd - i - 1))
+        let found = names.index(of: UnsafeBufferPointer(start: p + i + 1, count: contentEnd - i - 1), readable: end - i - 1)
         i = contentEnd + 1
         return found
     }
@@ -150,12 +194,20 @@ struct KeyNames {
         var head: UInt64
         var tail: UInt64
 
-        init(_ p: UnsafePointer<UInt8>, _ count: Int) {
+        /// The signature of the `count` bytes at `p`, of which `readable` (at least `count`)
+        /// may be read.
+        @inline(__always)
+        init(_ p: UnsafePointer<UInt8>, _ count: Int, readable: Int) {
             self.count = count
             let raw = UnsafeRawPointer(p)
             if count >= 8 {
                 head = raw.loadUnaligned(as: UInt64.self)
                 tail = raw.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+            } else if readable >= 8 {
+                // One load, the bytes past the name masked off: the same word as byte by byte.
+                let word = UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self)) & (1 << (8 * UInt64(count)) - 1)
+                head = word
+                tail = word
             } else {
                 var word: UInt64 = 0
                 for j in 0..<count { word |= UInt64(p[j]) << (8 * j) }
@@ -173,7 +225,7 @@ struct KeyNames {
     init(_ names: [String]) {
         precondition(names.count < (1 << Self.tableBits) / 2, "too many key names for the table")
         self.names = names.map { Array($0.utf8) }
-        signatures = self.names.map { name in name.withUnsafeBufferPointer { Signature($0.baseAddress!, $0.count) } }
+        signatures = self.names.map { name in name.withUnsafeBufferPointer { Signature($0.baseAddress!, $0.count, readable: $0.count) } }
         var table = Array(repeating: -1, count: 1 << Self.tableBits)
         for (k, signature) in signatures.enumerated() {
             var slot = signature.slot
@@ -185,24 +237,29 @@ struct KeyNames {
 
     var count: Int { names.count }
 
-    func index(of key: UnsafeBufferPointer<UInt8>) -> Int? {
-        if let base = key.baseAddress, key.count > 0 {
-            let signature = Signature(base, key.count)
-            var slot = signature.slot
-            while true {
-                let k = table[slot]
-                if k < 0 { break }
-                if signatures[k] == signature,
-                   key.count <= 16 || names[k].withUnsafeBufferPointer({ memcmp($0.baseAddress!, base, key.count) == 0 }) {
-                    return k
-                }
-                slot = (slot + 1) & (table.count - 1)
-            }
+    /// The index of `key` among the names, nil for any other key; `readable` bytes from the
+    /// key's start (at least its length) may be read. Inlined: it runs for every key of a
+    /// KMS record.
+    @inline(__always)
+    func index(of key: UnsafeBufferPointer<UInt8>, readable: Int) -> Int? {
+        guard let base = key.baseAddress, key.count > 0 else { return nil }
+        let signature = Signature(base, key.count, readable: readable)
+        var slot = signature.slot
+        while true {
+            let k = table[slot]
+            if k < 0 { break }
+            if signatures[k] == signature, key.count <= 16 || equalsLongName(k, base) { return k }
+            slot = (slot + 1) & (table.count - 1)
         }
         // Other bytes can still be the same String: Swift compares canonical equivalents
-        // (U+212A KELVIN SIGN is "K"), and so did the generic parse.
-        if key.contains(where: { $0 >= 0x80 }) { return index(of: String(decoding: key, as: UTF8.self)) }
-        return nil
+        // (U+212A KELVIN SIGN is "K"), and so did the generic parse. Up to 16 bytes, the
+        // signature holds every byte of the key.
+        let isASCII = key.count <= 16 ? (signature.head | signature.tail) & ByteSearch.highs == 0 : ByteSearch.isASCII(key)
+        return isASCII ? nil : index(of: String(decoding: key, as: UTF8.self))
+    }
+
+    private func equalsLongName(_ k: Int, _ base: UnsafePointer<UInt8>) -> Bool {
+        names[k].withUnsafeBufferPointer { memcmp($0.baseAddress!, base, $0.count) == 0 }
     }
 
     func index(of key: String) -> Int? {

@@ -20,24 +20,19 @@ extension KMSRecordFields {
 
     /// Reads the record object at `s.i`. Members it does not keep are skipped unchecked, as
     /// the reader skips non-KMS records; the values of kept members are checked in full.
-    /// (A static function returning a local, not an initializer: a throwing initializer's
-    /// `self` was copied once more per record.)
     public static func read(_ s: inout JSONScanner) throws -> KMSRecordFields {
         var f = KMSRecordFields()
-        var key: Int?
-        try s.expect(0x7b, "'{'")
-        try s.skipWhitespace()
-        if s.p[s.i] == 0x7d {
-            s.i += 1
-            return f
-        }
-        while true {
-            try s.skipWhitespace()
-            key = try s.readKey(Self.recordKeys)
-            try s.skipWhitespace()
-            try s.expect(0x3a, "':'")
-            try s.skipWhitespace()
-            switch key {
+        try read(&s, into: &f)
+        return f
+    }
+
+    /// `read(_:)` into `f`, a new `KMSRecordFields()`. (Filling a variable the caller owns:
+    /// returning a local of this size made the optimizer copy it, a retain and a release per
+    /// string.)
+    static func read(_ s: inout JSONScanner, into f: inout KMSRecordFields) throws {
+        guard try s.enterObject(depth: 0) else { return }
+        repeat {
+            switch try s.memberKey(Self.recordKeys) {
             case 0: f.eventID = try s.readStringValue(depth: 1)
             case 1: f.eventTime = try s.readStringValue(depth: 1)
             case 2: f.eventName = try s.readStringValue(depth: 1)
@@ -51,17 +46,13 @@ extension KMSRecordFields {
             case 10: f.sharedEventID = try s.readStringValue(depth: 1)
             case 11: f.eventType = try s.readStringValue(depth: 1)
             case 12: f.readOnly = try Self.readReadOnly(&s)
-            case 13: f.identity = try Self.readIdentity(&s)
+            case 13: try Self.readIdentity(&s, into: &f.identity)
             case 14: f.credentialFromConsole = try s.readScalarText(depth: 1)
-            case 15: f.parameters = try Self.readParameters(&s)
+            case 15: try Self.readParameters(&s, into: &f.parameters)
             case 16: f.resources = try Self.readResources(&s)
             default: try s.skipValue()
             }
-            try s.skipWhitespace()
-            if s.p[s.i] == 0x7d { s.i += 1; break }
-            try s.expect(0x2c, "',' or '}'")
-        }
-        return f
+        } while try s.nextMember()
     }
 
     static func readReadOnly(_ s: inout JSONScanner) throws -> Bool? {
@@ -78,27 +69,32 @@ extension KMSRecordFields {
         return nil
     }
 
-    static func readIdentity(_ s: inout JSONScanner) throws -> IdentityFields? {
+    // The members below are read with loops of their own rather than `forEachMember`
+    // closures, into the fields they belong to: these are the hottest members of a record.
+
+    static func readIdentity(_ s: inout JSONScanner, into identity: inout IdentityFields?) throws {
         guard try s.peek() == 0x7b else {
             try s.skipValueChecked(depth: 1)
-            return nil
+            identity = nil
+            return
         }
         var f = IdentityFields()
-        var key: Int?
-        try s.forEachMember(depth: 1, key: { key = try $0.readKey(identityKeys) }) { s in
-            switch key {
-            case 0: f.type = try s.readSharedStringValue(depth: 2)
-            case 1: f.arn = try s.readSharedStringValue(depth: 2)
-            case 2: f.accountID = try s.readScalarText(depth: 2)
-            case 3: f.principalID = try s.readSharedStringValue(depth: 2)
-            case 4: f.userName = try s.readSharedStringValue(depth: 2)
-            case 5: f.invokedBy = try s.readSharedStringValue(depth: 2)
-            case 6: f.accessKeyID = try s.readSharedStringValue(depth: 2)
-            case 7: try readSession(&s, into: &f)
-            default: try s.skipValueChecked(depth: 2)
-            }
+        if try s.enterObject(depth: 1) {
+            repeat {
+                switch try s.memberKey(identityKeys) {
+                case 0: f.type = try s.readSharedStringValue(depth: 2)
+                case 1: f.arn = try s.readSharedStringValue(depth: 2)
+                case 2: f.accountID = try s.readScalarText(depth: 2)
+                case 3: f.principalID = try s.readSharedStringValue(depth: 2)
+                case 4: f.userName = try s.readSharedStringValue(depth: 2)
+                case 5: f.invokedBy = try s.readSharedStringValue(depth: 2)
+                case 6: f.accessKeyID = try s.readSharedStringValue(depth: 2)
+                case 7: try readSession(&s, into: &f)
+                default: try s.skipValueChecked(depth: 2)
+                }
+            } while try s.nextMember()
         }
-        return f
+        identity = f
     }
 
     /// `sessionContext`: each occurrence replaces what an earlier one said.
@@ -107,46 +103,53 @@ extension KMSRecordFields {
         f.issuerARN = nil
         f.issuerUserName = nil
         guard try s.peek() == 0x7b else { return try s.skipValueChecked(depth: 2) }
-        var key: Int?
-        try s.forEachMember(depth: 2, key: { key = try $0.readKey(sessionKeys) }) { s in
-            switch key {
+        guard try s.enterObject(depth: 2) else { return }
+        repeat {
+            switch try s.memberKey(sessionKeys) {
             case 0: f.sourceIdentity = try s.readSharedStringValue(depth: 3)
-            case 1:
-                f.issuerARN = nil
-                f.issuerUserName = nil
-                guard try s.peek() == 0x7b else { return try s.skipValueChecked(depth: 3) }
-                var issuerKey: Int?
-                try s.forEachMember(depth: 3, key: { issuerKey = try $0.readKey(issuerKeys) }) { s in
-                    switch issuerKey {
-                    case 0: f.issuerARN = try s.readSharedStringValue(depth: 4)
-                    case 1: f.issuerUserName = try s.readSharedStringValue(depth: 4)
-                    default: try s.skipValueChecked(depth: 4)
-                    }
-                }
+            case 1: try readIssuer(&s, into: &f)
             default: try s.skipValueChecked(depth: 3)
             }
-        }
+        } while try s.nextMember()
     }
 
-    static func readParameters(_ s: inout JSONScanner) throws -> ParameterFields? {
+    /// `sessionContext.sessionIssuer`: each occurrence replaces what an earlier one said.
+    static func readIssuer(_ s: inout JSONScanner, into f: inout IdentityFields) throws {
+        f.issuerARN = nil
+        f.issuerUserName = nil
+        guard try s.peek() == 0x7b else { return try s.skipValueChecked(depth: 3) }
+        guard try s.enterObject(depth: 3) else { return }
+        repeat {
+            switch try s.memberKey(issuerKeys) {
+            case 0: f.issuerARN = try s.readSharedStringValue(depth: 4)
+            case 1: f.issuerUserName = try s.readSharedStringValue(depth: 4)
+            default: try s.skipValueChecked(depth: 4)
+            }
+        } while try s.nextMember()
+    }
+
+    static func readParameters(_ s: inout JSONScanner, into parameters: inout ParameterFields?) throws {
         guard try s.peek() == 0x7b else {
             try s.skipValueChecked(depth: 1)
-            return nil
+            parameters = nil
+            return
         }
         var f = ParameterFields()
-        var key: Int?
-        try s.forEachMember(depth: 1, key: { key = try $0.readKey(parameterKeys) }) { s in
-            switch key {
-            case 0: f.keyID = try s.readSharedStringValue(depth: 2)
-            case 1: f.destinationKeyID = try s.readSharedStringValue(depth: 2)
-            case 2: f.sourceKeyID = try s.readSharedStringValue(depth: 2)
-            case 3: f.targetKeyID = try s.readStringValue(depth: 2)
-            case 4: f.aliasName = try s.readStringValue(depth: 2)
-            case 5, 6, 7: f.contexts[key! - 5] = try readContext(&s)
-            default: try s.skipValueChecked(depth: 2)
-            }
+        if try s.enterObject(depth: 1) {
+            repeat {
+                let key = try s.memberKey(parameterKeys)
+                switch key {
+                case 0: f.keyID = try s.readSharedStringValue(depth: 2)
+                case 1: f.destinationKeyID = try s.readSharedStringValue(depth: 2)
+                case 2: f.sourceKeyID = try s.readSharedStringValue(depth: 2)
+                case 3: f.targetKeyID = try s.readStringValue(depth: 2)
+                case 4: f.aliasName = try s.readStringValue(depth: 2)
+                case 5, 6, 7: f[context: key! - 5] = try readContext(&s)
+                default: try s.skipValueChecked(depth: 2)
+                }
+            } while try s.nextMember()
         }
-        return f
+        parameters = f
     }
 
     /// An encryption context: string members as they are, others as their JSON text.
@@ -156,14 +159,17 @@ extension KMSRecordFields {
             return nil
         }
         var members: [ContextMember] = []
-        var name = ""
-        try s.forEachMember(depth: 2, key: { name = try $0.readSharedString() }) { s in
+        guard try s.enterObject(depth: 2) else { return members }
+        repeat {
+            try s.skipWhitespace()
+            let name = try s.readSharedString()
+            try s.skipColon()
             if try s.peek() == 0x22 {
                 members.append(ContextMember(name: name, value: try s.readSharedString(), isString: true))
             } else {
                 members.append(ContextMember(name: name, value: try s.parseValue(depth: 3).jsonText, isString: false))
             }
-        }
+        } while try s.nextMember()
         return members
     }
 
@@ -180,14 +186,15 @@ extension KMSRecordFields {
             try s.skipWhitespace()
             if try s.peek() == 0x7b {
                 var upper, lower, type: String?
-                var key: Int?
-                try s.forEachMember(depth: 2, key: { key = try $0.readKey(resourceKeys) }) { s in
-                    switch key {
-                    case 0: upper = try s.readSharedStringValue(depth: 3)
-                    case 1: lower = try s.readSharedStringValue(depth: 3)
-                    case 2: type = try s.readSharedStringValue(depth: 3)
-                    default: try s.skipValueChecked(depth: 3)
-                    }
+                if try s.enterObject(depth: 2) {
+                    repeat {
+                        switch try s.memberKey(resourceKeys) {
+                        case 0: upper = try s.readSharedStringValue(depth: 3)
+                        case 1: lower = try s.readSharedStringValue(depth: 3)
+                        case 2: type = try s.readSharedStringValue(depth: 3)
+                        default: try s.skipValueChecked(depth: 3)
+                        }
+                    } while try s.nextMember()
                 }
                 entries.append(ResourceEntry(arn: upper ?? lower, type: type))
             } else {

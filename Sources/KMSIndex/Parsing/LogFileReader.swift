@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// What a file turned out to be, once read to the end.
 public enum LogFileKind: Equatable, Sendable {
     /// A CloudTrail log file: `{"Records":[...]}`.
@@ -45,6 +51,9 @@ public final class LogFileReader {
 
     /// Reads the whole file; `build` reads each KMS record from its bytes (a scanner over just
     /// the record), and `onKMSRecord` gets what it built and the record's index in `Records`.
+    /// `build` must read the whole record, checking at least its members' syntax as
+    /// `scanRecord` does (`parseValue` and `KMSRecordFields.read` do): a record it builds may
+    /// not have been scanned member by member (see `kmsRecordEnd`).
     public func read<Record>(building build: (inout JSONScanner) throws -> Record,
                              onKMSRecord: (consuming Record, Int) throws -> Void) throws -> LogFileKind {
         let topIsObject = try step { s -> Bool in
@@ -128,18 +137,14 @@ public final class LogFileReader {
             var scan = RecordScan.other
             // What was built travels as a plain optional, not inside an enum: taking it out of
             // one would copy every string of the record once more.
-            var built = try step { s -> Record? in
-                scan = try Self.scanRecord(&s)
-                guard case .kms(let bytes) = scan else { return nil }
-                var scanner = JSONScanner(s.p, from: bytes.lowerBound, to: bytes.upperBound)
-                return try build(&scanner)
-            }
+            var built = try step { s in try Self.scanAndBuild(&s, scan: &scan, build: build) }
             recordCount += 1
             switch scan {
             case .other: break
             case .kms:
                 kmsRecordCount += 1
-                if let record = built.take() { try onKMSRecord(record, index) }
+                // Unwrapped as a temporary, not bound to a name: a bound record was copied.
+                if built != nil { try onKMSRecord(built.take()!, index) }
             case .notObject:
                 noteMalformed(index, "record is not a JSON object")
             }
@@ -161,13 +166,34 @@ public final class LogFileReader {
 
     enum RecordScan {
         case other
-        /// A KMS record, and where its bytes are.
-        case kms(Range<Int>)
+        /// A KMS record, where its bytes are, and whether its members were scanned one by one
+        /// to its end (else it was skipped past its `eventSource`, see `kmsRecordEnd`).
+        case kms(Range<Int>, membersScanned: Bool)
         case notObject
     }
 
+    /// Reads one record into `scan` and builds it when it is a KMS record. With `shortcut`,
+    /// it may end by `kmsRecordEnd`; the outcome is the same as without.
+    static func scanAndBuild<Record>(_ s: inout JSONScanner, scan: inout RecordScan, shortcut: Bool = true,
+                                     build: (inout JSONScanner) throws -> Record) throws -> Record? {
+        scan = try scanRecord(&s, shortcut: shortcut)
+        guard case .kms(let bytes, let membersScanned) = scan else { return nil }
+        var scanner = JSONScanner(s.p, from: bytes.lowerBound, to: bytes.upperBound)
+        if !membersScanned {
+            // Built in full, the record was read as a member-by-member scan would have found
+            // it. Else that scan decides what the record is and how it fails.
+            if let record = try? build(&scanner), scanner.i == bytes.upperBound { return record }
+            s.i = bytes.lowerBound
+            scan = try scanRecord(&s, shortcut: false)
+            guard case .kms(let bytes, _) = scan else { return nil }
+            scanner = JSONScanner(s.p, from: bytes.lowerBound, to: bytes.upperBound)
+        }
+        return try build(&scanner)
+    }
+
     /// Reads one record: finds `eventSource`, and for a KMS record, where its bytes are.
-    static func scanRecord(_ s: inout JSONScanner) throws -> RecordScan {
+    /// With `shortcut`, a KMS record may end by `kmsRecordEnd`.
+    static func scanRecord(_ s: inout JSONScanner, shortcut: Bool = true) throws -> RecordScan {
         let start = s.i
         guard s.p[s.i] == 0x7b else {
             try s.skipValue()
@@ -190,6 +216,10 @@ public final class LogFileReader {
                         try s.skipRestOfContainer()
                         return .other
                     }
+                    if shortcut, let end = kmsRecordEnd(s) {
+                        s.i = end
+                        return .kms(start..<end, membersScanned: false)
+                    }
                 } else {
                     try s.skipValue()
                 }
@@ -199,7 +229,35 @@ public final class LogFileReader {
             }
         }
         s.i += 1
-        return isKMS ? .kms(start..<s.i) : .other
+        return isKMS ? .kms(start..<s.i, membersScanned: true) : .other
+    }
+
+    /// The end of a KMS record whose `eventSource` was just read, found in one structural
+    /// pass, when the rest of it cannot hold another `eventSource` key (which would decide
+    /// instead): neither that name nor a backslash (which could escape one) is in its bytes.
+    /// Nil when it could, or when the pass fails: then the members are scanned one by one.
+    /// The KMS reader reads the record in full anyway, with every check of that scan.
+    static func kmsRecordEnd(_ s: JSONScanner) -> Int? {
+        var rest = s
+        guard (try? rest.skipRestOfContainer()) != nil else { return nil }
+        let base = s.p + s.i
+        let count = rest.i - s.i
+        guard memchr(base, 0x5c, count) == nil, !contains(base, count, "eventSource") else { return nil }
+        return rest.i
+    }
+
+    /// True when the `count` bytes at `base` hold `name` (ASCII, at least six bytes, whose
+    /// sixth byte is the search's anchor: `S` of `eventSource` is rarer in a record than `e`).
+    static func contains(_ base: UnsafePointer<UInt8>, _ count: Int, _ name: StaticString) -> Bool {
+        let n = name.utf8CodeUnitCount
+        let anchor = name.utf8Start[5]
+        var from = 5
+        while from < count - (n - 6), let found = memchr(base + from, Int32(anchor), count - (n - 6) - from) {
+            let k = base.distance(to: found.assumingMemoryBound(to: UInt8.self)) - 5
+            if memcmp(base + k, name.utf8Start, n) == 0 { return true }
+            from = k + 6
+        }
+        return false
     }
 
     /// Runs `body` on the unread bytes; when it needs more, reads more input and runs it again
