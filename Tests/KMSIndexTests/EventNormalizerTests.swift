@@ -139,6 +139,15 @@ final class EventNormalizerTests: XCTestCase {
         XCTAssertEqual(e.otherContext.map(\.value), ["finance", "arn:aws:lambda:us-west-2:111122223333:function:f", "7", #"{"x":[1]}"#])
     }
 
+    /// A name repeated in one context: the last value counts. Names that differ only in
+    /// Unicode normalization are two names, as they are two JSON keys.
+    func testRepeatedContextNamesKeepTheLastValueAndNamesCompareInBytes() throws {
+        let e = try normalize(kmsRecord(requestParameters: #"{"encryptionContext":{"a":"1","caf\u00e9":"2","cafe\u0301":"3","a":"4"},"sourceEncryptionContext":{"a":"5"}}"#))
+        XCTAssertEqual(e.otherContext.map { Array($0.name.utf8) }, [Array("caf\u{E9}".utf8), Array("cafe\u{301}".utf8), Array("a".utf8), Array("a".utf8)])
+        XCTAssertEqual(e.otherContext.map(\.value), ["2", "3", "4", "5"])
+        XCTAssertEqual(e.otherContext.map(\.scope), [.request, .request, .request, .source])
+    }
+
     func testWronglyTypedFieldsAreReadAsAbsent() throws {
         let e = try normalize(kmsRecord(requestParameters: #"{"encryptionContext":"not an object","keyId":5}"#, resources: "null"))
         XCTAssertNil(e.s3ARN)

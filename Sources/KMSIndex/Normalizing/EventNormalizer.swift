@@ -197,10 +197,10 @@ public enum EventNormalizer {
                 } else if scope == .request && member.name == contextTrail && member.isString {
                     trailARN = member.value
                 } else {
-                    // A name repeated in a context: the last one counts.
-                    if other.contains(where: { $0.scope == scope && $0.name == member.name }) {
-                        other.removeAll { $0.scope == scope && $0.name == member.name }
-                    }
+                    // A name repeated in a context: the last one counts. Names are compared in
+                    // bytes, as JSON keys are (and the index's context names).
+                    func sameName(_ pair: ContextPair) -> Bool { pair.scope == scope && pair.name.hasSameUTF8(as: member.name) }
+                    if other.contains(where: sameName) { other.removeAll(where: sameName) }
                     other.append(ContextPair(scope: scope, name: member.name, value: member.value))
                 }
             }
