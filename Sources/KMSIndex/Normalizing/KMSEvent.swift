@@ -1,6 +1,7 @@
 /// Who made a call, as CloudTrail's `userIdentity` tells it.
 ///
-/// Two events share a principal row when every field here has the same bytes; the assumed-role
+/// Two events share a principal row when their identity texts (every field but the derived
+/// ones, in bytes) are the same; the assumed-role
 /// fields (`roleARN`, `sessionName`) are derived so that a role matches all its sessions.
 public struct Principal: Hashable, Sendable {
     public var type: String?
@@ -34,32 +35,6 @@ public struct Principal: Hashable, Sendable {
         self.accessKeyID = accessKeyID
         self.sourceIdentity = sourceIdentity
         self.credentialFromConsole = credentialFromConsole
-    }
-
-    /// Hashes the fields that tell most principals apart (the principal id names the user or
-    /// role session, the access key the credentials, `invokedBy` the service); `==` still
-    /// compares every field. Hashing all eleven took 2% of the ingest writer's time.
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(principalID)
-        hasher.combine(accessKeyID)
-        hasher.combine(invokedBy)
-    }
-
-    /// True when every field has the same bytes. `==` (a Dictionary's) compares Strings,
-    /// which equates names that differ only in Unicode normalization; the index's UNIQUE
-    /// identity tells them apart.
-    public func hasSameBytes(as other: Principal) -> Bool {
-        func same(_ x: String?, _ y: String?) -> Bool {
-            switch (x, y) {
-            case (nil, nil): return true
-            case let (x?, y?): return x.hasSameUTF8(as: y)
-            default: return false
-            }
-        }
-        return same(principalID, other.principalID) && same(accessKeyID, other.accessKeyID) && same(arn, other.arn)
-            && same(sessionName, other.sessionName) && same(invokedBy, other.invokedBy) && same(type, other.type)
-            && same(accountID, other.accountID) && same(userName, other.userName) && same(roleARN, other.roleARN)
-            && same(sourceIdentity, other.sourceIdentity) && same(credentialFromConsole, other.credentialFromConsole)
     }
 }
 

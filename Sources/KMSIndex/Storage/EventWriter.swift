@@ -76,7 +76,8 @@ final class EventWriter {
     // The writer is used from one thread at a time and no access to these overlaps another,
     // so they go without the run-time exclusivity checks of class properties (a begin and an
     // end of access for each lookup).
-    @exclusivity(unchecked) private var principalIDs: [Principal: Int64] = [:]
+    private let principalIDs = TextIDCache()
+    @exclusivity(unchecked) private var identityBytes: [UInt8] = []
     /// The id the next new event gets (ids are given here, as event_uids is written first).
     @exclusivity(unchecked) private var nextEventID: Int64?
     // Rows of events and event_context, written many to a statement.
@@ -124,8 +125,7 @@ final class EventWriter {
                                           insert: "INSERT INTO context_names (name) VALUES (?)")
         contextValues = try DimensionTable(db, table: "context_values", select: "SELECT id FROM context_values WHERE value = ?",
                                            insert: "INSERT INTO context_values (value) VALUES (?)")
-        // Two principals the cache tells apart can share an identity text: always looked up.
-        principals = try DimensionTable(db, table: nil, select: "SELECT id FROM principals WHERE identity = ?", insert: """
+        principals = try DimensionTable(db, table: "principals", select: "SELECT id FROM principals WHERE identity = ?", insert: """
             INSERT INTO principals (identity, type, arn, account_id, principal_id, user_name, role_arn,
                 session_name, invoked_by, access_key_id, source_identity, credential_from_console)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -141,7 +141,7 @@ final class EventWriter {
         trailIDs.removeAll()
         objectIDs.removeAll()
         bucketIDs.removeAll()
-        principalIDs = [:]
+        principalIDs.removeAll()
         userAgentIDs.removeAll()
         contextNameIDs.removeAll()
         contextValueIDs.removeAll()
@@ -379,23 +379,21 @@ final class EventWriter {
         return id
     }
 
+    /// A principal's row is found by its identity text (what the UNIQUE column holds), built
+    /// in a reused buffer: hashing and comparing eleven optional Strings per event cost more.
     private func principal(_ p: Principal) throws -> Int64 {
-        if let known = principalIDs.index(forKey: p) {
-            let (cached, id) = principalIDs[known]
-            if cached.hasSameBytes(as: p) { return id }
-            // Equal as Strings to a principal seen before, but spelled otherwise (Unicode
-            // normalization): a row of its own, found by its identity text, not cached.
-            return try storedPrincipal(p)
-        }
-        let id = try storedPrincipal(p)
-        principalIDs[p] = id
+        identityBytes.removeAll(keepingCapacity: true)
+        PrincipalIdentity.append(p, to: &identityBytes)
+        if let id = identityBytes.withUnsafeBufferPointer({ principalIDs.id(ofUTF8: $0) }) { return id }
+        let identity = String(decoding: identityBytes, as: UTF8.self)
+        let id = try storedPrincipal(p, identity: identity)
+        principalIDs.set(id, for: identity)
         return id
     }
 
     /// The id of the principal's row, by its identity text (compared in bytes by SQLite).
-    private func storedPrincipal(_ p: Principal) throws -> Int64 {
-        let identity = PrincipalIdentity.canonical(p)
-        return try principals.id(db, identity) { row in
+    private func storedPrincipal(_ p: Principal, identity: String) throws -> Int64 {
+        try principals.id(db, identity) { row in
             for field in [identity, p.type, p.arn, p.accountID, p.principalID, p.userName, p.roleARN, p.sessionName,
                           p.invokedBy, p.accessKeyID, p.sourceIdentity, p.credentialFromConsole] {
                 row.text(field)
@@ -415,11 +413,11 @@ private final class DimensionTable {
     /// while it runs (it holds the index lock).
     var onlyOwnRows: Bool
 
-    /// `table` is nil for a table whose rows the writer's cache does not map one to one.
-    init(_ db: Database, table: String?, select: String, insert: String) throws {
+    /// `table` is the table's name; the writer's cache maps its rows one to one.
+    init(_ db: Database, table: String, select: String, insert: String) throws {
         self.select = try db.makeStatement(sql: select)
         self.insert = try db.makeStatement(sql: insert)
-        onlyOwnRows = try table.map { try Bool.fetchOne(db, sql: "SELECT NOT EXISTS (SELECT 1 FROM \($0))") ?? false } ?? false
+        onlyOwnRows = try Bool.fetchOne(db, sql: "SELECT NOT EXISTS (SELECT 1 FROM \(table))") ?? false
     }
 
     /// The id of the row `bind` selects, else of the row `insert` binds, newly inserted.
@@ -444,10 +442,33 @@ private final class DimensionTable {
 /// The canonical text that identifies a principal row.
 enum PrincipalIdentity {
     static func canonical(_ p: Principal) -> String {
-        // Unit separator between fields; absent fields are empty. Derived fields are left out.
-        let fields = [p.type, p.arn, p.accountID, p.principalID, p.userName, p.roleARN, p.invokedBy,
-                      p.accessKeyID, p.sourceIdentity, p.credentialFromConsole]
-        return fields.map { $0 ?? "" }.joined(separator: "\u{1F}")
+        var bytes: [UInt8] = []
+        append(p, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends the identity's UTF-8 bytes: the fields with a unit separator between them;
+    /// absent fields are empty. Derived fields are left out.
+    static func append(_ p: Principal, to bytes: inout [UInt8]) {
+        // Field by field, not through an array of them: that array was allocated, filled
+        // (a retain per field) and freed for every event.
+        func add(_ field: String?, separator: Bool = true) {
+            if separator { bytes.append(0x1F) }
+            guard let field else { return }
+            field.withUTF8Bytes { utf8 in
+                if let base = utf8.baseAddress { bytes.append(contentsOf: UnsafeBufferPointer(start: base, count: utf8.count)) }
+            }
+        }
+        add(p.type, separator: false)
+        add(p.arn)
+        add(p.accountID)
+        add(p.principalID)
+        add(p.userName)
+        add(p.roleARN)
+        add(p.invokedBy)
+        add(p.accessKeyID)
+        add(p.sourceIdentity)
+        add(p.credentialFromConsole)
     }
 }
 

@@ -138,10 +138,14 @@ extension String {
     /// True when both strings have the same UTF-8 bytes. `==` also equates canonically
     /// equivalent strings ("é" and "e\u{301}"), which SQLite's UNIQUE columns tell apart.
     func hasSameUTF8(as other: String) -> Bool {
+        guard utf8.count == other.utf8.count else { return false }
+        return other.withUTF8Bytes { hasSameUTF8(as: $0) }
+    }
+
+    /// True when the string's UTF-8 is exactly `bytes`.
+    func hasSameUTF8(as bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         withUTF8Bytes { a in
-            other.withUTF8Bytes { b in
-                a.count == b.count && (a.count == 0 || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0)
-            }
+            a.count == bytes.count && (a.count == 0 || memcmp(a.baseAddress!, bytes.baseAddress!, a.count) == 0)
         }
     }
 }

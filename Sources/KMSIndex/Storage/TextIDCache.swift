@@ -45,6 +45,18 @@ final class TextIDCache {
         return id
     }
 
+    /// The id stored for the text whose UTF-8 is `bytes`, if any; no String is made unless
+    /// the front table misses.
+    func id(ofUTF8 bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
+        let hash = bytes.baseAddress.map { StringInterner.hash($0, bytes.count, seed: seed) } ?? seed
+        let slot = Int(truncatingIfNeeded: hash) & (Self.slotCount - 1)
+        if hashes[slot] == hash, let stored = texts[slot], stored.hasSameUTF8(as: bytes) { return ids[slot] }
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard let id = all[ExactText(text: text)] else { return nil }
+        remember(text, id, hash: hash, slot: slot)
+        return id
+    }
+
     func set(_ id: Int64, for text: String) {
         all[ExactText(text: text)] = id
         let hash = Self.hash(text, seed: seed)

@@ -6,11 +6,10 @@ import XCTest
 
 /// The writer's caches and the order it writes in.
 final class EventWriterTests: XCTestCase {
-    /// Principals are hashed on a few fields only; those that differ in any other single field
-    /// are still separate rows, and the same principal seen again is not a new row.
+    /// Principals that differ in any single field are separate rows, and the same principal
+    /// seen again is not a new row.
     func testPrincipalsThatDifferInOneFieldAreSeparateRows() throws {
-        // Unless told otherwise, all share principalId, accessKeyId and invokedBy (what the
-        // cache hashes).
+        // Unless told otherwise, all share principalId, accessKeyId and invokedBy.
         func identity(type: String = "AssumedRole", arn: String = "arn:aws:sts::111122223333:assumed-role/app/s1",
                       account: String = "111122223333", accessKey: String = "ASIAEXAMPLE", userName: String? = nil,
                       issuer: String = "arn:aws:iam::111122223333:role/app", sourceIdentity: String? = nil) -> String {

@@ -37,4 +37,16 @@ final class TextIDCacheTests: XCTestCase {
         cache.removeAll()
         for text in texts { XCTAssertNil(cache.id(of: text), text) }
     }
+
+    /// Looking a text up by its bytes finds exactly what looking it up as a String finds.
+    func testLookupsByBytesAgreeWithLookupsByString() {
+        let cache = TextIDCache()
+        let stored = ["", "a", "Decrypt", "e\u{301}", "type\u{1F}arn:aws:iam::111122223333:user/alice\u{1F}\u{1F}"]
+        for (i, text) in stored.enumerated() { cache.set(Int64(i + 1), for: text) }
+        for probe in stored + ["\u{E9}", "b", "type", "Decrypt\u{1F}"] {
+            let byBytes = Array(probe.utf8).withUnsafeBufferPointer { cache.id(ofUTF8: $0) }
+            XCTAssertEqual(byBytes, cache.id(of: probe), probe.debugDescription)
+            XCTAssertEqual(byBytes, stored.firstIndex { Array($0.utf8) == Array(probe.utf8) }.map { Int64($0 + 1) })
+        }
+    }
 }
