@@ -229,5 +229,14 @@ final class EventNormalizerTests: XCTestCase {
             XCTAssertEqual(location.bucket, bucket, resource.debugDescription)
             XCTAssertEqual(location.key, key, resource.debugDescription)
         }
+        // Only an S3 ARN without region or account, with a resource, names a location.
+        for arn in ["arn:aws:s3:::", "arn:aws:s3:us-east-1::b/k", "arn:aws:s3::111122223333:b/k", "arn:aws:s3x:::b/k",
+                    "arn:aws:kms:::b/k", "arn::s3:::b/k", "arn:aws:s3::b/k", "arn:aws:S3:::b/k", "s3://b/k", "",
+                    "arn:aws:s\u{301}3:::b/k"] {
+            XCTAssertEqual(S3Location(arn: arn).kind, .unparsed, arn.debugDescription)
+        }
+        XCTAssertEqual(S3Location(arn: "arn:aws-cn:s3:::b:c/k:d").bucket, "b:c")
+        XCTAssertEqual(S3Location(arn: "arn:aws-cn:s3:::b:c/k:d").key, "k:d")
+        XCTAssertEqual(S3Location(arn: "arn:aws:s3:::b/k:x").kind, .object)
     }
 }

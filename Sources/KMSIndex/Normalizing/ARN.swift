@@ -83,18 +83,19 @@ public struct S3Location: Equatable, Sendable {
     public var key: String?
 
     public init(arn: String) {
+        // The writer parses every new object's ARN: an ASCII one, the usual case, is split in
+        // its bytes, where equal bytes are equal characters.
+        if let location = arn.withARNBytes({ $0.flatMap(Self.init(asciiARN:)) }) {
+            self = location
+            return
+        }
         guard let parsed = ARN(arn), parsed.service == "s3", parsed.region.isEmpty, parsed.account.isEmpty,
               !parsed.resource.isEmpty
         else {
             kind = .unparsed
             return
         }
-        if let (bucket, key) = Self.splitASCII(parsed.resource) {
-            // The writer parses every new object's ARN: ASCII, the usual case, is split by bytes.
-            self.bucket = bucket
-            self.key = key
-            kind = key.map { $0.isEmpty || $0.utf8.last == 0x2f ? .prefix : .object } ?? .bucket
-        } else if let slash = parsed.resource.firstIndex(of: "/") {
+        if let slash = parsed.resource.firstIndex(of: "/") {
             bucket = String(parsed.resource[..<slash])
             let rest = String(parsed.resource[parsed.resource.index(after: slash)...])
             key = rest
@@ -105,24 +106,28 @@ public struct S3Location: Equatable, Sendable {
         }
     }
 
-    /// An ASCII resource split at its first `/` into bucket and key (nil key: no slash); nil
-    /// for other text, whose characters (a slash with a combining mark after it, or a
-    /// prepended mark before it, is not a slash character) are left to `Character`s.
-    private static func splitASCII(_ resource: Substring) -> (bucket: String, key: String?)? {
-        let split = resource.utf8.withContiguousStorageIfAvailable { bytes -> (String, String?)? in
-            var slash = -1
-            for i in bytes.indices {
-                let byte = bytes[i]
-                if byte >= 0x80 { return nil }
-                if byte == 0x2f && slash < 0 { slash = i }
-            }
-            func text(_ range: Range<Int>) -> String {
-                String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
-            }
-            if slash < 0 { return (text(bytes.indices), nil) }
-            return (text(0..<slash), text(slash + 1..<bytes.count))
+    /// The location an all-ASCII ARN names; nil for other text, whose characters (a slash
+    /// with a combining mark after it, or a prepended mark before it, is not a slash
+    /// character) are left to `Character`s.
+    private init?(asciiARN arn: ARNBytes) {
+        var slash = -1
+        for i in arn.bytes.indices {
+            let byte = arn.bytes[i]
+            if byte >= 0x80 { return nil }
+            if byte == 0x2f && slash < 0 && i >= arn.resourceStart { slash = i }
         }
-        return split ?? nil
+        guard arn.serviceIs("s3"), arn.region.isEmpty, arn.account.isEmpty, arn.resourceStart < arn.bytes.count else {
+            kind = .unparsed
+            return
+        }
+        if slash < 0 {
+            bucket = arn.string(arn.resourceStart..<arn.bytes.count)
+            kind = .bucket
+        } else {
+            bucket = arn.string(arn.resourceStart..<slash)
+            key = arn.string(slash + 1..<arn.bytes.count)
+            kind = slash + 1 == arn.bytes.count || arn.bytes[arn.bytes.count - 1] == 0x2f ? .prefix : .object
+        }
     }
 
     /// Last path component of the key: the file name of a log file.

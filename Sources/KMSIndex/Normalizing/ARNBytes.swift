@@ -13,6 +13,7 @@ struct ARNBytes {
     let bytes: UnsafeBufferPointer<UInt8>
     let partition: Range<Int>
     let service: Range<Int>
+    let region: Range<Int>
     let account: Range<Int>
     /// Where the resource starts; it runs to the end.
     let resourceStart: Int
@@ -37,6 +38,7 @@ struct ARNBytes {
         self.bytes = bytes
         partition = 4..<colons.0
         service = (colons.0 + 1)..<colons.1
+        region = (colons.1 + 1)..<colons.2
         account = (colons.2 + 1)..<colons.3
         resourceStart = colons.3 + 1
     }

@@ -113,11 +113,13 @@ public enum StoredAddress {
 /// Connections of kmsindex know it as the SQL function `key_hash(text)`.
 public enum StoredKeyHash {
     public static func of(_ key: String) -> Int64 {
-        var hash: UInt32 = 0x811C_9DC5
-        for byte in key.utf8 {
-            hash = (hash ^ UInt32(byte)) &* 0x0100_0193
+        key.withUTF8Bytes { bytes in
+            var hash: UInt32 = 0x811C_9DC5
+            for byte in bytes {
+                hash = (hash ^ UInt32(byte)) &* 0x0100_0193
+            }
+            return Int64(Int32(bitPattern: hash))
         }
-        return Int64(Int32(bitPattern: hash))
     }
 
     static let sqlFunction = DatabaseFunction("key_hash", argumentCount: 1, pure: true) { values in
