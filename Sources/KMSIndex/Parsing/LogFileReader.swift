@@ -29,14 +29,16 @@ public struct MalformedRecord: Equatable, Sendable {
 /// Non-KMS records are skipped at byte level without being built; memory holds one record
 /// at a time (plus the read buffer), whatever the size of the file.
 public final class LogFileReader {
-    public private(set) var recordCount = 0
-    public private(set) var kmsRecordCount = 0
+    // Counted per record, without the run-time exclusivity checks of class properties: only
+    // the record loop changes them, and nothing it calls touches them.
+    @exclusivity(unchecked) public private(set) var recordCount = 0
+    @exclusivity(unchecked) public private(set) var kmsRecordCount = 0
     public private(set) var malformed: [MalformedRecord] = []
     public private(set) var malformedCount = 0
 
     let stream: DecompressedStream
     private let window: ByteWindow
-    private var endOfInput = false
+    @exclusivity(unchecked) private var endOfInput = false
     private var topLevelKeys: [String] = []
 
     public init(stream: DecompressedStream, window: ByteWindow) {
