@@ -207,12 +207,16 @@ public final class LogFileReader {
         if s.p[s.i] != 0x7d {
             while true {
                 try s.skipWhitespace()
-                let isSource = try s.readStringEquals("eventSource")
+                // Most records start with these keys, and most KMS records say so in these
+                // bytes: matched whole first, without finding where the string ends.
+                let isSource = s.skipIfExactly("eventSource") ? true
+                    : s.skipIfExactly("eventVersion") || s.skipIfExactly("userIdentity") || s.skipIfExactly("eventTime") ? false
+                    : try s.readStringEquals("eventSource")
                 try s.skipWhitespace()
                 try s.expect(0x3a, "':'")
                 try s.skipWhitespace()
                 if isSource && s.p[s.i] == 0x22 {
-                    isKMS = try s.readStringEquals("kms.amazonaws.com")
+                    isKMS = try s.skipIfExactly("kms.amazonaws.com") || s.readStringEquals("kms.amazonaws.com")
                     if !isKMS {
                         // Not ours: skip the rest of the record in one structural pass.
                         try s.skipRestOfContainer()
