@@ -94,4 +94,33 @@ final class StringSkipTests: XCTestCase {
             XCTAssertEqual(skipped, b.count - 1, text)
         }
     }
+
+    /// `skipIfExactly` against `readStringEquals`: when it matches, the string equals the
+    /// literal and ends where that says; when not, it leaves the scanner where it was.
+    func testSkipIfExactlyAgreesWithReadStringEquals() throws {
+        let texts = [
+            #""eventSource""#, #""eventSource":1"#, #""eventSourc""#, #""eventSourceX""#, #""EventSource""#,
+            #""event\u0053ource""#, #""eventSource\"""#, #""eventSource"#, #""eventSour"#, #" "eventSource""#,
+            #""kms.amazonaws.com""#, #""kms.amazonaws.co""#, #""kms.amazonaws.comm""#, #""kms\u002eamazonaws.com""#,
+            #""kms.amazonaws.cox""#, #""xms.amazonaws.com""#, #""kms.amazonawz.com""#, #""eventTime""#, #""eventTimes""#,
+        ]
+        for text in texts {
+            for literal: StaticString in ["eventSource", "kms.amazonaws.com", "eventTime"] {
+                let b = Array(text.utf8)
+                try b.withUnsafeBufferPointer { buffer in
+                    var fast = JSONScanner(buffer.baseAddress!, from: 0, to: buffer.count)
+                    var reference = fast
+                    let equal = try? reference.readStringEquals(literal)
+                    if fast.skipIfExactly(literal) {
+                        XCTAssertEqual(equal, true, "\(text) \(literal)")
+                        XCTAssertEqual(fast.i, reference.i, "\(text) \(literal)")
+                    } else {
+                        XCTAssertEqual(fast.i, 0, "\(text) \(literal)")
+                        // Only escapes make a string equal that is not the literal's bytes.
+                        if equal == true { XCTAssertTrue(text.contains("\\"), "\(text) \(literal)") }
+                    }
+                }
+            }
+        }
+    }
 }

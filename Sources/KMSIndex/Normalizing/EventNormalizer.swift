@@ -48,6 +48,9 @@ public enum EventNormalizer {
             s3ARN: s3ARN, trailARN: trailARN, otherContext: otherContext)
     }
 
+    /// Inlined into `normalize`: returned from a call, the principal was moved through memory
+    /// once more, and its strings retained and released.
+    @inline(__always)
     static func principal(_ identity: consuming KMSRecordFields.IdentityFields?, credentialFromConsole: String?) -> Principal {
         guard var identity = identity.take() else {
             var p = Principal()

@@ -93,39 +93,16 @@ public struct KMSEvent: Sendable {
     public var trailARN: String?
     /// Every other encryption-context pair, of every context of the request.
     public var otherContext: [ContextPair] = []
+}
 
+// The public initializer is in an extension, so that the struct keeps its memberwise
+// initializer: the normalizer builds events with that, each field stored once. (An
+// initializer declared in the struct stored the default values first, then assigned every
+// field, and copied the whole event on the way out.)
+extension KMSEvent {
     public init(eventID: String, eventTime: String, eventName: String) {
         self.eventID = eventID
         self.eventTime = eventTime
         self.eventName = eventName
-    }
-
-    /// Every field at once, for the normalizer, which builds an event in one go.
-    init(eventID: String, eventTime: String, eventName: String, awsRegion: String?, recipientAccountID: String?,
-         sourceIPAddress: String?, userAgent: String?, errorCode: String?, errorMessage: String?, requestID: String?,
-         sharedEventID: String?, readOnly: Bool?, eventType: String?, principal: Principal, keyARN: String?,
-         sourceKeyARN: String?, requestedKey: String?, aliases: [(alias: String, keyARN: String)], s3ARN: String?,
-         trailARN: String?, otherContext: [ContextPair]) {
-        self.eventID = eventID
-        self.eventTime = eventTime
-        self.eventName = eventName
-        self.awsRegion = awsRegion
-        self.recipientAccountID = recipientAccountID
-        self.sourceIPAddress = sourceIPAddress
-        self.userAgent = userAgent
-        self.errorCode = errorCode
-        self.errorMessage = errorMessage
-        self.requestID = requestID
-        self.sharedEventID = sharedEventID
-        self.readOnly = readOnly
-        self.eventType = eventType
-        self.principal = principal
-        self.keyARN = keyARN
-        self.sourceKeyARN = sourceKeyARN
-        self.requestedKey = requestedKey
-        self.aliases = aliases
-        self.s3ARN = s3ARN
-        self.trailARN = trailARN
-        self.otherContext = otherContext
     }
 }

@@ -20,9 +20,14 @@ extension JSONScanner {
         let start = i
         try skipScalar()
         let text = UnsafeBufferPointer(start: p + start, count: i - start)
-        if text.elementsEqual("true".utf8) { return .bool(true) }
-        if text.elementsEqual("false".utf8) { return .bool(false) }
-        if text.elementsEqual("null".utf8) { return .null }
+        // Compared in bytes: a generic comparison with a String's UTF-8 cost hundreds of
+        // instructions per literal, and every KMS record has one (readOnly).
+        func isText(_ literal: StaticString) -> Bool {
+            text.count == literal.utf8CodeUnitCount && memcmp(text.baseAddress!, literal.utf8Start, text.count) == 0
+        }
+        if isText("true") { return .bool(true) }
+        if isText("false") { return .bool(false) }
+        if isText("null") { return .null }
         guard Self.isNumber(text) else {
             i = start
             throw syntaxError("invalid literal \(String(decoding: text, as: UTF8.self).prefix(20))")

@@ -183,6 +183,29 @@ public struct JSONScanner {
         return equal
     }
 
+    /// True when the bytes at `i` are `literal` (ASCII, at least eight bytes) in quotes: the
+    /// string is consumed. False leaves `i` as it was, whatever the string holds: it may still
+    /// equal `literal` written with escapes, or run past the bytes available. Compared a word
+    /// at a time, against words of the literal the compiler folds to constants.
+    @inline(__always)
+    public mutating func skipIfExactly(_ literal: StaticString) -> Bool {
+        let n = literal.utf8CodeUnitCount
+        guard n >= 8, n + 2 <= end - i, p[i] == 0x22, p[i + n + 1] == 0x22 else { return false }
+        let text = UnsafeRawPointer(p + i + 1)
+        let name = UnsafeRawPointer(literal.utf8Start)
+        var k = 0
+        while true {
+            let at = min(k, n - 8)  // the last word overlaps the one before it
+            guard text.loadUnaligned(fromByteOffset: at, as: UInt64.self) == name.loadUnaligned(fromByteOffset: at, as: UInt64.self) else {
+                return false
+            }
+            if at == n - 8 { break }
+            k += 8
+        }
+        i += n + 2
+        return true
+    }
+
     /// Skips one value of any kind without building it. Nesting is counted, not recursed.
     public mutating func skipValue() throws {
         let c = try peek()

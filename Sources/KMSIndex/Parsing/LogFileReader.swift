@@ -29,14 +29,16 @@ public struct MalformedRecord: Equatable, Sendable {
 /// Non-KMS records are skipped at byte level without being built; memory holds one record
 /// at a time (plus the read buffer), whatever the size of the file.
 public final class LogFileReader {
-    public private(set) var recordCount = 0
-    public private(set) var kmsRecordCount = 0
+    // Counted per record, without the run-time exclusivity checks of class properties: only
+    // the record loop changes them, and nothing it calls touches them.
+    @exclusivity(unchecked) public private(set) var recordCount = 0
+    @exclusivity(unchecked) public private(set) var kmsRecordCount = 0
     public private(set) var malformed: [MalformedRecord] = []
     public private(set) var malformedCount = 0
 
     let stream: DecompressedStream
     private let window: ByteWindow
-    private var endOfInput = false
+    @exclusivity(unchecked) private var endOfInput = false
     private var topLevelKeys: [String] = []
 
     public init(stream: DecompressedStream, window: ByteWindow) {
@@ -205,12 +207,16 @@ public final class LogFileReader {
         if s.p[s.i] != 0x7d {
             while true {
                 try s.skipWhitespace()
-                let isSource = try s.readStringEquals("eventSource")
+                // Most records start with these keys, and most KMS records say so in these
+                // bytes: matched whole first, without finding where the string ends.
+                let isSource = s.skipIfExactly("eventSource") ? true
+                    : s.skipIfExactly("eventVersion") || s.skipIfExactly("userIdentity") || s.skipIfExactly("eventTime") ? false
+                    : try s.readStringEquals("eventSource")
                 try s.skipWhitespace()
                 try s.expect(0x3a, "':'")
                 try s.skipWhitespace()
                 if isSource && s.p[s.i] == 0x22 {
-                    isKMS = try s.readStringEquals("kms.amazonaws.com")
+                    isKMS = try s.skipIfExactly("kms.amazonaws.com") || s.readStringEquals("kms.amazonaws.com")
                     if !isKMS {
                         // Not ours: skip the rest of the record in one structural pass.
                         try s.skipRestOfContainer()

@@ -4,12 +4,15 @@
 /// behind a small API: `append` to fill, `consume` to drop what was read, `compact` to
 /// reuse the space in front of `start`.
 public final class ByteWindow {
-    public private(set) var base: UnsafeMutablePointer<UInt8>
-    public private(set) var capacity: Int
+    // Read by the parser around every record, so they go without the run-time exclusivity
+    // checks of class properties: only the methods below change them, and none of those
+    // accesses can overlap another (no method calls out while changing one).
+    @exclusivity(unchecked) public private(set) var base: UnsafeMutablePointer<UInt8>
+    @exclusivity(unchecked) public private(set) var capacity: Int
     /// Index of the first unconsumed byte.
-    public private(set) var start = 0
+    @exclusivity(unchecked) public private(set) var start = 0
     /// Index one past the last valid byte.
-    public private(set) var end = 0
+    @exclusivity(unchecked) public private(set) var end = 0
 
     public init(capacity: Int = 1 << 20) {
         self.capacity = max(capacity, 16)
