@@ -107,7 +107,7 @@ final class StringSkipTests: XCTestCase {
         for text in texts {
             for literal: StaticString in ["eventSource", "kms.amazonaws.com", "eventTime"] {
                 let b = Array(text.utf8)
-                try b.withUnsafeBufferPointer { buffer in
+                b.withUnsafeBufferPointer { buffer in
                     var fast = JSONScanner(buffer.baseAddress!, from: 0, to: buffer.count)
                     var reference = fast
                     let equal = try? reference.readStringEquals(literal)
