@@ -13,8 +13,13 @@ final class BoundedQueue<Element>: @unchecked Sendable {
     private let capacity: Int
     private var closed = false
 
-    init(capacity: Int) {
+    /// With `largestFirst`, `pop` returns the waiting element of the largest weight instead of
+    /// the oldest.
+    private let weight: ((Element) -> Int)?
+
+    init(capacity: Int, largestFirst weight: ((Element) -> Int)? = nil) {
         self.capacity = max(1, capacity)
+        self.weight = weight
     }
 
     /// Adds an element; returns false (dropping it) when the queue was closed.
@@ -34,6 +39,12 @@ final class BoundedQueue<Element>: @unchecked Sendable {
         defer { condition.unlock() }
         while items.count == head && !closed { condition.wait() }
         if items.count == head { return nil }
+        if let weight {
+            // A linear search: at most `capacity` elements wait.
+            var best = head
+            for k in head + 1..<items.count where weight(items[k]!) > weight(items[best]!) { best = k }
+            items.swapAt(head, best)
+        }
         let element = items[head]
         items[head] = nil
         head += 1

@@ -96,7 +96,9 @@ public final class Ingester {
     public func run(diagnostic: (IngestDiagnostic) -> Void = { _ in },
                     progress: ((IngestProgress) -> Void)? = nil) throws -> IngestSummary {
         let started = Date()
-        let pending = BoundedQueue<InputFile>(capacity: 256)
+        // Largest files first, among those listed: a large file read last kept one core busy
+        // while the other had nothing left (about 0.2 s of the 1 GB benchmark's 3 s).
+        let pending = BoundedQueue<InputFile>(capacity: 256, largestFirst: { Int($0.size) })
         let results = BoundedQueue<ParsedPiece>(capacity: max(4, options.jobs * 4))
         let notes = NoteCollector()
         let ledger = try LedgerReader(path: database.path)
