@@ -441,12 +441,6 @@ private final class DimensionTable {
 
 /// The canonical text that identifies a principal row.
 enum PrincipalIdentity {
-    static func canonical(_ p: Principal) -> String {
-        var bytes: [UInt8] = []
-        append(p, to: &bytes)
-        return String(decoding: bytes, as: UTF8.self)
-    }
-
     /// Appends the identity's UTF-8 bytes: the fields with a unit separator between them;
     /// absent fields are empty. Derived fields are left out.
     static func append(_ p: Principal, to bytes: inout [UInt8]) {

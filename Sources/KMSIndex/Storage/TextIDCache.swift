@@ -37,21 +37,21 @@ final class TextIDCache {
 
     /// The id stored for `text`, if any.
     func id(of text: String) -> Int64? {
-        let hash = Self.hash(text, seed: seed)
-        let slot = Int(truncatingIfNeeded: hash) & (Self.slotCount - 1)
-        if hashes[slot] == hash, let stored = texts[slot], stored.hasSameUTF8(as: text) { return ids[slot] }
-        guard let id = all[ExactText(text: text)] else { return nil }
-        remember(text, id, hash: hash, slot: slot)
-        return id
+        text.withUTF8Bytes { lookup($0, text: text) }
     }
 
     /// The id stored for the text whose UTF-8 is `bytes`, if any; no String is made unless
     /// the front table misses.
     func id(ofUTF8 bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
-        let hash = bytes.baseAddress.map { StringInterner.hash($0, bytes.count, seed: seed) } ?? seed
+        lookup(bytes, text: nil)
+    }
+
+    /// `text`, when given, is the String of `bytes`.
+    private func lookup(_ bytes: UnsafeBufferPointer<UInt8>, text: String?) -> Int64? {
+        let hash = Self.hash(bytes, seed: seed)
         let slot = Int(truncatingIfNeeded: hash) & (Self.slotCount - 1)
         if hashes[slot] == hash, let stored = texts[slot], stored.hasSameUTF8(as: bytes) { return ids[slot] }
-        let text = String(decoding: bytes, as: UTF8.self)
+        let text = text ?? String(decoding: bytes, as: UTF8.self)
         guard let id = all[ExactText(text: text)] else { return nil }
         remember(text, id, hash: hash, slot: slot)
         return id
@@ -59,7 +59,7 @@ final class TextIDCache {
 
     func set(_ id: Int64, for text: String) {
         all[ExactText(text: text)] = id
-        let hash = Self.hash(text, seed: seed)
+        let hash = text.withUTF8Bytes { Self.hash($0, seed: seed) }
         remember(text, id, hash: hash, slot: Int(truncatingIfNeeded: hash) & (Self.slotCount - 1))
     }
 
@@ -74,11 +74,8 @@ final class TextIDCache {
         ids[slot] = id
     }
 
-    private static func hash(_ text: String, seed: UInt64) -> UInt64 {
-        text.withUTF8Bytes { bytes in
-            guard let base = bytes.baseAddress else { return seed }
-            return StringInterner.hash(base, bytes.count, seed: seed)
-        }
+    private static func hash(_ bytes: UnsafeBufferPointer<UInt8>, seed: UInt64) -> UInt64 {
+        bytes.baseAddress.map { StringInterner.hash($0, bytes.count, seed: seed) } ?? seed
     }
 }
 
