@@ -192,6 +192,60 @@ final class EventNormalizerTests: XCTestCase {
         XCTAssertNil(EventTime.normalize("2021-10-19T00:56:05X"))
     }
 
+    /// The parser reads times straight into milliseconds: it must give what storing the
+    /// normalized text gave, for every form, edge and near miss.
+    func testMillisecondsFromTheBytesAgreeWithTheNormalizedText() {
+        var times = [
+            "2015-11-11T21:20:52Z", "2021-10-19 00:56:05", "2021-10-19T00:56:05.120Z", "2021-10-19T00:56:05.000Z",
+            "2021-10-19T00:30:00+01:00", "2020-02-28T23:00:00-02:00", "2021-10-19T00:56:05.1234567Z",
+            "2024-02-29T23:59:60Z", "2021-10-19t00:56:05z", "2021-10-19T00:56:05+0530", "2021-10-19T00:56:05-08",
+            "0000-01-01T00:00:00+05:00", "9999-12-31T23:00:00-05:00", "0000-01-01T00:00:00Z", "9999-12-31T23:59:59.999Z",
+            "1969-12-31T23:59:59.5Z", "2021-13-19T00:56:05Z", "1637000000", "2021-10-19T00:56:0Z", "", "2021-10-19T00:56:05.Z",
+        ]
+        // Random near misses: valid times with one byte changed, dropped or doubled.
+        var rng = SystemRandomNumberGenerator()
+        let alphabet = Array("0123456789-:T Zz+.x".utf8)
+        for _ in 0..<4000 {
+            var b = Array(times[Int.random(in: 0..<10, using: &rng)].utf8)
+            guard !b.isEmpty else { continue }
+            let k = Int.random(in: 0..<b.count, using: &rng)
+            switch Int.random(in: 0..<3, using: &rng) {
+            case 0: b[k] = alphabet.randomElement(using: &rng)!
+            case 1: b.remove(at: k)
+            default: b.insert(b[k], at: k)
+            }
+            times.append(String(decoding: b, as: UTF8.self))
+        }
+        var valid = 0
+        for time in times {
+            let expected = EventTime.normalize(time).flatMap { StoredTime.milliseconds($0) }
+            XCTAssertEqual(EventTime.milliseconds(time), expected, time)
+            XCTAssertEqual(RecordTime(time), expected.map { .milliseconds($0) } ?? .notATime, time)
+            if expected != nil { valid += 1 }
+        }
+        XCTAssertGreaterThan(valid, 100)
+        XCTAssertEqual(EventTime.milliseconds("1970-01-01T00:00:01.5Z"), 1500)
+        XCTAssertEqual(EventTime.milliseconds("1970-01-01T01:00:00+01:00"), 0)
+    }
+
+    func testEventIDsAreKeptAsUUIDBytesOnlyInCanonicalForm() throws {
+        let uuid = "9525bee7-5145-42b0-bed5-ab7196a16daa"
+        XCTAssertEqual(CloudTrailID(uuid), .uuid(high: 0x9525_bee7_5145_42b0, low: 0xbed5_ab71_96a1_6daa))
+        XCTAssertEqual(CloudTrailID(uuid).text, uuid)
+        for text in [uuid.uppercased(), "9525bee7-5145-42b0-bed5-ab7196a16dag", "9525bee7_5145-42b0-bed5-ab7196a16daa", "x", ""] {
+            XCTAssertEqual(CloudTrailID(text), .text(text), text)
+            XCTAssertEqual(CloudTrailID(text).text, text)
+        }
+        XCTAssertTrue(CloudTrailID("").isEmpty)
+        // Escaped in the record, the same id as written plainly.
+        let plain = try normalize(#"{"eventID":"\#(uuid)","eventName":"Decrypt","eventTime":"2024-03-01T00:00:00Z","requestID":"r"}"#)
+        let escaped = try normalize(#"{"eventID":"9525bee7-5145-42b0-bed5-ab7196a16daa","eventName":"Decrypt","eventTime":"2024-03-01T00:00:00Z","requestID":"r"}"#)
+        XCTAssertEqual(plain.eventID, escaped.eventID)
+        XCTAssertEqual(plain.eventTimeMs, escaped.eventTimeMs)
+        XCTAssertEqual(escaped.requestID, "r")
+        XCTAssertEqual(escaped.eventTime, "2024-03-01T00:00:00Z")
+    }
+
     func testKMSKeyARNsNeedSomethingAfterKeySlash() {
         let prefix = "arn:aws:kms:us-east-1:111122223333:"
         XCTAssertEqual(ARN(prefix + "key/1234abcd-12ab-34cd-56ef-1234567890ab")?.isKMSKey, true)

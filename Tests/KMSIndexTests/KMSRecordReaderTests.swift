@@ -96,6 +96,12 @@ final class KMSRecordReaderTests: XCTestCase {
         check(#"{ "event\u0049D" : "\u00e9\ud83d\ude00" , "eventName" :"D\"e\\c" ,"userAgent":"é😀" }"#)
         check(#"{"requestParameters":{"encryptionContext":{"k\n":"v\t","\u212Ay":"kelvin"},"accessKe\u212AId":"x"}}"#)
         check(#"{"userIdentity":{"accessKe\#u{212A}Id":"raw kelvin","userName":"\u0075"}}"#)
+        // Ids and times are read into their stored forms: escaped, invalid UTF-8 and near misses.
+        check(#"{"eventID":"\u0039525bee7-5145-42b0-bed5-ab7196a16daa","requestID":"9525bee7-5145-42b0-bed5-ab7196a16daa","sharedEventID":"9525BEE7-5145-42b0-bed5-ab7196a16daa"}"#)
+        check(#"{"eventTime":"2024-03-01T00:00:00\u005a","eventID":"\u00e9","requestID":"","sharedEventID":5}"#)
+        check(#"{"eventTime":"2024-03-01 00:00:00.1234+05:30","eventID":"9525bee7-5145-42b0-bed5-ab7196a16da"}"#)
+        check(#"{"eventTime":"2024-03-01T00:00:00Zx"}"#)
+        check("{\"eventID\":\"\u{FFFD}\(String(repeating: "a", count: 33))\",\"eventTime\":\"2024-03-01T00:00:00Z\"}")
         check("{}")
         check(" {\n\"eventID\"\t:\r\"x\"\n}".trimmingCharacters(in: .whitespaces))
     }

@@ -24,10 +24,10 @@ public enum EventNormalizer {
         guard let eventID = fields.eventID.take(), !eventID.isEmpty else {
             throw RecordError("KMS record without a string eventID")
         }
-        guard let rawTime = fields.eventTime.take() else {
+        guard let recordTime = fields.eventTime.take() else {
             throw RecordError("KMS record \(eventID) without a string eventTime")
         }
-        guard let eventTime = EventTime.normalize(rawTime) else {
+        guard case .milliseconds(let eventTimeMs) = recordTime else {
             throw RecordError("KMS record \(eventID) has an eventTime that is not a time")
         }
         guard let eventName = fields.eventName.take(), !eventName.isEmpty else {
@@ -38,7 +38,7 @@ public enum EventNormalizer {
             eventName: eventName, parameters: parameters, resources: fields.resources.take())
         let (s3ARN, trailARN, otherContext) = readContexts(parameters)
         return KMSEvent(
-            eventID: eventID, eventTime: eventTime, eventName: eventName, awsRegion: fields.awsRegion.take(),
+            eventID: eventID, eventTimeMs: eventTimeMs, eventName: eventName, awsRegion: fields.awsRegion.take(),
             recipientAccountID: fields.recipientAccountID.take(), sourceIPAddress: fields.sourceIPAddress.take(),
             userAgent: fields.userAgent.take(), errorCode: fields.errorCode.take(), errorMessage: fields.errorMessage.take(),
             requestID: fields.requestID.take(), sharedEventID: fields.sharedEventID.take(), readOnly: fields.readOnly,

@@ -22,7 +22,65 @@ public enum EventTime {
     }
 
     static func normalize(bytes b: UnsafeBufferPointer<UInt8>) -> Normalized {
-        guard b.count >= 19 else { return .invalid }
+        guard var t = parse(b) else { return .invalid }
+        // Already in the stored form: the text itself, without building it again piece by piece.
+        if b.count == 20 && b[10] == 0x54 && b[19] == 0x5a { return .unchanged }
+        guard t.shiftToUTC() else { return .invalid }
+        func pad(_ v: Int, _ n: Int) -> String {
+            let s = String(v)
+            return String(repeating: "0", count: max(0, n - s.count)) + s
+        }
+        var fraction = b[t.fraction].map { $0 }
+        while fraction.last == 0x30 { fraction.removeLast() }
+        return .rewritten("\(pad(t.year, 4))-\(pad(t.month, 2))-\(pad(t.day, 2))T\(pad(t.hour, 2)):\(pad(t.minute, 2)):\(pad(t.second, 2))"
+            + (fraction.isEmpty ? "" : "." + String(decoding: fraction, as: UTF8.self)) + "Z")
+    }
+
+    /// Milliseconds since 1970-01-01 UTC of an event time written in any form `normalize`
+    /// accepts: what `StoredTime.milliseconds` gives for the normalized text (digits past the
+    /// millisecond dropped), read straight from the record's bytes, without making a String.
+    public static func milliseconds(_ text: String) -> Int64? {
+        text.withUTF8Bytes { milliseconds(bytes: $0) }
+    }
+
+    static func milliseconds(bytes b: UnsafeBufferPointer<UInt8>) -> Int64? {
+        guard var t = parse(b), t.shiftToUTC() else { return nil }
+        var millis = 0
+        var scale = 100
+        for k in t.fraction.prefix(3) {
+            millis += Int(b[k] - 0x30) * scale
+            scale /= 10
+        }
+        let minutes = Int64(daysFromCivil(t.year, t.month, t.day)) * 1440 + Int64(t.hour * 60 + t.minute)
+        return minutes * 60_000 + Int64(t.second * 1000 + millis)
+    }
+
+    /// The fields of an event time as written, with its offset from UTC.
+    struct Parts {
+        var year, month, day, hour, minute, second: Int
+        /// Where the digits of the fraction of a second are (empty without one).
+        var fraction: Range<Int>
+        var offsetMinutes: Int
+
+        /// Applies the offset; false when that leaves 0000-9999, which the index cannot store and sort.
+        mutating func shiftToUTC() -> Bool {
+            guard offsetMinutes != 0 else { return true }
+            // Through days since the epoch (civil-from-days, Howard Hinnant's algorithm).
+            var total = EventTime.daysFromCivil(year, month, day) * 1440 + hour * 60 + minute - offsetMinutes
+            let dayCount = Int((Double(total) / 1440).rounded(.down))
+            total -= dayCount * 1440
+            (year, month, day) = EventTime.civilFromDays(dayCount)
+            guard (0...9999).contains(year) else { return false }
+            hour = total / 60
+            minute = total % 60
+            offsetMinutes = 0
+            return true
+        }
+    }
+
+    /// Reads the forms `normalize` accepts; nil when the text is not a time.
+    static func parse(_ b: UnsafeBufferPointer<UInt8>) -> Parts? {
+        guard b.count >= 19 else { return nil }
         func digits(_ from: Int, _ n: Int) -> Int? {
             var v = 0
             for k in from..<from + n {
@@ -31,19 +89,19 @@ public enum EventTime {
             }
             return v
         }
-        guard var year = digits(0, 4), b[4] == 0x2d, var month = digits(5, 2), b[7] == 0x2d, var day = digits(8, 2),
+        guard let year = digits(0, 4), b[4] == 0x2d, let month = digits(5, 2), b[7] == 0x2d, let day = digits(8, 2),
               b[10] == 0x54 || b[10] == 0x20 || b[10] == 0x74,
-              var hour = digits(11, 2), b[13] == 0x3a, var minute = digits(14, 2), b[16] == 0x3a,
+              let hour = digits(11, 2), b[13] == 0x3a, let minute = digits(14, 2), b[16] == 0x3a,
               let second = digits(17, 2)
-        else { return .invalid }
+        else { return nil }
         var k = 19
-        var fraction = ""
+        var fraction = k..<k
         if k < b.count, b[k] == 0x2e {
             k += 1
             let s = k
             while k < b.count, b[k] >= 0x30, b[k] <= 0x39 { k += 1 }
-            guard k > s else { return .invalid }
-            fraction = String(decoding: b[s..<k], as: UTF8.self)
+            guard k > s else { return nil }
+            fraction = s..<k
         }
         var offsetMinutes = 0
         if k < b.count {
@@ -51,35 +109,17 @@ public enum EventTime {
                 k += 1
             } else if b[k] == 0x2b || b[k] == 0x2d {
                 let sign = b[k] == 0x2b ? 1 : -1
-                guard let oh = digits(k + 1, 2) else { return .invalid }
+                guard let oh = digits(k + 1, 2) else { return nil }
                 var om = 0
                 if let m = digits(k + 4, 2), b[k + 3] == 0x3a { om = m; k += 6 } else if let m = digits(k + 3, 2) { om = m; k += 5 } else { k += 3 }
                 offsetMinutes = sign * (oh * 60 + om)
             }
         }
         guard k == b.count, (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else {
-            return .invalid
+            return nil
         }
-        // Already in the stored form: the text itself, without building it again piece by piece.
-        if k == 20 && b[10] == 0x54 && b[19] == 0x5a { return .unchanged }
-        if offsetMinutes != 0 {
-            // Shift to UTC through days since the epoch (civil-from-days, Howard Hinnant's algorithm).
-            var total = daysFromCivil(year, month, day) * 1440 + hour * 60 + minute - offsetMinutes
-            let dayCount = Int((Double(total) / 1440).rounded(.down))
-            total -= dayCount * 1440
-            (year, month, day) = civilFromDays(dayCount)
-            // Shifted out of 0000-9999: not a time the index can store and sort.
-            guard (0...9999).contains(year) else { return .invalid }
-            hour = total / 60
-            minute = total % 60
-        }
-        func pad(_ v: Int, _ n: Int) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: max(0, n - s.count)) + s
-        }
-        let trimmed = fraction.replacingTrailingZeros()
-        return .rewritten("\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2))"
-            + (trimmed.isEmpty ? "" : "." + trimmed) + "Z")
+        return Parts(year: year, month: month, day: day, hour: hour, minute: minute, second: second,
+                     fraction: fraction, offsetMinutes: offsetMinutes)
     }
 
     static func daysFromCivil(_ y0: Int, _ m: Int, _ d: Int) -> Int {
@@ -104,10 +144,17 @@ public enum EventTime {
     }
 }
 
-extension String {
-    fileprivate func replacingTrailingZeros() -> String {
-        var s = Substring(self)
-        while s.last == "0" { s = s.dropLast() }
-        return String(s)
+/// A record's `eventTime` as the reader found it: the time, in milliseconds since 1970-01-01
+/// UTC, or a string that is not a time. Read from the bytes once, on the parsing thread.
+public enum RecordTime: Equatable, Sendable {
+    case milliseconds(Int64)
+    case notATime
+
+    public init(_ text: String) {
+        self = EventTime.milliseconds(text).map { .milliseconds($0) } ?? .notATime
+    }
+
+    init(utf8 bytes: UnsafeBufferPointer<UInt8>) {
+        self = EventTime.milliseconds(bytes: bytes).map { .milliseconds($0) } ?? .notATime
     }
 }

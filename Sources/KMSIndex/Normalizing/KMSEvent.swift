@@ -62,9 +62,9 @@ public struct ContextPair: Equatable, Sendable {
 
 /// A KMS event reduced to what the index stores.
 public struct KMSEvent: Sendable {
-    public var eventID: String
-    /// UTC, `YYYY-MM-DDTHH:MM:SSZ` (see `EventTime`).
-    public var eventTime: String
+    public var eventID: CloudTrailID
+    /// Milliseconds since 1970-01-01 UTC (see `EventTime`).
+    public var eventTimeMs: Int64
     public var eventName: String
     public var awsRegion: String?
     public var recipientAccountID: String?
@@ -72,8 +72,8 @@ public struct KMSEvent: Sendable {
     public var userAgent: String?
     public var errorCode: String?
     public var errorMessage: String?
-    public var requestID: String?
-    public var sharedEventID: String?
+    public var requestID: CloudTrailID?
+    public var sharedEventID: CloudTrailID?
     public var readOnly: Bool?
     public var eventType: String?
     public var principal = Principal()
@@ -100,9 +100,12 @@ public struct KMSEvent: Sendable {
 // initializer declared in the struct stored the default values first, then assigned every
 // field, and copied the whole event on the way out.)
 extension KMSEvent {
-    public init(eventID: String, eventTime: String, eventName: String) {
+    public init(eventID: CloudTrailID, eventTimeMs: Int64, eventName: String) {
         self.eventID = eventID
-        self.eventTime = eventTime
+        self.eventTimeMs = eventTimeMs
         self.eventName = eventName
     }
+
+    /// The event's time as the index shows it: UTC, `YYYY-MM-DDTHH:MM:SS[.fff]Z`.
+    public var eventTime: String { StoredTime.text(eventTimeMs) }
 }

@@ -4,8 +4,11 @@
 /// record converts to them (`init(_:)`), which keeps a generic parse as the reference.
 /// A member of the wrong type is nil; when a key repeats, the last one counts.
 public struct KMSRecordFields: Equatable, Sendable {
-    public var eventID, eventTime, eventName, awsRegion, sourceIPAddress, userAgent: String?
-    public var errorCode, errorMessage, requestID, sharedEventID, eventType: String?
+    public var eventName, awsRegion, sourceIPAddress, userAgent: String?
+    public var errorCode, errorMessage, eventType: String?
+    /// Ids and the time are read once, into the form the index stores, by the parsing thread.
+    public var eventID, requestID, sharedEventID: CloudTrailID?
+    public var eventTime: RecordTime?
     /// Scalars as text: strings as they are, numbers and booleans as written.
     public var recipientAccountID, credentialFromConsole: String?
     /// A boolean, or the string "true" or "false".
@@ -85,8 +88,8 @@ extension KMSRecordFields {
         guard case .object(let members) = record else { return }
         for (key, value) in members {
             switch key {
-            case "eventID": eventID = value.string
-            case "eventTime": eventTime = value.string
+            case "eventID": eventID = value.string.map { CloudTrailID($0) }
+            case "eventTime": eventTime = value.string.map(RecordTime.init)
             case "eventName": eventName = value.string
             case "awsRegion": awsRegion = value.string
             case "recipientAccountId": recipientAccountID = value.scalarText
@@ -94,8 +97,8 @@ extension KMSRecordFields {
             case "userAgent": userAgent = value.string
             case "errorCode": errorCode = value.string
             case "errorMessage": errorMessage = value.string
-            case "requestID": requestID = value.string
-            case "sharedEventID": sharedEventID = value.string
+            case "requestID": requestID = value.string.map { CloudTrailID($0) }
+            case "sharedEventID": sharedEventID = value.string.map { CloudTrailID($0) }
             case "eventType": eventType = value.string
             case "readOnly": readOnly = Self.readOnly(value)
             case "userIdentity": identity = Self.identity(value)

@@ -149,6 +149,24 @@ extension JSONScanner {
         return nil
     }
 
+    /// Calls `body` with the UTF-8 of a string value, unescaped, and returns what it gives;
+    /// nil (the value skipped, checked) when the value is not a string. No String is made
+    /// unless the string holds escapes.
+    mutating func withStringValue<R>(depth: Int, _ body: (UnsafeBufferPointer<UInt8>) -> R) throws -> R? {
+        guard try peek() == 0x22 else {
+            try skipValueChecked(depth: depth)
+            return nil
+        }
+        let (contentEnd, hasEscape) = try stringEnd()
+        if hasEscape {
+            var text = try readString()
+            return text.withUTF8 { body($0) }
+        }
+        let result = body(UnsafeBufferPointer(start: p + i + 1, count: contentEnd - i - 1))
+        i = contentEnd + 1
+        return result
+    }
+
     /// `readString`, sharing the result through `strings` when the scanner has an interner:
     /// for values that repeat from record to record.
     mutating func readSharedString() throws -> String {

@@ -33,8 +33,8 @@ extension KMSRecordFields {
         guard try s.enterObject(depth: 0) else { return }
         repeat {
             switch try s.memberKey(Self.recordKeys) {
-            case 0: f.eventID = try s.readStringValue(depth: 1)
-            case 1: f.eventTime = try s.readStringValue(depth: 1)
+            case 0: f.eventID = try s.withStringValue(depth: 1) { CloudTrailID(utf8: $0) }
+            case 1: f.eventTime = try s.withStringValue(depth: 1) { RecordTime(utf8: $0) }
             case 2: f.eventName = try s.readStringValue(depth: 1)
             case 3: f.awsRegion = try s.readStringValue(depth: 1)
             case 4: f.recipientAccountID = try s.readScalarText(depth: 1)
@@ -42,8 +42,8 @@ extension KMSRecordFields {
             case 6: f.userAgent = try s.readSharedStringValue(depth: 1)
             case 7: f.errorCode = try s.readSharedStringValue(depth: 1)
             case 8: f.errorMessage = try s.readSharedStringValue(depth: 1)
-            case 9: f.requestID = try s.readStringValue(depth: 1)
-            case 10: f.sharedEventID = try s.readStringValue(depth: 1)
+            case 9: f.requestID = try s.withStringValue(depth: 1) { CloudTrailID(utf8: $0) }
+            case 10: f.sharedEventID = try s.withStringValue(depth: 1) { CloudTrailID(utf8: $0) }
             case 11: f.eventType = try s.readStringValue(depth: 1)
             case 12: f.readOnly = try Self.readReadOnly(&s)
             case 13: try Self.readIdentity(&s, into: &f.identity)

@@ -236,9 +236,7 @@ final class EventWriter {
 
     /// Inserts an event unless its eventID is already indexed; true when it was new.
     private func insert(_ e: KMSEvent, fileID: Int64) throws -> Bool {
-        guard let time = StoredTime.milliseconds(e.eventTime) else {
-            throw DatabaseError(message: "event \(e.eventID): unreadable time \(e.eventTime)")
-        }
+        let time = e.eventTimeMs
         let id = try newEventID()
         var uid = RowInserter(insertUID)
         uid.int(time)
@@ -276,8 +274,9 @@ final class EventWriter {
             var row = RowInserter(upsertAlias)
             row.int(try key(keyARN))
             row.text(alias)
-            row.text(e.eventTime)
-            row.text(e.eventTime)
+            let seen = e.eventTime
+            row.text(seen)
+            row.text(seen)
             _ = try row.execute(db)
         }
         return true
@@ -484,7 +483,8 @@ private struct EventsRow: BoundRow {
     var packedSourceIP: Int64?
     var sourceIP: String?
     var userAgent, errorCode: Int64?
-    var errorMessage, requestID, sharedEventID: String?
+    var errorMessage: String?
+    var requestID, sharedEventID: CloudTrailID?
     var readOnly: Bool?
     var eventType: Int64?
     var fileID: Int64

@@ -46,16 +46,17 @@ struct RowInserter {
         int(value.map { $0 ? 1 : 0 })
     }
 
-    /// An eventID or requestID: 16 bytes for a lowercase UUID, else text (see `EventUID`).
-    mutating func uid(_ value: String?) {
-        guard let value else { return text(nil) }
-        let i = index + 1
-        let h = handle
-        let bound = EventUID.withUUIDBytes(value) { raw in
-            sqlite3_bind_blob(h, i, raw.baseAddress, Int32(raw.count), Self.transient)
+    /// An eventID or requestID: 16 bytes for a lowercase UUID, else text (see `CloudTrailID`).
+    mutating func uid(_ value: CloudTrailID?) {
+        switch value {
+        case .text(let text)?: self.text(text)
+        case .uuid?:
+            index += 1
+            let i = index
+            let h = handle
+            _ = value?.withUUIDBytes { raw in sqlite3_bind_blob(h, i, raw.baseAddress, Int32(raw.count), Self.transient) }
+        case nil: text(nil)
         }
-        if bound == nil { return text(value) }
-        index = i
     }
 
     private var sql: String { sqlite3_sql(handle).map { String(cString: $0) } ?? "" }

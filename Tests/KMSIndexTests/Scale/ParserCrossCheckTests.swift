@@ -24,8 +24,8 @@ final class ParserCrossCheckTests: XCTestCase {
     func describe(_ e: KMSEvent) -> String {
         let p = e.principal
         let fields: [String?] = [
-            e.eventID, e.eventTime, e.eventName, e.awsRegion, e.recipientAccountID, e.sourceIPAddress, e.userAgent,
-            e.errorCode, e.errorMessage, e.requestID, e.sharedEventID, e.eventType, e.readOnly.map { "\($0)" },
+            e.eventID.text, e.eventTime, e.eventName, e.awsRegion, e.recipientAccountID, e.sourceIPAddress, e.userAgent,
+            e.errorCode, e.errorMessage, e.requestID?.text, e.sharedEventID?.text, e.eventType, e.readOnly.map { "\($0)" },
             p.type, p.arn, p.accountID, p.principalID, p.userName, p.roleARN, p.sessionName, p.invokedBy, p.accessKeyID,
             p.sourceIdentity, p.credentialFromConsole, e.keyARN, e.sourceKeyARN, e.requestedKey, e.s3ARN, e.trailARN,
             e.aliases.map { "\($0.alias)=\($0.keyARN)" }.sorted().joined(separator: ","),
