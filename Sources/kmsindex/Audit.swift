@@ -42,6 +42,7 @@ extension KMSIndexCommand {
 
     struct Prune: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "prune",
             abstract: "Delete events older than a day, and reclaim the space.",
             discussion: """
                 Keys, objects, trails, principals and user agents no remaining event refers to are \
@@ -82,6 +83,7 @@ extension KMSIndexCommand {
 
     struct Backup: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "backup",
             abstract: "Write a consistent copy of the index to a new file, even while an ingest runs.")
 
         @OptionGroup var database: DatabaseOptions

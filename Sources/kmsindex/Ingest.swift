@@ -6,6 +6,7 @@ import Logging
 extension KMSIndexCommand {
     struct Ingest: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "ingest",
             abstract: "Read CloudTrail log files (.json.gz or .json) into the index.",
             discussion: """
                 Folders are read recursively. Files already in the index, with the same size and \

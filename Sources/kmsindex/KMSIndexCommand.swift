@@ -15,6 +15,8 @@ struct KMSIndexCommand: ParsableCommand {
             Exit status: 0 success (a query found rows), 1 some files failed (ingest) or no rows \
             found (queries), 2 usage or database error.
             """,
+        // Every command sets commandName: a name derived from the type's name costs a
+        // demangling, about a million instructions per command, at every start.
         subcommands: [Ingest.self, WhoReadCommand.self, Stats.self, AuditCommand.self, Prune.self, Backup.self, Reads.self, Key.self, Keys.self, Trails.self, Objects.self, UsageCommand.self, DeniedCommand.self, SQLCommand.self]
     )
 

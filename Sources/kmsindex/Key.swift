@@ -4,6 +4,7 @@ import KMSIndex
 extension KMSIndexCommand {
     struct Key: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "key",
             abstract: "Tell one KMS key's story.",
             discussion: """
                 KEY is a key ARN, a key id, an alias name (alias/NAME) or an alias ARN; --account and \

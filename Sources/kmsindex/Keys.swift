@@ -4,6 +4,7 @@ import KMSIndex
 extension KMSIndexCommand {
     struct Keys: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "keys",
             abstract: "List the KMS keys in the index.",
             discussion: """
                 One row per key ARN: account, region, key id, aliases, events, failed calls, distinct \

@@ -4,6 +4,7 @@ import KMSIndex
 extension KMSIndexCommand {
     struct Objects: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "objects",
             abstract: "List the S3 objects (log files and others) KMS events name.",
             discussion: """
                 One row per aws:s3:arn, oldest first: kind (object, prefix, bucket), bucket, key, \

@@ -4,6 +4,7 @@ import KMSIndex
 extension KMSIndexCommand {
     struct Reads: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "reads",
             abstract: "List what a principal decrypted, when, with what result.",
             discussion: """
                 PRINCIPAL is a user, role, root or assumed-role session ARN, a role name, a session \

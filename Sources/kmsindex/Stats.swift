@@ -4,7 +4,7 @@ import KMSIndex
 
 extension KMSIndexCommand {
     struct Stats: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show what the index holds.")
+        static let configuration = CommandConfiguration(commandName: "stats", abstract: "Show what the index holds.")
 
         @OptionGroup var database: DatabaseOptions
 

@@ -4,6 +4,7 @@ import KMSIndex
 extension KMSIndexCommand {
     struct Trails: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "trails",
             abstract: "List the CloudTrail trails whose log files KMS protected.",
             discussion: """
                 One row per trail ARN (aws:cloudtrail:arn): account, region, name, events, log-file \
