@@ -1,91 +1,204 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Row ids of texts the writer has stored: key ARNs, object ARNs, event names, user agents…
 ///
 /// Texts are told apart by their UTF-8 bytes, as SQLite's UNIQUE columns tell them apart:
 /// `String` equality would take "é" and "e\u{301}" for one text, and give an event another
 /// event's spelling of a user agent or context value.
 ///
-/// A `Dictionary` holds every id. In front of it, a small table found by a cheap seeded hash
-/// answers the texts that repeat from event to event: `Hasher` (SipHash) costs a few hundred
-/// instructions for an ARN, and the writer looks up a dozen texts per event. The front table
-/// is direct-mapped and overwritten on a miss, so a crafted collision costs one Dictionary
-/// lookup, as without it.
+/// An open-addressing table (linear probing) keyed by a cheap seeded hash: `Hasher` (SipHash)
+/// costs a few hundred instructions for an ARN, and the writer looks up a dozen texts per
+/// event. Keys' bytes are copied into large arena chunks rather than kept as Strings, so no
+/// String is made on a lookup and freeing the cache frees a few buffers, not one per text.
+///
+/// The hash is seeded but not cryptographic, and user agents and context values are written
+/// by whoever calls KMS: texts crafted to collide must not make each lookup walk the table.
+/// A text is therefore stored within `probeBound` slots of its home slot, or else in
+/// `overflow`, a `Dictionary` (SipHash, seeded per process); a colliding text then costs a
+/// bounded walk and one Dictionary lookup.
 final class TextIDCache {
-    private static var slotCount: Int { 1 << 12 }
-    private var all: [ExactText: Int64] = [:]
-    // Fixed buffers: no copy-on-write or exclusivity check per access. A slot is empty while
-    // its text is nil.
-    private let texts: UnsafeMutablePointer<String?>
-    private let hashes: UnsafeMutablePointer<UInt64>
-    private let ids: UnsafeMutablePointer<Int64>
+    private struct Slot {
+        var hash: UInt64
+        /// The text's bytes in the arena; nil for an empty slot (never for a stored text,
+        /// even an empty one).
+        var bytes: UnsafePointer<UInt8>?
+        var count: Int
+        var id: Int64
+    }
+
+    /// 64 slots at first.
+    private static let initialShift = 64 - 6
+    private static let chunkSize = 256 << 10
+
+    private let probeBound: Int
+    /// All ones but in tests, where fewer bits make texts collide.
+    private let hashMask: UInt64
     private let seed = UInt64.random(in: .min ... .max)
 
-    init() {
-        texts = .allocate(capacity: Self.slotCount)
-        texts.initialize(repeating: nil, count: Self.slotCount)
-        hashes = .allocate(capacity: Self.slotCount)
-        hashes.initialize(repeating: 0, count: Self.slotCount)
-        ids = .allocate(capacity: Self.slotCount)
-        ids.initialize(repeating: 0, count: Self.slotCount)
+    // Fixed buffers: no copy-on-write or exclusivity check per access.
+    private var slots: UnsafeMutablePointer<Slot>
+    private var capacity: Int { 1 << (64 - shift) }
+    /// 64 minus log2 of the capacity: see `home(_:)`.
+    private var shift: Int
+    private var stored = 0
+    private var overflow: [[UInt8]: Int64] = [:]
+
+    // The arena: `next` is where the next text's bytes go, with `room` bytes left there.
+    private var chunks: [UnsafeMutablePointer<UInt8>] = []
+    private var next: UnsafeMutablePointer<UInt8>?
+    private var room = 0
+
+    convenience init() { self.init(probeBound: 32, hashMask: ~0) }
+
+    /// Tests pass a small `probeBound` or a `hashMask` with few bits to reach the overflow.
+    init(probeBound: Int, hashMask: UInt64) {
+        self.probeBound = probeBound
+        self.hashMask = hashMask
+        shift = Self.initialShift
+        slots = Self.emptySlots(1 << (64 - Self.initialShift))
     }
 
     deinit {
-        texts.deinitialize(count: Self.slotCount)
-        texts.deallocate()
-        hashes.deallocate()
-        ids.deallocate()
+        slots.deallocate()
+        for chunk in chunks { chunk.deallocate() }
     }
+
+    /// Texts held, and those of them in the overflow Dictionary (for tests).
+    var count: Int { stored + overflow.count }
+    var overflowCount: Int { overflow.count }
 
     /// The id stored for `text`, if any.
     func id(of text: String) -> Int64? {
-        text.withUTF8Bytes { lookup($0, text: text) }
+        text.withUTF8Bytes { id(ofUTF8: $0) }
     }
 
-    /// The id stored for the text whose UTF-8 is `bytes`, if any; no String is made unless
-    /// the front table misses.
+    /// The id stored for the text whose UTF-8 is `bytes`, if any.
     func id(ofUTF8 bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
-        lookup(bytes, text: nil)
-    }
-
-    /// `text`, when given, is the String of `bytes`.
-    private func lookup(_ bytes: UnsafeBufferPointer<UInt8>, text: String?) -> Int64? {
-        let hash = Self.hash(bytes, seed: seed)
-        let slot = Int(truncatingIfNeeded: hash) & (Self.slotCount - 1)
-        if hashes[slot] == hash, let stored = texts[slot], stored.hasSameUTF8(as: bytes) { return ids[slot] }
-        let text = text ?? String(decoding: bytes, as: UTF8.self)
-        guard let id = all[ExactText(text: text)] else { return nil }
-        remember(text, id, hash: hash, slot: slot)
-        return id
+        let found = probe(bytes, hash: hash(bytes))
+        if found.hit { return slots[found.slot].id }
+        return overflow.isEmpty ? nil : overflow[Array(bytes)]
     }
 
     func set(_ id: Int64, for text: String) {
-        all[ExactText(text: text)] = id
-        let hash = text.withUTF8Bytes { Self.hash($0, seed: seed) }
-        remember(text, id, hash: hash, slot: Int(truncatingIfNeeded: hash) & (Self.slotCount - 1))
+        text.withUTF8Bytes { set(id, forUTF8: $0) }
+    }
+
+    func set(_ id: Int64, forUTF8 bytes: UnsafeBufferPointer<UInt8>) {
+        let hash = hash(bytes)
+        let found = probe(bytes, hash: hash)
+        if found.hit {
+            slots[found.slot].id = id
+            return
+        }
+        // A text may be in the overflow while its window has room again (the table grew).
+        if found.slot < 0 || (!overflow.isEmpty && overflow[Array(bytes)] != nil) {
+            overflow[Array(bytes)] = id
+            return
+        }
+        slots[found.slot] = Slot(hash: hash, bytes: copy(bytes), count: bytes.count, id: id)
+        stored += 1
+        if stored * 2 > capacity { grow() }
     }
 
     func removeAll() {
-        all = [:]
-        for slot in 0..<Self.slotCount { texts[slot] = nil }
+        slots.deallocate()
+        for chunk in chunks { chunk.deallocate() }
+        shift = Self.initialShift
+        slots = Self.emptySlots(capacity)
+        stored = 0
+        overflow = [:]
+        chunks = []
+        next = nil
+        room = 0
     }
 
-    private func remember(_ text: String, _ id: Int64, hash: UInt64, slot: Int) {
-        texts[slot] = text
-        hashes[slot] = hash
-        ids[slot] = id
+    /// The slot holding `bytes` (`hit`), else the empty slot where they would go, or -1 when
+    /// none is within `probeBound` slots.
+    @inline(__always)
+    private func probe(_ bytes: UnsafeBufferPointer<UInt8>, hash: UInt64) -> (slot: Int, hit: Bool) {
+        let mask = capacity - 1
+        var slot = home(hash)
+        for _ in 0..<probeBound {
+            let s = slots[slot]
+            guard let text = s.bytes else { return (slot, false) }
+            if s.hash == hash, s.count == bytes.count,
+               s.count == 0 || memcmp(text, bytes.baseAddress!, s.count) == 0 {
+                return (slot, true)
+            }
+            slot = (slot + 1) & mask
+        }
+        return (-1, false)
     }
 
-    private static func hash(_ bytes: UnsafeBufferPointer<UInt8>, seed: UInt64) -> UInt64 {
-        bytes.baseAddress.map { StringInterner.hash($0, bytes.count, seed: seed) } ?? seed
+    /// Doubles the table, placing entries by their stored hashes.
+    private func grow() {
+        let old = slots
+        let oldCapacity = capacity
+        shift -= 1
+        slots = Self.emptySlots(capacity)
+        let mask = capacity - 1
+        for k in 0..<oldCapacity {
+            let entry = old[k]
+            guard let text = entry.bytes else { continue }
+            var slot = home(entry.hash)
+            var probes = 0
+            while probes < probeBound, slots[slot].bytes != nil {
+                slot = (slot + 1) & mask
+                probes += 1
+            }
+            if probes < probeBound {
+                slots[slot] = entry
+            } else {
+                // Lookups stop after `probeBound` slots; the text must be found in the overflow.
+                overflow[Array(UnsafeBufferPointer(start: text, count: entry.count))] = entry.id
+                stored -= 1
+            }
+        }
+        old.deallocate()
     }
-}
 
-/// A String as a Dictionary key compared and hashed by its UTF-8 bytes.
-private struct ExactText: Hashable {
-    let text: String
+    /// A copy of `bytes` in the arena. A text longer than a chunk gets a chunk of its own.
+    private func copy(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafePointer<UInt8> {
+        let count = bytes.count
+        if next == nil || count > room {
+            let chunk = UnsafeMutablePointer<UInt8>.allocate(capacity: max(count, Self.chunkSize))
+            chunks.append(chunk)
+            if count > Self.chunkSize {
+                chunk.initialize(from: bytes.baseAddress!, count: count)
+                return UnsafePointer(chunk)
+            }
+            next = chunk
+            room = Self.chunkSize
+        }
+        let at = next!
+        if count > 0 { at.initialize(from: bytes.baseAddress!, count: count) }
+        next = at + count
+        room -= count
+        return UnsafePointer(at)
+    }
 
-    static func == (a: ExactText, b: ExactText) -> Bool { a.text.hasSameUTF8(as: b.text) }
+    /// An empty buffer may or may not have a base address: both hash alike.
+    @inline(__always)
+    private func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return seed & hashMask }
+        return StringInterner.hash(base, bytes.count, seed: seed) & hashMask
+    }
 
-    func hash(into hasher: inout Hasher) {
-        text.withUTF8Bytes { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+    /// The first slot to probe for `hash`. Its top bits, times an odd constant: the low bits
+    /// of `StringInterner.hash` depend little on a text's last bytes, and texts such as key ARNs
+    /// differ only there (taking them piled most such texts into a few clusters).
+    @inline(__always)
+    private func home(_ hash: UInt64) -> Int {
+        Int(truncatingIfNeeded: (hash &* 0x9E37_79B9_7F4A_7C15) &>> UInt64(shift))
+    }
+
+    private static func emptySlots(_ capacity: Int) -> UnsafeMutablePointer<Slot> {
+        let slots = UnsafeMutablePointer<Slot>.allocate(capacity: capacity)
+        slots.initialize(repeating: Slot(hash: 0, bytes: nil, count: 0, id: 0), count: capacity)
+        return slots
     }
 }
