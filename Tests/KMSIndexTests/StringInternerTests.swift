@@ -27,6 +27,22 @@ final class StringInternerTests: XCTestCase {
         XCTAssertNotEqual(storage(other), storage(first))
     }
 
+    /// Texts that differ only in their last bytes (key ARNs, numbered objects) are shared too:
+    /// their hashes differ in the low bits the interner's slots come from.
+    func testTextsDifferingOnlyAtTheirEndAreAllShared() {
+        let interner = StringInterner()
+        let texts = (0..<2000).map { Array("arn:aws:s3:::logs-bucket/AWSLogs/111122223333/part-\(100_000 + $0)".utf8) }
+        let first = texts.map { intern(interner, $0) }
+        for (text, made) in zip(texts, first) {
+            XCTAssertEqual(storage(intern(interner, text)), storage(made), String(decoding: text, as: UTF8.self))
+        }
+        var lowBits = Set<UInt64>()
+        for text in texts {
+            lowBits.insert(text.withUnsafeBufferPointer { StringInterner.hash($0.baseAddress!, $0.count, seed: 7) } & 0x3FFF)
+        }
+        XCTAssertGreaterThan(lowBits.count, 1800)
+    }
+
     func testEveryLengthDecodesAsStringDecodingDoes() {
         let interner = StringInterner()
         var generator = SystemRandomNumberGenerator()

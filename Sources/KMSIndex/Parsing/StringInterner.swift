@@ -97,6 +97,12 @@ public final class StringInterner {
             }
             h = (h ^ last) &* 0x94D0_49BB_1331_11EB
         }
-        return h ^ (h >> 31)
+        // A last multiply between shifts, so that every bit of the result depends on the last
+        // bytes too: a product's low bits depend only on its factors' low bits, and texts that
+        // differ only at their end (key ARNs, numbered objects) shared the low bits the slots
+        // are taken from.
+        h ^= h >> 32
+        h = h &* 0xD6E8_FEB8_6659_FD93
+        return h ^ (h >> 32)
     }
 }

@@ -188,12 +188,10 @@ final class TextIDCache {
         return StringInterner.hash(base, bytes.count, seed: seed) & hashMask
     }
 
-    /// The first slot to probe for `hash`. Its top bits, times an odd constant: the low bits
-    /// of `StringInterner.hash` depend little on a text's last bytes, and texts such as key ARNs
-    /// differ only there (taking them piled most such texts into a few clusters).
+    /// The first slot to probe for `hash`: its top bits (the table grows by taking one more).
     @inline(__always)
     private func home(_ hash: UInt64) -> Int {
-        Int(truncatingIfNeeded: (hash &* 0x9E37_79B9_7F4A_7C15) &>> UInt64(shift))
+        Int(truncatingIfNeeded: hash &>> UInt64(shift))
     }
 
     private static func emptySlots(_ capacity: Int) -> UnsafeMutablePointer<Slot> {
