@@ -53,6 +53,48 @@ public enum StoredTime {
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = Int(seconds - days * 86_400)
         let (year, month, day) = EventTime.civilFromDays(Int(days))
+        guard (0...9999).contains(year) else { return paddedText(ms) }
+        // Written digit by digit into 24 bytes: the writer prints a time per alias it learns,
+        // and String interpolation of padded parts cost several thousand instructions.
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { b in
+            func put(_ v: Int, _ n: Int, at k: Int) {
+                var v = v
+                for j in stride(from: k + n - 1, through: k, by: -1) {
+                    b[j] = UInt8(0x30 + v % 10)
+                    v /= 10
+                }
+            }
+            put(year, 4, at: 0)
+            b[4] = 0x2D
+            put(month, 2, at: 5)
+            b[7] = 0x2D
+            put(day, 2, at: 8)
+            b[10] = 0x54
+            put(secondOfDay / 3600, 2, at: 11)
+            b[13] = 0x3A
+            put(secondOfDay / 60 % 60, 2, at: 14)
+            b[16] = 0x3A
+            put(secondOfDay % 60, 2, at: 17)
+            var end = 19
+            if millis != 0 {
+                b[19] = 0x2E
+                put(millis, 3, at: 20)
+                end = 23
+                while b[end - 1] == 0x30 { end -= 1 }
+            }
+            b[end] = 0x5A
+            return String(decoding: UnsafeBufferPointer(rebasing: b[0...end]), as: UTF8.self)
+        }
+    }
+
+    /// `text(_:)` built from padded parts: for years outside 0000-9999 (not stored by ingest,
+    /// but a database may hold them), and the reference the fast path is tested against.
+    static func paddedText(_ ms: Int64) -> String {
+        let seconds = ms >= 0 ? ms / 1000 : (ms - 999) / 1000
+        let millis = Int(ms - seconds * 1000)
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let secondOfDay = Int(seconds - days * 86_400)
+        let (year, month, day) = EventTime.civilFromDays(Int(days))
         func pad(_ v: Int, _ n: Int) -> String {
             let s = String(v)
             return String(repeating: "0", count: max(0, n - s.count)) + s

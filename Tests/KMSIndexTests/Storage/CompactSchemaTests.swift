@@ -22,6 +22,20 @@ final class CompactSchemaTests: XCTestCase {
         }
     }
 
+    func testTimesPrintDigitByDigitAsThePaddedPartsDid() {
+        var rng = SystemRandomNumberGenerator()
+        let year0: Int64 = -62_167_219_200_000  // 0000-01-01T00:00:00Z
+        let year10000: Int64 = 253_402_300_800_000
+        var samples: [Int64] = [0, 1, 10, 100, 120, 999, 1000, year0, year10000 - 1, year0 - 1, year10000, -1]
+        for _ in 0..<20_000 { samples.append(Int64.random(in: (year0 - 86_400_000_000)...(year10000 + 86_400_000_000), using: &rng)) }
+        for _ in 0..<2_000 { samples.append(Int64.random(in: 0...2_000_000_000, using: &rng) * 1000) }
+        for ms in samples {
+            XCTAssertEqual(StoredTime.text(ms), StoredTime.paddedText(ms), "\(ms)")
+        }
+        XCTAssertEqual(StoredTime.text(year10000 - 1), "9999-12-31T23:59:59.999Z")
+        XCTAssertEqual(StoredTime.text(1_447_276_852_120), "2015-11-11T21:20:52.12Z")
+    }
+
     /// A time an offset shifts out of 0000-9999 cannot be stored: the record is rejected as
     /// malformed, reported, and the file's other events are indexed.
     func testATimeOutsideTheStorableYearsIsAMalformedRecord() throws {
