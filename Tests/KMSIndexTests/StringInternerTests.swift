@@ -67,6 +67,21 @@ final class StringInternerTests: XCTestCase {
         XCTAssertEqual(intern(interner, invalid), repaired)
         XCTAssertEqual(intern(interner, invalid), repaired)
         XCTAssertEqual(intern(interner, Array(repaired.utf8)), repaired)
+        // The same invalid bytes again: the same (repaired) instance.
+        XCTAssertEqual(storage(intern(interner, invalid)), storage(intern(interner, invalid)))
+    }
+
+    /// Long texts fill the bytes the interner compares before its slots: it starts over, exact.
+    func testLongTextsThatFillItsBytesStayExact() {
+        let interner = StringInterner()
+        let texts = (0..<12_000).map { n in "arn:aws:s3:::bucket/" + String(repeating: "k", count: 200) + "-\(n)" }
+        for round in 0..<2 {
+            for text in texts {
+                XCTAssertEqual(intern(interner, Array(text.utf8)), text, "round \(round)")
+            }
+        }
+        let last = Array(texts[texts.count - 1].utf8)
+        XCTAssertEqual(storage(intern(interner, last)), storage(intern(interner, last)))
     }
 
     func testManyMoreDistinctStringsThanItHoldsStayExact() {

@@ -23,6 +23,13 @@ public final class StringInterner {
     // Fixed buffers rather than arrays: no copy-on-write or exclusivity check per access.
     private let slots: UnsafeMutablePointer<String?>
     private let hashes: UnsafeMutablePointer<UInt64>
+    /// Where each slot's bytes are in `arena`, and how many: a lookup compares them, not the
+    /// String (reading a String's UTF-8 cost a retain and a release of it).
+    private let offsets: UnsafeMutablePointer<Int32>
+    private let counts: UnsafeMutablePointer<Int32>
+    private let arena: UnsafeMutablePointer<UInt8>
+    private static let arenaSize = maxEntries * 128
+    private var arenaUsed = 0
     private var entries = 0
     /// Random per interner, so that colliding strings cannot be prepared in advance.
     private let seed = UInt64.random(in: .min ... .max)
@@ -32,12 +39,20 @@ public final class StringInterner {
         slots.initialize(repeating: nil, count: Self.slotCount)
         hashes = .allocate(capacity: Self.slotCount)
         hashes.initialize(repeating: 0, count: Self.slotCount)
+        offsets = .allocate(capacity: Self.slotCount)
+        offsets.initialize(repeating: 0, count: Self.slotCount)
+        counts = .allocate(capacity: Self.slotCount)
+        counts.initialize(repeating: 0, count: Self.slotCount)
+        arena = .allocate(capacity: Self.arenaSize)
     }
 
     deinit {
         slots.deinitialize(count: Self.slotCount)
         slots.deallocate()
         hashes.deallocate()
+        offsets.deallocate()
+        counts.deallocate()
+        arena.deallocate()
     }
 
     /// The string the UTF-8 `bytes` decode to (invalid sequences replaced with U+FFFD, as
@@ -51,29 +66,31 @@ public final class StringInterner {
         var slot = Int(truncatingIfNeeded: hash) & mask
         var probes = 0
         while let candidate = slots[slot] {
-            if hashes[slot] == hash, Self.equals(candidate, base, bytes.count) { return candidate }
+            // Same bytes, same String: a repaired one too (what decoding them gives again).
+            if hashes[slot] == hash, Int(counts[slot]) == bytes.count,
+               memcmp(arena + Int(offsets[slot]), base, bytes.count) == 0 {
+                return candidate
+            }
             probes += 1
             if probes == Self.maxProbes { return String(decoding: bytes, as: UTF8.self) }
             slot = (slot + 1) & mask
         }
         let made = String(decoding: bytes, as: UTF8.self)
-        if entries >= Self.maxEntries {
+        if entries >= Self.maxEntries || arenaUsed + bytes.count > Self.arenaSize {
             // Full: forget everything rather than let memory grow (the next strings refill it).
             for k in 0..<Self.slotCount { slots[k] = nil }
             entries = 0
+            arenaUsed = 0
             slot = Int(truncatingIfNeeded: hash) & mask
         }
         slots[slot] = made
         hashes[slot] = hash
+        offsets[slot] = Int32(arenaUsed)
+        counts[slot] = Int32(bytes.count)
+        (arena + arenaUsed).initialize(from: base, count: bytes.count)
+        arenaUsed += bytes.count
         entries += 1
         return made
-    }
-
-    /// True when `string`'s UTF-8 is exactly the `count` bytes at `base`. A string that was
-    /// repaired when decoded differs from its bytes, so it is never matched (only not shared).
-    private static func equals(_ string: String, _ base: UnsafePointer<UInt8>, _ count: Int) -> Bool {
-        var string = string
-        return string.withUTF8 { utf8 in utf8.count == count && memcmp(utf8.baseAddress!, base, count) == 0 }
     }
 
     /// A fast seeded multiplicative hash, eight bytes at a time (also used by the writer's
