@@ -170,11 +170,11 @@ extension JSONScanner {
     /// `readString`, sharing the result through `strings` when the scanner has an interner:
     /// for values that repeat from record to record.
     mutating func readSharedString() throws -> String {
-        guard let strings else { return try readString() }
+        guard let interner else { return try readString() }
         guard try peek() == 0x22 else { throw syntaxError("expected a string, found \(describe(p[i]))") }
         let (contentEnd, hasEscape) = try stringEnd()
         if hasEscape { return try readString() }
-        let text = strings.string(UnsafeBufferPointer(start: p + i + 1, count: contentEnd - i - 1))
+        let text = interner._withUnsafeGuaranteedRef { $0.string(UnsafeBufferPointer(start: p + i + 1, count: contentEnd - i - 1)) }
         i = contentEnd + 1
         return text
     }

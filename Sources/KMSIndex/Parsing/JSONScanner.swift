@@ -28,8 +28,14 @@ public struct JSONScanner {
     let end: Int
     /// Index of the next byte to read.
     public var i: Int
-    /// Where `readSharedString` shares repeating strings; nil: every string is new.
-    public var strings: StringInterner?
+    /// Where `readSharedString` shares repeating strings; nil: every string is new. The
+    /// caller keeps the interner alive while the scanner reads: it is held unretained, as a
+    /// strong reference cost a retain and a release around every shared string.
+    public var strings: StringInterner? {
+        get { interner?.takeUnretainedValue() }
+        set { interner = newValue.map { Unmanaged.passUnretained($0) } }
+    }
+    var interner: Unmanaged<StringInterner>?
 
     public init(_ p: UnsafePointer<UInt8>, from start: Int, to end: Int) {
         self.p = p
