@@ -78,7 +78,13 @@ extension KMSRecordFields {
             identity = nil
             return
         }
-        var f = IdentityFields()
+        // Filled where it is kept: filling a local and assigning it copied the whole struct
+        // (a retain per string), then destroyed the local.
+        identity = IdentityFields()
+        try readIdentityMembers(&s, into: &identity!)
+    }
+
+    static func readIdentityMembers(_ s: inout JSONScanner, into f: inout IdentityFields) throws {
         if try s.enterObject(depth: 1) {
             repeat {
                 switch try s.memberKey(identityKeys) {
@@ -94,7 +100,6 @@ extension KMSRecordFields {
                 }
             } while try s.nextMember()
         }
-        identity = f
     }
 
     /// `sessionContext`: each occurrence replaces what an earlier one said.
@@ -134,7 +139,12 @@ extension KMSRecordFields {
             parameters = nil
             return
         }
-        var f = ParameterFields()
+        // Filled where it is kept, as `userIdentity` is.
+        parameters = ParameterFields()
+        try readParameterMembers(&s, into: &parameters!)
+    }
+
+    static func readParameterMembers(_ s: inout JSONScanner, into f: inout ParameterFields) throws {
         if try s.enterObject(depth: 1) {
             repeat {
                 let key = try s.memberKey(parameterKeys)
@@ -149,7 +159,6 @@ extension KMSRecordFields {
                 }
             } while try s.nextMember()
         }
-        parameters = f
     }
 
     /// An encryption context: string members as they are, others as their JSON text.
