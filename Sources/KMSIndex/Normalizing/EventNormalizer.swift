@@ -37,42 +37,39 @@ public enum EventNormalizer {
         let (keyARN, sourceKeyARN, requestedKey, aliases) = resolveKeys(
             eventName: eventName, parameters: parameters, resources: fields.resources.take())
         let (s3ARN, trailARN, otherContext) = readContexts(parameters)
-        return KMSEvent(
+        var event = KMSEvent(
             eventID: eventID, eventTimeMs: eventTimeMs, eventName: eventName, awsRegion: fields.awsRegion.take(),
             recipientAccountID: fields.recipientAccountID.take(), sourceIPAddress: fields.sourceIPAddress.take(),
             userAgent: fields.userAgent.take(), errorCode: fields.errorCode.take(), errorMessage: fields.errorMessage.take(),
             requestID: fields.requestID.take(), sharedEventID: fields.sharedEventID.take(), readOnly: fields.readOnly,
-            eventType: fields.eventType.take(),
-            principal: principal(fields.identity.take(), credentialFromConsole: fields.credentialFromConsole.take()),
+            eventType: fields.eventType.take(), principal: Principal(),
             keyARN: keyARN, sourceKeyARN: sourceKeyARN, requestedKey: requestedKey, aliases: aliases,
             s3ARN: s3ARN, trailARN: trailARN, otherContext: otherContext)
+        // Filled in place: a Principal passed to the initializer was copied (a retain per string).
+        fillPrincipal(&event.principal, fields.identity.take(), credentialFromConsole: fields.credentialFromConsole.take())
+        return event
     }
 
-    /// Inlined into `normalize`: returned from a call, the principal was moved through memory
-    /// once more, and its strings retained and released.
     @inline(__always)
-    static func principal(_ identity: consuming KMSRecordFields.IdentityFields?, credentialFromConsole: String?) -> Principal {
-        guard var identity = identity.take() else {
-            var p = Principal()
-            p.credentialFromConsole = credentialFromConsole
-            return p
-        }
-        let type = identity.type.take()
-        let arn = identity.arn.take()
-        var userName = identity.userName.take()
-        if userName == nil, type != "AssumedRole" { userName = identity.issuerUserName.take() }
-        var roleARN = identity.issuerARN.take()
-        var sessionName: String?
-        if let arn, let session = session(of: arn, roleWanted: roleARN == nil) {
-            sessionName = session.name
+    static func fillPrincipal(_ p: inout Principal, _ identity: consuming KMSRecordFields.IdentityFields?,
+                              credentialFromConsole: String?) {
+        p.credentialFromConsole = credentialFromConsole
+        guard var identity = identity.take() else { return }
+        p.type = identity.type.take()
+        p.arn = identity.arn.take()
+        p.userName = identity.userName.take()
+        if p.userName == nil, p.type != "AssumedRole" { p.userName = identity.issuerUserName.take() }
+        p.roleARN = identity.issuerARN.take()
+        if let arn = p.arn, let session = session(of: arn, roleWanted: p.roleARN == nil) {
+            p.sessionName = session.name
             // Older records lack sessionIssuer: the role is in the session ARN.
-            if roleARN == nil { roleARN = session.roleARN }
+            if p.roleARN == nil { p.roleARN = session.roleARN }
         }
-        return Principal(
-            type: type, arn: arn, accountID: identity.accountID.take(), principalID: identity.principalID.take(),
-            userName: userName, roleARN: roleARN, sessionName: sessionName, invokedBy: identity.invokedBy.take(),
-            accessKeyID: identity.accessKeyID.take(), sourceIdentity: identity.sourceIdentity.take(),
-            credentialFromConsole: credentialFromConsole)
+        p.accountID = identity.accountID.take()
+        p.principalID = identity.principalID.take()
+        p.invokedBy = identity.invokedBy.take()
+        p.accessKeyID = identity.accessKeyID.take()
+        p.sourceIdentity = identity.sourceIdentity.take()
     }
 
     /// The session of an STS ARN, `assumed-role/ROLE/SESSION` (the session may hold more

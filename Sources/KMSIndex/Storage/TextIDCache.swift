@@ -80,7 +80,9 @@ final class TextIDCache {
     func id(ofUTF8 bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
         let found = probe(bytes, hash: hash(bytes))
         if found.hit { return slots[found.slot].id }
-        return overflow.isEmpty ? nil : overflow[Array(bytes)]
+        // Only a text whose whole window is taken can be in the overflow (see `grow`): a miss
+        // that met an empty slot is a miss, without building an array and hashing it again.
+        return found.slot < 0 ? overflow[Array(bytes)] : nil
     }
 
     func set(_ id: Int64, for text: String) {
@@ -94,8 +96,7 @@ final class TextIDCache {
             slots[found.slot].id = id
             return
         }
-        // A text may be in the overflow while its window has room again (the table grew).
-        if found.slot < 0 || (!overflow.isEmpty && overflow[Array(bytes)] != nil) {
+        if found.slot < 0 {
             overflow[Array(bytes)] = id
             return
         }
@@ -134,7 +135,9 @@ final class TextIDCache {
         return (-1, false)
     }
 
-    /// Doubles the table, placing entries by their stored hashes.
+    /// Doubles the table, placing entries by their stored hashes, then moving into it the
+    /// overflow's texts whose window now has room: a text stays in the overflow only while
+    /// every slot of its window is taken, which lets a lookup that meets an empty slot stop.
     private func grow() {
         let old = slots
         let oldCapacity = capacity
@@ -159,6 +162,16 @@ final class TextIDCache {
             }
         }
         old.deallocate()
+        for (text, id) in overflow {
+            text.withUnsafeBufferPointer { bytes in
+                let hash = hash(bytes)
+                let found = probe(bytes, hash: hash)
+                guard found.slot >= 0 else { return }
+                slots[found.slot] = Slot(hash: hash, bytes: copy(bytes), count: bytes.count, id: id)
+                stored += 1
+                overflow[text] = nil
+            }
+        }
     }
 
     /// A copy of `bytes` in the arena. A text longer than a chunk gets a chunk of its own.
@@ -188,10 +201,11 @@ final class TextIDCache {
         return StringInterner.hash(base, bytes.count, seed: seed) & hashMask
     }
 
-    /// The first slot to probe for `hash`: its top bits (the table grows by taking one more).
+    /// The first slot to probe for `hash`: the top bits of its product with an odd constant,
+    /// which spreads every bit of the hash over the index (tests mask the hash to a few bits).
     @inline(__always)
     private func home(_ hash: UInt64) -> Int {
-        Int(truncatingIfNeeded: hash &>> UInt64(shift))
+        Int(truncatingIfNeeded: (hash &* 0x9E37_79B9_7F4A_7C15) &>> UInt64(shift))
     }
 
     private static func emptySlots(_ capacity: Int) -> UnsafeMutablePointer<Slot> {
