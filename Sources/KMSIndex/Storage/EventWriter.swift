@@ -53,7 +53,12 @@ public struct FileResult: Sendable {
 final class EventWriter {
     private let db: Database
     private let upsertFile: Statement
+    /// Inserts the uids of one event, or of `uidsPerStatement`; `selectUID` tells, when some
+    /// were not new, which.
     private let insertUID: Statement
+    private let insertUIDs: Statement
+    private let selectUID: Statement
+    private static let uidsPerStatement = 32
     private let upsertAlias: Statement
     private let keys: DimensionTable
     private let trails: DimensionTable
@@ -98,9 +103,15 @@ final class EventWriter {
                 read_at = excluded.read_at
             RETURNING id
             """)
-        insertUID = try db.makeStatement(sql: """
-            INSERT INTO event_uids (event_time, event_uid, event_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING
-            """)
+        // OR IGNORE, not ON CONFLICT DO NOTHING: a statement of many rows that may abort (on a
+        // NOT NULL constraint) keeps a journal of the pages it changes (see EventsRow).
+        func uidInsert(_ rows: Int) -> String {
+            "INSERT OR IGNORE INTO event_uids (event_time, event_uid, event_id) VALUES "
+                + Array(repeating: "(?, ?, ?)", count: rows).joined(separator: ", ")
+        }
+        insertUID = try db.makeStatement(sql: uidInsert(1))
+        insertUIDs = try db.makeStatement(sql: uidInsert(Self.uidsPerStatement))
+        selectUID = try db.makeStatement(sql: "SELECT event_id FROM event_uids WHERE event_time = ? AND event_uid = ?")
         pendingEvents = try PendingRows(db)
         pendingContext = try PendingRows(db)
         upsertAlias = try db.makeStatement(sql: """
@@ -228,23 +239,63 @@ final class EventWriter {
         // the elements it swaps, a buffer's swapAt moves them.
         events.withUnsafeMutableBufferPointer { $0.reverse() }
         var added = 0
-        while let event = events.popLast() {
-            if try insert(event, fileID: fileID) { added += 1 }
+        while !events.isEmpty {
+            // The next events' uids go in first, many to a statement (a statement per event
+            // cost more than its insert); those it returns are new, the others duplicates,
+            // whose ids then stay unused.
+            let count = min(Self.uidsPerStatement, events.count)
+            let first = try newEventID()
+            let isNew = try insertUIDs(of: events, count: count, firstID: first)
+            for k in 0..<count {
+                let event = events.popLast()!
+                if isNew & (1 << UInt64(k)) != 0 {
+                    try insert(event, id: first + Int64(k), fileID: fileID)
+                    added += 1
+                }
+            }
+            nextEventID = first + Int64(count)
         }
         return added
     }
 
-    /// Inserts an event unless its eventID is already indexed; true when it was new.
-    private func insert(_ e: KMSEvent, fileID: Int64) throws -> Bool {
-        let time = e.eventTimeMs
-        let id = try newEventID()
-        var uid = RowInserter(insertUID)
-        uid.int(time)
-        uid.uid(e.eventID)
-        uid.int(id)
-        guard try uid.execute(db) == 1 else { return false }
-        nextEventID = id + 1
+    /// Inserts the uids of the last `count` events of `events` (taken from the end), with ids
+    /// from `firstID` on; bit k of the result is set when the k-th of them was new.
+    private func insertUIDs(of events: [KMSEvent], count: Int, firstID: Int64) throws -> UInt64 {
+        var isNew: UInt64 = 0
+        func bind(_ row: inout RowInserter, _ k: Int, _ buffer: UnsafeBufferPointer<KMSEvent>) {
+            let e = buffer.baseAddress! + (buffer.count - 1 - k)
+            row.int(e.pointee.eventTimeMs)
+            row.uid(e.pointee.eventID)
+            row.int(firstID + Int64(k))
+        }
+        try events.withUnsafeBufferPointer { buffer in
+            if count == Self.uidsPerStatement {
+                var row = RowInserter(insertUIDs)
+                for k in 0..<count { bind(&row, k, buffer) }
+                // Nearly always all new. Otherwise the stored ids tell which were: a duplicate
+                // has another event's id, be it from before or from earlier in this batch.
+                if try row.execute(db) == count { isNew = ~0 >> UInt64(64 - count); return }
+                for k in 0..<count {
+                    let e = buffer.baseAddress! + (buffer.count - 1 - k)
+                    var query = RowInserter(selectUID)
+                    query.int(e.pointee.eventTimeMs)
+                    query.uid(e.pointee.eventID)
+                    if try query.fetchInt64(db) == firstID + Int64(k) { isNew |= 1 << UInt64(k) }
+                }
+            } else {
+                for k in 0..<count {
+                    var row = RowInserter(insertUID)
+                    bind(&row, k, buffer)
+                    if try row.execute(db) == 1 { isNew |= 1 << UInt64(k) }
+                }
+            }
+        }
+        return isNew
+    }
 
+    /// Writes a new event, whose uid is stored with `id`.
+    private func insert(_ e: KMSEvent, id: Int64, fileID: Int64) throws {
+        let time = e.eventTimeMs
         // Optional values go to the dimension lookups without `map`: its closures cost a retain
         // and a release of the writer and of the string for every value.
         var row = EventsRow(id: id, time: time, fileID: fileID)
@@ -279,7 +330,6 @@ final class EventWriter {
             row.text(seen)
             _ = try row.execute(db)
         }
-        return true
     }
 
     private func key(_ arn: String?) throws -> Int64? {

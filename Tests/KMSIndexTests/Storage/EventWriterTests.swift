@@ -98,6 +98,42 @@ final class EventWriterTests: XCTestCase {
         XCTAssertEqual(Set(stored.map { $0["event_name"] as String }), ["Decrypt"])
     }
 
+    /// eventIDs are checked 32 to a statement: duplicates within a batch (before and after the
+    /// first), across batches, of an earlier file, and three of one in a batch are each told
+    /// apart, and the first one in file order is kept.
+    func testDuplicatesAreFoundWithinAndAcrossBatchesOfUIDs() throws {
+        func id(_ n: Int) -> String { String(format: "00000000-0000-4000-8000-%012d", n) }
+        var first = (0..<100).map { (n: $0, name: "Decrypt") }
+        for (position, n) in [(10, 5), (12, 5), (40, 40), (41, 40), (64, 70), (65, 99), (90, 30)] {
+            first.insert((n, "Encrypt"), at: position)
+        }
+        let second = (90..<140).map { (n: $0, name: "Encrypt") } + [(120, "Decrypt"), (3, "Encrypt")]
+
+        // What must be kept: each id's first occurrence, in the order of first occurrences.
+        var kept: [(n: Int, name: String)] = []
+        var seen = Set<Int>()
+        for record in first + second where seen.insert(record.n).inserted { kept.append(record) }
+
+        let dir = try TempDir()
+        let index = try makeIndex(dir)
+        func file(_ records: [(n: Int, name: String)]) -> Data {
+            gzip(logFile(records.map { kmsRecord(eventID: id($0.n), eventName: $0.name) }))
+        }
+        let (a, _) = try ingest(index, [try dir.write(logPath(unique: "first"), file(first))])
+        XCTAssertEqual(a.eventsAdded, 100)
+        XCTAssertEqual(a.duplicates, 7)
+        let (b, _) = try ingest(index, [try dir.write(logPath(unique: "second"), file(second))])
+        XCTAssertEqual(b.eventsAdded, 40)
+        XCTAssertEqual(b.duplicates, 12)
+        let stored = try index.queue.read { db in
+            try Row.fetchAll(db, sql: "SELECT event_id, event_name FROM kms_events ORDER BY id")
+        }
+        XCTAssertEqual(stored.map { $0["event_id"] as String }, kept.map { id($0.n) })
+        XCTAssertEqual(stored.map { $0["event_name"] as String }, kept.map(\.name))
+        XCTAssertEqual(try count(index, "SELECT count(*) FROM event_uids"), 140)
+        XCTAssertEqual(try count(index, "SELECT count(*) FROM event_uids u JOIN events e ON e.id = u.event_id"), 140)
+    }
+
     /// Events rows are inserted many to a statement: every value lands in its own row and
     /// column, across full batches, the rows left over, and several files.
     func testBatchedEventRowsKeepEveryValueInPlace() throws {
