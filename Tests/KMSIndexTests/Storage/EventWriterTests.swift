@@ -134,6 +134,35 @@ final class EventWriterTests: XCTestCase {
         XCTAssertEqual(try count(index, "SELECT count(*) FROM event_uids u JOIN events e ON e.id = u.event_id"), 140)
     }
 
+    /// Aliases are gathered per transaction: each (key, alias) gets the earliest and latest
+    /// time of all its events, compared as the stored text, across files and ingests, and two
+    /// spellings of one alias name that differ in bytes stay two aliases.
+    func testAliasesKeepTheirFirstAndLastTimeAcrossEventsFilesAndIngests() throws {
+        let nfc = "alias/caf\u{E9}", nfd = "alias/cafe\u{301}"
+        func record(_ alias: String, _ time: String) -> String {
+            kmsRecord(eventName: "Encrypt", eventTime: time, requestParameters: #"{"keyId":"\#(alias)"}"#)
+        }
+        var times = (0..<200).map { String(format: "2024-03-01T%02d:%02d:00Z", $0 / 60 % 24, $0 % 60) }
+        times.shuffle()
+        let dir = try TempDir()
+        let index = try makeIndex(dir)
+        let first = times.map { record("alias/app", $0) } + [record(nfc, "2024-03-02T00:00:00Z"), record(nfd, "2024-03-03T00:00:00Z")]
+        _ = try ingest(index, [try dir.write(logPath(unique: "first"), gzip(logFile(first)))])
+        let second = [record("alias/app", "2024-02-29T23:59:59Z"), record(nfc, "2024-03-04T00:00:00Z")]
+        _ = try ingest(index, [try dir.write(logPath(unique: "second"), gzip(logFile(second)))])
+
+        let rows = try index.queue.read { db in
+            try Row.fetchAll(db, sql: "SELECT alias, first_seen, last_seen FROM kms_key_aliases ORDER BY first_seen")
+        }
+        XCTAssertEqual(rows.map { [$0["alias"] as String, $0["first_seen"] as String, $0["last_seen"] as String] }, [
+            ["alias/app", "2024-02-29T23:59:59Z", "2024-03-01T03:19:00Z"],
+            [nfc, "2024-03-02T00:00:00Z", "2024-03-04T00:00:00Z"],
+            [nfd, "2024-03-03T00:00:00Z", "2024-03-03T00:00:00Z"],
+        ])
+        XCTAssertTrue((rows[1]["alias"] as String).hasSameUTF8(as: nfc))
+        XCTAssertTrue((rows[2]["alias"] as String).hasSameUTF8(as: nfd))
+    }
+
     /// Events rows are inserted many to a statement: every value lands in its own row and
     /// column, across full batches, the rows left over, and several files.
     func testBatchedEventRowsKeepEveryValueInPlace() throws {
