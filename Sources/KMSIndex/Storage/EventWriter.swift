@@ -338,17 +338,25 @@ final class EventWriter {
         for (alias, keyARN) in e.aliases {
             let pair = PendingAlias(keyID: try key(keyARN), alias: alias)
             let seen = e.eventTime
-            // Earliest and latest as the upsert compares them, as text (SQLite's BINARY order).
-            if let known = pendingAliases[pair] {
-                pendingAliases[pair] = (Self.textMin(known.first, seen), Self.textMax(known.last, seen))
-            } else {
-                pendingAliases[pair] = (seen, seen)
-            }
+            Self.widen(&pendingAliases[pair, default: (seen, seen)], to: seen)
         }
     }
 
-    private static func textMin(_ a: String, _ b: String) -> String { b.utf8.lexicographicallyPrecedes(a.utf8) ? b : a }
-    private static func textMax(_ a: String, _ b: String) -> String { a.utf8.lexicographicallyPrecedes(b.utf8) ? b : a }
+    /// Widens a first and last time to include `time`, comparing them as the upsert does: as
+    /// text, byte by byte (SQLite's BINARY order).
+    private static func widen(_ seen: inout (first: String, last: String), to time: String) {
+        func precedes(_ a: String, _ b: String) -> Bool {
+            a.withUTF8Bytes { x in
+                b.withUTF8Bytes { y in
+                    let common = min(x.count, y.count)
+                    let order = common == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, common)
+                    return order < 0 || (order == 0 && x.count < y.count)
+                }
+            }
+        }
+        if precedes(time, seen.first) { seen.first = time }
+        if precedes(seen.last, time) { seen.last = time }
+    }
 
     private func key(_ arn: String?) throws -> Int64? {
         guard let arn else { return nil }
