@@ -5,23 +5,12 @@ import XCTest
 /// `kmsindex_crc32` must give exactly zlib's `crc32`, whatever the length, alignment, start
 /// value or split into calls: it checks every gzip member read.
 final class CRC32Tests: XCTestCase {
-    /// Deterministic bytes and lengths (SplitMix64), so a failure is reproducible.
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9e37_79b9_7f4a_7c15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-            return z ^ (z >> 31)
-        }
-    }
 
     func zlibCRC(_ crc: UInt32, _ bytes: UnsafePointer<UInt8>, _ count: Int) -> UInt32 {
         UInt32(crc32_z(UInt(crc), bytes, count))
     }
 
-    func randomBytes(_ count: Int, _ rng: inout Generator) -> [UInt8] {
+    func randomBytes(_ count: Int, _ rng: inout SeededGenerator) -> [UInt8] {
         (0..<count).map { _ in UInt8.random(in: 0...255, using: &rng) }
     }
 
@@ -34,7 +23,7 @@ final class CRC32Tests: XCTestCase {
     }
 
     func testEveryLengthUpTo300AtEveryAlignment() {
-        var rng = Generator(state: 1)
+        var rng = SeededGenerator(state: 1)
         let buffer = randomBytes(300 + 16, &rng)
         buffer.withUnsafeBufferPointer { all in
             for alignment in 0..<16 {
@@ -50,7 +39,7 @@ final class CRC32Tests: XCTestCase {
     }
 
     func testLargeRandomLengthsAtEveryAlignment() {
-        var rng = Generator(state: 2)
+        var rng = SeededGenerator(state: 2)
         let buffer = randomBytes(1 << 20, &rng)
         let lengths = [1 << 16, (1 << 20) - 16, 64 * 1000 + 63] + (0..<40).map { _ in Int.random(in: 301..<(1 << 20) - 16, using: &rng) }
         buffer.withUnsafeBufferPointer { all in
@@ -66,7 +55,7 @@ final class CRC32Tests: XCTestCase {
     }
 
     func testChainingOverRandomSplitsEqualsOneCall() {
-        var rng = Generator(state: 3)
+        var rng = SeededGenerator(state: 3)
         for _ in 0..<50 {
             let bytes = randomBytes(Int.random(in: 1..<20_000, using: &rng), &rng)
             let start = Bool.random(using: &rng) ? 0 : UInt32.random(in: 0...UInt32.max, using: &rng)

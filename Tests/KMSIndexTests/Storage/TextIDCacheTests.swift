@@ -50,21 +50,10 @@ final class TextIDCacheTests: XCTestCase {
         }
     }
 
-    /// Deterministic texts (SplitMix64), so a failure is reproducible.
-    private struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9e37_79b9_7f4a_7c15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-            return z ^ (z >> 31)
-        }
-    }
 
     /// A text of about `length` UTF-8 bytes: mostly ASCII, some accented, combining, CJK,
     /// emoji and control characters.
-    private func randomText(_ length: Int, _ rng: inout Generator) -> String {
+    private func randomText(_ length: Int, _ rng: inout SeededGenerator) -> String {
         var text = ""
         while text.utf8.count < length {
             switch Int.random(in: 0..<20, using: &rng) {
@@ -95,7 +84,7 @@ final class TextIDCacheTests: XCTestCase {
 
     /// `count` texts of 0 to 600 bytes and one longer than an arena chunk (256 KiB), with
     /// "", "\u{E9}" and "e\u{301}".
-    private func randomTexts(_ count: Int, _ rng: inout Generator) -> [String] {
+    private func randomTexts(_ count: Int, _ rng: inout SeededGenerator) -> [String] {
         var texts = ["", "\u{E9}", "e\u{301}"]
         for _ in 0..<count { texts.append(randomText(Int.random(in: 0...600, using: &rng), &rng)) }
         texts.insert(randomText(300_000, &rng), at: texts.count / 2)
@@ -104,7 +93,7 @@ final class TextIDCacheTests: XCTestCase {
 
     /// Texts the cache does not hold: unseen ones, and stored ones one byte shorter or with
     /// their last byte changed (same length, same prefix).
-    private func misses(_ texts: [String], _ reference: [[UInt8]: Int64], _ rng: inout Generator) -> [[UInt8]] {
+    private func misses(_ texts: [String], _ reference: [[UInt8]: Int64], _ rng: inout SeededGenerator) -> [[UInt8]] {
         var probes = randomTexts(200, &rng).map { Array($0.utf8) }
         for text in texts.prefix(500) where !text.isEmpty {
             var bytes = Array(text.utf8)
@@ -129,7 +118,7 @@ final class TextIDCacheTests: XCTestCase {
     }
 
     func testRandomTextsAgreeWithAReferenceDictionary() {
-        var rng = Generator(state: 1)
+        var rng = SeededGenerator(state: 1)
         let cache = TextIDCache()
         var reference: [[UInt8]: Int64] = [:]
         let texts = randomTexts(5_000, &rng)
@@ -163,7 +152,7 @@ final class TextIDCacheTests: XCTestCase {
     }
 
     func testRemoveAllForgetsEverythingAndTheCacheWorksAfterwards() {
-        var rng = Generator(state: 2)
+        var rng = SeededGenerator(state: 2)
         let cache = TextIDCache()
         var reference: [[UInt8]: Int64] = [:]
         let texts = randomTexts(3_000, &rng)
@@ -180,7 +169,7 @@ final class TextIDCacheTests: XCTestCase {
     /// All texts hash alike: 32 fill the probe window, the others go to the overflow, and
     /// every one of them is found, overwritten and forgotten exactly.
     func testTextsThatAllCollideGoToTheOverflow() {
-        var rng = Generator(state: 3)
+        var rng = SeededGenerator(state: 3)
         let cache = TextIDCache(probeBound: 32, hashMask: 0)
         var reference: [[UInt8]: Int64] = [:]
         let texts = randomTexts(1_000, &rng)
@@ -204,7 +193,7 @@ final class TextIDCacheTests: XCTestCase {
     /// stored and as the table grows; the window of an overflowing text may have room after
     /// growth, and storing that text again must update it, not store it twice.
     func testShortWindowsAndFewHashBitsThroughGrowth() {
-        var rng = Generator(state: 4)
+        var rng = SeededGenerator(state: 4)
         let cache = TextIDCache(probeBound: 2, hashMask: 0xFFFF)
         var reference: [[UInt8]: Int64] = [:]
         let texts = randomTexts(4_000, &rng)

@@ -144,3 +144,15 @@ extension WhoReadAnswer {
 func count(_ index: IndexDatabase, _ sql: String, _ arguments: StatementArguments = []) throws -> Int {
     try index.queue.read { db in try Int.fetchOne(db, sql: sql, arguments: arguments) ?? -1 }
 }
+
+/// Deterministic random numbers (SplitMix64), so that a failing test is reproducible.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9e37_79b9_7f4a_7c15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+}
