@@ -255,8 +255,8 @@ final class EventWriter {
         var added = 0
         while !events.isEmpty {
             // The next events' uids go in first, many to a statement (a statement per event
-            // cost more than its insert); those it returns are new, the others duplicates,
-            // whose ids then stay unused.
+            // cost more than its insert); the events whose uid was added are new, the others
+            // duplicates, whose ids then stay unused.
             let count = min(Self.uidsPerStatement, events.count)
             let first = try newEventID()
             let isNew = try insertUIDs(of: events, count: count, firstID: first)
