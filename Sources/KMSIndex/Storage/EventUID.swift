@@ -14,15 +14,8 @@ public enum EventUID {
     static func text(_ value: DatabaseValue) -> String {
         switch value.storage {
         case .blob(let data) where data.count == 16:
-            let hex = Array("0123456789abcdef".utf8)
-            var out: [UInt8] = []
-            out.reserveCapacity(36)
-            for (i, byte) in data.enumerated() {
-                if i == 4 || i == 6 || i == 8 || i == 10 { out.append(0x2D) }
-                out.append(hex[Int(byte >> 4)])
-                out.append(hex[Int(byte & 0x0F)])
-            }
-            return String(decoding: out, as: UTF8.self)
+            let half = { (from: Int) in data.dropFirst(from).prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) } }
+            return CloudTrailID.uuid(high: half(0), low: half(8)).text
         case .blob(let data): return String(decoding: data, as: UTF8.self)
         case .string(let text): return text
         case .int64(let n): return String(n)

@@ -276,30 +276,32 @@ final class EventWriter {
     /// from `firstID` on; bit k of the result is set when the k-th of them was new.
     private func insertUIDs(of events: [KMSEvent], count: Int, firstID: Int64) throws -> UInt64 {
         var isNew: UInt64 = 0
-        func bind(_ row: inout RowInserter, _ k: Int, _ buffer: UnsafeBufferPointer<KMSEvent>) {
-            let e = buffer.baseAddress! + (buffer.count - 1 - k)
-            row.int(e.pointee.eventTimeMs)
-            row.uid(e.pointee.eventID)
-            row.int(firstID + Int64(k))
-        }
         try events.withUnsafeBufferPointer { buffer in
+            /// Binds the k-th event's uid (its time and id), read in place.
+            func bindUID(_ row: inout RowInserter, _ k: Int) {
+                let e = buffer.baseAddress! + (buffer.count - 1 - k)
+                row.int(e.pointee.eventTimeMs)
+                row.uid(e.pointee.eventID)
+            }
             if count == Self.uidsPerStatement {
                 var row = RowInserter(insertUIDs)
-                for k in 0..<count { bind(&row, k, buffer) }
+                for k in 0..<count {
+                    bindUID(&row, k)
+                    row.int(firstID + Int64(k))
+                }
                 // Nearly always all new. Otherwise the stored ids tell which were: a duplicate
                 // has another event's id, be it from before or from earlier in this batch.
                 if try row.execute(db) == count { isNew = ~0 >> UInt64(64 - count); return }
                 for k in 0..<count {
-                    let e = buffer.baseAddress! + (buffer.count - 1 - k)
                     var query = RowInserter(selectUID)
-                    query.int(e.pointee.eventTimeMs)
-                    query.uid(e.pointee.eventID)
+                    bindUID(&query, k)
                     if try query.fetchInt64(db) == firstID + Int64(k) { isNew |= 1 << UInt64(k) }
                 }
             } else {
                 for k in 0..<count {
                     var row = RowInserter(insertUID)
-                    bind(&row, k, buffer)
+                    bindUID(&row, k)
+                    row.int(firstID + Int64(k))
                     if try row.execute(db) == 1 { isNew |= 1 << UInt64(k) }
                 }
             }

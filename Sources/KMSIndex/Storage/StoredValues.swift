@@ -48,11 +48,7 @@ public enum StoredTime {
     /// The text `kms_events.event_time` shows for a stored time: `…:SSZ`, or `…:SS.fffZ` with
     /// trailing zeros of the fraction removed.
     public static func text(_ ms: Int64) -> String {
-        let seconds = ms >= 0 ? ms / 1000 : (ms - 999) / 1000
-        let millis = Int(ms - seconds * 1000)
-        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let secondOfDay = Int(seconds - days * 86_400)
-        let (year, month, day) = EventTime.civilFromDays(Int(days))
+        let (year, month, day, secondOfDay, millis) = parts(ms)
         guard (0...9999).contains(year) else { return paddedText(ms) }
         // Written digit by digit into 24 bytes: the writer prints a time per alias it learns,
         // and String interpolation of padded parts cost several thousand instructions.
@@ -87,14 +83,18 @@ public enum StoredTime {
         }
     }
 
+    /// The UTC date, second of the day and millisecond of a stored time.
+    private static func parts(_ ms: Int64) -> (year: Int, month: Int, day: Int, secondOfDay: Int, millis: Int) {
+        let seconds = ms >= 0 ? ms / 1000 : (ms - 999) / 1000
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let (year, month, day) = EventTime.civilFromDays(Int(days))
+        return (year, month, day, Int(seconds - days * 86_400), Int(ms - seconds * 1000))
+    }
+
     /// `text(_:)` built from padded parts: for years outside 0000-9999 (not stored by ingest,
     /// but a database may hold them), and the reference the fast path is tested against.
     static func paddedText(_ ms: Int64) -> String {
-        let seconds = ms >= 0 ? ms / 1000 : (ms - 999) / 1000
-        let millis = Int(ms - seconds * 1000)
-        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let secondOfDay = Int(seconds - days * 86_400)
-        let (year, month, day) = EventTime.civilFromDays(Int(days))
+        let (year, month, day, secondOfDay, millis) = parts(ms)
         func pad(_ v: Int, _ n: Int) -> String {
             let s = String(v)
             return String(repeating: "0", count: max(0, n - s.count)) + s
