@@ -41,4 +41,27 @@ public enum KeyLookup {
         c.add(byKey + "(\(byRequest))", arguments: forms)
         return c
     }
+
+    /// The same condition on summary rows `a`, where an absent key is 0.
+    static func summaryCondition(_ db: Database, _ text: String, alias a: String) throws -> SQLConditions {
+        try idCondition(db, text, keyColumn: "\(a).key_id", absent: "= 0", requestedColumn: "\(a).requested_key_sid")
+    }
+
+    /// The same condition on the `events` table `e`.
+    static func eventCondition(_ db: Database, _ text: String, alias e: String) throws -> SQLConditions {
+        try idCondition(db, text, keyColumn: "\(e).key_id", absent: "IS NULL", requestedColumn: "\(e).requested_key_sid")
+    }
+
+    private static func idCondition(_ db: Database, _ text: String, keyColumn: String, absent: String,
+                                    requestedColumn: String) throws -> SQLConditions {
+        let ids = try resolve(db, text).map(\.id)
+        var forms = [text]
+        if let alias = EventNormalizer.aliasName(text), alias != text { forms.append(alias) }
+        let requested = try forms.map { try stringID(db, $0) }
+        var c = SQLConditions()
+        let byRequest = "\(keyColumn) \(absent) AND \(requestedColumn) IN (\(requested.map(String.init).joined(separator: ", ")))"
+        let byKey = ids.isEmpty ? "" : "\(keyColumn) IN (\(ids.map(String.init).joined(separator: ", "))) OR "
+        c.add(byKey + "(\(byRequest))")
+        return c
+    }
 }

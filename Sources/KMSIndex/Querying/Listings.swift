@@ -5,36 +5,47 @@ import GRDB
 public enum Listings {
     /// Keys by ARN: aliases, events, failed calls, distinct callers, first and last seen.
     public static func keys(_ db: Database, filter: QueryFilter) throws -> ResultTable {
-        let c = try filter.conditions(db)
+        let source = SummarySource(.activity, filter: filter)
+        let c = try filter.summaryConditions(db, failed: "a.error_code_sid != 0")
         return try fetchTable(db, sql: """
             SELECT k.arn AS key_arn, k.account_id AS account, k.region, k.key_id,
                    (SELECT group_concat(alias, ', ') FROM
                        (SELECT alias FROM kms_key_aliases a WHERE a.key_id = k.id ORDER BY alias)) AS aliases,
-                   count(*) AS events, count(e.error_code) AS failed, count(DISTINCT e.principal_id) AS principals,
-                   min(e.event_time) AS first_seen, max(e.event_time) AS last_seen
-            FROM kms_events e JOIN kms_keys k ON k.id = e.key_id
+                   sum(a.events) AS events, sum(CASE WHEN a.error_code_sid != 0 THEN a.events ELSE 0 END) AS failed,
+                   count(DISTINCT nullif(a.principal_id, 0)) AS principals,
+                   \(isoTimeSQL("min(a.first_time)")) AS first_seen, \(isoTimeSQL("max(a.last_time)")) AS last_seen
+            FROM \(source.sql) a JOIN kms_keys k ON k.id = a.key_id
             WHERE \(c.sql)
             GROUP BY k.id ORDER BY k.arn\(filter.limitClause)
-            """, arguments: c.arguments)
+            """, arguments: StatementArguments(source.arguments + c.values))
     }
 
     /// Trails by ARN: events, log-file deliveries (`GenerateDataKey` naming an object), log
     /// files, reads (`Decrypt`), distinct readers, failed calls, first and last seen.
     public static func trails(_ db: Database, filter: QueryFilter) throws -> ResultTable {
-        let c = try filter.conditions(db)
+        let activity = SummarySource(.activity, filter: filter)
+        let c = try filter.summaryConditions(db, failed: "a.error_code_sid != 0")
+        let objects = SummarySource(.objects, filter: filter)
+        let x = try filter.summaryConditions(db, alias: "x", failed: "x.failed = 1")
+        let decrypt = "(SELECT id FROM strings WHERE text = 'Decrypt')"
         return try fetchTable(db, sql: """
+            WITH files AS (
+                SELECT x.trail_id, count(DISTINCT x.object_id) AS log_files
+                FROM \(objects.sql) x JOIN s3_objects so ON so.id = x.object_id
+                WHERE so.kind = 'object' AND x.trail_id != 0 AND \(x.sql)
+                GROUP BY x.trail_id
+            )
             SELECT t.arn AS trail_arn, t.account_id AS account, t.region, t.name,
-                   count(*) AS events,
-                   count(CASE WHEN e.event_name = 'GenerateDataKey' AND o.kind = 'object' THEN 1 END) AS deliveries,
-                   count(DISTINCT CASE WHEN o.kind = 'object' THEN e.object_id END) AS log_files,
-                   count(CASE WHEN e.event_name = 'Decrypt' THEN 1 END) AS reads,
-                   count(DISTINCT CASE WHEN e.event_name = 'Decrypt' THEN e.principal_id END) AS readers,
-                   count(e.error_code) AS failed,
-                   min(e.event_time) AS first_seen, max(e.event_time) AS last_seen
-            FROM kms_events e JOIN trails t ON t.id = e.trail_id LEFT JOIN s3_locations o ON o.id = e.object_id
+                   sum(a.events) AS events, sum(CASE WHEN a.delivered THEN a.events ELSE 0 END) AS deliveries,
+                   coalesce((SELECT log_files FROM files WHERE files.trail_id = t.id), 0) AS log_files,
+                   sum(CASE WHEN a.event_name_sid = \(decrypt) THEN a.events ELSE 0 END) AS reads,
+                   count(DISTINCT CASE WHEN a.event_name_sid = \(decrypt) THEN nullif(a.principal_id, 0) END) AS readers,
+                   sum(CASE WHEN a.error_code_sid != 0 THEN a.events ELSE 0 END) AS failed,
+                   \(isoTimeSQL("min(a.first_time)")) AS first_seen, \(isoTimeSQL("max(a.last_time)")) AS last_seen
+            FROM \(activity.sql) a JOIN trails t ON t.id = a.trail_id
             WHERE \(c.sql)
             GROUP BY t.id ORDER BY t.arn\(filter.limitClause)
-            """, arguments: c.arguments)
+            """, arguments: StatementArguments(objects.arguments + x.values + activity.arguments + c.values))
     }
 
     /// S3 locations, oldest first: kind, bucket, key, trail, writes (`GenerateDataKey`,
@@ -42,20 +53,37 @@ public enum Listings {
     /// `bucket` (a name, `s3://NAME` or a bucket ARN) and `trail` (an ARN or a trail name)
     /// narrow the list.
     public static func objects(_ db: Database, filter: QueryFilter, bucket: String? = nil, trail: String? = nil) throws -> ResultTable {
-        var c = try filter.conditions(db)
-        if let bucket { c.add("o.bucket = ?", bucketName(bucket)) }
-        if let trail { c.add("e.trail_id IN (SELECT id FROM trails WHERE arn = ? OR name = ?)", trail, trail) }
+        let source = SummarySource(.objects, filter: filter)
+        var c = try filter.summaryConditions(db, alias: "x", failed: "x.failed = 1")
+        // The distinct readers of each object listed, from its events (few, through events_object).
+        var r = try filter.eventConditions(db)
+        if let bucket {
+            c.add("x.object_id IN (SELECT o.id FROM s3_objects o JOIN s3_buckets b ON b.id = o.bucket_id WHERE b.name = ?)",
+                  bucketName(bucket))
+        }
+        if let trail {
+            let trails = "SELECT id FROM trails WHERE arn = ? OR name = ?"
+            c.add("x.trail_id IN (\(trails))", trail, trail)
+            r.add("e.trail_id IN (\(trails))", trail, trail)
+        }
         return try fetchTable(db, sql: """
-            SELECT o.arn AS object_arn, o.kind, o.bucket, o.key, max(t.arn) AS trail_arn,
-                   count(CASE WHEN e.event_name IN (\(writeOperations)) THEN 1 END) AS writes,
-                   count(CASE WHEN e.event_name = 'Decrypt' THEN 1 END) AS reads,
-                   count(CASE WHEN e.event_name = 'Decrypt' AND e.error_code IS NOT NULL THEN 1 END) AS failed_reads,
-                   count(DISTINCT CASE WHEN e.event_name = 'Decrypt' THEN e.principal_id END) AS readers,
-                   min(e.event_time) AS first_seen, max(e.event_time) AS last_seen
-            FROM kms_events e JOIN s3_locations o ON o.id = e.object_id LEFT JOIN trails t ON t.id = e.trail_id
-            WHERE \(c.sql)
-            GROUP BY o.id ORDER BY first_seen, o.arn\(filter.limitClause)
-            """, arguments: c.arguments)
+            WITH listed AS (
+                SELECT x.object_id, max((SELECT arn FROM trails WHERE id = x.trail_id)) AS trail_arn,
+                       sum(x.writes) AS writes, sum(x.reads) AS reads,
+                       sum(CASE WHEN x.failed THEN x.reads ELSE 0 END) AS failed_reads,
+                       min(x.first_time) AS first_time, max(x.last_time) AS last_time
+                FROM \(source.sql) x
+                WHERE \(c.sql)
+                GROUP BY x.object_id
+            )
+            SELECT o.arn AS object_arn, o.kind, o.bucket, o.key, l.trail_arn, l.writes, l.reads, l.failed_reads,
+                   (SELECT count(DISTINCT e.principal_id) FROM events e
+                    WHERE e.object_id = l.object_id AND e.event_name_sid = (SELECT id FROM strings WHERE text = 'Decrypt')
+                      AND \(r.sql)) AS readers,
+                   \(isoTimeSQL("l.first_time")) AS first_seen, \(isoTimeSQL("l.last_time")) AS last_seen
+            FROM listed l JOIN s3_locations o ON o.id = l.object_id
+            ORDER BY l.first_time, o.arn\(filter.limitClause)
+            """, arguments: StatementArguments(source.arguments + c.values + r.values))
     }
 
     /// Operations that encrypt an object (S3 calls them when it writes one).

@@ -58,6 +58,19 @@ public struct QueryFilter: Sendable, Equatable {
         return c
     }
 
+    /// The conditions of this filter on the `events` table (aliased `alias`): ids instead of
+    /// texts, so that no column is looked up per event.
+    func eventConditions(_ db: Database, alias e: String = "e") throws -> SQLConditions {
+        var c = SQLConditions()
+        if let since { c.add("\(e).event_time >= ?", StoredTime.milliseconds(since)) }
+        if let until { c.add("\(e).event_time < ?", StoredTime.milliseconds(until)) }
+        if let account { c.add("\(e).recipient_account_sid = ?", try stringID(db, account)) }
+        if let region { c.add("\(e).region_sid = ?", try stringID(db, region)) }
+        if let key { c.merge(try KeyLookup.eventCondition(db, key, alias: e)) }
+        if errorsOnly { c.add("\(e).error_code_sid IS NOT NULL") }
+        return c
+    }
+
     /// ` LIMIT n`, or nothing.
     var limitClause: String { limit.map { " LIMIT \($0)" } ?? "" }
 }

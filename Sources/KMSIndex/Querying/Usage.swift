@@ -11,12 +11,14 @@ public enum UsageGrouping: String, CaseIterable, Sendable {
     /// The KMS operation (`eventName`).
     case operation
 
-    var sql: String {
+    /// The value of the column, from a summary row `a`.
+    var summarySQL: String {
         switch self {
-        case .account: return "e.recipient_account_id"
-        case .region: return "e.aws_region"
-        case .key: return "coalesce(k.arn, e.requested_key)"
-        case .operation: return "e.event_name"
+        case .account: return "(SELECT text FROM strings WHERE id = a.recipient_account_sid)"
+        case .region: return "(SELECT text FROM strings WHERE id = a.region_sid)"
+        case .key:
+            return "coalesce((SELECT arn FROM kms_keys WHERE id = a.key_id), (SELECT text FROM strings WHERE id = a.requested_key_sid))"
+        case .operation: return "(SELECT text FROM strings WHERE id = a.event_name_sid)"
         }
     }
 }
@@ -56,47 +58,30 @@ public enum Usage {
     /// (KMS use beyond CloudTrail's own).
     public static func report(_ db: Database, filter: QueryFilter, by grouping: UsageGrouping? = nil,
                               pricing: UsagePricing = UsagePricing()) throws -> SectionedResult {
-        let c = try filter.conditions(db)
-        let group = grouping?.sql ?? "NULL"
-        let from = "FROM kms_events e LEFT JOIN kms_keys k ON k.id = e.key_id"
-        let delivery = """
-            e.event_name = 'GenerateDataKey' AND e.trail_id IS NOT NULL
-            AND e.object_id IN (SELECT id FROM s3_objects WHERE kind = 'object')
-            """
+        let source = SummarySource(.activity, filter: filter)
+        let c = try filter.summaryConditions(db, failed: "a.error_code_sid != 0")
+        let arguments = StatementArguments(source.arguments + c.values)
+        let group = grouping?.summarySQL ?? "NULL"
 
         var requests: [DayGroup: Int] = [:]
-        for row in try Row.fetchAll(db, sql: """
-            SELECT substr(e.event_time, 1, 10) AS day, \(group) AS grp, count(*) AS n \(from)
-            WHERE \(c.sql) GROUP BY day, grp
-            """, arguments: c.arguments) {
-            requests[DayGroup(day: row["day"], group: row["grp"]), default: 0] += row["n"] as Int
-        }
         var deliveries: [DayGroup: Int] = [:]
         for row in try Row.fetchAll(db, sql: """
-            SELECT substr(e.event_time, 1, 10) AS day, \(group) AS grp, count(*) AS n \(from)
-            WHERE \(c.sql) AND \(delivery) GROUP BY day, grp
-            """, arguments: c.arguments) {
-            deliveries[DayGroup(day: row["day"], group: row["grp"]), default: 0] += row["n"] as Int
+            SELECT date(a.day * 86400, 'unixepoch') AS day, \(group) AS grp, sum(a.events) AS n,
+                   sum(CASE WHEN a.delivered THEN a.events ELSE 0 END) AS delivered
+            FROM \(source.sql) a WHERE \(c.sql) GROUP BY 1, 2
+            """, arguments: arguments) {
+            let key = DayGroup(day: row["day"], group: row["grp"])
+            requests[key, default: 0] += row["n"] as Int
+            let delivered: Int = row["delivered"]
+            if delivered > 0 { deliveries[key, default: 0] += delivered }
         }
         var baseline: [DayGroup: Int] = [:]
         for row in try Row.fetchAll(db, sql: """
-            WITH d AS (
-                SELECT \(group) AS grp, e.trail_id, e.event_time, e.recipient_account_id AS account,
-                       e.aws_region AS region, o.name, instr(o.name, '_CloudTrail_') AS p
-                \(from) JOIN s3_locations o ON o.id = e.object_id
-                WHERE \(c.sql) AND \(delivery)
-            ), units AS (
-                SELECT grp, trail_id, event_time,
-                       CASE WHEN p > 1 THEN substr(name, 1, p - 1) ELSE account END AS log_account,
-                       CASE WHEN p > 1 AND instr(substr(name, p + 12), '_') > 1
-                            THEN substr(name, p + 12, instr(substr(name, p + 12), '_') - 1) ELSE region END AS log_region
-                FROM d
-            )
-            SELECT grp, min(event_time) AS first, max(event_time) AS last
-            FROM units GROUP BY grp, trail_id, log_account, log_region
-            """, arguments: c.arguments) {
-            guard let first = TimeFilter.secondsSinceEpoch(row["first"]),
-                  let last = TimeFilter.secondsSinceEpoch(row["last"]) else { continue }
+            SELECT \(group) AS grp, min(a.first_time) AS first, max(a.last_time) AS last
+            FROM \(source.sql) a WHERE \(c.sql) AND a.delivered
+            GROUP BY grp, a.trail_id, a.log_account, a.log_region
+            """, arguments: arguments) {
+            let first = Int(floorDiv(row["first"] as Int64, 1000)), last = Int(floorDiv(row["last"] as Int64, 1000))
             for (day, slots) in expectedDeliveries(first: first, last: last) {
                 baseline[DayGroup(day: day, group: row["grp"]), default: 0] += slots
             }
@@ -125,16 +110,19 @@ public enum Usage {
             .init("daily", ResultTable(
                 columns: ["day"] + byColumn + ["requests", "deliveries", "baseline", "gap", "flag", "list_cost_usd"],
                 cells: daily)),
-            .init("monthly", try monthly(db, c, perAccount: grouping == .account, pricing: pricing)),
+            .init("monthly", try monthly(db, filter: filter, perAccount: grouping == .account, pricing: pricing)),
         ])
     }
 
     /// Requests per month (and account), with the free tier taken per account and month.
-    static func monthly(_ db: Database, _ c: SQLConditions, perAccount: Bool, pricing: UsagePricing) throws -> ResultTable {
+    static func monthly(_ db: Database, filter: QueryFilter, perAccount: Bool, pricing: UsagePricing) throws -> ResultTable {
+        let source = SummarySource(.activity, filter: filter)
+        let c = try filter.summaryConditions(db, failed: "a.error_code_sid != 0")
         let rows = try Row.fetchAll(db, sql: """
-            SELECT substr(e.event_time, 1, 7) AS month, e.recipient_account_id AS account, count(*) AS n
-            FROM kms_events e WHERE \(c.sql) GROUP BY month, account ORDER BY month, account
-            """, arguments: c.arguments)
+            SELECT strftime('%Y-%m', a.day * 86400, 'unixepoch') AS month,
+                   (SELECT text FROM strings WHERE id = a.recipient_account_sid) AS account, sum(a.events) AS n
+            FROM \(source.sql) a WHERE \(c.sql) GROUP BY month, account ORDER BY month, account
+            """, arguments: StatementArguments(source.arguments + c.values))
         var totals: [DayGroup: (requests: Int, free: Int)] = [:]
         for row in rows {
             let n: Int = row["n"]
@@ -166,6 +154,9 @@ public enum Usage {
         }
         return out
     }
+
+    /// `a / b` rounded down (times before 1970 are negative).
+    static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : -((-a + b - 1) / b) }
 
     /// Dollars rounded to a millionth, so sums print without binary noise.
     static func dollars(_ x: Double) -> Double { (x * 1_000_000).rounded() / 1_000_000 }

@@ -170,6 +170,11 @@ final class EventWriter {
     /// Inserts the rows still pending. Call it before committing, and before reading events
     /// on this connection.
     func flush() throws {
+        try flushPendingRows()
+        try DailySummaries.addNewEvents(db)
+    }
+
+    private func flushPendingRows() throws {
         try pendingEvents.flush(db)
         try pendingContext.flush(db)
         for (alias, seen) in pendingAliases {
@@ -210,9 +215,13 @@ final class EventWriter {
     /// well loses the events it added.
     func write(_ file: inout FileResult, opened: OpenFile? = nil) throws -> Int {
         if let opened, file.outcome != .ingested {
-            try flush()
+            try flushPendingRows()
             let arguments: StatementArguments = ["file": opened.fileID, "mark": opened.watermark]
             let added = "SELECT id FROM events WHERE source_file_id = :file AND id > :mark"
+            // Parts committed earlier are in the daily summaries: their days are counted again.
+            let times = try Row.fetchOne(db, sql: """
+                SELECT min(event_time), max(event_time) FROM events WHERE source_file_id = :file AND id > :mark
+                """, arguments: arguments)
             try db.execute(sql: "DELETE FROM event_context WHERE event_id IN (\(added))", arguments: arguments)
             try db.execute(sql: """
                 DELETE FROM event_uids WHERE event_id IN (\(added))
@@ -220,6 +229,9 @@ final class EventWriter {
                 """, arguments: arguments)
             try db.execute(sql: "DELETE FROM events WHERE source_file_id = :file AND id > :mark", arguments: arguments)
             nextEventID = nil
+            if let first = times?[0] as Int64?, let last = times?[1] as Int64? {
+                try DailySummaries.recount(db, days: DailySummaries.day(ofMilliseconds: first)...DailySummaries.day(ofMilliseconds: last))
+            }
         }
         var reason = file.outcome.reason
         if file.outcome == .ingested, file.malformedCount > 0 {

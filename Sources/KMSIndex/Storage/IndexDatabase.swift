@@ -142,6 +142,8 @@ public final class IndexDatabase: Sendable {
         config.foreignKeysEnabled = false
         config.prepareDatabase { db in
             db.add(function: StoredKeyHash.sqlFunction)
+            db.add(function: CloudTrailLogName.accountFunction)
+            db.add(function: CloudTrailLogName.regionFunction)
             // GRDB's authorizer records what each statement reads, for observation, column by
             // column; a read-only connection has no observers, and the event views read dozens.
             if readOnly { sqlite3_set_authorizer(db.sqliteConnection, nil, nil) }

@@ -31,6 +31,10 @@ public enum Maintenance {
             try db.execute(sql: "DELETE FROM event_uids WHERE event_time < ?", arguments: [cutoff])
             try db.execute(sql: "DELETE FROM events WHERE event_time < ?", arguments: [cutoff])
             report.events = db.changesCount
+            let cutoffDay = DailySummaries.day(ofMilliseconds: cutoff)
+            try db.execute(sql: "DELETE FROM activity_daily WHERE day < ?", arguments: [cutoffDay])
+            try db.execute(sql: "DELETE FROM object_daily WHERE day < ?", arguments: [cutoffDay])
+            try DailySummaries.recount(db, days: cutoffDay...cutoffDay)
             try db.execute(sql: """
                 DELETE FROM kms_key_aliases WHERE key_id NOT IN (SELECT key_id FROM events WHERE key_id IS NOT NULL)
                     AND key_id NOT IN (SELECT source_key_id FROM events WHERE source_key_id IS NOT NULL)

@@ -1,0 +1,160 @@
+import GRDB
+
+/// The daily summaries of events (`activity_daily`, `object_daily`; migration 006) that let
+/// listings and totals read thousands of rows instead of every event.
+///
+/// Each summary is defined once, as a grouping of events (`activitySelect`, `objectSelect`).
+/// The writer adds the events it inserted, in their transaction (`addNewEvents`); prune and
+/// merge recount the days they change (`recount`); queries count the days a time window only
+/// partly covers from the events themselves, with the same groupings, so an answer is exact at
+/// any bound.
+public enum DailySummaries {
+    /// Milliseconds in a UTC day.
+    public static let dayMilliseconds: Int64 = 86_400_000
+
+    /// The UTC day (days since 1970-01-01, rounded down) of a time column in milliseconds.
+    static func day(_ column: String) -> String {
+        "(\(column) / 86400000 - (\(column) % 86400000 < 0))"
+    }
+
+    /// The day of a time in milliseconds, rounded down.
+    static func day(ofMilliseconds ms: Int64) -> Int64 {
+        ms >= 0 ? ms / dayMilliseconds : -((-ms + dayMilliseconds - 1) / dayMilliseconds)
+    }
+
+    /// Events `e` of one time range, through the index that orders them in time.
+    static func eventsBetween(_ lower: String, _ upper: String) -> (from: String, where: String) {
+        ("event_uids u CROSS JOIN events e ON e.id = u.event_id",
+         "u.event_time >= \(lower) AND u.event_time < \(upper)")
+    }
+
+    /// Rows of `activity_daily` grouped from the events `e` of `from` that `where` keeps.
+    static func activitySelect(from: String, where condition: String) -> String {
+        """
+        SELECT day, account, region, key, requested, name, error, principal, trail, delivered,
+               CASE WHEN delivered THEN coalesce(cloudtrail_log_account(file), (SELECT text FROM strings WHERE id = account), '')
+                    ELSE '' END AS log_account,
+               CASE WHEN delivered THEN coalesce(cloudtrail_log_region(file), (SELECT text FROM strings WHERE id = region), '')
+                    ELSE '' END AS log_region,
+               count(*) AS events, min(event_time) AS first_time, max(event_time) AS last_time
+        FROM (
+            SELECT \(day("e.event_time")) AS day,
+                   coalesce(e.recipient_account_sid, 0) AS account, coalesce(e.region_sid, 0) AS region,
+                   coalesce(e.key_id, 0) AS key, coalesce(e.requested_key_sid, 0) AS requested,
+                   e.event_name_sid AS name, coalesce(e.error_code_sid, 0) AS error,
+                   coalesce(e.principal_id, 0) AS principal, coalesce(e.trail_id, 0) AS trail,
+                   e.event_time,
+                   coalesce(e.trail_id IS NOT NULL AND o.kind = 'object'
+                            AND e.event_name_sid = (SELECT id FROM strings WHERE text = 'GenerateDataKey'), 0) AS delivered,
+                   o.key AS file
+            FROM \(from) LEFT JOIN s3_objects o ON o.id = e.object_id
+            WHERE \(condition)
+        )
+        GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12
+        """
+    }
+
+    /// Rows of `object_daily` grouped from the events `e` of `from` that `where` keeps.
+    static func objectSelect(from: String, where condition: String) -> String {
+        """
+        SELECT e.object_id, \(day("e.event_time")) AS day,
+               coalesce(e.recipient_account_sid, 0) AS recipient_account_sid, coalesce(e.region_sid, 0) AS region_sid,
+               coalesce(e.key_id, 0) AS key_id, coalesce(e.requested_key_sid, 0) AS requested_key_sid,
+               coalesce(e.trail_id, 0) AS trail_id, e.error_code_sid IS NOT NULL AS failed,
+               count(*) AS events,
+               count(CASE WHEN e.event_name_sid IN (SELECT id FROM strings WHERE text IN
+                     ('GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'Encrypt')) THEN 1 END) AS writes,
+               count(CASE WHEN e.event_name_sid = (SELECT id FROM strings WHERE text = 'Decrypt') THEN 1 END) AS reads,
+               min(e.event_time) AS first_time, max(e.event_time) AS last_time
+        FROM \(from)
+        WHERE e.object_id IS NOT NULL AND \(condition)
+        GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+        """
+    }
+
+    static let activityKey = """
+        day, recipient_account_sid, region_sid, key_id, requested_key_sid, event_name_sid, error_code_sid,
+        principal_id, trail_id, delivered, log_account, log_region
+        """
+    static let objectKey = "object_id, day, recipient_account_sid, region_sid, key_id, requested_key_sid, trail_id, failed"
+
+    /// Adds the events above the watermark to the summaries and moves the watermark to the
+    /// newest event. Runs in the caller's transaction, the one that inserted the events.
+    public static func addNewEvents(_ db: Database) throws {
+        let watermark = try Int64.fetchOne(db, sql: "SELECT last_event_id FROM summary_state WHERE id = 1") ?? 0
+        guard let newest = try Int64.fetchOne(db, sql: "SELECT max(id) FROM events"), newest > watermark else {
+            return
+        }
+        let range = "e.id > \(watermark) AND e.id <= \(newest)"
+        try db.execute(sql: """
+            INSERT INTO activity_daily \(activitySelect(from: "events e", where: range))
+            ON CONFLICT (\(activityKey)) DO UPDATE SET
+                events = events + excluded.events,
+                first_time = min(first_time, excluded.first_time), last_time = max(last_time, excluded.last_time)
+            """)
+        try db.execute(sql: """
+            INSERT INTO object_daily \(objectSelect(from: "events e", where: range))
+            ON CONFLICT (\(objectKey)) DO UPDATE SET
+                events = events + excluded.events, writes = writes + excluded.writes, reads = reads + excluded.reads,
+                first_time = min(first_time, excluded.first_time), last_time = max(last_time, excluded.last_time)
+            """)
+        try setWatermark(db, newest)
+    }
+
+    /// Counts the days `first...last` again from the events (after events of those days were
+    /// deleted or added by other means than the writer), and moves the watermark to the newest
+    /// event.
+    public static func recount(_ db: Database, days: ClosedRange<Int64>) throws {
+        // Events not counted yet, of any day, are counted first: the watermark then moves past them.
+        try addNewEvents(db)
+        let lower = days.lowerBound * dayMilliseconds
+        let upper = (days.upperBound + 1) * dayMilliseconds
+        let source = eventsBetween("\(lower)", "\(upper)")
+        try db.execute(sql: "DELETE FROM activity_daily WHERE day BETWEEN ? AND ?", arguments: [days.lowerBound, days.upperBound])
+        try db.execute(sql: "INSERT INTO activity_daily \(activitySelect(from: source.from, where: source.where))")
+        try db.execute(sql: "DELETE FROM object_daily WHERE day BETWEEN ? AND ?", arguments: [days.lowerBound, days.upperBound])
+        try db.execute(sql: "INSERT INTO object_daily \(objectSelect(from: source.from, where: source.where))")
+        try setWatermark(db, try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM events") ?? 0)
+    }
+
+    private static func setWatermark(_ db: Database, _ id: Int64) throws {
+        try db.execute(sql: """
+            INSERT INTO summary_state (id, last_event_id) VALUES (1, ?)
+            ON CONFLICT (id) DO UPDATE SET last_event_id = excluded.last_event_id
+            """, arguments: [id])
+    }
+}
+
+/// The account and the region a CloudTrail log file logs, read from its name
+/// (`ACCOUNT_CloudTrail_REGION_…`, after the key's last `/`), as the SQL functions
+/// `cloudtrail_log_account(key)` and `cloudtrail_log_region(key)`: NULL when the name does not
+/// say. A log file's name can differ from the account and region of the delivery event (an
+/// organization trail delivers every member's files).
+enum CloudTrailLogName {
+    static func parts(_ key: String) -> (account: String, region: String?)? {
+        key.withUTF8Bytes { bytes -> (String, String?)? in
+            var start = bytes.startIndex
+            if let slash = bytes.lastIndex(of: UInt8(ascii: "/")) { start = slash + 1 }
+            let name = UnsafeBufferPointer(rebasing: bytes[start...])
+            let marker = Array("_CloudTrail_".utf8)
+            guard name.count > marker.count else { return nil }
+            var at: Int?
+            for i in 0...(name.count - marker.count) where name[i] == marker[0] {
+                if (0..<marker.count).allSatisfy({ name[i + $0] == marker[$0] }) { at = i; break }
+            }
+            guard let at, at > 0 else { return nil }
+            let account = String(decoding: UnsafeBufferPointer(rebasing: name[..<at]), as: UTF8.self)
+            let rest = UnsafeBufferPointer(rebasing: name[(at + marker.count)...])
+            guard let underscore = rest.firstIndex(of: UInt8(ascii: "_")), underscore > 0 else { return (account, nil) }
+            return (account, String(decoding: UnsafeBufferPointer(rebasing: rest[..<underscore]), as: UTF8.self))
+        }
+    }
+
+    static let accountFunction = DatabaseFunction("cloudtrail_log_account", argumentCount: 1, pure: true) { values in
+        String.fromDatabaseValue(values[0]).flatMap { parts($0)?.account }
+    }
+
+    static let regionFunction = DatabaseFunction("cloudtrail_log_region", argumentCount: 1, pure: true) { values in
+        String.fromDatabaseValue(values[0]).flatMap { parts($0)?.region }
+    }
+}
