@@ -8,14 +8,16 @@ public enum Denied {
     /// operations tried, distinct S3 objects named, first and last seen, and the latest
     /// error message.
     public static func table(_ db: Database, filter: QueryFilter) throws -> ResultTable {
-        var c = try filter.conditions(db)
-        c.add("e.error_code IS NOT NULL")
+        var c = try filter.eventConditions(db)
+        c.add("e.error_code_sid IS NOT NULL")  // through the partial index of failed calls
         return try fetchTable(db, sql: """
             WITH failed AS (
                 SELECT e.id, \(principalSQL) AS principal,
-                       coalesce(k.arn, e.requested_key) AS key, e.error_code, e.event_name, e.object_id,
-                       e.event_time, e.event_time_ms, e.error_message
-                FROM kms_events e
+                       coalesce(k.arn, (SELECT text FROM strings WHERE id = e.requested_key_sid)) AS key,
+                       (SELECT text FROM strings WHERE id = e.error_code_sid) AS error_code,
+                       (SELECT text FROM strings WHERE id = e.event_name_sid) AS event_name, e.object_id,
+                       e.event_time AS event_time_ms, e.error_message
+                FROM events e
                 LEFT JOIN principals p ON p.id = e.principal_id
                 LEFT JOIN kms_keys k ON k.id = e.key_id
                 WHERE \(c.sql)
@@ -31,12 +33,12 @@ public enum Denied {
             )
             SELECT r.principal, r.key, r.error_code, count(*) AS calls, o.names AS operations,
                    count(DISTINCT r.object_id) AS objects,
-                   min(r.event_time) AS first_seen, max(r.event_time) AS last_seen,
+                   \(isoTimeSQL("min(r.event_time_ms)")) AS first_seen, \(isoTimeSQL("max(r.event_time_ms)")) AS last_seen,
                    max(CASE WHEN r.recency = 1 THEN r.error_message END) AS last_message
             FROM ranked r
             JOIN operations o ON o.principal = r.principal AND o.key IS r.key AND o.error_code = r.error_code
             GROUP BY r.principal, r.key, r.error_code
-            ORDER BY calls DESC, last_seen DESC, r.principal, r.key\(filter.limitClause)
+            ORDER BY calls DESC, max(r.event_time_ms) DESC, r.principal, r.key\(filter.limitClause)
             """, arguments: c.arguments)
     }
 }

@@ -57,76 +57,92 @@ public struct KeyReport {
     func report(_ key: KnownKey, filter: QueryFilter) throws -> SectionedResult {
         var unkeyed = filter
         unkeyed.key = nil
-        var c = try unkeyed.conditions(db)
-        c.add("e.key_id = ?", key.id)
-        let scope = c.sql
+        // Counts come from the daily summaries, events themselves only for failures and lifecycle.
+        let activity = SummarySource(.activity, filter: unkeyed)
+        var a = try unkeyed.summaryConditions(db, failed: "a.error_code_sid != 0")
+        a.add("a.key_id = ?", key.id)
+        let objects = SummarySource(.objects, filter: unkeyed)
+        var x = try unkeyed.summaryConditions(db, alias: "x", failed: "x.failed = 1")
+        x.add("x.key_id = ?", key.id)
+        var e = try unkeyed.eventConditions(db)
+        e.add("e.key_id = ?", key.id)
         let list = " LIMIT \(filter.limit ?? Self.defaultListLimit)"
         let all = filter.limitClause
-        let principal = principalSQL
+        let decrypt = "(SELECT id FROM strings WHERE text = 'Decrypt')"
+        let failed = "sum(CASE WHEN a.error_code_sid != 0 THEN a.events ELSE 0 END)"
         let lifecycle = Self.lifecycleOperations.map { "'\($0)'" }.joined(separator: ", ")
+        let activityArguments = activity.arguments + a.values
+        func text(_ sid: String) -> String { "(SELECT text FROM strings WHERE id = \(sid))" }
 
-        func section(_ name: String, _ sql: String, _ arguments: StatementArguments? = nil) throws -> SectionedResult.Section {
-            SectionedResult.Section(name, try fetchTable(db, sql: sql, arguments: arguments ?? c.arguments))
+        func section(_ name: String, _ sql: String, _ arguments: [(any DatabaseValueConvertible)?]) throws -> SectionedResult.Section {
+            SectionedResult.Section(name, try fetchTable(db, sql: sql, arguments: StatementArguments(arguments)))
         }
         return SectionedResult([
             try section("key", """
                 SELECT k.arn AS key_arn, k.account_id AS account, k.region, k.key_id,
-                       count(e.id) AS events, count(e.error_code) AS failed,
-                       count(DISTINCT e.principal_id) AS principals, count(DISTINCT e.object_id) AS objects,
-                       count(DISTINCT e.trail_id) AS trails,
-                       min(e.event_time) AS first_seen, max(e.event_time) AS last_seen
-                FROM kms_keys k LEFT JOIN kms_events e ON e.key_id = k.id AND \(scope)
+                       coalesce(s.events, 0) AS events, coalesce(s.failed, 0) AS failed,
+                       coalesce(s.principals, 0) AS principals,
+                       (SELECT count(DISTINCT x.object_id) FROM \(objects.sql) x WHERE \(x.sql)) AS objects,
+                       coalesce(s.trails, 0) AS trails, s.first_seen, s.last_seen
+                FROM kms_keys k LEFT JOIN (
+                    SELECT sum(a.events) AS events, \(failed) AS failed,
+                           count(DISTINCT nullif(a.principal_id, 0)) AS principals,
+                           count(DISTINCT nullif(a.trail_id, 0)) AS trails,
+                           \(isoTimeSQL("min(a.first_time)")) AS first_seen, \(isoTimeSQL("max(a.last_time)")) AS last_seen
+                    FROM \(activity.sql) a WHERE \(a.sql) HAVING count(*) > 0) s
                 WHERE k.id = ?
-                """, StatementArguments(c.values + [key.id])),
+                """, objects.arguments + x.values + activityArguments + [key.id]),
             try section("aliases", """
                 SELECT alias, first_seen, last_seen FROM kms_key_aliases WHERE key_id = ? ORDER BY alias
                 """, [key.id]),
             try section("daily", """
-                SELECT substr(e.event_time, 1, 10) AS day, e.event_name AS operation,
-                       count(*) AS calls, count(e.error_code) AS failed
-                FROM kms_events e WHERE \(scope)
-                GROUP BY day, operation ORDER BY day, operation\(all)
-                """),
+                SELECT date(a.day * 86400, 'unixepoch') AS day, \(text("a.event_name_sid")) AS operation,
+                       sum(a.events) AS calls, \(failed) AS failed
+                FROM \(activity.sql) a WHERE \(a.sql)
+                GROUP BY 1, 2 ORDER BY 1, 2\(all)
+                """, activityArguments),
             try section("principals", """
-                SELECT \(principal) AS principal, p.type AS principal_type, count(*) AS calls,
-                       count(CASE WHEN e.event_name = 'Decrypt' THEN 1 END) AS decrypts,
-                       count(e.error_code) AS failed, min(e.event_time) AS first_seen, max(e.event_time) AS last_seen
-                FROM kms_events e LEFT JOIN principals p ON p.id = e.principal_id WHERE \(scope)
+                SELECT \(principalSQL) AS principal, p.type AS principal_type, sum(a.events) AS calls,
+                       sum(CASE WHEN a.event_name_sid = \(decrypt) THEN a.events ELSE 0 END) AS decrypts,
+                       \(failed) AS failed,
+                       \(isoTimeSQL("min(a.first_time)")) AS first_seen, \(isoTimeSQL("max(a.last_time)")) AS last_seen
+                FROM \(activity.sql) a LEFT JOIN principals p ON p.id = a.principal_id WHERE \(a.sql)
                 GROUP BY principal ORDER BY calls DESC, principal\(list)
-                """),
+                """, activityArguments),
             try section("trails", """
                 SELECT t.arn AS trail_arn,
-                       count(CASE WHEN e.event_name = 'GenerateDataKey' AND o.kind = 'object' THEN 1 END) AS deliveries,
-                       count(CASE WHEN e.event_name = 'Decrypt' THEN 1 END) AS reads,
-                       min(e.event_time) AS first_seen, max(e.event_time) AS last_seen
-                FROM kms_events e JOIN trails t ON t.id = e.trail_id LEFT JOIN s3_locations o ON o.id = e.object_id
-                WHERE \(scope)
+                       sum(CASE WHEN a.delivered THEN a.events ELSE 0 END) AS deliveries,
+                       sum(CASE WHEN a.event_name_sid = \(decrypt) THEN a.events ELSE 0 END) AS reads,
+                       \(isoTimeSQL("min(a.first_time)")) AS first_seen, \(isoTimeSQL("max(a.last_time)")) AS last_seen
+                FROM \(activity.sql) a JOIN trails t ON t.id = a.trail_id
+                WHERE \(a.sql)
                 GROUP BY t.id ORDER BY t.arn\(all)
-                """),
+                """, activityArguments),
             try section("objects", """
-                SELECT o.arn AS object_arn, o.kind,
-                       count(CASE WHEN e.event_name IN (\(Listings.writeOperations)) THEN 1 END) AS writes,
-                       count(CASE WHEN e.event_name = 'Decrypt' THEN 1 END) AS reads,
-                       count(CASE WHEN e.event_name = 'Decrypt' AND e.error_code IS NOT NULL THEN 1 END) AS failed_reads,
-                       min(e.event_time) AS first_seen, max(e.event_time) AS last_seen
-                FROM kms_events e JOIN s3_locations o ON o.id = e.object_id WHERE \(scope)
-                GROUP BY o.id ORDER BY last_seen DESC, o.arn\(list)
-                """),
+                SELECT o.arn AS object_arn, o.kind, sum(x.writes) AS writes, sum(x.reads) AS reads,
+                       sum(CASE WHEN x.failed THEN x.reads ELSE 0 END) AS failed_reads,
+                       \(isoTimeSQL("min(x.first_time)")) AS first_seen, \(isoTimeSQL("max(x.last_time)")) AS last_seen
+                FROM \(objects.sql) x JOIN s3_locations o ON o.id = x.object_id WHERE \(x.sql)
+                GROUP BY x.object_id ORDER BY max(x.last_time) DESC, o.arn\(list)
+                """, objects.arguments + x.values),
             try section("failures", """
-                SELECT e.event_time, e.event_name AS operation, \(principal) AS principal,
-                       e.error_code, e.error_message, o.arn AS object_arn
-                FROM kms_events e LEFT JOIN principals p ON p.id = e.principal_id
-                LEFT JOIN s3_locations o ON o.id = e.object_id
-                WHERE \(scope) AND e.error_code IS NOT NULL
-                ORDER BY e.event_time_ms DESC, e.id DESC\(list)
-                """),
+                SELECT \(isoTimeSQL("e.event_time")) AS event_time, \(text("e.event_name_sid")) AS operation,
+                       \(principalSQL) AS principal, \(text("e.error_code_sid")) AS error_code, e.error_message,
+                       \(objectARNSQL("e.object_id")) AS object_arn
+                FROM events e LEFT JOIN principals p ON p.id = e.principal_id
+                WHERE \(e.sql) AND e.error_code_sid IS NOT NULL
+                ORDER BY e.event_time DESC, e.id DESC\(list)
+                """, e.values),
+            // Key management is never read-only: the partial index events_key_changes holds it.
             try section("lifecycle", """
-                SELECT e.event_time, e.event_name AS operation, \(principal) AS principal,
-                       coalesce(e.error_code, 'OK') AS result, e.requested_key
-                FROM kms_events e LEFT JOIN principals p ON p.id = e.principal_id
-                WHERE \(scope) AND (e.event_name IN (\(lifecycle)) OR e.read_only = 0)
-                ORDER BY e.event_time_ms, e.id\(all)
-                """),
+                SELECT \(isoTimeSQL("e.event_time")) AS event_time, \(text("e.event_name_sid")) AS operation,
+                       \(principalSQL) AS principal, coalesce(\(text("e.error_code_sid")), 'OK') AS result,
+                       \(text("e.requested_key_sid")) AS requested_key
+                FROM events e LEFT JOIN principals p ON p.id = e.principal_id
+                WHERE \(e.sql) AND e.read_only IS NOT 1
+                  AND (e.event_name_sid IN (SELECT id FROM strings WHERE text IN (\(lifecycle))) OR e.read_only = 0)
+                ORDER BY e.event_time, e.id\(all)
+                """, e.values),
         ])
     }
 }

@@ -24,15 +24,16 @@ public struct PrincipalReads {
     public func reads(principal query: String, filter: QueryFilter) throws -> [EventRow] {
         let ids = try principalIDs(query)
         if ids.isEmpty { return [] }
-        var c = try filter.conditions(db)
-        c.add("e.event_name = 'Decrypt' AND e.principal_id IN (\(ids.map(String.init).joined(separator: ", ")))")
+        var c = try filter.eventConditions(db)
+        c.add("e.event_name_sid = (SELECT id FROM strings WHERE text = 'Decrypt')")
+        c.add("e.principal_id IN (\(ids.map(String.init).joined(separator: ", ")))")
         let sql = """
             SELECT \(EventRow.selectColumns),
                    (SELECT group_concat(n.name || '=' || v.value, '; ') FROM event_context x
                     JOIN context_names n ON n.id = x.name_id JOIN context_values v ON v.id = x.value_id
                     WHERE x.event_id = k.id AND x.scope = 0) AS context
             FROM kms_events k
-            WHERE k.id IN (SELECT e.id FROM kms_events e WHERE \(c.sql))
+            WHERE k.id IN (SELECT e.id FROM events e WHERE \(c.sql))
             ORDER BY event_time_ms, event_id\(filter.limitClause)
             """
         return try Row.fetchAll(db, sql: sql, arguments: c.arguments).map(EventRow.init)

@@ -87,3 +87,10 @@ func isoTimeSQL(_ ms: String) -> String {
         CASE WHEN (\(ms)) % 1000 = 0 THEN 'Z' ELSE rtrim('.' || printf('%03d', (\(ms)) % 1000), '0') || 'Z' END)
     """
 }
+
+/// The ARN of the S3 location whose id is `id`, as `s3_locations` shows it. A subquery, not a
+/// join with the view: SQLite cannot flatten a view with an outer join into an outer join, and
+/// builds the whole view instead.
+func objectARNSQL(_ id: String) -> String {
+    "(SELECT coalesce(b.arn || '/' || o.key, b.arn, o.key) FROM s3_objects o LEFT JOIN s3_buckets b ON b.id = o.bucket_id WHERE o.id = \(id))"
+}

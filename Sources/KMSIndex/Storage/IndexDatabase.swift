@@ -144,6 +144,14 @@ public final class IndexDatabase: Sendable {
             db.add(function: StoredKeyHash.sqlFunction)
             db.add(function: CloudTrailLogName.accountFunction)
             db.add(function: CloudTrailLogName.regionFunction)
+            if getenv("KMSINDEX_PROFILE_SQL") != nil {
+                db.trace(options: .profile) { event in
+                    if case let .profile(statement, duration) = event {
+                        let line = String(format: "%.4f s  ", duration) + String(statement.sql.prefix(300)).replacingOccurrences(of: "\n", with: " ") + "\n"
+                        _ = line.withCString { write(2, $0, strlen($0)) }
+                    }
+                }
+            }
             // GRDB's authorizer records what each statement reads, for observation, column by
             // column; a read-only connection has no observers, and the event views read dozens.
             if readOnly { sqlite3_set_authorizer(db.sqliteConnection, nil, nil) }
