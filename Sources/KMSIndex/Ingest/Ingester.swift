@@ -13,6 +13,9 @@ public struct IngestOptions: Sendable {
     public var filesPerTransaction = 500
     public var eventsPerTransaction = 100_000
     public var secondsPerTransaction = 2.0
+    /// Most ids the writer keeps cached per dimension table (objects, principals…) between
+    /// commits; past it a cache starts again empty, so memory does not grow with history.
+    public var idCacheLimit = 1 << 17
     /// A large file's events go to the writer in parts of this many (memory stays flat).
     public var eventsPerPart = 4096
     /// Delivery days to read (`--since`/`--until`); nil reads every folder.
@@ -177,6 +180,7 @@ public final class Ingester {
                        diagnostic: (IngestDiagnostic) -> Void, progress: ((IngestSummary) -> Void)?) throws {
         try database.queue.writeWithoutTransaction { db in
             let writer = try EventWriter(db: db)
+            writer.cacheLimit = options.idCacheLimit
             var filesInBatch = 0
             var eventsInBatch = 0
             var batchStart = Date()
@@ -210,6 +214,7 @@ public final class Ingester {
                     {
                         try writer.flush()
                         try db.commit()
+                        writer.boundCaches()
                         inTransaction = false
                         filesInBatch = 0
                         eventsInBatch = 0

@@ -31,7 +31,9 @@ public enum DailySummaries {
     /// Rows of `activity_daily` grouped from the events `e` of `from` that `where` keeps.
     static func activitySelect(from: String, where condition: String) -> String {
         """
-        SELECT day, account, region, key, requested, name, error, principal, trail, delivered,
+        SELECT day, account AS recipient_account_sid, region AS region_sid, key AS key_id,
+               requested AS requested_key_sid, name AS event_name_sid, error AS error_code_sid,
+               principal AS principal_id, trail AS trail_id, delivered,
                CASE WHEN delivered THEN coalesce(cloudtrail_log_account(file), (SELECT text FROM strings WHERE id = account), '')
                     ELSE '' END AS log_account,
                CASE WHEN delivered THEN coalesce(cloudtrail_log_region(file), (SELECT text FROM strings WHERE id = region), '')

@@ -167,6 +167,24 @@ final class EventWriter {
         pendingAliases = [:]
     }
 
+    /// Most ids one cache keeps between commits. Past it the cache is emptied after a commit
+    /// and its ids are looked up again as they come: memory stays flat however many objects,
+    /// principals and keys a year of history holds.
+    @exclusivity(unchecked) var cacheLimit = 1 << 17
+
+    /// Empties the caches that hold more than `cacheLimit` ids. Call it after a commit.
+    func boundCaches() {
+        let pairs: [(TextIDCache, DimensionTable)] = [
+            (keyIDs, keys), (trailIDs, trails), (objectIDs, objects), (bucketIDs, buckets), (stringIDs, strings),
+            (userAgentIDs, userAgents), (contextNameIDs, contextNames), (contextValueIDs, contextValues),
+            (principalIDs, principals),
+        ]
+        for (cache, table) in pairs where cache.count > cacheLimit {
+            cache.removeAll()
+            table.onlyOwnRows = false  // rows it inserted are no longer all in the cache
+        }
+    }
+
     /// Inserts the rows still pending. Call it before committing, and before reading events
     /// on this connection.
     func flush() throws {

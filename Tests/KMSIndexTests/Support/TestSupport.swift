@@ -1,9 +1,9 @@
 import CZlib
 import Foundation
 import GRDB
+@testable import KMSIndex
 import XCTest
 
-@testable import KMSIndex
 
 /// A fresh folder under the system temp folder, removed by the test's teardown.
 final class TempDir {
@@ -101,7 +101,9 @@ func kmsRecord(
     if let error { fields += [#""errorCode":"\#(error.code)""#, #""errorMessage":"# + JSONText.quoted(error.message)] }
     fields += [
         #""requestParameters":"# + requestParameters, #""responseElements":null"#,
-        #""requestID":"\#(UUID().uuidString.lowercased())""#, #""eventID":"\#(eventID)""#, #""readOnly":true"#,
+        #""requestID":"\#(UUID().uuidString.lowercased())""#, #""eventID":"\#(eventID)""#,
+        // As CloudTrail marks them: key management changes something, reads and data-key calls do not.
+        #""readOnly":\#(KeyReport.lifecycleOperations.contains(eventName) ? "false" : "true")"#,
     ]
     if let resources { fields.append(#""resources":"# + resources) }
     fields += [#""eventType":"AwsApiCall""#, #""managementEvent":true"#, #""recipientAccountId":"111122223333""#]

@@ -1,0 +1,215 @@
+import Foundation
+import GRDB
+import KMSIndexSynth
+import XCTest
+
+@testable import KMSIndex
+
+/// The daily summaries must always equal a count of the events they summarize: after ingests
+/// in many transactions, with bounded caches, after prune, and as migration 006 fills them.
+final class DailySummariesTests: XCTestCase {
+    /// A small generated tree: 2 accounts, 2 regions, 3 days.
+    private func tree(_ dir: TempDir) throws -> String {
+        let options = SynthOptions(seed: 11, accounts: 2, regions: ["us-east-1", "eu-west-1"], days: 3, filesPerDay: 8)
+        _ = try Synth.generate(options, into: dir.url.appendingPathComponent("tree"))
+        return dir.path + "/tree"
+    }
+
+    private func ingest(_ index: IndexDatabase, _ path: String, filesPerTransaction: Int = 500,
+                        idCacheLimit: Int = 1 << 17) throws -> IngestSummary {
+        var options = IngestOptions(paths: [path])
+        options.jobs = 2
+        options.filesPerTransaction = filesPerTransaction
+        options.idCacheLimit = idCacheLimit
+        return try Ingester(database: index, options: options).run()
+    }
+
+    private func summaries(_ index: IndexDatabase) throws -> [String] {
+        try index.queue.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM activity_daily ORDER BY \(DailySummaries.activityKey)").map(\.description)
+                + Row.fetchAll(db, sql: "SELECT * FROM object_daily ORDER BY \(DailySummaries.objectKey)").map(\.description)
+        }
+    }
+
+    private func recountAll(_ index: IndexDatabase) throws {
+        try index.queue.write { db in
+            let days = try Row.fetchOne(db, sql: "SELECT min(event_time), max(event_time) FROM events")!
+            try DailySummaries.recount(db, days: DailySummaries.day(ofMilliseconds: days[0])...DailySummaries.day(ofMilliseconds: days[1]))
+        }
+    }
+
+    func testSummariesKeptByTheWriterEqualARecountAndTheMigration() throws {
+        let dir = try TempDir()
+        let path = try tree(dir)
+        let index = try makeIndex(dir)
+        // Many small transactions and tiny caches: rows of one day and kind are added to again
+        // and again, and ids fall out of the caches and are looked up.
+        let summary = try ingest(index, path, filesPerTransaction: 3, idCacheLimit: 4)
+        XCTAssertEqual(summary.filesFailed, 0)
+        let kept = try summaries(index)
+        XCTAssertGreaterThan(kept.count, 50)
+        XCTAssertEqual(try count(index, "SELECT sum(events) FROM activity_daily"), try count(index, "SELECT count(*) FROM events"))
+        XCTAssertEqual(try count(index, "SELECT last_event_id FROM summary_state"), try count(index, "SELECT max(id) FROM events"))
+        XCTAssertGreaterThan(try count(index, "SELECT count(*) FROM activity_daily WHERE delivered AND log_account != ''"), 0)
+
+        try recountAll(index)
+        XCTAssertEqual(try summaries(index), kept)
+
+        // As an index of schema 5 is converted: migration 006 fills the summaries from events.
+        try index.queue.writeWithoutTransaction { db in
+            try db.execute(sql: """
+                DROP TABLE activity_daily; DROP TABLE object_daily; DROP TABLE summary_state;
+                DROP INDEX events_key_changes; DELETE FROM grdb_migrations WHERE identifier LIKE '006%'
+                """)
+        }
+        try IndexDatabase.migrator.migrate(index.queue)
+        XCTAssertEqual(try summaries(index), kept)
+    }
+
+    func testBoundedCachesChangeNothingInTheIndex() throws {
+        let dir = try TempDir()
+        let path = try tree(dir)
+        let unbounded = try makeIndex(dir, name: "a.sqlite")
+        let bounded = try makeIndex(dir, name: "b.sqlite")
+        _ = try ingest(unbounded, path, filesPerTransaction: 2)
+        _ = try ingest(bounded, path, filesPerTransaction: 2, idCacheLimit: 2)
+        for table in ["principals", "s3_objects", "s3_buckets", "kms_keys", "trails", "strings", "user_agents",
+                      "context_names", "context_values", "events", "event_context"] {
+            XCTAssertEqual(try count(bounded, "SELECT count(*) FROM \(table)"), try count(unbounded, "SELECT count(*) FROM \(table)"), table)
+        }
+        func events(_ index: IndexDatabase) throws -> [String] {
+            try index.queue.read { db in
+                try Row.fetchAll(db, sql: """
+                    SELECT event_id, event_time, event_name, key_arn, principal_arn, access_key_id, object_arn,
+                           trail_arn, user_agent, error_code FROM kms_events ORDER BY event_time_ms, event_id
+                    """).map(\.description)
+            }
+        }
+        XCTAssertEqual(try events(bounded), try events(unbounded))
+        let kept = try summaries(bounded)
+        try recountAll(bounded)
+        XCTAssertEqual(try summaries(bounded), kept)
+    }
+
+    func testPruneLeavesSummariesEqualToTheirEvents() throws {
+        let dir = try TempDir()
+        let index = try makeIndex(dir)
+        _ = try ingest(index, try tree(dir))
+        let before = try count(index, "SELECT count(*) FROM events")
+        // In the middle of the second day: that day is counted again from what is left of it.
+        let report = try Maintenance.prune(index, before: "2024-03-02T13:17:00Z")
+        XCTAssertGreaterThan(report.events, 0)
+        XCTAssertLessThan(report.events, before)
+        let kept = try summaries(index)
+        XCTAssertEqual(try count(index, "SELECT sum(events) FROM activity_daily"), before - report.events)
+        try recountAll(index)
+        XCTAssertEqual(try summaries(index), kept)
+    }
+
+    /// Listings read from the summaries and, for the part days of a window, from the events;
+    /// the answers must equal queries over every event (the text views), whatever the bounds.
+    func testListingsEqualQueriesOverEveryEventForAnyWindow() throws {
+        let dir = try TempDir()
+        let index = try makeIndex(dir)
+        _ = try ingest(index, try tree(dir))
+        let windows: [(String?, String?)] = [
+            (nil, nil), ("2024-03-01T00:00:00Z", nil), (nil, "2024-03-02T00:00:00Z"),
+            ("2024-03-01T07:30:00Z", "2024-03-03T02:00:00Z"), ("2024-03-02T03:00:00Z", "2024-03-02T09:00:00Z"),
+            ("2024-03-01T23:00:00Z", "2024-03-02T01:00:00Z"), ("2024-03-02T00:00:00Z", "2024-03-03T00:00:00Z"),
+        ]
+        try index.queue.read { db in
+            let account = try String.fetchOne(db, sql: "SELECT recipient_account_id FROM kms_events LIMIT 1")!
+            for (since, until) in windows {
+                for variant in 0..<3 {
+                    var filter = QueryFilter(since: since, until: until)
+                    if variant == 1 { filter.account = account }
+                    if variant == 2 { filter.errorsOnly = true }
+                    let c = try filter.conditions(db)
+                    let label = "\(since ?? "-") \(until ?? "-") \(variant)"
+                    let keys = try fetchTable(db, sql: """
+                        SELECT k.arn, count(*), count(e.error_code), count(DISTINCT e.principal_id),
+                               min(e.event_time_ms), max(e.event_time_ms)
+                        FROM kms_events e JOIN kms_keys k ON k.id = e.key_id WHERE \(c.sql) GROUP BY k.id ORDER BY k.arn
+                        """, arguments: c.arguments)
+                    let listed = try Listings.keys(db, filter: filter)
+                    XCTAssertEqual(listed.rows.map { [$0[0], $0[5], $0[6], $0[7], ms($0[8]), ms($0[9])] }, keys.rows, label)
+
+                    let trails = try fetchTable(db, sql: """
+                        SELECT t.arn, count(*), count(CASE WHEN e.event_name = 'GenerateDataKey' AND o.kind = 'object' THEN 1 END),
+                               count(DISTINCT CASE WHEN o.kind = 'object' THEN e.object_id END),
+                               count(CASE WHEN e.event_name = 'Decrypt' THEN 1 END),
+                               count(DISTINCT CASE WHEN e.event_name = 'Decrypt' THEN e.principal_id END), count(e.error_code)
+                        FROM kms_events e JOIN trails t ON t.id = e.trail_id LEFT JOIN s3_locations o ON o.id = e.object_id
+                        WHERE \(c.sql) GROUP BY t.id ORDER BY t.arn
+                        """, arguments: c.arguments)
+                    XCTAssertEqual(try Listings.trails(db, filter: filter).rows.map { Array($0[0...0] + $0[4...9]) }, trails.rows, label)
+
+                    let requests = try fetchTable(db, sql: """
+                        SELECT substr(e.event_time, 1, 10) AS day, count(*) FROM kms_events e WHERE \(c.sql)
+                        GROUP BY day ORDER BY day
+                        """, arguments: c.arguments)
+                    let daily = try Usage.report(db, filter: filter).sections[0].table
+                    XCTAssertEqual(daily.rows.filter { $0[1] != "0" }.map { [$0[0], $0[1]] }, requests.rows, label)
+
+                    let objects = try fetchTable(db, sql: """
+                        SELECT o.arn, count(CASE WHEN e.event_name = 'Decrypt' THEN 1 END), min(e.event_time_ms)
+                        FROM kms_events e JOIN s3_locations o ON o.id = e.object_id WHERE \(c.sql)
+                        GROUP BY o.id ORDER BY min(e.event_time_ms), o.arn
+                        """, arguments: c.arguments)
+                    XCTAssertEqual(try Listings.objects(db, filter: filter).rows.map { [$0[0], $0[6], ms($0[9])] }, objects.rows, label)
+                }
+            }
+        }
+    }
+
+    /// Every statement the listings run finds events through an index, never by reading
+    /// every event.
+    func testListingsNeverScanEveryEvent() throws {
+        let dir = try TempDir()
+        let index = try makeIndex(dir)
+        _ = try ingest(index, try tree(dir))
+        var statements: [String] = []
+        try index.queue.read { db in
+            db.trace(options: .statement) { event in
+                if case let .statement(statement) = event { statements.append(statement.expandedSQL) }
+            }
+            let key = try String.fetchOne(db, sql: "SELECT arn FROM kms_keys LIMIT 1")!
+            for filter in [QueryFilter(), QueryFilter(since: "2024-03-01T05:00:00Z", until: "2024-03-03T01:00:00Z", key: key)] {
+                _ = try Listings.keys(db, filter: filter)
+                _ = try Listings.trails(db, filter: filter)
+                _ = try Listings.objects(db, filter: filter, bucket: "b", trail: "t")
+                _ = try Usage.report(db, filter: filter, by: .key)
+                _ = try Denied.table(db, filter: filter)
+                _ = try KeyReport(db).answer(key, filter: filter)
+                _ = try IndexStats.read(db)
+            }
+            db.trace(options: [], nil)
+            XCTAssertGreaterThan(statements.count, 20)
+            for sql in statements where !sql.hasPrefix("PRAGMA") {
+                let plan = try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql).map { $0["detail"] as String }
+                // The partial index of failed calls is small; any other scan of events reads them all.
+                for line in plan where (line == "SCAN e" || line.hasPrefix("SCAN e ") || line.hasPrefix("SCAN events"))
+                    && !line.contains("INDEX events_error") {
+                    XCTFail("\(line) in \(sql.prefix(300))")
+                }
+            }
+        }
+    }
+
+    func testLogFileNamesGiveTheirAccountAndRegion() {
+        XCTAssertEqual(CloudTrailLogName.parts("AWSLogs/o-1/111122223333/CloudTrail/eu-west-1/2024/03/01/111122223333_CloudTrail_eu-west-1_20240301T0005Z_AbC.json.gz")?.account, "111122223333")
+        XCTAssertEqual(CloudTrailLogName.parts("x/111122223333_CloudTrail_eu-west-1_20240301T0005Z_AbC.json.gz")?.region, "eu-west-1")
+        XCTAssertNil(CloudTrailLogName.parts("x/111122223333_CloudTrail_eu-west-1")?.region)  // no '_' after the region
+        XCTAssertEqual(CloudTrailLogName.parts("x/111122223333_CloudTrail_eu-west-1")?.account, "111122223333")
+        XCTAssertNil(CloudTrailLogName.parts("_CloudTrail_eu-west-1_x.json.gz"))  // no account before the marker
+        XCTAssertNil(CloudTrailLogName.parts("a_CloudTrail_/b.json.gz"))  // the marker is in a folder, not the name
+        XCTAssertNil(CloudTrailLogName.parts(""))
+        XCTAssertEqual(CloudTrailLogName.parts("a_CloudTrail__x")?.account, "a")
+        XCTAssertNil(CloudTrailLogName.parts("a_CloudTrail__x")?.region)  // empty region
+    }
+}
+
+/// A time as the listings print it, in milliseconds (the reference queries compare those).
+private func ms(_ text: String?) -> String? {
+    text.flatMap(StoredTime.milliseconds).map(String.init)
+}
