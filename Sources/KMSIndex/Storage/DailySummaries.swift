@@ -119,7 +119,7 @@ public enum DailySummaries {
         try setWatermark(db, try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM events") ?? 0)
     }
 
-    private static func setWatermark(_ db: Database, _ id: Int64) throws {
+    static func setWatermark(_ db: Database, _ id: Int64) throws {
         try db.execute(sql: """
             INSERT INTO summary_state (id, last_event_id) VALUES (1, ?)
             ON CONFLICT (id) DO UPDATE SET last_event_id = excluded.last_event_id

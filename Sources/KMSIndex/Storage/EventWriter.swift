@@ -92,6 +92,8 @@ final class EventWriter {
     /// each was seen: a few pairs, seen in thousands of events (an upsert per event cost
     /// about 8,000 instructions).
     @exclusivity(unchecked) private var pendingAliases: [PendingAlias: (first: String, last: String)] = [:]
+    /// The new events counted for the daily summaries, added to them at each flush.
+    private let summaries: SummaryAccumulator
 
     init(db: Database) throws {
         self.db = db
@@ -117,6 +119,7 @@ final class EventWriter {
         insertUIDs = try db.makeStatement(sql: uidInsert(Self.uidsPerStatement))
         selectUID = try db.makeStatement(sql: "SELECT event_id FROM event_uids WHERE event_time = ? AND event_uid = ?")
         pendingEvents = try PendingRows(db)
+        summaries = try SummaryAccumulator(db)
         pendingContext = try PendingRows(db)
         upsertAlias = try db.makeStatement(sql: """
             INSERT INTO kms_key_aliases (key_id, alias, first_seen, last_seen) VALUES (?, ?, ?, ?)
@@ -165,6 +168,7 @@ final class EventWriter {
         pendingEvents.discard()
         pendingContext.discard()
         pendingAliases = [:]
+        summaries.discard()
     }
 
     /// Most ids one cache keeps between commits. Past it the cache is emptied after a commit
@@ -189,7 +193,9 @@ final class EventWriter {
     /// on this connection.
     func flush() throws {
         try flushPendingRows()
-        try DailySummaries.addNewEvents(db)
+        try summaries.flush(db)
+        // Every event up to the newest is counted now: this writer counted those it wrote.
+        try DailySummaries.setWatermark(db, try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM events") ?? 0)
     }
 
     private func flushPendingRows() throws {
@@ -233,10 +239,10 @@ final class EventWriter {
     /// well loses the events it added.
     func write(_ file: inout FileResult, opened: OpenFile? = nil) throws -> Int {
         if let opened, file.outcome != .ingested {
-            try flushPendingRows()
+            try flush()
             let arguments: StatementArguments = ["file": opened.fileID, "mark": opened.watermark]
             let added = "SELECT id FROM events WHERE source_file_id = :file AND id > :mark"
-            // Parts committed earlier are in the daily summaries: their days are counted again.
+            // The file's events are in the daily summaries: their days are counted again.
             let times = try Row.fetchOne(db, sql: """
                 SELECT min(event_time), max(event_time) FROM events WHERE source_file_id = :file AND id > :mark
                 """, arguments: arguments)
@@ -362,6 +368,12 @@ final class EventWriter {
         row.sharedEventID = e.sharedEventID
         row.readOnly = e.readOnly
         row.eventType = try string(e.eventType)
+        var delivery: String?
+        if row.trail != nil, e.eventName == "GenerateDataKey", let arn = e.s3ARN {
+            let location = S3Location(arn: arn)
+            if location.kind == .object { delivery = S3ObjectSQL.split(arn: arn, location).key }
+        }
+        summaries.add(e, row, delivery: delivery)
         try pendingEvents.append(row, db)
         for pair in e.otherContext {
             try pendingContext.append(ContextRow(eventID: id, scope: Int64(pair.scope.rawValue),
@@ -574,7 +586,7 @@ enum PrincipalIdentity {
 }
 
 /// One row of `events`, as the writer binds it.
-private struct EventsRow: BoundRow {
+struct EventsRow: BoundRow {
     // OR FAIL, not the default ABORT: a statement that may abort half-way through several
     // rows keeps a journal of the pages it changes, so that it can undo itself (written to a
     // temporary file, 4 KiB a page). The writer rolls the whole transaction back on any error.
