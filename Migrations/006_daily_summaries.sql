@@ -11,6 +11,8 @@
 -- * summary_state: the highest events.id counted. The writer adds the events above it in the
 --   transaction that inserts them; prune and merge recount the days they change.
 -- Days are whole UTC days since 1970-01-01 (floor of event_time / 86,400,000).
+-- No secondary index: on a WITHOUT ROWID table each would repeat the whole primary key, as
+-- large as the table; a listing reads the summaries whole, a fraction of the events.
 
 CREATE TABLE activity_daily (
     day                   INTEGER NOT NULL,
@@ -31,7 +33,6 @@ CREATE TABLE activity_daily (
     PRIMARY KEY (day, recipient_account_sid, region_sid, key_id, requested_key_sid, event_name_sid,
                  error_code_sid, principal_id, trail_id, delivered, log_account, log_region)
 ) WITHOUT ROWID;
-CREATE INDEX activity_daily_key ON activity_daily(key_id, day);
 
 CREATE TABLE object_daily (
     object_id             INTEGER NOT NULL,
@@ -49,8 +50,6 @@ CREATE TABLE object_daily (
     last_time             INTEGER NOT NULL,
     PRIMARY KEY (object_id, day, recipient_account_sid, region_sid, key_id, requested_key_sid, trail_id, failed)
 ) WITHOUT ROWID;
-CREATE INDEX object_daily_day ON object_daily(day);
-CREATE INDEX object_daily_key ON object_daily(key_id, day);
 
 CREATE TABLE summary_state (
     id            INTEGER PRIMARY KEY CHECK (id = 1),

@@ -75,14 +75,18 @@ public enum Listings {
                 FROM \(source.sql) x
                 WHERE \(c.sql)
                 GROUP BY x.object_id
+            ), page AS (
+                SELECT o.arn AS object_arn, o.kind, o.bucket, o.key, l.*
+                FROM listed l JOIN s3_locations o ON o.id = l.object_id
+                ORDER BY l.first_time, o.arn\(filter.limitClause)
             )
-            SELECT o.arn AS object_arn, o.kind, o.bucket, o.key, l.trail_arn, l.writes, l.reads, l.failed_reads,
+            -- Readers are counted for the rows listed only, after the sort.
+            SELECT object_arn, kind, bucket, key, trail_arn, writes, reads, failed_reads,
                    (SELECT count(DISTINCT e.principal_id) FROM events e
-                    WHERE e.object_id = l.object_id AND e.event_name_sid = (SELECT id FROM strings WHERE text = 'Decrypt')
+                    WHERE e.object_id = p.object_id AND e.event_name_sid = (SELECT id FROM strings WHERE text = 'Decrypt')
                       AND \(r.sql)) AS readers,
-                   \(isoTimeSQL("l.first_time")) AS first_seen, \(isoTimeSQL("l.last_time")) AS last_seen
-            FROM listed l JOIN s3_locations o ON o.id = l.object_id
-            ORDER BY l.first_time, o.arn\(filter.limitClause)
+                   \(isoTimeSQL("first_time")) AS first_seen, \(isoTimeSQL("last_time")) AS last_seen
+            FROM page p ORDER BY first_time, object_arn
             """, arguments: StatementArguments(source.arguments + c.values + r.values))
     }
 

@@ -10,7 +10,14 @@ public struct PrincipalReads {
     /// ARN matches all its sessions), a role name (all its sessions), a session name, a user
     /// name, an access key id, or the service that called (`invokedBy`).
     public func principalIDs(_ query: String) throws -> [Int64] {
-        try Int64.fetchAll(db, sql: """
+        // Names, access key ids and services hold no ':' (IAM's own rules): an ARN can only be a
+        // principal's or a role's ARN, and both are indexed.
+        if query.contains(":") {
+            return try Int64.fetchAll(db, sql: """
+                SELECT id FROM principals WHERE arn = :p UNION SELECT id FROM principals WHERE role_arn = :p ORDER BY id
+                """, arguments: ["p": query])
+        }
+        return try Int64.fetchAll(db, sql: """
             SELECT id FROM principals
             WHERE arn = :p OR role_arn = :p OR session_name = :p OR user_name = :p
                OR access_key_id = :p OR invoked_by = :p
@@ -26,7 +33,7 @@ public struct PrincipalReads {
         if ids.isEmpty { return [] }
         var c = try filter.eventConditions(db)
         c.add("e.event_name_sid = (SELECT id FROM strings WHERE text = 'Decrypt')")
-        c.add("e.principal_id IN (\(ids.map(String.init).joined(separator: ", ")))")
+        c.add("e.principal_id IN (\(try activeIDs(ids, filter).map(String.init).joined(separator: ", ")))")
         let sql = """
             SELECT \(EventRow.selectColumns),
                    (SELECT group_concat(n.name || '=' || v.value, '; ') FROM event_context x
@@ -37,6 +44,24 @@ public struct PrincipalReads {
             ORDER BY event_time_ms, event_id\(filter.limitClause)
             """
         return try Row.fetchAll(db, sql: sql, arguments: c.arguments).map(EventRow.init)
+    }
+
+    /// Those of `ids` that decrypted anything on the days of the filter's window, from the
+    /// daily summaries: a role's sessions of other months are not read event by event.
+    func activeIDs(_ ids: [Int64], _ filter: QueryFilter) throws -> [Int64] {
+        guard filter.since != nil || filter.until != nil else { return ids }
+        let lower = filter.since.flatMap(StoredTime.milliseconds).map(DailySummaries.day(ofMilliseconds:)) ?? Int64.min
+        let upper = filter.until.flatMap(StoredTime.milliseconds).map(DailySummaries.day(ofMilliseconds:)) ?? Int64.max
+        var active: [Int64] = []
+        for chunk in stride(from: 0, to: ids.count, by: 500) {
+            let part = ids[chunk..<min(chunk + 500, ids.count)].map(String.init).joined(separator: ", ")
+            active += try Int64.fetchAll(db, sql: """
+                SELECT DISTINCT principal_id FROM activity_daily
+                WHERE day BETWEEN ? AND ? AND principal_id IN (\(part))
+                  AND event_name_sid = (SELECT id FROM strings WHERE text = 'Decrypt')
+                """, arguments: [lower, upper])
+        }
+        return active.sorted()
     }
 
     /// `reads` as a table. On a terminal: time, caller, result, what was decrypted (the
