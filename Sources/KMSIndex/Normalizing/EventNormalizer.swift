@@ -119,10 +119,11 @@ public enum EventNormalizer {
     /// Key ARNs named in `resources`: entries typed `AWS::KMS::Key`, or untyped entries whose ARN is a key ARN.
     static func resourceKeys(_ resources: [KMSRecordFields.ResourceEntry]?) -> [String] {
         var keys: [String] = []
+        var seen = Set<String>()  // a search of `keys` per entry made a long list quadratic
         for item in resources ?? [] {
             guard let arn = item.arn else { continue }
             if item.type == "AWS::KMS::Key" || (item.type == nil && arn.withARNBytes { $0?.isKMSKey(arn) == true }) {
-                if !keys.contains(arn) { keys.append(arn) }
+                if seen.insert(arn).inserted { keys.append(arn) }
             }
         }
         return keys
@@ -149,8 +150,8 @@ public enum EventNormalizer {
         var primary = match(requested, in: keys)
         var sourceKeyARN: String?
         if eventName == "ReEncrypt" {
-            let source = match(sourceKeyID, in: keys)
-                ?? keys.first { $0 != primary && $0 != match(destinationKeyID, in: keys) }
+            let destination = match(destinationKeyID, in: keys)
+            let source = match(sourceKeyID, in: keys) ?? keys.first { $0 != primary && $0 != destination }
             sourceKeyARN = source
             if primary == nil { primary = keys.first { $0 != source } ?? keys.first }
         } else if primary == nil {
@@ -187,24 +188,27 @@ public enum EventNormalizer {
     static func readContexts(_ parameters: KMSRecordFields.ParameterFields?)
         -> (s3ARN: String?, trailARN: String?, other: [ContextPair]) {
         var s3ARN, trailARN: String?
-        var other: [ContextPair] = []
-        guard let parameters else { return (nil, nil, other) }
+        var other: [ContextPair?] = []
+        guard let parameters else { return (nil, nil, []) }
         for index in 0..<3 {
             guard let members = parameters[context: index], let scope = ContextScope(rawValue: index) else { continue }
+            // A name repeated in a context: the last one counts, in the place of the last. Names
+            // are told apart in bytes, as JSON keys are (and the index's context names); found
+            // through a table, so that a context of many pairs costs no search per pair.
+            var position: [[UInt8]: Int] = [:]
             for member in members {
                 if scope == .request && member.name == contextS3 && member.isString {
                     s3ARN = member.value
                 } else if scope == .request && member.name == contextTrail && member.isString {
                     trailARN = member.value
                 } else {
-                    // A name repeated in a context: the last one counts. Names are compared in
-                    // bytes, as JSON keys are (and the index's context names).
-                    func sameName(_ pair: ContextPair) -> Bool { pair.scope == scope && pair.name.hasSameUTF8(as: member.name) }
-                    if other.contains(where: sameName) { other.removeAll(where: sameName) }
+                    let name = Array(member.name.utf8)
+                    if let earlier = position[name] { other[earlier] = nil }
+                    position[name] = other.count
                     other.append(ContextPair(scope: scope, name: member.name, value: member.value))
                 }
             }
         }
-        return (s3ARN, trailARN, other)
+        return (s3ARN, trailARN, other.compactMap { $0 })
     }
 }
