@@ -143,8 +143,11 @@ final class EventWriter {
                                           insert: "INSERT INTO context_names (name) VALUES (?)")
         contextValues = try DimensionTable(db, table: "context_values", select: "SELECT id FROM context_values WHERE value = ?",
                                            insert: "INSERT INTO context_values (value) VALUES (?)")
-        principals = try DimensionTable(db, table: "principals", select: "SELECT id FROM principals WHERE identity = ?", insert: """
-            INSERT INTO principals (identity, type, arn, account_id, principal_id, user_name, role_arn,
+        principals = try DimensionTable(db, table: "principals", select: """
+            SELECT id FROM principals WHERE identity_hash = ?
+            \(Self.principalFields.map { "AND coalesce(\($0), '') = coalesce(?, '')" }.joined(separator: " "))
+            """, insert: """
+            INSERT INTO principals (identity_hash, type, arn, account_id, principal_id, user_name, role_arn,
                 session_name, invoked_by, access_key_id, source_identity, credential_from_console)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
@@ -498,26 +501,36 @@ final class EventWriter {
         return id
     }
 
-    /// A principal's row is found by its identity text (what the UNIQUE column holds), built
-    /// in a reused buffer: hashing and comparing eleven optional Strings per event cost more.
+    /// A principal is cached by its identity text, built in a reused buffer (hashing and
+    /// comparing eleven optional Strings per event cost more); its row is found by the text's
+    /// hash and its fields.
     private func principal(_ p: Principal) throws -> Int64 {
         identityBytes.removeAll(keepingCapacity: true)
         PrincipalIdentity.append(p, to: &identityBytes)
         if let id = identityBytes.withUnsafeBufferPointer({ principalIDs.id(ofUTF8: $0) }) { return id }
         let identity = String(decoding: identityBytes, as: UTF8.self)
-        let id = try storedPrincipal(p, identity: identity)
+        let id = try storedPrincipal(p, hash: identityBytes.withUnsafeBufferPointer(PrincipalIdentity.hash))
         principalIDs.set(id, for: identity)
         return id
     }
 
-    /// The id of the principal's row, by its identity text (compared in bytes by SQLite).
-    private func storedPrincipal(_ p: Principal, identity: String) throws -> Int64 {
-        try principals.id(db, identity) { row in
-            for field in [identity, p.type, p.arn, p.accountID, p.principalID, p.userName, p.roleARN, p.sessionName,
+    /// Columns of `principals` besides the hash, in the order `storedPrincipal` binds them.
+    static let principalFields = [
+        "type", "arn", "account_id", "principal_id", "user_name", "role_arn", "session_name", "invoked_by",
+        "access_key_id", "source_identity", "credential_from_console",
+    ]
+
+    /// The id of the principal's row, by the hash of its identity and then every field,
+    /// compared in bytes by SQLite; an absent field matches an empty one, as in the identity.
+    private func storedPrincipal(_ p: Principal, hash: Int64) throws -> Int64 {
+        func bindFields(_ row: inout RowInserter) {
+            row.int(hash)
+            for field in [p.type, p.arn, p.accountID, p.principalID, p.userName, p.roleARN, p.sessionName,
                           p.invokedBy, p.accessKeyID, p.sourceIdentity, p.credentialFromConsole] {
                 row.text(field)
             }
         }
+        return try principals.id(db, bind: bindFields, insert: bindFields)
     }
 }
 
@@ -562,6 +575,18 @@ private final class DimensionTable {
 enum PrincipalIdentity {
     /// Appends the identity's UTF-8 bytes: the fields with a unit separator between them;
     /// absent fields are empty. Derived fields are left out.
+    /// 64-bit FNV-1a of an identity's bytes: `principals.identity_hash`, and the SQL function
+    /// `principal_identity_hash(text)` that migration 007 computes it with.
+    static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+        return Int64(bitPattern: hash)
+    }
+
+    static let sqlFunction = DatabaseFunction("principal_identity_hash", argumentCount: 1, pure: true) { values in
+        String.fromDatabaseValue(values[0]).map { $0.withUTF8Bytes(hash) }
+    }
+
     static func append(_ p: Principal, to bytes: inout [UInt8]) {
         // Field by field, not through an array of them: that array was allocated, filled
         // (a retain per field) and freed for every event.

@@ -144,6 +144,7 @@ public final class IndexDatabase: Sendable {
             db.add(function: StoredKeyHash.sqlFunction)
             db.add(function: CloudTrailLogName.accountFunction)
             db.add(function: CloudTrailLogName.regionFunction)
+            db.add(function: PrincipalIdentity.sqlFunction)
             if getenv("KMSINDEX_PROFILE_SQL") != nil {
                 db.trace(options: .profile) { event in
                     if case let .profile(statement, duration) = event {
