@@ -11,6 +11,7 @@ public struct ExportedFile: Codable, Equatable, Sendable {
     /// The file's size, compressed.
     public var bytes: Int64
 
+    /// A file named `name` holding `events` events in `bytes` bytes.
     public init(name: String, events: Int, bytes: Int64) {
         self.name = name
         self.events = events
@@ -21,11 +22,13 @@ public struct ExportedFile: Codable, Equatable, Sendable {
 /// What identifies a day's content in the index: its events and the largest `events.id` among
 /// them. Ingest only adds events, with ids above every existing one, and prune only removes
 /// them, so a day whose two numbers are unchanged holds the same events.
-public struct DayState: Equatable, Sendable {
+struct DayState: Equatable, Sendable {
     /// The day, as days since 1970-01-01 (UTC).
-    public var day: Int
-    public var events: Int
-    public var maxEventRow: Int64
+    var day: Int
+    /// Events of the day.
+    var events: Int
+    /// The largest `events.id` among them.
+    var maxEventRow: Int64
 }
 
 /// Reads and writes one day of events: the SQL and the merge of events with their context pairs.

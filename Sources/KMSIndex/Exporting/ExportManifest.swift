@@ -25,6 +25,7 @@ public struct ExportManifest: Codable, Equatable, Sendable {
         }
     }
 
+    /// The layout version (`currentFormat` when written by this kmsindex).
     public var format: Int = currentFormat
     /// The table the days are partitions of.
     public var table: String = "kms_events"
@@ -41,6 +42,7 @@ public struct ExportManifest: Codable, Equatable, Sendable {
         case events, days
     }
 
+    /// An empty manifest: no day exported yet.
     public init() {}
 
     /// The manifest at `path`; an empty one when there is none (a first export).

@@ -12,6 +12,7 @@ public struct ExportOptions: Sendable {
     /// Most events in one file; a larger day is split into several.
     public var partEvents = 1_000_000
 
+    /// An export of the days from `firstDay` to `lastDay` (all when nil) to `outputPath`.
     public init(outputPath: String, firstDay: Int? = nil, lastDay: Int? = nil) {
         self.outputPath = outputPath
         self.firstDay = firstDay
@@ -31,10 +32,12 @@ public struct ExportSummary: Sendable, Equatable {
     public var eventsWritten = 0
     /// Events of every day in the range.
     public var events = 0
-    /// Files written, and their compressed size.
+    /// Files written.
     public var filesWritten = 0
+    /// Their compressed size, in bytes.
     public var bytesWritten: Int64 = 0
 
+    /// A summary of nothing done yet.
     public init() {}
 }
 
@@ -49,15 +52,19 @@ public struct ExportSummary: Sendable, Equatable {
 /// All days are read from one snapshot of the index, so an ingest running meanwhile is not seen
 /// half-way. One export writes to a folder at a time (`OUT/.kmsindex-export.lock`).
 public struct Exporter {
+    /// The index read.
     public let index: IndexDatabase
+    /// What to export, and where.
     public let options: ExportOptions
 
     /// The folder of the table, under the output folder.
     public static let tableFolder = "kms_events"
     /// Temporary folders, beside the table folder (same file system, so renames work).
     public static let workFolder = ".kmsindex-export-tmp"
+    /// The lock file, beside the table folder: one export writes to a folder at a time.
     public static let lockFile = ".kmsindex-export.lock"
 
+    /// An export of `index` as `options` say.
     public init(index: IndexDatabase, options: ExportOptions) {
         self.index = index
         self.options = options
@@ -132,7 +139,9 @@ public struct Exporter {
             manifest.format = ExportManifest.currentFormat
             manifest.events = manifest.days.values.reduce(0) { $0 + $1.events }
             manifest.exportedAt = Self.now()
+            try ExportFiles.syncFolder(table)
             try ExportFiles.writeAtomically(try manifest.jsonData() + Data("\n".utf8), to: manifestPath, via: work + "/" + ExportManifest.fileName)
+            try ExportFiles.syncFolder(table)
         }
         try? FileManager.default.removeItem(atPath: work)
         return summary

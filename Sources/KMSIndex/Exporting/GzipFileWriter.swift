@@ -7,8 +7,10 @@ import Glibc
 
 /// An error writing an export file.
 public struct ExportError: Error, CustomStringConvertible, Sendable {
+    /// What went wrong, with the path.
     public let description: String
 
+    /// An error saying `description`.
     public init(_ description: String) {
         self.description = description
     }
