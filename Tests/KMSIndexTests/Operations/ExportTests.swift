@@ -200,6 +200,33 @@ final class ExportTests: XCTestCase {
         XCTAssertEqual(run.stderr + run.stdout, "")
     }
 
+    func testADayFolderIsSwappedWholeAndLeftoversOfAnInterruptedRunGo() throws {
+        let dir = try TempDir()
+        let table = dir.path + "/t", work = dir.path + "/w"
+        for folder in [table, work, table + "/event_date=2024-03-01", work + "/event_date=2024-03-01"] {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        }
+        try dir.write("t/event_date=2024-03-01/part-00000.json.gz", Data("old".utf8))
+        try dir.write("t/event_date=2024-03-01/part-00001.json.gz", Data("old".utf8))
+        try dir.write("w/event_date=2024-03-01/part-00000.json.gz", Data("new".utf8))
+        try ExportFiles.replace(table + "/event_date=2024-03-01", with: work + "/event_date=2024-03-01", work: work)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: table + "/event_date=2024-03-01"), ["part-00000.json.gz"])
+        XCTAssertEqual(FileManager.default.contents(atPath: table + "/event_date=2024-03-01/part-00000.json.gz"), Data("new".utf8))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: work), [])
+
+        // An interrupted export: its temporary folder, and a day renamed into place that the
+        // manifest does not list and the index does not hold. The next run clears both.
+        let index = try makeIndex(dir, name: "index.sqlite")
+        try ingest(index, [fixturesURL.appendingPathComponent("seed").path])
+        try dir.write("out/" + Exporter.workFolder + "/event_date=2015-11-11/part-00000.json.gz", Data("half".utf8))
+        try dir.write("out/kms_events/event_date=2015-11-12/part-00000.json.gz", Data("stray".utf8))
+        let summary = try exportSummary(dir, [])
+        XCTAssertEqual([summary["days_written"], summary["days_removed"]], [1, 1])
+        XCTAssertEqual(try dayFolders(dir), ["2015-11-11"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path + "/out/" + Exporter.workFolder))
+        XCTAssertEqual(try readExport(dir.path + "/out").count, 3)
+    }
+
     // MARK: - Helpers
 
     private func export(_ dir: TempDir, _ arguments: [String]) throws -> BinaryRun {
