@@ -1,0 +1,157 @@
+import Foundation
+import GRDB
+import GRDBSQLite
+
+/// One file of an exported day.
+public struct ExportedFile: Codable, Equatable, Sendable {
+    /// The file's name in its day folder (`part-00000.json.gz`).
+    public var name: String
+    /// Events in the file.
+    public var events: Int
+    /// The file's size, compressed.
+    public var bytes: Int64
+
+    /// A file named `name` holding `events` events in `bytes` bytes.
+    public init(name: String, events: Int, bytes: Int64) {
+        self.name = name
+        self.events = events
+        self.bytes = bytes
+    }
+}
+
+/// What identifies a day's content in the index: its events and the largest `events.id` among
+/// them. Ingest only adds events, with ids above every existing one, and prune only removes
+/// them, so a day whose two numbers are unchanged holds the same events.
+struct DayState: Equatable, Sendable {
+    /// The day, as days since 1970-01-01 (UTC).
+    var day: Int
+    /// Events of the day.
+    var events: Int
+    /// The largest `events.id` among them.
+    var maxEventRow: Int64
+}
+
+/// Reads and writes one day of events: the SQL and the merge of events with their context pairs.
+///
+/// Both queries walk `event_uids`, the index keyed by (`event_time`, `event_uid`), over the day's
+/// time range, in that order: one ordered pass over the day's events (each column of
+/// `kms_events` is a lookup by id) and one over their context pairs (`event_context` is keyed by
+/// event id), merged by event id as they come. No query runs per event, nothing is sorted, and
+/// no more than one row is held in memory beyond the compression buffer.
+enum DayExport {
+    static let millisecondsPerDay: Int64 = 86_400_000
+
+    /// The events of a time range, with every column of `kms_events`, in time order.
+    static let eventsSQL = """
+        SELECT k.* FROM event_uids u CROSS JOIN kms_events k ON k.id = u.event_id
+        WHERE u.event_time >= ? AND u.event_time < ?
+        ORDER BY u.event_time, u.event_uid
+        """
+
+    /// The other encryption-context pairs of the same events, in the same order, by scope.
+    static let contextSQL = """
+        SELECT c.event_id, c.scope, n.name, v.value
+        FROM event_uids u CROSS JOIN event_context c ON c.event_id = u.event_id
+        JOIN context_names n ON n.id = c.name_id JOIN context_values v ON v.id = c.value_id
+        WHERE u.event_time >= ? AND u.event_time < ?
+        ORDER BY u.event_time, u.event_uid, c.scope, c.name_id
+        """
+
+    /// The events' times and ids in a time range, in time order (the index alone answers it).
+    static let daysSQL = "SELECT event_time, event_id FROM event_uids WHERE event_time >= ? AND event_time < ? ORDER BY event_time"
+
+    /// The days that hold events in [`from`, `to`) milliseconds, with their counts and largest ids:
+    /// one pass over the time index, grouped as it comes.
+    static func days(_ db: Database, from: Int64, to: Int64) throws -> [DayState] {
+        var states: [DayState] = []
+        try step(db, sql: daysSQL, arguments: [from, to]) { handle in
+            let time = sqlite3_column_int64(handle, 0), id = sqlite3_column_int64(handle, 1)
+            let day = Int(floorDiv(time, millisecondsPerDay))
+            if states.last?.day == day {
+                states[states.count - 1].events += 1
+                states[states.count - 1].maxEventRow = max(states[states.count - 1].maxEventRow, id)
+            } else {
+                states.append(DayState(day: day, events: 1, maxEventRow: id))
+            }
+        }
+        return states
+    }
+
+    /// Writes the events of `day` into `folder` (which exists and is empty) as gzip-compressed
+    /// NDJSON files of at most `partEvents` events each; returns the files and the largest id.
+    static func write(_ db: Database, day: Int, into folder: String, partEvents: Int) throws -> (files: [ExportedFile], maxEventRow: Int64) {
+        let from = Int64(day) * millisecondsPerDay, to = from + millisecondsPerDay
+        let events = try db.makeStatement(sql: eventsSQL)
+        try events.setArguments([from, to])
+        let pairs = try db.makeStatement(sql: contextSQL)
+        try pairs.setArguments([from, to])
+        let handle = events.sqliteStatement
+        let context = try ContextCursor(db, pairs)
+        let columns = try EventColumns(handle)
+
+        var files: [ExportedFile] = []
+        var file: GzipFileWriter?
+        var inFile = 0
+        var maxEventRow: Int64 = 0
+        var json = JSONBytes(capacity: 256 * 1024)
+        func close() throws {
+            guard let open = file else { return }
+            try open.write(json.bytes)
+            json.bytes.removeAll(keepingCapacity: true)
+            try open.finish()
+            files.append(ExportedFile(name: (open.path as NSString).lastPathComponent, events: inFile, bytes: open.compressedBytes))
+            file = nil
+        }
+        while true {
+            let code = sqlite3_step(handle)
+            if code == SQLITE_DONE { break }
+            guard code == SQLITE_ROW else {
+                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: db.lastErrorMessage, sql: eventsSQL)
+            }
+            if file == nil || inFile == partEvents {
+                try close()
+                file = try GzipFileWriter(path: folder + "/" + String(format: "part-%05d.json.gz", files.count))
+                inFile = 0
+            }
+            let id = sqlite3_column_int64(handle, columns.id)
+            maxEventRow = max(maxEventRow, id)
+            try EventJSON.append(handle, columns: columns, id: id, context: context, to: &json)
+            inFile += 1
+            if json.bytes.count >= 128 * 1024 {
+                try file!.write(json.bytes)
+                json.bytes.removeAll(keepingCapacity: true)
+            }
+        }
+        try close()
+        if context.hasRow {
+            throw ExportError("context pairs of event row \(context.eventRow) came out of step with the events of \(dayName(day))")
+        }
+        return (files, maxEventRow)
+    }
+
+    /// Runs `sql` and calls `row` with the statement's handle for each row.
+    static func step(_ db: Database, sql: String, arguments: StatementArguments, row: (OpaquePointer) throws -> Void) throws {
+        let statement = try db.makeStatement(sql: sql)
+        try statement.setArguments(arguments)
+        let handle = statement.sqliteStatement
+        while true {
+            let code = sqlite3_step(handle)
+            if code == SQLITE_DONE { return }
+            guard code == SQLITE_ROW else {
+                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: db.lastErrorMessage, sql: sql)
+            }
+            try row(handle)
+        }
+    }
+
+    /// `YYYY-MM-DD` of a day number.
+    static func dayName(_ day: Int) -> String {
+        let (y, m, d) = EventTime.civilFromDays(day)
+        return String(format: "%04d-%02d-%02d", y, m, d)
+    }
+
+    static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
+        let q = a / b
+        return (a % b != 0 && a < 0) ? q - 1 : q
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+
+/// `kms_events/_manifest.json`: which days the export folder holds, how many events each, and
+/// its files. Written last, through a temporary file and a rename, after every day it lists is
+/// in place; the next export compares it with the index to find the days that changed.
+public struct ExportManifest: Codable, Equatable, Sendable {
+    /// The layout of the files this manifest describes; a newer one is refused.
+    public static let currentFormat = 1
+    /// The manifest's name in the table folder (`_` hides it from Athena, Trino, Hive and Spark).
+    public static let fileName = "_manifest.json"
+
+    /// One exported day.
+    public struct Day: Codable, Equatable, Sendable {
+        /// Events of the day.
+        public var events: Int
+        /// The largest `events.id` of the day's events when it was written.
+        public var maxEventRow: Int64
+        /// The day's files, in order.
+        public var files: [ExportedFile]
+
+        enum CodingKeys: String, CodingKey {
+            case events
+            case maxEventRow = "max_event_row"
+            case files
+        }
+    }
+
+    /// The layout version (`currentFormat` when written by this kmsindex).
+    public var format: Int = currentFormat
+    /// The table the days are partitions of.
+    public var table: String = "kms_events"
+    /// When the export last changed (UTC).
+    public var exportedAt: String = ""
+    /// Events of every day listed.
+    public var events: Int = 0
+    /// Days by `YYYY-MM-DD`.
+    public var days: [String: Day] = [:]
+
+    enum CodingKeys: String, CodingKey {
+        case format, table
+        case exportedAt = "exported_at"
+        case events, days
+    }
+
+    /// An empty manifest: no day exported yet.
+    public init() {}
+
+    /// The manifest at `path`; an empty one when there is none (a first export).
+    public static func read(path: String) throws -> ExportManifest {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            if FileManager.default.fileExists(atPath: path) { throw ExportError("cannot read \(path)") }
+            return ExportManifest()
+        }
+        let manifest: ExportManifest
+        do {
+            manifest = try JSONDecoder().decode(ExportManifest.self, from: data)
+        } catch {
+            throw ExportError("\(path) is not an export manifest (\(error)); remove it and its folder to export everything again")
+        }
+        guard manifest.format <= currentFormat else {
+            throw ExportError("\(path) was written by a newer kmsindex (format \(manifest.format))")
+        }
+        return manifest
+    }
+
+    /// The manifest as JSON: days in date order, one key per line.
+    public func jsonData() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(self)
+    }
+}

@@ -1,0 +1,10 @@
+-- Athena: who read this object (an object ARN, or a bucket ARN with S3 Bucket Keys), oldest
+-- first; the columns of `kmsindex who-read --format json`. The ? is the ARN:
+-- PREPARE who_read FROM <this query>; EXECUTE who_read USING 'arn:aws:s3:::bucket/key'.
+-- Add `AND event_date BETWEEN '2024-03-01' AND '2024-03-31'` to read only those days' folders.
+SELECT event_time, event_name, event_id, principal_arn, principal_type, role_arn, session_name,
+       invoked_by, error_code, error_message, source_ip, user_agent, key_arn, aws_region AS region,
+       object_arn
+FROM kms_events
+WHERE event_name = 'Decrypt' AND object_arn = ?
+ORDER BY event_time_ms, event_id

@@ -1,0 +1,8 @@
+-- DuckDB: who read this object (an object ARN, or a bucket ARN with S3 Bucket Keys), oldest
+-- first; the columns of `kmsindex who-read --format json`. $object is the ARN.
+SELECT event_time, event_name, event_id, principal_arn, principal_type, role_arn, session_name,
+       invoked_by, error_code, error_message, source_ip, user_agent, key_arn, aws_region AS region,
+       object_arn
+FROM kms_events
+WHERE event_name = 'Decrypt' AND object_arn = $object
+ORDER BY event_time_ms, event_id;

@@ -1,0 +1,5 @@
+-- Spark SQL: KMS events per day (event_date is the partition: a filter on it reads only its folders).
+SELECT date_format(event_date, 'yyyy-MM-dd') AS day, count(*) AS events
+FROM kms_events
+GROUP BY event_date
+ORDER BY event_date;
