@@ -52,6 +52,11 @@ enum MergeStatements {
         ("read_only", nil), ("event_type_sid", "strings"), ("source_file_id", "source_files"),
     ]
 
+    /// Tables derived from events (rollups, summaries), which merge does not copy: they are
+    /// refreshed in `IndexMerger.refreshDerivedTables` from the events merge adds. Every other
+    /// table of the schema must be in `mergedColumns` (a test checks it).
+    static let derivedTables: Set<String> = []
+
     /// Every table merge writes, with the columns it copies (besides `id`).
     static var mergedColumns: [String: [String]] {
         var tables = Dictionary(uniqueKeysWithValues: dimensions.map { ($0.table, $0.columns) })
