@@ -59,6 +59,23 @@ final class MergeLedgerTests: XCTestCase {
         }
     }
 
+    /// A shard path is bound, never spliced into SQL or a URI unescaped: quotes, `?`, `#`, `%`
+    /// and spaces in it are just a name.
+    func testShardPathsWithQuotesAndURICharactersAreJustNames() throws {
+        let dir = try TempDir()
+        let odd = dir.path + "/it's a ?odd=1#name%20.sqlite"
+        let shard = try IndexDatabase.openForWriting(path: odd)
+        try ingest(shard, [fixturesURL.appendingPathComponent("seed").path])
+        let merger = IndexMerger(destination: try makeIndex(dir, name: "dest.sqlite"))
+        XCTAssertEqual(try merger.merge(shardPath: odd).eventsAdded, 3)
+        // Relative to the current directory, too.
+        let cwd = FileManager.default.currentDirectoryPath
+        defer { FileManager.default.changeCurrentDirectoryPath(cwd) }
+        FileManager.default.changeCurrentDirectoryPath(dir.path)
+        XCTAssertEqual(try merger.merge(shardPath: "it's a ?odd=1#name%20.sqlite").duplicates, 3)
+        XCTAssertFalse(try FileManager.default.contentsOfDirectory(atPath: dir.path).contains { $0.hasPrefix("file:") })
+    }
+
     /// A path read by the destination and, later and changed, by a shard: the shard's row wins,
     /// as a later ingest's would, and the next ingest into the destination finds the file
     /// unchanged. An earlier reading of the path does not replace a later one.
