@@ -194,21 +194,32 @@ enum MergeStatements {
     }
 
     /// Inserts the chosen events, their uids and their context pairs, with ids remapped.
+    /// Each id goes through a LEFT JOIN on its map's primary key: a correlated subquery per
+    /// column opened and closed a cursor for every event.
     static func insertEvents(_ db: Database) throws {
-        func mapped(_ column: String, _ table: String?, from alias: String) -> String {
-            guard let table else { return "\(alias).\(column)" }
-            return "(SELECT new FROM temp.merge_map_\(table) WHERE old = \(alias).\(column))"
+        var values: [String] = [], joins: [String] = []
+        for (k, column) in eventColumns.enumerated() {
+            guard let table = column.mappedBy else {
+                values.append("e.\(column.name)")
+                continue
+            }
+            values.append("m\(k).new")
+            joins.append("LEFT JOIN temp.merge_map_\(table) m\(k) ON m\(k).old = e.\(column.name)")
         }
-        let eventValues = eventColumns.map { mapped($0.name, $0.mappedBy, from: "e") }.joined(separator: ",\n       ")
         try db.execute(sql: """
             INSERT INTO main.event_uids (event_time, event_uid, event_id)
             SELECT event_time, event_uid, new FROM temp.merge_events ORDER BY event_time, event_uid;
             INSERT INTO main.events (id, \(eventColumns.map(\.name).joined(separator: ", ")))
-            SELECT m.new, \(eventValues)
-            FROM temp.merge_events m CROSS JOIN shard.events e ON e.id = m.old ORDER BY m.old;
+            SELECT m.new, \(values.joined(separator: ", "))
+            FROM temp.merge_events m CROSS JOIN shard.events e ON e.id = m.old
+            \(joins.joined(separator: "\n"))
+            ORDER BY m.old;
             INSERT INTO main.event_context (event_id, scope, name_id, value_id)
-            SELECT m.new, c.scope, \(mapped("name_id", "context_names", from: "c")), \(mapped("value_id", "context_values", from: "c"))
-            FROM temp.merge_events m CROSS JOIN shard.event_context c ON c.event_id = m.old ORDER BY m.old, c.scope, c.name_id;
+            SELECT m.new, c.scope, n.new, v.new
+            FROM temp.merge_events m CROSS JOIN shard.event_context c ON c.event_id = m.old
+            LEFT JOIN temp.merge_map_context_names n ON n.old = c.name_id
+            LEFT JOIN temp.merge_map_context_values v ON v.old = c.value_id
+            ORDER BY m.old, c.scope, c.name_id;
             """)
     }
 
