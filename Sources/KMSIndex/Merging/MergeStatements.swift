@@ -102,38 +102,34 @@ enum MergeStatements {
     /// (key_hash, key, bucket_id), with NULL equal to NULL (`IS`), through the key_hash index. A
     /// bucket-level location has no key (and no key hash): those are matched by bucket through a
     /// temporary table of the destination's, which the key_hash index lists (key_hash IS NULL).
+    /// Locations not found get ids after the destination's last, in the shard's order, and are
+    /// inserted with them: no second lookup to learn their ids.
     static func mergeObjects(_ db: Database) throws -> Int {
+        let last = try Int64.fetchOne(db, sql: "SELECT ifnull(max(id), 0) FROM main.s3_objects") ?? 0
         try db.execute(sql: """
-            CREATE TEMP TABLE merge_objects (old INTEGER PRIMARY KEY, kind TEXT, bucket_id INTEGER, key TEXT, key_hash INTEGER);
+            CREATE TEMP TABLE merge_objects (old INTEGER PRIMARY KEY, kind TEXT, bucket_id INTEGER, key TEXT,
+                                             key_hash INTEGER, new INTEGER, added INTEGER NOT NULL DEFAULT 0);
             INSERT INTO temp.merge_objects (old, kind, bucket_id, key, key_hash)
-            SELECT o.id, o.kind, (SELECT new FROM temp.merge_map_s3_buckets WHERE old = o.bucket_id), o.key, o.key_hash
-            FROM shard.s3_objects o;
+            SELECT o.id, o.kind, b.new, o.key, o.key_hash
+            FROM shard.s3_objects o LEFT JOIN temp.merge_map_s3_buckets b ON b.old = o.bucket_id;
             CREATE TEMP TABLE merge_bucket_objects (bucket_id INTEGER PRIMARY KEY, id INTEGER NOT NULL);
-            """)
-        try createMap(db, "s3_objects")
-        /// Maps the shard's locations found in the destination and not mapped yet.
-        func mapFound() throws {
-            try db.execute(sql: """
-                DELETE FROM temp.merge_bucket_objects;
-                INSERT OR IGNORE INTO temp.merge_bucket_objects (bucket_id, id)
-                SELECT bucket_id, id FROM main.s3_objects WHERE key_hash IS NULL AND key IS NULL AND bucket_id IS NOT NULL;
-                INSERT OR IGNORE INTO temp.merge_map_s3_objects (old, new)
-                SELECT s.old, d.id FROM temp.merge_objects s CROSS JOIN main.s3_objects d
-                    ON d.key_hash = s.key_hash AND d.key = s.key AND d.bucket_id IS s.bucket_id
-                WHERE s.key_hash IS NOT NULL AND s.old NOT IN (SELECT old FROM temp.merge_map_s3_objects);
-                INSERT OR IGNORE INTO temp.merge_map_s3_objects (old, new)
-                SELECT s.old, b.id FROM temp.merge_objects s CROSS JOIN temp.merge_bucket_objects b ON b.bucket_id = s.bucket_id
-                WHERE s.key_hash IS NULL AND s.key IS NULL;
-                """)
-        }
-        try mapFound()
-        try db.execute(sql: """
-            INSERT INTO main.s3_objects (kind, bucket_id, key, key_hash)
-            SELECT kind, bucket_id, key, key_hash FROM temp.merge_objects
-            WHERE old NOT IN (SELECT old FROM temp.merge_map_s3_objects) ORDER BY old
-            """)
+            INSERT OR IGNORE INTO temp.merge_bucket_objects (bucket_id, id)
+            SELECT bucket_id, id FROM main.s3_objects WHERE key_hash IS NULL AND key IS NULL AND bucket_id IS NOT NULL;
+            UPDATE temp.merge_objects SET new = (
+                SELECT d.id FROM main.s3_objects d
+                WHERE d.key_hash = merge_objects.key_hash AND d.key = merge_objects.key AND d.bucket_id IS merge_objects.bucket_id)
+            WHERE key_hash IS NOT NULL;
+            UPDATE temp.merge_objects SET new = (SELECT b.id FROM temp.merge_bucket_objects b WHERE b.bucket_id = merge_objects.bucket_id)
+            WHERE key_hash IS NULL AND key IS NULL;
+            UPDATE temp.merge_objects SET new = numbered.id, added = 1
+            FROM (SELECT old, ? + row_number() OVER (ORDER BY old) AS id FROM temp.merge_objects WHERE new IS NULL) AS numbered
+            WHERE merge_objects.old = numbered.old;
+            INSERT INTO main.s3_objects (id, kind, bucket_id, key, key_hash)
+            SELECT new, kind, bucket_id, key, key_hash FROM temp.merge_objects WHERE added ORDER BY new;
+            """, arguments: [last])
         let added = db.changesCount
-        if added > 0 { try mapFound() }
+        try createMap(db, "s3_objects")
+        try db.execute(sql: "INSERT INTO temp.merge_map_s3_objects (old, new) SELECT old, new FROM temp.merge_objects")
         try checkMapped(db, "s3_objects")
         return added
     }
@@ -236,8 +232,13 @@ enum MergeStatements {
     /// The range and the UTC days of the events added.
     static func addedTimes(_ db: Database) throws -> (first: Int64?, last: Int64?, days: [String]) {
         let row = try Row.fetchOne(db, sql: "SELECT min(event_time) AS first, max(event_time) AS last FROM temp.merge_events")
+        // Days as integers first (floor division, for times before 1970 too): a date() per event
+        // cost more than the grouping.
         let days = try String.fetchAll(db, sql: """
-            SELECT date(event_time / 1000.0, 'unixepoch') AS day FROM temp.merge_events GROUP BY day ORDER BY day
+            SELECT date(day * 86400, 'unixepoch') FROM (
+                SELECT (event_time - ((event_time % 86400000) + 86400000) % 86400000) / 86400000 AS day
+                FROM temp.merge_events GROUP BY day)
+            ORDER BY day
             """)
         return (row?["first"], row?["last"], days)
     }
