@@ -83,7 +83,7 @@ public final class IndexMerger {
     /// THE place where tables derived from events (rollups, summaries) are brought up to date
     /// after a shard's events were inserted, in the same transaction.
     ///
-    /// At this point `temp.merge_events (old, new, event_time, event_uid)` lists every event
+    /// At this point `temp.merge_events (old, new, event_time)` lists every event
     /// the merge added (`new` is its id in `main.events`), and `result.days`,
     /// `result.firstEventTime` and `result.lastEventTime` say which UTC days they fall on. The
     /// schema has no derived table yet: nothing to do.

@@ -102,8 +102,8 @@ enum MergeStatements {
     /// (key_hash, key, bucket_id), with NULL equal to NULL (`IS`), through the key_hash index. A
     /// bucket-level location has no key (and no key hash): those are matched by bucket through a
     /// temporary table of the destination's, which the key_hash index lists (key_hash IS NULL).
-    /// Locations not found get ids after the destination's last, in the shard's order, and are
-    /// inserted with them: no second lookup to learn their ids.
+    /// Locations not found get their shard id plus the destination's last id (after every id
+    /// there, in the shard's order) and are inserted with it: no second lookup to learn their ids.
     static func mergeObjects(_ db: Database) throws -> Int {
         let last = try Int64.fetchOne(db, sql: "SELECT ifnull(max(id), 0) FROM main.s3_objects") ?? 0
         try db.execute(sql: """
@@ -121,9 +121,7 @@ enum MergeStatements {
             WHERE key_hash IS NOT NULL;
             UPDATE temp.merge_objects SET new = (SELECT b.id FROM temp.merge_bucket_objects b WHERE b.bucket_id = merge_objects.bucket_id)
             WHERE key_hash IS NULL AND key IS NULL;
-            UPDATE temp.merge_objects SET new = numbered.id, added = 1
-            FROM (SELECT old, ? + row_number() OVER (ORDER BY old) AS id FROM temp.merge_objects WHERE new IS NULL) AS numbered
-            WHERE merge_objects.old = numbered.old;
+            UPDATE temp.merge_objects SET new = old + ?, added = 1 WHERE new IS NULL;
             INSERT INTO main.s3_objects (id, kind, bucket_id, key, key_hash)
             SELECT new, kind, bucket_id, key, key_hash FROM temp.merge_objects WHERE added ORDER BY new;
             """, arguments: [last])
@@ -175,18 +173,20 @@ enum MergeStatements {
     }
 
     /// Chooses the shard's events the destination lacks (by `(event_time, event_uid)`, the
-    /// primary key of `event_uids`) and gives them new ids after the destination's last, in the
-    /// shard's order: `temp.merge_events (old, new, event_time, event_uid)`. Returns their number.
+    /// primary key of `event_uids`): `temp.merge_events (old, new, event_time)`. An event's new id
+    /// is its id in the shard plus the destination's last id: after every id of the destination,
+    /// in the shard's order, found without numbering (a window function sorted every event).
+    /// Duplicates leave their ids unused, as in ingest. Returns the number of events chosen.
     static func chooseNewEvents(_ db: Database) throws -> Int {
         let last = try Int64.fetchOne(db, sql: "SELECT ifnull(max(id), 0) FROM main.events") ?? 0
         try db.execute(sql: """
-            CREATE TEMP TABLE merge_events (old INTEGER PRIMARY KEY, new INTEGER NOT NULL, event_time INTEGER NOT NULL, event_uid BLOB NOT NULL);
-            INSERT INTO temp.merge_events (old, new, event_time, event_uid)
-            SELECT u.event_id, ? + row_number() OVER (ORDER BY u.event_id), u.event_time, u.event_uid
+            CREATE TEMP TABLE merge_events (old INTEGER PRIMARY KEY, new INTEGER NOT NULL, event_time INTEGER NOT NULL);
+            INSERT INTO temp.merge_events (old, new, event_time)
+            SELECT u.event_id, u.event_id + ?, u.event_time
             FROM shard.event_uids u
             WHERE NOT EXISTS (SELECT 1 FROM main.event_uids d WHERE d.event_time = u.event_time AND d.event_uid = u.event_uid)
             """, arguments: [last])
-        return try Int.fetchOne(db, sql: "SELECT count(*) FROM temp.merge_events") ?? 0
+        return db.changesCount
     }
 
     /// Inserts the chosen events, their uids and their context pairs, with ids remapped.
@@ -204,7 +204,7 @@ enum MergeStatements {
         }
         try db.execute(sql: """
             INSERT INTO main.event_uids (event_time, event_uid, event_id)
-            SELECT event_time, event_uid, new FROM temp.merge_events ORDER BY event_time, event_uid;
+            SELECT u.event_time, u.event_uid, m.new FROM shard.event_uids u CROSS JOIN temp.merge_events m ON m.old = u.event_id;
             INSERT INTO main.events (id, \(eventColumns.map(\.name).joined(separator: ", ")))
             SELECT m.new, \(values.joined(separator: ", "))
             FROM temp.merge_events m CROSS JOIN shard.events e ON e.id = m.old
