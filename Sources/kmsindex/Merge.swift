@@ -45,6 +45,12 @@ extension KMSIndexCommand {
             let logger = try logging.makeLogger(quiet: quiet)
             let started = Date()
             var outcomes: [Result<MergeResult, MergeError>] = []
+            // The index given as a shard is a mistake in the command: nothing is merged (and an
+            // index that does not exist yet is not created). By path here; by file once it is open.
+            let destination = URL(fileURLWithPath: database.path).standardizedFileURL.path
+            if let own = shards.first(where: { URL(fileURLWithPath: $0).standardizedFileURL.path == destination }) {
+                fail("\(own) is the index merged into (--db \(database.path)); a shard must be another index")
+            }
             do {
                 let lock = try IndexLock(indexPath: database.path, timeout: wait) { holder in
                     logger.notice("waiting for another kmsindex (pid \(holder.map(String.init) ?? "unknown")) writing to \(database.path)", metadata: [
@@ -53,7 +59,6 @@ extension KMSIndexCommand {
                 }
                 let index = try IndexDatabase.openForWriting(path: database.path, lockTimeout: nil)
                 let merger = IndexMerger(destination: index)
-                // The index given as a shard is a mistake in the command: nothing is merged.
                 if let own = shards.first(where: merger.isDestination) {
                     fail("\(own) is the index merged into (--db \(database.path)); a shard must be another index")
                 }

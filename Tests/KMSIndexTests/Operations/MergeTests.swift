@@ -217,8 +217,13 @@ final class MergeTests: XCTestCase {
         }
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: newer)), newerBytes, "a refused shard is left untouched")
 
-        // The index itself, by its path or through a link, is a usage error: nothing is merged.
+        // The index itself, by its path or through a link, is a usage error: nothing is merged,
+        // and an index that does not exist yet is not created.
         try FileManager.default.removeItem(atPath: dest)
+        let missing = try merge(dest, [shard, dest])
+        XCTAssertEqual(missing.run.status, 2)
+        XCTAssertTrue(missing.run.stderr.contains("\(dest) is the index merged into"), missing.run.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dest))
         XCTAssertEqual(try merge(dest, [shard]).run.status, 0)
         let link = dir.path + "/link.sqlite"
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: dest)
