@@ -14,6 +14,10 @@ import GRDBSQLite
 /// The caller holds the destination's `IndexLock`, as ingest does.
 public final class IndexMerger {
     public let destination: IndexDatabase
+    /// Shards up to this size in bytes (1 GiB: about 5 million events) are merged with their
+    /// temporary tables (id maps) in memory, at most a few hundred MB; larger ones with them in
+    /// temporary files.
+    public var largestShardWithMapsInMemory: Int64 = 1 << 30
 
     /// `destination` is opened for writing (`IndexDatabase.openForWriting`).
     public init(destination: IndexDatabase) {
@@ -35,8 +39,11 @@ public final class IndexMerger {
             throw MergeError(shardPath, "is the index merged into; a shard must be another index", isDestination: true)
         }
         do {
-            try Self.checkShardFile(shardPath)
+            let shardBytes = try Self.checkShardFile(shardPath)
             var result = try destination.queue.writeWithoutTransaction { db in
+                // The id maps in memory, unless the shard is large: written to temporary files,
+                // they were about a third of the pages a merge wrote.
+                try db.execute(sql: "PRAGMA temp_store = \(shardBytes <= largestShardWithMapsInMemory ? "MEMORY" : "FILE")")
                 try Self.attach(shardPath, db)
                 defer { try? db.execute(sql: "DETACH DATABASE shard") }
                 var result = MergeResult(shardPath: shardPath)
@@ -92,10 +99,13 @@ public final class IndexMerger {
         // `result.days` or from `temp.merge_events` joined to `main.events`.
     }
 
+
     /// Refuses, before attaching it, a shard that is missing, not a regular file, empty, not
     /// SQLite, not a kmsindex index, or of another schema. Opening it read-only also repairs
     /// what a killed writer left (a hot journal, a WAL to recover), as queries do.
-    static func checkShardFile(_ path: String) throws {
+    /// Returns the shard's size in bytes.
+    @discardableResult
+    static func checkShardFile(_ path: String) throws -> Int64 {
         var status = stat()
         guard stat(path, &status) == 0 else {
             throw MergeError(path, "cannot read: \(String(cString: strerror(errno)))")
@@ -110,6 +120,7 @@ public final class IndexMerger {
         let reader = try IndexDatabase.readOnlyQueue(path: path)
         defer { try? reader.close() }
         try reader.read { db in try checkShard(db, schema: "main", path: path) }
+        return Int64(status.st_size)
     }
 
     /// Refuses a database (`schema` of `db`) that is not a kmsindex index of this binary's schema.

@@ -54,6 +54,13 @@ final class MergeLedgerTests: XCTestCase {
         XCTAssertEqual(try count(merger.destination, "SELECT count(*) FROM events"), 3)
         XCTAssertEqual(try count(merger.destination, "SELECT sum(events_added) FROM source_files"), 3)
 
+        // A shard larger than the limit is merged with its temporary tables in files: the same.
+        let inFiles = IndexMerger(destination: try makeIndex(dir, name: "files.sqlite"))
+        inFiles.largestShardWithMapsInMemory = 0
+        var again = try inFiles.merge(shardPath: shard.path)
+        again.seconds = first.seconds
+        XCTAssertEqual(again, first)
+
         XCTAssertThrowsError(try merger.merge(shardPath: merger.destination.path)) { error in
             XCTAssertEqual((error as? MergeError)?.isDestination, true)
         }
