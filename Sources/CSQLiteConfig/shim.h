@@ -10,4 +10,10 @@
 static inline int kmsindex_sqlite3_disable_memstatus(void) {
     return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
+
+// URI filenames (`file:PATH?mode=ro`) in sqlite3_open and ATTACH: merge attaches each shard
+// read-only this way. Debian's libsqlite3 is built with SQLITE_USE_URI, others may not be.
+static inline int kmsindex_sqlite3_enable_uri(void) {
+    return sqlite3_config(SQLITE_CONFIG_URI, 1);
+}
 #endif

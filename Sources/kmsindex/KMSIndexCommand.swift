@@ -17,7 +17,7 @@ struct KMSIndexCommand: ParsableCommand {
             """,
         // Every command sets commandName: a name derived from the type's name costs a
         // demangling, about a million instructions per command, at every start.
-        subcommands: [Ingest.self, WhoReadCommand.self, Stats.self, AuditCommand.self, Prune.self, Backup.self, Export.self, Reads.self, Key.self, Keys.self, Trails.self, Objects.self, UsageCommand.self, DeniedCommand.self, SQLCommand.self]
+        subcommands: [Ingest.self, Merge.self, WhoReadCommand.self, Stats.self, AuditCommand.self, Prune.self, Backup.self, Export.self, Reads.self, Key.self, Keys.self, Trails.self, Objects.self, UsageCommand.self, DeniedCommand.self, SQLCommand.self]
     )
 
     /// Runs the command; usage errors exit with status 2, like every other error of ours.

@@ -12,6 +12,14 @@ enum SQLiteSetup {
     static func apply() -> Bool {
         // Without memory statistics, sqlite3_malloc and sqlite3_free take no global mutex
         // (measured on ingest, where the writer's statements allocate for every event).
-        kmsindex_sqlite3_disable_memstatus() == SQLITE_OK
+        let memstatus = kmsindex_sqlite3_disable_memstatus() == SQLITE_OK
+        // URI filenames, so that merge can attach a shard with `?mode=ro`.
+        let uri = kmsindex_sqlite3_enable_uri() == SQLITE_OK
+        return memstatus && uri
+    }
+
+    /// True when SQLite reads `file:` URIs in ATTACH: set here, or built in (SQLITE_USE_URI).
+    static var uriFilenames: Bool {
+        applied || sqlite3_compileoption_used("USE_URI") != 0
     }
 }
