@@ -10,7 +10,9 @@ public struct IngestOptions: Sendable {
     /// Threads that decompress and parse; the calling thread writes.
     public var jobs = max(1, ProcessInfo.processInfo.activeProcessorCount)
     /// A transaction is committed after this many files, events or seconds, whichever first.
-    public var filesPerTransaction = 500
+    /// Each commit writes every page it changed (index pages, a day's summaries) again, so a
+    /// commit per few hundred of CloudTrail's small files wrote the index many times over.
+    public var filesPerTransaction = 20_000
     public var eventsPerTransaction = 100_000
     public var secondsPerTransaction = 2.0
     /// Most ids the writer keeps cached per dimension table (objects, principals…) between

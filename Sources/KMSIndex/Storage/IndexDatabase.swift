@@ -156,7 +156,13 @@ public final class IndexDatabase: Sendable {
             // GRDB's authorizer records what each statement reads, for observation, column by
             // column; a read-only connection has no observers, and the event views read dozens.
             if readOnly { sqlite3_set_authorizer(db.sqliteConnection, nil, nil) }
-            if !readOnly { try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+            if !readOnly {
+                try db.execute(sql: "PRAGMA synchronous = NORMAL")
+                // A checkpoint each 64 MiB of WAL rather than SQLite's 4 MiB: a page an ingest
+                // changes in many transactions (an index page, a day's summary) is then copied
+                // into the database once per checkpoint, not once per transaction.
+                try db.execute(sql: "PRAGMA wal_autocheckpoint = 16384")
+            }
             try db.execute(sql: "PRAGMA cache_size = -65536")
         }
         return config
