@@ -77,12 +77,13 @@ public final class IndexMerger {
         result.rowsAdded["s3_objects"] = try MergeStatements.mergeObjects(db)
         result.rowsAdded["kms_key_aliases"] = try MergeStatements.mergeAliases(db)
         (result.filesAdded, result.filesUpdated) = try MergeStatements.mergeFiles(db)
-        result.eventsAdded = try MergeStatements.chooseNewEvents(db)
+        let lastID: Int64
+        (result.eventsAdded, lastID) = try MergeStatements.chooseNewEvents(db)
         result.duplicates = result.shardEvents - result.eventsAdded
         try MergeStatements.insertEvents(db)
-        try MergeStatements.countAddedEvents(db)
+        try MergeStatements.countAddedEvents(db, after: lastID)
         (result.firstEventTime, result.lastEventTime, result.days) = try MergeStatements.addedTimes(db)
-        try refreshDerivedTables(db, result)
+        try refreshDerivedTables(db, result, eventsAfter: lastID)
         try MergeStatements.dropTemporaryTables(db)
         return result
     }
@@ -90,15 +91,15 @@ public final class IndexMerger {
     /// THE place where tables derived from events (rollups, summaries) are brought up to date
     /// after a shard's events were inserted, in the same transaction.
     ///
-    /// At this point `temp.merge_events (old, new, event_time)` lists every event
-    /// the merge added (`new` is its id in `main.events`), and `result.days`,
+    /// The events the merge added are the rows of `main.events` with `id > lastID` (also listed,
+    /// with their shard ids, in `temp.merge_events (old, new, event_time)`); `result.days`,
     /// `result.firstEventTime` and `result.lastEventTime` say which UTC days they fall on. The
-    /// schema has no derived table yet: nothing to do.
-    private static func refreshDerivedTables(_ db: Database, _ result: MergeResult) throws {
-        // Derived tables (e.g. daily rollups kept by the writer) are refreshed here, for
-        // `result.days` or from `temp.merge_events` joined to `main.events`.
+    /// schema has no derived table yet: nothing to do. A derived table is also listed in
+    /// `MergeStatements.derivedTables`, so that merge does not copy it from the shard.
+    private static func refreshDerivedTables(_ db: Database, _ result: MergeResult, eventsAfter lastID: Int64) throws {
+        // Derived tables (e.g. daily rollups kept by the writer) are refreshed here: for
+        // `result.days`, or by adding what `main.events WHERE id > lastID` contributes.
     }
-
 
     /// Refuses, before attaching it, a shard that is missing, not a regular file, empty, not
     /// SQLite, not a kmsindex index, or of another schema. Opening it read-only also repairs
