@@ -83,7 +83,7 @@ public final class IndexMerger {
         try MergeStatements.insertEvents(db)
         try MergeStatements.countAddedEvents(db, after: lastID)
         (result.firstEventTime, result.lastEventTime, result.days) = try MergeStatements.addedTimes(db)
-        try refreshDerivedTables(db, result, eventsAfter: lastID)
+        try refreshDerivedTables(db, result)
         try MergeStatements.dropTemporaryTables(db)
         return result
     }
@@ -91,15 +91,15 @@ public final class IndexMerger {
     /// THE place where tables derived from events (rollups, summaries) are brought up to date
     /// after a shard's events were inserted, in the same transaction.
     ///
-    /// The events the merge added are the rows of `main.events` with `id > lastID` (also listed,
-    /// with their shard ids, in `temp.merge_events (old, new, event_time)`); `result.days`,
+    /// At this point `temp.merge_events (old, new, event_time)` lists every event
+    /// the merge added (`new` is its id in `main.events`), and `result.days`,
     /// `result.firstEventTime` and `result.lastEventTime` say which UTC days they fall on. The
-    /// schema has no derived table yet: nothing to do. A derived table is also listed in
-    /// `MergeStatements.derivedTables`, so that merge does not copy it from the shard.
-    private static func refreshDerivedTables(_ db: Database, _ result: MergeResult, eventsAfter lastID: Int64) throws {
-        // Derived tables (e.g. daily rollups kept by the writer) are refreshed here: for
-        // `result.days`, or by adding what `main.events WHERE id > lastID` contributes.
+    /// schema has no derived table yet: nothing to do.
+    private static func refreshDerivedTables(_ db: Database, _ result: MergeResult) throws {
+        // Derived tables (e.g. daily rollups kept by the writer) are refreshed here, for
+        // `result.days` or from `temp.merge_events` joined to `main.events`.
     }
+
 
     /// Refuses, before attaching it, a shard that is missing, not a regular file, empty, not
     /// SQLite, not a kmsindex index, or of another schema. Opening it read-only also repairs
