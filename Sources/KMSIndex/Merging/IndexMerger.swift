@@ -78,10 +78,11 @@ public final class IndexMerger {
         result.rowsAdded["s3_objects"] = try MergeStatements.mergeObjects(db)
         result.rowsAdded["kms_key_aliases"] = try MergeStatements.mergeAliases(db)
         (result.filesAdded, result.filesUpdated) = try MergeStatements.mergeFiles(db)
-        result.eventsAdded = try MergeStatements.chooseNewEvents(db)
+        let lastID: Int64
+        (result.eventsAdded, lastID) = try MergeStatements.chooseNewEvents(db)
         result.duplicates = result.shardEvents - result.eventsAdded
         try MergeStatements.insertEvents(db)
-        try MergeStatements.countAddedEvents(db)
+        try MergeStatements.countAddedEvents(db, after: lastID)
         (result.firstEventTime, result.lastEventTime, result.days) = try MergeStatements.addedTimes(db)
         try refreshDerivedTables(db, result)
         try MergeStatements.dropTemporaryTables(db)

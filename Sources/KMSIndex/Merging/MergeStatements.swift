@@ -205,8 +205,10 @@ enum MergeStatements {
     /// primary key of `event_uids`): `temp.merge_events (old, new, event_time)`. An event's new id
     /// is its id in the shard plus the destination's last id: after every id of the destination,
     /// in the shard's order, found without numbering (a window function sorted every event).
-    /// Duplicates leave their ids unused, as in ingest. Returns the number of events chosen.
-    static func chooseNewEvents(_ db: Database) throws -> Int {
+    /// Duplicates leave their ids unused, as in ingest. Returns the number of events chosen, and
+    /// the destination's last id before them: the events added are the rows of `main.events`
+    /// with a greater id.
+    static func chooseNewEvents(_ db: Database) throws -> (count: Int, lastID: Int64) {
         let last = try Int64.fetchOne(db, sql: "SELECT ifnull(max(id), 0) FROM main.events") ?? 0
         try db.execute(sql: """
             CREATE TEMP TABLE merge_events (old INTEGER PRIMARY KEY, new INTEGER NOT NULL, event_time INTEGER NOT NULL);
@@ -215,7 +217,7 @@ enum MergeStatements {
             FROM shard.event_uids u
             WHERE NOT EXISTS (SELECT 1 FROM main.event_uids d WHERE d.event_time = u.event_time AND d.event_uid = u.event_uid)
             """, arguments: [last])
-        return db.changesCount
+        return (db.changesCount, last)
     }
 
     /// Inserts the chosen events, their uids and their context pairs, with ids remapped.
@@ -248,14 +250,14 @@ enum MergeStatements {
             """)
     }
 
-    /// Adds to each ledger row the events this merge added from its file.
-    static func countAddedEvents(_ db: Database) throws {
+    /// Adds to each ledger row the events this merge added from its file: the events after
+    /// `lastID`, read in one range of the table rather than looked up one by one.
+    static func countAddedEvents(_ db: Database, after lastID: Int64) throws {
         try db.execute(sql: """
             UPDATE main.source_files SET events_added = events_added + counted.n
-            FROM (SELECT e.source_file_id AS file, count(*) AS n FROM temp.merge_events m
-                  CROSS JOIN main.events e ON e.id = m.new GROUP BY e.source_file_id) AS counted
+            FROM (SELECT source_file_id AS file, count(*) AS n FROM main.events WHERE id > ? GROUP BY source_file_id) AS counted
             WHERE source_files.id = counted.file
-            """)
+            """, arguments: [lastID])
     }
 
     /// The range and the UTC days of the events added.

@@ -81,7 +81,7 @@ final class MergeTests: XCTestCase {
     }
 
     func merge(_ dest: String, _ shards: [String]) throws -> (run: BinaryRun, summary: [String: Any]) {
-        let run = try runBinary(["merge", "--json-summary", "--db", dest] + shards)
+        let run = try runBinary(["merge", "--json-summary", "--wait", "1", "--db", dest] + shards)
         let summary = (try? JSONSerialization.jsonObject(with: Data(run.stdout.utf8))) as? [String: Any] ?? [:]
         return (run, summary)
     }
@@ -217,6 +217,15 @@ final class MergeTests: XCTestCase {
             XCTAssertEqual(try events(), 3)
         }
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: newer)), newerBytes, "a refused shard is left untouched")
+
+        // The index lock, as ingest takes it: a merge waits for the writer (--wait), then gives up.
+        do {
+            let lock = try IndexLock(indexPath: dest, timeout: 1)
+            let locked = try merge(dest, [shard]).run
+            XCTAssertEqual(locked.status, 2)
+            XCTAssertTrue(locked.stderr.contains("(pid \(getpid())) is writing to \(dest)"), locked.stderr)
+            withExtendedLifetime(lock) {}
+        }
 
         // The index itself, by its path or through a link, is a usage error: nothing is merged,
         // and an index that does not exist yet is not created.
