@@ -74,6 +74,11 @@ final class TreeOutput: @unchecked Sendable {
         lock.withLock { results[id] }
     }
 
+    /// The result of a finished `submitLog`, forgotten once taken (a long tree's streaming).
+    func takeResult(for id: Int) -> Written? {
+        lock.withLock { results.removeValue(forKey: id) }
+    }
+
     /// Compressed bytes of all files written so far.
     var compressedBytes: Int {
         lock.withLock { compressedTotal }
