@@ -34,11 +34,12 @@ public enum SynthShape: String, CaseIterable, Sendable, Equatable {
         case .churn:
             return ShapeProfile(
                 sizing: .lognormal(median: 120_000, sigma: 1.1, cap: 48_000_000), kmsShare: 0.15,
-                freshTailShare: 0.9, churnRolesPerAccount: 120, newSessionShare: 0.36, streaming: true)
+                hotObjectShare: 0.15, freshTailShare: 1.0, churnRolesPerAccount: 120, newSessionShare: 0.14,
+                streaming: true)
         case .year:
             return ShapeProfile(
-                sizing: .lognormal(median: 6_800, sigma: 0.85, cap: 4_000_000), kmsShare: 0.9, maxKMSChance: 0.98,
-                freshTailShare: 0.14, streaming: true, streamingTruth: true)
+                sizing: .lognormal(median: 11_400, sigma: 0.85, cap: 4_000_000), kmsShare: 0.9, maxKMSChance: 0.98,
+                freshTailShare: 0.05, streaming: true, streamingTruth: true)
         }
     }
 
@@ -91,6 +92,8 @@ struct ShapeProfile {
     var kmsShare = 0.2
     /// The largest chance of a KMS record the steering may take.
     var maxKMSChance = 0.4
+    /// The chance that a data-lake read names one of the few hot objects.
+    var hotObjectShare = 0.45
     /// nil: every read of a long-tail data-lake object names a fresh object (the original).
     /// Otherwise the chance that it does; the others re-read an object written or read before.
     var freshTailShare: Double? = nil

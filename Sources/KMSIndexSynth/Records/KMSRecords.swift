@@ -153,7 +153,7 @@ extension RecordFactory {
     /// An object of an SSE-KMS bucket: hot objects often, a long tail otherwise.
     func dataObject(_ place: StreamPlace, at time: Int64) -> (bucket: String, key: String) {
         let region = place.region
-        if rng.chance(0.45) {
+        if rng.chance(profile.hotObjectShare) {
             // Zipf-like: the first hot object is read far more than the others.
             let i = rng.chance(0.6) ? 0 : rng.below(region.hotObjects.count)
             return (region.dataBucket, region.hotObjects[i])
