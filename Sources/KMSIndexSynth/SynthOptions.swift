@@ -23,6 +23,10 @@ public struct SynthOptions: Sendable, Equatable {
     /// The shape of the tree (`SynthShape`): file sizes, KMS share, callers, objects. `default`
     /// is the original tree. `SynthShape.options` also sets the shape's layout.
     public var shape: SynthShape
+    /// When set, the estate (accounts, keys, principals, buckets, trails) is the one this seed
+    /// makes, and everything else comes from `seed`: a later day of the same organization
+    /// (`--estate-seed 1 --seed 2 --start` the day after a tree of seed 1) with new events.
+    public var estateSeed: UInt64? = nil
 
     /// Options with the given values; every parameter has a small default.
     public init(

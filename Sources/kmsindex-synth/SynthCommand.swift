@@ -50,6 +50,9 @@ struct SynthCommand: ParsableCommand {
     @Option(name: .long, help: "Organization id (o-...): write an organization trail's paths.")
     var org: String?
 
+    @Option(name: .customLong("estate-seed"), help: "Take the accounts, keys and principals of this seed's tree (with another --seed and a later --start: more days of the same organization).")
+    var estateSeed: UInt64?
+
     func validate() throws {
         if SynthShape(rawValue: shape) == nil {
             throw ValidationError("--shape must be one of \(SynthShape.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(shape)\"")
@@ -69,6 +72,7 @@ struct SynthCommand: ParsableCommand {
         }
         if let filesPerDay { options.filesPerDay = filesPerDay }
         options.organizationID = org
+        options.estateSeed = estateSeed
         let began = Date()
         let stats: Synth.Statistics
         do {

@@ -35,6 +35,10 @@ final class TreeGenerator {
         firstDay = try options.validatedStart()
         var rng = SynthRandom(seed: options.seed)
         var estateRng = rng.fork(1)
+        if let estateSeed = options.estateSeed {
+            var other = SynthRandom(seed: estateSeed)
+            estateRng = other.fork(1)
+        }
         estate = Estate(options: options, rng: &estateRng)
         layout = TreeLayout(estate: estate)
         output = TreeOutput(root: root)
