@@ -7,7 +7,8 @@ import Foundation
 ///   files larger (the 1 GB tree is 192 files of about 5 MB) and its callers are few.
 /// - `cadence`: CloudTrail's real cadence: 288 files a day for each account and region (one
 ///   every 5 minutes), 4 accounts x 4 regions, file sizes lognormal (median about 120 KB,
-///   a tail of files of several MB), about 15% KMS records. `--size` chooses the number of days.
+///   a tail of files of several MB), about 15% KMS records. `--size` chooses the number of days
+///   (about 460 MB a day).
 /// - `churn`: as `cadence`, with hundreds of roles whose sessions last about an hour, each with
 ///   its own temporary access key (`ASIA...`): about a fifth of KMS events come from a caller
 ///   not seen before, and about a quarter of Decrypts name an object not seen before (data-lake
@@ -34,7 +35,7 @@ public enum SynthShape: String, CaseIterable, Sendable, Equatable {
         case .churn:
             return ShapeProfile(
                 sizing: .lognormal(median: 120_000, sigma: 1.1, cap: 48_000_000), kmsShare: 0.15,
-                hotObjectShare: 0.15, freshTailShare: 1.0, churnRolesPerAccount: 120, newSessionShare: 0.14,
+                hotObjectShare: 0.15, freshTailShare: 0.66, churnRolesPerAccount: 120, newSessionShare: 0.05,
                 streaming: true)
         case .year:
             return ShapeProfile(

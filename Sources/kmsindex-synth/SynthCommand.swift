@@ -13,7 +13,7 @@ struct SynthCommand: ParsableCommand {
 
             Shapes (--shape): default (2 accounts x 2 regions, 24 files a day, about 20% KMS \
             records; --size makes the files larger), cadence (4 accounts x 4 regions, 288 files a \
-            day of lognormal sizes, median about 120 KB, about 15% KMS; --size chooses the days), \
+            day of lognormal sizes, median about 120 KB, about 15% KMS; --size chooses the days, about 460 MB a day), \
             churn (as cadence, with hundreds of roles whose sessions last about an hour, and \
             objects read once), year (4 accounts x 3 regions, 400 days of 288 small files a day, \
             about 90% KMS records, about 14 GB; its reads go to ground-truth-reads.ndjson). \
