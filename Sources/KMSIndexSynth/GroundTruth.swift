@@ -52,11 +52,21 @@ public struct GroundTruth: Codable, Equatable, Sendable {
     public var otherFiles: Int
     /// Total uncompressed bytes of the log files.
     public var uncompressedBytes: Int
+    /// The shape the tree was generated in (`SynthShape`); absent for `default`.
+    public var shape: String?
+    /// When set (the `year` shape), `objects` is empty and the reads are in this file next to
+    /// `ground-truth.json`: one JSON object per line, `object` (the `aws:s3:arn`) and the keys
+    /// of a `GroundTruthRead`, in the order the log files were written (not sorted), each
+    /// distinct Decrypt once.
+    public var readsFile: String?
+    /// The number of lines of `readsFile`.
+    public var objectReads: Int?
 
     /// A ground truth with the given fields.
     public init(
         kmsEvents: Int, eventNames: [String: Int], objects: [String: [GroundTruthRead]],
-        logFiles: Int, digestFiles: Int, insightFiles: Int, otherFiles: Int, uncompressedBytes: Int
+        logFiles: Int, digestFiles: Int, insightFiles: Int, otherFiles: Int, uncompressedBytes: Int,
+        shape: String? = nil, readsFile: String? = nil, objectReads: Int? = nil
     ) {
         self.kmsEvents = kmsEvents
         self.eventNames = eventNames
@@ -66,6 +76,9 @@ public struct GroundTruth: Codable, Equatable, Sendable {
         self.insightFiles = insightFiles
         self.otherFiles = otherFiles
         self.uncompressedBytes = uncompressedBytes
+        self.shape = shape
+        self.readsFile = readsFile
+        self.objectReads = objectReads
     }
 
     enum CodingKeys: String, CodingKey {
@@ -77,10 +90,29 @@ public struct GroundTruth: Codable, Equatable, Sendable {
         case insightFiles = "insight_files"
         case otherFiles = "other_files"
         case uncompressedBytes = "uncompressed_bytes"
+        case shape
+        case readsFile = "reads_file"
+        case objectReads = "object_reads"
     }
 
     /// The file name `generate` writes at the root of the tree.
     public static let fileName = "ground-truth.json"
+    /// The file the `year` shape lists its reads in (`readsFile`).
+    public static let readsFileName = "ground-truth-reads.ndjson"
+
+    /// Every read, by object: `objects`, or `readsFile` read back and sorted as `objects` is.
+    public func allReads(root: URL) throws -> [String: [GroundTruthRead]] {
+        guard let readsFile else { return objects }
+        var result: [String: [(Int64, GroundTruthRead)]] = [:]
+        let text = try String(contentsOf: root.appendingPathComponent(readsFile), encoding: .utf8)
+        for line in text.split(separator: "\n") where !line.isEmpty {
+            let row = try JSONDecoder().decode(StreamedRead.self, from: Data(line.utf8))
+            result[row.object, default: []].append((row.timeMs ?? 0, row.read))
+        }
+        return result.mapValues { list in
+            list.sorted { a, b in a.0 != b.0 ? a.0 < b.0 : a.1.eventID < b.1.eventID }.map(\.1)
+        }
+    }
 
     /// Encodes as `ground-truth.json` is written: snake_case field names, sorted keys.
     /// (Field names are spelled out in CodingKeys rather than converted by the encoder, which
@@ -109,8 +141,85 @@ struct KMSRecordFacts: Sendable {
     var decryptedS3Arn: String?
 }
 
+/// One line of `ground-truth-reads.ndjson`.
+struct StreamedRead: Decodable {
+    var object: String
+    var timeMs: Int64?
+    var read: GroundTruthRead
+
+    enum CodingKeys: String, CodingKey {
+        case object
+        case timeMs = "event_time_ms"
+    }
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        object = try c.decode(String.self, forKey: .object)
+        timeMs = try c.decodeIfPresent(Int64.self, forKey: .timeMs)
+        read = try GroundTruthRead(from: decoder)
+    }
+}
+
+/// Writes reads to `ground-truth-reads.ndjson` as they come, through a buffer.
+final class ReadsFileWriter {
+    private let handle: FileHandle
+    private let path: String
+    private var line = JSONWriter(capacity: 1024)
+    private var buffer: [UInt8] = []
+    private(set) var count = 0
+
+    init(url: URL) throws {
+        path = url.path
+        guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
+            throw SynthError.io(path: url.path, reason: "cannot create")
+        }
+        do {
+            handle = try FileHandle(forWritingTo: url)
+        } catch {
+            throw SynthError.io(path: url.path, reason: "cannot open: \(error.localizedDescription)")
+        }
+        buffer.reserveCapacity(1 << 20)
+    }
+
+    func add(object: String, timeMs: Int64, _ read: GroundTruthRead) throws {
+        line.reset()
+        line.beginObject()
+        line.field("object", object)
+        line.field("event_time", read.eventTime)
+        line.field("event_time_ms", Int(timeMs))
+        line.field("event_id", read.eventID)
+        line.optionalField("principal_arn", read.principalArn)
+        line.optionalField("error_code", read.errorCode)
+        line.endObject()
+        buffer.append(contentsOf: line.bytes)
+        buffer.append(UInt8(ascii: "\n"))
+        count += 1
+        if buffer.count >= 1 << 20 { try flush() }
+    }
+
+    func flush() throws {
+        guard !buffer.isEmpty else { return }
+        do {
+            try handle.write(contentsOf: buffer)
+        } catch {
+            throw SynthError.io(path: path, reason: "cannot write: \(error.localizedDescription)")
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    func close() throws {
+        try flush()
+        try? handle.close()
+    }
+}
+
 /// Accumulates the ground truth as log files are written.
 struct GroundTruthCollector {
+    /// When set, reads go to this file as they come and duplicates are known by construction
+    /// (`isDuplicate`): nothing grows with the number of events.
+    var readsWriter: ReadsFileWriter?
+    var shape: String?
+    private var streamedEvents = 0
     private var seen: Set<String> = []
     private var names: [String: Int] = [:]
     private var reads: [String: [(Int64, GroundTruthRead)]] = [:]
@@ -120,8 +229,22 @@ struct GroundTruthCollector {
     var otherFiles = 0
     var uncompressedBytes = 0
 
-    /// Counts a KMS record found in a written log file (a repeated eventID is ignored).
-    mutating func add(_ facts: KMSRecordFacts) {
+    /// Counts a KMS record found in a written log file (a repeated eventID is ignored; when
+    /// streaming, a record the generator delivered a second time).
+    mutating func add(_ facts: KMSRecordFacts, isDuplicate: Bool) throws {
+        if let readsWriter {
+            guard !isDuplicate else { return }
+            streamedEvents += 1
+            names[facts.eventName, default: 0] += 1
+            if facts.eventName == "Decrypt", let arn = facts.decryptedS3Arn {
+                try readsWriter.add(
+                    object: arn, timeMs: facts.timeMs,
+                    GroundTruthRead(
+                        eventTime: facts.eventTime, eventID: facts.eventID, principalArn: facts.principalArn,
+                        errorCode: facts.errorCode))
+            }
+            return
+        }
         guard seen.insert(facts.eventID).inserted else { return }
         names[facts.eventName, default: 0] += 1
         if facts.eventName == "Decrypt", let arn = facts.decryptedS3Arn {
@@ -140,8 +263,9 @@ struct GroundTruthCollector {
             }.map(\.1)
         }
         return GroundTruth(
-            kmsEvents: seen.count, eventNames: names, objects: objects, logFiles: logFiles,
-            digestFiles: digestFiles, insightFiles: insightFiles, otherFiles: otherFiles,
-            uncompressedBytes: uncompressedBytes)
+            kmsEvents: readsWriter == nil ? seen.count : streamedEvents, eventNames: names, objects: objects,
+            logFiles: logFiles, digestFiles: digestFiles, insightFiles: insightFiles, otherFiles: otherFiles,
+            uncompressedBytes: uncompressedBytes, shape: shape,
+            readsFile: readsWriter == nil ? nil : GroundTruth.readsFileName, objectReads: readsWriter?.count)
     }
 }

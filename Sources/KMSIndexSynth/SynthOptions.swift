@@ -20,6 +20,13 @@ public struct SynthOptions: Sendable, Equatable {
     /// When set (`o-xxxxxxxxxx`), logs come from one organization trail and paths are
     /// `AWSLogs/o-xxxx/ACCOUNT/...`.
     public var organizationID: String?
+    /// The shape of the tree (`SynthShape`): file sizes, KMS share, callers, objects. `default`
+    /// is the original tree. `SynthShape.options` also sets the shape's layout.
+    public var shape: SynthShape
+    /// When set, the estate (accounts, keys, principals, buckets, trails) is the one this seed
+    /// makes, and everything else comes from `seed`: a later day of the same organization
+    /// (`--estate-seed 1 --seed 2 --start` the day after a tree of seed 1) with new events.
+    public var estateSeed: UInt64? = nil
 
     /// Options with the given values; every parameter has a small default.
     public init(
@@ -30,7 +37,8 @@ public struct SynthOptions: Sendable, Equatable {
         filesPerDay: Int = 24,
         startDate: String = "2024-03-01",
         targetUncompressedBytes: Int? = nil,
-        organizationID: String? = nil
+        organizationID: String? = nil,
+        shape: SynthShape = .default
     ) {
         self.seed = seed
         self.accounts = accounts
@@ -40,6 +48,7 @@ public struct SynthOptions: Sendable, Equatable {
         self.startDate = startDate
         self.targetUncompressedBytes = targetUncompressedBytes
         self.organizationID = organizationID
+        self.shape = shape
     }
 
     /// Checks the options and returns the start of the first day in milliseconds since 1970.

@@ -1,7 +1,7 @@
 /// The everyday mix of a log file: about 20% KMS records, the rest S3, STS, Lambda, EC2,
 /// IAM, monitoring, sign-in.
 extension RecordFactory {
-    /// The share of KMS records the generator steers toward.
+    /// The share of KMS records the default shape steers toward (`ShapeProfile.kmsShare`).
     static let kmsShare = 0.2
 
     private static let otherTable = WeightedTable([
@@ -17,11 +17,12 @@ extension RecordFactory {
     ])
 
     /// Emits one unit of traffic at `time` (usually one record; an S3 read may come with its
-    /// KMS Decrypt). The KMS share is steered toward `kmsShare` over everything emitted.
+    /// KMS Decrypt). The KMS share is steered toward the shape's share over everything emitted.
     func background(_ place: StreamPlace, at time: Int64) {
         // CloudTrail's own KMS calls (deliveries, reads) come on top: lean against the excess.
-        let deficit = Self.kmsShare * Double(totalRecords + 1) - Double(kmsRecords)
-        let p = min(0.4, max(0.02, Self.kmsShare + 0.02 * deficit))
+        let share = profile.kmsShare
+        let deficit = share * Double(totalRecords + 1) - Double(kmsRecords)
+        let p = min(profile.maxKMSChance, max(0.02, share + 0.02 * deficit))
         if rng.chance(p) {
             backgroundKMS(place, at: time)
         } else {

@@ -86,6 +86,11 @@ extension RecordFactory {
     /// An application caller in the place's account.
     func applicationCaller(_ place: StreamPlace, at time: Int64) -> Identity {
         let account = place.account
+        if churn != nil, rng.chance(0.85),
+            let id = churn!.caller(account, at: time, newShare: profile.newSessionShare, invokedBy: nil)
+        {
+            return id
+        }
         switch rng.below(10) {
         case 0..<5: return ids.randomRoleSession(account, rng.pick([.appBackend, .dataPipeline]), at: time, rng: &rng)
         case 5: return ids.randomRoleSession(account, .analyst, at: time, rng: &rng)
@@ -94,6 +99,28 @@ extension RecordFactory {
         case 8: return ids.iamUser(account, account.user(rng.pick([.alice, .bob])), at: time, console: rng.chance(0.3), rng: &rng)
         default: return ids.randomCaller(account, at: time, rng: &rng)
         }
+    }
+
+    /// A session of one of the account's roles; in a shape with churn roles, mostly one of
+    /// their short sessions instead.
+    func roleCaller(
+        _ account: Account, _ roleName: Account.RoleName, at time: Int64, invokedBy: String? = nil
+    ) -> Identity {
+        if churn != nil, rng.chance(0.85),
+            let id = churn!.caller(account, at: time, newShare: profile.newSessionShare, invokedBy: invokedBy)
+        {
+            return id
+        }
+        return ids.randomRoleSession(account, roleName, at: time, invokedBy: invokedBy, rng: &rng)
+    }
+
+    /// A long-tail object of a data bucket to read: always a fresh one in the default shape;
+    /// in the others, often one written lately.
+    func tailReadKey(bucket: String, at time: Int64) -> String {
+        if let share = profile.freshTailShare, let key = churn?.tailRead(bucket: bucket, freshShare: share) {
+            return key
+        }
+        return tailObjectKey(at: time)
     }
 
     /// An encryption context an application chose, or none.
@@ -126,7 +153,7 @@ extension RecordFactory {
     /// An object of an SSE-KMS bucket: hot objects often, a long tail otherwise.
     func dataObject(_ place: StreamPlace, at time: Int64) -> (bucket: String, key: String) {
         let region = place.region
-        if rng.chance(0.45) {
+        if rng.chance(profile.hotObjectShare) {
             // Zipf-like: the first hot object is read far more than the others.
             let i = rng.chance(0.6) ? 0 : rng.below(region.hotObjects.count)
             return (region.dataBucket, region.hotObjects[i])
@@ -134,7 +161,7 @@ extension RecordFactory {
         if rng.chance(0.04) {
             return (region.reportsBucket, rng.pick(Self.awkwardObjectKeys))
         }
-        return (region.dataBucket, tailObjectKey(at: time))
+        return (region.dataBucket, tailReadKey(bucket: region.dataBucket, at: time))
     }
 
     func accessDenied(_ identity: Identity?, _ operation: String, _ key: KMSKey) -> (code: String, message: String) {
@@ -191,9 +218,8 @@ extension RecordFactory {
         case 0..<52:
             // S3 reads an SSE-KMS object for its caller.
             let object = dataObject(place, at: time)
-            let caller = ids.randomRoleSession(
-                account, rng.pick([.appBackend, .dataPipeline, .analyst, .appBackend]), at: time,
-                invokedBy: rng.chance(0.5) ? "s3.amazonaws.com" : nil, rng: &rng)
+            let caller = roleCaller(account, rng.pick([.appBackend, .dataPipeline, .analyst, .appBackend]), at: time,
+                invokedBy: rng.chance(0.5) ? "s3.amazonaws.com" : nil)
             let arn = s3ObjectArn(object.bucket, object.key)
             var call = serviceCall(
                 .decrypt(keyID: nil, context: [("aws:s3:arn", arn)]), place, at: time, identity: caller,
@@ -205,7 +231,7 @@ extension RecordFactory {
             finishAndEmit(call)
         case 52..<55:
             // A bucket with S3 Bucket Keys: the context names the bucket only.
-            let caller = ids.randomRoleSession(account, .dataPipeline, at: time, rng: &rng)
+            let caller = roleCaller(account, .dataPipeline, at: time)
             let call = serviceCall(
                 .decrypt(keyID: nil, context: [("aws:s3:arn", "arn:aws:s3:::\(region.bucketKeyBucket)")]), place,
                 at: time, identity: caller, key: region.keys.dataLake, via: "s3.amazonaws.com")
@@ -223,12 +249,12 @@ extension RecordFactory {
             let volume = rng.pick(region.volumes)
             let key = region.keys.ebsManaged
             let caller = rng.chance(0.5) ? ids.awsService("ec2.amazonaws.com")
-                : ids.randomRoleSession(account, .appBackend, at: time, invokedBy: "ec2.amazonaws.com", rng: &rng)
+                : roleCaller(account, .appBackend, at: time, invokedBy: "ec2.amazonaws.com")
             let call = serviceCall(.decrypt(keyID: key.arn, context: [("aws:ebs:id", volume)]), place, at: time, identity: caller, key: key, via: "ec2.amazonaws.com")
             finishAndEmit(call, keyIsArn: true)
         case 73..<83:
             let secret = rng.pick(region.secretARNs)
-            let caller = ids.randomRoleSession(account, rng.pick([.appBackend, .lambdaExec]), at: time, invokedBy: "secretsmanager.amazonaws.com", rng: &rng)
+            let caller = roleCaller(account, rng.pick([.appBackend, .lambdaExec]), at: time, invokedBy: "secretsmanager.amazonaws.com")
             let context: EncryptionContext = [("SecretARN", secret), ("SecretVersionId", rng.uuid())]
             var call = serviceCall(.decrypt(keyID: nil, context: context), place, at: time, identity: caller, key: region.keys.secretsManaged, via: "secretsmanager.amazonaws.com")
             maybeFail(&call, rate: 0.01, place: place)
@@ -256,8 +282,11 @@ extension RecordFactory {
             let object = rng.chance(0.9)
                 ? (bucket: region.dataBucket, key: tailObjectKey(at: time))
                 : (bucket: region.reportsBucket, key: rng.pick(Self.awkwardObjectKeys))
+            if churn != nil, object.bucket == region.dataBucket {
+                churn!.remember(bucket: object.bucket, key: object.key)
+            }
             let key = region.keys.dataLake
-            let caller = ids.randomRoleSession(account, rng.pick([.appBackend, .dataPipeline]), at: time, rng: &rng)
+            let caller = roleCaller(account, rng.pick([.appBackend, .dataPipeline]), at: time)
             var call = serviceCall(
                 .generateDataKey(keyID: key.arn, context: [("aws:s3:arn", s3ObjectArn(object.bucket, object.key))], numberOfBytes: false),
                 place, at: time, identity: caller, key: key, via: "s3.amazonaws.com")
@@ -268,14 +297,14 @@ extension RecordFactory {
             finishAndEmit(call, keyIsArn: true)
         case 40..<45:
             let key = region.keys.dataLake
-            let caller = ids.randomRoleSession(account, .dataPipeline, at: time, rng: &rng)
+            let caller = roleCaller(account, .dataPipeline, at: time)
             let call = serviceCall(
                 .generateDataKey(keyID: key.arn, context: [("aws:s3:arn", "arn:aws:s3:::\(region.bucketKeyBucket)")], numberOfBytes: false),
                 place, at: time, identity: caller, key: key, via: "s3.amazonaws.com")
             finishAndEmit(call, keyIsArn: true)
         case 45..<55:
             let secret = rng.pick(region.secretARNs)
-            let caller = ids.randomRoleSession(account, .ssoAdmin, at: time, invokedBy: "secretsmanager.amazonaws.com", rng: &rng)
+            let caller = roleCaller(account, .ssoAdmin, at: time, invokedBy: "secretsmanager.amazonaws.com")
             let key = region.keys.secretsManaged
             let call = serviceCall(
                 .generateDataKey(keyID: key.alias, context: [("SecretARN", secret), ("SecretVersionId", rng.uuid())], numberOfBytes: false),
@@ -321,7 +350,7 @@ extension RecordFactory {
     private func ebsDataKey(_ place: StreamPlace, at time: Int64) {
         let key = place.region.keys.ebsManaged
         let caller = rng.chance(0.5) ? ids.awsService("ec2.amazonaws.com")
-            : ids.randomRoleSession(place.account, .appBackend, at: time, invokedBy: "ec2.amazonaws.com", rng: &rng)
+            : roleCaller(place.account, .appBackend, at: time, invokedBy: "ec2.amazonaws.com")
         let call = serviceCall(
             .generateDataKeyWithoutPlaintext(keyID: key.arn, context: [("aws:ebs:id", rng.pick(place.region.volumes))]),
             place, at: time, identity: caller, key: key, via: "ec2.amazonaws.com")
@@ -333,7 +362,7 @@ extension RecordFactory {
         let account = place.account
         let key = rng.chance(0.7) ? place.region.keys.ebsManaged : place.region.keys.appData
         let role = account.role(.appBackend)
-        let caller = ids.randomRoleSession(account, .appBackend, at: time, invokedBy: "ec2.amazonaws.com", rng: &rng)
+        let caller = roleCaller(account, .appBackend, at: time, invokedBy: "ec2.amazonaws.com")
         var call = serviceCall(
             .createGrant(
                 keyID: key.arn, grantee: role.arn, retiring: "ec2.\(place.region.name).amazonaws.com",
@@ -363,7 +392,7 @@ extension RecordFactory {
     /// An administrator schedules the retired key's deletion.
     func scheduleKeyDeletion(_ place: StreamPlace, at time: Int64) {
         let key = place.region.keys.pendingDeletion
-        let identity = ids.randomRoleSession(place.account, .ssoAdmin, at: time, rng: &rng)
+        let identity = roleCaller(place.account, .ssoAdmin, at: time)
         var call = directCall(
             .scheduleKeyDeletion(keyID: rng.chance(0.5) ? key.id : key.arn, pendingDays: rng.pick([7, 30])),
             place, at: time, identity: identity, keys: [key])

@@ -42,10 +42,19 @@ final class RecordFactory {
     private(set) var totalRecords = 0
     private(set) var kmsRecords = 0
 
-    init(rng: SynthRandom, estate: Estate) {
+    /// The shape's knobs (the original generator's by default).
+    let profile: ShapeProfile
+    /// Short sessions and object pools, for the shapes that have them (nil for `default`).
+    var churn: Churn?
+
+    init(rng: SynthRandom, estate: Estate, profile: ShapeProfile = ShapeProfile(), seed: UInt64 = 0) {
         self.rng = rng
         self.estate = estate
+        self.profile = profile
         ids = IdentityFactory(estate: estate)
+        if profile.churnRolesPerAccount > 0 || profile.freshTailShare != nil {
+            churn = Churn(estate: estate, rolesPerAccount: profile.churnRolesPerAccount, seed: seed)
+        }
     }
 
     /// Empties the buffer for the next log file.

@@ -125,7 +125,7 @@ extension RecordFactory {
         var viaS3 = false
         if rng.chance(0.5) {
             key = ownerRegion.keys.dataLake
-            let objectKey = rng.chance(0.5) ? ownerRegion.hotObjects[0] : tailObjectKey(at: time)
+            let objectKey = rng.chance(0.5) ? ownerRegion.hotObjects[0] : tailReadKey(bucket: ownerRegion.dataBucket, at: time)
             request = .decrypt(keyID: nil, context: [("aws:s3:arn", s3ObjectArn(ownerRegion.dataBucket, objectKey))])
             viaS3 = true
         } else {

@@ -36,7 +36,8 @@ enum Gzip {
         }
         defer { deflateEnd(&stream) }
 
-        let outChunk = 256 * 1024
+        // No larger than a small input needs (zeroing 256 KiB per small file showed up).
+        let outChunk = min(256 * 1024, input.count + input.count / 8 + 1024)
         var buffer = [UInt8](repeating: 0, count: outChunk)
         stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
         stream.avail_in = uInt(input.count)

@@ -15,26 +15,74 @@ struct DigestWriter {
     let estate: Estate
     let layout: TreeLayout
 
+    /// Where one account and region's chain of digests stands: the next hour to write, the
+    /// previous digest, and the delivered files not listed yet (in delivery order).
+    struct Chain {
+        var fingerprint: String
+        var start: Int64
+        var previous: (key: String, hash: String, signature: String)?
+        var files: [DeliveredLogFile] = []
+        var lastDelivery: Int64?
+        var written = 0
+
+        init(firstDay: Int64, rng: inout SynthRandom) {
+            fingerprint = rng.hex(32)
+            start = firstDay + Int64(rng.int(in: 1...59)) * 1000
+        }
+
+        mutating func add(_ file: DeliveredLogFile) {
+            files.append(file)
+            lastDelivery = max(lastDelivery ?? file.delivery, file.delivery)
+        }
+    }
+
     /// Writes the digests of one account and region; returns how many were written.
     func write(
         account: Int, region: String, files: [DeliveredLogFile], firstDay: Int64, output: TreeOutput,
         rng: inout SynthRandom
     ) throws -> Int {
         guard let lastDelivery = files.map(\.delivery).max() else { return 0 }
-        let fingerprint = rng.hex(32)
-        let offset = Int64(rng.int(in: 1...59)) * 1000
-        var start = firstDay + offset
-        var previous: (key: String, hash: String, signature: String)?
-        var written = 0
-        let sorted = files.sorted { $0.delivery < $1.delivery }
+        var chain = Chain(firstDay: firstDay, rng: &rng)
+        chain.files = files.sorted { $0.delivery < $1.delivery }
+        try writeHours(of: &chain, account: account, region: region, output: output, forget: false, rng: &rng) { start, _ in
+            start <= lastDelivery
+        }
+        return chain.written
+    }
+
+    /// Writes the hours of a chain that are complete: every file delivered before `safe` is
+    /// in the chain already. With `safe` nil, the rest of the chain (up to its last delivery).
+    /// The results of listed files are forgotten by `output`.
+    func writeCompleteHours(
+        of chain: inout Chain, account: Int, region: String, safe: Int64?, output: TreeOutput, rng: inout SynthRandom
+    ) throws {
+        chain.files.sort { $0.delivery < $1.delivery }
+        if let safe {
+            try writeHours(of: &chain, account: account, region: region, output: output, forget: true, rng: &rng) { _, end in
+                end <= safe
+            }
+        } else if let last = chain.lastDelivery {
+            try writeHours(of: &chain, account: account, region: region, output: output, forget: true, rng: &rng) { start, _ in
+                start <= last
+            }
+        }
+    }
+
+    private func writeHours(
+        of chain: inout Chain, account: Int, region: String, output: TreeOutput, forget: Bool, rng: inout SynthRandom,
+        while more: (_ start: Int64, _ end: Int64) -> Bool
+    ) throws {
         var next = 0
-        while start <= lastDelivery {
+        while more(chain.start, chain.start + UTCTime.msPerHour) {
+            let start = chain.start
             let end = start + UTCTime.msPerHour
             var listed: [DeliveredLogFile] = []
-            while next < sorted.count && sorted[next].delivery < end {
-                listed.append(sorted[next])
+            while next < chain.files.count && chain.files[next].delivery < end {
+                listed.append(chain.files[next])
                 next += 1
             }
+            let fingerprint = chain.fingerprint
+            let previous = chain.previous
             let key = layout.digestKey(account: account, region: region, end: end)
             var w = JSONWriter(capacity: 1024 + 400 * listed.count)
             w.beginObject()
@@ -72,7 +120,7 @@ struct DigestWriter {
             w.key("logFiles")
             w.beginArray()
             for file in listed {
-                guard let result = output.result(for: file.id) else {
+                guard let result = (forget ? output.takeResult(for: file.id) : output.result(for: file.id)) else {
                     throw SynthError.io(path: file.key, reason: "log file was not written")
                 }
                 w.beginObject()
@@ -89,10 +137,10 @@ struct DigestWriter {
             w.endArray()
             w.endObject()
             try output.writeCompressed(w.bytes, to: key, mtime: end + Int64(rng.int(in: 30...600)) * 1000)
-            previous = (key, SHA256.hexDigest(w.bytes), rng.hex(512))
-            written += 1
-            start = end
+            chain.previous = (key, SHA256.hexDigest(w.bytes), rng.hex(512))
+            chain.written += 1
+            chain.start = end
         }
-        return written
+        chain.files.removeFirst(next)
     }
 }

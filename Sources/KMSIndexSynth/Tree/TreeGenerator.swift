@@ -20,6 +20,10 @@ final class TreeGenerator {
     private var delivered: [[DeliveredLogFile]]
     private var truth = GroundTruthCollector()
     private var nextFileID = 0
+    private let profile: ShapeProfile
+    /// Streaming shapes: each stream's digest chain, written as its hours complete.
+    private var chains: [DigestWriter.Chain] = []
+    private var chainRngs: [SynthRandom] = []
 
     /// The share of records delivered a second time, in a later file.
     static let duplicateRate = 0.005
@@ -31,10 +35,15 @@ final class TreeGenerator {
         firstDay = try options.validatedStart()
         var rng = SynthRandom(seed: options.seed)
         var estateRng = rng.fork(1)
+        if let estateSeed = options.estateSeed {
+            var other = SynthRandom(seed: estateSeed)
+            estateRng = other.fork(1)
+        }
         estate = Estate(options: options, rng: &estateRng)
         layout = TreeLayout(estate: estate)
         output = TreeOutput(root: root)
-        factory = RecordFactory(rng: rng.fork(2), estate: estate)
+        profile = options.shape.profile
+        factory = RecordFactory(rng: rng.fork(2), estate: estate, profile: profile, seed: options.seed)
         places = estate.accounts.flatMap { account in
             account.regionEstates.map { StreamPlace(account: account, region: $0) }
         }
@@ -43,10 +52,21 @@ final class TreeGenerator {
         var planRng = rng.fork(3)
         plan = SizePlan(
             slots: slotCount, streams: places.count, regionsPerAccount: options.regions.count,
-            target: options.targetUncompressedBytes, rng: &planRng)
+            target: options.targetUncompressedBytes, sizing: profile.sizing, filesPerDay: options.filesPerDay,
+            rng: &planRng)
         self.rng = rng.fork(4)
         pending = Array(repeating: [], count: places.count)
         delivered = Array(repeating: [], count: places.count)
+        if profile.streaming {
+            // Their own sequences: how generation and digests interleave changes nothing.
+            var digestRng = SynthRandom(seed: options.seed ^ 0x6469_6765_7374_735F)  // "digests_"
+            for _ in places.indices {
+                var chainRng = digestRng.fork(5)
+                chains.append(DigestWriter.Chain(firstDay: firstDay, rng: &chainRng))
+                chainRngs.append(chainRng)
+            }
+        }
+        if options.shape != .default { truth.shape = options.shape.rawValue }
     }
 
     /// The stream of an account's region.
@@ -59,20 +79,38 @@ final class TreeGenerator {
         if FileManager.default.fileExists(atPath: logs.path) {
             throw SynthError.io(path: logs.path, reason: "already exists; remove it or choose another folder")
         }
+        if profile.streamingTruth {
+            let url = output.root.appendingPathComponent(GroundTruth.readsFileName)
+            try FileManager.default.createDirectory(at: output.root, withIntermediateDirectories: true)
+            truth.readsWriter = try ReadsFileWriter(url: url)
+        }
+        let digests = DigestWriter(estate: estate, layout: layout)
+        // Streaming: digests every quarter of a day, once the files of those hours are written.
+        let flushEvery = max(1, options.filesPerDay / 4)
         for slot in 0..<slotCount {
             scheduleSlotEvents(slot)
             for stream in places.indices {
                 try writeLogFile(stream: stream, slot: slot)
             }
+            if profile.streaming && (slot + 1) % flushEvery == 0 {
+                try output.drain()
+                // Files of later slots are delivered after their slot ends: hours ending by
+                // the end of this slot are complete.
+                try writeDigests(digests, safe: firstDay + Int64(slot + 1) * slotMs)
+            }
         }
         try output.drain()
 
-        let digests = DigestWriter(estate: estate, layout: layout)
-        for stream in places.indices {
-            truth.digestFiles += try digests.write(
-                account: stream / options.regions.count, region: places[stream].region.name, files: delivered[stream],
-                firstDay: firstDay, output: output, rng: &rng)
+        if profile.streaming {
+            try writeDigests(digests, safe: nil)
+        } else {
+            for stream in places.indices {
+                truth.digestFiles += try digests.write(
+                    account: stream / options.regions.count, region: places[stream].region.name,
+                    files: delivered[stream], firstDay: firstDay, output: output, rng: &rng)
+            }
         }
+        try truth.readsWriter?.close()
         let extras = ExtraFiles(estate: estate, layout: layout)
         truth.insightFiles += try extras.writeInsights(firstDay: firstDay, days: options.days, output: output, rng: &rng)
         truth.otherFiles += try extras.writeStrayFiles(firstDay: firstDay, output: output)
@@ -85,6 +123,20 @@ final class TreeGenerator {
             throw SynthError.io(path: truthURL.path, reason: "cannot write: \(error.localizedDescription)")
         }
         return result
+    }
+
+    /// Streaming shapes: moves the delivered files into their chains and writes the complete
+    /// hours (all remaining ones when `safe` is nil).
+    private func writeDigests(_ digests: DigestWriter, safe: Int64?) throws {
+        for stream in places.indices {
+            for file in delivered[stream] { chains[stream].add(file) }
+            delivered[stream].removeAll(keepingCapacity: true)
+            let before = chains[stream].written
+            try digests.writeCompleteHours(
+                of: &chains[stream], account: stream / options.regions.count, region: places[stream].region.name,
+                safe: safe, output: output, rng: &chainRngs[stream])
+            truth.digestFiles += chains[stream].written - before
+        }
     }
 
     /// Compressed size of everything written.
@@ -185,7 +237,7 @@ final class TreeGenerator {
         truth.logFiles += 1
         truth.uncompressedBytes += content.count
         for record in records {
-            if let facts = record.facts { truth.add(facts) }
+            if let facts = record.facts { try truth.add(facts, isDuplicate: record.isDuplicate) }
         }
         delivered[stream].append(
             DeliveredLogFile(
