@@ -29,25 +29,13 @@ public enum KeyLookup {
         return byID.isEmpty ? try fetch(byAlias, ["alias/" + text]) : byID
     }
 
-    /// Events of the keys `text` names: by resolved key, or, for events whose key ARN is not
-    /// known, by the key as the caller wrote it.
-    static func condition(_ db: Database, _ text: String, alias e: String) throws -> SQLConditions {
-        let ids = try resolve(db, text).map(\.id)
-        var forms = [text]
-        if let alias = EventNormalizer.aliasName(text), alias != text { forms.append(alias) }
-        var c = SQLConditions()
-        let byRequest = "\(e).key_id IS NULL AND \(e).requested_key IN (\(forms.map { _ in "?" }.joined(separator: ", ")))"
-        let byKey = ids.isEmpty ? "" : "\(e).key_id IN (\(ids.map(String.init).joined(separator: ", "))) OR "
-        c.add(byKey + "(\(byRequest))", arguments: forms)
-        return c
-    }
-
-    /// The same condition on summary rows `a`, where an absent key is 0.
+    /// Summary rows `a` of the keys `text` names: by resolved key, or, for rows whose key ARN is
+    /// not known (0), by the key as the caller wrote it.
     static func summaryCondition(_ db: Database, _ text: String, alias a: String) throws -> SQLConditions {
         try idCondition(db, text, keyColumn: "\(a).key_id", absent: "= 0", requestedColumn: "\(a).requested_key_sid")
     }
 
-    /// The same condition on the `events` table `e`.
+    /// The same condition on the `events` table `e`, where an absent key is NULL.
     static func eventCondition(_ db: Database, _ text: String, alias e: String) throws -> SQLConditions {
         try idCondition(db, text, keyColumn: "\(e).key_id", absent: "IS NULL", requestedColumn: "\(e).requested_key_sid")
     }

@@ -90,8 +90,6 @@ public enum Listings {
             """, arguments: StatementArguments(source.arguments + c.values + r.values))
     }
 
-    /// Operations that encrypt an object (S3 calls them when it writes one).
-    static let writeOperations = "'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'Encrypt'"
 
     /// The bucket name in `s3://NAME`, `arn:aws:s3:::NAME` or `NAME`.
     static func bucketName(_ text: String) -> String {

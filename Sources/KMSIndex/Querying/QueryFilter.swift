@@ -45,19 +45,6 @@ public struct QueryFilter: Sendable, Equatable {
         return filter
     }
 
-    /// The conditions on `kms_events` (aliased `alias`) this filter sets, ANDed.
-    func conditions(_ db: Database, alias e: String = "e") throws -> SQLConditions {
-        var c = SQLConditions()
-        // Times are stored as milliseconds (`event_time_ms` of kms_events).
-        if let since { c.add("\(e).event_time_ms >= ?", StoredTime.milliseconds(since)) }
-        if let until { c.add("\(e).event_time_ms < ?", StoredTime.milliseconds(until)) }
-        if let account { c.add("\(e).recipient_account_id = ?", account) }
-        if let region { c.add("\(e).aws_region = ?", region) }
-        if let key { c.merge(try KeyLookup.condition(db, key, alias: e)) }
-        if errorsOnly { c.add("\(e).error_code IS NOT NULL") }
-        return c
-    }
-
     /// The conditions of this filter on the `events` table (aliased `alias`): ids instead of
     /// texts, so that no column is looked up per event.
     func eventConditions(_ db: Database, alias e: String = "e") throws -> SQLConditions {

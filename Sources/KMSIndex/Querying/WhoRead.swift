@@ -134,7 +134,7 @@ public struct WhoRead {
             LEFT JOIN user_agents a ON a.id = e.user_agent_id
             LEFT JOIN kms_keys k ON k.id = e.key_id
             LEFT JOIN strings r ON r.id = e.region_sid
-            WHERE e.object_id = ? AND n.text IN ('Decrypt', \(Listings.writeOperations))
+            WHERE e.object_id = ? AND n.text IN ('Decrypt', \(DailySummaries.writeOperationsSQL))
             """, arguments: [object.id])
         let events = rows.map { row -> (ms: Int64, event: EventRow) in
             var event = EventRow(

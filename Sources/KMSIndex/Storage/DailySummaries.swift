@@ -9,6 +9,11 @@ import GRDB
 /// partly covers from the events themselves, with the same groupings, so an answer is exact at
 /// any bound.
 public enum DailySummaries {
+    /// Operations that encrypt an object (S3 calls them when it writes one): an object's writes.
+    static let writeOperations = ["GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "Encrypt"]
+    /// The same, as an SQL list.
+    static let writeOperationsSQL = writeOperations.map { "'\($0)'" }.joined(separator: ", ")
+
     /// Milliseconds in a UTC day.
     public static let dayMilliseconds: Int64 = 86_400_000
 
@@ -65,7 +70,7 @@ public enum DailySummaries {
                coalesce(e.trail_id, 0) AS trail_id, e.error_code_sid IS NOT NULL AS failed,
                count(*) AS events,
                count(CASE WHEN e.event_name_sid IN (SELECT id FROM strings WHERE text IN
-                     ('GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'Encrypt')) THEN 1 END) AS writes,
+                     (\(writeOperationsSQL))) THEN 1 END) AS writes,
                count(CASE WHEN e.event_name_sid = (SELECT id FROM strings WHERE text = 'Decrypt') THEN 1 END) AS reads,
                min(e.event_time) AS first_time, max(e.event_time) AS last_time
         FROM \(from)

@@ -75,7 +75,7 @@ final class SummaryAccumulator {
             requestedKey: row.requestedKey ?? 0, trail: row.trail ?? 0, failed: row.errorCode != nil)
         let name = e.eventName
         objects[objectKey, default: Counts()].add(
-            e.eventTimeMs, write: name == "GenerateDataKey" || name == "GenerateDataKeyWithoutPlaintext" || name == "Encrypt",
+            e.eventTimeMs, write: DailySummaries.writeOperations.contains(name),
             read: name == "Decrypt")
     }
 

@@ -124,7 +124,7 @@ final class DailySummariesTests: XCTestCase {
                     var filter = QueryFilter(since: since, until: until)
                     if variant == 1 { filter.account = account }
                     if variant == 2 { filter.errorsOnly = true }
-                    let c = try filter.conditions(db)
+                    let c = try filter.viewConditions(db)
                     let label = "\(since ?? "-") \(until ?? "-") \(variant)"
                     let keys = try fetchTable(db, sql: """
                         SELECT k.arn, count(*), count(e.error_code), count(DISTINCT e.principal_id),
@@ -206,6 +206,28 @@ final class DailySummariesTests: XCTestCase {
         XCTAssertNil(CloudTrailLogName.parts(""))
         XCTAssertEqual(CloudTrailLogName.parts("a_CloudTrail__x")?.account, "a")
         XCTAssertNil(CloudTrailLogName.parts("a_CloudTrail__x")?.region)  // empty region
+    }
+}
+
+extension QueryFilter {
+    /// The filter as conditions on the text columns of the `kms_events` view (`e`): the slow,
+    /// obvious form the listings' answers are checked against.
+    func viewConditions(_ db: Database) throws -> SQLConditions {
+        var c = SQLConditions()
+        if let since { c.add("e.event_time_ms >= ?", StoredTime.milliseconds(since)) }
+        if let until { c.add("e.event_time_ms < ?", StoredTime.milliseconds(until)) }
+        if let account { c.add("e.recipient_account_id = ?", account) }
+        if let region { c.add("e.aws_region = ?", region) }
+        if let key {
+            let ids = try KeyLookup.resolve(db, key).map(\.id)
+            var forms = [key]
+            if let alias = EventNormalizer.aliasName(key), alias != key { forms.append(alias) }
+            let byKey = ids.isEmpty ? "" : "e.key_id IN (\(ids.map(String.init).joined(separator: ", "))) OR "
+            c.add(byKey + "(e.key_id IS NULL AND e.requested_key IN (\(forms.map { _ in "?" }.joined(separator: ", "))))",
+                  arguments: forms)
+        }
+        if errorsOnly { c.add("e.error_code IS NOT NULL") }
+        return c
     }
 }
 
