@@ -148,7 +148,7 @@ final class DecompressedStreamTests: XCTestCase {
         }
     }
 
-    /// zlib checks a header CRC (FHCRC) only while it validates, so such members keep it on.
+    /// A header CRC (FHCRC, which gzip never writes) is checked like the trailer.
     func testHeaderCRCIsChecked() throws {
         let plain = gzip("with a header CRC")
         var header = [UInt8](plain.prefix(10))
@@ -162,6 +162,41 @@ final class DecompressedStreamTests: XCTestCase {
         var badData = good
         badData[badData.count - 8] ^= 0x01
         XCTAssertThrowsError(try read(badData)) { assertCorrupt($0, "incorrect data check") }
+    }
+
+    func testUnknownMethodAndReservedFlagsAreErrors() throws {
+        var method = gzip("deflate only")
+        method[2] = 9
+        XCTAssertThrowsError(try read(method)) { assertCorrupt($0, "unknown compression method") }
+        for bit in [0x20, 0x40, 0x80] as [UInt8] {
+            var flags = gzip("no reserved flags")
+            flags[3] |= bit
+            XCTAssertThrowsError(try read(gzip("first,") + flags)) { assertCorrupt($0, "unknown header flags set") }
+        }
+    }
+
+    /// The inflate gives exactly zlib's content on content of every compressibility, every
+    /// level, several members, and a header with a name, read in small and large pieces.
+    func testContentIsZlibsOnEveryLevel() throws {
+        var random = SystemRandomNumberGenerator()
+        let texts: [Data] = [
+            Data((0..<300_000).map { _ in UInt8.random(in: 0...255, using: &random) }),
+            Data((0..<300_000).map { _ in UInt8(ascii: "a") + UInt8.random(in: 0...3, using: &random) }),
+            Data(String(repeating: "{\"eventSource\":\"kms.amazonaws.com\"},", count: 20_000).utf8),
+            Data(),
+        ]
+        for level: Int32 in [1, 6, 9] {
+            let members = texts.map { gzip($0, level: level) }
+            let data = members.reduce(Data(), +)
+            XCTAssertEqual(try readAll(data), gunzipWithZlib(data), "level \(level)")
+            XCTAssertEqual(try read(members[2], limit: 1 << 30).utf8.count, texts[2].count)
+        }
+        // FNAME: the header carries the original file name, zero-terminated.
+        let plain = gzip("named")
+        var named = [UInt8](plain.prefix(10))
+        named[3] |= 0x08
+        let withName = Data(named + Array("CloudTrail.json".utf8) + [0]) + plain.dropFirst(10)
+        XCTAssertEqual(try read(withName), "named")
     }
 
     func testCorruptSecondMemberIsAnError() throws {

@@ -1,5 +1,4 @@
-import CCRC32
-import CZlib
+import CISAL
 import Crypto
 
 #if canImport(Glibc)
@@ -51,8 +50,8 @@ public final class DecompressedStream {
 
     private let fd: Int32
     private let limit: Int
-    private var zs = z_stream()
-    private var inflating = false
+    /// ISA-L's inflate state: large (two windows of history), so allocated once per stream.
+    private let inflater: UnsafeMutablePointer<inflate_state>
     private var memberEnded = false
     private let input: UnsafeMutablePointer<UInt8>
     private let inputCapacity = 256 * 1024
@@ -64,14 +63,9 @@ public final class DecompressedStream {
 
     private var hasher: SHA256?
 
-    // zlib's own CRC-32 is several times slower than `kmsindex_crc32`, so zlib is told not to
-    // check members (inflateValidate) and each member's trailer is checked here instead.
-    /// CRC-32 of the current member's content so far.
-    private var memberCRC: UInt32 = 0
-    /// Size of the current member's content so far, mod 2^32 (as the trailer records it).
-    private var memberSize: UInt32 = 0
     /// The last 8 compressed bytes inflate consumed, the oldest in the low byte: at the end of
-    /// a member, its trailer. Kept as input is consumed, because a refill moves the buffer.
+    /// a member, its trailer, which tells a bad CRC-32 from a bad length when the check fails.
+    /// Kept as input is consumed, because a refill moves the buffer.
     private var lastConsumed: UInt64 = 0
 
     /// Opens `path`. `limit` caps the decompressed size (a bound on gzip bombs). With
@@ -84,10 +78,11 @@ public final class DecompressedStream {
         fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw ReadError.io(operation: "open", errno: errno) }
         input = .allocate(capacity: inputCapacity)
+        inflater = .allocate(capacity: 1)
     }
 
     deinit {
-        if inflating { inflateEnd(&zs) }
+        inflater.deallocate()
         input.deallocate()
         close(fd)
     }
@@ -142,24 +137,16 @@ public final class DecompressedStream {
     }
 
     private func startMember() throws {
-        // FHCRC (flag bit 1): zlib checks a header CRC only while it validates, so such members
-        // (rare; gzip never writes them) keep zlib's checks too. Too short to tell: zlib reports it.
+        // Reserved flag bits (5-7) mean a format this reader does not know; gzip refuses them too.
         while inputEnd - inputStart < 4, !fileEOF { _ = try refillInput() }
-        let headerHasCRC = inputEnd - inputStart < 4 || input[inputStart + 3] & 0x02 != 0
-        if inflating {
-            guard inflateReset(&zs) == Z_OK else { throw ReadError.corruptGzip("inflateReset failed") }
-        } else {
-            zs = z_stream()
-            // 15 + 16: gzip wrapper only (plain zlib streams are not CloudTrail files).
-            guard kmsindex_inflateInit2(&zs, 15 + 16) == Z_OK else {
-                throw ReadError.corruptGzip("inflateInit2 failed")
-            }
-            inflating = true
+        if inputEnd - inputStart >= 4, input[inputStart + 3] & 0xE0 != 0 {
+            throw ReadError.corruptGzip("unknown header flags set")
         }
-        inflateValidate(&zs, headerHasCRC ? 1 : 0)
+        isal_inflate_init(inflater)
+        // The gzip wrapper: ISA-L parses the header (and its CRC-16, when flagged) and checks
+        // the member's CRC-32 and length against its trailer.
+        inflater.pointee.crc_flag = UInt32(ISAL_GZIP)
         memberEnded = false
-        memberCRC = 0
-        memberSize = 0
     }
 
     private func inflateSome(into window: ByteWindow, chunk: Int) throws -> Int {
@@ -174,34 +161,36 @@ public final class DecompressedStream {
             let available = inputEnd - inputStart
             if available == 0 && fileEOF { throw ReadError.truncatedGzip }
             let outCapacity = min(window.freeCount, chunk)
-            zs.next_in = input + inputStart
-            zs.avail_in = UInt32(available)
-            zs.next_out = window.freePointer
-            zs.avail_out = UInt32(outCapacity)
-            let status = CZlib.inflate(&zs, Z_NO_FLUSH)
-            let used = available - Int(zs.avail_in)
-            let made = outCapacity - Int(zs.avail_out)
+            inflater.pointee.next_in = input + inputStart
+            inflater.pointee.avail_in = UInt32(available)
+            inflater.pointee.next_out = window.freePointer
+            inflater.pointee.avail_out = UInt32(outCapacity)
+            let status = isal_inflate(inflater)
+            let used = available - Int(inflater.pointee.avail_in)
+            let made = outCapacity - Int(inflater.pointee.avail_out)
             keepLastConsumed(input + inputStart, used)
             inputStart += used
-            if made > 0 {
-                memberCRC = kmsindex_crc32(memberCRC, window.freePointer, made)
-                memberSize &+= UInt32(truncatingIfNeeded: made)
-            }
             switch status {
-            case Z_OK, Z_BUF_ERROR:
-                if status == Z_BUF_ERROR && used == 0 && made == 0 && fileEOF && inputStart == inputEnd {
+            case ISAL_DECOMP_OK, ISAL_END_INPUT, ISAL_OUT_OVERFLOW:
+                if inflater.pointee.block_state == ISAL_BLOCK_FINISH {
+                    memberEnded = true
+                } else if used == 0 && made == 0 && fileEOF && inputStart == inputEnd {
                     throw ReadError.truncatedGzip
                 }
-            case Z_STREAM_END:
-                try checkTrailer()
-                memberEnded = true
-            case Z_DATA_ERROR:
-                let message = zs.msg.map { String(cString: $0) } ?? "invalid compressed data"
-                throw ReadError.corruptGzip(message)
-            case Z_MEM_ERROR:
-                throw ReadError.corruptGzip("out of memory")
+            case ISAL_INCORRECT_CHECKSUM:
+                throw checksumError()
+            case ISAL_INVALID_BLOCK:
+                throw ReadError.corruptGzip("invalid block type or block header")
+            case ISAL_INVALID_SYMBOL:
+                throw ReadError.corruptGzip("invalid code in the compressed data")
+            case ISAL_INVALID_LOOKBACK:
+                throw ReadError.corruptGzip("invalid distance too far back")
+            case ISAL_INVALID_WRAPPER:
+                throw ReadError.corruptGzip("incorrect header check")
+            case ISAL_UNSUPPORTED_METHOD:
+                throw ReadError.corruptGzip("unknown compression method")
             default:
-                throw ReadError.corruptGzip("zlib status \(status)")
+                throw ReadError.corruptGzip("inflate status \(status)")
             }
             if made > 0 {
                 try checkLimit(adding: made)
@@ -222,22 +211,25 @@ public final class DecompressedStream {
         }
     }
 
-    /// Checks the member just ended against its trailer: CRC-32, then ISIZE, both little-endian.
-    private func checkTrailer() throws {
+    /// The error of a failed check: in the header (its CRC-16) before any content, else the
+    /// trailer's CRC-32 (checked first, as gzip does) or its length, both little-endian.
+    private func checksumError() -> ReadError {
+        let state = inflater.pointee
+        if state.block_state != ISAL_BLOCK_FINISH && state.total_out == 0 {
+            return .corruptGzip("header crc mismatch")
+        }
         let crc = UInt32(truncatingIfNeeded: lastConsumed)
         let size = UInt32(truncatingIfNeeded: lastConsumed >> 32)
         func hex(_ v: UInt32) -> String {
             let digits = String(v, radix: 16)
             return String(repeating: "0", count: 8 - digits.count) + digits
         }
-        if crc != memberCRC {
-            throw ReadError.corruptGzip(
-                "incorrect data check (the content's CRC-32 is \(hex(memberCRC)), the gzip trailer says \(hex(crc)))")
+        if crc != state.crc {
+            return .corruptGzip(
+                "incorrect data check (the content's CRC-32 is \(hex(state.crc)), the gzip trailer says \(hex(crc)))")
         }
-        if size != memberSize {
-            throw ReadError.corruptGzip(
-                "incorrect length check (the content is \(memberSize) bytes mod 2^32, the gzip trailer says \(size))")
-        }
+        return .corruptGzip(
+            "incorrect length check (the content is \(state.total_out) bytes mod 2^32, the gzip trailer says \(size))")
     }
 
     /// True when another gzip member starts at the current input position. Zero padding to

@@ -27,10 +27,10 @@ final class TempDir {
     }
 }
 
-/// gzip-compresses `data` as one member (with zlib, as the reader under test does not).
-func gzip(_ data: Data) -> Data {
+/// gzip-compresses `data` as one member (with zlib, which the reader under test does not use).
+func gzip(_ data: Data, level: Int32 = 6) -> Data {
     var stream = z_stream()
-    precondition(kmsindex_deflateInit2(&stream, 6, 15 + 16) == Z_OK)
+    precondition(kmsindex_deflateInit2(&stream, level, 15 + 16) == Z_OK)
     defer { deflateEnd(&stream) }
     var input = [UInt8](data)
     var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, UInt(input.count))) + 64)
