@@ -55,7 +55,9 @@ enum MergeStatements {
     /// Tables derived from events (rollups, summaries), which merge does not copy: they are
     /// refreshed in `IndexMerger.refreshDerivedTables` from the events merge adds. Every other
     /// table of the schema must be in `mergedColumns` (a test checks it).
-    static let derivedTables: Set<String> = ["activity_daily", "object_daily", "summary_state"]
+    static let derivedTables: Set<String> = [
+        "activity_daily", "object_daily", "summary_state", "usage_daily", "activity_totals", "callers", "trail_files",
+    ]
 
     /// Every table merge writes, with the columns it copies (besides `id`).
     static var mergedColumns: [String: [String]] {

@@ -30,14 +30,14 @@ public struct IndexStats: Sendable, Equatable {
             }
         }
         func count(_ table: String) throws -> Int { try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table)") ?? 0 }
-        // The daily summaries count every event; the first and last come from event_uids,
+        // The all-time totals count every event; the first and last come from event_uids,
         // which orders events in time.
-        s.kmsEvents = try Int.fetchOne(db, sql: "SELECT coalesce(sum(events), 0) FROM activity_daily") ?? 0
+        s.kmsEvents = try Int.fetchOne(db, sql: "SELECT coalesce(sum(events), 0) FROM activity_totals") ?? 0
         s.keys = try count("kms_keys")
         s.trails = try count("trails")
         s.objects = try count("s3_objects")
         s.principals = try count("principals")
-        s.failedCalls = try Int.fetchOne(db, sql: "SELECT count(*) FROM events WHERE error_code_sid IS NOT NULL") ?? 0
+        s.failedCalls = try Int.fetchOne(db, sql: "SELECT coalesce(sum(events), 0) FROM activity_totals WHERE error_code_sid != 0") ?? 0
         s.firstEventTime = try Int64.fetchOne(db, sql: "SELECT min(event_time) FROM event_uids").map(StoredTime.text)
         s.lastEventTime = try Int64.fetchOne(db, sql: "SELECT max(event_time) FROM event_uids").map(StoredTime.text)
         return s

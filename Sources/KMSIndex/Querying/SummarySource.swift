@@ -6,21 +6,37 @@ import GRDB
 /// orders events in time). Either way the rows have the summary's columns, absent ids as 0.
 struct SummarySource {
     enum Table {
-        case activity, objects
+        /// Per caller (`activity_daily`), without the caller (`usage_daily`), per S3 location (`object_daily`).
+        case activity, usage, objects
 
-        var name: String { self == .activity ? "activity_daily" : "object_daily" }
+        var name: String {
+            switch self {
+            case .activity: return "activity_daily"
+            case .usage: return "usage_daily"
+            case .objects: return "object_daily"
+            }
+        }
 
         var columns: String {
             switch self {
             case .activity: return DailySummaries.activityKey + ", events, first_time, last_time"
+            case .usage: return DailySummaries.usageKey + ", events, first_time, last_time"
             case .objects: return DailySummaries.objectKey + ", events, writes, reads, first_time, last_time"
             }
         }
 
         func select(from: String, where condition: String) -> String {
-            self == .activity
-                ? DailySummaries.activitySelect(from: from, where: condition)
-                : DailySummaries.objectSelect(from: from, where: condition)
+            switch self {
+            case .activity: return DailySummaries.activitySelect(from: from, where: condition)
+            case .usage:
+                return """
+                    SELECT \(DailySummaries.usageKey), sum(events) AS events, min(first_time) AS first_time,
+                           max(last_time) AS last_time
+                    FROM (\(DailySummaries.activitySelect(from: from, where: condition)))
+                    GROUP BY \(DailySummaries.usageKey)
+                    """
+            case .objects: return DailySummaries.objectSelect(from: from, where: condition)
+            }
         }
     }
 
@@ -60,6 +76,28 @@ struct SummarySource {
         self.init(table, since: filter.since.flatMap(StoredTime.milliseconds),
                   until: filter.until.flatMap(StoredTime.milliseconds), extraSummaryCondition: extraSummaryCondition)
     }
+
+    /// Every row of an all-time rollup.
+    private init(wholeTable name: String) {
+        sql = "(SELECT * FROM \(name))"
+        arguments = []
+    }
+
+    /// Event counts without the caller, with usage_daily's columns but the day: over all time,
+    /// `activity_totals`; in a time window, `usage_daily` and the part days' events.
+    static func counts(_ filter: QueryFilter) -> SummarySource {
+        filter.hasTimeWindow ? SummarySource(.usage, filter: filter) : SummarySource(wholeTable: "activity_totals")
+    }
+
+    /// Rows with a caller (`principal_id`, 0 when absent), to count distinct callers: over all
+    /// time, `callers`; in a time window, `activity_daily` and the part days' events.
+    static func callers(_ filter: QueryFilter) -> SummarySource {
+        filter.hasTimeWindow ? SummarySource(.activity, filter: filter) : SummarySource(wholeTable: "callers")
+    }
+}
+
+extension QueryFilter {
+    var hasTimeWindow: Bool { since != nil || until != nil }
 }
 
 extension QueryFilter {

@@ -11,6 +11,16 @@ public enum UsageGrouping: String, CaseIterable, Sendable {
     /// The KMS operation (`eventName`).
     case operation
 
+    /// The id columns of a summary row `a` the value is made of.
+    var idColumns: String {
+        switch self {
+        case .account: return "a.recipient_account_sid"
+        case .region: return "a.region_sid"
+        case .key: return "a.key_id, a.requested_key_sid"
+        case .operation: return "a.event_name_sid"
+        }
+    }
+
     /// The value of the column, from a summary row `a`.
     var summarySQL: String {
         switch self {
@@ -58,17 +68,20 @@ public enum Usage {
     /// (KMS use beyond CloudTrail's own).
     public static func report(_ db: Database, filter: QueryFilter, by grouping: UsageGrouping? = nil,
                               pricing: UsagePricing = UsagePricing()) throws -> SectionedResult {
-        let source = SummarySource(.activity, filter: filter)
+        let source = SummarySource(.usage, filter: filter)
         let c = try filter.summaryConditions(db, failed: "a.error_code_sid != 0")
         let arguments = StatementArguments(source.arguments + c.values)
         let group = grouping?.summarySQL ?? "NULL"
 
         var requests: [DayGroup: Int] = [:]
         var deliveries: [DayGroup: Int] = [:]
+        // Grouped by ids first, so that dates and texts are made once a group, not once a row.
+        let ids = grouping.map { ", " + $0.idColumns } ?? ""
         for row in try Row.fetchAll(db, sql: """
-            SELECT date(a.day * 86400, 'unixepoch') AS day, \(group) AS grp, sum(a.events) AS n,
-                   sum(CASE WHEN a.delivered THEN a.events ELSE 0 END) AS delivered
-            FROM \(source.sql) a WHERE \(c.sql) GROUP BY 1, 2
+            SELECT date(a.day * 86400, 'unixepoch') AS day, \(group) AS grp, sum(a.n) AS n, sum(a.delivered) AS delivered
+            FROM (SELECT a.day\(ids), sum(a.events) AS n, sum(CASE WHEN a.delivered THEN a.events ELSE 0 END) AS delivered
+                  FROM \(source.sql) a WHERE \(c.sql) GROUP BY a.day\(ids)) a
+            GROUP BY 1, 2
             """, arguments: arguments) {
             let key = DayGroup(day: row["day"], group: row["grp"])
             requests[key, default: 0] += row["n"] as Int
@@ -116,12 +129,14 @@ public enum Usage {
 
     /// Requests per month (and account), with the free tier taken per account and month.
     static func monthly(_ db: Database, filter: QueryFilter, perAccount: Bool, pricing: UsagePricing) throws -> ResultTable {
-        let source = SummarySource(.activity, filter: filter)
+        let source = SummarySource(.usage, filter: filter)
         let c = try filter.summaryConditions(db, failed: "a.error_code_sid != 0")
         let rows = try Row.fetchAll(db, sql: """
             SELECT strftime('%Y-%m', a.day * 86400, 'unixepoch') AS month,
-                   (SELECT text FROM strings WHERE id = a.recipient_account_sid) AS account, sum(a.events) AS n
-            FROM \(source.sql) a WHERE \(c.sql) GROUP BY month, account ORDER BY month, account
+                   (SELECT text FROM strings WHERE id = a.recipient_account_sid) AS account, sum(a.n) AS n
+            FROM (SELECT a.day, a.recipient_account_sid, sum(a.events) AS n FROM \(source.sql) a WHERE \(c.sql)
+                  GROUP BY a.day, a.recipient_account_sid) a
+            GROUP BY month, account ORDER BY month, account
             """, arguments: StatementArguments(source.arguments + c.values))
         var totals: [DayGroup: (requests: Int, free: Int)] = [:]
         for row in rows {

@@ -84,6 +84,61 @@ public enum DailySummaries {
         principal_id, trail_id, delivered, log_account, log_region
         """
     static let objectKey = "object_id, day, recipient_account_sid, region_sid, key_id, requested_key_sid, trail_id, failed"
+    /// The rollups' keys (migration 008): activity_daily's without the caller, then without the day.
+    static let totalsKey = """
+        recipient_account_sid, region_sid, key_id, requested_key_sid, event_name_sid, error_code_sid,
+        trail_id, delivered, log_account, log_region
+        """
+    static let usageKey = "day, " + totalsKey
+    static let callerKey = """
+        key_id, principal_id, requested_key_sid, trail_id, event_name_sid, error_code_sid,
+        recipient_account_sid, region_sid
+        """
+
+    /// Empty tables of the session, with the columns of activity_daily and object_daily, where
+    /// new counts are staged before `addStaged` adds them to the summaries and their rollups.
+    static func createStaging(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TEMP TABLE IF NOT EXISTS staged_activity AS SELECT * FROM main.activity_daily WHERE 0;
+            CREATE TEMP TABLE IF NOT EXISTS staged_objects AS SELECT * FROM main.object_daily WHERE 0;
+            """)
+    }
+
+    /// Adds the staged counts to the daily summaries and to every rollup, and empties the
+    /// staging tables: the one path by which the writer and merge add counts.
+    static func addStaged(_ db: Database) throws {
+        try db.execute(sql: """
+            INSERT INTO activity_daily SELECT * FROM staged_activity WHERE true
+            ON CONFLICT (\(activityKey)) DO UPDATE SET
+                events = events + excluded.events,
+                first_time = min(first_time, excluded.first_time), last_time = max(last_time, excluded.last_time);
+            INSERT INTO usage_daily
+            SELECT \(usageKey), sum(events), min(first_time), max(last_time) FROM staged_activity WHERE true GROUP BY \(usageKey)
+            ON CONFLICT (\(usageKey)) DO UPDATE SET
+                events = events + excluded.events,
+                first_time = min(first_time, excluded.first_time), last_time = max(last_time, excluded.last_time);
+            INSERT INTO activity_totals
+            SELECT \(totalsKey), sum(events), min(first_time), max(last_time) FROM staged_activity WHERE true GROUP BY \(totalsKey)
+            ON CONFLICT (\(totalsKey)) DO UPDATE SET
+                events = events + excluded.events,
+                first_time = min(first_time, excluded.first_time), last_time = max(last_time, excluded.last_time);
+            INSERT INTO callers
+            SELECT \(callerKey), sum(events), min(first_time), max(last_time) FROM staged_activity
+            WHERE principal_id != 0 GROUP BY \(callerKey)
+            ON CONFLICT (\(callerKey)) DO UPDATE SET
+                events = events + excluded.events,
+                first_time = min(first_time, excluded.first_time), last_time = max(last_time, excluded.last_time);
+            INSERT INTO object_daily SELECT * FROM staged_objects WHERE true
+            ON CONFLICT (\(objectKey)) DO UPDATE SET
+                events = events + excluded.events, writes = writes + excluded.writes, reads = reads + excluded.reads,
+                first_time = min(first_time, excluded.first_time), last_time = max(last_time, excluded.last_time);
+            INSERT OR IGNORE INTO trail_files
+            SELECT DISTINCT x.trail_id, x.object_id FROM staged_objects x JOIN s3_objects o ON o.id = x.object_id
+            WHERE x.trail_id != 0 AND o.kind = 'object';
+            DELETE FROM staged_activity;
+            DELETE FROM staged_objects;
+            """)
+    }
 
     /// Adds the events above the watermark to the summaries and moves the watermark to the
     /// newest event. Runs in the caller's transaction, the one that inserted the events.
@@ -93,34 +148,48 @@ public enum DailySummaries {
             return
         }
         let range = "e.id > \(watermark) AND e.id <= \(newest)"
-        try db.execute(sql: """
-            INSERT INTO activity_daily \(activitySelect(from: "events e", where: range))
-            ON CONFLICT (\(activityKey)) DO UPDATE SET
-                events = events + excluded.events,
-                first_time = min(first_time, excluded.first_time), last_time = max(last_time, excluded.last_time)
-            """)
-        try db.execute(sql: """
-            INSERT INTO object_daily \(objectSelect(from: "events e", where: range))
-            ON CONFLICT (\(objectKey)) DO UPDATE SET
-                events = events + excluded.events, writes = writes + excluded.writes, reads = reads + excluded.reads,
-                first_time = min(first_time, excluded.first_time), last_time = max(last_time, excluded.last_time)
-            """)
+        try createStaging(db)
+        try db.execute(sql: "INSERT INTO staged_activity \(activitySelect(from: "events e", where: range))")
+        try db.execute(sql: "INSERT INTO staged_objects \(objectSelect(from: "events e", where: range))")
+        try addStaged(db)
         try setWatermark(db, newest)
     }
 
     /// Counts the days `first...last` again from the events (after events of those days were
-    /// deleted or added by other means than the writer), and moves the watermark to the newest
-    /// event.
+    /// deleted or added by other means than the writer), rebuilds the all-time rollups, and
+    /// moves the watermark to the newest event.
     public static func recount(_ db: Database, days: ClosedRange<Int64>) throws {
         // Events not counted yet, of any day, are counted first: the watermark then moves past them.
         try addNewEvents(db)
         let lower = days.lowerBound * dayMilliseconds
         let upper = (days.upperBound + 1) * dayMilliseconds
         let source = eventsBetween("\(lower)", "\(upper)")
-        try db.execute(sql: "DELETE FROM activity_daily WHERE day BETWEEN ? AND ?", arguments: [days.lowerBound, days.upperBound])
+        let between: StatementArguments = [days.lowerBound, days.upperBound]
+        try db.execute(sql: "DELETE FROM activity_daily WHERE day BETWEEN ? AND ?", arguments: between)
         try db.execute(sql: "INSERT INTO activity_daily \(activitySelect(from: source.from, where: source.where))")
-        try db.execute(sql: "DELETE FROM object_daily WHERE day BETWEEN ? AND ?", arguments: [days.lowerBound, days.upperBound])
+        try db.execute(sql: "DELETE FROM object_daily WHERE day BETWEEN ? AND ?", arguments: between)
         try db.execute(sql: "INSERT INTO object_daily \(objectSelect(from: source.from, where: source.where))")
+        try db.execute(sql: "DELETE FROM usage_daily WHERE day BETWEEN ? AND ?", arguments: between)
+        try db.execute(sql: """
+            INSERT INTO usage_daily
+            SELECT \(usageKey), sum(events), min(first_time), max(last_time) FROM activity_daily
+            WHERE day BETWEEN ? AND ? GROUP BY \(usageKey)
+            """, arguments: between)
+        // A total, a caller or a log file may have lost its last event: the all-time rollups are
+        // made again whole (seconds on a year of history; prune and a failed file only).
+        try db.execute(sql: """
+            DELETE FROM activity_totals;
+            INSERT INTO activity_totals
+            SELECT \(totalsKey), sum(events), min(first_time), max(last_time) FROM usage_daily GROUP BY \(totalsKey);
+            DELETE FROM callers;
+            INSERT INTO callers
+            SELECT \(callerKey), sum(events), min(first_time), max(last_time) FROM activity_daily
+            WHERE principal_id != 0 GROUP BY \(callerKey);
+            DELETE FROM trail_files;
+            INSERT INTO trail_files
+            SELECT DISTINCT x.trail_id, x.object_id FROM object_daily x JOIN s3_objects o ON o.id = x.object_id
+            WHERE x.trail_id != 0 AND o.kind = 'object';
+            """)
         try setWatermark(db, try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM events") ?? 0)
     }
 

@@ -1,8 +1,9 @@
 import GRDB
 
 /// The writer's share of the daily summaries: each new event is counted in memory as it is
-/// written, with the ids the writer just resolved, and the counts are added to
-/// `activity_daily` and `object_daily` when the transaction is flushed, one upsert per row.
+/// written, with the ids the writer just resolved, and the counts are staged when the
+/// transaction is flushed, one row per count, then added to `activity_daily`, `object_daily`
+/// and their rollups in a few statements (`DailySummaries.addStaged`).
 /// Grouping the transaction's events again in SQL read every event back and cost a fifth of
 /// the ingest. What this counts must equal `DailySummaries.activitySelect` and
 /// `objectSelect` over the same events (a test recounts and compares).
@@ -33,23 +34,18 @@ final class SummaryAccumulator {
 
     private var activity: [ActivityKey: Counts] = [:]
     private var objects: [ObjectKey: Counts] = [:]
-    private let upsertActivity: Statement
-    private let upsertObject: Statement
+    private let stageActivity: Statement
+    private let stageObject: Statement
 
     init(_ db: Database) throws {
-        upsertActivity = try db.makeStatement(sql: """
-            INSERT INTO activity_daily (\(DailySummaries.activityKey), events, first_time, last_time)
+        try DailySummaries.createStaging(db)
+        stageActivity = try db.makeStatement(sql: """
+            INSERT INTO staged_activity (\(DailySummaries.activityKey), events, first_time, last_time)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (\(DailySummaries.activityKey)) DO UPDATE SET
-                events = events + excluded.events,
-                first_time = min(first_time, excluded.first_time), last_time = max(last_time, excluded.last_time)
             """)
-        upsertObject = try db.makeStatement(sql: """
-            INSERT INTO object_daily (\(DailySummaries.objectKey), events, writes, reads, first_time, last_time)
+        stageObject = try db.makeStatement(sql: """
+            INSERT INTO staged_objects (\(DailySummaries.objectKey), events, writes, reads, first_time, last_time)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (\(DailySummaries.objectKey)) DO UPDATE SET
-                events = events + excluded.events, writes = writes + excluded.writes, reads = reads + excluded.reads,
-                first_time = min(first_time, excluded.first_time), last_time = max(last_time, excluded.last_time)
             """)
     }
 
@@ -81,8 +77,11 @@ final class SummaryAccumulator {
 
     /// Adds the counts to the summary tables and forgets them.
     func flush(_ db: Database) throws {
+        if activity.isEmpty { return }
+        // Again: a rolled-back transaction takes a temporary table created in it along.
+        try DailySummaries.createStaging(db)
         for (k, c) in activity {
-            var row = RowInserter(upsertActivity)
+            var row = RowInserter(stageActivity)
             for id in [k.day, k.account, k.region, k.key, k.requestedKey, k.eventName, k.errorCode, k.principal, k.trail] {
                 row.int(id)
             }
@@ -95,7 +94,7 @@ final class SummaryAccumulator {
             _ = try row.execute(db)
         }
         for (k, c) in objects {
-            var row = RowInserter(upsertObject)
+            var row = RowInserter(stageObject)
             for id in [k.object, k.day, k.account, k.region, k.key, k.requestedKey, k.trail] { row.int(id) }
             row.bool(k.failed)
             row.int(Int64(c.events))
@@ -105,6 +104,7 @@ final class SummaryAccumulator {
             row.int(c.last)
             _ = try row.execute(db)
         }
+        try DailySummaries.addStaged(db)
         discard()
     }
 

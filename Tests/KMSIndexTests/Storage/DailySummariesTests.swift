@@ -24,10 +24,16 @@ final class DailySummariesTests: XCTestCase {
         return try Ingester(database: index, options: options).run()
     }
 
+    /// Every row of the daily summaries and of their rollups (migration 008).
     private func summaries(_ index: IndexDatabase) throws -> [String] {
         try index.queue.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM activity_daily ORDER BY \(DailySummaries.activityKey)").map(\.description)
-                + Row.fetchAll(db, sql: "SELECT * FROM object_daily ORDER BY \(DailySummaries.objectKey)").map(\.description)
+            var rows: [String] = []
+            for (table, key) in [("activity_daily", DailySummaries.activityKey), ("object_daily", DailySummaries.objectKey),
+                                 ("usage_daily", DailySummaries.usageKey), ("activity_totals", DailySummaries.totalsKey),
+                                 ("callers", DailySummaries.callerKey), ("trail_files", "trail_id, object_id")] {
+                rows += try Row.fetchAll(db, sql: "SELECT '\(table)', * FROM \(table) ORDER BY \(key)").map(\.description)
+            }
+            return rows
         }
     }
 
@@ -51,15 +57,24 @@ final class DailySummariesTests: XCTestCase {
         XCTAssertEqual(try count(index, "SELECT sum(events) FROM activity_daily"), try count(index, "SELECT count(*) FROM events"))
         XCTAssertEqual(try count(index, "SELECT last_event_id FROM summary_state"), try count(index, "SELECT max(id) FROM events"))
         XCTAssertGreaterThan(try count(index, "SELECT count(*) FROM activity_daily WHERE delivered AND log_account != ''"), 0)
+        for table in ["usage_daily", "activity_totals", "callers"] {
+            XCTAssertEqual(try count(index, "SELECT sum(events) FROM \(table)"), try count(index, "SELECT count(*) FROM events WHERE \(table == "callers" ? "principal_id IS NOT NULL" : "1")"), table)
+        }
+        XCTAssertEqual(try count(index, "SELECT count(*) FROM trail_files"),
+                       try count(index, "SELECT count(DISTINCT e.trail_id || ' ' || e.object_id) FROM events e JOIN s3_objects o ON o.id = e.object_id WHERE o.kind = 'object'"))
 
         try recountAll(index)
         XCTAssertEqual(try summaries(index), kept)
 
-        // As an index of schema 5 is converted: migration 006 fills the summaries from events.
+        // As an index of schema 5 is converted: migration 006 fills the summaries from events,
+        // migration 008 the rollups from the summaries.
         try index.queue.writeWithoutTransaction { db in
             try db.execute(sql: """
                 DROP TABLE activity_daily; DROP TABLE object_daily; DROP TABLE summary_state;
-                DROP INDEX events_key_changes; DELETE FROM grdb_migrations WHERE identifier LIKE '006%'
+                DROP INDEX events_key_changes; DELETE FROM grdb_migrations WHERE identifier LIKE '006%';
+                DROP TABLE usage_daily; DROP TABLE activity_totals; DROP TABLE callers; DROP TABLE trail_files;
+                DROP INDEX source_files_outcome;
+                DELETE FROM grdb_migrations WHERE identifier LIKE '008%'
                 """)
         }
         try IndexDatabase.migrator.migrate(index.queue)
@@ -118,6 +133,7 @@ final class DailySummariesTests: XCTestCase {
             ("2024-03-01T23:00:00Z", "2024-03-02T01:00:00Z"), ("2024-03-02T00:00:00Z", "2024-03-03T00:00:00Z"),
         ]
         try index.queue.read { db in
+            XCTAssertGreaterThan(try Denied.table(db, filter: QueryFilter()).cells.count, 3)  // the comparisons below see failures
             let account = try String.fetchOne(db, sql: "SELECT recipient_account_id FROM kms_events LIMIT 1")!
             for (since, until) in windows {
                 for variant in 0..<3 {
@@ -157,6 +173,15 @@ final class DailySummariesTests: XCTestCase {
                         GROUP BY o.id ORDER BY min(e.event_time_ms), o.arn
                         """, arguments: c.arguments)
                     XCTAssertEqual(try Listings.objects(db, filter: filter).rows.map { [$0[0], $0[6], ms($0[9])] }, objects.rows, label)
+                    // With a limit, the earliest locations are found by walking the events in time.
+                    for limit in [1, 7] {
+                        filter.limit = limit
+                        XCTAssertEqual(try Listings.objects(db, filter: filter).rows.map { [$0[0], $0[6], ms($0[9])] },
+                                       Array(objects.rows.prefix(limit)), "\(label) limit \(limit)")
+                    }
+                    filter.limit = nil
+
+                    XCTAssertEqual(try Denied.table(db, filter: filter), try referenceDenied(db, filter: filter), label)
                 }
             }
         }
@@ -207,6 +232,40 @@ final class DailySummariesTests: XCTestCase {
         XCTAssertEqual(CloudTrailLogName.parts("a_CloudTrail__x")?.account, "a")
         XCTAssertNil(CloudTrailLogName.parts("a_CloudTrail__x")?.region)  // empty region
     }
+}
+
+/// `Denied.table` as one SQL query over the failed events (its first form): the reference.
+private func referenceDenied(_ db: Database, filter: QueryFilter) throws -> ResultTable {
+    var c = try filter.eventConditions(db)
+    c.add("e.error_code_sid IS NOT NULL")
+    return try fetchTable(db, sql: """
+        WITH failed AS (
+            SELECT e.id, \(principalSQL) AS principal,
+                   coalesce(k.arn, (SELECT text FROM strings WHERE id = e.requested_key_sid)) AS key,
+                   (SELECT text FROM strings WHERE id = e.error_code_sid) AS error_code,
+                   (SELECT text FROM strings WHERE id = e.event_name_sid) AS event_name, e.object_id,
+                   e.event_time AS event_time_ms, e.error_message
+            FROM events e LEFT JOIN principals p ON p.id = e.principal_id LEFT JOIN kms_keys k ON k.id = e.key_id
+            WHERE \(c.sql)
+        ), ranked AS (
+            SELECT *, row_number() OVER (PARTITION BY principal, key, error_code
+                                         ORDER BY event_time_ms DESC, id DESC) AS recency
+            FROM failed
+        ), operations AS (
+            SELECT principal, key, error_code, group_concat(event_name, ', ') AS names
+            FROM (SELECT DISTINCT principal, key, error_code, event_name FROM failed
+                  ORDER BY principal, key, error_code, event_name)
+            GROUP BY principal, key, error_code
+        )
+        SELECT r.principal, r.key, r.error_code, count(*) AS calls, o.names AS operations,
+               count(DISTINCT r.object_id) AS objects,
+               \(isoTimeSQL("min(r.event_time_ms)")) AS first_seen, \(isoTimeSQL("max(r.event_time_ms)")) AS last_seen,
+               max(CASE WHEN r.recency = 1 THEN r.error_message END) AS last_message
+        FROM ranked r
+        JOIN operations o ON o.principal = r.principal AND o.key IS r.key AND o.error_code = r.error_code
+        GROUP BY r.principal, r.key, r.error_code
+        ORDER BY calls DESC, max(r.event_time_ms) DESC, r.principal, r.key\(filter.limitClause)
+        """, arguments: c.arguments)
 }
 
 extension QueryFilter {
