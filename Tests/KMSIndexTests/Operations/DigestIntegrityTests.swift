@@ -48,12 +48,12 @@ final class SignedTree {
     }
 
     /// Ingests the tree as it is now into a fresh index, then audits it.
-    func audit(keys: [String] = [], signatures: String? = nil) throws -> Audit.Report {
+    func audit(keys: [String] = [], signatures: String? = nil, only folders: [String]? = nil) throws -> Audit.Report {
         indexes += 1
         let index = try makeIndex(dir, name: "index\(indexes).sqlite")
         try ingest(index, [root.path])
         return try Audit(index: index).report(
-            paths: [root.path], keys: keys.isEmpty ? nil : try PublicKeySet(paths: keys),
+            paths: folders?.map { root.appendingPathComponent($0).path } ?? [root.path], keys: keys.isEmpty ? nil : try PublicKeySet(paths: keys),
             signatures: try signatures.map { try DigestSignatureFile(path: $0) })
     }
 }
@@ -179,6 +179,20 @@ final class DigestIntegrityTests: XCTestCase {
         XCTAssertEqual(report.findings.filter(\.isProblem).count, tree.truth.digestFiles - chains)
         // The signatures themselves still verify.
         XCTAssertEqual(report.signaturesVerified, tree.truth.digestFiles - chains)
+    }
+
+    func testAuditingPartOfATreeStartsEachChainThere() throws {
+        let tree = try SignedTree()
+        // The last day's digest folders only, as after older days expired from the bucket.
+        let folders = try ["us-east-1", "eu-west-1"].map { region in
+            try XCTUnwrap(tree.digests(region).last.map { String($0[..<$0.lastIndex(of: "/")!]) })
+        }
+        let report = try tree.audit(keys: [tree.keys], only: folders)
+        XCTAssertEqual(auditSummary(report, problemKinds), [])
+        let oldest = try ["us-east-1", "eu-west-1"].map { region in
+            try XCTUnwrap(tree.digests(region).first { $0.contains("/2024/03/02/") })
+        }
+        XCTAssertEqual(auditSummary(report, [.chainStart]), oldest.map { "chain-start " + fileName($0) }.sorted())
     }
 
     func testADigestThatIsNotJSONIsUnreadable() throws {
