@@ -50,7 +50,8 @@ public struct AuditFinding: Sendable, Equatable {
     public var subject: String
     public var detail: String
 
-    /// True for findings that mean data is missing or altered (blind spots are informative).
+    /// True for findings that mean data is missing or altered (blind spots and notes on the
+    /// chain of digests are informative).
     public var isProblem: Bool { kind.severity != .info }
 }
 
@@ -75,7 +76,7 @@ public struct Audit {
     /// What `report` found.
     public struct Report: Sendable {
         public var findings: [AuditFinding]
-        /// Digest files read.
+        /// Digest files read whole (the ones the chain and signature checks could use).
         public var digests: Int
         /// Digests whose signature verified; nil when no public keys were given.
         public var signaturesVerified: Int?
