@@ -53,7 +53,9 @@ struct DigestChain {
                 guard let link = digests[i].previous else { continue }
                 let named = byLocation[link.bucket + "/" + link.object]
                 let before = n > 0 ? ordered[n - 1] : nil
-                if named != nil && named == before { continue }
+                // Where late digests sit in a chain is not documented: a link to one is checked
+                // by its hash alone.
+                if let named, named == before || digests[named].isBackfill { continue }
                 let namedURI = "s3://\(link.bucket)/\(link.object)"
                 switch (named, before) {
                 case (nil, nil):

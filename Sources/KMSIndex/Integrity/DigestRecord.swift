@@ -22,7 +22,7 @@ struct DigestRecord {
     var algorithm: String
     /// SHA-256 of the string CloudTrail signs for this digest.
     var signedHash: SHA256.Digest
-    /// A late digest (`…_backfill.json.gz`), outside the hourly order of its chain.
+    /// A late digest (`…_backfill…`), outside the hourly order of its chain.
     var isBackfill: Bool
 
     struct Link {
@@ -60,7 +60,7 @@ struct DigestRecord {
                 bucket: try text("previousDigestS3Bucket"), object: previousObject,
                 hash: try text("previousDigestHashValue").lowercased())
         }
-        isBackfill = object.hasSuffix("_backfill.json.gz")
+        isBackfill = object.split(separator: "/").last?.contains("_backfill") ?? false
         // CloudTrail's signing string; a starting digest's missing signature is the text "null"
         // (as in the AWS CLI's validate-logs, matching CloudTrail's Java implementation).
         let signing = endTime + "\n" + bucket + "/" + object + "\n" + contentSHA256 + "\n" + (previousSignature ?? "null")
