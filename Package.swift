@@ -39,6 +39,8 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                // RSA signature verification of CloudTrail digest files.
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
             plugins: ["EmbedMigrations"]
         ),
@@ -62,7 +64,15 @@ let package = Package(
         ),
 
         // Deterministic generator of realistic CloudTrail trees with ground truth.
-        .target(name: "KMSIndexSynth", dependencies: ["CZlib"]),
+        // Signs digest files with a test key when asked (`--sign-digests`).
+        .target(
+            name: "KMSIndexSynth",
+            dependencies: [
+                "CZlib",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ]
+        ),
         .executableTarget(
             name: "kmsindex-synth",
             dependencies: [

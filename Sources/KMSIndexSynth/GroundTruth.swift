@@ -61,6 +61,14 @@ public struct GroundTruth: Codable, Equatable, Sendable {
     public var readsFile: String?
     /// The number of lines of `readsFile`.
     public var objectReads: Int?
+    /// Signed trees (`SynthOptions.signDigests`): each account and region's chain of digests.
+    public var digestChains: [GroundTruthDigestChain]?
+    /// Signed trees: the test key as `aws cloudtrail list-public-keys` prints it, next to
+    /// `ground-truth.json`.
+    public var publicKeysFile: String?
+    /// Signed trees: every digest's own signature (`KEY SIGNATURE` lines, what S3 keeps as its
+    /// `x-amz-meta-signature`), next to `ground-truth.json`.
+    public var digestSignaturesFile: String?
 
     /// A ground truth with the given fields.
     public init(
@@ -93,12 +101,18 @@ public struct GroundTruth: Codable, Equatable, Sendable {
         case shape
         case readsFile = "reads_file"
         case objectReads = "object_reads"
+        case digestChains = "digest_chains"
+        case publicKeysFile = "public_keys_file"
+        case digestSignaturesFile = "digest_signatures_file"
     }
 
     /// The file name `generate` writes at the root of the tree.
     public static let fileName = "ground-truth.json"
     /// The file the `year` shape lists its reads in (`readsFile`).
     public static let readsFileName = "ground-truth-reads.ndjson"
+    /// The files a signed tree writes next to `ground-truth.json`.
+    public static let publicKeysFileName = "public-keys.json"
+    public static let digestSignaturesFileName = "digest-signatures.txt"
 
     /// Every read, by object: `objects`, or `readsFile` read back and sorted as `objects` is.
     public func allReads(root: URL) throws -> [String: [GroundTruthRead]] {

@@ -27,6 +27,10 @@ public struct SynthOptions: Sendable, Equatable {
     /// makes, and everything else comes from `seed`: a later day of the same organization
     /// (`--estate-seed 1 --seed 2 --start` the day after a tree of seed 1) with new events.
     public var estateSeed: UInt64? = nil
+    /// When set, digests are signed with a test key (`public-keys.json` and
+    /// `digest-signatures.txt` are written next to the ground truth); otherwise their
+    /// signatures and fingerprints are random hex, and nothing else differs.
+    public var signDigests = false
 
     /// Options with the given values; every parameter has a small default.
     public init(

@@ -53,6 +53,9 @@ struct SynthCommand: ParsableCommand {
     @Option(name: .customLong("estate-seed"), help: "Take the accounts, keys and principals of this seed's tree (with another --seed and a later --start: more days of the same organization).")
     var estateSeed: UInt64?
 
+    @Flag(name: .customLong("sign-digests"), help: "Sign the digest files with a test key, and write public-keys.json (for kmsindex audit --public-keys) and digest-signatures.txt next to the ground truth.")
+    var signDigests = false
+
     func validate() throws {
         if SynthShape(rawValue: shape) == nil {
             throw ValidationError("--shape must be one of \(SynthShape.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(shape)\"")
@@ -73,6 +76,7 @@ struct SynthCommand: ParsableCommand {
         if let filesPerDay { options.filesPerDay = filesPerDay }
         options.organizationID = org
         options.estateSeed = estateSeed
+        options.signDigests = signDigests
         let began = Date()
         let stats: Synth.Statistics
         do {

@@ -9,9 +9,11 @@ extension KMSIndexCommand {
             discussion: """
                 Reads the digest files (CloudTrail-Digest/) under the given folders and reports log \
                 files a digest lists that were never ingested (or failed), log files whose SHA-256 \
-                differs from the digest's, and hours with no digest. Also reports accounts and regions \
-                whose log files hold no KMS event, and buckets seen only with bucket-level encryption \
-                context. Exit status: 0 nothing missing or altered, 1 problems found, 2 error.
+                differs from the digest's, and hours with no digest. Checks the chain of digests \
+                (each names the one before it and records its SHA-256) and, with --public-keys, each \
+                digest's signature. Also reports accounts and regions whose log files hold no KMS \
+                event, and buckets seen only with bucket-level encryption context. Exit status: 0 \
+                nothing missing or altered, 1 problems found, 2 error.
                 """
         )
 
@@ -23,19 +25,40 @@ extension KMSIndexCommand {
         @Option(help: "Output format: table, csv, tsv, json, ndjson.")
         var format: OutputFormat = .table
 
+        @Option(name: .customLong("public-keys"), help: ArgumentHelp(
+            "CloudTrail's public keys, saved by `aws cloudtrail list-public-keys > keys.json` (repeatable: one file per region).",
+            valueName: "file"))
+        var publicKeys: [String] = []
+
+        @Option(help: ArgumentHelp(
+            "The newest digests' own signatures (x-amz-meta-signature): one line each, the digest's key and the hex signature.",
+            valueName: "file"))
+        var signatures: String?
+
+        mutating func validate() throws {
+            if signatures != nil && publicKeys.isEmpty {
+                throw ValidationError("--signatures needs --public-keys")
+            }
+        }
+
         mutating func run() throws {
-            let findings: [AuditFinding]
+            let report: Audit.Report
             do {
+                let keys = publicKeys.isEmpty ? nil : try PublicKeySet(paths: publicKeys)
+                let signatureFile = try signatures.map { try DigestSignatureFile(path: $0) }
                 let index = try IndexDatabase.openForReading(path: database.path)
-                findings = try Audit(index: index).run(paths: paths)
+                report = try Audit(index: index).report(paths: paths, keys: keys, signatures: signatureFile)
             } catch {
                 fail("\(error)")
             }
+            let findings = report.findings
             let table = ResultTable(columns: ["finding", "subject", "detail"],
                                     rows: findings.map { [$0.kind.rawValue, $0.subject, $0.detail] })
             Console.out(table.render(format))
             let problems = findings.filter(\.isProblem).count
-            Console.err("kmsindex: audit: \(problems) problem(s), \(findings.count - problems) blind spot(s)")
+            let signed = report.signaturesVerified.map { "\($0) of \(report.digests) digest signature(s) verified" }
+                ?? "digest signatures not checked (no --public-keys)"
+            Console.err("kmsindex: audit: \(problems) problem(s), \(findings.count - problems) blind spot(s); \(signed)")
             if problems > 0 { throw ExitCode(1) }
         }
     }

@@ -18,19 +18,41 @@ public struct AuditFinding: Sendable, Equatable {
         case bucketLevelOnly = "bucket-level-only"
         /// A digest file that could not be read.
         case unreadableDigest = "unreadable-digest"
+        /// A break in a chain of digests: one removed, altered, replaced, added or moved.
+        case digestChainBroken = "digest-chain-broken"
+        /// A digest whose signature does not verify with CloudTrail's public key.
+        case signatureInvalid = "signature-invalid"
+        /// A digest signed with a key the public key files do not hold.
+        case unknownKey = "unknown-key"
+        /// A digest signed with a key outside the key's validity.
+        case keyNotValidThen = "key-not-valid-then"
+        /// A digest whose signature is not in the tree yet (the newest of its chain).
+        case unsignedDigest = "unsigned-digest"
+        /// The oldest digest of a chain names a previous digest not in the tree.
+        case chainStart = "chain-start"
+
+        /// How much a finding weighs: `high` for evidence of tampering (chain, signatures,
+        /// content that differs from its digest).
+        public var severity: Severity {
+            switch self {
+            case .hashMismatch, .digestChainBroken, .signatureInvalid, .unknownKey, .keyNotValidThen: return .high
+            case .notIngested, .failed, .missingDigest, .unreadableDigest: return .medium
+            case .noKMSEvents, .bucketLevelOnly, .unsignedDigest, .chainStart: return .info
+            }
+        }
+    }
+
+    public enum Severity: String, Sendable {
+        case high, medium, info
     }
 
     public var kind: Kind
     public var subject: String
     public var detail: String
 
-    /// True for findings that mean data is missing or altered (blind spots are informative).
-    public var isProblem: Bool {
-        switch kind {
-        case .noKMSEvents, .bucketLevelOnly: return false
-        default: return true
-        }
-    }
+    /// True for findings that mean data is missing or altered (blind spots and notes on the
+    /// chain of digests are informative).
+    public var isProblem: Bool { kind.severity != .info }
 }
 
 /// Checks the index against CloudTrail digest files: did we index every log file CloudTrail
@@ -51,8 +73,24 @@ public struct Audit {
         var startHour: Int
     }
 
+    /// What `report` found.
+    public struct Report: Sendable {
+        public var findings: [AuditFinding]
+        /// Digest files read whole (the ones the chain and signature checks could use).
+        public var digests: Int
+        /// Digests whose signature verified; nil when no public keys were given.
+        public var signaturesVerified: Int?
+    }
+
     /// Reads every digest file under `paths` and compares it with the ledger.
     public func run(paths: [String]) throws -> [AuditFinding] {
+        try report(paths: paths).findings
+    }
+
+    /// Reads every digest file under `paths`, compares it with the ledger and checks the
+    /// chain of digests; with `keys`, also their signatures (the newest digest of a chain
+    /// only with its signature in `signatures`).
+    public func report(paths: [String], keys: PublicKeySet? = nil, signatures: DigestSignatureFile? = nil) throws -> Report {
         var ledger: [String: LedgerEntry] = [:]
         try index.queue.read { db in
             let rows = try Row.fetchCursor(db, sql: "SELECT path, outcome, content_sha256 FROM source_files")
@@ -65,10 +103,16 @@ public struct Audit {
 
         var findings: [AuditFinding] = []
         var hoursBySeries: [String: Set<Int>] = [:]
+        var records: [DigestRecord] = []
         try InputWalker().walk(paths, visit: { _ in }, note: { note in
             guard case let .skipped(path, reason) = note, reason == "CloudTrail digest file" else { return }
             do {
-                let digest = try Self.readJSON(path)
+                let (digest, sha256) = try JSONFile.read(path)
+                do {
+                    records.append(try DigestRecord(path: path, json: digest, contentSHA256: sha256))
+                } catch {
+                    findings.append(AuditFinding(kind: .unreadableDigest, subject: path, detail: "\(error)"))
+                }
                 if let start = digest["digestStartTime"]?.string.flatMap(Self.hour) {
                     hoursBySeries[Self.series(path), default: []].insert(start)
                 }
@@ -99,8 +143,17 @@ public struct Audit {
                 findings.append(AuditFinding(kind: .missingDigest, subject: series, detail: Self.hourText(hour)))
             }
         }
+        let chain = DigestChain(records)
+        findings += chain.findings
+        var verified: Int?
+        if let keys {
+            let checked = DigestSignatures(keys: keys, signatureFile: signatures)
+                .check(records, indices: chain.checked, vouched: chain.vouchedSignatures)
+            findings += checked.findings
+            verified = checked.verified
+        }
         findings += try blindSpots()
-        return findings
+        return Report(findings: findings, digests: records.count, signaturesVerified: verified)
     }
 
     /// Accounts and regions without KMS events; buckets seen only at bucket level.
@@ -127,20 +180,6 @@ public struct Audit {
             }
         }
         return findings
-    }
-
-    static func readJSON(_ path: String) throws -> JSONValue {
-        let stream = try DecompressedStream(path: path, limit: 256 << 20)
-        let window = ByteWindow()
-        while try stream.read(into: window) > 0 {}
-        var scanner = JSONScanner(window.base, from: window.start, to: window.end)
-        do {
-            return try scanner.parseValue()
-        } catch ParseError.needMore {
-            throw ContentError("JSON ends unexpectedly")
-        } catch let ParseError.syntax(message, offset) {
-            throw ContentError("invalid JSON at byte \(offset): \(message)")
-        }
     }
 
     /// `ACCOUNT/REGION/TRAIL` of a digest file path

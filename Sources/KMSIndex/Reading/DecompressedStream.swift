@@ -256,10 +256,7 @@ public final class DecompressedStream {
     /// or when hashing was not asked for.
     public var contentSHA256: String? {
         guard finished, let hasher else { return nil }
-        let digits = Array("0123456789abcdef".utf8)
-        var hex: [UInt8] = []
-        for byte in hasher.finalize() { hex += [digits[Int(byte >> 4)], digits[Int(byte & 0xf)]] }
-        return String(decoding: hex, as: UTF8.self)
+        return Hex.encode(hasher.finalize())
     }
 
     private func checkLimit(adding n: Int) throws {

@@ -14,6 +14,8 @@ struct DeliveredLogFile {
 struct DigestWriter {
     let estate: Estate
     let layout: TreeLayout
+    /// Signs the digests with the test key; without it, signatures are random hex.
+    var signer: DigestSigner? = nil
 
     /// Where one account and region's chain of digests stands: the next hour to write, the
     /// previous digest, and the delivered files not listed yet (in delivery order).
@@ -24,6 +26,12 @@ struct DigestWriter {
         var files: [DeliveredLogFile] = []
         var lastDelivery: Int64?
         var written = 0
+        /// The first and the newest digest written (object keys).
+        var oldest: String?
+        var newest: String?
+        /// Signed trees: each digest's own signature (`KEY SIGNATURE` lines), what S3 keeps as
+        /// its `x-amz-meta-signature`.
+        var signatureLines: [String] = []
 
         init(firstDay: Int64, rng: inout SynthRandom) {
             fingerprint = rng.hex(32)
@@ -36,18 +44,18 @@ struct DigestWriter {
         }
     }
 
-    /// Writes the digests of one account and region; returns how many were written.
+    /// Writes the digests of one account and region; returns their chain.
     func write(
         account: Int, region: String, files: [DeliveredLogFile], firstDay: Int64, output: TreeOutput,
         rng: inout SynthRandom
-    ) throws -> Int {
-        guard let lastDelivery = files.map(\.delivery).max() else { return 0 }
+    ) throws -> Chain {
         var chain = Chain(firstDay: firstDay, rng: &rng)
+        guard let lastDelivery = files.map(\.delivery).max() else { return chain }
         chain.files = files.sorted { $0.delivery < $1.delivery }
         try writeHours(of: &chain, account: account, region: region, output: output, forget: false, rng: &rng) { start, _ in
             start <= lastDelivery
         }
-        return chain.written
+        return chain
     }
 
     /// Writes the hours of a chain that are complete: every file delivered before `safe` is
@@ -81,7 +89,7 @@ struct DigestWriter {
                 listed.append(chain.files[next])
                 next += 1
             }
-            let fingerprint = chain.fingerprint
+            let fingerprint = signer?.fingerprint ?? chain.fingerprint
             let previous = chain.previous
             let key = layout.digestKey(account: account, region: region, end: end)
             var w = JSONWriter(capacity: 1024 + 400 * listed.count)
@@ -137,7 +145,18 @@ struct DigestWriter {
             w.endArray()
             w.endObject()
             try output.writeCompressed(w.bytes, to: key, mtime: end + Int64(rng.int(in: 30...600)) * 1000)
-            chain.previous = (key, SHA256.hexDigest(w.bytes), rng.hex(512))
+            let hash = SHA256.hexDigest(w.bytes)
+            // Drawn either way, so that a signed tree differs from an unsigned one only in its
+            // signatures and fingerprints.
+            var signature = rng.hex(512)
+            if let signer {
+                signature = try signer.signature(
+                    endTime: end, bucket: estate.logBucket, key: key, contentSHA256: hash, previous: previous?.signature)
+                chain.signatureLines.append(key + " " + signature)
+            }
+            chain.previous = (key, hash, signature)
+            chain.oldest = chain.oldest ?? key
+            chain.newest = key
             chain.written += 1
             chain.start = end
         }

@@ -84,7 +84,8 @@ final class TreeGenerator {
             try FileManager.default.createDirectory(at: output.root, withIntermediateDirectories: true)
             truth.readsWriter = try ReadsFileWriter(url: url)
         }
-        let digests = DigestWriter(estate: estate, layout: layout)
+        let signer = options.signDigests ? try DigestSigner() : nil
+        let digests = DigestWriter(estate: estate, layout: layout, signer: signer)
         // Streaming: digests every quarter of a day, once the files of those hours are written.
         let flushEvery = max(1, options.filesPerDay / 4)
         for slot in 0..<slotCount {
@@ -105,9 +106,10 @@ final class TreeGenerator {
             try writeDigests(digests, safe: nil)
         } else {
             for stream in places.indices {
-                truth.digestFiles += try digests.write(
+                chains.append(try digests.write(
                     account: stream / options.regions.count, region: places[stream].region.name,
-                    files: delivered[stream], firstDay: firstDay, output: output, rng: &rng)
+                    files: delivered[stream], firstDay: firstDay, output: output, rng: &rng))
+                truth.digestFiles += chains[stream].written
             }
         }
         try truth.readsWriter?.close()
@@ -115,7 +117,8 @@ final class TreeGenerator {
         truth.insightFiles += try extras.writeInsights(firstDay: firstDay, days: options.days, output: output, rng: &rng)
         truth.otherFiles += try extras.writeStrayFiles(firstDay: firstDay, output: output)
 
-        let result = truth.finish()
+        var result = truth.finish()
+        if let signer { try writeSignedChains(signer, into: &result) }
         let truthURL = output.root.appendingPathComponent(GroundTruth.fileName)
         do {
             try result.jsonData().write(to: truthURL)
@@ -137,6 +140,29 @@ final class TreeGenerator {
                 safe: safe, output: output, rng: &chainRngs[stream])
             truth.digestFiles += chains[stream].written - before
         }
+    }
+
+    /// Signed trees: the ground truth of each chain, the public key file and the digests' own
+    /// signatures.
+    private func writeSignedChains(_ signer: DigestSigner, into truth: inout GroundTruth) throws {
+        truth.digestChains = zip(places, chains).compactMap { place, chain in
+            guard let oldest = chain.oldest, let newest = chain.newest else { return nil }
+            return GroundTruthDigestChain(
+                account: place.account.id, region: place.region.name, digests: chain.written, oldest: oldest, newest: newest)
+        }
+        // Valid from the first day to a day after the last digest.
+        let keys = signer.publicKeysJSON(validFrom: firstDay, validUntil: firstDay + Int64(options.days + 2) * UTCTime.msPerDay)
+        let lines = chains.flatMap(\.signatureLines).joined(separator: "\n") + "\n"
+        for (name, data) in [(GroundTruth.publicKeysFileName, keys), (GroundTruth.digestSignaturesFileName, Data(lines.utf8))] {
+            let url = output.root.appendingPathComponent(name)
+            do {
+                try data.write(to: url)
+            } catch {
+                throw SynthError.io(path: url.path, reason: "cannot write: \(error.localizedDescription)")
+            }
+        }
+        truth.publicKeysFile = GroundTruth.publicKeysFileName
+        truth.digestSignaturesFile = GroundTruth.digestSignaturesFileName
     }
 
     /// Compressed size of everything written.

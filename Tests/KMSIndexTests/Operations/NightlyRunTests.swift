@@ -124,7 +124,9 @@ final class NightlyRunTests: XCTestCase {
         let deletedName = String(deleted.split(separator: "/").last!)
         let alteredName = String(altered.split(separator: "/").last!)
         // The dropped digest may itself have listed the deleted or altered file: then only its hour is reported.
-        var expected: [String] = ["missing-digest"]
+        // The digest after the dropped one names a digest no longer there: the chain is broken.
+        let next = digests[digests.count / 2 + 1]
+        var expected: [String] = ["missing-digest", "digest-chain-broken " + String(next.split(separator: "/").last!)]
         if !droppedText.contains(deletedName) { expected.append("not-ingested " + deletedName) }
         if !droppedText.contains(alteredName) { expected.append("hash-mismatch " + alteredName) }
         let got = findings.map { f -> String in
