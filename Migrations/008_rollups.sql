@@ -7,8 +7,8 @@
 -- * usage_daily: activity_daily without the caller (per day, account, region, key, operation,
 --   error, trail, delivery and the account and region a delivered file logs);
 -- * activity_totals: the same over all time, without the day;
--- * callers: activity_totals per caller (without the delivery columns): distinct callers are
---   counted here, and a key's callers are found by its id;
+-- * callers: activity_totals per caller (without the delivery columns; 0 for events without
+--   one): distinct callers are counted here, and a key's callers are found by its id;
 -- * trail_files: each (trail, log file) pair over all time: a trail's log files are counted here.
 -- Each is a function of activity_daily or object_daily, kept in the same transaction by the
 -- same code paths (writer, merge, prune); a test recomputes each from its definition.
@@ -89,7 +89,7 @@ GROUP BY recipient_account_sid, region_sid, key_id, requested_key_sid, event_nam
 INSERT INTO callers
 SELECT key_id, principal_id, requested_key_sid, trail_id, event_name_sid, error_code_sid,
        recipient_account_sid, region_sid, sum(events), min(first_time), max(last_time)
-FROM activity_daily WHERE principal_id != 0
+FROM activity_daily
 GROUP BY key_id, principal_id, requested_key_sid, trail_id, event_name_sid, error_code_sid,
          recipient_account_sid, region_sid;
 

@@ -54,11 +54,16 @@ public struct KeyReport {
         return .report(key, try report(key, filter: filter))
     }
 
+    /// Events of a key up to which its S3 locations are read from its events, not its summaries.
+    static let quietKeyEvents = 50_000
+
     func report(_ key: KnownKey, filter: QueryFilter) throws -> SectionedResult {
         var unkeyed = filter
         unkeyed.key = nil
-        // Counts come from the daily summaries, events themselves only for failures and lifecycle.
-        let activity = SummarySource(.activity, filter: unkeyed)
+        // Counts come from the summaries and their rollups (without the caller where it is not
+        // needed, over all time when there is no window); events only for failures and lifecycle.
+        let counts = SummarySource.counts(unkeyed), daily = SummarySource(.usage, filter: unkeyed)
+        let callers = SummarySource.callers(unkeyed)
         var a = try unkeyed.summaryConditions(db, failed: "a.error_code_sid != 0")
         a.add("a.key_id = ?", key.id)
         let objects = SummarySource(.objects, filter: unkeyed)
@@ -66,12 +71,32 @@ public struct KeyReport {
         x.add("x.key_id = ?", key.id)
         var e = try unkeyed.eventConditions(db)
         e.add("e.key_id = ?", key.id)
+        // Failed calls through the (covering) partial index of failures, not the key's index:
+        // a busy key has millions of events, and few failures.
+        var f = try unkeyed.eventConditions(db)
+        f.add("+e.key_id = ?", key.id)
+        // The locations the objects list can show: a quiet key's all, through its index; a busy
+        // key's latest, walking its events back in time.
+        let keyEvents = try Int.fetchOne(db, sql: "SELECT coalesce(sum(events), 0) FROM activity_totals WHERE key_id = ?",
+                                         arguments: [key.id]) ?? 0
+        let latestIDs = keyEvents <= Self.quietKeyEvents
+            ? try Int64.fetchAll(db, sql: "SELECT DISTINCT e.object_id FROM events e WHERE \(e.sql) AND e.object_id IS NOT NULL",
+                                 arguments: e.arguments)
+            : try Listings.earliestObjects(db, filter: unkeyed, conditions: e,
+                                           count: filter.limit ?? Self.defaultListLimit, latest: true)
+        // A quiet key's locations are all known: their number needs no summary.
+        let objectCount: (sql: String, arguments: [(any DatabaseValueConvertible)?]) = keyEvents <= Self.quietKeyEvents
+            ? ("\(latestIDs?.count ?? 0)", [])
+            : ("(SELECT count(DISTINCT x.object_id) FROM \(objects.sql) x WHERE \(x.sql))", objects.arguments + x.values)
+        let latestList = latestIDs.map { "object_id IN (\($0.map(String.init).joined(separator: ", ")))" }
+        let latestOnly = latestList.map { "x." + $0 } ?? "1"
+        let latest = SummarySource(.objects, filter: unkeyed, extraSummaryCondition: latestList ?? "1")
         let list = " LIMIT \(filter.limit ?? Self.defaultListLimit)"
         let all = filter.limitClause
         let decrypt = "(SELECT id FROM strings WHERE text = 'Decrypt')"
         let failed = "sum(CASE WHEN a.error_code_sid != 0 THEN a.events ELSE 0 END)"
         let lifecycle = Self.lifecycleOperations.map { "'\($0)'" }.joined(separator: ", ")
-        let activityArguments = activity.arguments + a.values
+        let countsArguments = counts.arguments + a.values, callersArguments = callers.arguments + a.values
         func text(_ sid: String) -> String { "(SELECT text FROM strings WHERE id = \(sid))" }
 
         func section(_ name: String, _ sql: String, _ arguments: [(any DatabaseValueConvertible)?]) throws -> SectionedResult.Section {
@@ -82,57 +107,67 @@ public struct KeyReport {
                 SELECT k.arn AS key_arn, k.account_id AS account, k.region, k.key_id,
                        coalesce(s.events, 0) AS events, coalesce(s.failed, 0) AS failed,
                        coalesce(s.principals, 0) AS principals,
-                       (SELECT count(DISTINCT x.object_id) FROM \(objects.sql) x WHERE \(x.sql)) AS objects,
+                       \(objectCount.sql) AS objects,
                        coalesce(s.trails, 0) AS trails, s.first_seen, s.last_seen
                 FROM kms_keys k LEFT JOIN (
                     SELECT sum(a.events) AS events, \(failed) AS failed,
-                           count(DISTINCT nullif(a.principal_id, 0)) AS principals,
+                           (SELECT count(DISTINCT a.principal_id) FROM \(callers.sql) a WHERE a.principal_id != 0 AND \(a.sql)) AS principals,
                            count(DISTINCT nullif(a.trail_id, 0)) AS trails,
                            \(isoTimeSQL("min(a.first_time)")) AS first_seen, \(isoTimeSQL("max(a.last_time)")) AS last_seen
-                    FROM \(activity.sql) a WHERE \(a.sql) HAVING count(*) > 0) s
+                    FROM \(counts.sql) a WHERE \(a.sql) HAVING count(*) > 0) s
                 WHERE k.id = ?
-                """, objects.arguments + x.values + activityArguments + [key.id]),
+                """, objectCount.arguments + callersArguments + countsArguments + [key.id]),
             try section("aliases", """
                 SELECT alias, first_seen, last_seen FROM kms_key_aliases WHERE key_id = ? ORDER BY alias
                 """, [key.id]),
             try section("daily", """
                 SELECT date(a.day * 86400, 'unixepoch') AS day, \(text("a.event_name_sid")) AS operation,
                        sum(a.events) AS calls, \(failed) AS failed
-                FROM \(activity.sql) a WHERE \(a.sql)
+                FROM \(daily.sql) a WHERE \(a.sql)
                 GROUP BY 1, 2 ORDER BY 1, 2\(all)
-                """, activityArguments),
+                """, daily.arguments + a.values),
             try section("principals", """
                 SELECT \(principalSQL) AS principal, p.type AS principal_type, sum(a.events) AS calls,
                        sum(CASE WHEN a.event_name_sid = \(decrypt) THEN a.events ELSE 0 END) AS decrypts,
                        \(failed) AS failed,
                        \(isoTimeSQL("min(a.first_time)")) AS first_seen, \(isoTimeSQL("max(a.last_time)")) AS last_seen
-                FROM \(activity.sql) a LEFT JOIN principals p ON p.id = a.principal_id WHERE \(a.sql)
+                FROM \(callers.sql) a LEFT JOIN principals p ON p.id = a.principal_id WHERE \(a.sql)
                 GROUP BY principal ORDER BY calls DESC, principal\(list)
-                """, activityArguments),
+                """, callersArguments),
             try section("trails", """
                 SELECT t.arn AS trail_arn,
                        sum(CASE WHEN a.delivered THEN a.events ELSE 0 END) AS deliveries,
                        sum(CASE WHEN a.event_name_sid = \(decrypt) THEN a.events ELSE 0 END) AS reads,
                        \(isoTimeSQL("min(a.first_time)")) AS first_seen, \(isoTimeSQL("max(a.last_time)")) AS last_seen
-                FROM \(activity.sql) a JOIN trails t ON t.id = a.trail_id
+                FROM \(counts.sql) a JOIN trails t ON t.id = a.trail_id
                 WHERE \(a.sql)
                 GROUP BY t.id ORDER BY t.arn\(all)
-                """, activityArguments),
+                """, countsArguments),
+            // The ARN is made only for the rows that can be listed: those last seen no earlier than
+            // the list's last row (ties sort by ARN); those rows' locations are found by walking
+            // the key's events back in time when that is quick.
             try section("objects", """
-                SELECT o.arn AS object_arn, o.kind, sum(x.writes) AS writes, sum(x.reads) AS reads,
-                       sum(CASE WHEN x.failed THEN x.reads ELSE 0 END) AS failed_reads,
-                       \(isoTimeSQL("min(x.first_time)")) AS first_seen, \(isoTimeSQL("max(x.last_time)")) AS last_seen
-                FROM \(objects.sql) x JOIN s3_locations o ON o.id = x.object_id WHERE \(x.sql)
-                GROUP BY x.object_id ORDER BY max(x.last_time) DESC, o.arn\(list)
-                """, objects.arguments + x.values),
+                WITH grouped AS MATERIALIZED (
+                    SELECT x.object_id, sum(x.writes) AS writes, sum(x.reads) AS reads,
+                           sum(CASE WHEN x.failed THEN x.reads ELSE 0 END) AS failed_reads,
+                           min(x.first_time) AS first_time, max(x.last_time) AS last_time
+                    FROM \(latest.sql) x WHERE \(x.sql) AND \(latestOnly) GROUP BY x.object_id
+                )
+                SELECT \(objectARNSQL("g.object_id")) AS object_arn, (SELECT kind FROM s3_objects WHERE id = g.object_id) AS kind,
+                       g.writes, g.reads, g.failed_reads,
+                       \(isoTimeSQL("g.first_time")) AS first_seen, \(isoTimeSQL("g.last_time")) AS last_seen
+                FROM grouped g
+                WHERE g.last_time >= coalesce((SELECT last_time FROM grouped ORDER BY last_time DESC\(list) OFFSET \((filter.limit ?? Self.defaultListLimit) - 1)), -9223372036854775808)
+                ORDER BY g.last_time DESC, object_arn\(list)
+                """, latest.arguments + x.values),
             try section("failures", """
                 SELECT \(isoTimeSQL("e.event_time")) AS event_time, \(text("e.event_name_sid")) AS operation,
                        \(principalSQL) AS principal, \(text("e.error_code_sid")) AS error_code, e.error_message,
                        \(objectARNSQL("e.object_id")) AS object_arn
                 FROM events e LEFT JOIN principals p ON p.id = e.principal_id
-                WHERE \(e.sql) AND e.error_code_sid IS NOT NULL
+                WHERE \(f.sql) AND e.error_code_sid IS NOT NULL
                 ORDER BY e.event_time DESC, e.id DESC\(list)
-                """, e.values),
+                """, f.values),
             // Key management is never read-only: the partial index events_key_changes holds it.
             try section("lifecycle", """
                 SELECT \(isoTimeSQL("e.event_time")) AS event_time, \(text("e.event_name_sid")) AS operation,

@@ -124,7 +124,7 @@ public enum DailySummaries {
                 first_time = min(first_time, excluded.first_time), last_time = max(last_time, excluded.last_time);
             INSERT INTO callers
             SELECT \(callerKey), sum(events), min(first_time), max(last_time) FROM staged_activity
-            WHERE principal_id != 0 GROUP BY \(callerKey)
+            WHERE true GROUP BY \(callerKey)
             ON CONFLICT (\(callerKey)) DO UPDATE SET
                 events = events + excluded.events,
                 first_time = min(first_time, excluded.first_time), last_time = max(last_time, excluded.last_time);
@@ -184,7 +184,7 @@ public enum DailySummaries {
             DELETE FROM callers;
             INSERT INTO callers
             SELECT \(callerKey), sum(events), min(first_time), max(last_time) FROM activity_daily
-            WHERE principal_id != 0 GROUP BY \(callerKey);
+            GROUP BY \(callerKey);
             DELETE FROM trail_files;
             INSERT INTO trail_files
             SELECT DISTINCT x.trail_id, x.object_id FROM object_daily x JOIN s3_objects o ON o.id = x.object_id
