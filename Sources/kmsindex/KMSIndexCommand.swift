@@ -50,7 +50,7 @@ struct KMSIndexCommand: ParsableCommand {
 struct DatabaseOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
         "The index file.", discussion: "Default: $KMSINDEX_DB, else ./\(IndexDatabase.defaultFileName).",
-        valueName: "path"))
+        valueName: "path"), completion: .file())
     var db: String?
 
     var path: String { IndexDatabase.resolvePath(db) }
