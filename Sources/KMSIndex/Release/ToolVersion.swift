@@ -7,6 +7,7 @@ public struct GitState: Equatable, Sendable {
     /// No tracked file differed from the commit.
     public var clean: Bool
 
+    /// What the build found; the generated `buildGitState` of the `kmsindex` target makes one.
     public init(commit: String, tags: [String], clean: Bool) {
         self.commit = commit
         self.tags = tags
