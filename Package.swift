@@ -60,7 +60,8 @@ let package = Package(
             // protected functions, which glibc warns about. Nothing looks our own symbols up at
             // run time, so they need not be exported either.
             linkerSettings: [.unsafeFlags(
-                ["-use-ld=lld", "-Xlinker", "-no-pie", "-Xlinker", "--no-export-dynamic"], .when(platforms: [.linux]))]
+                ["-use-ld=lld", "-Xlinker", "-no-pie", "-Xlinker", "--no-export-dynamic"], .when(platforms: [.linux]))],
+            plugins: ["EmbedGitState"]
         ),
 
         // Deterministic generator of realistic CloudTrail trees with ground truth.
@@ -91,6 +92,8 @@ let package = Package(
             capability: .buildTool(),
             dependencies: ["MigrationEmbedder"]
         ),
+        // Build-time: the git commit and tags of the source tree, for `kmsindex --version`.
+        .plugin(name: "EmbedGitState", capability: .buildTool()),
 
         // AddressSanitizer defaults of the test binary (see the C file).
         .target(name: "SanitizerDefaults", path: "Tests/SanitizerDefaults"),

@@ -19,7 +19,7 @@ extension KMSIndexCommand {
 
         @OptionGroup var database: DatabaseOptions
 
-        @Argument(help: ArgumentHelp("Folders holding the digest files (the synced AWSLogs tree).", valueName: "path"))
+        @Argument(help: ArgumentHelp("Folders holding the digest files (the synced AWSLogs tree).", valueName: "path"), completion: .directory)
         var paths: [String]
 
         @Option(help: "Output format: table, csv, tsv, json, ndjson.")
@@ -111,7 +111,7 @@ extension KMSIndexCommand {
 
         @OptionGroup var database: DatabaseOptions
 
-        @Argument(help: ArgumentHelp("The new file.", valueName: "path"))
+        @Argument(help: ArgumentHelp("The new file.", valueName: "path"), completion: .file())
         var destination: String
 
         mutating func run() throws {

@@ -19,7 +19,7 @@ extension KMSIndexCommand {
 
         @OptionGroup var database: DatabaseOptions
 
-        @Option(help: ArgumentHelp("The export folder (created if missing).", valueName: "dir"))
+        @Option(help: ArgumentHelp("The export folder (created if missing).", valueName: "dir"), completion: .directory)
         var out: String
 
         @Option(help: ArgumentHelp("First day of events to export: YYYY-MM-DD, or Nd for N days ago (UTC).", valueName: "day"))

@@ -19,7 +19,7 @@ extension KMSIndexCommand {
 
         @OptionGroup var database: DatabaseOptions
 
-        @Argument(help: ArgumentHelp("Files and folders to read.", valueName: "path"))
+        @Argument(help: ArgumentHelp("Files and folders to read.", valueName: "path"), completion: .file())
         var paths: [String]
 
         @Option(help: ArgumentHelp("Read only delivery-day folders from this day on: YYYY-MM-DD, or Nd for N days ago.", valueName: "day"))

@@ -15,10 +15,14 @@ struct KMSIndexCommand: ParsableCommand {
             Exit status: 0 success (a query found rows), 1 some files failed (ingest) or no rows \
             found (queries), 2 usage or database error.
             """,
+        version: "kmsindex \(version) (index schema \(IndexDatabase.schemaVersion))",
         // Every command sets commandName: a name derived from the type's name costs a
         // demangling, about a million instructions per command, at every start.
         subcommands: [Ingest.self, Merge.self, WhoReadCommand.self, Stats.self, AuditCommand.self, Prune.self, Backup.self, Export.self, Reads.self, Key.self, Keys.self, Trails.self, Objects.self, UsageCommand.self, DeniedCommand.self, SQLCommand.self]
     )
+
+    /// This binary's version: the release, and the commit when it is not the release's tag.
+    static let version = ToolVersion.describe(buildGitState)
 
     /// Runs the command; usage errors exit with status 2, like every other error of ours.
     static func main() {
@@ -46,7 +50,7 @@ struct KMSIndexCommand: ParsableCommand {
 struct DatabaseOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
         "The index file.", discussion: "Default: $KMSINDEX_DB, else ./\(IndexDatabase.defaultFileName).",
-        valueName: "path"))
+        valueName: "path"), completion: .file())
     var db: String?
 
     var path: String { IndexDatabase.resolvePath(db) }

@@ -22,7 +22,7 @@ extension KMSIndexCommand {
 
         @OptionGroup var database: DatabaseOptions
 
-        @Argument(help: ArgumentHelp("Index files written by 'kmsindex ingest'.", valueName: "shard"))
+        @Argument(help: ArgumentHelp("Index files written by 'kmsindex ingest'.", valueName: "shard"), completion: .file())
         var shards: [String]
 
         @Option(help: ArgumentHelp("Seconds to wait for another ingest or merge writing to the same index.", valueName: "seconds"))

@@ -21,6 +21,7 @@ extension KMSIndexCommand {
                 fail("\(error)")
             }
             let fields: [(String, String?)] = [
+                ("version", KMSIndexCommand.version),
                 ("schema_version", String(stats.schemaVersion)),
                 ("files_ingested", String(stats.filesIngested)),
                 ("files_skipped", String(stats.filesSkipped)),
@@ -36,10 +37,14 @@ extension KMSIndexCommand {
             ]
             switch format {
             case .json, .ndjson:
-                // Counts are numbers, times are strings (or null for an empty index).
+                // Counts are numbers; the version and times are strings (times null for an empty index).
                 let body = fields.map { name, value -> String in
                     let rendered: String
-                    if let value { rendered = name.hasSuffix("_time") ? JSONText.quoted(value) : value } else { rendered = "null" }
+                    if let value {
+                        rendered = name == "version" || name.hasSuffix("_time") ? JSONText.quoted(value) : value
+                    } else {
+                        rendered = "null"
+                    }
                     return JSONText.quoted(name) + ": " + rendered
                 }
                 Console.out(format == .json ? "{\n  " + body.joined(separator: ",\n  ") + "\n}\n" : "{" + body.joined(separator: ", ") + "}\n")
