@@ -111,13 +111,23 @@ public final class Ingester {
         let databasePath = InputWalker.absolute(database.path)
         let ownFiles = Set(["", "-wal", "-shm", "-journal", ".lock"].map { databasePath + $0 })
         let walker = Thread { [options] in
-            do {
-                try InputWalker(excluded: ownFiles, days: options.days).walk(options.paths, visit: { file in
-                    if ledger.isUnchanged(file) {
+            // Files are looked up in the ledger a batch at a time, in one read transaction:
+            // one per file took and released SQLite's lock each time, most of a no-op re-run.
+            var batch: [InputFile] = []
+            func lookUpBatch() throws {
+                for (file, unchanged) in zip(batch, ledger.areUnchanged(batch)) {
+                    if unchanged {
                         notes.unchanged()
                     } else if !pending.push(file) {
                         throw CancellationError()
                     }
+                }
+                batch.removeAll(keepingCapacity: true)
+            }
+            do {
+                try InputWalker(excluded: ownFiles, days: options.days).walk(options.paths, visit: { file in
+                    batch.append(file)
+                    if batch.count == LedgerReader.batchSize { try lookUpBatch() }
                 }, note: { note in
                     switch note {
                     case let .skipped(_, reason): notes.skipped(reason)
@@ -125,6 +135,7 @@ public final class Ingester {
                         results.push(.done(FileResult(path: path, size: 0, mtimeNs: 0, outcome: .failed(reason: reason))))
                     }
                 })
+                try lookUpBatch()
             } catch {}
             pending.close()
         }
@@ -264,16 +275,22 @@ final class LedgerReader: @unchecked Sendable {
         queue = try DatabaseQueue(path: path, configuration: IndexDatabase.configuration(readOnly: true))
     }
 
-    /// True when the file was read before with the same size and modification time, and did not fail.
-    func isUnchanged(_ file: InputFile) -> Bool {
-        let row = try? queue.read { db in
-            try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT size, mtime_ns, outcome FROM source_files WHERE path = ?"),
-                arguments: [file.path])
+    /// Files looked up in one read transaction.
+    static let batchSize = 256
+
+    /// For each file, true when it was read before with the same size and modification time,
+    /// and did not fail. A file that cannot be looked up counts as changed: it is read again.
+    func areUnchanged(_ files: [InputFile]) -> [Bool] {
+        guard !files.isEmpty else { return [] }
+        let found = try? queue.read { db -> [Bool] in
+            let statement = try db.cachedStatement(sql: "SELECT size, mtime_ns, outcome FROM source_files WHERE path = ?")
+            return try files.map { file in
+                guard let row = try Row.fetchOne(statement, arguments: [file.path]) else { return false }
+                return row["size"] as Int64 == file.size && row["mtime_ns"] as Int64 == file.mtimeNs
+                    && row["outcome"] as String != "failed"
+            }
         }
-        guard let row = row ?? nil else { return false }
-        return row["size"] as Int64 == file.size && row["mtime_ns"] as Int64 == file.mtimeNs
-            && row["outcome"] as String != "failed"
+        return found ?? Array(repeating: false, count: files.count)
     }
 }
 
