@@ -1,0 +1,155 @@
+import Foundation
+import GRDB
+@testable import KMSIndex
+import XCTest
+
+/// `findings` on hand-written trees (`FindingsTree`): the exact findings of a history, of a
+/// quiet day and of a day with each kind once, run after run as a nightly cron would.
+final class FindingsTests: XCTestCase {
+    typealias T = FindingsTree
+    /// Folders kept for the whole test (a TempDir is removed when released).
+    var folders: [TempDir] = []
+
+    /// A finding as the tests compare it: kind, severity, time, subject, principal, eventIDs.
+    func brief(_ f: Finding) -> String {
+        [f.kind.rawValue, f.severity.rawValue, f.time, f.subject, f.principal ?? "-", f.eventIDs.joined(separator: " ")].joined(separator: " | ")
+    }
+
+    /// Runs as the command does without --since: collect, then mark what was printed.
+    func nightly(_ index: IndexDatabase, digests: [String] = []) throws -> [Finding] {
+        let run = try Findings.collect(index, window: .sinceLastRun, digestPaths: digests)
+        try Findings.markReported(index, run)
+        return run.findings
+    }
+
+    /// The history ingested and reported once.
+    func history(_ dir: TempDir) throws -> (FindingsTree, IndexDatabase) {
+        folders.append(dir)
+        var tree = T(dir)
+        tree.history()
+        try tree.write(days: [1, 2, 3, 4])
+        let index = try makeIndex(dir)
+        try ingest(index, [tree.root])
+        return (tree, index)
+    }
+
+    func testTheFirstRunReportsEachReaderOfTheLogsOnceForAllItsSessions() throws {
+        let dir = try TempDir()
+        let (_, index) = try history(dir)
+        XCTAssertEqual(try nightly(index).map(brief), [
+            "new-log-reader | high | 2024-03-01T09:00:05Z | \(T.logObject(1, 8, 30)) | \(T.auditors) | "
+                + [(1, 49), (1, 50), (2, 109), (2, 110), (3, 169), (3, 170), (4, 229), (4, 230)].map { T.eventID(day: $0, $1) }
+                .joined(separator: " "),
+            "new-log-reader | high | 2024-03-01T12:00:05Z | \(T.logObject(1, 11, 30)) | \(T.archivist) | \(T.eventID(day: 1, 241))",
+        ])
+        // Nothing new: nothing.
+        XCTAssertEqual(try nightly(index).map(brief), [])
+    }
+
+    func testAQuietDayReportsNothing() throws {
+        let dir = try TempDir()
+        var (tree, index) = try history(dir)
+        _ = try nightly(index)
+        tree.quietDay()
+        try tree.write(days: [5])
+        try ingest(index, [tree.root])
+        let hash = try XCTUnwrap(try index.queue.read { db in
+            try String.fetchOne(db, sql: "SELECT content_sha256 FROM source_files WHERE path LIKE '%Day5%'")
+        })
+        let digests = try tree.writeDigest(hashOfDay5: hash, missing: false)
+        // Archivist read 4 days ago and again today, with another session: not new.
+        XCTAssertEqual(try nightly(index, digests: [digests]).map(brief), [])
+        XCTAssertEqual(try nightly(index, digests: [digests]).map(brief), [])
+    }
+
+    /// Day 5 with each kind once, then a run with nothing new.
+    func busyIndex() throws -> (TempDir, FindingsTree, FindingsTree.Busy, IndexDatabase, String) {
+        let dir = try TempDir()
+        var (tree, index) = try history(dir)
+        _ = try nightly(index)
+        let busy = tree.busyDay()
+        try tree.write(days: [5])
+        try ingest(index, [tree.root])
+        let hash = try XCTUnwrap(try index.queue.read { db in
+            try String.fetchOne(db, sql: "SELECT content_sha256 FROM source_files WHERE path LIKE '%Day5%'")
+        })
+        return (dir, tree, busy, index, try tree.writeDigest(hashOfDay5: hash, missing: true))
+    }
+
+    func expectedBusyFindings(_ busy: FindingsTree.Busy) -> [String] {
+        [
+            "deliveries-stopped | high | 2024-03-05T10:00:00Z | \(T.deliverer) | - | \(busy.gapStart) \(busy.gapEnd)",
+            "new-log-reader | high | 2024-03-05T13:00:00Z | \(T.logObject(5, 12, 30)) | \(T.intruder) | \(busy.intruderReads.joined(separator: " "))",
+            "key-deletion-scheduled | high | 2024-03-05T16:00:00Z | \(T.logKey) | \(T.admin) | \(busy.deletion)",
+            "key-policy-changed | high | 2024-03-05T16:20:00Z | \(T.logKey) | \(T.admin) | \(busy.policy)",
+            "decrypt-surge | medium | 2024-03-05T01:00:30Z | \(T.appKey) | \(T.app) | \(busy.surgeFirst20.joined(separator: " "))",
+            "log-read-denied | medium | 2024-03-05T14:00:00Z | \(T.trail) | \(T.mallory) | \(busy.denied)",
+            "key-disabled | medium | 2024-03-05T16:10:00Z | \(T.appKey) | \(T.admin) | \(busy.disabled)",
+            "key-grant-created-for-other-account | medium | 2024-03-05T16:30:00Z | \(T.appKey) | \(T.admin) | \(busy.grant)",
+            "log-files-unaccounted | medium | 2024-03-06T00:05:00Z | s3://ct-logs/\(T.missingFile) | - | ",
+        ]
+    }
+
+    func testABusyDayReportsEachKindOnceAndTheNextRunNothing() throws {
+        let (_, _, busy, index, digests) = try busyIndex()
+        let findings = try nightly(index, digests: [digests])
+        XCTAssertEqual(findings.map(brief), expectedBusyFindings(busy))
+        XCTAssertEqual(Set(findings.map(\.kind)), Set(Finding.Kind.allCases))
+        let surge = try XCTUnwrap(findings.first { $0.kind == .decryptSurge })
+        XCTAssertEqual(surge.events, 1_200)
+        XCTAssertEqual(surge.detail, "\(T.app) made 1200 Decrypt calls on 2024-03-05, more than 10 times its median day (10) of the 4 day(s) before")
+        XCTAssertEqual(findings.first { $0.kind == .keyGrantCreatedForOtherAccount }?.detail,
+                       "\(T.admin) created a grant for account 999988887777 (arn:aws:iam::999988887777:role/partner) on the key")
+        // The digest still lists the missing file, the gap is still in day 5: reported once.
+        XCTAssertEqual(try nightly(index, digests: [digests]).map(brief), [])
+        XCTAssertEqual(try count(index, "SELECT count(*) FROM findings_reported"), 2 + 9)
+    }
+
+    func testTheSameFindingHasTheSameIDInEveryRunAndEveryIndex() throws {
+        let (_, _, _, index, digests) = try busyIndex()
+        let first = try nightly(index, digests: [digests])
+        // --since and --all report again, and move nothing.
+        let mark = try count(index, "SELECT last_event_id FROM findings_state")
+        let since = try Findings.collect(index, window: .since(StoredTime.milliseconds("2024-03-05T00:00:00Z")!), digestPaths: [digests])
+        try Findings.markReported(index, since)
+        XCTAssertEqual(since.findings.map(\.id), first.map(\.id))
+        let all = try Findings.collect(index, window: .all, digestPaths: [digests]).findings
+        XCTAssertEqual(Set(first.map(\.id)).subtracting(all.map(\.id)), [])
+        XCTAssertEqual(try count(index, "SELECT last_event_id FROM findings_state"), mark)
+        // Another index of the same logs (ids of rows differ): the same ids.
+        let otherDir = try TempDir()
+        folders.append(otherDir)
+        let other = try makeIndex(otherDir)
+        try ingest(other, [dirOf(index) + "/AWSLogs"])
+        XCTAssertEqual(try Findings.collect(other, window: .all, digestPaths: [digests]).findings.map(\.id).sorted(), all.map(\.id).sorted())
+    }
+
+    func testASilencedReaderIsLeftOutAndTheOtherFindingsStay() throws {
+        let (_, _, busy, index, digests) = try busyIndex()
+        try Findings.silence(index, kind: .newLogReader, principal: T.intruder, subject: nil)
+        let findings = try Findings.collect(index, window: .sinceLastRun, digestPaths: [digests]).findings
+        XCTAssertEqual(findings.map(brief), expectedBusyFindings(busy).filter { !$0.hasPrefix("new-log-reader") })
+        XCTAssertTrue(try Findings.unsilence(index, kind: .newLogReader, principal: T.intruder, subject: nil))
+        XCTAssertFalse(try Findings.unsilence(index, kind: .newLogReader, principal: T.intruder, subject: nil))
+        XCTAssertEqual(try Findings.collect(index, window: .sinceLastRun, digestPaths: [digests]).findings.count, 9)
+    }
+
+    /// Merge brings the events (and the grantees the grant finding needs), not the shard's
+    /// watermark, reported findings or rules: those are the destination's own.
+    func testMergeBringsGranteesButNotTheFindingsState() throws {
+        let (dir, _, busy, shard, _) = try busyIndex()
+        _ = try nightly(shard)
+        try Findings.silence(shard, kind: .decryptSurge, principal: nil, subject: nil)
+        let destination = try makeIndex(dir, name: "dest.sqlite")
+        _ = try IndexMerger(destination: destination).merge(shardPath: shard.path)
+        XCTAssertEqual(try count(destination, "SELECT count(*) FROM findings_reported"), 0)
+        XCTAssertEqual(try count(destination, "SELECT count(*) FROM findings_silenced"), 0)
+        XCTAssertEqual(try count(destination, "SELECT last_event_id FROM findings_state"), 0)
+        XCTAssertEqual(try count(destination, "SELECT count(*) FROM event_grantees"), 2)
+        let merged = try nightly(destination).map(brief)
+        XCTAssertTrue(merged.contains(expectedBusyFindings(busy)[7]), merged.joined(separator: "\n"))
+        XCTAssertTrue(merged.contains { $0.hasPrefix("decrypt-surge") })
+    }
+
+    func dirOf(_ index: IndexDatabase) -> String { URL(fileURLWithPath: index.path).deletingLastPathComponent().path }
+}
