@@ -153,3 +153,61 @@ final class FindingsTests: XCTestCase {
 
     func dirOf(_ index: IndexDatabase) -> String { URL(fileURLWithPath: index.path).deletingLastPathComponent().path }
 }
+
+/// `kmsindex findings` as cron runs it: exit statuses, output, the mark.
+final class FindingsCommandLineTests: XCTestCase {
+    typealias T = FindingsTree
+
+    func testExitStatusesOutputAndTheMark() throws {
+        let dir = try TempDir()
+        var tree = T(dir)
+        tree.history()
+        // A reader whose ARN carries a terminal escape (clear screen).
+        let evil = "arn:aws:iam::111122223333:user/evil\u{1b}[2J"
+        tree.logRead(4, at: T.time(4, 20, 0), identity: #"{"type":"IAMUser","principalId":"AIDAEVIL","arn":"arn:aws:iam::111122223333:user/evil\u001b[2J","accountId":"111122223333","userName":"evil"}"#,
+                      file: (19, 30))
+        try tree.write(days: [1, 2, 3, 4])
+        let db = dir.path + "/i.sqlite"
+        XCTAssertEqual(try runKMSIndex(["ingest", "--quiet", "--db", db, tree.root]).status, 0)
+
+        let first = try runKMSIndex(["findings", "--db", db])
+        XCTAssertEqual(first.status, 3, first.stderr)
+        let lines = first.stdout.split(separator: "\n")
+        XCTAssertEqual(lines.count, 2 + 3, first.stdout)
+        XCTAssertTrue(lines[0].hasPrefix("kind"), first.stdout)
+        XCTAssertEqual(lines.filter { $0.hasPrefix("new-log-reader  high") }.count, 3, first.stdout)
+        XCTAssertTrue(first.stdout.contains("user/evil\\x1b[2J"), first.stdout)
+        XCTAssertFalse(first.stdout.contains("\u{1b}"))
+
+        // Nothing new: nothing printed, status 0.
+        let second = try runKMSIndex(["findings", "--db", db])
+        XCTAssertEqual(second.status, 0, second.stderr)
+        XCTAssertEqual(second.stdout + second.stderr, "")
+
+        // --all reports again, as JSON, the caller's text intact; the mark stays.
+        let all = try runKMSIndex(["findings", "--db", db, "--all", "--format", "json"])
+        XCTAssertEqual(all.status, 3, all.stderr)
+        let objects = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(all.stdout.utf8)) as? [[String: Any]])
+        XCTAssertEqual(objects.count, 3)
+        XCTAssertEqual(Set(objects.flatMap(\.keys)), ["kind", "severity", "time", "subject", "principal", "detail", "events", "event_ids", "id"])
+        XCTAssertEqual(Set(objects.compactMap { $0["principal"] as? String }), [T.auditors, T.archivist, evil])
+        XCTAssertEqual((objects.first { $0["principal"] as? String == T.archivist }?["event_ids"] as? [String]), [T.eventID(day: 1, 241)])
+        XCTAssertEqual(try runKMSIndex(["findings", "--db", db]).status, 0)
+
+        // Silenced: that one no longer, the others still.
+        XCTAssertEqual(try runKMSIndex(["findings", "--db", db, "--silence", "new-log-reader", "--principal", T.auditors]).status, 0)
+        let silenced = try runKMSIndex(["findings", "--db", db, "--since", "2024-03-01", "--format", "ndjson"])
+        XCTAssertEqual(silenced.status, 3, silenced.stderr)
+        XCTAssertEqual(silenced.stdout.split(separator: "\n").count, 2)
+        XCTAssertFalse(silenced.stdout.contains(T.auditors))
+
+        // Errors: 2.
+        XCTAssertEqual(try runKMSIndex(["findings", "--db", db, "--since", "yesterday-ish"]).status, 2)
+        XCTAssertEqual(try runKMSIndex(["findings", "--db", db, "--since", "7d", "--all"]).status, 2)
+        XCTAssertEqual(try runKMSIndex(["findings", "--db", db, "--silence", "no-such-kind"]).status, 2)
+        XCTAssertEqual(try runKMSIndex(["findings", "--db", db, "--unsilence", "key-disabled"]).status, 2)
+        let missing = try runKMSIndex(["findings", "--db", dir.path + "/none.sqlite"])
+        XCTAssertEqual(missing.status, 2)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path + "/none.sqlite"))
+    }
+}
