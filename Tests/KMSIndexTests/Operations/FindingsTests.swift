@@ -151,6 +151,51 @@ final class FindingsTests: XCTestCase {
         XCTAssertTrue(merged.contains { $0.hasPrefix("decrypt-surge") })
     }
 
+    /// Deliveries every 50 minutes after days of one every 5: no gap of an hour, but less
+    /// than half the usual day, judged once the day is over in the data.
+    func testADayFarBelowItsUsualDeliveriesWithoutAnHourGap() throws {
+        let dir = try TempDir()
+        folders.append(dir)
+        var tree = T(dir)
+        for day in 1...4 { for slot in 0..<288 { tree.delivery(day, slot / 12, slot % 12 * 5) } }
+        for slot in 0..<29 { tree.delivery(5, slot * 50 / 60, slot * 50 % 60) }
+        tree.delivery(6, 0, 5)
+        try tree.write(days: [1, 2, 3, 4, 5, 6])
+        let index = try makeIndex(dir)
+        try ingest(index, [tree.root])
+        let findings = try Findings.collect(index, window: .since(StoredTime.milliseconds("2024-03-05T00:00:00Z")!)).findings
+        XCTAssertEqual(findings.map(brief), ["deliveries-stopped | medium | 2024-03-05T00:00:00Z | \(T.deliverer) | - | "])
+        XCTAssertEqual(findings.first?.detail,
+                       "29 log file(s) delivered on 2024-03-05, less than half of the usual 288 a day (median of the 4 day(s) before)")
+    }
+
+    /// A gap still open at the end of the data is measured to the newest event, and reported
+    /// once: not again when deliveries resume.
+    func testAGapAtTheEndOfTheDataIsReportedOnce() throws {
+        let dir = try TempDir()
+        folders.append(dir)
+        var tree = T(dir)
+        for day in 1...2 { for slot in 0..<48 { tree.delivery(day, slot / 2, slot % 2 * 30) } }
+        tree.appDecrypt(2, at: T.time(2, 23, 55), 1)
+        try tree.write(days: [1, 2])
+        let index = try makeIndex(dir)
+        try ingest(index, [tree.root])
+        _ = try nightly(index)
+        for slot in 0..<40 { tree.delivery(3, slot / 2, slot % 2 * 30) }
+        tree.appDecrypt(3, at: T.time(3, 21, 5), 2)
+        try tree.write(days: [3])
+        try ingest(index, [tree.root])
+        XCTAssertEqual(try nightly(index).map(brief), [
+            "deliveries-stopped | high | 2024-03-03T19:30:00Z | \(T.deliverer) | - | \(tree.deliveryIDs["3-39"] ?? "?")",
+        ])
+        XCTAssertEqual(try Findings.collect(index, window: .all).findings.first?.detail,
+                       "no log file delivered since 2024-03-03T19:30:00Z: 1.6 hours before the newest event in the index (2024-03-03T21:05:00Z)")
+        for slot in 0..<48 { tree.delivery(4, slot / 2, slot % 2 * 30) }
+        try tree.write(days: [4])
+        try ingest(index, [tree.root])
+        XCTAssertEqual(try nightly(index).map(brief), [])
+    }
+
     func dirOf(_ index: IndexDatabase) -> String { URL(fileURLWithPath: index.path).deletingLastPathComponent().path }
 }
 

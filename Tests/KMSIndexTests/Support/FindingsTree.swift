@@ -73,7 +73,8 @@ struct FindingsTree {
     /// CloudTrail delivers the file of `hour:minute`: S3's GenerateDataKey with the trail and the file.
     @discardableResult
     mutating func delivery(_ day: Int, _ hour: Int, _ minute: Int) -> String {
-        add(day, "GenerateDataKey", at: Self.time(day, hour, minute),
+        deliveryIDs["\(day)-\(hour * 2 + minute / 30)"] = Self.eventID(day: day, counter + 1)
+        return add(day, "GenerateDataKey", at: Self.time(day, hour, minute),
             identity: #"{"type":"AWSService","invokedBy":"cloudtrail.amazonaws.com"}"#,
             parameters: #"{"keySpec":"AES_256","encryptionContext":{"aws:cloudtrail:arn":"\#(Self.trail)","aws:s3:arn":"\#(Self.logObject(day, hour, minute))"}}"#,
             key: Self.logKey)
@@ -98,7 +99,7 @@ struct FindingsTree {
     /// An ordinary day: 48 deliveries (but those at `skipping`), Auditors twice, the
     /// application ten times.
     mutating func ordinaryDay(_ day: Int, skipping: Set<Int> = []) {
-        for slot in 0..<48 where !skipping.contains(slot) { deliveryIDs["\(day)-\(slot)"] = delivery(day, slot / 2, slot % 2 * 30) }
+        for slot in 0..<48 where !skipping.contains(slot) { delivery(day, slot / 2, slot % 2 * 30) }
         logRead(day, at: Self.time(day, 9, 0, 5), identity: Self.role(Self.auditors, session: "audit-\(day)a"), file: (8, 30))
         logRead(day, at: Self.time(day, 15, 0, 5), identity: Self.role(Self.auditors, session: "audit-\(day)b"), file: (14, 30))
         for n in 1...10 { appDecrypt(day, at: Self.time(day, n, 15), n) }
