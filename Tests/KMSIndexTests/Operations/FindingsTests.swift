@@ -196,6 +196,26 @@ final class FindingsTests: XCTestCase {
         XCTAssertEqual(try nightly(index).map(brief), [])
     }
 
+    /// Migration 009 puts the watermark at the events an index already holds: the first run
+    /// after an upgrade reports what the next ingest adds; a new index starts at 0.
+    func testAnUpgradedIndexStartsItsWatermarkAtItsEvents() throws {
+        let dir = try TempDir()
+        let path = dir.path + "/v8.sqlite"
+        let queue = try DatabaseQueue(path: path, configuration: IndexDatabase.configuration(readOnly: false))
+        try IndexDatabase.migrator.migrate(queue, upTo: IndexDatabase.migrations.map(\.identifier).filter { $0 < "009" }.last!)
+        try queue.write { db in
+            try db.execute(sql: """
+                PRAGMA application_id = \(IndexDatabase.applicationID);
+                INSERT INTO strings (id, text) VALUES (1, 'Decrypt');
+                INSERT INTO events (id, event_time, event_name_sid, source_file_id) VALUES (41, 0, 1, 1), (42, 1000, 1, 1);
+                """)
+        }
+        try queue.close()
+        let upgraded = try IndexDatabase.openForWriting(path: path)
+        XCTAssertEqual(try count(upgraded, "SELECT last_event_id FROM findings_state"), 42)
+        XCTAssertEqual(try count(try makeIndex(dir), "SELECT last_event_id FROM findings_state"), 0)
+    }
+
     func dirOf(_ index: IndexDatabase) -> String { URL(fileURLWithPath: index.path).deletingLastPathComponent().path }
 }
 
