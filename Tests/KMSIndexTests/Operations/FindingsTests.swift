@@ -53,9 +53,7 @@ final class FindingsTests: XCTestCase {
         tree.quietDay()
         try tree.write(days: [5])
         try ingest(index, [tree.root])
-        let hash = try XCTUnwrap(try index.queue.read { db in
-            try String.fetchOne(db, sql: "SELECT content_sha256 FROM source_files WHERE path LIKE '%Day5%'")
-        })
+        let hash = try day5Hash(index)
         let digests = try tree.writeDigest(hashOfDay5: hash, missing: false)
         // Archivist read 4 days ago and again today, with another session: not new.
         XCTAssertEqual(try nightly(index, digests: [digests]).map(brief), [])
@@ -70,9 +68,7 @@ final class FindingsTests: XCTestCase {
         let busy = tree.busyDay()
         try tree.write(days: [5])
         try ingest(index, [tree.root])
-        let hash = try XCTUnwrap(try index.queue.read { db in
-            try String.fetchOne(db, sql: "SELECT content_sha256 FROM source_files WHERE path LIKE '%Day5%'")
-        })
+        let hash = try day5Hash(index)
         return (dir, tree, busy, index, try tree.writeDigest(hashOfDay5: hash, missing: true))
     }
 
@@ -214,6 +210,13 @@ final class FindingsTests: XCTestCase {
         let upgraded = try IndexDatabase.openForWriting(path: path)
         XCTAssertEqual(try count(upgraded, "SELECT last_event_id FROM findings_state"), 42)
         XCTAssertEqual(try count(try makeIndex(dir), "SELECT last_event_id FROM findings_state"), 0)
+    }
+
+    /// The SHA-256 of day 5's log file, as ingest recorded it (what its digest lists).
+    func day5Hash(_ index: IndexDatabase) throws -> String {
+        try XCTUnwrap(try index.queue.read { db in
+            try String.fetchOne(db, sql: "SELECT content_sha256 FROM source_files WHERE path LIKE '%Day5%'")
+        })
     }
 
     func dirOf(_ index: IndexDatabase) -> String { URL(fileURLWithPath: index.path).deletingLastPathComponent().path }
