@@ -13,12 +13,12 @@ struct KMSIndexCommand: ParsableCommand {
         abstract: "Index the KMS events of CloudTrail logs in SQLite and answer who read which object.",
         discussion: """
             Exit status: 0 success (a query found rows), 1 some files failed (ingest) or no rows \
-            found (queries), 2 usage or database error.
+            found (queries), 2 usage or database error, 3 findings reported (findings).
             """,
         version: "kmsindex \(version) (index schema \(IndexDatabase.schemaVersion))",
         // Every command sets commandName: a name derived from the type's name costs a
         // demangling, about a million instructions per command, at every start.
-        subcommands: [Ingest.self, Merge.self, WhoReadCommand.self, Stats.self, AuditCommand.self, Prune.self, Backup.self, Export.self, Reads.self, Key.self, Keys.self, Trails.self, Objects.self, UsageCommand.self, DeniedCommand.self, SQLCommand.self]
+        subcommands: [Ingest.self, Merge.self, WhoReadCommand.self, Stats.self, AuditCommand.self, Prune.self, Backup.self, Export.self, Reads.self, Key.self, Keys.self, Trails.self, Objects.self, UsageCommand.self, DeniedCommand.self, FindingsCommand.self, SQLCommand.self]
     )
 
     /// This binary's version: the release, and the commit when it is not the release's tag.

@@ -59,6 +59,10 @@ enum MergeStatements {
         "activity_daily", "object_daily", "summary_state", "usage_daily", "activity_totals", "callers", "trail_files",
     ]
 
+    /// Tables of this index's own `findings` runs (its watermark, what it reported, what is
+    /// silenced): state of the destination, not data of a shard, so merge leaves them as they are.
+    static let localTables: Set<String> = ["findings_state", "findings_reported", "findings_silenced"]
+
     /// Every table merge writes, with the columns it copies (besides `id`).
     static var mergedColumns: [String: [String]] {
         var tables = Dictionary(uniqueKeysWithValues: dimensions.map { ($0.table, $0.columns) })
@@ -68,6 +72,7 @@ enum MergeStatements {
         tables["source_files"] = fileColumns
         tables["event_uids"] = uidColumns
         tables["event_context"] = contextColumns
+        tables["event_grantees"] = ["event_id", "grantee"]
         tables["events"] = eventColumns.map(\.name)
         return tables
     }
@@ -249,6 +254,9 @@ enum MergeStatements {
             LEFT JOIN temp.merge_map_context_names n ON n.old = c.name_id
             LEFT JOIN temp.merge_map_context_values v ON v.old = c.value_id
             ORDER BY m.old, c.scope, c.name_id;
+            INSERT INTO main.event_grantees (event_id, grantee)
+            SELECT m.new, g.grantee FROM temp.merge_events m CROSS JOIN shard.event_grantees g ON g.event_id = m.old
+            ORDER BY m.old;
             """)
     }
 

@@ -44,7 +44,8 @@ public enum EventNormalizer {
             requestID: fields.requestID.take(), sharedEventID: fields.sharedEventID.take(), readOnly: fields.readOnly,
             eventType: fields.eventType.take(), principal: Principal(),
             keyARN: keyARN, sourceKeyARN: sourceKeyARN, requestedKey: requestedKey, aliases: aliases,
-            s3ARN: s3ARN, trailARN: trailARN, otherContext: otherContext)
+            s3ARN: s3ARN, trailARN: trailARN, otherContext: otherContext,
+            granteePrincipal: parameters?.granteePrincipal)
         // Filled in place: a Principal passed to the initializer was copied (a retain per string).
         fillPrincipal(&event.principal, fields.identity.take(), credentialFromConsole: fields.credentialFromConsole.take())
         return event

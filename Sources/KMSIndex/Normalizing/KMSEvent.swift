@@ -93,6 +93,8 @@ public struct KMSEvent: Sendable {
     public var trailARN: String?
     /// Every other encryption-context pair, of every context of the request.
     public var otherContext: [ContextPair] = []
+    /// CreateGrant's `granteePrincipal`.
+    public var granteePrincipal: String? = nil
 }
 
 // The public initializer is in an extension, so that the struct keeps its memberwise

@@ -37,6 +37,8 @@ public struct KMSRecordFields: Equatable, Sendable {
     /// What `requestParameters` holds that the index keeps.
     public struct ParameterFields: Equatable, Sendable {
         public var keyID, destinationKeyID, sourceKeyID, targetKeyID, aliasName: String?
+        /// CreateGrant's grantee.
+        public var granteePrincipal: String?
         /// The members of each encryption context that is an object. Three fields rather than
         /// an array of three: no allocation per record.
         public var requestContext, sourceContext, destinationContext: [ContextMember]?
@@ -143,6 +145,7 @@ extension KMSRecordFields {
         f.sourceKeyID = value["sourceKeyId"]?.string
         f.targetKeyID = value["targetKeyId"]?.string
         f.aliasName = value["aliasName"]?.string
+        f.granteePrincipal = value["granteePrincipal"]?.string
         for (scope, name) in contextNames.enumerated() {
             guard case .object(let members)? = value[name] else { continue }
             f[context: scope] = members.map { key, member in

@@ -15,7 +15,7 @@ extension KMSRecordFields {
     static let sessionKeys = KeyNames(["sourceIdentity", "sessionIssuer"])
     static let issuerKeys = KeyNames(["arn", "userName"])
     static let parameterKeys = KeyNames(
-        ["keyId", "destinationKeyId", "sourceKeyId", "targetKeyId", "aliasName"] + contextNames)
+        ["keyId", "destinationKeyId", "sourceKeyId", "targetKeyId", "aliasName"] + contextNames + ["granteePrincipal"])
     static let resourceKeys = KeyNames(["ARN", "arn", "type"])
 
     /// Reads the record object at `s.i`. Members it does not keep are skipped unchecked, as
@@ -155,6 +155,7 @@ extension KMSRecordFields {
                 case 3: f.targetKeyID = try s.readStringValue(depth: 2)
                 case 4: f.aliasName = try s.readStringValue(depth: 2)
                 case 5, 6, 7: f[context: key! - 5] = try readContext(&s)
+                case 8: f.granteePrincipal = try s.readStringValue(depth: 2)
                 default: try s.skipValueChecked(depth: 2)
                 }
             } while try s.nextMember()

@@ -60,6 +60,8 @@ final class EventWriter {
     private let selectUID: Statement
     private static let uidsPerStatement = 32
     private let upsertAlias: Statement
+    /// CreateGrant's grantee: rare, written as it comes.
+    private let insertGrantee: Statement
     private let keys: DimensionTable
     private let trails: DimensionTable
     private let objects: DimensionTable
@@ -121,6 +123,7 @@ final class EventWriter {
         pendingEvents = try PendingRows(db)
         summaries = try SummaryAccumulator(db)
         pendingContext = try PendingRows(db)
+        insertGrantee = try db.makeStatement(sql: "INSERT OR REPLACE INTO event_grantees (event_id, grantee) VALUES (?, ?)")
         upsertAlias = try db.makeStatement(sql: """
             INSERT INTO kms_key_aliases (key_id, alias, first_seen, last_seen) VALUES (?, ?, ?, ?)
             ON CONFLICT (key_id, alias) DO UPDATE SET
@@ -250,6 +253,7 @@ final class EventWriter {
                 SELECT min(event_time), max(event_time) FROM events WHERE source_file_id = :file AND id > :mark
                 """, arguments: arguments)
             try db.execute(sql: "DELETE FROM event_context WHERE event_id IN (\(added))", arguments: arguments)
+            try db.execute(sql: "DELETE FROM event_grantees WHERE event_id IN (\(added))", arguments: arguments)
             try db.execute(sql: """
                 DELETE FROM event_uids WHERE event_id IN (\(added))
                     AND event_time IN (SELECT event_time FROM events WHERE source_file_id = :file AND id > :mark)
@@ -381,6 +385,9 @@ final class EventWriter {
         for pair in e.otherContext {
             try pendingContext.append(ContextRow(eventID: id, scope: Int64(pair.scope.rawValue),
                                                  name: try contextName(pair.name), value: try contextValue(pair.value)), db)
+        }
+        if let grantee = e.granteePrincipal {
+            try insertGrantee.execute(arguments: [id, grantee])
         }
         for (alias, keyARN) in e.aliases {
             let pair = PendingAlias(keyID: try key(keyARN), alias: alias)

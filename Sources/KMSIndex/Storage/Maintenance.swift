@@ -28,6 +28,7 @@ public enum Maintenance {
         try index.queue.inTransaction { db in
             try db.execute(sql: "DELETE FROM event_context WHERE event_id IN (SELECT id FROM events WHERE event_time < ?)", arguments: [cutoff])
             report.contextPairs = db.changesCount
+            try db.execute(sql: "DELETE FROM event_grantees WHERE event_id IN (SELECT id FROM events WHERE event_time < ?)", arguments: [cutoff])
             try db.execute(sql: "DELETE FROM event_uids WHERE event_time < ?", arguments: [cutoff])
             try db.execute(sql: "DELETE FROM events WHERE event_time < ?", arguments: [cutoff])
             report.events = db.changesCount

@@ -1,0 +1,84 @@
+import GRDB
+
+/// Which events a `findings` run looks at.
+public enum FindingsWindow: Sendable, Equatable {
+    /// What was indexed since the last run of this kind (events above the watermark).
+    case sinceLastRun
+    /// Events at or after a time (milliseconds since 1970).
+    case since(Int64)
+    /// All of history.
+    case all
+}
+
+/// The events of a window, as SQL on `events e`, and what the checks need to know of it, all
+/// read from one snapshot.
+struct FindingsScope {
+    /// A condition on `events e` that keeps the window's events.
+    var condition: String
+    var arguments: [(any DatabaseValueConvertible)?]
+    /// UTC days (since 1970) the window's events fall on, ascending.
+    var days: [Int]
+    /// The newest event time in the index (ms): where "stopped for more than an hour" is judged
+    /// at the end of the data, instead of the wall clock.
+    var newestTime: Int64?
+    /// The highest event id of the snapshot: the next watermark.
+    var upperEventID: Int64
+    /// String ids the checks compare with.
+    var decrypt: Int64
+    var generateDataKey: Int64
+
+    static let dayMs: Int64 = 86_400_000
+
+    init(_ db: Database, window: FindingsWindow) throws {
+        upperEventID = try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM events") ?? 0
+        newestTime = try Int64.fetchOne(db, sql: "SELECT max(event_time) FROM event_uids")
+        decrypt = try stringID(db, "Decrypt")
+        generateDataKey = try stringID(db, "GenerateDataKey")
+        let day = "event_time / 86400000 - (event_time % 86400000 < 0)"
+        switch window {
+        case .sinceLastRun:
+            let watermark = try Int64.fetchOne(db, sql: "SELECT last_event_id FROM findings_state WHERE id = 1") ?? 0
+            condition = "e.id > ? AND e.id <= ?"
+            arguments = [watermark, upperEventID]
+            // Events are numbered as they are indexed: the new ones are a range of row ids.
+            days = try Int.fetchAll(db, sql: "SELECT DISTINCT \(day) FROM events WHERE id > ? AND id <= ? ORDER BY 1",
+                                    arguments: [watermark, upperEventID])
+        case let .since(ms):
+            condition = "e.id IN (SELECT event_id FROM event_uids WHERE event_time >= ?)"
+            arguments = [ms]
+            days = try Int.fetchAll(db, sql: "SELECT DISTINCT day FROM usage_daily WHERE day >= ? ORDER BY 1",
+                                    arguments: [Self.day(ms)])
+        case .all:
+            condition = "1"
+            arguments = []
+            days = try Int.fetchAll(db, sql: "SELECT DISTINCT day FROM usage_daily ORDER BY 1")
+        }
+    }
+
+    /// The UTC day of a time in milliseconds.
+    static func day(_ ms: Int64) -> Int { Int(ms >= 0 ? ms / dayMs : -((-ms + dayMs - 1) / dayMs)) }
+
+    /// The CloudTrail eventID of an event, by its row, as the views show it.
+    static let uidSQL = "(SELECT u.event_uid FROM event_uids u WHERE u.event_time = e.event_time AND u.event_id = e.id)"
+
+    /// Who a finding names: the role for every session of an assumed role, else the caller's
+    /// ARN, else what userIdentity has.
+    static let principalSQL = "coalesce(p.role_arn, p.arn, p.invoked_by, p.principal_id, p.type)"
+
+    /// The principal rows `principal` (as `principalSQL` makes it) stands for.
+    static func principalIDs(_ db: Database, _ principal: String) throws -> [Int64] {
+        let ids = try Int64.fetchAll(db, sql: "SELECT id FROM principals WHERE role_arn = ?", arguments: [principal])
+        if !ids.isEmpty { return ids }
+        let byARN = try Int64.fetchAll(db, sql: "SELECT id FROM principals WHERE arn = ? AND role_arn IS NULL", arguments: [principal])
+        if !byARN.isEmpty { return byARN }
+        // No ARN (an AWS service, an odd identity): rare among callers, found by a scan.
+        return try Int64.fetchAll(db, sql: "SELECT id FROM principals p WHERE p.role_arn IS NULL AND p.arn IS NULL AND \(principalSQL) = ?",
+                                  arguments: [principal])
+    }
+}
+
+/// ISO-8601 UTC text of a time in milliseconds, as the views show it.
+func isoTime(_ ms: Int64) -> String { StoredTime.text(ms) }
+
+/// `YYYY-MM-DD` of a UTC day since 1970.
+func dayText(_ day: Int) -> String { String(StoredTime.text(Int64(day) * FindingsScope.dayMs).prefix(10)) }

@@ -1,0 +1,45 @@
+/// `log-files-unaccounted`: what `audit` finds against the digest files under the given folders
+/// that means log files are missing or altered: a file a digest lists that the index never read
+/// (`not-ingested`), content whose SHA-256 differs from the digest's (`hash-mismatch`), an
+/// hour without a digest (`missing-digest`).
+enum UnaccountedFindings {
+    static func find(_ index: IndexDatabase, digestPaths: [String]) throws -> [Finding] {
+        guard !digestPaths.isEmpty else { return [] }
+        return try Audit(index: index).report(paths: digestPaths).findings.compactMap { audit -> Finding? in
+            let severity: Finding.Severity
+            let detail: String
+            var time = ""
+            switch audit.kind {
+            case .hashMismatch:
+                severity = .high
+                detail = "hash-mismatch: the log file's content differs from its digest (altered or corrupted): \(audit.detail)"
+                time = deliveryTime(audit.subject) ?? ""
+            case .notIngested:
+                severity = .medium
+                detail = "not-ingested: a digest lists this log file, which the index never read (\(audit.detail))"
+                time = deliveryTime(audit.subject) ?? ""
+            case .missingDigest:
+                severity = .low
+                detail = "missing-digest: no digest file for the hour starting \(audit.detail)"
+                time = audit.detail
+            default:
+                return nil
+            }
+            return Finding(.logFilesUnaccounted, severity, time: time, subject: audit.subject, principal: nil,
+                           detail: detail, eventIDs: [], events: 0, identity: [audit.kind.rawValue, audit.kind == .missingDigest ? audit.detail : ""])
+        }
+    }
+
+    /// The delivery time in a log file's name (`…_20240301T0005Z_…`), as ISO-8601.
+    static func deliveryTime(_ path: String) -> String? {
+        let name = path.split(separator: "/").last.map(String.init) ?? path
+        for part in name.split(separator: "_") where part.count == 14 && part.last == "Z" {
+            let c = Array(part)
+            guard c[8] == "T", c.enumerated().allSatisfy({ $0.offset == 8 || $0.offset == 13 || $0.element.isNumber }) else { continue }
+            let s = String(part)
+            func at(_ i: Int, _ n: Int) -> Substring { s.dropFirst(i).prefix(n) }
+            return "\(at(0, 4))-\(at(4, 2))-\(at(6, 2))T\(at(9, 2)):\(at(11, 2)):00Z"
+        }
+        return nil
+    }
+}

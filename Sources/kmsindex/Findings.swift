@@ -1,0 +1,101 @@
+import ArgumentParser
+import KMSIndex
+
+extension KMSIndexCommand {
+    struct FindingsCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "findings",
+            abstract: "Report what the indexed logs raise for a human: new log readers, keys at risk, stopped deliveries.",
+            discussion: """
+                Kinds: new-log-reader, log-read-denied, key-deletion-scheduled, key-disabled, \
+                key-policy-changed, key-grant-created-for-other-account, deliveries-stopped, \
+                log-files-unaccounted (with --digests), decrypt-surge. Without --since or --all: what \
+                was indexed since the last such run, each finding once; the mark moves only once the \
+                findings are printed. --silence KIND (with --principal, --subject) stops reporting \
+                some; --unsilence undoes it. Exit status: 0 no finding, 3 findings, 2 error.
+                """
+        )
+
+        @OptionGroup var database: DatabaseOptions
+
+        @Option(help: ArgumentHelp(
+            "Look at the events at or after this day or time instead (2024-03-01, 7d); reports again, moves no mark.",
+            valueName: "time"))
+        var since: String?
+
+        @Flag(help: "Look at all of history; reports again what was already reported, moves no mark.")
+        var all = false
+
+        @Option(help: "Output format: table, csv, tsv, json, ndjson.")
+        var format: OutputFormat = .table
+
+        @Option(help: ArgumentHelp(
+            "A folder of CloudTrail digest files to check the log files against (repeatable).", valueName: "path"))
+        var digests: [String] = []
+
+        @Option(help: ArgumentHelp("Stop reporting findings of this kind (with --principal, --subject: only those).", valueName: "kind"))
+        var silence: Finding.Kind?
+
+        @Option(help: ArgumentHelp("Remove a rule --silence added (the same --principal and --subject).", valueName: "kind"))
+        var unsilence: Finding.Kind?
+
+        @Option(help: ArgumentHelp("With --silence: only this principal (a role ARN covers its sessions).", valueName: "arn"))
+        var principal: String?
+
+        @Option(help: ArgumentHelp("With --silence: only this subject (object, key, trail and account/region).", valueName: "text"))
+        var subject: String?
+
+        mutating func validate() throws {
+            if since != nil && all { throw ValidationError("--since and --all exclude each other") }
+            if silence != nil && unsilence != nil { throw ValidationError("--silence and --unsilence exclude each other") }
+            if (principal != nil || subject != nil) && silence == nil && unsilence == nil {
+                throw ValidationError("--principal and --subject go with --silence or --unsilence")
+            }
+            if let since { _ = try window(since) }
+        }
+
+        func window(_ text: String) throws -> FindingsWindow {
+            do {
+                guard let ms = StoredTime.milliseconds(try TimeFilter.since(text)) else { throw QueryError("not a time: \(text)") }
+                return .since(ms)
+            } catch let error as QueryError {
+                throw ValidationError(error.description)
+            }
+        }
+
+        mutating func run() throws {
+            let path = database.path
+            if let kind = silence ?? unsilence {
+                do {
+                    _ = try IndexDatabase.openForReading(path: path)
+                    let index = try IndexDatabase.openForWriting(path: path, lockTimeout: nil)
+                    if silence != nil {
+                        try Findings.silence(index, kind: kind, principal: principal, subject: subject)
+                    } else if try !Findings.unsilence(index, kind: kind, principal: principal, subject: subject) {
+                        fail("no such rule: \(kind.rawValue) \(principal ?? "") \(subject ?? "")")
+                    }
+                } catch {
+                    fail("\(error)")
+                }
+                return
+            }
+            let run: FindingsRun
+            do {
+                let window = try since.map(window) ?? (all ? .all : .sinceLastRun)
+                run = try Findings.collect(try IndexDatabase.openForReading(path: path), window: window, digestPaths: digests)
+            } catch {
+                fail("\(error)")
+            }
+            // Nothing found prints nothing (JSON: []), so that cron mails nothing.
+            if !run.findings.isEmpty || format == .json { Console.out(Finding.render(run.findings, format)) }
+            do {
+                try Findings.markReported(try IndexDatabase.openForWriting(path: path, lockTimeout: nil), run)
+            } catch {
+                fail("\(error)")
+            }
+            if !run.findings.isEmpty { throw ExitCode(3) }
+        }
+    }
+}
+
+extension Finding.Kind: ExpressibleByArgument {}

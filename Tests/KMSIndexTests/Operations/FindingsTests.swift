@@ -1,0 +1,281 @@
+import Foundation
+import GRDB
+@testable import KMSIndex
+import XCTest
+
+/// `findings` on hand-written trees (`FindingsTree`): the exact findings of a history, of a
+/// quiet day and of a day with each kind once, run after run as a nightly cron would.
+final class FindingsTests: XCTestCase {
+    typealias T = FindingsTree
+    /// Folders kept for the whole test (a TempDir is removed when released).
+    var folders: [TempDir] = []
+
+    /// A finding as the tests compare it: kind, severity, time, subject, principal, eventIDs.
+    func brief(_ f: Finding) -> String {
+        [f.kind.rawValue, f.severity.rawValue, f.time, f.subject, f.principal ?? "-", f.eventIDs.joined(separator: " ")].joined(separator: " | ")
+    }
+
+    /// Runs as the command does without --since: collect, then mark what was printed.
+    func nightly(_ index: IndexDatabase, digests: [String] = []) throws -> [Finding] {
+        let run = try Findings.collect(index, window: .sinceLastRun, digestPaths: digests)
+        try Findings.markReported(index, run)
+        return run.findings
+    }
+
+    /// The history ingested and reported once.
+    func history(_ dir: TempDir) throws -> (FindingsTree, IndexDatabase) {
+        folders.append(dir)
+        var tree = T(dir)
+        tree.history()
+        try tree.write(days: [1, 2, 3, 4])
+        let index = try makeIndex(dir)
+        try ingest(index, [tree.root])
+        return (tree, index)
+    }
+
+    func testTheFirstRunReportsEachReaderOfTheLogsOnceForAllItsSessions() throws {
+        let dir = try TempDir()
+        let (_, index) = try history(dir)
+        XCTAssertEqual(try nightly(index).map(brief), [
+            "new-log-reader | high | 2024-03-01T09:00:05Z | \(T.logObject(1, 8, 30)) | \(T.auditors) | "
+                + [(1, 49), (1, 50), (2, 109), (2, 110), (3, 169), (3, 170), (4, 229), (4, 230)].map { T.eventID(day: $0, $1) }
+                .joined(separator: " "),
+            "new-log-reader | high | 2024-03-01T12:00:05Z | \(T.logObject(1, 11, 30)) | \(T.archivist) | \(T.eventID(day: 1, 241))",
+        ])
+        // Nothing new: nothing.
+        XCTAssertEqual(try nightly(index).map(brief), [])
+    }
+
+    func testAQuietDayReportsNothing() throws {
+        let dir = try TempDir()
+        var (tree, index) = try history(dir)
+        _ = try nightly(index)
+        tree.quietDay()
+        try tree.write(days: [5])
+        try ingest(index, [tree.root])
+        let hash = try day5Hash(index)
+        let digests = try tree.writeDigest(hashOfDay5: hash, missing: false)
+        // Archivist read 4 days ago and again today, with another session: not new.
+        XCTAssertEqual(try nightly(index, digests: [digests]).map(brief), [])
+        XCTAssertEqual(try nightly(index, digests: [digests]).map(brief), [])
+    }
+
+    /// Day 5 with each kind once, then a run with nothing new.
+    func busyIndex() throws -> (TempDir, FindingsTree, FindingsTree.Busy, IndexDatabase, String) {
+        let dir = try TempDir()
+        var (tree, index) = try history(dir)
+        _ = try nightly(index)
+        let busy = tree.busyDay()
+        try tree.write(days: [5])
+        try ingest(index, [tree.root])
+        let hash = try day5Hash(index)
+        return (dir, tree, busy, index, try tree.writeDigest(hashOfDay5: hash, missing: true))
+    }
+
+    func expectedBusyFindings(_ busy: FindingsTree.Busy) -> [String] {
+        [
+            "deliveries-stopped | high | 2024-03-05T10:00:00Z | \(T.deliverer) | - | \(busy.gapStart) \(busy.gapEnd)",
+            "new-log-reader | high | 2024-03-05T13:00:00Z | \(T.logObject(5, 12, 30)) | \(T.intruder) | \(busy.intruderReads.joined(separator: " "))",
+            "key-deletion-scheduled | high | 2024-03-05T16:00:00Z | \(T.logKey) | \(T.admin) | \(busy.deletion)",
+            "key-policy-changed | high | 2024-03-05T16:20:00Z | \(T.logKey) | \(T.admin) | \(busy.policy)",
+            "decrypt-surge | medium | 2024-03-05T01:00:30Z | \(T.appKey) | \(T.app) | \(busy.surgeFirst20.joined(separator: " "))",
+            "log-read-denied | medium | 2024-03-05T14:00:00Z | \(T.trail) | \(T.mallory) | \(busy.denied)",
+            "key-disabled | medium | 2024-03-05T16:10:00Z | \(T.appKey) | \(T.admin) | \(busy.disabled)",
+            "key-grant-created-for-other-account | medium | 2024-03-05T16:30:00Z | \(T.appKey) | \(T.admin) | \(busy.grant)",
+            "log-files-unaccounted | medium | 2024-03-06T00:05:00Z | s3://ct-logs/\(T.missingFile) | - | ",
+        ]
+    }
+
+    func testABusyDayReportsEachKindOnceAndTheNextRunNothing() throws {
+        let (_, _, busy, index, digests) = try busyIndex()
+        let findings = try nightly(index, digests: [digests])
+        XCTAssertEqual(findings.map(brief), expectedBusyFindings(busy))
+        XCTAssertEqual(Set(findings.map(\.kind)), Set(Finding.Kind.allCases))
+        let surge = try XCTUnwrap(findings.first { $0.kind == .decryptSurge })
+        XCTAssertEqual(surge.events, 1_200)
+        XCTAssertEqual(surge.detail, "\(T.app) made 1200 Decrypt calls on 2024-03-05, more than 10 times its median day (10) of the 4 day(s) before")
+        XCTAssertEqual(findings.first { $0.kind == .keyGrantCreatedForOtherAccount }?.detail,
+                       "\(T.admin) created a grant for account 999988887777 (arn:aws:iam::999988887777:role/partner) on the key")
+        // The digest still lists the missing file, the gap is still in day 5: reported once.
+        XCTAssertEqual(try nightly(index, digests: [digests]).map(brief), [])
+        XCTAssertEqual(try count(index, "SELECT count(*) FROM findings_reported"), 2 + 9)
+    }
+
+    func testTheSameFindingHasTheSameIDInEveryRunAndEveryIndex() throws {
+        let (_, _, _, index, digests) = try busyIndex()
+        let first = try nightly(index, digests: [digests])
+        // --since and --all report again, and move nothing.
+        let mark = try count(index, "SELECT last_event_id FROM findings_state")
+        let since = try Findings.collect(index, window: .since(StoredTime.milliseconds("2024-03-05T00:00:00Z")!), digestPaths: [digests])
+        try Findings.markReported(index, since)
+        XCTAssertEqual(since.findings.map(\.id), first.map(\.id))
+        let all = try Findings.collect(index, window: .all, digestPaths: [digests]).findings
+        XCTAssertEqual(Set(first.map(\.id)).subtracting(all.map(\.id)), [])
+        XCTAssertEqual(try count(index, "SELECT last_event_id FROM findings_state"), mark)
+        // Another index of the same logs (ids of rows differ): the same ids.
+        let otherDir = try TempDir()
+        folders.append(otherDir)
+        let other = try makeIndex(otherDir)
+        try ingest(other, [dirOf(index) + "/AWSLogs"])
+        XCTAssertEqual(try Findings.collect(other, window: .all, digestPaths: [digests]).findings.map(\.id).sorted(), all.map(\.id).sorted())
+    }
+
+    func testASilencedReaderIsLeftOutAndTheOtherFindingsStay() throws {
+        let (_, _, busy, index, digests) = try busyIndex()
+        try Findings.silence(index, kind: .newLogReader, principal: T.intruder, subject: nil)
+        let findings = try Findings.collect(index, window: .sinceLastRun, digestPaths: [digests]).findings
+        XCTAssertEqual(findings.map(brief), expectedBusyFindings(busy).filter { !$0.hasPrefix("new-log-reader") })
+        XCTAssertTrue(try Findings.unsilence(index, kind: .newLogReader, principal: T.intruder, subject: nil))
+        XCTAssertFalse(try Findings.unsilence(index, kind: .newLogReader, principal: T.intruder, subject: nil))
+        XCTAssertEqual(try Findings.collect(index, window: .sinceLastRun, digestPaths: [digests]).findings.count, 9)
+    }
+
+    /// Merge brings the events (and the grantees the grant finding needs), not the shard's
+    /// watermark, reported findings or rules: those are the destination's own.
+    func testMergeBringsGranteesButNotTheFindingsState() throws {
+        let (dir, _, busy, shard, _) = try busyIndex()
+        _ = try nightly(shard)
+        try Findings.silence(shard, kind: .decryptSurge, principal: nil, subject: nil)
+        let destination = try makeIndex(dir, name: "dest.sqlite")
+        _ = try IndexMerger(destination: destination).merge(shardPath: shard.path)
+        XCTAssertEqual(try count(destination, "SELECT count(*) FROM findings_reported"), 0)
+        XCTAssertEqual(try count(destination, "SELECT count(*) FROM findings_silenced"), 0)
+        XCTAssertEqual(try count(destination, "SELECT last_event_id FROM findings_state"), 0)
+        XCTAssertEqual(try count(destination, "SELECT count(*) FROM event_grantees"), 2)
+        let merged = try nightly(destination).map(brief)
+        XCTAssertTrue(merged.contains(expectedBusyFindings(busy)[7]), merged.joined(separator: "\n"))
+        XCTAssertTrue(merged.contains { $0.hasPrefix("decrypt-surge") })
+    }
+
+    /// Deliveries every 50 minutes after days of one every 5: no gap of an hour, but less
+    /// than half the usual day, judged once the day is over in the data.
+    func testADayFarBelowItsUsualDeliveriesWithoutAnHourGap() throws {
+        let dir = try TempDir()
+        folders.append(dir)
+        var tree = T(dir)
+        for day in 1...4 { for slot in 0..<288 { tree.delivery(day, slot / 12, slot % 12 * 5) } }
+        for slot in 0..<29 { tree.delivery(5, slot * 50 / 60, slot * 50 % 60) }
+        tree.delivery(6, 0, 5)
+        try tree.write(days: [1, 2, 3, 4, 5, 6])
+        let index = try makeIndex(dir)
+        try ingest(index, [tree.root])
+        let findings = try Findings.collect(index, window: .since(StoredTime.milliseconds("2024-03-05T00:00:00Z")!)).findings
+        XCTAssertEqual(findings.map(brief), ["deliveries-stopped | medium | 2024-03-05T00:00:00Z | \(T.deliverer) | - | "])
+        XCTAssertEqual(findings.first?.detail,
+                       "29 log file(s) delivered on 2024-03-05, less than half of the usual 288 a day (median of the 4 day(s) before)")
+    }
+
+    /// A gap still open at the end of the data is measured to the newest event, and reported
+    /// once: not again when deliveries resume.
+    func testAGapAtTheEndOfTheDataIsReportedOnce() throws {
+        let dir = try TempDir()
+        folders.append(dir)
+        var tree = T(dir)
+        for day in 1...2 { for slot in 0..<48 { tree.delivery(day, slot / 2, slot % 2 * 30) } }
+        tree.appDecrypt(2, at: T.time(2, 23, 55), 1)
+        try tree.write(days: [1, 2])
+        let index = try makeIndex(dir)
+        try ingest(index, [tree.root])
+        _ = try nightly(index)
+        for slot in 0..<40 { tree.delivery(3, slot / 2, slot % 2 * 30) }
+        tree.appDecrypt(3, at: T.time(3, 21, 5), 2)
+        try tree.write(days: [3])
+        try ingest(index, [tree.root])
+        XCTAssertEqual(try nightly(index).map(brief), [
+            "deliveries-stopped | high | 2024-03-03T19:30:00Z | \(T.deliverer) | - | \(tree.deliveryIDs["3-39"] ?? "?")",
+        ])
+        XCTAssertEqual(try Findings.collect(index, window: .all).findings.first?.detail,
+                       "no log file delivered since 2024-03-03T19:30:00Z: 1.6 hours before the newest event in the index (2024-03-03T21:05:00Z)")
+        for slot in 0..<48 { tree.delivery(4, slot / 2, slot % 2 * 30) }
+        try tree.write(days: [4])
+        try ingest(index, [tree.root])
+        XCTAssertEqual(try nightly(index).map(brief), [])
+    }
+
+    /// Migration 009 puts the watermark at the events an index already holds: the first run
+    /// after an upgrade reports what the next ingest adds; a new index starts at 0.
+    func testAnUpgradedIndexStartsItsWatermarkAtItsEvents() throws {
+        let dir = try TempDir()
+        let path = dir.path + "/v8.sqlite"
+        let queue = try DatabaseQueue(path: path, configuration: IndexDatabase.configuration(readOnly: false))
+        try IndexDatabase.migrator.migrate(queue, upTo: IndexDatabase.migrations.map(\.identifier).filter { $0 < "009" }.last!)
+        try queue.write { db in
+            try db.execute(sql: """
+                PRAGMA application_id = \(IndexDatabase.applicationID);
+                INSERT INTO strings (id, text) VALUES (1, 'Decrypt');
+                INSERT INTO events (id, event_time, event_name_sid, source_file_id) VALUES (41, 0, 1, 1), (42, 1000, 1, 1);
+                """)
+        }
+        try queue.close()
+        let upgraded = try IndexDatabase.openForWriting(path: path)
+        XCTAssertEqual(try count(upgraded, "SELECT last_event_id FROM findings_state"), 42)
+        XCTAssertEqual(try count(try makeIndex(dir), "SELECT last_event_id FROM findings_state"), 0)
+    }
+
+    /// The SHA-256 of day 5's log file, as ingest recorded it (what its digest lists).
+    func day5Hash(_ index: IndexDatabase) throws -> String {
+        try XCTUnwrap(try index.queue.read { db in
+            try String.fetchOne(db, sql: "SELECT content_sha256 FROM source_files WHERE path LIKE '%Day5%'")
+        })
+    }
+
+    func dirOf(_ index: IndexDatabase) -> String { URL(fileURLWithPath: index.path).deletingLastPathComponent().path }
+}
+
+/// `kmsindex findings` as cron runs it: exit statuses, output, the mark.
+final class FindingsCommandLineTests: XCTestCase {
+    typealias T = FindingsTree
+
+    func testExitStatusesOutputAndTheMark() throws {
+        let dir = try TempDir()
+        var tree = T(dir)
+        tree.history()
+        // A reader whose ARN carries a terminal escape (clear screen).
+        let evil = "arn:aws:iam::111122223333:user/evil\u{1b}[2J"
+        tree.logRead(4, at: T.time(4, 20, 0), identity: #"{"type":"IAMUser","principalId":"AIDAEVIL","arn":"arn:aws:iam::111122223333:user/evil\u001b[2J","accountId":"111122223333","userName":"evil"}"#,
+                      file: (19, 30))
+        try tree.write(days: [1, 2, 3, 4])
+        let db = dir.path + "/i.sqlite"
+        XCTAssertEqual(try runKMSIndex(["ingest", "--quiet", "--db", db, tree.root]).status, 0)
+
+        let first = try runKMSIndex(["findings", "--db", db])
+        XCTAssertEqual(first.status, 3, first.stderr)
+        let lines = first.stdout.split(separator: "\n")
+        XCTAssertEqual(lines.count, 2 + 3, first.stdout)
+        XCTAssertTrue(lines[0].hasPrefix("kind"), first.stdout)
+        XCTAssertEqual(lines.filter { $0.hasPrefix("new-log-reader  high") }.count, 3, first.stdout)
+        XCTAssertTrue(first.stdout.contains("user/evil\\x1b[2J"), first.stdout)
+        XCTAssertFalse(first.stdout.contains("\u{1b}"))
+
+        // Nothing new: nothing printed, status 0.
+        let second = try runKMSIndex(["findings", "--db", db])
+        XCTAssertEqual(second.status, 0, second.stderr)
+        XCTAssertEqual(second.stdout + second.stderr, "")
+
+        // --all reports again, as JSON, the caller's text intact; the mark stays.
+        let all = try runKMSIndex(["findings", "--db", db, "--all", "--format", "json"])
+        XCTAssertEqual(all.status, 3, all.stderr)
+        let objects = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(all.stdout.utf8)) as? [[String: Any]])
+        XCTAssertEqual(objects.count, 3)
+        XCTAssertEqual(Set(objects.flatMap(\.keys)), ["kind", "severity", "time", "subject", "principal", "detail", "events", "event_ids", "id"])
+        XCTAssertEqual(Set(objects.compactMap { $0["principal"] as? String }), [T.auditors, T.archivist, evil])
+        XCTAssertEqual((objects.first { $0["principal"] as? String == T.archivist }?["event_ids"] as? [String]), [T.eventID(day: 1, 241)])
+        XCTAssertEqual(try runKMSIndex(["findings", "--db", db]).status, 0)
+
+        // Silenced: that one no longer, the others still.
+        XCTAssertEqual(try runKMSIndex(["findings", "--db", db, "--silence", "new-log-reader", "--principal", T.auditors]).status, 0)
+        let silenced = try runKMSIndex(["findings", "--db", db, "--since", "2024-03-01", "--format", "ndjson"])
+        XCTAssertEqual(silenced.status, 3, silenced.stderr)
+        XCTAssertEqual(silenced.stdout.split(separator: "\n").count, 2)
+        XCTAssertFalse(silenced.stdout.contains(T.auditors))
+
+        // Errors: 2.
+        XCTAssertEqual(try runKMSIndex(["findings", "--db", db, "--since", "yesterday-ish"]).status, 2)
+        XCTAssertEqual(try runKMSIndex(["findings", "--db", db, "--since", "7d", "--all"]).status, 2)
+        XCTAssertEqual(try runKMSIndex(["findings", "--db", db, "--silence", "no-such-kind"]).status, 2)
+        XCTAssertEqual(try runKMSIndex(["findings", "--db", db, "--unsilence", "key-disabled"]).status, 2)
+        let missing = try runKMSIndex(["findings", "--db", dir.path + "/none.sqlite"])
+        XCTAssertEqual(missing.status, 2)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path + "/none.sqlite"))
+    }
+}
