@@ -33,6 +33,11 @@ extension KMSIndexCommand {
             "A folder of CloudTrail digest files to check the log files against (repeatable).", valueName: "path"))
         var digests: [String] = []
 
+        @Option(name: .customLong("public-keys"), help: ArgumentHelp(
+            "With --digests: CloudTrail's public keys (`aws cloudtrail list-public-keys > keys.json`; repeatable), to check the digests' signatures too.",
+            valueName: "path"))
+        var publicKeys: [String] = []
+
         @Option(help: ArgumentHelp("Stop reporting findings of this kind (with --principal, --subject: only those).", valueName: "kind"))
         var silence: Finding.Kind?
 
@@ -82,7 +87,9 @@ extension KMSIndexCommand {
             let run: FindingsRun
             do {
                 let window = try since.map(window) ?? (all ? .all : .sinceLastRun)
-                run = try Findings.collect(try IndexDatabase.openForReading(path: path), window: window, digestPaths: digests)
+                let keys = publicKeys.isEmpty ? nil : try PublicKeySet(paths: publicKeys)
+                run = try Findings.collect(try IndexDatabase.openForReading(path: path), window: window, digestPaths: digests,
+                                           publicKeys: keys)
             } catch {
                 fail("\(error)")
             }

@@ -14,8 +14,10 @@ public struct FindingsRun: Sendable {
 /// The nightly report: what changed that needs a human (see `Finding.Kind`).
 public enum Findings {
     /// Finds what the window's events raise, and with `digestPaths` what the digest files under
-    /// them say of the log files. Reads one snapshot; writes nothing (`markReported` does).
-    public static func collect(_ index: IndexDatabase, window: FindingsWindow, digestPaths: [String] = []) throws -> FindingsRun {
+    /// them say of the log files (and, with `publicKeys`, of the digests' signatures). Reads one
+    /// snapshot; writes nothing (`markReported` does).
+    public static func collect(_ index: IndexDatabase, window: FindingsWindow, digestPaths: [String] = [],
+                               publicKeys: PublicKeySet? = nil) throws -> FindingsRun {
         var found: [Finding] = []
         var upper: Int64 = 0
         try index.queue.read { db in
@@ -26,7 +28,7 @@ public enum Findings {
             found += try DeliveryFindings.find(db, scope)
             found += try DecryptSurgeFindings.find(db, scope)
         }
-        found += try UnaccountedFindings.find(index, digestPaths: digestPaths)
+        found += try UnaccountedFindings.find(index, digestPaths: digestPaths, keys: publicKeys)
         var seen = Set<String>()
         found = found.filter { seen.insert($0.id).inserted }
         try index.queue.read { db in

@@ -1,11 +1,13 @@
 /// `log-files-unaccounted`: what `audit` finds against the digest files under the given folders
 /// that means log files are missing or altered: a file a digest lists that the index never read
 /// (`not-ingested`), content whose SHA-256 differs from the digest's (`hash-mismatch`), an
-/// hour without a digest (`missing-digest`).
+/// hour without a digest (`missing-digest`), a break in the chain of digests
+/// (`digest-chain-broken`) and, with CloudTrail's public keys, a digest whose signature fails
+/// (`signature-invalid`, `unknown-key`, `key-not-valid-then`): the evidence of tampering is high.
 enum UnaccountedFindings {
-    static func find(_ index: IndexDatabase, digestPaths: [String]) throws -> [Finding] {
+    static func find(_ index: IndexDatabase, digestPaths: [String], keys: PublicKeySet? = nil) throws -> [Finding] {
         guard !digestPaths.isEmpty else { return [] }
-        return try Audit(index: index).report(paths: digestPaths).findings.compactMap { audit -> Finding? in
+        return try Audit(index: index).report(paths: digestPaths, keys: keys).findings.compactMap { audit -> Finding? in
             let severity: Finding.Severity
             let detail: String
             var time = ""
@@ -22,11 +24,14 @@ enum UnaccountedFindings {
                 severity = .low
                 detail = "missing-digest: no digest file for the hour starting \(audit.detail)"
                 time = audit.detail
+            case .digestChainBroken, .signatureInvalid, .unknownKey, .keyNotValidThen:
+                severity = .high
+                detail = "\(audit.kind.rawValue): \(audit.detail)"
             default:
                 return nil
             }
             return Finding(.logFilesUnaccounted, severity, time: time, subject: audit.subject, principal: nil,
-                           detail: detail, eventIDs: [], events: 0, identity: [audit.kind.rawValue, audit.kind == .missingDigest ? audit.detail : ""])
+                           detail: detail, eventIDs: [], events: 0, identity: [audit.kind.rawValue, audit.kind == .missingDigest || audit.kind == .digestChainBroken ? audit.detail : ""])
         }
     }
 

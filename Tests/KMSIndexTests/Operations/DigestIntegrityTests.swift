@@ -127,6 +127,26 @@ final class DigestIntegrityTests: XCTestCase {
         XCTAssertTrue(auditSummary(report, [.unsignedDigest]).contains("unsigned-digest " + fileName(digests[k - 1])))
     }
 
+    /// findings reports what the chain and the signatures reveal as high, under
+    /// log-files-unaccounted; an intact tree gives nothing of the kind.
+    func testFindingsReportChainAndSignatureBreaksAsHigh() throws {
+        let tree = try SignedTree()
+        let index = try makeIndex(tree.dir, name: "findings.sqlite")
+        try ingest(index, [tree.root.path])
+        let keys = try PublicKeySet(paths: [tree.keys])
+        func unaccounted() throws -> [Finding] {
+            try Findings.collect(index, window: .all, digestPaths: [tree.root.path], publicKeys: keys).findings
+                .filter { $0.kind == .logFilesUnaccounted }
+        }
+        XCTAssertEqual(try unaccounted(), [])
+        let digest = try tree.digests()[5]
+        try tree.replace("\"logFiles\":[", with: "\"logFiles\":[ ", in: digest)
+        let found = try unaccounted()
+        XCTAssertEqual(found.map(\.severity), [.high, .high], "\(found)")
+        XCTAssertEqual(Set(found.map { String($0.detail.prefix { $0 != ":" }) }), ["digest-chain-broken", "signature-invalid"])
+        XCTAssertTrue(found.allSatisfy { $0.subject.contains(fileName(digest)) }, "\(found.map(\.subject))")
+    }
+
     func testAnAlteredDigestBreaksTheChainAndItsSignature() throws {
         let tree = try SignedTree()
         let digest = try tree.digests()[5]
