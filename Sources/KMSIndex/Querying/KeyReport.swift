@@ -82,8 +82,8 @@ public struct KeyReport {
         let latestIDs = keyEvents <= Self.quietKeyEvents
             ? try Int64.fetchAll(db, sql: "SELECT DISTINCT e.object_id FROM events e WHERE \(e.sql) AND e.object_id IS NOT NULL",
                                  arguments: e.arguments)
-            : try Listings.earliestObjects(db, filter: unkeyed, conditions: e,
-                                           count: filter.limit ?? Self.defaultListLimit, latest: true)
+            : try Listings.objectsAtTimeEdge(db, filter: unkeyed, conditions: e,
+                                             count: filter.limit ?? Self.defaultListLimit, newestFirst: true)
         // A quiet key's locations are all known: their number needs no summary.
         let objectCount: (sql: String, arguments: [(any DatabaseValueConvertible)?]) = keyEvents <= Self.quietKeyEvents
             ? ("\(latestIDs?.count ?? 0)", [])

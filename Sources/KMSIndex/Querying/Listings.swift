@@ -89,7 +89,7 @@ public enum Listings {
             r.add("e.trail_id IN (\(trails))", trail, trail)
         }
         var only = "1"
-        if let limit = filter.limit, let ids = try earliestObjects(db, filter: filter, conditions: r, count: limit) {
+        if let limit = filter.limit, let ids = try objectsAtTimeEdge(db, filter: filter, conditions: r, count: limit) {
             let list = ids.map(String.init).joined(separator: ", ")
             only = "object_id IN (\(list))"
             c.add("x.object_id IN (\(list))")
@@ -122,21 +122,21 @@ public enum Listings {
             """, arguments: StatementArguments(source.arguments + c.values + r.values))
     }
 
-    /// The S3 locations first seen earliest (with `latest`, last seen latest) among the events
-    /// `e` that `conditions` keep: the first `count` distinct ones in time order (reverse time
-    /// order), and any other seen in the same millisecond as the last of them, so that a
+    /// The S3 locations first seen earliest (with `newestFirst`, last seen latest) among the
+    /// events `e` that `conditions` keep: the first `count` distinct ones in time order (reverse
+    /// time order), and any other seen in the same millisecond as the last of them, so that a
     /// listing sorted by first (last) seen and cut at `count` rows needs no other. Nil when
     /// that takes more than `budget` events (a filter that keeps few): the caller then groups
     /// every location.
-    static func earliestObjects(_ db: Database, filter: QueryFilter, conditions: SQLConditions, count: Int,
-                                latest: Bool = false, budget: Int = 200_000) throws -> [Int64]? {
+    static func objectsAtTimeEdge(_ db: Database, filter: QueryFilter, conditions: SQLConditions, count: Int,
+                                  newestFirst: Bool = false, budget: Int = 200_000) throws -> [Int64]? {
         var bounds = SQLConditions()
         if let since = filter.since { bounds.add("u.event_time >= ?", StoredTime.milliseconds(since)) }
         if let until = filter.until { bounds.add("u.event_time < ?", StoredTime.milliseconds(until)) }
         let rows = try Row.fetchCursor(db, sql: """
             SELECT CASE WHEN e.object_id IS NOT NULL AND \(conditions.sql) THEN e.object_id END, u.event_time
             FROM event_uids u CROSS JOIN events e ON e.id = u.event_id
-            WHERE \(bounds.sql) ORDER BY u.event_time\(latest ? " DESC" : ""), u.event_uid\(latest ? " DESC" : "")
+            WHERE \(bounds.sql) ORDER BY u.event_time\(newestFirst ? " DESC" : ""), u.event_uid\(newestFirst ? " DESC" : "")
             """, arguments: StatementArguments(conditions.values + bounds.values))
         var found: [Int64] = [], seen = Set<Int64>(), lastTime: Int64?, read = 0
         while let row = try rows.next() {
