@@ -208,7 +208,7 @@ final class EventWriter {
         try pendingEvents.flush(db)
         try pendingContext.flush(db)
         for (alias, seen) in pendingAliases {
-            var row = RowInserter(upsertAlias)
+            var row = BoundStatement(upsertAlias)
             row.int(alias.keyID)
             row.text(alias.alias)
             row.text(seen.first)
@@ -321,13 +321,13 @@ final class EventWriter {
         var isNew: UInt64 = 0
         try events.withUnsafeBufferPointer { buffer in
             /// Binds the k-th event's uid (its time and id), read in place.
-            func bindUID(_ row: inout RowInserter, _ k: Int) {
+            func bindUID(_ row: inout BoundStatement, _ k: Int) {
                 let e = buffer.baseAddress! + (buffer.count - 1 - k)
                 row.int(e.pointee.eventTimeMs)
                 row.uid(e.pointee.eventID)
             }
             if count == Self.uidsPerStatement {
-                var row = RowInserter(insertUIDs)
+                var row = BoundStatement(insertUIDs)
                 for k in 0..<count {
                     bindUID(&row, k)
                     row.int(firstID + Int64(k))
@@ -336,13 +336,13 @@ final class EventWriter {
                 // has another event's id, be it from before or from earlier in this batch.
                 if try row.execute(db) == count { isNew = ~0 >> UInt64(64 - count); return }
                 for k in 0..<count {
-                    var query = RowInserter(selectUID)
+                    var query = BoundStatement(selectUID)
                     bindUID(&query, k)
                     if try query.fetchInt64(db) == firstID + Int64(k) { isNew |= 1 << UInt64(k) }
                 }
             } else {
                 for k in 0..<count {
-                    var row = RowInserter(insertUID)
+                    var row = BoundStatement(insertUID)
                     bindUID(&row, k)
                     row.int(firstID + Int64(k))
                     if try row.execute(db) == 1 { isNew |= 1 << UInt64(k) }
@@ -530,7 +530,7 @@ final class EventWriter {
     /// The id of the principal's row, by the hash of its identity and then every field,
     /// compared in bytes by SQLite; an absent field matches an empty one, as in the identity.
     private func storedPrincipal(_ p: Principal, hash: Int64) throws -> Int64 {
-        func bindFields(_ row: inout RowInserter) {
+        func bindFields(_ row: inout BoundStatement) {
             row.int(hash)
             for field in [p.type, p.arn, p.accountID, p.principalID, p.userName, p.roleARN, p.sessionName,
                           p.invokedBy, p.accessKeyID, p.sourceIdentity, p.credentialFromConsole] {
@@ -560,20 +560,20 @@ private final class DimensionTable {
     }
 
     /// The id of the row `bind` selects, else of the row `insert` binds, newly inserted.
-    func id(_ db: Database, bind: (inout RowInserter) -> Void, insert bindRow: (inout RowInserter) -> Void) throws -> Int64 {
+    func id(_ db: Database, bind: (inout BoundStatement) -> Void, insert bindRow: (inout BoundStatement) -> Void) throws -> Int64 {
         if !onlyOwnRows {
-            var query = RowInserter(select)
+            var query = BoundStatement(select)
             bind(&query)
             if let id = try query.fetchInt64(db) { return id }
         }
-        var row = RowInserter(insert)
+        var row = BoundStatement(insert)
         bindRow(&row)
         _ = try row.execute(db)
         return db.lastInsertedRowID
     }
 
     /// The same, for tables whose select takes one text value.
-    func id(_ db: Database, _ key: String, insert bindRow: (inout RowInserter) -> Void) throws -> Int64 {
+    func id(_ db: Database, _ key: String, insert bindRow: (inout BoundStatement) -> Void) throws -> Int64 {
         try id(db, bind: { $0.text(key) }, insert: bindRow)
     }
 }
@@ -647,7 +647,7 @@ struct EventsRow: BoundRow {
         self.fileID = fileID
     }
 
-    func bind(_ row: inout RowInserter) {
+    func bind(_ row: inout BoundStatement) {
         row.int(id)
         row.int(time)
         row.int(eventName)
@@ -679,7 +679,7 @@ private struct ContextRow: BoundRow {
 
     var eventID, scope, name, value: Int64
 
-    func bind(_ row: inout RowInserter) {
+    func bind(_ row: inout BoundStatement) {
         row.int(eventID)
         row.int(scope)
         row.int(name)

@@ -5,7 +5,7 @@ protocol BoundRow {
     /// The statement's head: `INSERT INTO table (columns)`, with its conflict clause if any.
     static var insertHead: String { get }
     static var columnCount: Int { get }
-    func bind(_ row: inout RowInserter)
+    func bind(_ row: inout BoundStatement)
 }
 
 /// Rows waiting to be inserted, many to a statement: each run of a one-row insert opens and
@@ -38,13 +38,13 @@ struct PendingRows<Row: BoundRow> {
     mutating func flush(_ db: Database) throws {
         var next = 0
         while rows.count - next >= Self.rowsPerStatement {
-            var statement = RowInserter(many)
+            var statement = BoundStatement(many)
             for k in next..<next + Self.rowsPerStatement { rows[k].bind(&statement) }
             _ = try statement.execute(db)
             next += Self.rowsPerStatement
         }
         for k in next..<rows.count {
-            var statement = RowInserter(one)
+            var statement = BoundStatement(one)
             rows[k].bind(&statement)
             _ = try statement.execute(db)
         }

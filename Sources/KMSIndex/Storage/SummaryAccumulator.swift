@@ -81,7 +81,7 @@ final class SummaryAccumulator {
         // Again: a rolled-back transaction takes a temporary table created in it along.
         try DailySummaries.createStaging(db)
         for (k, c) in activity {
-            var row = RowInserter(stageActivity)
+            var row = BoundStatement(stageActivity)
             for id in [k.day, k.account, k.region, k.key, k.requestedKey, k.eventName, k.errorCode, k.principal, k.trail] {
                 row.int(id)
             }
@@ -94,7 +94,7 @@ final class SummaryAccumulator {
             _ = try row.execute(db)
         }
         for (k, c) in objects {
-            var row = RowInserter(stageObject)
+            var row = BoundStatement(stageObject)
             for id in [k.object, k.day, k.account, k.region, k.key, k.requestedKey, k.trail] { row.int(id) }
             row.bool(k.failed)
             row.int(Int64(c.events))

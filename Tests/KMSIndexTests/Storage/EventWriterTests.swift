@@ -316,16 +316,16 @@ extension EventWriterTests {
         try queue.write { db in
             try db.execute(sql: "CREATE TABLE t (a INTEGER, b TEXT)")
             let statement = try db.makeStatement(sql: "INSERT INTO t (a, b) VALUES (?, ?)")
-            var full = RowInserter(statement)
+            var full = BoundStatement(statement)
             full.int(1)
             full.text("x")
             XCTAssertEqual(try full.execute(db), 1)
-            var partial = RowInserter(statement)
+            var partial = BoundStatement(statement)
             partial.int(2)
             XCTAssertThrowsError(try partial.execute(db)) { error in
                 XCTAssertEqual((error as? DatabaseError)?.resultCode, .SQLITE_MISUSE)
             }
-            var tooMany = RowInserter(statement)
+            var tooMany = BoundStatement(statement)
             tooMany.int(3)
             tooMany.text("y")
             tooMany.int(4)
@@ -341,7 +341,7 @@ private struct TestRow: BoundRow {
     static let columnCount = 2
     var a: Int64
     var b: String?
-    func bind(_ row: inout RowInserter) {
+    func bind(_ row: inout BoundStatement) {
         row.int(a)
         row.text(b)
     }

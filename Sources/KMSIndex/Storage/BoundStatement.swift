@@ -1,17 +1,23 @@
 import GRDB
 import GRDBSQLite
 
-/// A prepared statement bound column by column, and run, through SQLite's C API.
+/// A prepared statement bound column by column, and run, through SQLite's C API: the writer's
+/// inserts, and its look-ups of one value.
 ///
 /// The one place the insert path leaves GRDB: building `StatementArguments` for every event
 /// cost more than the insert itself (measured with perf on ingest). Everything else goes through
-/// GRDB, and errors come back as GRDB's `DatabaseError`.
-struct RowInserter {
+/// GRDB, and errors come back as GRDB's `DatabaseError`. Every C result is checked: a bind
+/// that fails (a value over SQLite's length limit, no memory) leaves the parameter with the
+/// last run's value, so the run that follows is refused, never made with that value.
+struct BoundStatement {
     // The statement's handle only: holding the `Statement` itself cost a retain and a release
     // around every call the writer made while binding.
     private let handle: OpaquePointer
     private var index: Int32 = 0
+    /// The first bind of this run that failed: its parameter and SQLite's result code.
+    private var failedBind: (index: Int32, code: Int32)?
 
+    /// `statement` must outlive this value, which keeps only its SQLite handle.
     init(_ statement: Statement) {
         handle = statement.sqliteStatement
     }
@@ -25,21 +31,25 @@ struct RowInserter {
         return p
     }()
 
+    private mutating func check(_ code: Int32) {
+        if code != SQLITE_OK, failedBind == nil { failedBind = (index, code) }
+    }
+
     mutating func text(_ value: String?) {
         index += 1
-        guard let value else { sqlite3_bind_null(handle, index); return }
+        guard let value else { check(sqlite3_bind_null(handle, index)); return }
         let i = index
         let h = handle
-        value.withUTF8Bytes { bytes in
-            _ = bytes.withMemoryRebound(to: CChar.self) { chars in
+        check(value.withUTF8Bytes { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { chars in
                 sqlite3_bind_text(h, i, chars.baseAddress ?? UnsafePointer(Self.emptyText), Int32(chars.count), Self.transient)
             }
-        }
+        })
     }
 
     mutating func int(_ value: Int64?) {
         index += 1
-        if let value { sqlite3_bind_int64(handle, index, value) } else { sqlite3_bind_null(handle, index) }
+        check(value.map { sqlite3_bind_int64(handle, index, $0) } ?? sqlite3_bind_null(handle, index))
     }
 
     mutating func bool(_ value: Bool?) {
@@ -54,20 +64,29 @@ struct RowInserter {
             index += 1
             let i = index
             let h = handle
-            _ = value?.withUUIDBytes { raw in sqlite3_bind_blob(h, i, raw.baseAddress, Int32(raw.count), Self.transient) }
+            check(value?.withUUIDBytes { raw in sqlite3_bind_blob(h, i, raw.baseAddress, Int32(raw.count), Self.transient) } ?? SQLITE_OK)
         case nil: text(nil)
         }
     }
 
     private var sql: String { sqlite3_sql(handle).map { String(cString: $0) } ?? "" }
 
-    /// Every parameter must be bound before a run: values are not cleared after one (that
-    /// released every parameter of a 640-parameter statement each time), so a parameter left
-    /// out would silently keep the last run's value.
-    private func checkAllBound() throws {
+    /// Every parameter must be bound, and bound without error, before a run: values are not
+    /// cleared after one (that released every parameter of a 640-parameter statement each
+    /// time), so a parameter left out, or whose bind failed, would silently keep the last run's
+    /// value.
+    private mutating func checkAllBound() throws {
         let count = sqlite3_bind_parameter_count(handle)
+        if let failed = failedBind {
+            failedBind = nil
+            index = 0
+            throw DatabaseError(resultCode: ResultCode(rawValue: failed.code),
+                                message: "binding parameter \(failed.index) of \(count) failed", sql: sql)
+        }
         guard index == count else {
-            throw DatabaseError(resultCode: .SQLITE_MISUSE, message: "\(index) of \(count) parameters bound", sql: sql)
+            let bound = index
+            index = 0
+            throw DatabaseError(resultCode: .SQLITE_MISUSE, message: "\(bound) of \(count) parameters bound", sql: sql)
         }
     }
 
