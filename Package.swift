@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "kmsindex",
-    platforms: [.macOS(.v13)],
+    // Linux only (Debian 12 and its packages): the reader and the lock call Glibc directly.
     products: [
         .executable(name: "kmsindex", targets: ["kmsindex"]),
         .executable(name: "kmsindex-synth", targets: ["kmsindex-synth"]),

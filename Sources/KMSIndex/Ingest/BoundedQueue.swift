@@ -1,6 +1,7 @@
 import Foundation
 
-/// A blocking first-in first-out queue with a capacity, between the threads of an ingest.
+/// A blocking queue with a capacity, between the threads of an ingest: first in, first out,
+/// or, with `largestFirst`, the waiting element of the largest weight first.
 ///
 /// `push` waits while the queue is full, so a fast producer cannot fill memory; `pop` waits
 /// while it is empty and returns nil once the queue is closed and drained.

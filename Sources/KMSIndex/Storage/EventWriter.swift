@@ -80,10 +80,10 @@ final class EventWriter {
     private let contextNameIDs = TextIDCache()
     private let contextValueIDs = TextIDCache()
     private let stringIDs = TextIDCache()
+    private let principalIDs = TextIDCache()
     // The writer is used from one thread at a time and no access to these overlaps another,
     // so they go without the run-time exclusivity checks of class properties (a begin and an
     // end of access for each lookup).
-    private let principalIDs = TextIDCache()
     @exclusivity(unchecked) private var identityBytes: [UInt8] = []
     /// The id the next new event gets (ids are given here, as event_uids is written first).
     @exclusivity(unchecked) private var nextEventID: Int64?
