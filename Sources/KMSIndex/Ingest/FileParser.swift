@@ -56,7 +56,7 @@ public struct FileParser: Sendable {
                     ? .failed(reason: "named like a CloudTrail log file, but: \(reason)")
                     : .skipped(reason: reason)
             }
-        } catch ReadError.io(operation: "open", errno: ENOENT) {
+        } catch ReadError.io(operation: .open, errno: ENOENT) {
             // Listed, then gone before it could be read (a sync deleting it): nothing to lose.
             result.outcome = .skipped(reason: "vanished before it could be read")
         } catch let error as ReadError {

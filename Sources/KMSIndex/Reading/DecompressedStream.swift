@@ -9,7 +9,12 @@ import Darwin
 
 /// Why a file's bytes could not be read or decompressed.
 public enum ReadError: Error, Equatable, CustomStringConvertible {
-    case io(operation: String, errno: Int32)
+    /// The system call that failed on the file.
+    public enum Operation: String, Sendable {
+        case open, read
+    }
+
+    case io(operation: Operation, errno: Int32)
     case emptyFile
     case truncatedGzip
     case corruptGzip(String)
@@ -19,7 +24,7 @@ public enum ReadError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .io(operation, code):
-            return "\(operation): \(String(cString: strerror(code)))"
+            return "\(operation.rawValue): \(String(cString: strerror(code)))"
         case .emptyFile:
             return "empty file (0 bytes)"
         case .truncatedGzip:
@@ -76,7 +81,7 @@ public final class DecompressedStream {
         self.limit = limit
         if hashContent { hasher = SHA256() }
         fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw ReadError.io(operation: "open", errno: errno) }
+        guard fd >= 0 else { throw ReadError.io(operation: .open, errno: errno) }
         input = .allocate(capacity: inputCapacity)
         inflater = .allocate(capacity: 1)
     }
@@ -99,7 +104,7 @@ public final class DecompressedStream {
             let n = Glibc.read(fd, input + inputEnd, inputCapacity - inputEnd)
             if n < 0 {
                 if errno == EINTR { continue }
-                throw ReadError.io(operation: "read", errno: errno)
+                throw ReadError.io(operation: .read, errno: errno)
             }
             if n == 0 { fileEOF = true; return false }
             inputEnd += n
