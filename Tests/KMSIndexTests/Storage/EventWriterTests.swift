@@ -143,7 +143,8 @@ final class EventWriterTests: XCTestCase {
             kmsRecord(eventName: "Encrypt", eventTime: time, requestParameters: #"{"keyId":"\#(alias)"}"#)
         }
         var times = (0..<200).map { String(format: "2024-03-01T%02d:%02d:00Z", $0 / 60 % 24, $0 % 60) }
-        times.shuffle()
+        var rng = SeededGenerator(state: 20_241_204)
+        times.shuffle(using: &rng)
         let dir = try TempDir()
         let index = try makeIndex(dir)
         let first = times.map { record("alias/app", $0) } + [record(nfc, "2024-03-02T00:00:00Z"), record(nfd, "2024-03-03T00:00:00Z")]
