@@ -1,0 +1,24 @@
+import ArgumentParser
+import KMSIndex
+
+extension KMSIndexCommand {
+    struct Backup: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "backup",
+            abstract: "Write a consistent copy of the index to a new file, even while an ingest runs.")
+
+        @OptionGroup var database: DatabaseOptions
+
+        @Argument(help: ArgumentHelp("The new file.", valueName: "path"), completion: .file())
+        var destination: String
+
+        mutating func run() throws {
+            do {
+                let index = try IndexDatabase.openForReading(path: database.path)
+                try Maintenance.backup(index, to: destination)
+            } catch {
+                fail("\(error)")
+            }
+        }
+    }
+}
