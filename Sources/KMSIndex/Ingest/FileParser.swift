@@ -20,8 +20,13 @@ public struct FileParser: Sendable {
     /// Reads `file`. Full parts of events go to `emitPart` as they are read (their file may
     /// still fail later); the rest, and the outcome, are in the result. A thread that parses
     /// many files passes the same `window` and `strings` to each.
-    public func parse(_ file: InputFile, window: ByteWindow = ByteWindow(), strings: StringInterner = StringInterner(),
-                      emitPart: (consuming [KMSEvent]) -> Void = { _ in }) -> FileResult {
+    public func parse(_ file: InputFile) -> FileResult {
+        parse(file, window: ByteWindow())
+    }
+
+    /// The window's memory stays inside the reader: its pointers are never handed out.
+    func parse(_ file: InputFile, window: ByteWindow, strings: StringInterner = StringInterner(),
+               emitPart: (consuming [KMSEvent]) -> Void = { _ in }) -> FileResult {
         var result = FileResult(path: file.path, size: file.size, mtimeNs: file.mtimeNs, outcome: .ingested)
         var events: [KMSEvent] = []
         var reader: LogFileReader?

@@ -7,7 +7,7 @@ import Darwin
 #endif
 
 /// Why JSON could not be read.
-public enum ParseError: Error, Equatable {
+enum ParseError: Error, Equatable {
     /// The value continues past the bytes available: read more and try again.
     case needMore
     case syntax(String, offset: Int)
@@ -20,24 +20,24 @@ public enum ParseError: Error, Equatable {
 /// with a literal without allocating, and build a `JSONValue` for the few records worth it.
 /// Every method that runs into the end of the bytes throws `needMore`; the caller refills and
 /// retries from the position it saved.
-public struct JSONScanner {
+struct JSONScanner {
     /// Deepest nesting accepted, so that hostile input cannot exhaust the stack.
-    public static let maxDepth = 512
+    static let maxDepth = 512
 
     let p: UnsafePointer<UInt8>
     let end: Int
     /// Index of the next byte to read.
-    public var i: Int
+    var i: Int
     /// Where `readSharedString` shares repeating strings; nil: every string is new. The
     /// caller keeps the interner alive while the scanner reads: it is held unretained, as a
     /// strong reference cost a retain and a release around every shared string.
-    public var strings: StringInterner? {
+    var strings: StringInterner? {
         get { interner?.takeUnretainedValue() }
         set { interner = newValue.map { Unmanaged.passUnretained($0) } }
     }
     var interner: Unmanaged<StringInterner>?
 
-    public init(_ p: UnsafePointer<UInt8>, from start: Int, to end: Int) {
+    init(_ p: UnsafePointer<UInt8>, from start: Int, to end: Int) {
         self.p = p
         self.i = start
         self.end = end
@@ -52,20 +52,20 @@ public struct JSONScanner {
 
     /// Skips whitespace; needs at least one more byte after it.
     @inline(__always)
-    public mutating func skipWhitespace() throws {
+    mutating func skipWhitespace() throws {
         while i < end && isSpace(p[i]) { i += 1 }
         if i >= end { throw ParseError.needMore }
     }
 
     /// The next byte, without consuming it.
     @inline(__always)
-    public func peek() throws -> UInt8 {
+    func peek() throws -> UInt8 {
         if i >= end { throw ParseError.needMore }
         return p[i]
     }
 
     @inline(__always)
-    public mutating func expect(_ c: UInt8, _ what: String) throws {
+    mutating func expect(_ c: UInt8, _ what: String) throws {
         guard i < end, p[i] == c else { throw unexpected(what) }
         i += 1
     }
@@ -102,13 +102,13 @@ public struct JSONScanner {
 
     /// Skips the string at `i` without decoding it: the hottest loop of ingest.
     @inline(__always)
-    public mutating func skipString() throws {
+    mutating func skipString() throws {
         guard try peek() == 0x22 else { throw syntaxError("expected a string, found \(describe(p[i]))") }
         i = try stringEnd().contentEnd + 1
     }
 
     /// Reads a string value, decoding escapes. Invalid UTF-8 is replaced with U+FFFD.
-    public mutating func readString() throws -> String {
+    mutating func readString() throws -> String {
         guard try peek() == 0x22 else { throw syntaxError("expected a string, found \(describe(p[i]))") }
         let (contentEnd, hasEscape) = try stringEnd()
         let start = i + 1
@@ -175,7 +175,7 @@ public struct JSONScanner {
     }
 
     /// True when the string at `i` equals `literal` (an ASCII literal without escapes), consuming it.
-    public mutating func readStringEquals(_ literal: StaticString) throws -> Bool {
+    mutating func readStringEquals(_ literal: StaticString) throws -> Bool {
         guard try peek() == 0x22 else { throw syntaxError("expected a string, found \(describe(p[i]))") }
         let (contentEnd, hasEscape) = try stringEnd()
         let n = contentEnd - i - 1
@@ -194,7 +194,7 @@ public struct JSONScanner {
     /// equal `literal` written with escapes, or run past the bytes available. Compared a word
     /// at a time, against words of the literal the compiler folds to constants.
     @inline(__always)
-    public mutating func skipIfExactly(_ literal: StaticString) -> Bool {
+    mutating func skipIfExactly(_ literal: StaticString) -> Bool {
         let n = literal.utf8CodeUnitCount
         guard n >= 8, n + 2 <= end - i, p[i] == 0x22, p[i + n + 1] == 0x22 else { return false }
         let text = UnsafeRawPointer(p + i + 1)
@@ -213,7 +213,7 @@ public struct JSONScanner {
     }
 
     /// Skips one value of any kind without building it. Nesting is counted, not recursed.
-    public mutating func skipValue() throws {
+    mutating func skipValue() throws {
         let c = try peek()
         switch c {
         case 0x22:
@@ -228,7 +228,7 @@ public struct JSONScanner {
     }
 
     /// From inside an object or array, skips to just past its closing bracket.
-    public mutating func skipRestOfContainer() throws {
+    mutating func skipRestOfContainer() throws {
         try skipNested(depth: 1)
     }
 
@@ -290,7 +290,7 @@ public struct JSONScanner {
     }
 
     /// Builds the value at `i`.
-    public mutating func parseValue(depth: Int = 0) throws -> JSONValue {
+    mutating func parseValue(depth: Int = 0) throws -> JSONValue {
         let c = try peek()
         switch c {
         case 0x22:

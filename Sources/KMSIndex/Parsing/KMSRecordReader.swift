@@ -20,7 +20,7 @@ extension KMSRecordFields {
 
     /// Reads the record object at `s.i`. Members it does not keep are skipped unchecked, as
     /// the reader skips non-KMS records; the values of kept members are checked in full.
-    public static func read(_ s: inout JSONScanner) throws -> KMSRecordFields {
+    static func read(_ s: inout JSONScanner) throws -> KMSRecordFields {
         var f = KMSRecordFields()
         try read(&s, into: &f)
         return f

@@ -41,13 +41,13 @@ public final class LogFileReader {
     @exclusivity(unchecked) private var endOfInput = false
     private var topLevelKeys: [String] = []
 
-    public init(stream: DecompressedStream, window: ByteWindow) {
+    init(stream: DecompressedStream, window: ByteWindow) {
         self.stream = stream
         self.window = window
     }
 
     /// Reads the whole file, calling `onKMSRecord` with each KMS record and its index in `Records`.
-    public func read(onKMSRecord: (JSONValue, Int) throws -> Void) throws -> LogFileKind {
+    func read(onKMSRecord: (JSONValue, Int) throws -> Void) throws -> LogFileKind {
         try read(building: { s in try s.parseValue() }, onKMSRecord: onKMSRecord)
     }
 
@@ -56,7 +56,7 @@ public final class LogFileReader {
     /// `build` must read the whole record, checking at least its members' syntax as
     /// `scanRecord` does (`parseValue` and `KMSRecordFields.read` do): a record it builds may
     /// not have been scanned member by member (see `kmsRecordEnd`).
-    public func read<Record>(building build: (inout JSONScanner) throws -> Record,
+    func read<Record>(building build: (inout JSONScanner) throws -> Record,
                              onKMSRecord: (consuming Record, Int) throws -> Void) throws -> LogFileKind {
         let topIsObject = try step { s -> Bool in
             try s.skipWhitespace()

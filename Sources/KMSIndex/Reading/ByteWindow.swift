@@ -3,18 +3,18 @@
 /// The parser reads records straight out of this memory, so it is an unsafe buffer kept
 /// behind a small API: `append` to fill, `consume` to drop what was read, `compact` to
 /// reuse the space in front of `start`.
-public final class ByteWindow {
+final class ByteWindow {
     // Read by the parser around every record, so they go without the run-time exclusivity
     // checks of class properties: only the methods below change them, and none of those
     // accesses can overlap another (no method calls out while changing one).
-    @exclusivity(unchecked) public private(set) var base: UnsafeMutablePointer<UInt8>
-    @exclusivity(unchecked) public private(set) var capacity: Int
+    @exclusivity(unchecked) private(set) var base: UnsafeMutablePointer<UInt8>
+    @exclusivity(unchecked) private(set) var capacity: Int
     /// Index of the first unconsumed byte.
-    @exclusivity(unchecked) public private(set) var start = 0
+    @exclusivity(unchecked) private(set) var start = 0
     /// Index one past the last valid byte.
-    @exclusivity(unchecked) public private(set) var end = 0
+    @exclusivity(unchecked) private(set) var end = 0
 
-    public init(capacity: Int = 1 << 20) {
+    init(capacity: Int = 1 << 20) {
         self.capacity = max(capacity, 16)
         base = .allocate(capacity: self.capacity)
     }
@@ -22,10 +22,10 @@ public final class ByteWindow {
     deinit { base.deallocate() }
 
     /// Number of unconsumed bytes.
-    public var count: Int { end - start }
+    var count: Int { end - start }
 
     /// Moves unconsumed bytes to the front, so that free space is at the back.
-    public func compact() {
+    func compact() {
         guard start > 0 else { return }
         let n = end - start
         if n > 0 { (base).update(from: base + start, count: n) }
@@ -34,7 +34,12 @@ public final class ByteWindow {
     }
 
     /// Makes room for at least `n` more bytes after `end`, compacting or growing.
-    public func reserveFree(_ n: Int) {
+    ///
+    /// Growing moves `base`: any pointer into the window taken before (a `JSONScanner` made
+    /// over it) then points at freed memory, so whoever refills the window must make its
+    /// scanners again from `base` after each refill (`LogFileReader.step` does). The window
+    /// and the scanner stay internal to this module for that reason.
+    func reserveFree(_ n: Int) {
         if capacity - end >= n { return }
         compact()
         if capacity - end >= n { return }
@@ -48,17 +53,17 @@ public final class ByteWindow {
     }
 
     /// Free space after `end`, for a producer to write into before `didAppend`.
-    public var freePointer: UnsafeMutablePointer<UInt8> { base + end }
-    public var freeCount: Int { capacity - end }
+    var freePointer: UnsafeMutablePointer<UInt8> { base + end }
+    var freeCount: Int { capacity - end }
 
     /// Records that a producer wrote `n` bytes at `freePointer`.
-    public func didAppend(_ n: Int) {
+    func didAppend(_ n: Int) {
         precondition(n >= 0 && end + n <= capacity)
         end += n
     }
 
     /// Appends bytes (used by tests and for small inputs).
-    public func append(_ bytes: [UInt8]) {
+    func append(_ bytes: [UInt8]) {
         reserveFree(bytes.count)
         bytes.withUnsafeBufferPointer { src in
             if let p = src.baseAddress { freePointer.update(from: p, count: src.count) }
@@ -67,7 +72,7 @@ public final class ByteWindow {
     }
 
     /// Drops everything before absolute index `index`.
-    public func consume(upTo index: Int) {
+    func consume(upTo index: Int) {
         precondition(index >= start && index <= end)
         start = index
     }

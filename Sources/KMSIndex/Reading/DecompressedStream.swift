@@ -115,7 +115,7 @@ public final class DecompressedStream {
 
     /// Appends the next decompressed bytes to `window`; returns the number appended,
     /// 0 only at the end of the content.
-    public func read(into window: ByteWindow, chunk: Int = 256 * 1024) throws -> Int {
+    func read(into window: ByteWindow, chunk: Int = 256 * 1024) throws -> Int {
         if finished { return 0 }
         if !started {
             started = true
