@@ -7,7 +7,6 @@ let package = Package(
     products: [
         .executable(name: "kmsindex", targets: ["kmsindex"]),
         .executable(name: "kmsindex-synth", targets: ["kmsindex-synth"]),
-        .library(name: "KMSIndex", targets: ["KMSIndex"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

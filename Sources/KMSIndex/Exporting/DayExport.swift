@@ -3,16 +3,16 @@ import GRDB
 import GRDBSQLite
 
 /// One file of an exported day.
-public struct ExportedFile: Codable, Equatable, Sendable {
+package struct ExportedFile: Codable, Equatable, Sendable {
     /// The file's name in its day folder (`part-00000.json.gz`).
-    public var name: String
+    package var name: String
     /// Events in the file.
-    public var events: Int
+    package var events: Int
     /// The file's size, compressed.
-    public var bytes: Int64
+    package var bytes: Int64
 
     /// A file named `name` holding `events` events in `bytes` bytes.
-    public init(name: String, events: Int, bytes: Int64) {
+    package init(name: String, events: Int, bytes: Int64) {
         self.name = name
         self.events = events
         self.bytes = bytes

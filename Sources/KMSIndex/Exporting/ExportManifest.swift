@@ -3,20 +3,20 @@ import Foundation
 /// `kms_events/_manifest.json`: which days the export folder holds, how many events each, and
 /// its files. Written last, through a temporary file and a rename, after every day it lists is
 /// in place; the next export compares it with the index to find the days that changed.
-public struct ExportManifest: Codable, Equatable, Sendable {
+package struct ExportManifest: Codable, Equatable, Sendable {
     /// The layout of the files this manifest describes; a newer one is refused.
-    public static let currentFormat = 1
+    package static let currentFormat = 1
     /// The manifest's name in the table folder (`_` hides it from Athena, Trino, Hive and Spark).
-    public static let fileName = "_manifest.json"
+    package static let fileName = "_manifest.json"
 
     /// One exported day.
-    public struct Day: Codable, Equatable, Sendable {
+    package struct Day: Codable, Equatable, Sendable {
         /// Events of the day.
-        public var events: Int
+        package var events: Int
         /// The largest `events.id` of the day's events when it was written.
-        public var maxEventRow: Int64
+        package var maxEventRow: Int64
         /// The day's files, in order.
-        public var files: [ExportedFile]
+        package var files: [ExportedFile]
 
         enum CodingKeys: String, CodingKey {
             case events
@@ -26,15 +26,15 @@ public struct ExportManifest: Codable, Equatable, Sendable {
     }
 
     /// The layout version (`currentFormat` when written by this kmsindex).
-    public var format: Int = currentFormat
+    package var format: Int = currentFormat
     /// The table the days are partitions of.
-    public var table: String = "kms_events"
+    package var table: String = "kms_events"
     /// When the export last changed (UTC).
-    public var exportedAt: String = ""
+    package var exportedAt: String = ""
     /// Events of every day listed.
-    public var events: Int = 0
+    package var events: Int = 0
     /// Days by `YYYY-MM-DD`.
-    public var days: [String: Day] = [:]
+    package var days: [String: Day] = [:]
 
     enum CodingKeys: String, CodingKey {
         case format, table
@@ -43,10 +43,10 @@ public struct ExportManifest: Codable, Equatable, Sendable {
     }
 
     /// An empty manifest: no day exported yet.
-    public init() {}
+    package init() {}
 
     /// The manifest at `path`; an empty one when there is none (a first export).
-    public static func read(path: String) throws -> ExportManifest {
+    package static func read(path: String) throws -> ExportManifest {
         guard let data = FileManager.default.contents(atPath: path) else {
             if FileManager.default.fileExists(atPath: path) { throw ExportError("cannot read \(path)") }
             return ExportManifest()
@@ -64,7 +64,7 @@ public struct ExportManifest: Codable, Equatable, Sendable {
     }
 
     /// The manifest as JSON: days in date order, one key per line.
-    public func jsonData() throws -> Data {
+    package func jsonData() throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return try encoder.encode(self)

@@ -2,18 +2,18 @@ import Foundation
 import GRDB
 
 /// What `export` is asked to do.
-public struct ExportOptions: Sendable {
+package struct ExportOptions: Sendable {
     /// The export folder; the table goes to `kms_events/` under it.
-    public var outputPath: String
+    package var outputPath: String
     /// First day to export, as days since 1970-01-01 (UTC); nil for the first event's.
-    public var firstDay: Int?
+    package var firstDay: Int?
     /// Last day to export (inclusive); nil for the last event's.
-    public var lastDay: Int?
+    package var lastDay: Int?
     /// Most events in one file; a larger day is split into several.
-    public var partEvents = 1_000_000
+    package var partEvents = 1_000_000
 
     /// An export of the days from `firstDay` to `lastDay` (all when nil) to `outputPath`.
-    public init(outputPath: String, firstDay: Int? = nil, lastDay: Int? = nil) {
+    package init(outputPath: String, firstDay: Int? = nil, lastDay: Int? = nil) {
         self.outputPath = outputPath
         self.firstDay = firstDay
         self.lastDay = lastDay
@@ -21,24 +21,24 @@ public struct ExportOptions: Sendable {
 }
 
 /// What an export did.
-public struct ExportSummary: Sendable, Equatable {
+package struct ExportSummary: Sendable, Equatable {
     /// Days written anew (new, or changed since the last export).
-    public var daysWritten = 0
+    package var daysWritten = 0
     /// Days in the range whose files were kept as they were.
-    public var daysUnchanged = 0
+    package var daysUnchanged = 0
     /// Days removed: in the range, exported before, no longer in the index.
-    public var daysRemoved = 0
+    package var daysRemoved = 0
     /// Events in the days written.
-    public var eventsWritten = 0
+    package var eventsWritten = 0
     /// Events of every day in the range.
-    public var events = 0
+    package var events = 0
     /// Files written.
-    public var filesWritten = 0
+    package var filesWritten = 0
     /// Their compressed size, in bytes.
-    public var bytesWritten: Int64 = 0
+    package var bytesWritten: Int64 = 0
 
     /// A summary of nothing done yet.
-    public init() {}
+    package init() {}
 }
 
 /// Writes the index's events as Hive-partitioned, gzip-compressed NDJSON:
@@ -51,27 +51,27 @@ public struct ExportSummary: Sendable, Equatable {
 /// can), so a reader sees the old day or the new one, never part of one; the manifest comes last.
 /// All days are read from one snapshot of the index, so an ingest running meanwhile is not seen
 /// half-way. One export writes to a folder at a time (`OUT/.kmsindex-export.lock`).
-public struct Exporter {
+package struct Exporter {
     /// The index read.
-    public let index: IndexDatabase
+    package let index: IndexDatabase
     /// What to export, and where.
-    public let options: ExportOptions
+    package let options: ExportOptions
 
     /// The folder of the table, under the output folder.
-    public static let tableFolder = "kms_events"
+    package static let tableFolder = "kms_events"
     /// Temporary folders, beside the table folder (same file system, so renames work).
-    public static let workFolder = ".kmsindex-export-tmp"
+    package static let workFolder = ".kmsindex-export-tmp"
     /// The lock file, beside the table folder: one export writes to a folder at a time.
-    public static let lockFile = ".kmsindex-export.lock"
+    package static let lockFile = ".kmsindex-export.lock"
 
     /// An export of `index` as `options` say.
-    public init(index: IndexDatabase, options: ExportOptions) {
+    package init(index: IndexDatabase, options: ExportOptions) {
         self.index = index
         self.options = options
     }
 
     /// Runs the export; `progress` is told of each day written or removed.
-    public func run(progress: (String) -> Void = { _ in }) throws -> ExportSummary {
+    package func run(progress: (String) -> Void = { _ in }) throws -> ExportSummary {
         let out = options.outputPath
         let table = out + "/" + Self.tableFolder
         let work = out + "/" + Self.workFolder

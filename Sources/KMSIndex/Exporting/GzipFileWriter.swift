@@ -6,12 +6,12 @@ import Glibc
 #endif
 
 /// An error writing an export file.
-public struct ExportError: Error, CustomStringConvertible, Sendable {
+package struct ExportError: Error, CustomStringConvertible, Sendable {
     /// What went wrong, with the path.
-    public let description: String
+    package let description: String
 
     /// An error saying `description`.
-    public init(_ description: String) {
+    package init(_ description: String) {
         self.description = description
     }
 

@@ -5,32 +5,32 @@
 /// Their bytes are checked as UTF-8 on the way: SQLite hands back the bytes a TEXT value was
 /// stored with, and an invalid sequence (which the index never writes, but a file edited by
 /// hand could hold) becomes U+FFFD rather than invalid JSON.
-public struct JSONBytes {
+package struct JSONBytes {
     /// The text written so far.
-    public var bytes: [UInt8] = []
+    package var bytes: [UInt8] = []
 
     /// An empty buffer with room for `capacity` bytes.
-    public init(capacity: Int = 0) {
+    package init(capacity: Int = 0) {
         bytes.reserveCapacity(capacity)
     }
 
     /// Appends ASCII text as it is (punctuation, names known to need no escaping).
     @inline(__always)
-    public mutating func raw(_ text: StaticString) {
+    package mutating func raw(_ text: StaticString) {
         text.withUTF8Buffer { bytes.append(contentsOf: $0) }
     }
 
     /// Appends bytes as they are.
     @inline(__always)
-    public mutating func raw(_ text: [UInt8]) {
+    package mutating func raw(_ text: [UInt8]) {
         bytes.append(contentsOf: text)
     }
 
     /// Appends `null`.
-    public mutating func null() { raw("null") }
+    package mutating func null() { raw("null") }
 
     /// Appends an integer.
-    public mutating func int(_ value: Int64) {
+    package mutating func int(_ value: Int64) {
         if value == 0 { bytes.append(0x30); return }
         var magnitude = value.magnitude
         var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // room for 20 digits, written backwards
@@ -47,19 +47,19 @@ public struct JSONBytes {
     }
 
     /// Appends a number; NaN and the infinities, which JSON cannot spell, as `null`.
-    public mutating func double(_ value: Double) {
+    package mutating func double(_ value: Double) {
         guard value.isFinite else { null(); return }
         bytes.append(contentsOf: "\(value)".utf8)
     }
 
     /// Appends a string literal of `text`.
-    public mutating func string(_ text: String) {
+    package mutating func string(_ text: String) {
         var text = text
         text.withUTF8 { string($0) }
     }
 
     /// Appends a string literal of the UTF-8 bytes `utf8`, escaped, invalid sequences as U+FFFD.
-    public mutating func string(_ utf8: UnsafeBufferPointer<UInt8>) {
+    package mutating func string(_ utf8: UnsafeBufferPointer<UInt8>) {
         bytes.append(0x22)
         var i = 0
         let n = utf8.count

@@ -2,8 +2,8 @@ import Crypto
 
 /// One thing the nightly run raises for a human: a new reader of the logs, a key about to be
 /// lost, deliveries that stopped, logs unaccounted for, an unusual volume of Decrypts.
-public struct Finding: Sendable, Equatable {
-    public enum Kind: String, Sendable, CaseIterable {
+package struct Finding: Sendable, Equatable {
+    package enum Kind: String, Sendable, CaseIterable {
         /// A principal (a role once for all its sessions) read a CloudTrail log file for the
         /// first time in the index's history.
         case newLogReader = "new-log-reader"
@@ -21,34 +21,34 @@ public struct Finding: Sendable, Equatable {
         case decryptSurge = "decrypt-surge"
     }
 
-    public enum Severity: String, Sendable, Comparable {
+    package enum Severity: String, Sendable, Comparable {
         case high, medium, low
 
         var rank: Int { self == .high ? 0 : self == .medium ? 1 : 2 }
-        public static func < (a: Severity, b: Severity) -> Bool { a.rank < b.rank }
+        package static func < (a: Severity, b: Severity) -> Bool { a.rank < b.rank }
     }
 
-    public var kind: Kind
-    public var severity: Severity
+    package var kind: Kind
+    package var severity: Severity
     /// When it happened (ISO-8601 UTC): the first event, or the start of a gap.
-    public var time: String
+    package var time: String
     /// What it is about: an object, a key, a trail, or `trail account/region`.
-    public var subject: String
+    package var subject: String
     /// Who, when a principal is behind it: a role ARN for all its sessions, else the caller's ARN.
-    public var principal: String?
+    package var principal: String?
     /// One readable sentence.
-    public var detail: String
+    package var detail: String
     /// CloudTrail eventIDs of the events behind it, oldest first (at most `maxEventIDs`).
-    public var eventIDs: [String]
+    package var eventIDs: [String]
     /// How many events are behind it (more than `eventIDs` lists when large).
-    public var events: Int
+    package var events: Int
     /// The same finding has the same id in every run and every index: a hash of what identifies
     /// it (kind, subject, principal and the first event's eventID, a day or a gap's start), never
     /// of row ids.
-    public var id: String
+    package var id: String
 
     /// eventIDs listed per finding.
-    public static let maxEventIDs = 20
+    package static let maxEventIDs = 20
 
     init(_ kind: Kind, _ severity: Severity, time: String, subject: String, principal: String?, detail: String,
          eventIDs: [String], events: Int? = nil, identity: [String]) {
@@ -78,7 +78,7 @@ extension Finding {
 
     /// Findings as rows: `event_ids` a JSON array in JSON and NDJSON, the first few joined by
     /// spaces in table, CSV and TSV.
-    public static func render(_ findings: [Finding], _ format: OutputFormat) -> String {
+    package static func render(_ findings: [Finding], _ format: OutputFormat) -> String {
         let columns = ["kind", "severity", "time", "subject", "principal", "detail", "events", "event_ids", "id"]
         switch format {
         case .json, .ndjson:

@@ -2,21 +2,21 @@ import Foundation
 import GRDB
 
 /// What one `findings` run found, before it is printed.
-public struct FindingsRun: Sendable {
+package struct FindingsRun: Sendable {
     /// Findings to print, most severe first; silenced ones and, since the last run, ones
     /// already reported are left out.
-    public var findings: [Finding]
-    public var window: FindingsWindow
+    package var findings: [Finding]
+    package var window: FindingsWindow
     /// The highest event id the run looked at: the watermark once the findings are printed.
-    public var upperEventID: Int64
+    package var upperEventID: Int64
 }
 
 /// The nightly report: what changed that needs a human (see `Finding.Kind`).
-public enum Findings {
+package enum Findings {
     /// Finds what the window's events raise, and with `digestPaths` what the digest files under
     /// them say of the log files (and, with `publicKeys`, of the digests' signatures). Reads one
     /// snapshot; writes nothing (`markReported` does).
-    public static func collect(_ index: IndexDatabase, window: FindingsWindow, digestPaths: [String] = [],
+    package static func collect(_ index: IndexDatabase, window: FindingsWindow, digestPaths: [String] = [],
                                publicKeys: PublicKeySet? = nil) throws -> FindingsRun {
         var found: [Finding] = []
         var upper: Int64 = 0
@@ -51,7 +51,7 @@ public enum Findings {
 
     /// Once the findings of a run since the last one are printed: remembers them and moves the
     /// watermark to the events the run saw. Other windows change nothing.
-    public static func markReported(_ index: IndexDatabase, _ run: FindingsRun) throws {
+    package static func markReported(_ index: IndexDatabase, _ run: FindingsRun) throws {
         guard run.window == .sinceLastRun else { return }
         let now = TimeFilter.iso(Date())
         try index.queue.write { db in
@@ -68,7 +68,7 @@ public enum Findings {
     }
 
     /// Stops reporting findings of `kind` (only those of `principal`, of `subject`, when given).
-    public static func silence(_ index: IndexDatabase, kind: Finding.Kind, principal: String?, subject: String?) throws {
+    package static func silence(_ index: IndexDatabase, kind: Finding.Kind, principal: String?, subject: String?) throws {
         try index.queue.write { db in
             try db.execute(sql: "INSERT OR REPLACE INTO findings_silenced (kind, principal, subject, added_at) VALUES (?, ?, ?, ?)",
                            arguments: [kind.rawValue, principal ?? "", subject ?? "", TimeFilter.iso(Date())])
@@ -76,7 +76,7 @@ public enum Findings {
     }
 
     /// Removes a rule `silence` added with the same values; false when there was none.
-    public static func unsilence(_ index: IndexDatabase, kind: Finding.Kind, principal: String?, subject: String?) throws -> Bool {
+    package static func unsilence(_ index: IndexDatabase, kind: Finding.Kind, principal: String?, subject: String?) throws -> Bool {
         try index.queue.write { db in
             try db.execute(sql: "DELETE FROM findings_silenced WHERE kind = ? AND principal = ? AND subject = ?",
                            arguments: [kind.rawValue, principal ?? "", subject ?? ""])

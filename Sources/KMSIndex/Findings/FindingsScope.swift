@@ -1,7 +1,7 @@
 import GRDB
 
 /// Which events a `findings` run looks at.
-public enum FindingsWindow: Sendable, Equatable {
+package enum FindingsWindow: Sendable, Equatable {
     /// What was indexed since the last run of this kind (events above the watermark).
     case sinceLastRun
     /// Events at or after a time (milliseconds since 1970).

@@ -4,23 +4,23 @@ import Glibc
 
 /// Reads one input file into a `FileResult`: decompress, stream the records, normalize the
 /// KMS ones. Never throws: every problem becomes the file's outcome.
-public struct FileParser: Sendable {
+package struct FileParser: Sendable {
     /// Largest decompressed size accepted per file (a bound on gzip bombs).
-    public var maxFileBytes: Int
+    package var maxFileBytes: Int
 
-    public init(maxFileBytes: Int = 2 << 30, partSize: Int = 4096) {
+    package init(maxFileBytes: Int = 2 << 30, partSize: Int = 4096) {
         self.maxFileBytes = maxFileBytes
         self.partSize = max(1, partSize)
     }
 
     /// Events are handed over in parts of at most this many, so that a huge file never holds
     /// all its events in memory.
-    public var partSize: Int
+    package var partSize: Int
 
     /// Reads `file`. Full parts of events go to `emitPart` as they are read (their file may
     /// still fail later); the rest, and the outcome, are in the result. A thread that parses
     /// many files passes the same `window` and `strings` to each.
-    public func parse(_ file: InputFile) -> FileResult {
+    package func parse(_ file: InputFile) -> FileResult {
         parse(file, window: ByteWindow())
     }
 

@@ -2,36 +2,36 @@ import Foundation
 import GRDB
 
 /// How an ingest runs.
-public struct IngestOptions: Sendable {
+package struct IngestOptions: Sendable {
     /// Files and folders to read (folders recursively).
-    public var paths: [String]
+    package var paths: [String]
     /// Largest decompressed size accepted per file.
-    public var maxFileBytes = 2 << 30
+    package var maxFileBytes = 2 << 30
     /// Threads that decompress and parse; the calling thread writes.
-    public var jobs = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    package var jobs = max(1, ProcessInfo.processInfo.activeProcessorCount)
     /// A transaction is committed after this many files, events or seconds, whichever first.
     /// Each commit writes every page it changed (index pages, a day's summaries) again, so a
     /// commit per few hundred of CloudTrail's small files wrote the index many times over.
-    public var filesPerTransaction = 20_000
-    public var eventsPerTransaction = 100_000
-    public var secondsPerTransaction = 2.0
+    package var filesPerTransaction = 20_000
+    package var eventsPerTransaction = 100_000
+    package var secondsPerTransaction = 2.0
     /// Most ids the writer keeps cached per dimension table (objects, principals…) between
     /// commits; past it a cache starts again empty, so memory does not grow with history.
-    public var idCacheLimit = 1 << 17
+    package var idCacheLimit = 1 << 17
     /// A large file's events go to the writer in parts of this many (memory stays flat).
-    public var eventsPerPart = 4096
+    package var eventsPerPart = 4096
     /// Delivery days to read (`--since`/`--until`); nil reads every folder.
-    public var days: DeliveryDays?
+    package var days: DeliveryDays?
     /// Count the files first, so that progress can show a total and an ETA.
-    public var countFilesForProgress = false
+    package var countFilesForProgress = false
 
-    public init(paths: [String]) {
+    package init(paths: [String]) {
         self.paths = paths
     }
 }
 
 /// Something a person should hear about during an ingest.
-public enum IngestDiagnostic: Sendable {
+package enum IngestDiagnostic: Sendable {
     /// A file was recorded as failed; the rest goes on.
     case fileFailed(path: String, reason: String)
     /// A log file was indexed, but some KMS records in it could not be used.
@@ -45,41 +45,41 @@ enum ParsedPiece: Sendable {
 }
 
 /// How far an ingest is, for progress displays.
-public struct IngestProgress: Sendable {
+package struct IngestProgress: Sendable {
     /// Files written or found unchanged so far.
-    public var filesDone: Int
+    package var filesDone: Int
     /// Files to do in all, once counted (with `countFilesForProgress`).
-    public var filesTotal: Int?
-    public var bytesRead: Int
-    public var eventsAdded: Int
-    public var elapsed: Double
+    package var filesTotal: Int?
+    package var bytesRead: Int
+    package var eventsAdded: Int
+    package var elapsed: Double
 }
 
 /// What an ingest did.
-public struct IngestSummary: Sendable, Equatable {
+package struct IngestSummary: Sendable, Equatable {
     /// Files found that were read, or looked up in the ledger.
-    public var filesSeen = 0
+    package var filesSeen = 0
     /// Files already in the ledger with the same size and modification time: not read.
-    public var filesUnchanged = 0
-    public var filesIngested = 0
+    package var filesUnchanged = 0
+    package var filesIngested = 0
     /// Files skipped, by reason (digest files, Insights files, non-log JSON...).
-    public var skippedByReason: [String: Int] = [:]
-    public var failed: [String: String] = [:]
+    package var skippedByReason: [String: Int] = [:]
+    package var failed: [String: String] = [:]
     /// KMS records read from the files read in this run.
-    public var kmsRecords = 0
+    package var kmsRecords = 0
     /// KMS events new to the index.
-    public var eventsAdded = 0
+    package var eventsAdded = 0
     /// KMS records rejected as malformed.
-    public var malformedRecords = 0
+    package var malformedRecords = 0
     /// Uncompressed bytes read.
-    public var bytesRead = 0
+    package var bytesRead = 0
 
-    public var filesSkipped: Int { skippedByReason.values.reduce(0, +) }
-    public var filesFailed: Int { failed.count }
+    package var filesSkipped: Int { skippedByReason.values.reduce(0, +) }
+    package var filesFailed: Int { failed.count }
     /// KMS records that were already indexed (duplicate deliveries, or overlapping files).
-    public var duplicates: Int { kmsRecords - malformedRecords - eventsAdded }
+    package var duplicates: Int { kmsRecords - malformedRecords - eventsAdded }
 
-    public init() {}
+    package init() {}
 }
 
 /// Reads CloudTrail files into the index: walk, read and parse on worker threads, write in
@@ -87,18 +87,18 @@ public struct IngestSummary: Sendable, Equatable {
 ///
 /// A file's ledger row and its events are always committed in the same transaction, so a
 /// run killed at any moment leaves either all of a file or none of it.
-public final class Ingester {
-    public let database: IndexDatabase
-    public let options: IngestOptions
+package final class Ingester {
+    package let database: IndexDatabase
+    package let options: IngestOptions
 
-    public init(database: IndexDatabase, options: IngestOptions) {
+    package init(database: IndexDatabase, options: IngestOptions) {
         self.database = database
         self.options = options
     }
 
     /// Runs the ingest. Throws only for database errors; bad files are in the summary.
     /// `progress` is called on the calling thread after each file written.
-    public func run(diagnostic: (IngestDiagnostic) -> Void = { _ in },
+    package func run(diagnostic: (IngestDiagnostic) -> Void = { _ in },
                     progress: ((IngestProgress) -> Void)? = nil) throws -> IngestSummary {
         let started = Date()
         // Largest files first, among those listed: a large file read last kept one core busy

@@ -5,13 +5,13 @@ import Foundation
 /// key (or `s3://bucket/key`) and the hex signature, separated by white space. Blank lines
 /// and lines starting with `#` are skipped. Only the newest digest of each chain needs one:
 /// the next digest carries the signature of the one before it.
-public struct DigestSignatureFile: Sendable {
+package struct DigestSignatureFile: Sendable {
     /// Hex signatures by object key.
-    public private(set) var signatures: [String: String] = [:]
-    public let path: String
+    package private(set) var signatures: [String: String] = [:]
+    package let path: String
 
     /// Reads `path`; throws `IntegrityInputError` naming the file, the line and the reason.
-    public init(path: String) throws {
+    package init(path: String) throws {
         self.path = path
         let text: String
         do {

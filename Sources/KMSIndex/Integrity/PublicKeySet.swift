@@ -7,28 +7,28 @@ import Foundation
 /// "ValidityStartTime", "ValidityEndTime"}, …]}`. `Value` is the base64 DER of the key
 /// (PKCS#1 `RSAPublicKey`, or a SubjectPublicKeyInfo); `Fingerprint` is the hex MD5 of
 /// those DER bytes; the times are seconds since 1970 (CLI v1) or ISO-8601 text (CLI v2).
-public struct PublicKeySet: Sendable {
-    public struct Key: Sendable {
-        public var fingerprint: String
+package struct PublicKeySet: Sendable {
+    package struct Key: Sendable {
+        package var fingerprint: String
         /// Validity in milliseconds since 1970; nil when the file gives none.
-        public var validFrom: Int64?
-        public var validUntil: Int64?
-        public var file: String
+        package var validFrom: Int64?
+        package var validUntil: Int64?
+        package var file: String
         let publicKey: _RSA.Signing.PublicKey
     }
 
     /// Keys by lowercase fingerprint.
-    public private(set) var keys: [String: Key] = [:]
+    package private(set) var keys: [String: Key] = [:]
 
-    public init() {}
+    package init() {}
 
     /// Reads key files (one per region, or the same region's keys over several ranges).
-    public init(paths: [String]) throws {
+    package init(paths: [String]) throws {
         for path in paths { try add(path) }
     }
 
     /// Adds the keys of one file; throws `IntegrityInputError` naming the file and the reason.
-    public mutating func add(_ path: String) throws {
+    package mutating func add(_ path: String) throws {
         func bad(_ reason: String) -> IntegrityInputError { IntegrityInputError(path: path, reason: reason) }
         let json: JSONValue
         do {

@@ -12,20 +12,20 @@ import GRDBSQLite
 /// all; merging a shard again adds nothing.
 ///
 /// The caller holds the destination's `IndexLock`, as ingest does.
-public final class IndexMerger {
-    public let destination: IndexDatabase
+package final class IndexMerger {
+    package let destination: IndexDatabase
     /// Shards up to this size in bytes (1 GiB: about 5 million events) are merged with their
     /// temporary tables (id maps) in memory, at most a few hundred MB; larger ones with them in
     /// temporary files.
-    public var largestShardWithMapsInMemory: Int64 = 1 << 30
+    package var largestShardWithMapsInMemory: Int64 = 1 << 30
 
     /// `destination` is opened for writing (`IndexDatabase.openForWriting`).
-    public init(destination: IndexDatabase) {
+    package init(destination: IndexDatabase) {
         self.destination = destination
     }
 
     /// True when `shardPath` names the destination's file (the same file, by any path).
-    public func isDestination(_ shardPath: String) -> Bool {
+    package func isDestination(_ shardPath: String) -> Bool {
         var a = stat(), b = stat()
         guard stat(shardPath, &a) == 0, stat(destination.path, &b) == 0 else { return false }
         return a.st_dev == b.st_dev && a.st_ino == b.st_ino
@@ -33,7 +33,7 @@ public final class IndexMerger {
 
     /// Merges one shard into the destination, in one transaction; throws `MergeError`, naming the
     /// shard and the reason, with the destination unchanged.
-    public func merge(shardPath: String) throws -> MergeResult {
+    package func merge(shardPath: String) throws -> MergeResult {
         let started = Date()
         if isDestination(shardPath) {
             throw MergeError(shardPath, "is the index merged into; a shard must be another index", isDestination: true)

@@ -1,52 +1,52 @@
 import Foundation
 
 /// What merging one shard into an index added.
-public struct MergeResult: Sendable, Equatable {
+package struct MergeResult: Sendable, Equatable {
     /// The shard, as given.
-    public var shardPath: String
+    package var shardPath: String
     /// KMS events in the shard.
-    public var shardEvents = 0
+    package var shardEvents = 0
     /// Events new to the index (their `(event_time, event_uid)` was not there yet).
-    public var eventsAdded = 0
+    package var eventsAdded = 0
     /// Events of the shard the index already held.
-    public var duplicates = 0
+    package var duplicates = 0
     /// Ledger rows (`source_files`) new to the index.
-    public var filesAdded = 0
+    package var filesAdded = 0
     /// Ledger rows of the index replaced by the shard's, a later reading of the same path.
-    public var filesUpdated = 0
+    package var filesUpdated = 0
     /// Files in the shard's ledger.
-    public var shardFiles = 0
+    package var shardFiles = 0
     /// New rows per table of distinct values (`kms_keys`, `principals`, `s3_objects`, …) and
     /// aliases (`kms_key_aliases`, new or with a wider first/last seen).
-    public var rowsAdded: [String: Int] = [:]
+    package var rowsAdded: [String: Int] = [:]
     /// The earliest and latest `event_time` (ms since 1970, UTC) of the events added; nil when
     /// none was.
-    public var firstEventTime: Int64?
-    public var lastEventTime: Int64?
+    package var firstEventTime: Int64?
+    package var lastEventTime: Int64?
     /// The UTC days (`YYYY-MM-DD`, sorted) of the events added: the days whose derived tables
     /// (rollups) change.
-    public var days: [String] = []
+    package var days: [String] = []
     /// Wall time of the shard's merge.
-    public var seconds: Double = 0
+    package var seconds: Double = 0
 
-    public init(shardPath: String) {
+    package init(shardPath: String) {
         self.shardPath = shardPath
     }
 }
 
 /// Why a shard could not be merged. The index is left as it was before that shard.
-public struct MergeError: Error, CustomStringConvertible, Sendable {
+package struct MergeError: Error, CustomStringConvertible, Sendable {
     /// The shard, as given.
-    public var shardPath: String
-    public var reason: String
+    package var shardPath: String
+    package var reason: String
     /// True when the shard is the destination index itself.
-    public var isDestination = false
+    package var isDestination = false
 
-    public init(_ shardPath: String, _ reason: String, isDestination: Bool = false) {
+    package init(_ shardPath: String, _ reason: String, isDestination: Bool = false) {
         self.shardPath = shardPath
         self.reason = reason
         self.isDestination = isDestination
     }
 
-    public var description: String { "\(shardPath): \(reason)" }
+    package var description: String { "\(shardPath): \(reason)" }
 }

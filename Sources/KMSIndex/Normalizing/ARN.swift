@@ -2,16 +2,16 @@
 ///
 /// Parsing is lenient: ARNs in logs are not always well formed, and an unparsable one is
 /// kept as text by the callers rather than dropped.
-public struct ARN: Equatable, Sendable {
-    public var partition: String
-    public var service: String
-    public var region: String
-    public var account: String
+package struct ARN: Equatable, Sendable {
+    package var partition: String
+    package var service: String
+    package var region: String
+    package var account: String
     /// A slice of the ARN's text: most callers only look at it, and a String of its own would
     /// cost an allocation per ARN.
-    public var resource: Substring
+    package var resource: Substring
 
-    public init?(_ text: String) {
+    package init?(_ text: String) {
         // Hot path (several ARNs per event): the five colons are found in the UTF-8 bytes; only
         // the resource (a slice) may be long, the other parts fit in small strings.
         var partition = "", service = "", region = "", account = ""
@@ -49,9 +49,9 @@ public struct ARN: Equatable, Sendable {
     /// True for `arn:…:kms:…:key/ID`.
     /// (Past the ASCII `key/`, any more byte is another character: counting bytes is enough,
     /// and cheaper than counting characters.)
-    public var isKMSKey: Bool { service == "kms" && Self.hasPrefix(resource, "key/") && resource.utf8.count > 4 }
+    package var isKMSKey: Bool { service == "kms" && Self.hasPrefix(resource, "key/") && resource.utf8.count > 4 }
     /// True for `arn:…:kms:…:alias/NAME`.
-    public var isKMSAlias: Bool { service == "kms" && Self.hasPrefix(resource, "alias/") }
+    package var isKMSAlias: Bool { service == "kms" && Self.hasPrefix(resource, "alias/") }
 
     /// `text.hasPrefix(prefix)` for an ASCII `prefix` whose characters have no other canonical
     /// form, compared by bytes: the characters are the bytes, unless a non-ASCII scalar right
@@ -66,8 +66,8 @@ public struct ARN: Equatable, Sendable {
 }
 
 /// What an `aws:s3:arn` encryption-context value names.
-public struct S3Location: Equatable, Sendable {
-    public enum Kind: String, Sendable {
+package struct S3Location: Equatable, Sendable {
+    package enum Kind: String, Sendable {
         /// One object: per-object attribution is possible.
         case object
         /// A bucket prefix ending in `/` (CloudTrail's trail check names `AWSLogs/ACCOUNT/`).
@@ -78,11 +78,11 @@ public struct S3Location: Equatable, Sendable {
         case unparsed
     }
 
-    public var kind: Kind
-    public var bucket: String?
-    public var key: String?
+    package var kind: Kind
+    package var bucket: String?
+    package var key: String?
 
-    public init(arn: String) {
+    package init(arn: String) {
         // The writer parses every new object's ARN: an ASCII one, the usual case, is split in
         // its bytes, where equal bytes are equal characters.
         if let location = arn.withARNBytes({ $0.flatMap(Self.init(asciiARN:)) }) {
@@ -131,7 +131,7 @@ public struct S3Location: Equatable, Sendable {
     }
 
     /// Last path component of the key: the file name of a log file.
-    public var name: String? {
+    package var name: String? {
         guard let key, kind == .object else { return nil }
         return key.split(separator: "/", omittingEmptySubsequences: false).last.map(String.init)
     }

@@ -4,12 +4,12 @@
 /// its 16 bytes, read once from the record's bytes on the parsing thread: no String is made
 /// for it, and the writer binds the bytes as they are. Anything else is kept as its text. The
 /// `kms_events` view turns the bytes back into the same text.
-public enum CloudTrailID: Hashable, Sendable {
+package enum CloudTrailID: Hashable, Sendable {
     /// The UUID's bytes as two big-endian halves: `high` holds bytes 0-7.
     case uuid(high: UInt64, low: UInt64)
     case text(String)
 
-    public init(_ text: String) {
+    package init(_ text: String) {
         self = text.withUTF8Bytes { Self.uuid(in: $0) } ?? .text(text)
     }
 
@@ -18,13 +18,13 @@ public enum CloudTrailID: Hashable, Sendable {
         self = Self.uuid(in: bytes) ?? .text(String(decoding: bytes, as: UTF8.self))
     }
 
-    public var isEmpty: Bool {
+    package var isEmpty: Bool {
         if case .text(let text) = self { return text.isEmpty }
         return false
     }
 
     /// The text of the id: a UUID as lowercase hex with its dashes.
-    public var text: String {
+    package var text: String {
         switch self {
         case .text(let text): return text
         case .uuid:
@@ -88,9 +88,9 @@ public enum CloudTrailID: Hashable, Sendable {
 }
 
 extension CloudTrailID: CustomStringConvertible {
-    public var description: String { text }
+    package var description: String { text }
 }
 
 extension CloudTrailID: ExpressibleByStringLiteral {
-    public init(stringLiteral text: String) { self.init(text) }
+    package init(stringLiteral text: String) { self.init(text) }
 }

@@ -1,26 +1,26 @@
 /// Why a KMS record was not indexed.
-public struct RecordError: Error, Equatable, CustomStringConvertible {
-    public var description: String
-    public init(_ description: String) { self.description = description }
+package struct RecordError: Error, Equatable, CustomStringConvertible {
+    package var description: String
+    package init(_ description: String) { self.description = description }
 }
 
 /// Turns a KMS CloudTrail record into a `KMSEvent`.
 ///
 /// A record without a usable `eventID`, `eventTime` or `eventName` is rejected (the caller
 /// counts and reports it); any other field of the wrong type is read as absent.
-public enum EventNormalizer {
-    public static let contextS3 = "aws:s3:arn"
-    public static let contextTrail = "aws:cloudtrail:arn"
+package enum EventNormalizer {
+    package static let contextS3 = "aws:s3:arn"
+    package static let contextTrail = "aws:cloudtrail:arn"
 
     /// Normalizes a record parsed into a `JSONValue`.
-    public static func normalize(_ record: JSONValue) throws -> KMSEvent {
+    package static func normalize(_ record: JSONValue) throws -> KMSEvent {
         guard case .object = record else { throw RecordError("KMS record that is not an object") }
         return try normalize(KMSRecordFields(record))
     }
 
     /// Normalizes the typed members of a record. The members move into the event (`take()`):
     /// copying them would cost a reference count operation per string, several times per event.
-    public static func normalize(_ fields: consuming KMSRecordFields) throws -> KMSEvent {
+    package static func normalize(_ fields: consuming KMSRecordFields) throws -> KMSEvent {
         guard let eventID = fields.eventID.take(), !eventID.isEmpty else {
             throw RecordError("KMS record without a string eventID")
         }
@@ -177,7 +177,7 @@ public enum EventNormalizer {
     }
 
     /// `alias/NAME` from an alias name or alias ARN; nil for anything else.
-    public static func aliasName(_ text: String) -> String? {
+    package static func aliasName(_ text: String) -> String? {
         if text.hasPrefix("alias/") { return text }
         return text.withARNBytes { arn in
             guard let arn, arn.isKMSAlias(text) else { return nil }

@@ -1,10 +1,10 @@
 /// CloudTrail event times, in the one form the index stores and sorts.
-public enum EventTime {
+package enum EventTime {
     /// Normalizes an event time to UTC ISO-8601 `YYYY-MM-DDTHH:MM:SSZ`, keeping a fraction of
     /// a second when there is one (`…:SS.123Z`). Accepts the forms seen in the wild:
     /// `2015-11-11T21:20:52Z`, fractions, a space instead of `T`, no zone (taken as UTC) and
     /// `+00:00`-style offsets (converted to UTC). Returns nil when the text is not a time.
-    public static func normalize(_ text: String) -> String? {
+    package static func normalize(_ text: String) -> String? {
         // Read in place: a copy of the bytes into an array cost an allocation per event.
         var copy = text
         switch copy.withUTF8({ normalize(bytes: $0) }) {
@@ -39,7 +39,7 @@ public enum EventTime {
     /// Milliseconds since 1970-01-01 UTC of an event time written in any form `normalize`
     /// accepts: what `StoredTime.milliseconds` gives for the normalized text (digits past the
     /// millisecond dropped), read straight from the record's bytes, without making a String.
-    public static func milliseconds(_ text: String) -> Int64? {
+    package static func milliseconds(_ text: String) -> Int64? {
         text.withUTF8Bytes { milliseconds(bytes: $0) }
     }
 
@@ -146,11 +146,11 @@ public enum EventTime {
 
 /// A record's `eventTime` as the reader found it: the time, in milliseconds since 1970-01-01
 /// UTC, or a string that is not a time. Read from the bytes once, on the parsing thread.
-public enum RecordTime: Equatable, Sendable {
+package enum RecordTime: Equatable, Sendable {
     case milliseconds(Int64)
     case notATime
 
-    public init(_ text: String) {
+    package init(_ text: String) {
         self = EventTime.milliseconds(text).map { .milliseconds($0) } ?? .notATime
     }
 

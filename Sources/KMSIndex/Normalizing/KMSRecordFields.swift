@@ -3,49 +3,49 @@
 /// The byte reader fills them straight from the file (`read(_:)`); a `JSONValue`
 /// record converts to them (`init(_:)`), which keeps a generic parse as the reference.
 /// A member of the wrong type is nil; when a key repeats, the last one counts.
-public struct KMSRecordFields: Equatable, Sendable {
-    public var eventName, awsRegion, sourceIPAddress, userAgent: String?
-    public var errorCode, errorMessage, eventType: String?
+package struct KMSRecordFields: Equatable, Sendable {
+    package var eventName, awsRegion, sourceIPAddress, userAgent: String?
+    package var errorCode, errorMessage, eventType: String?
     /// Ids and the time are read once, into the form the index stores, by the parsing thread.
-    public var eventID, requestID, sharedEventID: CloudTrailID?
-    public var eventTime: RecordTime?
+    package var eventID, requestID, sharedEventID: CloudTrailID?
+    package var eventTime: RecordTime?
     /// Scalars as text: strings as they are, numbers and booleans as written.
-    public var recipientAccountID, credentialFromConsole: String?
+    package var recipientAccountID, credentialFromConsole: String?
     /// A boolean, or the string "true" or "false".
-    public var readOnly: Bool?
+    package var readOnly: Bool?
     /// `userIdentity`, when it is an object.
-    public var identity: IdentityFields?
+    package var identity: IdentityFields?
     /// `requestParameters`, when it is an object.
-    public var parameters: ParameterFields?
+    package var parameters: ParameterFields?
     /// `resources`, when it is an array.
-    public var resources: [ResourceEntry]?
+    package var resources: [ResourceEntry]?
 
-    public init() {}
+    package init() {}
 
     /// What `userIdentity` holds that the index keeps.
-    public struct IdentityFields: Equatable, Sendable {
-        public var type, arn, principalID, userName, invokedBy, accessKeyID: String?
+    package struct IdentityFields: Equatable, Sendable {
+        package var type, arn, principalID, userName, invokedBy, accessKeyID: String?
         /// Scalar text, like `recipientAccountId`.
-        public var accountID: String?
+        package var accountID: String?
         /// `sessionContext.sourceIdentity`.
-        public var sourceIdentity: String?
+        package var sourceIdentity: String?
         /// `sessionContext.sessionIssuer.arn` and `.userName`.
-        public var issuerARN, issuerUserName: String?
-        public init() {}
+        package var issuerARN, issuerUserName: String?
+        package init() {}
     }
 
     /// What `requestParameters` holds that the index keeps.
-    public struct ParameterFields: Equatable, Sendable {
-        public var keyID, destinationKeyID, sourceKeyID, targetKeyID, aliasName: String?
+    package struct ParameterFields: Equatable, Sendable {
+        package var keyID, destinationKeyID, sourceKeyID, targetKeyID, aliasName: String?
         /// CreateGrant's grantee.
-        public var granteePrincipal: String?
+        package var granteePrincipal: String?
         /// The members of each encryption context that is an object. Three fields rather than
         /// an array of three: no allocation per record.
-        public var requestContext, sourceContext, destinationContext: [ContextMember]?
-        public init() {}
+        package var requestContext, sourceContext, destinationContext: [ContextMember]?
+        package init() {}
 
         /// The context of a scope, by `ContextScope.rawValue`.
-        public subscript(context scope: Int) -> [ContextMember]? {
+        package subscript(context scope: Int) -> [ContextMember]? {
             get { scope == 0 ? requestContext : scope == 1 ? sourceContext : destinationContext }
             set {
                 switch scope {
@@ -58,11 +58,11 @@ public struct KMSRecordFields: Equatable, Sendable {
     }
 
     /// One member of an encryption context: a string, or the JSON text of another value.
-    public struct ContextMember: Equatable, Sendable {
-        public var name: String
-        public var value: String
-        public var isString: Bool
-        public init(name: String, value: String, isString: Bool) {
+    package struct ContextMember: Equatable, Sendable {
+        package var name: String
+        package var value: String
+        package var isString: Bool
+        package init(name: String, value: String, isString: Bool) {
             self.name = name
             self.value = value
             self.isString = isString
@@ -70,10 +70,10 @@ public struct KMSRecordFields: Equatable, Sendable {
     }
 
     /// One entry of `resources`: its `ARN` (else `arn`) and `type`, when they are strings.
-    public struct ResourceEntry: Equatable, Sendable {
-        public var arn: String?
-        public var type: String?
-        public init(arn: String?, type: String?) {
+    package struct ResourceEntry: Equatable, Sendable {
+        package var arn: String?
+        package var type: String?
+        package init(arn: String?, type: String?) {
             self.arn = arn
             self.type = type
         }
@@ -85,7 +85,7 @@ public struct KMSRecordFields: Equatable, Sendable {
 
 extension KMSRecordFields {
     /// The fields of a record already parsed into a `JSONValue` (nil members for a non-object).
-    public init(_ record: JSONValue) {
+    package init(_ record: JSONValue) {
         self.init()
         guard case .object(let members) = record else { return }
         for (key, value) in members {

@@ -6,23 +6,23 @@ import Darwin
 
 /// Writes to standard output and error. A closed pipe (`kmsindex … | head`) ends the
 /// process quietly with status 0, as a filter should.
-public enum Console {
+package enum Console {
     /// Call once at start: a broken pipe becomes a write error (EPIPE) instead of a signal.
-    public static func ignoreBrokenPipe() {
+    package static func ignoreBrokenPipe() {
         signal(SIGPIPE, SIG_IGN)
     }
 
-    public static func out(_ text: String) {
+    package static func out(_ text: String) {
         write(fd: 1, text)
     }
 
     /// Diagnostics: one line, caller-chosen text already escaped by the caller.
-    public static func err(_ text: String) {
+    package static func err(_ text: String) {
         write(fd: 2, text.hasSuffix("\n") ? text : text + "\n")
     }
 
-    public static var stdoutIsTerminal: Bool { isatty(1) == 1 }
-    public static var stderrIsTerminal: Bool { isatty(2) == 1 }
+    package static var stdoutIsTerminal: Bool { isatty(1) == 1 }
+    package static var stderrIsTerminal: Bool { isatty(2) == 1 }
 
     static func write(fd: Int32, _ text: String) {
         var bytes = Array(text.utf8)

@@ -1,24 +1,24 @@
 /// How query commands print rows.
-public enum OutputFormat: String, CaseIterable, Sendable {
+package enum OutputFormat: String, CaseIterable, Sendable {
     case table, csv, tsv, json, ndjson
 }
 
 /// One value of a result: nothing, text, or a number.
 ///
 /// Numbers stay numbers in JSON; every format shows them as their decimal text.
-public enum Cell: Sendable, Equatable, Hashable {
+package enum Cell: Sendable, Equatable, Hashable {
     case null
     case text(String)
     case integer(Int64)
     case real(Double)
 
     /// A text cell, or `.null` for nil.
-    public init(_ text: String?) {
+    package init(_ text: String?) {
         self = text.map(Cell.text) ?? .null
     }
 
     /// The value as text, nil for `.null`.
-    public var text: String? {
+    package var text: String? {
         switch self {
         case .null: return nil
         case let .text(s): return s
@@ -45,31 +45,31 @@ public enum Cell: Sendable, Equatable, Hashable {
 ///
 /// Every query command builds one of these, so every command gets every format, and the
 /// escaping rules live in one place.
-public struct ResultTable: Sendable, Equatable {
-    public var columns: [String]
-    public var cells: [[Cell]]
+package struct ResultTable: Sendable, Equatable {
+    package var columns: [String]
+    package var cells: [[Cell]]
 
     /// The rows as text (numbers as their decimal text, nil for null).
-    public var rows: [[String?]] {
+    package var rows: [[String?]] {
         get { cells.map { $0.map(\.text) } }
         set { cells = newValue.map { $0.map(Cell.init) } }
     }
 
     /// A table of text values.
-    public init(columns: [String], rows: [[String?]]) {
+    package init(columns: [String], rows: [[String?]]) {
         self.columns = columns
         self.cells = rows.map { $0.map(Cell.init) }
     }
 
     /// A table of typed values.
-    public init(columns: [String], cells: [[Cell]]) {
+    package init(columns: [String], cells: [[Cell]]) {
         self.columns = columns
         self.cells = cells
     }
 
     /// The table rendered in `format`. Table output escapes caller-chosen text; JSON and CSV
     /// carry it intact (quoted by their own rules).
-    public func render(_ format: OutputFormat) -> String {
+    package func render(_ format: OutputFormat) -> String {
         switch format {
         case .table: return renderTable()
         case .csv: return renderDelimited(separator: ",")

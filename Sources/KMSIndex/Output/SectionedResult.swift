@@ -4,30 +4,30 @@
 /// array per section; CSV and TSV are one table whose first column is `section`, with the
 /// columns of every section (empty where a section has no such column); NDJSON is one object
 /// per row, `section` first, with that section's columns.
-public struct SectionedResult: Sendable, Equatable {
+package struct SectionedResult: Sendable, Equatable {
     /// One named table.
-    public struct Section: Sendable, Equatable {
-        public var name: String
-        public var table: ResultTable
+    package struct Section: Sendable, Equatable {
+        package var name: String
+        package var table: ResultTable
 
-        public init(_ name: String, _ table: ResultTable) {
+        package init(_ name: String, _ table: ResultTable) {
             self.name = name
             self.table = table
         }
     }
 
-    public var sections: [Section]
+    package var sections: [Section]
 
-    public init(_ sections: [Section]) { self.sections = sections }
+    package init(_ sections: [Section]) { self.sections = sections }
 
     /// The section named `name`.
-    public subscript(name: String) -> ResultTable? { sections.first { $0.name == name }?.table }
+    package subscript(name: String) -> ResultTable? { sections.first { $0.name == name }?.table }
 
     /// True when no section has a row.
-    public var isEmpty: Bool { sections.allSatisfy { $0.table.cells.isEmpty } }
+    package var isEmpty: Bool { sections.allSatisfy { $0.table.cells.isEmpty } }
 
     /// The result rendered in `format`, escaped as `ResultTable.render` escapes.
-    public func render(_ format: OutputFormat) -> String {
+    package func render(_ format: OutputFormat) -> String {
         switch format {
         case .table:
             return sections.map { section in

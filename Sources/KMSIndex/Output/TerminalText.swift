@@ -1,11 +1,11 @@
 /// Makes text that callers chose (user agents, session names, error messages, object keys)
 /// safe to print on a terminal.
-public enum TerminalText {
+package enum TerminalText {
     /// Escapes control characters (C0, DEL, C1, which start terminal escape sequences),
     /// line and paragraph separators and bidirectional overrides as visible `\x1b`, `\n`,
     /// `\u{202e}` text. Everything else passes unchanged; a backslash is doubled so the result
     /// reads back unambiguously.
-    public static func escape(_ s: String) -> String {
+    package static func escape(_ s: String) -> String {
         var needs = false
         for scalar in s.unicodeScalars where isUnsafe(scalar) || scalar == "\\" {
             needs = true

@@ -2,7 +2,7 @@
 ///
 /// Objects keep their members in order; numbers keep their text, so that no value is out
 /// of range and none changes when written back.
-public indirect enum JSONValue: Equatable, Sendable {
+package indirect enum JSONValue: Equatable, Sendable {
     case object([(String, JSONValue)])
     case array([JSONValue])
     case string(String)
@@ -10,7 +10,7 @@ public indirect enum JSONValue: Equatable, Sendable {
     case bool(Bool)
     case null
 
-    public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
+    package static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
         switch (lhs, rhs) {
         case let (.object(a), .object(b)):
             return a.count == b.count && zip(a, b).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
@@ -24,19 +24,19 @@ public indirect enum JSONValue: Equatable, Sendable {
     }
 
     /// The member named `key` of an object (the last one when a key repeats, as most parsers do).
-    public subscript(key: String) -> JSONValue? {
+    package subscript(key: String) -> JSONValue? {
         guard case let .object(members) = self else { return nil }
         return members.last(where: { $0.0 == key })?.1
     }
 
     /// The value as a string, when it is one.
-    public var string: String? {
+    package var string: String? {
         if case let .string(s) = self { return s }
         return nil
     }
 
     /// Scalars as text (strings as-is, numbers and booleans as written); nil for null, objects, arrays.
-    public var scalarText: String? {
+    package var scalarText: String? {
         switch self {
         case let .string(s): return s
         case let .number(n): return n
@@ -46,7 +46,7 @@ public indirect enum JSONValue: Equatable, Sendable {
     }
 
     /// Compact JSON text of the value.
-    public var jsonText: String {
+    package var jsonText: String {
         var out = ""
         write(to: &out)
         return out
@@ -79,10 +79,10 @@ public indirect enum JSONValue: Equatable, Sendable {
 }
 
 /// JSON string quoting shared by every writer of JSON text.
-public enum JSONText {
+package enum JSONText {
     /// Appends `s` as a JSON string literal; control characters are escaped, so the result is
     /// valid JSON and safe on a terminal.
-    public static func appendQuoted(_ s: String, to out: inout String) {
+    package static func appendQuoted(_ s: String, to out: inout String) {
         out += "\""
         for scalar in s.unicodeScalars {
             switch scalar {
@@ -104,7 +104,7 @@ public enum JSONText {
         out += "\""
     }
 
-    public static func quoted(_ s: String) -> String {
+    package static func quoted(_ s: String) -> String {
         var out = ""
         appendQuoted(s, to: &out)
         return out

@@ -5,7 +5,7 @@ import Darwin
 #endif
 
 /// What a file turned out to be, once read to the end.
-public enum LogFileKind: Equatable, Sendable {
+package enum LogFileKind: Equatable, Sendable {
     /// A CloudTrail log file: `{"Records":[...]}`.
     case log
     /// Valid JSON that is not a log file (a digest file, or anything else); the reason says what.
@@ -13,28 +13,28 @@ public enum LogFileKind: Equatable, Sendable {
 }
 
 /// Why a file's content is not usable as a log file.
-public struct ContentError: Error, Equatable, CustomStringConvertible {
-    public var description: String
-    public init(_ description: String) { self.description = description }
+package struct ContentError: Error, Equatable, CustomStringConvertible {
+    package var description: String
+    package init(_ description: String) { self.description = description }
 }
 
 /// A record of a log file that could not be used, with its position in `Records`.
-public struct MalformedRecord: Equatable, Sendable {
-    public var index: Int
-    public var reason: String
+package struct MalformedRecord: Equatable, Sendable {
+    package var index: Int
+    package var reason: String
 }
 
 /// Streams a CloudTrail log file record by record, handing over only KMS records.
 ///
 /// Non-KMS records are skipped at byte level without being built; memory holds one record
 /// at a time (plus the read buffer), whatever the size of the file.
-public final class LogFileReader {
+package final class LogFileReader {
     // Counted per record, without the run-time exclusivity checks of class properties: only
     // the record loop changes them, and nothing it calls touches them.
-    @exclusivity(unchecked) public private(set) var recordCount = 0
-    @exclusivity(unchecked) public private(set) var kmsRecordCount = 0
-    public private(set) var malformed: [MalformedRecord] = []
-    public private(set) var malformedCount = 0
+    @exclusivity(unchecked) package private(set) var recordCount = 0
+    @exclusivity(unchecked) package private(set) var kmsRecordCount = 0
+    package private(set) var malformed: [MalformedRecord] = []
+    package private(set) var malformedCount = 0
 
     let stream: DecompressedStream
     private let window: ByteWindow
@@ -161,7 +161,7 @@ public final class LogFileReader {
     }
 
     /// Records a record that could not be used; the caller reports them.
-    public func noteMalformed(_ index: Int, _ reason: String) {
+    package func noteMalformed(_ index: Int, _ reason: String) {
         malformedCount += 1
         if malformed.count < 20 { malformed.append(MalformedRecord(index: index, reason: reason)) }
     }

@@ -10,7 +10,7 @@ import Darwin
 /// key ARNs, user agents, context names). Sharing them saves an allocation, a UTF-8 check and,
 /// on the writer thread, a free per string. One interner serves one parsing thread. Its memory
 /// is bounded: when it is full it starts over.
-public final class StringInterner {
+package final class StringInterner {
     /// Strings this short are stored inline by `String` and cost no allocation anyway.
     static let shortest = 16
     /// Longer strings rarely repeat; hashing them would cost more than it saves.
@@ -34,7 +34,7 @@ public final class StringInterner {
     /// Random per interner, so that colliding strings cannot be prepared in advance.
     private let seed = UInt64.random(in: .min ... .max)
 
-    public init() {
+    package init() {
         slots = .allocate(capacity: Self.slotCount)
         slots.initialize(repeating: nil, count: Self.slotCount)
         hashes = .allocate(capacity: Self.slotCount)
@@ -57,7 +57,7 @@ public final class StringInterner {
 
     /// The string the UTF-8 `bytes` decode to (invalid sequences replaced with U+FFFD, as
     /// `String(decoding:as:)` does); the same instance as last time for bytes seen before.
-    public func string(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+    package func string(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
         guard bytes.count >= Self.shortest, bytes.count <= Self.longest, let base = bytes.baseAddress else {
             return String(decoding: bytes, as: UTF8.self)
         }

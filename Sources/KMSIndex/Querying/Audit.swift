@@ -2,8 +2,8 @@ import Foundation
 import GRDB
 
 /// One finding of an audit.
-public struct AuditFinding: Sendable, Equatable {
-    public enum Kind: String, Sendable {
+package struct AuditFinding: Sendable, Equatable {
+    package enum Kind: String, Sendable {
         /// A digest lists a log file that the index never ingested.
         case notIngested = "not-ingested"
         /// A digest lists a log file that was read but failed.
@@ -33,7 +33,7 @@ public struct AuditFinding: Sendable, Equatable {
 
         /// How much a finding weighs: `high` for evidence of tampering (chain, signatures,
         /// content that differs from its digest).
-        public var severity: Severity {
+        package var severity: Severity {
             switch self {
             case .hashMismatch, .digestChainBroken, .signatureInvalid, .unknownKey, .keyNotValidThen: return .high
             case .notIngested, .failed, .missingDigest, .unreadableDigest: return .medium
@@ -42,25 +42,25 @@ public struct AuditFinding: Sendable, Equatable {
         }
     }
 
-    public enum Severity: String, Sendable {
+    package enum Severity: String, Sendable {
         case high, medium, info
     }
 
-    public var kind: Kind
-    public var subject: String
-    public var detail: String
+    package var kind: Kind
+    package var subject: String
+    package var detail: String
 
     /// True for findings that mean data is missing or altered (blind spots and notes on the
     /// chain of digests are informative).
-    public var isProblem: Bool { kind.severity != .info }
+    package var isProblem: Bool { kind.severity != .info }
 }
 
 /// Checks the index against CloudTrail digest files: did we index every log file CloudTrail
 /// delivered, unaltered? Also reports blind spots of the index.
-public struct Audit {
-    public let index: IndexDatabase
+package struct Audit {
+    package let index: IndexDatabase
 
-    public init(index: IndexDatabase) { self.index = index }
+    package init(index: IndexDatabase) { self.index = index }
 
     struct LedgerEntry {
         var path: String
@@ -74,23 +74,23 @@ public struct Audit {
     }
 
     /// What `report` found.
-    public struct Report: Sendable {
-        public var findings: [AuditFinding]
+    package struct Report: Sendable {
+        package var findings: [AuditFinding]
         /// Digest files read whole (the ones the chain and signature checks could use).
-        public var digests: Int
+        package var digests: Int
         /// Digests whose signature verified; nil when no public keys were given.
-        public var signaturesVerified: Int?
+        package var signaturesVerified: Int?
     }
 
     /// Reads every digest file under `paths` and compares it with the ledger.
-    public func run(paths: [String]) throws -> [AuditFinding] {
+    package func run(paths: [String]) throws -> [AuditFinding] {
         try report(paths: paths).findings
     }
 
     /// Reads every digest file under `paths`, compares it with the ledger and checks the
     /// chain of digests; with `keys`, also their signatures (the newest digest of a chain
     /// only with its signature in `signatures`).
-    public func report(paths: [String], keys: PublicKeySet? = nil, signatures: DigestSignatureFile? = nil) throws -> Report {
+    package func report(paths: [String], keys: PublicKeySet? = nil, signatures: DigestSignatureFile? = nil) throws -> Report {
         var ledger: [String: LedgerEntry] = [:]
         try index.queue.read { db in
             let rows = try Row.fetchCursor(db, sql: "SELECT path, outcome, content_sha256 FROM source_files")

@@ -2,7 +2,7 @@ import GRDB
 
 /// Failed KMS calls (AccessDenied, KMSInvalidStateException, …) grouped by caller, key and
 /// error: `kmsindex denied`, the security view.
-public enum Denied {
+package enum Denied {
     /// One row per caller, key and error code, most calls first: the caller (ARN, else
     /// the calling service), the key (ARN, else as the caller wrote it), calls, the
     /// operations tried, distinct S3 objects named, first and last seen, and the latest
@@ -10,7 +10,7 @@ public enum Denied {
     ///
     /// Failed calls are read as ids and grouped here: grouping them in SQL by caller and key
     /// text carried every message through three sorts, seconds on a year of history.
-    public static func table(_ db: Database, filter: QueryFilter) throws -> ResultTable {
+    package static func table(_ db: Database, filter: QueryFilter) throws -> ResultTable {
         var c = try filter.eventConditions(db)
         c.add("e.error_code_sid IS NOT NULL")  // through the partial index of failed calls
         var groups: [GroupKey: Group] = [:]

@@ -1,17 +1,17 @@
 import GRDB
 
 /// A KMS key known to the index.
-public struct KnownKey: Sendable, Equatable {
-    public var id: Int64
-    public var arn: String
+package struct KnownKey: Sendable, Equatable {
+    package var id: Int64
+    package var arn: String
 }
 
 /// Finds the keys a user names: a key ARN, a key id, an alias name (`alias/NAME`, or `NAME`
 /// when no key id matches) or an alias ARN. Aliases come from `kms_key_aliases`.
-public enum KeyLookup {
+package enum KeyLookup {
     /// The keys `text` names, by ARN. An alias that pointed at several keys over time names
     /// them all.
-    public static func resolve(_ db: Database, _ text: String) throws -> [KnownKey] {
+    package static func resolve(_ db: Database, _ text: String) throws -> [KnownKey] {
         func fetch(_ sql: String, _ arguments: StatementArguments) throws -> [KnownKey] {
             try Row.fetchAll(db, sql: "SELECT DISTINCT k.id, k.arn FROM kms_keys k \(sql) ORDER BY k.arn", arguments: arguments)
                 .map { KnownKey(id: $0["id"], arn: $0["arn"]) }

@@ -1,7 +1,7 @@
 import GRDB
 
 /// The answer to `kmsindex key KEY`.
-public enum KeyReportAnswer: Sendable, Equatable {
+package enum KeyReportAnswer: Sendable, Equatable {
     /// The key's story, in sections (see `KeyReport.sectionNames`).
     case report(KnownKey, SectionedResult)
     /// No key in the index matches.
@@ -12,23 +12,23 @@ public enum KeyReportAnswer: Sendable, Equatable {
 
 /// One CMK's story: what it is called, how much it is used, by whom, on what, what failed,
 /// and what was done to the key itself.
-public struct KeyReport {
+package struct KeyReport {
     let db: Database
 
-    public init(_ db: Database) { self.db = db }
+    package init(_ db: Database) { self.db = db }
 
     /// The sections, in order: `key` (one summary row), `aliases`, `daily` (calls per day and
     /// operation), `principals` (top callers), `trails`, `objects` (S3 locations named, most
     /// recently used first), `failures` (failed calls, newest first), `lifecycle` (key
     /// management events, oldest first).
-    public static let sectionNames = ["key", "aliases", "daily", "principals", "trails", "objects", "failures", "lifecycle"]
+    package static let sectionNames = ["key", "aliases", "daily", "principals", "trails", "objects", "failures", "lifecycle"]
 
     /// Rows of `principals`, `objects` and `failures` without `--limit`.
-    public static let defaultListLimit = 20
+    package static let defaultListLimit = 20
 
     /// Key management operations shown under `lifecycle` (with any other call CloudTrail
     /// marks as not read-only).
-    public static let lifecycleOperations = [
+    package static let lifecycleOperations = [
         "CreateKey", "EnableKey", "DisableKey", "ScheduleKeyDeletion", "CancelKeyDeletion", "DeleteKey",
         "PutKeyPolicy", "CreateGrant", "RetireGrant", "RevokeGrant", "CreateAlias", "UpdateAlias",
         "DeleteAlias", "EnableKeyRotation", "DisableKeyRotation", "RotateKeyOnDemand", "RotateKey",
@@ -40,7 +40,7 @@ public struct KeyReport {
     /// keeps. `filter.key` is ignored; `filter.limit` caps every list section. An alias is
     /// unique only within an account and region: when it names several keys,
     /// `filter.account` and `filter.region` choose among them.
-    public func answer(_ query: String, filter: QueryFilter) throws -> KeyReportAnswer {
+    package func answer(_ query: String, filter: QueryFilter) throws -> KeyReportAnswer {
         var keys = try KeyLookup.resolve(db, query)
         if keys.count > 1 {
             let chosen = keys.filter { key in

@@ -2,9 +2,9 @@ import GRDB
 
 /// The listings of `kmsindex keys`, `trails` and `objects`: one row per key, trail or S3
 /// location, with counts over the events the filter keeps, and first and last seen.
-public enum Listings {
+package enum Listings {
     /// Keys by ARN: aliases, events, failed calls, distinct callers, first and last seen.
-    public static func keys(_ db: Database, filter: QueryFilter) throws -> ResultTable {
+    package static func keys(_ db: Database, filter: QueryFilter) throws -> ResultTable {
         let counts = SummarySource.counts(filter), callers = SummarySource.callers(filter)
         let c = try filter.summaryConditions(db, failed: "a.error_code_sid != 0")
         return try fetchTable(db, sql: """
@@ -29,7 +29,7 @@ public enum Listings {
 
     /// Trails by ARN: events, log-file deliveries (`GenerateDataKey` naming an object), log
     /// files, reads (`Decrypt`), distinct readers, failed calls, first and last seen.
-    public static func trails(_ db: Database, filter: QueryFilter) throws -> ResultTable {
+    package static func trails(_ db: Database, filter: QueryFilter) throws -> ResultTable {
         let counts = SummarySource.counts(filter), callers = SummarySource.callers(filter)
         let c = try filter.summaryConditions(db, failed: "a.error_code_sid != 0")
         let decrypt = "(SELECT id FROM strings WHERE text = 'Decrypt')"
@@ -74,7 +74,7 @@ public enum Listings {
     /// `Encrypt`), reads (`Decrypt`), failed reads, distinct readers, first and last seen.
     /// `bucket` (a name, `s3://NAME` or a bucket ARN) and `trail` (an ARN or a trail name)
     /// narrow the list.
-    public static func objects(_ db: Database, filter: QueryFilter, bucket: String? = nil, trail: String? = nil) throws -> ResultTable {
+    package static func objects(_ db: Database, filter: QueryFilter, bucket: String? = nil, trail: String? = nil) throws -> ResultTable {
         var c = try filter.summaryConditions(db, alias: "x", failed: "x.failed = 1")
         // The distinct readers of each object listed, from its events (few, through events_object).
         var r = try filter.eventConditions(db)

@@ -1,15 +1,15 @@
 import GRDB
 
 /// What a principal decrypted, when, with what result: `kmsindex reads --principal P`.
-public struct PrincipalReads {
+package struct PrincipalReads {
     let db: Database
 
-    public init(_ db: Database) { self.db = db }
+    package init(_ db: Database) { self.db = db }
 
     /// Ids of the principal rows `query` names: a user, role, root or session ARN (a role
     /// ARN matches all its sessions), a role name (all its sessions), a session name, a user
     /// name, an access key id, or the service that called (`invokedBy`).
-    public func principalIDs(_ query: String) throws -> [Int64] {
+    package func principalIDs(_ query: String) throws -> [Int64] {
         // Names, access key ids and services hold no ':' (IAM's own rules): an ARN can only be a
         // principal's or a role's ARN, and both are indexed.
         if query.contains(":") {
@@ -28,7 +28,7 @@ public struct PrincipalReads {
 
     /// The `Decrypt` calls of the principals `query` names, oldest first, with the other
     /// encryption-context pairs of each (what was decrypted when it was not an S3 object).
-    public func reads(principal query: String, filter: QueryFilter) throws -> [EventRow] {
+    package func reads(principal query: String, filter: QueryFilter) throws -> [EventRow] {
         let ids = try principalIDs(query)
         if ids.isEmpty { return [] }
         var c = try filter.eventConditions(db)
@@ -67,7 +67,7 @@ public struct PrincipalReads {
     /// `reads` as a table. On a terminal: time, caller, result, what was decrypted (the
     /// object, else the context pairs), key, region. Otherwise `EventRow.columnNames` and
     /// `context`.
-    public static func table(_ reads: [EventRow], forTerminal: Bool) -> ResultTable {
+    package static func table(_ reads: [EventRow], forTerminal: Bool) -> ResultTable {
         if forTerminal {
             return ResultTable(
                 columns: ["TIME", "PRINCIPAL", "RESULT", "OBJECT OR CONTEXT", "KEY", "REGION"],

@@ -3,23 +3,23 @@ import GRDB
 
 /// The filters every query command shares: a time window, an account, a region, a key,
 /// failed calls only, and a row limit.
-public struct QueryFilter: Sendable, Equatable {
+package struct QueryFilter: Sendable, Equatable {
     /// Inclusive lower bound on `event_time`, `YYYY-MM-DDTHH:MM:SSZ`.
-    public var since: String?
+    package var since: String?
     /// Exclusive upper bound on `event_time`.
-    public var until: String?
+    package var until: String?
     /// `recipientAccountId`: the account whose trail logged the event.
-    public var account: String?
+    package var account: String?
     /// `awsRegion` of the event.
-    public var region: String?
+    package var region: String?
     /// A key ARN, key id, alias name or alias ARN (see `KeyLookup`).
-    public var key: String?
+    package var key: String?
     /// Only failed calls (an `errorCode`).
-    public var errorsOnly = false
+    package var errorsOnly = false
     /// At most this many rows (of each list, for reports made of several).
-    public var limit: Int?
+    package var limit: Int?
 
-    public init(since: String? = nil, until: String? = nil, account: String? = nil, region: String? = nil,
+    package init(since: String? = nil, until: String? = nil, account: String? = nil, region: String? = nil,
                 key: String? = nil, errorsOnly: Bool = false, limit: Int? = nil) {
         self.since = since
         self.until = until
@@ -31,7 +31,7 @@ public struct QueryFilter: Sendable, Equatable {
     }
 
     /// A filter from command-line text; times as `TimeFilter` reads them, relative to `now`.
-    public static func parse(since: String?, until: String?, account: String? = nil, region: String? = nil,
+    package static func parse(since: String?, until: String?, account: String? = nil, region: String? = nil,
                              key: String? = nil, errorsOnly: Bool = false, limit: Int? = nil,
                              now: Date = Date()) throws -> QueryFilter {
         let filter = QueryFilter(

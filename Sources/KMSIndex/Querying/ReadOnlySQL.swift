@@ -11,7 +11,7 @@ import GRDBSQLite
 /// refused before it runs; and ATTACH, DETACH, VACUUM (`VACUUM INTO` writes a new file even
 /// from a read-only connection) and transaction control are refused by name. One statement
 /// per call: a second one is refused, so nothing runs half-way.
-public enum ReadOnlySQL {
+package enum ReadOnlySQL {
     /// Leading keywords refused even though SQLite counts them as read-only.
     static let refusedKeywords: Set<String> = [
         "ATTACH", "DETACH", "VACUUM", "BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE",
@@ -20,7 +20,7 @@ public enum ReadOnlySQL {
     /// Opens the index at `path` read-only (`Configuration.readonly`), refusing what
     /// `IndexDatabase.openForReading` refuses (no file, not SQLite, not an index, a newer
     /// schema) but, unlike it, never applying pending migrations: `sql` writes nothing.
-    public static func open(path: String) throws -> DatabaseQueue {
+    package static func open(path: String) throws -> DatabaseQueue {
         guard FileManager.default.fileExists(atPath: path) else {
             throw DatabaseOpenError("no index at \(path): run 'kmsindex ingest' first, or give --db")
         }
@@ -36,7 +36,7 @@ public enum ReadOnlySQL {
     /// Runs `sql` with `parameters` bound as named parameters (`:name`, `@name`, `$name`),
     /// all as text. Throws `QueryError` for a statement that could write, for several
     /// statements, for none, and for a parameter missing or not used.
-    public static func run(_ db: Database, sql: String, parameters: [String: String] = [:]) throws -> ResultTable {
+    package static func run(_ db: Database, sql: String, parameters: [String: String] = [:]) throws -> ResultTable {
         let statements = try db.allStatements(sql: sql)
         guard let statement = try statements.next() else { throw QueryError("no SQL statement given") }
         if try statements.next() != nil {

@@ -1,23 +1,23 @@
 import GRDB
 
 /// Counts that describe an index.
-public struct IndexStats: Sendable, Equatable {
-    public var schemaVersion = 0
-    public var filesIngested = 0
-    public var filesSkipped = 0
-    public var filesFailed = 0
-    public var kmsEvents = 0
-    public var keys = 0
-    public var trails = 0
-    public var objects = 0
-    public var principals = 0
-    public var failedCalls = 0
-    public var firstEventTime: String?
-    public var lastEventTime: String?
+package struct IndexStats: Sendable, Equatable {
+    package var schemaVersion = 0
+    package var filesIngested = 0
+    package var filesSkipped = 0
+    package var filesFailed = 0
+    package var kmsEvents = 0
+    package var keys = 0
+    package var trails = 0
+    package var objects = 0
+    package var principals = 0
+    package var failedCalls = 0
+    package var firstEventTime: String?
+    package var lastEventTime: String?
 
-    public init() {}
+    package init() {}
 
-    public static func read(_ db: Database) throws -> IndexStats {
+    package static func read(_ db: Database) throws -> IndexStats {
         var s = IndexStats()
         let ids = try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations")
         s.schemaVersion = ids.compactMap { Int($0.prefix { $0.isNumber }) }.max() ?? 0

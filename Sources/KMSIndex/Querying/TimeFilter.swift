@@ -2,9 +2,9 @@ import Foundation
 
 /// A query given something it cannot use: a time that is not a time, an unknown key form.
 /// The command line reports it as a usage error (status 2).
-public struct QueryError: Error, CustomStringConvertible, Equatable {
-    public var description: String
-    public init(_ description: String) { self.description = description }
+package struct QueryError: Error, CustomStringConvertible, Equatable {
+    package var description: String
+    package init(_ description: String) { self.description = description }
 }
 
 /// Reads the `--since` and `--until` values of the query commands into UTC bounds.
@@ -13,20 +13,20 @@ public struct QueryError: Error, CustomStringConvertible, Equatable {
 /// an offset such as `+02:00`, no zone meaning UTC), or an age relative to now: a number and
 /// `s`, `m`, `h`, `d` or `w` (`30m`, `24h`, `7d`). Bounds are whole seconds, as
 /// `YYYY-MM-DDTHH:MM:SSZ`; a fraction in the text is dropped.
-public enum TimeFilter {
+package enum TimeFilter {
     /// The inclusive lower bound `text` names: a date means its first second.
-    public static func since(_ text: String, now: Date = Date()) throws -> String {
+    package static func since(_ text: String, now: Date = Date()) throws -> String {
         try bound(text, now: now, endOfDay: false)
     }
 
     /// The exclusive upper bound `text` names. A date alone means through the end of that
     /// day, so `--since 2024-03-01 --until 2024-03-31` covers the whole of March.
-    public static func until(_ text: String, now: Date = Date()) throws -> String {
+    package static func until(_ text: String, now: Date = Date()) throws -> String {
         try bound(text, now: now, endOfDay: true)
     }
 
     /// `date` as `YYYY-MM-DDTHH:MM:SSZ`, rounded down to the second.
-    public static func iso(_ date: Date) -> String {
+    package static func iso(_ date: Date) -> String {
         iso(secondsSinceEpoch: Int(date.timeIntervalSince1970.rounded(.down)))
     }
 

@@ -1,7 +1,7 @@
 import GRDB
 
 /// What `kmsindex usage --by` splits the daily volume by.
-public enum UsageGrouping: String, CaseIterable, Sendable {
+package enum UsageGrouping: String, CaseIterable, Sendable {
     /// `recipientAccountId`.
     case account
     /// `awsRegion` of the call.
@@ -34,13 +34,13 @@ public enum UsageGrouping: String, CaseIterable, Sendable {
 }
 
 /// The KMS list price the cost estimate uses.
-public struct UsagePricing: Sendable, Equatable {
+package struct UsagePricing: Sendable, Equatable {
     /// Dollars per 10,000 requests (symmetric keys: $0.03).
-    public var pricePer10k: Double
+    package var pricePer10k: Double
     /// Requests free each month, per account (AWS: 20,000).
-    public var freePerMonth: Int
+    package var freePerMonth: Int
 
-    public init(pricePer10k: Double = 0.03, freePerMonth: Int = 20_000) {
+    package init(pricePer10k: Double = 0.03, freePerMonth: Int = 20_000) {
         self.pricePer10k = pricePer10k
         self.freePerMonth = freePerMonth
     }
@@ -53,12 +53,12 @@ public struct UsagePricing: Sendable, Equatable {
 /// requests a day each. The baseline counts the deliverers actually seen — (trail, account,
 /// region) from the delivered file's name, where the account and region are those the file
 /// logs — from each one's first delivery to its last, the first and last day in proportion.
-public enum Usage {
+package enum Usage {
     /// Log files a trail delivers a day for one account and region: one each 5 minutes.
-    public static let deliveriesPerDay = 288
+    package static let deliveriesPerDay = 288
     /// A day is flagged when deliveries fall below, or requests rise above, the baseline by
     /// more than this fraction of it.
-    public static let tolerance = 0.1
+    package static let tolerance = 0.1
 
     /// Sections `daily` (day, the `by` column, requests, deliveries, baseline, gap =
     /// requests − baseline, flag, list_cost_usd before the free tier) and `monthly` (month,
@@ -66,7 +66,7 @@ public enum Usage {
     /// the free tier applied per account and month). Flags: `deliveries-missing` (log files
     /// missing from the index, a trail that stopped, KMS events excluded), `above-baseline`
     /// (KMS use beyond CloudTrail's own).
-    public static func report(_ db: Database, filter: QueryFilter, by grouping: UsageGrouping? = nil,
+    package static func report(_ db: Database, filter: QueryFilter, by grouping: UsageGrouping? = nil,
                               pricing: UsagePricing = UsagePricing()) throws -> SectionedResult {
         let source = SummarySource(.usage, filter: filter)
         let c = try filter.summaryConditions(db, failed: "a.error_code_sid != 0")

@@ -2,24 +2,24 @@ import Foundation
 import GRDB
 
 /// One KMS event as the query commands show it.
-public struct EventRow: Sendable, Equatable {
-    public var eventTime: String
-    public var eventName: String
-    public var eventID: String
-    public var principalType: String?
-    public var principalARN: String?
-    public var roleARN: String?
-    public var sessionName: String?
-    public var invokedBy: String?
-    public var errorCode: String?
-    public var errorMessage: String?
-    public var sourceIP: String?
-    public var userAgent: String?
-    public var keyARN: String?
-    public var region: String?
-    public var objectARN: String?
+package struct EventRow: Sendable, Equatable {
+    package var eventTime: String
+    package var eventName: String
+    package var eventID: String
+    package var principalType: String?
+    package var principalARN: String?
+    package var roleARN: String?
+    package var sessionName: String?
+    package var invokedBy: String?
+    package var errorCode: String?
+    package var errorMessage: String?
+    package var sourceIP: String?
+    package var userAgent: String?
+    package var keyARN: String?
+    package var region: String?
+    package var objectARN: String?
     /// The request's other encryption-context pairs, `name=value; …`, when the query asks for them.
-    public var context: String?
+    package var context: String?
     init(eventTime: String, eventName: String, eventID: String) {
         self.eventTime = eventTime
         self.eventName = eventName
@@ -28,7 +28,7 @@ public struct EventRow: Sendable, Equatable {
 
     /// The caller in one phrase: the role and session for an assumed role, else the ARN,
     /// else the service that called.
-    public var principalDescription: String {
+    package var principalDescription: String {
         if let roleARN, let sessionName { return "\(roleARN) (session \(sessionName))" }
         if let principalARN { return principalARN }
         if let invokedBy { return "\(principalType ?? "unknown"): \(invokedBy)" }
@@ -36,7 +36,7 @@ public struct EventRow: Sendable, Equatable {
     }
 
     /// "OK" or the error code.
-    public var result: String { errorCode ?? "OK" }
+    package var result: String { errorCode ?? "OK" }
 
     static let selectColumns = """
         event_time, event_name, event_id, principal_type, principal_arn, role_arn, session_name,
@@ -63,29 +63,29 @@ public struct EventRow: Sendable, Equatable {
     }
 
     /// The column names of an event list in CSV, TSV and JSON (who-read, reads).
-    public static let columnNames = [
+    package static let columnNames = [
         "event_time", "event_name", "event_id", "principal_arn", "principal_type", "role_arn",
         "session_name", "invoked_by", "error_code", "error_message", "source_ip", "user_agent",
         "key_arn", "region", "object_arn",
     ]
 
     /// The values of `columnNames`, in order.
-    public var cells: [Cell] {
+    package var cells: [Cell] {
         [eventTime, eventName, eventID, principalARN, principalType, roleARN, sessionName, invokedBy,
          errorCode, errorMessage, sourceIP, userAgent, keyARN, region, objectARN].map(Cell.init)
     }
 }
 
 /// An S3 location known to the index.
-public struct KnownObject: Sendable, Equatable {
-    public var id: Int64
-    public var arn: String
-    public var kind: String
-    public var bucket: String?
+package struct KnownObject: Sendable, Equatable {
+    package var id: Int64
+    package var arn: String
+    package var kind: String
+    package var bucket: String?
 }
 
 /// The answer to "who read this object?".
-public enum WhoReadAnswer: Sendable, Equatable {
+package enum WhoReadAnswer: Sendable, Equatable {
     /// The object is known: its Decrypt events (maybe none), and the events that wrote it.
     case object(KnownObject, reads: [EventRow], writes: [EventRow], bucketKeysOnly: Bool)
     /// Nothing in the index names it. `bucketKeysOnly` when its bucket appears only as a
@@ -96,14 +96,14 @@ public enum WhoReadAnswer: Sendable, Equatable {
 }
 
 /// Finds who decrypted an S3 object (a CloudTrail log file, or any SSE-KMS object).
-public struct WhoRead {
+package struct WhoRead {
     let db: Database
 
-    public init(_ db: Database) { self.db = db }
+    package init(_ db: Database) { self.db = db }
 
     /// Answers for `query`: an object ARN, `s3://bucket/key`, `bucket/key`, a bucket
     /// (`s3://bucket`, bucket ARN), or a file name or key suffix matching one object.
-    public func answer(_ query: String) throws -> WhoReadAnswer {
+    package func answer(_ query: String) throws -> WhoReadAnswer {
         let candidates = try resolve(query)
         if candidates.count > 1 { return .ambiguous(candidates: candidates.map(\.arn).sorted()) }
         guard let object = candidates.first else {

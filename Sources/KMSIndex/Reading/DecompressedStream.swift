@@ -8,9 +8,9 @@ import Darwin
 #endif
 
 /// Why a file's bytes could not be read or decompressed.
-public enum ReadError: Error, Equatable, CustomStringConvertible {
+package enum ReadError: Error, Equatable, CustomStringConvertible {
     /// The system call that failed on the file.
-    public enum Operation: String, Sendable {
+    package enum Operation: String, Sendable {
         case open, read
     }
 
@@ -21,7 +21,7 @@ public enum ReadError: Error, Equatable, CustomStringConvertible {
     case trailingGarbage(offset: Int)
     case tooLarge(limit: Int)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case let .io(operation, code):
             return "\(operation.rawValue): \(String(cString: strerror(code)))"
@@ -45,13 +45,13 @@ public enum ReadError: Error, Equatable, CustomStringConvertible {
 /// members are read as one stream, as `gzip -d` does; a stream that ends early or fails its
 /// CRC or length check is an error, never a silent partial read. Trailing zero bytes (padding)
 /// are ignored.
-public final class DecompressedStream {
-    public let path: String
+package final class DecompressedStream {
+    package let path: String
     /// Uncompressed bytes produced so far.
-    public private(set) var producedBytes = 0
+    package private(set) var producedBytes = 0
     /// Compressed (on-disk) bytes read so far.
-    public private(set) var consumedBytes = 0
-    public private(set) var isGzip = false
+    package private(set) var consumedBytes = 0
+    package private(set) var isGzip = false
 
     private let fd: Int32
     private let limit: Int
@@ -76,7 +76,7 @@ public final class DecompressedStream {
     /// Opens `path`. `limit` caps the decompressed size (a bound on gzip bombs). With
     /// `hashContent`, the SHA-256 of the decompressed content is computed as it streams by
     /// (what CloudTrail digest files record for each log file).
-    public init(path: String, limit: Int, hashContent: Bool = false) throws {
+    package init(path: String, limit: Int, hashContent: Bool = false) throws {
         self.path = path
         self.limit = limit
         if hashContent { hasher = SHA256() }
@@ -259,7 +259,7 @@ public final class DecompressedStream {
 
     /// Lowercase hex SHA-256 of the whole decompressed content; nil until the end is read,
     /// or when hashing was not asked for.
-    public var contentSHA256: String? {
+    package var contentSHA256: String? {
         guard finished, let hasher else { return nil }
         return Hex.encode(hasher.finalize())
     }

@@ -3,20 +3,20 @@
 /// Folders wholly outside the range are not even listed, so a nightly run over years of logs
 /// touches only the recent days. A log file is delivered after the events it holds, so the
 /// range reaches one day past `last`: events of late evening arrive in the next day's folder.
-public struct DeliveryDays: Sendable, Equatable {
+package struct DeliveryDays: Sendable, Equatable {
     /// First day, as days since 1970-01-01; nil for no lower bound.
-    public var first: Int?
+    package var first: Int?
     /// Last day of events, as days since 1970-01-01; nil for no upper bound.
-    public var last: Int?
+    package var last: Int?
 
-    public init(first: Int?, last: Int?) {
+    package init(first: Int?, last: Int?) {
         self.first = first
         self.last = last
     }
 
     /// Days since 1970-01-01 of `YYYY-MM-DD` (a longer ISO-8601 time is cut to its date), or of
     /// a relative `Nd` counted back from `today`. Nil when the text is neither.
-    public static func day(_ text: String, today: Int) -> Int? {
+    package static func day(_ text: String, today: Int) -> Int? {
         if text.hasSuffix("d"), let n = Int(text.dropLast()), n >= 0 { return today - n }
         let parts = text.prefix(10).split(separator: "-")
         guard parts.count == 3, parts[0].count == 4, let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]),
@@ -26,7 +26,7 @@ public struct DeliveryDays: Sendable, Equatable {
     }
 
     /// True when the folder (or file) at `path` holds only delivery days outside the range.
-    public func excludes(_ path: String) -> Bool {
+    package func excludes(_ path: String) -> Bool {
         let parts = path.split(separator: "/")
         guard let anchor = parts.lastIndex(where: { $0 == "CloudTrail" || $0 == "CloudTrail-Digest" || $0 == "CloudTrail-Insight" })
         else { return false }

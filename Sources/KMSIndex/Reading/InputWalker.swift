@@ -1,12 +1,12 @@
 import Foundation
 
 /// A file found under the paths given to ingest.
-public struct InputFile: Sendable, Equatable {
-    public var path: String
-    public var size: Int64
-    public var mtimeNs: Int64
+package struct InputFile: Sendable, Equatable {
+    package var path: String
+    package var size: Int64
+    package var mtimeNs: Int64
 
-    public init(path: String, size: Int64, mtimeNs: Int64) {
+    package init(path: String, size: Int64, mtimeNs: Int64) {
         self.path = path
         self.size = size
         self.mtimeNs = mtimeNs
@@ -14,7 +14,7 @@ public struct InputFile: Sendable, Equatable {
 }
 
 /// What the walk found that is not a file to read.
-public enum WalkNote: Sendable, Equatable {
+package enum WalkNote: Sendable, Equatable {
     /// Not read, for a reason known from its path (a digest or Insights file, not JSON).
     case skipped(path: String, reason: String)
     /// Could not be listed or examined.
@@ -26,20 +26,20 @@ public enum WalkNote: Sendable, Equatable {
 /// Symbolic links are followed, and a folder already visited (a link loop) is not entered
 /// again. In folders, only `.json.gz`, `.json` and `.gz` files are candidates; a file named
 /// explicitly is always read.
-public struct InputWalker {
+package struct InputWalker {
     /// Absolute paths never to visit (the index itself and its journal files).
-    public var excluded: Set<String>
+    package var excluded: Set<String>
 
     /// Delivery days to read; folders outside are not listed.
-    public var days: DeliveryDays?
+    package var days: DeliveryDays?
 
-    public init(excluded: Set<String> = [], days: DeliveryDays? = nil) {
+    package init(excluded: Set<String> = [], days: DeliveryDays? = nil) {
         self.excluded = excluded
         self.days = days
     }
 
     /// Calls `visit` for each candidate file and `note` for everything skipped or unreadable.
-    public func walk(_ roots: [String], visit: (InputFile) throws -> Void, note: (WalkNote) throws -> Void) throws {
+    package func walk(_ roots: [String], visit: (InputFile) throws -> Void, note: (WalkNote) throws -> Void) throws {
         var visited = Set<DirectoryID>()
         for root in roots {
             var st = stat()
@@ -114,7 +114,7 @@ public struct InputWalker {
     }
 
     /// Why a file found in a folder is not read, judging by its path alone; nil to read it.
-    public static func skipReason(path: String) -> String? {
+    package static func skipReason(path: String) -> String? {
         if path.contains("/CloudTrail-Digest/") { return "CloudTrail digest file" }
         if path.contains("/CloudTrail-Insight/") { return "CloudTrail Insights file" }
         if !(path.hasSuffix(".json.gz") || path.hasSuffix(".json") || path.hasSuffix(".gz")) {

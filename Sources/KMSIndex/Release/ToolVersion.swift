@@ -1,14 +1,14 @@
 /// What git said about the source tree when the binary was built.
-public struct GitState: Equatable, Sendable {
+package struct GitState: Equatable, Sendable {
     /// The short hash of the commit built.
-    public var commit: String
+    package var commit: String
     /// The version tags (`vX.Y.Z`) on that commit.
-    public var tags: [String]
+    package var tags: [String]
     /// No tracked file differed from the commit.
-    public var clean: Bool
+    package var clean: Bool
 
     /// What the build found; the generated `buildGitState` of the `kmsindex` target makes one.
-    public init(commit: String, tags: [String], clean: Bool) {
+    package init(commit: String, tags: [String], clean: Bool) {
         self.commit = commit
         self.tags = tags
         self.clean = clean
@@ -16,14 +16,14 @@ public struct GitState: Equatable, Sendable {
 }
 
 /// The version a kmsindex binary reports.
-public enum ToolVersion {
+package enum ToolVersion {
     /// The release this source is, or is on the way to. The one place the number is written; a
     /// release is the commit tagged `v` + this number.
-    public static let release = "0.3.0"
+    package static let release = "0.3.0"
 
     /// `release` for a build of a clean tree at the tag `v` + `release`; `release-dev+COMMIT`
     /// for any other build from git; `release-dev` when there was no git at build time.
-    public static func describe(_ git: GitState?, release: String = release) -> String {
+    package static func describe(_ git: GitState?, release: String = release) -> String {
         guard let git else { return release + "-dev" }
         if git.clean && git.tags.contains("v" + release) { return release }
         return release + "-dev+" + git.commit

@@ -8,14 +8,14 @@ import GRDB
 /// merge recount the days they change (`recount`); queries count the days a time window only
 /// partly covers from the events themselves, with the same groupings, so an answer is exact at
 /// any bound.
-public enum DailySummaries {
+package enum DailySummaries {
     /// Operations that encrypt an object (S3 calls them when it writes one): an object's writes.
     static let writeOperations = ["GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "Encrypt"]
     /// The same, as an SQL list.
     static let writeOperationsSQL = writeOperations.map { "'\($0)'" }.joined(separator: ", ")
 
     /// Milliseconds in a UTC day.
-    public static let dayMilliseconds: Int64 = 86_400_000
+    package static let dayMilliseconds: Int64 = 86_400_000
 
     /// The UTC day (days since 1970-01-01, rounded down) of a time column in milliseconds.
     static func day(_ column: String) -> String {
@@ -142,7 +142,7 @@ public enum DailySummaries {
 
     /// Adds the events above the watermark to the summaries and moves the watermark to the
     /// newest event. Runs in the caller's transaction, the one that inserted the events.
-    public static func addNewEvents(_ db: Database) throws {
+    package static func addNewEvents(_ db: Database) throws {
         let watermark = try Int64.fetchOne(db, sql: "SELECT last_event_id FROM summary_state WHERE id = 1") ?? 0
         guard let newest = try Int64.fetchOne(db, sql: "SELECT max(id) FROM events"), newest > watermark else {
             return
@@ -158,7 +158,7 @@ public enum DailySummaries {
     /// Counts the days `first...last` again from the events (after events of those days were
     /// deleted or added by other means than the writer), rebuilds the all-time rollups, and
     /// moves the watermark to the newest event.
-    public static func recount(_ db: Database, days: ClosedRange<Int64>) throws {
+    package static func recount(_ db: Database, days: ClosedRange<Int64>) throws {
         // Events not counted yet, of any day, are counted first: the watermark then moves past them.
         try addNewEvents(db)
         let lower = days.lowerBound * dayMilliseconds

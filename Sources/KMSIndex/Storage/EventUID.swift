@@ -3,9 +3,9 @@ import GRDB
 /// Compact storage of CloudTrail ids (eventID, requestID): a lowercase UUID is stored as its
 /// 16 bytes (less than half the text, and a smaller unique index), anything else as text
 /// (`CloudTrailID`). The `kms_events` view turns the bytes back into the same text.
-public enum EventUID {
+package enum EventUID {
     /// The 16 bytes of a canonical lowercase UUID (`8-4-4-4-12` hex digits), else nil.
-    public static func uuidBytes(_ id: String) -> [UInt8]? {
+    package static func uuidBytes(_ id: String) -> [UInt8]? {
         CloudTrailID(id).withUUIDBytes { Array($0) }
     }
 

@@ -2,12 +2,12 @@ import Foundation
 import GRDB
 
 /// What became of one source file.
-public enum FileOutcome: Equatable, Sendable {
+package enum FileOutcome: Equatable, Sendable {
     case ingested
     case skipped(reason: String)
     case failed(reason: String)
 
-    public var name: String {
+    package var name: String {
         switch self {
         case .ingested: return "ingested"
         case .skipped: return "skipped"
@@ -15,7 +15,7 @@ public enum FileOutcome: Equatable, Sendable {
         }
     }
 
-    public var reason: String? {
+    package var reason: String? {
         switch self {
         case .ingested: return nil
         case .skipped(let r), .failed(let r): return r
@@ -24,21 +24,21 @@ public enum FileOutcome: Equatable, Sendable {
 }
 
 /// A file read by ingest, ready to be written: its ledger row and its KMS events.
-public struct FileResult: Sendable {
-    public var path: String
-    public var size: Int64
-    public var mtimeNs: Int64
-    public var outcome: FileOutcome
-    public var records = 0
-    public var kmsRecords = 0
-    public var malformedCount = 0
-    public var malformed: [MalformedRecord] = []
-    public var uncompressedBytes: Int?
+package struct FileResult: Sendable {
+    package var path: String
+    package var size: Int64
+    package var mtimeNs: Int64
+    package var outcome: FileOutcome
+    package var records = 0
+    package var kmsRecords = 0
+    package var malformedCount = 0
+    package var malformed: [MalformedRecord] = []
+    package var uncompressedBytes: Int?
     /// SHA-256 of the decompressed content, when it was read to the end.
-    public var contentSHA256: String?
-    public var events: [KMSEvent] = []
+    package var contentSHA256: String?
+    package var events: [KMSEvent] = []
 
-    public init(path: String, size: Int64, mtimeNs: Int64, outcome: FileOutcome) {
+    package init(path: String, size: Int64, mtimeNs: Int64, outcome: FileOutcome) {
         self.path = path
         self.size = size
         self.mtimeNs = mtimeNs

@@ -3,27 +3,27 @@ import GRDB
 import GRDBSQLite
 
 /// Why an index could not be opened or used.
-public struct DatabaseOpenError: Error, CustomStringConvertible {
-    public var description: String
-    public init(_ description: String) { self.description = description }
+package struct DatabaseOpenError: Error, CustomStringConvertible {
+    package var description: String
+    package init(_ description: String) { self.description = description }
 }
 
 /// The SQLite file that holds the index: opening, checking, migrating.
 ///
 /// Opening refuses, before changing anything, a file that is not SQLite, a SQLite database
 /// that is not a kmsindex index, and an index written by a newer kmsindex.
-public final class IndexDatabase: Sendable {
+package final class IndexDatabase: Sendable {
     /// `PRAGMA application_id` of kmsindex databases ("kmsi").
-    public static let applicationID: Int32 = 0x6B6D_7369
+    package static let applicationID: Int32 = 0x6B6D_7369
     /// Default file name, in the current directory, when neither --db nor KMSINDEX_DB is given.
-    public static let defaultFileName = "kmsindex.sqlite"
+    package static let defaultFileName = "kmsindex.sqlite"
 
-    public let path: String
-    public let queue: DatabaseQueue
+    package let path: String
+    package let queue: DatabaseQueue
 
     /// The database path: an explicit one, else `KMSINDEX_DB` (of `environment`, or of the
     /// process), else `kmsindex.sqlite` here.
-    public static func resolvePath(_ explicit: String?, environment: [String: String]? = nil) -> String {
+    package static func resolvePath(_ explicit: String?, environment: [String: String]? = nil) -> String {
         if let explicit, !explicit.isEmpty { return explicit }
         // getenv, not ProcessInfo: copying the whole environment was a measurable part of a query.
         let env = environment.map { $0["KMSINDEX_DB"] } ?? getenv("KMSINDEX_DB").map { String(cString: $0) }
@@ -32,10 +32,10 @@ public final class IndexDatabase: Sendable {
     }
 
     /// Migrations compiled into the binary from `Migrations/*.sql`.
-    public static var migrations: [(identifier: String, sql: String)] { embeddedMigrations }
+    package static var migrations: [(identifier: String, sql: String)] { embeddedMigrations }
 
     /// The schema version this binary writes: the number of its newest migration.
-    public static var schemaVersion: Int {
+    package static var schemaVersion: Int {
         embeddedMigrations.last.flatMap { Int($0.identifier.prefix { $0.isNumber }) } ?? 0
     }
 
@@ -56,7 +56,7 @@ public final class IndexDatabase: Sendable {
 
     /// Opens the index for writing, creating it (mode 0600) and migrating it as needed.
     /// The caller holds the index lock, or takes it for the migration (`lockTimeout`).
-    public static func openForWriting(path: String, lockTimeout: Double? = 600) throws -> IndexDatabase {
+    package static func openForWriting(path: String, lockTimeout: Double? = 600) throws -> IndexDatabase {
         // Creation and migration happen under the index lock, so two processes never race them.
         let lock = try lockTimeout.map { try IndexLock(indexPath: path, timeout: $0) }
         defer { withExtendedLifetime(lock) {} }
@@ -92,7 +92,7 @@ public final class IndexDatabase: Sendable {
     }
 
     /// Opens an existing index for queries only. Pending migrations are applied first.
-    public static func openForReading(path: String) throws -> IndexDatabase {
+    package static func openForReading(path: String) throws -> IndexDatabase {
         // stat(2) answers as FileManager.fileExists does (a dangling link is no file), without
         // setting up a FileManager.
         var status = stat()
@@ -224,7 +224,7 @@ public final class IndexDatabase: Sendable {
     }
 
     /// Applied schema version of an open index.
-    public func appliedSchemaVersion() throws -> Int {
+    package func appliedSchemaVersion() throws -> Int {
         try queue.read { db in
             let ids = try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations")
             return ids.compactMap { Int($0.prefix { $0.isNumber }) }.max() ?? 0

@@ -1,8 +1,8 @@
 import Foundation
 
 /// Why the index lock could not be taken.
-public struct LockError: Error, CustomStringConvertible {
-    public var description: String
+package struct LockError: Error, CustomStringConvertible {
+    package var description: String
 }
 
 /// One writer at a time per index: an advisory lock on `INDEX.lock`, holding the owner's pid.
@@ -11,13 +11,13 @@ public struct LockError: Error, CustomStringConvertible {
 /// do the other's work again; the lock makes the second one wait for the first and then find
 /// everything already indexed. The lock is released by the kernel when the process dies, so a
 /// killed ingest never leaves a stale lock.
-public final class IndexLock {
-    public let path: String
+package final class IndexLock {
+    package let path: String
     private let fd: Int32
 
     /// Takes the lock, waiting up to `timeout` seconds; `onWait` is called once if it must wait,
     /// with the holder's pid when known.
-    public init(indexPath: String, timeout: Double, onWait: (Int32?) -> Void = { _ in }) throws {
+    package init(indexPath: String, timeout: Double, onWait: (Int32?) -> Void = { _ in }) throws {
         path = indexPath + ".lock"
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else {

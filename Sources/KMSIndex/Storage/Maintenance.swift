@@ -2,24 +2,24 @@ import Foundation
 import GRDB
 
 /// What `prune` removed.
-public struct PruneReport: Sendable, Equatable {
-    public var events = 0
-    public var contextPairs = 0
-    public var keys = 0
-    public var objects = 0
-    public var trails = 0
-    public var principals = 0
-    public var userAgents = 0
-    public var bytesBefore: Int64 = 0
-    public var bytesAfter: Int64 = 0
+package struct PruneReport: Sendable, Equatable {
+    package var events = 0
+    package var contextPairs = 0
+    package var keys = 0
+    package var objects = 0
+    package var trails = 0
+    package var principals = 0
+    package var userAgents = 0
+    package var bytesBefore: Int64 = 0
+    package var bytesAfter: Int64 = 0
 }
 
 /// Retention and copies of an index.
-public enum Maintenance {
+package enum Maintenance {
     /// Deletes events older than `before` (a UTC time as `EventTime` writes it), then keys,
     /// objects, trails, principals and user agents no event refers to any more, and reclaims
     /// the space. The file ledger is kept, so pruned files are not ingested again.
-    public static func prune(_ index: IndexDatabase, before: String) throws -> PruneReport {
+    package static func prune(_ index: IndexDatabase, before: String) throws -> PruneReport {
         var report = PruneReport()
         report.bytesBefore = fileSize(index.path)
         guard let cutoff = StoredTime.milliseconds(before) else {
@@ -67,7 +67,7 @@ public enum Maintenance {
 
     /// Writes a consistent copy of the index to `destination` (which must not exist), while
     /// ingests may be writing: a read transaction sees one snapshot, and `VACUUM INTO` copies it.
-    public static func backup(_ index: IndexDatabase, to destination: String) throws {
+    package static func backup(_ index: IndexDatabase, to destination: String) throws {
         if FileManager.default.fileExists(atPath: destination) {
             throw DatabaseOpenError("\(destination) already exists; choose a new file for the backup")
         }

@@ -7,10 +7,10 @@ import GRDB
 
 /// How event times are stored: milliseconds since 1970-01-01 UTC, an integer that sorts
 /// fractional seconds correctly and takes 6 bytes in every index that holds it.
-public enum StoredTime {
+package enum StoredTime {
     /// Milliseconds for a UTC time `YYYY-MM-DDTHH:MM:SS[.fff…]Z` (the form `EventTime` writes,
     /// and the bounds `TimeFilter` makes); digits past the millisecond are dropped.
-    public static func milliseconds(_ text: String) -> Int64? {
+    package static func milliseconds(_ text: String) -> Int64? {
         text.withUTF8Bytes { b -> Int64? in
             // The year may have more than four digits or a sign (a time shifted out of 0000-9999).
             guard let t = b.firstIndex(of: 0x54), t >= 10, b.count >= t + 10, b[b.count - 1] == 0x5a else { return nil }
@@ -47,7 +47,7 @@ public enum StoredTime {
 
     /// The text `kms_events.event_time` shows for a stored time: `…:SSZ`, or `…:SS.fffZ` with
     /// trailing zeros of the fraction removed.
-    public static func text(_ ms: Int64) -> String {
+    package static func text(_ ms: Int64) -> String {
         let (year, month, day, secondOfDay, millis) = parts(ms)
         guard (0...9999).contains(year) else { return paddedText(ms) }
         // Written digit by digit into 24 bytes: the writer prints a time per alias it learns,
@@ -111,10 +111,10 @@ public enum StoredTime {
 
 /// How source addresses are stored: a dotted IPv4 address as its 32-bit value (5 bytes instead
 /// of up to 15); anything else (IPv6, `kms.amazonaws.com`, `AWS Internal`) as text.
-public enum StoredAddress {
+package enum StoredAddress {
     /// The value of a canonical dotted-quad IPv4 address (no leading zeros), else nil, so that
     /// the `kms_events` view prints exactly the text CloudTrail wrote.
-    public static func ipv4(_ text: String) -> Int64? {
+    package static func ipv4(_ text: String) -> Int64? {
         text.withUTF8Bytes { b -> Int64? in
             guard b.count >= 7, b.count <= 15 else { return nil }
             var value: Int64 = 0
@@ -153,8 +153,8 @@ public enum StoredAddress {
 /// integer (4 bytes in SQLite). Its index finds a key in one step whatever the keys share
 /// (`…/part-00000.snappy.parquet` in every folder); lookups compare the key itself too.
 /// Connections of kmsindex know it as the SQL function `key_hash(text)`.
-public enum StoredKeyHash {
-    public static func of(_ key: String) -> Int64 {
+package enum StoredKeyHash {
+    package static func of(_ key: String) -> Int64 {
         key.withUTF8Bytes { bytes in
             var hash: UInt32 = 0x811C_9DC5
             for byte in bytes {
