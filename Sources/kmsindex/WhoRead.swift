@@ -25,15 +25,18 @@ extension KMSIndexCommand {
 
         @OptionGroup var output: OutputOptions
 
+        @Flag(help: "Show the reads of the indexer's own principals in the table too (JSON, CSV and TSV always have them).")
+        var all = false
+
         var format: OutputFormat { output.format }
 
         mutating func run() throws {
-            Self.listReads(of: object, databasePath: database.path, format: format)
+            Self.listReads(of: object, databasePath: database.path, format: format, all: all)
         }
 
         /// Prints who read `object` and ends the process with the exit status (0 reads listed,
         /// 1 none, 2 error).
-        static func listReads(of object: String, databasePath: String, format: OutputFormat) -> Never {
+        static func listReads(of object: String, databasePath: String, format: OutputFormat, all: Bool = false) -> Never {
             let index: IndexDatabase
             let answer: WhoReadAnswer
             do {
@@ -42,7 +45,7 @@ extension KMSIndexCommand {
             } catch {
                 fail("\(error)")
             }
-            let status = report(answer, object: object, format: format)
+            let status = report(answer, object: object, format: format, all: all)
             // Exits with the index still open (never released): closing a read-only connection
             // changes nothing on disk, and GRDB's teardown is a measurable part of a who-read.
             _ = Unmanaged.passRetained(index)
@@ -50,7 +53,7 @@ extension KMSIndexCommand {
         }
 
         /// Prints `answer`; returns the exit status.
-        static func report(_ answer: WhoReadAnswer, object: String, format: OutputFormat) -> Int32 {
+        static func report(_ answer: WhoReadAnswer, object: String, format: OutputFormat, all: Bool = false) -> Int32 {
             switch answer {
             case let .ambiguous(candidates):
                 Console.err("kmsindex: \(TerminalText.escape(object)) matches \(candidates.count) objects; give more of the key:")
@@ -79,6 +82,12 @@ extension KMSIndexCommand {
                     }
                     if format != .table { Console.out(Self.table(reads, format).render(format)) }
                     return 1
+                }
+                if format == .table {
+                    let (shown, hidden) = OwnPrincipals.visible(reads, all: all)
+                    Console.out(Self.table(shown, format).render(format))
+                    if hidden > 0 { Console.err("kmsindex: " + OwnPrincipals.hiddenNote(hidden)) }
+                    return 0
                 }
                 Console.out(Self.table(reads, format).render(format))
                 return 0

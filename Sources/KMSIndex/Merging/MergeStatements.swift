@@ -27,6 +27,7 @@ enum MergeStatements {
         Dimension(table: "kms_keys", key: "arn", columns: ["arn", "account_id", "region", "key_id"]),
         Dimension(table: "trails", key: "arn", columns: ["arn", "account_id", "region", "name"]),
         Dimension(table: "s3_buckets", key: "arn", columns: ["arn", "name"]),
+        Dimension(table: "own_principals", key: "arn", columns: ["arn", "added_at"]),
     ]
 
     /// Columns of `principals`: found by their identity hash and then every field, as the

@@ -38,7 +38,8 @@ public struct PrincipalReads {
             SELECT \(EventRow.selectColumns),
                    (SELECT group_concat(n.name || '=' || v.value, '; ') FROM event_context x
                     JOIN context_names n ON n.id = x.name_id JOIN context_values v ON v.id = x.value_id
-                    WHERE x.event_id = k.id AND x.scope = 0) AS context
+                    WHERE x.event_id = k.id AND x.scope = 0) AS context,
+                   \(OwnPrincipals.matches("k.principal_id")) AS own_read
             FROM kms_events k
             WHERE k.id IN (SELECT e.id FROM events e WHERE \(c.sql))
             ORDER BY event_time_ms, event_id\(filter.limitClause)

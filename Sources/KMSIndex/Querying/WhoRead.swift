@@ -20,6 +20,12 @@ public struct EventRow: Sendable, Equatable {
     public var objectARN: String?
     /// The request's other encryption-context pairs, `name=value; …`, when the query asks for them.
     public var context: String?
+    /// Where the read was recorded: `kms` (a Decrypt) or `s3` (an S3 data event).
+    public var source = "kms"
+    /// Bytes S3 sent (`bytesTransferredOut`); nil for KMS events.
+    public var bytes: Int64?
+    /// Made by one of the indexer's own principals (`own_principals`).
+    public var ownRead = false
     init(eventTime: String, eventName: String, eventID: String) {
         self.eventTime = eventTime
         self.eventName = eventName
@@ -60,19 +66,21 @@ public struct EventRow: Sendable, Equatable {
         region = row["aws_region"]
         objectARN = row["object_arn"]
         context = row["context"]
+        ownRead = (row["own_read"] as Bool?) ?? false
     }
 
     /// The column names of an event list in CSV, TSV and JSON (who-read, reads).
     public static let columnNames = [
         "event_time", "event_name", "event_id", "principal_arn", "principal_type", "role_arn",
         "session_name", "invoked_by", "error_code", "error_message", "source_ip", "user_agent",
-        "key_arn", "region", "object_arn",
+        "key_arn", "region", "object_arn", "source", "bytes", "own_read",
     ]
 
     /// The values of `columnNames`, in order.
     public var cells: [Cell] {
         [eventTime, eventName, eventID, principalARN, principalType, roleARN, sessionName, invokedBy,
-         errorCode, errorMessage, sourceIP, userAgent, keyARN, region, objectARN].map(Cell.init)
+         errorCode, errorMessage, sourceIP, userAgent, keyARN, region, objectARN, source].map(Cell.init)
+            + [bytes.map(Cell.integer) ?? .null, .boolean(ownRead)]
     }
 }
 
@@ -125,7 +133,7 @@ public struct WhoRead {
         let rows = try Row.fetchAll(db, sql: """
             SELECT e.event_time, n.text AS event_name, u.event_uid, p.type, p.arn, p.role_arn, p.session_name,
                    p.invoked_by, c.text AS error_code, e.error_message, e.source_ip, a.text AS user_agent,
-                   k.arn AS key_arn, r.text AS region
+                   k.arn AS key_arn, r.text AS region, \(OwnPrincipals.matches("e.principal_id")) AS own_read
             FROM events e
             JOIN strings n ON n.id = e.event_name_sid
             LEFT JOIN event_uids u ON u.event_time = e.event_time AND u.event_id = e.id
@@ -150,6 +158,7 @@ public struct WhoRead {
             event.userAgent = row[11]
             event.keyARN = row[12]
             event.region = row[13]
+            event.ownRead = row[14]
             event.objectARN = object.arn
             return (row[0], event)
         }
