@@ -17,6 +17,9 @@ public struct FileParser: Sendable {
     /// all its events in memory.
     public var partSize: Int
 
+    /// Which S3 reads to keep (`--s3-reads`).
+    public var s3Reads: S3ReadMode = .none
+
     /// Reads `file`. Full parts of events go to `emitPart` as they are read (their file may
     /// still fail later); the rest, and the outcome, are in the result. A thread that parses
     /// many files passes the same `window` and `strings` to each.
@@ -33,6 +36,20 @@ public struct FileParser: Sendable {
             }
             let logReader = LogFileReader(stream: stream, window: window)
             reader = logReader
+            if s3Reads != .none {
+                let mode = s3Reads
+                logReader.onS3Record = { scanner, index in
+                    do {
+                        guard let read = try S3ReadNormalizer.normalize(try scanner.parseValue()),
+                              mode.parserKeeps(bucket: read.bucket) else { return }
+                        result.s3Reads.append(read)
+                    } catch let error as RecordError {
+                        logReader.noteMalformed(index, error.description)
+                    } catch {
+                        logReader.noteMalformed(index, "S3 record that is not valid JSON")
+                    }
+                }
+            }
             let kind = try logReader.read(building: { s in
                 s.strings = strings
                 return try KMSRecordFields.read(&s)
@@ -77,7 +94,7 @@ public struct FileParser: Sendable {
             result.malformedCount = reader.malformedCount
             result.malformed = reader.malformed
         }
-        if result.outcome == .ingested { result.events = events }
+        if result.outcome == .ingested { result.events = events } else { result.s3Reads = [] }
         return result
     }
 

@@ -53,6 +53,42 @@ enum MergeStatements {
         ("read_only", nil), ("event_type_sid", "strings"), ("source_file_id", "source_files"),
     ]
 
+    /// Columns of `s3_reads`, with the table whose ids each names (nil: copied as it is).
+    static let s3ReadColumns: [(name: String, mappedBy: String?)] = [
+        ("event_time", nil), ("event_uid", nil), ("event_name_sid", "strings"), ("region_sid", "strings"),
+        ("recipient_account_sid", "strings"), ("principal_id", "principals"), ("object_id", "s3_objects"),
+        ("source_ip", nil), ("user_agent_id", "user_agents"), ("error_code_sid", "strings"), ("error_message", nil),
+        ("bytes", nil), ("source_file_id", "source_files"),
+    ]
+    static let stagedS3ReadColumns: [(name: String, mappedBy: String?)] = [
+        ("bucket", nil), ("source_file_id", "source_files"),
+    ]
+
+    /// Copies the shard's S3 reads the destination lacks (unique by time and eventID, as in
+    /// ingest) and its staged reads (a killed ingest's: the next ingest into the destination
+    /// decides them), ids remapped; returns how many of each were added.
+    static func mergeS3Reads(_ db: Database) throws -> (reads: Int, staged: Int) {
+        func copy(_ table: String, _ columns: [(name: String, mappedBy: String?)], conflict: String) throws -> Int {
+            var values: [String] = [], joins: [String] = []
+            for (k, column) in columns.enumerated() {
+                guard let mapped = column.mappedBy else {
+                    values.append("e.\(column.name)")
+                    continue
+                }
+                values.append("m\(k).new")
+                joins.append("LEFT JOIN temp.merge_map_\(mapped) m\(k) ON m\(k).old = e.\(column.name)")
+            }
+            try db.execute(sql: """
+                INSERT \(conflict) INTO main.\(table) (\(columns.map(\.name).joined(separator: ", ")))
+                SELECT \(values.joined(separator: ", ")) FROM shard.\(table) e
+                \(joins.joined(separator: "\n"))
+                ORDER BY e.id
+                """)
+            return db.changesCount
+        }
+        return (try copy("s3_reads", s3ReadColumns, conflict: "OR IGNORE"), try copy("s3_reads_staged", stagedS3ReadColumns, conflict: "OR IGNORE"))
+    }
+
     /// Tables derived from events (rollups, summaries), which merge does not copy: they are
     /// refreshed in `IndexMerger.refreshDerivedTables` from the events merge adds. Every other
     /// table of the schema must be in `mergedColumns` (a test checks it).
@@ -70,6 +106,8 @@ enum MergeStatements {
         tables["event_uids"] = uidColumns
         tables["event_context"] = contextColumns
         tables["events"] = eventColumns.map(\.name)
+        tables["s3_reads"] = s3ReadColumns.map(\.name)
+        tables["s3_reads_staged"] = stagedS3ReadColumns.map(\.name)
         return tables
     }
 

@@ -26,6 +26,15 @@ public struct EventRow: Sendable, Equatable {
     public var bytes: Int64?
     /// Made by one of the indexer's own principals (`own_principals`).
     public var ownRead = false
+    /// Shared by an S3 read and the KMS Decrypt S3 made for it: one read, recorded twice.
+    public var readID: String?
+    /// The time in milliseconds, where the query knows it: how rows of both sources are
+    /// ordered and paired, not part of what a row says.
+    var eventTimeMs: Int64? {
+        get { sortTime.value }
+        set { sortTime.value = newValue }
+    }
+    private var sortTime = NotCompared<Int64?>(value: nil)
     init(eventTime: String, eventName: String, eventID: String) {
         self.eventTime = eventTime
         self.eventName = eventName
@@ -67,21 +76,28 @@ public struct EventRow: Sendable, Equatable {
         objectARN = row["object_arn"]
         context = row["context"]
         ownRead = (row["own_read"] as Bool?) ?? false
+        eventTimeMs = row["event_time_ms"]
     }
 
     /// The column names of an event list in CSV, TSV and JSON (who-read, reads).
     public static let columnNames = [
         "event_time", "event_name", "event_id", "principal_arn", "principal_type", "role_arn",
         "session_name", "invoked_by", "error_code", "error_message", "source_ip", "user_agent",
-        "key_arn", "region", "object_arn", "source", "bytes", "own_read",
+        "key_arn", "region", "object_arn", "source", "bytes", "own_read", "read_id",
     ]
 
     /// The values of `columnNames`, in order.
     public var cells: [Cell] {
         [eventTime, eventName, eventID, principalARN, principalType, roleARN, sessionName, invokedBy,
          errorCode, errorMessage, sourceIP, userAgent, keyARN, region, objectARN, source].map(Cell.init)
-            + [bytes.map(Cell.integer) ?? .null, .boolean(ownRead)]
+            + [bytes.map(Cell.integer) ?? .null, .boolean(ownRead), Cell(readID)]
     }
+}
+
+/// A value that equality ignores.
+struct NotCompared<Value: Sendable>: Sendable, Equatable {
+    var value: Value
+    static func == (a: Self, b: Self) -> Bool { true }
 }
 
 /// An S3 location known to the index.
@@ -118,7 +134,7 @@ public struct WhoRead {
             return .unknown(bucketKeysOnly: try bucketKeysOnly(bucket: Self.bucketName(query)))
         }
         let events = try self.events(of: object)
-        let reads = events.filter { $0.eventName == "Decrypt" }
+        let reads = S3Reads.merge(events.filter { $0.eventName == "Decrypt" }, try S3Reads(db).reads(of: object))
         let writes = events.filter { $0.eventName != "Decrypt" }
         let bucketOnly = object.kind != "bucket" && reads.isEmpty ? try bucketKeysOnly(bucket: object.bucket) : false
         return .object(object, reads: reads, writes: writes, bucketKeysOnly: bucketOnly)
@@ -160,6 +176,7 @@ public struct WhoRead {
             event.region = row[13]
             event.ownRead = row[14]
             event.objectARN = object.arn
+            event.eventTimeMs = row[0]
             return (row[0], event)
         }
         return events.sorted { ($0.ms, $0.event.eventID) < ($1.ms, $1.event.eventID) }.map(\.event)
@@ -211,7 +228,8 @@ public struct WhoRead {
         return kinds == ["bucket"]
     }
 
-    static func bucketName(_ query: String) -> String? {
+    /// The bucket `query` names, when it names one.
+    public static func bucketName(_ query: String) -> String? {
         if query.hasPrefix("arn:") { return S3Location(arn: query).bucket }
         var path = query
         if path.hasPrefix("s3://") { path.removeFirst(5) } else if !path.contains("/") { return nil }
