@@ -84,7 +84,9 @@ public struct IngestSummary: Sendable, Equatable {
     public var filesSkipped: Int { skippedByReason.values.reduce(0, +) }
     public var filesFailed: Int { failed.count }
     /// KMS records that were already indexed (duplicate deliveries, or overlapping files).
-    public var duplicates: Int { kmsRecords - malformedRecords - eventsAdded }
+    public var duplicates: Int { kmsRecords - (malformedRecords - s3MalformedRecords) - eventsAdded }
+    /// S3 read records rejected as malformed (also in `malformedRecords`).
+    public var s3MalformedRecords = 0
 
     public init() {}
 }
@@ -137,11 +139,13 @@ public final class Ingester {
         }
         walker.start()
 
+        let knownS3Buckets = KnownS3Buckets(indexPath: database.path)
         let workersLeft = Counter(options.jobs)
         for _ in 0..<max(1, options.jobs) {
             let parser = {
                 var parser = FileParser(maxFileBytes: options.maxFileBytes, partSize: options.eventsPerPart)
                 parser.s3Reads = options.s3Reads
+                if options.s3Reads == .auto { parser.knownS3Buckets = knownS3Buckets }
                 return parser
             }()
             Thread {
@@ -266,6 +270,7 @@ public final class Ingester {
             summary.kmsRecords += result.kmsRecords
             summary.eventsAdded += added
             summary.malformedRecords += result.malformedCount
+            summary.s3MalformedRecords += result.s3MalformedCount
             if result.malformedCount > 0 {
                 diagnostic(.malformedRecords(path: result.path, count: result.malformedCount, examples: result.malformed))
             }

@@ -37,7 +37,9 @@ public final class LogFileReader {
     public private(set) var malformedCount = 0
     /// Called with each S3 record that may read an object (see `scanRecord`), a scanner over
     /// just its bytes, and its index in `Records`; nil: S3 records are skipped like any other.
-    public var onS3Record: ((inout JSONScanner, Int) -> Void)?
+    /// The third argument says whether it is a copy (`CopyObject`, `UploadPartCopy`), when
+    /// the record's name was read; nil when not.
+    public var onS3Record: ((inout JSONScanner, Int, Bool?) -> Void)?
     @exclusivity(unchecked) public private(set) var s3RecordCount = 0
 
     let stream: DecompressedStream
@@ -146,9 +148,9 @@ public final class LogFileReader {
             let onS3 = onS3Record
             var built = try step { s in
                 let record = try Self.scanAndBuild(&s, scan: &scan, s3: onS3 != nil, build: build)
-                if case .s3(let bytes) = scan, let onS3 {
+                if case .s3(let bytes, let copy) = scan, let onS3 {
                     var scanner = JSONScanner(s.p, from: bytes.lowerBound, to: bytes.upperBound)
-                    onS3(&scanner, index)
+                    onS3(&scanner, index, copy)
                 }
                 return record
             }
@@ -184,8 +186,9 @@ public final class LogFileReader {
         /// A KMS record, where its bytes are, and whether its members were scanned one by one
         /// to its end (else it was skipped past its `eventSource`, see `kmsRecordEnd`).
         case kms(Range<Int>, membersScanned: Bool)
-        /// An S3 record whose bytes name a read operation (`s3`): where its bytes are.
-        case s3(Range<Int>)
+        /// An S3 record whose bytes name a read operation (`s3`): where its bytes are, and
+        /// whether it is a copy when its name was read.
+        case s3(Range<Int>, copy: Bool?)
         case notObject
     }
 
@@ -235,8 +238,14 @@ public final class LogFileReader {
                 try s.skipWhitespace()
                 if isSource && s.p[s.i] == 0x22 {
                     if s3, s.skipIfExactly("s3.amazonaws.com") {
+                        let name = nameAfterSource(s)
                         try s.skipRestOfContainer()
-                        return namesRead(s.p + start, s.i - start) ? .s3(start..<s.i) : .other
+                        switch name {
+                        case "GetObject", "SelectObjectContent": return .s3(start..<s.i, copy: false)
+                        case "CopyObject", "UploadPartCopy": return .s3(start..<s.i, copy: true)
+                        case nil: return namesRead(s.p + start, s.i - start) ? .s3(start..<s.i, copy: nil) : .other
+                        default: return .other
+                        }
                     }
                     isKMS = try s.skipIfExactly("kms.amazonaws.com") || s.readStringEquals("kms.amazonaws.com")
                     if !isKMS {
@@ -272,6 +281,22 @@ public final class LogFileReader {
         let count = rest.i - s.i
         guard memchr(base, 0x5c, count) == nil, !contains(base, count, "eventSource") else { return nil }
         return rest.i
+    }
+
+    /// The `eventName` that follows `eventSource` in CloudTrail's own layout
+    /// (`,"eventName":"NAME"`, no escape), or nil: most S3 records are told apart by it alone.
+    static func nameAfterSource(_ s: JSONScanner) -> Substring? {
+        let prefix: StaticString = #","eventName":""#
+        let n = prefix.utf8CodeUnitCount
+        guard s.end - s.i > n + 24, memcmp(s.p + s.i, prefix.utf8Start, n) == 0 else { return nil }
+        let from = s.i + n
+        var k = from
+        while k < from + 24, s.p[k] != 0x22 {
+            if s.p[k] == 0x5c { return nil }
+            k += 1
+        }
+        guard k < from + 24 else { return nil }
+        return Substring(decoding: UnsafeBufferPointer(start: s.p + from, count: k - from), as: UTF8.self)
     }
 
     /// True when a record's bytes may name an operation that reads an object (the normalizer

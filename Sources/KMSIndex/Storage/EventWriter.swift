@@ -39,6 +39,11 @@ public struct FileResult: Sendable {
     public var events: [KMSEvent] = []
     /// Reads of S3 objects from S3 data events (`--s3-reads`).
     public var s3Reads: [S3ReadEvent] = []
+    /// `--s3-reads auto`: buckets of S3 reads not built, as their bucket was not known to
+    /// count when the file was read (see `S3ReadStaging`).
+    public var s3NotedBuckets: Set<String> = []
+    /// S3 read records that could not be used (counted in `malformedCount` too).
+    public var s3MalformedCount = 0
 
     public init(path: String, size: Int64, mtimeNs: Int64, outcome: FileOutcome) {
         self.path = path
@@ -268,7 +273,7 @@ final class EventWriter {
         }
         var reason = file.outcome.reason
         if file.outcome == .ingested, file.malformedCount > 0 {
-            reason = "\(file.malformedCount) malformed KMS record(s): "
+            reason = "\(file.malformedCount) malformed \(file.s3MalformedCount > 0 ? "" : "KMS ")record(s): "
                 + file.malformed.prefix(3).map { "record \($0.index): \($0.reason)" }.joined(separator: "; ")
         }
         let fileID = try Int64.fetchOne(upsertFile, arguments: [
@@ -277,7 +282,9 @@ final class EventWriter {
         ])!
         var added = file.outcome == .ingested ? opened?.added ?? 0 : 0
         added += try insert(draining: &file.events, fileID: fileID)
-        if file.outcome == .ingested, !file.s3Reads.isEmpty { try writeS3Reads(&file.s3Reads, fileID: fileID, staging: s3Staging) }
+        if file.outcome == .ingested, !file.s3Reads.isEmpty || !file.s3NotedBuckets.isEmpty {
+            try writeS3Reads(&file.s3Reads, noted: file.s3NotedBuckets, fileID: fileID, staging: s3Staging)
+        }
         if added > 0 {
             try db.execute(sql: "UPDATE source_files SET events_added = ? WHERE id = ?", arguments: [added, fileID])
         }

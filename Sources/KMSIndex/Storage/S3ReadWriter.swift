@@ -35,11 +35,15 @@ extension EventWriter {
 
     /// Writes a file's S3 reads (after its ledger row, `fileID`): kept, or noted for the end
     /// of the run when `staging` does not know their bucket yet.
-    func writeS3Reads(_ reads: inout [S3ReadEvent], fileID: Int64, staging: S3ReadStaging?) throws {
+    func writeS3Reads(_ reads: inout [S3ReadEvent], noted: Set<String>, fileID: Int64, staging: S3ReadStaging?) throws {
+        func note(_ bucket: String) throws {
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO s3_reads_staged (bucket, source_file_id) VALUES (?, ?)")
+                .execute(arguments: [bucket, fileID])
+        }
+        for bucket in noted.sorted() { try note(bucket) }
         for read in reads {
             if let staging, try !staging.knownBuckets(db).contains(read.bucket) {
-                try db.cachedStatement(sql: "INSERT OR IGNORE INTO s3_reads_staged (bucket, source_file_id) VALUES (?, ?)")
-                    .execute(arguments: [read.bucket, fileID])
+                try note(read.bucket)
             } else {
                 try insertS3Read(read, fileID: fileID)
             }
