@@ -69,15 +69,7 @@ enum MergeStatements {
     /// decides them), ids remapped; returns how many of each were added.
     static func mergeS3Reads(_ db: Database) throws -> (reads: Int, staged: Int) {
         func copy(_ table: String, _ columns: [(name: String, mappedBy: String?)], conflict: String) throws -> Int {
-            var values: [String] = [], joins: [String] = []
-            for (k, column) in columns.enumerated() {
-                guard let mapped = column.mappedBy else {
-                    values.append("e.\(column.name)")
-                    continue
-                }
-                values.append("m\(k).new")
-                joins.append("LEFT JOIN temp.merge_map_\(mapped) m\(k) ON m\(k).old = e.\(column.name)")
-            }
+            let (values, joins) = remapped(columns)
             try db.execute(sql: """
                 INSERT \(conflict) INTO main.\(table) (\(columns.map(\.name).joined(separator: ", ")))
                 SELECT \(values.joined(separator: ", ")) FROM shard.\(table) e
@@ -261,12 +253,11 @@ enum MergeStatements {
         return (db.changesCount, last)
     }
 
-    /// Inserts the chosen events, their uids and their context pairs, with ids remapped.
-    /// Each id goes through a LEFT JOIN on its map's primary key: a correlated subquery per
-    /// column opened and closed a cursor for every event.
-    static func insertEvents(_ db: Database) throws {
+    /// The SELECT list of `columns` read from `e`, each id through its map, and the joins it
+    /// needs: a LEFT JOIN on the map's primary key per mapped column.
+    static func remapped(_ columns: [(name: String, mappedBy: String?)]) -> (values: [String], joins: [String]) {
         var values: [String] = [], joins: [String] = []
-        for (k, column) in eventColumns.enumerated() {
+        for (k, column) in columns.enumerated() {
             guard let table = column.mappedBy else {
                 values.append("e.\(column.name)")
                 continue
@@ -274,6 +265,14 @@ enum MergeStatements {
             values.append("m\(k).new")
             joins.append("LEFT JOIN temp.merge_map_\(table) m\(k) ON m\(k).old = e.\(column.name)")
         }
+        return (values, joins)
+    }
+
+    /// Inserts the chosen events, their uids and their context pairs, with ids remapped.
+    /// Each id goes through a LEFT JOIN on its map's primary key: a correlated subquery per
+    /// column opened and closed a cursor for every event.
+    static func insertEvents(_ db: Database) throws {
+        let (values, joins) = remapped(eventColumns)
         try db.execute(sql: """
             INSERT INTO main.event_uids (event_time, event_uid, event_id)
             SELECT u.event_time, u.event_uid, m.new FROM shard.event_uids u CROSS JOIN temp.merge_events m ON m.old = u.event_id;

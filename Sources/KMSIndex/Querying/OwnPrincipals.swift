@@ -105,11 +105,12 @@ public enum OwnPrincipals {
 
 extension OwnPrincipals {
     /// The rows a table shows: all of them with `all`, else those not made by own principals,
-    /// and how many were left out.
+    /// and how many reads were left out (a read recorded by S3 and KMS, one `readID`, once).
     public static func visible(_ rows: [EventRow], all: Bool) -> (rows: [EventRow], hidden: Int) {
         if all { return (rows, 0) }
-        let shown = rows.filter { !$0.ownRead }
-        return (shown, rows.count - shown.count)
+        let hidden = rows.filter(\.ownRead)
+        let pairs = Set(hidden.compactMap(\.readID))
+        return (rows.filter { !$0.ownRead }, hidden.filter { $0.readID == nil }.count + pairs.count)
     }
 
     /// The note a table prints on stderr for `hidden` rows left out.

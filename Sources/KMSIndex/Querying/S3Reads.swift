@@ -39,8 +39,8 @@ public struct S3Reads {
     private func rows(where condition: String, _ arguments: [(any DatabaseValueConvertible)?]) throws -> [EventRow] {
         let rows = try Row.fetchAll(db, sql: """
             SELECT r.event_time, n.text, r.event_uid, p.type, p.arn, p.role_arn, p.session_name, p.invoked_by,
-                   c.text, r.error_message, r.source_ip, a.text, g.text, r.bytes,
-                   \(OwnPrincipals.matches("r.principal_id")),
+                   c.text, r.error_message, r.source_ip, a.text, NULL, g.text,
+                   \(OwnPrincipals.matches("r.principal_id")), r.bytes,
                    (SELECT b.arn || '/' || o.key FROM s3_objects o JOIN s3_buckets b ON b.id = o.bucket_id WHERE o.id = r.object_id)
             FROM s3_reads r
             JOIN strings n ON n.id = r.event_name_sid
@@ -52,22 +52,10 @@ public struct S3Reads {
             ORDER BY r.event_time, r.id
             """, arguments: StatementArguments(arguments))
         return rows.map { row in
-            var event = EventRow(eventTime: StoredTime.text(row[0]), eventName: row[1], eventID: EventUID.text(row[2]))
-            event.principalType = row[3]
-            event.principalARN = row[4]
-            event.roleARN = row[5]
-            event.sessionName = row[6]
-            event.invokedBy = row[7]
-            event.errorCode = row[8]
-            event.errorMessage = row[9]
-            event.sourceIP = StoredAddress.text(row[10])
-            event.userAgent = row[11]
-            event.region = row[12]
-            event.bytes = row[13]
-            event.ownRead = row[14]
-            event.objectARN = row[15]
+            var event = EventRow.stored(row)
+            event.bytes = row[15]
+            event.objectARN = row[16]
             event.source = "s3"
-            event.eventTimeMs = row[0]
             return event
         }
     }

@@ -53,6 +53,27 @@ public struct EventRow: Sendable, Equatable {
     /// "OK" or the error code.
     public var result: String { errorCode ?? "OK" }
 
+    /// A row of stored columns in this order: time (ms), operation, uid, principal type, ARN,
+    /// role ARN, session name, invoked by, error code, error message, source address, user
+    /// agent, key ARN, region, own read (who-read's KMS query and the S3 reads' share it).
+    static func stored(_ row: Row) -> EventRow {
+        var event = EventRow(eventTime: StoredTime.text(row[0]), eventName: row[1], eventID: EventUID.text(row[2]))
+        event.principalType = row[3]
+        event.principalARN = row[4]
+        event.roleARN = row[5]
+        event.sessionName = row[6]
+        event.invokedBy = row[7]
+        event.errorCode = row[8]
+        event.errorMessage = row[9]
+        event.sourceIP = StoredAddress.text(row[10])
+        event.userAgent = row[11]
+        event.keyARN = row[12]
+        event.region = row[13]
+        event.ownRead = row[14]
+        event.eventTimeMs = row[0]
+        return event
+    }
+
     static let selectColumns = """
         event_time, event_name, event_id, principal_type, principal_arn, role_arn, session_name,
         invoked_by, error_code, error_message, source_ip, user_agent, key_arn, aws_region, object_arn
@@ -161,22 +182,8 @@ public struct WhoRead {
             WHERE e.object_id = ? AND n.text IN ('Decrypt', \(DailySummaries.writeOperationsSQL))
             """, arguments: [object.id])
         let events = rows.map { row -> (ms: Int64, event: EventRow) in
-            var event = EventRow(
-                eventTime: StoredTime.text(row[0]), eventName: row[1], eventID: EventUID.text(row[2]))
-            event.principalType = row[3]
-            event.principalARN = row[4]
-            event.roleARN = row[5]
-            event.sessionName = row[6]
-            event.invokedBy = row[7]
-            event.errorCode = row[8]
-            event.errorMessage = row[9]
-            event.sourceIP = StoredAddress.text(row[10])
-            event.userAgent = row[11]
-            event.keyARN = row[12]
-            event.region = row[13]
-            event.ownRead = row[14]
+            var event = EventRow.stored(row)
             event.objectARN = object.arn
-            event.eventTimeMs = row[0]
             return (row[0], event)
         }
         return events.sorted { ($0.ms, $0.event.eventID) < ($1.ms, $1.event.eventID) }.map(\.event)

@@ -42,7 +42,9 @@ extension RecordFactory {
         ]
         if rng.chance(0.3) { envelope.vpcEndpointID = "vpce-" + rng.hex(17) }
         envelope.tlsHost = "\(bucket).s3.\(place.region.name).amazonaws.com"
-        let bytes = rng.int(in: 200...50_000_000)
+        // A refused read sends nothing (the draw is made anyway: trees without refusals stay as they were).
+        let drawn = rng.int(in: 200...50_000_000)
+        let bytes = error == nil ? drawn : 0
         let versionID = rng.alphanumeric(32)
         let amzID = rng.alphanumeric(76) + "="
         let region = place.region.name

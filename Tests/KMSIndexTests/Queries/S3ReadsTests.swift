@@ -99,7 +99,13 @@ final class S3ReadsTests: XCTestCase {
             try String.fetchAll(db, sql: "SELECT event_id FROM object_reads_all WHERE source = 's3' ORDER BY event_time_ms, event_id")
         }
         XCTAssertEqual(stored, ["g1", "g2", "f1", "c1"])
-        // `reads --principal` follows.
+        // An own principal's read recorded twice is one read left out.
+        try index.queue.write { db in _ = try OwnPrincipals.add(db, arn: Q.alice) }
+        let (shown, hidden) = OwnPrincipals.visible(try whoRead(index, Q.log1).reads, all: false)
+        XCTAssertEqual(shown.map(\.eventID), ["r2"])
+        XCTAssertEqual(hidden, 1)
+        try index.queue.write { db in _ = try OwnPrincipals.remove(db, arn: Q.alice) }
+                // `reads --principal` follows.
         let reads = try index.queue.read { db in try PrincipalReads(db).reads(principal: "Reader", filter: QueryFilter()) }
         XCTAssertEqual(reads.map(\.eventID), ["r2", "bk1", "g2", "f1", "r3", "r4"])
     }
