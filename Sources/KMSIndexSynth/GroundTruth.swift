@@ -69,6 +69,12 @@ public struct GroundTruth: Codable, Equatable, Sendable {
     /// Signed trees: every digest's own signature (`KEY SIGNATURE` lines, what S3 keeps as its
     /// `x-amz-meta-signature`), next to `ground-truth.json`.
     public var digestSignaturesFile: String?
+    /// Trees with S3 data events (`SynthOptions.s3DataEvents`): the reads of objects that
+    /// `ingest --s3-reads auto` keeps (the log bucket's, the Bucket Keys bucket's), by object
+    /// ARN, oldest first; HeadObject calls and reads of unrelated buckets are not in it.
+    public var s3Reads: [String: [GroundTruthS3Read]]?
+    /// Trees with S3 data events: the roles that read every log file (the indexer's own sync).
+    public var syncPrincipals: [String]?
 
     /// A ground truth with the given fields.
     public init(
@@ -104,6 +110,8 @@ public struct GroundTruth: Codable, Equatable, Sendable {
         case digestChains = "digest_chains"
         case publicKeysFile = "public_keys_file"
         case digestSignaturesFile = "digest_signatures_file"
+        case s3Reads = "s3_reads"
+        case syncPrincipals = "sync_principals"
     }
 
     /// The file name `generate` writes at the root of the tree.
@@ -141,6 +149,35 @@ public struct GroundTruth: Codable, Equatable, Sendable {
     public static func read(from url: URL) throws -> GroundTruth {
         try JSONDecoder().decode(GroundTruth.self, from: Data(contentsOf: url))
     }
+}
+
+/// One read of an S3 object recorded by an S3 data event, as the ground truth lists it.
+public struct GroundTruthS3Read: Codable, Equatable, Sendable {
+    public var eventTime: String
+    public var eventID: String
+    public var eventName: String
+    public var principalArn: String?
+    public var errorCode: String?
+    public var bytes: Int?
+    /// The eventID of the Decrypt S3 made for this read (same caller, same moment), if any.
+    public var pairedDecrypt: String?
+
+    enum CodingKeys: String, CodingKey {
+        case eventTime = "event_time"
+        case eventID = "event_id"
+        case eventName = "event_name"
+        case principalArn = "principal_arn"
+        case errorCode = "error_code"
+        case bytes
+        case pairedDecrypt = "paired_decrypt"
+    }
+}
+
+/// What the ground truth needs to know of one S3 read record.
+struct S3ReadFacts: Sendable {
+    var objectArn: String
+    var timeMs: Int64
+    var read: GroundTruthS3Read
 }
 
 /// What the ground truth needs to know of one KMS record.
@@ -237,6 +274,10 @@ struct GroundTruthCollector {
     private var seen: Set<String> = []
     private var names: [String: Int] = [:]
     private var reads: [String: [(Int64, GroundTruthRead)]] = [:]
+    /// Set for trees with S3 data events.
+    var s3Reads: [String: [(Int64, GroundTruthS3Read)]]?
+    var syncPrincipals: [String]?
+    private var seenS3: Set<String> = []
     var logFiles = 0
     var digestFiles = 0
     var insightFiles = 0
@@ -269,6 +310,12 @@ struct GroundTruthCollector {
         }
     }
 
+    /// Counts an S3 read found in a written log file (a repeated eventID is ignored).
+    mutating func add(_ facts: S3ReadFacts, isDuplicate: Bool) {
+        guard s3Reads != nil, !isDuplicate, seenS3.insert(facts.read.eventID).inserted else { return }
+        s3Reads![facts.objectArn, default: []].append((facts.timeMs, facts.read))
+    }
+
     func finish() -> GroundTruth {
         var objects: [String: [GroundTruthRead]] = [:]
         for (arn, list) in reads {
@@ -276,10 +323,15 @@ struct GroundTruthCollector {
                 a.0 != b.0 ? a.0 < b.0 : a.1.eventID < b.1.eventID
             }.map(\.1)
         }
-        return GroundTruth(
+        var truth = GroundTruth(
             kmsEvents: readsWriter == nil ? seen.count : streamedEvents, eventNames: names, objects: objects,
             logFiles: logFiles, digestFiles: digestFiles, insightFiles: insightFiles, otherFiles: otherFiles,
             uncompressedBytes: uncompressedBytes, shape: shape,
             readsFile: readsWriter == nil ? nil : GroundTruth.readsFileName, objectReads: readsWriter?.count)
+        truth.s3Reads = s3Reads?.mapValues { list in
+            list.sorted { a, b in a.0 != b.0 ? a.0 < b.0 : a.1.eventID < b.1.eventID }.map(\.1)
+        }
+        truth.syncPrincipals = syncPrincipals
+        return truth
     }
 }

@@ -31,6 +31,12 @@ public struct SynthOptions: Sendable, Equatable {
     /// `digest-signatures.txt` are written next to the ground truth); otherwise their
     /// signatures and fingerprints are random hex, and nothing else differs.
     public var signDigests = false
+    /// When set, the tree holds S3 data events that matter to who-read: every log file is read
+    /// by the sync role (`logIngest`) with a GetObject beside its Decrypt, and the Bucket Keys
+    /// bucket of the trail's home region is read (GetObject, some refused, HeadObject calls)
+    /// where KMS sees only bucket-level Decrypts. The ground truth lists those reads
+    /// (`s3_reads`) and the sync roles. Without it, trees are unchanged.
+    public var s3DataEvents = false
 
     /// Options with the given values; every parameter has a small default.
     public init(

@@ -56,6 +56,9 @@ struct SynthCommand: ParsableCommand {
     @Flag(name: .customLong("sign-digests"), help: "Sign the digest files with a test key, and write public-keys.json (for kmsindex audit --public-keys) and digest-signatures.txt next to the ground truth.")
     var signDigests = false
 
+    @Flag(name: .customLong("s3-data-events"), help: "Add S3 data events that matter to who-read: the sync role reads every log file (GetObject beside each Decrypt), and the Bucket Keys bucket is read; the ground truth lists them.")
+    var s3DataEvents = false
+
     func validate() throws {
         if SynthShape(rawValue: shape) == nil {
             throw ValidationError("--shape must be one of \(SynthShape.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(shape)\"")
@@ -77,6 +80,7 @@ struct SynthCommand: ParsableCommand {
         options.organizationID = org
         options.estateSeed = estateSeed
         options.signDigests = signDigests
+        options.s3DataEvents = s3DataEvents
         let began = Date()
         let stats: Synth.Statistics
         do {

@@ -52,12 +52,21 @@ extension KMSIndexCommand {
         @Flag(help: "Print a JSON summary of the run on stdout at the end.")
         var jsonSummary = false
 
+        @Option(help: ArgumentHelp(
+            "Which reads of S3 objects to keep from S3 data events: auto, all, none, or BUCKET[,BUCKET...].",
+            discussion: "auto: buckets KMS events name as a bucket (S3 Bucket Keys) or that hold CloudTrail log files.",
+            valueName: "mode"))
+        var s3Reads: String = "auto"
+
         @OptionGroup var logging: LoggingOptions
 
         mutating func validate() throws {
             if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
             if maxFileBytes < 1 { throw ValidationError("--max-file-bytes must be positive") }
             if wait < 0 { throw ValidationError("--wait must not be negative") }
+            if S3ReadMode(argument: s3Reads) == nil {
+                throw ValidationError("--s3-reads takes auto, all, none or bucket names separated by commas; not '\(s3Reads)'")
+            }
             for (name, value) in [("--since", since), ("--until", until)] {
                 if let value, DeliveryDays.day(value, today: 0) == nil {
                     throw ValidationError("\(name) takes a day, YYYY-MM-DD, or Nd for N days ago; not '\(value)'")
@@ -71,6 +80,7 @@ extension KMSIndexCommand {
             var options = IngestOptions(paths: paths)
             if let jobs { options.jobs = jobs }
             options.maxFileBytes = maxFileBytes
+            options.s3Reads = S3ReadMode(argument: s3Reads)!
             if let filesPerTransaction { options.filesPerTransaction = max(1, filesPerTransaction) }
             let today = Int(Date().timeIntervalSince1970 / 86400)
             if since != nil || until != nil {
@@ -143,7 +153,7 @@ extension KMSIndexCommand {
                 "\"files_seen\":\(s.filesSeen)", "\"files_ingested\":\(s.filesIngested)",
                 "\"files_unchanged\":\(s.filesUnchanged)", "\"files_skipped\":\(s.filesSkipped)",
                 "\"skipped_by_reason\":{\(skipped)}", "\"files_failed\":\(s.filesFailed)", "\"failed\":[\(failed)]",
-                "\"kms_records\":\(s.kmsRecords)", "\"events_added\":\(s.eventsAdded)",
+                "\"kms_records\":\(s.kmsRecords)", "\"events_added\":\(s.eventsAdded)", "\"s3_reads_added\":\(s.s3ReadsAdded)",
                 "\"duplicates\":\(s.duplicates)", "\"malformed_records\":\(s.malformedRecords)",
                 "\"bytes_read\":\(s.bytesRead)", "\"duration_seconds\":\((seconds * 1000).rounded() / 1000)",
                 "\"exit_status\":\(status)",

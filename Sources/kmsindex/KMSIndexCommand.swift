@@ -18,7 +18,7 @@ struct KMSIndexCommand: ParsableCommand {
         version: "kmsindex \(version) (index schema \(IndexDatabase.schemaVersion))",
         // Every command sets commandName: a name derived from the type's name costs a
         // demangling, about a million instructions per command, at every start.
-        subcommands: [Ingest.self, Merge.self, WhoReadCommand.self, Stats.self, AuditCommand.self, Prune.self, Backup.self, Export.self, Reads.self, Key.self, Keys.self, Trails.self, Objects.self, UsageCommand.self, DeniedCommand.self, FindingsCommand.self, SQLCommand.self]
+        subcommands: [Ingest.self, Merge.self, WhoReadCommand.self, Stats.self, AuditCommand.self, Prune.self, Backup.self, Export.self, Reads.self, OwnPrincipal.self, Key.self, Keys.self, Trails.self, Objects.self, UsageCommand.self, DeniedCommand.self, FindingsCommand.self, SQLCommand.self]
     )
 
     /// This binary's version: the release, and the commit when it is not the release's tag.

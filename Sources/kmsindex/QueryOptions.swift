@@ -73,3 +73,17 @@ func emit(_ table: ResultTable, _ format: OutputFormat, none: @autoclosure () ->
     }
     Console.out(table.render(format))
 }
+
+/// Takes the index lock (waiting up to `wait` seconds), opens the index for writing and runs
+/// `body` in one transaction; any failure is reported as every command reports one (status 2).
+func writeIndex<T>(_ database: DatabaseOptions, wait: Double, _ body: (Database) throws -> T) -> T {
+    do {
+        let lock = try IndexLock(indexPath: database.path, timeout: wait)
+        let index = try IndexDatabase.openForWriting(path: database.path, lockTimeout: nil)
+        let result = try index.queue.write { db in try body(db) }
+        withExtendedLifetime(lock) {}
+        return result
+    } catch {
+        fail("\(error)")
+    }
+}

@@ -22,16 +22,27 @@ extension KMSIndexCommand {
         @Option(help: ArgumentHelp("Whose reads to list.", valueName: "principal"))
         var principal: String
 
+        @Flag(help: "Show the reads of the indexer's own principals in the table too (JSON, CSV and TSV always have them).")
+        var all = false
+
         mutating func run() throws {
             let filter = try filters.queryFilter()
             let (known, reads) = queryIndex(database) { db in
                 let query = PrincipalReads(db)
                 return (try !query.principalIDs(principal).isEmpty, try query.reads(principal: principal, filter: filter))
             }
-            let table = PrincipalReads.table(reads, forTerminal: output.format == .table)
+            let forTerminal = output.format == .table
+            let (shown, hidden) = OwnPrincipals.visible(reads, all: all || !forTerminal)
+            if hidden > 0 && shown.isEmpty {
+                // Reads were found: status 0, as with --all.
+                Console.err("kmsindex: " + OwnPrincipals.hiddenNote(hidden))
+                return
+            }
+            let table = PrincipalReads.table(shown, forTerminal: forTerminal)
             try emit(table, output.format, none: known
                 ? "no Decrypt by \(TerminalText.escape(principal)) matches"
                 : "no principal in the index matches \(TerminalText.escape(principal))")
+            if hidden > 0 { Console.err("kmsindex: " + OwnPrincipals.hiddenNote(hidden)) }
         }
     }
 }

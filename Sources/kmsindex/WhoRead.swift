@@ -25,15 +25,18 @@ extension KMSIndexCommand {
 
         @OptionGroup var output: OutputOptions
 
+        @Flag(help: "Show the reads of the indexer's own principals in the table too (JSON, CSV and TSV always have them).")
+        var all = false
+
         var format: OutputFormat { output.format }
 
         mutating func run() throws {
-            Self.listReads(of: object, databasePath: database.path, format: format)
+            Self.listReads(of: object, databasePath: database.path, format: format, all: all)
         }
 
         /// Prints who read `object` and ends the process with the exit status (0 reads listed,
         /// 1 none, 2 error).
-        static func listReads(of object: String, databasePath: String, format: OutputFormat) -> Never {
+        static func listReads(of object: String, databasePath: String, format: OutputFormat, all: Bool = false) -> Never {
             let index: IndexDatabase
             let answer: WhoReadAnswer
             do {
@@ -42,7 +45,7 @@ extension KMSIndexCommand {
             } catch {
                 fail("\(error)")
             }
-            let status = report(answer, object: object, format: format)
+            let status = report(answer, object: object, format: format, all: all)
             // Exits with the index still open (never released): closing a read-only connection
             // changes nothing on disk, and GRDB's teardown is a measurable part of a who-read.
             _ = Unmanaged.passRetained(index)
@@ -50,7 +53,7 @@ extension KMSIndexCommand {
         }
 
         /// Prints `answer`; returns the exit status.
-        static func report(_ answer: WhoReadAnswer, object: String, format: OutputFormat) -> Int32 {
+        static func report(_ answer: WhoReadAnswer, object: String, format: OutputFormat, all: Bool = false) -> Int32 {
             switch answer {
             case let .ambiguous(candidates):
                 Console.err("kmsindex: \(TerminalText.escape(object)) matches \(candidates.count) objects; give more of the key:")
@@ -58,9 +61,10 @@ extension KMSIndexCommand {
                 return 2
             case let .unknown(bucketKeysOnly):
                 if bucketKeysOnly {
-                    Console.err("kmsindex: the bucket of \(TerminalText.escape(object)) is only seen with a bucket-level encryption context (S3 Bucket Keys): KMS does not record reads of single objects there; try who-read on the bucket")
+                    Console.err("kmsindex: the bucket of \(TerminalText.escape(object)) is only seen with a bucket-level encryption context (S3 Bucket Keys): KMS does not record reads of single objects there; try who-read on the bucket. "
+                        + Self.dataEventsAdvice(WhoRead.bucketName(object)))
                 } else {
-                    Console.err("kmsindex: no KMS event in the index names \(TerminalText.escape(object))")
+                    Console.err("kmsindex: no KMS event or S3 read in the index names \(TerminalText.escape(object))")
                 }
                 return 1
             case let .object(known, reads, writes, bucketKeysOnly):
@@ -73,19 +77,45 @@ extension KMSIndexCommand {
                 }
                 if reads.isEmpty {
                     if bucketKeysOnly {
-                        Console.err("kmsindex: \(TerminalText.escape(known.arn)) is known, but its bucket is otherwise only seen with bucket-level encryption contexts (S3 Bucket Keys): reads of single objects are not recorded by KMS there")
+                        Console.err("kmsindex: \(TerminalText.escape(known.arn)) is known, but its bucket is otherwise only seen with bucket-level encryption contexts (S3 Bucket Keys): reads of single objects are not recorded by KMS there. "
+                            + Self.dataEventsAdvice(known.bucket))
                     } else {
-                        Console.err("kmsindex: \(TerminalText.escape(known.arn)) is in the index, but no Decrypt of it is recorded")
+                        Console.err("kmsindex: \(TerminalText.escape(known.arn)) is in the index, but no Decrypt or S3 read of it is recorded")
                     }
                     if format != .table { Console.out(Self.table(reads, format).render(format)) }
                     return 1
+                }
+                if format == .table {
+                    let (shown, hidden) = OwnPrincipals.visible(reads, all: all)
+                    Console.out(Self.table(shown, format).render(format))
+                    if hidden > 0 { Console.err("kmsindex: " + OwnPrincipals.hiddenNote(hidden)) }
+                    return 0
                 }
                 Console.out(Self.table(reads, format).render(format))
                 return 0
             }
         }
 
+        /// Which trail setting records the reads KMS cannot attribute.
+        static func dataEventsAdvice(_ bucket: String?) -> String {
+            let arn = "arn:aws:s3:::\(bucket.map(TerminalText.escape) ?? "BUCKET")/"
+            return "S3 data events record every GetObject: log them with a trail's event selector for S3 objects "
+                + "(data resource AWS::S3::Object, value \(arn); usually a second trail, so that the log bucket's own deliveries "
+                + "are not logged in a loop), then ingest with --s3-reads auto"
+        }
+
         static func table(_ reads: [EventRow], _ format: OutputFormat) -> ResultTable {
+            if format == .table, reads.contains(where: { $0.source == "s3" }) {
+                // A read recorded twice (S3 and the Decrypt S3 made for it) is one row.
+                let decrypts = Dictionary(reads.filter { $0.source == "kms" && $0.readID != nil }.map { ($0.readID!, $0) },
+                                          uniquingKeysWith: { a, _ in a })
+                let rows = reads.filter { $0.source == "s3" || $0.readID == nil }.map { r -> [String?] in
+                    let pair = r.readID.flatMap { decrypts[$0] }
+                    return [r.eventTime, r.principalDescription, r.result, pair == nil ? r.source : "s3+kms",
+                            r.source == "s3" ? r.eventName : nil, r.sourceIP, r.bytes.map(String.init), r.keyARN ?? pair?.keyARN, r.region]
+                }
+                return ResultTable(columns: ["TIME", "PRINCIPAL", "RESULT", "SOURCE", "OPERATION", "SOURCE IP", "BYTES", "KEY", "REGION"], rows: rows)
+            }
             if format == .table {
                 return ResultTable(
                     columns: ["TIME", "PRINCIPAL", "RESULT", "SOURCE IP", "KEY", "REGION"],

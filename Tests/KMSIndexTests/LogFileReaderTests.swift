@@ -72,6 +72,7 @@ final class LogFileReaderTests: XCTestCase {
                 case .kms(let range, _): kind = "kms \(range)"
                 case .other: kind = "other"
                 case .notObject: kind = "not an object"
+                case .s3(let range, _): kind = "s3 \(range)"
                 }
                 return "\(kind) at \(s.i): \(String(describing: fields))"
             } catch {

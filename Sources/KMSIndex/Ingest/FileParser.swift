@@ -17,6 +17,11 @@ package struct FileParser: Sendable {
     /// all its events in memory.
     package var partSize: Int
 
+    /// Which S3 reads to keep (`--s3-reads`).
+    package var s3Reads: S3ReadMode = .none
+    /// For `auto`: the buckets known to count; reads of others are only noted.
+    var knownS3Buckets: KnownS3Buckets?
+
     /// Reads `file`. Full parts of events go to `emitPart` as they are read (their file may
     /// still fail later); the rest, and the outcome, are in the result. A thread that parses
     /// many files passes the same `window` and `strings` to each.
@@ -38,6 +43,33 @@ package struct FileParser: Sendable {
             }
             let logReader = LogFileReader(stream: stream, window: window)
             reader = logReader
+            if s3Reads != .none {
+                let mode = s3Reads
+                let known = knownS3Buckets
+                var knownNames: Set<String>?
+                logReader.onS3Record = { scanner, index, copy in
+                    // A read of a bucket not known to count is noted, not built (auto).
+                    if let known, let bucket = S3RecordBytes.bucketName(scanner.p, from: scanner.i, to: scanner.end),
+                       !(copy ?? S3RecordBytes.mayBeCopy(scanner.p, from: scanner.i, to: scanner.end)) {
+                        if knownNames == nil { knownNames = known.names() }
+                        if !knownNames!.contains(bucket) {
+                            result.s3NotedBuckets.insert(bucket)
+                            return
+                        }
+                    }
+                    do {
+                        guard let read = try S3ReadNormalizer.normalize(try scanner.parseValue()),
+                              mode.parserKeeps(bucket: read.bucket) else { return }
+                        result.s3Reads.append(read)
+                    } catch let error as RecordError {
+                        result.s3MalformedCount += 1
+                        logReader.noteMalformed(index, error.description)
+                    } catch {
+                        result.s3MalformedCount += 1
+                        logReader.noteMalformed(index, "S3 record that is not valid JSON")
+                    }
+                }
+            }
             let kind = try logReader.read(building: { s in
                 s.strings = strings
                 return try KMSRecordFields.read(&s)
@@ -82,7 +114,12 @@ package struct FileParser: Sendable {
             result.malformedCount = reader.malformedCount
             result.malformed = reader.malformed
         }
-        if result.outcome == .ingested { result.events = events }
+        if result.outcome == .ingested {
+            result.events = events
+        } else {
+            result.s3Reads = []
+            result.s3NotedBuckets = []
+        }
         return result
     }
 

@@ -24,6 +24,11 @@ package struct IngestOptions: Sendable {
     package var days: DeliveryDays?
     /// Count the files first, so that progress can show a total and an ETA.
     package var countFilesForProgress = false
+    /// Which reads of S3 objects to keep from S3 data events.
+    package var s3Reads: S3ReadMode = .none
+    /// Read the largest waiting file first (see `run`); false reads files in the order
+    /// listed, which with one job lets tests choose the order.
+    package var largestFirst = true
 
     package init(paths: [String]) {
         self.paths = paths
@@ -73,11 +78,15 @@ package struct IngestSummary: Sendable, Equatable {
     package var malformedRecords = 0
     /// Uncompressed bytes read.
     package var bytesRead = 0
+    /// Reads of S3 objects new to the index (`--s3-reads`).
+    package var s3ReadsAdded = 0
 
     package var filesSkipped: Int { skippedByReason.values.reduce(0, +) }
     package var filesFailed: Int { failed.count }
     /// KMS records that were already indexed (duplicate deliveries, or overlapping files).
-    package var duplicates: Int { kmsRecords - malformedRecords - eventsAdded }
+    package var duplicates: Int { kmsRecords - (malformedRecords - s3MalformedRecords) - eventsAdded }
+    /// S3 read records rejected as malformed (also in `malformedRecords`).
+    package var s3MalformedRecords = 0
 
     package init() {}
 }
@@ -103,7 +112,7 @@ package final class Ingester {
         let started = Date()
         // Largest files first, among those listed: a large file read last kept one core busy
         // while the other had nothing left (about 0.2 s of the 1 GB benchmark's 3 s).
-        let pending = BoundedQueue<InputFile>(capacity: 256, largestFirst: { Int($0.size) })
+        let pending = BoundedQueue<InputFile>(capacity: 256, largestFirst: options.largestFirst ? { Int($0.size) } : nil)
         let results = BoundedQueue<ParsedPiece>(capacity: max(4, options.jobs * 4))
         let notes = NoteCollector()
         let ledger = try LedgerReader(path: database.path)
@@ -141,9 +150,15 @@ package final class Ingester {
         }
         walker.start()
 
+        let knownS3Buckets = KnownS3Buckets(indexPath: database.path)
         let workersLeft = Counter(options.jobs)
         for _ in 0..<max(1, options.jobs) {
-            let parser = FileParser(maxFileBytes: options.maxFileBytes, partSize: options.eventsPerPart)
+            let parser = {
+                var parser = FileParser(maxFileBytes: options.maxFileBytes, partSize: options.eventsPerPart)
+                parser.s3Reads = options.s3Reads
+                if options.s3Reads == .auto { parser.knownS3Buckets = knownS3Buckets }
+                return parser
+            }()
             Thread {
                 let window = ByteWindow()
                 let strings = StringInterner()
@@ -194,6 +209,7 @@ package final class Ingester {
         try database.queue.writeWithoutTransaction { db in
             let writer = try EventWriter(db: db)
             writer.cacheLimit = options.idCacheLimit
+            if options.s3Reads == .auto { writer.s3Staging = S3ReadStaging() }
             var filesInBatch = 0
             var eventsInBatch = 0
             var batchStart = Date()
@@ -233,10 +249,20 @@ package final class Ingester {
                         eventsInBatch = 0
                     }
                 }
+                if options.s3Reads == .auto {
+                    // Decided once every KMS event of the run is written and counted.
+                    if !inTransaction {
+                        try db.beginTransaction(.immediate)
+                        inTransaction = true
+                    }
+                    try writer.flush()
+                    try S3ReadStaging.resolve(db, writer: writer, parser: FileParser(maxFileBytes: options.maxFileBytes))
+                }
                 if inTransaction {
                     try writer.flush()
                     try db.commit()
                 }
+                summary.s3ReadsAdded = writer.s3ReadsAdded
             } catch {
                 if inTransaction { try? db.rollback() }
                 writer.resetCaches()
@@ -255,6 +281,7 @@ package final class Ingester {
             summary.kmsRecords += result.kmsRecords
             summary.eventsAdded += added
             summary.malformedRecords += result.malformedCount
+            summary.s3MalformedRecords += result.s3MalformedCount
             if result.malformedCount > 0 {
                 diagnostic(.malformedRecords(path: result.path, count: result.malformedCount, examples: result.malformed))
             }

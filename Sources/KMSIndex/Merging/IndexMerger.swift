@@ -83,6 +83,7 @@ package final class IndexMerger {
         result.duplicates = result.shardEvents - result.eventsAdded
         try MergeStatements.insertEvents(db)
         try MergeStatements.countAddedEvents(db, after: lastID)
+        (result.rowsAdded["s3_reads"], result.rowsAdded["s3_reads_staged"]) = try MergeStatements.mergeS3Reads(db)
         (result.firstEventTime, result.lastEventTime, result.days) = try MergeStatements.addedTimes(db)
         try refreshDerivedTables(db, result)
         try MergeStatements.dropTemporaryTables(db)

@@ -27,6 +27,7 @@ enum MergeStatements {
         Dimension(table: "kms_keys", key: "arn", columns: ["arn", "account_id", "region", "key_id"]),
         Dimension(table: "trails", key: "arn", columns: ["arn", "account_id", "region", "name"]),
         Dimension(table: "s3_buckets", key: "arn", columns: ["arn", "name"]),
+        Dimension(table: "own_principals", key: "arn", columns: ["arn", "added_at"]),
     ]
 
     /// Columns of `principals`: found by their identity hash and then every field, as the
@@ -52,6 +53,34 @@ enum MergeStatements {
         ("read_only", nil), ("event_type_sid", "strings"), ("source_file_id", "source_files"),
     ]
 
+    /// Columns of `s3_reads`, with the table whose ids each names (nil: copied as it is).
+    static let s3ReadColumns: [(name: String, mappedBy: String?)] = [
+        ("event_time", nil), ("event_uid", nil), ("event_name_sid", "strings"), ("region_sid", "strings"),
+        ("recipient_account_sid", "strings"), ("principal_id", "principals"), ("object_id", "s3_objects"),
+        ("source_ip", nil), ("user_agent_id", "user_agents"), ("error_code_sid", "strings"), ("error_message", nil),
+        ("bytes", nil), ("source_file_id", "source_files"),
+    ]
+    static let stagedS3ReadColumns: [(name: String, mappedBy: String?)] = [
+        ("bucket", nil), ("source_file_id", "source_files"),
+    ]
+
+    /// Copies the shard's S3 reads the destination lacks (unique by time and eventID, as in
+    /// ingest) and its staged reads (a killed ingest's: the next ingest into the destination
+    /// decides them), ids remapped; returns how many of each were added.
+    static func mergeS3Reads(_ db: Database) throws -> (reads: Int, staged: Int) {
+        func copy(_ table: String, _ columns: [(name: String, mappedBy: String?)], conflict: String) throws -> Int {
+            let (values, joins) = remapped(columns)
+            try db.execute(sql: """
+                INSERT \(conflict) INTO main.\(table) (\(columns.map(\.name).joined(separator: ", ")))
+                SELECT \(values.joined(separator: ", ")) FROM shard.\(table) e
+                \(joins.joined(separator: "\n"))
+                ORDER BY e.id
+                """)
+            return db.changesCount
+        }
+        return (try copy("s3_reads", s3ReadColumns, conflict: "OR IGNORE"), try copy("s3_reads_staged", stagedS3ReadColumns, conflict: "OR IGNORE"))
+    }
+
     /// Tables derived from events (rollups, summaries), which merge does not copy: they are
     /// refreshed in `IndexMerger.refreshDerivedTables` from the events merge adds. Every other
     /// table of the schema must be in `mergedColumns` (a test checks it).
@@ -74,6 +103,8 @@ enum MergeStatements {
         tables["event_context"] = contextColumns
         tables["event_grantees"] = ["event_id", "grantee"]
         tables["events"] = eventColumns.map(\.name)
+        tables["s3_reads"] = s3ReadColumns.map(\.name)
+        tables["s3_reads_staged"] = stagedS3ReadColumns.map(\.name)
         return tables
     }
 
@@ -227,12 +258,11 @@ enum MergeStatements {
         return (db.changesCount, last)
     }
 
-    /// Inserts the chosen events, their uids and their context pairs, with ids remapped.
-    /// Each id goes through a LEFT JOIN on its map's primary key: a correlated subquery per
-    /// column opened and closed a cursor for every event.
-    static func insertEvents(_ db: Database) throws {
+    /// The SELECT list of `columns` read from `e`, each id through its map, and the joins it
+    /// needs: a LEFT JOIN on the map's primary key per mapped column.
+    static func remapped(_ columns: [(name: String, mappedBy: String?)]) -> (values: [String], joins: [String]) {
         var values: [String] = [], joins: [String] = []
-        for (k, column) in eventColumns.enumerated() {
+        for (k, column) in columns.enumerated() {
             guard let table = column.mappedBy else {
                 values.append("e.\(column.name)")
                 continue
@@ -240,6 +270,14 @@ enum MergeStatements {
             values.append("m\(k).new")
             joins.append("LEFT JOIN temp.merge_map_\(table) m\(k) ON m\(k).old = e.\(column.name)")
         }
+        return (values, joins)
+    }
+
+    /// Inserts the chosen events, their uids and their context pairs, with ids remapped.
+    /// Each id goes through a LEFT JOIN on its map's primary key: a correlated subquery per
+    /// column opened and closed a cursor for every event.
+    static func insertEvents(_ db: Database) throws {
+        let (values, joins) = remapped(eventColumns)
         try db.execute(sql: """
             INSERT INTO main.event_uids (event_time, event_uid, event_id)
             SELECT u.event_time, u.event_uid, m.new FROM shard.event_uids u CROSS JOIN temp.merge_events m ON m.old = u.event_id;

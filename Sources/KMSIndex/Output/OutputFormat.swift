@@ -3,7 +3,7 @@ package enum OutputFormat: String, CaseIterable, Sendable {
     case table, csv, tsv, json, ndjson
 }
 
-/// One value of a result: nothing, text, or a number.
+/// One value of a result: nothing, text, a number, or a truth value.
 ///
 /// Numbers stay numbers in JSON; every format shows them as their decimal text.
 package enum Cell: Sendable, Equatable, Hashable {
@@ -11,6 +11,8 @@ package enum Cell: Sendable, Equatable, Hashable {
     case text(String)
     case integer(Int64)
     case real(Double)
+    /// `true` or `false` in every format (JSON's literals).
+    case boolean(Bool)
 
     /// A text cell, or `.null` for nil.
     package init(_ text: String?) {
@@ -24,6 +26,7 @@ package enum Cell: Sendable, Equatable, Hashable {
         case let .text(s): return s
         case let .integer(n): return String(n)
         case let .real(x): return String(x)
+        case let .boolean(b): return b ? "true" : "false"
         }
     }
 
@@ -37,6 +40,7 @@ package enum Cell: Sendable, Equatable, Hashable {
             return JSONText.quoted(s)
         case .integer: return text!
         case let .real(x): return x.isFinite ? text! : "null"
+        case .boolean: return text!
         }
     }
 }

@@ -35,6 +35,12 @@ package final class LogFileReader {
     @exclusivity(unchecked) package private(set) var kmsRecordCount = 0
     package private(set) var malformed: [MalformedRecord] = []
     package private(set) var malformedCount = 0
+    /// Called with each S3 record that may read an object (see `scanRecord`), a scanner over
+    /// just its bytes, and its index in `Records`; nil: S3 records are skipped like any other.
+    /// The third argument says whether it is a copy (`CopyObject`, `UploadPartCopy`), when
+    /// the record's name was read; nil when not.
+    var onS3Record: ((inout JSONScanner, Int, Bool?) -> Void)?
+    @exclusivity(unchecked) package private(set) var s3RecordCount = 0
 
     let stream: DecompressedStream
     private let window: ByteWindow
@@ -139,10 +145,19 @@ package final class LogFileReader {
             var scan = RecordScan.other
             // What was built travels as a plain optional, not inside an enum: taking it out of
             // one would copy every string of the record once more.
-            var built = try step { s in try Self.scanAndBuild(&s, scan: &scan, build: build) }
+            let onS3 = onS3Record
+            var built = try step { s in
+                let record = try Self.scanAndBuild(&s, scan: &scan, s3: onS3 != nil, build: build)
+                if case .s3(let bytes, let copy) = scan, let onS3 {
+                    var scanner = JSONScanner(s.p, from: bytes.lowerBound, to: bytes.upperBound)
+                    onS3(&scanner, index, copy)
+                }
+                return record
+            }
             recordCount += 1
             switch scan {
             case .other: break
+            case .s3: s3RecordCount += 1
             case .kms:
                 kmsRecordCount += 1
                 // Unwrapped as a temporary, not bound to a name: a bound record was copied.
@@ -171,14 +186,17 @@ package final class LogFileReader {
         /// A KMS record, where its bytes are, and whether its members were scanned one by one
         /// to its end (else it was skipped past its `eventSource`, see `kmsRecordEnd`).
         case kms(Range<Int>, membersScanned: Bool)
+        /// An S3 record whose bytes name a read operation (`s3`): where its bytes are, and
+        /// whether it is a copy when its name was read.
+        case s3(Range<Int>, copy: Bool?)
         case notObject
     }
 
     /// Reads one record into `scan` and builds it when it is a KMS record. With `shortcut`,
     /// it may end by `kmsRecordEnd`; the outcome is the same as without.
-    static func scanAndBuild<Record>(_ s: inout JSONScanner, scan: inout RecordScan, shortcut: Bool = true,
+    static func scanAndBuild<Record>(_ s: inout JSONScanner, scan: inout RecordScan, shortcut: Bool = true, s3: Bool = false,
                                      build: (inout JSONScanner) throws -> Record) throws -> Record? {
-        scan = try scanRecord(&s, shortcut: shortcut)
+        scan = try scanRecord(&s, shortcut: shortcut, s3: s3)
         guard case .kms(let bytes, let membersScanned) = scan else { return nil }
         var scanner = JSONScanner(s.p, from: bytes.lowerBound, to: bytes.upperBound)
         if !membersScanned {
@@ -194,8 +212,11 @@ package final class LogFileReader {
     }
 
     /// Reads one record: finds `eventSource`, and for a KMS record, where its bytes are.
-    /// With `shortcut`, a KMS record may end by `kmsRecordEnd`.
-    static func scanRecord(_ s: inout JSONScanner, shortcut: Bool = true) throws -> RecordScan {
+    /// With `shortcut`, a KMS record may end by `kmsRecordEnd`. With `s3`, an S3 record
+    /// (`eventSource` exactly `"s3.amazonaws.com"`) whose bytes hold the name of a read
+    /// operation is `.s3`; any other is skipped in the same structural pass as every non-KMS
+    /// record, with one search of its bytes more.
+    static func scanRecord(_ s: inout JSONScanner, shortcut: Bool = true, s3: Bool = false) throws -> RecordScan {
         let start = s.i
         guard s.p[s.i] == 0x7b else {
             try s.skipValue()
@@ -216,6 +237,16 @@ package final class LogFileReader {
                 try s.expect(0x3a, "':'")
                 try s.skipWhitespace()
                 if isSource && s.p[s.i] == 0x22 {
+                    if s3, s.skipIfExactly("s3.amazonaws.com") {
+                        let name = nameAfterSource(s)
+                        try s.skipRestOfContainer()
+                        switch name {
+                        case "GetObject", "SelectObjectContent": return .s3(start..<s.i, copy: false)
+                        case "CopyObject", "UploadPartCopy": return .s3(start..<s.i, copy: true)
+                        case nil: return namesRead(s.p + start, s.i - start) ? .s3(start..<s.i, copy: nil) : .other
+                        default: return .other
+                        }
+                    }
                     isKMS = try s.skipIfExactly("kms.amazonaws.com") || s.readStringEquals("kms.amazonaws.com")
                     if !isKMS {
                         // Not ours: skip the rest of the record in one structural pass.
@@ -250,6 +281,29 @@ package final class LogFileReader {
         let count = rest.i - s.i
         guard memchr(base, 0x5c, count) == nil, !contains(base, count, "eventSource") else { return nil }
         return rest.i
+    }
+
+    /// The `eventName` that follows `eventSource` in CloudTrail's own layout
+    /// (`,"eventName":"NAME"`, no escape), or nil: most S3 records are told apart by it alone.
+    static func nameAfterSource(_ s: JSONScanner) -> Substring? {
+        let prefix: StaticString = #","eventName":""#
+        let n = prefix.utf8CodeUnitCount
+        guard s.end - s.i > n + 24, memcmp(s.p + s.i, prefix.utf8Start, n) == 0 else { return nil }
+        let from = s.i + n
+        var k = from
+        while k < from + 24, s.p[k] != 0x22 {
+            if s.p[k] == 0x5c { return nil }
+            k += 1
+        }
+        guard k < from + 24 else { return nil }
+        return Substring(decoding: UnsafeBufferPointer(start: s.p + from, count: k - from), as: UTF8.self)
+    }
+
+    /// True when a record's bytes may name an operation that reads an object (the normalizer
+    /// decides): most S3 data events are not reads, and are skipped without being built.
+    static func namesRead(_ base: UnsafePointer<UInt8>, _ count: Int) -> Bool {
+        contains(base, count, "GetObject") || contains(base, count, "CopyObject")
+            || contains(base, count, "SelectObjectContent") || contains(base, count, "UploadPartCopy")
     }
 
     /// True when the `count` bytes at `base` hold `name` (ASCII, at least six bytes, whose

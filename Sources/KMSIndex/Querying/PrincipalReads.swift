@@ -26,8 +26,9 @@ package struct PrincipalReads {
             """, arguments: ["p": query])
     }
 
-    /// The `Decrypt` calls of the principals `query` names, oldest first, with the other
-    /// encryption-context pairs of each (what was decrypted when it was not an S3 object).
+    /// The `Decrypt` calls of the principals `query` names, and their reads of S3 objects from
+    /// S3 data events, oldest first, with the other encryption-context pairs of each Decrypt
+    /// (what was decrypted when it was not an S3 object).
     package func reads(principal query: String, filter: QueryFilter) throws -> [EventRow] {
         let ids = try principalIDs(query)
         if ids.isEmpty { return [] }
@@ -35,15 +36,20 @@ package struct PrincipalReads {
         c.add("e.event_name_sid = (SELECT id FROM strings WHERE text = 'Decrypt')")
         c.add("e.principal_id IN (\(try activeIDs(ids, filter).map(String.init).joined(separator: ", ")))")
         let sql = """
-            SELECT \(EventRow.selectColumns),
+            SELECT \(EventRow.selectColumns), event_time_ms,
                    (SELECT group_concat(n.name || '=' || v.value, '; ') FROM event_context x
                     JOIN context_names n ON n.id = x.name_id JOIN context_values v ON v.id = x.value_id
-                    WHERE x.event_id = k.id AND x.scope = 0) AS context
+                    WHERE x.event_id = k.id AND x.scope = 0) AS context,
+                   \(OwnPrincipals.matches("k.principal_id")) AS own_read
             FROM kms_events k
             WHERE k.id IN (SELECT e.id FROM events e WHERE \(c.sql))
             ORDER BY event_time_ms, event_id\(filter.limitClause)
             """
-        return try Row.fetchAll(db, sql: sql, arguments: c.arguments).map(EventRow.init)
+        let kms = try Row.fetchAll(db, sql: sql, arguments: c.arguments).map(EventRow.init)
+        // S3 reads name no key: a --key filter leaves them out.
+        guard filter.key == nil else { return kms }
+        let merged = S3Reads.merge(kms, try S3Reads(db).reads(principals: ids, filter: filter))
+        return filter.limit.map { Array(merged.prefix($0)) } ?? merged
     }
 
     /// Those of `ids` that decrypted anything on the days of the filter's window, from the

@@ -14,6 +14,9 @@ package struct IndexStats: Sendable, Equatable {
     package var failedCalls = 0
     package var firstEventTime: String?
     package var lastEventTime: String?
+    /// A caller that decrypted 90% or more of the log files within 48 hours of their delivery.
+    package var likelyOwnPrincipal: OwnPrincipals.Candidate?
+    package var ownPrincipals = 0
 
     package init() {}
 
@@ -40,6 +43,8 @@ package struct IndexStats: Sendable, Equatable {
         s.failedCalls = try Int.fetchOne(db, sql: "SELECT coalesce(sum(events), 0) FROM activity_totals WHERE error_code_sid != 0") ?? 0
         s.firstEventTime = try Int64.fetchOne(db, sql: "SELECT min(event_time) FROM event_uids").map(StoredTime.text)
         s.lastEventTime = try Int64.fetchOne(db, sql: "SELECT max(event_time) FROM event_uids").map(StoredTime.text)
+        s.likelyOwnPrincipal = try OwnPrincipals.likely(db)
+        s.ownPrincipals = try count("own_principals")
         return s
     }
 }

@@ -20,6 +20,21 @@ package struct EventRow: Sendable, Equatable {
     package var objectARN: String?
     /// The request's other encryption-context pairs, `name=value; …`, when the query asks for them.
     package var context: String?
+    /// Where the read was recorded: `kms` (a Decrypt) or `s3` (an S3 data event).
+    package var source = "kms"
+    /// Bytes S3 sent (`bytesTransferredOut`); nil for KMS events.
+    package var bytes: Int64?
+    /// Made by one of the indexer's own principals (`own_principals`).
+    package var ownRead = false
+    /// Shared by an S3 read and the KMS Decrypt S3 made for it: one read, recorded twice.
+    package var readID: String?
+    /// The time in milliseconds, where the query knows it: how rows of both sources are
+    /// ordered and paired, not part of what a row says.
+    var eventTimeMs: Int64? {
+        get { sortTime.value }
+        set { sortTime.value = newValue }
+    }
+    private var sortTime = NotCompared<Int64?>(value: nil)
     init(eventTime: String, eventName: String, eventID: String) {
         self.eventTime = eventTime
         self.eventName = eventName
@@ -37,6 +52,27 @@ package struct EventRow: Sendable, Equatable {
 
     /// "OK" or the error code.
     package var result: String { errorCode ?? "OK" }
+
+    /// A row of stored columns in this order: time (ms), operation, uid, principal type, ARN,
+    /// role ARN, session name, invoked by, error code, error message, source address, user
+    /// agent, key ARN, region, own read (who-read's KMS query and the S3 reads' share it).
+    static func stored(_ row: Row) -> EventRow {
+        var event = EventRow(eventTime: StoredTime.text(row[0]), eventName: row[1], eventID: EventUID.text(row[2]))
+        event.principalType = row[3]
+        event.principalARN = row[4]
+        event.roleARN = row[5]
+        event.sessionName = row[6]
+        event.invokedBy = row[7]
+        event.errorCode = row[8]
+        event.errorMessage = row[9]
+        event.sourceIP = StoredAddress.text(row[10])
+        event.userAgent = row[11]
+        event.keyARN = row[12]
+        event.region = row[13]
+        event.ownRead = row[14]
+        event.eventTimeMs = row[0]
+        return event
+    }
 
     static let selectColumns = """
         event_time, event_name, event_id, principal_type, principal_arn, role_arn, session_name,
@@ -60,20 +96,29 @@ package struct EventRow: Sendable, Equatable {
         region = row["aws_region"]
         objectARN = row["object_arn"]
         context = row["context"]
+        ownRead = (row["own_read"] as Bool?) ?? false
+        eventTimeMs = row["event_time_ms"]
     }
 
     /// The column names of an event list in CSV, TSV and JSON (who-read, reads).
     package static let columnNames = [
         "event_time", "event_name", "event_id", "principal_arn", "principal_type", "role_arn",
         "session_name", "invoked_by", "error_code", "error_message", "source_ip", "user_agent",
-        "key_arn", "region", "object_arn",
+        "key_arn", "region", "object_arn", "source", "bytes", "own_read", "read_id",
     ]
 
     /// The values of `columnNames`, in order.
     package var cells: [Cell] {
         [eventTime, eventName, eventID, principalARN, principalType, roleARN, sessionName, invokedBy,
-         errorCode, errorMessage, sourceIP, userAgent, keyARN, region, objectARN].map(Cell.init)
+         errorCode, errorMessage, sourceIP, userAgent, keyARN, region, objectARN, source].map(Cell.init)
+            + [bytes.map(Cell.integer) ?? .null, .boolean(ownRead), Cell(readID)]
     }
+}
+
+/// A value that equality ignores.
+struct NotCompared<Value: Sendable>: Sendable, Equatable {
+    var value: Value
+    static func == (a: Self, b: Self) -> Bool { true }
 }
 
 /// An S3 location known to the index.
@@ -110,7 +155,7 @@ package struct WhoRead {
             return .unknown(bucketKeysOnly: try bucketKeysOnly(bucket: Self.bucketName(query)))
         }
         let events = try self.events(of: object)
-        let reads = events.filter { $0.eventName == "Decrypt" }
+        let reads = S3Reads.merge(events.filter { $0.eventName == "Decrypt" }, try S3Reads(db).reads(of: object))
         let writes = events.filter { $0.eventName != "Decrypt" }
         let bucketOnly = object.kind != "bucket" && reads.isEmpty ? try bucketKeysOnly(bucket: object.bucket) : false
         return .object(object, reads: reads, writes: writes, bucketKeysOnly: bucketOnly)
@@ -125,7 +170,7 @@ package struct WhoRead {
         let rows = try Row.fetchAll(db, sql: """
             SELECT e.event_time, n.text AS event_name, u.event_uid, p.type, p.arn, p.role_arn, p.session_name,
                    p.invoked_by, c.text AS error_code, e.error_message, e.source_ip, a.text AS user_agent,
-                   k.arn AS key_arn, r.text AS region
+                   k.arn AS key_arn, r.text AS region, \(OwnPrincipals.matches("e.principal_id")) AS own_read
             FROM events e
             JOIN strings n ON n.id = e.event_name_sid
             LEFT JOIN event_uids u ON u.event_time = e.event_time AND u.event_id = e.id
@@ -137,19 +182,7 @@ package struct WhoRead {
             WHERE e.object_id = ? AND n.text IN ('Decrypt', \(DailySummaries.writeOperationsSQL))
             """, arguments: [object.id])
         let events = rows.map { row -> (ms: Int64, event: EventRow) in
-            var event = EventRow(
-                eventTime: StoredTime.text(row[0]), eventName: row[1], eventID: EventUID.text(row[2]))
-            event.principalType = row[3]
-            event.principalARN = row[4]
-            event.roleARN = row[5]
-            event.sessionName = row[6]
-            event.invokedBy = row[7]
-            event.errorCode = row[8]
-            event.errorMessage = row[9]
-            event.sourceIP = StoredAddress.text(row[10])
-            event.userAgent = row[11]
-            event.keyARN = row[12]
-            event.region = row[13]
+            var event = EventRow.stored(row)
             event.objectARN = object.arn
             return (row[0], event)
         }
@@ -202,7 +235,8 @@ package struct WhoRead {
         return kinds == ["bucket"]
     }
 
-    static func bucketName(_ query: String) -> String? {
+    /// The bucket `query` names, when it names one.
+    package static func bucketName(_ query: String) -> String? {
         if query.hasPrefix("arn:") { return S3Location(arn: query).bucket }
         var path = query
         if path.hasPrefix("s3://") { path.removeFirst(5) } else if !path.contains("/") { return nil }

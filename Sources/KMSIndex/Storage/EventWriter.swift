@@ -37,6 +37,13 @@ package struct FileResult: Sendable {
     /// SHA-256 of the decompressed content, when it was read to the end.
     package var contentSHA256: String?
     package var events: [KMSEvent] = []
+    /// Reads of S3 objects from S3 data events (`--s3-reads`).
+    package var s3Reads: [S3ReadEvent] = []
+    /// `--s3-reads auto`: buckets of S3 reads not built, as their bucket was not known to
+    /// count when the file was read (see `S3ReadStaging`).
+    package var s3NotedBuckets: Set<String> = []
+    /// S3 read records that could not be used (counted in `malformedCount` too).
+    package var s3MalformedCount = 0
 
     package init(path: String, size: Int64, mtimeNs: Int64, outcome: FileOutcome) {
         self.path = path
@@ -51,7 +58,11 @@ package struct FileResult: Sendable {
 /// Statements are prepared once and bound through SQLite's C API; ids of keys, principals,
 /// objects and the rest are cached, so a run looks each one up in SQLite only the first time.
 final class EventWriter {
-    private let db: Database
+    let db: Database
+    /// `--s3-reads auto`'s buckets known at the start of the run; nil: every S3 read is kept.
+    var s3Staging: S3ReadStaging?
+    /// S3 reads new to the index in this run.
+    var s3ReadsAdded = 0
     private let upsertFile: Statement
     /// Inserts the uids of one event, or of `uidsPerStatement`; `selectUID` tells, when some
     /// were not new, which.
@@ -266,7 +277,7 @@ final class EventWriter {
         }
         var reason = file.outcome.reason
         if file.outcome == .ingested, file.malformedCount > 0 {
-            reason = "\(file.malformedCount) malformed KMS record(s): "
+            reason = "\(file.malformedCount) malformed \(file.s3MalformedCount > 0 ? "" : "KMS ")record(s): "
                 + file.malformed.prefix(3).map { "record \($0.index): \($0.reason)" }.joined(separator: "; ")
         }
         let fileID = try Int64.fetchOne(upsertFile, arguments: [
@@ -275,6 +286,9 @@ final class EventWriter {
         ])!
         var added = file.outcome == .ingested ? opened?.added ?? 0 : 0
         added += try insert(draining: &file.events, fileID: fileID)
+        if file.outcome == .ingested, !file.s3Reads.isEmpty || !file.s3NotedBuckets.isEmpty {
+            try writeS3Reads(&file.s3Reads, noted: file.s3NotedBuckets, fileID: fileID, staging: s3Staging)
+        }
         if added > 0 {
             try db.execute(sql: "UPDATE source_files SET events_added = ? WHERE id = ?", arguments: [added, fileID])
         }
@@ -454,7 +468,7 @@ final class EventWriter {
     }
 
     /// An S3 location: its bucket (by bucket ARN) and its key; an unparsed ARN is kept whole.
-    private func object(_ arn: String) throws -> Int64 {
+    func object(_ arn: String) throws -> Int64 {
         if let id = objectIDs.id(of: arn) { return id }
         let location = S3Location(arn: arn)
         let (bucketARN, key) = S3ObjectSQL.split(arn: arn, location)
@@ -484,14 +498,14 @@ final class EventWriter {
         return id
     }
 
-    private func string(_ text: String?) throws -> Int64? {
+    func string(_ text: String?) throws -> Int64? {
         guard let text else { return nil }
         return try string(text)
     }
 
     private func string(_ text: String) throws -> Int64 { try textID(text, in: strings, cache: stringIDs) }
 
-    private func userAgent(_ text: String?) throws -> Int64? {
+    func userAgent(_ text: String?) throws -> Int64? {
         guard let text else { return nil }
         return try textID(text, in: userAgents, cache: userAgentIDs)
     }
@@ -511,7 +525,7 @@ final class EventWriter {
     /// A principal is cached by its identity text, built in a reused buffer (hashing and
     /// comparing eleven optional Strings per event cost more); its row is found by the text's
     /// hash and its fields.
-    private func principal(_ p: Principal) throws -> Int64 {
+    func principal(_ p: Principal) throws -> Int64 {
         identityBytes.removeAll(keepingCapacity: true)
         PrincipalIdentity.append(p, to: &identityBytes)
         if let id = identityBytes.withUnsafeBufferPointer({ principalIDs.id(ofUTF8: $0) }) { return id }

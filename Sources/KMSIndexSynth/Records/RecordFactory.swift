@@ -8,6 +8,8 @@ struct EmittedRecord {
     var facts: KMSRecordFacts?
     /// A second delivery of a record already written: never duplicated again.
     var isDuplicate = false
+    /// An S3 read the ground truth lists.
+    var s3Read: S3ReadFacts? = nil
 }
 
 /// A record rendered ahead of time, waiting for the log file its time (or its delivery)
@@ -22,6 +24,8 @@ struct PendingRecord {
     var isDuplicate = false
     /// The first time slot whose log file may hold it (a duplicate goes to a later file).
     var minSlot = 0
+    /// An S3 read the ground truth lists.
+    var s3Read: S3ReadFacts? = nil
 }
 
 /// The account and region whose trail logs the records being made.
@@ -46,6 +50,8 @@ final class RecordFactory {
     let profile: ShapeProfile
     /// Short sessions and object pools, for the shapes that have them (nil for `default`).
     var churn: Churn?
+    /// Bucket Keys buckets whose bucket-level Decrypt was written (`s3DataEventReads`).
+    var bucketKeyDecrypts: Set<String> = []
 
     init(rng: SynthRandom, estate: Estate, profile: ShapeProfile = ShapeProfile(), seed: UInt64 = 0) {
         self.rng = rng
@@ -80,6 +86,11 @@ final class RecordFactory {
         if isKMS { kmsRecords += 1 }
     }
 
+    /// Marks the last record emitted as an S3 read the ground truth lists.
+    func markLastAsS3Read(_ facts: S3ReadFacts) {
+        emitted[emitted.count - 1].s3Read = facts
+    }
+
     /// Appends a record rendered earlier, byte for byte.
     func append(_ pending: PendingRecord) {
         let start = out.bytes.count
@@ -87,7 +98,7 @@ final class RecordFactory {
         emitted.append(
             EmittedRecord(
                 time: pending.time, start: start, end: out.bytes.count, isKMS: pending.isKMS, facts: pending.facts,
-                isDuplicate: pending.isDuplicate))
+                isDuplicate: pending.isDuplicate, s3Read: pending.s3Read))
         totalRecords += 1
         if pending.isKMS { kmsRecords += 1 }
     }
@@ -97,7 +108,7 @@ final class RecordFactory {
     func takeRecords(since mark: Int) -> [PendingRecord] {
         guard mark < emitted.count else { return [] }
         let taken = emitted[mark...].map { r in
-            PendingRecord(time: r.time, bytes: Array(out.bytes[r.start..<r.end]), isKMS: r.isKMS, facts: r.facts)
+            PendingRecord(time: r.time, bytes: Array(out.bytes[r.start..<r.end]), isKMS: r.isKMS, facts: r.facts, s3Read: r.s3Read)
         }
         out.bytes.removeSubrange(emitted[mark].start...)
         emitted.removeSubrange(mark...)

@@ -18,13 +18,19 @@ extension RecordFactory {
     }
 
     /// A data event on one object. `kmsKey` set: the object is SSE-KMS encrypted.
+    /// `listed`: a read the ground truth lists (`s3_reads`), refused with `error` when set,
+    /// the same read as the Decrypt `pairedDecrypt`.
     func s3ObjectEvent(
         _ place: StreamPlace, at time: Int64, identity: Identity?, bucket: String, key: String, put: Bool,
-        kmsKey: KMSKey?, name: String? = nil
+        kmsKey: KMSKey?, name: String? = nil, listed: Bool = false, error: String? = nil, pairedDecrypt: String? = nil
     ) {
         let eventName = name ?? (put ? "PutObject" : "GetObject")
         var envelope = plainEnvelope(
             "s3.amazonaws.com", eventName, place, at: time, identity: identity, readOnly: !put, eventVersion: "1.09")
+        if let error {
+            envelope.errorCode = error
+            envelope.errorMessage = "Access Denied"
+        }
         envelope.requestID = rng.hex(16, uppercase: true)
         envelope.userAgent = "[" + envelope.userAgent + "]"
         if rng.chance(0.5) { envelope.sourceIP = "10.\(rng.int(in: 0...255)).\(rng.int(in: 0...255)).\(rng.int(in: 1...254))" }
@@ -36,7 +42,9 @@ extension RecordFactory {
         ]
         if rng.chance(0.3) { envelope.vpcEndpointID = "vpce-" + rng.hex(17) }
         envelope.tlsHost = "\(bucket).s3.\(place.region.name).amazonaws.com"
-        let bytes = rng.int(in: 200...50_000_000)
+        // A refused read sends nothing (the draw is made anyway: trees without refusals stay as they were).
+        let drawn = rng.int(in: 200...50_000_000)
+        let bytes = error == nil ? drawn : 0
         let versionID = rng.alphanumeric(32)
         let amzID = rng.alphanumeric(76) + "="
         let region = place.region.name
@@ -75,6 +83,14 @@ extension RecordFactory {
             w.field("x-amz-id-2", amzID)
             w.field("bytesTransferredOut", put ? 0 : bytes)
             w.endObject()
+        }
+        if listed {
+            markLastAsS3Read(S3ReadFacts(
+                objectArn: "arn:aws:s3:::\(bucket)/\(key)", timeMs: envelope.time,
+                read: GroundTruthS3Read(
+                    eventTime: UTCTime.iso8601(envelope.time, fractional: envelope.fractionalTime), eventID: envelope.eventID,
+                    eventName: eventName, principalArn: identity?.principalArn, errorCode: error,
+                    bytes: put ? 0 : bytes, pairedDecrypt: pairedDecrypt)))
         }
     }
 

@@ -72,7 +72,9 @@ extension RecordFactory {
 
     /// Seed flow 3: somebody reads a log file; S3 calls Decrypt under the reader's identity.
     /// Some readers are refused.
-    func logFileRead(_ trail: Trail, objectKey: String, at time: Int64, ingest: Bool) {
+    /// With `dataEvent`, the read is in the S3 data events too: a GetObject by the same caller,
+    /// the moment before.
+    func logFileRead(_ trail: Trail, objectKey: String, at time: Int64, ingest: Bool, dataEvent: Bool = false) {
         let owner = estate.accounts[trail.ownerIndex]
         let context = logContext(trail, objectKey: objectKey)
         let home = owner.region(trail.homeRegion)
@@ -109,6 +111,39 @@ extension RecordFactory {
         if rng.chance(0.3) { call.sourceIP = publicIP() }
         if denied { call.error = accessDenied(identity, "Decrypt", trail.key) }
         finishAndEmit(call)
+        if dataEvent, let decrypt = emitted.last?.facts?.eventID {
+            s3ObjectEvent(place, at: time - 1000, identity: identity, bucket: estate.logBucket, key: objectKey, put: false,
+                          kmsKey: trail.key, listed: true, error: denied ? "AccessDenied" : nil, pairedDecrypt: denied ? nil : decrypt)
+        }
+    }
+
+    /// Reads of a copy of the log file kept in the Bucket Keys bucket of the trail's home
+    /// region, which KMS sees only as bucket-level Decrypts: a GetObject by an auditor (some
+    /// refused), a HeadObject now and then, and a bucket-level Decrypt now and then.
+    func s3DataEventReads(_ trail: Trail, objectKey: String, at time: Int64) {
+        let owner = estate.accounts[trail.ownerIndex]
+        let home = owner.region(trail.homeRegion)
+        let place = StreamPlace(account: owner, region: home)
+        let bucket = home.bucketKeyBucket
+        // The first read of each bucket comes with one, so that every tree has it.
+        if rng.chance(0.1) || bucketKeyDecrypts.insert(bucket).inserted {
+            let caller = ids.randomRoleSession(owner, .securityAudit, at: time, rng: &rng)
+            emitKMS(serviceCall(.decrypt(keyID: nil, context: [("aws:s3:arn", "arn:aws:s3:::\(bucket)")]), place, at: time - 2000,
+                                identity: caller, key: home.keys.dataLake, via: "s3.amazonaws.com"))
+        }
+        if rng.chance(0.1) {
+            let caller = ids.randomRoleSession(owner, .analyst, at: time, rng: &rng)
+            s3ObjectEvent(place, at: time - 1000, identity: caller, bucket: bucket, key: objectKey, put: false, kmsKey: nil, name: "HeadObject")
+        }
+        guard rng.chance(0.4) else { return }
+        if rng.chance(0.1) {
+            let intern = ids.iamUser(owner, owner.user(.intern), at: time, rng: &rng)
+            s3ObjectEvent(place, at: time, identity: intern, bucket: bucket, key: objectKey, put: false, kmsKey: nil,
+                          listed: true, error: "AccessDenied")
+        } else {
+            let caller = ids.randomRoleSession(owner, .securityAudit, at: time, rng: &rng)
+            s3ObjectEvent(place, at: time, identity: caller, bucket: bucket, key: objectKey, put: false, kmsKey: nil, listed: true)
+        }
     }
 
     /// A call by a principal of `caller` on a key of `owner`, logged in both accounts: same

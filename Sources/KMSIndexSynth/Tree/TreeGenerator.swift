@@ -67,6 +67,10 @@ final class TreeGenerator {
             }
         }
         if options.shape != .default { truth.shape = options.shape.rawValue }
+        if options.s3DataEvents {
+            truth.s3Reads = [:]
+            truth.syncPrincipals = Set(estate.trails.map { estate.accounts[$0.ownerIndex].role(.logIngest).arn }).sorted()
+        }
     }
 
     /// The stream of an account's region.
@@ -264,6 +268,7 @@ final class TreeGenerator {
         truth.uncompressedBytes += content.count
         for record in records {
             if let facts = record.facts { try truth.add(facts, isDuplicate: record.isDuplicate) }
+            if let s3Read = record.s3Read { truth.add(s3Read, isDuplicate: record.isDuplicate) }
         }
         delivered[stream].append(
             DeliveredLogFile(
@@ -294,7 +299,7 @@ final class TreeGenerator {
             pending[stream].append(
                 PendingRecord(
                     time: record.time, bytes: factory.bytes(of: record), isKMS: record.isKMS, facts: record.facts,
-                    isDuplicate: true, minSlot: slot + 1 + (nextFile ? 0 : factory.rng.below(6))))
+                    isDuplicate: true, minSlot: slot + 1 + (nextFile ? 0 : factory.rng.below(6)), s3Read: record.s3Read))
         }
     }
 
@@ -307,10 +312,17 @@ final class TreeGenerator {
         factory.logFileDelivery(trail, objectKey: key, at: delivery - Int64(factory.rng.int(in: 1...20)) * 1000)
         pending[home] += factory.takeRecords(since: mark)
 
-        if factory.rng.chance(0.6) {
+        // With S3 data events, the sync role reads every log file, and each read is in the data
+        // events too; the Bucket Keys bucket is read as well (`s3DataEventReads`).
+        if factory.rng.chance(0.6) || options.s3DataEvents {
             mark = factory.emitted.count
             let after = Int64(factory.rng.int(in: 120...900)) * 1000
-            factory.logFileRead(trail, objectKey: key, at: delivery + after, ingest: true)
+            factory.logFileRead(trail, objectKey: key, at: delivery + after, ingest: true, dataEvent: options.s3DataEvents)
+            pending[home] += factory.takeRecords(since: mark)
+        }
+        if options.s3DataEvents {
+            mark = factory.emitted.count
+            factory.s3DataEventReads(trail, objectKey: key, at: delivery + Int64(factory.rng.int(in: 900...7200)) * 1000)
             pending[home] += factory.takeRecords(since: mark)
         }
         if factory.rng.chance(0.06) {

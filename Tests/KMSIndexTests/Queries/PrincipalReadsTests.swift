@@ -49,7 +49,7 @@ final class PrincipalReadsTests: XCTestCase {
         ])
         let full = PrincipalReads.table(found, forTerminal: false)
         XCTAssertEqual(full.columns, EventRow.columnNames + ["context"])
-        XCTAssertEqual(rows(full).map { [$0[0], $0[1], $0[2], $0[3], $0[5], $0[6], $0[8], $0[14], $0[15]] }, [
+        XCTAssertEqual(rows(full).map { [$0[0], $0[1], $0[2], $0[3], $0[5], $0[6], $0[8], $0[14], $0[19]] }, [
             ["2024-03-01T11:00:00Z", "Decrypt", "r2", "arn:aws:sts::111122223333:assumed-role/Reader/s1", Q.readerRole, "s1", nil, Q.log1, nil],
             ["2024-03-02T12:00:00Z", "Decrypt", "r4", "arn:aws:sts::111122223333:assumed-role/Reader/s1", Q.readerRole, "s1", nil, nil,
              "aws:lambda:FunctionArn=" + Q.lambda],

@@ -47,3 +47,65 @@ final class GroundTruthTests: XCTestCase {
         XCTAssertEqual(try index.queue.read { try String.fetchOne($0, sql: "PRAGMA integrity_check") }, "ok")
     }
 }
+
+/// A generated tree with S3 data events (`--s3-data-events`): who-read of every object lists
+/// exactly the ground truth's Decrypts and S3 reads, pairs what the generator paired, marks
+/// the sync role's reads once it is an own principal (which stats proposes); and `auto` gives
+/// the same index whatever the file order.
+final class S3ReadsGroundTruthTests: XCTestCase {
+    func ingestTree(_ dir: TempDir, tree: String, reverse: Bool) throws -> IndexDatabase {
+        let index = try makeIndex(dir, name: reverse ? "reverse.sqlite" : "forward.sqlite")
+        var files: [String] = []
+        try InputWalker(excluded: [], days: nil).walk([tree], visit: { files.append($0.path) }, note: { _ in })
+        files.sort()
+        var options = IngestOptions(paths: reverse ? files.reversed() : files)
+        options.jobs = 1
+        options.largestFirst = false
+        options.s3Reads = .auto
+        let summary = try Ingester(database: index, options: options).run()
+        XCTAssertEqual(summary.filesFailed, 0, "\(summary.failed)")
+        return index
+    }
+
+    func testWhoReadOfEveryObjectAndFileOrder() throws {
+        let dir = try TempDir()
+        var options = SynthOptions(seed: 11, accounts: 2, regions: ["us-east-1", "eu-west-1"], days: 1, filesPerDay: 12)
+        options.s3DataEvents = true
+        let truth = try Synth.generate(options, into: dir.url.appendingPathComponent("tree"))
+        let s3Truth = try XCTUnwrap(truth.s3Reads)
+        XCTAssertTrue(s3Truth.values.joined().contains { $0.errorCode != nil }, "failed GetObjects")
+        XCTAssertTrue(s3Truth.values.joined().contains { $0.pairedDecrypt != nil }, "reads recorded twice")
+        XCTAssertTrue(s3Truth.values.joined().contains { $0.pairedDecrypt == nil && $0.errorCode == nil }, "reads only in data events")
+
+        let index = try ingestTree(dir, tree: dir.path + "/tree", reverse: false)
+        for arn in Set(truth.objects.keys).union(s3Truth.keys) {
+            let reads = try whoRead(index, arn).reads
+            let expected = (truth.objects[arn] ?? []).map { "kms \($0.eventID) \($0.principalArn ?? "-") \($0.errorCode ?? "OK")" }
+                + (s3Truth[arn] ?? []).map { "s3 \($0.eventID) \($0.principalArn ?? "-") \($0.errorCode ?? "OK")" }
+            XCTAssertEqual(reads.map { "\($0.source) \($0.eventID) \($0.principalARN ?? "-") \($0.errorCode ?? "OK")" }.sorted(),
+                           expected.sorted(), arn)
+            // Pairs: each S3 read the generator paired shares its read id with that Decrypt.
+            for read in s3Truth[arn] ?? [] {
+                let row = reads.first { $0.source == "s3" && $0.eventID == read.eventID }
+                let partner = reads.first { $0.source == "kms" && $0.readID != nil && $0.readID == row?.readID }
+                XCTAssertEqual(partner?.eventID, read.pairedDecrypt, "\(arn) \(read.eventID)")
+                XCTAssertEqual(row?.bytes.map(Int.init), read.bytes)
+            }
+        }
+        // No S3 read the ground truth does not know (HeadObject, unrelated buckets).
+        let stored = try index.queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM s3_reads") }
+        XCTAssertEqual(stored, s3Truth.values.joined().count)
+
+        // The sync role is proposed, and once named its reads are marked.
+        let likely = try index.queue.read { db in try OwnPrincipals.likely(db) }
+        XCTAssertTrue(truth.syncPrincipals?.contains(likely?.arn ?? "") ?? false, "\(String(describing: likely))")
+        try index.queue.write { db in for arn in truth.syncPrincipals ?? [] { _ = try OwnPrincipals.add(db, arn: arn) } }
+        let paired = try XCTUnwrap(s3Truth.first { $0.value.contains { $0.pairedDecrypt != nil } })
+        let marked = try whoRead(index, paired.key).reads.filter(\.ownRead).map(\.eventID)
+        XCTAssertFalse(marked.isEmpty)
+
+        let reverse = try ingestTree(dir, tree: dir.path + "/tree", reverse: true)
+        try index.queue.write { db in for arn in truth.syncPrincipals ?? [] { _ = try OwnPrincipals.remove(db, arn: arn) } }
+        XCTAssertEqual(try tableContents(index), try tableContents(reverse))
+    }
+}

@@ -1,0 +1,35 @@
+/// Which S3 data events `ingest --s3-reads` keeps: reads of objects (see `S3ReadNormalizer`).
+package enum S3ReadMode: Sendable, Equatable {
+    /// None: S3 records are skipped like any other non-KMS record (the index of before).
+    case none
+    /// Every read of every bucket.
+    case all
+    /// Reads of buckets the KMS events name as a bucket (S3 Bucket Keys) or that hold
+    /// CloudTrail log files, known from this run or an earlier one (`S3ReadStaging`).
+    case auto
+    /// Reads of these buckets (by name).
+    case buckets(Set<String>)
+
+    /// `auto`, `all`, `none`, or `BUCKET[,BUCKET...]`; nil for an empty list.
+    package init?(argument: String) {
+        switch argument {
+        case "auto": self = .auto
+        case "all": self = .all
+        case "none": self = .none
+        default:
+            let names = argument.split(separator: ",").map { String($0) }.filter { !$0.isEmpty }
+            guard !names.isEmpty, names.allSatisfy({ !$0.contains("/") && !$0.contains(":") }) else { return nil }
+            self = .buckets(Set(names))
+        }
+    }
+
+    /// Whether a parsed read of `bucket` is kept by the parser (auto keeps every one: the
+    /// writer stages those of buckets not known yet).
+    func parserKeeps(bucket: String) -> Bool {
+        switch self {
+        case .none: return false
+        case .all, .auto: return true
+        case .buckets(let names): return names.contains(bucket)
+        }
+    }
+}

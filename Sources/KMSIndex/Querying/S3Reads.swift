@@ -1,0 +1,91 @@
+import GRDB
+
+/// Reads of S3 objects recorded by S3 data events (`s3_reads`), and how they meet the KMS
+/// Decrypts of the same reads.
+package struct S3Reads {
+    let db: Database
+
+    package init(_ db: Database) { self.db = db }
+
+    /// An SSE-KMS GetObject and the Decrypt S3 made for it are one read: the same caller on the
+    /// same object, at most this far apart.
+    package static let pairingWindowMs: Int64 = 5_000
+
+    /// The S3 reads of `object`, oldest first.
+    func reads(of object: KnownObject) throws -> [EventRow] {
+        try rows(where: "r.object_id = ?", [object.id]).map {
+            var row = $0
+            row.objectARN = object.arn
+            return row
+        }
+    }
+
+    /// S3 reads by the principals `ids`, oldest first, within the filter's time window.
+    func reads(principals ids: [Int64], filter: QueryFilter) throws -> [EventRow] {
+        if ids.isEmpty { return [] }
+        var conditions = ["r.principal_id IN (\(ids.map(String.init).joined(separator: ", ")))"]
+        var arguments: [(any DatabaseValueConvertible)?] = []
+        if let since = filter.since.flatMap(StoredTime.milliseconds) { conditions.append("r.event_time >= ?"); arguments.append(since) }
+        if let until = filter.until.flatMap(StoredTime.milliseconds) { conditions.append("r.event_time < ?"); arguments.append(until) }
+        if filter.errorsOnly { conditions.append("r.error_code_sid IS NOT NULL") }
+        if let region = filter.region { conditions.append("r.region_sid = (SELECT id FROM strings WHERE text = ?)"); arguments.append(region) }
+        if let account = filter.account {
+            conditions.append("r.recipient_account_sid = (SELECT id FROM strings WHERE text = ?)")
+            arguments.append(account)
+        }
+        return try rows(where: conditions.joined(separator: " AND "), arguments)
+    }
+
+    private func rows(where condition: String, _ arguments: [(any DatabaseValueConvertible)?]) throws -> [EventRow] {
+        let rows = try Row.fetchAll(db, sql: """
+            SELECT r.event_time, n.text, r.event_uid, p.type, p.arn, p.role_arn, p.session_name, p.invoked_by,
+                   c.text, r.error_message, r.source_ip, a.text, NULL, g.text,
+                   \(OwnPrincipals.matches("r.principal_id")), r.bytes,
+                   (SELECT b.arn || '/' || o.key FROM s3_objects o JOIN s3_buckets b ON b.id = o.bucket_id WHERE o.id = r.object_id)
+            FROM s3_reads r
+            JOIN strings n ON n.id = r.event_name_sid
+            LEFT JOIN principals p ON p.id = r.principal_id
+            LEFT JOIN strings c ON c.id = r.error_code_sid
+            LEFT JOIN user_agents a ON a.id = r.user_agent_id
+            LEFT JOIN strings g ON g.id = r.region_sid
+            WHERE \(condition)
+            ORDER BY r.event_time, r.id
+            """, arguments: StatementArguments(arguments))
+        return rows.map { row in
+            var event = EventRow.stored(row)
+            event.bytes = row[15]
+            event.objectARN = row[16]
+            event.source = "s3"
+            return event
+        }
+    }
+
+    /// KMS and S3 reads together, oldest first (by time, then source, then event id). A
+    /// Decrypt and an S3 read of the same object by the same caller at most
+    /// `pairingWindowMs` apart share a `readID` (the S3 event's id); each pairs at most once,
+    /// with the nearest. Both lists are in time order: one pass with a window, linear.
+    package static func merge(_ kms: [EventRow], _ s3: [EventRow]) -> [EventRow] {
+        var kms = kms, s3 = s3
+        var start = 0
+        for k in kms.indices {
+            guard let t = kms[k].eventTimeMs, let caller = kms[k].principalARN else { continue }
+            while start < s3.count, let u = s3[start].eventTimeMs, u < t - pairingWindowMs { start += 1 }
+            var best: Int?
+            var j = start
+            while j < s3.count, let u = s3[j].eventTimeMs, u <= t + pairingWindowMs {
+                if s3[j].readID == nil, s3[j].principalARN == caller, s3[j].objectARN == kms[k].objectARN,
+                   best.map({ abs(s3[$0].eventTimeMs! - t) > abs(u - t) }) ?? true {
+                    best = j
+                }
+                j += 1
+            }
+            if let best {
+                s3[best].readID = s3[best].eventID
+                kms[k].readID = s3[best].eventID
+            }
+        }
+        return (kms + s3).sorted {
+            ($0.eventTimeMs ?? 0, $0.source, $0.eventID) < ($1.eventTimeMs ?? 0, $1.source, $1.eventID)
+        }
+    }
+}

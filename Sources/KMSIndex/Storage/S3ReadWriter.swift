@@ -1,0 +1,104 @@
+import Foundation
+import GRDB
+
+/// Writes reads of S3 objects (`s3_reads`), through the event writer's id caches, and keeps
+/// `--s3-reads auto`'s staging (`s3_reads_staged`).
+///
+/// `auto` keeps the reads of buckets that KMS events name as a bucket (S3 Bucket Keys) or
+/// that hold CloudTrail log files. Which buckets count is decided from the whole index at the
+/// end of a run (`S3ReadStaging.resolve`), after every KMS event of the run is written, so the
+/// index does not depend on the order files are read in. Reads of buckets known before the
+/// run go straight in. For the others only the file and the bucket are noted, in the file's
+/// transaction (a killed run loses nothing): at the end, the files of buckets that count are
+/// read again for those reads, and the notes are dropped. Data events on unrelated buckets
+/// cost a row per file and bucket during the run, and nothing after it.
+extension EventWriter {
+    /// Inserts `read` unless an S3 read with its time and eventID is indexed; returns whether it was new.
+    @discardableResult
+    func insertS3Read(_ read: S3ReadEvent, fileID: Int64) throws -> Bool {
+        let uid: DatabaseValue = EventUID.uuidBytes(read.eventID).map { Data($0).databaseValue } ?? read.eventID.databaseValue
+        let ip: DatabaseValue = read.sourceIPAddress.map { StoredAddress.ipv4($0)?.databaseValue ?? $0.databaseValue } ?? .null
+        let statement = try db.cachedStatement(sql: """
+            INSERT OR IGNORE INTO s3_reads (event_time, event_uid, event_name_sid, region_sid, recipient_account_sid, principal_id,
+                                            object_id, source_ip, user_agent_id, error_code_sid, error_message, bytes, source_file_id)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        try statement.execute(arguments: [
+            read.eventTimeMs, uid, try string(read.eventName), try string(read.awsRegion), try string(read.recipientAccountID),
+            try principal(read.principal), try object(read.objectARN), ip, try userAgent(read.userAgent),
+            try string(read.errorCode), read.errorMessage, read.bytes, fileID,
+        ])
+        if db.changesCount == 0 { return false }
+        s3ReadsAdded += 1
+        return true
+    }
+
+    /// Writes a file's S3 reads (after its ledger row, `fileID`): kept, or noted for the end
+    /// of the run when `staging` does not know their bucket yet.
+    func writeS3Reads(_ reads: inout [S3ReadEvent], noted: Set<String>, fileID: Int64, staging: S3ReadStaging?) throws {
+        func note(_ bucket: String) throws {
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO s3_reads_staged (bucket, source_file_id) VALUES (?, ?)")
+                .execute(arguments: [bucket, fileID])
+        }
+        for bucket in noted.sorted() { try note(bucket) }
+        for read in reads {
+            if let staging, try !staging.knownBuckets(db).contains(read.bucket) {
+                try note(read.bucket)
+            } else {
+                try insertS3Read(read, fileID: fileID)
+            }
+        }
+        reads = []
+    }
+}
+
+/// `--s3-reads auto`: the buckets whose reads count, and the decision at the end of a run.
+final class S3ReadStaging {
+    /// Buckets whose reads count, as the index knew them before the run's first S3 read
+    /// (asked then, and only then: a run without S3 data events pays nothing).
+    private var known: Set<String>?
+
+    func knownBuckets(_ db: Database) throws -> Set<String> {
+        if let known { return known }
+        let found = Set(try String.fetchAll(db, sql: Self.bucketsThatCount))
+        known = found
+        return found
+    }
+
+    /// Names of the buckets KMS events name as a bucket, or whose objects a trail's events
+    /// name (log files: `trail_files`, which holds every object of an event with
+    /// `aws:cloudtrail:arn`), over the whole index.
+    static let bucketsThatCount = """
+        SELECT b.name FROM s3_buckets b WHERE EXISTS (
+            SELECT 1 FROM s3_objects o WHERE o.bucket_id = b.id AND o.kind = 'bucket' AND o.key_hash IS NULL
+              AND EXISTS (SELECT 1 FROM events e WHERE e.object_id = o.id))
+        UNION
+        SELECT b.name FROM s3_buckets b WHERE b.id IN (
+            SELECT o.bucket_id FROM trail_files t JOIN s3_objects o ON o.id = t.object_id)
+        """
+
+    /// Keeps the noted reads of buckets that count now, reading their files again, and drops
+    /// the notes; in the caller's transaction, after the run's last events are written and
+    /// counted. A file that changed since (its content's SHA-256 differs from the ledger's) is
+    /// left alone: the next run reads it again anyway.
+    static func resolve(_ db: Database, writer: EventWriter, parser base: FileParser) throws {
+        let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM s3_reads_staged") ?? 0
+        if count == 0 { return }
+        let counting = Set(try String.fetchAll(db, sql: bucketsThatCount))
+        var files: [Int64: (path: String, sha: String?, buckets: Set<String>)] = [:]
+        for row in try Row.fetchAll(db, sql: """
+            SELECT s.source_file_id, f.path, f.content_sha256, s.bucket
+            FROM s3_reads_staged s JOIN source_files f ON f.id = s.source_file_id ORDER BY s.source_file_id
+            """) where counting.contains(row[3]) {
+            files[row[0], default: (row[1], row[2], [])].buckets.insert(row[3])
+        }
+        for (fileID, file) in files.sorted(by: { $0.key < $1.key }) {
+            var parser = base
+            parser.s3Reads = .buckets(file.buckets)
+            let result = parser.parse(InputFile(path: file.path, size: 0, mtimeNs: 0))
+            guard result.outcome == .ingested, result.contentSHA256 == file.sha else { continue }
+            for read in result.s3Reads { try writer.insertS3Read(read, fileID: fileID) }
+        }
+        try db.execute(sql: "DELETE FROM s3_reads_staged")
+    }
+}

@@ -1,0 +1,210 @@
+import Foundation
+import GRDB
+import XCTest
+
+@testable import KMSIndex
+
+/// Reads of S3 objects from S3 data events: which are kept (`--s3-reads`), whatever the file
+/// order, and how who-read lists them with the KMS Decrypts.
+final class S3ReadsTests: XCTestCase {
+    static let bucketKeysObject = "arn:aws:s3:::bk-logs/AWSLogs/111122223333/CloudTrail/us-west-2/2024/03/01/f1.json.gz"
+
+    /// An S3 data event as CloudTrail writes it.
+    static func s3Event(_ id: String, _ name: String, _ time: String, bucket: String, key: String,
+                        identity: String = Q.aliceIdentity, bytes: Int? = nil, error: String? = nil,
+                        copySource: String? = nil, category: String? = "Data", sourceIP: String = "198.51.100.9") -> String {
+        var parameters = #""bucketName":"\#(bucket)","Host":"\#(bucket).s3.us-west-2.amazonaws.com","key":"\#(key)""#
+        if let copySource { parameters += #","x-amz-copy-source":"\#(copySource)""# }
+        var fields = [
+            #""eventVersion":"1.09""#, #""userIdentity":"# + identity, #""eventTime":"\#(time)""#,
+            #""eventSource":"s3.amazonaws.com""#, #""eventName":"\#(name)""#, #""awsRegion":"us-west-2""#,
+            #""sourceIPAddress":"\#(sourceIP)""#, #""userAgent":"[aws-cli/2.15.0]""#,
+            #""requestParameters":{\#(parameters)}"#, #""responseElements":null"#,
+        ]
+        if let error { fields += [#""errorCode":"\#(error)""#, #""errorMessage":"Access Denied""#] }
+        if let bytes { fields.append(#""additionalEventData":{"SSEApplied":"SSE_KMS","bytesTransferredIn":0,"bytesTransferredOut":\#(bytes)}"#) }
+        fields += [
+            #""requestID":"R\#(id)""#, #""eventID":"\#(id)""#, #""readOnly":true"#,
+            #""resources":[{"type":"AWS::S3::Object","ARN":"arn:aws:s3:::\#(bucket)/\#(key)"},{"accountId":"111122223333","type":"AWS::S3::Bucket","ARN":"arn:aws:s3:::\#(bucket)"}]"#,
+            #""eventType":"AwsApiCall""#, #""managementEvent":\#(category == nil ? "false" : "false")"#,
+            #""recipientAccountId":"111122223333""#,
+        ]
+        if let category { fields.append(#""eventCategory":"\#(category)""#) }
+        return "{" + fields.joined(separator: ",") + "}"
+    }
+
+    /// KMS events: the query fixture (log files of `logs-bucket`, SSE-KMS), and a Decrypt of
+    /// the Bucket Keys log bucket `bk-logs` that names only the bucket.
+    static let kmsRecords = queryFixtureRecords + [
+        queryRecord("bk1", "Decrypt", "2024-03-01T12:00:00Z", identity: Q.reader("s1"),
+                    requestParameters: #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::bk-logs"}}"#),
+    ]
+
+    static let log1Key = String(Q.log1.dropFirst("arn:aws:s3:::logs-bucket/".count))
+
+    /// The data-event trail's records.
+    static let s3Records = [
+        // The same read as the Decrypt r1 (alice, 10:00:00): one read, recorded twice.
+        s3Event("g1", "GetObject", "2024-03-01T10:00:01Z", bucket: "logs-bucket", key: log1Key, bytes: 1234),
+        // A read by the Reader role (s1) of the Bucket Keys bucket: only here.
+        s3Event("g2", "GetObject", "2024-03-01T12:00:00Z", bucket: "bk-logs", key: "AWSLogs/111122223333/CloudTrail/us-west-2/2024/03/01/f1.json.gz",
+                identity: Q.reader("s1"), bytes: 999),
+        s3Event("h1", "HeadObject", "2024-03-01T12:00:01Z", bucket: "bk-logs", key: "AWSLogs/111122223333/CloudTrail/us-west-2/2024/03/01/f1.json.gz"),
+        s3Event("f1", "GetObject", "2024-03-01T12:00:02Z", bucket: "bk-logs", key: "AWSLogs/111122223333/CloudTrail/us-west-2/2024/03/01/f1.json.gz",
+                identity: Q.reader("s2"), error: "AccessDenied"),
+        s3Event("c1", "CopyObject", "2024-03-01T12:00:03Z", bucket: "elsewhere", key: "copy.json.gz",
+                copySource: "/bk-logs/AWSLogs%2F111122223333/CloudTrail/us-west-2/2024/03/01/f1.json.gz?versionId=abc"),
+        s3Event("p1", "PutObject", "2024-03-01T12:00:04Z", bucket: "bk-logs", key: "new.json.gz"),
+        s3Event("u1", "GetObject", "2024-03-01T12:00:05Z", bucket: "unrelated", key: "photo.jpg", bytes: 5),
+        s3Event("m1", "GetObject", "2024-03-01T12:00:06Z", bucket: "bk-logs", key: "mgmt", category: "Management"),
+    ]
+
+    /// A tree of two files (KMS events, data events) ingested with `mode`, in the order given.
+    func index(_ dir: TempDir, mode: S3ReadMode, s3First: Bool = false) throws -> IndexDatabase {
+        let kmsPath = dir.path + "/logs/" + logPath(stamp: "20240301T0005Z", unique: "kms")
+        let s3Path = dir.path + "/logs/" + logPath(stamp: "20240301T0010Z", unique: "data")
+        try dir.write("logs/" + logPath(stamp: "20240301T0005Z", unique: "kms"), gzip(logFile(Self.kmsRecords)))
+        try dir.write("logs/" + logPath(stamp: "20240301T0010Z", unique: "data"), gzip(logFile(Self.s3Records)))
+        let index = try makeIndex(dir)
+        var options = IngestOptions(paths: s3First ? [s3Path, kmsPath] : [kmsPath, s3Path])
+        options.jobs = 1
+        options.largestFirst = false
+        options.s3Reads = mode
+        let summary = try Ingester(database: index, options: options).run()
+        XCTAssertEqual(summary.filesFailed, 0)
+        return index
+    }
+
+    func whoReadRows(_ index: IndexDatabase, _ object: String) throws -> [String] {
+        try whoRead(index, object).reads.map {
+            "\($0.source) \($0.eventName) \($0.eventID) \($0.principalARN ?? "-") \($0.result) \($0.bytes.map(String.init) ?? "-") \($0.readID ?? "-")"
+        }
+    }
+
+    func testWhoReadListsBothSourcesWithPairs() throws {
+        let dir = try TempDir()
+        let index = try index(dir, mode: .auto)
+        XCTAssertEqual(try whoReadRows(index, Q.log1), [
+            "kms Decrypt r1 \(Q.alice) OK - g1",
+            "s3 GetObject g1 \(Q.alice) OK 1234 g1",
+            "kms Decrypt r2 arn:aws:sts::111122223333:assumed-role/Reader/s1 OK - -",
+        ])
+        let session = "arn:aws:sts::111122223333:assumed-role/Reader/"
+        XCTAssertEqual(try whoReadRows(index, Self.bucketKeysObject), [
+            "s3 GetObject g2 \(session)s1 OK 999 -",
+            "s3 GetObject f1 \(session)s2 AccessDenied - -",
+            "s3 CopyObject c1 \(Q.alice) OK - -",
+        ])
+        let stored = try index.queue.read { db in
+            try String.fetchAll(db, sql: "SELECT event_id FROM object_reads_all WHERE source = 's3' ORDER BY event_time_ms, event_id")
+        }
+        XCTAssertEqual(stored, ["g1", "g2", "f1", "c1"])
+        // An own principal's read recorded twice is one read left out.
+        try index.queue.write { db in _ = try OwnPrincipals.add(db, arn: Q.alice) }
+        let (shown, hidden) = OwnPrincipals.visible(try whoRead(index, Q.log1).reads, all: false)
+        XCTAssertEqual(shown.map(\.eventID), ["r2"])
+        XCTAssertEqual(hidden, 1)
+        try index.queue.write { db in _ = try OwnPrincipals.remove(db, arn: Q.alice) }
+                // `reads --principal` follows.
+        let reads = try index.queue.read { db in try PrincipalReads(db).reads(principal: "Reader", filter: QueryFilter()) }
+        XCTAssertEqual(reads.map(\.eventID), ["r2", "bk1", "g2", "f1", "r3", "r4"])
+    }
+
+    func testModesKeepWhatTheySay() throws {
+        func s3IDs(_ mode: S3ReadMode) throws -> [String] {
+            let dir = try TempDir()
+            let index = try index(dir, mode: mode)
+            return try index.queue.read { db in
+                try String.fetchAll(db, sql: "SELECT event_id FROM object_reads_all WHERE source = 's3' ORDER BY event_id")
+            }
+        }
+        XCTAssertEqual(try s3IDs(.none), [])
+        XCTAssertEqual(try s3IDs(.auto), ["c1", "f1", "g1", "g2"])
+        XCTAssertEqual(try s3IDs(.all), ["c1", "f1", "g1", "g2", "u1"])
+        XCTAssertEqual(try s3IDs(.buckets(["unrelated"])), ["u1"])
+        XCTAssertEqual(S3ReadMode(argument: "a,b"), .buckets(["a", "b"]))
+        XCTAssertNil(S3ReadMode(argument: ","))
+        XCTAssertNil(S3ReadMode(argument: "s3://x"))
+    }
+
+    /// `none` gives the index of a tree without data events; `auto` the same index whatever the order.
+    func testNoneIsTodaysIndexAndAutoIgnoresFileOrder() throws {
+        let a = try TempDir(), b = try TempDir(), c = try TempDir(), d = try TempDir()
+        let forward = try index(a, mode: .auto), reverse = try index(b, mode: .auto, s3First: true)
+        XCTAssertEqual(try tableContents(forward), try tableContents(reverse))
+        let none = try index(c, mode: .none)
+        // The same files without their data events' effects: the index of before this change.
+        let noneReverse = try index(d, mode: .none, s3First: true)
+        XCTAssertEqual(try tableContents(none), try tableContents(noneReverse))
+        let contents = try tableContents(none)
+        XCTAssertEqual(contents["s3_reads"], [])
+        XCTAssertEqual(contents["s3_reads_staged"], [])
+        XCTAssertFalse(contents["s3_objects"]!.contains { $0.contains("bk-logs") && $0.contains("f1.json.gz") })
+    }
+
+    func testAMalformedS3ReadCostsNothingElse() throws {
+        let dir = try TempDir()
+        let bad = Self.s3Records[1].replacingOccurrences(of: #""eventID":"g2","#, with: "")
+        try dir.write("logs/" + logPath(), gzip(logFile(Self.kmsRecords + [bad, Self.s3Records[0]])))
+        let index = try makeIndex(dir)
+        var options = IngestOptions(paths: [dir.path + "/logs"])
+        options.s3Reads = .all
+        var diagnostics: [IngestDiagnostic] = []
+        let summary = try Ingester(database: index, options: options).run { diagnostics.append($0) }
+        XCTAssertEqual(summary.eventsAdded, Self.kmsRecords.count)
+        XCTAssertEqual(summary.s3ReadsAdded, 1)
+        XCTAssertEqual(summary.duplicates, 0)
+        XCTAssertEqual(summary.s3MalformedRecords, 1)
+        guard case let .malformedRecords(path, 1, examples)? = diagnostics.first else { return XCTFail("\(diagnostics)") }
+        XCTAssertTrue(path.hasSuffix(".json.gz"))
+        XCTAssertEqual(examples.first?.reason, "S3 record without a string eventID")
+    }
+
+    func testPruneAndMergeKeepS3Reads() throws {
+        let dir = try TempDir()
+        let shard = try index(dir, mode: .auto)
+        let destDir = try TempDir()
+        let dest = try makeIndex(destDir)
+        let merged = try IndexMerger(destination: dest).merge(shardPath: shard.path)
+        XCTAssertEqual(merged.rowsAdded["s3_reads"], 4)
+        XCTAssertEqual(try tableContents(dest), try tableContents(shard))
+        _ = try Maintenance.prune(dest, before: "2024-03-01T11:00:00Z")
+        XCTAssertEqual(try whoReadRows(dest, Self.bucketKeysObject).count, 3)
+    }
+}
+
+/// Every table's rows with ids replaced by what they name, sorted: two indexes built in
+/// different orders (different ids) compare equal when they hold the same.
+func tableContents(_ index: IndexDatabase) throws -> [String: [String]] {
+    try index.queue.read { db in
+        var out: [String: [String]] = [:]
+        let objectText = "(SELECT coalesce(b.arn || '/' || o.key, b.arn, o.key) FROM s3_objects o LEFT JOIN s3_buckets b ON b.id = o.bucket_id WHERE o.id = %@)"
+        let principalText = "(SELECT coalesce(arn, '') || '|' || coalesce(invoked_by, '') || '|' || coalesce(access_key_id, '') FROM principals WHERE id = %@)"
+        let stringText = "(SELECT text FROM strings WHERE id = %@)"
+        out["kms"] = try String.fetchAll(db, sql: """
+            SELECT event_time || ' ' || event_id || ' ' || event_name || ' ' || coalesce(principal_arn, '') || ' ' || coalesce(object_arn, '')
+                   || ' ' || coalesce(key_arn, '') || ' ' || coalesce(error_code, '') || ' ' || coalesce(source_ip, '')
+            FROM kms_events ORDER BY 1
+            """)
+        out["s3_reads"] = try String.fetchAll(db, sql: """
+            SELECT r.event_time || ' ' || hex(r.event_uid) || ' ' || \(String(format: stringText, "r.event_name_sid")) || ' '
+                   || coalesce(\(String(format: principalText, "r.principal_id")), '') || ' ' || \(String(format: objectText, "r.object_id"))
+                   || ' ' || coalesce(r.source_ip, '') || ' ' || coalesce(r.bytes, '') || ' ' || coalesce(\(String(format: stringText, "r.error_code_sid")), '')
+            FROM s3_reads r ORDER BY 1
+            """)
+        out["s3_reads_staged"] = try String.fetchAll(db, sql: "SELECT bucket FROM s3_reads_staged ORDER BY 1")
+        out["s3_objects"] = try String.fetchAll(db, sql: "SELECT \(String(format: objectText, "x.id")) || ' ' || x.kind FROM s3_objects x ORDER BY 1")
+        out["principals"] = try String.fetchAll(db, sql: "SELECT \(String(format: principalText, "x.id")) FROM principals x ORDER BY 1")
+        out["context"] = try String.fetchAll(db, sql: "SELECT event_row || name || value FROM encryption_context ORDER BY 1").map { String($0.drop { $0.isNumber }) }.sorted()
+        // Which file added a duplicated event depends on the order: events_added is left out.
+        out["files"] = try Row.fetchAll(db, sql: "SELECT path, outcome, records, kms_events FROM source_files").map { row in
+            let path: String = row[0]
+            return "\(path.split(separator: "/").last ?? "") \(row[1] as String) \(row[2] as Int) \(row[3] as Int)"
+        }.sorted()
+        out["own_principals"] = try String.fetchAll(db, sql: "SELECT arn FROM own_principals ORDER BY 1")
+        for table in ["activity_totals", "trail_files", "kms_keys", "trails", "s3_buckets"] {
+            out[table] = [String(try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table)") ?? 0)]
+        }
+        return out
+    }
+}
