@@ -9,6 +9,8 @@ struct LogRead {
     var trail: String
     /// The error code of a read that failed.
     var error: String?
+    /// The reader is one of the indexer's own principals (`own-principal add`).
+    var own = false
 }
 
 /// Where reads of log files are learned. KMS Decrypts (S3 decrypts each GET of an SSE-KMS
@@ -22,7 +24,8 @@ enum LogReadSource: CaseIterable {
         let rows = try Row.fetchAll(db, sql: """
             SELECT e.event_time AS time, \(FindingsScope.uidSQL) AS uid, \(FindingsScope.principalSQL) AS principal,
                    \(objectARNSQL("e.object_id")) AS object, t.arn AS trail,
-                   (SELECT text FROM strings WHERE id = e.error_code_sid) AS error
+                   (SELECT text FROM strings WHERE id = e.error_code_sid) AS error,
+                   \(OwnPrincipals.matches("e.principal_id")) AS own
             FROM events e JOIN trails t ON t.id = e.trail_id LEFT JOIN principals p ON p.id = e.principal_id
             WHERE \(scope.condition) AND e.event_name_sid = ? AND e.trail_id IS NOT NULL
             ORDER BY e.event_time, e.id
@@ -30,7 +33,7 @@ enum LogReadSource: CaseIterable {
         return rows.compactMap { row in
             guard let principal: String = row["principal"] else { return nil }
             return LogRead(time: row["time"], eventID: EventUID.text(row["uid"]), principal: principal,
-                           object: row["object"] ?? "", trail: row["trail"], error: row["error"])
+                           object: row["object"] ?? "", trail: row["trail"], error: row["error"], own: row["own"])
         }
     }
 
@@ -55,7 +58,8 @@ enum LogReadFindings {
         var findings: [Finding] = []
         for source in LogReadSource.allCases {
             let reads = try source.reads(db, scope)
-            findings += try newReaders(db, scope, source, reads.filter { $0.error == nil })
+            // The indexer's own principals read every log file: never a new reader.
+            findings += try newReaders(db, scope, source, reads.filter { $0.error == nil && !$0.own })
             findings += denied(reads.filter { $0.error != nil })
         }
         return findings

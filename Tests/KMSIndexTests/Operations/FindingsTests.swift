@@ -46,6 +46,14 @@ final class FindingsTests: XCTestCase {
         XCTAssertEqual(try nightly(index).map(brief), [])
     }
 
+    /// The indexer's own principals (`own-principal add`) read every log file: never new readers.
+    func testOwnPrincipalsAreNeverNewReaders() throws {
+        let dir = try TempDir()
+        let (_, index) = try history(dir)
+        XCTAssertTrue(try index.queue.write { db in try OwnPrincipals.add(db, arn: T.archivist) })
+        XCTAssertEqual(try nightly(index).map { $0.principal ?? "-" }, [T.auditors])
+    }
+
     func testAQuietDayReportsNothing() throws {
         let dir = try TempDir()
         var (tree, index) = try history(dir)
