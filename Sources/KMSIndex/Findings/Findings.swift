@@ -9,6 +9,8 @@ package struct FindingsRun: Sendable {
     package var window: FindingsWindow
     /// The highest event id the run looked at: the watermark once the findings are printed.
     package var upperEventID: Int64
+    /// The highest S3 read id the run looked at: the watermark of reads from S3 data events.
+    package var upperS3ReadID: Int64 = 0
 }
 
 /// The nightly report: what changed that needs a human (see `Finding.Kind`).
@@ -19,10 +21,11 @@ package enum Findings {
     package static func collect(_ index: IndexDatabase, window: FindingsWindow, digestPaths: [String] = [],
                                publicKeys: PublicKeySet? = nil) throws -> FindingsRun {
         var found: [Finding] = []
-        var upper: Int64 = 0
+        var upper: Int64 = 0, upperS3: Int64 = 0
         try index.queue.read { db in
             let scope = try FindingsScope(db, window: window)
             upper = scope.upperEventID
+            upperS3 = scope.upperS3ReadID
             found += try LogReadFindings.find(db, scope)
             found += try KeyChangeFindings.find(db, scope)
             found += try DeliveryFindings.find(db, scope)
@@ -46,7 +49,7 @@ package enum Findings {
                 found.removeAll { reported.contains($0.id) }
             }
         }
-        return FindingsRun(findings: found.sorted(by: Finding.ordered), window: window, upperEventID: upper)
+        return FindingsRun(findings: found.sorted(by: Finding.ordered), window: window, upperEventID: upper, upperS3ReadID: upperS3)
     }
 
     /// Once the findings of a run since the last one are printed: remembers them and moves the
@@ -61,9 +64,10 @@ package enum Findings {
             }
             // Never backwards: two runs at once leave the higher mark.
             try db.execute(sql: """
-                INSERT INTO findings_state (id, last_event_id, reported_at) VALUES (1, ?, ?)
-                ON CONFLICT (id) DO UPDATE SET last_event_id = max(last_event_id, excluded.last_event_id), reported_at = excluded.reported_at
-                """, arguments: [run.upperEventID, now])
+                INSERT INTO findings_state (id, last_event_id, last_s3_read_id, reported_at) VALUES (1, ?, ?, ?)
+                ON CONFLICT (id) DO UPDATE SET last_event_id = max(last_event_id, excluded.last_event_id),
+                    last_s3_read_id = max(last_s3_read_id, excluded.last_s3_read_id), reported_at = excluded.reported_at
+                """, arguments: [run.upperEventID, run.upperS3ReadID, now])
         }
     }
 

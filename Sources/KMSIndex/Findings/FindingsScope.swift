@@ -23,6 +23,10 @@ struct FindingsScope {
     var newestTime: Int64?
     /// The highest event id of the snapshot: the next watermark.
     var upperEventID: Int64
+    /// The same for reads from S3 data events (`s3_reads r`), numbered apart from events.
+    var s3Condition: String
+    var s3Arguments: [(any DatabaseValueConvertible)?]
+    var upperS3ReadID: Int64
     /// String ids the checks compare with.
     var decrypt: Int64
     var generateDataKey: Int64
@@ -31,26 +35,34 @@ struct FindingsScope {
 
     init(_ db: Database, window: FindingsWindow) throws {
         upperEventID = try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM events") ?? 0
+        upperS3ReadID = try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM s3_reads") ?? 0
         newestTime = try Int64.fetchOne(db, sql: "SELECT max(event_time) FROM event_uids")
         decrypt = try stringID(db, "Decrypt")
         generateDataKey = try stringID(db, "GenerateDataKey")
         let day = "event_time / 86400000 - (event_time % 86400000 < 0)"
         switch window {
         case .sinceLastRun:
-            let watermark = try Int64.fetchOne(db, sql: "SELECT last_event_id FROM findings_state WHERE id = 1") ?? 0
+            let marks = try Row.fetchOne(db, sql: "SELECT last_event_id, last_s3_read_id FROM findings_state WHERE id = 1")
+            let watermark: Int64 = marks?[0] ?? 0, s3Watermark: Int64 = marks?[1] ?? 0
             condition = "e.id > ? AND e.id <= ?"
             arguments = [watermark, upperEventID]
+            s3Condition = "r.id > ? AND r.id <= ?"
+            s3Arguments = [s3Watermark, upperS3ReadID]
             // Events are numbered as they are indexed: the new ones are a range of row ids.
             days = try Int.fetchAll(db, sql: "SELECT DISTINCT \(day) FROM events WHERE id > ? AND id <= ? ORDER BY 1",
                                     arguments: [watermark, upperEventID])
         case let .since(ms):
             condition = "e.id IN (SELECT event_id FROM event_uids WHERE event_time >= ?)"
             arguments = [ms]
+            s3Condition = "r.event_time >= ?"
+            s3Arguments = [ms]
             days = try Int.fetchAll(db, sql: "SELECT DISTINCT day FROM usage_daily WHERE day >= ? ORDER BY 1",
                                     arguments: [Self.day(ms)])
         case .all:
             condition = "1"
             arguments = []
+            s3Condition = "1"
+            s3Arguments = []
             days = try Int.fetchAll(db, sql: "SELECT DISTINCT day FROM usage_daily ORDER BY 1")
         }
     }

@@ -13,42 +13,73 @@ struct LogRead {
     var own = false
 }
 
-/// Where reads of log files are learned. KMS Decrypts (S3 decrypts each GET of an SSE-KMS
-/// log file under the reader's identity) are the one source today; S3 data events
-/// (GetObject on the log bucket) are the second, when they are indexed.
+/// Where reads of log files are learned: KMS Decrypts (S3 decrypts each GET of an SSE-KMS
+/// log file under the reader's identity) and S3 data events (`GetObject` of a log file, which
+/// also sees reads under S3 Bucket Keys and of SSE-S3 buckets; `--s3-reads`).
 enum LogReadSource: CaseIterable {
-    case kmsDecrypt
+    case kmsDecrypt, s3Read
+
+    /// S3 reads `r` of CloudTrail log files, by their key (`…/CloudTrail/…/ACCOUNT_CloudTrail_…`):
+    /// under Bucket Keys no KMS event names the file.
+    static let logFileSQL = "o.key LIKE '%/CloudTrail/%' AND cloudtrail_log_account(o.key) IS NOT NULL"
 
     /// The reads in the window, oldest first.
     func reads(_ db: Database, _ scope: FindingsScope) throws -> [LogRead] {
-        let rows = try Row.fetchAll(db, sql: """
-            SELECT e.event_time AS time, \(FindingsScope.uidSQL) AS uid, \(FindingsScope.principalSQL) AS principal,
-                   \(objectARNSQL("e.object_id")) AS object, t.arn AS trail,
-                   (SELECT text FROM strings WHERE id = e.error_code_sid) AS error,
-                   \(OwnPrincipals.matches("e.principal_id")) AS own
-            FROM events e JOIN trails t ON t.id = e.trail_id LEFT JOIN principals p ON p.id = e.principal_id
-            WHERE \(scope.condition) AND e.event_name_sid = ? AND e.trail_id IS NOT NULL
-            ORDER BY e.event_time, e.id
-            """, arguments: StatementArguments(scope.arguments + [scope.decrypt]))
+        let rows: [Row]
+        switch self {
+        case .kmsDecrypt:
+            rows = try Row.fetchAll(db, sql: """
+                SELECT e.event_time AS time, \(FindingsScope.uidSQL) AS uid, \(FindingsScope.principalSQL) AS principal,
+                       \(objectARNSQL("e.object_id")) AS object, t.arn AS trail,
+                       (SELECT text FROM strings WHERE id = e.error_code_sid) AS error,
+                       \(OwnPrincipals.matches("e.principal_id")) AS own
+                FROM events e JOIN trails t ON t.id = e.trail_id LEFT JOIN principals p ON p.id = e.principal_id
+                WHERE \(scope.condition) AND e.event_name_sid = ? AND e.trail_id IS NOT NULL
+                ORDER BY e.event_time, e.id
+                """, arguments: StatementArguments(scope.arguments + [scope.decrypt]))
+        case .s3Read:
+            // The trail: the one whose delivery named the file, else (Bucket Keys) the bucket.
+            rows = try Row.fetchAll(db, sql: """
+                SELECT r.event_time AS time, r.event_uid AS uid, \(FindingsScope.principalSQL) AS principal,
+                       \(objectARNSQL("r.object_id")) AS object,
+                       coalesce((SELECT t.arn FROM events d JOIN trails t ON t.id = d.trail_id
+                                 WHERE d.object_id = r.object_id AND d.trail_id IS NOT NULL LIMIT 1),
+                                (SELECT 's3://' || b.name FROM s3_buckets b WHERE b.id = o.bucket_id)) AS trail,
+                       (SELECT text FROM strings WHERE id = r.error_code_sid) AS error,
+                       \(OwnPrincipals.matches("r.principal_id")) AS own
+                FROM s3_reads r JOIN s3_objects o ON o.id = r.object_id LEFT JOIN principals p ON p.id = r.principal_id
+                WHERE \(scope.s3Condition) AND \(Self.logFileSQL)
+                ORDER BY r.event_time, r.id
+                """, arguments: StatementArguments(scope.s3Arguments))
+        }
         return rows.compactMap { row in
             guard let principal: String = row["principal"] else { return nil }
             return LogRead(time: row["time"], eventID: EventUID.text(row["uid"]), principal: principal,
-                           object: row["object"] ?? "", trail: row["trail"], error: row["error"], own: row["own"])
+                           object: row["object"] ?? "", trail: row["trail"] ?? "", error: row["error"], own: row["own"])
         }
     }
 
     /// Successful reads of log files by `principal` in all of the index's history.
-    func readsEver(_ db: Database, _ scope: FindingsScope, principal: String) throws -> Int {
+    func readsEver(_ db: Database, principal: String, decrypt: Int64) throws -> Int {
         let ids = try FindingsScope.principalIDs(db, principal)
         guard !ids.isEmpty else { return 0 }
-        // `callers` is keyed by key then caller: the keys that protect logs are few, so each
-        // (key, session) pair is one seek, however many sessions a role had.
-        return try Int.fetchOne(db, sql: """
-            SELECT coalesce(sum(c.events), 0) FROM callers c
-            WHERE c.key_id IN (SELECT DISTINCT key_id FROM activity_totals WHERE trail_id != 0)
-              AND c.principal_id IN (\(ids.map(String.init).joined(separator: ",")))
-              AND c.trail_id != 0 AND c.event_name_sid = ? AND c.error_code_sid = 0
-            """, arguments: [scope.decrypt]) ?? 0
+        let list = ids.map(String.init).joined(separator: ",")
+        switch self {
+        case .kmsDecrypt:
+            // `callers` is keyed by key then caller: the keys that protect logs are few, so each
+            // (key, session) pair is one seek, however many sessions a role had.
+            return try Int.fetchOne(db, sql: """
+                SELECT coalesce(sum(c.events), 0) FROM callers c
+                WHERE c.key_id IN (SELECT DISTINCT key_id FROM activity_totals WHERE trail_id != 0)
+                  AND c.principal_id IN (\(list))
+                  AND c.trail_id != 0 AND c.event_name_sid = ? AND c.error_code_sid = 0
+                """, arguments: [decrypt]) ?? 0
+        case .s3Read:
+            return try Int.fetchOne(db, sql: """
+                SELECT count(*) FROM s3_reads r JOIN s3_objects o ON o.id = r.object_id
+                WHERE r.principal_id IN (\(list)) AND r.error_code_sid IS NULL AND \(Self.logFileSQL)
+                """) ?? 0
+        }
     }
 }
 
@@ -56,22 +87,31 @@ enum LogReadSource: CaseIterable {
 enum LogReadFindings {
     static func find(_ db: Database, _ scope: FindingsScope) throws -> [Finding] {
         var findings: [Finding] = []
+        var reads: [LogRead] = []
         for source in LogReadSource.allCases {
-            let reads = try source.reads(db, scope)
+            let found = try source.reads(db, scope)
+            // A failed Decrypt is the denial; a refused GetObject is seen by S3 only.
+            if source == .kmsDecrypt { findings += denied(found.filter { $0.error != nil }) }
             // The indexer's own principals read every log file: never a new reader.
-            findings += try newReaders(db, scope, source, reads.filter { $0.error == nil && !$0.own })
-            findings += denied(reads.filter { $0.error != nil })
+            reads += found.filter { $0.error == nil && !$0.own }
         }
+        // Oldest first across both sources; within a source, as it listed them.
+        let ordered = reads.enumerated().sorted { ($0.element.time, $0.offset) < ($1.element.time, $1.offset) }
+        findings += try newReaders(db, scope, ordered.map(\.element))
         return findings
     }
 
-    /// Principals all of whose reads of log files ever are in the window: they read one for
-    /// the first time in it. A role counts once for all its sessions.
-    static func newReaders(_ db: Database, _ scope: FindingsScope, _ source: LogReadSource, _ reads: [LogRead]) throws -> [Finding] {
+    /// Principals all of whose successful reads of log files ever, from both sources, are in
+    /// the window: they read one for the first time in it. A role counts once for all its
+    /// sessions; a read both sources saw counts in both, in the window as in all of history.
+    static func newReaders(_ db: Database, _ scope: FindingsScope, _ reads: [LogRead]) throws -> [Finding] {
         var byPrincipal: [String: [LogRead]] = [:]
         for read in reads { byPrincipal[read.principal, default: []].append(read) }
         var findings: [Finding] = []
-        for (principal, reads) in byPrincipal where try source.readsEver(db, scope, principal: principal) <= reads.count {
+        for (principal, reads) in byPrincipal {
+            var ever = 0
+            for source in LogReadSource.allCases { ever += try source.readsEver(db, principal: principal, decrypt: scope.decrypt) }
+            guard ever <= reads.count else { continue }
             let first = reads[0]
             let files = Set(reads.map(\.object)).count
             findings.append(Finding(

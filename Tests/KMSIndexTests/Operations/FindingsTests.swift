@@ -54,6 +54,35 @@ final class FindingsTests: XCTestCase {
         XCTAssertEqual(try nightly(index).map { $0.principal ?? "-" }, [T.auditors])
     }
 
+    /// Reads of log files through S3 data events count as KMS Decrypts do: a role that only
+    /// GETs the log files is a new reader; a role that read them through KMS before is not, nor
+    /// an own principal.
+    func testReadsThroughS3DataEventsFindNewReaders() throws {
+        let dir = try TempDir()
+        folders.append(dir)
+        var tree = T(dir)
+        tree.history()
+        tree.quietDay()
+        let lake = "arn:aws:iam::111122223333:role/DataLake", sync = "arn:aws:iam::111122223333:role/LogSync"
+        let lakeRead = tree.s3LogRead(5, at: T.time(5, 13, 0, 1), identity: T.role(lake, session: "etl-1"), file: (11, 30))
+        tree.s3LogRead(5, at: T.time(5, 13, 0, 2), identity: T.role(T.auditors, session: "audit-s3"), file: (11, 30))
+        tree.s3LogRead(5, at: T.time(5, 13, 0, 3), identity: T.role(sync, session: "sync-5"), file: (11, 30))
+        try tree.write(days: [1, 2, 3, 4])
+        let index = try makeIndex(dir)
+        try ingest(index, [tree.root])
+        _ = try nightly(index)
+        XCTAssertTrue(try index.queue.write { db in try OwnPrincipals.add(db, arn: sync) })
+        try tree.write(days: [5])
+        var options = IngestOptions(paths: [tree.root])
+        options.s3Reads = .auto
+        _ = try Ingester(database: index, options: options).run()
+        XCTAssertEqual(try index.queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM s3_reads") }, 3)
+        XCTAssertEqual(try nightly(index).map(brief), [
+            "new-log-reader | high | 2024-03-05T13:00:01Z | \(T.logObject(5, 11, 30)) | \(lake) | \(lakeRead)",
+        ])
+        XCTAssertEqual(try nightly(index).map(brief), [])
+    }
+
     func testAQuietDayReportsNothing() throws {
         let dir = try TempDir()
         var (tree, index) = try history(dir)

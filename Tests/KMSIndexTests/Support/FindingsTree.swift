@@ -89,6 +89,18 @@ struct FindingsTree {
             key: Self.logKey, error: error)
     }
 
+    /// `identity` gets the log file delivered at `file` from S3: an S3 data event (`GetObject`)
+    /// of the log bucket. Returns its eventID.
+    @discardableResult
+    mutating func s3LogRead(_ day: Int, at time: String, identity: String, file: (Int, Int)) -> String {
+        counter += 1
+        let id = Self.eventID(day: day, counter)
+        let key = String(Self.logObject(day, file.0, file.1).dropFirst("arn:aws:s3:::ct-logs/".count))
+        records[day, default: []].append(S3ReadsTests.s3Event(id, "GetObject", time, bucket: "ct-logs", key: key,
+                                                             identity: identity, bytes: 2048))
+        return id
+    }
+
     /// The application decrypts one of its objects.
     mutating func appDecrypt(_ day: Int, at time: String, _ n: Int) {
         appDecrypts[day, default: []].append((time, Self.eventID(day: day, counter + 1)))
