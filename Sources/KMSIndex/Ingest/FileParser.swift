@@ -47,7 +47,9 @@ package struct FileParser: Sendable {
                 let mode = s3Reads
                 let known = knownS3Buckets
                 var knownNames: Set<String>?
-                logReader.onS3Record = { scanner, index, copy in
+                // Unowned: the reader holds this closure, and a strong capture kept every file's
+                // reader, with its buffers and open file, until the end of the run.
+                logReader.onS3Record = { [unowned logReader] scanner, index, copy in
                     // A read of a bucket not known to count is noted, not built (auto).
                     if let known, let bucket = S3RecordBytes.bucketName(scanner.p, from: scanner.i, to: scanner.end),
                        !(copy ?? S3RecordBytes.mayBeCopy(scanner.p, from: scanner.i, to: scanner.end)) {

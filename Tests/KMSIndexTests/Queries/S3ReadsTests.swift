@@ -208,3 +208,26 @@ func tableContents(_ index: IndexDatabase) throws -> [String: [String]] {
         return out
     }
 }
+
+/// Parsing with S3 reads on must release each file's reader (its buffers and its open file)
+/// when the file is done: a reader kept alive by its own callback once held every file of a
+/// run open, a gigabyte on CloudTrail's cadence.
+final class S3ReadsParserLifetimeTests: XCTestCase {
+    func testEachFilesReaderIsReleased() throws {
+        let dir = try TempDir()
+        let record = S3ReadsTests.s3Event("g1", "GetObject", "2024-03-01T10:00:01Z", bucket: "somewhere", key: "k")
+        let paths = try (0..<64).map { try dir.write("f\($0).json.gz", gzip(logFile([record, kmsRecord()]))) }
+        func openFiles() throws -> Int { try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count }
+        for mode in [S3ReadMode.auto, .all] {
+            var parser = FileParser(maxFileBytes: 1 << 20)
+            parser.s3Reads = mode
+            parser.knownS3Buckets = KnownS3Buckets(indexPath: dir.path + "/none.sqlite")
+            let before = try openFiles()
+            for path in paths {
+                let result = parser.parse(InputFile(path: path, size: 1, mtimeNs: 0))
+                XCTAssertEqual(result.outcome, .ingested)
+            }
+            XCTAssertLessThan(try openFiles() - before, 4, "\(mode): a file stays open after it was parsed")
+        }
+    }
+}
