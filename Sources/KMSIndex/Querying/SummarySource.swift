@@ -29,12 +29,8 @@ struct SummarySource {
             switch self {
             case .activity: return DailySummaries.activitySelect(from: from, where: condition)
             case .usage:
-                return """
-                    SELECT \(DailySummaries.usageKey), sum(events) AS events, min(first_time) AS first_time,
-                           max(last_time) AS last_time
-                    FROM (\(DailySummaries.activitySelect(from: from, where: condition)))
-                    GROUP BY \(DailySummaries.usageKey)
-                    """
+                return DailySummaries.rollup(DailySummaries.usageKey,
+                                             from: "(\(DailySummaries.activitySelect(from: from, where: condition)))")
             case .objects: return DailySummaries.objectSelect(from: from, where: condition)
             }
         }

@@ -109,35 +109,41 @@ package enum DailySummaries {
     static func addStaged(_ db: Database) throws {
         try db.execute(sql: """
             INSERT INTO activity_daily SELECT * FROM staged_activity WHERE true
-            ON CONFLICT (\(activityKey)) DO UPDATE SET
-                events = events + excluded.events,
-                first_time = min(first_time, excluded.first_time), last_time = max(last_time, excluded.last_time);
-            INSERT INTO usage_daily
-            SELECT \(usageKey), sum(events), min(first_time), max(last_time) FROM staged_activity WHERE true GROUP BY \(usageKey)
-            ON CONFLICT (\(usageKey)) DO UPDATE SET
-                events = events + excluded.events,
-                first_time = min(first_time, excluded.first_time), last_time = max(last_time, excluded.last_time);
-            INSERT INTO activity_totals
-            SELECT \(totalsKey), sum(events), min(first_time), max(last_time) FROM staged_activity WHERE true GROUP BY \(totalsKey)
-            ON CONFLICT (\(totalsKey)) DO UPDATE SET
-                events = events + excluded.events,
-                first_time = min(first_time, excluded.first_time), last_time = max(last_time, excluded.last_time);
-            INSERT INTO callers
-            SELECT \(callerKey), sum(events), min(first_time), max(last_time) FROM staged_activity
-            WHERE true GROUP BY \(callerKey)
-            ON CONFLICT (\(callerKey)) DO UPDATE SET
-                events = events + excluded.events,
-                first_time = min(first_time, excluded.first_time), last_time = max(last_time, excluded.last_time);
+            ON CONFLICT (\(activityKey)) DO UPDATE SET \(addCounts);
+            INSERT INTO usage_daily \(rollup(usageKey, from: "staged_activity"))
+            ON CONFLICT (\(usageKey)) DO UPDATE SET \(addCounts);
+            INSERT INTO activity_totals \(rollup(totalsKey, from: "staged_activity"))
+            ON CONFLICT (\(totalsKey)) DO UPDATE SET \(addCounts);
+            INSERT INTO callers \(rollup(callerKey, from: "staged_activity"))
+            ON CONFLICT (\(callerKey)) DO UPDATE SET \(addCounts);
             INSERT INTO object_daily SELECT * FROM staged_objects WHERE true
-            ON CONFLICT (\(objectKey)) DO UPDATE SET
-                events = events + excluded.events, writes = writes + excluded.writes, reads = reads + excluded.reads,
-                first_time = min(first_time, excluded.first_time), last_time = max(last_time, excluded.last_time);
-            INSERT OR IGNORE INTO trail_files
-            SELECT DISTINCT x.trail_id, x.object_id FROM staged_objects x JOIN s3_objects o ON o.id = x.object_id
-            WHERE x.trail_id != 0 AND o.kind = 'object';
+            ON CONFLICT (\(objectKey)) DO UPDATE SET writes = writes + excluded.writes, reads = reads + excluded.reads, \(addCounts);
+            INSERT OR IGNORE INTO trail_files \(logFiles(from: "staged_objects"));
             DELETE FROM staged_activity;
             DELETE FROM staged_objects;
             """)
+    }
+
+    /// Rows of counts (`events`, `first_time`, `last_time`) of `rows` grouped by `key`.
+    static func rollup(_ key: String, from rows: String, where condition: String = "true") -> String {
+        """
+        SELECT \(key), sum(events) AS events, min(first_time) AS first_time, max(last_time) AS last_time
+        FROM \(rows) WHERE \(condition) GROUP BY \(key)
+        """
+    }
+
+    /// What an upsert of counts does to the row already there.
+    static let addCounts = """
+        events = events + excluded.events,
+        first_time = min(first_time, excluded.first_time), last_time = max(last_time, excluded.last_time)
+        """
+
+    /// The (trail, log file) pairs of `object_daily` rows `x`.
+    static func logFiles(from rows: String) -> String {
+        """
+        SELECT DISTINCT x.trail_id, x.object_id FROM \(rows) x JOIN s3_objects o ON o.id = x.object_id
+        WHERE x.trail_id != 0 AND o.kind = 'object'
+        """
     }
 
     /// Adds the events above the watermark to the summaries and moves the watermark to the
@@ -170,25 +176,17 @@ package enum DailySummaries {
         try db.execute(sql: "DELETE FROM object_daily WHERE day BETWEEN ? AND ?", arguments: between)
         try db.execute(sql: "INSERT INTO object_daily \(objectSelect(from: source.from, where: source.where))")
         try db.execute(sql: "DELETE FROM usage_daily WHERE day BETWEEN ? AND ?", arguments: between)
-        try db.execute(sql: """
-            INSERT INTO usage_daily
-            SELECT \(usageKey), sum(events), min(first_time), max(last_time) FROM activity_daily
-            WHERE day BETWEEN ? AND ? GROUP BY \(usageKey)
-            """, arguments: between)
+        try db.execute(sql: "INSERT INTO usage_daily \(rollup(usageKey, from: "activity_daily", where: "day BETWEEN ? AND ?"))",
+                       arguments: between)
         // A total, a caller or a log file may have lost its last event: the all-time rollups are
         // made again whole (seconds on a year of history; prune and a failed file only).
         try db.execute(sql: """
             DELETE FROM activity_totals;
-            INSERT INTO activity_totals
-            SELECT \(totalsKey), sum(events), min(first_time), max(last_time) FROM usage_daily GROUP BY \(totalsKey);
+            INSERT INTO activity_totals \(rollup(totalsKey, from: "usage_daily"));
             DELETE FROM callers;
-            INSERT INTO callers
-            SELECT \(callerKey), sum(events), min(first_time), max(last_time) FROM activity_daily
-            GROUP BY \(callerKey);
+            INSERT INTO callers \(rollup(callerKey, from: "activity_daily"));
             DELETE FROM trail_files;
-            INSERT INTO trail_files
-            SELECT DISTINCT x.trail_id, x.object_id FROM object_daily x JOIN s3_objects o ON o.id = x.object_id
-            WHERE x.trail_id != 0 AND o.kind = 'object';
+            INSERT INTO trail_files \(logFiles(from: "object_daily"));
             """)
         try setWatermark(db, try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM events") ?? 0)
     }
