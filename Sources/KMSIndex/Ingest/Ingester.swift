@@ -310,11 +310,10 @@ final class LedgerReader: @unchecked Sendable {
     func areUnchanged(_ files: [InputFile]) -> [Bool] {
         guard !files.isEmpty else { return [] }
         let found = try? queue.read { db -> [Bool] in
-            let statement = try db.cachedStatement(sql: "SELECT size, mtime_ns, outcome FROM source_files WHERE path = ?")
+            let statement = try db.cachedStatement(sql: LedgerLookup.sql)
             return try files.map { file in
-                guard let row = try Row.fetchOne(statement, arguments: [file.path]) else { return false }
-                return row["size"] as Int64 == file.size && row["mtime_ns"] as Int64 == file.mtimeNs
-                    && row["outcome"] as String != "failed"
+                guard let found = try LedgerLookup.find(statement, path: file.path) else { return false }
+                return found.size == file.size && found.mtimeNs == file.mtimeNs && !found.failed
             }
         }
         return found ?? Array(repeating: false, count: files.count)

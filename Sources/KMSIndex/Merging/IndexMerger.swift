@@ -69,7 +69,7 @@ package final class IndexMerger {
     private static func mergeAttachedShard(_ db: Database, _ start: MergeResult) throws -> MergeResult {
         var result = start
         result.shardEvents = try Int.fetchOne(db, sql: "SELECT count(*) FROM shard.event_uids") ?? 0
-        result.shardFiles = try Int.fetchOne(db, sql: "SELECT count(*) FROM shard.source_files") ?? 0
+        result.shardFiles = try Int.fetchOne(db, sql: "SELECT count(*) FROM shard.ledger_files") ?? 0
         try MergeStatements.dropTemporaryTables(db)
         for dimension in MergeStatements.dimensions {
             result.rowsAdded[dimension.table] = try MergeStatements.merge(dimension, db)

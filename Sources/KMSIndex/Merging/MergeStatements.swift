@@ -28,6 +28,7 @@ enum MergeStatements {
         Dimension(table: "trails", key: "arn", columns: ["arn", "account_id", "region", "name"]),
         Dimension(table: "s3_buckets", key: "arn", columns: ["arn", "name"]),
         Dimension(table: "own_principals", key: "arn", columns: ["arn", "added_at"]),
+        Dimension(table: "ledger_dirs", key: "path", columns: ["path"]),
     ]
 
     /// Columns of `principals`: found by their identity hash and then every field, as the
@@ -38,7 +39,7 @@ enum MergeStatements {
     static let objectColumns = ["kind", "bucket_id", "key", "key_hash"]
     static let aliasColumns = ["key_id", "alias", "first_seen", "last_seen"]
     static let fileColumns = [
-        "path", "size", "mtime_ns", "outcome", "reason", "records", "kms_events", "events_added",
+        "dir_id", "name", "path_hash", "size", "mtime_ns", "outcome", "reason", "records", "kms_events", "events_added",
         "malformed_records", "uncompressed_bytes", "content_sha256", "read_at",
     ]
     static let uidColumns = ["event_time", "event_uid", "event_id"]
@@ -50,7 +51,7 @@ enum MergeStatements {
         ("requested_key_sid", "strings"), ("principal_id", "principals"), ("object_id", "s3_objects"),
         ("trail_id", "trails"), ("source_ip", nil), ("user_agent_id", "user_agents"),
         ("error_code_sid", "strings"), ("error_message", nil), ("request_uid", nil), ("shared_event_uid", nil),
-        ("read_only", nil), ("event_type_sid", "strings"), ("source_file_id", "source_files"),
+        ("read_only", nil), ("event_type_sid", "strings"), ("source_file_id", "ledger_files"),
     ]
 
     /// Columns of `s3_reads`, with the table whose ids each names (nil: copied as it is).
@@ -58,10 +59,10 @@ enum MergeStatements {
         ("event_time", nil), ("event_uid", nil), ("event_name_sid", "strings"), ("region_sid", "strings"),
         ("recipient_account_sid", "strings"), ("principal_id", "principals"), ("object_id", "s3_objects"),
         ("source_ip", nil), ("user_agent_id", "user_agents"), ("error_code_sid", "strings"), ("error_message", nil),
-        ("bytes", nil), ("source_file_id", "source_files"),
+        ("bytes", nil), ("source_file_id", "ledger_files"),
     ]
     static let stagedS3ReadColumns: [(name: String, mappedBy: String?)] = [
-        ("bucket", nil), ("source_file_id", "source_files"),
+        ("bucket", nil), ("source_file_id", "ledger_files"),
     ]
 
     /// Copies the shard's S3 reads the destination lacks (unique by time and eventID, as in
@@ -98,7 +99,7 @@ enum MergeStatements {
         tables["principals"] = principalColumns
         tables["s3_objects"] = objectColumns
         tables["kms_key_aliases"] = aliasColumns
-        tables["source_files"] = fileColumns
+        tables["ledger_files"] = fileColumns
         tables["event_uids"] = uidColumns
         tables["event_context"] = contextColumns
         tables["event_grantees"] = ["event_id", "grantee"]
@@ -217,26 +218,41 @@ enum MergeStatements {
     /// The ledger. A path the destination has not read is added; one it has read is replaced
     /// when the shard read it later (`read_at`), as ingest's latest reading of a path wins.
     /// `events_added` of rows added or replaced starts at 0: the events this merge adds from
-    /// each file are counted in by `countAddedEvents`. Returns (added, replaced).
+    /// each file are counted in by `countAddedEvents`. A path is found as the writer finds it:
+    /// by its hash, its name and its folder (mapped by `ledger_dirs`' dimension merge first).
+    /// Returns (added, replaced).
     static func mergeFiles(_ db: Database) throws -> (added: Int, replaced: Int) {
-        let before = try Int.fetchOne(db, sql: "SELECT ifnull(max(id), 0) FROM main.source_files") ?? 0
-        let copied = fileColumns.map { $0 == "events_added" ? "0" : $0 }.joined(separator: ", ")
-        let updates = fileColumns.map { "\($0) = " + ($0 == "events_added" ? "0" : "excluded.\($0)") }
         try db.execute(sql: """
-            INSERT INTO main.source_files (\(fileColumns.joined(separator: ", ")))
-            SELECT \(copied) FROM shard.source_files WHERE true ORDER BY id
-            ON CONFLICT (path) DO UPDATE SET \(updates.joined(separator: ", "))
-            WHERE excluded.read_at > source_files.read_at
+            CREATE TEMP TABLE merge_files (old INTEGER PRIMARY KEY, dir_id INTEGER, new INTEGER);
+            INSERT INTO temp.merge_files (old, dir_id) SELECT s.id, m.new FROM shard.ledger_files s
+            LEFT JOIN temp.merge_map_ledger_dirs m ON m.old = s.dir_id;
+            UPDATE temp.merge_files SET new = (
+                SELECT d.id FROM shard.ledger_files s CROSS JOIN main.ledger_files d
+                ON d.path_hash = s.path_hash AND d.name = s.name AND d.dir_id IS merge_files.dir_id
+                WHERE s.id = merge_files.old ORDER BY d.id LIMIT 1)
             """)
-        let changed = db.changesCount
-        let added = try Int.fetchOne(db, sql: "SELECT count(*) FROM main.source_files WHERE id > ?", arguments: [before]) ?? 0
-        try createMap(db, "source_files")
+        let kept = fileColumns.filter { $0 != "dir_id" }
+        let values = kept.map { $0 == "events_added" ? "0" : "s.\($0)" }
         try db.execute(sql: """
-            INSERT INTO temp.merge_map_source_files (old, new)
-            SELECT s.id, d.id FROM shard.source_files s CROSS JOIN main.source_files d ON d.path = s.path
+            UPDATE main.ledger_files SET (\(kept.joined(separator: ", "))) = (\(values.joined(separator: ", ")))
+            FROM temp.merge_files m CROSS JOIN shard.ledger_files s ON s.id = m.old
+            WHERE ledger_files.id = m.new AND s.read_at > ledger_files.read_at
             """)
-        try checkMapped(db, "source_files")
-        return (added, changed - added)
+        let replaced = db.changesCount
+        let last = try Int64.fetchOne(db, sql: "SELECT ifnull(max(id), 0) FROM main.ledger_files") ?? 0
+        // Paths new to the destination get the shard's id plus its last id, in the shard's order.
+        try db.execute(sql: """
+            UPDATE temp.merge_files SET new = old + ? WHERE new IS NULL;
+            INSERT INTO main.ledger_files (id, \(fileColumns.joined(separator: ", ")))
+            SELECT m.new, m.dir_id, \(values.joined(separator: ", "))
+            FROM temp.merge_files m CROSS JOIN shard.ledger_files s ON s.id = m.old
+            WHERE m.new > ? ORDER BY m.new
+            """, arguments: [last, last])
+        let added = db.changesCount
+        try createMap(db, "ledger_files")
+        try db.execute(sql: "INSERT INTO temp.merge_map_ledger_files (old, new) SELECT old, new FROM temp.merge_files")
+        try checkMapped(db, "ledger_files")
+        return (added, replaced)
     }
 
     /// Chooses the shard's events the destination lacks (by `(event_time, event_uid)`, the
@@ -302,9 +318,9 @@ enum MergeStatements {
     /// `lastID`, read in one range of the table rather than looked up one by one.
     static func countAddedEvents(_ db: Database, after lastID: Int64) throws {
         try db.execute(sql: """
-            UPDATE main.source_files SET events_added = events_added + counted.n
+            UPDATE main.ledger_files SET events_added = events_added + counted.n
             FROM (SELECT source_file_id AS file, count(*) AS n FROM main.events WHERE id > ? GROUP BY source_file_id) AS counted
-            WHERE source_files.id = counted.file
+            WHERE ledger_files.id = counted.file
             """, arguments: [lastID])
     }
 

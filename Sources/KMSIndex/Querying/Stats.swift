@@ -24,12 +24,12 @@ package struct IndexStats: Sendable, Equatable {
         var s = IndexStats()
         let ids = try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations")
         s.schemaVersion = ids.compactMap { Int($0.prefix { $0.isNumber }) }.max() ?? 0
-        for row in try Row.fetchAll(db, sql: "SELECT outcome, count(*) AS n FROM source_files GROUP BY outcome") {
+        for row in try Row.fetchAll(db, sql: "SELECT outcome, count(*) AS n FROM ledger_files GROUP BY outcome") {
             let n: Int = row["n"]
-            switch row["outcome"] as String {
-            case "ingested": s.filesIngested = n
-            case "skipped": s.filesSkipped = n
-            default: s.filesFailed = n
+            switch row["outcome"] as Int64 {
+            case FileOutcome.ingested.code: s.filesIngested = n
+            case FileOutcome.skipped(reason: "").code: s.filesSkipped = n
+            default: s.filesFailed += n
             }
         }
         func count(_ table: String) throws -> Int { try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table)") ?? 0 }

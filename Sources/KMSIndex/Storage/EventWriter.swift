@@ -1,58 +1,6 @@
 import Foundation
 import GRDB
 
-/// What became of one source file.
-package enum FileOutcome: Equatable, Sendable {
-    case ingested
-    case skipped(reason: String)
-    case failed(reason: String)
-
-    package var name: String {
-        switch self {
-        case .ingested: return "ingested"
-        case .skipped: return "skipped"
-        case .failed: return "failed"
-        }
-    }
-
-    package var reason: String? {
-        switch self {
-        case .ingested: return nil
-        case .skipped(let r), .failed(let r): return r
-        }
-    }
-}
-
-/// A file read by ingest, ready to be written: its ledger row and its KMS events.
-package struct FileResult: Sendable {
-    package var path: String
-    package var size: Int64
-    package var mtimeNs: Int64
-    package var outcome: FileOutcome
-    package var records = 0
-    package var kmsRecords = 0
-    package var malformedCount = 0
-    package var malformed: [MalformedRecord] = []
-    package var uncompressedBytes: Int?
-    /// SHA-256 of the decompressed content, when it was read to the end.
-    package var contentSHA256: String?
-    package var events: [KMSEvent] = []
-    /// Reads of S3 objects from S3 data events (`--s3-reads`).
-    package var s3Reads: [S3ReadEvent] = []
-    /// `--s3-reads auto`: buckets of S3 reads not built, as their bucket was not known to
-    /// count when the file was read (see `S3ReadStaging`).
-    package var s3NotedBuckets: Set<String> = []
-    /// S3 read records that could not be used (counted in `malformedCount` too).
-    package var s3MalformedCount = 0
-
-    package init(path: String, size: Int64, mtimeNs: Int64, outcome: FileOutcome) {
-        self.path = path
-        self.size = size
-        self.mtimeNs = mtimeNs
-        self.outcome = outcome
-    }
-}
-
 /// Writes files' ledger rows and events into an open transaction.
 ///
 /// Statements are prepared once and bound through SQLite's C API; ids of keys, principals,
@@ -63,7 +11,7 @@ final class EventWriter {
     var s3Staging: S3ReadStaging?
     /// S3 reads new to the index in this run.
     var s3ReadsAdded = 0
-    private let upsertFile: Statement
+    private let ledger: LedgerWriter
     /// Inserts the uids of one event, or of `uidsPerStatement`; `selectUID` tells, when some
     /// were not new, which.
     private let insertUID: Statement
@@ -110,18 +58,7 @@ final class EventWriter {
 
     init(db: Database) throws {
         self.db = db
-        upsertFile = try db.makeStatement(sql: """
-            INSERT INTO source_files (path, size, mtime_ns, outcome, reason, records, kms_events,
-                                      events_added, malformed_records, uncompressed_bytes, content_sha256, read_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
-            ON CONFLICT (path) DO UPDATE SET
-                size = excluded.size, mtime_ns = excluded.mtime_ns, outcome = excluded.outcome,
-                reason = excluded.reason, records = excluded.records, kms_events = excluded.kms_events,
-                events_added = 0, malformed_records = excluded.malformed_records,
-                uncompressed_bytes = excluded.uncompressed_bytes, content_sha256 = excluded.content_sha256,
-                read_at = excluded.read_at
-            RETURNING id
-            """)
+        ledger = try LedgerWriter(db: db)
         // OR IGNORE, not ON CONFLICT DO NOTHING: a statement of many rows that may abort (on a
         // NOT NULL constraint) keeps a journal of the pages it changes (see EventsRow).
         func uidInsert(_ rows: Int) -> String {
@@ -182,6 +119,7 @@ final class EventWriter {
         contextValueIDs.removeAll()
         stringIDs.removeAll()
         nextEventID = nil
+        ledger.resetCache()
         pendingEvents.discard()
         pendingContext.discard()
         pendingAliases = [:]
@@ -240,9 +178,9 @@ final class EventWriter {
     /// Starts a file whose events come in parts. Its ledger row says "interrupted" until the
     /// end arrives, so a run killed in between reads it again next time.
     func open(_ file: InputFile) throws -> OpenFile {
-        let fileID = try Int64.fetchOne(upsertFile, arguments: [
-            file.path, file.size, file.mtimeNs, "failed", "interrupted while being read", 0, 0, 0, nil, nil,
-        ])!
+        let fileID = try ledger.record(file.path, LedgerWriter.Entry(
+            size: file.size, mtimeNs: file.mtimeNs, outcome: .failed(reason: "interrupted while being read"),
+            reason: "interrupted while being read"))
         return OpenFile(fileID: fileID, watermark: try newEventID() - 1)
     }
 
@@ -280,17 +218,17 @@ final class EventWriter {
             reason = "\(file.malformedCount) malformed \(file.s3MalformedCount > 0 ? "" : "KMS ")record(s): "
                 + file.malformed.prefix(3).map { "record \($0.index): \($0.reason)" }.joined(separator: "; ")
         }
-        let fileID = try Int64.fetchOne(upsertFile, arguments: [
-            file.path, file.size, file.mtimeNs, file.outcome.name, reason, file.records,
-            file.kmsRecords, file.malformedCount, file.uncompressedBytes, file.contentSHA256,
-        ])!
+        let fileID = try ledger.record(file.path, LedgerWriter.Entry(
+            size: file.size, mtimeNs: file.mtimeNs, outcome: file.outcome, reason: reason, records: file.records,
+            kmsRecords: file.kmsRecords, malformedRecords: file.malformedCount,
+            uncompressedBytes: file.uncompressedBytes, contentSHA256: file.contentSHA256))
         var added = file.outcome == .ingested ? opened?.added ?? 0 : 0
         added += try insert(draining: &file.events, fileID: fileID)
         if file.outcome == .ingested, !file.s3Reads.isEmpty || !file.s3NotedBuckets.isEmpty {
             try writeS3Reads(&file.s3Reads, noted: file.s3NotedBuckets, fileID: fileID, staging: s3Staging)
         }
         if added > 0 {
-            try db.execute(sql: "UPDATE source_files SET events_added = ? WHERE id = ?", arguments: [added, fileID])
+            try ledger.setEventsAdded(added, file: fileID)
         }
         return added
     }

@@ -145,6 +145,7 @@ package final class IndexDatabase: Sendable {
             db.add(function: CloudTrailLogName.accountFunction)
             db.add(function: CloudTrailLogName.regionFunction)
             db.add(function: PrincipalIdentity.sqlFunction)
+            for function in LedgerPath.sqlFunctions { db.add(function: function) }
             if getenv("KMSINDEX_PROFILE_SQL") != nil {
                 db.trace(options: .profile) { event in
                     if case let .profile(statement, duration) = event {

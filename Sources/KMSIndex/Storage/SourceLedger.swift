@@ -1,0 +1,150 @@
+import Foundation
+import GRDB
+
+/// Where the ledger keeps a file's path: its folder once in `ledger_dirs`, its name in
+/// `ledger_files`, and a hash of the whole path that finds the row (migration 013).
+enum LedgerPath {
+    /// The folder (without the last '/') and the name after it; no folder when the path holds
+    /// no '/'. "/x.json.gz" is the name "x.json.gz" in the folder "".
+    static func split(_ path: String) -> (dir: String?, name: String) {
+        let utf8 = path.utf8
+        guard let slash = utf8.lastIndex(of: UInt8(ascii: "/")) else { return (nil, path) }
+        return (String(path[..<slash]), String(path[path.index(after: slash)...]))
+    }
+
+    /// 64-bit FNV-1a of the path's UTF-8 bytes: `ledger_files.path_hash`.
+    static func hash(_ path: String) -> Int64 { path.withUTF8Bytes(PrincipalIdentity.hash) }
+
+    /// The SQL functions migration 013 converts the old ledger with.
+    static let sqlFunctions = [
+        DatabaseFunction("ledger_dir", argumentCount: 1, pure: true) { values in
+            String.fromDatabaseValue(values[0]).flatMap { split($0).dir }
+        },
+        DatabaseFunction("ledger_name", argumentCount: 1, pure: true) { values in
+            String.fromDatabaseValue(values[0]).map { split($0).name }
+        },
+        DatabaseFunction("ledger_path_hash", argumentCount: 1, pure: true) { values in
+            String.fromDatabaseValue(values[0]).map(hash)
+        },
+        // The 32 bytes of a SHA-256 written as hex; anything else is not one (NULL).
+        DatabaseFunction("sha256_bytes", argumentCount: 1, pure: true) { values in
+            String.fromDatabaseValue(values[0]).flatMap(LedgerPath.sha256Bytes)
+        },
+    ]
+
+    /// The bytes of a SHA-256 as hex, as `ledger_files.content_sha256` stores them.
+    static func sha256Bytes(_ hex: String) -> Data? {
+        guard hex.utf8.count == 64, let bytes = Hex.decode(hex) else { return nil }
+        return Data(bytes)
+    }
+}
+
+/// How a file's outcome is stored in `ledger_files.outcome`.
+extension FileOutcome {
+    var code: Int64 {
+        switch self {
+        case .ingested: return 0
+        case .skipped: return 1
+        case .failed: return 2
+        }
+    }
+}
+
+/// Writes ledger rows in the writer's transaction: a file read again keeps its row (and id),
+/// updated.
+final class LedgerWriter {
+    private let db: Database
+    private let selectDir: Statement
+    private let insertDir: Statement
+    private let selectFile: Statement
+    private let insertFile: Statement
+    private let updateFile: Statement
+    private let updateAdded: Statement
+    /// Ids of folders, by path: a run writes thousands of files into each.
+    private var dirIDs: [String: Int64] = [:]
+
+    init(db: Database) throws {
+        self.db = db
+        selectDir = try db.makeStatement(sql: "SELECT id FROM ledger_dirs WHERE path = ?")
+        insertDir = try db.makeStatement(sql: "INSERT INTO ledger_dirs (path) VALUES (?)")
+        selectFile = try db.makeStatement(sql: "SELECT id FROM ledger_files WHERE path_hash = ? AND name = ? AND dir_id IS ?")
+        let columns = "size, mtime_ns, outcome, reason, records, kms_events, events_added, malformed_records, uncompressed_bytes, content_sha256, read_at"
+        insertFile = try db.makeStatement(sql: """
+            INSERT INTO ledger_files (path_hash, name, dir_id, \(columns))
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, CAST(strftime('%s', 'now') AS INTEGER))
+            """)
+        updateFile = try db.makeStatement(sql: """
+            UPDATE ledger_files SET (\(columns)) = (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, CAST(strftime('%s', 'now') AS INTEGER))
+            WHERE id = ?
+            """)
+        updateAdded = try db.makeStatement(sql: "UPDATE ledger_files SET events_added = ? WHERE id = ?")
+    }
+
+    /// What a ledger row says of a file, besides its path.
+    struct Entry {
+        var size: Int64
+        var mtimeNs: Int64
+        var outcome: FileOutcome
+        var reason: String?
+        var records = 0
+        var kmsRecords = 0
+        var malformedRecords = 0
+        var uncompressedBytes: Int?
+        var contentSHA256: String?
+    }
+
+    /// Writes the row of `path` (`events_added` 0 until `setEventsAdded`); returns its id.
+    func record(_ path: String, _ entry: Entry) throws -> Int64 {
+        let (dir, name) = LedgerPath.split(path)
+        let dirID = try dir.map(self.dirID)
+        let hash = LedgerPath.hash(path)
+        let values: [(any DatabaseValueConvertible)?] = [
+            entry.size, entry.mtimeNs, entry.outcome.code, entry.reason, entry.records, entry.kmsRecords,
+            entry.malformedRecords, entry.uncompressedBytes, entry.contentSHA256.flatMap(LedgerPath.sha256Bytes),
+        ]
+        if let id = try Int64.fetchOne(selectFile, arguments: [hash, name, dirID]) {
+            try updateFile.execute(arguments: StatementArguments(values + [id]))
+            return id
+        }
+        try insertFile.execute(arguments: StatementArguments([hash, name, dirID] + values))
+        return db.lastInsertedRowID
+    }
+
+    func setEventsAdded(_ count: Int, file id: Int64) throws {
+        try updateAdded.execute(arguments: [count, id])
+    }
+
+    /// Forgets cached folder ids (after a rollback they may name rows that no longer exist).
+    func resetCache() { dirIDs = [:] }
+
+    private func dirID(_ path: String) throws -> Int64 {
+        if let id = dirIDs[path] { return id }
+        let id: Int64
+        if let found = try Int64.fetchOne(selectDir, arguments: [path]) {
+            id = found
+        } else {
+            try insertDir.execute(arguments: [path])
+            id = db.lastInsertedRowID
+        }
+        // A tree's folders are a few per day: bounded anyway, for a tree of millions of them.
+        if dirIDs.count >= 1 << 16 { dirIDs = [:] }
+        dirIDs[path] = id
+        return id
+    }
+}
+
+/// What the ledger says of a file, looked up by path: used to skip files read before.
+enum LedgerLookup {
+    static let sql = """
+        SELECT size, mtime_ns, outcome FROM ledger_files
+        WHERE path_hash = ?1 AND name = ?2
+          AND dir_id IS (SELECT id FROM ledger_dirs WHERE path = ?3) AND (?3 IS NULL) = (dir_id IS NULL)
+        """
+
+    /// The size, modification time and outcome recorded for `path`, if any.
+    static func find(_ statement: Statement, path: String) throws -> (size: Int64, mtimeNs: Int64, failed: Bool)? {
+        let (dir, name) = LedgerPath.split(path)
+        guard let row = try Row.fetchOne(statement, arguments: [LedgerPath.hash(path), name, dir]) else { return nil }
+        return (row[0], row[1], row[2] as Int64 == FileOutcome.failed(reason: "").code)
+    }
+}

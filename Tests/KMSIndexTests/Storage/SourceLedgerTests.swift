@@ -1,0 +1,98 @@
+import GRDB
+import XCTest
+
+@testable import KMSIndex
+
+/// The compact ledger (migration 013): folders once, names found by a hash of the path, and
+/// `source_files` as a view with the values the table had.
+final class SourceLedgerTests: XCTestCase {
+    let paths = [
+        "/logs/AWSLogs/111122223333/CloudTrail/us-east-1/2026/01/02/111122223333_CloudTrail_us-east-1_20260102T0005Z_a.json.gz",
+        "/logs/AWSLogs/111122223333/CloudTrail/us-east-1/2026/01/02/111122223333_CloudTrail_us-east-1_20260102T0010Z_b.json.gz",
+        "/top.json.gz",
+        "relative.json.gz",
+        "/logs/dossier é/naïve.json.gz",
+        "/logs/trailing/",
+    ]
+
+    func testSplitAndHash() {
+        XCTAssertEqual(LedgerPath.split("/a/b/c.gz").dir, "/a/b")
+        XCTAssertEqual(LedgerPath.split("/a/b/c.gz").name, "c.gz")
+        XCTAssertEqual(LedgerPath.split("/c.gz").dir, "")
+        XCTAssertNil(LedgerPath.split("c.gz").dir)
+        XCTAssertEqual(LedgerPath.split("/a/").name, "")
+        XCTAssertNotEqual(LedgerPath.hash("/a/b"), LedgerPath.hash("/a/c"))
+        XCTAssertEqual(LedgerPath.hash("/a/b"), "/a/b".withUTF8Bytes(PrincipalIdentity.hash))
+        XCTAssertNil(LedgerPath.sha256Bytes("abc"))
+        XCTAssertNil(LedgerPath.sha256Bytes(String(repeating: "g", count: 64)))
+        XCTAssertEqual(LedgerPath.sha256Bytes(String(repeating: "aB", count: 32)), Data(repeating: 0xAB, count: 32))
+    }
+
+    /// Rows written by schema 12 read the same through the view after migration 013, keep
+    /// their ids, and are found by path.
+    func testMigrationKeepsEveryRowAndValue() throws {
+        let dir = try TempDir()
+        let queue = try DatabaseQueue(path: dir.path + "/v12.sqlite", configuration: IndexDatabase.configuration(readOnly: false))
+        let v12 = IndexDatabase.migrations.map(\.identifier).filter { $0 < "013" }.last!
+        try IndexDatabase.migrator.migrate(queue, upTo: v12)
+        let sha = String(repeating: "0123456789abcdef", count: 4)
+        try queue.write { db in
+            for (k, path) in paths.enumerated() {
+                try db.execute(sql: """
+                    INSERT INTO source_files (id, path, size, mtime_ns, outcome, reason, records, kms_events, events_added,
+                                              malformed_records, uncompressed_bytes, read_at, content_sha256)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [10 + k * 3, path, 100 + k, 1_700_000_000_000_000_000 + k, ["ingested", "skipped", "failed"][k % 3],
+                                     k % 3 == 0 ? nil : "reason \(k)", k, k * 2, k, k % 2, k == 3 ? nil : 1000 + k,
+                                     "2026-01-0\(k + 1)T12:34:5\(k)Z", k % 2 == 0 ? sha : nil])
+            }
+        }
+        let before = try queue.read { db in try Row.fetchAll(db, sql: "SELECT * FROM source_files ORDER BY id") }
+        try IndexDatabase.migrator.migrate(queue)
+        try queue.read { db in
+            let after = try Row.fetchAll(db, sql: "SELECT * FROM source_files ORDER BY id")
+            XCTAssertEqual(after, before)
+            XCTAssertEqual(try Int.fetchOne(db, sql: "SELECT count(*) FROM ledger_dirs"), 4, "/logs/…/02, '', /logs/dossier é, /logs/trailing")
+            XCTAssertEqual(try Data.fetchOne(db, sql: "SELECT content_sha256 FROM ledger_files WHERE id = 10")?.count, 32)
+            let lookup = try db.makeStatement(sql: LedgerLookup.sql)
+            for (k, path) in paths.enumerated() {
+                let found = try XCTUnwrap(try LedgerLookup.find(lookup, path: path), path)
+                XCTAssertEqual(found.size, Int64(100 + k))
+                XCTAssertEqual(found.failed, k % 3 == 2)
+            }
+            XCTAssertNil(try LedgerLookup.find(lookup, path: "/logs/top.json.gz"), "same name, another folder")
+            XCTAssertNil(try LedgerLookup.find(lookup, path: "/relative.json.gz"), "a folder where the row has none")
+            XCTAssertNil(try LedgerLookup.find(lookup, path: "top.json.gz"), "no folder where the row has one")
+        }
+    }
+
+    /// A path written again keeps its row and id; one in a new folder gets a new row.
+    func testWriterUpdatesInPlace() throws {
+        let dir = try TempDir()
+        let index = try IndexDatabase.openForWriting(path: dir.path + "/index.sqlite")
+        try index.queue.write { db in
+            let ledger = try LedgerWriter(db: db)
+            var ids: [Int64] = []
+            for path in paths {
+                ids.append(try ledger.record(path, .init(size: 1, mtimeNs: 1, outcome: .failed(reason: "x"), reason: "x")))
+            }
+            XCTAssertEqual(Set(ids).count, paths.count)
+            let again = try ledger.record(paths[0], .init(size: 2, mtimeNs: 3, outcome: .ingested, records: 5,
+                                                          contentSHA256: String(repeating: "ab", count: 32)))
+            XCTAssertEqual(again, ids[0])
+            try ledger.setEventsAdded(4, file: again)
+            let row = try XCTUnwrap(try Row.fetchOne(db, sql: "SELECT * FROM source_files WHERE id = ?", arguments: [again]))
+            XCTAssertEqual(row["path"] as String, paths[0])
+            XCTAssertEqual(row["size"] as Int, 2)
+            XCTAssertEqual(row["outcome"] as String, "ingested")
+            XCTAssertNil(row["reason"] as String?)
+            XCTAssertEqual(row["events_added"] as Int, 4)
+            XCTAssertEqual(row["content_sha256"] as String, String(repeating: "ab", count: 32))
+            XCTAssertEqual(try Int.fetchOne(db, sql: "SELECT count(*) FROM ledger_files"), paths.count)
+            // The lookup goes through the hash's index.
+            let plan = try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + LedgerLookup.sql, arguments: [1, "a", "b"])
+                .map { $0["detail"] as String }.joined(separator: " ")
+            XCTAssertTrue(plan.contains("ledger_files_path"), plan)
+        }
+    }
+}
