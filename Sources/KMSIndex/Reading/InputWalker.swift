@@ -75,6 +75,10 @@ package struct InputWalker {
             try note(.failed(path: dir, reason: "cannot list folder: \(String(cString: strerror(errno)))"))
             return
         }
+        // Entries are stat'ed relative to the open folder: a whole path made the kernel walk
+        // every folder above again, for each file.
+        defer { closedir(handle) }
+        let folder = dirfd(handle)
         var names: [String] = []
         while let entry = readdir(handle) {
             let name = withUnsafePointer(to: entry.pointee.d_name) {
@@ -82,15 +86,14 @@ package struct InputWalker {
             }
             if name != "." && name != ".." { names.append(name) }
         }
-        closedir(handle)
         names.sort()
 
         for name in names {
             let path = dir.hasSuffix("/") ? dir + name : dir + "/" + name
             if let days, days.excludes(path) { continue }
             var st = stat()
-            guard stat(path, &st) == 0 else {
-                if lstat(path, &st) == 0 {
+            guard fstatat(folder, name, &st, 0) == 0 else {
+                if fstatat(folder, name, &st, AT_SYMLINK_NOFOLLOW) == 0 {
                     try note(.failed(path: path, reason: "broken symbolic link"))
                 } else {
                     try note(.failed(path: path, reason: "cannot read: \(String(cString: strerror(errno)))"))
@@ -115,9 +118,21 @@ package struct InputWalker {
 
     /// Why a file found in a folder is not read, judging by its path alone; nil to read it.
     package static func skipReason(path: String) -> String? {
-        if path.contains("/CloudTrail-Digest/") { return "CloudTrail digest file" }
-        if path.contains("/CloudTrail-Insight/") { return "CloudTrail Insights file" }
-        if !(path.hasSuffix(".json.gz") || path.hasSuffix(".json") || path.hasSuffix(".gz")) {
+        // Compared as UTF-8 bytes: Foundation's String.contains costs more than the stat.
+        let utf8 = path.utf8
+        func contains(_ part: String) -> Bool {
+            let needle = Array(part.utf8)
+            guard utf8.count >= needle.count else { return false }
+            var start = utf8.startIndex
+            while let first = utf8[start...].firstIndex(of: needle[0]) {
+                if utf8[first...].starts(with: needle) { return true }
+                start = utf8.index(after: first)
+            }
+            return false
+        }
+        if contains("/CloudTrail-Digest/") { return "CloudTrail digest file" }
+        if contains("/CloudTrail-Insight/") { return "CloudTrail Insights file" }
+        if !(utf8.reversed().starts(with: ".gz".utf8.reversed()) || utf8.reversed().starts(with: ".json".utf8.reversed())) {
             return "not a .json or .json.gz file"
         }
         return nil
