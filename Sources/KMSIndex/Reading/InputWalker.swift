@@ -119,17 +119,19 @@ package struct InputWalker {
     /// Why a file found in a folder is not read, judging by its path alone; nil to read it.
     package static func skipReason(path: String) -> String? {
         // Compared as UTF-8 bytes: Foundation's String.contains costs more than the stat.
-        let utf8 = path.utf8
-        func contains(_ part: String) -> Bool {
-            let needle = Array(part.utf8)
-            guard utf8.count >= needle.count else { return false }
-            var start = utf8.startIndex
-            while let first = utf8[start...].firstIndex(of: needle[0]) {
-                if utf8[first...].starts(with: needle) { return true }
-                start = utf8.index(after: first)
+        func contains(_ part: StaticString) -> Bool {
+            path.withUTF8Bytes { bytes in
+                let n = part.utf8CodeUnitCount
+                guard let base = bytes.baseAddress, bytes.count >= n else { return false }
+                var k = 0
+                while k + n <= bytes.count {
+                    if base[k] == part.utf8Start[0] && memcmp(base + k, part.utf8Start, n) == 0 { return true }
+                    k += 1
+                }
+                return false
             }
-            return false
         }
+        let utf8 = path.utf8
         if contains("/CloudTrail-Digest/") { return "CloudTrail digest file" }
         if contains("/CloudTrail-Insight/") { return "CloudTrail Insights file" }
         if !(utf8.reversed().starts(with: ".gz".utf8.reversed()) || utf8.reversed().starts(with: ".json".utf8.reversed())) {
