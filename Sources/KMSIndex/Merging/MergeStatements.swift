@@ -33,7 +33,7 @@ enum MergeStatements {
 
     /// Columns of `principals`: found by their identity hash and then every field, as the
     /// writer finds them (`mergePrincipals`).
-    static let principalColumns = ["identity_hash"] + EventWriter.principalFields
+    static let principalColumns = ["identity_hash"] + EventDimensions.principalFields
 
     /// Columns of the other tables merge copies (besides `id` where they have one).
     static let objectColumns = ["kind", "bucket_id", "key", "key_hash"]
@@ -136,7 +136,7 @@ enum MergeStatements {
         let columns = principalColumns.joined(separator: ", ")
         let found = """
             (SELECT d.id FROM main.principals d WHERE d.identity_hash = s.identity_hash
-             \(EventWriter.principalFields.map { "AND coalesce(d.\($0), '') = coalesce(s.\($0), '')" }.joined(separator: " "))
+             \(EventDimensions.principalFields.map { "AND coalesce(d.\($0), '') = coalesce(s.\($0), '')" }.joined(separator: " "))
              ORDER BY d.id LIMIT 1)
             """
         try createMap(db, "principals")

@@ -21,29 +21,11 @@ final class EventWriter {
     private let upsertAlias: Statement
     /// CreateGrant's grantee: rare, written as it comes.
     private let insertGrantee: Statement
-    private let keys: DimensionTable
-    private let trails: DimensionTable
-    private let objects: DimensionTable
-    private let buckets: DimensionTable
-    private let strings: DimensionTable
-    private let userAgents: DimensionTable
-    private let contextNames: DimensionTable
-    private let contextValues: DimensionTable
-    private let principals: DimensionTable
-    // Ids of dimension rows already stored.
-    private let keyIDs = TextIDCache()
-    private let trailIDs = TextIDCache()
-    private let objectIDs = TextIDCache()
-    private let bucketIDs = TextIDCache()
-    private let userAgentIDs = TextIDCache()
-    private let contextNameIDs = TextIDCache()
-    private let contextValueIDs = TextIDCache()
-    private let stringIDs = TextIDCache()
-    private let principalIDs = TextIDCache()
+    /// The tables of distinct values events point into (keys, principals, objects…).
+    let dimensions: EventDimensions
     // The writer is used from one thread at a time and no access to these overlaps another,
     // so they go without the run-time exclusivity checks of class properties (a begin and an
-    // end of access for each lookup).
-    @exclusivity(unchecked) private var identityBytes: [UInt8] = []
+    // end of access for each use).
     /// The id the next new event gets (ids are given here, as event_uids is written first).
     @exclusivity(unchecked) private var nextEventID: Int64?
     // Rows of events and event_context, written many to a statement.
@@ -78,46 +60,12 @@ final class EventWriter {
                 first_seen = min(first_seen, excluded.first_seen),
                 last_seen = max(last_seen, excluded.last_seen)
             """)
-        keys = try DimensionTable(db, table: "kms_keys", select: "SELECT id FROM kms_keys WHERE arn = ?",
-                                  insert: "INSERT INTO kms_keys (arn, account_id, region, key_id) VALUES (?, ?, ?, ?)")
-        trails = try DimensionTable(db, table: "trails", select: "SELECT id FROM trails WHERE arn = ?",
-                                    insert: "INSERT INTO trails (arn, account_id, region, name) VALUES (?, ?, ?, ?)")
-        objects = try DimensionTable(db, table: "s3_objects", select: "SELECT id FROM s3_objects WHERE key_hash IS ? AND key IS ? AND bucket_id IS ?",
-                                     insert: "INSERT INTO s3_objects (kind, bucket_id, key, key_hash) VALUES (?, ?, ?, ?)")
-        buckets = try DimensionTable(db, table: "s3_buckets", select: "SELECT id FROM s3_buckets WHERE arn = ?",
-                                     insert: "INSERT INTO s3_buckets (arn, name) VALUES (?, ?)")
-        strings = try DimensionTable(db, table: "strings", select: "SELECT id FROM strings WHERE text = ?",
-                                     insert: "INSERT INTO strings (text) VALUES (?)")
-        userAgents = try DimensionTable(db, table: "user_agents", select: "SELECT id FROM user_agents WHERE text = ?",
-                                        insert: "INSERT INTO user_agents (text) VALUES (?)")
-        contextNames = try DimensionTable(db, table: "context_names", select: "SELECT id FROM context_names WHERE name = ?",
-                                          insert: "INSERT INTO context_names (name) VALUES (?)")
-        contextValues = try DimensionTable(db, table: "context_values", select: "SELECT id FROM context_values WHERE value = ?",
-                                           insert: "INSERT INTO context_values (value) VALUES (?)")
-        principals = try DimensionTable(db, table: "principals", select: """
-            SELECT id FROM principals WHERE identity_hash = ?
-            \(Self.principalFields.map { "AND coalesce(\($0), '') = coalesce(?, '')" }.joined(separator: " "))
-            """, insert: """
-            INSERT INTO principals (identity_hash, type, arn, account_id, principal_id, user_name, role_arn,
-                session_name, invoked_by, access_key_id, source_identity, credential_from_console)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
+        dimensions = try EventDimensions(db: db)
     }
 
     /// Forgets cached ids (after a rollback they may name rows that no longer exist).
     func resetCaches() {
-        for table in [keys, trails, objects, buckets, strings, userAgents, contextNames, contextValues, principals] {
-            table.onlyOwnRows = false
-        }
-        keyIDs.removeAll()
-        trailIDs.removeAll()
-        objectIDs.removeAll()
-        bucketIDs.removeAll()
-        principalIDs.removeAll()
-        userAgentIDs.removeAll()
-        contextNameIDs.removeAll()
-        contextValueIDs.removeAll()
-        stringIDs.removeAll()
+        dimensions.reset()
         nextEventID = nil
         ledger.resetCache()
         pendingEvents.discard()
@@ -133,15 +81,7 @@ final class EventWriter {
 
     /// Empties the caches that hold more than `cacheLimit` ids. Call it after a commit.
     func boundCaches() {
-        let pairs: [(TextIDCache, DimensionTable)] = [
-            (keyIDs, keys), (trailIDs, trails), (objectIDs, objects), (bucketIDs, buckets), (stringIDs, strings),
-            (userAgentIDs, userAgents), (contextNameIDs, contextNames), (contextValueIDs, contextValues),
-            (principalIDs, principals),
-        ]
-        for (cache, table) in pairs where cache.count > cacheLimit {
-            cache.removeAll()
-            table.onlyOwnRows = false  // rows it inserted are no longer all in the cache
-        }
+        dimensions.bound(cacheLimit)
     }
 
     /// Inserts the rows still pending. Call it before committing, and before reading events
@@ -310,23 +250,23 @@ final class EventWriter {
         // Optional values go to the dimension lookups without `map`: its closures cost a retain
         // and a release of the writer and of the string for every value.
         var row = EventsRow(id: id, time: time, fileID: fileID)
-        row.eventName = try string(e.eventName)
-        row.region = try string(e.awsRegion)
-        row.recipientAccount = try string(e.recipientAccountID)
-        row.key = try key(e.keyARN)
-        row.sourceKey = try key(e.sourceKeyARN)
-        row.requestedKey = try string(e.requestedKey)
-        row.principal = try principal(e.principal)
-        row.object = try object(e.s3ARN)
-        row.trail = try trail(e.trailARN)
+        row.eventName = try dimensions.string(e.eventName)
+        row.region = try dimensions.string(e.awsRegion)
+        row.recipientAccount = try dimensions.string(e.recipientAccountID)
+        row.key = try dimensions.key(e.keyARN)
+        row.sourceKey = try dimensions.key(e.sourceKeyARN)
+        row.requestedKey = try dimensions.string(e.requestedKey)
+        row.principal = try dimensions.principal(e.principal)
+        row.object = try dimensions.object(e.s3ARN)
+        row.trail = try dimensions.trail(e.trailARN)
         if let ip = e.sourceIPAddress, let packed = StoredAddress.ipv4(ip) { row.packedSourceIP = packed } else { row.sourceIP = e.sourceIPAddress }
-        row.userAgent = try userAgent(e.userAgent)
-        row.errorCode = try string(e.errorCode)
+        row.userAgent = try dimensions.userAgent(e.userAgent)
+        row.errorCode = try dimensions.string(e.errorCode)
         row.errorMessage = e.errorMessage
         row.requestID = e.requestID
         row.sharedEventID = e.sharedEventID
         row.readOnly = e.readOnly
-        row.eventType = try string(e.eventType)
+        row.eventType = try dimensions.string(e.eventType)
         var delivery: String?
         if row.trail != nil, e.eventName == "GenerateDataKey", let arn = e.s3ARN {
             let location = S3Location(arn: arn)
@@ -336,13 +276,13 @@ final class EventWriter {
         try pendingEvents.append(row, db)
         for pair in e.otherContext {
             try pendingContext.append(ContextRow(eventID: id, scope: Int64(pair.scope.rawValue),
-                                                 name: try contextName(pair.name), value: try contextValue(pair.value)), db)
+                                                 name: try dimensions.contextName(pair.name), value: try dimensions.contextValue(pair.value)), db)
         }
         if let grantee = e.granteePrincipal {
             try insertGrantee.execute(arguments: [id, grantee])
         }
         for (alias, keyARN) in e.aliases {
-            let pair = PendingAlias(keyID: try key(keyARN), alias: alias)
+            let pair = PendingAlias(keyID: try dimensions.key(keyARN), alias: alias)
             let seen = e.eventTime
             Self.widen(&pendingAliases[pair, default: (seen, seen)], to: seen)
         }
@@ -362,293 +302,5 @@ final class EventWriter {
         }
         if precedes(time, seen.first) { seen.first = time }
         if precedes(seen.last, time) { seen.last = time }
-    }
-
-    private func key(_ arn: String?) throws -> Int64? {
-        guard let arn else { return nil }
-        return try key(arn)
-    }
-
-    private func key(_ arn: String) throws -> Int64 {
-        if let id = keyIDs.id(of: arn) { return id }
-        let id = try keys.id(db, arn) { row in
-            let parsed = ARN(arn)
-            row.text(arn)
-            row.text(parsed?.account)
-            row.text(parsed?.region)
-            row.text(parsed.map { String($0.resource.dropFirst("key/".count)) })
-        }
-        keyIDs.set(id, for: arn)
-        return id
-    }
-
-    private func trail(_ arn: String?) throws -> Int64? {
-        guard let arn else { return nil }
-        return try trail(arn)
-    }
-
-    private func trail(_ arn: String) throws -> Int64 {
-        if let id = trailIDs.id(of: arn) { return id }
-        let id = try trails.id(db, arn) { row in
-            let parsed = ARN(arn)
-            row.text(arn)
-            row.text(parsed?.account)
-            row.text(parsed?.region)
-            row.text(parsed.flatMap { $0.resource.hasPrefix("trail/") ? String($0.resource.dropFirst(6)) : nil })
-        }
-        trailIDs.set(id, for: arn)
-        return id
-    }
-
-    private func object(_ arn: String?) throws -> Int64? {
-        guard let arn else { return nil }
-        return try object(arn)
-    }
-
-    /// An S3 location: its bucket (by bucket ARN) and its key; an unparsed ARN is kept whole.
-    func object(_ arn: String) throws -> Int64 {
-        if let id = objectIDs.id(of: arn) { return id }
-        let location = S3Location(arn: arn)
-        let (bucketARN, key) = S3ObjectSQL.split(arn: arn, location)
-        let bucketID = try bucketARN.map { try bucket(arn: $0, name: location.bucket ?? "") }
-        let hash = key.map(StoredKeyHash.of)
-        let id = try objects.id(db, bind: { row in
-            row.int(hash)
-            row.text(key)
-            row.int(bucketID)
-        }, insert: { row in
-            row.text(location.kind.rawValue)
-            row.int(bucketID)
-            row.text(key)
-            row.int(hash)
-        })
-        objectIDs.set(id, for: arn)
-        return id
-    }
-
-    private func bucket(arn: String, name: String) throws -> Int64 {
-        if let id = bucketIDs.id(of: arn) { return id }
-        let id = try buckets.id(db, arn) { row in
-            row.text(arn)
-            row.text(name)
-        }
-        bucketIDs.set(id, for: arn)
-        return id
-    }
-
-    func string(_ text: String?) throws -> Int64? {
-        guard let text else { return nil }
-        return try string(text)
-    }
-
-    private func string(_ text: String) throws -> Int64 { try textID(text, in: strings, cache: stringIDs) }
-
-    func userAgent(_ text: String?) throws -> Int64? {
-        guard let text else { return nil }
-        return try textID(text, in: userAgents, cache: userAgentIDs)
-    }
-
-    private func contextName(_ name: String) throws -> Int64 { try textID(name, in: contextNames, cache: contextNameIDs) }
-
-    private func contextValue(_ value: String) throws -> Int64 { try textID(value, in: contextValues, cache: contextValueIDs) }
-
-    /// The id of `text` in a table of distinct texts (one column), through its cache.
-    private func textID(_ text: String, in table: DimensionTable, cache: TextIDCache) throws -> Int64 {
-        if let id = cache.id(of: text) { return id }
-        let id = try table.id(db, text) { $0.text(text) }
-        cache.set(id, for: text)
-        return id
-    }
-
-    /// A principal is cached by its identity text, built in a reused buffer (hashing and
-    /// comparing eleven optional Strings per event cost more); its row is found by the text's
-    /// hash and its fields.
-    func principal(_ p: Principal) throws -> Int64 {
-        identityBytes.removeAll(keepingCapacity: true)
-        PrincipalIdentity.append(p, to: &identityBytes)
-        if let id = identityBytes.withUnsafeBufferPointer({ principalIDs.id(ofUTF8: $0) }) { return id }
-        let identity = String(decoding: identityBytes, as: UTF8.self)
-        let id = try storedPrincipal(p, hash: identityBytes.withUnsafeBufferPointer(PrincipalIdentity.hash))
-        principalIDs.set(id, for: identity)
-        return id
-    }
-
-    /// Columns of `principals` besides the hash, in the order `storedPrincipal` binds them.
-    static let principalFields = [
-        "type", "arn", "account_id", "principal_id", "user_name", "role_arn", "session_name", "invoked_by",
-        "access_key_id", "source_identity", "credential_from_console",
-    ]
-
-    /// The id of the principal's row, by the hash of its identity and then every field,
-    /// compared in bytes by SQLite; an absent field matches an empty one, as in the identity.
-    private func storedPrincipal(_ p: Principal, hash: Int64) throws -> Int64 {
-        func bindFields(_ row: inout BoundStatement) {
-            row.int(hash)
-            for field in [p.type, p.arn, p.accountID, p.principalID, p.userName, p.roleARN, p.sessionName,
-                          p.invokedBy, p.accessKeyID, p.sourceIdentity, p.credentialFromConsole] {
-                row.text(field)
-            }
-        }
-        return try principals.id(db, bind: bindFields, insert: bindFields)
-    }
-}
-
-/// A table of distinct values (keys, principals, objects, strings…): the id of a value, its row
-/// inserted the first time. Both statements are prepared once per writer.
-private final class DimensionTable {
-    let select: Statement
-    let insert: Statement
-    /// True while every row of the table is one this writer inserted, all of them in its cache
-    /// (the table was empty when the writer started, as in a first ingest): a value the cache
-    /// does not know is then inserted without being looked up. Ingest is the index's only writer
-    /// while it runs (it holds the index lock).
-    var onlyOwnRows: Bool
-
-    /// `table` is the table's name; the writer's cache maps its rows one to one.
-    init(_ db: Database, table: String, select: String, insert: String) throws {
-        self.select = try db.makeStatement(sql: select)
-        self.insert = try db.makeStatement(sql: insert)
-        onlyOwnRows = try Bool.fetchOne(db, sql: "SELECT NOT EXISTS (SELECT 1 FROM \(table))") ?? false
-    }
-
-    /// The id of the row `bind` selects, else of the row `insert` binds, newly inserted.
-    func id(_ db: Database, bind: (inout BoundStatement) -> Void, insert bindRow: (inout BoundStatement) -> Void) throws -> Int64 {
-        if !onlyOwnRows {
-            var query = BoundStatement(select)
-            bind(&query)
-            if let id = try query.fetchInt64(db) { return id }
-        }
-        var row = BoundStatement(insert)
-        bindRow(&row)
-        _ = try row.execute(db)
-        return db.lastInsertedRowID
-    }
-
-    /// The same, for tables whose select takes one text value.
-    func id(_ db: Database, _ key: String, insert bindRow: (inout BoundStatement) -> Void) throws -> Int64 {
-        try id(db, bind: { $0.text(key) }, insert: bindRow)
-    }
-}
-
-/// The canonical text that identifies a principal row.
-enum PrincipalIdentity {
-    /// Appends the identity's UTF-8 bytes: the fields with a unit separator between them;
-    /// absent fields are empty. Derived fields are left out.
-    /// 64-bit FNV-1a of an identity's bytes: `principals.identity_hash`, and the SQL function
-    /// `principal_identity_hash(text)` that migration 007 computes it with.
-    static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64 {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
-        return Int64(bitPattern: hash)
-    }
-
-    static let sqlFunction = DatabaseFunction("principal_identity_hash", argumentCount: 1, pure: true) { values in
-        String.fromDatabaseValue(values[0]).map { $0.withUTF8Bytes(hash) }
-    }
-
-    static func append(_ p: Principal, to bytes: inout [UInt8]) {
-        // Field by field, not through an array of them: that array was allocated, filled
-        // (a retain per field) and freed for every event.
-        func add(_ field: String?, separator: Bool = true) {
-            if separator { bytes.append(0x1F) }
-            guard let field else { return }
-            field.withUTF8Bytes { utf8 in
-                if let base = utf8.baseAddress { bytes.append(contentsOf: UnsafeBufferPointer(start: base, count: utf8.count)) }
-            }
-        }
-        add(p.type, separator: false)
-        add(p.arn)
-        add(p.accountID)
-        add(p.principalID)
-        add(p.userName)
-        add(p.roleARN)
-        add(p.invokedBy)
-        add(p.accessKeyID)
-        add(p.sourceIdentity)
-        add(p.credentialFromConsole)
-    }
-}
-
-/// One row of `events`, as the writer binds it.
-struct EventsRow: BoundRow {
-    // OR FAIL, not the default ABORT: a statement that may abort half-way through several
-    // rows keeps a journal of the pages it changes, so that it can undo itself (written to a
-    // temporary file, 4 KiB a page). The writer rolls the whole transaction back on any error.
-    static let insertHead = """
-        INSERT OR FAIL INTO events (id, event_time, event_name_sid, region_sid, recipient_account_sid, key_id,
-            source_key_id, requested_key_sid, principal_id, object_id, trail_id, source_ip, user_agent_id,
-            error_code_sid, error_message, request_uid, shared_event_uid, read_only, event_type_sid, source_file_id)
-        """
-    static let columnCount = 20
-
-    var id, time: Int64
-    var eventName, region, recipientAccount, key, sourceKey, requestedKey, principal, object, trail: Int64?
-    /// An IPv4 address as an integer; else `sourceIP`, as text.
-    var packedSourceIP: Int64?
-    var sourceIP: String?
-    var userAgent, errorCode: Int64?
-    var errorMessage: String?
-    var requestID, sharedEventID: CloudTrailID?
-    var readOnly: Bool?
-    var eventType: Int64?
-    var fileID: Int64
-
-    init(id: Int64, time: Int64, fileID: Int64) {
-        self.id = id
-        self.time = time
-        self.fileID = fileID
-    }
-
-    func bind(_ row: inout BoundStatement) {
-        row.int(id)
-        row.int(time)
-        row.int(eventName)
-        row.int(region)
-        row.int(recipientAccount)
-        row.int(key)
-        row.int(sourceKey)
-        row.int(requestedKey)
-        row.int(principal)
-        row.int(object)
-        row.int(trail)
-        if let packedSourceIP { row.int(packedSourceIP) } else { row.text(sourceIP) }
-        row.int(userAgent)
-        row.int(errorCode)
-        row.text(errorMessage)
-        row.uid(requestID)
-        row.uid(sharedEventID)
-        row.bool(readOnly)
-        row.int(eventType)
-        row.int(fileID)
-    }
-}
-
-/// One pair of an event's encryption contexts, other than the object and the trail.
-private struct ContextRow: BoundRow {
-    // OR FAIL: see EventsRow. The normalizer leaves one pair per scope and name.
-    static let insertHead = "INSERT OR FAIL INTO event_context (event_id, scope, name_id, value_id)"
-    static let columnCount = 4
-
-    var eventID, scope, name, value: Int64
-
-    func bind(_ row: inout BoundStatement) {
-        row.int(eventID)
-        row.int(scope)
-        row.int(name)
-        row.int(value)
-    }
-}
-
-/// A key and one of its aliases, as `kms_key_aliases` keys its rows: the alias by its bytes,
-/// as SQLite compares it ("é" and "e\u{301}" are two aliases there, one String here).
-private struct PendingAlias: Hashable {
-    var keyID: Int64
-    var alias: String
-
-    static func == (a: PendingAlias, b: PendingAlias) -> Bool { a.keyID == b.keyID && a.alias.hasSameUTF8(as: b.alias) }
-
-    func hash(into hasher: inout Hasher) {
-        hasher.combine(keyID)
-        alias.withUTF8Bytes { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
     }
 }

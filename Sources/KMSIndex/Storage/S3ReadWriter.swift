@@ -24,9 +24,9 @@ extension EventWriter {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         try statement.execute(arguments: [
-            read.eventTimeMs, uid, try string(read.eventName), try string(read.awsRegion), try string(read.recipientAccountID),
-            try principal(read.principal), try object(read.objectARN), ip, try userAgent(read.userAgent),
-            try string(read.errorCode), read.errorMessage, read.bytes, fileID,
+            read.eventTimeMs, uid, try dimensions.string(read.eventName), try dimensions.string(read.awsRegion), try dimensions.string(read.recipientAccountID),
+            try dimensions.principal(read.principal), try dimensions.object(read.objectARN), ip, try dimensions.userAgent(read.userAgent),
+            try dimensions.string(read.errorCode), read.errorMessage, read.bytes, fileID,
         ])
         if db.changesCount == 0 { return false }
         s3ReadsAdded += 1

@@ -1,0 +1,55 @@
+import GRDB
+
+/// A table of distinct values (keys, principals, objects, strings…) and the ids of its rows
+/// the writer has met: the id of a value, its row inserted the first time. Both statements
+/// are prepared once per writer; the cache and the table are kept in step here.
+final class DimensionTable {
+    let select: Statement
+    let insert: Statement
+    /// Ids of rows already stored, by the text that identifies them.
+    let cache = TextIDCache()
+    /// True while every row of the table is one this writer inserted, all of them in its cache
+    /// (the table was empty when the writer started, as in a first ingest): a value the cache
+    /// does not know is then inserted without being looked up. Ingest is the index's only writer
+    /// while it runs (it holds the index lock).
+    private var onlyOwnRows: Bool
+
+    init(_ db: Database, table: String, select: String, insert: String) throws {
+        self.select = try db.makeStatement(sql: select)
+        self.insert = try db.makeStatement(sql: insert)
+        onlyOwnRows = try Bool.fetchOne(db, sql: "SELECT NOT EXISTS (SELECT 1 FROM \(table))") ?? false
+    }
+
+    /// Forgets every cached id (after a rollback they may name rows that no longer exist).
+    func reset() {
+        cache.removeAll()
+        onlyOwnRows = false  // rows it inserted are no longer all in the cache
+    }
+
+    /// Empties the cache when it holds more than `limit` ids: memory stays flat however many
+    /// rows the table holds.
+    func bound(_ limit: Int) {
+        if cache.count > limit { reset() }
+    }
+
+    /// The id of the row `bind` selects, else of the row `insert` binds, newly inserted.
+    func id(_ db: Database, bind: (inout BoundStatement) -> Void, insert bindRow: (inout BoundStatement) -> Void) throws -> Int64 {
+        if !onlyOwnRows {
+            var query = BoundStatement(select)
+            bind(&query)
+            if let id = try query.fetchInt64(db) { return id }
+        }
+        var row = BoundStatement(insert)
+        bindRow(&row)
+        _ = try row.execute(db)
+        return db.lastInsertedRowID
+    }
+
+    /// The id of `text`, through the cache, for tables whose select takes it as its one value.
+    func id(_ db: Database, _ text: String, insert bindRow: (inout BoundStatement) -> Void) throws -> Int64 {
+        if let id = cache.id(of: text) { return id }
+        let id = try id(db, bind: { $0.text(text) }, insert: bindRow)
+        cache.set(id, for: text)
+        return id
+    }
+}

@@ -1,0 +1,178 @@
+import GRDB
+
+/// The tables of distinct values an event's ids point into (keys, trails, S3 locations and
+/// buckets, strings, user agents, context names and values, principals), each with its cache:
+/// the writer's lookups of ids, the row inserted the first time.
+final class EventDimensions {
+    let db: Database
+    let keys: DimensionTable
+    let trails: DimensionTable
+    let objects: DimensionTable
+    let buckets: DimensionTable
+    let strings: DimensionTable
+    let userAgents: DimensionTable
+    let contextNames: DimensionTable
+    let contextValues: DimensionTable
+    let principals: DimensionTable
+    /// A principal's identity text, built here for each event (see `principal`); used from one
+    /// thread at a time, without run-time exclusivity checks.
+    @exclusivity(unchecked) private var identityBytes: [UInt8] = []
+
+    init(db: Database) throws {
+        self.db = db
+        keys = try DimensionTable(db, table: "kms_keys", select: "SELECT id FROM kms_keys WHERE arn = ?",
+                                  insert: "INSERT INTO kms_keys (arn, account_id, region, key_id) VALUES (?, ?, ?, ?)")
+        trails = try DimensionTable(db, table: "trails", select: "SELECT id FROM trails WHERE arn = ?",
+                                    insert: "INSERT INTO trails (arn, account_id, region, name) VALUES (?, ?, ?, ?)")
+        objects = try DimensionTable(db, table: "s3_objects", select: "SELECT id FROM s3_objects WHERE key_hash IS ? AND key IS ? AND bucket_id IS ?",
+                                     insert: "INSERT INTO s3_objects (kind, bucket_id, key, key_hash) VALUES (?, ?, ?, ?)")
+        buckets = try DimensionTable(db, table: "s3_buckets", select: "SELECT id FROM s3_buckets WHERE arn = ?",
+                                     insert: "INSERT INTO s3_buckets (arn, name) VALUES (?, ?)")
+        strings = try DimensionTable(db, table: "strings", select: "SELECT id FROM strings WHERE text = ?",
+                                     insert: "INSERT INTO strings (text) VALUES (?)")
+        userAgents = try DimensionTable(db, table: "user_agents", select: "SELECT id FROM user_agents WHERE text = ?",
+                                        insert: "INSERT INTO user_agents (text) VALUES (?)")
+        contextNames = try DimensionTable(db, table: "context_names", select: "SELECT id FROM context_names WHERE name = ?",
+                                          insert: "INSERT INTO context_names (name) VALUES (?)")
+        contextValues = try DimensionTable(db, table: "context_values", select: "SELECT id FROM context_values WHERE value = ?",
+                                           insert: "INSERT INTO context_values (value) VALUES (?)")
+        principals = try DimensionTable(db, table: "principals", select: """
+            SELECT id FROM principals WHERE identity_hash = ?
+            \(Self.principalFields.map { "AND coalesce(\($0), '') = coalesce(?, '')" }.joined(separator: " "))
+            """, insert: """
+            INSERT INTO principals (identity_hash, type, arn, account_id, principal_id, user_name, role_arn,
+                session_name, invoked_by, access_key_id, source_identity, credential_from_console)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+    }
+
+    private var all: [DimensionTable] {
+        [keys, trails, objects, buckets, strings, userAgents, contextNames, contextValues, principals]
+    }
+
+    /// Forgets every cached id (after a rollback they may name rows that no longer exist).
+    func reset() {
+        for table in all { table.reset() }
+    }
+
+    /// Empties the caches that hold more than `limit` ids.
+    func bound(_ limit: Int) {
+        for table in all { table.bound(limit) }
+    }
+
+    func key(_ arn: String?) throws -> Int64? {
+        guard let arn else { return nil }
+        return try key(arn)
+    }
+
+    func key(_ arn: String) throws -> Int64 {
+        try keys.id(db, arn) { row in
+            let parsed = ARN(arn)
+            row.text(arn)
+            row.text(parsed?.account)
+            row.text(parsed?.region)
+            row.text(parsed.map { String($0.resource.dropFirst("key/".count)) })
+        }
+    }
+
+    func trail(_ arn: String?) throws -> Int64? {
+        guard let arn else { return nil }
+        return try trail(arn)
+    }
+
+    func trail(_ arn: String) throws -> Int64 {
+        try trails.id(db, arn) { row in
+            let parsed = ARN(arn)
+            row.text(arn)
+            row.text(parsed?.account)
+            row.text(parsed?.region)
+            row.text(parsed.flatMap { $0.resource.hasPrefix("trail/") ? String($0.resource.dropFirst(6)) : nil })
+        }
+    }
+
+    func object(_ arn: String?) throws -> Int64? {
+        guard let arn else { return nil }
+        return try object(arn)
+    }
+
+    /// An S3 location: its bucket (by bucket ARN) and its key; an unparsed ARN is kept whole.
+    func object(_ arn: String) throws -> Int64 {
+        if let id = objects.cache.id(of: arn) { return id }
+        let location = S3Location(arn: arn)
+        let (bucketARN, key) = S3ObjectSQL.split(arn: arn, location)
+        let bucketID = try bucketARN.map { try bucket(arn: $0, name: location.bucket ?? "") }
+        let hash = key.map(StoredKeyHash.of)
+        let id = try objects.id(db, bind: { row in
+            row.int(hash)
+            row.text(key)
+            row.int(bucketID)
+        }, insert: { row in
+            row.text(location.kind.rawValue)
+            row.int(bucketID)
+            row.text(key)
+            row.int(hash)
+        })
+        objects.cache.set(id, for: arn)
+        return id
+    }
+
+    func bucket(arn: String, name: String) throws -> Int64 {
+        try buckets.id(db, arn) { row in
+            row.text(arn)
+            row.text(name)
+        }
+    }
+
+    func string(_ text: String?) throws -> Int64? {
+        guard let text else { return nil }
+        return try string(text)
+    }
+
+    func string(_ text: String) throws -> Int64 { try textID(text, in: strings) }
+
+    func userAgent(_ text: String?) throws -> Int64? {
+        guard let text else { return nil }
+        return try textID(text, in: userAgents)
+    }
+
+    func contextName(_ name: String) throws -> Int64 { try textID(name, in: contextNames) }
+
+    func contextValue(_ value: String) throws -> Int64 { try textID(value, in: contextValues) }
+
+    /// The id of `text` in a table of distinct texts (one column), through its cache.
+    func textID(_ text: String, in table: DimensionTable) throws -> Int64 {
+        try table.id(db, text) { $0.text(text) }
+    }
+
+    /// A principal is cached by its identity text, built in a reused buffer (hashing and
+    /// comparing eleven optional Strings per event cost more); its row is found by the text's
+    /// hash and its fields.
+    func principal(_ p: Principal) throws -> Int64 {
+        identityBytes.removeAll(keepingCapacity: true)
+        PrincipalIdentity.append(p, to: &identityBytes)
+        if let id = identityBytes.withUnsafeBufferPointer({ principals.cache.id(ofUTF8: $0) }) { return id }
+        let identity = String(decoding: identityBytes, as: UTF8.self)
+        let id = try storedPrincipal(p, hash: identityBytes.withUnsafeBufferPointer(PrincipalIdentity.hash))
+        principals.cache.set(id, for: identity)
+        return id
+    }
+
+    /// Columns of `principals` besides the hash, in the order `storedPrincipal` binds them.
+    static let principalFields = [
+        "type", "arn", "account_id", "principal_id", "user_name", "role_arn", "session_name", "invoked_by",
+        "access_key_id", "source_identity", "credential_from_console",
+    ]
+
+    /// The id of the principal's row, by the hash of its identity and then every field,
+    /// compared in bytes by SQLite; an absent field matches an empty one, as in the identity.
+    func storedPrincipal(_ p: Principal, hash: Int64) throws -> Int64 {
+        func bindFields(_ row: inout BoundStatement) {
+            row.int(hash)
+            for field in [p.type, p.arn, p.accountID, p.principalID, p.userName, p.roleARN, p.sessionName,
+                          p.invokedBy, p.accessKeyID, p.sourceIdentity, p.credentialFromConsole] {
+                row.text(field)
+            }
+        }
+        return try principals.id(db, bind: bindFields, insert: bindFields)
+    }
+}

@@ -1,0 +1,40 @@
+import GRDB
+
+/// The canonical text that identifies a principal row.
+enum PrincipalIdentity {
+    /// Appends the identity's UTF-8 bytes: the fields with a unit separator between them;
+    /// absent fields are empty. Derived fields are left out.
+    /// 64-bit FNV-1a of an identity's bytes: `principals.identity_hash`, and the SQL function
+    /// `principal_identity_hash(text)` that migration 007 computes it with.
+    static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+        return Int64(bitPattern: hash)
+    }
+
+    static let sqlFunction = DatabaseFunction("principal_identity_hash", argumentCount: 1, pure: true) { values in
+        String.fromDatabaseValue(values[0]).map { $0.withUTF8Bytes(hash) }
+    }
+
+    static func append(_ p: Principal, to bytes: inout [UInt8]) {
+        // Field by field, not through an array of them: that array was allocated, filled
+        // (a retain per field) and freed for every event.
+        func add(_ field: String?, separator: Bool = true) {
+            if separator { bytes.append(0x1F) }
+            guard let field else { return }
+            field.withUTF8Bytes { utf8 in
+                if let base = utf8.baseAddress { bytes.append(contentsOf: UnsafeBufferPointer(start: base, count: utf8.count)) }
+            }
+        }
+        add(p.type, separator: false)
+        add(p.arn)
+        add(p.accountID)
+        add(p.principalID)
+        add(p.userName)
+        add(p.roleARN)
+        add(p.invokedBy)
+        add(p.accessKeyID)
+        add(p.sourceIdentity)
+        add(p.credentialFromConsole)
+    }
+}
