@@ -5,8 +5,8 @@
 -- path twice (the row and its UNIQUE index), the content's SHA-256 as hex twice (the row and
 -- an index no query searches), its outcome and the time it was read as text. Now:
 -- * ledger_dirs: each folder once;
--- * ledger_files: a file's name in its folder, found by a 64-bit hash of its whole path
---   (FNV-1a of the UTF-8 bytes, as principal identities are hashed); the SHA-256 as 32 bytes,
+-- * ledger_files: a file's name in its folder, found by its folder and a 64-bit hash of its
+--   whole path (FNV-1a of the UTF-8 bytes, as principal identities are hashed); the SHA-256 as 32 bytes,
 --   the outcome as a number (0 ingested, 1 skipped, 2 failed), the time read as seconds.
 -- * source_files: a view with the columns and values the table had, for SQL that reads it.
 -- Ids are kept: events.source_file_id and s3_reads.source_file_id name ledger_files rows.
@@ -60,7 +60,8 @@ PRAGMA legacy_alter_table = ON;
 ALTER TABLE ledger_files_compact RENAME TO ledger_files;
 PRAGMA legacy_alter_table = OFF;
 
-CREATE INDEX ledger_files_path ON ledger_files(path_hash);
+-- By folder first: a day's new files go to a few places of the index, not one page each.
+CREATE INDEX ledger_files_path ON ledger_files(dir_id, path_hash);
 -- stats counts files by outcome; nearly all are ingested.
 CREATE INDEX ledger_files_outcome ON ledger_files(outcome);
 

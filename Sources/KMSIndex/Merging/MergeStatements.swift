@@ -87,6 +87,7 @@ enum MergeStatements {
     /// table of the schema must be in `mergedColumns` (a test checks it).
     static let derivedTables: Set<String> = [
         "activity_daily", "object_daily", "summary_state", "usage_daily", "activity_totals", "callers", "trail_files",
+        "log_buckets",
     ]
 
     /// Tables of this index's own `findings` runs (its watermark, what it reported, what is

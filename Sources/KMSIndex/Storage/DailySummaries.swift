@@ -119,6 +119,7 @@ package enum DailySummaries {
             INSERT INTO object_daily SELECT * FROM staged_objects WHERE true
             ON CONFLICT (\(objectKey)) DO UPDATE SET writes = writes + excluded.writes, reads = reads + excluded.reads, \(addCounts);
             INSERT OR IGNORE INTO trail_files \(logFiles(from: "staged_objects"));
+            INSERT OR IGNORE INTO log_buckets \(logBuckets(from: "staged_objects"));
             DELETE FROM staged_activity;
             DELETE FROM staged_objects;
             """)
@@ -143,6 +144,14 @@ package enum DailySummaries {
         """
         SELECT DISTINCT x.trail_id, x.object_id FROM \(rows) x JOIN s3_objects o ON o.id = x.object_id
         WHERE x.trail_id != 0 AND o.kind = 'object'
+        """
+    }
+
+    /// The buckets of the log files of `object_daily` rows `x` (`log_buckets`).
+    static func logBuckets(from rows: String) -> String {
+        """
+        SELECT DISTINCT o.bucket_id FROM \(rows) x JOIN s3_objects o ON o.id = x.object_id
+        WHERE x.trail_id != 0 AND o.kind = 'object' AND o.bucket_id IS NOT NULL
         """
     }
 
@@ -187,6 +196,8 @@ package enum DailySummaries {
             INSERT INTO callers \(rollup(callerKey, from: "activity_daily"));
             DELETE FROM trail_files;
             INSERT INTO trail_files \(logFiles(from: "object_daily"));
+            DELETE FROM log_buckets;
+            INSERT INTO log_buckets \(logBuckets(from: "object_daily"));
             """)
         try setWatermark(db, try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM events") ?? 0)
     }

@@ -66,15 +66,14 @@ final class S3ReadStaging {
     }
 
     /// Names of the buckets KMS events name as a bucket, or whose objects a trail's events
-    /// name (log files: `trail_files`, which holds every object of an event with
-    /// `aws:cloudtrail:arn`), over the whole index.
+    /// name (log files: `log_buckets`, the buckets of `trail_files`, which holds every object
+    /// of an event with `aws:cloudtrail:arn`), over the whole index.
     static let bucketsThatCount = """
         SELECT b.name FROM s3_buckets b WHERE EXISTS (
             SELECT 1 FROM s3_objects o WHERE o.bucket_id = b.id AND o.kind = 'bucket' AND o.key_hash IS NULL
               AND EXISTS (SELECT 1 FROM events e WHERE e.object_id = o.id))
         UNION
-        SELECT b.name FROM s3_buckets b WHERE b.id IN (
-            SELECT o.bucket_id FROM trail_files t JOIN s3_objects o ON o.id = t.object_id)
+        SELECT b.name FROM s3_buckets b WHERE b.id IN (SELECT bucket_id FROM log_buckets)
         """
 
     /// Keeps the noted reads of buckets that count now, reading their files again, and drops

@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 
 /// Where the ledger keeps a file's path: its folder once in `ledger_dirs`, its name in
-/// `ledger_files`, and a hash of the whole path that finds the row (migration 013).
+/// `ledger_files`, and its folder's id and a hash of the whole path find the row (migration 013).
 enum LedgerPath {
     /// The folder (without the last '/') and the name after it; no folder when the path holds
     /// no '/'. "/x.json.gz" is the name "x.json.gz" in the folder "".
@@ -67,7 +67,7 @@ final class LedgerWriter {
         self.db = db
         selectDir = try db.makeStatement(sql: "SELECT id FROM ledger_dirs WHERE path = ?")
         insertDir = try db.makeStatement(sql: "INSERT INTO ledger_dirs (path) VALUES (?)")
-        selectFile = try db.makeStatement(sql: "SELECT id FROM ledger_files WHERE path_hash = ? AND name = ? AND dir_id IS ?")
+        selectFile = try db.makeStatement(sql: "SELECT id FROM ledger_files WHERE dir_id IS ?3 AND path_hash = ?1 AND name = ?2")
         let columns = "size, mtime_ns, outcome, reason, records, kms_events, events_added, malformed_records, uncompressed_bytes, content_sha256, read_at"
         insertFile = try db.makeStatement(sql: """
             INSERT INTO ledger_files (path_hash, name, dir_id, \(columns))
@@ -137,8 +137,8 @@ final class LedgerWriter {
 enum LedgerLookup {
     static let sql = """
         SELECT size, mtime_ns, outcome FROM ledger_files
-        WHERE path_hash = ?1 AND name = ?2
-          AND dir_id IS (SELECT id FROM ledger_dirs WHERE path = ?3) AND (?3 IS NULL) = (dir_id IS NULL)
+        WHERE dir_id IS (SELECT id FROM ledger_dirs WHERE path = ?3) AND path_hash = ?1 AND name = ?2
+          AND (?3 IS NULL) = (dir_id IS NULL)
         """
 
     /// The size, modification time and outcome recorded for `path`, if any.

@@ -30,7 +30,8 @@ final class DailySummariesTests: XCTestCase {
             var rows: [String] = []
             for (table, key) in [("activity_daily", DailySummaries.activityKey), ("object_daily", DailySummaries.objectKey),
                                  ("usage_daily", DailySummaries.usageKey), ("activity_totals", DailySummaries.totalsKey),
-                                 ("callers", DailySummaries.callerKey), ("trail_files", "trail_id, object_id")] {
+                                 ("callers", DailySummaries.callerKey), ("trail_files", "trail_id, object_id"),
+                                 ("log_buckets", "bucket_id")] {
                 rows += try Row.fetchAll(db, sql: "SELECT '\(table)', * FROM \(table) ORDER BY \(key)").map(\.description)
             }
             return rows
@@ -60,6 +61,9 @@ final class DailySummariesTests: XCTestCase {
         for table in ["usage_daily", "activity_totals", "callers"] {
             XCTAssertEqual(try count(index, "SELECT sum(events) FROM \(table)"), try count(index, "SELECT count(*) FROM events"), table)
         }
+        XCTAssertEqual(try count(index, "SELECT count(*) FROM log_buckets"),
+                       try count(index, "SELECT count(DISTINCT o.bucket_id) FROM trail_files t JOIN s3_objects o ON o.id = t.object_id"))
+        XCTAssertGreaterThan(try count(index, "SELECT count(*) FROM log_buckets"), 0)
         XCTAssertEqual(try count(index, "SELECT count(*) FROM trail_files"),
                        try count(index, "SELECT count(DISTINCT e.trail_id || ' ' || e.object_id) FROM events e JOIN s3_objects o ON o.id = e.object_id WHERE o.kind = 'object'"))
 
@@ -79,8 +83,11 @@ final class DailySummariesTests: XCTestCase {
         try IndexDatabase.migrator.migrate(index.queue)
         let rollups = try XCTUnwrap(IndexDatabase.migrations.first { $0.identifier.hasPrefix("008") }).sql
         XCTAssertTrue(rollups.contains("CREATE INDEX source_files_outcome ON source_files(outcome);"))
+        let logBuckets = try XCTUnwrap(IndexDatabase.migrations.first { $0.identifier.hasPrefix("014") }).sql
         try index.queue.write { db in
             try db.execute(sql: rollups.replacingOccurrences(of: "CREATE INDEX source_files_outcome ON source_files(outcome);", with: ""))
+            try db.execute(sql: "DROP TABLE log_buckets")
+            try db.execute(sql: logBuckets)
         }
         XCTAssertEqual(try summaries(index), kept)
     }
