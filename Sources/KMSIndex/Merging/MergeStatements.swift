@@ -239,31 +239,90 @@ enum MergeStatements {
         return (added, changed - added)
     }
 
-    /// Chooses the shard's events the destination lacks (by `(event_time, event_uid)`, the
-    /// primary key of `event_uids`): `temp.merge_events (old, new, event_time)`. An event's new id
-    /// is its id in the shard plus the destination's last id: after every id of the destination,
-    /// in the shard's order, found without numbering (a window function sorted every event).
-    /// Duplicates leave their ids unused, as in ingest. Returns the number of events chosen, and
-    /// the destination's last id before them: the events added are the rows of `main.events`
-    /// with a greater id.
-    static func chooseNewEvents(_ db: Database) throws -> (count: Int, lastID: Int64) {
+    /// The events of a shard a merge adds, and how to read them. An added event's id in the
+    /// destination is its id in the shard plus the destination's last id before the merge
+    /// (`lastID`): after every id of the destination, in the shard's order, found without
+    /// numbering (a window function sorted every event). Duplicates leave their ids unused, as
+    /// in ingest.
+    struct AddedEvents {
+        /// The destination's last event id before the shard's events: the events added are the
+        /// rows of `main.events` with a greater id.
+        var lastID: Int64
+        /// How many events are added.
+        var count: Int
+        /// True when every event of the shard is added (none was in the destination, the usual
+        /// case of shards of separate accounts or times): they are read straight from the
+        /// shard's tables. Otherwise the chosen ones are listed in `temp.merge_events (old, new,
+        /// event_time)`.
+        var all: Bool
+        /// True when the destination held no event and every map the events name leaves ids as
+        /// they are (a shard merged into a new index): the shard's rows are copied whole with
+        /// `INSERT INTO main.T SELECT * FROM shard.T`, which SQLite carries out as a copy of the
+        /// records, its indexes' too, without decoding them or searching the indexes.
+        var asIs = false
+
+        /// FROM clause of the added events `e` (`shard.events`).
+        var events: String {
+            all ? "shard.events e" : "temp.merge_events m CROSS JOIN shard.events e ON e.id = m.old"
+        }
+        /// The new id of the event of shard id `column`, in a query over `events`.
+        func newID(_ column: String) -> String {
+            all ? "\(column) + \(lastID)" : "m.new"
+        }
+        /// FROM clause of the rows of the shard's `table` (alias `t`) that belong to added events,
+        /// by its `event_id` column.
+        func rows(of table: String) -> String {
+            all ? "shard.\(table) t" : "temp.merge_events m CROSS JOIN shard.\(table) t ON t.event_id = m.old"
+        }
+        /// FROM clause of `(event_time)` of the added events, as `x`.
+        var times: String {
+            all ? "shard.event_uids x" : "temp.merge_events x"
+        }
+    }
+
+    /// Adds the shard's event uids the destination lacks (by `(event_time, event_uid)`, the
+    /// primary key of `event_uids`, as ingest finds a duplicate): one `INSERT OR IGNORE` in the
+    /// key's order, whose descent of the index to insert is also the probe for a duplicate.
+    /// When every uid was new, every event of the shard is added (`AddedEvents.all`); otherwise
+    /// the ones added are those whose uid row now names their new id, listed in
+    /// `temp.merge_events`.
+    static func insertEventUIDs(_ db: Database, identity: Set<String>) throws -> AddedEvents {
         let last = try Int64.fetchOne(db, sql: "SELECT ifnull(max(id), 0) FROM main.events") ?? 0
+        let uids = try Int.fetchOne(db, sql: "SELECT count(*) FROM shard.event_uids") ?? 0
+        let events = try Int.fetchOne(db, sql: "SELECT count(*) FROM shard.events") ?? 0
+        if last == 0, uids == events, eventMaps.isSubset(of: identity),
+           try isEmpty(db, ["event_uids", "events", "event_context", "event_grantees"]) {
+            try db.execute(sql: "INSERT INTO main.event_uids SELECT * FROM shard.event_uids")
+            return AddedEvents(lastID: 0, count: db.changesCount, all: true, asIs: true)
+        }
+        try db.execute(sql: """
+            INSERT OR IGNORE INTO main.event_uids (event_time, event_uid, event_id)
+            SELECT u.event_time, u.event_uid, u.event_id + ? FROM shard.event_uids u
+            """, arguments: [last])
+        let added = db.changesCount
+        if added == uids && uids == events {
+            return AddedEvents(lastID: last, count: added, all: true)
+        }
+        // An event the destination already held keeps its uid row (an id up to `last`); an
+        // added one's row names the shard's id plus `last`.
         try db.execute(sql: """
             CREATE TEMP TABLE merge_events (old INTEGER PRIMARY KEY, new INTEGER NOT NULL, event_time INTEGER NOT NULL);
             INSERT INTO temp.merge_events (old, new, event_time)
-            SELECT u.event_id, u.event_id + ?, u.event_time
+            SELECT u.event_id, u.event_id + ?1, u.event_time
             FROM shard.event_uids u
-            WHERE NOT EXISTS (SELECT 1 FROM main.event_uids d WHERE d.event_time = u.event_time AND d.event_uid = u.event_uid)
+            WHERE EXISTS (SELECT 1 FROM main.event_uids d
+                          WHERE d.event_time = u.event_time AND d.event_uid = u.event_uid AND d.event_id = u.event_id + ?1)
             """, arguments: [last])
-        return (db.changesCount, last)
+        return AddedEvents(lastID: last, count: db.changesCount, all: false)
     }
 
     /// The SELECT list of `columns` read from `e`, each id through its map, and the joins it
-    /// needs: a LEFT JOIN on the map's primary key per mapped column.
-    static func remapped(_ columns: [(name: String, mappedBy: String?)]) -> (values: [String], joins: [String]) {
+    /// needs: a LEFT JOIN on the map's primary key per mapped column, none for a map that
+    /// leaves every id as it is (`identity`).
+    static func remapped(_ columns: [(name: String, mappedBy: String?)], identity: Set<String> = []) -> (values: [String], joins: [String]) {
         var values: [String] = [], joins: [String] = []
         for (k, column) in columns.enumerated() {
-            guard let table = column.mappedBy else {
+            guard let table = column.mappedBy, !identity.contains(table) else {
                 values.append("e.\(column.name)")
                 continue
             }
@@ -273,29 +332,128 @@ enum MergeStatements {
         return (values, joins)
     }
 
-    /// Inserts the chosen events, their uids and their context pairs, with ids remapped.
-    /// Each id goes through a LEFT JOIN on its map's primary key: a correlated subquery per
-    /// column opened and closed a cursor for every event.
-    static func insertEvents(_ db: Database) throws {
-        let (values, joins) = remapped(eventColumns)
+    /// The maps (`merge_map_TABLE`) that map every id of the shard to the same id: a shard
+    /// merged into an empty index, or tables both were given in the same order.
+    static let eventMaps = Set(eventColumns.compactMap(\.mappedBy) + ["context_names", "context_values"])
+
+    /// True when every one of the destination's `tables` is empty.
+    static func isEmpty(_ db: Database, _ tables: [String]) throws -> Bool {
+        let probe = tables.map { "NOT EXISTS (SELECT 1 FROM main.\($0))" }.joined(separator: " AND ")
+        return try Bool.fetchOne(db, sql: "SELECT \(probe)") == true
+    }
+
+    static func identityMaps(_ db: Database) throws -> Set<String> {
+        let names = try String.fetchAll(db, sql: "SELECT name FROM temp.sqlite_master WHERE type = 'table' AND name LIKE 'merge\\_map\\_%' ESCAPE '\\'")
+        var identity: Set<String> = []
+        for name in names where try Bool.fetchOne(db, sql: "SELECT NOT EXISTS (SELECT 1 FROM temp.\(name) WHERE new != old)") == true {
+            identity.insert(String(name.dropFirst("merge_map_".count)))
+        }
+        return identity
+    }
+
+    /// Inserts the added events and their context pairs and grantees, with ids remapped. Each
+    /// id goes through a LEFT JOIN on its map's primary key (a correlated subquery per column
+    /// opened and closed a cursor for every event), unless its map leaves it as it is.
+    static func insertEvents(_ db: Database, _ added: AddedEvents, identity: Set<String>) throws {
+        if added.asIs {
+            try db.execute(sql: """
+                INSERT INTO main.events SELECT * FROM shard.events;
+                INSERT INTO main.event_context SELECT * FROM shard.event_context;
+                INSERT INTO main.event_grantees SELECT * FROM shard.event_grantees;
+                """)
+            return
+        }
+        let (values, joins) = remapped(eventColumns, identity: identity)
+        let name = identity.contains("context_names") ? "t.name_id" : "n.new"
+        let value = identity.contains("context_values") ? "t.value_id" : "v.new"
         try db.execute(sql: """
-            INSERT INTO main.event_uids (event_time, event_uid, event_id)
-            SELECT u.event_time, u.event_uid, m.new FROM shard.event_uids u CROSS JOIN temp.merge_events m ON m.old = u.event_id;
             INSERT INTO main.events (id, \(eventColumns.map(\.name).joined(separator: ", ")))
-            SELECT m.new, \(values.joined(separator: ", "))
-            FROM temp.merge_events m CROSS JOIN shard.events e ON e.id = m.old
+            SELECT \(added.newID("e.id")), \(values.joined(separator: ", "))
+            FROM \(added.events)
             \(joins.joined(separator: "\n"))
-            ORDER BY m.old;
+            ORDER BY e.id;
             INSERT INTO main.event_context (event_id, scope, name_id, value_id)
-            SELECT m.new, c.scope, n.new, v.new
-            FROM temp.merge_events m CROSS JOIN shard.event_context c ON c.event_id = m.old
-            LEFT JOIN temp.merge_map_context_names n ON n.old = c.name_id
-            LEFT JOIN temp.merge_map_context_values v ON v.old = c.value_id
-            ORDER BY m.old, c.scope, c.name_id;
+            SELECT \(added.newID("t.event_id")), t.scope, \(name), \(value)
+            FROM \(added.rows(of: "event_context"))
+            \(identity.contains("context_names") ? "" : "LEFT JOIN temp.merge_map_context_names n ON n.old = t.name_id")
+            \(identity.contains("context_values") ? "" : "LEFT JOIN temp.merge_map_context_values v ON v.old = t.value_id")
+            ORDER BY t.event_id, t.scope, t.name_id;
             INSERT INTO main.event_grantees (event_id, grantee)
-            SELECT m.new, g.grantee FROM temp.merge_events m CROSS JOIN shard.event_grantees g ON g.event_id = m.old
-            ORDER BY m.old;
-            """)
+            SELECT \(added.newID("t.event_id")), t.grantee FROM \(added.rows(of: "event_grantees"))
+            ORDER BY t.event_id;
+            """.replacingOccurrences(of: "\n\n", with: "\n"))
+    }
+
+    /// Columns of `activity_daily` and `object_daily`, with the table whose ids each names (nil:
+    /// copied as it is). In these, 0 stands for none (`coalesce(…, 0)` of the grouping) and stays 0.
+    static let activityDailyColumns: [(name: String, mappedBy: String?)] = [
+        ("day", nil), ("recipient_account_sid", "strings"), ("region_sid", "strings"), ("key_id", "kms_keys"),
+        ("requested_key_sid", "strings"), ("event_name_sid", "strings"), ("error_code_sid", "strings"),
+        ("principal_id", "principals"), ("trail_id", "trails"), ("delivered", nil), ("log_account", nil),
+        ("log_region", nil), ("events", nil), ("first_time", nil), ("last_time", nil),
+    ]
+    static let objectDailyColumns: [(name: String, mappedBy: String?)] = [
+        ("object_id", "s3_objects"), ("day", nil), ("recipient_account_sid", "strings"), ("region_sid", "strings"),
+        ("key_id", "kms_keys"), ("requested_key_sid", "strings"), ("trail_id", "trails"), ("failed", nil),
+        ("events", nil), ("writes", nil), ("reads", nil), ("first_time", nil), ("last_time", nil),
+    ]
+
+    /// True when the shard's own daily summaries can stand for the grouping of the events this
+    /// merge adds: every event of the shard is added, the shard's summaries count every one of
+    /// its events (its watermark is at its newest event), and each of its S3 locations the
+    /// destination already held has the same kind there (`delivered` depends on it).
+    static func shardSummariesCountAddedEvents(_ db: Database, _ added: AddedEvents) throws -> Bool {
+        guard added.all, added.count > 0 else { return false }
+        let watermark = try Int64.fetchOne(db, sql: "SELECT last_event_id FROM shard.summary_state WHERE id = 1") ?? 0
+        let newest = try Int64.fetchOne(db, sql: "SELECT ifnull(max(id), 0) FROM shard.events") ?? 0
+        guard watermark >= newest else { return false }
+        return try Bool.fetchOne(db, sql: """
+            SELECT NOT EXISTS (SELECT 1 FROM temp.merge_objects o CROSS JOIN main.s3_objects d ON d.id = o.new
+                               WHERE NOT o.added AND d.kind IS NOT o.kind)
+            """) == true
+    }
+
+    /// The daily summaries and their rollups, which the shard's can stand for.
+    static let summaryTables = ["activity_daily", "object_daily", "usage_daily", "activity_totals", "callers", "trail_files"]
+
+    /// Copies the shard's daily summaries and rollups whole (see `AddedEvents.asIs`) when the
+    /// destination's are empty and every map they name leaves ids as they are; returns false,
+    /// having done nothing, otherwise. Only when `shardSummariesCountAddedEvents`.
+    static func copyShardSummaries(_ db: Database, identity: Set<String>) throws -> Bool {
+        let maps = Set((activityDailyColumns + objectDailyColumns).compactMap(\.mappedBy))
+        guard maps.isSubset(of: identity), try isEmpty(db, summaryTables) else { return false }
+        for table in summaryTables {
+            try db.execute(sql: "INSERT INTO main.\(table) SELECT * FROM shard.\(table)")
+        }
+        return true
+    }
+
+    /// Stages the shard's daily summaries, ids remapped, as the counts of the events this merge
+    /// adds (`DailySummaries.addStaged` then adds them to the destination's summaries and
+    /// rollups, as the writer's own counts): rows already grouped, where counting the added
+    /// events again grouped every one of them. Only when `shardSummariesCountAddedEvents`.
+    static func stageShardSummaries(_ db: Database) throws {
+        func stage(_ table: String, from source: String, _ columns: [(name: String, mappedBy: String?)]) throws {
+            var values: [String] = [], joins: [String] = []
+            for (k, column) in columns.enumerated() {
+                guard let map = column.mappedBy else {
+                    values.append("e.\(column.name)")
+                    continue
+                }
+                // A missing id stays NULL, which the NOT NULL columns refuse: a shard whose
+                // summaries name rows it does not have fails rather than counts them elsewhere.
+                values.append("CASE WHEN e.\(column.name) = 0 THEN 0 ELSE m\(k).new END")
+                joins.append("LEFT JOIN temp.merge_map_\(map) m\(k) ON m\(k).old = e.\(column.name)")
+            }
+            try db.execute(sql: """
+                INSERT INTO temp.\(table) (\(columns.map(\.name).joined(separator: ", ")))
+                SELECT \(values.joined(separator: ", ")) FROM shard.\(source) e
+                \(joins.joined(separator: "\n"))
+                """)
+        }
+        try DailySummaries.createStaging(db)
+        try stage("staged_activity", from: "activity_daily", activityDailyColumns)
+        try stage("staged_objects", from: "object_daily", objectDailyColumns)
     }
 
     /// Adds to each ledger row the events this merge added from its file: the events after
@@ -309,14 +467,15 @@ enum MergeStatements {
     }
 
     /// The range and the UTC days of the events added.
-    static func addedTimes(_ db: Database) throws -> (first: Int64?, last: Int64?, days: [String]) {
-        let row = try Row.fetchOne(db, sql: "SELECT min(event_time) AS first, max(event_time) AS last FROM temp.merge_events")
+    static func addedTimes(_ db: Database, _ added: AddedEvents) throws -> (first: Int64?, last: Int64?, days: [String]) {
+        guard added.count > 0 else { return (nil, nil, []) }
+        let row = try Row.fetchOne(db, sql: "SELECT min(event_time) AS first, max(event_time) AS last FROM \(added.times)")
         // Days as integers first (floor division, for times before 1970 too): a date() per event
         // cost more than the grouping.
         let days = try String.fetchAll(db, sql: """
             SELECT date(day * 86400, 'unixepoch') FROM (
                 SELECT (event_time - ((event_time % 86400000) + 86400000) % 86400000) / 86400000 AS day
-                FROM temp.merge_events GROUP BY day)
+                FROM \(added.times) GROUP BY day)
             ORDER BY day
             """)
         return (row?["first"], row?["last"], days)
