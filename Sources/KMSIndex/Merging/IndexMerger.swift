@@ -96,17 +96,16 @@ package final class IndexMerger {
 
     /// Brings the tables derived from events (daily summaries and their rollups) up to date
     /// after a shard's events were inserted, in the same transaction. When the shard's events
-    /// are all new, its own daily summaries, ids remapped, are added as the writer adds the
-    /// counts of a transaction; otherwise the events merge added (ids above every event the
-    /// summaries have counted) are counted as the writer's would be.
+    /// are all new, its own daily summaries and rollups, ids remapped, are added to the
+    /// destination's; otherwise the events merge added (ids above every event the summaries
+    /// have counted) are counted as the writer's would be.
     private static func refreshDerivedTables(_ db: Database, _ added: MergeStatements.AddedEvents, identity: Set<String>) throws {
         guard try MergeStatements.shardSummariesCountAddedEvents(db, added) else {
             try DailySummaries.addNewEvents(db)
             return
         }
         if try !MergeStatements.copyShardSummaries(db, identity: identity) {
-            try MergeStatements.stageShardSummaries(db)
-            try DailySummaries.addStaged(db)
+            try MergeStatements.addShardSummaries(db)
         }
         try DailySummaries.setWatermark(db, try Int64.fetchOne(db, sql: "SELECT ifnull(max(id), 0) FROM main.events") ?? 0)
     }

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 /// The set-based SQL of a merge, run on the destination's connection with the shard attached
@@ -274,10 +275,6 @@ enum MergeStatements {
         func rows(of table: String) -> String {
             all ? "shard.\(table) t" : "temp.merge_events m CROSS JOIN shard.\(table) t ON t.event_id = m.old"
         }
-        /// FROM clause of `(event_time)` of the added events, as `x`.
-        var times: String {
-            all ? "shard.event_uids x" : "temp.merge_events x"
-        }
     }
 
     /// Adds the shard's event uids the destination lacks (by `(event_time, event_uid)`, the
@@ -384,19 +381,43 @@ enum MergeStatements {
             """.replacingOccurrences(of: "\n\n", with: "\n"))
     }
 
-    /// Columns of `activity_daily` and `object_daily`, with the table whose ids each names (nil:
-    /// copied as it is). In these, 0 stands for none (`coalesce(…, 0)` of the grouping) and stays 0.
-    static let activityDailyColumns: [(name: String, mappedBy: String?)] = [
-        ("day", nil), ("recipient_account_sid", "strings"), ("region_sid", "strings"), ("key_id", "kms_keys"),
-        ("requested_key_sid", "strings"), ("event_name_sid", "strings"), ("error_code_sid", "strings"),
-        ("principal_id", "principals"), ("trail_id", "trails"), ("delivered", nil), ("log_account", nil),
-        ("log_region", nil), ("events", nil), ("first_time", nil), ("last_time", nil),
-    ]
-    static let objectDailyColumns: [(name: String, mappedBy: String?)] = [
-        ("object_id", "s3_objects"), ("day", nil), ("recipient_account_sid", "strings"), ("region_sid", "strings"),
-        ("key_id", "kms_keys"), ("requested_key_sid", "strings"), ("trail_id", "trails"), ("failed", nil),
-        ("events", nil), ("writes", nil), ("reads", nil), ("first_time", nil), ("last_time", nil),
-    ]
+    /// The daily summaries and their rollups, which the shard's can stand for; each with its
+    /// columns, in order, with the table whose ids each names (nil: copied as it is), its key,
+    /// and what a row of the shard does to the destination's row of the same key (nil: nothing,
+    /// `INSERT OR IGNORE`). In these tables 0 stands for none (`coalesce(…, 0)` of the grouping)
+    /// and stays 0.
+    struct Summary {
+        var table: String
+        var columns: [(name: String, mappedBy: String?)]
+        var key: String
+        var update: String?
+    }
+
+    static let summaries: [Summary] = {
+        let maps: [String: String] = [
+            "recipient_account_sid": "strings", "region_sid": "strings", "requested_key_sid": "strings",
+            "event_name_sid": "strings", "error_code_sid": "strings", "key_id": "kms_keys", "principal_id": "principals",
+            "trail_id": "trails", "object_id": "s3_objects",
+        ]
+        func columns(_ names: String) -> [(name: String, mappedBy: String?)] {
+            names.split(separator: ",").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.map { ($0, maps[$0]) }
+        }
+        let counts = ", events, first_time, last_time"
+        return [
+            Summary(table: "activity_daily", columns: columns(DailySummaries.activityKey + counts),
+                    key: DailySummaries.activityKey, update: DailySummaries.addCounts),
+            Summary(table: "object_daily", columns: columns(DailySummaries.objectKey + ", events, writes, reads, first_time, last_time"),
+                    key: DailySummaries.objectKey,
+                    update: "writes = writes + excluded.writes, reads = reads + excluded.reads, " + DailySummaries.addCounts),
+            Summary(table: "usage_daily", columns: columns(DailySummaries.usageKey + counts),
+                    key: DailySummaries.usageKey, update: DailySummaries.addCounts),
+            Summary(table: "activity_totals", columns: columns(DailySummaries.totalsKey + counts),
+                    key: DailySummaries.totalsKey, update: DailySummaries.addCounts),
+            Summary(table: "callers", columns: columns(DailySummaries.callerKey + counts),
+                    key: DailySummaries.callerKey, update: DailySummaries.addCounts),
+            Summary(table: "trail_files", columns: columns("trail_id, object_id"), key: "trail_id, object_id", update: nil),
+        ]
+    }()
 
     /// True when the shard's own daily summaries can stand for the grouping of the events this
     /// merge adds: every event of the shard is added, the shard's summaries count every one of
@@ -413,29 +434,27 @@ enum MergeStatements {
             """) == true
     }
 
-    /// The daily summaries and their rollups, which the shard's can stand for.
-    static let summaryTables = ["activity_daily", "object_daily", "usage_daily", "activity_totals", "callers", "trail_files"]
-
     /// Copies the shard's daily summaries and rollups whole (see `AddedEvents.asIs`) when the
     /// destination's are empty and every map they name leaves ids as they are; returns false,
     /// having done nothing, otherwise. Only when `shardSummariesCountAddedEvents`.
     static func copyShardSummaries(_ db: Database, identity: Set<String>) throws -> Bool {
-        let maps = Set((activityDailyColumns + objectDailyColumns).compactMap(\.mappedBy))
-        guard maps.isSubset(of: identity), try isEmpty(db, summaryTables) else { return false }
-        for table in summaryTables {
-            try db.execute(sql: "INSERT INTO main.\(table) SELECT * FROM shard.\(table)")
+        let maps = Set(summaries.flatMap { $0.columns.compactMap(\.mappedBy) })
+        guard maps.isSubset(of: identity), try isEmpty(db, summaries.map(\.table)) else { return false }
+        for summary in summaries {
+            try db.execute(sql: "INSERT INTO main.\(summary.table) SELECT * FROM shard.\(summary.table)")
         }
         return true
     }
 
-    /// Stages the shard's daily summaries, ids remapped, as the counts of the events this merge
-    /// adds (`DailySummaries.addStaged` then adds them to the destination's summaries and
-    /// rollups, as the writer's own counts): rows already grouped, where counting the added
-    /// events again grouped every one of them. Only when `shardSummariesCountAddedEvents`.
-    static func stageShardSummaries(_ db: Database) throws {
-        func stage(_ table: String, from source: String, _ columns: [(name: String, mappedBy: String?)]) throws {
+    /// Adds the shard's daily summaries and rollups, ids remapped, to the destination's, row by
+    /// row of each (counts added, first and last times widened, as `DailySummaries.addStaged`
+    /// adds the writer's): rows already grouped, where counting the added events again grouped
+    /// every one of them, and rolling them up grouped every daily row. Only when
+    /// `shardSummariesCountAddedEvents`.
+    static func addShardSummaries(_ db: Database) throws {
+        for summary in summaries {
             var values: [String] = [], joins: [String] = []
-            for (k, column) in columns.enumerated() {
+            for (k, column) in summary.columns.enumerated() {
                 guard let map = column.mappedBy else {
                     values.append("e.\(column.name)")
                     continue
@@ -445,15 +464,15 @@ enum MergeStatements {
                 values.append("CASE WHEN e.\(column.name) = 0 THEN 0 ELSE m\(k).new END")
                 joins.append("LEFT JOIN temp.merge_map_\(map) m\(k) ON m\(k).old = e.\(column.name)")
             }
+            // `WHERE true`: an upsert's SELECT needs a WHERE clause for SQLite to parse ON CONFLICT.
             try db.execute(sql: """
-                INSERT INTO temp.\(table) (\(columns.map(\.name).joined(separator: ", ")))
-                SELECT \(values.joined(separator: ", ")) FROM shard.\(source) e
+                INSERT \(summary.update == nil ? "OR IGNORE " : "")INTO main.\(summary.table) (\(summary.columns.map(\.name).joined(separator: ", ")))
+                SELECT \(values.joined(separator: ", ")) FROM shard.\(summary.table) e
                 \(joins.joined(separator: "\n"))
+                WHERE true
+                \(summary.update.map { "ON CONFLICT (\(summary.key)) DO UPDATE SET \($0)" } ?? "")
                 """)
         }
-        try DailySummaries.createStaging(db)
-        try stage("staged_activity", from: "activity_daily", activityDailyColumns)
-        try stage("staged_objects", from: "object_daily", objectDailyColumns)
     }
 
     /// Adds to each ledger row the events this merge added from its file: the events after
@@ -469,13 +488,29 @@ enum MergeStatements {
     /// The range and the UTC days of the events added.
     static func addedTimes(_ db: Database, _ added: AddedEvents) throws -> (first: Int64?, last: Int64?, days: [String]) {
         guard added.count > 0 else { return (nil, nil, []) }
-        let row = try Row.fetchOne(db, sql: "SELECT min(event_time) AS first, max(event_time) AS last FROM \(added.times)")
+        if added.all {
+            // Every event of the shard: its earliest and latest times, and the earliest of each
+            // next day, are seeks in the index of the shard's uids (time first), one per day.
+            let first = try Int64.fetchOne(db, sql: "SELECT min(event_time) FROM shard.event_uids")
+            let last = try Int64.fetchOne(db, sql: "SELECT max(event_time) FROM shard.event_uids")
+            var days: [String] = []
+            var next = first
+            while let time = next {
+                let row = try Row.fetchOne(db, sql: """
+                    SELECT date(?1 * 86400, 'unixepoch'), (SELECT min(event_time) FROM shard.event_uids WHERE event_time >= (?1 + 1) * 86400000)
+                    """, arguments: [DailySummaries.day(ofMilliseconds: time)])
+                days.append(row?[0] ?? "")
+                next = row?[1]
+            }
+            return (first, last, days)
+        }
+        let row = try Row.fetchOne(db, sql: "SELECT min(event_time) AS first, max(event_time) AS last FROM temp.merge_events")
         // Days as integers first (floor division, for times before 1970 too): a date() per event
         // cost more than the grouping.
         let days = try String.fetchAll(db, sql: """
             SELECT date(day * 86400, 'unixepoch') FROM (
                 SELECT (event_time - ((event_time % 86400000) + 86400000) % 86400000) / 86400000 AS day
-                FROM \(added.times) GROUP BY day)
+                FROM temp.merge_events GROUP BY day)
             ORDER BY day
             """)
         return (row?["first"], row?["last"], days)
