@@ -82,7 +82,7 @@ package final class IndexMerger {
         // counted first: the shard's counts are then added after them.
         try DailySummaries.addNewEvents(db)
         let identity = try MergeStatements.identityMaps(db)
-        let added = try MergeStatements.insertEventUIDs(db, identity: identity)
+        let added = try MergeStatements.insertEventUIDs(db, uids: result.shardEvents, identity: identity)
         result.eventsAdded = added.count
         result.duplicates = result.shardEvents - result.eventsAdded
         try MergeStatements.insertEvents(db, added, identity: identity)

@@ -174,28 +174,26 @@ enum MergeStatements {
     /// there, in the shard's order) and are inserted with it: no second lookup to learn their ids.
     static func mergeObjects(_ db: Database) throws -> Int {
         let last = try Int64.fetchOne(db, sql: "SELECT ifnull(max(id), 0) FROM main.s3_objects") ?? 0
+        // The map itself holds each location's columns and whether it is added: one pass over
+        // the shard's locations finds them all (no UPDATE of every row, no copy into the map).
         try db.execute(sql: """
-            CREATE TEMP TABLE merge_objects (old INTEGER PRIMARY KEY, kind TEXT, bucket_id INTEGER, key TEXT,
-                                             key_hash INTEGER, new INTEGER, added INTEGER NOT NULL DEFAULT 0);
-            INSERT INTO temp.merge_objects (old, kind, bucket_id, key, key_hash)
-            SELECT o.id, o.kind, b.new, o.key, o.key_hash
-            FROM shard.s3_objects o LEFT JOIN temp.merge_map_s3_buckets b ON b.old = o.bucket_id;
             CREATE TEMP TABLE merge_bucket_objects (bucket_id INTEGER PRIMARY KEY, id INTEGER NOT NULL);
             INSERT OR IGNORE INTO temp.merge_bucket_objects (bucket_id, id)
             SELECT bucket_id, id FROM main.s3_objects WHERE key_hash IS NULL AND key IS NULL AND bucket_id IS NOT NULL;
-            UPDATE temp.merge_objects SET new = (
-                SELECT d.id FROM main.s3_objects d
-                WHERE d.key_hash = merge_objects.key_hash AND d.key = merge_objects.key AND d.bucket_id IS merge_objects.bucket_id)
-            WHERE key_hash IS NOT NULL;
-            UPDATE temp.merge_objects SET new = (SELECT b.id FROM temp.merge_bucket_objects b WHERE b.bucket_id = merge_objects.bucket_id)
-            WHERE key_hash IS NULL AND key IS NULL;
-            UPDATE temp.merge_objects SET new = old + ?, added = 1 WHERE new IS NULL;
+            CREATE TEMP TABLE merge_map_s3_objects (old INTEGER PRIMARY KEY, new INTEGER NOT NULL, added INTEGER NOT NULL,
+                                                    kind TEXT, bucket_id INTEGER, key TEXT, key_hash INTEGER);
+            INSERT INTO temp.merge_map_s3_objects (old, new, added, kind, bucket_id, key, key_hash)
+            SELECT old, coalesce(found, old + ?), found IS NULL, kind, bucket_id, key, key_hash FROM (
+                SELECT o.id AS old, o.kind, b.new AS bucket_id, o.key, o.key_hash,
+                       CASE WHEN o.key_hash IS NOT NULL THEN
+                                (SELECT d.id FROM main.s3_objects d WHERE d.key_hash = o.key_hash AND d.key = o.key AND d.bucket_id IS b.new)
+                            WHEN o.key IS NULL THEN (SELECT x.id FROM temp.merge_bucket_objects x WHERE x.bucket_id = b.new)
+                       END AS found
+                FROM shard.s3_objects o LEFT JOIN temp.merge_map_s3_buckets b ON b.old = o.bucket_id);
             INSERT INTO main.s3_objects (id, kind, bucket_id, key, key_hash)
-            SELECT new, kind, bucket_id, key, key_hash FROM temp.merge_objects WHERE added ORDER BY new;
+            SELECT new, kind, bucket_id, key, key_hash FROM temp.merge_map_s3_objects WHERE added ORDER BY new;
             """, arguments: [last])
         let added = db.changesCount
-        try createMap(db, "s3_objects")
-        try db.execute(sql: "INSERT INTO temp.merge_map_s3_objects (old, new) SELECT old, new FROM temp.merge_objects")
         try checkMapped(db, "s3_objects")
         return added
     }
@@ -283,9 +281,9 @@ enum MergeStatements {
     /// When every uid was new, every event of the shard is added (`AddedEvents.all`); otherwise
     /// the ones added are those whose uid row now names their new id, listed in
     /// `temp.merge_events`.
-    static func insertEventUIDs(_ db: Database, identity: Set<String>) throws -> AddedEvents {
+    /// `uids` is the number of the shard's uid rows.
+    static func insertEventUIDs(_ db: Database, uids: Int, identity: Set<String>) throws -> AddedEvents {
         let last = try Int64.fetchOne(db, sql: "SELECT ifnull(max(id), 0) FROM main.events") ?? 0
-        let uids = try Int.fetchOne(db, sql: "SELECT count(*) FROM shard.event_uids") ?? 0
         let events = try Int.fetchOne(db, sql: "SELECT count(*) FROM shard.events") ?? 0
         if last == 0, uids == events, eventMaps.isSubset(of: identity),
            try isEmpty(db, ["event_uids", "events", "event_context", "event_grantees"]) {
@@ -429,7 +427,7 @@ enum MergeStatements {
         let newest = try Int64.fetchOne(db, sql: "SELECT ifnull(max(id), 0) FROM shard.events") ?? 0
         guard watermark >= newest else { return false }
         return try Bool.fetchOne(db, sql: """
-            SELECT NOT EXISTS (SELECT 1 FROM temp.merge_objects o CROSS JOIN main.s3_objects d ON d.id = o.new
+            SELECT NOT EXISTS (SELECT 1 FROM temp.merge_map_s3_objects o CROSS JOIN main.s3_objects d ON d.id = o.new
                                WHERE NOT o.added AND d.kind IS NOT o.kind)
             """) == true
     }
