@@ -78,23 +78,36 @@ package final class IndexMerger {
         result.rowsAdded["s3_objects"] = try MergeStatements.mergeObjects(db)
         result.rowsAdded["kms_key_aliases"] = try MergeStatements.mergeAliases(db)
         (result.filesAdded, result.filesUpdated) = try MergeStatements.mergeFiles(db)
-        let lastID: Int64
-        (result.eventsAdded, lastID) = try MergeStatements.chooseNewEvents(db)
+        // Events of the destination its summaries have not counted yet (usually none) are
+        // counted first: the shard's counts are then added after them.
+        try DailySummaries.addNewEvents(db)
+        let identity = try MergeStatements.identityMaps(db)
+        let added = try MergeStatements.insertEventUIDs(db, uids: result.shardEvents, identity: identity)
+        result.eventsAdded = added.count
         result.duplicates = result.shardEvents - result.eventsAdded
-        try MergeStatements.insertEvents(db)
-        try MergeStatements.countAddedEvents(db, after: lastID)
+        try MergeStatements.insertEvents(db, added, identity: identity)
+        try MergeStatements.countAddedEvents(db, after: added.lastID)
         (result.rowsAdded["s3_reads"], result.rowsAdded["s3_reads_staged"]) = try MergeStatements.mergeS3Reads(db)
-        (result.firstEventTime, result.lastEventTime, result.days) = try MergeStatements.addedTimes(db)
-        try refreshDerivedTables(db, result)
+        (result.firstEventTime, result.lastEventTime, result.days) = try MergeStatements.addedTimes(db, added)
+        try refreshDerivedTables(db, added, identity: identity)
         try MergeStatements.dropTemporaryTables(db)
         return result
     }
 
-    /// Brings the tables derived from events up to date after a shard's events were inserted,
-    /// in the same transaction: the events merge added have ids above every event the daily
-    /// summaries have counted, so they are counted as the writer's would be.
-    private static func refreshDerivedTables(_ db: Database, _ result: MergeResult) throws {
-        try DailySummaries.addNewEvents(db)
+    /// Brings the tables derived from events (daily summaries and their rollups) up to date
+    /// after a shard's events were inserted, in the same transaction. When the shard's events
+    /// are all new, its own daily summaries and rollups, ids remapped, are added to the
+    /// destination's; otherwise the events merge added (ids above every event the summaries
+    /// have counted) are counted as the writer's would be.
+    private static func refreshDerivedTables(_ db: Database, _ added: MergeStatements.AddedEvents, identity: Set<String>) throws {
+        guard try MergeStatements.shardSummariesCountAddedEvents(db, added) else {
+            try DailySummaries.addNewEvents(db)
+            return
+        }
+        if try !MergeStatements.copyShardSummaries(db, identity: identity) {
+            try MergeStatements.addShardSummaries(db)
+        }
+        try DailySummaries.setWatermark(db, try Int64.fetchOne(db, sql: "SELECT ifnull(max(id), 0) FROM main.events") ?? 0)
     }
 
 

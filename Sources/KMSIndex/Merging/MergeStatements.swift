@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 /// The set-based SQL of a merge, run on the destination's connection with the shard attached
@@ -175,28 +176,26 @@ enum MergeStatements {
     /// there, in the shard's order) and are inserted with it: no second lookup to learn their ids.
     static func mergeObjects(_ db: Database) throws -> Int {
         let last = try Int64.fetchOne(db, sql: "SELECT ifnull(max(id), 0) FROM main.s3_objects") ?? 0
+        // The map itself holds each location's columns and whether it is added: one pass over
+        // the shard's locations finds them all (no UPDATE of every row, no copy into the map).
         try db.execute(sql: """
-            CREATE TEMP TABLE merge_objects (old INTEGER PRIMARY KEY, kind TEXT, bucket_id INTEGER, key TEXT,
-                                             key_hash INTEGER, new INTEGER, added INTEGER NOT NULL DEFAULT 0);
-            INSERT INTO temp.merge_objects (old, kind, bucket_id, key, key_hash)
-            SELECT o.id, o.kind, b.new, o.key, o.key_hash
-            FROM shard.s3_objects o LEFT JOIN temp.merge_map_s3_buckets b ON b.old = o.bucket_id;
             CREATE TEMP TABLE merge_bucket_objects (bucket_id INTEGER PRIMARY KEY, id INTEGER NOT NULL);
             INSERT OR IGNORE INTO temp.merge_bucket_objects (bucket_id, id)
             SELECT bucket_id, id FROM main.s3_objects WHERE key_hash IS NULL AND key IS NULL AND bucket_id IS NOT NULL;
-            UPDATE temp.merge_objects SET new = (
-                SELECT d.id FROM main.s3_objects d
-                WHERE d.key_hash = merge_objects.key_hash AND d.key = merge_objects.key AND d.bucket_id IS merge_objects.bucket_id)
-            WHERE key_hash IS NOT NULL;
-            UPDATE temp.merge_objects SET new = (SELECT b.id FROM temp.merge_bucket_objects b WHERE b.bucket_id = merge_objects.bucket_id)
-            WHERE key_hash IS NULL AND key IS NULL;
-            UPDATE temp.merge_objects SET new = old + ?, added = 1 WHERE new IS NULL;
+            CREATE TEMP TABLE merge_map_s3_objects (old INTEGER PRIMARY KEY, new INTEGER NOT NULL, added INTEGER NOT NULL,
+                                                    kind TEXT, bucket_id INTEGER, key TEXT, key_hash INTEGER);
+            INSERT INTO temp.merge_map_s3_objects (old, new, added, kind, bucket_id, key, key_hash)
+            SELECT old, coalesce(found, old + ?), found IS NULL, kind, bucket_id, key, key_hash FROM (
+                SELECT o.id AS old, o.kind, b.new AS bucket_id, o.key, o.key_hash,
+                       CASE WHEN o.key_hash IS NOT NULL THEN
+                                (SELECT d.id FROM main.s3_objects d WHERE d.key_hash = o.key_hash AND d.key = o.key AND d.bucket_id IS b.new)
+                            WHEN o.key IS NULL THEN (SELECT x.id FROM temp.merge_bucket_objects x WHERE x.bucket_id = b.new)
+                       END AS found
+                FROM shard.s3_objects o LEFT JOIN temp.merge_map_s3_buckets b ON b.old = o.bucket_id);
             INSERT INTO main.s3_objects (id, kind, bucket_id, key, key_hash)
-            SELECT new, kind, bucket_id, key, key_hash FROM temp.merge_objects WHERE added ORDER BY new;
+            SELECT new, kind, bucket_id, key, key_hash FROM temp.merge_map_s3_objects WHERE added ORDER BY new;
             """, arguments: [last])
         let added = db.changesCount
-        try createMap(db, "s3_objects")
-        try db.execute(sql: "INSERT INTO temp.merge_map_s3_objects (old, new) SELECT old, new FROM temp.merge_objects")
         try checkMapped(db, "s3_objects")
         return added
     }
@@ -256,31 +255,86 @@ enum MergeStatements {
         return (added, replaced)
     }
 
-    /// Chooses the shard's events the destination lacks (by `(event_time, event_uid)`, the
-    /// primary key of `event_uids`): `temp.merge_events (old, new, event_time)`. An event's new id
-    /// is its id in the shard plus the destination's last id: after every id of the destination,
-    /// in the shard's order, found without numbering (a window function sorted every event).
-    /// Duplicates leave their ids unused, as in ingest. Returns the number of events chosen, and
-    /// the destination's last id before them: the events added are the rows of `main.events`
-    /// with a greater id.
-    static func chooseNewEvents(_ db: Database) throws -> (count: Int, lastID: Int64) {
+    /// The events of a shard a merge adds, and how to read them. An added event's id in the
+    /// destination is its id in the shard plus the destination's last id before the merge
+    /// (`lastID`): after every id of the destination, in the shard's order, found without
+    /// numbering (a window function sorted every event). Duplicates leave their ids unused, as
+    /// in ingest.
+    struct AddedEvents {
+        /// The destination's last event id before the shard's events: the events added are the
+        /// rows of `main.events` with a greater id.
+        var lastID: Int64
+        /// How many events are added.
+        var count: Int
+        /// True when every event of the shard is added (none was in the destination, the usual
+        /// case of shards of separate accounts or times): they are read straight from the
+        /// shard's tables. Otherwise the chosen ones are listed in `temp.merge_events (old, new,
+        /// event_time)`.
+        var all: Bool
+        /// True when the destination held no event and every map the events name leaves ids as
+        /// they are (a shard merged into a new index): the shard's rows are copied whole with
+        /// `INSERT INTO main.T SELECT * FROM shard.T`, which SQLite carries out as a copy of the
+        /// records, its indexes' too, without decoding them or searching the indexes.
+        var asIs = false
+
+        /// FROM clause of the added events `e` (`shard.events`).
+        var events: String {
+            all ? "shard.events e" : "temp.merge_events m CROSS JOIN shard.events e ON e.id = m.old"
+        }
+        /// The new id of the event of shard id `column`, in a query over `events`.
+        func newID(_ column: String) -> String {
+            all ? "\(column) + \(lastID)" : "m.new"
+        }
+        /// FROM clause of the rows of the shard's `table` (alias `t`) that belong to added events,
+        /// by its `event_id` column.
+        func rows(of table: String) -> String {
+            all ? "shard.\(table) t" : "temp.merge_events m CROSS JOIN shard.\(table) t ON t.event_id = m.old"
+        }
+    }
+
+    /// Adds the shard's event uids the destination lacks (by `(event_time, event_uid)`, the
+    /// primary key of `event_uids`, as ingest finds a duplicate): one `INSERT OR IGNORE` in the
+    /// key's order, whose descent of the index to insert is also the probe for a duplicate.
+    /// When every uid was new, every event of the shard is added (`AddedEvents.all`); otherwise
+    /// the ones added are those whose uid row now names their new id, listed in
+    /// `temp.merge_events`.
+    /// `uids` is the number of the shard's uid rows.
+    static func insertEventUIDs(_ db: Database, uids: Int, identity: Set<String>) throws -> AddedEvents {
         let last = try Int64.fetchOne(db, sql: "SELECT ifnull(max(id), 0) FROM main.events") ?? 0
+        let events = try Int.fetchOne(db, sql: "SELECT count(*) FROM shard.events") ?? 0
+        if last == 0, uids == events, eventMaps.isSubset(of: identity),
+           try isEmpty(db, ["event_uids", "events", "event_context", "event_grantees"]) {
+            try db.execute(sql: "INSERT INTO main.event_uids SELECT * FROM shard.event_uids")
+            return AddedEvents(lastID: 0, count: db.changesCount, all: true, asIs: true)
+        }
+        try db.execute(sql: """
+            INSERT OR IGNORE INTO main.event_uids (event_time, event_uid, event_id)
+            SELECT u.event_time, u.event_uid, u.event_id + ? FROM shard.event_uids u
+            """, arguments: [last])
+        let added = db.changesCount
+        if added == uids && uids == events {
+            return AddedEvents(lastID: last, count: added, all: true)
+        }
+        // An event the destination already held keeps its uid row (an id up to `last`); an
+        // added one's row names the shard's id plus `last`.
         try db.execute(sql: """
             CREATE TEMP TABLE merge_events (old INTEGER PRIMARY KEY, new INTEGER NOT NULL, event_time INTEGER NOT NULL);
             INSERT INTO temp.merge_events (old, new, event_time)
-            SELECT u.event_id, u.event_id + ?, u.event_time
+            SELECT u.event_id, u.event_id + ?1, u.event_time
             FROM shard.event_uids u
-            WHERE NOT EXISTS (SELECT 1 FROM main.event_uids d WHERE d.event_time = u.event_time AND d.event_uid = u.event_uid)
+            WHERE EXISTS (SELECT 1 FROM main.event_uids d
+                          WHERE d.event_time = u.event_time AND d.event_uid = u.event_uid AND d.event_id = u.event_id + ?1)
             """, arguments: [last])
-        return (db.changesCount, last)
+        return AddedEvents(lastID: last, count: db.changesCount, all: false)
     }
 
     /// The SELECT list of `columns` read from `e`, each id through its map, and the joins it
-    /// needs: a LEFT JOIN on the map's primary key per mapped column.
-    static func remapped(_ columns: [(name: String, mappedBy: String?)]) -> (values: [String], joins: [String]) {
+    /// needs: a LEFT JOIN on the map's primary key per mapped column, none for a map that
+    /// leaves every id as it is (`identity`).
+    static func remapped(_ columns: [(name: String, mappedBy: String?)], identity: Set<String> = []) -> (values: [String], joins: [String]) {
         var values: [String] = [], joins: [String] = []
         for (k, column) in columns.enumerated() {
-            guard let table = column.mappedBy else {
+            guard let table = column.mappedBy, !identity.contains(table) else {
                 values.append("e.\(column.name)")
                 continue
             }
@@ -290,29 +344,150 @@ enum MergeStatements {
         return (values, joins)
     }
 
-    /// Inserts the chosen events, their uids and their context pairs, with ids remapped.
-    /// Each id goes through a LEFT JOIN on its map's primary key: a correlated subquery per
-    /// column opened and closed a cursor for every event.
-    static func insertEvents(_ db: Database) throws {
-        let (values, joins) = remapped(eventColumns)
+    /// The maps (`merge_map_TABLE`) that map every id of the shard to the same id: a shard
+    /// merged into an empty index, or tables both were given in the same order.
+    static let eventMaps = Set(eventColumns.compactMap(\.mappedBy) + ["context_names", "context_values"])
+
+    /// True when every one of the destination's `tables` is empty.
+    static func isEmpty(_ db: Database, _ tables: [String]) throws -> Bool {
+        let probe = tables.map { "NOT EXISTS (SELECT 1 FROM main.\($0))" }.joined(separator: " AND ")
+        return try Bool.fetchOne(db, sql: "SELECT \(probe)") == true
+    }
+
+    static func identityMaps(_ db: Database) throws -> Set<String> {
+        let names = try String.fetchAll(db, sql: "SELECT name FROM temp.sqlite_master WHERE type = 'table' AND name LIKE 'merge\\_map\\_%' ESCAPE '\\'")
+        var identity: Set<String> = []
+        for name in names where try Bool.fetchOne(db, sql: "SELECT NOT EXISTS (SELECT 1 FROM temp.\(name) WHERE new != old)") == true {
+            identity.insert(String(name.dropFirst("merge_map_".count)))
+        }
+        return identity
+    }
+
+    /// Inserts the added events and their context pairs and grantees, with ids remapped. Each
+    /// id goes through a LEFT JOIN on its map's primary key (a correlated subquery per column
+    /// opened and closed a cursor for every event), unless its map leaves it as it is.
+    static func insertEvents(_ db: Database, _ added: AddedEvents, identity: Set<String>) throws {
+        if added.asIs {
+            try db.execute(sql: """
+                INSERT INTO main.events SELECT * FROM shard.events;
+                INSERT INTO main.event_context SELECT * FROM shard.event_context;
+                INSERT INTO main.event_grantees SELECT * FROM shard.event_grantees;
+                """)
+            return
+        }
+        let (values, joins) = remapped(eventColumns, identity: identity)
+        let name = identity.contains("context_names") ? "t.name_id" : "n.new"
+        let value = identity.contains("context_values") ? "t.value_id" : "v.new"
         try db.execute(sql: """
-            INSERT INTO main.event_uids (event_time, event_uid, event_id)
-            SELECT u.event_time, u.event_uid, m.new FROM shard.event_uids u CROSS JOIN temp.merge_events m ON m.old = u.event_id;
             INSERT INTO main.events (id, \(eventColumns.map(\.name).joined(separator: ", ")))
-            SELECT m.new, \(values.joined(separator: ", "))
-            FROM temp.merge_events m CROSS JOIN shard.events e ON e.id = m.old
+            SELECT \(added.newID("e.id")), \(values.joined(separator: ", "))
+            FROM \(added.events)
             \(joins.joined(separator: "\n"))
-            ORDER BY m.old;
+            ORDER BY e.id;
             INSERT INTO main.event_context (event_id, scope, name_id, value_id)
-            SELECT m.new, c.scope, n.new, v.new
-            FROM temp.merge_events m CROSS JOIN shard.event_context c ON c.event_id = m.old
-            LEFT JOIN temp.merge_map_context_names n ON n.old = c.name_id
-            LEFT JOIN temp.merge_map_context_values v ON v.old = c.value_id
-            ORDER BY m.old, c.scope, c.name_id;
+            SELECT \(added.newID("t.event_id")), t.scope, \(name), \(value)
+            FROM \(added.rows(of: "event_context"))
+            \(identity.contains("context_names") ? "" : "LEFT JOIN temp.merge_map_context_names n ON n.old = t.name_id")
+            \(identity.contains("context_values") ? "" : "LEFT JOIN temp.merge_map_context_values v ON v.old = t.value_id")
+            ORDER BY t.event_id, t.scope, t.name_id;
             INSERT INTO main.event_grantees (event_id, grantee)
-            SELECT m.new, g.grantee FROM temp.merge_events m CROSS JOIN shard.event_grantees g ON g.event_id = m.old
-            ORDER BY m.old;
-            """)
+            SELECT \(added.newID("t.event_id")), t.grantee FROM \(added.rows(of: "event_grantees"))
+            ORDER BY t.event_id;
+            """.replacingOccurrences(of: "\n\n", with: "\n"))
+    }
+
+    /// The daily summaries and their rollups, which the shard's can stand for; each with its
+    /// columns, in order, with the table whose ids each names (nil: copied as it is), its key,
+    /// and what a row of the shard does to the destination's row of the same key (nil: nothing,
+    /// `INSERT OR IGNORE`). In these tables 0 stands for none (`coalesce(…, 0)` of the grouping)
+    /// and stays 0.
+    struct Summary {
+        var table: String
+        var columns: [(name: String, mappedBy: String?)]
+        var key: String
+        var update: String?
+    }
+
+    static let summaries: [Summary] = {
+        let maps: [String: String] = [
+            "recipient_account_sid": "strings", "region_sid": "strings", "requested_key_sid": "strings",
+            "event_name_sid": "strings", "error_code_sid": "strings", "key_id": "kms_keys", "principal_id": "principals",
+            "trail_id": "trails", "object_id": "s3_objects",
+        ]
+        func columns(_ names: String) -> [(name: String, mappedBy: String?)] {
+            names.split(separator: ",").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.map { ($0, maps[$0]) }
+        }
+        let counts = ", events, first_time, last_time"
+        return [
+            Summary(table: "activity_daily", columns: columns(DailySummaries.activityKey + counts),
+                    key: DailySummaries.activityKey, update: DailySummaries.addCounts),
+            Summary(table: "object_daily", columns: columns(DailySummaries.objectKey + ", events, writes, reads, first_time, last_time"),
+                    key: DailySummaries.objectKey,
+                    update: "writes = writes + excluded.writes, reads = reads + excluded.reads, " + DailySummaries.addCounts),
+            Summary(table: "usage_daily", columns: columns(DailySummaries.usageKey + counts),
+                    key: DailySummaries.usageKey, update: DailySummaries.addCounts),
+            Summary(table: "activity_totals", columns: columns(DailySummaries.totalsKey + counts),
+                    key: DailySummaries.totalsKey, update: DailySummaries.addCounts),
+            Summary(table: "callers", columns: columns(DailySummaries.callerKey + counts),
+                    key: DailySummaries.callerKey, update: DailySummaries.addCounts),
+            Summary(table: "trail_files", columns: columns("trail_id, object_id"), key: "trail_id, object_id", update: nil),
+        ]
+    }()
+
+    /// True when the shard's own daily summaries can stand for the grouping of the events this
+    /// merge adds: every event of the shard is added, the shard's summaries count every one of
+    /// its events (its watermark is at its newest event), and each of its S3 locations the
+    /// destination already held has the same kind there (`delivered` depends on it).
+    static func shardSummariesCountAddedEvents(_ db: Database, _ added: AddedEvents) throws -> Bool {
+        guard added.all, added.count > 0 else { return false }
+        let watermark = try Int64.fetchOne(db, sql: "SELECT last_event_id FROM shard.summary_state WHERE id = 1") ?? 0
+        let newest = try Int64.fetchOne(db, sql: "SELECT ifnull(max(id), 0) FROM shard.events") ?? 0
+        guard watermark >= newest else { return false }
+        return try Bool.fetchOne(db, sql: """
+            SELECT NOT EXISTS (SELECT 1 FROM temp.merge_map_s3_objects o CROSS JOIN main.s3_objects d ON d.id = o.new
+                               WHERE NOT o.added AND d.kind IS NOT o.kind)
+            """) == true
+    }
+
+    /// Copies the shard's daily summaries and rollups whole (see `AddedEvents.asIs`) when the
+    /// destination's are empty and every map they name leaves ids as they are; returns false,
+    /// having done nothing, otherwise. Only when `shardSummariesCountAddedEvents`.
+    static func copyShardSummaries(_ db: Database, identity: Set<String>) throws -> Bool {
+        let maps = Set(summaries.flatMap { $0.columns.compactMap(\.mappedBy) })
+        guard maps.isSubset(of: identity), try isEmpty(db, summaries.map(\.table)) else { return false }
+        for summary in summaries {
+            try db.execute(sql: "INSERT INTO main.\(summary.table) SELECT * FROM shard.\(summary.table)")
+        }
+        return true
+    }
+
+    /// Adds the shard's daily summaries and rollups, ids remapped, to the destination's, row by
+    /// row of each (counts added, first and last times widened, as `DailySummaries.addStaged`
+    /// adds the writer's): rows already grouped, where counting the added events again grouped
+    /// every one of them, and rolling them up grouped every daily row. Only when
+    /// `shardSummariesCountAddedEvents`.
+    static func addShardSummaries(_ db: Database) throws {
+        for summary in summaries {
+            var values: [String] = [], joins: [String] = []
+            for (k, column) in summary.columns.enumerated() {
+                guard let map = column.mappedBy else {
+                    values.append("e.\(column.name)")
+                    continue
+                }
+                // A missing id stays NULL, which the NOT NULL columns refuse: a shard whose
+                // summaries name rows it does not have fails rather than counts them elsewhere.
+                values.append("CASE WHEN e.\(column.name) = 0 THEN 0 ELSE m\(k).new END")
+                joins.append("LEFT JOIN temp.merge_map_\(map) m\(k) ON m\(k).old = e.\(column.name)")
+            }
+            // `WHERE true`: an upsert's SELECT needs a WHERE clause for SQLite to parse ON CONFLICT.
+            try db.execute(sql: """
+                INSERT \(summary.update == nil ? "OR IGNORE " : "")INTO main.\(summary.table) (\(summary.columns.map(\.name).joined(separator: ", ")))
+                SELECT \(values.joined(separator: ", ")) FROM shard.\(summary.table) e
+                \(joins.joined(separator: "\n"))
+                WHERE true
+                \(summary.update.map { "ON CONFLICT (\(summary.key)) DO UPDATE SET \($0)" } ?? "")
+                """)
+        }
     }
 
     /// Adds to each ledger row the events this merge added from its file: the events after
@@ -326,7 +501,24 @@ enum MergeStatements {
     }
 
     /// The range and the UTC days of the events added.
-    static func addedTimes(_ db: Database) throws -> (first: Int64?, last: Int64?, days: [String]) {
+    static func addedTimes(_ db: Database, _ added: AddedEvents) throws -> (first: Int64?, last: Int64?, days: [String]) {
+        guard added.count > 0 else { return (nil, nil, []) }
+        if added.all {
+            // Every event of the shard: its earliest and latest times, and the earliest of each
+            // next day, are seeks in the index of the shard's uids (time first), one per day.
+            let first = try Int64.fetchOne(db, sql: "SELECT min(event_time) FROM shard.event_uids")
+            let last = try Int64.fetchOne(db, sql: "SELECT max(event_time) FROM shard.event_uids")
+            var days: [String] = []
+            var next = first
+            while let time = next {
+                let row = try Row.fetchOne(db, sql: """
+                    SELECT date(?1 * 86400, 'unixepoch'), (SELECT min(event_time) FROM shard.event_uids WHERE event_time >= (?1 + 1) * 86400000)
+                    """, arguments: [DailySummaries.day(ofMilliseconds: time)])
+                days.append(row?[0] ?? "")
+                next = row?[1]
+            }
+            return (first, last, days)
+        }
         let row = try Row.fetchOne(db, sql: "SELECT min(event_time) AS first, max(event_time) AS last FROM temp.merge_events")
         // Days as integers first (floor division, for times before 1970 too): a date() per event
         // cost more than the grouping.

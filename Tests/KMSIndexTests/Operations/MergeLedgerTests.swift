@@ -28,6 +28,24 @@ final class MergeLedgerTests: XCTestCase {
         XCTAssertEqual(Set(merged.keys).subtracting(schema.keys), [], "merge copies tables the schema does not have")
     }
 
+    /// Merge adds a shard's daily summaries and rollups as they are, ids remapped: every column
+    /// must be listed (`MergeStatements.summaries`), and every column naming ids must be mapped.
+    func testMergeKnowsEveryColumnOfTheSummaries() throws {
+        let dir = try TempDir()
+        let index = try makeIndex(dir)
+        for summary in MergeStatements.summaries {
+            let columns = try index.queue.read { db in
+                try String.fetchAll(db, sql: "SELECT name FROM pragma_table_info(?)", arguments: [summary.table])
+            }
+            XCTAssertEqual(summary.columns.map(\.name), columns, summary.table)
+            for column in summary.columns where column.name.hasSuffix("_id") || column.name.hasSuffix("_sid") {
+                XCTAssertNotNil(column.mappedBy, "\(summary.table).\(column.name)")
+            }
+        }
+        XCTAssertEqual(Set(MergeStatements.summaries.map(\.table)),
+                       MergeStatements.derivedTables.subtracting(["summary_state"]))
+    }
+
     func testMergeReportsTheDaysOfTheEventsItAddedAndNothingTheSecondTime() throws {
         let dir = try TempDir()
         let shard = try makeIndex(dir, name: "shard.sqlite")

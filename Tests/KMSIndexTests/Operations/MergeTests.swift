@@ -135,6 +135,34 @@ final class MergeTests: XCTestCase {
         XCTAssertEqual(try answers(partial), expected)
     }
 
+    /// Shards some of whose events the index already holds (a third of the tree's log files,
+    /// of every shard, ingested into it first): each adds only its others, and the index answers
+    /// as one ingest of the whole tree.
+    func testShardsPartlyInTheIndexAddOnlyTheirOtherEvents() throws {
+        let s = try Sharded()
+        let expected = try answers(s.whole)
+        let total = try count(try IndexDatabase.openForReading(path: s.whole), "SELECT count(*) FROM events")
+        let logFiles = (FileManager.default.enumerator(atPath: s.tree)?.allObjects as? [String] ?? [])
+            .filter { $0.contains("/CloudTrail/") && $0.hasSuffix(".json.gz") }.sorted()
+        XCTAssertGreaterThan(logFiles.count, 12)
+        let some = stride(from: 0, to: logFiles.count, by: 3).map { s.tree + "/" + logFiles[$0] }
+        let dest = s.dir.path + "/some.sqlite"
+        XCTAssertEqual(try runBinary(["ingest", "--quiet", "--db", dest] + some).status, 0)
+        let before = try count(try IndexDatabase.openForReading(path: dest), "SELECT count(*) FROM events")
+        XCTAssertGreaterThan(before, 0)
+        XCTAssertLessThan(before, total)
+
+        let (run, summary) = try merge(dest, s.shards)
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertEqual(summary["events_added"] as? Int, total - before)
+        XCTAssertEqual(summary["duplicates"] as? Int, before)
+        for shard in summary["shards"] as? [[String: Any]] ?? [] {
+            XCTAssertGreaterThan(shard["events_added"] as? Int ?? 0, 0, "\(shard)")
+            XCTAssertGreaterThan(shard["duplicates"] as? Int ?? 0, 0, "\(shard)")
+        }
+        XCTAssertEqual(try answers(dest), expected)
+    }
+
     /// A merge killed with SIGKILL at moments spread over a whole merge, then run again, ends with
     /// the index of one ingest of the whole tree.
     func testKilledMergesEndWithTheAnswersOfOneIngest() throws {
