@@ -412,7 +412,7 @@ enum MergeStatements {
         let maps: [String: String] = [
             "recipient_account_sid": "strings", "region_sid": "strings", "requested_key_sid": "strings",
             "event_name_sid": "strings", "error_code_sid": "strings", "key_id": "kms_keys", "principal_id": "principals",
-            "trail_id": "trails", "object_id": "s3_objects",
+            "trail_id": "trails", "object_id": "s3_objects", "bucket_id": "s3_buckets",
         ]
         func columns(_ names: String) -> [(name: String, mappedBy: String?)] {
             names.split(separator: ",").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.map { ($0, maps[$0]) }
@@ -431,6 +431,7 @@ enum MergeStatements {
             Summary(table: "callers", columns: columns(DailySummaries.callerKey + counts),
                     key: DailySummaries.callerKey, update: DailySummaries.addCounts),
             Summary(table: "trail_files", columns: columns("trail_id, object_id"), key: "trail_id, object_id", update: nil),
+            Summary(table: "log_buckets", columns: columns("bucket_id"), key: "bucket_id", update: nil),
         ]
     }()
 
