@@ -40,7 +40,7 @@ struct DigestRecord {
     /// need is missing.
     init(path: String, json: JSONValue, contentSHA256: String) throws {
         func text(_ key: String) throws -> String {
-            guard let value = json[key]?.string else { throw ContentError("not a CloudTrail digest: no string \(key)") }
+            guard let value = json[key]?.string else { throw ContentError.notDigest(missing: key) }
             return value
         }
         self.path = path
@@ -48,7 +48,7 @@ struct DigestRecord {
         object = try text("digestS3Object")
         let endTime = try text("digestEndTime")
         guard let end = EventTime.milliseconds(endTime) else {
-            throw ContentError("digestEndTime is not a time: \(endTime)")
+            throw ContentError.digestEndTimeNotATime(endTime)
         }
         endMs = end
         fingerprint = try text("digestPublicKeyFingerprint").lowercased()

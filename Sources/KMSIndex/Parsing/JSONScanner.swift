@@ -20,10 +20,17 @@ enum ParseError: Error, Equatable {
 /// with a literal without allocating, and build a `JSONValue` for the few records worth it.
 /// Every method that runs into the end of the bytes throws `needMore`; the caller refills and
 /// retries from the position it saved.
+///
+/// A scanner borrows the memory it reads: it is made inside a closure that lends that memory
+/// (`ByteWindow.withUnsafeUnreadBytes`, `withUnsafeBufferPointer`) and must not outlive it.
+/// A window moves its bytes when it is refilled, so the reader makes a new scanner after each
+/// read (`LogFileReader.step`), at the position the last one reached: positions are indices,
+/// valid across a move.
 struct JSONScanner {
     /// Deepest nesting accepted, so that hostile input cannot exhaust the stack.
     static let maxDepth = 512
 
+    /// The borrowed bytes, read unchecked below `end` (every read checks `i < end` first).
     let p: UnsafePointer<UInt8>
     let end: Int
     /// Index of the next byte to read.
@@ -37,15 +44,32 @@ struct JSONScanner {
     }
     var interner: Unmanaged<StringInterner>?
 
-    init(_ p: UnsafePointer<UInt8>, from start: Int, to end: Int) {
+    /// A scanner over `bytes`, from index `start`.
+    init(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int = 0) {
+        // An empty buffer may have no address; any address will do, as nothing is read then.
+        self.init(bytes.baseAddress ?? UnsafePointer(bitPattern: 1)!, from: start, to: bytes.count)
+    }
+
+    private init(_ p: UnsafePointer<UInt8>, from start: Int, to end: Int) {
+        precondition(0 <= start && start <= end)
         self.p = p
         self.i = start
         self.end = end
     }
 
-    @inline(__always) func isSpace(_ c: UInt8) -> Bool {
-        c == 0x20 || c == 0x0a || c == 0x0d || c == 0x09
+    /// A scanner over `bytes` of the same memory (a record this one has read past): it
+    /// borrows what this one borrows, for no longer.
+    func scanner(over bytes: Range<Int>) -> JSONScanner {
+        precondition(bytes.upperBound <= end)
+        return JSONScanner(p, from: bytes.lowerBound, to: bytes.upperBound)
     }
+
+    /// JSON's whitespace: space, line feed, carriage return, tab.
+    @inline(__always) static func isSpace(_ c: UInt8) -> Bool {
+        c == UInt8(ascii: " ") || c == UInt8(ascii: "\n") || c == UInt8(ascii: "\r") || c == UInt8(ascii: "\t")
+    }
+
+    @inline(__always) func isSpace(_ c: UInt8) -> Bool { Self.isSpace(c) }
 
     // The three below run between every two tokens of a KMS record: inlined, with the error
     // cases out of line.

@@ -68,7 +68,7 @@ func gunzip(_ data: Data) -> Data {
     let stream = try! DecompressedStream(path: path, limit: 1 << 30)
     let window = ByteWindow()
     while try! stream.read(into: window) > 0 {}
-    return Data(UnsafeBufferPointer(start: window.base + window.start, count: window.count))
+    return Data(window.unreadBytes)
 }
 
 /// `{"Records":[...]}` of the given record texts.
