@@ -132,6 +132,14 @@ extension JSONScanner {
         return key
     }
 
+    /// A member's key, as the case of `keys` it names (nil for any other key), and the colon
+    /// after it: the scanner is left at the value.
+    @inline(__always)
+    mutating func memberKey<Key>(_ keys: KeyTable<Key>) throws -> Key? {
+        guard let k = try memberKey(keys.names) else { return nil }
+        return keys.cases[k]
+    }
+
     /// Reads an object key; returns its index in `names`, nil for any other key.
     mutating func readKey(_ names: KeyNames) throws -> Int? {
         guard try peek() == 0x22 else { throw syntaxError("expected a string, found \(describe(p[i]))") }
@@ -287,5 +295,18 @@ struct KeyNames {
 
     func index(of key: String) -> Int? {
         names.firstIndex { String(decoding: $0, as: UTF8.self) == key }
+    }
+}
+
+/// `KeyNames` for the cases of an enum whose raw values are the keys: a lookup names the case,
+/// so that no reader depends on the order of a list of names.
+struct KeyTable<Key: RawRepresentable & CaseIterable & Sendable>: Sendable where Key.RawValue == String {
+    let names: KeyNames
+    /// The cases, at the indices `names` gives.
+    let cases: [Key]
+
+    init() {
+        cases = Array(Key.allCases)
+        names = KeyNames(cases.map(\.rawValue))
     }
 }
