@@ -73,8 +73,9 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(partial.stderr.contains("1 ingested"), partial.stderr)
     }
 
-    /// The plain forms of who-read skip ArgumentParser; `--` before the object sends the same
-    /// request through it. Both must print and return exactly the same.
+    /// who-read is parsed on its own, without the command tree (`WhoReadCommand.parseAlone`):
+    /// every spelling of the same request (`--`, `=`, any order, the environment's index) must
+    /// print and return exactly the same, and so must an index that cannot be opened.
     func testPlainWhoReadAnswersAsArgumentParserDoes() throws {
         let dir = try TempDir()
         let db = dir.path + "/i.sqlite"
@@ -104,7 +105,8 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(fromEnvironment.stdout, try run(["who-read", "--", seedLogFileARN], environment: environment).stdout)
     }
 
-    /// Forms the plain reader leaves to ArgumentParser keep ArgumentParser's meaning and errors.
+    /// What who-read alone does not parse (help, errors) goes to the command tree, with
+    /// ArgumentParser's meaning and errors.
     func testWhoReadFormsThatAreNotPlainStillParse() throws {
         let dir = try TempDir()
         let db = dir.path + "/i.sqlite"
