@@ -112,10 +112,10 @@ package enum EventNormalizer {
             guard let parsed, parsed.serviceIs("sts") else { return .notARN }
             let r = parsed.resource
             guard ByteSearch.isASCII(r) else { return .notASCII }
-            guard let slash = r.firstIndex(of: 0x2f) else { return .nothing }
+            guard let slash = r.firstIndex(of: UInt8(ascii: "/")) else { return .nothing }
             func text(_ range: Range<Int>) -> String { String(decoding: UnsafeBufferPointer(rebasing: r[range]), as: UTF8.self) }
             if ARNBytes.equal(r, 0..<slash, "assumed-role") {
-                guard let second = r[(slash + 1)...].firstIndex(of: 0x2f) else { return .nothing }
+                guard let second = r[(slash + 1)...].firstIndex(of: UInt8(ascii: "/")) else { return .nothing }
                 let role = roleWanted
                     ? "arn:\(parsed.string(parsed.partition)):iam::\(parsed.string(parsed.account)):role/\(text((slash + 1)..<second))"
                     : nil

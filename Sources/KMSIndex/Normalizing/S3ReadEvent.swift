@@ -111,7 +111,7 @@ extension String {
         var bytes: [UInt8] = []
         var it = Array(utf8)[...]
         while let b = it.popFirst() {
-            guard b == 0x25 else { bytes.append(b); continue }
+            guard b == UInt8(ascii: "%") else { bytes.append(b); continue }
             guard it.count >= 2, let v = UInt8(String(decoding: it.prefix(2), as: UTF8.self), radix: 16) else { return self }
             bytes.append(v)
             it = it.dropFirst(2)

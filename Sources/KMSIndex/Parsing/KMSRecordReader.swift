@@ -84,11 +84,11 @@ extension KMSRecordFields {
 
     static func readReadOnly(_ s: inout JSONScanner) throws -> Bool? {
         let c = try s.peek()
-        if c == 0x22 {
+        if c == UInt8(ascii: "\"") {
             let text = try s.readString()
             return text == "true" ? true : text == "false" ? false : nil
         }
-        if c == 0x7b || c == 0x5b {
+        if c == UInt8(ascii: "{") || c == UInt8(ascii: "[") {
             try s.skipValueChecked(depth: 1)
             return nil
         }
@@ -100,7 +100,7 @@ extension KMSRecordFields {
     // closures, into the fields they belong to: these are the hottest members of a record.
 
     static func readIdentity(_ s: inout JSONScanner, into identity: inout IdentityFields?) throws {
-        guard try s.peek() == 0x7b else {
+        guard try s.peek() == UInt8(ascii: "{") else {
             try s.skipValueChecked(depth: 1)
             identity = nil
             return
@@ -134,7 +134,7 @@ extension KMSRecordFields {
         f.sourceIdentity = nil
         f.issuerARN = nil
         f.issuerUserName = nil
-        guard try s.peek() == 0x7b else { return try s.skipValueChecked(depth: 2) }
+        guard try s.peek() == UInt8(ascii: "{") else { return try s.skipValueChecked(depth: 2) }
         guard try s.enterObject(depth: 2) else { return }
         repeat {
             switch try s.memberKey(sessionKeys) {
@@ -149,7 +149,7 @@ extension KMSRecordFields {
     static func readIssuer(_ s: inout JSONScanner, into f: inout IdentityFields) throws {
         f.issuerARN = nil
         f.issuerUserName = nil
-        guard try s.peek() == 0x7b else { return try s.skipValueChecked(depth: 3) }
+        guard try s.peek() == UInt8(ascii: "{") else { return try s.skipValueChecked(depth: 3) }
         guard try s.enterObject(depth: 3) else { return }
         repeat {
             switch try s.memberKey(issuerKeys) {
@@ -161,7 +161,7 @@ extension KMSRecordFields {
     }
 
     static func readParameters(_ s: inout JSONScanner, into parameters: inout ParameterFields?) throws {
-        guard try s.peek() == 0x7b else {
+        guard try s.peek() == UInt8(ascii: "{") else {
             try s.skipValueChecked(depth: 1)
             parameters = nil
             return
@@ -192,7 +192,7 @@ extension KMSRecordFields {
 
     /// An encryption context: string members as they are, others as their JSON text.
     static func readContext(_ s: inout JSONScanner) throws -> [ContextMember]? {
-        guard try s.peek() == 0x7b else {
+        guard try s.peek() == UInt8(ascii: "{") else {
             try s.skipValueChecked(depth: 2)
             return nil
         }
@@ -202,7 +202,7 @@ extension KMSRecordFields {
             try s.skipWhitespace()
             let name = try s.readSharedString()
             try s.skipColon()
-            if try s.peek() == 0x22 {
+            if try s.peek() == UInt8(ascii: "\"") {
                 members.append(ContextMember(name: name, value: try s.readSharedString(), isString: true))
             } else {
                 members.append(ContextMember(name: name, value: try s.parseValue(depth: 3).jsonText, isString: false))
@@ -212,17 +212,17 @@ extension KMSRecordFields {
     }
 
     static func readResources(_ s: inout JSONScanner) throws -> [ResourceEntry]? {
-        guard try s.peek() == 0x5b else {
+        guard try s.peek() == UInt8(ascii: "[") else {
             try s.skipValueChecked(depth: 1)
             return nil
         }
         s.i += 1
         var entries: [ResourceEntry] = []
         try s.skipWhitespace()
-        if s.p[s.i] == 0x5d { s.i += 1; return entries }
+        if s.p[s.i] == UInt8(ascii: "]") { s.i += 1; return entries }
         while true {
             try s.skipWhitespace()
-            if try s.peek() == 0x7b {
+            if try s.peek() == UInt8(ascii: "{") {
                 var upper, lower, type: String?
                 if try s.enterObject(depth: 2) {
                     repeat {
@@ -240,8 +240,8 @@ extension KMSRecordFields {
                 entries.append(ResourceEntry(arn: nil, type: nil))
             }
             try s.skipWhitespace()
-            if s.p[s.i] == 0x5d { s.i += 1; return entries }
-            try s.expect(0x2c, "',' or ']'")
+            if s.p[s.i] == UInt8(ascii: "]") { s.i += 1; return entries }
+            try s.expect(UInt8(ascii: ","), "',' or ']'")
         }
     }
 }

@@ -98,17 +98,17 @@ package final class LogFileReader {
                 s.i += 3  // a UTF-8 byte order mark: tolerated, as most JSON readers do
                 try s.skipWhitespace()
             }
-            if s.p[s.i] == 0x7b { s.i += 1; return true }
+            if s.p[s.i] == UInt8(ascii: "{") { s.i += 1; return true }
             return false
         }
         guard topIsObject else {
             let kind = try step { s -> String in
                 let c = s.p[s.i]
                 switch c {
-                case 0x5b:
+                case UInt8(ascii: "["):
                     try s.skipValue()
                     return "an array"
-                case 0x22:
+                case UInt8(ascii: "\""):
                     try s.skipValue()
                     return "a string"
                 default:
@@ -122,7 +122,7 @@ package final class LogFileReader {
         var sawRecords = false
         var done = try step { s -> Bool in
             try s.skipWhitespace()
-            if s.p[s.i] == 0x7d { s.i += 1; return true }
+            if s.p[s.i] == UInt8(ascii: "}") { s.i += 1; return true }
             return false
         }
         while !done {
@@ -130,7 +130,7 @@ package final class LogFileReader {
                 try s.skipWhitespace()
                 let k = try s.readString()
                 try s.skipWhitespace()
-                try s.expect(0x3a, "':'")
+                try s.expect(UInt8(ascii: ":"), "':'")
                 try s.skipWhitespace()
                 return k
             }
@@ -143,8 +143,8 @@ package final class LogFileReader {
             }
             done = try step { s -> Bool in
                 try s.skipWhitespace()
-                if s.p[s.i] == 0x7d { s.i += 1; return true }
-                try s.expect(0x2c, "',' or '}'")
+                if s.p[s.i] == UInt8(ascii: "}") { s.i += 1; return true }
+                try s.expect(UInt8(ascii: ","), "',' or '}'")
                 return false
             }
         }
@@ -159,13 +159,13 @@ package final class LogFileReader {
     private func readRecords<Record>(building build: (inout JSONScanner) throws -> Record,
                                      onKMSRecord: (consuming Record, Int) throws -> Void) throws {
         let isArray = try step { s -> Bool in
-            if s.p[s.i] == 0x5b { s.i += 1; return true }
+            if s.p[s.i] == UInt8(ascii: "[") { s.i += 1; return true }
             return false
         }
         guard isArray else { throw ContentError.recordsNotArray }
         var done = try step { s -> Bool in
             try s.skipWhitespace()
-            if s.p[s.i] == 0x5d { s.i += 1; return true }
+            if s.p[s.i] == UInt8(ascii: "]") { s.i += 1; return true }
             return false
         }
         while !done {
@@ -195,8 +195,8 @@ package final class LogFileReader {
             }
             done = try step { s -> Bool in
                 try s.skipWhitespace()
-                if s.p[s.i] == 0x5d { s.i += 1; return true }
-                try s.expect(0x2c, "',' or ']' in Records")
+                if s.p[s.i] == UInt8(ascii: "]") { s.i += 1; return true }
+                try s.expect(UInt8(ascii: ","), "',' or ']' in Records")
                 try s.skipWhitespace()
                 return false
             }
@@ -246,14 +246,14 @@ package final class LogFileReader {
     /// record, with one search of its bytes more.
     static func scanRecord(_ s: inout JSONScanner, shortcut: Bool = true, s3: Bool = false) throws -> RecordScan {
         let start = s.i
-        guard s.p[s.i] == 0x7b else {
+        guard s.p[s.i] == UInt8(ascii: "{") else {
             try s.skipValue()
             return .notObject
         }
         s.i += 1
         var isKMS = false
         try s.skipWhitespace()
-        if s.p[s.i] != 0x7d {
+        if s.p[s.i] != UInt8(ascii: "}") {
             while true {
                 try s.skipWhitespace()
                 // Most records start with these keys, and most KMS records say so in these
@@ -262,9 +262,9 @@ package final class LogFileReader {
                     : s.skipIfExactly("eventVersion") || s.skipIfExactly("userIdentity") || s.skipIfExactly("eventTime") ? false
                     : try s.readStringEquals("eventSource")
                 try s.skipWhitespace()
-                try s.expect(0x3a, "':'")
+                try s.expect(UInt8(ascii: ":"), "':'")
                 try s.skipWhitespace()
-                if isSource && s.p[s.i] == 0x22 {
+                if isSource && s.p[s.i] == UInt8(ascii: "\"") {
                     if s3, s.skipIfExactly("s3.amazonaws.com") {
                         let name = nameAfterSource(s)
                         try s.skipRestOfContainer()
@@ -289,8 +289,8 @@ package final class LogFileReader {
                     try s.skipValue()
                 }
                 try s.skipWhitespace()
-                if s.p[s.i] == 0x7d { break }
-                try s.expect(0x2c, "',' or '}' in a record")
+                if s.p[s.i] == UInt8(ascii: "}") { break }
+                try s.expect(UInt8(ascii: ","), "',' or '}' in a record")
             }
         }
         s.i += 1
@@ -307,7 +307,7 @@ package final class LogFileReader {
         guard (try? rest.skipRestOfContainer()) != nil else { return nil }
         let base = s.p + s.i
         let count = rest.i - s.i
-        guard memchr(base, 0x5c, count) == nil, !contains(base, count, "eventSource") else { return nil }
+        guard memchr(base, Int32(UInt8(ascii: "\\")), count) == nil, !contains(base, count, "eventSource") else { return nil }
         return rest.i
     }
 
@@ -319,8 +319,8 @@ package final class LogFileReader {
         guard s.end - s.i > n + 24, memcmp(s.p + s.i, prefix.utf8Start, n) == 0 else { return nil }
         let from = s.i + n
         var k = from
-        while k < from + 24, s.p[k] != 0x22 {
-            if s.p[k] == 0x5c { return nil }
+        while k < from + 24, s.p[k] != UInt8(ascii: "\"") {
+            if s.p[k] == UInt8(ascii: "\\") { return nil }
             k += 1
         }
         guard k < from + 24 else { return nil }
