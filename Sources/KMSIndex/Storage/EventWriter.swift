@@ -397,7 +397,7 @@ final class EventWriter {
         summaries.add(e, row, delivery: delivery)
         try pendingEvents.append(row, db)
         for pair in e.otherContext {
-            try pendingContext.append(ContextRow(eventID: id, scope: Int64(pair.scope.rawValue),
+            try pendingContext.append(ContextRow(eventRowID: id, scope: Int64(pair.scope.rawValue),
                                                  name: try contextName(pair.name), value: try contextValue(pair.value)), db)
         }
         if let grantee = e.granteePrincipal {
@@ -691,10 +691,10 @@ private struct ContextRow: BoundRow {
     static let insertHead = "INSERT OR FAIL INTO event_context (event_id, scope, name_id, value_id)"
     static let columnCount = 4
 
-    var eventID, scope, name, value: Int64
+    var eventRowID, scope, name, value: Int64
 
     func bind(_ row: inout BoundStatement) {
-        row.int(eventID)
+        row.int(eventRowID)
         row.int(scope)
         row.int(name)
         row.int(value)
