@@ -18,7 +18,7 @@ let package = Package(
         // zlib from Debian's zlib1g-dev, with a shim for the inflateInit2/deflateInit2 macros:
         // the export's and the generator's compression.
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
-        // ISA-L's igzip from Debian's libisal-dev: the ingest's inflate, three times zlib's speed.
+        // ISA-L's igzip from Debian's libisal-dev: the ingest's inflate, faster than zlib's.
         .systemLibrary(name: "CISAL", providers: [.apt(["libisal-dev"])]),
         // SQLite's global configuration (sqlite3_config is variadic), from libsqlite3-dev.
         .systemLibrary(name: "CSQLiteConfig", providers: [.apt(["libsqlite3-dev"])]),
@@ -53,8 +53,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             // Start-up is most of a who-read. A position-dependent executable needs none of the
-            // 90,000 relative relocations (and their copy-on-write page faults) the loader applies
-            // to a PIE this size; lld, unlike gold, links it against a dynamic Swift runtime
+            // relative relocations (and their copy-on-write page faults) the loader applies to a
+            // PIE this size (BENCHMARKS.md); lld, unlike gold, links it against a dynamic Swift runtime
             // (builds without --static-swift-stdlib) without canonical PLT entries for its
             // protected functions, which glibc warns about. Nothing looks our own symbols up at
             // run time, so they need not be exported either.

@@ -13,7 +13,7 @@ struct KMSIndexCommand: ParsableCommand {
             """,
         version: "kmsindex \(version) (index schema \(IndexDatabase.schemaVersion))",
         // Every command sets commandName: a name derived from the type's name costs a
-        // demangling, about a million instructions per command, at every start.
+        // demangling per command at every start (BENCHMARKS.md).
         subcommands: [
             IngestCommand.self, MergeCommand.self, WhoReadCommand.self, StatsCommand.self, AuditCommand.self, PruneCommand.self,
             BackupCommand.self, ExportCommand.self, ReadsCommand.self, OwnPrincipalCommand.self, KeyCommand.self, KeysCommand.self,

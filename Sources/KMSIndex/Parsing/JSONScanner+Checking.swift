@@ -20,8 +20,8 @@ extension JSONScanner {
         let start = i
         try skipScalar()
         let text = UnsafeBufferPointer(start: p + start, count: i - start)
-        // Compared in bytes: a generic comparison with a String's UTF-8 cost hundreds of
-        // instructions per literal, and every KMS record has one (readOnly).
+        // Compared in bytes: a generic comparison with a String's UTF-8 costs far more per
+        // literal, and every KMS record has one (readOnly).
         func isText(_ literal: StaticString) -> Bool {
             text.count == literal.utf8CodeUnitCount && memcmp(text.baseAddress!, literal.utf8Start, text.count) == 0
         }

@@ -110,8 +110,8 @@ struct JSONScanner {
 
     /// Where the string at `i` (which must be `"`) ends, and whether it holds escapes.
     /// A backslash escapes the byte after it, so the search steps over that byte.
-    /// Inlined: it runs once per string of every skipped record, and a call costs about a
-    /// fifth of the skipping time.
+    /// Inlined: it runs once per string of every skipped record, and a call was a large part
+    /// of the skipping time (BENCHMARKS.md).
     @inline(__always)
     func stringEnd() throws -> (contentEnd: Int, hasEscape: Bool) {
         var j = i + 1

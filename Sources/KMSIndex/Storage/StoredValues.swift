@@ -51,7 +51,7 @@ package enum StoredTime {
         let (year, month, day, secondOfDay, millis) = parts(ms)
         guard (0...9999).contains(year) else { return paddedText(ms) }
         // Written digit by digit into 24 bytes: the writer prints a time per alias it learns,
-        // and String interpolation of padded parts cost several thousand instructions.
+        // and String interpolation of padded parts cost many times more (BENCHMARKS.md).
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { b in
             func put(_ v: Int, _ n: Int, at k: Int) {
                 var v = v

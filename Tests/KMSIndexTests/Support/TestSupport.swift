@@ -5,7 +5,8 @@ import GRDB
 import XCTest
 
 
-/// A fresh folder under the system temp folder, removed by the test's teardown.
+/// A fresh folder under the system temp folder, removed when the last reference to it goes
+/// (`deinit`), at the end of the test that made it.
 final class TempDir {
     let url: URL
     var path: String { url.path }
