@@ -11,7 +11,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
@@ -22,6 +21,10 @@ let package = Package(
         .systemLibrary(name: "CISAL", providers: [.apt(["libisal-dev"])]),
         // SQLite's global configuration (sqlite3_config is variadic), from libsqlite3-dev.
         .systemLibrary(name: "CSQLiteConfig", providers: [.apt(["libsqlite3-dev"])]),
+        // libcrypto from Debian's libssl-dev: SHA-256, MD5 and RSA signatures, for the tool and
+        // the generator alike (KMSCrypto), without building a copy of BoringSSL.
+        .systemLibrary(name: "COpenSSL", providers: [.apt(["libssl-dev"])]),
+        .target(name: "KMSCrypto", dependencies: ["COpenSSL"]),
 
         // Skipping nested JSON 64 bytes at a time with AVX2 where the CPU has it (checked at
         // run time): vector compares and bit extraction Swift cannot express on Linux.
@@ -35,11 +38,10 @@ let package = Package(
                 "CISAL",
                 "CByteScan",
                 "CSQLiteConfig",
+                // Content hashes, and the RSA signatures of CloudTrail digest files.
+                "KMSCrypto",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
-                .product(name: "Crypto", package: "swift-crypto"),
-                // RSA signature verification of CloudTrail digest files.
-                .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
             plugins: ["EmbedMigrations"]
         ),
@@ -67,11 +69,7 @@ let package = Package(
         // Signs digest files with a test key when asked (`--sign-digests`).
         .target(
             name: "KMSIndexSynth",
-            dependencies: [
-                "CZlib",
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "_CryptoExtras", package: "swift-crypto"),
-            ]
+            dependencies: ["CZlib", "KMSCrypto"]
         ),
         .executableTarget(
             name: "kmsindex-synth",
@@ -96,10 +94,10 @@ let package = Package(
 
         // AddressSanitizer defaults of the test binary (see the C file).
         .target(name: "SanitizerDefaults", path: "Tests/SanitizerDefaults"),
-        .testTarget(name: "KMSIndexSynthTests", dependencies: ["KMSIndexSynth"]),
+        .testTarget(name: "KMSIndexSynthTests", dependencies: ["KMSIndexSynth", "KMSCrypto"]),
         .testTarget(
             name: "KMSIndexTests",
-            dependencies: ["KMSIndex", "KMSIndexSynth", "CZlib", "CByteScan", "SanitizerDefaults"],
+            dependencies: ["KMSIndex", "KMSIndexSynth", "KMSCrypto", "CZlib", "CByteScan", "SanitizerDefaults"],
             resources: [.copy("Fixtures")]
         ),
     ]

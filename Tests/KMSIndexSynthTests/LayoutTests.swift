@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 
+import KMSCrypto
 @testable import KMSIndexSynth
 
 final class LayoutTests: XCTestCase {

@@ -1,4 +1,4 @@
-import Crypto
+import KMSCrypto
 
 /// What the chain and signature checks keep of one digest file, read once: a few hundred
 /// bytes, whatever the number of log files it lists.
@@ -21,7 +21,7 @@ struct DigestRecord {
     /// `digestSignatureAlgorithm`.
     var algorithm: String
     /// SHA-256 of the string CloudTrail signs for this digest.
-    var signedHash: SHA256.Digest
+    var signedHash: [UInt8]
     /// A late digest (`…_backfill…`), outside the hourly order of its chain.
     var isBackfill: Bool
 
@@ -64,7 +64,7 @@ struct DigestRecord {
         // CloudTrail's signing string; a starting digest's missing signature is the text "null"
         // (as in the AWS CLI's validate-logs, matching CloudTrail's Java implementation).
         let signing = endTime + "\n" + bucket + "/" + object + "\n" + contentSHA256 + "\n" + (previousSignature ?? "null")
-        signedHash = SHA256.hash(data: Array(signing.utf8))
+        signedHash = SHA256.hash(Array(signing.utf8))
     }
 
     /// True when the file sits where its content says CloudTrail wrote it: the path ends with

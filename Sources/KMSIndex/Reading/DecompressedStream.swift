@@ -1,5 +1,5 @@
 import CISAL
-import Crypto
+import KMSCrypto
 
 #if canImport(Glibc)
 import Glibc
@@ -257,7 +257,7 @@ package final class DecompressedStream {
     }
 
     private func hash(_ bytes: UnsafeMutablePointer<UInt8>, _ count: Int) {
-        hasher?.update(bufferPointer: UnsafeRawBufferPointer(start: bytes, count: count))
+        hasher?.update(UnsafeRawBufferPointer(start: bytes, count: count))
     }
 
     /// Lowercase hex SHA-256 of the whole decompressed content; nil until the end is read,
