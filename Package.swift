@@ -22,9 +22,13 @@ let package = Package(
         // SQLite's global configuration (sqlite3_config is variadic), from libsqlite3-dev.
         .systemLibrary(name: "CSQLiteConfig", providers: [.apt(["libsqlite3-dev"])]),
         // libcrypto from Debian's libssl-dev: SHA-256, MD5 and RSA signatures, for the tool and
-        // the generator alike (KMSCrypto), without building a copy of BoringSSL.
+        // the generator alike (KMSCrypto), without building a copy of BoringSSL. Linked from its
+        // static archive, only the parts used: loading libcrypto.so.3 cost every command,
+        // who-read above all, a measurable part of its start-up (BENCHMARKS.md).
         .systemLibrary(name: "COpenSSL", providers: [.apt(["libssl-dev"])]),
-        .target(name: "KMSCrypto", dependencies: ["COpenSSL"]),
+        .target(
+            name: "KMSCrypto", dependencies: ["COpenSSL"],
+            linkerSettings: [.unsafeFlags(["-Xlinker", "-l:libcrypto.a"], .when(platforms: [.linux]))]),
 
         // Skipping nested JSON 64 bytes at a time with AVX2 where the CPU has it (checked at
         // run time): vector compares and bit extraction Swift cannot express on Linux.

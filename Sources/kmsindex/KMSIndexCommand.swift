@@ -26,25 +26,28 @@ struct KMSIndexCommand: ParsableCommand {
 
     /// ArgumentParser's own parse, run and exit, with two differences. A usage error exits
     /// with status 2, as the commands document, where ArgumentParser exits with 64 (EX_USAGE).
-    /// And who-read, which scripts run many times over, is parsed on its own first: building
-    /// the whole command tree costs more than its query (`WhoReadCommand.parseAlone`).
+    /// And the plain forms of who-read, which scripts run many times over, are read without
+    /// ArgumentParser (`PlainWhoReadArguments`): its set-up costs more than the query, even
+    /// for the one command alone.
     static func main() {
         Console.ignoreBrokenPipe()
-        if var whoRead = WhoReadCommand.parseAlone(CommandLine.arguments.dropFirst()) {
-            run(&whoRead)
+        if let plain = PlainWhoReadArguments(CommandLine.arguments.dropFirst()) {
+            finish {
+                try WhoReadCommand.listReads(of: plain.object, databasePath: IndexDatabase.resolvePath(plain.db), format: plain.format)
+            }
         }
         do {
             var command = try parseAsRoot()
-            run(&command)
+            finish { try command.run() }
         } catch {
             exit(withUsageError: error)
         }
     }
 
-    /// Runs `command` and exits with its status: 0 when it returns, else the `ExitCode` it throws.
-    static func run(_ command: inout some ParsableCommand) -> Never {
+    /// Runs `body` and exits with its status: 0 when it returns, else the `ExitCode` it throws.
+    static func finish(_ body: () throws -> Void) -> Never {
         do {
-            try command.run()
+            try body()
             exit()
         } catch {
             exit(withUsageError: error)

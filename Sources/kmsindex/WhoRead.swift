@@ -27,29 +27,26 @@ extension KMSIndexCommand {
         var format: OutputFormat { output.format }
 
         mutating func run() throws {
+            try Self.listReads(of: object, databasePath: database.path, format: format, all: all)
+        }
+
+        /// Prints who read `object`; a status other than 0 (1 none, 2 error) is thrown as an
+        /// `ExitCode`.
+        static func listReads(of object: String, databasePath: String, format: OutputFormat, all: Bool = false) throws {
             let index: IndexDatabase
             let answer: WhoReadAnswer
             do {
-                index = try IndexDatabase.openForReading(path: database.path)
+                index = try IndexDatabase.openForReading(path: databasePath)
                 answer = try index.queue.read { db in try WhoRead(db).answer(object) }
             } catch {
                 throw failure("\(error)")
             }
-            let status = Self.report(answer, object: object, format: format, all: all)
+            let status = report(answer, object: object, format: format, all: all)
             // The process ends with the index still open (never released): closing a read-only
             // connection changes nothing on disk, and GRDB's teardown is a measurable part of a
             // who-read.
             _ = Unmanaged.passRetained(index)
             if status != 0 { throw ExitCode(status) }
-        }
-
-        /// The command, when `arguments` (without the program's name) are `who-read` and
-        /// arguments ArgumentParser reads as this command alone; nil for anything else (help,
-        /// an error), which the whole command tree then reads and reports. Scripts run who-read
-        /// many times over, and setting up the tree of every command costs more than the query.
-        static func parseAlone(_ arguments: ArraySlice<String>) -> WhoReadCommand? {
-            guard arguments.first == "who-read" else { return nil }
-            return try? parse(Array(arguments.dropFirst()))
         }
 
         /// Prints `answer`; returns the exit status.
@@ -123,5 +120,53 @@ extension KMSIndexCommand {
             }
             return ResultTable(columns: EventRow.columnNames, cells: reads.map(\.cells))
         }
+    }
+}
+
+/// The plain forms of `kmsindex who-read`, read without building the command tree: scripts run
+/// who-read many times over, and ArgumentParser's set-up costs more than the query itself.
+///
+/// Understood: `--db path` and `--format name` (or `--db=path`, `--format=name`), each at most
+/// once, and one object, in any order. Anything else (help, `--`, a repeated option, a value that
+/// is empty or starts with a dash, a format that is not one) is left to ArgumentParser, so it is
+/// read and reported exactly as before.
+struct PlainWhoReadArguments {
+    var db: String?
+    var object: String
+    var format: OutputFormat
+
+    /// `arguments` without the program name; nil when they are not a plain who-read.
+    init?(_ arguments: ArraySlice<String>) {
+        var rest = arguments
+        guard rest.popFirst() == "who-read" else { return nil }
+        var db: String?, format: OutputFormat?, object: String?
+        while let argument = rest.popFirst() {
+            guard argument.hasPrefix("--") else {
+                guard object == nil, !argument.isEmpty, !argument.hasPrefix("-") else { return nil }
+                object = argument
+                continue
+            }
+            let name: Substring, value: String
+            if let equals = argument.firstIndex(of: "=") {
+                name = argument[..<equals]
+                value = String(argument[argument.index(after: equals)...])
+            } else {
+                name = argument[...]
+                guard let next = rest.popFirst() else { return nil }
+                value = next
+            }
+            guard !value.isEmpty, !value.hasPrefix("-") else { return nil }
+            switch name {
+            case "--db" where db == nil: db = value
+            case "--format" where format == nil:
+                guard let known = OutputFormat(rawValue: value) else { return nil }
+                format = known
+            default: return nil
+            }
+        }
+        guard let object else { return nil }
+        self.db = db
+        self.object = object
+        self.format = format ?? .table
     }
 }

@@ -73,9 +73,8 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(partial.stderr.contains("1 ingested"), partial.stderr)
     }
 
-    /// who-read is parsed on its own, without the command tree (`WhoReadCommand.parseAlone`):
-    /// every spelling of the same request (`--`, `=`, any order, the environment's index) must
-    /// print and return exactly the same, and so must an index that cannot be opened.
+    /// The plain forms of who-read skip ArgumentParser; `--` before the object sends the same
+    /// request through it. Both must print and return exactly the same.
     func testPlainWhoReadAnswersAsArgumentParserDoes() throws {
         let dir = try TempDir()
         let db = dir.path + "/i.sqlite"
@@ -105,8 +104,7 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(fromEnvironment.stdout, try run(["who-read", "--", seedLogFileARN], environment: environment).stdout)
     }
 
-    /// What who-read alone does not parse (help, errors) goes to the command tree, with
-    /// ArgumentParser's meaning and errors.
+    /// Forms the plain reader leaves to ArgumentParser keep ArgumentParser's meaning and errors.
     func testWhoReadFormsThatAreNotPlainStillParse() throws {
         let dir = try TempDir()
         let db = dir.path + "/i.sqlite"
