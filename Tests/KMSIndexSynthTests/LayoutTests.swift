@@ -1,7 +1,7 @@
 import Foundation
+import KMSCrypto
 import XCTest
 
-import KMSCrypto
 @testable import KMSIndexSynth
 
 final class LayoutTests: XCTestCase {

@@ -1,7 +1,7 @@
 import Foundation
+import KMSCrypto
 import XCTest
 
-import KMSCrypto
 @testable import KMSIndexSynth
 
 /// Each shape has the statistics it promises, on a small instance (2 accounts x 2 regions,
