@@ -11,17 +11,24 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // zlib from Debian's zlib1g-dev, with a shim for the inflateInit2/deflateInit2 macros:
         // the export's and the generator's compression.
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
-        // ISA-L's igzip from Debian's libisal-dev: the ingest's inflate, three times zlib's speed.
+        // ISA-L's igzip from Debian's libisal-dev: the ingest's inflate, faster than zlib's.
         .systemLibrary(name: "CISAL", providers: [.apt(["libisal-dev"])]),
         // SQLite's global configuration (sqlite3_config is variadic), from libsqlite3-dev.
         .systemLibrary(name: "CSQLiteConfig", providers: [.apt(["libsqlite3-dev"])]),
+        // libcrypto from Debian's libssl-dev: SHA-256, MD5 and RSA signatures, for the tool and
+        // the generator alike (KMSCrypto), without building a copy of BoringSSL. Linked from its
+        // static archive, only the parts used: loading libcrypto.so.3 cost every command,
+        // who-read above all, a measurable part of its start-up (BENCHMARKS.md).
+        .systemLibrary(name: "COpenSSL", providers: [.apt(["libssl-dev"])]),
+        .target(
+            name: "KMSCrypto", dependencies: ["COpenSSL"],
+            linkerSettings: [.unsafeFlags(["-Xlinker", "-l:libcrypto.a"], .when(platforms: [.linux]))]),
 
         // Skipping nested JSON 64 bytes at a time with AVX2 where the CPU has it (checked at
         // run time): vector compares and bit extraction Swift cannot express on Linux.
@@ -35,11 +42,10 @@ let package = Package(
                 "CISAL",
                 "CByteScan",
                 "CSQLiteConfig",
+                // Content hashes, and the RSA signatures of CloudTrail digest files.
+                "KMSCrypto",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
-                .product(name: "Crypto", package: "swift-crypto"),
-                // RSA signature verification of CloudTrail digest files.
-                .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
             plugins: ["EmbedMigrations"]
         ),
@@ -53,8 +59,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             // Start-up is most of a who-read. A position-dependent executable needs none of the
-            // 90,000 relative relocations (and their copy-on-write page faults) the loader applies
-            // to a PIE this size; lld, unlike gold, links it against a dynamic Swift runtime
+            // relative relocations (and their copy-on-write page faults) the loader applies to a
+            // PIE this size (BENCHMARKS.md); lld, unlike gold, links it against a dynamic Swift runtime
             // (builds without --static-swift-stdlib) without canonical PLT entries for its
             // protected functions, which glibc warns about. Nothing looks our own symbols up at
             // run time, so they need not be exported either.
@@ -67,11 +73,7 @@ let package = Package(
         // Signs digest files with a test key when asked (`--sign-digests`).
         .target(
             name: "KMSIndexSynth",
-            dependencies: [
-                "CZlib",
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "_CryptoExtras", package: "swift-crypto"),
-            ]
+            dependencies: ["CZlib", "KMSCrypto"]
         ),
         .executableTarget(
             name: "kmsindex-synth",
@@ -96,10 +98,10 @@ let package = Package(
 
         // AddressSanitizer defaults of the test binary (see the C file).
         .target(name: "SanitizerDefaults", path: "Tests/SanitizerDefaults"),
-        .testTarget(name: "KMSIndexSynthTests", dependencies: ["KMSIndexSynth"]),
+        .testTarget(name: "KMSIndexSynthTests", dependencies: ["KMSIndexSynth", "KMSCrypto"]),
         .testTarget(
             name: "KMSIndexTests",
-            dependencies: ["KMSIndex", "KMSIndexSynth", "CZlib", "CByteScan", "SanitizerDefaults"],
+            dependencies: ["KMSIndex", "KMSIndexSynth", "KMSCrypto", "CZlib", "CByteScan", "SanitizerDefaults"],
             resources: [.copy("Fixtures")]
         ),
     ]

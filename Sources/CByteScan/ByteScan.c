@@ -8,8 +8,8 @@
 // every kind of input), so it follows that loop's rules, not JSON's: only `"`, `\` inside
 // strings, and brackets matter; nothing else is checked.
 //
-// AVX2 only: AVX-512BW was about 13% faster on this loop alone, a few tenths of a percent of
-// ingest, not worth a second path nor the lower clock some CPUs run 512-bit code at.
+// AVX2 only: AVX-512BW was faster on this loop alone but not measurably on ingest
+// (BENCHMARKS.md), not worth a second path nor the lower clock some CPUs run 512-bit code at.
 #include "ByteScan.h"
 
 #include <string.h>

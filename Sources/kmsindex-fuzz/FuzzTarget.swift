@@ -48,16 +48,29 @@ struct Fuzz {
 }
 #else
 /// Without the fuzzer: runs the files given as arguments through the harness, to replay a
-/// crash or a corpus (`kmsindex-fuzz FILE...`).
+/// crash or a corpus (`kmsindex-fuzz FILE...`). An input that takes longer than the fuzzer's
+/// `-timeout` (scripts/fuzz) fails as the fuzzer would fail it, instead of replaying forever:
+/// some of the regression inputs were timeouts.
 @main
 struct Replay {
+    /// Seconds per input, as scripts/fuzz passes `-timeout`.
+    static let timeout: UInt32 = 10
+
     static func main() {
+        signal(SIGALRM) { _ in
+            // Only async-signal-safe calls here: the bytes of a literal, write(2), _exit(2).
+            let message: StaticString = "kmsindex-fuzz: an input did not parse within the fuzzer's timeout\n"
+            _ = write(2, message.utf8Start, message.utf8CodeUnitCount)
+            _exit(3)
+        }
         for path in CommandLine.arguments.dropFirst() {
             guard let data = FileManager.default.contents(atPath: path) else {
                 FileHandle.standardError.write(Data("kmsindex-fuzz: cannot read \(path)\n".utf8))
                 exit(2)
             }
+            alarm(timeout)
             FuzzHarness.run(data)
+            alarm(0)
         }
         try? FileManager.default.removeItem(atPath: FuzzHarness.path)
     }

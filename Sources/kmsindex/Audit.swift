@@ -49,7 +49,7 @@ extension KMSIndexCommand {
                 let index = try IndexDatabase.openForReading(path: database.path)
                 report = try Audit(index: index).report(paths: paths, keys: keys, signatures: signatureFile)
             } catch {
-                fail("\(error)")
+                throw failure("\(error)")
             }
             let findings = report.findings
             let table = ResultTable(columns: ["finding", "subject", "detail"],

@@ -2,7 +2,7 @@ import ArgumentParser
 import KMSIndex
 
 extension KMSIndexCommand {
-    struct Backup: ParsableCommand {
+    struct BackupCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "backup",
             abstract: "Write a consistent copy of the index to a new file, even while an ingest runs.")
@@ -17,7 +17,7 @@ extension KMSIndexCommand {
                 let index = try IndexDatabase.openForReading(path: database.path)
                 try Maintenance.backup(index, to: destination)
             } catch {
-                fail("\(error)")
+                throw failure("\(error)")
             }
         }
     }

@@ -19,7 +19,7 @@ extension KMSIndexCommand {
 
         mutating func run() throws {
             let filter = try filters.queryFilter()
-            let table = queryIndex(database) { db in try Denied.table(db, filter: filter) }
+            let table = try queryIndex(database) { db in try Denied.table(db, filter: filter) }
             try emit(table, output.format, none: "no failed call matches")
         }
     }

@@ -3,7 +3,7 @@ import Foundation
 import KMSIndex
 
 extension KMSIndexCommand {
-    struct Export: ParsableCommand {
+    struct ExportCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "export",
             abstract: "Write the events as Hive-partitioned, gzip-compressed JSON lines, for Athena, Trino, Spark or DuckDB.",
@@ -58,7 +58,7 @@ extension KMSIndexCommand {
                 summary = try Exporter(index: index, options: options).run()
             } catch {
                 if jsonSummary { Console.out(Self.json(nil, seconds: Date().timeIntervalSince(started), status: 2)) }
-                fail("\(error)")
+                throw failure("\(error)")
             }
             if !quiet { Console.err("kmsindex: export: " + Self.describe(summary)) }
             if jsonSummary { Console.out(Self.json(summary, seconds: Date().timeIntervalSince(started), status: 0)) }

@@ -61,7 +61,7 @@ extension KMSIndexCommand {
 
         func window(_ text: String) throws -> FindingsWindow {
             do {
-                guard let ms = StoredTime.milliseconds(try TimeFilter.since(text)) else { throw QueryError("not a time: \(text)") }
+                guard let ms = StoredTime.milliseconds(try TimeFilter.since(text)) else { throw QueryError.notATime(text) }
                 return .since(ms)
             } catch let error as QueryError {
                 throw ValidationError(error.description)
@@ -77,10 +77,12 @@ extension KMSIndexCommand {
                     if silence != nil {
                         try Findings.silence(index, kind: kind, principal: principal, subject: subject)
                     } else if try !Findings.unsilence(index, kind: kind, principal: principal, subject: subject) {
-                        fail("no such rule: \(kind.rawValue) \(principal ?? "") \(subject ?? "")")
+                        throw failure("no such rule: \(kind.rawValue) \(principal ?? "") \(subject ?? "")")
                     }
+                } catch let status as ExitCode {
+                    throw status
                 } catch {
-                    fail("\(error)")
+                    throw failure("\(error)")
                 }
                 return
             }
@@ -91,14 +93,14 @@ extension KMSIndexCommand {
                 run = try Findings.collect(try IndexDatabase.openForReading(path: path), window: window, digestPaths: digests,
                                            publicKeys: keys)
             } catch {
-                fail("\(error)")
+                throw failure("\(error)")
             }
             // Nothing found prints nothing (JSON: []), so that cron mails nothing.
             if !run.findings.isEmpty || format == .json { Console.out(Finding.render(run.findings, format)) }
             do {
                 try Findings.markReported(try IndexDatabase.openForWriting(path: path, lockTimeout: nil), run)
             } catch {
-                fail("\(error)")
+                throw failure("\(error)")
             }
             if !run.findings.isEmpty { throw ExitCode(3) }
         }

@@ -4,7 +4,7 @@ import KMSIndex
 import Logging
 
 extension KMSIndexCommand {
-    struct Ingest: ParsableCommand {
+    struct IngestCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "ingest",
             abstract: "Read CloudTrail log files (.json.gz or .json) into the index.",
@@ -115,7 +115,7 @@ extension KMSIndexCommand {
                 withExtendedLifetime(lock) {}
             } catch {
                 display.clear()
-                fail("\(error)")
+                throw failure("\(error)")
             }
             display.clear()
             let status: Int32 = summary.filesFailed > 0 ? 1 : 0

@@ -1,10 +1,6 @@
 import ArgumentParser
 import KMSIndex
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// `kmsindex`: who used which KMS key, on which S3 object, when, from CloudTrail logs.
 @main
 struct KMSIndexCommand: ParsableCommand {
@@ -17,32 +13,52 @@ struct KMSIndexCommand: ParsableCommand {
             """,
         version: "kmsindex \(version) (index schema \(IndexDatabase.schemaVersion))",
         // Every command sets commandName: a name derived from the type's name costs a
-        // demangling, about a million instructions per command, at every start.
-        subcommands: [Ingest.self, Merge.self, WhoReadCommand.self, Stats.self, AuditCommand.self, Prune.self, Backup.self, Export.self, Reads.self, OwnPrincipal.self, Key.self, Keys.self, Trails.self, Objects.self, UsageCommand.self, DeniedCommand.self, FindingsCommand.self, SQLCommand.self]
+        // demangling per command at every start (BENCHMARKS.md).
+        subcommands: [
+            IngestCommand.self, MergeCommand.self, WhoReadCommand.self, StatsCommand.self, AuditCommand.self, PruneCommand.self,
+            BackupCommand.self, ExportCommand.self, ReadsCommand.self, OwnPrincipalCommand.self, KeyCommand.self, KeysCommand.self,
+            TrailsCommand.self, ObjectsCommand.self, UsageCommand.self, DeniedCommand.self, FindingsCommand.self, SQLCommand.self,
+        ]
     )
 
     /// This binary's version: the release, and the commit when it is not the release's tag.
     static let version = ToolVersion.describe(buildGitState)
 
-    /// Runs the command; usage errors exit with status 2, like every other error of ours.
+    /// ArgumentParser's own parse, run and exit, with two differences. A usage error exits
+    /// with status 2, as the commands document, where ArgumentParser exits with 64 (EX_USAGE).
+    /// And the plain forms of who-read, which scripts run many times over, are read without
+    /// ArgumentParser (`PlainWhoReadArguments`): its set-up costs more than the query, even
+    /// for the one command alone.
     static func main() {
         Console.ignoreBrokenPipe()
         if let plain = PlainWhoReadArguments(CommandLine.arguments.dropFirst()) {
-            WhoReadCommand.listReads(of: plain.object, databasePath: IndexDatabase.resolvePath(plain.db), format: plain.format)
+            finish {
+                try WhoReadCommand.listReads(of: plain.object, databasePath: IndexDatabase.resolvePath(plain.db), format: plain.format)
+            }
         }
         do {
             var command = try parseAsRoot()
-            try command.run()
+            finish { try command.run() }
         } catch {
-            let code = exitCode(for: error)
-            let message = fullMessage(for: error)
-            if code == .success {
-                Console.out(message + "\n")
-                Glibc.exit(0)
-            }
-            if !message.isEmpty { Console.err(message) }
-            Glibc.exit(code == .validationFailure ? 2 : code.rawValue)
+            exit(withUsageError: error)
         }
+    }
+
+    /// Runs `body` and exits with its status: 0 when it returns, else the `ExitCode` it throws.
+    static func finish(_ body: () throws -> Void) -> Never {
+        do {
+            try body()
+            exit()
+        } catch {
+            exit(withUsageError: error)
+        }
+    }
+
+    /// `exit(withError:)`, with status 2 for a usage error.
+    static func exit(withUsageError error: any Error) -> Never {
+        guard exitCode(for: error) == .validationFailure else { exit(withError: error) }
+        Console.err(fullMessage(for: error))
+        exit(withError: ExitCode(2))
     }
 }
 
@@ -58,8 +74,8 @@ struct DatabaseOptions: ParsableArguments {
 
 extension OutputFormat: ExpressibleByArgument {}
 
-/// Reports an error the way every command does, and exits with status 2.
-func fail(_ message: String) -> Never {
+/// Reports an error the way every command does; thrown, it ends the command with status 2.
+func failure(_ message: String) -> ExitCode {
     Console.err("kmsindex: " + TerminalText.escape(message))
-    exit(2)
+    return ExitCode(2)
 }

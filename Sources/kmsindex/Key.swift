@@ -2,7 +2,7 @@ import ArgumentParser
 import KMSIndex
 
 extension KMSIndexCommand {
-    struct Key: ParsableCommand {
+    struct KeyCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "key",
             abstract: "Tell one KMS key's story.",
@@ -32,7 +32,7 @@ extension KMSIndexCommand {
 
         mutating func run() throws {
             let filter = try filters.queryFilter()
-            let answer = queryIndex(database) { db in try KeyReport(db).answer(key, filter: filter) }
+            let answer = try queryIndex(database) { db in try KeyReport(db).answer(key, filter: filter) }
             switch answer {
             case .unknown:
                 Console.err("kmsindex: no key in the index matches \(TerminalText.escape(key))")

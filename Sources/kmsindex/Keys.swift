@@ -2,7 +2,7 @@ import ArgumentParser
 import KMSIndex
 
 extension KMSIndexCommand {
-    struct Keys: ParsableCommand {
+    struct KeysCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "keys",
             abstract: "List the KMS keys in the index.",
@@ -19,7 +19,7 @@ extension KMSIndexCommand {
 
         mutating func run() throws {
             let filter = try filters.queryFilter()
-            let table = queryIndex(database) { db in try Listings.keys(db, filter: filter) }
+            let table = try queryIndex(database) { db in try Listings.keys(db, filter: filter) }
             try emit(table, output.format, none: "no key matches")
         }
     }

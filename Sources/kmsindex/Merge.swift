@@ -4,7 +4,7 @@ import KMSIndex
 import Logging
 
 extension KMSIndexCommand {
-    struct Merge: ParsableCommand {
+    struct MergeCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "merge",
             abstract: "Unite indexes written by separate ingests (shards) into the index.",
@@ -49,7 +49,7 @@ extension KMSIndexCommand {
             // index that does not exist yet is not created). By path here; by file once it is open.
             let destination = URL(fileURLWithPath: database.path).standardizedFileURL.path
             if let own = shards.first(where: { URL(fileURLWithPath: $0).standardizedFileURL.path == destination }) {
-                fail("\(own) is the index merged into (--db \(database.path)); a shard must be another index")
+                throw failure("\(own) is the index merged into (--db \(database.path)); a shard must be another index")
             }
             do {
                 let lock = try IndexLock(indexPath: database.path, timeout: wait) { holder in
@@ -60,7 +60,7 @@ extension KMSIndexCommand {
                 let index = try IndexDatabase.openForWriting(path: database.path, lockTimeout: nil)
                 let merger = IndexMerger(destination: index)
                 if let own = shards.first(where: merger.isDestination) {
-                    fail("\(own) is the index merged into (--db \(database.path)); a shard must be another index")
+                    throw failure("\(own) is the index merged into (--db \(database.path)); a shard must be another index")
                 }
                 for shard in shards {
                     do {
@@ -73,8 +73,10 @@ extension KMSIndexCommand {
                     }
                 }
                 withExtendedLifetime(lock) {}
+            } catch let status as ExitCode {
+                throw status
             } catch {
-                fail("\(error)")
+                throw failure("\(error)")
             }
             let failed = outcomes.filter { if case .failure = $0 { return true } else { return false } }.count
             let status: Int32 = failed > 0 ? 1 : 0

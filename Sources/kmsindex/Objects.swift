@@ -2,7 +2,7 @@ import ArgumentParser
 import KMSIndex
 
 extension KMSIndexCommand {
-    struct Objects: ParsableCommand {
+    struct ObjectsCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "objects",
             abstract: "List the S3 objects (log files and others) KMS events name.",
@@ -25,7 +25,7 @@ extension KMSIndexCommand {
 
         mutating func run() throws {
             let filter = try filters.queryFilter()
-            let table = queryIndex(database) { db in
+            let table = try queryIndex(database) { db in
                 try Listings.objects(db, filter: filter, bucket: bucket, trail: trail)
             }
             try emit(table, output.format, none: "no object matches")

@@ -3,7 +3,7 @@ import KMSIndex
 
 extension KMSIndexCommand {
     /// `own-principal add|remove|list`: the principals whose reads are the indexer's own.
-    struct OwnPrincipal: ParsableCommand {
+    struct OwnPrincipalCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "own-principal",
             abstract: "Name the principals the indexer itself reads the log files with (the sync's role).",
@@ -12,10 +12,10 @@ extension KMSIndexCommand {
                 (--all shows them). A role ARN covers all its sessions; a user ARN that user; an \
                 assumed-role session ARN that session. Stored in the index.
                 """,
-            subcommands: [Add.self, Remove.self, List.self]
+            subcommands: [AddCommand.self, RemoveCommand.self, ListCommand.self]
         )
 
-        struct Add: ParsableCommand {
+        struct AddCommand: ParsableCommand {
             static let configuration = CommandConfiguration(commandName: "add", abstract: "Add an own principal.")
             @OptionGroup var database: DatabaseOptions
             @Argument(help: ArgumentHelp("A role, user or assumed-role session ARN.", valueName: "arn"))
@@ -24,12 +24,12 @@ extension KMSIndexCommand {
             var wait: Double = 600
 
             mutating func run() throws {
-                let added = writeIndex(database, wait: wait) { db in try OwnPrincipals.add(db, arn: arn) }
+                let added = try writeIndex(database, wait: wait) { db in try OwnPrincipals.add(db, arn: arn) }
                 Console.err("kmsindex: " + (added ? "added " : "already an own principal: ") + TerminalText.escape(arn))
             }
         }
 
-        struct Remove: ParsableCommand {
+        struct RemoveCommand: ParsableCommand {
             static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove an own principal.")
             @OptionGroup var database: DatabaseOptions
             @Argument(help: ArgumentHelp("An ARN given to add.", valueName: "arn"))
@@ -38,7 +38,7 @@ extension KMSIndexCommand {
             var wait: Double = 600
 
             mutating func run() throws {
-                let removed = writeIndex(database, wait: wait) { db in try OwnPrincipals.remove(db, arn: arn) }
+                let removed = try writeIndex(database, wait: wait) { db in try OwnPrincipals.remove(db, arn: arn) }
                 guard removed else {
                     Console.err("kmsindex: not an own principal: " + TerminalText.escape(arn))
                     throw ExitCode(1)
@@ -47,13 +47,13 @@ extension KMSIndexCommand {
             }
         }
 
-        struct List: ParsableCommand {
+        struct ListCommand: ParsableCommand {
             static let configuration = CommandConfiguration(commandName: "list", abstract: "List the own principals.")
             @OptionGroup var database: DatabaseOptions
             @OptionGroup var output: OutputOptions
 
             mutating func run() throws {
-                let stored = queryIndex(database) { db in try OwnPrincipals.list(db) }
+                let stored = try queryIndex(database) { db in try OwnPrincipals.list(db) }
                 try emit(ResultTable(columns: ["arn", "added_at"], rows: stored.map { [$0.arn, $0.addedAt] }),
                          output.format, none: "no own principal is stored")
             }

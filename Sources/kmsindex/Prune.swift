@@ -2,7 +2,7 @@ import ArgumentParser
 import KMSIndex
 
 extension KMSIndexCommand {
-    struct Prune: ParsableCommand {
+    struct PruneCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "prune",
             abstract: "Delete events older than a day, and reclaim the space.",
@@ -35,7 +35,7 @@ extension KMSIndexCommand {
                 report = try Maintenance.prune(index, before: cutoff)
                 withExtendedLifetime(lock) {}
             } catch {
-                fail("\(error)")
+                throw failure("\(error)")
             }
             Console.err("kmsindex: pruned events before \(cutoff): \(report.events) events, \(report.contextPairs) context pairs, "
                 + "\(report.keys) keys, \(report.objects) objects, \(report.trails) trails, \(report.principals) principals, "

@@ -54,12 +54,12 @@ extension UsageGrouping: ExpressibleByArgument {}
 
 /// Opens the index read-only and runs `body` on it; any failure is reported as every command
 /// reports one (status 2).
-func queryIndex<T>(_ database: DatabaseOptions, _ body: (Database) throws -> T) -> T {
+func queryIndex<T>(_ database: DatabaseOptions, _ body: (Database) throws -> T) throws -> T {
     do {
         let index = try IndexDatabase.openForReading(path: database.path)
         return try index.queue.read { db in try body(db) }
     } catch {
-        fail("\(error)")
+        throw failure("\(error)")
     }
 }
 
@@ -76,7 +76,7 @@ func emit(_ table: ResultTable, _ format: OutputFormat, none: @autoclosure () ->
 
 /// Takes the index lock (waiting up to `wait` seconds), opens the index for writing and runs
 /// `body` in one transaction; any failure is reported as every command reports one (status 2).
-func writeIndex<T>(_ database: DatabaseOptions, wait: Double, _ body: (Database) throws -> T) -> T {
+func writeIndex<T>(_ database: DatabaseOptions, wait: Double, _ body: (Database) throws -> T) throws -> T {
     do {
         let lock = try IndexLock(indexPath: database.path, timeout: wait)
         let index = try IndexDatabase.openForWriting(path: database.path, lockTimeout: nil)
@@ -84,6 +84,6 @@ func writeIndex<T>(_ database: DatabaseOptions, wait: Double, _ body: (Database)
         withExtendedLifetime(lock) {}
         return result
     } catch {
-        fail("\(error)")
+        throw failure("\(error)")
     }
 }

@@ -2,7 +2,7 @@ import ArgumentParser
 import KMSIndex
 
 extension KMSIndexCommand {
-    struct Reads: ParsableCommand {
+    struct ReadsCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "reads",
             abstract: "List what a principal decrypted, when, with what result.",
@@ -27,7 +27,7 @@ extension KMSIndexCommand {
 
         mutating func run() throws {
             let filter = try filters.queryFilter()
-            let (known, reads) = queryIndex(database) { db in
+            let (known, reads) = try queryIndex(database) { db in
                 let query = PrincipalReads(db)
                 return (try !query.principalIDs(principal).isEmpty, try query.reads(principal: principal, filter: filter))
             }

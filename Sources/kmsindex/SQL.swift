@@ -51,7 +51,7 @@ extension KMSIndexCommand {
                 let queue = try ReadOnlySQL.open(path: database.path)
                 table = try queue.read { db in try ReadOnlySQL.run(db, sql: sql, parameters: parameters) }
             } catch {
-                fail("\(error)")
+                throw failure("\(error)")
             }
             try emit(table, output.format, none: "the query returned no rows")
         }

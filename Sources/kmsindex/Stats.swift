@@ -3,7 +3,7 @@ import GRDB
 import KMSIndex
 
 extension KMSIndexCommand {
-    struct Stats: ParsableCommand {
+    struct StatsCommand: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "stats", abstract: "Show what the index holds.")
 
         @OptionGroup var database: DatabaseOptions
@@ -18,7 +18,7 @@ extension KMSIndexCommand {
                 let index = try IndexDatabase.openForReading(path: database.path)
                 stats = try index.queue.read { db in try IndexStats.read(db) }
             } catch {
-                fail("\(error)")
+                throw failure("\(error)")
             }
             let fields: [(String, String?)] = [
                 ("version", KMSIndexCommand.version),

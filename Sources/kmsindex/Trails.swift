@@ -2,7 +2,7 @@ import ArgumentParser
 import KMSIndex
 
 extension KMSIndexCommand {
-    struct Trails: ParsableCommand {
+    struct TrailsCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "trails",
             abstract: "List the CloudTrail trails whose log files KMS protected.",
@@ -19,7 +19,7 @@ extension KMSIndexCommand {
 
         mutating func run() throws {
             let filter = try filters.queryFilter()
-            let table = queryIndex(database) { db in try Listings.trails(db, filter: filter) }
+            let table = try queryIndex(database) { db in try Listings.trails(db, filter: filter) }
             try emit(table, output.format, none: "no trail matches")
         }
     }

@@ -39,7 +39,7 @@ extension KMSIndexCommand {
         mutating func run() throws {
             let filter = try filters.queryFilter()
             let pricing = UsagePricing(pricePer10k: pricePer10k, freePerMonth: freePerMonth)
-            let report = queryIndex(database) { db in try Usage.report(db, filter: filter, by: by, pricing: pricing) }
+            let report = try queryIndex(database) { db in try Usage.report(db, filter: filter, by: by, pricing: pricing) }
             if report.isEmpty {
                 if output.format != .table { Console.out(report.render(output.format)) }
                 Console.err("kmsindex: no KMS request matches")

@@ -2,10 +2,6 @@ import ArgumentParser
 import GRDB
 import KMSIndex
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 extension KMSIndexCommand {
     struct WhoReadCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -31,25 +27,26 @@ extension KMSIndexCommand {
         var format: OutputFormat { output.format }
 
         mutating func run() throws {
-            Self.listReads(of: object, databasePath: database.path, format: format, all: all)
+            try Self.listReads(of: object, databasePath: database.path, format: format, all: all)
         }
 
-        /// Prints who read `object` and ends the process with the exit status (0 reads listed,
-        /// 1 none, 2 error).
-        static func listReads(of object: String, databasePath: String, format: OutputFormat, all: Bool = false) -> Never {
+        /// Prints who read `object`; a status other than 0 (1 none, 2 error) is thrown as an
+        /// `ExitCode`.
+        static func listReads(of object: String, databasePath: String, format: OutputFormat, all: Bool = false) throws {
             let index: IndexDatabase
             let answer: WhoReadAnswer
             do {
                 index = try IndexDatabase.openForReading(path: databasePath)
                 answer = try index.queue.read { db in try WhoRead(db).answer(object) }
             } catch {
-                fail("\(error)")
+                throw failure("\(error)")
             }
             let status = report(answer, object: object, format: format, all: all)
-            // Exits with the index still open (never released): closing a read-only connection
-            // changes nothing on disk, and GRDB's teardown is a measurable part of a who-read.
+            // The process ends with the index still open (never released): closing a read-only
+            // connection changes nothing on disk, and GRDB's teardown is a measurable part of a
+            // who-read.
             _ = Unmanaged.passRetained(index)
-            Glibc.exit(status)
+            if status != 0 { throw ExitCode(status) }
         }
 
         /// Prints `answer`; returns the exit status.

@@ -1,4 +1,5 @@
 import Foundation
+import KMSCrypto
 import XCTest
 
 @testable import KMSIndexSynth
@@ -28,6 +29,41 @@ final class SHA256Tests: XCTestCase {
         }
         XCTAssertEqual(
             SHA256.hex(hasher.finalize()), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+
+    /// A hasher is a value: a copy goes on from where the original was, each on its own, and
+    /// finalizing leaves the state as it was.
+    func testCopiesAreIndependentAndFinalizeKeepsTheState() {
+        var ab = SHA256()
+        ab.update(Array("a".utf8))
+        var ac = ab
+        ab.update(Array("b".utf8))
+        ac.update(Array("c".utf8))
+        XCTAssertEqual(SHA256.hex(ab.finalize()), SHA256.hexDigest(Array("ab".utf8)))
+        XCTAssertEqual(SHA256.hex(ac.finalize()), SHA256.hexDigest(Array("ac".utf8)))
+        XCTAssertEqual(ab.finalize(), ab.finalize())
+        ab.update(Array("c".utf8))
+        XCTAssertEqual(SHA256.hex(ab.finalize()), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    }
+
+    /// MD5 as RFC 1321's examples give it (the fingerprint of a CloudTrail public key).
+    func testMD5() {
+        XCTAssertEqual(SHA256.hex(MD5.hash(Array("".utf8))), "d41d8cd98f00b204e9800998ecf8427e")
+        XCTAssertEqual(SHA256.hex(MD5.hash(Array("abc".utf8))), "900150983cd24fb0d6963f7d28e17f72")
+    }
+
+    /// The test key signs, its public half verifies that signature and no other.
+    func testRSASignatureRoundTrip() throws {
+        let key = try RSAPrivateKey(pem: TestSigningKey.pem)
+        let publicKey = try RSAPublicKey(der: key.publicKeyPKCS1DER)
+        let message = Array("2024-03-01T01:00:00Z\nbucket/key\nabc\nnull".utf8)
+        let signature = try key.signature(for: message)
+        XCTAssertTrue(publicKey.isValidSignature(signature, sha256Digest: SHA256.hash(message)))
+        XCTAssertFalse(publicKey.isValidSignature(signature, sha256Digest: SHA256.hash(message + [0])))
+        var altered = signature
+        altered[altered.count / 2] ^= 1
+        XCTAssertFalse(publicKey.isValidSignature(altered, sha256Digest: SHA256.hash(message)))
+        XCTAssertThrowsError(try RSAPublicKey(der: Array("not a key".utf8)))
     }
 
     /// Lengths around the padding boundary (55, 56, 63, 64, 65 bytes) agree with sha256sum.

@@ -1,4 +1,5 @@
 import Foundation
+import KMSCrypto
 import XCTest
 
 @testable import KMSIndexSynth

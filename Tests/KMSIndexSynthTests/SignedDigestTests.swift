@@ -5,7 +5,7 @@ import XCTest
 
 /// Signing digests changes their signatures and fingerprints, and nothing else; the ground
 /// truth describes each chain. (The signatures themselves are verified by kmsindex audit's
-/// tests, with swift-crypto, and were checked once against openssl.)
+/// tests, and by this package's SHA256Tests, with libcrypto.)
 final class SignedDigestTests: XCTestCase {
     func testSigningChangesOnlyTheDigestsSignaturesAndFingerprints() throws {
         let options = SynthOptions(seed: 4, accounts: 1, regions: ["us-east-1", "eu-west-1"], days: 1, filesPerDay: 6)

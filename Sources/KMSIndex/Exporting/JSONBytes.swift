@@ -31,17 +31,17 @@ package struct JSONBytes {
 
     /// Appends an integer.
     package mutating func int(_ value: Int64) {
-        if value == 0 { bytes.append(0x30); return }
+        if value == 0 { bytes.append(UInt8(ascii: "0")); return }
         var magnitude = value.magnitude
         var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // room for 20 digits, written backwards
         var count = 0
         withUnsafeMutableBytes(of: &digits) { buffer in
             while magnitude > 0 {
                 count += 1
-                buffer[24 - count] = UInt8(0x30 + magnitude % 10)
+                buffer[24 - count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
                 magnitude /= 10
             }
-            if value < 0 { bytes.append(0x2D) }
+            if value < 0 { bytes.append(UInt8(ascii: "-")) }
             bytes.append(contentsOf: buffer[(24 - count)...])
         }
     }
@@ -60,25 +60,25 @@ package struct JSONBytes {
 
     /// Appends a string literal of the UTF-8 bytes `utf8`, escaped, invalid sequences as U+FFFD.
     package mutating func string(_ utf8: UnsafeBufferPointer<UInt8>) {
-        bytes.append(0x22)
+        bytes.append(UInt8(ascii: "\""))
         var i = 0
         let n = utf8.count
         while i < n {
             let b = utf8[i]
-            if b >= 0x20 && b < 0x7F && b != 0x22 && b != 0x5C {
+            if b >= 0x20 && b < 0x7F && b != UInt8(ascii: "\"") && b != UInt8(ascii: "\\") {
                 // A run of plain ASCII, copied at once.
                 var j = i + 1
-                while j < n, utf8[j] >= 0x20, utf8[j] < 0x7F, utf8[j] != 0x22, utf8[j] != 0x5C { j += 1 }
+                while j < n, utf8[j] >= 0x20, utf8[j] < 0x7F, utf8[j] != UInt8(ascii: "\""), utf8[j] != UInt8(ascii: "\\") { j += 1 }
                 bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[i..<j]))
                 i = j
                 continue
             }
             switch b {
-            case 0x22: raw("\\\""); i += 1
-            case 0x5C: raw("\\\\"); i += 1
-            case 0x0A: raw("\\n"); i += 1
-            case 0x0D: raw("\\r"); i += 1
-            case 0x09: raw("\\t"); i += 1
+            case UInt8(ascii: "\""): raw("\\\""); i += 1
+            case UInt8(ascii: "\\"): raw("\\\\"); i += 1
+            case UInt8(ascii: "\n"): raw("\\n"); i += 1
+            case UInt8(ascii: "\r"): raw("\\r"); i += 1
+            case UInt8(ascii: "\t"): raw("\\t"); i += 1
             case 0..<0x20, 0x7F: escaped(UInt32(b)); i += 1
             default:
                 let (scalar, length) = Self.decode(utf8, at: i)
@@ -94,13 +94,13 @@ package struct JSONBytes {
                 i += length
             }
         }
-        bytes.append(0x22)
+        bytes.append(UInt8(ascii: "\""))
     }
 
     /// Appends `\uXXXX` for a scalar of the Basic Multilingual Plane.
     private mutating func escaped(_ scalar: UInt32) {
         let hex: [UInt8] = Array("0123456789abcdef".utf8)
-        bytes.append(contentsOf: [0x5C, 0x75, hex[Int(scalar >> 12 & 0xF)], hex[Int(scalar >> 8 & 0xF)],
+        bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), hex[Int(scalar >> 12 & 0xF)], hex[Int(scalar >> 8 & 0xF)],
                                   hex[Int(scalar >> 4 & 0xF)], hex[Int(scalar & 0xF)]])
     }
 

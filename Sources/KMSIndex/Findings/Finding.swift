@@ -1,4 +1,4 @@
-import Crypto
+import KMSCrypto
 
 /// One thing the nightly run raises for a human: a new reader of the logs, a key about to be
 /// lost, deliveries that stopped, logs unaccounted for, an unusual volume of Decrypts.
@@ -65,7 +65,7 @@ package struct Finding: Sendable, Equatable {
 
     /// 16 hex digits of the SHA-256 of the parts, separated by a byte no part holds.
     static func stableID(_ parts: [String]) -> String {
-        let digest = SHA256.hash(data: Array(parts.joined(separator: "\u{1F}").utf8))
+        let digest = SHA256.hash(Array(parts.joined(separator: "\u{1F}").utf8))
         return Hex.encode(digest.prefix(8))
     }
 }

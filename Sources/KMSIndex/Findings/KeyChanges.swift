@@ -51,6 +51,6 @@ enum KeyChangeFindings {
     /// The account of a grantee: an ARN's, or a bare account id.
     static func granteeAccount(_ grantee: String) -> String? {
         if let account = ARN(grantee)?.account, !account.isEmpty { return account }
-        return !grantee.isEmpty && grantee.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) ? grantee : nil
+        return !grantee.isEmpty && grantee.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) ? grantee : nil
     }
 }

@@ -3,6 +3,11 @@ import Foundation
 /// A blocking queue with a capacity, between the threads of an ingest: first in, first out,
 /// or, with `largestFirst`, the waiting element of the largest weight first.
 ///
+/// It serves two hand-overs. The files the walker lists go to the parsing threads through
+/// one, largest-first by size: a large file taken last would keep one thread parsing alone
+/// at the end of the run while the others have nothing left. The parsed pieces go to the
+/// single writer through another, in order of arrival.
+///
 /// `push` waits while the queue is full, so a fast producer cannot fill memory; `pop` waits
 /// while it is empty and returns nil once the queue is closed and drained.
 final class BoundedQueue<Element>: @unchecked Sendable {

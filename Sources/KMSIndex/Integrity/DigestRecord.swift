@@ -1,4 +1,4 @@
-import Crypto
+import KMSCrypto
 
 /// What the chain and signature checks keep of one digest file, read once: a few hundred
 /// bytes, whatever the number of log files it lists.
@@ -21,7 +21,7 @@ struct DigestRecord {
     /// `digestSignatureAlgorithm`.
     var algorithm: String
     /// SHA-256 of the string CloudTrail signs for this digest.
-    var signedHash: SHA256.Digest
+    var signedHash: [UInt8]
     /// A late digest (`…_backfill…`), outside the hourly order of its chain.
     var isBackfill: Bool
 
@@ -40,7 +40,7 @@ struct DigestRecord {
     /// need is missing.
     init(path: String, json: JSONValue, contentSHA256: String) throws {
         func text(_ key: String) throws -> String {
-            guard let value = json[key]?.string else { throw ContentError("not a CloudTrail digest: no string \(key)") }
+            guard let value = json[key]?.string else { throw ContentError.notDigest(missing: key) }
             return value
         }
         self.path = path
@@ -48,7 +48,7 @@ struct DigestRecord {
         object = try text("digestS3Object")
         let endTime = try text("digestEndTime")
         guard let end = EventTime.milliseconds(endTime) else {
-            throw ContentError("digestEndTime is not a time: \(endTime)")
+            throw ContentError.digestEndTimeNotATime(endTime)
         }
         endMs = end
         fingerprint = try text("digestPublicKeyFingerprint").lowercased()
@@ -64,7 +64,7 @@ struct DigestRecord {
         // CloudTrail's signing string; a starting digest's missing signature is the text "null"
         // (as in the AWS CLI's validate-logs, matching CloudTrail's Java implementation).
         let signing = endTime + "\n" + bucket + "/" + object + "\n" + contentSHA256 + "\n" + (previousSignature ?? "null")
-        signedHash = SHA256.hash(data: Array(signing.utf8))
+        signedHash = SHA256.hash(Array(signing.utf8))
     }
 
     /// True when the file sits where its content says CloudTrail wrote it: the path ends with

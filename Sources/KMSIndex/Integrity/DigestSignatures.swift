@@ -1,5 +1,4 @@
-import Crypto
-import _CryptoExtras
+import KMSCrypto
 
 /// Verifies each digest's RSA signature (PKCS#1 v1.5 with SHA-256) over CloudTrail's signing
 /// string, with the public keys of `aws cloudtrail list-public-keys`.
@@ -45,8 +44,7 @@ struct DigestSignatures {
                 finding(.signatureInvalid, "\(source) is not hex")
                 continue
             }
-            let valid = key.publicKey.isValidSignature(
-                _RSA.Signing.RSASignature(rawRepresentation: bytes), for: digest.signedHash, padding: .insecurePKCS1v1_5)
+            let valid = key.publicKey.isValidSignature(bytes, sha256Digest: digest.signedHash)
             if valid {
                 verified += 1
             } else {

@@ -1,6 +1,5 @@
-import Crypto
-import _CryptoExtras
 import Foundation
+import KMSCrypto
 
 /// CloudTrail's public keys, as `aws cloudtrail list-public-keys` prints them (saved once,
 /// online, for use offline): `{"PublicKeyList": [{"Value", "Fingerprint",
@@ -14,7 +13,7 @@ package struct PublicKeySet: Sendable {
         package var validFrom: Int64?
         package var validUntil: Int64?
         package var file: String
-        let publicKey: _RSA.Signing.PublicKey
+        let publicKey: RSAPublicKey
     }
 
     /// Keys by lowercase fingerprint.
@@ -44,13 +43,13 @@ package struct PublicKeySet: Sendable {
             guard let value = entry["Value"]?.string, let der = Data(base64Encoded: value) else {
                 throw bad("\(name).Value is not base64 text")
             }
-            let publicKey: _RSA.Signing.PublicKey
+            let publicKey: RSAPublicKey
             do {
-                publicKey = try _RSA.Signing.PublicKey(derRepresentation: der)
+                publicKey = try RSAPublicKey(der: der)
             } catch {
                 throw bad("\(name).Value is not an RSA public key of 2048 bits or more (DER)")
             }
-            let md5 = Hex.encode(Insecure.MD5.hash(data: der))
+            let md5 = Hex.encode(MD5.hash(der))
             let fingerprint = entry["Fingerprint"]?.string?.lowercased() ?? md5
             guard fingerprint == md5 else {
                 throw bad("\(name).Fingerprint \(fingerprint) is not the MD5 of its Value (\(md5))")

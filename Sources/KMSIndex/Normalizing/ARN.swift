@@ -18,13 +18,13 @@ package struct ARN: Equatable, Sendable {
         var resourceStart = -1
         var copy = text
         copy.withUTF8 { bytes in
-            guard bytes.count >= 4, bytes[0] == 0x61, bytes[1] == 0x72, bytes[2] == 0x6e, bytes[3] == 0x3a else { return }
+            guard bytes.count >= 4, bytes[0] == UInt8(ascii: "a"), bytes[1] == UInt8(ascii: "r"), bytes[2] == UInt8(ascii: "n"), bytes[3] == UInt8(ascii: ":") else { return }
             func part(_ from: Int, _ to: Int) -> String {
                 String(decoding: UnsafeBufferPointer(rebasing: bytes[from..<to]), as: UTF8.self)
             }
             var partStart = 4
             var found = 1
-            for i in 4..<bytes.count where bytes[i] == 0x3a {
+            for i in 4..<bytes.count where bytes[i] == UInt8(ascii: ":") {
                 switch found {
                 case 1: partition = part(partStart, i)
                 case 2: service = part(partStart, i)
@@ -114,7 +114,7 @@ package struct S3Location: Equatable, Sendable {
         for i in arn.bytes.indices {
             let byte = arn.bytes[i]
             if byte >= 0x80 { return nil }
-            if byte == 0x2f && slash < 0 && i >= arn.resourceStart { slash = i }
+            if byte == UInt8(ascii: "/") && slash < 0 && i >= arn.resourceStart { slash = i }
         }
         guard arn.serviceIs("s3"), arn.region.isEmpty, arn.account.isEmpty, arn.resourceStart < arn.bytes.count else {
             kind = .unparsed
@@ -126,7 +126,7 @@ package struct S3Location: Equatable, Sendable {
         } else {
             bucket = arn.string(arn.resourceStart..<slash)
             key = arn.string(slash + 1..<arn.bytes.count)
-            kind = slash + 1 == arn.bytes.count || arn.bytes[arn.bytes.count - 1] == 0x2f ? .prefix : .object
+            kind = slash + 1 == arn.bytes.count || arn.bytes[arn.bytes.count - 1] == UInt8(ascii: "/") ? .prefix : .object
         }
     }
 

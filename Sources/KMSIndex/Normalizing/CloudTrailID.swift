@@ -33,7 +33,7 @@ package enum CloudTrailID: Hashable, Sendable {
             out.reserveCapacity(36)
             withUUIDBytes { raw in
                 for (i, byte) in raw.enumerated() {
-                    if i == 4 || i == 6 || i == 8 || i == 10 { out.append(0x2D) }
+                    if i == 4 || i == 6 || i == 8 || i == 10 { out.append(UInt8(ascii: "-")) }
                     out.append(hex[Int(byte >> 4)])
                     out.append(hex[Int(byte & 0x0F)])
                 }
@@ -50,7 +50,7 @@ package enum CloudTrailID: Hashable, Sendable {
 
     /// The UUID that `u` spells in canonical lowercase form, else nil.
     static func uuid(in u: UnsafeBufferPointer<UInt8>) -> CloudTrailID? {
-        guard u.count == 36, u[8] == 0x2d, u[13] == 0x2d, u[18] == 0x2d, u[23] == 0x2d else { return nil }
+        guard u.count == 36, u[8] == UInt8(ascii: "-"), u[13] == UInt8(ascii: "-"), u[18] == UInt8(ascii: "-"), u[23] == UInt8(ascii: "-") else { return nil }
         // Eight digits at a time (a branch per digit was mispredicted: digits and letters
         // come at random in a UUID). Words of the digits 0-7, 9-12 + 14-17, 19-22 + 24-27, 28-35.
         let raw = UnsafeRawPointer(u.baseAddress!)
@@ -76,8 +76,8 @@ package enum CloudTrailID: Hashable, Sendable {
         // For a byte below 0x80, byte + (0x80 - n) has its top bit set exactly when byte >= n
         // (and does not carry into the next byte); a byte from 0x80 up is invalid anyway.
         func atLeast(_ n: UInt64) -> UInt64 { word &+ ones &* (0x80 - n) }
-        let digit = atLeast(0x30) & ~atLeast(0x3A)
-        let letter = atLeast(0x61) & ~atLeast(0x67)
+        let digit = atLeast(UInt64(UInt8(ascii: "0"))) & ~atLeast(UInt64(UInt8(ascii: "9")) + 1)
+        let letter = atLeast(UInt64(UInt8(ascii: "a"))) & ~atLeast(UInt64(UInt8(ascii: "f")) + 1)
         valid &= (digit | letter) & ~word & top | ~top
         // '0'-'9' are 0x30-0x39 and 'a'-'f' 0x61-0x66: the low four bits, plus 9 for a letter.
         var n = ((word & (ones &* 0x0F)) &+ ((word &>> 6) & ones) &* 9).byteSwapped

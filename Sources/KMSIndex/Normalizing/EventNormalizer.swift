@@ -1,7 +1,37 @@
 /// Why a KMS record was not indexed.
-package struct RecordError: Error, Equatable, CustomStringConvertible {
-    package var description: String
-    package init(_ description: String) { self.description = description }
+package enum RecordError: Error, Equatable, CustomStringConvertible {
+    /// A KMS record that is not a JSON object.
+    case kmsNotObject
+    /// A KMS record without a non-empty string `eventID`.
+    case kmsNoEventID
+    /// A KMS record whose `eventTime` is missing or not a string.
+    case kmsNoEventTime(eventID: String)
+    /// A KMS record whose `eventTime` is a string but not a time.
+    case kmsEventTimeNotATime(eventID: String)
+    /// A KMS record without a string `eventName`.
+    case kmsNoEventName(eventID: String)
+    /// An S3 read without a non-empty string `eventID`.
+    case s3NoEventID
+    /// An S3 read without an `eventTime` that reads as a time.
+    case s3NoEventTime(eventID: String)
+    /// A copy (`eventName`) whose `x-amz-copy-source` is missing or unreadable.
+    case s3NoCopySource(eventID: String, eventName: String)
+    /// An S3 read that names no bucket and key, neither in its parameters nor its resources.
+    case s3NoObject(eventID: String, eventName: String)
+
+    package var description: String {
+        switch self {
+        case .kmsNotObject: return "KMS record that is not an object"
+        case .kmsNoEventID: return "KMS record without a string eventID"
+        case let .kmsNoEventTime(id): return "KMS record \(id) without a string eventTime"
+        case let .kmsEventTimeNotATime(id): return "KMS record \(id) has an eventTime that is not a time"
+        case let .kmsNoEventName(id): return "KMS record \(id) without a string eventName"
+        case .s3NoEventID: return "S3 record without a string eventID"
+        case let .s3NoEventTime(id): return "S3 record \(id) without a readable eventTime"
+        case let .s3NoCopySource(id, name): return "S3 record \(id) (\(name)) without a readable x-amz-copy-source"
+        case let .s3NoObject(id, name): return "S3 record \(id) (\(name)) names no bucket and key"
+        }
+    }
 }
 
 /// Turns a KMS CloudTrail record into a `KMSEvent`.
@@ -14,7 +44,7 @@ package enum EventNormalizer {
 
     /// Normalizes a record parsed into a `JSONValue`.
     package static func normalize(_ record: JSONValue) throws -> KMSEvent {
-        guard case .object = record else { throw RecordError("KMS record that is not an object") }
+        guard case .object = record else { throw RecordError.kmsNotObject }
         return try normalize(KMSRecordFields(record))
     }
 
@@ -22,16 +52,16 @@ package enum EventNormalizer {
     /// copying them would cost a reference count operation per string, several times per event.
     package static func normalize(_ fields: consuming KMSRecordFields) throws -> KMSEvent {
         guard let eventID = fields.eventID.take(), !eventID.isEmpty else {
-            throw RecordError("KMS record without a string eventID")
+            throw RecordError.kmsNoEventID
         }
         guard let recordTime = fields.eventTime.take() else {
-            throw RecordError("KMS record \(eventID) without a string eventTime")
+            throw RecordError.kmsNoEventTime(eventID: eventID.description)
         }
         guard case .milliseconds(let eventTimeMs) = recordTime else {
-            throw RecordError("KMS record \(eventID) has an eventTime that is not a time")
+            throw RecordError.kmsEventTimeNotATime(eventID: eventID.description)
         }
         guard let eventName = fields.eventName.take(), !eventName.isEmpty else {
-            throw RecordError("KMS record \(eventID) without a string eventName")
+            throw RecordError.kmsNoEventName(eventID: eventID.description)
         }
         let parameters = fields.parameters.take()
         let (keyARN, sourceKeyARN, requestedKey, aliases) = resolveKeys(
@@ -82,10 +112,10 @@ package enum EventNormalizer {
             guard let parsed, parsed.serviceIs("sts") else { return .notARN }
             let r = parsed.resource
             guard ByteSearch.isASCII(r) else { return .notASCII }
-            guard let slash = r.firstIndex(of: 0x2f) else { return .nothing }
+            guard let slash = r.firstIndex(of: UInt8(ascii: "/")) else { return .nothing }
             func text(_ range: Range<Int>) -> String { String(decoding: UnsafeBufferPointer(rebasing: r[range]), as: UTF8.self) }
             if ARNBytes.equal(r, 0..<slash, "assumed-role") {
-                guard let second = r[(slash + 1)...].firstIndex(of: 0x2f) else { return .nothing }
+                guard let second = r[(slash + 1)...].firstIndex(of: UInt8(ascii: "/")) else { return .nothing }
                 let role = roleWanted
                     ? "arn:\(parsed.string(parsed.partition)):iam::\(parsed.string(parsed.account)):role/\(text((slash + 1)..<second))"
                     : nil

@@ -24,14 +24,14 @@ package enum EventTime {
     static func normalize(bytes b: UnsafeBufferPointer<UInt8>) -> Normalized {
         guard var t = parse(b) else { return .invalid }
         // Already in the stored form: the text itself, without building it again piece by piece.
-        if b.count == 20 && b[10] == 0x54 && b[19] == 0x5a { return .unchanged }
+        if b.count == 20 && b[10] == UInt8(ascii: "T") && b[19] == UInt8(ascii: "Z") { return .unchanged }
         guard t.shiftToUTC() else { return .invalid }
         func pad(_ v: Int, _ n: Int) -> String {
             let s = String(v)
             return String(repeating: "0", count: max(0, n - s.count)) + s
         }
         var fraction = b[t.fraction].map { $0 }
-        while fraction.last == 0x30 { fraction.removeLast() }
+        while fraction.last == UInt8(ascii: "0") { fraction.removeLast() }
         return .rewritten("\(pad(t.year, 4))-\(pad(t.month, 2))-\(pad(t.day, 2))T\(pad(t.hour, 2)):\(pad(t.minute, 2)):\(pad(t.second, 2))"
             + (fraction.isEmpty ? "" : "." + String(decoding: fraction, as: UTF8.self)) + "Z")
     }
@@ -48,7 +48,7 @@ package enum EventTime {
         var millis = 0
         var scale = 100
         for k in t.fraction.prefix(3) {
-            millis += Int(b[k] - 0x30) * scale
+            millis += Int(b[k] - UInt8(ascii: "0")) * scale
             scale /= 10
         }
         let minutes = Int64(daysFromCivil(t.year, t.month, t.day)) * 1440 + Int64(t.hour * 60 + t.minute)
@@ -84,34 +84,34 @@ package enum EventTime {
         func digits(_ from: Int, _ n: Int) -> Int? {
             var v = 0
             for k in from..<from + n {
-                guard k < b.count, b[k] >= 0x30, b[k] <= 0x39 else { return nil }
-                v = v * 10 + Int(b[k] - 0x30)
+                guard k < b.count, b[k] >= UInt8(ascii: "0"), b[k] <= UInt8(ascii: "9") else { return nil }
+                v = v * 10 + Int(b[k] - UInt8(ascii: "0"))
             }
             return v
         }
-        guard let year = digits(0, 4), b[4] == 0x2d, let month = digits(5, 2), b[7] == 0x2d, let day = digits(8, 2),
-              b[10] == 0x54 || b[10] == 0x20 || b[10] == 0x74,
-              let hour = digits(11, 2), b[13] == 0x3a, let minute = digits(14, 2), b[16] == 0x3a,
+        guard let year = digits(0, 4), b[4] == UInt8(ascii: "-"), let month = digits(5, 2), b[7] == UInt8(ascii: "-"), let day = digits(8, 2),
+              b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: " ") || b[10] == UInt8(ascii: "t"),
+              let hour = digits(11, 2), b[13] == UInt8(ascii: ":"), let minute = digits(14, 2), b[16] == UInt8(ascii: ":"),
               let second = digits(17, 2)
         else { return nil }
         var k = 19
         var fraction = k..<k
-        if k < b.count, b[k] == 0x2e {
+        if k < b.count, b[k] == UInt8(ascii: ".") {
             k += 1
             let s = k
-            while k < b.count, b[k] >= 0x30, b[k] <= 0x39 { k += 1 }
+            while k < b.count, b[k] >= UInt8(ascii: "0"), b[k] <= UInt8(ascii: "9") { k += 1 }
             guard k > s else { return nil }
             fraction = s..<k
         }
         var offsetMinutes = 0
         if k < b.count {
-            if b[k] == 0x5a || b[k] == 0x7a {
+            if b[k] == UInt8(ascii: "Z") || b[k] == UInt8(ascii: "z") {
                 k += 1
-            } else if b[k] == 0x2b || b[k] == 0x2d {
-                let sign = b[k] == 0x2b ? 1 : -1
+            } else if b[k] == UInt8(ascii: "+") || b[k] == UInt8(ascii: "-") {
+                let sign = b[k] == UInt8(ascii: "+") ? 1 : -1
                 guard let oh = digits(k + 1, 2) else { return nil }
                 var om = 0
-                if let m = digits(k + 4, 2), b[k + 3] == 0x3a { om = m; k += 6 } else if let m = digits(k + 3, 2) { om = m; k += 5 } else { k += 3 }
+                if let m = digits(k + 4, 2), b[k + 3] == UInt8(ascii: ":") { om = m; k += 6 } else if let m = digits(k + 3, 2) { om = m; k += 5 } else { k += 3 }
                 offsetMinutes = sign * (oh * 60 + om)
             }
         }

@@ -46,10 +46,10 @@ package enum S3ReadNormalizer {
             return nil
         }
         guard let eventID = record["eventID"]?.string, !eventID.isEmpty else {
-            throw RecordError("S3 record without a string eventID")
+            throw RecordError.s3NoEventID
         }
         guard let time = record["eventTime"]?.string, let ms = EventTime.milliseconds(time) else {
-            throw RecordError("S3 record \(eventID) without a readable eventTime")
+            throw RecordError.s3NoEventTime(eventID: eventID)
         }
         let parameters = record["requestParameters"]
         var bucket = parameters?["bucketName"]?.string
@@ -58,7 +58,7 @@ package enum S3ReadNormalizer {
             // The source is read: `x-amz-copy-source` is `bucket/key`, maybe URL-encoded,
             // maybe with a leading slash and `?versionId=`.
             guard let source = parameters?["x-amz-copy-source"]?.string, let parsed = copySource(source) else {
-                throw RecordError("S3 record \(eventID) (\(name)) without a readable x-amz-copy-source")
+                throw RecordError.s3NoCopySource(eventID: eventID, eventName: name)
             }
             (bucket, key) = parsed
         }
@@ -68,7 +68,7 @@ package enum S3ReadNormalizer {
             key = key ?? location.key
         }
         guard let bucket, !bucket.isEmpty, let key, !key.isEmpty else {
-            throw RecordError("S3 record \(eventID) (\(name)) names no bucket and key")
+            throw RecordError.s3NoObject(eventID: eventID, eventName: name)
         }
         var event = S3ReadEvent(eventID: eventID, eventTimeMs: ms, eventName: name, bucket: bucket, key: key)
         event.awsRegion = record["awsRegion"]?.string
@@ -111,7 +111,7 @@ extension String {
         var bytes: [UInt8] = []
         var it = Array(utf8)[...]
         while let b = it.popFirst() {
-            guard b == 0x25 else { bytes.append(b); continue }
+            guard b == UInt8(ascii: "%") else { bytes.append(b); continue }
             guard it.count >= 2, let v = UInt8(String(decoding: it.prefix(2), as: UTF8.self), radix: 16) else { return self }
             bytes.append(v)
             it = it.dropFirst(2)

@@ -12,30 +12,30 @@ package enum StoredTime {
     package static func milliseconds(_ text: String) -> Int64? {
         text.withUTF8Bytes { b -> Int64? in
             // The year may have more than four digits or a sign (a time shifted out of 0000-9999).
-            guard let t = b.firstIndex(of: 0x54), t >= 10, b.count >= t + 10, b[b.count - 1] == 0x5a else { return nil }
+            guard let t = b.firstIndex(of: UInt8(ascii: "T")), t >= 10, b.count >= t + 10, b[b.count - 1] == UInt8(ascii: "Z") else { return nil }
             func digits(_ from: Int, _ to: Int) -> Int64? {
                 guard from < to else { return nil }
                 var v: Int64 = 0
                 for k in from..<to {
-                    guard b[k] >= 0x30, b[k] <= 0x39, v < 1_000_000_000 else { return nil }
-                    v = v * 10 + Int64(b[k] - 0x30)
+                    guard b[k] >= UInt8(ascii: "0"), b[k] <= UInt8(ascii: "9"), v < 1_000_000_000 else { return nil }
+                    v = v * 10 + Int64(b[k] - UInt8(ascii: "0"))
                 }
                 return v
             }
-            let negative = b[0] == 0x2d
-            guard let y = digits(negative ? 1 : 0, t - 6), b[t - 6] == 0x2d, let month = digits(t - 5, t - 3),
-                  b[t - 3] == 0x2d, let day = digits(t - 2, t), let hour = digits(t + 1, t + 3), b[t + 3] == 0x3a,
-                  let minute = digits(t + 4, t + 6), b[t + 6] == 0x3a, let second = digits(t + 7, t + 9),
+            let negative = b[0] == UInt8(ascii: "-")
+            guard let y = digits(negative ? 1 : 0, t - 6), b[t - 6] == UInt8(ascii: "-"), let month = digits(t - 5, t - 3),
+                  b[t - 3] == UInt8(ascii: "-"), let day = digits(t - 2, t), let hour = digits(t + 1, t + 3), b[t + 3] == UInt8(ascii: ":"),
+                  let minute = digits(t + 4, t + 6), b[t + 6] == UInt8(ascii: ":"), let second = digits(t + 7, t + 9),
                   (1...12).contains(month), (1...31).contains(day)
             else { return nil }
             var millis: Int64 = 0
             let end = b.count - 1
             if end > t + 9 {
-                guard b[t + 9] == 0x2e, end > t + 10 else { return nil }
+                guard b[t + 9] == UInt8(ascii: "."), end > t + 10 else { return nil }
                 var scale: Int64 = 100
                 for k in (t + 10)..<end {
-                    guard b[k] >= 0x30, b[k] <= 0x39 else { return nil }
-                    millis += Int64(b[k] - 0x30) * scale
+                    guard b[k] >= UInt8(ascii: "0"), b[k] <= UInt8(ascii: "9") else { return nil }
+                    millis += Int64(b[k] - UInt8(ascii: "0")) * scale
                     scale /= 10
                 }
             }
@@ -50,34 +50,34 @@ package enum StoredTime {
         let (year, month, day, secondOfDay, millis) = parts(ms)
         guard (0...9999).contains(year) else { return paddedText(ms) }
         // Written digit by digit into 24 bytes: the writer prints a time per alias it learns,
-        // and String interpolation of padded parts cost several thousand instructions.
+        // and String interpolation of padded parts cost many times more (BENCHMARKS.md).
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { b in
             func put(_ v: Int, _ n: Int, at k: Int) {
                 var v = v
                 for j in stride(from: k + n - 1, through: k, by: -1) {
-                    b[j] = UInt8(0x30 + v % 10)
+                    b[j] = UInt8(ascii: "0") + UInt8(v % 10)
                     v /= 10
                 }
             }
             put(year, 4, at: 0)
-            b[4] = 0x2D
+            b[4] = UInt8(ascii: "-")
             put(month, 2, at: 5)
-            b[7] = 0x2D
+            b[7] = UInt8(ascii: "-")
             put(day, 2, at: 8)
-            b[10] = 0x54
+            b[10] = UInt8(ascii: "T")
             put(secondOfDay / 3600, 2, at: 11)
-            b[13] = 0x3A
+            b[13] = UInt8(ascii: ":")
             put(secondOfDay / 60 % 60, 2, at: 14)
-            b[16] = 0x3A
+            b[16] = UInt8(ascii: ":")
             put(secondOfDay % 60, 2, at: 17)
             var end = 19
             if millis != 0 {
-                b[19] = 0x2E
+                b[19] = UInt8(ascii: ".")
                 put(millis, 3, at: 20)
                 end = 23
-                while b[end - 1] == 0x30 { end -= 1 }
+                while b[end - 1] == UInt8(ascii: "0") { end -= 1 }
             }
-            b[end] = 0x5A
+            b[end] = UInt8(ascii: "Z")
             return String(decoding: UnsafeBufferPointer(rebasing: b[0...end]), as: UTF8.self)
         }
     }

@@ -5,8 +5,8 @@
 enum ByteSearch {
     static let ones: UInt64 = 0x0101_0101_0101_0101
     static let highs: UInt64 = 0x8080_8080_8080_8080
-    static let quotes: UInt64 = ones &* 0x22
-    static let backslashes: UInt64 = ones &* 0x5c
+    static let quotes: UInt64 = ones &* UInt64(UInt8(ascii: "\""))
+    static let backslashes: UInt64 = ones &* UInt64(UInt8(ascii: "\\"))
 
     /// Sets the high bit of the zero bytes of `x`. Exact for the lowest zero byte; bytes above
     /// it may be flagged wrongly (a borrow), so only the lowest flag is to be trusted.
@@ -27,7 +27,7 @@ enum ByteSearch {
         }
         while j < end {
             let c = p[j]
-            if c == 0x22 || c == 0x5c { return j }
+            if c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") { return j }
             j += 1
         }
         return nil

@@ -5,13 +5,16 @@ enum JSONFile {
         let stream = try DecompressedStream(path: path, limit: limit, hashContent: true)
         let window = ByteWindow()
         while try stream.read(into: window) > 0 {}
-        var scanner = JSONScanner(window.base, from: window.start, to: window.end)
         do {
-            return (try scanner.parseValue(), stream.contentSHA256 ?? "")
+            let value = try window.withUnsafeUnreadBytes { bytes, start in
+                var scanner = JSONScanner(bytes, from: start)
+                return try scanner.parseValue()
+            }
+            return (value, stream.contentSHA256 ?? "")
         } catch ParseError.needMore {
-            throw ContentError("JSON ends unexpectedly")
+            throw ContentError.truncated
         } catch let ParseError.syntax(message, offset) {
-            throw ContentError("invalid JSON at byte \(offset): \(message)")
+            throw ContentError.invalidJSON(offset: offset, message: message)
         }
     }
 }

@@ -20,8 +20,8 @@ extension JSONScanner {
         let start = i
         try skipScalar()
         let text = UnsafeBufferPointer(start: p + start, count: i - start)
-        // Compared in bytes: a generic comparison with a String's UTF-8 cost hundreds of
-        // instructions per literal, and every KMS record has one (readOnly).
+        // Compared in bytes: a generic comparison with a String's UTF-8 costs far more per
+        // literal, and every KMS record has one (readOnly).
         func isText(_ literal: StaticString) -> Bool {
             text.count == literal.utf8CodeUnitCount && memcmp(text.baseAddress!, literal.utf8Start, text.count) == 0
         }
@@ -37,7 +37,7 @@ extension JSONScanner {
 
     /// Skips a string, checking its escapes; decodes only a string that has some.
     mutating func skipStringChecked() throws {
-        guard try peek() == 0x22 else { throw syntaxError("expected a string, found \(describe(p[i]))") }
+        guard try peek() == UInt8(ascii: "\"") else { throw syntaxError("expected a string, found \(describe(p[i]))") }
         let (contentEnd, hasEscape) = try stringEnd()
         if hasEscape { _ = try readString() } else { i = contentEnd + 1 }
     }
@@ -46,9 +46,9 @@ extension JSONScanner {
     mutating func skipValueChecked(depth: Int) throws {
         let c = try peek()
         switch c {
-        case 0x22:
+        case UInt8(ascii: "\""):
             try skipStringChecked()
-        case 0x7b:
+        case UInt8(ascii: "{"):
             guard try enterObject(depth: depth) else { return }
             repeat {
                 try skipWhitespace()
@@ -56,17 +56,17 @@ extension JSONScanner {
                 try skipColon()
                 try skipValueChecked(depth: depth + 1)
             } while try nextMember()
-        case 0x5b:
+        case UInt8(ascii: "["):
             if depth >= Self.maxDepth { throw ParseError.tooDeep(limit: Self.maxDepth, offset: i) }
             i += 1
             try skipWhitespace()
-            if p[i] == 0x5d { i += 1; return }
+            if p[i] == UInt8(ascii: "]") { i += 1; return }
             while true {
                 try skipWhitespace()
                 try skipValueChecked(depth: depth + 1)
                 try skipWhitespace()
-                if p[i] == 0x5d { i += 1; return }
-                try expect(0x2c, "',' or ']'")
+                if p[i] == UInt8(ascii: "]") { i += 1; return }
+                try expect(UInt8(ascii: ","), "',' or ']'")
             }
         default:
             _ = try readLiteral()
@@ -99,9 +99,9 @@ extension JSONScanner {
     @inline(__always)
     mutating func enterObject(depth: Int) throws -> Bool {
         if depth >= Self.maxDepth { throw ParseError.tooDeep(limit: Self.maxDepth, offset: i) }
-        try expect(0x7b, "'{'")
+        try expect(UInt8(ascii: "{"), "'{'")
         try skipWhitespace()
-        if p[i] == 0x7d { i += 1; return false }
+        if p[i] == UInt8(ascii: "}") { i += 1; return false }
         return true
     }
 
@@ -109,7 +109,7 @@ extension JSONScanner {
     @inline(__always)
     mutating func skipColon() throws {
         try skipWhitespace()
-        try expect(0x3a, "':'")
+        try expect(UInt8(ascii: ":"), "':'")
         try skipWhitespace()
     }
 
@@ -118,8 +118,8 @@ extension JSONScanner {
     @inline(__always)
     mutating func nextMember() throws -> Bool {
         try skipWhitespace()
-        if p[i] == 0x7d { i += 1; return false }
-        try expect(0x2c, "',' or '}'")
+        if p[i] == UInt8(ascii: "}") { i += 1; return false }
+        try expect(UInt8(ascii: ","), "',' or '}'")
         return true
     }
 
@@ -132,9 +132,17 @@ extension JSONScanner {
         return key
     }
 
+    /// A member's key, as the case of `keys` it names (nil for any other key), and the colon
+    /// after it: the scanner is left at the value.
+    @inline(__always)
+    mutating func memberKey<Key>(_ keys: KeyTable<Key>) throws -> Key? {
+        guard let k = try memberKey(keys.names) else { return nil }
+        return keys.cases[k]
+    }
+
     /// Reads an object key; returns its index in `names`, nil for any other key.
     mutating func readKey(_ names: KeyNames) throws -> Int? {
-        guard try peek() == 0x22 else { throw syntaxError("expected a string, found \(describe(p[i]))") }
+        guard try peek() == UInt8(ascii: "\"") else { throw syntaxError("expected a string, found \(describe(p[i]))") }
         let (contentEnd, hasEscape) = try stringEnd()
         if hasEscape { return names.index(of: try readString()) }
         let found = names.index(of: UnsafeBufferPointer(start: p + i + 1, count: contentEnd - i - 1), readable: end - i - 1)
@@ -144,7 +152,7 @@ extension JSONScanner {
 
     /// The value as a string; nil (after checking it) when it is anything else.
     mutating func readStringValue(depth: Int) throws -> String? {
-        if try peek() == 0x22 { return try readString() }
+        if try peek() == UInt8(ascii: "\"") { return try readString() }
         try skipValueChecked(depth: depth)
         return nil
     }
@@ -153,7 +161,7 @@ extension JSONScanner {
     /// nil (the value skipped, checked) when the value is not a string. No String is made
     /// unless the string holds escapes.
     mutating func withStringValue<R>(depth: Int, _ body: (UnsafeBufferPointer<UInt8>) -> R) throws -> R? {
-        guard try peek() == 0x22 else {
+        guard try peek() == UInt8(ascii: "\"") else {
             try skipValueChecked(depth: depth)
             return nil
         }
@@ -171,7 +179,7 @@ extension JSONScanner {
     /// for values that repeat from record to record.
     mutating func readSharedString() throws -> String {
         guard let interner else { return try readString() }
-        guard try peek() == 0x22 else { throw syntaxError("expected a string, found \(describe(p[i]))") }
+        guard try peek() == UInt8(ascii: "\"") else { throw syntaxError("expected a string, found \(describe(p[i]))") }
         let (contentEnd, hasEscape) = try stringEnd()
         if hasEscape { return try readString() }
         let text = interner._withUnsafeGuaranteedRef { $0.string(UnsafeBufferPointer(start: p + i + 1, count: contentEnd - i - 1)) }
@@ -181,7 +189,7 @@ extension JSONScanner {
 
     /// `readStringValue`, sharing the string as `readSharedString` does.
     mutating func readSharedStringValue(depth: Int) throws -> String? {
-        if try peek() == 0x22 { return try readSharedString() }
+        if try peek() == UInt8(ascii: "\"") { return try readSharedString() }
         try skipValueChecked(depth: depth)
         return nil
     }
@@ -189,8 +197,8 @@ extension JSONScanner {
     /// Scalars as text (`JSONValue.scalarText`): strings as they are, numbers and booleans as written.
     mutating func readScalarText(depth: Int) throws -> String? {
         let c = try peek()
-        if c == 0x22 { return try readString() }
-        if c == 0x7b || c == 0x5b {
+        if c == UInt8(ascii: "\"") { return try readString() }
+        if c == UInt8(ascii: "{") || c == UInt8(ascii: "[") {
             try skipValueChecked(depth: depth)
             return nil
         }
@@ -287,5 +295,18 @@ struct KeyNames {
 
     func index(of key: String) -> Int? {
         names.firstIndex { String(decoding: $0, as: UTF8.self) == key }
+    }
+}
+
+/// `KeyNames` for the cases of an enum whose raw values are the keys: a lookup names the case,
+/// so that no reader depends on the order of a list of names.
+struct KeyTable<Key: RawRepresentable & CaseIterable & Sendable>: Sendable where Key.RawValue == String {
+    let names: KeyNames
+    /// The cases, at the indices `names` gives.
+    let cases: [Key]
+
+    init() {
+        cases = Array(Key.allCases)
+        names = KeyNames(cases.map(\.rawValue))
     }
 }

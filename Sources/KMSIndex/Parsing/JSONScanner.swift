@@ -20,10 +20,17 @@ enum ParseError: Error, Equatable {
 /// with a literal without allocating, and build a `JSONValue` for the few records worth it.
 /// Every method that runs into the end of the bytes throws `needMore`; the caller refills and
 /// retries from the position it saved.
+///
+/// A scanner borrows the memory it reads: it is made inside a closure that lends that memory
+/// (`ByteWindow.withUnsafeUnreadBytes`, `withUnsafeBufferPointer`) and must not outlive it.
+/// A window moves its bytes when it is refilled, so the reader makes a new scanner after each
+/// read (`LogFileReader.step`), at the position the last one reached: positions are indices,
+/// valid across a move.
 struct JSONScanner {
     /// Deepest nesting accepted, so that hostile input cannot exhaust the stack.
     static let maxDepth = 512
 
+    /// The borrowed bytes, read unchecked below `end` (every read checks `i < end` first).
     let p: UnsafePointer<UInt8>
     let end: Int
     /// Index of the next byte to read.
@@ -37,15 +44,32 @@ struct JSONScanner {
     }
     var interner: Unmanaged<StringInterner>?
 
-    init(_ p: UnsafePointer<UInt8>, from start: Int, to end: Int) {
+    /// A scanner over `bytes`, from index `start`.
+    init(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int = 0) {
+        // An empty buffer may have no address; any address will do, as nothing is read then.
+        self.init(bytes.baseAddress ?? UnsafePointer(bitPattern: 1)!, from: start, to: bytes.count)
+    }
+
+    private init(_ p: UnsafePointer<UInt8>, from start: Int, to end: Int) {
+        precondition(0 <= start && start <= end)
         self.p = p
         self.i = start
         self.end = end
     }
 
-    @inline(__always) func isSpace(_ c: UInt8) -> Bool {
-        c == 0x20 || c == 0x0a || c == 0x0d || c == 0x09
+    /// A scanner over `bytes` of the same memory (a record this one has read past): it
+    /// borrows what this one borrows, for no longer.
+    func scanner(over bytes: Range<Int>) -> JSONScanner {
+        precondition(bytes.upperBound <= end)
+        return JSONScanner(p, from: bytes.lowerBound, to: bytes.upperBound)
     }
+
+    /// JSON's whitespace: space, line feed, carriage return, tab.
+    @inline(__always) static func isSpace(_ c: UInt8) -> Bool {
+        c == UInt8(ascii: " ") || c == UInt8(ascii: "\n") || c == UInt8(ascii: "\r") || c == UInt8(ascii: "\t")
+    }
+
+    @inline(__always) func isSpace(_ c: UInt8) -> Bool { Self.isSpace(c) }
 
     // The three below run between every two tokens of a KMS record: inlined, with the error
     // cases out of line.
@@ -86,15 +110,15 @@ struct JSONScanner {
 
     /// Where the string at `i` (which must be `"`) ends, and whether it holds escapes.
     /// A backslash escapes the byte after it, so the search steps over that byte.
-    /// Inlined: it runs once per string of every skipped record, and a call costs about a
-    /// fifth of the skipping time.
+    /// Inlined: it runs once per string of every skipped record, and a call was a large part
+    /// of the skipping time (BENCHMARKS.md).
     @inline(__always)
     func stringEnd() throws -> (contentEnd: Int, hasEscape: Bool) {
         var j = i + 1
         var hasEscape = false
         while true {
             guard let k = ByteSearch.firstQuoteOrBackslash(p, from: j, to: end) else { throw ParseError.needMore }
-            if p[k] == 0x22 { return (k, hasEscape) }
+            if p[k] == UInt8(ascii: "\"") { return (k, hasEscape) }
             hasEscape = true
             j = k + 2
         }
@@ -103,13 +127,13 @@ struct JSONScanner {
     /// Skips the string at `i` without decoding it: the hottest loop of ingest.
     @inline(__always)
     mutating func skipString() throws {
-        guard try peek() == 0x22 else { throw syntaxError("expected a string, found \(describe(p[i]))") }
+        guard try peek() == UInt8(ascii: "\"") else { throw syntaxError("expected a string, found \(describe(p[i]))") }
         i = try stringEnd().contentEnd + 1
     }
 
     /// Reads a string value, decoding escapes. Invalid UTF-8 is replaced with U+FFFD.
     mutating func readString() throws -> String {
-        guard try peek() == 0x22 else { throw syntaxError("expected a string, found \(describe(p[i]))") }
+        guard try peek() == UInt8(ascii: "\"") else { throw syntaxError("expected a string, found \(describe(p[i]))") }
         let (contentEnd, hasEscape) = try stringEnd()
         let start = i + 1
         if !hasEscape {
@@ -122,24 +146,24 @@ struct JSONScanner {
         var j = start
         while j < contentEnd {
             let c = p[j]
-            if c != 0x5c { bytes.append(c); j += 1; continue }
+            if c != UInt8(ascii: "\\") { bytes.append(c); j += 1; continue }
             j += 1
             guard j < contentEnd else { i = j; throw syntaxError("bad escape at end of string") }
             let e = p[j]
             j += 1
             switch e {
-            case 0x22: bytes.append(0x22)
-            case 0x5c: bytes.append(0x5c)
-            case 0x2f: bytes.append(0x2f)
-            case 0x62: bytes.append(0x08)
-            case 0x66: bytes.append(0x0c)
-            case 0x6e: bytes.append(0x0a)
-            case 0x72: bytes.append(0x0d)
-            case 0x74: bytes.append(0x09)
-            case 0x75:
+            case UInt8(ascii: "\""): bytes.append(UInt8(ascii: "\""))
+            case UInt8(ascii: "\\"): bytes.append(UInt8(ascii: "\\"))
+            case UInt8(ascii: "/"): bytes.append(UInt8(ascii: "/"))
+            case UInt8(ascii: "b"): bytes.append(0x08)
+            case UInt8(ascii: "f"): bytes.append(0x0c)
+            case UInt8(ascii: "n"): bytes.append(UInt8(ascii: "\n"))
+            case UInt8(ascii: "r"): bytes.append(UInt8(ascii: "\r"))
+            case UInt8(ascii: "t"): bytes.append(UInt8(ascii: "\t"))
+            case UInt8(ascii: "u"):
                 var scalar = try hex4(at: j, limit: contentEnd)
                 j += 4
-                if (0xD800...0xDBFF).contains(scalar), j + 6 <= contentEnd, p[j] == 0x5c, p[j + 1] == 0x75 {
+                if (0xD800...0xDBFF).contains(scalar), j + 6 <= contentEnd, p[j] == UInt8(ascii: "\\"), p[j + 1] == UInt8(ascii: "u") {
                     let low = try hex4(at: j + 2, limit: contentEnd)
                     if (0xDC00...0xDFFF).contains(low) {
                         scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
@@ -164,9 +188,9 @@ struct JSONScanner {
             let c = p[k]
             let d: UInt8
             switch c {
-            case 0x30...0x39: d = c - 0x30
-            case 0x61...0x66: d = c - 0x61 + 10
-            case 0x41...0x46: d = c - 0x41 + 10
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): d = c - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): d = c - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): d = c - UInt8(ascii: "A") + 10
             default: throw ParseError.syntax("bad \\u escape", offset: k)
             }
             v = v << 4 | UInt32(d)
@@ -176,7 +200,7 @@ struct JSONScanner {
 
     /// True when the string at `i` equals `literal` (an ASCII literal without escapes), consuming it.
     mutating func readStringEquals(_ literal: StaticString) throws -> Bool {
-        guard try peek() == 0x22 else { throw syntaxError("expected a string, found \(describe(p[i]))") }
+        guard try peek() == UInt8(ascii: "\"") else { throw syntaxError("expected a string, found \(describe(p[i]))") }
         let (contentEnd, hasEscape) = try stringEnd()
         let n = contentEnd - i - 1
         let equal: Bool
@@ -196,7 +220,7 @@ struct JSONScanner {
     @inline(__always)
     mutating func skipIfExactly(_ literal: StaticString) -> Bool {
         let n = literal.utf8CodeUnitCount
-        guard n >= 8, n + 2 <= end - i, p[i] == 0x22, p[i + n + 1] == 0x22 else { return false }
+        guard n >= 8, n + 2 <= end - i, p[i] == UInt8(ascii: "\""), p[i + n + 1] == UInt8(ascii: "\"") else { return false }
         let text = UnsafeRawPointer(p + i + 1)
         let name = UnsafeRawPointer(literal.utf8Start)
         var k = 0
@@ -216,11 +240,11 @@ struct JSONScanner {
     mutating func skipValue() throws {
         let c = try peek()
         switch c {
-        case 0x22:
+        case UInt8(ascii: "\""):
             try skipString()
-        case 0x7b, 0x5b:
+        case UInt8(ascii: "{"), UInt8(ascii: "["):
             try skipNested(depth: 0)
-        case 0x7d, 0x5d, 0x2c, 0x3a:
+        case UInt8(ascii: "}"), UInt8(ascii: "]"), UInt8(ascii: ","), UInt8(ascii: ":"):
             throw syntaxError("expected a value, found \(describe(c))")
         default:
             try skipScalar()
@@ -259,13 +283,13 @@ struct JSONScanner {
             guard i < end else { throw ParseError.needMore }
             let b = p[i]
             switch b {
-            case 0x22:
+            case UInt8(ascii: "\""):
                 try skipString()
                 continue
-            case 0x7b, 0x5b:
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
                 depth += 1
                 if depth > Self.maxDepth { throw ParseError.tooDeep(limit: Self.maxDepth, offset: i) }
-            case 0x7d, 0x5d:
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
                 depth -= 1
                 if depth == 0 { i += 1; return }
             default:
@@ -278,12 +302,12 @@ struct JSONScanner {
     /// Skips a number or literal, checking its first byte; needs the delimiter after it.
     mutating func skipScalar() throws {
         let c = p[i]
-        guard c == 0x2d || (c >= 0x30 && c <= 0x39) || c == 0x74 || c == 0x66 || c == 0x6e else {
+        guard c == UInt8(ascii: "-") || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9")) || c == UInt8(ascii: "t") || c == UInt8(ascii: "f") || c == UInt8(ascii: "n") else {
             throw syntaxError("expected a value, found \(describe(c))")
         }
         while i < end {
             let b = p[i]
-            if b == 0x2c || b == 0x7d || b == 0x5d || isSpace(b) { return }
+            if b == UInt8(ascii: ",") || b == UInt8(ascii: "}") || b == UInt8(ascii: "]") || isSpace(b) { return }
             i += 1
         }
         throw ParseError.needMore
@@ -293,37 +317,37 @@ struct JSONScanner {
     mutating func parseValue(depth: Int = 0) throws -> JSONValue {
         let c = try peek()
         switch c {
-        case 0x22:
+        case UInt8(ascii: "\""):
             return .string(try readString())
-        case 0x7b:
+        case UInt8(ascii: "{"):
             if depth >= Self.maxDepth { throw ParseError.tooDeep(limit: Self.maxDepth, offset: i) }
             i += 1
             var members: [(String, JSONValue)] = []
             try skipWhitespace()
-            if p[i] == 0x7d { i += 1; return .object(members) }
+            if p[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
             while true {
                 try skipWhitespace()
                 let key = try readString()
                 try skipWhitespace()
-                try expect(0x3a, "':'")
+                try expect(UInt8(ascii: ":"), "':'")
                 try skipWhitespace()
                 members.append((key, try parseValue(depth: depth + 1)))
                 try skipWhitespace()
-                if p[i] == 0x7d { i += 1; return .object(members) }
-                try expect(0x2c, "',' or '}'")
+                if p[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
+                try expect(UInt8(ascii: ","), "',' or '}'")
             }
-        case 0x5b:
+        case UInt8(ascii: "["):
             if depth >= Self.maxDepth { throw ParseError.tooDeep(limit: Self.maxDepth, offset: i) }
             i += 1
             var items: [JSONValue] = []
             try skipWhitespace()
-            if p[i] == 0x5d { i += 1; return .array(items) }
+            if p[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
             while true {
                 try skipWhitespace()
                 items.append(try parseValue(depth: depth + 1))
                 try skipWhitespace()
-                if p[i] == 0x5d { i += 1; return .array(items) }
-                try expect(0x2c, "',' or ']'")
+                if p[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
+                try expect(UInt8(ascii: ","), "',' or ']'")
             }
         default:
             let start = i
@@ -340,8 +364,8 @@ struct JSONScanner {
         var sawDigit = false
         while let b = it.next() {
             switch b {
-            case 0x30...0x39: sawDigit = true
-            case 0x2d, 0x2b, 0x2e, 0x45, 0x65: break
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): sawDigit = true
+            case UInt8(ascii: "-"), UInt8(ascii: "+"), UInt8(ascii: "."), UInt8(ascii: "E"), UInt8(ascii: "e"): break
             default: return false
             }
         }

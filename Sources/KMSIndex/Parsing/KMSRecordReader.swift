@@ -4,19 +4,46 @@
 /// It accepts and rejects what `parseValue` does over those members, and follows
 /// `KMSRecordFields.init(_: JSONValue)`: wrong types read as nil, the last repeated key counts.
 extension KMSRecordFields {
-    static let recordKeys = KeyNames([
-        "eventID", "eventTime", "eventName", "awsRegion", "recipientAccountId", "sourceIPAddress", "userAgent",
-        "errorCode", "errorMessage", "requestID", "sharedEventID", "eventType", "readOnly", "userIdentity",
-        "sessionCredentialFromConsole", "requestParameters", "resources",
-    ])
-    static let identityKeys = KeyNames([
-        "type", "arn", "accountId", "principalId", "userName", "invokedBy", "accessKeyId", "sessionContext",
-    ])
-    static let sessionKeys = KeyNames(["sourceIdentity", "sessionIssuer"])
-    static let issuerKeys = KeyNames(["arn", "userName"])
-    static let parameterKeys = KeyNames(
-        ["keyId", "destinationKeyId", "sourceKeyId", "targetKeyId", "aliasName"] + contextNames + ["granteePrincipal"])
-    static let resourceKeys = KeyNames(["ARN", "arn", "type"])
+    /// The members of a record the index keeps, by their names in the record. A member is
+    /// looked up by its case, never by its position among the names.
+    enum RecordKey: String, CaseIterable {
+        case eventID, eventTime, eventName, awsRegion
+        case recipientAccountID = "recipientAccountId"
+        case sourceIPAddress, userAgent, errorCode, errorMessage, requestID, sharedEventID, eventType, readOnly
+        case userIdentity, sessionCredentialFromConsole, requestParameters, resources
+    }
+
+    enum IdentityKey: String, CaseIterable {
+        case type, arn, accountID = "accountId", principalID = "principalId", userName, invokedBy
+        case accessKeyID = "accessKeyId", sessionContext
+    }
+
+    enum SessionKey: String, CaseIterable {
+        case sourceIdentity, sessionIssuer
+    }
+
+    enum IssuerKey: String, CaseIterable {
+        case arn, userName
+    }
+
+    enum ParameterKey: String, CaseIterable {
+        case keyID = "keyId", destinationKeyID = "destinationKeyId", sourceKeyID = "sourceKeyId"
+        case targetKeyID = "targetKeyId", aliasName
+        case requestContext = "encryptionContext", sourceContext = "sourceEncryptionContext"
+        case destinationContext = "destinationEncryptionContext"
+        case granteePrincipal
+    }
+
+    enum ResourceKey: String, CaseIterable {
+        case upperARN = "ARN", lowerARN = "arn", type
+    }
+
+    static let recordKeys = KeyTable<RecordKey>()
+    static let identityKeys = KeyTable<IdentityKey>()
+    static let sessionKeys = KeyTable<SessionKey>()
+    static let issuerKeys = KeyTable<IssuerKey>()
+    static let parameterKeys = KeyTable<ParameterKey>()
+    static let resourceKeys = KeyTable<ResourceKey>()
 
     /// Reads the record object at `s.i`. Members it does not keep are skipped unchecked, as
     /// the reader skips non-KMS records; the values of kept members are checked in full.
@@ -33,35 +60,35 @@ extension KMSRecordFields {
         guard try s.enterObject(depth: 0) else { return }
         repeat {
             switch try s.memberKey(Self.recordKeys) {
-            case 0: f.eventID = try s.withStringValue(depth: 1) { CloudTrailID(utf8: $0) }
-            case 1: f.eventTime = try s.withStringValue(depth: 1) { RecordTime(utf8: $0) }
-            case 2: f.eventName = try s.readStringValue(depth: 1)
-            case 3: f.awsRegion = try s.readStringValue(depth: 1)
-            case 4: f.recipientAccountID = try s.readScalarText(depth: 1)
-            case 5: f.sourceIPAddress = try s.readSharedStringValue(depth: 1)
-            case 6: f.userAgent = try s.readSharedStringValue(depth: 1)
-            case 7: f.errorCode = try s.readSharedStringValue(depth: 1)
-            case 8: f.errorMessage = try s.readSharedStringValue(depth: 1)
-            case 9: f.requestID = try s.withStringValue(depth: 1) { CloudTrailID(utf8: $0) }
-            case 10: f.sharedEventID = try s.withStringValue(depth: 1) { CloudTrailID(utf8: $0) }
-            case 11: f.eventType = try s.readStringValue(depth: 1)
-            case 12: f.readOnly = try Self.readReadOnly(&s)
-            case 13: try Self.readIdentity(&s, into: &f.identity)
-            case 14: f.credentialFromConsole = try s.readScalarText(depth: 1)
-            case 15: try Self.readParameters(&s, into: &f.parameters)
-            case 16: f.resources = try Self.readResources(&s)
-            default: try s.skipValue()
+            case .eventID: f.eventID = try s.withStringValue(depth: 1) { CloudTrailID(utf8: $0) }
+            case .eventTime: f.eventTime = try s.withStringValue(depth: 1) { RecordTime(utf8: $0) }
+            case .eventName: f.eventName = try s.readStringValue(depth: 1)
+            case .awsRegion: f.awsRegion = try s.readStringValue(depth: 1)
+            case .recipientAccountID: f.recipientAccountID = try s.readScalarText(depth: 1)
+            case .sourceIPAddress: f.sourceIPAddress = try s.readSharedStringValue(depth: 1)
+            case .userAgent: f.userAgent = try s.readSharedStringValue(depth: 1)
+            case .errorCode: f.errorCode = try s.readSharedStringValue(depth: 1)
+            case .errorMessage: f.errorMessage = try s.readSharedStringValue(depth: 1)
+            case .requestID: f.requestID = try s.withStringValue(depth: 1) { CloudTrailID(utf8: $0) }
+            case .sharedEventID: f.sharedEventID = try s.withStringValue(depth: 1) { CloudTrailID(utf8: $0) }
+            case .eventType: f.eventType = try s.readStringValue(depth: 1)
+            case .readOnly: f.readOnly = try Self.readReadOnly(&s)
+            case .userIdentity: try Self.readIdentity(&s, into: &f.identity)
+            case .sessionCredentialFromConsole: f.credentialFromConsole = try s.readScalarText(depth: 1)
+            case .requestParameters: try Self.readParameters(&s, into: &f.parameters)
+            case .resources: f.resources = try Self.readResources(&s)
+            case nil: try s.skipValue()
             }
         } while try s.nextMember()
     }
 
     static func readReadOnly(_ s: inout JSONScanner) throws -> Bool? {
         let c = try s.peek()
-        if c == 0x22 {
+        if c == UInt8(ascii: "\"") {
             let text = try s.readString()
             return text == "true" ? true : text == "false" ? false : nil
         }
-        if c == 0x7b || c == 0x5b {
+        if c == UInt8(ascii: "{") || c == UInt8(ascii: "[") {
             try s.skipValueChecked(depth: 1)
             return nil
         }
@@ -73,7 +100,7 @@ extension KMSRecordFields {
     // closures, into the fields they belong to: these are the hottest members of a record.
 
     static func readIdentity(_ s: inout JSONScanner, into identity: inout IdentityFields?) throws {
-        guard try s.peek() == 0x7b else {
+        guard try s.peek() == UInt8(ascii: "{") else {
             try s.skipValueChecked(depth: 1)
             identity = nil
             return
@@ -88,15 +115,15 @@ extension KMSRecordFields {
         if try s.enterObject(depth: 1) {
             repeat {
                 switch try s.memberKey(identityKeys) {
-                case 0: f.type = try s.readSharedStringValue(depth: 2)
-                case 1: f.arn = try s.readSharedStringValue(depth: 2)
-                case 2: f.accountID = try s.readScalarText(depth: 2)
-                case 3: f.principalID = try s.readSharedStringValue(depth: 2)
-                case 4: f.userName = try s.readSharedStringValue(depth: 2)
-                case 5: f.invokedBy = try s.readSharedStringValue(depth: 2)
-                case 6: f.accessKeyID = try s.readSharedStringValue(depth: 2)
-                case 7: try readSession(&s, into: &f)
-                default: try s.skipValueChecked(depth: 2)
+                case .type: f.type = try s.readSharedStringValue(depth: 2)
+                case .arn: f.arn = try s.readSharedStringValue(depth: 2)
+                case .accountID: f.accountID = try s.readScalarText(depth: 2)
+                case .principalID: f.principalID = try s.readSharedStringValue(depth: 2)
+                case .userName: f.userName = try s.readSharedStringValue(depth: 2)
+                case .invokedBy: f.invokedBy = try s.readSharedStringValue(depth: 2)
+                case .accessKeyID: f.accessKeyID = try s.readSharedStringValue(depth: 2)
+                case .sessionContext: try readSession(&s, into: &f)
+                case nil: try s.skipValueChecked(depth: 2)
                 }
             } while try s.nextMember()
         }
@@ -107,13 +134,13 @@ extension KMSRecordFields {
         f.sourceIdentity = nil
         f.issuerARN = nil
         f.issuerUserName = nil
-        guard try s.peek() == 0x7b else { return try s.skipValueChecked(depth: 2) }
+        guard try s.peek() == UInt8(ascii: "{") else { return try s.skipValueChecked(depth: 2) }
         guard try s.enterObject(depth: 2) else { return }
         repeat {
             switch try s.memberKey(sessionKeys) {
-            case 0: f.sourceIdentity = try s.readSharedStringValue(depth: 3)
-            case 1: try readIssuer(&s, into: &f)
-            default: try s.skipValueChecked(depth: 3)
+            case .sourceIdentity: f.sourceIdentity = try s.readSharedStringValue(depth: 3)
+            case .sessionIssuer: try readIssuer(&s, into: &f)
+            case nil: try s.skipValueChecked(depth: 3)
             }
         } while try s.nextMember()
     }
@@ -122,19 +149,19 @@ extension KMSRecordFields {
     static func readIssuer(_ s: inout JSONScanner, into f: inout IdentityFields) throws {
         f.issuerARN = nil
         f.issuerUserName = nil
-        guard try s.peek() == 0x7b else { return try s.skipValueChecked(depth: 3) }
+        guard try s.peek() == UInt8(ascii: "{") else { return try s.skipValueChecked(depth: 3) }
         guard try s.enterObject(depth: 3) else { return }
         repeat {
             switch try s.memberKey(issuerKeys) {
-            case 0: f.issuerARN = try s.readSharedStringValue(depth: 4)
-            case 1: f.issuerUserName = try s.readSharedStringValue(depth: 4)
-            default: try s.skipValueChecked(depth: 4)
+            case .arn: f.issuerARN = try s.readSharedStringValue(depth: 4)
+            case .userName: f.issuerUserName = try s.readSharedStringValue(depth: 4)
+            case nil: try s.skipValueChecked(depth: 4)
             }
         } while try s.nextMember()
     }
 
     static func readParameters(_ s: inout JSONScanner, into parameters: inout ParameterFields?) throws {
-        guard try s.peek() == 0x7b else {
+        guard try s.peek() == UInt8(ascii: "{") else {
             try s.skipValueChecked(depth: 1)
             parameters = nil
             return
@@ -147,16 +174,17 @@ extension KMSRecordFields {
     static func readParameterMembers(_ s: inout JSONScanner, into f: inout ParameterFields) throws {
         if try s.enterObject(depth: 1) {
             repeat {
-                let key = try s.memberKey(parameterKeys)
-                switch key {
-                case 0: f.keyID = try s.readSharedStringValue(depth: 2)
-                case 1: f.destinationKeyID = try s.readSharedStringValue(depth: 2)
-                case 2: f.sourceKeyID = try s.readSharedStringValue(depth: 2)
-                case 3: f.targetKeyID = try s.readStringValue(depth: 2)
-                case 4: f.aliasName = try s.readStringValue(depth: 2)
-                case 5, 6, 7: f[context: key! - 5] = try readContext(&s)
-                case 8: f.granteePrincipal = try s.readStringValue(depth: 2)
-                default: try s.skipValueChecked(depth: 2)
+                switch try s.memberKey(parameterKeys) {
+                case .keyID: f.keyID = try s.readSharedStringValue(depth: 2)
+                case .destinationKeyID: f.destinationKeyID = try s.readSharedStringValue(depth: 2)
+                case .sourceKeyID: f.sourceKeyID = try s.readSharedStringValue(depth: 2)
+                case .targetKeyID: f.targetKeyID = try s.readStringValue(depth: 2)
+                case .aliasName: f.aliasName = try s.readStringValue(depth: 2)
+                case .requestContext: f.requestContext = try readContext(&s)
+                case .sourceContext: f.sourceContext = try readContext(&s)
+                case .destinationContext: f.destinationContext = try readContext(&s)
+                case .granteePrincipal: f.granteePrincipal = try s.readStringValue(depth: 2)
+                case nil: try s.skipValueChecked(depth: 2)
                 }
             } while try s.nextMember()
         }
@@ -164,7 +192,7 @@ extension KMSRecordFields {
 
     /// An encryption context: string members as they are, others as their JSON text.
     static func readContext(_ s: inout JSONScanner) throws -> [ContextMember]? {
-        guard try s.peek() == 0x7b else {
+        guard try s.peek() == UInt8(ascii: "{") else {
             try s.skipValueChecked(depth: 2)
             return nil
         }
@@ -174,7 +202,7 @@ extension KMSRecordFields {
             try s.skipWhitespace()
             let name = try s.readSharedString()
             try s.skipColon()
-            if try s.peek() == 0x22 {
+            if try s.peek() == UInt8(ascii: "\"") {
                 members.append(ContextMember(name: name, value: try s.readSharedString(), isString: true))
             } else {
                 members.append(ContextMember(name: name, value: try s.parseValue(depth: 3).jsonText, isString: false))
@@ -184,25 +212,25 @@ extension KMSRecordFields {
     }
 
     static func readResources(_ s: inout JSONScanner) throws -> [ResourceEntry]? {
-        guard try s.peek() == 0x5b else {
+        guard try s.peek() == UInt8(ascii: "[") else {
             try s.skipValueChecked(depth: 1)
             return nil
         }
         s.i += 1
         var entries: [ResourceEntry] = []
         try s.skipWhitespace()
-        if s.p[s.i] == 0x5d { s.i += 1; return entries }
+        if s.p[s.i] == UInt8(ascii: "]") { s.i += 1; return entries }
         while true {
             try s.skipWhitespace()
-            if try s.peek() == 0x7b {
+            if try s.peek() == UInt8(ascii: "{") {
                 var upper, lower, type: String?
                 if try s.enterObject(depth: 2) {
                     repeat {
                         switch try s.memberKey(resourceKeys) {
-                        case 0: upper = try s.readSharedStringValue(depth: 3)
-                        case 1: lower = try s.readSharedStringValue(depth: 3)
-                        case 2: type = try s.readSharedStringValue(depth: 3)
-                        default: try s.skipValueChecked(depth: 3)
+                        case .upperARN: upper = try s.readSharedStringValue(depth: 3)
+                        case .lowerARN: lower = try s.readSharedStringValue(depth: 3)
+                        case .type: type = try s.readSharedStringValue(depth: 3)
+                        case nil: try s.skipValueChecked(depth: 3)
                         }
                     } while try s.nextMember()
                 }
@@ -212,8 +240,8 @@ extension KMSRecordFields {
                 entries.append(ResourceEntry(arn: nil, type: nil))
             }
             try s.skipWhitespace()
-            if s.p[s.i] == 0x5d { s.i += 1; return entries }
-            try s.expect(0x2c, "',' or ']'")
+            if s.p[s.i] == UInt8(ascii: "]") { s.i += 1; return entries }
+            try s.expect(UInt8(ascii: ","), "',' or ']'")
         }
     }
 }

@@ -12,10 +12,38 @@ package enum LogFileKind: Equatable, Sendable {
     case notLog(reason: String)
 }
 
-/// Why a file's content is not usable as a log file.
-package struct ContentError: Error, Equatable, CustomStringConvertible {
-    package var description: String
-    package init(_ description: String) { self.description = description }
+/// Why a file's content is not usable: not JSON, or not the JSON expected. Offsets count
+/// bytes of the uncompressed content. The path is the caller's: it knows which file it read.
+package enum ContentError: Error, Equatable, CustomStringConvertible {
+    /// The content is empty (a gzip member of nothing).
+    case empty
+    /// The content ends inside a value.
+    case truncated
+    /// Not valid JSON at `offset`; `message` says what was expected and found.
+    case invalidJSON(offset: Int, message: String)
+    /// Nested deeper than `limit` levels at `offset`.
+    case tooDeep(limit: Int, offset: Int)
+    /// Something other than whitespace after the top-level value.
+    case trailingData
+    /// A log file's `Records` that is not an array.
+    case recordsNotArray
+    /// A digest file without the string member `key`.
+    case notDigest(missing: String)
+    /// A digest file whose `digestEndTime` is not a time.
+    case digestEndTimeNotATime(String)
+
+    package var description: String {
+        switch self {
+        case .empty: return "no JSON: the content is empty"
+        case .truncated: return "JSON ends unexpectedly (file truncated?)"
+        case let .invalidJSON(offset, message): return "invalid JSON at byte \(offset): \(message)"
+        case let .tooDeep(limit, offset): return "JSON nested deeper than \(limit) levels at byte \(offset)"
+        case .trailingData: return "unexpected data after the top-level JSON value"
+        case .recordsNotArray: return "Records is not an array"
+        case let .notDigest(key): return "not a CloudTrail digest: no string \(key)"
+        case let .digestEndTimeNotATime(text): return "digestEndTime is not a time: \(text)"
+        }
+    }
 }
 
 /// A record of a log file that could not be used, with its position in `Records`.
@@ -70,17 +98,17 @@ package final class LogFileReader {
                 s.i += 3  // a UTF-8 byte order mark: tolerated, as most JSON readers do
                 try s.skipWhitespace()
             }
-            if s.p[s.i] == 0x7b { s.i += 1; return true }
+            if s.p[s.i] == UInt8(ascii: "{") { s.i += 1; return true }
             return false
         }
         guard topIsObject else {
             let kind = try step { s -> String in
                 let c = s.p[s.i]
                 switch c {
-                case 0x5b:
+                case UInt8(ascii: "["):
                     try s.skipValue()
                     return "an array"
-                case 0x22:
+                case UInt8(ascii: "\""):
                     try s.skipValue()
                     return "a string"
                 default:
@@ -94,7 +122,7 @@ package final class LogFileReader {
         var sawRecords = false
         var done = try step { s -> Bool in
             try s.skipWhitespace()
-            if s.p[s.i] == 0x7d { s.i += 1; return true }
+            if s.p[s.i] == UInt8(ascii: "}") { s.i += 1; return true }
             return false
         }
         while !done {
@@ -102,7 +130,7 @@ package final class LogFileReader {
                 try s.skipWhitespace()
                 let k = try s.readString()
                 try s.skipWhitespace()
-                try s.expect(0x3a, "':'")
+                try s.expect(UInt8(ascii: ":"), "':'")
                 try s.skipWhitespace()
                 return k
             }
@@ -115,8 +143,8 @@ package final class LogFileReader {
             }
             done = try step { s -> Bool in
                 try s.skipWhitespace()
-                if s.p[s.i] == 0x7d { s.i += 1; return true }
-                try s.expect(0x2c, "',' or '}'")
+                if s.p[s.i] == UInt8(ascii: "}") { s.i += 1; return true }
+                try s.expect(UInt8(ascii: ","), "',' or '}'")
                 return false
             }
         }
@@ -131,13 +159,13 @@ package final class LogFileReader {
     private func readRecords<Record>(building build: (inout JSONScanner) throws -> Record,
                                      onKMSRecord: (consuming Record, Int) throws -> Void) throws {
         let isArray = try step { s -> Bool in
-            if s.p[s.i] == 0x5b { s.i += 1; return true }
+            if s.p[s.i] == UInt8(ascii: "[") { s.i += 1; return true }
             return false
         }
-        guard isArray else { throw ContentError("Records is not an array") }
+        guard isArray else { throw ContentError.recordsNotArray }
         var done = try step { s -> Bool in
             try s.skipWhitespace()
-            if s.p[s.i] == 0x5d { s.i += 1; return true }
+            if s.p[s.i] == UInt8(ascii: "]") { s.i += 1; return true }
             return false
         }
         while !done {
@@ -149,7 +177,7 @@ package final class LogFileReader {
             var built = try step { s in
                 let record = try Self.scanAndBuild(&s, scan: &scan, s3: onS3 != nil, build: build)
                 if case .s3(let bytes, let copy) = scan, let onS3 {
-                    var scanner = JSONScanner(s.p, from: bytes.lowerBound, to: bytes.upperBound)
+                    var scanner = s.scanner(over: bytes)
                     onS3(&scanner, index, copy)
                 }
                 return record
@@ -167,8 +195,8 @@ package final class LogFileReader {
             }
             done = try step { s -> Bool in
                 try s.skipWhitespace()
-                if s.p[s.i] == 0x5d { s.i += 1; return true }
-                try s.expect(0x2c, "',' or ']' in Records")
+                if s.p[s.i] == UInt8(ascii: "]") { s.i += 1; return true }
+                try s.expect(UInt8(ascii: ","), "',' or ']' in Records")
                 try s.skipWhitespace()
                 return false
             }
@@ -198,7 +226,7 @@ package final class LogFileReader {
                                      build: (inout JSONScanner) throws -> Record) throws -> Record? {
         scan = try scanRecord(&s, shortcut: shortcut, s3: s3)
         guard case .kms(let bytes, let membersScanned) = scan else { return nil }
-        var scanner = JSONScanner(s.p, from: bytes.lowerBound, to: bytes.upperBound)
+        var scanner = s.scanner(over: bytes)
         if !membersScanned {
             // Built in full, the record was read as a member-by-member scan would have found
             // it. Else that scan decides what the record is and how it fails.
@@ -206,7 +234,7 @@ package final class LogFileReader {
             s.i = bytes.lowerBound
             scan = try scanRecord(&s, shortcut: false)
             guard case .kms(let bytes, _) = scan else { return nil }
-            scanner = JSONScanner(s.p, from: bytes.lowerBound, to: bytes.upperBound)
+            scanner = s.scanner(over: bytes)
         }
         return try build(&scanner)
     }
@@ -218,14 +246,14 @@ package final class LogFileReader {
     /// record, with one search of its bytes more.
     static func scanRecord(_ s: inout JSONScanner, shortcut: Bool = true, s3: Bool = false) throws -> RecordScan {
         let start = s.i
-        guard s.p[s.i] == 0x7b else {
+        guard s.p[s.i] == UInt8(ascii: "{") else {
             try s.skipValue()
             return .notObject
         }
         s.i += 1
         var isKMS = false
         try s.skipWhitespace()
-        if s.p[s.i] != 0x7d {
+        if s.p[s.i] != UInt8(ascii: "}") {
             while true {
                 try s.skipWhitespace()
                 // Most records start with these keys, and most KMS records say so in these
@@ -234,9 +262,9 @@ package final class LogFileReader {
                     : s.skipIfExactly("eventVersion") || s.skipIfExactly("userIdentity") || s.skipIfExactly("eventTime") ? false
                     : try s.readStringEquals("eventSource")
                 try s.skipWhitespace()
-                try s.expect(0x3a, "':'")
+                try s.expect(UInt8(ascii: ":"), "':'")
                 try s.skipWhitespace()
-                if isSource && s.p[s.i] == 0x22 {
+                if isSource && s.p[s.i] == UInt8(ascii: "\"") {
                     if s3, s.skipIfExactly("s3.amazonaws.com") {
                         let name = nameAfterSource(s)
                         try s.skipRestOfContainer()
@@ -261,8 +289,8 @@ package final class LogFileReader {
                     try s.skipValue()
                 }
                 try s.skipWhitespace()
-                if s.p[s.i] == 0x7d { break }
-                try s.expect(0x2c, "',' or '}' in a record")
+                if s.p[s.i] == UInt8(ascii: "}") { break }
+                try s.expect(UInt8(ascii: ","), "',' or '}' in a record")
             }
         }
         s.i += 1
@@ -279,7 +307,7 @@ package final class LogFileReader {
         guard (try? rest.skipRestOfContainer()) != nil else { return nil }
         let base = s.p + s.i
         let count = rest.i - s.i
-        guard memchr(base, 0x5c, count) == nil, !contains(base, count, "eventSource") else { return nil }
+        guard memchr(base, Int32(UInt8(ascii: "\\")), count) == nil, !contains(base, count, "eventSource") else { return nil }
         return rest.i
     }
 
@@ -291,8 +319,8 @@ package final class LogFileReader {
         guard s.end - s.i > n + 24, memcmp(s.p + s.i, prefix.utf8Start, n) == 0 else { return nil }
         let from = s.i + n
         var k = from
-        while k < from + 24, s.p[k] != 0x22 {
-            if s.p[k] == 0x5c { return nil }
+        while k < from + 24, s.p[k] != UInt8(ascii: "\"") {
+            if s.p[k] == UInt8(ascii: "\\") { return nil }
             k += 1
         }
         guard k < from + 24 else { return nil }
@@ -322,36 +350,44 @@ package final class LogFileReader {
 
     /// Runs `body` on the unread bytes; when it needs more, reads more input and runs it again
     /// from the same place. Consumes what `body` read only when it succeeds.
+    ///
+    /// Each run gets a new scanner, made over the window's memory as it is then: a read may
+    /// move that memory, and the scanner must not outlive the closure that lends it.
     private func step<T>(_ body: (inout JSONScanner) throws -> T) throws -> T {
         while true {
-            var scanner = JSONScanner(window.base, from: window.start, to: window.end)
             do {
-                let result = try body(&scanner)
-                window.consume(upTo: scanner.i)
+                var position = 0
+                let result = try window.withUnsafeUnreadBytes { bytes, start in
+                    var scanner = JSONScanner(bytes, from: start)
+                    defer { position = scanner.i }
+                    return try body(&scanner)
+                }
+                window.consume(upTo: position)
                 return result
             } catch ParseError.needMore {
                 if endOfInput {
-                    if stream.producedBytes == 0 { throw ContentError("no JSON: the content is empty") }
-                    throw ContentError("JSON ends unexpectedly (file truncated?)")
+                    if stream.producedBytes == 0 { throw ContentError.empty }
+                    throw ContentError.truncated
                 }
                 // Read at least as much as is already buffered, so a huge record costs linear time.
                 let n = try stream.read(into: window, chunk: max(256 * 1024, window.count))
                 if n == 0 { endOfInput = true }
             } catch let ParseError.syntax(message, offset) {
-                throw ContentError("invalid JSON at byte \(stream.producedBytes - (window.end - offset)): \(message)")
+                throw ContentError.invalidJSON(offset: stream.producedBytes - (window.end - offset), message: message)
             } catch let ParseError.tooDeep(limit, offset) {
-                throw ContentError("JSON nested deeper than \(limit) levels at byte \(stream.producedBytes - (window.end - offset))")
+                throw ContentError.tooDeep(limit: limit, offset: stream.producedBytes - (window.end - offset))
             }
         }
     }
 
     private func expectEndOfInput() throws {
         while true {
-            while window.count > 0 && [0x20, 0x0a, 0x0d, 0x09].contains(window.base[window.start]) {
-                window.consume(upTo: window.start + 1)
+            let firstNonSpace = window.withUnsafeUnreadBytes { bytes, start in
+                bytes[start...].firstIndex { !JSONScanner.isSpace($0) } ?? bytes.count
             }
+            window.consume(upTo: firstNonSpace)
             if window.count > 0 {
-                throw ContentError("unexpected data after the top-level JSON value")
+                throw ContentError.trailingData
             }
             if endOfInput { return }
             if try stream.read(into: window) == 0 { endOfInput = true }

@@ -12,10 +12,10 @@ enum S3RecordBytes {
     static func bucketName(_ p: UnsafePointer<UInt8>, from start: Int, to end: Int) -> String? {
         guard let found = find(bucketKey, p, from: start, to: end) else { return nil }
         let valueStart = found + bucketKey.utf8CodeUnitCount
-        guard valueStart < end, let close = memchr(p + valueStart, 0x22, end - valueStart) else { return nil }
+        guard valueStart < end, let close = memchr(p + valueStart, Int32(UInt8(ascii: "\"")), end - valueStart) else { return nil }
         let valueEnd = p.distance(to: close.assumingMemoryBound(to: UInt8.self))
         let value = UnsafeBufferPointer(start: p + valueStart, count: valueEnd - valueStart)
-        guard !value.isEmpty, !value.contains(0x5c), find(bucketKey, p, from: valueEnd, to: end) == nil else { return nil }
+        guard !value.isEmpty, !value.contains(UInt8(ascii: "\\")), find(bucketKey, p, from: valueEnd, to: end) == nil else { return nil }
         return String(decoding: value, as: UTF8.self)
     }
 

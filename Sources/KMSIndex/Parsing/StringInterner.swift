@@ -20,7 +20,8 @@ package final class StringInterner {
     /// Probes before giving up on sharing: bounds the cost of strings crafted to collide.
     private static let maxProbes = 16
 
-    // Fixed buffers rather than arrays: no copy-on-write or exclusivity check per access.
+    // Fixed buffers rather than array properties (which would be `var`s, to be written): no
+    // copy-on-write check, and no exclusivity check of a class property, per access.
     private let slots: UnsafeMutablePointer<String?>
     private let hashes: UnsafeMutablePointer<UInt64>
     /// Where each slot's bytes are in `arena`, and how many: a lookup compares them, not the

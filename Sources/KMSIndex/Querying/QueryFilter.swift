@@ -38,9 +38,9 @@ package struct QueryFilter: Sendable, Equatable {
             since: try since.map { try TimeFilter.since($0, now: now) },
             until: try until.map { try TimeFilter.until($0, now: now) },
             account: account, region: region, key: key, errorsOnly: errorsOnly, limit: limit)
-        if let limit, limit < 1 { throw QueryError("--limit must be at least 1") }
+        if let limit, limit < 1 { throw QueryError.limitBelowOne }
         if let s = filter.since, let u = filter.until, s >= u {
-            throw QueryError("--since (\(s)) is not before --until (\(u))")
+            throw QueryError.emptyRange(since: s, until: u)
         }
         return filter
     }

@@ -22,7 +22,7 @@ package enum ReadOnlySQL {
     /// schema) but, unlike it, never applying pending migrations: `sql` writes nothing.
     package static func open(path: String) throws -> DatabaseQueue {
         guard FileManager.default.fileExists(atPath: path) else {
-            throw DatabaseOpenError("no index at \(path): run 'kmsindex ingest' first, or give --db")
+            throw DatabaseOpenError.noIndex(path: path)
         }
         try IndexDatabase.checkFileHeader(path: path)
         let queue = try DatabaseQueue(path: path, configuration: IndexDatabase.configuration(readOnly: true))
@@ -38,20 +38,20 @@ package enum ReadOnlySQL {
     /// statements, for none, and for a parameter missing or not used.
     package static func run(_ db: Database, sql: String, parameters: [String: String] = [:]) throws -> ResultTable {
         let statements = try db.allStatements(sql: sql)
-        guard let statement = try statements.next() else { throw QueryError("no SQL statement given") }
+        guard let statement = try statements.next() else { throw QueryError.noStatement }
         if try statements.next() != nil {
-            throw QueryError("one SQL statement at a time, please: the query holds more than one")
+            throw QueryError.severalStatements(sql: sql)
         }
         try check(statement)
         let names = Set(statement.parameterNames)
         if names.contains("") {
-            throw QueryError("the query has a positional parameter (?); use named ones (:name) with -p name VALUE")
+            throw QueryError.positionalParameter(sql: statement.sql)
         }
         if let unused = parameters.keys.sorted().first(where: { !names.contains($0) }) {
-            throw QueryError("parameter '\(unused)' is not used by the query (write it :\(unused))")
+            throw QueryError.unusedParameter(unused, sql: statement.sql)
         }
         if let missing = statement.parameterNames.first(where: { parameters[$0] == nil }) {
-            throw QueryError("the query uses :\(missing); give it with -p \(missing) VALUE")
+            throw QueryError.missingParameter(missing, sql: statement.sql)
         }
         return try fetchTable(statement, arguments: StatementArguments(parameters.mapValues { $0 as (any DatabaseValueConvertible)? }))
     }
@@ -60,11 +60,10 @@ package enum ReadOnlySQL {
     static func check(_ statement: Statement) throws {
         let keyword = leadingKeyword(statement.sql)
         if refusedKeywords.contains(keyword) {
-            throw QueryError("\(keyword) is refused: the index is opened read-only, and sql runs queries only")
+            throw QueryError.refusedKeyword(keyword, sql: statement.sql)
         }
         if !statement.isReadonly {
-            let what = keyword.isEmpty ? "this statement" : keyword
-            throw QueryError("\(what) could change the index: sql runs read-only queries only (SELECT, WITH, EXPLAIN, read-only PRAGMA)")
+            throw QueryError.notReadOnly(keyword: keyword, sql: statement.sql)
         }
     }
 

@@ -2,9 +2,52 @@ import Foundation
 
 /// A query given something it cannot use: a time that is not a time, an unknown key form.
 /// The command line reports it as a usage error (status 2).
-package struct QueryError: Error, CustomStringConvertible, Equatable {
-    package var description: String
-    package init(_ description: String) { self.description = description }
+package enum QueryError: Error, CustomStringConvertible, Equatable {
+    /// A `--since`, `--until` or `--before` value that is neither a time nor an age.
+    case notATime(String)
+    /// `--limit` below 1.
+    case limitBelowOne
+    /// `--since` not before `--until` (both as stored times).
+    case emptyRange(since: String, until: String)
+    /// `sql` given nothing but whitespace or comments.
+    case noStatement
+    /// `sql` given more than one statement.
+    case severalStatements(sql: String)
+    /// A positional parameter (`?`) in `sql`.
+    case positionalParameter(sql: String)
+    /// A parameter given that `sql` does not use.
+    case unusedParameter(String, sql: String)
+    /// A parameter `sql` uses and was not given.
+    case missingParameter(String, sql: String)
+    /// A statement refused although SQLite counts it read-only (`ATTACH`, `BEGIN`...).
+    case refusedKeyword(String, sql: String)
+    /// A statement that could write; `keyword` is its first word (empty when none).
+    case notReadOnly(keyword: String, sql: String)
+
+    package var description: String {
+        switch self {
+        case let .notATime(text):
+            return "'\(text)' is not a time: give a date (2024-03-01), a UTC time (2024-03-01T12:00:00Z) or an age (30m, 24h, 7d)"
+        case .limitBelowOne:
+            return "--limit must be at least 1"
+        case let .emptyRange(since, until):
+            return "--since (\(since)) is not before --until (\(until))"
+        case .noStatement:
+            return "no SQL statement given"
+        case .severalStatements:
+            return "one SQL statement at a time, please: the query holds more than one"
+        case .positionalParameter:
+            return "the query has a positional parameter (?); use named ones (:name) with -p name VALUE"
+        case let .unusedParameter(name, _):
+            return "parameter '\(name)' is not used by the query (write it :\(name))"
+        case let .missingParameter(name, _):
+            return "the query uses :\(name); give it with -p \(name) VALUE"
+        case let .refusedKeyword(keyword, _):
+            return "\(keyword) is refused: the index is opened read-only, and sql runs queries only"
+        case let .notReadOnly(keyword, _):
+            return "\(keyword.isEmpty ? "this statement" : keyword) could change the index: sql runs read-only queries only (SELECT, WITH, EXPLAIN, read-only PRAGMA)"
+        }
+    }
 }
 
 /// Reads the `--since` and `--until` values of the query commands into UTC bounds.
@@ -46,7 +89,7 @@ package enum TimeFilter {
         guard let normalized = EventTime.normalize(candidate), let seconds = secondsSinceEpoch(normalized),
               iso(secondsSinceEpoch: seconds) == normalized.prefix(19) + "Z"
         else {
-            throw QueryError("'\(raw)' is not a time: give a date (2024-03-01), a UTC time (2024-03-01T12:00:00Z) or an age (30m, 24h, 7d)")
+            throw QueryError.notATime(raw)
         }
         return iso(secondsSinceEpoch: isDate && endOfDay ? seconds + 86_400 : seconds)
     }

@@ -1,14 +1,19 @@
 /// A growable window of bytes: producers append at `end`, consumers advance `start`.
 ///
 /// The parser reads records straight out of this memory, so it is an unsafe buffer kept
-/// behind a small API: `append` to fill, `consume` to drop what was read, `compact` to
-/// reuse the space in front of `start`.
+/// behind a small API, as swift-nio's `ByteBuffer` is: its memory is lent only to closures
+/// (`withUnsafeUnreadBytes` to read, `appendWithUnsafeFreeBytes` to fill), never returned.
+///
+/// The rule that keeps this safe holds here: growing (`reserveFree`, so any refill) moves the
+/// memory and frees the old one, so a pointer taken inside one of those closures, or a
+/// `JSONScanner` made over it, must not be used after the closure returns. Indices (`start`,
+/// `end`, a scanner's position) stay valid across a move; pointers do not.
 final class ByteWindow {
     // Read by the parser around every record, so they go without the run-time exclusivity
     // checks of class properties: only the methods below change them, and none of those
     // accesses can overlap another (no method calls out while changing one).
-    @exclusivity(unchecked) private(set) var base: UnsafeMutablePointer<UInt8>
-    @exclusivity(unchecked) private(set) var capacity: Int
+    @exclusivity(unchecked) private var base: UnsafeMutablePointer<UInt8>
+    @exclusivity(unchecked) private var capacity: Int
     /// Index of the first unconsumed byte.
     @exclusivity(unchecked) private(set) var start = 0
     /// Index one past the last valid byte.
@@ -33,12 +38,8 @@ final class ByteWindow {
         end = n
     }
 
-    /// Makes room for at least `n` more bytes after `end`, compacting or growing.
-    ///
-    /// Growing moves `base`: any pointer into the window taken before (a `JSONScanner` made
-    /// over it) then points at freed memory, so whoever refills the window must make its
-    /// scanners again from `base` after each refill (`LogFileReader.step` does). The window
-    /// and the scanner stay internal to this module for that reason.
+    /// Makes room for at least `n` more bytes after `end`, compacting or growing. Either moves
+    /// the bytes, so no pointer into the window may live across a call (see the type).
     func reserveFree(_ n: Int) {
         if capacity - end >= n { return }
         compact()
@@ -52,23 +53,40 @@ final class ByteWindow {
         capacity = newCapacity
     }
 
-    /// Free space after `end`, for a producer to write into before `didAppend`.
-    var freePointer: UnsafeMutablePointer<UInt8> { base + end }
+    /// Calls `body` with the window's memory up to `end`, and `start`: the unread bytes are
+    /// `bytes[start...]`, at the same indices as the window's. The memory is valid only while
+    /// `body` runs. Inlined: the parser calls it around every record.
+    @inline(__always)
+    func withUnsafeUnreadBytes<T>(_ body: (_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int) throws -> T) rethrows -> T {
+        try body(UnsafeBufferPointer(start: base, count: end), start)
+    }
+
+    /// Free space after `end`, in bytes.
     var freeCount: Int { capacity - end }
 
-    /// Records that a producer wrote `n` bytes at `freePointer`.
-    func didAppend(_ n: Int) {
+    /// Lets a producer write into the free space after `end` (`freeCount` bytes): `body`
+    /// returns how many bytes it wrote at the start of it, which are then appended. The memory
+    /// is valid only while `body` runs.
+    @discardableResult
+    func appendWithUnsafeFreeBytes(_ body: (UnsafeMutableBufferPointer<UInt8>) throws -> Int) rethrows -> Int {
+        let n = try body(UnsafeMutableBufferPointer(start: base + end, count: capacity - end))
         precondition(n >= 0 && end + n <= capacity)
         end += n
+        return n
     }
 
     /// Appends bytes (used by tests and for small inputs).
     func append(_ bytes: [UInt8]) {
         reserveFree(bytes.count)
-        bytes.withUnsafeBufferPointer { src in
-            if let p = src.baseAddress { freePointer.update(from: p, count: src.count) }
+        appendWithUnsafeFreeBytes { free in
+            _ = free.update(fromContentsOf: bytes)
+            return bytes.count
         }
-        end += bytes.count
+    }
+
+    /// The unread bytes, copied (for tests and small inputs).
+    var unreadBytes: [UInt8] {
+        withUnsafeUnreadBytes { bytes, start in Array(bytes[start...]) }
     }
 
     /// Drops everything before absolute index `index`.

@@ -1,5 +1,5 @@
 import CISAL
-import Crypto
+import KMSCrypto
 
 #if canImport(Glibc)
 import Glibc
@@ -133,9 +133,11 @@ package final class DecompressedStream {
         let n = min(inputEnd - inputStart, chunk)
         if n == 0 { finished = true; return 0 }
         try checkLimit(adding: n)
-        window.freePointer.update(from: input + inputStart, count: n)
-        hash(window.freePointer, n)
-        window.didAppend(n)
+        window.appendWithUnsafeFreeBytes { free in
+            free.baseAddress!.update(from: input + inputStart, count: n)
+            hash(free.baseAddress!, n)
+            return n
+        }
         inputStart += n
         producedBytes += n
         return n
@@ -165,44 +167,45 @@ package final class DecompressedStream {
             if inputStart == inputEnd, !fileEOF { _ = try refillInput() }
             let available = inputEnd - inputStart
             if available == 0 && fileEOF { throw ReadError.truncatedGzip }
-            let outCapacity = min(window.freeCount, chunk)
-            inflater.pointee.next_in = input + inputStart
-            inflater.pointee.avail_in = UInt32(available)
-            inflater.pointee.next_out = window.freePointer
-            inflater.pointee.avail_out = UInt32(outCapacity)
-            let status = isal_inflate(inflater)
-            let used = available - Int(inflater.pointee.avail_in)
-            let made = outCapacity - Int(inflater.pointee.avail_out)
-            keepLastConsumed(input + inputStart, used)
-            inputStart += used
-            switch status {
-            case ISAL_DECOMP_OK, ISAL_END_INPUT, ISAL_OUT_OVERFLOW:
-                if inflater.pointee.block_state == ISAL_BLOCK_FINISH {
-                    memberEnded = true
-                } else if used == 0 && made == 0 && fileEOF && inputStart == inputEnd {
-                    throw ReadError.truncatedGzip
+            produced += try window.appendWithUnsafeFreeBytes { free in
+                let outCapacity = min(free.count, chunk)
+                inflater.pointee.next_in = input + inputStart
+                inflater.pointee.avail_in = UInt32(available)
+                inflater.pointee.next_out = free.baseAddress
+                inflater.pointee.avail_out = UInt32(outCapacity)
+                let status = isal_inflate(inflater)
+                let used = available - Int(inflater.pointee.avail_in)
+                let made = outCapacity - Int(inflater.pointee.avail_out)
+                keepLastConsumed(input + inputStart, used)
+                inputStart += used
+                switch status {
+                case ISAL_DECOMP_OK, ISAL_END_INPUT, ISAL_OUT_OVERFLOW:
+                    if inflater.pointee.block_state == ISAL_BLOCK_FINISH {
+                        memberEnded = true
+                    } else if used == 0 && made == 0 && fileEOF && inputStart == inputEnd {
+                        throw ReadError.truncatedGzip
+                    }
+                case ISAL_INCORRECT_CHECKSUM:
+                    throw checksumError()
+                case ISAL_INVALID_BLOCK:
+                    throw ReadError.corruptGzip("invalid block type or block header")
+                case ISAL_INVALID_SYMBOL:
+                    throw ReadError.corruptGzip("invalid code in the compressed data")
+                case ISAL_INVALID_LOOKBACK:
+                    throw ReadError.corruptGzip("invalid distance too far back")
+                case ISAL_INVALID_WRAPPER:
+                    throw ReadError.corruptGzip("incorrect header check")
+                case ISAL_UNSUPPORTED_METHOD:
+                    throw ReadError.corruptGzip("unknown compression method")
+                default:
+                    throw ReadError.corruptGzip("inflate status \(status)")
                 }
-            case ISAL_INCORRECT_CHECKSUM:
-                throw checksumError()
-            case ISAL_INVALID_BLOCK:
-                throw ReadError.corruptGzip("invalid block type or block header")
-            case ISAL_INVALID_SYMBOL:
-                throw ReadError.corruptGzip("invalid code in the compressed data")
-            case ISAL_INVALID_LOOKBACK:
-                throw ReadError.corruptGzip("invalid distance too far back")
-            case ISAL_INVALID_WRAPPER:
-                throw ReadError.corruptGzip("incorrect header check")
-            case ISAL_UNSUPPORTED_METHOD:
-                throw ReadError.corruptGzip("unknown compression method")
-            default:
-                throw ReadError.corruptGzip("inflate status \(status)")
-            }
-            if made > 0 {
-                try checkLimit(adding: made)
-                hash(window.freePointer, made)
-                window.didAppend(made)
-                producedBytes += made
-                produced += made
+                if made > 0 {
+                    try checkLimit(adding: made)
+                    hash(free.baseAddress!, made)
+                    producedBytes += made
+                }
+                return made
             }
         }
         return produced
@@ -254,7 +257,7 @@ package final class DecompressedStream {
     }
 
     private func hash(_ bytes: UnsafeMutablePointer<UInt8>, _ count: Int) {
-        hasher?.update(bufferPointer: UnsafeRawBufferPointer(start: bytes, count: count))
+        hasher?.update(UnsafeRawBufferPointer(start: bytes, count: count))
     }
 
     /// Lowercase hex SHA-256 of the whole decompressed content; nil until the end is read,

@@ -60,10 +60,10 @@ struct ContextRow: BoundRow {
     static let insertHead = "INSERT OR FAIL INTO event_context (event_id, scope, name_id, value_id)"
     static let columnCount = 4
 
-    var eventID, scope, name, value: Int64
+    var eventRowID, scope, name, value: Int64
 
     func bind(_ row: inout BoundStatement) {
-        row.int(eventID)
+        row.int(eventRowID)
         row.int(scope)
         row.int(name)
         row.int(value)

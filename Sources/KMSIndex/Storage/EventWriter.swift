@@ -275,7 +275,7 @@ final class EventWriter {
         summaries.add(e, row, delivery: delivery)
         try pendingEvents.append(row, db)
         for pair in e.otherContext {
-            try pendingContext.append(ContextRow(eventID: id, scope: Int64(pair.scope.rawValue),
+            try pendingContext.append(ContextRow(eventRowID: id, scope: Int64(pair.scope.rawValue),
                                                  name: try dimensions.contextName(pair.name), value: try dimensions.contextValue(pair.value)), db)
         }
         if let grantee = e.granteePrincipal {

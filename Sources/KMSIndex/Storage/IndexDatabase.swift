@@ -3,9 +3,37 @@ import GRDB
 import GRDBSQLite
 
 /// Why an index could not be opened or used.
-package struct DatabaseOpenError: Error, CustomStringConvertible {
-    package var description: String
-    package init(_ description: String) { self.description = description }
+package enum DatabaseOpenError: Error, Equatable, CustomStringConvertible {
+    /// No file at `path`.
+    case noIndex(path: String)
+    /// The file at `path` could not be created; `errno` says why.
+    case cannotCreate(path: String, errno: Int32)
+    /// The file at `path` does not start with SQLite's header.
+    case notSQLite(path: String)
+    /// A SQLite database, neither empty nor marked as an index.
+    case notAnIndex(path: String)
+    /// An index with migrations this binary does not know (`unknown`); it knows up to `known`.
+    case newerSchema(path: String, unknown: [String], known: Int)
+    /// A backup's destination that already exists.
+    case destinationExists(path: String)
+
+    package var description: String {
+        switch self {
+        case let .noIndex(path):
+            return "no index at \(path): run 'kmsindex ingest' first, or give --db"
+        case let .cannotCreate(path, code):
+            return "cannot create \(path): \(String(cString: strerror(code)))"
+        case let .notSQLite(path):
+            return "\(path) is not a SQLite database; refusing to touch it"
+        case let .notAnIndex(path):
+            return "\(path) is a SQLite database but not a kmsindex index; refusing to touch it"
+        case let .newerSchema(path, unknown, known):
+            return "\(path) was written by a newer kmsindex (schema \(unknown.joined(separator: ", ")));"
+                + " this binary knows schema version \(known): upgrade kmsindex"
+        case let .destinationExists(path):
+            return "\(path) already exists; choose a new file for the backup"
+        }
+    }
 }
 
 /// The SQLite file that holds the index: opening, checking, migrating.
@@ -75,7 +103,7 @@ package final class IndexDatabase: Sendable {
             // Create it ourselves so that the index (and its WAL, which copies the mode) is private.
             let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
             if fd < 0 && errno != EEXIST {
-                throw DatabaseOpenError("cannot create \(path): \(String(cString: strerror(errno)))")
+                throw DatabaseOpenError.cannotCreate(path: path, errno: errno)
             }
             if fd >= 0 { close(fd) }
         }
@@ -97,7 +125,7 @@ package final class IndexDatabase: Sendable {
         // setting up a FileManager.
         var status = stat()
         guard stat(path, &status) == 0 else {
-            throw DatabaseOpenError("no index at \(path): run 'kmsindex ingest' first, or give --db")
+            throw DatabaseOpenError.noIndex(path: path)
         }
         try checkFileHeader(path: path)
         let queue = try readOnlyQueue(path: path)
@@ -184,7 +212,7 @@ package final class IndexDatabase: Sendable {
             count += n
         }
         if count > 0 && !header[..<count].elementsEqual("SQLite format 3\0".utf8) {
-            throw DatabaseOpenError("\(path) is not a SQLite database; refusing to touch it")
+            throw DatabaseOpenError.notSQLite(path: path)
         }
     }
 
@@ -194,7 +222,7 @@ package final class IndexDatabase: Sendable {
         if appID == applicationID { return }
         let tables = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") ?? 0
         if appID != 0 || tables > 0 {
-            throw DatabaseOpenError("\(path) is a SQLite database but not a kmsindex index; refusing to touch it")
+            throw DatabaseOpenError.notAnIndex(path: path)
         }
     }
 
@@ -218,9 +246,7 @@ package final class IndexDatabase: Sendable {
         let known = Set(embeddedMigrations.map(\.identifier))
         let unknown = applied.filter { !known.contains($0) }.sorted()
         if !unknown.isEmpty {
-            throw DatabaseOpenError(
-                "\(path) was written by a newer kmsindex (schema \(unknown.joined(separator: ", ")));"
-                    + " this binary knows schema version \(schemaVersion): upgrade kmsindex")
+            throw DatabaseOpenError.newerSchema(path: path, unknown: unknown, known: schemaVersion)
         }
     }
 

@@ -23,7 +23,7 @@ package enum Maintenance {
         var report = PruneReport()
         report.bytesBefore = fileSize(index.path)
         guard let cutoff = StoredTime.milliseconds(before) else {
-            throw DatabaseOpenError("prune: not a UTC time: \(before)")
+            throw QueryError.notATime(before)
         }
         try index.queue.inTransaction { db in
             try db.execute(sql: "DELETE FROM event_context WHERE event_id IN (SELECT id FROM events WHERE event_time < ?)", arguments: [cutoff])
@@ -79,12 +79,12 @@ package enum Maintenance {
     /// ingests may be writing: a read transaction sees one snapshot, and `VACUUM INTO` copies it.
     package static func backup(_ index: IndexDatabase, to destination: String) throws {
         if FileManager.default.fileExists(atPath: destination) {
-            throw DatabaseOpenError("\(destination) already exists; choose a new file for the backup")
+            throw DatabaseOpenError.destinationExists(path: destination)
         }
         // Created empty and private first: VACUUM INTO fills an empty file and keeps its mode.
         let fd = open(destination, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
-            throw DatabaseOpenError("cannot create \(destination): \(String(cString: strerror(errno)))")
+            throw DatabaseOpenError.cannotCreate(path: destination, errno: errno)
         }
         close(fd)
         do {

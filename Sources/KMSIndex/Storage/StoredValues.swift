@@ -18,7 +18,7 @@ package enum StoredAddress {
             var digits = 0
             var parts = 0
             for k in 0...b.count {
-                if k == b.count || b[k] == 0x2e {
+                if k == b.count || b[k] == UInt8(ascii: ".") {
                     guard digits > 0, part <= 255 else { return nil }
                     value = value << 8 | part
                     parts += 1
@@ -26,8 +26,8 @@ package enum StoredAddress {
                     digits = 0
                 } else {
                     let c = b[k]
-                    guard c >= 0x30, c <= 0x39, !(digits == 1 && part == 0) else { return nil }
-                    part = part * 10 + Int64(c - 0x30)
+                    guard c >= UInt8(ascii: "0"), c <= UInt8(ascii: "9"), !(digits == 1 && part == 0) else { return nil }
+                    part = part * 10 + Int64(c - UInt8(ascii: "0"))
                     digits += 1
                 }
             }

@@ -4,8 +4,8 @@ import GRDB
 /// written, with the ids the writer just resolved, and the counts are staged when the
 /// transaction is flushed, one row per count, then added to `activity_daily`, `object_daily`
 /// and their rollups in a few statements (`DailySummaries.addStaged`).
-/// Grouping the transaction's events again in SQL read every event back and cost a fifth of
-/// the ingest. What this counts must equal `DailySummaries.activitySelect` and
+/// Grouping the transaction's events again in SQL read every event back, a large share of
+/// the ingest's time (BENCHMARKS.md). What this counts must equal `DailySummaries.activitySelect` and
 /// `objectSelect` over the same events (a test recounts and compares).
 final class SummaryAccumulator {
     struct ActivityKey: Hashable {

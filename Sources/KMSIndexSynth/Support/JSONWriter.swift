@@ -103,16 +103,16 @@ struct JSONWriter {
     mutating func bool(_ value: Bool) {
         separator()
         if value {
-            bytes.append(contentsOf: [0x74, 0x72, 0x75, 0x65])
+            bytes.append(contentsOf: "true".utf8)
         } else {
-            bytes.append(contentsOf: [0x66, 0x61, 0x6C, 0x73, 0x65])
+            bytes.append(contentsOf: "false".utf8)
         }
         needsComma = true
     }
 
     mutating func null() {
         separator()
-        bytes.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])
+        bytes.append(contentsOf: "null".utf8)
         needsComma = true
     }
 
@@ -188,20 +188,20 @@ struct JSONWriter {
         var start = 0
         for i in 0..<text.count {
             let b = text[i]
-            guard b < 0x20 || b == 0x22 || b == 0x5C else { continue }
+            guard b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") else { continue }
             if start < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: text[start..<i])) }
             out.append(UInt8(ascii: "\\"))
             switch b {
-            case 0x22: out.append(0x22)
-            case 0x5C: out.append(0x5C)
+            case UInt8(ascii: "\""): out.append(UInt8(ascii: "\""))
+            case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\"))
             case 0x08: out.append(UInt8(ascii: "b"))
             case 0x0C: out.append(UInt8(ascii: "f"))
-            case 0x0A: out.append(UInt8(ascii: "n"))
-            case 0x0D: out.append(UInt8(ascii: "r"))
-            case 0x09: out.append(UInt8(ascii: "t"))
+            case UInt8(ascii: "\n"): out.append(UInt8(ascii: "n"))
+            case UInt8(ascii: "\r"): out.append(UInt8(ascii: "r"))
+            case UInt8(ascii: "\t"): out.append(UInt8(ascii: "t"))
             default:
                 let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                out.append(contentsOf: [UInt8(ascii: "u"), 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 0xF)]])
+                out.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(b >> 4)], hex[Int(b & 0xF)]])
             }
             start = i + 1
         }

@@ -1,3 +1,5 @@
+import KMSCrypto
+
 /// A delivered log file, as its hourly digest lists it.
 struct DeliveredLogFile {
     /// Index of the background write job (its result carries the SHA-256).

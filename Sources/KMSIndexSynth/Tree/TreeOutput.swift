@@ -1,4 +1,5 @@
 import Foundation
+import KMSCrypto
 
 /// Writes files under the tree's root. Log files are compressed, hashed and written on a
 /// concurrent background queue while the next files are generated, so generation, hashing and

@@ -5,7 +5,8 @@ import GRDB
 import XCTest
 
 
-/// A fresh folder under the system temp folder, removed by the test's teardown.
+/// A fresh folder under the system temp folder, removed when the last reference to it goes
+/// (`deinit`), at the end of the test that made it.
 final class TempDir {
     let url: URL
     var path: String { url.path }
@@ -68,7 +69,7 @@ func gunzip(_ data: Data) -> Data {
     let stream = try! DecompressedStream(path: path, limit: 1 << 30)
     let window = ByteWindow()
     while try! stream.read(into: window) > 0 {}
-    return Data(UnsafeBufferPointer(start: window.base + window.start, count: window.count))
+    return Data(window.unreadBytes)
 }
 
 /// `{"Records":[...]}` of the given record texts.

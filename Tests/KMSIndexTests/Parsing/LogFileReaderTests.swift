@@ -63,7 +63,7 @@ final class LogFileReaderTests: XCTestCase {
     func scanned(_ text: String, shortcut: Bool) -> String {
         let bytes = Array(text.utf8)
         return bytes.withUnsafeBufferPointer { buffer in
-            var s = JSONScanner(buffer.baseAddress!, from: 0, to: buffer.count)
+            var s = JSONScanner(buffer, from: 0)
             var scan = LogFileReader.RecordScan.other
             do {
                 let fields = try LogFileReader.scanAndBuild(&s, scan: &scan, shortcut: shortcut) { try KMSRecordFields.read(&$0) }
@@ -147,7 +147,7 @@ final class JSONScannerTests: XCTestCase {
     func parse(_ text: String) throws -> JSONValue {
         let bytes = Array(text.utf8)
         return try bytes.withUnsafeBufferPointer { buffer in
-            var s = JSONScanner(buffer.baseAddress!, from: 0, to: buffer.count)
+            var s = JSONScanner(buffer, from: 0)
             return try s.parseValue()
         }
     }

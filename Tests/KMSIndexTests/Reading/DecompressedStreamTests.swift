@@ -11,7 +11,7 @@ final class DecompressedStreamTests: XCTestCase {
         let stream = try DecompressedStream(path: path, limit: limit)
         let window = ByteWindow(capacity: 64)
         while try stream.read(into: window, chunk: 7) > 0 {}
-        return String(decoding: UnsafeBufferPointer(start: window.base + window.start, count: window.count), as: UTF8.self)
+        return String(decoding: window.unreadBytes, as: UTF8.self)
     }
 
     func readAll(_ data: Data) throws -> Data {
@@ -19,7 +19,7 @@ final class DecompressedStreamTests: XCTestCase {
         let stream = try DecompressedStream(path: try dir.write("file.gz", data), limit: 1 << 30)
         let window = ByteWindow()
         while try stream.read(into: window, chunk: 4096) > 0 {}
-        return Data(UnsafeBufferPointer(start: window.base + window.start, count: window.count))
+        return Data(window.unreadBytes)
     }
 
     func assertCorrupt(_ error: Error, _ words: String, file: StaticString = #filePath, line: UInt = #line) {

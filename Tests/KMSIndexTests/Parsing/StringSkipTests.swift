@@ -25,7 +25,7 @@ final class StringSkipTests: XCTestCase {
 
     func fastEnd(_ b: [UInt8], open: Int) throws -> (Int, Bool)? {
         try b.withUnsafeBufferPointer { buffer in
-            var s = JSONScanner(buffer.baseAddress!, from: open, to: buffer.count)
+            var s = JSONScanner(buffer, from: open)
             do {
                 let (end, escaped) = try s.stringEnd()
                 try s.skipString()
@@ -84,9 +84,9 @@ final class StringSkipTests: XCTestCase {
         for text in texts {
             let b = Array((text + " ").utf8)
             let (skipped, parsed): (Int, Int) = try b.withUnsafeBufferPointer { buffer in
-                var s = JSONScanner(buffer.baseAddress!, from: 0, to: buffer.count)
+                var s = JSONScanner(buffer, from: 0)
                 try s.skipValue()
-                var t = JSONScanner(buffer.baseAddress!, from: 0, to: buffer.count)
+                var t = JSONScanner(buffer, from: 0)
                 _ = try t.parseValue()
                 return (s.i, t.i)
             }
@@ -108,7 +108,7 @@ final class StringSkipTests: XCTestCase {
             for literal: StaticString in ["eventSource", "kms.amazonaws.com", "eventTime"] {
                 let b = Array(text.utf8)
                 b.withUnsafeBufferPointer { buffer in
-                    var fast = JSONScanner(buffer.baseAddress!, from: 0, to: buffer.count)
+                    var fast = JSONScanner(buffer, from: 0)
                     var reference = fast
                     let equal = try? reference.readStringEquals(literal)
                     if fast.skipIfExactly(literal) {

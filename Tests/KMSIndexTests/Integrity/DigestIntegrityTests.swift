@@ -1,5 +1,6 @@
 import Foundation
 @testable import KMSIndex
+import KMSCrypto
 import KMSIndexSynth
 import XCTest
 

@@ -14,7 +14,7 @@ final class SeedEventsTests: XCTestCase {
         XCTAssertEqual(contents, [logFile([seedEvents[0], seedEvents[1]]), logFile([seedEvents[2]])])
         // And each event text stands in the seed document, when it is beside the checkout.
         let seed = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("../../../shared/seeds/000_7b631bd8bb2229fc.txt").standardized
+            .appendingPathComponent("../../../../shared/seeds/000_7b631bd8bb2229fc.txt").standardized
         if let document = try? String(contentsOf: seed, encoding: .utf8) {
             for event in seedEvents { XCTAssertTrue(document.contains(event)) }
         }

@@ -7,7 +7,7 @@ final class EventNormalizerTests: XCTestCase {
     func normalize(_ text: String) throws -> KMSEvent {
         let bytes = Array(text.utf8)
         let value = try bytes.withUnsafeBufferPointer { buffer in
-            var s = JSONScanner(buffer.baseAddress!, from: 0, to: buffer.count)
+            var s = JSONScanner(buffer, from: 0)
             return try s.parseValue()
         }
         return try EventNormalizer.normalize(value)
@@ -158,12 +158,16 @@ final class EventNormalizerTests: XCTestCase {
 
     func testRecordsWithoutIdentityFieldsAreRejected() throws {
         XCTAssertThrowsError(try normalize(#"{"eventSource":"kms.amazonaws.com","eventName":"Decrypt","eventTime":"2024-03-01T00:00:00Z"}"#)) {
-            XCTAssertEqual($0 as? RecordError, RecordError("KMS record without a string eventID"))
+            XCTAssertEqual($0 as? RecordError, .kmsNoEventID)
+            XCTAssertEqual("\($0)", "KMS record without a string eventID")
         }
         XCTAssertThrowsError(try normalize(#"{"eventID":"x","eventName":"Decrypt","eventTime":12}"#)) {
-            XCTAssertEqual($0 as? RecordError, RecordError("KMS record x without a string eventTime"))
+            XCTAssertEqual($0 as? RecordError, .kmsNoEventTime(eventID: "x"))
+            XCTAssertEqual("\($0)", "KMS record x without a string eventTime")
         }
-        XCTAssertThrowsError(try normalize(#"{"eventID":"x","eventName":"Decrypt","eventTime":"yesterday"}"#))
+        XCTAssertThrowsError(try normalize(#"{"eventID":"x","eventName":"Decrypt","eventTime":"yesterday"}"#)) {
+            XCTAssertEqual($0 as? RecordError, .kmsEventTimeNotATime(eventID: "x"))
+        }
     }
 
     func testEventTimeForms() {

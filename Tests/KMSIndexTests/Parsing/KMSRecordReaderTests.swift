@@ -18,7 +18,7 @@ final class KMSRecordReaderTests: XCTestCase {
     func viaBytes(_ text: String) -> Outcome {
         let bytes = Array(text.utf8)
         return bytes.withUnsafeBufferPointer { buffer in
-            var s = JSONScanner(buffer.baseAddress!, from: 0, to: buffer.count)
+            var s = JSONScanner(buffer, from: 0)
             s.strings = Self.strings
             do {
                 let fields = try KMSRecordFields.read(&s)
@@ -34,11 +34,11 @@ final class KMSRecordReaderTests: XCTestCase {
     func viaValue(_ text: String) -> Outcome {
         let bytes = Array(text.utf8)
         return bytes.withUnsafeBufferPointer { buffer in
-            var s = JSONScanner(buffer.baseAddress!, from: 0, to: buffer.count)
+            var s = JSONScanner(buffer, from: 0)
             do {
                 var members: [(String, JSONValue)] = []
                 try s.forEachMember(depth: 0, key: { members.append((try $0.readString(), .null)) }) { s in
-                    if KMSRecordFields.recordKeys.index(of: members[members.count - 1].0) != nil {
+                    if KMSRecordFields.RecordKey(rawValue: members[members.count - 1].0) != nil {
                         members[members.count - 1].1 = try s.parseValue(depth: 1)
                     } else {
                         try s.skipValue()
@@ -62,7 +62,7 @@ final class KMSRecordReaderTests: XCTestCase {
         let names = ["eventID", "eventTime", "eventName", "awsRegion", "recipientAccountId", "sourceIPAddress", "userAgent",
                      "errorCode", "errorMessage", "requestID", "sharedEventID", "eventType", "readOnly", "userIdentity",
                      "sessionCredentialFromConsole", "requestParameters", "resources"]
-        XCTAssertEqual(KMSRecordFields.recordKeys.count, names.count)
+        XCTAssertEqual(KMSRecordFields.RecordKey.allCases.map(\.rawValue), names)
         for name in names {
             let text = #"{"\#(name)":\#(values[name] ?? #""x""#)}"#
             check(text)
