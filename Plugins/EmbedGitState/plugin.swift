@@ -16,8 +16,10 @@ struct EmbedGitState: BuildToolPlugin {
             .prebuildCommand(
                 displayName: "Embedding the git state of the source tree",
                 executable: URL(fileURLWithPath: "/bin/sh"),
-                arguments: ["-c", Self.script, "sh", context.package.directoryURL.path, scratch.path,
-                            outputs.appending(path: "GitState.swift").path],
+                arguments: [
+                    "-c", Self.script, "sh", context.package.directoryURL.path, scratch.path,
+                    outputs.appending(path: "GitState.swift").path,
+                ],
                 outputFilesDirectory: outputs
             )
         ]

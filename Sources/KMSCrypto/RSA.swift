@@ -67,8 +67,9 @@ public final class RSAPublicKey: @unchecked Sendable {
             ERR_clear_error()
         }
         guard EVP_PKEY_verify_init(context) == 1,
-              EVP_PKEY_CTX_set_rsa_padding(context, RSA_PKCS1_PADDING) == 1,
-              EVP_PKEY_CTX_set_signature_md(context, EVP_sha256()) == 1 else { return false }
+            EVP_PKEY_CTX_set_rsa_padding(context, RSA_PKCS1_PADDING) == 1,
+            EVP_PKEY_CTX_set_signature_md(context, EVP_sha256()) == 1
+        else { return false }
         return EVP_PKEY_verify(context, signature, signature.count, digest, digest.count) == 1
     }
 }
@@ -115,9 +116,10 @@ public final class RSAPrivateKey: @unchecked Sendable {
         defer { EVP_PKEY_CTX_free(context) }
         var count = 0
         guard EVP_PKEY_sign_init(context) == 1,
-              EVP_PKEY_CTX_set_rsa_padding(context, RSA_PKCS1_PADDING) == 1,
-              EVP_PKEY_CTX_set_signature_md(context, EVP_sha256()) == 1,
-              EVP_PKEY_sign(context, nil, &count, digest, digest.count) == 1 else { throw CryptoError("signing") }
+            EVP_PKEY_CTX_set_rsa_padding(context, RSA_PKCS1_PADDING) == 1,
+            EVP_PKEY_CTX_set_signature_md(context, EVP_sha256()) == 1,
+            EVP_PKEY_sign(context, nil, &count, digest, digest.count) == 1
+        else { throw CryptoError("signing") }
         var signature = [UInt8](repeating: 0, count: count)
         guard EVP_PKEY_sign(context, &signature, &count, digest, digest.count) == 1 else { throw CryptoError("signing") }
         return Array(signature.prefix(count))

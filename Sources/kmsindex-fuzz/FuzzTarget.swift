@@ -4,7 +4,8 @@ import KMSIndex
 /// Feeds one input through everything ingest does to a file: gzip detection and inflate,
 /// streaming JSON, record scanning, normalizing. Any crash, hang or sanitizer report is a bug.
 enum FuzzHarness {
-    static let path = (FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory())
+    static let path =
+        (FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory())
         + "/kmsindex-fuzz-\(getpid()).json.gz"
     /// 1 MiB of content at most: the paths the fuzzer explores do not need more, and an input's
     /// work then has a bound, so that a slow input (`-timeout`) means a path that is not linear,
@@ -27,7 +28,7 @@ enum FuzzHarness {
 #if FUZZING
 /// libFuzzer's driver, from libclang_rt.fuzzer_no_main (linked by scripts/fuzz).
 @_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
+func llvmFuzzerRunDriver(
     _ argc: UnsafeMutablePointer<CInt>,
     _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
     _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
@@ -39,7 +40,7 @@ struct Fuzz {
     static func main() {
         var argc = CommandLine.argc
         var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> = CommandLine.unsafeArgv
-        let status = LLVMFuzzerRunDriver(&argc, &argv) { bytes, count in
+        let status = llvmFuzzerRunDriver(&argc, &argv) { bytes, count in
             FuzzHarness.run(bytes.map { Data(bytes: $0, count: count) } ?? Data())
             return 0
         }

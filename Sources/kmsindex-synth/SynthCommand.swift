@@ -50,13 +50,25 @@ struct SynthCommand: ParsableCommand {
     @Option(name: .long, help: "Organization id (o-...): write an organization trail's paths.")
     var org: String?
 
-    @Option(name: .customLong("estate-seed"), help: "Take the accounts, keys and principals of this seed's tree (with another --seed and a later --start: more days of the same organization).")
+    @Option(
+        name: .customLong("estate-seed"),
+        help:
+            "Take the accounts, keys and principals of this seed's tree (with another --seed and a later --start: more days of the same organization)."
+    )
     var estateSeed: UInt64?
 
-    @Flag(name: .customLong("sign-digests"), help: "Sign the digest files with a test key, and write public-keys.json (for kmsindex audit --public-keys) and digest-signatures.txt next to the ground truth.")
+    @Flag(
+        name: .customLong("sign-digests"),
+        help:
+            "Sign the digest files with a test key, and write public-keys.json (for kmsindex audit --public-keys) and digest-signatures.txt next to the ground truth."
+    )
     var signDigests = false
 
-    @Flag(name: .customLong("s3-data-events"), help: "Add S3 data events that matter to who-read: the sync role reads every log file (GetObject beside each Decrypt), and the Bucket Keys bucket is read; the ground truth lists them.")
+    @Flag(
+        name: .customLong("s3-data-events"),
+        help:
+            "Add S3 data events that matter to who-read: the sync role reads every log file (GetObject beside each Decrypt), and the Bucket Keys bucket is read; the ground truth lists them."
+    )
     var s3DataEvents = false
 
     func validate() throws {
@@ -92,10 +104,12 @@ struct SynthCommand: ParsableCommand {
         let truth = stats.groundTruth
         let seconds = Date().timeIntervalSince(began)
         let reads = truth.readsFile.map { "\(truth.objectReads ?? 0) reads in \($0)" } ?? "\(truth.objects.count) objects read"
-        let summary = String(
-            format: "kmsindex-synth: %d log files (%.1f MB uncompressed, %.1f MB on disk), %d digest, %d insight, %d other files; %d KMS events, ",
-            truth.logFiles, Double(truth.uncompressedBytes) / 1e6, Double(stats.compressedBytes) / 1e6,
-            truth.digestFiles, truth.insightFiles, truth.otherFiles, truth.kmsEvents)
+        let summary =
+            String(
+                format:
+                    "kmsindex-synth: %d log files (%.1f MB uncompressed, %.1f MB on disk), %d digest, %d insight, %d other files; %d KMS events, ",
+                truth.logFiles, Double(truth.uncompressedBytes) / 1e6, Double(stats.compressedBytes) / 1e6,
+                truth.digestFiles, truth.insightFiles, truth.otherFiles, truth.kmsEvents)
             + reads + String(format: "; %.1f s\n", seconds)
         FileHandle.standardError.write(Data(summary.utf8))
     }

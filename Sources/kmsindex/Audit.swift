@@ -19,20 +19,24 @@ extension KMSIndexCommand {
 
         @OptionGroup var database: DatabaseOptions
 
-        @Argument(help: ArgumentHelp("Folders holding the digest files (the synced AWSLogs tree).", valueName: "path"), completion: .directory)
+        @Argument(
+            help: ArgumentHelp("Folders holding the digest files (the synced AWSLogs tree).", valueName: "path"), completion: .directory)
         var paths: [String]
 
         @Option(help: "Output format: table, csv, tsv, json, ndjson.")
         var format: OutputFormat = .table
 
-        @Option(name: .customLong("public-keys"), help: ArgumentHelp(
-            "CloudTrail's public keys, saved by `aws cloudtrail list-public-keys > keys.json` (repeatable: one file per region).",
-            valueName: "file"))
+        @Option(
+            name: .customLong("public-keys"),
+            help: ArgumentHelp(
+                "CloudTrail's public keys, saved by `aws cloudtrail list-public-keys > keys.json` (repeatable: one file per region).",
+                valueName: "file"))
         var publicKeys: [String] = []
 
-        @Option(help: ArgumentHelp(
-            "The newest digests' own signatures (x-amz-meta-signature): one line each, the digest's key and the hex signature.",
-            valueName: "file"))
+        @Option(
+            help: ArgumentHelp(
+                "The newest digests' own signatures (x-amz-meta-signature): one line each, the digest's key and the hex signature.",
+                valueName: "file"))
         var signatures: String?
 
         mutating func validate() throws {
@@ -52,11 +56,13 @@ extension KMSIndexCommand {
                 throw failure("\(error)")
             }
             let findings = report.findings
-            let table = ResultTable(columns: ["finding", "subject", "detail"],
-                                    rows: findings.map { [$0.kind.rawValue, $0.subject, $0.detail] })
+            let table = ResultTable(
+                columns: ["finding", "subject", "detail"],
+                rows: findings.map { [$0.kind.rawValue, $0.subject, $0.detail] })
             Console.out(table.render(format))
             let problems = findings.filter(\.isProblem).count
-            let signed = report.signaturesVerified.map { "\($0) of \(report.digests) digest signature(s) verified" }
+            let signed =
+                report.signaturesVerified.map { "\($0) of \(report.digests) digest signature(s) verified" }
                 ?? "digest signatures not checked (no --public-keys)"
             Console.err("kmsindex: audit: \(problems) problem(s), \(findings.count - problems) blind spot(s); \(signed)")
             if problems > 0 { throw ExitCode(1) }

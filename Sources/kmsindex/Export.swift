@@ -48,8 +48,9 @@ extension KMSIndexCommand {
 
         mutating func run() throws {
             let today = Int(Date().timeIntervalSince1970 / 86400)
-            var options = ExportOptions(outputPath: out, firstDay: since.flatMap { DeliveryDays.day($0, today: today) },
-                                        lastDay: until.flatMap { DeliveryDays.day($0, today: today) })
+            var options = ExportOptions(
+                outputPath: out, firstDay: since.flatMap { DeliveryDays.day($0, today: today) },
+                lastDay: until.flatMap { DeliveryDays.day($0, today: today) })
             options.partEvents = partEvents
             let started = Date()
             let summary: ExportSummary

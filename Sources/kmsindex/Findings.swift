@@ -18,9 +18,10 @@ extension KMSIndexCommand {
 
         @OptionGroup var database: DatabaseOptions
 
-        @Option(help: ArgumentHelp(
-            "Look at the events at or after this day or time instead (2024-03-01, 7d); reports again, moves no mark.",
-            valueName: "time"))
+        @Option(
+            help: ArgumentHelp(
+                "Look at the events at or after this day or time instead (2024-03-01, 7d); reports again, moves no mark.",
+                valueName: "time"))
         var since: String?
 
         @Flag(help: "Look at all of history; reports again what was already reported, moves no mark.")
@@ -29,13 +30,16 @@ extension KMSIndexCommand {
         @Option(help: "Output format: table, csv, tsv, json, ndjson.")
         var format: OutputFormat = .table
 
-        @Option(help: ArgumentHelp(
-            "A folder of CloudTrail digest files to check the log files against (repeatable).", valueName: "path"))
+        @Option(
+            help: ArgumentHelp(
+                "A folder of CloudTrail digest files to check the log files against (repeatable).", valueName: "path"))
         var digests: [String] = []
 
-        @Option(name: .customLong("public-keys"), help: ArgumentHelp(
-            "With --digests: CloudTrail's public keys (`aws cloudtrail list-public-keys > keys.json`; repeatable), to check the digests' signatures too.",
-            valueName: "path"))
+        @Option(
+            name: .customLong("public-keys"),
+            help: ArgumentHelp(
+                "With --digests: CloudTrail's public keys (`aws cloudtrail list-public-keys > keys.json`; repeatable), to check the digests' signatures too.",
+                valueName: "path"))
         var publicKeys: [String] = []
 
         @Option(help: ArgumentHelp("Stop reporting findings of this kind (with --principal, --subject: only those).", valueName: "kind"))
@@ -90,8 +94,9 @@ extension KMSIndexCommand {
             do {
                 let window = try since.map(window) ?? (all ? .all : .sinceLastRun)
                 let keys = publicKeys.isEmpty ? nil : try PublicKeySet(paths: publicKeys)
-                run = try Findings.collect(try IndexDatabase.openForReading(path: path), window: window, digestPaths: digests,
-                                           publicKeys: keys)
+                run = try Findings.collect(
+                    try IndexDatabase.openForReading(path: path), window: window, digestPaths: digests,
+                    publicKeys: keys)
             } catch {
                 throw failure("\(error)")
             }

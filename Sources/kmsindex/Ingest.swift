@@ -52,10 +52,11 @@ extension KMSIndexCommand {
         @Flag(help: "Print a JSON summary of the run on stdout at the end.")
         var jsonSummary = false
 
-        @Option(help: ArgumentHelp(
-            "Which reads of S3 objects to keep from S3 data events: auto, all, none, or BUCKET[,BUCKET...].",
-            discussion: "auto: buckets KMS events name as a bucket (S3 Bucket Keys) or that hold CloudTrail log files.",
-            valueName: "mode"))
+        @Option(
+            help: ArgumentHelp(
+                "Which reads of S3 objects to keep from S3 data events: auto, all, none, or BUCKET[,BUCKET...].",
+                discussion: "auto: buckets KMS events name as a bucket (S3 Bucket Keys) or that hold CloudTrail log files.",
+                valueName: "mode"))
         var s3Reads: String = "auto"
 
         @OptionGroup var logging: LoggingOptions
@@ -84,8 +85,9 @@ extension KMSIndexCommand {
             if let filesPerTransaction { options.filesPerTransaction = max(1, filesPerTransaction) }
             let today = Int(Date().timeIntervalSince1970 / 86400)
             if since != nil || until != nil {
-                options.days = DeliveryDays(first: since.flatMap { DeliveryDays.day($0, today: today) },
-                                            last: until.flatMap { DeliveryDays.day($0, today: today) })
+                options.days = DeliveryDays(
+                    first: since.flatMap { DeliveryDays.day($0, today: today) },
+                    last: until.flatMap { DeliveryDays.day($0, today: today) })
             }
             let showBar = !quiet && Console.stderrIsTerminal
             options.countFilesForProgress = showBar
@@ -95,23 +97,26 @@ extension KMSIndexCommand {
             let summary: IngestSummary
             do {
                 let lock = try IndexLock(indexPath: database.path, timeout: wait) { holder in
-                    logger.notice("waiting for another kmsindex (pid \(holder.map(String.init) ?? "unknown")) writing to \(database.path)", metadata: [
-                        "pid": "\(holder.map(String.init) ?? "unknown")", "index": "\(database.path)",
-                    ])
+                    logger.notice(
+                        "waiting for another kmsindex (pid \(holder.map(String.init) ?? "unknown")) writing to \(database.path)",
+                        metadata: [
+                            "pid": "\(holder.map(String.init) ?? "unknown")", "index": "\(database.path)",
+                        ])
                 }
                 let index = try IndexDatabase.openForWriting(path: database.path, lockTimeout: nil)
-                summary = try Ingester(database: index, options: options).run(diagnostic: { diagnostic in
-                    display.clear()
-                    switch diagnostic {
-                    case let .fileFailed(path, reason):
-                        logger.error("failed: \(path): \(reason)", metadata: ["path": "\(path)", "reason": "\(reason)"])
-                    case let .malformedRecords(path, count, examples):
-                        var metadata: Logger.Metadata = ["path": "\(path)", "count": "\(count)"]
-                        if let first = examples.first { metadata["first"] = "record \(first.index): \(first.reason)" }
-                        let first = examples.first.map { " (record \($0.index): \($0.reason))" } ?? ""
-                        logger.warning("\(path): \(count) malformed KMS record(s) not indexed\(first)", metadata: metadata)
-                    }
-                }, progress: display.isActive ? { display.update($0) } : nil)
+                summary = try Ingester(database: index, options: options).run(
+                    diagnostic: { diagnostic in
+                        display.clear()
+                        switch diagnostic {
+                        case let .fileFailed(path, reason):
+                            logger.error("failed: \(path): \(reason)", metadata: ["path": "\(path)", "reason": "\(reason)"])
+                        case let .malformedRecords(path, count, examples):
+                            var metadata: Logger.Metadata = ["path": "\(path)", "count": "\(count)"]
+                            if let first = examples.first { metadata["first"] = "record \(first.index): \(first.reason)" }
+                            let first = examples.first.map { " (record \($0.index): \($0.reason))" } ?? ""
+                            logger.warning("\(path): \(count) malformed KMS record(s) not indexed\(first)", metadata: metadata)
+                        }
+                    }, progress: display.isActive ? { display.update($0) } : nil)
                 withExtendedLifetime(lock) {}
             } catch {
                 display.clear()

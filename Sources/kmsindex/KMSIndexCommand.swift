@@ -64,9 +64,11 @@ struct KMSIndexCommand: ParsableCommand {
 
 /// `--db`, shared by every command.
 struct DatabaseOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp(
-        "The index file.", discussion: "Default: $KMSINDEX_DB, else ./\(IndexDatabase.defaultFileName).",
-        valueName: "path"), completion: .file())
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The index file.", discussion: "Default: $KMSINDEX_DB, else ./\(IndexDatabase.defaultFileName).",
+            valueName: "path"), completion: .file())
     var db: String?
 
     var path: String { IndexDatabase.resolvePath(db) }

@@ -38,7 +38,9 @@ extension KMSIndexCommand {
                 Console.err("kmsindex: no key in the index matches \(TerminalText.escape(key))")
                 throw ExitCode(1)
             case let .ambiguous(keys):
-                Console.err("kmsindex: \(TerminalText.escape(key)) names \(keys.count) keys; give the key ARN or an alias ARN, or narrow with --account or --region:")
+                Console.err(
+                    "kmsindex: \(TerminalText.escape(key)) names \(keys.count) keys; give the key ARN or an alias ARN, or narrow with --account or --region:"
+                )
                 for candidate in keys { Console.err("  " + TerminalText.escape(candidate.arn)) }
                 throw ExitCode(2)
             case let .report(_, report):

@@ -53,9 +53,11 @@ extension KMSIndexCommand {
             }
             do {
                 let lock = try IndexLock(indexPath: database.path, timeout: wait) { holder in
-                    logger.notice("waiting for another kmsindex (pid \(holder.map(String.init) ?? "unknown")) writing to \(database.path)", metadata: [
-                        "pid": "\(holder.map(String.init) ?? "unknown")", "index": "\(database.path)",
-                    ])
+                    logger.notice(
+                        "waiting for another kmsindex (pid \(holder.map(String.init) ?? "unknown")) writing to \(database.path)",
+                        metadata: [
+                            "pid": "\(holder.map(String.init) ?? "unknown")", "index": "\(database.path)",
+                        ])
                 }
                 let index = try IndexDatabase.openForWriting(path: database.path, lockTimeout: nil)
                 let merger = IndexMerger(destination: index)
@@ -66,9 +68,11 @@ extension KMSIndexCommand {
                     do {
                         outcomes.append(.success(try merger.merge(shardPath: shard)))
                     } catch let error as MergeError {
-                        logger.error("failed: \(error.shardPath): \(error.reason)", metadata: [
-                            "path": "\(error.shardPath)", "reason": "\(error.reason)",
-                        ])
+                        logger.error(
+                            "failed: \(error.shardPath): \(error.reason)",
+                            metadata: [
+                                "path": "\(error.shardPath)", "reason": "\(error.reason)",
+                            ])
                         outcomes.append(.failure(error))
                     }
                 }
@@ -107,7 +111,8 @@ extension KMSIndexCommand {
             let shards = outcomes.map { outcome -> String in
                 switch outcome {
                 case let .failure(error):
-                    return "{\"path\":\(JSONText.quoted(error.shardPath)),\"status\":\"failed\",\"reason\":\(JSONText.quoted(error.reason))}"
+                    return
+                        "{\"path\":\(JSONText.quoted(error.shardPath)),\"status\":\"failed\",\"reason\":\(JSONText.quoted(error.reason))}"
                 case let .success(r):
                     let rows = r.rowsAdded.sorted { $0.key < $1.key }.map { JSONText.quoted($0.key) + ":\($0.value)" }
                     let fields = [

@@ -54,8 +54,9 @@ extension KMSIndexCommand {
 
             mutating func run() throws {
                 let stored = try queryIndex(database) { db in try OwnPrincipals.list(db) }
-                try emit(ResultTable(columns: ["arn", "added_at"], rows: stored.map { [$0.arn, $0.addedAt] }),
-                         output.format, none: "no own principal is stored")
+                try emit(
+                    ResultTable(columns: ["arn", "added_at"], rows: stored.map { [$0.arn, $0.addedAt] }),
+                    output.format, none: "no own principal is stored")
             }
         }
     }

@@ -37,9 +37,10 @@ extension KMSIndexCommand {
             } catch {
                 throw failure("\(error)")
             }
-            Console.err("kmsindex: pruned events before \(cutoff): \(report.events) events, \(report.contextPairs) context pairs, "
-                + "\(report.keys) keys, \(report.objects) objects, \(report.trails) trails, \(report.principals) principals, "
-                + "\(report.userAgents) user agents; \(report.bytesBefore) -> \(report.bytesAfter) bytes")
+            Console.err(
+                "kmsindex: pruned events before \(cutoff): \(report.events) events, \(report.contextPairs) context pairs, "
+                    + "\(report.keys) keys, \(report.objects) objects, \(report.trails) trails, \(report.principals) principals, "
+                    + "\(report.userAgents) user agents; \(report.bytesBefore) -> \(report.bytesAfter) bytes")
         }
     }
 }

@@ -10,14 +10,16 @@ struct OutputOptions: ParsableArguments {
 
 /// The filters shared by the query commands over events.
 struct FilterOptions: ParsableArguments {
-    @Option(help: ArgumentHelp(
-        "Only events at or after this time.",
-        discussion: "A date (2024-03-01), a UTC time (2024-03-01T12:00:00Z), or an age: 30m, 24h, 7d.",
-        valueName: "time"))
+    @Option(
+        help: ArgumentHelp(
+            "Only events at or after this time.",
+            discussion: "A date (2024-03-01), a UTC time (2024-03-01T12:00:00Z), or an age: 30m, 24h, 7d.",
+            valueName: "time"))
     var since: String?
 
-    @Option(help: ArgumentHelp(
-        "Only events before this time (a date alone: up to the end of that day).", valueName: "time"))
+    @Option(
+        help: ArgumentHelp(
+            "Only events before this time (a date alone: up to the end of that day).", valueName: "time"))
     var until: String?
 
     @Option(help: ArgumentHelp("Only events logged for this account (recipientAccountId).", valueName: "id"))
@@ -42,8 +44,9 @@ struct FilterOptions: ParsableArguments {
     /// The filter these options describe; times relative to now.
     func queryFilter() throws -> QueryFilter {
         do {
-            return try QueryFilter.parse(since: since, until: until, account: account, region: region,
-                                         key: key, errorsOnly: errorsOnly, limit: limit)
+            return try QueryFilter.parse(
+                since: since, until: until, account: account, region: region,
+                key: key, errorsOnly: errorsOnly, limit: limit)
         } catch let error as QueryError {
             throw ValidationError(error.description)
         }

@@ -39,9 +39,11 @@ extension KMSIndexCommand {
                 return
             }
             let table = PrincipalReads.table(shown, forTerminal: forTerminal)
-            try emit(table, output.format, none: known
-                ? "no Decrypt by \(TerminalText.escape(principal)) matches"
-                : "no principal in the index matches \(TerminalText.escape(principal))")
+            try emit(
+                table, output.format,
+                none: known
+                    ? "no Decrypt by \(TerminalText.escape(principal)) matches"
+                    : "no principal in the index matches \(TerminalText.escape(principal))")
             if hidden > 0 { Console.err("kmsindex: " + OwnPrincipals.hiddenNote(hidden)) }
         }
     }

@@ -24,8 +24,9 @@ extension KMSIndexCommand {
         @Argument(help: ArgumentHelp("The SQL, or - for standard input.", valueName: "query"))
         var query: String?
 
-        @Option(name: .customShort("p"), parsing: .upToNextOption,
-                help: ArgumentHelp("A named parameter: -p name value.", valueName: "name value"))
+        @Option(
+            name: .customShort("p"), parsing: .upToNextOption,
+            help: ArgumentHelp("A named parameter: -p name value.", valueName: "name value"))
         var parameterWords: [String] = []
 
         mutating func validate() throws {

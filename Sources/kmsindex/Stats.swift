@@ -43,18 +43,22 @@ extension KMSIndexCommand {
                 let body = fields.map { name, value -> String in
                     let rendered: String
                     if let value {
-                        rendered = ["version", "likely_own_principal"].contains(name) || name.hasSuffix("_time") ? JSONText.quoted(value) : value
+                        rendered =
+                            ["version", "likely_own_principal"].contains(name) || name.hasSuffix("_time") ? JSONText.quoted(value) : value
                     } else {
                         rendered = "null"
                     }
                     return JSONText.quoted(name) + ": " + rendered
                 }
-                Console.out(format == .json ? "{\n  " + body.joined(separator: ",\n  ") + "\n}\n" : "{" + body.joined(separator: ", ") + "}\n")
+                Console.out(
+                    format == .json ? "{\n  " + body.joined(separator: ",\n  ") + "\n}\n" : "{" + body.joined(separator: ", ") + "}\n")
             default:
                 Console.out(ResultTable(columns: ["name", "value"], rows: fields.map { [$0.0, $0.1] }).render(format))
                 if format == .table, let likely = stats.likelyOwnPrincipal, !likely.alreadyOwn {
-                    Console.err("kmsindex: \(TerminalText.escape(likely.arn)) decrypted \(likely.filesRead) of \(likely.files) log files "
-                        + "within 48 hours of their delivery: the indexer's own sync? If so: kmsindex own-principal add \(TerminalText.escape(likely.arn))")
+                    Console.err(
+                        "kmsindex: \(TerminalText.escape(likely.arn)) decrypted \(likely.filesRead) of \(likely.files) log files "
+                            + "within 48 hours of their delivery: the indexer's own sync? If so: kmsindex own-principal add \(TerminalText.escape(likely.arn))"
+                    )
                 }
             }
         }

@@ -58,8 +58,9 @@ extension KMSIndexCommand {
                 return 2
             case let .unknown(bucketKeysOnly):
                 if bucketKeysOnly {
-                    Console.err("kmsindex: the bucket of \(TerminalText.escape(object)) is only seen with a bucket-level encryption context (S3 Bucket Keys): KMS does not record reads of single objects there; try who-read on the bucket. "
-                        + Self.dataEventsAdvice(WhoRead.bucketName(object)))
+                    Console.err(
+                        "kmsindex: the bucket of \(TerminalText.escape(object)) is only seen with a bucket-level encryption context (S3 Bucket Keys): KMS does not record reads of single objects there; try who-read on the bucket. "
+                            + Self.dataEventsAdvice(WhoRead.bucketName(object)))
                 } else {
                     Console.err("kmsindex: no KMS event or S3 read in the index names \(TerminalText.escape(object))")
                 }
@@ -68,16 +69,19 @@ extension KMSIndexCommand {
                 if format == .table {
                     var header = "object: \(TerminalText.escape(known.arn))\n"
                     for write in writes {
-                        header += "written: \(write.eventTime) by \(TerminalText.escape(write.principalDescription)) (\(write.eventName), \(write.result))\n"
+                        header +=
+                            "written: \(write.eventTime) by \(TerminalText.escape(write.principalDescription)) (\(write.eventName), \(write.result))\n"
                     }
                     Console.out(header + "\n")
                 }
                 if reads.isEmpty {
                     if bucketKeysOnly {
-                        Console.err("kmsindex: \(TerminalText.escape(known.arn)) is known, but its bucket is otherwise only seen with bucket-level encryption contexts (S3 Bucket Keys): reads of single objects are not recorded by KMS there. "
-                            + Self.dataEventsAdvice(known.bucket))
+                        Console.err(
+                            "kmsindex: \(TerminalText.escape(known.arn)) is known, but its bucket is otherwise only seen with bucket-level encryption contexts (S3 Bucket Keys): reads of single objects are not recorded by KMS there. "
+                                + Self.dataEventsAdvice(known.bucket))
                     } else {
-                        Console.err("kmsindex: \(TerminalText.escape(known.arn)) is in the index, but no Decrypt or S3 read of it is recorded")
+                        Console.err(
+                            "kmsindex: \(TerminalText.escape(known.arn)) is in the index, but no Decrypt or S3 read of it is recorded")
                     }
                     if format != .table { Console.out(Self.table(reads, format).render(format)) }
                     return 1
@@ -104,14 +108,18 @@ extension KMSIndexCommand {
         static func table(_ reads: [EventRow], _ format: OutputFormat) -> ResultTable {
             if format == .table, reads.contains(where: { $0.source == "s3" }) {
                 // A read recorded twice (S3 and the Decrypt S3 made for it) is one row.
-                let decrypts = Dictionary(reads.filter { $0.source == "kms" && $0.readID != nil }.map { ($0.readID!, $0) },
-                                          uniquingKeysWith: { a, _ in a })
+                let decrypts = Dictionary(
+                    reads.filter { $0.source == "kms" && $0.readID != nil }.map { ($0.readID!, $0) },
+                    uniquingKeysWith: { a, _ in a })
                 let rows = reads.filter { $0.source == "s3" || $0.readID == nil }.map { r -> [String?] in
                     let pair = r.readID.flatMap { decrypts[$0] }
-                    return [r.eventTime, r.principalDescription, r.result, pair == nil ? r.source : "s3+kms",
-                            r.source == "s3" ? r.eventName : nil, r.sourceIP, r.bytes.map(String.init), r.keyARN ?? pair?.keyARN, r.region]
+                    return [
+                        r.eventTime, r.principalDescription, r.result, pair == nil ? r.source : "s3+kms",
+                        r.source == "s3" ? r.eventName : nil, r.sourceIP, r.bytes.map(String.init), r.keyARN ?? pair?.keyARN, r.region,
+                    ]
                 }
-                return ResultTable(columns: ["TIME", "PRINCIPAL", "RESULT", "SOURCE", "OPERATION", "SOURCE IP", "BYTES", "KEY", "REGION"], rows: rows)
+                return ResultTable(
+                    columns: ["TIME", "PRINCIPAL", "RESULT", "SOURCE", "OPERATION", "SOURCE IP", "BYTES", "KEY", "REGION"], rows: rows)
             }
             if format == .table {
                 return ResultTable(

@@ -21,7 +21,8 @@ final class ContentTests: XCTestCase {
         ]
         XCTAssertEqual(kmsTypes, expected)
         XCTAssertTrue(tree.kmsRecords.contains { $0.record["userIdentity"] == nil }, "a KMS record without userIdentity")
-        XCTAssertTrue(tree.records.contains { $0.record["userIdentity"] == nil && $0.record["eventSource"] as? String != "kms.amazonaws.com" })
+        XCTAssertTrue(
+            tree.records.contains { $0.record["userIdentity"] == nil && $0.record["eventSource"] as? String != "kms.amazonaws.com" })
         // AWSService: invokedBy, no ARN.
         for (_, record) in tree.kmsRecords where record.string(at: "userIdentity", "type") == "AWSService" {
             XCTAssertNotNil(record.string(at: "userIdentity", "invokedBy"))
@@ -56,7 +57,10 @@ final class ContentTests: XCTestCase {
         XCTAssertTrue(keyIDs.contains { $0.hasPrefix("arn:aws:kms:") && $0.contains(":key/") })
         XCTAssertTrue(keyIDs.contains { $0.hasPrefix("arn:aws:kms:") && $0.contains(":alias/") })
         XCTAssertTrue(keyIDs.contains { $0.hasPrefix("alias/") })
-        XCTAssertTrue(keyIDs.contains { $0.range(of: #"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"#, options: .regularExpression) != nil })
+        XCTAssertTrue(
+            keyIDs.contains {
+                $0.range(of: #"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"#, options: .regularExpression) != nil
+            })
         XCTAssertTrue(kms.contains { $0["eventName"] as? String == "Decrypt" && $0.string(at: "requestParameters", "keyId") == nil })
 
         // Typed resources; and old records with none, whose keyId is then a key ARN.
@@ -94,7 +98,8 @@ final class ContentTests: XCTestCase {
         XCTAssertTrue(agents.contains { $0.contains("\n") })
         XCTAssertTrue(agents.contains { $0.contains("\"") })
         let times = tree.records.compactMap { $0.record["eventTime"] as? String }
-        XCTAssertTrue(times.contains { $0.range(of: #"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"#, options: .regularExpression) != nil })
+        XCTAssertTrue(
+            times.contains { $0.range(of: #"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"#, options: .regularExpression) != nil })
         XCTAssertGreaterThan(times.filter { $0.count == 20 }.count, times.count * 9 / 10)
     }
 
@@ -146,7 +151,8 @@ final class ContentTests: XCTestCase {
         let kms = tree.kmsRecords
         let logArn = { (record: [String: Any]) in record.string(at: "requestParameters", "encryptionContext", "aws:s3:arn") }
         let trailContext = kms.filter { $0.record.string(at: "requestParameters", "encryptionContext", "aws:cloudtrail:arn") != nil }
-        XCTAssertTrue(trailContext.contains { logArn($0.record)?.hasSuffix("/") == true && $0.record["eventName"] as? String == "GenerateDataKey" })
+        XCTAssertTrue(
+            trailContext.contains { logArn($0.record)?.hasSuffix("/") == true && $0.record["eventName"] as? String == "GenerateDataKey" })
 
         var writerFile: [String: String] = [:]
         for (path, record) in trailContext where record["eventName"] as? String == "GenerateDataKey" {
@@ -171,7 +177,10 @@ final class ContentTests: XCTestCase {
             XCTAssertNotNil(tree.logFiles.first { arn.hasSuffix("/" + $0.path) }, "read of an unknown file \(arn)")
         }
         XCTAssertTrue(reads.contains { $0.record.string(at: "userIdentity", "type") == "AssumedRole" })
-        XCTAssertTrue(reads.contains { ["internal.amazonaws.com", "AWS Internal", "s3.amazonaws.com"].contains($0.record["sourceIPAddress"] as? String ?? "") })
+        XCTAssertTrue(
+            reads.contains {
+                ["internal.amazonaws.com", "AWS Internal", "s3.amazonaws.com"].contains($0.record["sourceIPAddress"] as? String ?? "")
+            })
     }
 
     func testOtherServicesAndTheirContexts() throws {
@@ -206,8 +215,9 @@ final class ContentTests: XCTestCase {
         let text = tree.logFiles.map { String(decoding: $0.content, as: UTF8.self) }.joined()
         XCTAssertTrue(text.contains(#"{"eventVersion":"1.02","userIdentity":{"type":"IAMUser","principalId":"#))
         XCTAssertTrue(text.contains(#""sessionContext":{"attributes":{"mfaAuthenticated":"false","creationDate":""#))
-        XCTAssertTrue(text.contains(#""userName":"AWSCloudTrail"}},"invokedBy":"internal.amazonaws.com"},"eventTime":""#)
-            || text.contains(#""userName":"AWSCloudTrail","sessionContext":{"attributes":{"mfaAuthenticated":"false""#))
+        XCTAssertTrue(
+            text.contains(#""userName":"AWSCloudTrail"}},"invokedBy":"internal.amazonaws.com"},"eventTime":""#)
+                || text.contains(#""userName":"AWSCloudTrail","sessionContext":{"attributes":{"mfaAuthenticated":"false""#))
         XCTAssertTrue(text.contains(#""resources":[{"ARN":"arn:aws:kms:"#))
         XCTAssertTrue(text.contains(#""eventType":"AwsServiceEvent","recipientAccountId":""#))
     }
@@ -230,7 +240,13 @@ final class ContentTests: XCTestCase {
         for i in prefix.count..<bytes.count {
             let b = bytes[i]
             if inString {
-                if escaped { escaped = false } else if b == UInt8(ascii: "\\") { escaped = true } else if b == UInt8(ascii: "\"") { inString = false }
+                if escaped {
+                    escaped = false
+                } else if b == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if b == UInt8(ascii: "\"") {
+                    inString = false
+                }
                 continue
             }
             switch b {

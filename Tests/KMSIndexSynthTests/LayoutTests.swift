@@ -105,14 +105,16 @@ final class LayoutTests: XCTestCase {
     /// An organization trail: every path under `AWSLogs/o-.../`, every delivery event made for
     /// the one trail of the management account.
     func testOrganizationTrailLayout() throws {
-        let options = SynthOptions(seed: 3, accounts: 3, regions: ["eu-central-1"], days: 1, filesPerDay: 3, organizationID: "o-exampleorg1")
+        let options = SynthOptions(
+            seed: 3, accounts: 3, regions: ["eu-central-1"], days: 1, filesPerDay: 3, organizationID: "o-exampleorg1")
         let (truth, tree) = try TreeCache.shared.tree(options)
         XCTAssertEqual(truth.logFiles, 9)
         for file in tree.logFiles {
             XCTAssertTrue(file.path.hasPrefix("AWSLogs/o-exampleorg1/"), file.path)
             XCTAssertTrue(matches(Self.logPattern, file.path), file.path)
         }
-        let trails = Set(tree.kmsRecords.compactMap { $0.record.string(at: "requestParameters", "encryptionContext", "aws:cloudtrail:arn") })
+        let trails = Set(
+            tree.kmsRecords.compactMap { $0.record.string(at: "requestParameters", "encryptionContext", "aws:cloudtrail:arn") })
         XCTAssertEqual(trails.count, 1)
         XCTAssertTrue(trails.first?.hasSuffix(":trail/org-trail") ?? false)
     }

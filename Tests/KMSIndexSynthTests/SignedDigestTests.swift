@@ -23,15 +23,17 @@ final class SignedDigestTests: XCTestCase {
         XCTAssertEqual(plain.logFiles.map(\.path), signed.logFiles.map(\.path))
         XCTAssertEqual(plain.logFiles.map(\.content), signed.logFiles.map(\.content))
         XCTAssertEqual(plain.digests.map(\.path), signed.digests.map(\.path))
-        let keys = try JSONSerialization.jsonObject(
-            with: Data(contentsOf: signedRoot.appendingPathComponent(GroundTruth.publicKeysFileName))) as? [String: Any]
+        let keys =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: signedRoot.appendingPathComponent(GroundTruth.publicKeysFileName))) as? [String: Any]
         let key = try XCTUnwrap((keys?["PublicKeyList"] as? [[String: Any]])?.first)
         let fingerprint = try XCTUnwrap(key["Fingerprint"] as? String)
         for (a, b) in zip(plain.digests, signed.digests) {
             let changed = Set(a.object.keys).union(b.object.keys).filter { field in
                 !NSDictionary(dictionary: [field: a.object[field] ?? NSNull()]).isEqual(to: [field: b.object[field] ?? NSNull()])
             }
-            XCTAssertTrue(changed.isSubset(of: ["digestPublicKeyFingerprint", "previousDigestSignature", "previousDigestHashValue"]), "\(changed)")
+            XCTAssertTrue(
+                changed.isSubset(of: ["digestPublicKeyFingerprint", "previousDigestSignature", "previousDigestHashValue"]), "\(changed)")
             XCTAssertEqual(b.object["digestPublicKeyFingerprint"] as? String, fingerprint)
         }
 

@@ -79,7 +79,8 @@ enum DayExport {
 
     /// Writes the events of `day` into `folder` (which exists and is empty) as gzip-compressed
     /// NDJSON files of at most `partEvents` events each; returns the files and the largest id.
-    static func write(_ db: Database, day: Int, into folder: String, partEvents: Int) throws -> (files: [ExportedFile], maxEventRow: Int64) {
+    static func write(_ db: Database, day: Int, into folder: String, partEvents: Int) throws -> (files: [ExportedFile], maxEventRow: Int64)
+    {
         let from = Int64(day) * millisecondsPerDay, to = from + millisecondsPerDay
         let events = try db.makeStatement(sql: eventsSQL)
         try events.setArguments([from, to])

@@ -90,8 +90,10 @@ final class ContextCursor {
 /// when there are none), then `source_encryption_context` and `destination_encryption_context`
 /// (ReEncrypt's pairs; null when the event has none).
 enum EventJSON {
-    static func append(_ handle: OpaquePointer, columns: EventColumns, id: Int64, context: ContextCursor,
-                       to json: inout JSONBytes) throws {
+    static func append(
+        _ handle: OpaquePointer, columns: EventColumns, id: Int64, context: ContextCursor,
+        to json: inout JSONBytes
+    ) throws {
         json.raw("{")
         for (i, prefix) in columns.prefixes.enumerated() {
             json.raw(prefix)
@@ -123,8 +125,10 @@ enum EventJSON {
             try context.advance()
         }
         json.raw("}")
-        for (scope, prefix) in [(Int64(1), ",\"source_encryption_context\":" as StaticString),
-                                (2, ",\"destination_encryption_context\":")] {
+        for (scope, prefix) in [
+            (Int64(1), ",\"source_encryption_context\":" as StaticString),
+            (2, ",\"destination_encryption_context\":"),
+        ] {
             json.raw(prefix)
             guard context.at(id, scope) else { json.null(); continue }
             json.raw("{")

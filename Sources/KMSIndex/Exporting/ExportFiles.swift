@@ -36,7 +36,7 @@ enum ExportFiles {
     static func replace(_ path: String, with fresh: String, work: String) throws {
         if rename(fresh, path) == 0 { return }
         guard errno == EEXIST || errno == ENOTEMPTY else { throw ExportError.system("rename \(fresh) to", path) }
-        if let exchange = renameat2, exchange(AT_FDCWD, fresh, AT_FDCWD, path, 2 /* RENAME_EXCHANGE */) == 0 {
+        if let exchange = renameat2, exchange(AT_FDCWD, fresh, AT_FDCWD, path, renameExchange) == 0 {
             try FileManager.default.removeItem(atPath: fresh)  // the old day, now at the fresh name
             return
         }
@@ -89,6 +89,8 @@ enum ExportFiles {
     /// glibc's `renameat2` (2.28 and later), looked up at run time: Swift does not see its
     /// declaration, which glibc makes only under `_GNU_SOURCE`.
     private typealias RenameAt2 = @convention(c) (Int32, UnsafePointer<CChar>, Int32, UnsafePointer<CChar>, UInt32) -> Int32
+    /// `RENAME_EXCHANGE` of `<linux/fs.h>`: swap the two paths.
+    private static let renameExchange: UInt32 = 2
     private static let renameat2: RenameAt2? = {
         guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "renameat2") else { return nil }
         return unsafeBitCast(symbol, to: RenameAt2.self)

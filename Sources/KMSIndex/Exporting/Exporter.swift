@@ -102,7 +102,8 @@ package struct Exporter {
                 let folder = table + "/event_date=" + name
                 summary.events += state.events
                 if let old = manifest.days[name], old.events == state.events, old.maxEventRow == state.maxEventRow,
-                   FileManager.default.fileExists(atPath: folder) {
+                    FileManager.default.fileExists(atPath: folder)
+                {
                     summary.daysUnchanged += 1
                     continue
                 }
@@ -111,7 +112,8 @@ package struct Exporter {
                 let (files, maxRow) = try DayExport.write(db, day: state.day, into: fresh, partEvents: max(1, options.partEvents))
                 let written = files.reduce(0) { $0 + $1.events }
                 guard written == state.events, maxRow == state.maxEventRow else {
-                    throw ExportError("\(name): wrote \(written) events up to row \(maxRow), the index counts \(state.events) up to \(state.maxEventRow)")
+                    throw ExportError(
+                        "\(name): wrote \(written) events up to row \(maxRow), the index counts \(state.events) up to \(state.maxEventRow)")
                 }
                 try ExportFiles.replace(folder, with: fresh, work: work)
                 manifest.days[name] = ExportManifest.Day(events: state.events, maxEventRow: state.maxEventRow, files: files)
@@ -125,8 +127,9 @@ package struct Exporter {
             // Days exported before (or left by an interrupted run) that the index no longer holds.
             let onDisk = (try? FileManager.default.contentsOfDirectory(atPath: table)) ?? []
             let stale = Set(manifest.days.keys.filter { inRange($0) && !present.contains($0) })
-                .union(onDisk.filter { $0.hasPrefix("event_date=") }.map { String($0.dropFirst("event_date=".count)) }
-                    .filter { inRange($0) && !present.contains($0) })
+                .union(
+                    onDisk.filter { $0.hasPrefix("event_date=") }.map { String($0.dropFirst("event_date=".count)) }
+                        .filter { inRange($0) && !present.contains($0) })
             for name in stale.sorted() {
                 try ExportFiles.remove(table + "/event_date=" + name, work: work)
                 manifest.days.removeValue(forKey: name)
@@ -140,7 +143,8 @@ package struct Exporter {
             manifest.events = manifest.days.values.reduce(0) { $0 + $1.events }
             manifest.exportedAt = Self.now()
             try ExportFiles.syncFolder(table)
-            try ExportFiles.writeAtomically(try manifest.jsonData() + Data("\n".utf8), to: manifestPath, via: work + "/" + ExportManifest.fileName)
+            try ExportFiles.writeAtomically(
+                try manifest.jsonData() + Data("\n".utf8), to: manifestPath, via: work + "/" + ExportManifest.fileName)
             try ExportFiles.syncFolder(table)
         }
         try? FileManager.default.removeItem(atPath: work)

@@ -100,8 +100,10 @@ package struct JSONBytes {
     /// Appends `\uXXXX` for a scalar of the Basic Multilingual Plane.
     private mutating func escaped(_ scalar: UInt32) {
         let hex: [UInt8] = Array("0123456789abcdef".utf8)
-        bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), hex[Int(scalar >> 12 & 0xF)], hex[Int(scalar >> 8 & 0xF)],
-                                  hex[Int(scalar >> 4 & 0xF)], hex[Int(scalar & 0xF)]])
+        bytes.append(contentsOf: [
+            UInt8(ascii: "\\"), UInt8(ascii: "u"), hex[Int(scalar >> 12 & 0xF)], hex[Int(scalar >> 8 & 0xF)],
+            hex[Int(scalar >> 4 & 0xF)], hex[Int(scalar & 0xF)],
+        ])
     }
 
     /// The scalar of the multi-byte UTF-8 sequence at `i` and its length; a nil scalar for an

@@ -50,8 +50,10 @@ package struct Finding: Sendable, Equatable {
     /// eventIDs listed per finding.
     package static let maxEventIDs = 20
 
-    init(_ kind: Kind, _ severity: Severity, time: String, subject: String, principal: String?, detail: String,
-         eventIDs: [String], events: Int? = nil, identity: [String]) {
+    init(
+        _ kind: Kind, _ severity: Severity, time: String, subject: String, principal: String?, detail: String,
+        eventIDs: [String], events: Int? = nil, identity: [String]
+    ) {
         self.kind = kind
         self.severity = severity
         self.time = time
@@ -84,9 +86,11 @@ extension Finding {
         case .json, .ndjson:
             let objects = findings.map { f -> String in
                 let ids = "[" + f.eventIDs.map(JSONText.quoted).joined(separator: ",") + "]"
-                let values = [JSONText.quoted(f.kind.rawValue), JSONText.quoted(f.severity.rawValue), JSONText.quoted(f.time),
-                              JSONText.quoted(f.subject), f.principal.map(JSONText.quoted) ?? "null", JSONText.quoted(f.detail),
-                              String(f.events), ids, JSONText.quoted(f.id)]
+                let values = [
+                    JSONText.quoted(f.kind.rawValue), JSONText.quoted(f.severity.rawValue), JSONText.quoted(f.time),
+                    JSONText.quoted(f.subject), f.principal.map(JSONText.quoted) ?? "null", JSONText.quoted(f.detail),
+                    String(f.events), ids, JSONText.quoted(f.id),
+                ]
                 return "{" + zip(columns, values).map { JSONText.quoted($0) + ":" + $1 }.joined(separator: ",") + "}"
             }
             if format == .ndjson { return objects.map { $0 + "\n" }.joined() }
@@ -96,8 +100,10 @@ extension Finding {
             let cells = findings.map { f -> [Cell] in
                 var ids = f.eventIDs.prefix(shown).joined(separator: " ")
                 if f.events > shown { ids += " (+\(f.events - min(shown, f.eventIDs.count)))" }
-                return [.text(f.kind.rawValue), .text(f.severity.rawValue), .text(f.time), .text(f.subject), Cell(f.principal),
-                        .text(f.detail), .integer(Int64(f.events)), .text(ids), .text(f.id)]
+                return [
+                    .text(f.kind.rawValue), .text(f.severity.rawValue), .text(f.time), .text(f.subject), Cell(f.principal),
+                    .text(f.detail), .integer(Int64(f.events)), .text(ids), .text(f.id),
+                ]
             }
             return ResultTable(columns: columns, cells: cells).render(format)
         }

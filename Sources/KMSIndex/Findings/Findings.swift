@@ -18,8 +18,10 @@ package enum Findings {
     /// Finds what the window's events raise, and with `digestPaths` what the digest files under
     /// them say of the log files (and, with `publicKeys`, of the digests' signatures). Reads one
     /// snapshot; writes nothing (`markReported` does).
-    package static func collect(_ index: IndexDatabase, window: FindingsWindow, digestPaths: [String] = [],
-                               publicKeys: PublicKeySet? = nil) throws -> FindingsRun {
+    package static func collect(
+        _ index: IndexDatabase, window: FindingsWindow, digestPaths: [String] = [],
+        publicKeys: PublicKeySet? = nil
+    ) throws -> FindingsRun {
         var found: [Finding] = []
         var upper: Int64 = 0, upperS3: Int64 = 0
         try index.queue.read { db in
@@ -39,13 +41,19 @@ package enum Findings {
                 (kind: $0["kind"] as String, principal: $0["principal"] as String, subject: $0["subject"] as String)
             }
             found.removeAll { f in
-                rules.contains { $0.kind == f.kind.rawValue && ($0.principal.isEmpty || $0.principal == f.principal) && ($0.subject.isEmpty || $0.subject == f.subject) }
+                rules.contains {
+                    $0.kind == f.kind.rawValue && ($0.principal.isEmpty || $0.principal == f.principal)
+                        && ($0.subject.isEmpty || $0.subject == f.subject)
+                }
             }
             if window == .sinceLastRun && !found.isEmpty {
                 let ids = found.map(\.id)
-                let reported = Set(try String.fetchAll(db, sql: """
-                    SELECT finding_id FROM findings_reported WHERE finding_id IN (\(ids.map { _ in "?" }.joined(separator: ",")))
-                    """, arguments: StatementArguments(ids)))
+                let reported = Set(
+                    try String.fetchAll(
+                        db,
+                        sql: """
+                            SELECT finding_id FROM findings_reported WHERE finding_id IN (\(ids.map { _ in "?" }.joined(separator: ",")))
+                            """, arguments: StatementArguments(ids)))
                 found.removeAll { reported.contains($0.id) }
             }
         }
@@ -59,31 +67,35 @@ package enum Findings {
         let now = TimeFilter.iso(Date())
         try index.queue.write { db in
             for f in run.findings {
-                try db.execute(sql: "INSERT OR IGNORE INTO findings_reported (finding_id, kind, reported_at) VALUES (?, ?, ?)",
-                               arguments: [f.id, f.kind.rawValue, now])
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO findings_reported (finding_id, kind, reported_at) VALUES (?, ?, ?)",
+                    arguments: [f.id, f.kind.rawValue, now])
             }
             // Never backwards: two runs at once leave the higher mark.
-            try db.execute(sql: """
-                INSERT INTO findings_state (id, last_event_id, last_s3_read_id, reported_at) VALUES (1, ?, ?, ?)
-                ON CONFLICT (id) DO UPDATE SET last_event_id = max(last_event_id, excluded.last_event_id),
-                    last_s3_read_id = max(last_s3_read_id, excluded.last_s3_read_id), reported_at = excluded.reported_at
-                """, arguments: [run.upperEventID, run.upperS3ReadID, now])
+            try db.execute(
+                sql: """
+                    INSERT INTO findings_state (id, last_event_id, last_s3_read_id, reported_at) VALUES (1, ?, ?, ?)
+                    ON CONFLICT (id) DO UPDATE SET last_event_id = max(last_event_id, excluded.last_event_id),
+                        last_s3_read_id = max(last_s3_read_id, excluded.last_s3_read_id), reported_at = excluded.reported_at
+                    """, arguments: [run.upperEventID, run.upperS3ReadID, now])
         }
     }
 
     /// Stops reporting findings of `kind` (only those of `principal`, of `subject`, when given).
     package static func silence(_ index: IndexDatabase, kind: Finding.Kind, principal: String?, subject: String?) throws {
         try index.queue.write { db in
-            try db.execute(sql: "INSERT OR REPLACE INTO findings_silenced (kind, principal, subject, added_at) VALUES (?, ?, ?, ?)",
-                           arguments: [kind.rawValue, principal ?? "", subject ?? "", TimeFilter.iso(Date())])
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO findings_silenced (kind, principal, subject, added_at) VALUES (?, ?, ?, ?)",
+                arguments: [kind.rawValue, principal ?? "", subject ?? "", TimeFilter.iso(Date())])
         }
     }
 
     /// Removes a rule `silence` added with the same values; false when there was none.
     package static func unsilence(_ index: IndexDatabase, kind: Finding.Kind, principal: String?, subject: String?) throws -> Bool {
         try index.queue.write { db in
-            try db.execute(sql: "DELETE FROM findings_silenced WHERE kind = ? AND principal = ? AND subject = ?",
-                           arguments: [kind.rawValue, principal ?? "", subject ?? ""])
+            try db.execute(
+                sql: "DELETE FROM findings_silenced WHERE kind = ? AND principal = ? AND subject = ?",
+                arguments: [kind.rawValue, principal ?? "", subject ?? ""])
             return db.changesCount > 0
         }
     }

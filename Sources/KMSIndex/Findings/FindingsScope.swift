@@ -49,15 +49,17 @@ struct FindingsScope {
             s3Condition = "r.id > ? AND r.id <= ?"
             s3Arguments = [s3Watermark, upperS3ReadID]
             // Events are numbered as they are indexed: the new ones are a range of row ids.
-            days = try Int.fetchAll(db, sql: "SELECT DISTINCT \(day) FROM events WHERE id > ? AND id <= ? ORDER BY 1",
-                                    arguments: [watermark, upperEventID])
+            days = try Int.fetchAll(
+                db, sql: "SELECT DISTINCT \(day) FROM events WHERE id > ? AND id <= ? ORDER BY 1",
+                arguments: [watermark, upperEventID])
         case let .since(ms):
             condition = "e.id IN (SELECT event_id FROM event_uids WHERE event_time >= ?)"
             arguments = [ms]
             s3Condition = "r.event_time >= ?"
             s3Arguments = [ms]
-            days = try Int.fetchAll(db, sql: "SELECT DISTINCT day FROM usage_daily WHERE day >= ? ORDER BY 1",
-                                    arguments: [Self.day(ms)])
+            days = try Int.fetchAll(
+                db, sql: "SELECT DISTINCT day FROM usage_daily WHERE day >= ? ORDER BY 1",
+                arguments: [Self.day(ms)])
         case .all:
             condition = "1"
             arguments = []
@@ -84,8 +86,9 @@ struct FindingsScope {
         let byARN = try Int64.fetchAll(db, sql: "SELECT id FROM principals WHERE arn = ? AND role_arn IS NULL", arguments: [principal])
         if !byARN.isEmpty { return byARN }
         // No ARN (an AWS service, an odd identity): rare among callers, found by a scan.
-        return try Int64.fetchAll(db, sql: "SELECT id FROM principals p WHERE p.role_arn IS NULL AND p.arn IS NULL AND \(principalSQL) = ?",
-                                  arguments: [principal])
+        return try Int64.fetchAll(
+            db, sql: "SELECT id FROM principals p WHERE p.role_arn IS NULL AND p.arn IS NULL AND \(principalSQL) = ?",
+            arguments: [principal])
     }
 }
 

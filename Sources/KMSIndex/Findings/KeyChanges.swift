@@ -15,18 +15,20 @@ enum KeyChangeFindings {
     static func find(_ db: Database, _ scope: FindingsScope) throws -> [Finding] {
         let names = operations.map { "'\($0.name)'" }.joined(separator: ", ")
         // Key management is never read-only: the partial index events_key_changes holds it.
-        let rows = try Row.fetchAll(db, sql: """
-            SELECT e.event_time AS time, \(FindingsScope.uidSQL) AS uid, \(FindingsScope.principalSQL) AS principal,
-                   (SELECT text FROM strings WHERE id = e.event_name_sid) AS operation,
-                   coalesce(k.arn, (SELECT text FROM strings WHERE id = e.requested_key_sid)) AS key,
-                   k.account_id AS key_account, g.grantee,
-                   e.key_id IN (SELECT key_id FROM activity_totals WHERE trail_id != 0) AS protects_logs
-            FROM events e LEFT JOIN kms_keys k ON k.id = e.key_id LEFT JOIN principals p ON p.id = e.principal_id
-                 LEFT JOIN event_grantees g ON g.event_id = e.id
-            WHERE \(scope.condition) AND e.read_only IS NOT 1 AND e.error_code_sid IS NULL
-              AND e.event_name_sid IN (SELECT id FROM strings WHERE text IN (\(names)))
-            ORDER BY e.event_time, e.id
-            """, arguments: StatementArguments(scope.arguments))
+        let rows = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT e.event_time AS time, \(FindingsScope.uidSQL) AS uid, \(FindingsScope.principalSQL) AS principal,
+                       (SELECT text FROM strings WHERE id = e.event_name_sid) AS operation,
+                       coalesce(k.arn, (SELECT text FROM strings WHERE id = e.requested_key_sid)) AS key,
+                       k.account_id AS key_account, g.grantee,
+                       e.key_id IN (SELECT key_id FROM activity_totals WHERE trail_id != 0) AS protects_logs
+                FROM events e LEFT JOIN kms_keys k ON k.id = e.key_id LEFT JOIN principals p ON p.id = e.principal_id
+                     LEFT JOIN event_grantees g ON g.event_id = e.id
+                WHERE \(scope.condition) AND e.read_only IS NOT 1 AND e.error_code_sid IS NULL
+                  AND e.event_name_sid IN (SELECT id FROM strings WHERE text IN (\(names)))
+                ORDER BY e.event_time, e.id
+                """, arguments: StatementArguments(scope.arguments))
         return rows.compactMap { row -> Finding? in
             let operation: String = row["operation"]
             guard let op = operations.first(where: { $0.name == operation }) else { return nil }
@@ -34,7 +36,8 @@ enum KeyChangeFindings {
             if op.kind == .keyGrantCreatedForOtherAccount {
                 // Only a grant to a principal of another account than the key's.
                 guard let grantee: String = row["grantee"], let owner: String = row["key_account"],
-                      let account = granteeAccount(grantee), account != owner else { return nil }
+                    let account = granteeAccount(grantee), account != owner
+                else { return nil }
                 what = what.replacingOccurrences(of: "%@", with: "\(account) (\(grantee))")
             }
             let key: String = row["key"] ?? "unknown key"

@@ -28,34 +28,39 @@ enum LogReadSource: CaseIterable {
         let rows: [Row]
         switch self {
         case .kmsDecrypt:
-            rows = try Row.fetchAll(db, sql: """
-                SELECT e.event_time AS time, \(FindingsScope.uidSQL) AS uid, \(FindingsScope.principalSQL) AS principal,
-                       \(objectARNSQL("e.object_id")) AS object, t.arn AS trail,
-                       (SELECT text FROM strings WHERE id = e.error_code_sid) AS error,
-                       \(OwnPrincipals.matches("e.principal_id")) AS own
-                FROM events e JOIN trails t ON t.id = e.trail_id LEFT JOIN principals p ON p.id = e.principal_id
-                WHERE \(scope.condition) AND e.event_name_sid = ? AND e.trail_id IS NOT NULL
-                ORDER BY e.event_time, e.id
-                """, arguments: StatementArguments(scope.arguments + [scope.decrypt]))
+            rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT e.event_time AS time, \(FindingsScope.uidSQL) AS uid, \(FindingsScope.principalSQL) AS principal,
+                           \(objectARNSQL("e.object_id")) AS object, t.arn AS trail,
+                           (SELECT text FROM strings WHERE id = e.error_code_sid) AS error,
+                           \(OwnPrincipals.matches("e.principal_id")) AS own
+                    FROM events e JOIN trails t ON t.id = e.trail_id LEFT JOIN principals p ON p.id = e.principal_id
+                    WHERE \(scope.condition) AND e.event_name_sid = ? AND e.trail_id IS NOT NULL
+                    ORDER BY e.event_time, e.id
+                    """, arguments: StatementArguments(scope.arguments + [scope.decrypt]))
         case .s3Read:
             // The trail: the one whose delivery named the file, else (Bucket Keys) the bucket.
-            rows = try Row.fetchAll(db, sql: """
-                SELECT r.event_time AS time, r.event_uid AS uid, \(FindingsScope.principalSQL) AS principal,
-                       \(objectARNSQL("r.object_id")) AS object,
-                       coalesce((SELECT t.arn FROM events d JOIN trails t ON t.id = d.trail_id
-                                 WHERE d.object_id = r.object_id AND d.trail_id IS NOT NULL LIMIT 1),
-                                (SELECT 's3://' || b.name FROM s3_buckets b WHERE b.id = o.bucket_id)) AS trail,
-                       (SELECT text FROM strings WHERE id = r.error_code_sid) AS error,
-                       \(OwnPrincipals.matches("r.principal_id")) AS own
-                FROM s3_reads r JOIN s3_objects o ON o.id = r.object_id LEFT JOIN principals p ON p.id = r.principal_id
-                WHERE \(scope.s3Condition) AND \(Self.logFileSQL)
-                ORDER BY r.event_time, r.id
-                """, arguments: StatementArguments(scope.s3Arguments))
+            rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT r.event_time AS time, r.event_uid AS uid, \(FindingsScope.principalSQL) AS principal,
+                           \(objectARNSQL("r.object_id")) AS object,
+                           coalesce((SELECT t.arn FROM events d JOIN trails t ON t.id = d.trail_id
+                                     WHERE d.object_id = r.object_id AND d.trail_id IS NOT NULL LIMIT 1),
+                                    (SELECT 's3://' || b.name FROM s3_buckets b WHERE b.id = o.bucket_id)) AS trail,
+                           (SELECT text FROM strings WHERE id = r.error_code_sid) AS error,
+                           \(OwnPrincipals.matches("r.principal_id")) AS own
+                    FROM s3_reads r JOIN s3_objects o ON o.id = r.object_id LEFT JOIN principals p ON p.id = r.principal_id
+                    WHERE \(scope.s3Condition) AND \(Self.logFileSQL)
+                    ORDER BY r.event_time, r.id
+                    """, arguments: StatementArguments(scope.s3Arguments))
         }
         return rows.compactMap { row in
             guard let principal: String = row["principal"] else { return nil }
-            return LogRead(time: row["time"], eventID: EventUID.text(row["uid"]), principal: principal,
-                           object: row["object"] ?? "", trail: row["trail"] ?? "", error: row["error"], own: row["own"])
+            return LogRead(
+                time: row["time"], eventID: EventUID.text(row["uid"]), principal: principal,
+                object: row["object"] ?? "", trail: row["trail"] ?? "", error: row["error"], own: row["own"])
         }
     }
 
@@ -68,17 +73,21 @@ enum LogReadSource: CaseIterable {
         case .kmsDecrypt:
             // `callers` is keyed by key then caller: the keys that protect logs are few, so each
             // (key, session) pair is one seek, however many sessions a role had.
-            return try Int.fetchOne(db, sql: """
-                SELECT coalesce(sum(c.events), 0) FROM callers c
-                WHERE c.key_id IN (SELECT DISTINCT key_id FROM activity_totals WHERE trail_id != 0)
-                  AND c.principal_id IN (\(list))
-                  AND c.trail_id != 0 AND c.event_name_sid = ? AND c.error_code_sid = 0
-                """, arguments: [decrypt]) ?? 0
+            return try Int.fetchOne(
+                db,
+                sql: """
+                    SELECT coalesce(sum(c.events), 0) FROM callers c
+                    WHERE c.key_id IN (SELECT DISTINCT key_id FROM activity_totals WHERE trail_id != 0)
+                      AND c.principal_id IN (\(list))
+                      AND c.trail_id != 0 AND c.event_name_sid = ? AND c.error_code_sid = 0
+                    """, arguments: [decrypt]) ?? 0
         case .s3Read:
-            return try Int.fetchOne(db, sql: """
-                SELECT count(*) FROM s3_reads r JOIN s3_objects o ON o.id = r.object_id
-                WHERE r.principal_id IN (\(list)) AND r.error_code_sid IS NULL AND \(Self.logFileSQL)
-                """) ?? 0
+            return try Int.fetchOne(
+                db,
+                sql: """
+                    SELECT count(*) FROM s3_reads r JOIN s3_objects o ON o.id = r.object_id
+                    WHERE r.principal_id IN (\(list)) AND r.error_code_sid IS NULL AND \(Self.logFileSQL)
+                    """) ?? 0
         }
     }
 }
@@ -114,10 +123,12 @@ enum LogReadFindings {
             guard ever <= reads.count else { continue }
             let first = reads[0]
             let files = Set(reads.map(\.object)).count
-            findings.append(Finding(
-                .newLogReader, .high, time: isoTime(first.time), subject: first.object, principal: principal,
-                detail: "\(principal) read CloudTrail log files for the first time: \(reads.count) read(s) of \(files) file(s) of \(first.trail)",
-                eventIDs: reads.map(\.eventID), identity: [first.eventID]))
+            findings.append(
+                Finding(
+                    .newLogReader, .high, time: isoTime(first.time), subject: first.object, principal: principal,
+                    detail:
+                        "\(principal) read CloudTrail log files for the first time: \(reads.count) read(s) of \(files) file(s) of \(first.trail)",
+                    eventIDs: reads.map(\.eventID), identity: [first.eventID]))
         }
         return findings
     }

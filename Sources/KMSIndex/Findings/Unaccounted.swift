@@ -30,8 +30,10 @@ enum UnaccountedFindings {
             default:
                 return nil
             }
-            return Finding(.logFilesUnaccounted, severity, time: time, subject: audit.subject, principal: nil,
-                           detail: detail, eventIDs: [], events: 0, identity: [audit.kind.rawValue, audit.kind == .missingDigest || audit.kind == .digestChainBroken ? audit.detail : ""])
+            return Finding(
+                .logFilesUnaccounted, severity, time: time, subject: audit.subject, principal: nil,
+                detail: detail, eventIDs: [], events: 0,
+                identity: [audit.kind.rawValue, audit.kind == .missingDigest || audit.kind == .digestChainBroken ? audit.detail : ""])
         }
     }
 

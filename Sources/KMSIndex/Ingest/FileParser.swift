@@ -30,8 +30,10 @@ package struct FileParser: Sendable {
     }
 
     /// The window's memory stays inside the reader: its pointers are never handed out.
-    func parse(_ file: InputFile, window: ByteWindow, strings: StringInterner = StringInterner(),
-               emitPart: (consuming [KMSEvent]) -> Void = { _ in }) -> FileResult {
+    func parse(
+        _ file: InputFile, window: ByteWindow, strings: StringInterner = StringInterner(),
+        emitPart: (consuming [KMSEvent]) -> Void = { _ in }
+    ) -> FileResult {
         var result = FileResult(path: file.path, size: file.size, mtimeNs: file.mtimeNs, outcome: .ingested)
         var events: [KMSEvent] = []
         var reader: LogFileReader?
@@ -52,7 +54,8 @@ package struct FileParser: Sendable {
                 logReader.onS3Record = { [unowned logReader] scanner, index, copy in
                     // A read of a bucket not known to count is noted, not built (auto).
                     if let known, let bucket = S3RecordBytes.bucketName(scanner.p, from: scanner.i, to: scanner.end),
-                       !(copy ?? S3RecordBytes.mayBeCopy(scanner.p, from: scanner.i, to: scanner.end)) {
+                        !(copy ?? S3RecordBytes.mayBeCopy(scanner.p, from: scanner.i, to: scanner.end))
+                    {
                         if knownNames == nil { knownNames = known.names() }
                         if !knownNames!.contains(bucket) {
                             result.s3NotedBuckets.insert(bucket)
@@ -61,7 +64,8 @@ package struct FileParser: Sendable {
                     }
                     do {
                         guard let read = try S3ReadNormalizer.normalize(try scanner.parseValue()),
-                              mode.parserKeeps(bucket: read.bucket) else { return }
+                            mode.parserKeeps(bucket: read.bucket)
+                        else { return }
                         result.s3Reads.append(read)
                     } catch let error as RecordError {
                         result.s3MalformedCount += 1
@@ -72,26 +76,29 @@ package struct FileParser: Sendable {
                     }
                 }
             }
-            let kind = try logReader.read(building: { s in
-                s.strings = strings
-                return try KMSRecordFields.read(&s)
-            }) { record, index in
-                do {
-                    events.append(try EventNormalizer.normalize(record))
-                    if events.count >= partSize {
-                        // Handed over, not shared: the writer empties the part in place, and a
-                        // part still referenced here would be copied, event by event.
-                        var part: [KMSEvent] = []
-                        part.reserveCapacity(partSize)
-                        swap(&part, &events)
-                        emitPart(part)
+            let kind = try logReader.read(
+                building: { s in
+                    s.strings = strings
+                    return try KMSRecordFields.read(&s)
+                },
+                onKMSRecord: { record, index in
+                    do {
+                        events.append(try EventNormalizer.normalize(record))
+                        if events.count >= partSize {
+                            // Handed over, not shared: the writer empties the part in place, and a
+                            // part still referenced here would be copied, event by event.
+                            var part: [KMSEvent] = []
+                            part.reserveCapacity(partSize)
+                            swap(&part, &events)
+                            emitPart(part)
+                        }
+                    } catch let error as RecordError {
+                        logReader.noteMalformed(index, error.description)
                     }
-                } catch let error as RecordError {
-                    logReader.noteMalformed(index, error.description)
-                }
-            }
+                })
             if case .notLog(let reason) = kind {
-                result.outcome = Self.isLogFileName(file.path)
+                result.outcome =
+                    Self.isLogFileName(file.path)
                     ? .failed(reason: "named like a CloudTrail log file, but: \(reason)")
                     : .skipped(reason: reason)
             }

@@ -107,8 +107,10 @@ package final class Ingester {
 
     /// Runs the ingest. Throws only for database errors; bad files are in the summary.
     /// `progress` is called on the calling thread after each file written.
-    package func run(diagnostic: (IngestDiagnostic) -> Void = { _ in },
-                    progress: ((IngestProgress) -> Void)? = nil) throws -> IngestSummary {
+    package func run(
+        diagnostic: (IngestDiagnostic) -> Void = { _ in },
+        progress: ((IngestProgress) -> Void)? = nil
+    ) throws -> IngestSummary {
         let started = Date()
         // Largest files first, among those listed: a large file read last kept one core busy
         // while the other had nothing left (about 0.2 s of the 1 GB benchmark's 3 s).
@@ -134,16 +136,19 @@ package final class Ingester {
                 batch.removeAll(keepingCapacity: true)
             }
             do {
-                try InputWalker(excluded: ownFiles, days: options.days).walk(options.paths, visit: { file in
-                    batch.append(file)
-                    if batch.count == LedgerReader.batchSize { try lookUpBatch() }
-                }, note: { note in
-                    switch note {
-                    case let .skipped(_, reason): notes.skipped(reason)
-                    case let .failed(path, reason):
-                        results.push(.done(FileResult(path: path, size: 0, mtimeNs: 0, outcome: .failed(reason: reason))))
-                    }
-                })
+                try InputWalker(excluded: ownFiles, days: options.days).walk(
+                    options.paths,
+                    visit: { file in
+                        batch.append(file)
+                        if batch.count == LedgerReader.batchSize { try lookUpBatch() }
+                    },
+                    note: { note in
+                        switch note {
+                        case let .skipped(_, reason): notes.skipped(reason)
+                        case let .failed(path, reason):
+                            results.push(.done(FileResult(path: path, size: 0, mtimeNs: 0, outcome: .failed(reason: reason))))
+                        }
+                    })
                 try lookUpBatch()
             } catch {}
             pending.close()
@@ -181,10 +186,11 @@ package final class Ingester {
         var summary = IngestSummary()
         let report = progress.map { callback in
             { (summary: IngestSummary) in
-                callback(IngestProgress(
-                    filesDone: summary.filesSeen + notes.unchangedCount, filesTotal: notes.total,
-                    bytesRead: summary.bytesRead, eventsAdded: summary.eventsAdded,
-                    elapsed: Date().timeIntervalSince(started)))
+                callback(
+                    IngestProgress(
+                        filesDone: summary.filesSeen + notes.unchangedCount, filesTotal: notes.total,
+                        bytesRead: summary.bytesRead, eventsAdded: summary.eventsAdded,
+                        elapsed: Date().timeIntervalSince(started)))
             }
         }
         do {
@@ -204,8 +210,10 @@ package final class Ingester {
         return summary
     }
 
-    private func write(_ results: BoundedQueue<ParsedPiece>, into summary: inout IngestSummary,
-                       diagnostic: (IngestDiagnostic) -> Void, progress: ((IngestSummary) -> Void)?) throws {
+    private func write(
+        _ results: BoundedQueue<ParsedPiece>, into summary: inout IngestSummary,
+        diagnostic: (IngestDiagnostic) -> Void, progress: ((IngestSummary) -> Void)?
+    ) throws {
         try database.queue.writeWithoutTransaction { db in
             let writer = try EventWriter(db: db)
             writer.cacheLimit = options.idCacheLimit
@@ -271,8 +279,10 @@ package final class Ingester {
         }
     }
 
-    private func account(_ result: FileResult, added: Int, into summary: inout IngestSummary,
-                         diagnostic: (IngestDiagnostic) -> Void) {
+    private func account(
+        _ result: FileResult, added: Int, into summary: inout IngestSummary,
+        diagnostic: (IngestDiagnostic) -> Void
+    ) {
         summary.filesSeen += 1
         summary.bytesRead += result.uncompressedBytes ?? 0
         switch result.outcome {
@@ -338,5 +348,9 @@ final class Counter: @unchecked Sendable {
     private let lock = NSLock()
     private var value: Int
     init(_ value: Int) { self.value = max(1, value) }
-    func decrement() -> Int { lock.withLock { value -= 1; return value } }
+    func decrement() -> Int {
+        lock.withLock {
+            value -= 1; return value
+        }
+    }
 }

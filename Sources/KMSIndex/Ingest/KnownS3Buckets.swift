@@ -22,9 +22,10 @@ final class KnownS3Buckets: @unchecked Sendable {
             var configuration = Configuration()
             configuration.readonly = true
             // Unknown (an unreadable index): every read is noted, and the end of the run decides.
-            known = (try? DatabaseQueue(path: path, configuration: configuration).read { db in
-                Set(try String.fetchAll(db, sql: S3ReadStaging.bucketsThatCount))
-            }) ?? []
+            known =
+                (try? DatabaseQueue(path: path, configuration: configuration).read { db in
+                    Set(try String.fetchAll(db, sql: S3ReadStaging.bucketsThatCount))
+                }) ?? []
         }
         return known!
     }

@@ -34,12 +34,18 @@ struct DigestChain {
         for i in checked {
             guard let link = digests[i].previous, let p = byLocation[link.bucket + "/" + link.object] else { continue }
             if let other = namedBy[p] {
-                broken(digests[i].uri, "names \(digests[p].uri) as the digest before it, as \(digests[other].uri) does: one of them was not written by CloudTrail")
+                broken(
+                    digests[i].uri,
+                    "names \(digests[p].uri) as the digest before it, as \(digests[other].uri) does: one of them was not written by CloudTrail"
+                )
                 continue
             }
             namedBy[p] = i
             if digests[p].contentSHA256 != link.hash {
-                broken(digests[p].uri, "its SHA-256 is \(digests[p].contentSHA256), but \(digests[i].uri), written after it, recorded \(link.hash): changed after the next digest was written")
+                broken(
+                    digests[p].uri,
+                    "its SHA-256 is \(digests[p].contentSHA256), but \(digests[i].uri), written after it, recorded \(link.hash): changed after the next digest was written"
+                )
             }
             if let signature = digests[i].previousSignature { vouchedSignatures[p] = signature }
         }
@@ -59,14 +65,23 @@ struct DigestChain {
                 let namedURI = "s3://\(link.bucket)/\(link.object)"
                 switch (named, before) {
                 case (nil, nil):
-                    findings.append(AuditFinding(kind: .chainStart, subject: digests[i].uri, detail:
-                        "the oldest digest here names \(namedURI), which is not in the tree (expired, not synced, or removed): the chain is checked from here on"))
+                    findings.append(
+                        AuditFinding(
+                            kind: .chainStart, subject: digests[i].uri,
+                            detail:
+                                "the oldest digest here names \(namedURI), which is not in the tree (expired, not synced, or removed): the chain is checked from here on"
+                        ))
                 case (nil, let before?):
-                    broken(digests[i].uri, "names \(namedURI) as the digest before it, which is not in the tree: removed (the digest before it here is \(digests[before].uri))")
+                    broken(
+                        digests[i].uri,
+                        "names \(namedURI) as the digest before it, which is not in the tree: removed (the digest before it here is \(digests[before].uri))"
+                    )
                 case (let named?, nil):
                     broken(digests[i].uri, "names \(digests[named].uri) as the digest before it, which is not older in its chain")
                 case (let named?, let before?):
-                    broken(digests[i].uri, "names \(digests[named].uri) as the digest before it, but \(digests[before].uri) comes between: added or replaced")
+                    broken(
+                        digests[i].uri,
+                        "names \(digests[named].uri) as the digest before it, but \(digests[before].uri) comes between: added or replaced")
                 }
             }
         }

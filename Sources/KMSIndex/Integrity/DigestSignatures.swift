@@ -23,7 +23,10 @@ struct DigestSignatures {
                 findings.append(AuditFinding(kind: kind, subject: digest.uri, detail: detail))
             }
             guard let signature = vouched[i] ?? signatureFile?.signatures[digest.object] else {
-                finding(.unsignedDigest, "no later digest carries its signature (the newest of a chain: CloudTrail keeps it as S3 object metadata, x-amz-meta-signature, which aws s3 sync does not copy); it is checked once the next digest arrives, or with --signatures")
+                finding(
+                    .unsignedDigest,
+                    "no later digest carries its signature (the newest of a chain: CloudTrail keeps it as S3 object metadata, x-amz-meta-signature, which aws s3 sync does not copy); it is checked once the next digest arrives, or with --signatures"
+                )
                 continue
             }
             let source = vouched[i] != nil ? "the next digest's previousDigestSignature" : "the signature in \(signatureFile?.path ?? "")"
@@ -36,9 +39,13 @@ struct DigestSignatures {
                 continue
             }
             if let from = key.validFrom, digest.endMs < from - Self.startSlackMs {
-                finding(.keyNotValidThen, "key \(key.fingerprint) is valid from \(StoredTime.text(from)); the digest ends at \(StoredTime.text(digest.endMs))")
+                finding(
+                    .keyNotValidThen,
+                    "key \(key.fingerprint) is valid from \(StoredTime.text(from)); the digest ends at \(StoredTime.text(digest.endMs))")
             } else if let until = key.validUntil, digest.endMs > until {
-                finding(.keyNotValidThen, "key \(key.fingerprint) is valid until \(StoredTime.text(until)); the digest ends at \(StoredTime.text(digest.endMs))")
+                finding(
+                    .keyNotValidThen,
+                    "key \(key.fingerprint) is valid until \(StoredTime.text(until)); the digest ends at \(StoredTime.text(digest.endMs))")
             }
             guard let bytes = Hex.decode(signature) else {
                 finding(.signatureInvalid, "\(source) is not hex")
@@ -48,7 +55,10 @@ struct DigestSignatures {
             if valid {
                 verified += 1
             } else {
-                finding(.signatureInvalid, "\(source) does not match its end time, location, content and previous signature: changed after CloudTrail signed it, or not signed by CloudTrail")
+                finding(
+                    .signatureInvalid,
+                    "\(source) does not match its end time, location, content and previous signature: changed after CloudTrail signed it, or not signed by CloudTrail"
+                )
             }
         }
         return (findings, verified)

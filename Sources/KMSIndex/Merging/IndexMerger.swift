@@ -110,7 +110,6 @@ package final class IndexMerger {
         try DailySummaries.setWatermark(db, try Int64.fetchOne(db, sql: "SELECT ifnull(max(id), 0) FROM main.events") ?? 0)
     }
 
-
     /// Refuses, before attaching it, a shard that is missing, not a regular file, empty, not
     /// SQLite, not a kmsindex index, or of another schema. Opening it read-only also repairs
     /// what a killed writer left (a hot journal, a WAL to recover), as queries do.
@@ -140,22 +139,29 @@ package final class IndexMerger {
         guard appID == IndexDatabase.applicationID else {
             throw MergeError(path, "a SQLite database but not a kmsindex index (application_id \(appID))")
         }
-        let hasMigrations = try Int.fetchOne(db, sql: """
-            SELECT count(*) FROM \(schema).sqlite_master WHERE type = 'table' AND name = 'grdb_migrations' COLLATE NOCASE
-            """) ?? 0
+        let hasMigrations =
+            try Int.fetchOne(
+                db,
+                sql: """
+                    SELECT count(*) FROM \(schema).sqlite_master WHERE type = 'table' AND name = 'grdb_migrations' COLLATE NOCASE
+                    """) ?? 0
         let applied = hasMigrations > 0 ? try String.fetchAll(db, sql: "SELECT identifier FROM \(schema).grdb_migrations") : []
         let known = IndexDatabase.migrations.map(\.identifier)
         let newer = Set(applied).subtracting(known).sorted()
         if !newer.isEmpty {
-            throw MergeError(path, "written by a newer kmsindex (schema \(newer.joined(separator: ", "))); this binary "
-                                 + "knows schema version \(IndexDatabase.schemaVersion): upgrade kmsindex")
+            throw MergeError(
+                path,
+                "written by a newer kmsindex (schema \(newer.joined(separator: ", "))); this binary "
+                    + "knows schema version \(IndexDatabase.schemaVersion): upgrade kmsindex")
         }
         let missing = known.filter { !applied.contains($0) }
         if !missing.isEmpty {
             let version = applied.compactMap { Int($0.prefix { $0.isNumber }) }.max() ?? 0
-            throw MergeError(path, "an index of schema \(version), older than this kmsindex's \(IndexDatabase.schemaVersion): "
-                                 + "merge migrates no shard; open it once with this kmsindex (`kmsindex stats --db \(path)` "
-                                 + "migrates it), then merge again")
+            throw MergeError(
+                path,
+                "an index of schema \(version), older than this kmsindex's \(IndexDatabase.schemaVersion): "
+                    + "merge migrates no shard; open it once with this kmsindex (`kmsindex stats --db \(path)` "
+                    + "migrates it), then merge again")
         }
     }
 
@@ -181,8 +187,8 @@ package final class IndexMerger {
         for byte in absolute.utf8 {
             switch byte {
             case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "/"), UInt8(ascii: "."), UInt8(ascii: "_"),
-                 UInt8(ascii: "-"), UInt8(ascii: "~"):
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "/"), UInt8(ascii: "."), UInt8(ascii: "_"),
+                UInt8(ascii: "-"), UInt8(ascii: "~"):
                 uri.append(Character(Unicode.Scalar(byte)))
             default:
                 uri += String(format: "%%%02X", byte)

@@ -9,32 +9,35 @@ extension MergeStatements {
     /// by its hash, its name and its folder (mapped by `ledger_dirs`' dimension merge first).
     /// Returns (added, replaced).
     static func mergeFiles(_ db: Database) throws -> (added: Int, replaced: Int) {
-        try db.execute(sql: """
-            CREATE TEMP TABLE merge_files (old INTEGER PRIMARY KEY, dir_id INTEGER, new INTEGER);
-            INSERT INTO temp.merge_files (old, dir_id) SELECT s.id, m.new FROM shard.ledger_files s
-            LEFT JOIN temp.merge_map_ledger_dirs m ON m.old = s.dir_id;
-            UPDATE temp.merge_files SET new = (
-                SELECT d.id FROM shard.ledger_files s CROSS JOIN main.ledger_files d
-                ON d.path_hash = s.path_hash AND d.name = s.name AND d.dir_id IS merge_files.dir_id
-                WHERE s.id = merge_files.old ORDER BY d.id LIMIT 1)
-            """)
+        try db.execute(
+            sql: """
+                CREATE TEMP TABLE merge_files (old INTEGER PRIMARY KEY, dir_id INTEGER, new INTEGER);
+                INSERT INTO temp.merge_files (old, dir_id) SELECT s.id, m.new FROM shard.ledger_files s
+                LEFT JOIN temp.merge_map_ledger_dirs m ON m.old = s.dir_id;
+                UPDATE temp.merge_files SET new = (
+                    SELECT d.id FROM shard.ledger_files s CROSS JOIN main.ledger_files d
+                    ON d.path_hash = s.path_hash AND d.name = s.name AND d.dir_id IS merge_files.dir_id
+                    WHERE s.id = merge_files.old ORDER BY d.id LIMIT 1)
+                """)
         let kept = fileColumns.filter { $0 != "dir_id" }
         let values = kept.map { $0 == "events_added" ? "0" : "s.\($0)" }
-        try db.execute(sql: """
-            UPDATE main.ledger_files SET (\(kept.joined(separator: ", "))) = (\(values.joined(separator: ", ")))
-            FROM temp.merge_files m CROSS JOIN shard.ledger_files s ON s.id = m.old
-            WHERE ledger_files.id = m.new AND s.read_at > ledger_files.read_at
-            """)
+        try db.execute(
+            sql: """
+                UPDATE main.ledger_files SET (\(kept.joined(separator: ", "))) = (\(values.joined(separator: ", ")))
+                FROM temp.merge_files m CROSS JOIN shard.ledger_files s ON s.id = m.old
+                WHERE ledger_files.id = m.new AND s.read_at > ledger_files.read_at
+                """)
         let replaced = db.changesCount
         let last = try Int64.fetchOne(db, sql: "SELECT ifnull(max(id), 0) FROM main.ledger_files") ?? 0
         // Paths new to the destination get the shard's id plus its last id, in the shard's order.
-        try db.execute(sql: """
-            UPDATE temp.merge_files SET new = old + ? WHERE new IS NULL;
-            INSERT INTO main.ledger_files (id, \(fileColumns.joined(separator: ", ")))
-            SELECT m.new, m.dir_id, \(values.joined(separator: ", "))
-            FROM temp.merge_files m CROSS JOIN shard.ledger_files s ON s.id = m.old
-            WHERE m.new > ? ORDER BY m.new
-            """, arguments: [last, last])
+        try db.execute(
+            sql: """
+                UPDATE temp.merge_files SET new = old + ? WHERE new IS NULL;
+                INSERT INTO main.ledger_files (id, \(fileColumns.joined(separator: ", ")))
+                SELECT m.new, m.dir_id, \(values.joined(separator: ", "))
+                FROM temp.merge_files m CROSS JOIN shard.ledger_files s ON s.id = m.old
+                WHERE m.new > ? ORDER BY m.new
+                """, arguments: [last, last])
         let added = db.changesCount
         try createMap(db, "ledger_files")
         try db.execute(sql: "INSERT INTO temp.merge_map_ledger_files (old, new) SELECT old, new FROM temp.merge_files")
@@ -45,10 +48,11 @@ extension MergeStatements {
     /// Adds to each ledger row the events this merge added from its file: the events after
     /// `lastID`, read in one range of the table rather than looked up one by one.
     static func countAddedEvents(_ db: Database, after lastID: Int64) throws {
-        try db.execute(sql: """
-            UPDATE main.ledger_files SET events_added = events_added + counted.n
-            FROM (SELECT source_file_id AS file, count(*) AS n FROM main.events WHERE id > ? GROUP BY source_file_id) AS counted
-            WHERE ledger_files.id = counted.file
-            """, arguments: [lastID])
+        try db.execute(
+            sql: """
+                UPDATE main.ledger_files SET events_added = events_added + counted.n
+                FROM (SELECT source_file_id AS file, count(*) AS n FROM main.events WHERE id > ? GROUP BY source_file_id) AS counted
+                WHERE ledger_files.id = counted.file
+                """, arguments: [lastID])
     }
 }

@@ -55,34 +55,6 @@ enum MergeStatements {
         ("read_only", nil), ("event_type_sid", "strings"), ("source_file_id", "ledger_files"),
     ]
 
-    /// Columns of `s3_reads`, with the table whose ids each names (nil: copied as it is).
-    static let s3ReadColumns: [(name: String, mappedBy: String?)] = [
-        ("event_time", nil), ("event_uid", nil), ("event_name_sid", "strings"), ("region_sid", "strings"),
-        ("recipient_account_sid", "strings"), ("principal_id", "principals"), ("object_id", "s3_objects"),
-        ("source_ip", nil), ("user_agent_id", "user_agents"), ("error_code_sid", "strings"), ("error_message", nil),
-        ("bytes", nil), ("source_file_id", "ledger_files"),
-    ]
-    static let stagedS3ReadColumns: [(name: String, mappedBy: String?)] = [
-        ("bucket", nil), ("source_file_id", "ledger_files"),
-    ]
-
-    /// Copies the shard's S3 reads the destination lacks (unique by time and eventID, as in
-    /// ingest) and its staged reads (a killed ingest's: the next ingest into the destination
-    /// decides them), ids remapped; returns how many of each were added.
-    static func mergeS3Reads(_ db: Database) throws -> (reads: Int, staged: Int) {
-        func copy(_ table: String, _ columns: [(name: String, mappedBy: String?)], conflict: String) throws -> Int {
-            let (values, joins) = remapped(columns)
-            try db.execute(sql: """
-                INSERT \(conflict) INTO main.\(table) (\(columns.map(\.name).joined(separator: ", ")))
-                SELECT \(values.joined(separator: ", ")) FROM shard.\(table) e
-                \(joins.joined(separator: "\n"))
-                ORDER BY e.id
-                """)
-            return db.changesCount
-        }
-        return (try copy("s3_reads", s3ReadColumns, conflict: "OR IGNORE"), try copy("s3_reads_staged", stagedS3ReadColumns, conflict: "OR IGNORE"))
-    }
-
     /// Tables derived from events (rollups, summaries), which merge does not copy: they are
     /// refreshed in `IndexMerger.refreshDerivedTables` from the events merge adds. Every other
     /// table of the schema must be in `mergedColumns` (a test checks it).
@@ -123,10 +95,11 @@ enum MergeStatements {
         try db.execute(sql: "INSERT OR IGNORE INTO main.\(d.table) (\(columns)) SELECT \(columns) FROM shard.\(d.table) ORDER BY id")
         let added = db.changesCount
         try createMap(db, d.table)
-        try db.execute(sql: """
-            INSERT INTO temp.merge_map_\(d.table) (old, new)
-            SELECT s.id, d.id FROM shard.\(d.table) s CROSS JOIN main.\(d.table) d ON d.\(d.key) = s.\(d.key)
-            """)
+        try db.execute(
+            sql: """
+                INSERT INTO temp.merge_map_\(d.table) (old, new)
+                SELECT s.id, d.id FROM shard.\(d.table) s CROSS JOIN main.\(d.table) d ON d.\(d.key) = s.\(d.key)
+                """)
         try checkMapped(db, d.table)
         return added
     }
@@ -149,10 +122,11 @@ enum MergeStatements {
             WHERE new IS NOT NULL
             """
         try db.execute(sql: mapFound)
-        try db.execute(sql: """
-            INSERT INTO main.principals (\(columns)) SELECT \(columns) FROM shard.principals s
-            WHERE s.id NOT IN (SELECT old FROM temp.merge_map_principals) ORDER BY s.id
-            """)
+        try db.execute(
+            sql: """
+                INSERT INTO main.principals (\(columns)) SELECT \(columns) FROM shard.principals s
+                WHERE s.id NOT IN (SELECT old FROM temp.merge_map_principals) ORDER BY s.id
+                """)
         let added = db.changesCount
         try db.execute(sql: mapFound)
         try checkMapped(db, "principals")
@@ -178,23 +152,24 @@ enum MergeStatements {
         let last = try Int64.fetchOne(db, sql: "SELECT ifnull(max(id), 0) FROM main.s3_objects") ?? 0
         // The map itself holds each location's columns and whether it is added: one pass over
         // the shard's locations finds them all (no UPDATE of every row, no copy into the map).
-        try db.execute(sql: """
-            CREATE TEMP TABLE merge_bucket_objects (bucket_id INTEGER PRIMARY KEY, id INTEGER NOT NULL);
-            INSERT OR IGNORE INTO temp.merge_bucket_objects (bucket_id, id)
-            SELECT bucket_id, id FROM main.s3_objects WHERE key_hash IS NULL AND key IS NULL AND bucket_id IS NOT NULL;
-            CREATE TEMP TABLE merge_map_s3_objects (old INTEGER PRIMARY KEY, new INTEGER NOT NULL, added INTEGER NOT NULL,
-                                                    kind TEXT, bucket_id INTEGER, key TEXT, key_hash INTEGER);
-            INSERT INTO temp.merge_map_s3_objects (old, new, added, kind, bucket_id, key, key_hash)
-            SELECT old, coalesce(found, old + ?), found IS NULL, kind, bucket_id, key, key_hash FROM (
-                SELECT o.id AS old, o.kind, b.new AS bucket_id, o.key, o.key_hash,
-                       CASE WHEN o.key_hash IS NOT NULL THEN
-                                (SELECT d.id FROM main.s3_objects d WHERE d.key_hash = o.key_hash AND d.key = o.key AND d.bucket_id IS b.new)
-                            WHEN o.key IS NULL THEN (SELECT x.id FROM temp.merge_bucket_objects x WHERE x.bucket_id = b.new)
-                       END AS found
-                FROM shard.s3_objects o LEFT JOIN temp.merge_map_s3_buckets b ON b.old = o.bucket_id);
-            INSERT INTO main.s3_objects (id, kind, bucket_id, key, key_hash)
-            SELECT new, kind, bucket_id, key, key_hash FROM temp.merge_map_s3_objects WHERE added ORDER BY new;
-            """, arguments: [last])
+        try db.execute(
+            sql: """
+                CREATE TEMP TABLE merge_bucket_objects (bucket_id INTEGER PRIMARY KEY, id INTEGER NOT NULL);
+                INSERT OR IGNORE INTO temp.merge_bucket_objects (bucket_id, id)
+                SELECT bucket_id, id FROM main.s3_objects WHERE key_hash IS NULL AND key IS NULL AND bucket_id IS NOT NULL;
+                CREATE TEMP TABLE merge_map_s3_objects (old INTEGER PRIMARY KEY, new INTEGER NOT NULL, added INTEGER NOT NULL,
+                                                        kind TEXT, bucket_id INTEGER, key TEXT, key_hash INTEGER);
+                INSERT INTO temp.merge_map_s3_objects (old, new, added, kind, bucket_id, key, key_hash)
+                SELECT old, coalesce(found, old + ?), found IS NULL, kind, bucket_id, key, key_hash FROM (
+                    SELECT o.id AS old, o.kind, b.new AS bucket_id, o.key, o.key_hash,
+                           CASE WHEN o.key_hash IS NOT NULL THEN
+                                    (SELECT d.id FROM main.s3_objects d WHERE d.key_hash = o.key_hash AND d.key = o.key AND d.bucket_id IS b.new)
+                                WHEN o.key IS NULL THEN (SELECT x.id FROM temp.merge_bucket_objects x WHERE x.bucket_id = b.new)
+                           END AS found
+                    FROM shard.s3_objects o LEFT JOIN temp.merge_map_s3_buckets b ON b.old = o.bucket_id);
+                INSERT INTO main.s3_objects (id, kind, bucket_id, key, key_hash)
+                SELECT new, kind, bucket_id, key, key_hash FROM temp.merge_map_s3_objects WHERE added ORDER BY new;
+                """, arguments: [last])
         let added = db.changesCount
         try checkMapped(db, "s3_objects")
         return added
@@ -204,14 +179,15 @@ enum MergeStatements {
     /// added or widened.
     static func mergeAliases(_ db: Database) throws -> Int {
         // `WHERE true`: an upsert's SELECT needs a WHERE clause for SQLite to parse ON CONFLICT.
-        try db.execute(sql: """
-            INSERT INTO main.kms_key_aliases (key_id, alias, first_seen, last_seen)
-            SELECT m.new, a.alias, a.first_seen, a.last_seen
-            FROM shard.kms_key_aliases a CROSS JOIN temp.merge_map_kms_keys m ON m.old = a.key_id WHERE true
-            ON CONFLICT (key_id, alias) DO UPDATE SET
-                first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)
-            WHERE excluded.first_seen < first_seen OR excluded.last_seen > last_seen
-            """)
+        try db.execute(
+            sql: """
+                INSERT INTO main.kms_key_aliases (key_id, alias, first_seen, last_seen)
+                SELECT m.new, a.alias, a.first_seen, a.last_seen
+                FROM shard.kms_key_aliases a CROSS JOIN temp.merge_map_kms_keys m ON m.old = a.key_id WHERE true
+                ON CONFLICT (key_id, alias) DO UPDATE SET
+                    first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)
+                WHERE excluded.first_seen < first_seen OR excluded.last_seen > last_seen
+                """)
         return db.changesCount
     }
 
@@ -263,35 +239,39 @@ enum MergeStatements {
         let last = try Int64.fetchOne(db, sql: "SELECT ifnull(max(id), 0) FROM main.events") ?? 0
         let events = try Int.fetchOne(db, sql: "SELECT count(*) FROM shard.events") ?? 0
         if last == 0, uids == events, eventMaps.isSubset(of: identity),
-           try isEmpty(db, ["event_uids", "events", "event_context", "event_grantees"]) {
+            try isEmpty(db, ["event_uids", "events", "event_context", "event_grantees"])
+        {
             try db.execute(sql: "INSERT INTO main.event_uids SELECT * FROM shard.event_uids")
             return AddedEvents(lastID: 0, count: db.changesCount, all: true, asIs: true)
         }
-        try db.execute(sql: """
-            INSERT OR IGNORE INTO main.event_uids (event_time, event_uid, event_id)
-            SELECT u.event_time, u.event_uid, u.event_id + ? FROM shard.event_uids u
-            """, arguments: [last])
+        try db.execute(
+            sql: """
+                INSERT OR IGNORE INTO main.event_uids (event_time, event_uid, event_id)
+                SELECT u.event_time, u.event_uid, u.event_id + ? FROM shard.event_uids u
+                """, arguments: [last])
         let added = db.changesCount
         if added == uids && uids == events {
             return AddedEvents(lastID: last, count: added, all: true)
         }
         // An event the destination already held keeps its uid row (an id up to `last`); an
         // added one's row names the shard's id plus `last`.
-        try db.execute(sql: """
-            CREATE TEMP TABLE merge_events (old INTEGER PRIMARY KEY, new INTEGER NOT NULL, event_time INTEGER NOT NULL);
-            INSERT INTO temp.merge_events (old, new, event_time)
-            SELECT u.event_id, u.event_id + ?1, u.event_time
-            FROM shard.event_uids u
-            WHERE EXISTS (SELECT 1 FROM main.event_uids d
-                          WHERE d.event_time = u.event_time AND d.event_uid = u.event_uid AND d.event_id = u.event_id + ?1)
-            """, arguments: [last])
+        try db.execute(
+            sql: """
+                CREATE TEMP TABLE merge_events (old INTEGER PRIMARY KEY, new INTEGER NOT NULL, event_time INTEGER NOT NULL);
+                INSERT INTO temp.merge_events (old, new, event_time)
+                SELECT u.event_id, u.event_id + ?1, u.event_time
+                FROM shard.event_uids u
+                WHERE EXISTS (SELECT 1 FROM main.event_uids d
+                              WHERE d.event_time = u.event_time AND d.event_uid = u.event_uid AND d.event_id = u.event_id + ?1)
+                """, arguments: [last])
         return AddedEvents(lastID: last, count: db.changesCount, all: false)
     }
 
     /// The SELECT list of `columns` read from `e`, each id through its map, and the joins it
     /// needs: a LEFT JOIN on the map's primary key per mapped column, none for a map that
     /// leaves every id as it is (`identity`).
-    static func remapped(_ columns: [(name: String, mappedBy: String?)], identity: Set<String> = []) -> (values: [String], joins: [String]) {
+    static func remapped(_ columns: [(name: String, mappedBy: String?)], identity: Set<String> = []) -> (values: [String], joins: [String])
+    {
         var values: [String] = [], joins: [String] = []
         for (k, column) in columns.enumerated() {
             guard let table = column.mappedBy, !identity.contains(table) else {
@@ -315,7 +295,8 @@ enum MergeStatements {
     }
 
     static func identityMaps(_ db: Database) throws -> Set<String> {
-        let names = try String.fetchAll(db, sql: "SELECT name FROM temp.sqlite_master WHERE type = 'table' AND name LIKE 'merge\\_map\\_%' ESCAPE '\\'")
+        let names = try String.fetchAll(
+            db, sql: "SELECT name FROM temp.sqlite_master WHERE type = 'table' AND name LIKE 'merge\\_map\\_%' ESCAPE '\\'")
         var identity: Set<String> = []
         for name in names where try Bool.fetchOne(db, sql: "SELECT NOT EXISTS (SELECT 1 FROM temp.\(name) WHERE new != old)") == true {
             identity.insert(String(name.dropFirst("merge_map_".count)))
@@ -328,32 +309,34 @@ enum MergeStatements {
     /// opened and closed a cursor for every event), unless its map leaves it as it is.
     static func insertEvents(_ db: Database, _ added: AddedEvents, identity: Set<String>) throws {
         if added.asIs {
-            try db.execute(sql: """
-                INSERT INTO main.events SELECT * FROM shard.events;
-                INSERT INTO main.event_context SELECT * FROM shard.event_context;
-                INSERT INTO main.event_grantees SELECT * FROM shard.event_grantees;
-                """)
+            try db.execute(
+                sql: """
+                    INSERT INTO main.events SELECT * FROM shard.events;
+                    INSERT INTO main.event_context SELECT * FROM shard.event_context;
+                    INSERT INTO main.event_grantees SELECT * FROM shard.event_grantees;
+                    """)
             return
         }
         let (values, joins) = remapped(eventColumns, identity: identity)
         let name = identity.contains("context_names") ? "t.name_id" : "n.new"
         let value = identity.contains("context_values") ? "t.value_id" : "v.new"
-        try db.execute(sql: """
-            INSERT INTO main.events (id, \(eventColumns.map(\.name).joined(separator: ", ")))
-            SELECT \(added.newID("e.id")), \(values.joined(separator: ", "))
-            FROM \(added.events)
-            \(joins.joined(separator: "\n"))
-            ORDER BY e.id;
-            INSERT INTO main.event_context (event_id, scope, name_id, value_id)
-            SELECT \(added.newID("t.event_id")), t.scope, \(name), \(value)
-            FROM \(added.rows(of: "event_context"))
-            \(identity.contains("context_names") ? "" : "LEFT JOIN temp.merge_map_context_names n ON n.old = t.name_id")
-            \(identity.contains("context_values") ? "" : "LEFT JOIN temp.merge_map_context_values v ON v.old = t.value_id")
-            ORDER BY t.event_id, t.scope, t.name_id;
-            INSERT INTO main.event_grantees (event_id, grantee)
-            SELECT \(added.newID("t.event_id")), t.grantee FROM \(added.rows(of: "event_grantees"))
-            ORDER BY t.event_id;
-            """.replacingOccurrences(of: "\n\n", with: "\n"))
+        try db.execute(
+            sql: """
+                INSERT INTO main.events (id, \(eventColumns.map(\.name).joined(separator: ", ")))
+                SELECT \(added.newID("e.id")), \(values.joined(separator: ", "))
+                FROM \(added.events)
+                \(joins.joined(separator: "\n"))
+                ORDER BY e.id;
+                INSERT INTO main.event_context (event_id, scope, name_id, value_id)
+                SELECT \(added.newID("t.event_id")), t.scope, \(name), \(value)
+                FROM \(added.rows(of: "event_context"))
+                \(identity.contains("context_names") ? "" : "LEFT JOIN temp.merge_map_context_names n ON n.old = t.name_id")
+                \(identity.contains("context_values") ? "" : "LEFT JOIN temp.merge_map_context_values v ON v.old = t.value_id")
+                ORDER BY t.event_id, t.scope, t.name_id;
+                INSERT INTO main.event_grantees (event_id, grantee)
+                SELECT \(added.newID("t.event_id")), t.grantee FROM \(added.rows(of: "event_grantees"))
+                ORDER BY t.event_id;
+                """.replacingOccurrences(of: "\n\n", with: "\n"))
     }
 
     /// The range and the UTC days of the events added.
@@ -367,9 +350,11 @@ enum MergeStatements {
             var days: [String] = []
             var next = first
             while let time = next {
-                let row = try Row.fetchOne(db, sql: """
-                    SELECT date(?1 * 86400, 'unixepoch'), (SELECT min(event_time) FROM shard.event_uids WHERE event_time >= (?1 + 1) * 86400000)
-                    """, arguments: [DailySummaries.day(ofMilliseconds: time)])
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT date(?1 * 86400, 'unixepoch'), (SELECT min(event_time) FROM shard.event_uids WHERE event_time >= (?1 + 1) * 86400000)
+                        """, arguments: [DailySummaries.day(ofMilliseconds: time)])
                 days.append(row?[0] ?? "")
                 next = row?[1]
             }
@@ -378,18 +363,21 @@ enum MergeStatements {
         let row = try Row.fetchOne(db, sql: "SELECT min(event_time) AS first, max(event_time) AS last FROM temp.merge_events")
         // Days as integers first (floor division, for times before 1970 too): a date() per event
         // cost more than the grouping.
-        let days = try String.fetchAll(db, sql: """
-            SELECT date(day * 86400, 'unixepoch') FROM (
-                SELECT (event_time - ((event_time % 86400000) + 86400000) % 86400000) / 86400000 AS day
-                FROM temp.merge_events GROUP BY day)
-            ORDER BY day
-            """)
+        let days = try String.fetchAll(
+            db,
+            sql: """
+                SELECT date(day * 86400, 'unixepoch') FROM (
+                    SELECT (event_time - ((event_time % 86400000) + 86400000) % 86400000) / 86400000 AS day
+                    FROM temp.merge_events GROUP BY day)
+                ORDER BY day
+                """)
         return (row?["first"], row?["last"], days)
     }
 
     /// Drops the temporary tables of one shard's merge.
     static func dropTemporaryTables(_ db: Database) throws {
-        let names = try String.fetchAll(db, sql: "SELECT name FROM temp.sqlite_master WHERE type = 'table' AND name LIKE 'merge\\_%' ESCAPE '\\'")
+        let names = try String.fetchAll(
+            db, sql: "SELECT name FROM temp.sqlite_master WHERE type = 'table' AND name LIKE 'merge\\_%' ESCAPE '\\'")
         for name in names { try db.execute(sql: "DROP TABLE temp.\(name)") }
     }
 }

@@ -26,17 +26,22 @@ extension MergeStatements {
         }
         let counts = ", events, first_time, last_time"
         return [
-            Summary(table: "activity_daily", columns: columns(DailySummaries.activityKey + counts),
-                    key: DailySummaries.activityKey, update: DailySummaries.addCounts),
-            Summary(table: "object_daily", columns: columns(DailySummaries.objectKey + ", events, writes, reads, first_time, last_time"),
-                    key: DailySummaries.objectKey,
-                    update: "writes = writes + excluded.writes, reads = reads + excluded.reads, " + DailySummaries.addCounts),
-            Summary(table: "usage_daily", columns: columns(DailySummaries.usageKey + counts),
-                    key: DailySummaries.usageKey, update: DailySummaries.addCounts),
-            Summary(table: "activity_totals", columns: columns(DailySummaries.totalsKey + counts),
-                    key: DailySummaries.totalsKey, update: DailySummaries.addCounts),
-            Summary(table: "callers", columns: columns(DailySummaries.callerKey + counts),
-                    key: DailySummaries.callerKey, update: DailySummaries.addCounts),
+            Summary(
+                table: "activity_daily", columns: columns(DailySummaries.activityKey + counts),
+                key: DailySummaries.activityKey, update: DailySummaries.addCounts),
+            Summary(
+                table: "object_daily", columns: columns(DailySummaries.objectKey + ", events, writes, reads, first_time, last_time"),
+                key: DailySummaries.objectKey,
+                update: "writes = writes + excluded.writes, reads = reads + excluded.reads, " + DailySummaries.addCounts),
+            Summary(
+                table: "usage_daily", columns: columns(DailySummaries.usageKey + counts),
+                key: DailySummaries.usageKey, update: DailySummaries.addCounts),
+            Summary(
+                table: "activity_totals", columns: columns(DailySummaries.totalsKey + counts),
+                key: DailySummaries.totalsKey, update: DailySummaries.addCounts),
+            Summary(
+                table: "callers", columns: columns(DailySummaries.callerKey + counts),
+                key: DailySummaries.callerKey, update: DailySummaries.addCounts),
             Summary(table: "trail_files", columns: columns("trail_id, object_id"), key: "trail_id, object_id", update: nil),
             Summary(table: "log_buckets", columns: columns("bucket_id"), key: "bucket_id", update: nil),
         ]
@@ -51,10 +56,12 @@ extension MergeStatements {
         let watermark = try Int64.fetchOne(db, sql: "SELECT last_event_id FROM shard.summary_state WHERE id = 1") ?? 0
         let newest = try Int64.fetchOne(db, sql: "SELECT ifnull(max(id), 0) FROM shard.events") ?? 0
         guard watermark >= newest else { return false }
-        return try Bool.fetchOne(db, sql: """
-            SELECT NOT EXISTS (SELECT 1 FROM temp.merge_map_s3_objects o CROSS JOIN main.s3_objects d ON d.id = o.new
-                               WHERE NOT o.added AND d.kind IS NOT o.kind)
-            """) == true
+        return try Bool.fetchOne(
+            db,
+            sql: """
+                SELECT NOT EXISTS (SELECT 1 FROM temp.merge_map_s3_objects o CROSS JOIN main.s3_objects d ON d.id = o.new
+                                   WHERE NOT o.added AND d.kind IS NOT o.kind)
+                """) == true
     }
 
     /// Copies the shard's daily summaries and rollups whole (see `AddedEvents.asIs`) when the
@@ -88,13 +95,14 @@ extension MergeStatements {
                 joins.append("LEFT JOIN temp.merge_map_\(map) m\(k) ON m\(k).old = e.\(column.name)")
             }
             // `WHERE true`: an upsert's SELECT needs a WHERE clause for SQLite to parse ON CONFLICT.
-            try db.execute(sql: """
-                INSERT \(summary.update == nil ? "OR IGNORE " : "")INTO main.\(summary.table) (\(summary.columns.map(\.name).joined(separator: ", ")))
-                SELECT \(values.joined(separator: ", ")) FROM shard.\(summary.table) e
-                \(joins.joined(separator: "\n"))
-                WHERE true
-                \(summary.update.map { "ON CONFLICT (\(summary.key)) DO UPDATE SET \($0)" } ?? "")
-                """)
+            try db.execute(
+                sql: """
+                    INSERT \(summary.update == nil ? "OR IGNORE " : "")INTO main.\(summary.table) (\(summary.columns.map(\.name).joined(separator: ", ")))
+                    SELECT \(values.joined(separator: ", ")) FROM shard.\(summary.table) e
+                    \(joins.joined(separator: "\n"))
+                    WHERE true
+                    \(summary.update.map { "ON CONFLICT (\(summary.key)) DO UPDATE SET \($0)" } ?? "")
+                    """)
         }
     }
 }

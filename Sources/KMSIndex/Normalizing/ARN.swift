@@ -18,7 +18,9 @@ package struct ARN: Equatable, Sendable {
         var resourceStart = -1
         var copy = text
         copy.withUTF8 { bytes in
-            guard bytes.count >= 4, bytes[0] == UInt8(ascii: "a"), bytes[1] == UInt8(ascii: "r"), bytes[2] == UInt8(ascii: "n"), bytes[3] == UInt8(ascii: ":") else { return }
+            guard bytes.count >= 4, bytes[0] == UInt8(ascii: "a"), bytes[1] == UInt8(ascii: "r"), bytes[2] == UInt8(ascii: "n"),
+                bytes[3] == UInt8(ascii: ":")
+            else { return }
             func part(_ from: Int, _ to: Int) -> String {
                 String(decoding: UnsafeBufferPointer(rebasing: bytes[from..<to]), as: UTF8.self)
             }
@@ -90,7 +92,7 @@ package struct S3Location: Equatable, Sendable {
             return
         }
         guard let parsed = ARN(arn), parsed.service == "s3", parsed.region.isEmpty, parsed.account.isEmpty,
-              !parsed.resource.isEmpty
+            !parsed.resource.isEmpty
         else {
             kind = .unparsed
             return

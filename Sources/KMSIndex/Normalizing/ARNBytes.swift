@@ -21,7 +21,9 @@ struct ARNBytes {
     /// Nil where `ARN(_:)` is nil: not `arn:`, fewer than five colons, or an empty
     /// partition or service.
     init?(_ bytes: UnsafeBufferPointer<UInt8>) {
-        guard bytes.count >= 4, bytes[0] == UInt8(ascii: "a"), bytes[1] == UInt8(ascii: "r"), bytes[2] == UInt8(ascii: "n"), bytes[3] == UInt8(ascii: ":") else { return nil }
+        guard bytes.count >= 4, bytes[0] == UInt8(ascii: "a"), bytes[1] == UInt8(ascii: "r"), bytes[2] == UInt8(ascii: "n"),
+            bytes[3] == UInt8(ascii: ":")
+        else { return nil }
         var colons = (0, 0, 0, 0)
         var found = 0
         for i in 4..<bytes.count where bytes[i] == UInt8(ascii: ":") {

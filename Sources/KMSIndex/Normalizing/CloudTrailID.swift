@@ -50,7 +50,8 @@ package enum CloudTrailID: Hashable, Sendable {
 
     /// The UUID that `u` spells in canonical lowercase form, else nil.
     static func uuid(in u: UnsafeBufferPointer<UInt8>) -> CloudTrailID? {
-        guard u.count == 36, u[8] == UInt8(ascii: "-"), u[13] == UInt8(ascii: "-"), u[18] == UInt8(ascii: "-"), u[23] == UInt8(ascii: "-") else { return nil }
+        guard u.count == 36, u[8] == UInt8(ascii: "-"), u[13] == UInt8(ascii: "-"), u[18] == UInt8(ascii: "-"), u[23] == UInt8(ascii: "-")
+        else { return nil }
         // Eight digits at a time (a branch per digit was mispredicted: digits and letters
         // come at random in a UUID). Words of the digits 0-7, 9-12 + 14-17, 19-22 + 24-27, 28-35.
         let raw = UnsafeRawPointer(u.baseAddress!)

@@ -82,8 +82,10 @@ package enum EventNormalizer {
     }
 
     @inline(__always)
-    static func fillPrincipal(_ p: inout Principal, _ identity: consuming KMSRecordFields.IdentityFields?,
-                              credentialFromConsole: String?) {
+    static func fillPrincipal(
+        _ p: inout Principal, _ identity: consuming KMSRecordFields.IdentityFields?,
+        credentialFromConsole: String?
+    ) {
         p.credentialFromConsole = credentialFromConsole
         guard var identity = identity.take() else { return }
         p.type = identity.type.take()
@@ -116,7 +118,8 @@ package enum EventNormalizer {
             func text(_ range: Range<Int>) -> String { String(decoding: UnsafeBufferPointer(rebasing: r[range]), as: UTF8.self) }
             if ARNBytes.equal(r, 0..<slash, "assumed-role") {
                 guard let second = r[(slash + 1)...].firstIndex(of: UInt8(ascii: "/")) else { return .nothing }
-                let role = roleWanted
+                let role =
+                    roleWanted
                     ? "arn:\(parsed.string(parsed.partition)):iam::\(parsed.string(parsed.account)):role/\(text((slash + 1)..<second))"
                     : nil
                 return .session(name: text((second + 1)..<r.count), role: role)
@@ -169,9 +172,12 @@ package enum EventNormalizer {
         return candidates.first { $0.hasSuffix("/" + keyID) }
     }
 
-    static func resolveKeys(eventName: String, parameters: KMSRecordFields.ParameterFields?,
-                            resources: [KMSRecordFields.ResourceEntry]?)
-        -> (keyARN: String?, sourceKeyARN: String?, requestedKey: String?, aliases: [(alias: String, keyARN: String)]) {
+    static func resolveKeys(
+        eventName: String, parameters: KMSRecordFields.ParameterFields?,
+        resources: [KMSRecordFields.ResourceEntry]?
+    )
+        -> (keyARN: String?, sourceKeyARN: String?, requestedKey: String?, aliases: [(alias: String, keyARN: String)])
+    {
         let keys = resourceKeys(resources)
         let keyID = parameters?.keyID
         let destinationKeyID = parameters?.destinationKeyID
@@ -217,7 +223,8 @@ package enum EventNormalizer {
 
     /// `aws:s3:arn` and `aws:cloudtrail:arn` of the request's context, and every other pair.
     static func readContexts(_ parameters: KMSRecordFields.ParameterFields?)
-        -> (s3ARN: String?, trailARN: String?, other: [ContextPair]) {
+        -> (s3ARN: String?, trailARN: String?, other: [ContextPair])
+    {
         var s3ARN, trailARN: String?
         var other: [ContextPair?] = []
         guard let parameters else { return (nil, nil, []) }

@@ -32,8 +32,9 @@ package enum EventTime {
         }
         var fraction = b[t.fraction].map { $0 }
         while fraction.last == UInt8(ascii: "0") { fraction.removeLast() }
-        return .rewritten("\(pad(t.year, 4))-\(pad(t.month, 2))-\(pad(t.day, 2))T\(pad(t.hour, 2)):\(pad(t.minute, 2)):\(pad(t.second, 2))"
-            + (fraction.isEmpty ? "" : "." + String(decoding: fraction, as: UTF8.self)) + "Z")
+        return .rewritten(
+            "\(pad(t.year, 4))-\(pad(t.month, 2))-\(pad(t.day, 2))T\(pad(t.hour, 2)):\(pad(t.minute, 2)):\(pad(t.second, 2))"
+                + (fraction.isEmpty ? "" : "." + String(decoding: fraction, as: UTF8.self)) + "Z")
     }
 
     /// Milliseconds since 1970-01-01 UTC of an event time written in any form `normalize`
@@ -89,10 +90,11 @@ package enum EventTime {
             }
             return v
         }
-        guard let year = digits(0, 4), b[4] == UInt8(ascii: "-"), let month = digits(5, 2), b[7] == UInt8(ascii: "-"), let day = digits(8, 2),
-              b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: " ") || b[10] == UInt8(ascii: "t"),
-              let hour = digits(11, 2), b[13] == UInt8(ascii: ":"), let minute = digits(14, 2), b[16] == UInt8(ascii: ":"),
-              let second = digits(17, 2)
+        guard let year = digits(0, 4), b[4] == UInt8(ascii: "-"), let month = digits(5, 2), b[7] == UInt8(ascii: "-"),
+            let day = digits(8, 2),
+            b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: " ") || b[10] == UInt8(ascii: "t"),
+            let hour = digits(11, 2), b[13] == UInt8(ascii: ":"), let minute = digits(14, 2), b[16] == UInt8(ascii: ":"),
+            let second = digits(17, 2)
         else { return nil }
         var k = 19
         var fraction = k..<k
@@ -111,15 +113,22 @@ package enum EventTime {
                 let sign = b[k] == UInt8(ascii: "+") ? 1 : -1
                 guard let oh = digits(k + 1, 2) else { return nil }
                 var om = 0
-                if let m = digits(k + 4, 2), b[k + 3] == UInt8(ascii: ":") { om = m; k += 6 } else if let m = digits(k + 3, 2) { om = m; k += 5 } else { k += 3 }
+                if let m = digits(k + 4, 2), b[k + 3] == UInt8(ascii: ":") {
+                    om = m; k += 6
+                } else if let m = digits(k + 3, 2) {
+                    om = m; k += 5
+                } else {
+                    k += 3
+                }
                 offsetMinutes = sign * (oh * 60 + om)
             }
         }
         guard k == b.count, (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else {
             return nil
         }
-        return Parts(year: year, month: month, day: day, hour: hour, minute: minute, second: second,
-                     fraction: fraction, offsetMinutes: offsetMinutes)
+        return Parts(
+            year: year, month: month, day: day, hour: hour, minute: minute, second: second,
+            fraction: fraction, offsetMinutes: offsetMinutes)
     }
 
     static func daysFromCivil(_ y0: Int, _ m: Int, _ d: Int) -> Int {

@@ -21,9 +21,11 @@ package struct Principal: Hashable, Sendable {
 
     package init() {}
 
-    init(type: String?, arn: String?, accountID: String?, principalID: String?, userName: String?, roleARN: String?,
-         sessionName: String?, invokedBy: String?, accessKeyID: String?, sourceIdentity: String?,
-         credentialFromConsole: String?) {
+    init(
+        type: String?, arn: String?, accountID: String?, principalID: String?, userName: String?, roleARN: String?,
+        sessionName: String?, invokedBy: String?, accessKeyID: String?, sourceIdentity: String?,
+        credentialFromConsole: String?
+    ) {
         self.type = type
         self.arn = arn
         self.accountID = accountID

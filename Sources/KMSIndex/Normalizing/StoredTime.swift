@@ -12,7 +12,9 @@ package enum StoredTime {
     package static func milliseconds(_ text: String) -> Int64? {
         text.withUTF8Bytes { b -> Int64? in
             // The year may have more than four digits or a sign (a time shifted out of 0000-9999).
-            guard let t = b.firstIndex(of: UInt8(ascii: "T")), t >= 10, b.count >= t + 10, b[b.count - 1] == UInt8(ascii: "Z") else { return nil }
+            guard let t = b.firstIndex(of: UInt8(ascii: "T")), t >= 10, b.count >= t + 10, b[b.count - 1] == UInt8(ascii: "Z") else {
+                return nil
+            }
             func digits(_ from: Int, _ to: Int) -> Int64? {
                 guard from < to else { return nil }
                 var v: Int64 = 0
@@ -24,9 +26,9 @@ package enum StoredTime {
             }
             let negative = b[0] == UInt8(ascii: "-")
             guard let y = digits(negative ? 1 : 0, t - 6), b[t - 6] == UInt8(ascii: "-"), let month = digits(t - 5, t - 3),
-                  b[t - 3] == UInt8(ascii: "-"), let day = digits(t - 2, t), let hour = digits(t + 1, t + 3), b[t + 3] == UInt8(ascii: ":"),
-                  let minute = digits(t + 4, t + 6), b[t + 6] == UInt8(ascii: ":"), let second = digits(t + 7, t + 9),
-                  (1...12).contains(month), (1...31).contains(day)
+                b[t - 3] == UInt8(ascii: "-"), let day = digits(t - 2, t), let hour = digits(t + 1, t + 3), b[t + 3] == UInt8(ascii: ":"),
+                let minute = digits(t + 4, t + 6), b[t + 6] == UInt8(ascii: ":"), let second = digits(t + 7, t + 9),
+                (1...12).contains(month), (1...31).contains(day)
             else { return nil }
             var millis: Int64 = 0
             let end = b.count - 1

@@ -36,7 +36,9 @@ package enum Cell: Sendable, Equatable, Hashable {
         case .null: return "null"
         case let .text(s):
             // Plain ASCII without quotes, backslashes or controls is its own JSON text.
-            if s.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7f && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) { return "\"" + s + "\"" }
+            if s.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7f && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
+                return "\"" + s + "\""
+            }
             return JSONText.quoted(s)
         case .integer: return text!
         case let .real(x): return x.isFinite ? text! : "null"
@@ -112,7 +114,10 @@ package struct ResultTable: Sendable, Equatable {
         func special(_ value: String) -> Bool {
             for byte in value.utf8 {
                 if byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") { return true }
-                if tsv ? byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "\t") : byte == UInt8(ascii: ",") || byte == UInt8(ascii: "\"") { return true }
+                if tsv ? byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "\t") : byte == UInt8(ascii: ",") || byte == UInt8(ascii: "\"")
+                {
+                    return true
+                }
             }
             return false
         }

@@ -22,7 +22,8 @@ package enum TerminalText {
             case "\t": out += "\\t"
             default:
                 if isUnsafe(scalar) {
-                    out += scalar.value <= 0xff
+                    out +=
+                        scalar.value <= 0xff
                         ? "\\x" + hex(scalar.value, width: 2)
                         : "\\u{" + hex(scalar.value, width: 4) + "}"
                 } else {

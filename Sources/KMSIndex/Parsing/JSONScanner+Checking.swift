@@ -75,8 +75,10 @@ extension JSONScanner {
 
     /// Reads the object at `i` (nested `depth` levels deep) as `parseValue` does, calling
     /// `value` with the scanner at each member's value after its key was read by `key`.
-    mutating func forEachMember(depth: Int, key: (inout JSONScanner) throws -> Void = { try $0.skipStringChecked() },
-                                value: (inout JSONScanner) throws -> Void) throws {
+    mutating func forEachMember(
+        depth: Int, key: (inout JSONScanner) throws -> Void = { try $0.skipStringChecked() },
+        value: (inout JSONScanner) throws -> Void
+    ) throws {
         guard try enterObject(depth: depth) else { return }
         repeat {
             try skipWhitespace()

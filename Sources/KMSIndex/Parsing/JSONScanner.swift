@@ -302,7 +302,10 @@ struct JSONScanner {
     /// Skips a number or literal, checking its first byte; needs the delimiter after it.
     mutating func skipScalar() throws {
         let c = p[i]
-        guard c == UInt8(ascii: "-") || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9")) || c == UInt8(ascii: "t") || c == UInt8(ascii: "f") || c == UInt8(ascii: "n") else {
+        guard
+            c == UInt8(ascii: "-") || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9")) || c == UInt8(ascii: "t") || c == UInt8(ascii: "f")
+                || c == UInt8(ascii: "n")
+        else {
             throw syntaxError("expected a value, found \(describe(c))")
         }
         while i < end {

@@ -4,54 +4,6 @@ import Glibc
 import Darwin
 #endif
 
-/// What a file turned out to be, once read to the end.
-package enum LogFileKind: Equatable, Sendable {
-    /// A CloudTrail log file: `{"Records":[...]}`.
-    case log
-    /// Valid JSON that is not a log file (a digest file, or anything else); the reason says what.
-    case notLog(reason: String)
-}
-
-/// Why a file's content is not usable: not JSON, or not the JSON expected. Offsets count
-/// bytes of the uncompressed content. The path is the caller's: it knows which file it read.
-package enum ContentError: Error, Equatable, CustomStringConvertible {
-    /// The content is empty (a gzip member of nothing).
-    case empty
-    /// The content ends inside a value.
-    case truncated
-    /// Not valid JSON at `offset`; `message` says what was expected and found.
-    case invalidJSON(offset: Int, message: String)
-    /// Nested deeper than `limit` levels at `offset`.
-    case tooDeep(limit: Int, offset: Int)
-    /// Something other than whitespace after the top-level value.
-    case trailingData
-    /// A log file's `Records` that is not an array.
-    case recordsNotArray
-    /// A digest file without the string member `key`.
-    case notDigest(missing: String)
-    /// A digest file whose `digestEndTime` is not a time.
-    case digestEndTimeNotATime(String)
-
-    package var description: String {
-        switch self {
-        case .empty: return "no JSON: the content is empty"
-        case .truncated: return "JSON ends unexpectedly (file truncated?)"
-        case let .invalidJSON(offset, message): return "invalid JSON at byte \(offset): \(message)"
-        case let .tooDeep(limit, offset): return "JSON nested deeper than \(limit) levels at byte \(offset)"
-        case .trailingData: return "unexpected data after the top-level JSON value"
-        case .recordsNotArray: return "Records is not an array"
-        case let .notDigest(key): return "not a CloudTrail digest: no string \(key)"
-        case let .digestEndTimeNotATime(text): return "digestEndTime is not a time: \(text)"
-        }
-    }
-}
-
-/// A record of a log file that could not be used, with its position in `Records`.
-package struct MalformedRecord: Equatable, Sendable {
-    package var index: Int
-    package var reason: String
-}
-
 /// Streams a CloudTrail log file record by record, handing over only KMS records.
 ///
 /// Non-KMS records are skipped at byte level without being built; memory holds one record
@@ -90,8 +42,10 @@ package final class LogFileReader {
     /// `build` must read the whole record, checking at least its members' syntax as
     /// `scanRecord` does (`parseValue` and `KMSRecordFields.read` do): a record it builds may
     /// not have been scanned member by member (see `kmsRecordEnd`).
-    func read<Record>(building build: (inout JSONScanner) throws -> Record,
-                             onKMSRecord: (consuming Record, Int) throws -> Void) throws -> LogFileKind {
+    func read<Record>(
+        building build: (inout JSONScanner) throws -> Record,
+        onKMSRecord: (consuming Record, Int) throws -> Void
+    ) throws -> LogFileKind {
         let topIsObject = try step { s -> Bool in
             try s.skipWhitespace()
             if s.p[s.i] == 0xEF, s.i + 2 < s.end, s.p[s.i + 1] == 0xBB, s.p[s.i + 2] == 0xBF {
@@ -156,8 +110,10 @@ package final class LogFileReader {
         return .notLog(reason: "JSON object without Records, not a CloudTrail log file")
     }
 
-    private func readRecords<Record>(building build: (inout JSONScanner) throws -> Record,
-                                     onKMSRecord: (consuming Record, Int) throws -> Void) throws {
+    private func readRecords<Record>(
+        building build: (inout JSONScanner) throws -> Record,
+        onKMSRecord: (consuming Record, Int) throws -> Void
+    ) throws {
         let isArray = try step { s -> Bool in
             if s.p[s.i] == UInt8(ascii: "[") { s.i += 1; return true }
             return false
@@ -222,8 +178,10 @@ package final class LogFileReader {
 
     /// Reads one record into `scan` and builds it when it is a KMS record. With `shortcut`,
     /// it may end by `kmsRecordEnd`; the outcome is the same as without.
-    static func scanAndBuild<Record>(_ s: inout JSONScanner, scan: inout RecordScan, shortcut: Bool = true, s3: Bool = false,
-                                     build: (inout JSONScanner) throws -> Record) throws -> Record? {
+    static func scanAndBuild<Record>(
+        _ s: inout JSONScanner, scan: inout RecordScan, shortcut: Bool = true, s3: Bool = false,
+        build: (inout JSONScanner) throws -> Record
+    ) throws -> Record? {
         scan = try scanRecord(&s, shortcut: shortcut, s3: s3)
         guard case .kms(let bytes, let membersScanned) = scan else { return nil }
         var scanner = s.scanner(over: bytes)
@@ -258,9 +216,12 @@ package final class LogFileReader {
                 try s.skipWhitespace()
                 // Most records start with these keys, and most KMS records say so in these
                 // bytes: matched whole first, without finding where the string ends.
-                let isSource = s.skipIfExactly("eventSource") ? true
-                    : s.skipIfExactly("eventVersion") || s.skipIfExactly("userIdentity") || s.skipIfExactly("eventTime") ? false
-                    : try s.readStringEquals("eventSource")
+                let isSource =
+                    s.skipIfExactly("eventSource")
+                    ? true
+                    : s.skipIfExactly("eventVersion") || s.skipIfExactly("userIdentity") || s.skipIfExactly("eventTime")
+                        ? false
+                        : try s.readStringEquals("eventSource")
                 try s.skipWhitespace()
                 try s.expect(UInt8(ascii: ":"), "':'")
                 try s.skipWhitespace()

@@ -69,7 +69,8 @@ package final class StringInterner {
         while let candidate = slots[slot] {
             // Same bytes, same String: a repaired one too (what decoding them gives again).
             if hashes[slot] == hash, Int(counts[slot]) == bytes.count,
-               memcmp(arena + Int(offsets[slot]), base, bytes.count) == 0 {
+                memcmp(arena + Int(offsets[slot]), base, bytes.count) == 0
+            {
                 return candidate
             }
             probes += 1

@@ -104,39 +104,43 @@ package struct Audit {
         var findings: [AuditFinding] = []
         var hoursBySeries: [String: Set<Int>] = [:]
         var records: [DigestRecord] = []
-        try InputWalker().walk(paths, visit: { _ in }, note: { note in
-            guard case let .skipped(path, reason) = note, reason == "CloudTrail digest file" else { return }
-            do {
-                let (digest, sha256) = try JSONFile.read(path)
+        try InputWalker().walk(
+            paths, visit: { _ in },
+            note: { note in
+                guard case let .skipped(path, reason) = note, reason == "CloudTrail digest file" else { return }
                 do {
-                    records.append(try DigestRecord(path: path, json: digest, contentSHA256: sha256))
+                    let (digest, sha256) = try JSONFile.read(path)
+                    do {
+                        records.append(try DigestRecord(path: path, json: digest, contentSHA256: sha256))
+                    } catch {
+                        findings.append(AuditFinding(kind: .unreadableDigest, subject: path, detail: "\(error)"))
+                    }
+                    if let start = digest["digestStartTime"]?.string.flatMap(Self.hour) {
+                        hoursBySeries[Self.series(path), default: []].insert(start)
+                    }
+                    guard case .array(let files)? = digest["logFiles"] else { return }
+                    for file in files {
+                        guard let object = file["s3Object"]?.string else { continue }
+                        let name = String(object.split(separator: "/").last ?? "")
+                        let bucket = file["s3Bucket"]?.string ?? ""
+                        let subject = "s3://\(bucket)/\(object)"
+                        guard let entry = ledger[name] else {
+                            findings.append(AuditFinding(kind: .notIngested, subject: subject, detail: "listed by \(path)"))
+                            continue
+                        }
+                        if entry.outcome == "failed" {
+                            findings.append(AuditFinding(kind: .failed, subject: subject, detail: entry.path))
+                        } else if let expected = file["hashValue"]?.string, let actual = entry.sha256, expected.lowercased() != actual {
+                            findings.append(
+                                AuditFinding(
+                                    kind: .hashMismatch, subject: subject,
+                                    detail: "\(entry.path): sha256 \(actual), digest says \(expected)"))
+                        }
+                    }
                 } catch {
                     findings.append(AuditFinding(kind: .unreadableDigest, subject: path, detail: "\(error)"))
                 }
-                if let start = digest["digestStartTime"]?.string.flatMap(Self.hour) {
-                    hoursBySeries[Self.series(path), default: []].insert(start)
-                }
-                guard case .array(let files)? = digest["logFiles"] else { return }
-                for file in files {
-                    guard let object = file["s3Object"]?.string else { continue }
-                    let name = String(object.split(separator: "/").last ?? "")
-                    let bucket = file["s3Bucket"]?.string ?? ""
-                    let subject = "s3://\(bucket)/\(object)"
-                    guard let entry = ledger[name] else {
-                        findings.append(AuditFinding(kind: .notIngested, subject: subject, detail: "listed by \(path)"))
-                        continue
-                    }
-                    if entry.outcome == "failed" {
-                        findings.append(AuditFinding(kind: .failed, subject: subject, detail: entry.path))
-                    } else if let expected = file["hashValue"]?.string, let actual = entry.sha256, expected.lowercased() != actual {
-                        findings.append(AuditFinding(kind: .hashMismatch, subject: subject,
-                                                     detail: "\(entry.path): sha256 \(actual), digest says \(expected)"))
-                    }
-                }
-            } catch {
-                findings.append(AuditFinding(kind: .unreadableDigest, subject: path, detail: "\(error)"))
-            }
-        })
+            })
         for (series, hours) in hoursBySeries.sorted(by: { $0.key < $1.key }) {
             guard let first = hours.min(), let last = hours.max() else { continue }
             for hour in first...last where !hours.contains(hour) {
@@ -167,16 +171,22 @@ package struct Audit {
                 kmsByArea[area, default: 0] += row["kms_events"] as Int
             }
             for (area, n) in kmsByArea.sorted(by: { $0.key < $1.key }) where n == 0 {
-                findings.append(AuditFinding(kind: .noKMSEvents, subject: area,
-                                             detail: "log files hold no KMS event: does the trail exclude kms.amazonaws.com?"))
+                findings.append(
+                    AuditFinding(
+                        kind: .noKMSEvents, subject: area,
+                        detail: "log files hold no KMS event: does the trail exclude kms.amazonaws.com?"))
             }
-            let buckets = try String.fetchAll(db, sql: """
-                SELECT bucket FROM s3_locations WHERE bucket IS NOT NULL GROUP BY bucket
-                HAVING min(kind) = 'bucket' AND max(kind) = 'bucket' ORDER BY bucket
-                """)
+            let buckets = try String.fetchAll(
+                db,
+                sql: """
+                    SELECT bucket FROM s3_locations WHERE bucket IS NOT NULL GROUP BY bucket
+                    HAVING min(kind) = 'bucket' AND max(kind) = 'bucket' ORDER BY bucket
+                    """)
             for bucket in buckets {
-                findings.append(AuditFinding(kind: .bucketLevelOnly, subject: "s3://\(bucket)",
-                                             detail: "S3 Bucket Keys: reads of single objects are not recorded by KMS"))
+                findings.append(
+                    AuditFinding(
+                        kind: .bucketLevelOnly, subject: "s3://\(bucket)",
+                        detail: "S3 Bucket Keys: reads of single objects are not recorded by KMS"))
             }
         }
         return findings

@@ -15,17 +15,21 @@ package enum Denied {
         c.add("e.error_code_sid IS NOT NULL")  // through the partial index of failed calls
         var groups: [GroupKey: Group] = [:]
         var callers: [Int64: String] = [:], keys: [KeyRef: String?] = [:], texts: [Int64: String] = [:]
-        let rows = try Row.fetchCursor(db, sql: """
-            SELECT e.id, e.principal_id, e.key_id, e.requested_key_sid, e.error_code_sid, e.event_name_sid,
-                   e.object_id, e.event_time
-            FROM events e WHERE \(c.sql)
-            """, arguments: c.arguments)
+        let rows = try Row.fetchCursor(
+            db,
+            sql: """
+                SELECT e.id, e.principal_id, e.key_id, e.requested_key_sid, e.error_code_sid, e.event_name_sid,
+                       e.object_id, e.event_time
+                FROM events e WHERE \(c.sql)
+                """, arguments: c.arguments)
         while let row = try rows.next() {
             let principal: Int64? = row[1], keyRef = KeyRef(key: row[2], requested: row[3])
             let error: Int64 = row[4], name: Int64 = row[5], object: Int64? = row[6], time: Int64 = row[7]
             if callers[principal ?? 0] == nil { callers[principal ?? 0] = try callerText(db, principal) }
             if keys[keyRef] == nil { keys[keyRef] = .some(try keyText(db, keyRef)) }
-            for sid in [error, name] where texts[sid] == nil { texts[sid] = try String.fetchOne(db, sql: "SELECT text FROM strings WHERE id = ?", arguments: [sid]) ?? "" }
+            for sid in [error, name] where texts[sid] == nil {
+                texts[sid] = try String.fetchOne(db, sql: "SELECT text FROM strings WHERE id = ?", arguments: [sid]) ?? ""
+            }
             let key = GroupKey(principal: callers[principal ?? 0]!, key: keys[keyRef]!, error: texts[error]!)
             groups[key, default: Group()].add(id: row[0], name: texts[name]!, object: object, time: time)
         }
@@ -42,9 +46,11 @@ package enum Denied {
         return ResultTable(
             columns: ["principal", "key", "error_code", "calls", "operations", "objects", "first_seen", "last_seen", "last_message"],
             cells: ordered.map { key, group in
-                [.text(key.principal), Cell(key.key), .text(key.error), .integer(Int64(group.calls)),
-                 .text(group.names.sorted(by: bytesBefore).joined(separator: ", ")), .integer(Int64(group.objects.count)),
-                 .text(StoredTime.text(group.first)), .text(StoredTime.text(group.last)), Cell(messages[group.latestID] ?? nil)]
+                [
+                    .text(key.principal), Cell(key.key), .text(key.error), .integer(Int64(group.calls)),
+                    .text(group.names.sorted(by: bytesBefore).joined(separator: ", ")), .integer(Int64(group.objects.count)),
+                    .text(StoredTime.text(group.first)), .text(StoredTime.text(group.last)), Cell(messages[group.latestID] ?? nil),
+                ]
             })
     }
 
@@ -95,7 +101,9 @@ package enum Denied {
     static func latestMessages(_ db: Database, ids: [Int64]) throws -> [Int64: String?] {
         var messages: [Int64: String?] = [:]
         for batch in stride(from: 0, to: ids.count, by: 500).map({ ids[$0..<min($0 + 500, ids.count)] }) {
-            for row in try Row.fetchAll(db, sql: "SELECT id, error_message FROM events WHERE id IN (\(batch.map(String.init).joined(separator: ",")))") {
+            for row in try Row.fetchAll(
+                db, sql: "SELECT id, error_message FROM events WHERE id IN (\(batch.map(String.init).joined(separator: ",")))")
+            {
                 messages[row[0]] = .some(row[1])
             }
         }

@@ -40,8 +40,10 @@ package enum KeyLookup {
         try idCondition(db, text, keyColumn: "\(e).key_id", absent: "IS NULL", requestedColumn: "\(e).requested_key_sid")
     }
 
-    private static func idCondition(_ db: Database, _ text: String, keyColumn: String, absent: String,
-                                    requestedColumn: String) throws -> SQLConditions {
+    private static func idCondition(
+        _ db: Database, _ text: String, keyColumn: String, absent: String,
+        requestedColumn: String
+    ) throws -> SQLConditions {
         let ids = try resolve(db, text).map(\.id)
         var forms = [text]
         if let alias = EventNormalizer.aliasName(text), alias != text { forms.append(alias) }

@@ -77,15 +77,21 @@ package struct KeyReport {
         f.add("+e.key_id = ?", key.id)
         // The locations the objects list can show: a quiet key's all, through its index; a busy
         // key's latest, walking its events back in time.
-        let keyEvents = try Int.fetchOne(db, sql: "SELECT coalesce(sum(events), 0) FROM activity_totals WHERE key_id = ?",
-                                         arguments: [key.id]) ?? 0
-        let latestIDs = keyEvents <= Self.quietKeyEvents
-            ? try Int64.fetchAll(db, sql: "SELECT DISTINCT e.object_id FROM events e WHERE \(e.sql) AND e.object_id IS NOT NULL",
-                                 arguments: e.arguments)
-            : try Listings.objectsAtTimeEdge(db, filter: unkeyed, conditions: e,
-                                             count: filter.limit ?? Self.defaultListLimit, newestFirst: true)
+        let keyEvents =
+            try Int.fetchOne(
+                db, sql: "SELECT coalesce(sum(events), 0) FROM activity_totals WHERE key_id = ?",
+                arguments: [key.id]) ?? 0
+        let latestIDs =
+            keyEvents <= Self.quietKeyEvents
+            ? try Int64.fetchAll(
+                db, sql: "SELECT DISTINCT e.object_id FROM events e WHERE \(e.sql) AND e.object_id IS NOT NULL",
+                arguments: e.arguments)
+            : try Listings.objectsAtTimeEdge(
+                db, filter: unkeyed, conditions: e,
+                count: filter.limit ?? Self.defaultListLimit, newestFirst: true)
         // A quiet key's locations are all known: their number needs no summary.
-        let objectCount: (sql: String, arguments: [(any DatabaseValueConvertible)?]) = keyEvents <= Self.quietKeyEvents
+        let objectCount: (sql: String, arguments: [(any DatabaseValueConvertible)?]) =
+            keyEvents <= Self.quietKeyEvents
             ? ("\(latestIDs?.count ?? 0)", [])
             : ("(SELECT count(DISTINCT x.object_id) FROM \(objects.sql) x WHERE \(x.sql))", objects.arguments + x.values)
         let latestList = latestIDs.map { "object_id IN (\($0.map(String.init).joined(separator: ", ")))" }
@@ -103,7 +109,9 @@ package struct KeyReport {
             SectionedResult.Section(name, try fetchTable(db, sql: sql, arguments: StatementArguments(arguments)))
         }
         return SectionedResult([
-            try section("key", """
+            try section(
+                "key",
+                """
                 SELECT k.arn AS key_arn, k.account_id AS account, k.region, k.key_id,
                        coalesce(s.events, 0) AS events, coalesce(s.failed, 0) AS failed,
                        coalesce(s.principals, 0) AS principals,
@@ -117,16 +125,22 @@ package struct KeyReport {
                     FROM \(counts.sql) a WHERE \(a.sql) HAVING count(*) > 0) s
                 WHERE k.id = ?
                 """, objectCount.arguments + callersArguments + countsArguments + [key.id]),
-            try section("aliases", """
+            try section(
+                "aliases",
+                """
                 SELECT alias, first_seen, last_seen FROM kms_key_aliases WHERE key_id = ? ORDER BY alias
                 """, [key.id]),
-            try section("daily", """
+            try section(
+                "daily",
+                """
                 SELECT date(a.day * 86400, 'unixepoch') AS day, \(text("a.event_name_sid")) AS operation,
                        sum(a.events) AS calls, \(failed) AS failed
                 FROM \(daily.sql) a WHERE \(a.sql)
                 GROUP BY 1, 2 ORDER BY 1, 2\(all)
                 """, daily.arguments + a.values),
-            try section("principals", """
+            try section(
+                "principals",
+                """
                 SELECT \(principalSQL) AS principal, p.type AS principal_type, sum(a.events) AS calls,
                        sum(CASE WHEN a.event_name_sid = \(decrypt) THEN a.events ELSE 0 END) AS decrypts,
                        \(failed) AS failed,
@@ -134,7 +148,9 @@ package struct KeyReport {
                 FROM \(callers.sql) a LEFT JOIN principals p ON p.id = a.principal_id WHERE \(a.sql)
                 GROUP BY principal ORDER BY calls DESC, principal\(list)
                 """, callersArguments),
-            try section("trails", """
+            try section(
+                "trails",
+                """
                 SELECT t.arn AS trail_arn,
                        sum(CASE WHEN a.delivered THEN a.events ELSE 0 END) AS deliveries,
                        sum(CASE WHEN a.event_name_sid = \(decrypt) THEN a.events ELSE 0 END) AS reads,
@@ -146,7 +162,9 @@ package struct KeyReport {
             // The ARN is made only for the rows that can be listed: those last seen no earlier than
             // the list's last row (ties sort by ARN); those rows' locations are found by walking
             // the key's events back in time when that is quick.
-            try section("objects", """
+            try section(
+                "objects",
+                """
                 WITH grouped AS MATERIALIZED (
                     SELECT x.object_id, sum(x.writes) AS writes, sum(x.reads) AS reads,
                            sum(CASE WHEN x.failed THEN x.reads ELSE 0 END) AS failed_reads,
@@ -160,7 +178,9 @@ package struct KeyReport {
                 WHERE g.last_time >= coalesce((SELECT last_time FROM grouped ORDER BY last_time DESC\(list) OFFSET \((filter.limit ?? Self.defaultListLimit) - 1)), -9223372036854775808)
                 ORDER BY g.last_time DESC, object_arn\(list)
                 """, latest.arguments + x.values),
-            try section("failures", """
+            try section(
+                "failures",
+                """
                 SELECT \(isoTimeSQL("e.event_time")) AS event_time, \(text("e.event_name_sid")) AS operation,
                        \(principalSQL) AS principal, \(text("e.error_code_sid")) AS error_code, e.error_message,
                        \(objectARNSQL("e.object_id")) AS object_arn
@@ -169,7 +189,9 @@ package struct KeyReport {
                 ORDER BY e.event_time DESC, e.id DESC\(list)
                 """, f.values),
             // Key management is never read-only: the partial index events_key_changes holds it.
-            try section("lifecycle", """
+            try section(
+                "lifecycle",
+                """
                 SELECT \(isoTimeSQL("e.event_time")) AS event_time, \(text("e.event_name_sid")) AS operation,
                        \(principalSQL) AS principal, coalesce(\(text("e.error_code_sid")), 'OK') AS result,
                        \(text("e.requested_key_sid")) AS requested_key

@@ -7,24 +7,26 @@ package enum Listings {
     package static func keys(_ db: Database, filter: QueryFilter) throws -> ResultTable {
         let counts = SummarySource.counts(filter), callers = SummarySource.callers(filter)
         let c = try filter.summaryConditions(db, failed: "a.error_code_sid != 0")
-        return try fetchTable(db, sql: """
-            WITH sums AS (
-                SELECT a.key_id, sum(a.events) AS events,
-                       sum(CASE WHEN a.error_code_sid != 0 THEN a.events ELSE 0 END) AS failed,
-                       min(a.first_time) AS first_time, max(a.last_time) AS last_time
-                FROM \(counts.sql) a WHERE \(c.sql) GROUP BY a.key_id
-            ), who AS (
-                SELECT a.key_id, count(DISTINCT a.principal_id) AS principals
-                FROM \(callers.sql) a WHERE a.principal_id != 0 AND \(c.sql) GROUP BY a.key_id
-            )
-            SELECT k.arn AS key_arn, k.account_id AS account, k.region, k.key_id,
-                   (SELECT group_concat(alias, ', ') FROM
-                       (SELECT alias FROM kms_key_aliases a WHERE a.key_id = k.id ORDER BY alias)) AS aliases,
-                   s.events, s.failed, coalesce(w.principals, 0) AS principals,
-                   \(isoTimeSQL("s.first_time")) AS first_seen, \(isoTimeSQL("s.last_time")) AS last_seen
-            FROM sums s JOIN kms_keys k ON k.id = s.key_id LEFT JOIN who w ON w.key_id = s.key_id
-            ORDER BY k.arn\(filter.limitClause)
-            """, arguments: StatementArguments(counts.arguments + c.values + callers.arguments + c.values))
+        return try fetchTable(
+            db,
+            sql: """
+                WITH sums AS (
+                    SELECT a.key_id, sum(a.events) AS events,
+                           sum(CASE WHEN a.error_code_sid != 0 THEN a.events ELSE 0 END) AS failed,
+                           min(a.first_time) AS first_time, max(a.last_time) AS last_time
+                    FROM \(counts.sql) a WHERE \(c.sql) GROUP BY a.key_id
+                ), who AS (
+                    SELECT a.key_id, count(DISTINCT a.principal_id) AS principals
+                    FROM \(callers.sql) a WHERE a.principal_id != 0 AND \(c.sql) GROUP BY a.key_id
+                )
+                SELECT k.arn AS key_arn, k.account_id AS account, k.region, k.key_id,
+                       (SELECT group_concat(alias, ', ') FROM
+                           (SELECT alias FROM kms_key_aliases a WHERE a.key_id = k.id ORDER BY alias)) AS aliases,
+                       s.events, s.failed, coalesce(w.principals, 0) AS principals,
+                       \(isoTimeSQL("s.first_time")) AS first_seen, \(isoTimeSQL("s.last_time")) AS last_seen
+                FROM sums s JOIN kms_keys k ON k.id = s.key_id LEFT JOIN who w ON w.key_id = s.key_id
+                ORDER BY k.arn\(filter.limitClause)
+                """, arguments: StatementArguments(counts.arguments + c.values + callers.arguments + c.values))
     }
 
     /// Trails by ARN: events, log-file deliveries (`GenerateDataKey` naming an object), log
@@ -47,27 +49,29 @@ package enum Listings {
                 """
             filesArguments = objects.arguments + x.values
         }
-        return try fetchTable(db, sql: """
-            WITH files AS (\(files)), sums AS (
-                SELECT a.trail_id, sum(a.events) AS events,
-                       sum(CASE WHEN a.delivered THEN a.events ELSE 0 END) AS deliveries,
-                       sum(CASE WHEN a.event_name_sid = \(decrypt) THEN a.events ELSE 0 END) AS reads,
-                       sum(CASE WHEN a.error_code_sid != 0 THEN a.events ELSE 0 END) AS failed,
-                       min(a.first_time) AS first_time, max(a.last_time) AS last_time
-                FROM \(counts.sql) a WHERE \(c.sql) GROUP BY a.trail_id
-            ), readers AS (
-                SELECT a.trail_id, count(DISTINCT a.principal_id) AS readers
-                FROM \(callers.sql) a
-                WHERE a.principal_id != 0 AND a.event_name_sid = \(decrypt) AND \(c.sql) GROUP BY a.trail_id
-            )
-            SELECT t.arn AS trail_arn, t.account_id AS account, t.region, t.name,
-                   s.events, s.deliveries, coalesce(f.log_files, 0) AS log_files, s.reads,
-                   coalesce(r.readers, 0) AS readers, s.failed,
-                   \(isoTimeSQL("s.first_time")) AS first_seen, \(isoTimeSQL("s.last_time")) AS last_seen
-            FROM sums s JOIN trails t ON t.id = s.trail_id
-            LEFT JOIN files f ON f.trail_id = s.trail_id LEFT JOIN readers r ON r.trail_id = s.trail_id
-            ORDER BY t.arn\(filter.limitClause)
-            """, arguments: StatementArguments(filesArguments + counts.arguments + c.values + callers.arguments + c.values))
+        return try fetchTable(
+            db,
+            sql: """
+                WITH files AS (\(files)), sums AS (
+                    SELECT a.trail_id, sum(a.events) AS events,
+                           sum(CASE WHEN a.delivered THEN a.events ELSE 0 END) AS deliveries,
+                           sum(CASE WHEN a.event_name_sid = \(decrypt) THEN a.events ELSE 0 END) AS reads,
+                           sum(CASE WHEN a.error_code_sid != 0 THEN a.events ELSE 0 END) AS failed,
+                           min(a.first_time) AS first_time, max(a.last_time) AS last_time
+                    FROM \(counts.sql) a WHERE \(c.sql) GROUP BY a.trail_id
+                ), readers AS (
+                    SELECT a.trail_id, count(DISTINCT a.principal_id) AS readers
+                    FROM \(callers.sql) a
+                    WHERE a.principal_id != 0 AND a.event_name_sid = \(decrypt) AND \(c.sql) GROUP BY a.trail_id
+                )
+                SELECT t.arn AS trail_arn, t.account_id AS account, t.region, t.name,
+                       s.events, s.deliveries, coalesce(f.log_files, 0) AS log_files, s.reads,
+                       coalesce(r.readers, 0) AS readers, s.failed,
+                       \(isoTimeSQL("s.first_time")) AS first_seen, \(isoTimeSQL("s.last_time")) AS last_seen
+                FROM sums s JOIN trails t ON t.id = s.trail_id
+                LEFT JOIN files f ON f.trail_id = s.trail_id LEFT JOIN readers r ON r.trail_id = s.trail_id
+                ORDER BY t.arn\(filter.limitClause)
+                """, arguments: StatementArguments(filesArguments + counts.arguments + c.values + callers.arguments + c.values))
     }
 
     /// S3 locations, oldest first: kind, bucket, key, trail, writes (`GenerateDataKey`,
@@ -95,31 +99,33 @@ package enum Listings {
             c.add("x.object_id IN (\(list))")
         }
         let source = SummarySource(.objects, filter: filter, extraSummaryCondition: only)
-        return try fetchTable(db, sql: """
-            WITH listed AS (
-                SELECT x.object_id, max((SELECT arn FROM trails WHERE id = x.trail_id)) AS trail_arn,
-                       sum(x.writes) AS writes, sum(x.reads) AS reads,
-                       sum(CASE WHEN x.failed THEN x.reads ELSE 0 END) AS failed_reads,
-                       min(x.first_time) AS first_time, max(x.last_time) AS last_time
-                FROM \(source.sql) x
-                WHERE \(c.sql)
-                GROUP BY x.object_id
-            ), page AS (
-                -- s3_locations' columns, from its tables: SQLite cannot flatten the view (an outer
-                -- join) into this join, and would build it whole.
-                SELECT coalesce(b.arn || '/' || o.key, b.arn, o.key) AS object_arn, o.kind, b.name AS bucket,
-                       CASE WHEN o.bucket_id IS NOT NULL THEN o.key END AS key, l.*
-                FROM listed l JOIN s3_objects o ON o.id = l.object_id LEFT JOIN s3_buckets b ON b.id = o.bucket_id
-                ORDER BY l.first_time, object_arn\(filter.limitClause)
-            )
-            -- Readers are counted for the rows listed only, after the sort.
-            SELECT object_arn, kind, bucket, key, trail_arn, writes, reads, failed_reads,
-                   (SELECT count(DISTINCT e.principal_id) FROM events e
-                    WHERE e.object_id = p.object_id AND e.event_name_sid = (SELECT id FROM strings WHERE text = 'Decrypt')
-                      AND \(r.sql)) AS readers,
-                   \(isoTimeSQL("first_time")) AS first_seen, \(isoTimeSQL("last_time")) AS last_seen
-            FROM page p ORDER BY first_time, object_arn
-            """, arguments: StatementArguments(source.arguments + c.values + r.values))
+        return try fetchTable(
+            db,
+            sql: """
+                WITH listed AS (
+                    SELECT x.object_id, max((SELECT arn FROM trails WHERE id = x.trail_id)) AS trail_arn,
+                           sum(x.writes) AS writes, sum(x.reads) AS reads,
+                           sum(CASE WHEN x.failed THEN x.reads ELSE 0 END) AS failed_reads,
+                           min(x.first_time) AS first_time, max(x.last_time) AS last_time
+                    FROM \(source.sql) x
+                    WHERE \(c.sql)
+                    GROUP BY x.object_id
+                ), page AS (
+                    -- s3_locations' columns, from its tables: SQLite cannot flatten the view (an outer
+                    -- join) into this join, and would build it whole.
+                    SELECT coalesce(b.arn || '/' || o.key, b.arn, o.key) AS object_arn, o.kind, b.name AS bucket,
+                           CASE WHEN o.bucket_id IS NOT NULL THEN o.key END AS key, l.*
+                    FROM listed l JOIN s3_objects o ON o.id = l.object_id LEFT JOIN s3_buckets b ON b.id = o.bucket_id
+                    ORDER BY l.first_time, object_arn\(filter.limitClause)
+                )
+                -- Readers are counted for the rows listed only, after the sort.
+                SELECT object_arn, kind, bucket, key, trail_arn, writes, reads, failed_reads,
+                       (SELECT count(DISTINCT e.principal_id) FROM events e
+                        WHERE e.object_id = p.object_id AND e.event_name_sid = (SELECT id FROM strings WHERE text = 'Decrypt')
+                          AND \(r.sql)) AS readers,
+                       \(isoTimeSQL("first_time")) AS first_seen, \(isoTimeSQL("last_time")) AS last_seen
+                FROM page p ORDER BY first_time, object_arn
+                """, arguments: StatementArguments(source.arguments + c.values + r.values))
     }
 
     /// The S3 locations first seen earliest (with `newestFirst`, last seen latest) among the
@@ -128,16 +134,20 @@ package enum Listings {
     /// listing sorted by first (last) seen and cut at `count` rows needs no other. Nil when
     /// that takes more than `budget` events (a filter that keeps few): the caller then groups
     /// every location.
-    static func objectsAtTimeEdge(_ db: Database, filter: QueryFilter, conditions: SQLConditions, count: Int,
-                                  newestFirst: Bool = false, budget: Int = 200_000) throws -> [Int64]? {
+    static func objectsAtTimeEdge(
+        _ db: Database, filter: QueryFilter, conditions: SQLConditions, count: Int,
+        newestFirst: Bool = false, budget: Int = 200_000
+    ) throws -> [Int64]? {
         var bounds = SQLConditions()
         if let since = filter.since { bounds.add("u.event_time >= ?", StoredTime.milliseconds(since)) }
         if let until = filter.until { bounds.add("u.event_time < ?", StoredTime.milliseconds(until)) }
-        let rows = try Row.fetchCursor(db, sql: """
-            SELECT CASE WHEN e.object_id IS NOT NULL AND \(conditions.sql) THEN e.object_id END, u.event_time
-            FROM event_uids u CROSS JOIN events e ON e.id = u.event_id
-            WHERE \(bounds.sql) ORDER BY u.event_time\(newestFirst ? " DESC" : ""), u.event_uid\(newestFirst ? " DESC" : "")
-            """, arguments: StatementArguments(conditions.values + bounds.values))
+        let rows = try Row.fetchCursor(
+            db,
+            sql: """
+                SELECT CASE WHEN e.object_id IS NOT NULL AND \(conditions.sql) THEN e.object_id END, u.event_time
+                FROM event_uids u CROSS JOIN events e ON e.id = u.event_id
+                WHERE \(bounds.sql) ORDER BY u.event_time\(newestFirst ? " DESC" : ""), u.event_uid\(newestFirst ? " DESC" : "")
+                """, arguments: StatementArguments(conditions.values + bounds.values))
         var found: [Int64] = [], seen = Set<Int64>(), lastTime: Int64?, read = 0
         while let row = try rows.next() {
             let time: Int64 = row[1]

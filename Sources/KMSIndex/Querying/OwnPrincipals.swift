@@ -16,8 +16,9 @@ package enum OwnPrincipals {
     /// Stores `arn`; false when it was stored already.
     package static func add(_ db: Database, arn: String, now: Date = Date()) throws -> Bool {
         guard isPrincipalARN(arn) else { throw InvalidARN(arn: arn) }
-        try db.execute(sql: "INSERT OR IGNORE INTO own_principals (arn, added_at) VALUES (?, ?)",
-                       arguments: [arn, ISO8601DateFormatter().string(from: now)])
+        try db.execute(
+            sql: "INSERT OR IGNORE INTO own_principals (arn, added_at) VALUES (?, ?)",
+            arguments: [arn, ISO8601DateFormatter().string(from: now)])
         return db.changesCount > 0
     }
 
@@ -72,30 +73,32 @@ package enum OwnPrincipals {
         let hours48: Int64 = 48 * 3_600_000
         guard let last = try Int64.fetchOne(db, sql: "SELECT max(event_time) FROM event_uids") else { return nil }
         let from = last - days * 86_400_000 - hours48
-        let rows = try Row.fetchAll(db, sql: """
-            WITH files AS (
-                SELECT e.object_id AS object_id, min(e.event_time) AS delivered
-                FROM event_uids u CROSS JOIN events e ON e.id = u.event_id
-                WHERE u.event_time >= :from AND e.trail_id IS NOT NULL AND e.object_id IS NOT NULL
-                  AND e.event_name_sid = (SELECT id FROM strings WHERE text = 'GenerateDataKey')
-                  AND e.error_code_sid IS NULL
-                  AND (SELECT kind FROM s3_objects WHERE id = e.object_id) = 'object'
-                GROUP BY e.object_id),
-            reads AS (
-                SELECT DISTINCT f.object_id, coalesce(p.role_arn, p.arn) AS caller
-                FROM files f CROSS JOIN events d ON d.object_id = f.object_id
-                JOIN principals p ON p.id = d.principal_id
-                WHERE d.event_name_sid = (SELECT id FROM strings WHERE text = 'Decrypt') AND d.error_code_sid IS NULL
-                  AND d.event_time BETWEEN f.delivered AND f.delivered + :window
-                  AND coalesce(p.role_arn, p.arn) IS NOT NULL),
-            open AS (SELECT count(*) AS n FROM files WHERE delivered + :window > :last)
-            SELECT r.caller, count(*) AS read,
-                   (SELECT count(*) FROM files) - (SELECT n FROM open)
-                   + (SELECT count(*) FROM reads o JOIN files f ON f.object_id = o.object_id
-                      WHERE o.caller = r.caller AND f.delivered + :window > :last) AS files,
-                   EXISTS (SELECT 1 FROM own_principals WHERE arn = r.caller) AS own
-            FROM reads r GROUP BY r.caller ORDER BY read DESC, r.caller LIMIT 1
-            """, arguments: ["from": from, "window": hours48, "last": last])
+        let rows = try Row.fetchAll(
+            db,
+            sql: """
+                WITH files AS (
+                    SELECT e.object_id AS object_id, min(e.event_time) AS delivered
+                    FROM event_uids u CROSS JOIN events e ON e.id = u.event_id
+                    WHERE u.event_time >= :from AND e.trail_id IS NOT NULL AND e.object_id IS NOT NULL
+                      AND e.event_name_sid = (SELECT id FROM strings WHERE text = 'GenerateDataKey')
+                      AND e.error_code_sid IS NULL
+                      AND (SELECT kind FROM s3_objects WHERE id = e.object_id) = 'object'
+                    GROUP BY e.object_id),
+                reads AS (
+                    SELECT DISTINCT f.object_id, coalesce(p.role_arn, p.arn) AS caller
+                    FROM files f CROSS JOIN events d ON d.object_id = f.object_id
+                    JOIN principals p ON p.id = d.principal_id
+                    WHERE d.event_name_sid = (SELECT id FROM strings WHERE text = 'Decrypt') AND d.error_code_sid IS NULL
+                      AND d.event_time BETWEEN f.delivered AND f.delivered + :window
+                      AND coalesce(p.role_arn, p.arn) IS NOT NULL),
+                open AS (SELECT count(*) AS n FROM files WHERE delivered + :window > :last)
+                SELECT r.caller, count(*) AS read,
+                       (SELECT count(*) FROM files) - (SELECT n FROM open)
+                       + (SELECT count(*) FROM reads o JOIN files f ON f.object_id = o.object_id
+                          WHERE o.caller = r.caller AND f.delivered + :window > :last) AS files,
+                       EXISTS (SELECT 1 FROM own_principals WHERE arn = r.caller) AS own
+                FROM reads r GROUP BY r.caller ORDER BY read DESC, r.caller LIMIT 1
+                """, arguments: ["from": from, "window": hours48, "last": last])
         guard let row = rows.first else { return nil }
         let read: Int = row["read"], files: Int = row["files"]
         guard files > 0, read * 10 >= files * 9 else { return nil }

@@ -13,17 +13,21 @@ package struct PrincipalReads {
         // Names, access key ids and services hold no ':' (IAM's own rules): an ARN can only be a
         // principal's or a role's ARN, and both are indexed.
         if query.contains(":") {
-            return try Int64.fetchAll(db, sql: """
-                SELECT id FROM principals WHERE arn = :p UNION SELECT id FROM principals WHERE role_arn = :p ORDER BY id
-                """, arguments: ["p": query])
+            return try Int64.fetchAll(
+                db,
+                sql: """
+                    SELECT id FROM principals WHERE arn = :p UNION SELECT id FROM principals WHERE role_arn = :p ORDER BY id
+                    """, arguments: ["p": query])
         }
-        return try Int64.fetchAll(db, sql: """
-            SELECT id FROM principals
-            WHERE arn = :p OR role_arn = :p OR session_name = :p OR user_name = :p
-               OR access_key_id = :p OR invoked_by = :p
-               OR (instr(role_arn, ':role/') > 0 AND substr(role_arn, -length(:p) - 1) = '/' || :p)
-            ORDER BY id
-            """, arguments: ["p": query])
+        return try Int64.fetchAll(
+            db,
+            sql: """
+                SELECT id FROM principals
+                WHERE arn = :p OR role_arn = :p OR session_name = :p OR user_name = :p
+                   OR access_key_id = :p OR invoked_by = :p
+                   OR (instr(role_arn, ':role/') > 0 AND substr(role_arn, -length(:p) - 1) = '/' || :p)
+                ORDER BY id
+                """, arguments: ["p": query])
     }
 
     /// The `Decrypt` calls of the principals `query` names, and their reads of S3 objects from
@@ -61,11 +65,13 @@ package struct PrincipalReads {
         var active: [Int64] = []
         for chunk in stride(from: 0, to: ids.count, by: 500) {
             let part = ids[chunk..<min(chunk + 500, ids.count)].map(String.init).joined(separator: ", ")
-            active += try Int64.fetchAll(db, sql: """
-                SELECT DISTINCT principal_id FROM activity_daily
-                WHERE day BETWEEN ? AND ? AND principal_id IN (\(part))
-                  AND event_name_sid = (SELECT id FROM strings WHERE text = 'Decrypt')
-                """, arguments: [lower, upper])
+            active += try Int64.fetchAll(
+                db,
+                sql: """
+                    SELECT DISTINCT principal_id FROM activity_daily
+                    WHERE day BETWEEN ? AND ? AND principal_id IN (\(part))
+                      AND event_name_sid = (SELECT id FROM strings WHERE text = 'Decrypt')
+                    """, arguments: [lower, upper])
         }
         return active.sorted()
     }

@@ -19,8 +19,10 @@ package struct QueryFilter: Sendable, Equatable {
     /// At most this many rows (of each list, for reports made of several).
     package var limit: Int?
 
-    package init(since: String? = nil, until: String? = nil, account: String? = nil, region: String? = nil,
-                key: String? = nil, errorsOnly: Bool = false, limit: Int? = nil) {
+    package init(
+        since: String? = nil, until: String? = nil, account: String? = nil, region: String? = nil,
+        key: String? = nil, errorsOnly: Bool = false, limit: Int? = nil
+    ) {
         self.since = since
         self.until = until
         self.account = account
@@ -31,9 +33,11 @@ package struct QueryFilter: Sendable, Equatable {
     }
 
     /// A filter from command-line text; times as `TimeFilter` reads them, relative to `now`.
-    package static func parse(since: String?, until: String?, account: String? = nil, region: String? = nil,
-                             key: String? = nil, errorsOnly: Bool = false, limit: Int? = nil,
-                             now: Date = Date()) throws -> QueryFilter {
+    package static func parse(
+        since: String?, until: String?, account: String? = nil, region: String? = nil,
+        key: String? = nil, errorsOnly: Bool = false, limit: Int? = nil,
+        now: Date = Date()
+    ) throws -> QueryFilter {
         let filter = QueryFilter(
             since: try since.map { try TimeFilter.since($0, now: now) },
             until: try until.map { try TimeFilter.until($0, now: now) },

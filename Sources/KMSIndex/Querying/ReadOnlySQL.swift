@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+
 #if canImport(GRDBSQLite)
 import GRDBSQLite
 #endif

@@ -28,7 +28,9 @@ package struct S3Reads {
         if let since = filter.since.flatMap(StoredTime.milliseconds) { conditions.append("r.event_time >= ?"); arguments.append(since) }
         if let until = filter.until.flatMap(StoredTime.milliseconds) { conditions.append("r.event_time < ?"); arguments.append(until) }
         if filter.errorsOnly { conditions.append("r.error_code_sid IS NOT NULL") }
-        if let region = filter.region { conditions.append("r.region_sid = (SELECT id FROM strings WHERE text = ?)"); arguments.append(region) }
+        if let region = filter.region {
+            conditions.append("r.region_sid = (SELECT id FROM strings WHERE text = ?)"); arguments.append(region)
+        }
         if let account = filter.account {
             conditions.append("r.recipient_account_sid = (SELECT id FROM strings WHERE text = ?)")
             arguments.append(account)
@@ -37,20 +39,22 @@ package struct S3Reads {
     }
 
     private func rows(where condition: String, _ arguments: [(any DatabaseValueConvertible)?]) throws -> [EventRow] {
-        let rows = try Row.fetchAll(db, sql: """
-            SELECT r.event_time, n.text, r.event_uid, p.type, p.arn, p.role_arn, p.session_name, p.invoked_by,
-                   c.text, r.error_message, r.source_ip, a.text, NULL, g.text,
-                   \(OwnPrincipals.matches("r.principal_id")), r.bytes,
-                   (SELECT b.arn || '/' || o.key FROM s3_objects o JOIN s3_buckets b ON b.id = o.bucket_id WHERE o.id = r.object_id)
-            FROM s3_reads r
-            JOIN strings n ON n.id = r.event_name_sid
-            LEFT JOIN principals p ON p.id = r.principal_id
-            LEFT JOIN strings c ON c.id = r.error_code_sid
-            LEFT JOIN user_agents a ON a.id = r.user_agent_id
-            LEFT JOIN strings g ON g.id = r.region_sid
-            WHERE \(condition)
-            ORDER BY r.event_time, r.id
-            """, arguments: StatementArguments(arguments))
+        let rows = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT r.event_time, n.text, r.event_uid, p.type, p.arn, p.role_arn, p.session_name, p.invoked_by,
+                       c.text, r.error_message, r.source_ip, a.text, NULL, g.text,
+                       \(OwnPrincipals.matches("r.principal_id")), r.bytes,
+                       (SELECT b.arn || '/' || o.key FROM s3_objects o JOIN s3_buckets b ON b.id = o.bucket_id WHERE o.id = r.object_id)
+                FROM s3_reads r
+                JOIN strings n ON n.id = r.event_name_sid
+                LEFT JOIN principals p ON p.id = r.principal_id
+                LEFT JOIN strings c ON c.id = r.error_code_sid
+                LEFT JOIN user_agents a ON a.id = r.user_agent_id
+                LEFT JOIN strings g ON g.id = r.region_sid
+                WHERE \(condition)
+                ORDER BY r.event_time, r.id
+                """, arguments: StatementArguments(arguments))
         return rows.map { row in
             var event = EventRow.stored(row)
             event.bytes = row[15]
@@ -74,7 +78,8 @@ package struct S3Reads {
             var j = start
             while j < s3.count, let u = s3[j].eventTimeMs, u <= t + pairingWindowMs {
                 if s3[j].readID == nil, s3[j].principalARN == caller, s3[j].objectARN == kms[k].objectARN,
-                   best.map({ abs(s3[$0].eventTimeMs! - t) > abs(u - t) }) ?? true {
+                    best.map({ abs(s3[$0].eventTimeMs! - t) > abs(u - t) }) ?? true
+                {
                     best = j
                 }
                 j += 1

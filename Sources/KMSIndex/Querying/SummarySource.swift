@@ -29,8 +29,9 @@ struct SummarySource {
             switch self {
             case .activity: return DailySummaries.activitySelect(from: from, where: condition)
             case .usage:
-                return DailySummaries.rollup(DailySummaries.usageKey,
-                                             from: "(\(DailySummaries.activitySelect(from: from, where: condition)))")
+                return DailySummaries.rollup(
+                    DailySummaries.usageKey,
+                    from: "(\(DailySummaries.activitySelect(from: from, where: condition)))")
             case .objects: return DailySummaries.objectSelect(from: from, where: condition)
             }
         }
@@ -51,8 +52,10 @@ struct SummarySource {
             var bounds: [String] = []
             if let lower { bounds.append("u.event_time >= ?"); arguments.append(lower) }
             if let upper { bounds.append("u.event_time < ?"); arguments.append(upper) }
-            parts.append(table.select(from: "event_uids u CROSS JOIN events e ON e.id = u.event_id",
-                                      where: bounds.joined(separator: " AND ")))
+            parts.append(
+                table.select(
+                    from: "event_uids u CROSS JOIN events e ON e.id = u.event_id",
+                    where: bounds.joined(separator: " AND ")))
         }
         if let firstWhole, let endWhole, firstWhole >= endWhole {
             raw(since, until)  // the window lies within one or two days: all of it from events
@@ -69,8 +72,9 @@ struct SummarySource {
     }
 
     init(_ table: Table, filter: QueryFilter, extraSummaryCondition: String = "1") {
-        self.init(table, since: filter.since.flatMap(StoredTime.milliseconds),
-                  until: filter.until.flatMap(StoredTime.milliseconds), extraSummaryCondition: extraSummaryCondition)
+        self.init(
+            table, since: filter.since.flatMap(StoredTime.milliseconds),
+            until: filter.until.flatMap(StoredTime.milliseconds), extraSummaryCondition: extraSummaryCondition)
     }
 
     /// Every row of an all-time rollup.

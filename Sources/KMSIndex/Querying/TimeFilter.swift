@@ -45,7 +45,8 @@ package enum QueryError: Error, CustomStringConvertible, Equatable {
         case let .refusedKeyword(keyword, _):
             return "\(keyword) is refused: the index is opened read-only, and sql runs queries only"
         case let .notReadOnly(keyword, _):
-            return "\(keyword.isEmpty ? "this statement" : keyword) could change the index: sql runs read-only queries only (SELECT, WITH, EXPLAIN, read-only PRAGMA)"
+            return
+                "\(keyword.isEmpty ? "this statement" : keyword) could change the index: sql runs read-only queries only (SELECT, WITH, EXPLAIN, read-only PRAGMA)"
         }
     }
 }
@@ -87,7 +88,7 @@ package enum TimeFilter {
         }
         // The round trip refuses days that do not exist (2024-02-30).
         guard let normalized = EventTime.normalize(candidate), let seconds = secondsSinceEpoch(normalized),
-              iso(secondsSinceEpoch: seconds) == normalized.prefix(19) + "Z"
+            iso(secondsSinceEpoch: seconds) == normalized.prefix(19) + "Z"
         else {
             throw QueryError.notATime(raw)
         }
@@ -109,7 +110,7 @@ package enum TimeFilter {
         guard b.count >= 19 else { return nil }
         func number(_ from: Int, _ n: Int) -> Int? { Int(String(decoding: b[from..<from + n], as: UTF8.self)) }
         guard let y = number(0, 4), let mo = number(5, 2), let d = number(8, 2),
-              let h = number(11, 2), let mi = number(14, 2), let s = number(17, 2)
+            let h = number(11, 2), let mi = number(14, 2), let s = number(17, 2)
         else { return nil }
         return EventTime.daysFromCivil(y, mo, d) * 86_400 + h * 3_600 + mi * 60 + s
     }

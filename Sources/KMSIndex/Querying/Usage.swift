@@ -66,8 +66,10 @@ package enum Usage {
     /// the free tier applied per account and month). Flags: `deliveries-missing` (log files
     /// missing from the index, a trail that stopped, KMS events excluded), `above-baseline`
     /// (KMS use beyond CloudTrail's own).
-    package static func report(_ db: Database, filter: QueryFilter, by grouping: UsageGrouping? = nil,
-                              pricing: UsagePricing = UsagePricing()) throws -> SectionedResult {
+    package static func report(
+        _ db: Database, filter: QueryFilter, by grouping: UsageGrouping? = nil,
+        pricing: UsagePricing = UsagePricing()
+    ) throws -> SectionedResult {
         let source = SummarySource(.usage, filter: filter)
         let c = try filter.summaryConditions(db, failed: "a.error_code_sid != 0")
         let arguments = StatementArguments(source.arguments + c.values)
@@ -77,23 +79,29 @@ package enum Usage {
         var deliveries: [DayGroup: Int] = [:]
         // Grouped by ids first, so that dates and texts are made once a group, not once a row.
         let ids = grouping.map { ", " + $0.idColumns } ?? ""
-        for row in try Row.fetchAll(db, sql: """
-            SELECT date(a.day * 86400, 'unixepoch') AS day, \(group) AS grp, sum(a.n) AS n, sum(a.delivered) AS delivered
-            FROM (SELECT a.day\(ids), sum(a.events) AS n, sum(CASE WHEN a.delivered THEN a.events ELSE 0 END) AS delivered
-                  FROM \(source.sql) a WHERE \(c.sql) GROUP BY a.day\(ids)) a
-            GROUP BY 1, 2
-            """, arguments: arguments) {
+        for row in try Row.fetchAll(
+            db,
+            sql: """
+                SELECT date(a.day * 86400, 'unixepoch') AS day, \(group) AS grp, sum(a.n) AS n, sum(a.delivered) AS delivered
+                FROM (SELECT a.day\(ids), sum(a.events) AS n, sum(CASE WHEN a.delivered THEN a.events ELSE 0 END) AS delivered
+                      FROM \(source.sql) a WHERE \(c.sql) GROUP BY a.day\(ids)) a
+                GROUP BY 1, 2
+                """, arguments: arguments)
+        {
             let key = DayGroup(day: row["day"], group: row["grp"])
             requests[key, default: 0] += row["n"] as Int
             let delivered: Int = row["delivered"]
             if delivered > 0 { deliveries[key, default: 0] += delivered }
         }
         var baseline: [DayGroup: Int] = [:]
-        for row in try Row.fetchAll(db, sql: """
-            SELECT \(group) AS grp, min(a.first_time) AS first, max(a.last_time) AS last
-            FROM \(source.sql) a WHERE \(c.sql) AND a.delivered
-            GROUP BY grp, a.trail_id, a.log_account, a.log_region
-            """, arguments: arguments) {
+        for row in try Row.fetchAll(
+            db,
+            sql: """
+                SELECT \(group) AS grp, min(a.first_time) AS first, max(a.last_time) AS last
+                FROM \(source.sql) a WHERE \(c.sql) AND a.delivered
+                GROUP BY grp, a.trail_id, a.log_account, a.log_region
+                """, arguments: arguments)
+        {
             let first = Int(floorDiv(row["first"] as Int64, 1000)), last = Int(floorDiv(row["last"] as Int64, 1000))
             for (day, slots) in expectedDeliveries(first: first, last: last) {
                 baseline[DayGroup(day: day, group: row["grp"]), default: 0] += slots
@@ -115,14 +123,18 @@ package enum Usage {
             }
             var row: [Cell] = [.text(key.day)]
             if grouping != nil { row.append(Cell(key.group)) }
-            return row + [.integer(Int64(n)), .integer(Int64(delivered)), .integer(Int64(expected)),
-                          .integer(Int64(n - expected)), Cell(flag), .real(dollars(Double(n) * price))]
+            return row + [
+                .integer(Int64(n)), .integer(Int64(delivered)), .integer(Int64(expected)),
+                .integer(Int64(n - expected)), Cell(flag), .real(dollars(Double(n) * price)),
+            ]
         }
         let byColumn = grouping.map { [$0.rawValue] } ?? []
         return SectionedResult([
-            .init("daily", ResultTable(
-                columns: ["day"] + byColumn + ["requests", "deliveries", "baseline", "gap", "flag", "list_cost_usd"],
-                cells: daily)),
+            .init(
+                "daily",
+                ResultTable(
+                    columns: ["day"] + byColumn + ["requests", "deliveries", "baseline", "gap", "flag", "list_cost_usd"],
+                    cells: daily)),
             .init("monthly", try monthly(db, filter: filter, perAccount: grouping == .account, pricing: pricing)),
         ])
     }
@@ -131,13 +143,15 @@ package enum Usage {
     static func monthly(_ db: Database, filter: QueryFilter, perAccount: Bool, pricing: UsagePricing) throws -> ResultTable {
         let source = SummarySource(.usage, filter: filter)
         let c = try filter.summaryConditions(db, failed: "a.error_code_sid != 0")
-        let rows = try Row.fetchAll(db, sql: """
-            SELECT strftime('%Y-%m', a.day * 86400, 'unixepoch') AS month,
-                   (SELECT text FROM strings WHERE id = a.recipient_account_sid) AS account, sum(a.n) AS n
-            FROM (SELECT a.day, a.recipient_account_sid, sum(a.events) AS n FROM \(source.sql) a WHERE \(c.sql)
-                  GROUP BY a.day, a.recipient_account_sid) a
-            GROUP BY month, account ORDER BY month, account
-            """, arguments: StatementArguments(source.arguments + c.values))
+        let rows = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT strftime('%Y-%m', a.day * 86400, 'unixepoch') AS month,
+                       (SELECT text FROM strings WHERE id = a.recipient_account_sid) AS account, sum(a.n) AS n
+                FROM (SELECT a.day, a.recipient_account_sid, sum(a.events) AS n FROM \(source.sql) a WHERE \(c.sql)
+                      GROUP BY a.day, a.recipient_account_sid) a
+                GROUP BY month, account ORDER BY month, account
+                """, arguments: StatementArguments(source.arguments + c.values))
         var totals: [DayGroup: (requests: Int, free: Int)] = [:]
         for row in rows {
             let n: Int = row["n"]
@@ -149,8 +163,10 @@ package enum Usage {
             let (n, free) = totals[key]!
             var row: [Cell] = [.text(key.day)]
             if perAccount { row.append(Cell(key.group)) }
-            return row + [.integer(Int64(n)), .integer(Int64(free)), .integer(Int64(n - free)),
-                          .real(dollars(Double(n - free) * pricing.pricePer10k / 10_000))]
+            return row + [
+                .integer(Int64(n)), .integer(Int64(free)), .integer(Int64(n - free)),
+                .real(dollars(Double(n - free) * pricing.pricePer10k / 10_000)),
+            ]
         }
         return ResultTable(
             columns: ["month"] + (perAccount ? ["account"] : []) + ["requests", "free_requests", "billable_requests", "cost_usd"],

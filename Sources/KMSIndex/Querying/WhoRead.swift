@@ -109,8 +109,10 @@ package struct EventRow: Sendable, Equatable {
 
     /// The values of `columnNames`, in order.
     package var cells: [Cell] {
-        [eventTime, eventName, eventID, principalARN, principalType, roleARN, sessionName, invokedBy,
-         errorCode, errorMessage, sourceIP, userAgent, keyARN, region, objectARN, source].map(Cell.init)
+        [
+            eventTime, eventName, eventID, principalARN, principalType, roleARN, sessionName, invokedBy,
+            errorCode, errorMessage, sourceIP, userAgent, keyARN, region, objectARN, source,
+        ].map(Cell.init)
             + [bytes.map(Cell.integer) ?? .null, .boolean(ownRead), Cell(readID)]
     }
 }
@@ -167,20 +169,22 @@ package struct WhoRead {
     /// lookup, and preparing the view (every column a subquery) costs more than running it.
     /// Times, ids and addresses are turned into text here, as the view would.
     func events(of object: KnownObject) throws -> [EventRow] {
-        let rows = try Row.fetchAll(db, sql: """
-            SELECT e.event_time, n.text AS event_name, u.event_uid, p.type, p.arn, p.role_arn, p.session_name,
-                   p.invoked_by, c.text AS error_code, e.error_message, e.source_ip, a.text AS user_agent,
-                   k.arn AS key_arn, r.text AS region, \(OwnPrincipals.matches("e.principal_id")) AS own_read
-            FROM events e
-            JOIN strings n ON n.id = e.event_name_sid
-            LEFT JOIN event_uids u ON u.event_time = e.event_time AND u.event_id = e.id
-            LEFT JOIN principals p ON p.id = e.principal_id
-            LEFT JOIN strings c ON c.id = e.error_code_sid
-            LEFT JOIN user_agents a ON a.id = e.user_agent_id
-            LEFT JOIN kms_keys k ON k.id = e.key_id
-            LEFT JOIN strings r ON r.id = e.region_sid
-            WHERE e.object_id = ? AND n.text IN ('Decrypt', \(DailySummaries.writeOperationsSQL))
-            """, arguments: [object.id])
+        let rows = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT e.event_time, n.text AS event_name, u.event_uid, p.type, p.arn, p.role_arn, p.session_name,
+                       p.invoked_by, c.text AS error_code, e.error_message, e.source_ip, a.text AS user_agent,
+                       k.arn AS key_arn, r.text AS region, \(OwnPrincipals.matches("e.principal_id")) AS own_read
+                FROM events e
+                JOIN strings n ON n.id = e.event_name_sid
+                LEFT JOIN event_uids u ON u.event_time = e.event_time AND u.event_id = e.id
+                LEFT JOIN principals p ON p.id = e.principal_id
+                LEFT JOIN strings c ON c.id = e.error_code_sid
+                LEFT JOIN user_agents a ON a.id = e.user_agent_id
+                LEFT JOIN kms_keys k ON k.id = e.key_id
+                LEFT JOIN strings r ON r.id = e.region_sid
+                WHERE e.object_id = ? AND n.text IN ('Decrypt', \(DailySummaries.writeOperationsSQL))
+                """, arguments: [object.id])
         let events = rows.map { row -> (ms: Int64, event: EventRow) in
             var event = EventRow.stored(row)
             event.objectARN = object.arn
@@ -192,12 +196,15 @@ package struct WhoRead {
     /// Objects the query names, most specific form first.
     func resolve(_ query: String) throws -> [KnownObject] {
         func fetch(_ sql: String, _ arguments: [(any DatabaseValueConvertible)?]) throws -> [KnownObject] {
-            try Row.fetchAll(db, sql: """
-                SELECT o.id, \(S3ObjectSQL.arn) AS arn, o.kind, b.name AS bucket
-                FROM s3_objects o LEFT JOIN s3_buckets b ON b.id = o.bucket_id
-                WHERE \(sql) LIMIT 50
-                """, arguments: StatementArguments(arguments))
-                .map { KnownObject(id: $0["id"], arn: $0["arn"], kind: $0["kind"], bucket: $0["bucket"]) }
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT o.id, \(S3ObjectSQL.arn) AS arn, o.kind, b.name AS bucket
+                    FROM s3_objects o LEFT JOIN s3_buckets b ON b.id = o.bucket_id
+                    WHERE \(sql) LIMIT 50
+                    """, arguments: StatementArguments(arguments)
+            )
+            .map { KnownObject(id: $0["id"], arn: $0["arn"], kind: $0["kind"], bucket: $0["bucket"]) }
         }
         if query.hasPrefix("arn:") {
             let (bucketARN, key) = S3ObjectSQL.split(arn: query)
@@ -212,7 +219,8 @@ package struct WhoRead {
         if let slash = path.firstIndex(of: "/") {
             let bucket = String(path[..<slash])
             let key = String(path[path.index(after: slash)...])
-            let exact = key.isEmpty
+            let exact =
+                key.isEmpty
                 ? try fetch("\(inBucket) AND o.kind = 'bucket'", [bucket])
                 : try fetch("\(inBucket) AND \(S3ObjectSQL.keyIs)", [bucket] + S3ObjectSQL.key(key))
             if !exact.isEmpty || query.hasPrefix("s3://") { return exact }
@@ -229,9 +237,11 @@ package struct WhoRead {
     /// True when the bucket appears in the index, and only as a bucket-level context.
     func bucketKeysOnly(bucket: String?) throws -> Bool {
         guard let bucket else { return false }
-        let kinds = try String.fetchAll(db, sql: """
-            SELECT DISTINCT kind FROM s3_objects WHERE bucket_id IN (SELECT id FROM s3_buckets WHERE name = ?)
-            """, arguments: [bucket])
+        let kinds = try String.fetchAll(
+            db,
+            sql: """
+                SELECT DISTINCT kind FROM s3_objects WHERE bucket_id IN (SELECT id FROM s3_buckets WHERE name = ?)
+                """, arguments: [bucket])
         return kinds == ["bucket"]
     }
 

@@ -20,7 +20,7 @@ package struct DeliveryDays: Sendable, Equatable {
         if text.hasSuffix("d"), let n = Int(text.dropLast()), n >= 0 { return today - n }
         let parts = text.prefix(10).split(separator: "-")
         guard parts.count == 3, parts[0].count == 4, let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]),
-              (1...12).contains(m), (1...31).contains(d)
+            (1...12).contains(m), (1...31).contains(d)
         else { return nil }
         return EventTime.daysFromCivil(y, m, d)
     }

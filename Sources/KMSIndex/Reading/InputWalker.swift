@@ -61,8 +61,10 @@ package struct InputWalker {
         var inode: UInt64
     }
 
-    private func walkDirectory(_ dir: String, visited: inout Set<DirectoryID>, visit: (InputFile) throws -> Void,
-                               note: (WalkNote) throws -> Void) throws {
+    private func walkDirectory(
+        _ dir: String, visited: inout Set<DirectoryID>, visit: (InputFile) throws -> Void,
+        note: (WalkNote) throws -> Void
+    ) throws {
         var st = stat()
         guard stat(dir, &st) == 0 else {
             try note(.failed(path: dir, reason: "cannot read: \(String(cString: strerror(errno)))"))

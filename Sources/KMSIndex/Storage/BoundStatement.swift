@@ -40,11 +40,12 @@ struct BoundStatement {
         guard let value else { check(sqlite3_bind_null(handle, index)); return }
         let i = index
         let h = handle
-        check(value.withUTF8Bytes { bytes in
-            bytes.withMemoryRebound(to: CChar.self) { chars in
-                sqlite3_bind_text(h, i, chars.baseAddress ?? UnsafePointer(Self.emptyText), Int32(chars.count), Self.transient)
-            }
-        })
+        check(
+            value.withUTF8Bytes { bytes in
+                bytes.withMemoryRebound(to: CChar.self) { chars in
+                    sqlite3_bind_text(h, i, chars.baseAddress ?? UnsafePointer(Self.emptyText), Int32(chars.count), Self.transient)
+                }
+            })
     }
 
     mutating func int(_ value: Int64?) {
@@ -80,8 +81,9 @@ struct BoundStatement {
         if let failed = failedBind {
             failedBind = nil
             index = 0
-            throw DatabaseError(resultCode: ResultCode(rawValue: failed.code),
-                                message: "binding parameter \(failed.index) of \(count) failed", sql: sql)
+            throw DatabaseError(
+                resultCode: ResultCode(rawValue: failed.code),
+                message: "binding parameter \(failed.index) of \(count) failed", sql: sql)
         }
         guard index == count else {
             let bound = index

@@ -29,8 +29,10 @@ package enum DailySummaries {
 
     /// Events `e` of one time range, through the index that orders them in time.
     static func eventsBetween(_ lower: String, _ upper: String) -> (from: String, where: String) {
-        ("event_uids u CROSS JOIN events e ON e.id = u.event_id",
-         "u.event_time >= \(lower) AND u.event_time < \(upper)")
+        (
+            "event_uids u CROSS JOIN events e ON e.id = u.event_id",
+            "u.event_time >= \(lower) AND u.event_time < \(upper)"
+        )
     }
 
     /// Rows of `activity_daily` grouped from the events `e` of `from` that `where` keeps.
@@ -98,31 +100,33 @@ package enum DailySummaries {
     /// Empty tables of the session, with the columns of activity_daily and object_daily, where
     /// new counts are staged before `addStaged` adds them to the summaries and their rollups.
     static func createStaging(_ db: Database) throws {
-        try db.execute(sql: """
-            CREATE TEMP TABLE IF NOT EXISTS staged_activity AS SELECT * FROM main.activity_daily WHERE 0;
-            CREATE TEMP TABLE IF NOT EXISTS staged_objects AS SELECT * FROM main.object_daily WHERE 0;
-            """)
+        try db.execute(
+            sql: """
+                CREATE TEMP TABLE IF NOT EXISTS staged_activity AS SELECT * FROM main.activity_daily WHERE 0;
+                CREATE TEMP TABLE IF NOT EXISTS staged_objects AS SELECT * FROM main.object_daily WHERE 0;
+                """)
     }
 
     /// Adds the staged counts to the daily summaries and to every rollup, and empties the
     /// staging tables: the one path by which the writer and merge add counts.
     static func addStaged(_ db: Database) throws {
-        try db.execute(sql: """
-            INSERT INTO activity_daily SELECT * FROM staged_activity WHERE true
-            ON CONFLICT (\(activityKey)) DO UPDATE SET \(addCounts);
-            INSERT INTO usage_daily \(rollup(usageKey, from: "staged_activity"))
-            ON CONFLICT (\(usageKey)) DO UPDATE SET \(addCounts);
-            INSERT INTO activity_totals \(rollup(totalsKey, from: "staged_activity"))
-            ON CONFLICT (\(totalsKey)) DO UPDATE SET \(addCounts);
-            INSERT INTO callers \(rollup(callerKey, from: "staged_activity"))
-            ON CONFLICT (\(callerKey)) DO UPDATE SET \(addCounts);
-            INSERT INTO object_daily SELECT * FROM staged_objects WHERE true
-            ON CONFLICT (\(objectKey)) DO UPDATE SET writes = writes + excluded.writes, reads = reads + excluded.reads, \(addCounts);
-            INSERT OR IGNORE INTO trail_files \(logFiles(from: "staged_objects"));
-            INSERT OR IGNORE INTO log_buckets \(logBuckets(from: "staged_objects"));
-            DELETE FROM staged_activity;
-            DELETE FROM staged_objects;
-            """)
+        try db.execute(
+            sql: """
+                INSERT INTO activity_daily SELECT * FROM staged_activity WHERE true
+                ON CONFLICT (\(activityKey)) DO UPDATE SET \(addCounts);
+                INSERT INTO usage_daily \(rollup(usageKey, from: "staged_activity"))
+                ON CONFLICT (\(usageKey)) DO UPDATE SET \(addCounts);
+                INSERT INTO activity_totals \(rollup(totalsKey, from: "staged_activity"))
+                ON CONFLICT (\(totalsKey)) DO UPDATE SET \(addCounts);
+                INSERT INTO callers \(rollup(callerKey, from: "staged_activity"))
+                ON CONFLICT (\(callerKey)) DO UPDATE SET \(addCounts);
+                INSERT INTO object_daily SELECT * FROM staged_objects WHERE true
+                ON CONFLICT (\(objectKey)) DO UPDATE SET writes = writes + excluded.writes, reads = reads + excluded.reads, \(addCounts);
+                INSERT OR IGNORE INTO trail_files \(logFiles(from: "staged_objects"));
+                INSERT OR IGNORE INTO log_buckets \(logBuckets(from: "staged_objects"));
+                DELETE FROM staged_activity;
+                DELETE FROM staged_objects;
+                """)
     }
 
     /// Rows of counts (`events`, `first_time`, `last_time`) of `rows` grouped by `key`.
@@ -185,28 +189,31 @@ package enum DailySummaries {
         try db.execute(sql: "DELETE FROM object_daily WHERE day BETWEEN ? AND ?", arguments: between)
         try db.execute(sql: "INSERT INTO object_daily \(objectSelect(from: source.from, where: source.where))")
         try db.execute(sql: "DELETE FROM usage_daily WHERE day BETWEEN ? AND ?", arguments: between)
-        try db.execute(sql: "INSERT INTO usage_daily \(rollup(usageKey, from: "activity_daily", where: "day BETWEEN ? AND ?"))",
-                       arguments: between)
+        try db.execute(
+            sql: "INSERT INTO usage_daily \(rollup(usageKey, from: "activity_daily", where: "day BETWEEN ? AND ?"))",
+            arguments: between)
         // A total, a caller or a log file may have lost its last event: the all-time rollups are
         // made again whole (seconds on a year of history; prune and a failed file only).
-        try db.execute(sql: """
-            DELETE FROM activity_totals;
-            INSERT INTO activity_totals \(rollup(totalsKey, from: "usage_daily"));
-            DELETE FROM callers;
-            INSERT INTO callers \(rollup(callerKey, from: "activity_daily"));
-            DELETE FROM trail_files;
-            INSERT INTO trail_files \(logFiles(from: "object_daily"));
-            DELETE FROM log_buckets;
-            INSERT INTO log_buckets \(logBuckets(from: "object_daily"));
-            """)
+        try db.execute(
+            sql: """
+                DELETE FROM activity_totals;
+                INSERT INTO activity_totals \(rollup(totalsKey, from: "usage_daily"));
+                DELETE FROM callers;
+                INSERT INTO callers \(rollup(callerKey, from: "activity_daily"));
+                DELETE FROM trail_files;
+                INSERT INTO trail_files \(logFiles(from: "object_daily"));
+                DELETE FROM log_buckets;
+                INSERT INTO log_buckets \(logBuckets(from: "object_daily"));
+                """)
         try setWatermark(db, try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM events") ?? 0)
     }
 
     static func setWatermark(_ db: Database, _ id: Int64) throws {
-        try db.execute(sql: """
-            INSERT INTO summary_state (id, last_event_id) VALUES (1, ?)
-            ON CONFLICT (id) DO UPDATE SET last_event_id = excluded.last_event_id
-            """, arguments: [id])
+        try db.execute(
+            sql: """
+                INSERT INTO summary_state (id, last_event_id) VALUES (1, ?)
+                ON CONFLICT (id) DO UPDATE SET last_event_id = excluded.last_event_id
+                """, arguments: [id])
     }
 }
 

@@ -20,30 +20,41 @@ final class EventDimensions {
 
     init(db: Database) throws {
         self.db = db
-        keys = try DimensionTable(db, table: "kms_keys", select: "SELECT id FROM kms_keys WHERE arn = ?",
-                                  insert: "INSERT INTO kms_keys (arn, account_id, region, key_id) VALUES (?, ?, ?, ?)")
-        trails = try DimensionTable(db, table: "trails", select: "SELECT id FROM trails WHERE arn = ?",
-                                    insert: "INSERT INTO trails (arn, account_id, region, name) VALUES (?, ?, ?, ?)")
-        objects = try DimensionTable(db, table: "s3_objects", select: "SELECT id FROM s3_objects WHERE key_hash IS ? AND key IS ? AND bucket_id IS ?",
-                                     insert: "INSERT INTO s3_objects (kind, bucket_id, key, key_hash) VALUES (?, ?, ?, ?)")
-        buckets = try DimensionTable(db, table: "s3_buckets", select: "SELECT id FROM s3_buckets WHERE arn = ?",
-                                     insert: "INSERT INTO s3_buckets (arn, name) VALUES (?, ?)")
-        strings = try DimensionTable(db, table: "strings", select: "SELECT id FROM strings WHERE text = ?",
-                                     insert: "INSERT INTO strings (text) VALUES (?)")
-        userAgents = try DimensionTable(db, table: "user_agents", select: "SELECT id FROM user_agents WHERE text = ?",
-                                        insert: "INSERT INTO user_agents (text) VALUES (?)")
-        contextNames = try DimensionTable(db, table: "context_names", select: "SELECT id FROM context_names WHERE name = ?",
-                                          insert: "INSERT INTO context_names (name) VALUES (?)")
-        contextValues = try DimensionTable(db, table: "context_values", select: "SELECT id FROM context_values WHERE value = ?",
-                                           insert: "INSERT INTO context_values (value) VALUES (?)")
-        principals = try DimensionTable(db, table: "principals", select: """
-            SELECT id FROM principals WHERE identity_hash = ?
-            \(Self.principalFields.map { "AND coalesce(\($0), '') = coalesce(?, '')" }.joined(separator: " "))
-            """, insert: """
-            INSERT INTO principals (identity_hash, type, arn, account_id, principal_id, user_name, role_arn,
-                session_name, invoked_by, access_key_id, source_identity, credential_from_console)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
+        keys = try DimensionTable(
+            db, table: "kms_keys", select: "SELECT id FROM kms_keys WHERE arn = ?",
+            insert: "INSERT INTO kms_keys (arn, account_id, region, key_id) VALUES (?, ?, ?, ?)")
+        trails = try DimensionTable(
+            db, table: "trails", select: "SELECT id FROM trails WHERE arn = ?",
+            insert: "INSERT INTO trails (arn, account_id, region, name) VALUES (?, ?, ?, ?)")
+        objects = try DimensionTable(
+            db, table: "s3_objects", select: "SELECT id FROM s3_objects WHERE key_hash IS ? AND key IS ? AND bucket_id IS ?",
+            insert: "INSERT INTO s3_objects (kind, bucket_id, key, key_hash) VALUES (?, ?, ?, ?)")
+        buckets = try DimensionTable(
+            db, table: "s3_buckets", select: "SELECT id FROM s3_buckets WHERE arn = ?",
+            insert: "INSERT INTO s3_buckets (arn, name) VALUES (?, ?)")
+        strings = try DimensionTable(
+            db, table: "strings", select: "SELECT id FROM strings WHERE text = ?",
+            insert: "INSERT INTO strings (text) VALUES (?)")
+        userAgents = try DimensionTable(
+            db, table: "user_agents", select: "SELECT id FROM user_agents WHERE text = ?",
+            insert: "INSERT INTO user_agents (text) VALUES (?)")
+        contextNames = try DimensionTable(
+            db, table: "context_names", select: "SELECT id FROM context_names WHERE name = ?",
+            insert: "INSERT INTO context_names (name) VALUES (?)")
+        contextValues = try DimensionTable(
+            db, table: "context_values", select: "SELECT id FROM context_values WHERE value = ?",
+            insert: "INSERT INTO context_values (value) VALUES (?)")
+        principals = try DimensionTable(
+            db, table: "principals",
+            select: """
+                SELECT id FROM principals WHERE identity_hash = ?
+                \(Self.principalFields.map { "AND coalesce(\($0), '') = coalesce(?, '')" }.joined(separator: " "))
+                """,
+            insert: """
+                INSERT INTO principals (identity_hash, type, arn, account_id, principal_id, user_name, role_arn,
+                    session_name, invoked_by, access_key_id, source_identity, credential_from_console)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
     }
 
     private var all: [DimensionTable] {
@@ -102,16 +113,19 @@ final class EventDimensions {
         let (bucketARN, key) = S3ObjectSQL.split(arn: arn, location)
         let bucketID = try bucketARN.map { try bucket(arn: $0, name: location.bucket ?? "") }
         let hash = key.map(StoredKeyHash.of)
-        let id = try objects.id(db, bind: { row in
-            row.int(hash)
-            row.text(key)
-            row.int(bucketID)
-        }, insert: { row in
-            row.text(location.kind.rawValue)
-            row.int(bucketID)
-            row.text(key)
-            row.int(hash)
-        })
+        let id = try objects.id(
+            db,
+            bind: { row in
+                row.int(hash)
+                row.text(key)
+                row.int(bucketID)
+            },
+            insert: { row in
+                row.text(location.kind.rawValue)
+                row.int(bucketID)
+                row.text(key)
+                row.int(hash)
+            })
         objects.cache.set(id, for: arn)
         return id
     }
@@ -168,8 +182,10 @@ final class EventDimensions {
     func storedPrincipal(_ p: Principal, hash: Int64) throws -> Int64 {
         func bindFields(_ row: inout BoundStatement) {
             row.int(hash)
-            for field in [p.type, p.arn, p.accountID, p.principalID, p.userName, p.roleARN, p.sessionName,
-                          p.invokedBy, p.accessKeyID, p.sourceIdentity, p.credentialFromConsole] {
+            for field in [
+                p.type, p.arn, p.accountID, p.principalID, p.userName, p.roleARN, p.sessionName,
+                p.invokedBy, p.accessKeyID, p.sourceIdentity, p.credentialFromConsole,
+            ] {
                 row.text(field)
             }
         }

@@ -54,12 +54,13 @@ final class EventWriter {
         summaries = try SummaryAccumulator(db)
         pendingContext = try PendingRows(db)
         insertGrantee = try db.makeStatement(sql: "INSERT OR REPLACE INTO event_grantees (event_id, grantee) VALUES (?, ?)")
-        upsertAlias = try db.makeStatement(sql: """
-            INSERT INTO kms_key_aliases (key_id, alias, first_seen, last_seen) VALUES (?, ?, ?, ?)
-            ON CONFLICT (key_id, alias) DO UPDATE SET
-                first_seen = min(first_seen, excluded.first_seen),
-                last_seen = max(last_seen, excluded.last_seen)
-            """)
+        upsertAlias = try db.makeStatement(
+            sql: """
+                INSERT INTO kms_key_aliases (key_id, alias, first_seen, last_seen) VALUES (?, ?, ?, ?)
+                ON CONFLICT (key_id, alias) DO UPDATE SET
+                    first_seen = min(first_seen, excluded.first_seen),
+                    last_seen = max(last_seen, excluded.last_seen)
+                """)
         dimensions = try EventDimensions(db: db)
     }
 
@@ -118,9 +119,11 @@ final class EventWriter {
     /// Starts a file whose events come in parts. Its ledger row says "interrupted" until the
     /// end arrives, so a run killed in between reads it again next time.
     func open(_ file: InputFile) throws -> OpenFile {
-        let fileID = try ledger.record(file.path, LedgerWriter.Entry(
-            size: file.size, mtimeNs: file.mtimeNs, outcome: .failed(reason: "interrupted while being read"),
-            reason: "interrupted while being read"))
+        let fileID = try ledger.record(
+            file.path,
+            LedgerWriter.Entry(
+                size: file.size, mtimeNs: file.mtimeNs, outcome: .failed(reason: "interrupted while being read"),
+                reason: "interrupted while being read"))
         return OpenFile(fileID: fileID, watermark: try newEventID() - 1)
     }
 
@@ -138,15 +141,18 @@ final class EventWriter {
             let arguments: StatementArguments = ["file": opened.fileID, "mark": opened.watermark]
             let added = "SELECT id FROM events WHERE source_file_id = :file AND id > :mark"
             // The file's events are in the daily summaries: their days are counted again.
-            let times = try Row.fetchOne(db, sql: """
-                SELECT min(event_time), max(event_time) FROM events WHERE source_file_id = :file AND id > :mark
-                """, arguments: arguments)
+            let times = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT min(event_time), max(event_time) FROM events WHERE source_file_id = :file AND id > :mark
+                    """, arguments: arguments)
             try db.execute(sql: "DELETE FROM event_context WHERE event_id IN (\(added))", arguments: arguments)
             try db.execute(sql: "DELETE FROM event_grantees WHERE event_id IN (\(added))", arguments: arguments)
-            try db.execute(sql: """
-                DELETE FROM event_uids WHERE event_id IN (\(added))
-                    AND event_time IN (SELECT event_time FROM events WHERE source_file_id = :file AND id > :mark)
-                """, arguments: arguments)
+            try db.execute(
+                sql: """
+                    DELETE FROM event_uids WHERE event_id IN (\(added))
+                        AND event_time IN (SELECT event_time FROM events WHERE source_file_id = :file AND id > :mark)
+                    """, arguments: arguments)
             try db.execute(sql: "DELETE FROM events WHERE source_file_id = :file AND id > :mark", arguments: arguments)
             nextEventID = nil
             if let first = times?[0] as Int64?, let last = times?[1] as Int64? {
@@ -155,13 +161,16 @@ final class EventWriter {
         }
         var reason = file.outcome.reason
         if file.outcome == .ingested, file.malformedCount > 0 {
-            reason = "\(file.malformedCount) malformed \(file.s3MalformedCount > 0 ? "" : "KMS ")record(s): "
+            reason =
+                "\(file.malformedCount) malformed \(file.s3MalformedCount > 0 ? "" : "KMS ")record(s): "
                 + file.malformed.prefix(3).map { "record \($0.index): \($0.reason)" }.joined(separator: "; ")
         }
-        let fileID = try ledger.record(file.path, LedgerWriter.Entry(
-            size: file.size, mtimeNs: file.mtimeNs, outcome: file.outcome, reason: reason, records: file.records,
-            kmsRecords: file.kmsRecords, malformedRecords: file.malformedCount,
-            uncompressedBytes: file.uncompressedBytes, contentSHA256: file.contentSHA256))
+        let fileID = try ledger.record(
+            file.path,
+            LedgerWriter.Entry(
+                size: file.size, mtimeNs: file.mtimeNs, outcome: file.outcome, reason: reason, records: file.records,
+                kmsRecords: file.kmsRecords, malformedRecords: file.malformedCount,
+                uncompressedBytes: file.uncompressedBytes, contentSHA256: file.contentSHA256))
         var added = file.outcome == .ingested ? opened?.added ?? 0 : 0
         added += try insert(draining: &file.events, fileID: fileID)
         if file.outcome == .ingested, !file.s3Reads.isEmpty || !file.s3NotedBuckets.isEmpty {
@@ -259,7 +268,11 @@ final class EventWriter {
         row.principal = try dimensions.principal(e.principal)
         row.object = try dimensions.object(e.s3ARN)
         row.trail = try dimensions.trail(e.trailARN)
-        if let ip = e.sourceIPAddress, let packed = StoredAddress.ipv4(ip) { row.packedSourceIP = packed } else { row.sourceIP = e.sourceIPAddress }
+        if let ip = e.sourceIPAddress, let packed = StoredAddress.ipv4(ip) {
+            row.packedSourceIP = packed
+        } else {
+            row.sourceIP = e.sourceIPAddress
+        }
         row.userAgent = try dimensions.userAgent(e.userAgent)
         row.errorCode = try dimensions.string(e.errorCode)
         row.errorMessage = e.errorMessage
@@ -275,8 +288,10 @@ final class EventWriter {
         summaries.add(e, row, delivery: delivery)
         try pendingEvents.append(row, db)
         for pair in e.otherContext {
-            try pendingContext.append(ContextRow(eventRowID: id, scope: Int64(pair.scope.rawValue),
-                                                 name: try dimensions.contextName(pair.name), value: try dimensions.contextValue(pair.value)), db)
+            try pendingContext.append(
+                ContextRow(
+                    eventRowID: id, scope: Int64(pair.scope.rawValue),
+                    name: try dimensions.contextName(pair.name), value: try dimensions.contextValue(pair.value)), db)
         }
         if let grantee = e.granteePrincipal {
             try insertGrantee.execute(arguments: [id, grantee])

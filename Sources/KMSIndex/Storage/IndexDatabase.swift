@@ -177,7 +177,9 @@ package final class IndexDatabase: Sendable {
             if getenv("KMSINDEX_PROFILE_SQL") != nil {
                 db.trace(options: .profile) { event in
                     if case let .profile(statement, duration) = event {
-                        let line = String(format: "%.4f s  ", duration) + String(statement.sql.prefix(300)).replacingOccurrences(of: "\n", with: " ") + "\n"
+                        let line =
+                            String(format: "%.4f s  ", duration)
+                            + String(statement.sql.prefix(300)).replacingOccurrences(of: "\n", with: " ") + "\n"
                         _ = line.withCString { write(2, $0, strlen($0)) }
                     }
                 }
@@ -234,9 +236,12 @@ package final class IndexDatabase: Sendable {
     /// The identifiers of the migrations applied to an index; none before the first.
     static func appliedMigrations(_ db: Database) throws -> [String] {
         // Asked of sqlite_master: GRDB's tableExists would load and cache the whole schema.
-        let tables = try Int.fetchOne(db, sql: """
-            SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'grdb_migrations' COLLATE NOCASE
-            """) ?? 0
+        let tables =
+            try Int.fetchOne(
+                db,
+                sql: """
+                    SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'grdb_migrations' COLLATE NOCASE
+                    """) ?? 0
         guard tables > 0 else { return [] }
         return try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations")
     }

@@ -26,9 +26,11 @@ package enum Maintenance {
             throw QueryError.notATime(before)
         }
         try index.queue.inTransaction { db in
-            try db.execute(sql: "DELETE FROM event_context WHERE event_id IN (SELECT id FROM events WHERE event_time < ?)", arguments: [cutoff])
+            try db.execute(
+                sql: "DELETE FROM event_context WHERE event_id IN (SELECT id FROM events WHERE event_time < ?)", arguments: [cutoff])
             report.contextPairs = db.changesCount
-            try db.execute(sql: "DELETE FROM event_grantees WHERE event_id IN (SELECT id FROM events WHERE event_time < ?)", arguments: [cutoff])
+            try db.execute(
+                sql: "DELETE FROM event_grantees WHERE event_id IN (SELECT id FROM events WHERE event_time < ?)", arguments: [cutoff])
             try db.execute(sql: "DELETE FROM event_uids WHERE event_time < ?", arguments: [cutoff])
             try db.execute(sql: "DELETE FROM events WHERE event_time < ?", arguments: [cutoff])
             report.events = db.changesCount
@@ -37,33 +39,38 @@ package enum Maintenance {
             try db.execute(sql: "DELETE FROM activity_daily WHERE day < ?", arguments: [cutoffDay])
             try db.execute(sql: "DELETE FROM object_daily WHERE day < ?", arguments: [cutoffDay])
             try DailySummaries.recount(db, days: cutoffDay...cutoffDay)
-            try db.execute(sql: """
-                DELETE FROM kms_key_aliases WHERE key_id NOT IN (SELECT key_id FROM events WHERE key_id IS NOT NULL)
-                    AND key_id NOT IN (SELECT source_key_id FROM events WHERE source_key_id IS NOT NULL)
-                """)
-            try db.execute(sql: """
-                DELETE FROM kms_keys WHERE id NOT IN (SELECT key_id FROM events WHERE key_id IS NOT NULL)
-                    AND id NOT IN (SELECT source_key_id FROM events WHERE source_key_id IS NOT NULL)
-                """)
+            try db.execute(
+                sql: """
+                    DELETE FROM kms_key_aliases WHERE key_id NOT IN (SELECT key_id FROM events WHERE key_id IS NOT NULL)
+                        AND key_id NOT IN (SELECT source_key_id FROM events WHERE source_key_id IS NOT NULL)
+                    """)
+            try db.execute(
+                sql: """
+                    DELETE FROM kms_keys WHERE id NOT IN (SELECT key_id FROM events WHERE key_id IS NOT NULL)
+                        AND id NOT IN (SELECT source_key_id FROM events WHERE source_key_id IS NOT NULL)
+                    """)
             report.keys = db.changesCount
-            try db.execute(sql: """
-                DELETE FROM s3_objects WHERE id NOT IN (SELECT object_id FROM events WHERE object_id IS NOT NULL)
-                    AND id NOT IN (SELECT object_id FROM s3_reads WHERE object_id IS NOT NULL)
-                """)
+            try db.execute(
+                sql: """
+                    DELETE FROM s3_objects WHERE id NOT IN (SELECT object_id FROM events WHERE object_id IS NOT NULL)
+                        AND id NOT IN (SELECT object_id FROM s3_reads WHERE object_id IS NOT NULL)
+                    """)
             report.objects = db.changesCount
             try db.execute(sql: "DELETE FROM s3_buckets WHERE id NOT IN (SELECT bucket_id FROM s3_objects WHERE bucket_id IS NOT NULL)")
             try db.execute(sql: "DELETE FROM context_values WHERE id NOT IN (SELECT value_id FROM event_context)")
             try db.execute(sql: "DELETE FROM trails WHERE id NOT IN (SELECT trail_id FROM events WHERE trail_id IS NOT NULL)")
             report.trails = db.changesCount
-            try db.execute(sql: """
-                DELETE FROM principals WHERE id NOT IN (SELECT principal_id FROM events WHERE principal_id IS NOT NULL)
-                    AND id NOT IN (SELECT principal_id FROM s3_reads WHERE principal_id IS NOT NULL)
-                """)
+            try db.execute(
+                sql: """
+                    DELETE FROM principals WHERE id NOT IN (SELECT principal_id FROM events WHERE principal_id IS NOT NULL)
+                        AND id NOT IN (SELECT principal_id FROM s3_reads WHERE principal_id IS NOT NULL)
+                    """)
             report.principals = db.changesCount
-            try db.execute(sql: """
-                DELETE FROM user_agents WHERE id NOT IN (SELECT user_agent_id FROM events WHERE user_agent_id IS NOT NULL)
-                    AND id NOT IN (SELECT user_agent_id FROM s3_reads WHERE user_agent_id IS NOT NULL)
-                """)
+            try db.execute(
+                sql: """
+                    DELETE FROM user_agents WHERE id NOT IN (SELECT user_agent_id FROM events WHERE user_agent_id IS NOT NULL)
+                        AND id NOT IN (SELECT user_agent_id FROM s3_reads WHERE user_agent_id IS NOT NULL)
+                    """)
             report.userAgents = db.changesCount
             return .commit
         }

@@ -18,13 +18,15 @@ extension EventWriter {
     func insertS3Read(_ read: S3ReadEvent, fileID: Int64) throws -> Bool {
         let uid: DatabaseValue = EventUID.uuidBytes(read.eventID).map { Data($0).databaseValue } ?? read.eventID.databaseValue
         let ip: DatabaseValue = read.sourceIPAddress.map { StoredAddress.ipv4($0)?.databaseValue ?? $0.databaseValue } ?? .null
-        let statement = try db.cachedStatement(sql: """
-            INSERT OR IGNORE INTO s3_reads (event_time, event_uid, event_name_sid, region_sid, recipient_account_sid, principal_id,
-                                            object_id, source_ip, user_agent_id, error_code_sid, error_message, bytes, source_file_id)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT OR IGNORE INTO s3_reads (event_time, event_uid, event_name_sid, region_sid, recipient_account_sid, principal_id,
+                                                object_id, source_ip, user_agent_id, error_code_sid, error_message, bytes, source_file_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
         try statement.execute(arguments: [
-            read.eventTimeMs, uid, try dimensions.string(read.eventName), try dimensions.string(read.awsRegion), try dimensions.string(read.recipientAccountID),
+            read.eventTimeMs, uid, try dimensions.string(read.eventName), try dimensions.string(read.awsRegion),
+            try dimensions.string(read.recipientAccountID),
             try dimensions.principal(read.principal), try dimensions.object(read.objectARN), ip, try dimensions.userAgent(read.userAgent),
             try dimensions.string(read.errorCode), read.errorMessage, read.bytes, fileID,
         ])
@@ -85,10 +87,13 @@ final class S3ReadStaging {
         if count == 0 { return }
         let counting = Set(try String.fetchAll(db, sql: bucketsThatCount))
         var files: [Int64: (path: String, sha: String?, buckets: Set<String>)] = [:]
-        for row in try Row.fetchAll(db, sql: """
-            SELECT s.source_file_id, f.path, f.content_sha256, s.bucket
-            FROM s3_reads_staged s JOIN source_files f ON f.id = s.source_file_id ORDER BY s.source_file_id
-            """) where counting.contains(row[3]) {
+        for row in try Row.fetchAll(
+            db,
+            sql: """
+                SELECT s.source_file_id, f.path, f.content_sha256, s.bucket
+                FROM s3_reads_staged s JOIN source_files f ON f.id = s.source_file_id ORDER BY s.source_file_id
+                """) where counting.contains(row[3])
+        {
             files[row[0], default: (row[1], row[2], [])].buckets.insert(row[3])
         }
         for (fileID, file) in files.sorted(by: { $0.key < $1.key }) {

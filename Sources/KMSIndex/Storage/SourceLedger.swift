@@ -68,15 +68,18 @@ final class LedgerWriter {
         selectDir = try db.makeStatement(sql: "SELECT id FROM ledger_dirs WHERE path = ?")
         insertDir = try db.makeStatement(sql: "INSERT INTO ledger_dirs (path) VALUES (?)")
         selectFile = try db.makeStatement(sql: "SELECT id FROM ledger_files WHERE dir_id IS ?3 AND path_hash = ?1 AND name = ?2")
-        let columns = "size, mtime_ns, outcome, reason, records, kms_events, events_added, malformed_records, uncompressed_bytes, content_sha256, read_at"
-        insertFile = try db.makeStatement(sql: """
-            INSERT INTO ledger_files (path_hash, name, dir_id, \(columns))
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, CAST(strftime('%s', 'now') AS INTEGER))
-            """)
-        updateFile = try db.makeStatement(sql: """
-            UPDATE ledger_files SET (\(columns)) = (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, CAST(strftime('%s', 'now') AS INTEGER))
-            WHERE id = ?
-            """)
+        let columns =
+            "size, mtime_ns, outcome, reason, records, kms_events, events_added, malformed_records, uncompressed_bytes, content_sha256, read_at"
+        insertFile = try db.makeStatement(
+            sql: """
+                INSERT INTO ledger_files (path_hash, name, dir_id, \(columns))
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, CAST(strftime('%s', 'now') AS INTEGER))
+                """)
+        updateFile = try db.makeStatement(
+            sql: """
+                UPDATE ledger_files SET (\(columns)) = (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, CAST(strftime('%s', 'now') AS INTEGER))
+                WHERE id = ?
+                """)
         updateAdded = try db.makeStatement(sql: "UPDATE ledger_files SET events_added = ? WHERE id = ?")
     }
 

@@ -1,9 +1,10 @@
+import GRDB
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import GRDB
 
 /// How source addresses are stored: a dotted IPv4 address as its 32-bit value (5 bytes instead
 /// of up to 15); anything else (IPv6, `kms.amazonaws.com`, `AWS Internal`) as text.

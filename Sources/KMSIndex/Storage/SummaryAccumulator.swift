@@ -39,14 +39,16 @@ final class SummaryAccumulator {
 
     init(_ db: Database) throws {
         try DailySummaries.createStaging(db)
-        stageActivity = try db.makeStatement(sql: """
-            INSERT INTO staged_activity (\(DailySummaries.activityKey), events, first_time, last_time)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
-        stageObject = try db.makeStatement(sql: """
-            INSERT INTO staged_objects (\(DailySummaries.objectKey), events, writes, reads, first_time, last_time)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
+        stageActivity = try db.makeStatement(
+            sql: """
+                INSERT INTO staged_activity (\(DailySummaries.activityKey), events, first_time, last_time)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+        stageObject = try db.makeStatement(
+            sql: """
+                INSERT INTO staged_objects (\(DailySummaries.objectKey), events, writes, reads, first_time, last_time)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
     }
 
     /// Counts an event written with these ids (nil when absent). `delivery` is the stored key

@@ -127,7 +127,8 @@ final class TextIDCache {
             let s = slots[slot]
             guard let text = s.bytes else { return (slot, false) }
             if s.hash == hash, s.count == bytes.count,
-               s.count == 0 || memcmp(text, bytes.baseAddress!, s.count) == 0 {
+                s.count == 0 || memcmp(text, bytes.baseAddress!, s.count) == 0
+            {
                 return (slot, true)
             }
             slot = (slot + 1) & mask

@@ -165,10 +165,15 @@ struct Account {
         let roleSpecs: [(String, String, [RoleSession])] = [
             ("app-backend", "/", sessions(instanceSessions)),
             ("data-pipeline", "/service-role/", sessions(["glue-etl-nightly", "emr-step-42", "airflow-task-7"])),
-            ("SecurityAudit", "/", sessions(["alice@example.com"], sourceIdentity: "alice") + sessions(["bob.smith"], sourceIdentity: "bob.smith")),
+            (
+                "SecurityAudit", "/",
+                sessions(["alice@example.com"], sourceIdentity: "alice") + sessions(["bob.smith"], sourceIdentity: "bob.smith")
+            ),
             ("log-ingest", "/", sessions(["splunk-ta-aws", "siem-collector"])),
-            ("AWSReservedSSO_AdministratorAccess_" + ssoSuffix, "/aws-reserved/sso.amazonaws.com/",
-             sessions(["alice@example.com", "carol.nguyen@example.com"], console: true)),
+            (
+                "AWSReservedSSO_AdministratorAccess_" + ssoSuffix, "/aws-reserved/sso.amazonaws.com/",
+                sessions(["alice@example.com", "carol.nguyen@example.com"], console: true)
+            ),
             ("orders-fn-role", "/service-role/", sessions(["orders-processor", "thumbnail-generator", "nightly-report"])),
             ("analyst", "/", sessions(["tanaka.hiroshi", "1709251200123456789"], sourceIdentity: "tanaka")),
         ]

@@ -16,19 +16,22 @@ extension RecordFactory {
 
     /// DescribeInstances whose responseElements hold up to a few dozen instances.
     func describeInstances(_ place: StreamPlace, at time: Int64, count: Int? = nil) {
-        let identity = rng.chance(0.5)
+        let identity =
+            rng.chance(0.5)
             ? ids.awsService(rng.pick(["autoscaling.amazonaws.com", "ssm.amazonaws.com", "elasticloadbalancing.amazonaws.com"]))
             : ids.randomCaller(place.account, at: time, rng: &rng)
         var envelope = plainEnvelope("ec2.amazonaws.com", "DescribeInstances", place, at: time, identity: identity, readOnly: true)
         envelope.tlsHost = "ec2.\(place.region.name).amazonaws.com"
         let n = count ?? (rng.chance(0.8) ? rng.int(in: 1...4) : rng.int(in: 5...30))
-        var instances: [(id: String, image: String, ip: String, subnet: String, vpc: String, volume: String, name: String, launch: Int64)] = []
+        var instances: [(id: String, image: String, ip: String, subnet: String, vpc: String, volume: String, name: String, launch: Int64)] =
+            []
         for _ in 0..<n {
-            instances.append((
-                "i-0" + rng.hex(16), "ami-0" + rng.hex(16),
-                "10.0.\(rng.int(in: 0...255)).\(rng.int(in: 1...254))", "subnet-0" + rng.hex(16), "vpc-0" + rng.hex(16),
-                "vol-0" + rng.hex(16), rng.pick(Self.instanceNames), time - Int64(rng.int(in: 3600...90 * 86400)) * 1000
-            ))
+            instances.append(
+                (
+                    "i-0" + rng.hex(16), "ami-0" + rng.hex(16),
+                    "10.0.\(rng.int(in: 0...255)).\(rng.int(in: 1...254))", "subnet-0" + rng.hex(16), "vpc-0" + rng.hex(16),
+                    "vol-0" + rng.hex(16), rng.pick(Self.instanceNames), time - Int64(rng.int(in: 3600...90 * 86400)) * 1000
+                ))
         }
         let reservation = "r-0" + rng.hex(16)
         let requestID = rng.uuid()

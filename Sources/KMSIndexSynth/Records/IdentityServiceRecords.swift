@@ -20,7 +20,8 @@ extension RecordFactory {
 
     func assumeRole(_ place: StreamPlace, at time: Int64) {
         let account = place.account
-        let caller: Identity = rng.chance(0.6)
+        let caller: Identity =
+            rng.chance(0.6)
             ? ids.awsService(rng.pick(["ec2.amazonaws.com", "lambda.amazonaws.com", "glue.amazonaws.com"]))
             : ids.randomCaller(account, at: time, rng: &rng)
         let roleName: Account.RoleName = rng.pick([.appBackend, .dataPipeline, .lambdaExec, .securityAudit, .logIngest])
@@ -160,7 +161,8 @@ extension RecordFactory {
             assumeRole(place, at: time)
             return
         }
-        let identity = rng.chance(0.7)
+        let identity =
+            rng.chance(0.7)
             ? ids.randomRoleSession(account, .ssoAdmin, at: time, rng: &rng)
             : ids.iamUser(account, account.user(rng.pick([.deployBot, .alice])), at: time, rng: &rng)
         let which = rng.below(4)
@@ -170,7 +172,8 @@ extension RecordFactory {
         envelope.tlsHost = "iam.amazonaws.com"
         if rng.chance(0.05) {
             envelope.errorCode = "AccessDenied"
-            envelope.errorMessage = "User: \(identity.arn ?? "") is not authorized to perform: iam:\(name) on resource: role app-backend because no identity-based policy allows the iam:\(name) action"
+            envelope.errorMessage =
+                "User: \(identity.arn ?? "") is not authorized to perform: iam:\(name) on resource: role app-backend because no identity-based policy allows the iam:\(name) action"
         }
         let failed = envelope.errorCode != nil
         let role = account.role(rng.pick([.appBackend, .dataPipeline, .analyst]))

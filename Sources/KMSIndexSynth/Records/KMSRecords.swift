@@ -193,7 +193,10 @@ extension RecordFactory {
         case 8:
             call.error = ("IncorrectKeyException", "The key ID in the request does not identify a CMK that can perform this operation.")
         default:
-            call.error = ("InvalidCiphertextException", "The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.")
+            call.error = (
+                "InvalidCiphertextException",
+                "The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access."
+            )
         }
     }
 
@@ -217,7 +220,8 @@ extension RecordFactory {
         switch rng.below(100) {
         case 0..<40:
             // S3 writes a new SSE-KMS object.
-            let object = rng.chance(0.9)
+            let object =
+                rng.chance(0.9)
                 ? (bucket: region.dataBucket, key: tailObjectKey(at: time))
                 : (bucket: region.reportsBucket, key: rng.pick(Self.awkwardObjectKeys))
             if churn != nil, object.bucket == region.dataBucket {
@@ -245,7 +249,8 @@ extension RecordFactory {
             let caller = roleCaller(account, .ssoAdmin, at: time, invokedBy: "secretsmanager.amazonaws.com")
             let key = region.keys.secretsManaged
             let call = serviceCall(
-                .generateDataKey(keyID: key.alias, context: [("SecretARN", secret), ("SecretVersionId", rng.uuid())], numberOfBytes: false),
+                .generateDataKey(
+                    keyID: key.alias, context: [("SecretARN", secret), ("SecretVersionId", rng.uuid())], numberOfBytes: false),
                 place, at: time, identity: caller, key: key, via: "secretsmanager.amazonaws.com")
             finishAndEmit(call)
         default:
@@ -278,7 +283,8 @@ extension RecordFactory {
             let call = serviceCall(.describeKey(keyID: key.arn), place, at: time, identity: ids.awsService(service), key: key, via: service)
             finishAndEmit(call, keyIsArn: true)
         } else {
-            var call = directCall(.describeKey(keyID: form.render(key)), place, at: time, identity: applicationCaller(place, at: time), keys: [key])
+            var call = directCall(
+                .describeKey(keyID: form.render(key)), place, at: time, identity: applicationCaller(place, at: time), keys: [key])
             maybeFail(&call, rate: 0.03, place: place)
             finishAndEmit(call, keyIsArn: form == .keyArn)
         }
@@ -287,7 +293,9 @@ extension RecordFactory {
     /// EBS creates a volume: a data key without plaintext, context `aws:ebs:id`.
     private func ebsDataKey(_ place: StreamPlace, at time: Int64) {
         let key = place.region.keys.ebsManaged
-        let caller = rng.chance(0.5) ? ids.awsService("ec2.amazonaws.com")
+        let caller =
+            rng.chance(0.5)
+            ? ids.awsService("ec2.amazonaws.com")
             : roleCaller(place.account, .appBackend, at: time, invokedBy: "ec2.amazonaws.com")
         let call = serviceCall(
             .generateDataKeyWithoutPlaintext(keyID: key.arn, context: [("aws:ebs:id", rng.pick(place.region.volumes))]),
@@ -304,7 +312,10 @@ extension RecordFactory {
         var call = serviceCall(
             .createGrant(
                 keyID: key.arn, grantee: role.arn, retiring: "ec2.\(place.region.name).amazonaws.com",
-                operations: ["Decrypt", "RetireGrant", "GenerateDataKeyWithoutPlaintext", "ReEncryptFrom", "ReEncryptTo", "DescribeKey", "CreateGrant"],
+                operations: [
+                    "Decrypt", "RetireGrant", "GenerateDataKeyWithoutPlaintext", "ReEncryptFrom", "ReEncryptTo", "DescribeKey",
+                    "CreateGrant",
+                ],
                 constraint: [("aws:ebs:id", rng.pick(place.region.volumes))]),
             place, at: time, identity: caller, key: key, via: "ec2.amazonaws.com")
         maybeFail(&call, rate: 0.02, place: place)

@@ -6,7 +6,8 @@ extension RecordFactory {
         let functionArn = "arn:aws:lambda:\(place.region.name):\(account.id):function:\(function)"
         if rng.chance(0.75) {
             // Invoke is a data event.
-            let identity = rng.chance(0.5)
+            let identity =
+                rng.chance(0.5)
                 ? ids.awsService(rng.pick(["apigateway.amazonaws.com", "events.amazonaws.com", "s3.amazonaws.com"]))
                 : ids.randomRoleSession(account, .appBackend, at: time, rng: &rng)
             var envelope = plainEnvelope("lambda.amazonaws.com", "Invoke", place, at: time, identity: identity, readOnly: false)
@@ -83,7 +84,8 @@ extension RecordFactory {
         case 1..<6: identity = ids.iamUser(account, account.user(rng.pick([.alice, .bob, .cloudtrailAdmin, .intern])), at: time, rng: &rng)
         default: identity = ids.randomRoleSession(account, .ssoAdmin, at: time, rng: &rng)
         }
-        var envelope = plainEnvelope("signin.amazonaws.com", "ConsoleLogin", place, at: time, identity: identity, readOnly: nil, eventVersion: "1.09")
+        var envelope = plainEnvelope(
+            "signin.amazonaws.com", "ConsoleLogin", place, at: time, identity: identity, readOnly: nil, eventVersion: "1.09")
         envelope.userAgent = RecordFactory.userAgents[6]
         envelope.eventType = "AwsConsoleSignIn"
         envelope.tlsHost = "signin.aws.amazon.com"
@@ -142,7 +144,8 @@ extension RecordFactory {
             }
         default:
             let identity = ids.directory(account, rng: &rng)
-            let envelope = plainEnvelope("workdocs.amazonaws.com", "DescribeDocumentVersions", place, at: time, identity: identity, readOnly: true)
+            let envelope = plainEnvelope(
+                "workdocs.amazonaws.com", "DescribeDocumentVersions", place, at: time, identity: identity, readOnly: true)
             let folder = rng.uuid()
             emit(envelope) { w in
                 w.key("requestParameters")

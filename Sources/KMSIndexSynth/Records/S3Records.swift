@@ -85,12 +85,13 @@ extension RecordFactory {
             w.endObject()
         }
         if listed {
-            markLastAsS3Read(S3ReadFacts(
-                objectArn: "arn:aws:s3:::\(bucket)/\(key)", timeMs: envelope.time,
-                read: GroundTruthS3Read(
-                    eventTime: UTCTime.iso8601(envelope.time, fractional: envelope.fractionalTime), eventID: envelope.eventID,
-                    eventName: eventName, principalArn: identity?.principalArn, errorCode: error,
-                    bytes: put ? 0 : bytes, pairedDecrypt: pairedDecrypt)))
+            markLastAsS3Read(
+                S3ReadFacts(
+                    objectArn: "arn:aws:s3:::\(bucket)/\(key)", timeMs: envelope.time,
+                    read: GroundTruthS3Read(
+                        eventTime: UTCTime.iso8601(envelope.time, fractional: envelope.fractionalTime), eventID: envelope.eventID,
+                        eventName: eventName, principalArn: identity?.principalArn, errorCode: error,
+                        bytes: put ? 0 : bytes, pairedDecrypt: pairedDecrypt)))
         }
     }
 
@@ -115,9 +116,11 @@ extension RecordFactory {
         case 6, 7:
             s3ObjectEvent(place, at: time, identity: identity, bucket: bucket, key: "uploads/\(rng.uuid()).bin", put: true, kmsKey: nil)
         case 8:
-            s3ObjectEvent(place, at: time, identity: identity, bucket: bucket, key: rng.pick(assets), put: false, kmsKey: nil, name: "HeadObject")
+            s3ObjectEvent(
+                place, at: time, identity: identity, bucket: bucket, key: rng.pick(assets), put: false, kmsKey: nil, name: "HeadObject")
         default:
-            var envelope = plainEnvelope("s3.amazonaws.com", "ListObjects", place, at: time, identity: identity, readOnly: true, eventVersion: "1.09")
+            var envelope = plainEnvelope(
+                "s3.amazonaws.com", "ListObjects", place, at: time, identity: identity, readOnly: true, eventVersion: "1.09")
             envelope.requestID = rng.hex(16, uppercase: true)
             envelope.managementEvent = false
             envelope.eventCategory = "Data"

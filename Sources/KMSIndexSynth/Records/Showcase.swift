@@ -18,41 +18,77 @@ extension RecordFactory {
 
         // Every identity type calling KMS, each with a different keyId form.
         var t = time()
-        emitKMS(directCall(.encrypt(keyID: keys.appData.alias, context: nil), place, at: t, identity: ids.root(account, at: t, rng: &rng), keys: [keys.appData]))
+        emitKMS(
+            directCall(
+                .encrypt(keyID: keys.appData.alias, context: nil), place, at: t, identity: ids.root(account, at: t, rng: &rng),
+                keys: [keys.appData]))
         t = time()
-        emitKMS(directCall(.generateDataKey(keyID: keys.finance.id, context: [("department", "finance")], numberOfBytes: false), place, at: t, identity: ids.iamUser(account, account.user(.alice), at: t, rng: &rng), keys: [keys.finance]))
+        emitKMS(
+            directCall(
+                .generateDataKey(keyID: keys.finance.id, context: [("department", "finance")], numberOfBytes: false), place, at: t,
+                identity: ids.iamUser(account, account.user(.alice), at: t, rng: &rng), keys: [keys.finance]))
         t = time()
         let auditor = account.role(.securityAudit)
-        var call = serviceCall(.decrypt(keyID: nil, context: [("aws:s3:arn", hot)]), place, at: t, identity: ids.assumedRole(account, auditor, session: auditor.sessions[0], at: t, rng: &rng), key: keys.dataLake, via: "s3.amazonaws.com")
+        var call = serviceCall(
+            .decrypt(keyID: nil, context: [("aws:s3:arn", hot)]), place, at: t,
+            identity: ids.assumedRole(account, auditor, session: auditor.sessions[0], at: t, rng: &rng), key: keys.dataLake,
+            via: "s3.amazonaws.com")
         emitKMS(call)
         t = time()
         let admin = account.role(.ssoAdmin)
-        emitKMS(directCall(.describeKey(keyID: keys.dataLake.aliasArn), place, at: t, identity: ids.assumedRole(account, admin, session: admin.sessions[0], at: t, rng: &rng), keys: [keys.dataLake]))
+        emitKMS(
+            directCall(
+                .describeKey(keyID: keys.dataLake.aliasArn), place, at: t,
+                identity: ids.assumedRole(account, admin, session: admin.sessions[0], at: t, rng: &rng), keys: [keys.dataLake]))
         t = time()
         var compact = ids.randomRoleSession(account, .appBackend, at: t, rng: &rng)
         compact.compactCreationDate = true
-        call = serviceCall(.decrypt(keyID: nil, context: [("aws:s3:arn", hot)]), place, at: t, identity: compact, key: keys.dataLake, via: "s3.amazonaws.com")
+        call = serviceCall(
+            .decrypt(keyID: nil, context: [("aws:s3:arn", hot)]), place, at: t, identity: compact, key: keys.dataLake,
+            via: "s3.amazonaws.com")
         call.sourceIP = "internal.amazonaws.com"
         emitKMS(call)
         t = time()
-        emitKMS(directCall(.decrypt(keyID: keys.appData.arn, context: [("project", "partner-sync")]), place, at: t, identity: ids.federatedUser(account, name: "partner-sync", at: t, rng: &rng), keys: [keys.appData]))
+        emitKMS(
+            directCall(
+                .decrypt(keyID: keys.appData.arn, context: [("project", "partner-sync")]), place, at: t,
+                identity: ids.federatedUser(account, name: "partner-sync", at: t, rng: &rng), keys: [keys.appData]))
         t = time()
         let external = ids.awsAccount(callerAccountID: "210987654321", principalID: "AROA" + rng.upperAlphanumeric(17) + ":partner-etl")
-        emitKMS(directCall(.decrypt(keyID: keys.appData.arn, context: [("partner", "acme-analytics")]), place, at: t, identity: external, keys: [keys.appData]))
+        emitKMS(
+            directCall(
+                .decrypt(keyID: keys.appData.arn, context: [("partner", "acme-analytics")]), place, at: t, identity: external,
+                keys: [keys.appData]))
         t = time()
-        call = serviceCall(.generateDataKeyWithoutPlaintext(keyID: keys.ebsManaged.arn, context: [("aws:ebs:id", region.volumes[0])]), place, at: t, identity: ids.awsService("ec2.amazonaws.com"), key: keys.ebsManaged, via: "ec2.amazonaws.com")
+        call = serviceCall(
+            .generateDataKeyWithoutPlaintext(keyID: keys.ebsManaged.arn, context: [("aws:ebs:id", region.volumes[0])]), place, at: t,
+            identity: ids.awsService("ec2.amazonaws.com"), key: keys.ebsManaged, via: "ec2.amazonaws.com")
         emitKMS(call)
         t = time()
-        emitKMS(directCall(.describeKey(keyID: keys.appData.id), place, at: t, identity: ids.identityCenterUser(account, rng: &rng), keys: [keys.appData]))
+        emitKMS(
+            directCall(
+                .describeKey(keyID: keys.appData.id), place, at: t, identity: ids.identityCenterUser(account, rng: &rng),
+                keys: [keys.appData]))
         t = time()
-        emitKMS(directCall(.decrypt(keyID: nil, context: [("tenant", "acme-株式会社")]), place, at: t, identity: ids.samlUser(account, rng: &rng), keys: [keys.finance]))
+        emitKMS(
+            directCall(
+                .decrypt(keyID: nil, context: [("tenant", "acme-株式会社")]), place, at: t, identity: ids.samlUser(account, rng: &rng),
+                keys: [keys.finance]))
         t = time()
-        call = serviceCall(.decrypt(keyID: nil, context: [("aws:s3:arn", "arn:aws:s3:::\(region.bucketKeyBucket)")]), place, at: t, identity: ids.webIdentityUser(account, rng: &rng), key: keys.dataLake, via: "s3.amazonaws.com")
+        call = serviceCall(
+            .decrypt(keyID: nil, context: [("aws:s3:arn", "arn:aws:s3:::\(region.bucketKeyBucket)")]), place, at: t,
+            identity: ids.webIdentityUser(account, rng: &rng), key: keys.dataLake, via: "s3.amazonaws.com")
         emitKMS(call)
         t = time()
-        emitKMS(directCall(.encrypt(keyID: keys.finance.aliasArn, context: nil), place, at: t, identity: ids.directory(account, rng: &rng), keys: [keys.finance]))
+        emitKMS(
+            directCall(
+                .encrypt(keyID: keys.finance.aliasArn, context: nil), place, at: t, identity: ids.directory(account, rng: &rng),
+                keys: [keys.finance]))
         t = time()
-        emitKMS(directCall(.decrypt(keyID: nil, context: [("purpose", "sign-in")]), place, at: t, identity: ids.unknown(account, rng: &rng), keys: [keys.appData]))
+        emitKMS(
+            directCall(
+                .decrypt(keyID: nil, context: [("purpose", "sign-in")]), place, at: t, identity: ids.unknown(account, rng: &rng),
+                keys: [keys.appData]))
         rotateKey(place, at: time())
         t = time()
         var deletion = KMSCall(
@@ -64,26 +100,35 @@ extension RecordFactory {
         // Failures of every kind.
         t = time()
         let intern = ids.iamUser(account, account.user(.intern), at: t, rng: &rng)
-        call = serviceCall(.decrypt(keyID: nil, context: [("aws:s3:arn", hot)]), place, at: t, identity: intern, key: keys.dataLake, via: "s3.amazonaws.com")
+        call = serviceCall(
+            .decrypt(keyID: nil, context: [("aws:s3:arn", hot)]), place, at: t, identity: intern, key: keys.dataLake,
+            via: "s3.amazonaws.com")
         call.error = accessDenied(intern, "Decrypt", keys.dataLake)
         emitKMS(call)
         t = time()
-        call = directCall(.decrypt(keyID: keys.finance.arn, context: nil), place, at: t, identity: applicationCaller(place, at: t), keys: [keys.finance])
+        call = directCall(
+            .decrypt(keyID: keys.finance.arn, context: nil), place, at: t, identity: applicationCaller(place, at: t), keys: [keys.finance])
         call.error = ("IncorrectKeyException", "The key ID in the request does not identify a CMK that can perform this operation.")
         emitKMS(call)
         t = time()
-        call = directCall(.encrypt(keyID: keys.pendingDeletion.alias, context: nil), place, at: t, identity: applicationCaller(place, at: t), keys: [keys.pendingDeletion])
+        call = directCall(
+            .encrypt(keyID: keys.pendingDeletion.alias, context: nil), place, at: t, identity: applicationCaller(place, at: t),
+            keys: [keys.pendingDeletion])
         call.error = ("KMSInvalidStateException", "\(keys.pendingDeletion.arn) is pending deletion.")
         emitKMS(call)
         t = time()
-        call = directCall(.generateDataKey(keyID: keys.disabled.arn, context: nil, numberOfBytes: true), place, at: t, identity: applicationCaller(place, at: t), keys: [keys.disabled])
+        call = directCall(
+            .generateDataKey(keyID: keys.disabled.arn, context: nil, numberOfBytes: true), place, at: t,
+            identity: applicationCaller(place, at: t), keys: [keys.disabled])
         call.error = ("DisabledException", "\(keys.disabled.arn) is disabled.")
         emitKMS(call)
 
         // Hostile user agents.
         for agent in Self.hostileUserAgents {
             t = time()
-            call = directCall(.encrypt(keyID: keys.appData.alias, context: nil), place, at: t, identity: ids.iamUser(account, account.user(.bob), at: t, rng: &rng), keys: [keys.appData])
+            call = directCall(
+                .encrypt(keyID: keys.appData.alias, context: nil), place, at: t,
+                identity: ids.iamUser(account, account.user(.bob), at: t, rng: &rng), keys: [keys.appData])
             call.userAgent = agent
             emitKMS(call)
         }
@@ -93,32 +138,45 @@ extension RecordFactory {
         scheduleKeyDeletion(place, at: time())
         t = time()
         call = serviceCall(
-            .createGrant(keyID: keys.ebsManaged.arn, grantee: account.role(.appBackend).arn, retiring: nil, operations: ["Decrypt", "RetireGrant"], constraint: [("aws:ebs:id", region.volumes[1])]),
+            .createGrant(
+                keyID: keys.ebsManaged.arn, grantee: account.role(.appBackend).arn, retiring: nil, operations: ["Decrypt", "RetireGrant"],
+                constraint: [("aws:ebs:id", region.volumes[1])]),
             place, at: t, identity: ids.awsService("ec2.amazonaws.com"), key: keys.ebsManaged, via: "ec2.amazonaws.com")
         emitKMS(call)
 
         // Milliseconds in eventTime, and an old record without resources.
         t = time() + 123
-        call = serviceCall(.decrypt(keyID: nil, context: [("aws:s3:arn", hot)]), place, at: t, identity: applicationCaller(place, at: t), key: keys.dataLake, via: "s3.amazonaws.com")
+        call = serviceCall(
+            .decrypt(keyID: nil, context: [("aws:s3:arn", hot)]), place, at: t, identity: applicationCaller(place, at: t),
+            key: keys.dataLake, via: "s3.amazonaws.com")
         call.fractional = true
         emitKMS(call)
         t = time()
-        call = directCall(.generateDataKey(keyID: keys.appData.arn, context: nil, numberOfBytes: false), place, at: t, identity: applicationCaller(place, at: t), keys: [keys.appData])
+        call = directCall(
+            .generateDataKey(keyID: keys.appData.arn, context: nil, numberOfBytes: false), place, at: t,
+            identity: applicationCaller(place, at: t), keys: [keys.appData])
         call.style = .noResources
         emitKMS(call)
 
         // Objects whose keys need escaping, and other services' contexts.
         for objectKey in Self.awkwardObjectKeys {
             t = time()
-            call = serviceCall(.decrypt(keyID: nil, context: [("aws:s3:arn", s3ObjectArn(region.reportsBucket, objectKey))]), place, at: t, identity: applicationCaller(place, at: t), key: keys.dataLake, via: "s3.amazonaws.com")
+            call = serviceCall(
+                .decrypt(keyID: nil, context: [("aws:s3:arn", s3ObjectArn(region.reportsBucket, objectKey))]), place, at: t,
+                identity: applicationCaller(place, at: t), key: keys.dataLake, via: "s3.amazonaws.com")
             emitKMS(call)
         }
         t = time()
         let function = region.functions[0]
-        call = serviceCall(.decrypt(keyID: nil, context: [("aws:lambda:FunctionArn", "arn:aws:lambda:\(region.name):\(account.id):function:\(function)")]), place, at: t, identity: ids.randomRoleSession(account, .lambdaExec, at: t, invokedBy: "lambda.amazonaws.com", rng: &rng), key: keys.lambdaManaged, via: "lambda.amazonaws.com")
+        call = serviceCall(
+            .decrypt(keyID: nil, context: [("aws:lambda:FunctionArn", "arn:aws:lambda:\(region.name):\(account.id):function:\(function)")]),
+            place, at: t, identity: ids.randomRoleSession(account, .lambdaExec, at: t, invokedBy: "lambda.amazonaws.com", rng: &rng),
+            key: keys.lambdaManaged, via: "lambda.amazonaws.com")
         emitKMS(call)
         t = time()
-        call = serviceCall(.decrypt(keyID: keys.ebsManaged.arn, context: [("aws:ebs:id", region.volumes[0])]), place, at: t, identity: ids.awsService("ec2.amazonaws.com"), key: keys.ebsManaged, via: "ec2.amazonaws.com")
+        call = serviceCall(
+            .decrypt(keyID: keys.ebsManaged.arn, context: [("aws:ebs:id", region.volumes[0])]), place, at: t,
+            identity: ids.awsService("ec2.amazonaws.com"), key: keys.ebsManaged, via: "ec2.amazonaws.com")
         emitKMS(call)
 
         // Non-KMS traffic of every kind.

@@ -107,13 +107,15 @@ extension RecordFactory {
                 denied = rng.chance(0.7)
             }
         }
-        var call = serviceCall(.decrypt(keyID: nil, context: context), place, at: time, identity: identity, key: trail.key, via: "s3.amazonaws.com")
+        var call = serviceCall(
+            .decrypt(keyID: nil, context: context), place, at: time, identity: identity, key: trail.key, via: "s3.amazonaws.com")
         if rng.chance(0.3) { call.sourceIP = publicIP() }
         if denied { call.error = accessDenied(identity, "Decrypt", trail.key) }
         finishAndEmit(call)
         if dataEvent, let decrypt = emitted.last?.facts?.eventID {
-            s3ObjectEvent(place, at: time - 1000, identity: identity, bucket: estate.logBucket, key: objectKey, put: false,
-                          kmsKey: trail.key, listed: true, error: denied ? "AccessDenied" : nil, pairedDecrypt: denied ? nil : decrypt)
+            s3ObjectEvent(
+                place, at: time - 1000, identity: identity, bucket: estate.logBucket, key: objectKey, put: false,
+                kmsKey: trail.key, listed: true, error: denied ? "AccessDenied" : nil, pairedDecrypt: denied ? nil : decrypt)
         }
     }
 
@@ -128,18 +130,22 @@ extension RecordFactory {
         // The first read of each bucket comes with one, so that every tree has it.
         if rng.chance(0.1) || bucketKeyDecrypts.insert(bucket).inserted {
             let caller = ids.randomRoleSession(owner, .securityAudit, at: time, rng: &rng)
-            emitKMS(serviceCall(.decrypt(keyID: nil, context: [("aws:s3:arn", "arn:aws:s3:::\(bucket)")]), place, at: time - 2000,
-                                identity: caller, key: home.keys.dataLake, via: "s3.amazonaws.com"))
+            emitKMS(
+                serviceCall(
+                    .decrypt(keyID: nil, context: [("aws:s3:arn", "arn:aws:s3:::\(bucket)")]), place, at: time - 2000,
+                    identity: caller, key: home.keys.dataLake, via: "s3.amazonaws.com"))
         }
         if rng.chance(0.1) {
             let caller = ids.randomRoleSession(owner, .analyst, at: time, rng: &rng)
-            s3ObjectEvent(place, at: time - 1000, identity: caller, bucket: bucket, key: objectKey, put: false, kmsKey: nil, name: "HeadObject")
+            s3ObjectEvent(
+                place, at: time - 1000, identity: caller, bucket: bucket, key: objectKey, put: false, kmsKey: nil, name: "HeadObject")
         }
         guard rng.chance(0.4) else { return }
         if rng.chance(0.1) {
             let intern = ids.iamUser(owner, owner.user(.intern), at: time, rng: &rng)
-            s3ObjectEvent(place, at: time, identity: intern, bucket: bucket, key: objectKey, put: false, kmsKey: nil,
-                          listed: true, error: "AccessDenied")
+            s3ObjectEvent(
+                place, at: time, identity: intern, bucket: bucket, key: objectKey, put: false, kmsKey: nil,
+                listed: true, error: "AccessDenied")
         } else {
             let caller = ids.randomRoleSession(owner, .securityAudit, at: time, rng: &rng)
             s3ObjectEvent(place, at: time, identity: caller, bucket: bucket, key: objectKey, put: false, kmsKey: nil, listed: true)
@@ -165,11 +171,13 @@ extension RecordFactory {
             viaS3 = true
         } else {
             key = ownerRegion.keys.appData
-            request = rng.chance(0.5)
+            request =
+                rng.chance(0.5)
                 ? .generateDataKey(keyID: key.arn, context: [("partner", "acme-analytics")], numberOfBytes: false)
                 : .decrypt(keyID: key.arn, context: [("partner", "acme-analytics")])
         }
-        var call = viaS3
+        var call =
+            viaS3
             ? serviceCall(request, callerPlace, at: time, identity: identity, key: key, via: "s3.amazonaws.com")
             : directCall(request, callerPlace, at: time, identity: identity, keys: [key])
         call.requestID = requestID

@@ -22,7 +22,10 @@ struct SizePlan {
         stream / regionsPerAccount == 0 ? 1.0 : 0.7
     }
 
-    init(slots: Int, streams: Int, regionsPerAccount: Int, target: Int?, sizing: ShapeProfile.Sizing, filesPerDay: Int, rng: inout SynthRandom) {
+    init(
+        slots: Int, streams: Int, regionsPerAccount: Int, target: Int?, sizing: ShapeProfile.Sizing, filesPerDay: Int,
+        rng: inout SynthRandom
+    ) {
         if case let .lognormal(median, sigma, cap) = sizing {
             budgets = Self.lognormal(
                 slots: slots, slotsPerDay: filesPerDay, streams: streams, regionsPerAccount: regionsPerAccount,

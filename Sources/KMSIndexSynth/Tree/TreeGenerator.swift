@@ -110,9 +110,10 @@ final class TreeGenerator {
             try writeDigests(digests, safe: nil)
         } else {
             for stream in places.indices {
-                chains.append(try digests.write(
-                    account: stream / options.regions.count, region: places[stream].region.name,
-                    files: delivered[stream], firstDay: firstDay, output: output, rng: &rng))
+                chains.append(
+                    try digests.write(
+                        account: stream / options.regions.count, region: places[stream].region.name,
+                        files: delivered[stream], firstDay: firstDay, output: output, rng: &rng))
                 truth.digestFiles += chains[stream].written
             }
         }

@@ -6,7 +6,9 @@ import XCTest
 /// Runs the built `kmsindex` binary, as a user or a cron job would.
 final class CommandLineTests: XCTestCase {
     @discardableResult
-    func run(_ arguments: [String], binary: URL = kmsindexBinary, environment: [String: String]? = nil, in directory: URL? = nil) throws -> BinaryRun {
+    func run(_ arguments: [String], binary: URL = kmsindexBinary, environment: [String: String]? = nil, in directory: URL? = nil) throws
+        -> BinaryRun
+    {
         try runBinary(arguments, binary: binary, environment: environment, in: directory)
     }
 
@@ -17,10 +19,13 @@ final class CommandLineTests: XCTestCase {
         let ingest = try run(["ingest", "--db", db, seed])
         XCTAssertEqual(ingest.status, 0, ingest.stderr)
         XCTAssertEqual(ingest.stdout, "")
-        XCTAssertEqual(ingest.stderr, "kmsindex: 2 files: 2 ingested, 0 unchanged, 0 skipped, 0 failed; 3 KMS events added (0 already indexed)\n")
+        XCTAssertEqual(
+            ingest.stderr, "kmsindex: 2 files: 2 ingested, 0 unchanged, 0 skipped, 0 failed; 3 KMS events added (0 already indexed)\n")
         XCTAssertEqual(try run(["ingest", "--quiet", "--db", db, seed]).stderr, "")
 
-        let who = try run(["who-read", "--db", db, "--format", "json", "111122223333_CloudTrail_us-west-2_20151111T2115Z_7JREEBimdK8d2nC9.json.gz"])
+        let who = try run([
+            "who-read", "--db", db, "--format", "json", "111122223333_CloudTrail_us-west-2_20151111T2115Z_7JREEBimdK8d2nC9.json.gz",
+        ])
         XCTAssertEqual(who.status, 0, who.stderr)
         let rows = try JSONSerialization.jsonObject(with: Data(who.stdout.utf8)) as? [[String: Any]]
         XCTAssertEqual(rows?.count, 1)
@@ -79,14 +84,18 @@ final class CommandLineTests: XCTestCase {
         let dir = try TempDir()
         let db = dir.path + "/i.sqlite"
         try run(["ingest", "-q", "--db", db, fixturesURL.appendingPathComponent("seed").path])
-        let objects = [seedLogFileARN, "111122223333_CloudTrail_us-west-2_20151111T2115Z_7JREEBimdK8d2nC9.json.gz",
-                       "arn:aws:s3:::example-bucket-for-CT-logs/AWSLogs/111122223333/", "nothing-like-this.json.gz",
-                       "help"]
+        let objects = [
+            seedLogFileARN, "111122223333_CloudTrail_us-west-2_20151111T2115Z_7JREEBimdK8d2nC9.json.gz",
+            "arn:aws:s3:::example-bucket-for-CT-logs/AWSLogs/111122223333/", "nothing-like-this.json.gz",
+            "help",
+        ]
         for object in objects {
             for format in ["table", "csv", "tsv", "json", "ndjson"] {
                 let parsed = try run(["who-read", "--db", db, "--format", format, "--", object])
-                for plain in [["who-read", "--db", db, "--format", format, object],
-                              ["who-read", object, "--format=" + format, "--db=" + db]] {
+                for plain in [
+                    ["who-read", "--db", db, "--format", format, object],
+                    ["who-read", object, "--format=" + format, "--db=" + db],
+                ] {
                     let fast = try run(plain)
                     XCTAssertEqual(fast.status, parsed.status, "\(plain)")
                     XCTAssertEqual(fast.stdout, parsed.stdout, "\(plain)")
@@ -146,7 +155,8 @@ final class CommandLineTests: XCTestCase {
         let copy = dir.url.appendingPathComponent("bin/kmsindex")
         try FileManager.default.createDirectory(at: copy.deletingLastPathComponent(), withIntermediateDirectories: true)
         try FileManager.default.copyItem(at: kmsindexBinary, to: copy)
-        let result = try run(["ingest", "--db", dir.path + "/copy.sqlite", fixturesURL.appendingPathComponent("seed").path], binary: copy, in: dir.url)
+        let result = try run(
+            ["ingest", "--db", dir.path + "/copy.sqlite", fixturesURL.appendingPathComponent("seed").path], binary: copy, in: dir.url)
         XCTAssertEqual(result.status, 0, result.stderr)
         let stats = try run(["stats", "--db", dir.path + "/copy.sqlite"], binary: copy, in: dir.url)
         XCTAssertNotNil(stats.stdout.range(of: "\nkms_events +3\n", options: .regularExpression), stats.stdout)
@@ -155,12 +165,16 @@ final class CommandLineTests: XCTestCase {
     func testCallerChosenTextIsEscapedInTablesAndIntactInJSON() throws {
         let dir = try TempDir()
         let db = dir.path + "/i.sqlite"
-        try dir.write(logPath(), gzip(logFile([
-            kmsRecord(eventID: "evil",
-                      identity: #"{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/Reader/x\u001b[2J\ny"}"#,
-                      requestParameters: #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::b/evil.txt"}}"#,
-                      error: ("AccessDenied", "no\u{1b}[2J\nway")),
-        ])))
+        try dir.write(
+            logPath(),
+            gzip(
+                logFile([
+                    kmsRecord(
+                        eventID: "evil",
+                        identity: #"{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/Reader/x\u001b[2J\ny"}"#,
+                        requestParameters: #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::b/evil.txt"}}"#,
+                        error: ("AccessDenied", "no\u{1b}[2J\nway"))
+                ])))
         try run(["ingest", "-q", "--db", db, dir.path])
         let table = try run(["who-read", "--db", db, "s3://b/evil.txt"])
         XCTAssertFalse(table.stdout.contains("\u{1b}"))

@@ -12,12 +12,14 @@ final class NightlyRunTests: XCTestCase {
         let dir = try TempDir()
         for day in 1...5 {
             let stamp = "2024030\(day)T0100Z"
-            try dir.write("AWSLogs/" + String(logPath(stamp: stamp, unique: "day\(day)000000000000").dropFirst("AWSLogs/".count)),
-                          gzip(logFile([kmsRecord(eventID: "d\(day)", eventTime: "2024-03-0\(day)T00:55:00Z")])))
+            try dir.write(
+                "AWSLogs/" + String(logPath(stamp: stamp, unique: "day\(day)000000000000").dropFirst("AWSLogs/".count)),
+                gzip(logFile([kmsRecord(eventID: "d\(day)", eventTime: "2024-03-0\(day)T00:55:00Z")])))
         }
         // A day folder that cannot be listed: reading it would fail the run.
-        try FileManager.default.createSymbolicLink(atPath: dir.path + "/AWSLogs/111122223333/CloudTrail/us-west-2/2024/02",
-                                                   withDestinationPath: dir.path + "/nowhere")
+        try FileManager.default.createSymbolicLink(
+            atPath: dir.path + "/AWSLogs/111122223333/CloudTrail/us-west-2/2024/02",
+            withDestinationPath: dir.path + "/nowhere")
         var walked: [String] = []
         try InputWalker(days: DeliveryDays(first: DeliveryDays.day("2024-03-03", today: 0), last: DeliveryDays.day("2024-03-03", today: 0)))
             .walk([dir.path + "/AWSLogs"], visit: { walked.append(String($0.path.split(separator: "_")[3])) }, note: { XCTFail("\($0)") })
@@ -50,7 +52,9 @@ final class NightlyRunTests: XCTestCase {
         XCTAssertNotNil(summary?["duration_seconds"] as? Double)
 
         let jsonLog = try runBinary(["ingest", "--log-format", "json", "--db", dir.path + "/i.sqlite", dir.path + "/logs"])
-        let lines = jsonLog.stderr.split(separator: "\n").map { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String] }
+        let lines = jsonLog.stderr.split(separator: "\n").map {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String]
+        }
         XCTAssertEqual(lines.first??["level"], "error")
         XCTAssertEqual(lines.first??["path"], bad)
     }
@@ -82,7 +86,8 @@ final class NightlyRunTests: XCTestCase {
 
     func testTwoIngestsAtOnceOnOverlappingTreesBothFinishWithEveryEventOnce() throws {
         let dir = try TempDir()
-        let truth = try Synth.generate(SynthOptions(seed: 3, accounts: 2, regions: ["us-east-1"], days: 1, filesPerDay: 24), into: dir.url.appendingPathComponent("t"))
+        let truth = try Synth.generate(
+            SynthOptions(seed: 3, accounts: 2, regions: ["us-east-1"], days: 1, filesPerDay: 24), into: dir.url.appendingPathComponent("t"))
         let db = dir.path + "/i.sqlite"
         let accounts = try FileManager.default.contentsOfDirectory(atPath: dir.path + "/t/AWSLogs").sorted()
         let first = Process(), second = Process()
@@ -98,7 +103,8 @@ final class NightlyRunTests: XCTestCase {
         XCTAssertEqual(second.terminationStatus, 0)
         let index = try IndexDatabase.openForReading(path: db)
         XCTAssertEqual(try count(index, "SELECT count(*) FROM events"), truth.kmsEvents)
-        XCTAssertEqual(try count(index, "SELECT count(*) FROM (SELECT event_uid FROM event_uids GROUP BY event_uid HAVING count(*) > 1)"), 0)
+        XCTAssertEqual(
+            try count(index, "SELECT count(*) FROM (SELECT event_uid FROM event_uids GROUP BY event_uid HAVING count(*) > 1)"), 0)
     }
 
     func testAuditFindsDeletedAlteredAndMissingDigestHours() throws {
@@ -151,10 +157,13 @@ final class NightlyRunTests: XCTestCase {
         let dir = try TempDir()
         // Account 222… logs only S3 events in eu-west-1 (a trail excluding KMS events), and one
         // bucket is only ever seen at bucket level (S3 Bucket Keys).
-        try dir.write(logPath(account: "111122223333", region: "us-west-2"), gzip(logFile([
-            kmsRecord(requestParameters: #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::bucket-keys-only"}}"#),
-            kmsRecord(requestParameters: #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::per-object/k"}}"#),
-        ])))
+        try dir.write(
+            logPath(account: "111122223333", region: "us-west-2"),
+            gzip(
+                logFile([
+                    kmsRecord(requestParameters: #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::bucket-keys-only"}}"#),
+                    kmsRecord(requestParameters: #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::per-object/k"}}"#),
+                ])))
         try dir.write(logPath(account: "222233334444", region: "eu-west-1"), gzip(logFile([s3Record(1), s3Record(2)])))
         let index = try makeIndex(dir)
         try ingest(index, [dir.path])
@@ -164,12 +173,22 @@ final class NightlyRunTests: XCTestCase {
 
     func testPruneThenReingestAddsNothing() throws {
         let dir = try TempDir()
-        try dir.write(logPath(stamp: "20240301T0100Z"), gzip(logFile([
-            kmsRecord(eventID: "old", eventTime: "2024-03-01T00:55:00Z", requestParameters: #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::b/old","x":"y"}}"#),
-        ])))
-        try dir.write(logPath(stamp: "20240305T0100Z"), gzip(logFile([
-            kmsRecord(eventID: "new", eventTime: "2024-03-05T00:55:00Z", requestParameters: #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::b/new"}}"#),
-        ])))
+        try dir.write(
+            logPath(stamp: "20240301T0100Z"),
+            gzip(
+                logFile([
+                    kmsRecord(
+                        eventID: "old", eventTime: "2024-03-01T00:55:00Z",
+                        requestParameters: #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::b/old","x":"y"}}"#)
+                ])))
+        try dir.write(
+            logPath(stamp: "20240305T0100Z"),
+            gzip(
+                logFile([
+                    kmsRecord(
+                        eventID: "new", eventTime: "2024-03-05T00:55:00Z",
+                        requestParameters: #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::b/new"}}"#)
+                ])))
         let index = try makeIndex(dir)
         try ingest(index, [dir.path])
         let report = try Maintenance.prune(index, before: "2024-03-03T00:00:00Z")

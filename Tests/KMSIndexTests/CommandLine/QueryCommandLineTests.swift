@@ -52,19 +52,25 @@ final class QueryCommandLineTests: XCTestCase {
         XCTAssertEqual(try runKMSIndex(["key", "--db", db, "alias/app", "--key", "x"]).status, 2)
 
         let keys = try runKMSIndex(["keys", "--db", db, "--format", "csv"])
-        XCTAssertEqual(keys.stdout, """
+        XCTAssertEqual(
+            keys.stdout,
+            """
             key_arn,account,region,key_id,aliases,events,failed,principals,first_seen,last_seen\r
             \(Q.key1),111122223333,us-west-2,11111111-2222-3333-4444-555555555555,alias/logs,6,1,4,2024-03-01T00:05:00Z,2024-03-02T09:00:00Z\r
             \(Q.key2),111122223333,us-west-2,99999999-8888-7777-6666-555555555555,alias/app,5,1,3,2024-02-29T08:00:00Z,2024-03-03T01:00:00Z\r
 
             """)
         let trails = try runKMSIndex(["trails", "--db", db, "--format", "tsv"])
-        XCTAssertEqual(trails.stdout, """
+        XCTAssertEqual(
+            trails.stdout,
+            """
             trail_arn\taccount\tregion\tname\tevents\tdeliveries\tlog_files\treads\treaders\tfailed\tfirst_seen\tlast_seen
             \(Q.trail)\t111122223333\tus-west-2\tmain\t6\t3\t3\t3\t3\t1\t2024-03-01T00:05:00Z\t2024-03-02T09:00:00Z
 
             """)
-        let objects = try runKMSIndex(["objects", "--db", db, "--bucket", "logs-bucket", "--trail", "main", "--limit", "1", "--format", "ndjson"])
+        let objects = try runKMSIndex([
+            "objects", "--db", db, "--bucket", "logs-bucket", "--trail", "main", "--limit", "1", "--format", "ndjson",
+        ])
         XCTAssertEqual(objects.stdout.split(separator: "\n").count, 1)
         XCTAssertEqual((json(objects.stdout) as? [String: Any])?["object_arn"] as? String, Q.log1)
         XCTAssertEqual((json(objects.stdout) as? [String: Any])?["reads"] as? Int, 2)
@@ -78,7 +84,9 @@ final class QueryCommandLineTests: XCTestCase {
 
         let usage = try runKMSIndex(["usage", "--db", db, "--format", "csv", "--price-per-10k", "10000", "--free-per-month", "0"])
         XCTAssertEqual(usage.status, 0, usage.stderr)
-        XCTAssertEqual(usage.stdout, """
+        XCTAssertEqual(
+            usage.stdout,
+            """
             section,day,requests,deliveries,baseline,gap,flag,list_cost_usd,month,free_requests,billable_requests,cost_usd\r
             daily,2024-02-29,1,0,0,1,,1.0,,,,\r
             daily,2024-03-01,4,2,287,-283,deliveries-missing,4.0,,,,\r
@@ -130,10 +138,13 @@ final class QueryCommandLineTests: XCTestCase {
     func testUserAgentsAreEscapedInTablesAndIntactInJSON() throws {
         let dir = try TempDir()
         let evil = "ua\u{1b}[2J\nnext"
-        let db = try fixtureIndex(dir, [
-            queryRecord("e1", "Decrypt", "2024-03-01T00:00:00Z", requestParameters: Q.context(object: Q.log1),
-                        error: ("AccessDenied", "no\u{1b}]0;title\u{07}"), userAgent: evil),
-        ])
+        let db = try fixtureIndex(
+            dir,
+            [
+                queryRecord(
+                    "e1", "Decrypt", "2024-03-01T00:00:00Z", requestParameters: Q.context(object: Q.log1),
+                    error: ("AccessDenied", "no\u{1b}]0;title\u{07}"), userAgent: evil)
+            ])
         let table = try runKMSIndex(["sql", "--db", db, "SELECT user_agent FROM kms_events"])
         XCTAssertFalse(table.stdout.contains("\u{1b}"))
         XCTAssertEqual(table.stdout, "user_agent\n---------------\nua\\x1b[2J\\nnext\n")

@@ -10,12 +10,14 @@ import XCTest
 final class ExportTests: XCTestCase {
     func testExportOfAGeneratedTreeHoldsExactlyTheRowsOfKMSEvents() throws {
         let dir = try TempDir()
-        _ = try Synth.generate(SynthOptions(seed: 11, accounts: 2, regions: ["us-east-1", "eu-west-1"], days: 2, filesPerDay: 6),
-                               into: dir.url.appendingPathComponent("tree"))
+        _ = try Synth.generate(
+            SynthOptions(seed: 11, accounts: 2, regions: ["us-east-1", "eu-west-1"], days: 2, filesPerDay: 6),
+            into: dir.url.appendingPathComponent("tree"))
         // ReEncrypt with both contexts, a custom pair, and text that needs escaping.
         let odd = kmsRecord(
             eventID: "not-a-uuid-\u{1}", eventName: "ReEncrypt", eventTime: "2024-03-02T10:00:00.25Z",
-            requestParameters: #"{"sourceEncryptionContext":{"app":"a\"b\\c","n":"\u0007"},"destinationEncryptionContext":{"app":"new\u2028line"},"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::b/k","custom":"x"}}"#,
+            requestParameters:
+                #"{"sourceEncryptionContext":{"app":"a\"b\\c","n":"\u0007"},"destinationEncryptionContext":{"app":"new\u2028line"},"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::b/k","custom":"x"}}"#,
             error: (code: "AccessDenied", message: "tab\there \u{1b}[31m é \u{85}"), userAgent: "agent \"q\" \\ \u{7f}")
         try dir.write("extra/" + logPath(stamp: "20240302T1005Z"), gzip(logFile([odd])))
         let index = try makeIndex(dir)
@@ -36,7 +38,8 @@ final class ExportTests: XCTestCase {
         }
         // Columns in the order of kms_events, then the contexts.
         let columns = try index.queue.read { db in try Row.fetchOne(db, sql: "SELECT * FROM kms_events LIMIT 1")!.columnNames }
-        XCTAssertEqual(exported[0].keys, Array(columns) + ["encryption_context", "source_encryption_context", "destination_encryption_context"])
+        XCTAssertEqual(
+            exported[0].keys, Array(columns) + ["encryption_context", "source_encryption_context", "destination_encryption_context"])
         let reEncrypt = try XCTUnwrap(exported.first { $0.object["event_id"] as? String == "not-a-uuid-\u{1}" })
         XCTAssertEqual(reEncrypt.object["source_encryption_context"] as? [String: String], ["app": "a\"b\\c", "n": "\u{7}"])
         XCTAssertEqual(reEncrypt.object["destination_encryption_context"] as? [String: String], ["app": "new\u{2028}line"])
@@ -70,13 +73,17 @@ final class ExportTests: XCTestCase {
             try String.fetchOne(db, sql: "SELECT path FROM source_files WHERE path LIKE '%20151111T2125Z_Hn5vR2xYa8QeJ4sU.json.gz'")
         }
         // Row ids depend on the order the two parsing threads finish the files in.
-        let ids = try XCTUnwrap(try index.queue.read { db in
-            try Row.fetchOne(db, sql: """
-                SELECT id, object_id, key_id, principal_id, trail_id FROM kms_events
-                WHERE event_id = '9525bee7-5145-42b0-bed5-ab7196a16daa'
-                """)
-        })
-        let logFile = "AWSLogs/111122223333/CloudTrail/us-west-2/2015/11/11/111122223333_CloudTrail_us-west-2_20151111T2115Z_7JREEBimdK8d2nC9.json.gz"
+        let ids = try XCTUnwrap(
+            try index.queue.read { db in
+                try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT id, object_id, key_id, principal_id, trail_id FROM kms_events
+                        WHERE event_id = '9525bee7-5145-42b0-bed5-ab7196a16daa'
+                        """)
+            })
+        let logFile =
+            "AWSLogs/111122223333/CloudTrail/us-west-2/2015/11/11/111122223333_CloudTrail_us-west-2_20151111T2115Z_7JREEBimdK8d2nC9.json.gz"
         let expected: [String: Any] = [
             "id": ids["id"] as Int, "event_id": "9525bee7-5145-42b0-bed5-ab7196a16daa", "event_time": "2015-11-11T21:20:52Z",
             "event_time_ms": 1_447_276_852_000, "event_name": "Decrypt", "aws_region": "us-west-2",
@@ -92,8 +99,10 @@ final class ExportTests: XCTestCase {
             "error_message": NSNull(), "request_id": "16a0590a-88ba-11e5-b406-436f15c3ac01", "shared_event_id": NSNull(),
             "read_only": 1, "event_type": "AwsApiCall", "source_file": sourceFile ?? "?", "object_id": ids["object_id"] as Int,
             "key_id": ids["key_id"] as Int, "principal_id": ids["principal_id"] as Int, "trail_id": ids["trail_id"] as Int,
-            "encryption_context": ["aws:s3:arn": seedLogFileARN,
-                                   "aws:cloudtrail:arn": "arn:aws:cloudtrail:us-west-2:111122223333:trail/Default"],
+            "encryption_context": [
+                "aws:s3:arn": seedLogFileARN,
+                "aws:cloudtrail:arn": "arn:aws:cloudtrail:us-west-2:111122223333:trail/Default",
+            ],
             "source_encryption_context": NSNull(), "destination_encryption_context": NSNull(),
         ]
         XCTAssertEqual(read.object as NSDictionary, expected as NSDictionary)
@@ -105,8 +114,9 @@ final class ExportTests: XCTestCase {
 
     func testNightlyRunsRewriteOnlyTheDaysThatChanged() throws {
         let dir = try TempDir()
-        _ = try Synth.generate(SynthOptions(seed: 3, accounts: 1, regions: ["us-east-1"], days: 3, filesPerDay: 4, startDate: "2024-03-01"),
-                               into: dir.url.appendingPathComponent("tree"))
+        _ = try Synth.generate(
+            SynthOptions(seed: 3, accounts: 1, regions: ["us-east-1"], days: 3, filesPerDay: 4, startDate: "2024-03-01"),
+            into: dir.url.appendingPathComponent("tree"))
         let index = try makeIndex(dir)
         try ingest(index, [dir.path + "/tree"])
         let days = try index.queue.read { db in
@@ -130,18 +140,21 @@ final class ExportTests: XCTestCase {
 
         // Nothing changed: nothing written, not even the manifest.
         summary = try exportSummary(dir, [])
-        XCTAssertEqual([summary["days_written"], summary["days_unchanged"], summary["days_removed"], summary["events_written"]], [0, 3, 0, 0])
+        XCTAssertEqual(
+            [summary["days_written"], summary["days_unchanged"], summary["days_removed"], summary["events_written"]], [0, 3, 0, 0])
         XCTAssertEqual(try fileTimes(dir), before)
 
         // One more day ingested: only that day is written.
-        _ = try Synth.generate(SynthOptions(seed: 4, accounts: 1, regions: ["us-east-1"], days: 1, filesPerDay: 4, startDate: "2024-03-04"),
-                               into: dir.url.appendingPathComponent("tree2"))
+        _ = try Synth.generate(
+            SynthOptions(seed: 4, accounts: 1, regions: ["us-east-1"], days: 1, filesPerDay: 4, startDate: "2024-03-04"),
+            into: dir.url.appendingPathComponent("tree2"))
         try ingest(index, [dir.path + "/tree2"])
         summary = try exportSummary(dir, [])
         XCTAssertEqual([summary["days_written"], summary["days_unchanged"], summary["days_removed"]], [1, 3, 0])
         let after = try fileTimes(dir)
-        XCTAssertEqual(after.filter { !$0.key.contains("2024-03-04") && !$0.key.hasSuffix("_manifest.json") },
-                       before.filter { !$0.key.hasSuffix("_manifest.json") })
+        XCTAssertEqual(
+            after.filter { !$0.key.contains("2024-03-04") && !$0.key.hasSuffix("_manifest.json") },
+            before.filter { !$0.key.hasSuffix("_manifest.json") })
         XCTAssertEqual(try dayFolders(dir), days + ["2024-03-04"])
 
         // Pruned days disappear, from the folder and the manifest.
@@ -163,7 +176,11 @@ final class ExportTests: XCTestCase {
             let plan = try index.queue.read { db in
                 try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: [0, 1]).map { $0["detail"] as String }
             }
-            XCTAssertTrue(plan.contains { $0.contains("USING PRIMARY KEY (event_time>? AND event_time<?)") || $0.contains("USING COVERING INDEX") && $0.contains("event_time>? AND event_time<?") }, "\(plan)")
+            XCTAssertTrue(
+                plan.contains {
+                    $0.contains("USING PRIMARY KEY (event_time>? AND event_time<?)")
+                        || $0.contains("USING COVERING INDEX") && $0.contains("event_time>? AND event_time<?")
+                }, "\(plan)")
             XCTAssertFalse(plan.contains { $0.hasPrefix("SCAN") || $0.contains("TEMP B-TREE") }, "\(plan)")
         }
     }
@@ -313,8 +330,10 @@ final class ExportTests: XCTestCase {
                 object["destination_encryption_context"] = NSNull()
                 objects[row["id"]] = object
             }
-            let keys = ["encryptionContext": "encryption_context", "sourceEncryptionContext": "source_encryption_context",
-                        "destinationEncryptionContext": "destination_encryption_context"]
+            let keys = [
+                "encryptionContext": "encryption_context", "sourceEncryptionContext": "source_encryption_context",
+                "destinationEncryptionContext": "destination_encryption_context",
+            ]
             for row in try Row.fetchAll(db, sql: "SELECT event_row, context, name, value FROM encryption_context") {
                 let id: Int = row["event_row"], key = keys[row["context"] as String]!
                 var pairs = objects[id]?[key] as? [String: String] ?? [:]

@@ -1,7 +1,8 @@
 import Foundation
 import GRDB
-@testable import KMSIndex
 import XCTest
+
+@testable import KMSIndex
 
 /// `findings` on hand-written trees (`FindingsTree`): the exact findings of a history, of a
 /// quiet day and of a day with each kind once, run after run as a nightly cron would.
@@ -12,7 +13,8 @@ final class FindingsTests: XCTestCase {
 
     /// A finding as the tests compare it: kind, severity, time, subject, principal, eventIDs.
     func brief(_ f: Finding) -> String {
-        [f.kind.rawValue, f.severity.rawValue, f.time, f.subject, f.principal ?? "-", f.eventIDs.joined(separator: " ")].joined(separator: " | ")
+        [f.kind.rawValue, f.severity.rawValue, f.time, f.subject, f.principal ?? "-", f.eventIDs.joined(separator: " ")].joined(
+            separator: " | ")
     }
 
     /// Runs as the command does without --since: collect, then mark what was printed.
@@ -36,12 +38,14 @@ final class FindingsTests: XCTestCase {
     func testTheFirstRunReportsEachReaderOfTheLogsOnceForAllItsSessions() throws {
         let dir = try TempDir()
         let (_, index) = try history(dir)
-        XCTAssertEqual(try nightly(index).map(brief), [
-            "new-log-reader | high | 2024-03-01T09:00:05Z | \(T.logObject(1, 8, 30)) | \(T.auditors) | "
-                + [(1, 49), (1, 50), (2, 109), (2, 110), (3, 169), (3, 170), (4, 229), (4, 230)].map { T.eventID(day: $0, $1) }
-                .joined(separator: " "),
-            "new-log-reader | high | 2024-03-01T12:00:05Z | \(T.logObject(1, 11, 30)) | \(T.archivist) | \(T.eventID(day: 1, 241))",
-        ])
+        XCTAssertEqual(
+            try nightly(index).map(brief),
+            [
+                "new-log-reader | high | 2024-03-01T09:00:05Z | \(T.logObject(1, 8, 30)) | \(T.auditors) | "
+                    + [(1, 49), (1, 50), (2, 109), (2, 110), (3, 169), (3, 170), (4, 229), (4, 230)].map { T.eventID(day: $0, $1) }
+                    .joined(separator: " "),
+                "new-log-reader | high | 2024-03-01T12:00:05Z | \(T.logObject(1, 11, 30)) | \(T.archivist) | \(T.eventID(day: 1, 241))",
+            ])
         // Nothing new: nothing.
         XCTAssertEqual(try nightly(index).map(brief), [])
     }
@@ -77,9 +81,11 @@ final class FindingsTests: XCTestCase {
         options.s3Reads = .auto
         _ = try Ingester(database: index, options: options).run()
         XCTAssertEqual(try index.queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM s3_reads") }, 3)
-        XCTAssertEqual(try nightly(index).map(brief), [
-            "new-log-reader | high | 2024-03-05T13:00:01Z | \(T.logObject(5, 11, 30)) | \(lake) | \(lakeRead)",
-        ])
+        XCTAssertEqual(
+            try nightly(index).map(brief),
+            [
+                "new-log-reader | high | 2024-03-05T13:00:01Z | \(T.logObject(5, 11, 30)) | \(lake) | \(lakeRead)"
+            ])
         XCTAssertEqual(try nightly(index).map(brief), [])
     }
 
@@ -130,9 +136,11 @@ final class FindingsTests: XCTestCase {
         XCTAssertEqual(Set(findings.map(\.kind)), Set(Finding.Kind.allCases))
         let surge = try XCTUnwrap(findings.first { $0.kind == .decryptSurge })
         XCTAssertEqual(surge.events, 1_200)
-        XCTAssertEqual(surge.detail, "\(T.app) made 1200 Decrypt calls on 2024-03-05, more than 10 times its median day (10) of the 4 day(s) before")
-        XCTAssertEqual(findings.first { $0.kind == .keyGrantCreatedForOtherAccount }?.detail,
-                       "\(T.admin) created a grant for account 999988887777 (arn:aws:iam::999988887777:role/partner) on the key")
+        XCTAssertEqual(
+            surge.detail, "\(T.app) made 1200 Decrypt calls on 2024-03-05, more than 10 times its median day (10) of the 4 day(s) before")
+        XCTAssertEqual(
+            findings.first { $0.kind == .keyGrantCreatedForOtherAccount }?.detail,
+            "\(T.admin) created a grant for account 999988887777 (arn:aws:iam::999988887777:role/partner) on the key")
         // The digest still lists the missing file, the gap is still in day 5: reported once.
         XCTAssertEqual(try nightly(index, digests: [digests]).map(brief), [])
         XCTAssertEqual(try count(index, "SELECT count(*) FROM findings_reported"), 2 + 9)
@@ -154,7 +162,8 @@ final class FindingsTests: XCTestCase {
         folders.append(otherDir)
         let other = try makeIndex(otherDir)
         try ingest(other, [dirOf(index) + "/AWSLogs"])
-        XCTAssertEqual(try Findings.collect(other, window: .all, digestPaths: [digests]).findings.map(\.id).sorted(), all.map(\.id).sorted())
+        XCTAssertEqual(
+            try Findings.collect(other, window: .all, digestPaths: [digests]).findings.map(\.id).sorted(), all.map(\.id).sorted())
     }
 
     func testASilencedReaderIsLeftOutAndTheOtherFindingsStay() throws {
@@ -198,8 +207,9 @@ final class FindingsTests: XCTestCase {
         try ingest(index, [tree.root])
         let findings = try Findings.collect(index, window: .since(StoredTime.milliseconds("2024-03-05T00:00:00Z")!)).findings
         XCTAssertEqual(findings.map(brief), ["deliveries-stopped | medium | 2024-03-05T00:00:00Z | \(T.deliverer) | - | "])
-        XCTAssertEqual(findings.first?.detail,
-                       "29 log file(s) delivered on 2024-03-05, less than half of the usual 288 a day (median of the 4 day(s) before)")
+        XCTAssertEqual(
+            findings.first?.detail,
+            "29 log file(s) delivered on 2024-03-05, less than half of the usual 288 a day (median of the 4 day(s) before)")
     }
 
     /// A gap still open at the end of the data is measured to the newest event, and reported
@@ -218,11 +228,14 @@ final class FindingsTests: XCTestCase {
         tree.appDecrypt(3, at: T.time(3, 21, 5), 2)
         try tree.write(days: [3])
         try ingest(index, [tree.root])
-        XCTAssertEqual(try nightly(index).map(brief), [
-            "deliveries-stopped | high | 2024-03-03T19:30:00Z | \(T.deliverer) | - | \(tree.deliveryIDs["3-39"] ?? "?")",
-        ])
-        XCTAssertEqual(try Findings.collect(index, window: .all).findings.first?.detail,
-                       "no log file delivered since 2024-03-03T19:30:00Z: 1.6 hours before the newest event in the index (2024-03-03T21:05:00Z)")
+        XCTAssertEqual(
+            try nightly(index).map(brief),
+            [
+                "deliveries-stopped | high | 2024-03-03T19:30:00Z | \(T.deliverer) | - | \(tree.deliveryIDs["3-39"] ?? "?")"
+            ])
+        XCTAssertEqual(
+            try Findings.collect(index, window: .all).findings.first?.detail,
+            "no log file delivered since 2024-03-03T19:30:00Z: 1.6 hours before the newest event in the index (2024-03-03T21:05:00Z)")
         for slot in 0..<48 { tree.delivery(4, slot / 2, slot % 2 * 30) }
         try tree.write(days: [4])
         try ingest(index, [tree.root])
@@ -237,11 +250,12 @@ final class FindingsTests: XCTestCase {
         let queue = try DatabaseQueue(path: path, configuration: IndexDatabase.configuration(readOnly: false))
         try IndexDatabase.migrator.migrate(queue, upTo: IndexDatabase.migrations.map(\.identifier).filter { $0 < "009" }.last!)
         try queue.write { db in
-            try db.execute(sql: """
-                PRAGMA application_id = \(IndexDatabase.applicationID);
-                INSERT INTO strings (id, text) VALUES (1, 'Decrypt');
-                INSERT INTO events (id, event_time, event_name_sid, source_file_id) VALUES (41, 0, 1, 1), (42, 1000, 1, 1);
-                """)
+            try db.execute(
+                sql: """
+                    PRAGMA application_id = \(IndexDatabase.applicationID);
+                    INSERT INTO strings (id, text) VALUES (1, 'Decrypt');
+                    INSERT INTO events (id, event_time, event_name_sid, source_file_id) VALUES (41, 0, 1, 1), (42, 1000, 1, 1);
+                    """)
         }
         try queue.close()
         let upgraded = try IndexDatabase.openForWriting(path: path)
@@ -251,9 +265,10 @@ final class FindingsTests: XCTestCase {
 
     /// The SHA-256 of day 5's log file, as ingest recorded it (what its digest lists).
     func day5Hash(_ index: IndexDatabase) throws -> String {
-        try XCTUnwrap(try index.queue.read { db in
-            try String.fetchOne(db, sql: "SELECT content_sha256 FROM source_files WHERE path LIKE '%Day5%'")
-        })
+        try XCTUnwrap(
+            try index.queue.read { db in
+                try String.fetchOne(db, sql: "SELECT content_sha256 FROM source_files WHERE path LIKE '%Day5%'")
+            })
     }
 
     func dirOf(_ index: IndexDatabase) -> String { URL(fileURLWithPath: index.path).deletingLastPathComponent().path }
@@ -269,8 +284,11 @@ final class FindingsCommandLineTests: XCTestCase {
         tree.history()
         // A reader whose ARN carries a terminal escape (clear screen).
         let evil = "arn:aws:iam::111122223333:user/evil\u{1b}[2J"
-        tree.logRead(4, at: T.time(4, 20, 0), identity: #"{"type":"IAMUser","principalId":"AIDAEVIL","arn":"arn:aws:iam::111122223333:user/evil\u001b[2J","accountId":"111122223333","userName":"evil"}"#,
-                      file: (19, 30))
+        tree.logRead(
+            4, at: T.time(4, 20, 0),
+            identity:
+                #"{"type":"IAMUser","principalId":"AIDAEVIL","arn":"arn:aws:iam::111122223333:user/evil\u001b[2J","accountId":"111122223333","userName":"evil"}"#,
+            file: (19, 30))
         try tree.write(days: [1, 2, 3, 4])
         let db = dir.path + "/i.sqlite"
         XCTAssertEqual(try runKMSIndex(["ingest", "--quiet", "--db", db, tree.root]).status, 0)
@@ -294,7 +312,8 @@ final class FindingsCommandLineTests: XCTestCase {
         XCTAssertEqual(all.status, 3, all.stderr)
         let objects = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(all.stdout.utf8)) as? [[String: Any]])
         XCTAssertEqual(objects.count, 3)
-        XCTAssertEqual(Set(objects.flatMap(\.keys)), ["kind", "severity", "time", "subject", "principal", "detail", "events", "event_ids", "id"])
+        XCTAssertEqual(
+            Set(objects.flatMap(\.keys)), ["kind", "severity", "time", "subject", "principal", "detail", "events", "event_ids", "id"])
         XCTAssertEqual(Set(objects.compactMap { $0["principal"] as? String }), [T.auditors, T.archivist, evil])
         XCTAssertEqual((objects.first { $0["principal"] as? String == T.archivist }?["event_ids"] as? [String]), [T.eventID(day: 1, 241)])
         XCTAssertEqual(try runKMSIndex(["findings", "--db", db]).status, 0)

@@ -72,8 +72,12 @@ final class BadInputTests: XCTestCase {
     func testInvalidUTF8IsReplacedAndDuplicateKeysKeepTheLast() throws {
         let dir = try TempDir()
         let index = try makeIndex(dir)
-        try ingest(index, [fixturesURL.appendingPathComponent("bad-input/invalid-utf8.json.gz").path,
-                           fixturesURL.appendingPathComponent("bad-input/duplicate-keys.json.gz").path])
+        try ingest(
+            index,
+            [
+                fixturesURL.appendingPathComponent("bad-input/invalid-utf8.json.gz").path,
+                fixturesURL.appendingPathComponent("bad-input/duplicate-keys.json.gz").path,
+            ])
         let agent = try index.queue.read { db in
             try String.fetchOne(db, sql: "SELECT user_agent FROM kms_events WHERE event_id = 'b0000000-0000-4000-8000-000000000003'")
         }

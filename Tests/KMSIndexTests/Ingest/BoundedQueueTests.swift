@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import KMSIndex
 
 /// The queues between ingest's threads: first in first out, or largest first for the files.

@@ -9,8 +9,9 @@ import XCTest
 final class GroundTruthTests: XCTestCase {
     func testIndexMatchesTheGroundTruthOfAGeneratedTree() throws {
         let dir = try TempDir()
-        let options = SynthOptions(seed: 7, accounts: 2, regions: ["us-east-1", "eu-west-1"], days: 1, filesPerDay: 12,
-                                   organizationID: "o-abc123def4")
+        let options = SynthOptions(
+            seed: 7, accounts: 2, regions: ["us-east-1", "eu-west-1"], days: 1, filesPerDay: 12,
+            organizationID: "o-abc123def4")
         let truth = try Synth.generate(options, into: dir.url.appendingPathComponent("tree"))
         let index = try makeIndex(dir)
         let (summary, diagnostics) = try ingest(index, [dir.path + "/tree"])
@@ -34,10 +35,12 @@ final class GroundTruthTests: XCTestCase {
         for (arn, expected) in truth.objects {
             let reads = try whoRead(index, arn).reads
             func key(_ time: String, _ id: String) -> String { (EventTime.normalize(time) ?? time) + " " + id }
-            XCTAssertEqual(reads.map { key($0.eventTime, $0.eventID) }.sorted(),
-                           expected.map { key($0.eventTime, $0.eventID) }.sorted(), arn)
-            XCTAssertEqual(reads.map { "\($0.eventID) \($0.principalARN ?? "-") \($0.errorCode ?? "OK")" }.sorted(),
-                           expected.map { "\($0.eventID) \($0.principalArn ?? "-") \($0.errorCode ?? "OK")" }.sorted(), arn)
+            XCTAssertEqual(
+                reads.map { key($0.eventTime, $0.eventID) }.sorted(),
+                expected.map { key($0.eventTime, $0.eventID) }.sorted(), arn)
+            XCTAssertEqual(
+                reads.map { "\($0.eventID) \($0.principalARN ?? "-") \($0.errorCode ?? "OK")" }.sorted(),
+                expected.map { "\($0.eventID) \($0.principalArn ?? "-") \($0.errorCode ?? "OK")" }.sorted(), arn)
         }
         // And no object has reads the ground truth does not know.
         let objectsWithReads = try index.queue.read { db in
@@ -80,10 +83,12 @@ final class S3ReadsGroundTruthTests: XCTestCase {
         let index = try ingestTree(dir, tree: dir.path + "/tree", reverse: false)
         for arn in Set(truth.objects.keys).union(s3Truth.keys) {
             let reads = try whoRead(index, arn).reads
-            let expected = (truth.objects[arn] ?? []).map { "kms \($0.eventID) \($0.principalArn ?? "-") \($0.errorCode ?? "OK")" }
+            let expected =
+                (truth.objects[arn] ?? []).map { "kms \($0.eventID) \($0.principalArn ?? "-") \($0.errorCode ?? "OK")" }
                 + (s3Truth[arn] ?? []).map { "s3 \($0.eventID) \($0.principalArn ?? "-") \($0.errorCode ?? "OK")" }
-            XCTAssertEqual(reads.map { "\($0.source) \($0.eventID) \($0.principalARN ?? "-") \($0.errorCode ?? "OK")" }.sorted(),
-                           expected.sorted(), arn)
+            XCTAssertEqual(
+                reads.map { "\($0.source) \($0.eventID) \($0.principalARN ?? "-") \($0.errorCode ?? "OK")" }.sorted(),
+                expected.sorted(), arn)
             // Pairs: each S3 read the generator paired shares its read id with that Decrypt.
             for read in s3Truth[arn] ?? [] {
                 let row = reads.first { $0.source == "s3" && $0.eventID == read.eventID }

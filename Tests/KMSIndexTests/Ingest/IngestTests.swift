@@ -27,10 +27,12 @@ final class IngestTests: XCTestCase {
         let (summary, diagnostics) = try ingest(index, [dir.path + "/logs"])
         XCTAssertEqual(summary.filesIngested, 2)
         XCTAssertEqual(summary.eventsAdded, 2)
-        XCTAssertEqual(summary.failed, [
-            truncatedPath: ReadError.truncatedGzip.description,
-            notJSON: "invalid JSON at byte 0: invalid literal this",
-        ])
+        XCTAssertEqual(
+            summary.failed,
+            [
+                truncatedPath: ReadError.truncatedGzip.description,
+                notJSON: "invalid JSON at byte 0: invalid literal this",
+            ])
         XCTAssertEqual(diagnostics.count, 2)
         let failedRows = try index.queue.read { db in
             try Row.fetchAll(db, sql: "SELECT path, reason FROM source_files WHERE outcome = 'failed' ORDER BY path")
@@ -41,10 +43,12 @@ final class IngestTests: XCTestCase {
 
     func testDigestInsightAndOtherFilesAreSkippedWithTheirReason() throws {
         let dir = try TempDir()
-        try dir.write("AWSLogs/111122223333/CloudTrail-Digest/us-west-2/2024/03/01/111122223333_CloudTrail-Digest_us-west-2_t_us-west-2_20240301T010000Z.json.gz",
-                      gzip(#"{"digestStartTime":"2024-03-01T00:00:00Z","logFiles":[]}"#))
-        try dir.write("AWSLogs/111122223333/CloudTrail-Insight/us-west-2/2024/03/01/111122223333_CloudTrail-Insight_us-west-2_20240301T0100Z_x.json.gz",
-                      gzip(#"{"Records":[{"eventType":"AwsCloudTrailInsight"}]}"#))
+        try dir.write(
+            "AWSLogs/111122223333/CloudTrail-Digest/us-west-2/2024/03/01/111122223333_CloudTrail-Digest_us-west-2_t_us-west-2_20240301T010000Z.json.gz",
+            gzip(#"{"digestStartTime":"2024-03-01T00:00:00Z","logFiles":[]}"#))
+        try dir.write(
+            "AWSLogs/111122223333/CloudTrail-Insight/us-west-2/2024/03/01/111122223333_CloudTrail-Insight_us-west-2_20240301T0100Z_x.json.gz",
+            gzip(#"{"Records":[{"eventType":"AwsCloudTrailInsight"}]}"#))
         try dir.write("AWSLogs/111122223333/CloudTrail/us-west-2/ConfigWritabilityCheckFile", Data("x".utf8))
         try dir.write("elsewhere/settings.json", Data(#"{"setting":true}"#.utf8))
         try dir.write("elsewhere/digest-copy.json.gz", gzip(#"{"awsAccountId":"1","digestStartTime":"x","logFiles":[]}"#))
@@ -54,19 +58,22 @@ final class IngestTests: XCTestCase {
         XCTAssertTrue(diagnostics.isEmpty)
         XCTAssertEqual(summary.filesFailed, 0)
         XCTAssertEqual(summary.filesIngested, 1)
-        XCTAssertEqual(summary.skippedByReason, [
-            "CloudTrail digest file": 2,
-            "CloudTrail Insights file": 1,
-            "not a .json or .json.gz file": 1,
-            "JSON object without Records, not a CloudTrail log file": 1,
-        ])
+        XCTAssertEqual(
+            summary.skippedByReason,
+            [
+                "CloudTrail digest file": 2,
+                "CloudTrail Insights file": 1,
+                "not a .json or .json.gz file": 1,
+                "JSON object without Records, not a CloudTrail log file": 1,
+            ])
     }
 
     func testLogFileNameWithoutRecordsFails() throws {
         let dir = try TempDir()
         let path = try dir.write(logPath(), gzip(#"{"hello":1}"#))
         let (summary, _) = try ingest(try makeIndex(dir), [path])
-        XCTAssertEqual(summary.failed[path], "named like a CloudTrail log file, but: JSON object without Records, not a CloudTrail log file")
+        XCTAssertEqual(
+            summary.failed[path], "named like a CloudTrail log file, but: JSON object without Records, not a CloudTrail log file")
     }
 
     func testDuplicatesAcrossFilesAreIndexedOnce() throws {
@@ -106,11 +113,18 @@ final class IngestTests: XCTestCase {
     func testFailedDecryptIsKeptAndShownByWhoRead() throws {
         let dir = try TempDir()
         let object = "arn:aws:s3:::secrets/payroll.csv"
-        try dir.write(logPath(), gzip(logFile([
-            kmsRecord(eventID: "denied", eventTime: "2024-03-01T10:00:00Z", requestParameters: #"{"encryptionContext":{"aws:s3:arn":"\#(object)"}}"#,
-                      error: ("AccessDenied", "User: arn:aws:iam::111122223333:user/alice is not authorized")),
-            kmsRecord(eventID: "allowed", eventTime: "2024-03-01T09:00:00Z", requestParameters: #"{"encryptionContext":{"aws:s3:arn":"\#(object)"}}"#),
-        ])))
+        try dir.write(
+            logPath(),
+            gzip(
+                logFile([
+                    kmsRecord(
+                        eventID: "denied", eventTime: "2024-03-01T10:00:00Z",
+                        requestParameters: #"{"encryptionContext":{"aws:s3:arn":"\#(object)"}}"#,
+                        error: ("AccessDenied", "User: arn:aws:iam::111122223333:user/alice is not authorized")),
+                    kmsRecord(
+                        eventID: "allowed", eventTime: "2024-03-01T09:00:00Z",
+                        requestParameters: #"{"encryptionContext":{"aws:s3:arn":"\#(object)"}}"#),
+                ])))
         let index = try makeIndex(dir)
         try ingest(index, [dir.path])
         let reads = try whoRead(index, "s3://secrets/payroll.csv").reads
@@ -121,9 +135,12 @@ final class IngestTests: XCTestCase {
 
     func testBucketKeysContextIsAnsweredAsBucketLevel() throws {
         let dir = try TempDir()
-        try dir.write(logPath(), gzip(logFile([
-            kmsRecord(eventID: "bk", requestParameters: #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::bucket-keys-bucket"}}"#),
-        ])))
+        try dir.write(
+            logPath(),
+            gzip(
+                logFile([
+                    kmsRecord(eventID: "bk", requestParameters: #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::bucket-keys-bucket"}}"#)
+                ])))
         let index = try makeIndex(dir)
         try ingest(index, [dir.path])
         XCTAssertEqual(try whoRead(index, "s3://bucket-keys-bucket/some/object.parquet"), .unknown(bucketKeysOnly: true))
@@ -133,39 +150,57 @@ final class IngestTests: XCTestCase {
 
     func testAmbiguousSuffixListsTheCandidates() throws {
         let dir = try TempDir()
-        try dir.write(logPath(), gzip(logFile([
-            kmsRecord(requestParameters: #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::b1/x/report.csv"}}"#),
-            kmsRecord(requestParameters: #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::b2/y/report.csv"}}"#),
-        ])))
+        try dir.write(
+            logPath(),
+            gzip(
+                logFile([
+                    kmsRecord(requestParameters: #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::b1/x/report.csv"}}"#),
+                    kmsRecord(requestParameters: #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::b2/y/report.csv"}}"#),
+                ])))
         let index = try makeIndex(dir)
         try ingest(index, [dir.path])
-        XCTAssertEqual(try whoRead(index, "report.csv"), .ambiguous(candidates: ["arn:aws:s3:::b1/x/report.csv", "arn:aws:s3:::b2/y/report.csv"]))
+        XCTAssertEqual(
+            try whoRead(index, "report.csv"), .ambiguous(candidates: ["arn:aws:s3:::b1/x/report.csv", "arn:aws:s3:::b2/y/report.csv"]))
         XCTAssertEqual(try whoRead(index, "x/report.csv").reads.count, 1)
     }
 
     func testEveryContextPairIsQueryable() throws {
         let dir = try TempDir()
-        try dir.write(logPath(), gzip(logFile([
-            kmsRecord(eventID: "ctx", requestParameters: #"{"encryptionContext":{"aws:cloudtrail:arn":"arn:aws:cloudtrail:us-west-2:111122223333:trail/t","aws:s3:arn":"arn:aws:s3:::b/k","department":"finance"}}"#),
-        ])))
+        try dir.write(
+            logPath(),
+            gzip(
+                logFile([
+                    kmsRecord(
+                        eventID: "ctx",
+                        requestParameters:
+                            #"{"encryptionContext":{"aws:cloudtrail:arn":"arn:aws:cloudtrail:us-west-2:111122223333:trail/t","aws:s3:arn":"arn:aws:s3:::b/k","department":"finance"}}"#
+                    )
+                ])))
         let index = try makeIndex(dir)
         try ingest(index, [dir.path])
         let pairs = try index.queue.read { db in
-            try Row.fetchAll(db, sql: "SELECT context, name, value FROM encryption_context ORDER BY name").map { "\($0["context"] as String) \($0["name"] as String)=\($0["value"] as String)" }
+            try Row.fetchAll(db, sql: "SELECT context, name, value FROM encryption_context ORDER BY name").map {
+                "\($0["context"] as String) \($0["name"] as String)=\($0["value"] as String)"
+            }
         }
-        XCTAssertEqual(pairs, [
-            "encryptionContext aws:cloudtrail:arn=arn:aws:cloudtrail:us-west-2:111122223333:trail/t",
-            "encryptionContext aws:s3:arn=arn:aws:s3:::b/k",
-            "encryptionContext department=finance",
-        ])
+        XCTAssertEqual(
+            pairs,
+            [
+                "encryptionContext aws:cloudtrail:arn=arn:aws:cloudtrail:us-west-2:111122223333:trail/t",
+                "encryptionContext aws:s3:arn=arn:aws:s3:::b/k",
+                "encryptionContext department=finance",
+            ])
     }
 
     func testMalformedKMSRecordIsCountedAndTheRestOfTheFileKept() throws {
         let dir = try TempDir()
-        let path = try dir.write(logPath(), gzip(logFile([
-            kmsRecord(eventID: "fine"),
-            #"{"eventSource":"kms.amazonaws.com","eventName":"Decrypt","eventTime":"2024-03-01T00:00:00Z"}"#,
-        ])))
+        let path = try dir.write(
+            logPath(),
+            gzip(
+                logFile([
+                    kmsRecord(eventID: "fine"),
+                    #"{"eventSource":"kms.amazonaws.com","eventName":"Decrypt","eventTime":"2024-03-01T00:00:00Z"}"#,
+                ])))
         let index = try makeIndex(dir)
         let (summary, diagnostics) = try ingest(index, [dir.path])
         XCTAssertEqual(summary.eventsAdded, 1)
@@ -179,11 +214,14 @@ final class IngestTests: XCTestCase {
 
     func testEventUIDsRoundTripThroughTheView() throws {
         let dir = try TempDir()
-        try dir.write(logPath(), gzip(logFile([
-            kmsRecord(eventID: "0a1b2c3d-4e5f-6789-abcd-ef0123456789"),
-            kmsRecord(eventID: "0A1B2C3D-4E5F-6789-ABCD-EF0123456789"),
-            kmsRecord(eventID: "not-a-uuid"),
-        ])))
+        try dir.write(
+            logPath(),
+            gzip(
+                logFile([
+                    kmsRecord(eventID: "0a1b2c3d-4e5f-6789-abcd-ef0123456789"),
+                    kmsRecord(eventID: "0A1B2C3D-4E5F-6789-ABCD-EF0123456789"),
+                    kmsRecord(eventID: "not-a-uuid"),
+                ])))
         let index = try makeIndex(dir)
         try ingest(index, [dir.path])
         let ids = try index.queue.read { db in try String.fetchAll(db, sql: "SELECT event_id FROM kms_events ORDER BY event_id") }
@@ -196,9 +234,12 @@ final class IngestTests: XCTestCase {
         func role(_ session: String) -> String {
             #"{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/Reader/\#(session)","accountId":"111122223333","sessionContext":{"sessionIssuer":{"type":"Role","arn":"arn:aws:iam::111122223333:role/Reader"}}}"#
         }
-        try dir.write(logPath(), gzip(logFile([
-            kmsRecord(identity: role("s1")), kmsRecord(identity: role("s1")), kmsRecord(identity: role("s2")),
-        ])))
+        try dir.write(
+            logPath(),
+            gzip(
+                logFile([
+                    kmsRecord(identity: role("s1")), kmsRecord(identity: role("s1")), kmsRecord(identity: role("s2")),
+                ])))
         let index = try makeIndex(dir)
         try ingest(index, [dir.path])
         XCTAssertEqual(try count(index, "SELECT count(*) FROM principals"), 2)
@@ -219,7 +260,8 @@ final class LargeFileTests: XCTestCase {
 
     func testEventsInPartsAreAllIndexedAndCounted() throws {
         let dir = try TempDir()
-        let path = try dir.write(logPath(), gzip(logFile((0..<10).map { kmsRecord(eventID: "part-\($0)") } + [kmsRecord(eventID: "part-0")])))
+        let path = try dir.write(
+            logPath(), gzip(logFile((0..<10).map { kmsRecord(eventID: "part-\($0)") } + [kmsRecord(eventID: "part-0")])))
         let index = try makeIndex(dir)
         let summary = try ingestInParts(index, [dir.path])
         XCTAssertEqual(summary.eventsAdded, 10)
@@ -230,7 +272,8 @@ final class LargeFileTests: XCTestCase {
 
     func testAFileThatFailsAfterSomePartsLosesThemAndNothingElse() throws {
         let dir = try TempDir()
-        try dir.write("a/" + logPath(unique: "keep000000000000"), gzip(logFile([kmsRecord(eventID: "shared"), kmsRecord(eventID: "kept")])))
+        try dir.write(
+            "a/" + logPath(unique: "keep000000000000"), gzip(logFile([kmsRecord(eventID: "shared"), kmsRecord(eventID: "kept")])))
         let index = try makeIndex(dir)
         _ = try ingestInParts(index, [dir.path + "/a"])
         // Ten good records, then the file breaks off: the parts already written must go.

@@ -45,7 +45,12 @@ final class SeedEventsTests: XCTestCase {
         XCTAssertEqual(aliases, ["alias/ExampleAliasForCloudTrailCMK"])
 
         // who-read of the log file: exactly the Decrypt by cloudtrail-admin, and the GenerateDataKey wrote it.
-        guard case let .object(object, reads, writes, bucketOnly) = try whoRead(index, "s3://example-bucket-for-CT-logs/AWSLogs/111122223333/CloudTrail/us-west-2/2015/11/11/111122223333_CloudTrail_us-west-2_20151111T2115Z_7JREEBimdK8d2nC9.json.gz") else {
+        guard
+            case let .object(object, reads, writes, bucketOnly) = try whoRead(
+                index,
+                "s3://example-bucket-for-CT-logs/AWSLogs/111122223333/CloudTrail/us-west-2/2015/11/11/111122223333_CloudTrail_us-west-2_20151111T2115Z_7JREEBimdK8d2nC9.json.gz"
+            )
+        else {
             return XCTFail("the log file is not known")
         }
         XCTAssertEqual(object.arn, seedLogFileARN)

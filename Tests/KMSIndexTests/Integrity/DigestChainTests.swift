@@ -1,5 +1,6 @@
-@testable import KMSIndex
 import XCTest
+
+@testable import KMSIndex
 
 /// The chain check on hand-made digests: the cases a generated tree does not have.
 final class DigestChainTests: XCTestCase {

@@ -1,8 +1,9 @@
 import Foundation
-@testable import KMSIndex
 import KMSCrypto
 import KMSIndexSynth
 import XCTest
+
+@testable import KMSIndex
 
 /// A small signed tree (one account, two regions: two chains of 25 digests) to tamper with.
 final class SignedTree {
@@ -54,7 +55,8 @@ final class SignedTree {
         let index = try makeIndex(dir, name: "index\(indexes).sqlite")
         try ingest(index, [root.path])
         return try Audit(index: index).report(
-            paths: folders?.map { root.appendingPathComponent($0).path } ?? [root.path], keys: keys.isEmpty ? nil : try PublicKeySet(paths: keys),
+            paths: folders?.map { root.appendingPathComponent($0).path } ?? [root.path],
+            keys: keys.isEmpty ? nil : try PublicKeySet(paths: keys),
             signatures: try signatures.map { try DigestSignatureFile(path: $0) })
     }
 }
@@ -62,7 +64,8 @@ final class SignedTree {
 /// `kind name` of each finding of these kinds, the subject shortened to its file name.
 private func auditSummary(_ report: Audit.Report, _ kinds: Set<AuditFinding.Kind>) -> [String] {
     report.findings.filter { kinds.contains($0.kind) }.map { finding in
-        finding.kind == .missingDigest ? finding.kind.rawValue
+        finding.kind == .missingDigest
+            ? finding.kind.rawValue
             : finding.kind.rawValue + " " + String(finding.subject.split(separator: "/").last ?? "")
     }.sorted()
 }
@@ -111,8 +114,9 @@ final class DigestIntegrityTests: XCTestCase {
         try tree.replace(oldHash, with: SHA256.hexDigest(Data(altered.utf8)), in: digest)
 
         XCTAssertEqual(auditSummary(try tree.audit(), problemKinds), ["digest-chain-broken " + fileName(digest)])
-        XCTAssertEqual(auditSummary(try tree.audit(keys: [tree.keys]), problemKinds),
-                       ["digest-chain-broken " + fileName(digest), "signature-invalid " + fileName(digest)])
+        XCTAssertEqual(
+            auditSummary(try tree.audit(keys: [tree.keys]), problemKinds),
+            ["digest-chain-broken " + fileName(digest), "signature-invalid " + fileName(digest)])
     }
 
     func testARemovedDigestBreaksTheChain() throws {
@@ -153,8 +157,9 @@ final class DigestIntegrityTests: XCTestCase {
         let digest = try tree.digests()[5]
         try tree.replace("\"logFiles\":[", with: "\"logFiles\":[ ", in: digest)
         XCTAssertEqual(auditSummary(try tree.audit(), problemKinds), ["digest-chain-broken " + fileName(digest)])
-        XCTAssertEqual(auditSummary(try tree.audit(keys: [tree.keys]), problemKinds),
-                       ["digest-chain-broken " + fileName(digest), "signature-invalid " + fileName(digest)])
+        XCTAssertEqual(
+            auditSummary(try tree.audit(keys: [tree.keys]), problemKinds),
+            ["digest-chain-broken " + fileName(digest), "signature-invalid " + fileName(digest)])
     }
 
     func testAWrongSignatureIsInvalid() throws {
@@ -173,7 +178,8 @@ final class DigestIntegrityTests: XCTestCase {
         let file = tree.dir.url.appendingPathComponent("wrong-signatures.txt")
         try "# x-amz-meta-signature\ns3://bucket/\(newest) \(other)\n".write(to: file, atomically: true, encoding: .utf8)
         let report = try tree.audit(keys: [tree.keys], signatures: file.path)
-        XCTAssertEqual(auditSummary(report, problemKinds), ["signature-invalid " + fileName(previous), "signature-invalid " + fileName(newest)])
+        XCTAssertEqual(
+            auditSummary(report, problemKinds), ["signature-invalid " + fileName(previous), "signature-invalid " + fileName(newest)])
     }
 
     func testAnUnknownKeyIsReported() throws {
@@ -237,7 +243,8 @@ final class DigestIntegrityTests: XCTestCase {
         XCTAssertEqual(Set(keys.keys.keys), ["8eba5db5bea9b640d1c96a77256fe7f2", "31e8b5433410dfb61a9dc45cc65b22ff"])
         XCTAssertEqual(keys.keys["8eba5db5bea9b640d1c96a77256fe7f2"]?.validFrom, 1_436_317_441_000)
         // CLI v2 prints ISO-8601 times.
-        let v2 = try dir.write("v2.json", Data(awsExampleKeys.replacingOccurrences(of: "\"1436317441.0\"", with: "\"2015-07-08T01:04:01+00:00\"").utf8))
+        let v2 = try dir.write(
+            "v2.json", Data(awsExampleKeys.replacingOccurrences(of: "\"1436317441.0\"", with: "\"2015-07-08T01:04:01+00:00\"").utf8))
         XCTAssertEqual(try PublicKeySet(paths: [v2]).keys["8eba5db5bea9b640d1c96a77256fe7f2"]?.validFrom, 1_436_317_441_000)
     }
 

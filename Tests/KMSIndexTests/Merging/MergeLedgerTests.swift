@@ -13,17 +13,26 @@ final class MergeLedgerTests: XCTestCase {
         let dir = try TempDir()
         let index = try makeIndex(dir)
         let schema = try index.queue.read { db -> [String: Set<String>] in
-            let tables = try String.fetchAll(db, sql: """
-                SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'grdb_migrations' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'
-                """)
-            return try Dictionary(uniqueKeysWithValues: tables.map { table in
-                (table, Set(try String.fetchAll(db, sql: "SELECT name FROM pragma_table_info(?) WHERE name != 'id'", arguments: [table])))
-            })
+            let tables = try String.fetchAll(
+                db,
+                sql: """
+                    SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'grdb_migrations' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'
+                    """)
+            return try Dictionary(
+                uniqueKeysWithValues: tables.map { table in
+                    (
+                        table,
+                        Set(try String.fetchAll(db, sql: "SELECT name FROM pragma_table_info(?) WHERE name != 'id'", arguments: [table]))
+                    )
+                })
         }
         XCTAssertGreaterThanOrEqual(schema.count, 14)
         let merged = MergeStatements.mergedColumns
-        for (table, columns) in schema where !MergeStatements.derivedTables.contains(table) && !MergeStatements.localTables.contains(table) {
-            XCTAssertEqual(Set(merged[table] ?? []), columns, "\(table): merge must copy every column (MergeStatements), or refresh it as a derived table")
+        for (table, columns) in schema where !MergeStatements.derivedTables.contains(table) && !MergeStatements.localTables.contains(table)
+        {
+            XCTAssertEqual(
+                Set(merged[table] ?? []), columns,
+                "\(table): merge must copy every column (MergeStatements), or refresh it as a derived table")
         }
         XCTAssertEqual(Set(merged.keys).subtracting(schema.keys), [], "merge copies tables the schema does not have")
     }
@@ -42,8 +51,9 @@ final class MergeLedgerTests: XCTestCase {
                 XCTAssertNotNil(column.mappedBy, "\(summary.table).\(column.name)")
             }
         }
-        XCTAssertEqual(Set(MergeStatements.summaries.map(\.table)),
-                       MergeStatements.derivedTables.subtracting(["summary_state"]))
+        XCTAssertEqual(
+            Set(MergeStatements.summaries.map(\.table)),
+            MergeStatements.derivedTables.subtracting(["summary_state"]))
     }
 
     func testMergeReportsTheDaysOfTheEventsItAddedAndNothingTheSecondTime() throws {

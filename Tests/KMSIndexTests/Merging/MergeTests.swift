@@ -21,16 +21,18 @@ final class MergeTests: XCTestCase {
 
         init() throws {
             dir = try TempDir()
-            let truth = try Synth.generate(SynthOptions(seed: 23, accounts: 2, regions: ["us-east-1", "eu-west-1"], days: 1, filesPerDay: 10),
-                                           into: dir.url.appendingPathComponent("tree"))
+            let truth = try Synth.generate(
+                SynthOptions(seed: 23, accounts: 2, regions: ["us-east-1", "eu-west-1"], days: 1, filesPerDay: 10),
+                into: dir.url.appendingPathComponent("tree"))
             logFiles = truth.logFiles
             let accounts = try FileManager.default.contentsOfDirectory(atPath: tree).sorted()
             XCTAssertEqual(accounts.count, 2)
             for account in accounts {
                 for region in ["us-east-1", "eu-west-1"] {
-                    shardFolders.append(["CloudTrail", "CloudTrail-Digest", "CloudTrail-Insight"]
-                        .map { "\(tree)/\(account)/\($0)/\(region)" }
-                        .filter { FileManager.default.fileExists(atPath: $0) })
+                    shardFolders.append(
+                        ["CloudTrail", "CloudTrail-Digest", "CloudTrail-Insight"]
+                            .map { "\(tree)/\(account)/\($0)/\(region)" }
+                            .filter { FileManager.default.fileExists(atPath: $0) })
                 }
             }
             XCTAssertEqual(try runBinary(["ingest", "--quiet", "--db", whole, tree]).status, 0)
@@ -54,10 +56,19 @@ final class MergeTests: XCTestCase {
     func answers(_ db: String) throws -> [String] {
         let index = try IndexDatabase.openForReading(path: db)
         var lines: [String] = try index.queue.read { db in
-            let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'grdb_migrations' ORDER BY name")
+            let tables = try String.fetchAll(
+                db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'grdb_migrations' ORDER BY name")
             var lines = try tables.map { "\($0) \(try Int.fetchOne(db, sql: "SELECT count(*) FROM \($0)")!)" }
-            lines += try String.fetchAll(db, sql: "SELECT path || ' ' || size || ' ' || mtime_ns || ' ' || outcome || ' ' || ifnull(content_sha256, '-') FROM source_files ORDER BY path")
-            lines += try String.fetchAll(db, sql: "SELECT k.arn || ' ' || a.alias || ' ' || a.first_seen || ' ' || a.last_seen FROM kms_key_aliases a JOIN kms_keys k ON k.id = a.key_id ORDER BY 1")
+            lines += try String.fetchAll(
+                db,
+                sql:
+                    "SELECT path || ' ' || size || ' ' || mtime_ns || ' ' || outcome || ' ' || ifnull(content_sha256, '-') FROM source_files ORDER BY path"
+            )
+            lines += try String.fetchAll(
+                db,
+                sql:
+                    "SELECT k.arn || ' ' || a.alias || ' ' || a.first_seen || ' ' || a.last_seen FROM kms_key_aliases a JOIN kms_keys k ON k.id = a.key_id ORDER BY 1"
+            )
             lines.append("integrity " + (try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "?"))
             return lines
         }
@@ -269,7 +280,9 @@ final class MergeTests: XCTestCase {
             let other = dir.path + "/other-\(UUID().uuidString).sqlite"
             try FileManager.default.copyItem(atPath: newer, toPath: other)
             try DatabaseQueue(path: other).write { try $0.execute(sql: "DELETE FROM grdb_migrations WHERE identifier LIKE '999%'") }
-            try DatabaseQueue(path: dest).write { try $0.execute(sql: "DELETE FROM event_context; DELETE FROM event_uids; DELETE FROM events") }
+            try DatabaseQueue(path: dest).write {
+                try $0.execute(sql: "DELETE FROM event_context; DELETE FROM event_uids; DELETE FROM events")
+            }
             let run = try merge(dest, [other, own]).run
             XCTAssertEqual(run.status, 2)
             XCTAssertTrue(run.stderr.contains("\(own) is the index merged into"), run.stderr)

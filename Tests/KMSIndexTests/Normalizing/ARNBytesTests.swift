@@ -35,7 +35,8 @@ final class ARNBytesTests: XCTestCase {
 
     func testAliasNamesAsFromARN() {
         for text in texts {
-            let expected: String? = text.hasPrefix("alias/")
+            let expected: String? =
+                text.hasPrefix("alias/")
                 ? text : ARN(text).flatMap { $0.isKMSAlias ? String($0.resource) : nil }
             XCTAssertEqual(EventNormalizer.aliasName(text), expected, text)
         }

@@ -66,21 +66,26 @@ final class EventNormalizerTests: XCTestCase {
     func testReEncryptNamesBothKeysAndBothContexts() throws {
         let source = "arn:aws:kms:us-west-2:111122223333:key/aaaaaaaa-0000-0000-0000-000000000001"
         let destination = "arn:aws:kms:us-west-2:111122223333:key/bbbbbbbb-0000-0000-0000-000000000002"
-        let e = try normalize(kmsRecord(
-            eventName: "ReEncrypt",
-            requestParameters: #"{"sourceKeyId":"aaaaaaaa-0000-0000-0000-000000000001","destinationKeyId":"alias/new","sourceEncryptionContext":{"app":"old"},"destinationEncryptionContext":{"app":"new"}}"#,
-            resources: #"[{"type":"AWS::KMS::Key","ARN":"\#(source)"},{"type":"AWS::KMS::Key","ARN":"\#(destination)"}]"#))
+        let e = try normalize(
+            kmsRecord(
+                eventName: "ReEncrypt",
+                requestParameters:
+                    #"{"sourceKeyId":"aaaaaaaa-0000-0000-0000-000000000001","destinationKeyId":"alias/new","sourceEncryptionContext":{"app":"old"},"destinationEncryptionContext":{"app":"new"}}"#,
+                resources: #"[{"type":"AWS::KMS::Key","ARN":"\#(source)"},{"type":"AWS::KMS::Key","ARN":"\#(destination)"}]"#))
         XCTAssertEqual(e.sourceKeyARN, source)
         XCTAssertEqual(e.keyARN, destination)
         XCTAssertEqual(e.aliases.map(\.alias), ["alias/new"])
-        XCTAssertEqual(e.otherContext, [
-            ContextPair(scope: .source, name: "app", value: "old"),
-            ContextPair(scope: .destination, name: "app", value: "new"),
-        ])
+        XCTAssertEqual(
+            e.otherContext,
+            [
+                ContextPair(scope: .source, name: "app", value: "old"),
+                ContextPair(scope: .destination, name: "app", value: "new"),
+            ])
     }
 
     func testAssumedRolePrincipal() throws {
-        let identity = #"{"type":"AssumedRole","principalId":"AROAEXAMPLE:jane@example.com","arn":"arn:aws:sts::111122223333:assumed-role/Auditors/jane@example.com","accountId":"111122223333","accessKeyId":"ASIAEXAMPLE","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROAEXAMPLE","arn":"arn:aws:iam::111122223333:role/Auditors","accountId":"111122223333","userName":"Auditors"},"attributes":{"creationDate":"20131102T010628Z","mfaAuthenticated":"true"},"sourceIdentity":"jane"}}"#
+        let identity =
+            #"{"type":"AssumedRole","principalId":"AROAEXAMPLE:jane@example.com","arn":"arn:aws:sts::111122223333:assumed-role/Auditors/jane@example.com","accountId":"111122223333","accessKeyId":"ASIAEXAMPLE","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROAEXAMPLE","arn":"arn:aws:iam::111122223333:role/Auditors","accountId":"111122223333","userName":"Auditors"},"attributes":{"creationDate":"20131102T010628Z","mfaAuthenticated":"true"},"sourceIdentity":"jane"}}"#
         let p = try normalize(kmsRecord(identity: identity)).principal
         XCTAssertEqual(p.type, "AssumedRole")
         XCTAssertEqual(p.roleARN, "arn:aws:iam::111122223333:role/Auditors")
@@ -115,9 +120,11 @@ final class EventNormalizerTests: XCTestCase {
         XCTAssertEqual(accented.roleARN, "arn:aws:iam::111122223333:role/Rôle")
         XCTAssertNil(try principal("arn:aws:sts::111122223333:assumed-role/R/\u{301}x").sessionName)
         XCTAssertEqual(try principal("arn:aws:sts::111122223333:assumed-role/R\u{301}/x/\u{301}y").sessionName, "x/\u{301}y")
-        for noSession in ["arn:aws:sts::111122223333:assumed-role/Reader", "arn:aws:sts::111122223333:federated-user",
-                          "arn:aws:sts::111122223333:assumed-role", "arn:aws:iam::111122223333:assumed-role/R/s",
-                          "arn:aws:sts::111122223333:other/R/s", "arn:aws:sts::111122223333"] {
+        for noSession in [
+            "arn:aws:sts::111122223333:assumed-role/Reader", "arn:aws:sts::111122223333:federated-user",
+            "arn:aws:sts::111122223333:assumed-role", "arn:aws:iam::111122223333:assumed-role/R/s",
+            "arn:aws:sts::111122223333:other/R/s", "arn:aws:sts::111122223333",
+        ] {
             let p = try principal(noSession)
             XCTAssertNil(p.sessionName, noSession)
             XCTAssertNil(p.roleARN, noSession)
@@ -133,7 +140,11 @@ final class EventNormalizerTests: XCTestCase {
     }
 
     func testUnknownContextPairsAreKeptWithNonStringValuesAsJSON() throws {
-        let e = try normalize(kmsRecord(requestParameters: #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::b/k","department":"finance","aws:lambda:FunctionArn":"arn:aws:lambda:us-west-2:111122223333:function:f","n":7,"o":{"x":[1]}}}"#))
+        let e = try normalize(
+            kmsRecord(
+                requestParameters:
+                    #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::b/k","department":"finance","aws:lambda:FunctionArn":"arn:aws:lambda:us-west-2:111122223333:function:f","n":7,"o":{"x":[1]}}}"#
+            ))
         XCTAssertEqual(e.s3ARN, "arn:aws:s3:::b/k")
         XCTAssertEqual(e.otherContext.map(\.name), ["department", "aws:lambda:FunctionArn", "n", "o"])
         XCTAssertEqual(e.otherContext.map(\.value), ["finance", "arn:aws:lambda:us-west-2:111122223333:function:f", "7", #"{"x":[1]}"#])
@@ -142,8 +153,13 @@ final class EventNormalizerTests: XCTestCase {
     /// A name repeated in one context: the last value counts. Names that differ only in
     /// Unicode normalization are two names, as they are two JSON keys.
     func testRepeatedContextNamesKeepTheLastValueAndNamesCompareInBytes() throws {
-        let e = try normalize(kmsRecord(requestParameters: #"{"encryptionContext":{"a":"1","caf\u00e9":"2","cafe\u0301":"3","a":"4"},"sourceEncryptionContext":{"a":"5"}}"#))
-        XCTAssertEqual(e.otherContext.map { Array($0.name.utf8) }, [Array("caf\u{E9}".utf8), Array("cafe\u{301}".utf8), Array("a".utf8), Array("a".utf8)])
+        let e = try normalize(
+            kmsRecord(
+                requestParameters:
+                    #"{"encryptionContext":{"a":"1","caf\u00e9":"2","cafe\u0301":"3","a":"4"},"sourceEncryptionContext":{"a":"5"}}"#))
+        XCTAssertEqual(
+            e.otherContext.map { Array($0.name.utf8) },
+            [Array("caf\u{E9}".utf8), Array("cafe\u{301}".utf8), Array("a".utf8), Array("a".utf8)])
         XCTAssertEqual(e.otherContext.map(\.value), ["2", "3", "4", "5"])
         XCTAssertEqual(e.otherContext.map(\.scope), [.request, .request, .request, .source])
     }
@@ -157,7 +173,9 @@ final class EventNormalizerTests: XCTestCase {
     }
 
     func testRecordsWithoutIdentityFieldsAreRejected() throws {
-        XCTAssertThrowsError(try normalize(#"{"eventSource":"kms.amazonaws.com","eventName":"Decrypt","eventTime":"2024-03-01T00:00:00Z"}"#)) {
+        XCTAssertThrowsError(
+            try normalize(#"{"eventSource":"kms.amazonaws.com","eventName":"Decrypt","eventTime":"2024-03-01T00:00:00Z"}"#)
+        ) {
             XCTAssertEqual($0 as? RecordError, .kmsNoEventID)
             XCTAssertEqual("\($0)", "KMS record without a string eventID")
         }
@@ -243,7 +261,8 @@ final class EventNormalizerTests: XCTestCase {
         XCTAssertTrue(CloudTrailID("").isEmpty)
         // Escaped in the record, the same id as written plainly.
         let plain = try normalize(#"{"eventID":"\#(uuid)","eventName":"Decrypt","eventTime":"2024-03-01T00:00:00Z","requestID":"r"}"#)
-        let escaped = try normalize(#"{"eventID":"9525bee7-5145-42b0-bed5-ab7196a16daa","eventName":"Decrypt","eventTime":"2024-03-01T00:00:00Z","requestID":"r"}"#)
+        let escaped = try normalize(
+            #"{"eventID":"9525bee7-5145-42b0-bed5-ab7196a16daa","eventName":"Decrypt","eventTime":"2024-03-01T00:00:00Z","requestID":"r"}"#)
         XCTAssertEqual(plain.eventID, escaped.eventID)
         XCTAssertEqual(plain.eventTimeMs, escaped.eventTimeMs)
         XCTAssertEqual(escaped.requestID, "r")
@@ -277,9 +296,11 @@ final class EventNormalizerTests: XCTestCase {
             let key = String(resource[resource.index(after: slash)...])
             return (key.isEmpty || key.hasSuffix("/") ? .prefix : .object, String(resource[..<slash]), key)
         }
-        let resources = ["b", "b/", "b/k", "b/a/b/", "b//", "/k", "b/k\r\n/", "b/k\r\n", "b/ k ",
-                         "b/\u{301}k", "b\u{600}/k", "b/k/\u{301}", "bé/k", "b/ファイル/", "b/k\u{1F600}",
-                         "b/x/\u{301}/y", "\u{600}/", "b/x\u{600}/"]
+        let resources = [
+            "b", "b/", "b/k", "b/a/b/", "b//", "/k", "b/k\r\n/", "b/k\r\n", "b/ k ",
+            "b/\u{301}k", "b\u{600}/k", "b/k/\u{301}", "bé/k", "b/ファイル/", "b/k\u{1F600}",
+            "b/x/\u{301}/y", "\u{600}/", "b/x\u{600}/",
+        ]
         for resource in resources {
             let location = S3Location(arn: "arn:aws:s3:::" + resource)
             let (kind, bucket, key) = reference(resource)
@@ -288,9 +309,11 @@ final class EventNormalizerTests: XCTestCase {
             XCTAssertEqual(location.key, key, resource.debugDescription)
         }
         // Only an S3 ARN without region or account, with a resource, names a location.
-        for arn in ["arn:aws:s3:::", "arn:aws:s3:us-east-1::b/k", "arn:aws:s3::111122223333:b/k", "arn:aws:s3x:::b/k",
-                    "arn:aws:kms:::b/k", "arn::s3:::b/k", "arn:aws:s3::b/k", "arn:aws:S3:::b/k", "s3://b/k", "",
-                    "arn:aws:s\u{301}3:::b/k"] {
+        for arn in [
+            "arn:aws:s3:::", "arn:aws:s3:us-east-1::b/k", "arn:aws:s3::111122223333:b/k", "arn:aws:s3x:::b/k",
+            "arn:aws:kms:::b/k", "arn::s3:::b/k", "arn:aws:s3::b/k", "arn:aws:S3:::b/k", "s3://b/k", "",
+            "arn:aws:s\u{301}3:::b/k",
+        ] {
             XCTAssertEqual(S3Location(arn: arn).kind, .unparsed, arn.debugDescription)
         }
         XCTAssertEqual(S3Location(arn: "arn:aws-cn:s3:::b:c/k:d").bucket, "b:c")

@@ -57,11 +57,15 @@ final class KMSRecordReaderTests: XCTestCase {
 
     /// Every member the byte reader keeps is one the normalizer reads, and the other way round.
     func testEveryKeptMemberIsRead() {
-        let values = ["readOnly": "true", "userIdentity": #"{"type":"x"}"#, "requestParameters": #"{"keyId":"x"}"#,
-                      "resources": #"[{"ARN":"x"}]"#]
-        let names = ["eventID", "eventTime", "eventName", "awsRegion", "recipientAccountId", "sourceIPAddress", "userAgent",
-                     "errorCode", "errorMessage", "requestID", "sharedEventID", "eventType", "readOnly", "userIdentity",
-                     "sessionCredentialFromConsole", "requestParameters", "resources"]
+        let values = [
+            "readOnly": "true", "userIdentity": #"{"type":"x"}"#, "requestParameters": #"{"keyId":"x"}"#,
+            "resources": #"[{"ARN":"x"}]"#,
+        ]
+        let names = [
+            "eventID", "eventTime", "eventName", "awsRegion", "recipientAccountId", "sourceIPAddress", "userAgent",
+            "errorCode", "errorMessage", "requestID", "sharedEventID", "eventType", "readOnly", "userIdentity",
+            "sessionCredentialFromConsole", "requestParameters", "resources",
+        ]
         XCTAssertEqual(KMSRecordFields.RecordKey.allCases.map(\.rawValue), names)
         for name in names {
             let text = #"{"\#(name)":\#(values[name] ?? #""x""#)}"#
@@ -73,8 +77,18 @@ final class KMSRecordReaderTests: XCTestCase {
 
     func testTypicalRecordsAgree() {
         check(kmsRecord(eventID: "a"))
-        check(kmsRecord(eventID: "b", identity: #"{"type":"AssumedRole","arn":"arn:aws:sts::1:assumed-role/R/s","sessionContext":{"sessionIssuer":{"type":"Role","arn":"arn:aws:iam::1:role/R","userName":"R"},"attributes":{"mfaAuthenticated":"false"},"sourceIdentity":"me"}}"#))
-        check(kmsRecord(eventID: "c", requestParameters: #"{"keyId":"alias/x","encryptionContext":{"a":"1","n":12,"b":true,"o":{"k":[1,null]}},"sourceEncryptionContext":{"s":"t"},"numberOfBytes":32}"#, resources: nil, error: ("AccessDenied", "no \"way\"")))
+        check(
+            kmsRecord(
+                eventID: "b",
+                identity:
+                    #"{"type":"AssumedRole","arn":"arn:aws:sts::1:assumed-role/R/s","sessionContext":{"sessionIssuer":{"type":"Role","arn":"arn:aws:iam::1:role/R","userName":"R"},"attributes":{"mfaAuthenticated":"false"},"sourceIdentity":"me"}}"#
+            ))
+        check(
+            kmsRecord(
+                eventID: "c",
+                requestParameters:
+                    #"{"keyId":"alias/x","encryptionContext":{"a":"1","n":12,"b":true,"o":{"k":[1,null]}},"sourceEncryptionContext":{"s":"t"},"numberOfBytes":32}"#,
+                resources: nil, error: ("AccessDenied", "no \"way\"")))
     }
 
     func testRepeatedKeysLastOneCounts() {
@@ -97,7 +111,9 @@ final class KMSRecordReaderTests: XCTestCase {
         check(#"{"requestParameters":{"encryptionContext":{"k\n":"v\t","\u212Ay":"kelvin"},"accessKe\u212AId":"x"}}"#)
         check(#"{"userIdentity":{"accessKe\#u{212A}Id":"raw kelvin","userName":"\u0075"}}"#)
         // Ids and times are read into their stored forms: escaped, invalid UTF-8 and near misses.
-        check(#"{"eventID":"\u0039525bee7-5145-42b0-bed5-ab7196a16daa","requestID":"9525bee7-5145-42b0-bed5-ab7196a16daa","sharedEventID":"9525BEE7-5145-42b0-bed5-ab7196a16daa"}"#)
+        check(
+            #"{"eventID":"\u0039525bee7-5145-42b0-bed5-ab7196a16daa","requestID":"9525bee7-5145-42b0-bed5-ab7196a16daa","sharedEventID":"9525BEE7-5145-42b0-bed5-ab7196a16daa"}"#
+        )
         check(#"{"eventTime":"2024-03-01T00:00:00\u005a","eventID":"\u00e9","requestID":"","sharedEventID":5}"#)
         check(#"{"eventTime":"2024-03-01 00:00:00.1234+05:30","eventID":"9525bee7-5145-42b0-bed5-ab7196a16da"}"#)
         check(#"{"eventTime":"2024-03-01T00:00:00Zx"}"#)

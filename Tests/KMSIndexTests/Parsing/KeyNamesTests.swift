@@ -4,8 +4,10 @@ import XCTest
 
 /// Key lookup by bytes finds exactly the names a String comparison finds.
 final class KeyNamesTests: XCTestCase {
-    let names = ["arn", "ARN", "type", "eventID", "eventTime", "eventName", "awsRegion", "accessKeyId",
-                 "recipientAccountId", "sessionCredentialFromConsole", "destinationEncryptionContext"]
+    let names = [
+        "arn", "ARN", "type", "eventID", "eventTime", "eventName", "awsRegion", "accessKeyId",
+        "recipientAccountId", "sessionCredentialFromConsole", "destinationEncryptionContext",
+    ]
 
     /// The key's index, looked up with no byte readable past the key and with more bytes
     /// readable (where short keys are loaded in one word): both must agree.

@@ -48,7 +48,8 @@ final class LogFileReaderTests: XCTestCase {
     }
 
     func testWhitespaceAndKeyOrderDoNotMatter() throws {
-        let text = " \n{ \"other\" : [1, {\"x\": \"]\"}] ,\n \"Records\" : [ { \"eventID\" : \"z\" , \"eventSource\" : \"kms.amazonaws.com\" } ] } \n"
+        let text =
+            " \n{ \"other\" : [1, {\"x\": \"]\"}] ,\n \"Records\" : [ { \"eventID\" : \"z\" , \"eventSource\" : \"kms.amazonaws.com\" } ] } \n"
         let r = try read(text)
         XCTAssertEqual(r.kind, .log)
         XCTAssertEqual(r.kms.first?["eventID"], .string("z"))
@@ -138,8 +139,12 @@ final class LogFileReaderTests: XCTestCase {
 
     func testDeepNestingStopsWithAClearError() throws {
         let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
-        XCTAssertEqual(try read(#"{"Records":[{"eventSource":"s3.amazonaws.com","x":\#(deep)}]}"#).error?.hasPrefix("JSON nested deeper than 512 levels"), true)
-        XCTAssertEqual(try read(#"{"Records":[{"eventSource":"kms.amazonaws.com","x":\#(deep)}]}"#).error?.hasPrefix("JSON nested deeper than 512 levels"), true)
+        XCTAssertEqual(
+            try read(#"{"Records":[{"eventSource":"s3.amazonaws.com","x":\#(deep)}]}"#).error?.hasPrefix(
+                "JSON nested deeper than 512 levels"), true)
+        XCTAssertEqual(
+            try read(#"{"Records":[{"eventSource":"kms.amazonaws.com","x":\#(deep)}]}"#).error?.hasPrefix(
+                "JSON nested deeper than 512 levels"), true)
     }
 }
 
@@ -153,8 +158,9 @@ final class JSONScannerTests: XCTestCase {
     }
 
     func testValues() throws {
-        XCTAssertEqual(try parse(#"{"a":[1,-2.5e3,true,false,null],"b":{}}"#),
-                       .object([("a", .array([.number("1"), .number("-2.5e3"), .bool(true), .bool(false), .null])), ("b", .object([]))]))
+        XCTAssertEqual(
+            try parse(#"{"a":[1,-2.5e3,true,false,null],"b":{}}"#),
+            .object([("a", .array([.number("1"), .number("-2.5e3"), .bool(true), .bool(false), .null])), ("b", .object([]))]))
     }
 
     func testEscapesAndSurrogatePairs() throws {
@@ -162,7 +168,8 @@ final class JSONScannerTests: XCTestCase {
     }
 
     func testNumbersOutOfRangeKeepTheirText() throws {
-        XCTAssertEqual(try parse("[1e99999,123456789012345678901234567890]"), .array([.number("1e99999"), .number("123456789012345678901234567890")]))
+        XCTAssertEqual(
+            try parse("[1e99999,123456789012345678901234567890]"), .array([.number("1e99999"), .number("123456789012345678901234567890")]))
     }
 
     func testDuplicateKeysLastOneWins() throws {

@@ -41,8 +41,10 @@ final class NestedSkipTests: XCTestCase {
     /// decided by itself (handed nothing to the scalar one) unless the bytes end inside a
     /// string, or are `broken`: may hold a backslash outside strings. Returns whether it decided.
     @discardableResult
-    func check(_ bytes: [UInt8], from start: Int, to end: Int? = nil, depth: Int, broken: Bool = false,
-               file: StaticString = #filePath, line: UInt = #line) -> Bool {
+    func check(
+        _ bytes: [UInt8], from start: Int, to end: Int? = nil, depth: Int, broken: Bool = false,
+        file: StaticString = #filePath, line: UInt = #line
+    ) -> Bool {
         bytes.withUnsafeBufferPointer { b in
             let end = end ?? b.count
             let expected = outcome(b, from: start, to: end, depth: depth, vector: false)

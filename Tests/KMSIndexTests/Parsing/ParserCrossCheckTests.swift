@@ -47,12 +47,14 @@ final class ParserCrossCheckTests: XCTestCase {
             var fast: [String] = []
             let stream = try DecompressedStream(path: path, limit: 1 << 30)
             let reader = LogFileReader(stream: stream, window: ByteWindow(capacity: 4096))
-            _ = try reader.read(building: { s in
-                s.strings = strings
-                return try KMSRecordFields.read(&s)
-            }) { record, _ in
-                if let event = try? EventNormalizer.normalize(record) { fast.append(describe(event)) }
-            }
+            _ = try reader.read(
+                building: { s in
+                    s.strings = strings
+                    return try KMSRecordFields.read(&s)
+                },
+                onKMSRecord: { record, _ in
+                    if let event = try? EventNormalizer.normalize(record) { fast.append(describe(event)) }
+                })
             let json = try JSONSerialization.jsonObject(with: gunzip(try Data(contentsOf: URL(fileURLWithPath: path)))) as? [String: Any]
             let records = (json?["Records"] as? [[String: Any]]) ?? []
             let slow = records.filter { $0["eventSource"] as? String == "kms.amazonaws.com" }

@@ -60,8 +60,10 @@ final class StringSkipTests: XCTestCase {
     }
 
     func testRandomStringsOfTrickyBytes() throws {
-        let pieces: [[UInt8]] = [[0x61], [0x22], [0x5c], [0x5c, 0x22], [0x5c, 0x5c], Array("é".utf8), Array("😀".utf8),
-                                 [0x7b], [0x5d], Array("\\u0022".utf8), [0x00], [0xff], [0x80]]
+        let pieces: [[UInt8]] = [
+            [0x61], [0x22], [0x5c], [0x5c, 0x22], [0x5c, 0x5c], Array("é".utf8), Array("😀".utf8),
+            [0x7b], [0x5d], Array("\\u0022".utf8), [0x00], [0xff], [0x80],
+        ]
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
         func next(_ n: Int) -> Int {
             state ^= state << 13; state ^= state >> 7; state ^= state << 17

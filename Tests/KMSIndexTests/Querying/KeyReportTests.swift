@@ -33,9 +33,11 @@ final class KeyReportTests: XCTestCase {
 
     func testAnAliasThatMovedIsAmbiguous() throws {
         let dir = try TempDir()
-        let index = try queryIndex(dir, queryFixtureRecords + [
-            queryRecord("moved", "Encrypt", "2024-03-05T00:00:00Z", requestParameters: #"{"keyId":"alias/app"}"#, key: Q.key1),
-        ])
+        let index = try queryIndex(
+            dir,
+            queryFixtureRecords + [
+                queryRecord("moved", "Encrypt", "2024-03-05T00:00:00Z", requestParameters: #"{"keyId":"alias/app"}"#, key: Q.key1)
+            ])
         let answer = try index.queue.read { db in try KeyReport(db).answer("alias/app", filter: QueryFilter()) }
         XCTAssertEqual(answer, .ambiguous([KnownKey(id: 1, arn: Q.key1), KnownKey(id: 2, arn: Q.key2)]))
     }
@@ -43,10 +45,13 @@ final class KeyReportTests: XCTestCase {
     func testAccountAndRegionChooseAmongAnAliasesKeys() throws {
         let other = "arn:aws:kms:eu-west-1:444455556666:key/00000000-0000-0000-0000-000000000000"
         let dir = try TempDir()
-        let index = try queryIndex(dir, queryFixtureRecords + [
-            queryRecord("there", "Encrypt", "2024-03-05T00:00:00Z", requestParameters: #"{"keyId":"alias/app"}"#, key: other,
-                        region: "eu-west-1", account: "444455556666"),
-        ])
+        let index = try queryIndex(
+            dir,
+            queryFixtureRecords + [
+                queryRecord(
+                    "there", "Encrypt", "2024-03-05T00:00:00Z", requestParameters: #"{"keyId":"alias/app"}"#, key: other,
+                    region: "eu-west-1", account: "444455556666")
+            ])
         func answer(_ filter: QueryFilter) throws -> KeyReportAnswer {
             try index.queue.read { db in try KeyReport(db).answer("alias/app", filter: filter) }
         }
@@ -65,30 +70,45 @@ final class KeyReportTests: XCTestCase {
         let index = try queryIndex(dir)
         let report = try XCTUnwrap(try keyReport(index, "alias/logs"))
         XCTAssertEqual(report.sections.map(\.name), KeyReport.sectionNames)
-        XCTAssertEqual(rows(report["key"]), [
-            [Q.key1, Q.account, "us-west-2", "11111111-2222-3333-4444-555555555555", "6", "1", "4", "3", "1",
-             "2024-03-01T00:05:00Z", "2024-03-02T09:00:00Z"],
-        ])
+        XCTAssertEqual(
+            rows(report["key"]),
+            [
+                [
+                    Q.key1, Q.account, "us-west-2", "11111111-2222-3333-4444-555555555555", "6", "1", "4", "3", "1",
+                    "2024-03-01T00:05:00Z", "2024-03-02T09:00:00Z",
+                ]
+            ])
         XCTAssertEqual(rows(report["aliases"]), [["alias/logs", "2024-03-01T00:05:00Z", "2024-03-01T00:05:00Z"]])
-        XCTAssertEqual(rows(report["daily"]), [
-            ["2024-03-01", "Decrypt", "2", "0"], ["2024-03-01", "GenerateDataKey", "2", "0"],
-            ["2024-03-02", "Decrypt", "1", "1"], ["2024-03-02", "GenerateDataKey", "1", "0"],
-        ])
-        XCTAssertEqual(rows(report["principals"]), [
-            ["AWSService: cloudtrail.amazonaws.com", "AWSService", "3", "0", "0", "2024-03-01T00:05:00Z", "2024-03-02T00:05:00Z"],
-            [Q.alice, "IAMUser", "1", "1", "0", "2024-03-01T10:00:00Z", "2024-03-01T10:00:00Z"],
-            [s1, "AssumedRole", "1", "1", "0", "2024-03-01T11:00:00Z", "2024-03-01T11:00:00Z"],
-            [s2, "AssumedRole", "1", "1", "1", "2024-03-02T09:00:00Z", "2024-03-02T09:00:00Z"],
-        ])
+        XCTAssertEqual(
+            rows(report["daily"]),
+            [
+                ["2024-03-01", "Decrypt", "2", "0"], ["2024-03-01", "GenerateDataKey", "2", "0"],
+                ["2024-03-02", "Decrypt", "1", "1"], ["2024-03-02", "GenerateDataKey", "1", "0"],
+            ])
+        XCTAssertEqual(
+            rows(report["principals"]),
+            [
+                ["AWSService: cloudtrail.amazonaws.com", "AWSService", "3", "0", "0", "2024-03-01T00:05:00Z", "2024-03-02T00:05:00Z"],
+                [Q.alice, "IAMUser", "1", "1", "0", "2024-03-01T10:00:00Z", "2024-03-01T10:00:00Z"],
+                [s1, "AssumedRole", "1", "1", "0", "2024-03-01T11:00:00Z", "2024-03-01T11:00:00Z"],
+                [s2, "AssumedRole", "1", "1", "1", "2024-03-02T09:00:00Z", "2024-03-02T09:00:00Z"],
+            ])
         XCTAssertEqual(rows(report["trails"]), [[Q.trail, "3", "3", "2024-03-01T00:05:00Z", "2024-03-02T09:00:00Z"]])
-        XCTAssertEqual(rows(report["objects"]), [
-            [Q.log2, "object", "1", "1", "1", "2024-03-01T00:10:00Z", "2024-03-02T09:00:00Z"],
-            [Q.log3, "object", "1", "0", "0", "2024-03-02T00:05:00Z", "2024-03-02T00:05:00Z"],
-            [Q.log1, "object", "1", "2", "0", "2024-03-01T00:05:00Z", "2024-03-01T11:00:00Z"],
-        ])
-        XCTAssertEqual(rows(report["failures"]), [
-            ["2024-03-02T09:00:00Z", "Decrypt", s2, "AccessDenied", "User: arn:aws:sts::111122223333:assumed-role/Reader/s2 is not authorized", Q.log2],
-        ])
+        XCTAssertEqual(
+            rows(report["objects"]),
+            [
+                [Q.log2, "object", "1", "1", "1", "2024-03-01T00:10:00Z", "2024-03-02T09:00:00Z"],
+                [Q.log3, "object", "1", "0", "0", "2024-03-02T00:05:00Z", "2024-03-02T00:05:00Z"],
+                [Q.log1, "object", "1", "2", "0", "2024-03-01T00:05:00Z", "2024-03-01T11:00:00Z"],
+            ])
+        XCTAssertEqual(
+            rows(report["failures"]),
+            [
+                [
+                    "2024-03-02T09:00:00Z", "Decrypt", s2, "AccessDenied",
+                    "User: arn:aws:sts::111122223333:assumed-role/Reader/s2 is not authorized", Q.log2,
+                ]
+            ])
         XCTAssertEqual(rows(report["lifecycle"]), [])
     }
 
@@ -96,28 +116,38 @@ final class KeyReportTests: XCTestCase {
         let dir = try TempDir()
         let index = try queryIndex(dir)
         let report = try XCTUnwrap(try keyReport(index, "arn:aws:kms:us-west-2:111122223333:alias/app"))
-        XCTAssertEqual(rows(report["key"]), [
-            [Q.key2, Q.account, "us-west-2", "99999999-8888-7777-6666-555555555555", "5", "1", "3", "0", "0",
-             "2024-02-29T08:00:00Z", "2024-03-03T01:00:00Z"],
-        ])
+        XCTAssertEqual(
+            rows(report["key"]),
+            [
+                [
+                    Q.key2, Q.account, "us-west-2", "99999999-8888-7777-6666-555555555555", "5", "1", "3", "0", "0",
+                    "2024-02-29T08:00:00Z", "2024-03-03T01:00:00Z",
+                ]
+            ])
         XCTAssertEqual(rows(report["aliases"]), [["alias/app", "2024-03-02T12:00:00Z", "2024-03-02T13:00:00Z"]])
-        XCTAssertEqual(rows(report["daily"]), [
-            ["2024-02-29", "CreateKey", "1", "0"], ["2024-03-02", "Decrypt", "1", "0"], ["2024-03-02", "Encrypt", "1", "0"],
-            ["2024-03-03", "DisableKey", "1", "1"], ["2024-03-03", "ScheduleKeyDeletion", "1", "0"],
-        ])
-        XCTAssertEqual(rows(report["principals"]), [
-            [Q.alice, "IAMUser", "3", "0", "0", "2024-02-29T08:00:00Z", "2024-03-03T00:00:00Z"],
-            [s1, "AssumedRole", "1", "1", "0", "2024-03-02T12:00:00Z", "2024-03-02T12:00:00Z"],
-            [s2, "AssumedRole", "1", "0", "1", "2024-03-03T01:00:00Z", "2024-03-03T01:00:00Z"],
-        ])
+        XCTAssertEqual(
+            rows(report["daily"]),
+            [
+                ["2024-02-29", "CreateKey", "1", "0"], ["2024-03-02", "Decrypt", "1", "0"], ["2024-03-02", "Encrypt", "1", "0"],
+                ["2024-03-03", "DisableKey", "1", "1"], ["2024-03-03", "ScheduleKeyDeletion", "1", "0"],
+            ])
+        XCTAssertEqual(
+            rows(report["principals"]),
+            [
+                [Q.alice, "IAMUser", "3", "0", "0", "2024-02-29T08:00:00Z", "2024-03-03T00:00:00Z"],
+                [s1, "AssumedRole", "1", "1", "0", "2024-03-02T12:00:00Z", "2024-03-02T12:00:00Z"],
+                [s2, "AssumedRole", "1", "0", "1", "2024-03-03T01:00:00Z", "2024-03-03T01:00:00Z"],
+            ])
         XCTAssertEqual(rows(report["trails"]), [])
         XCTAssertEqual(rows(report["objects"]), [])
         XCTAssertEqual(rows(report["failures"]), [["2024-03-03T01:00:00Z", "DisableKey", s2, "AccessDenied", "not allowed", nil]])
-        XCTAssertEqual(rows(report["lifecycle"]), [
-            ["2024-02-29T08:00:00Z", "CreateKey", Q.alice, "OK", nil],
-            ["2024-03-03T00:00:00Z", "ScheduleKeyDeletion", Q.alice, "OK", nil],
-            ["2024-03-03T01:00:00Z", "DisableKey", s2, "AccessDenied", nil],
-        ])
+        XCTAssertEqual(
+            rows(report["lifecycle"]),
+            [
+                ["2024-02-29T08:00:00Z", "CreateKey", Q.alice, "OK", nil],
+                ["2024-03-03T00:00:00Z", "ScheduleKeyDeletion", Q.alice, "OK", nil],
+                ["2024-03-03T01:00:00Z", "DisableKey", s2, "AccessDenied", nil],
+            ])
     }
 
     func testFiltersAndLimitsApplyToEverySection() throws {
@@ -129,7 +159,9 @@ final class KeyReportTests: XCTestCase {
         XCTAssertEqual(rows(report["principals"]).map { $0[0] }, [Q.alice])
         XCTAssertEqual(rows(report["lifecycle"]).map { $0[1] }, ["ScheduleKeyDeletion"])
         let empty = try XCTUnwrap(try keyReport(index, Q.key2, QueryFilter(since: "2030-01-01T00:00:00Z")))
-        XCTAssertEqual(rows(empty["key"]), [[Q.key2, Q.account, "us-west-2", "99999999-8888-7777-6666-555555555555", "0", "0", "0", "0", "0", nil, nil]])
+        XCTAssertEqual(
+            rows(empty["key"]),
+            [[Q.key2, Q.account, "us-west-2", "99999999-8888-7777-6666-555555555555", "0", "0", "0", "0", "0", nil, nil]])
         XCTAssertEqual(rows(empty["aliases"]).count, 1)
     }
 }

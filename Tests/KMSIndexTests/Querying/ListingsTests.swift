@@ -9,13 +9,21 @@ final class ListingsTests: XCTestCase {
         let dir = try TempDir()
         let index = try queryIndex(dir)
         let keys = try index.queue.read { db in try Listings.keys(db, filter: QueryFilter()) }
-        XCTAssertEqual(keys.columns, ["key_arn", "account", "region", "key_id", "aliases", "events", "failed", "principals", "first_seen", "last_seen"])
-        XCTAssertEqual(rows(keys), [
-            [Q.key1, Q.account, "us-west-2", "11111111-2222-3333-4444-555555555555", "alias/logs", "6", "1", "4",
-             "2024-03-01T00:05:00Z", "2024-03-02T09:00:00Z"],
-            [Q.key2, Q.account, "us-west-2", "99999999-8888-7777-6666-555555555555", "alias/app", "5", "1", "3",
-             "2024-02-29T08:00:00Z", "2024-03-03T01:00:00Z"],
-        ])
+        XCTAssertEqual(
+            keys.columns,
+            ["key_arn", "account", "region", "key_id", "aliases", "events", "failed", "principals", "first_seen", "last_seen"])
+        XCTAssertEqual(
+            rows(keys),
+            [
+                [
+                    Q.key1, Q.account, "us-west-2", "11111111-2222-3333-4444-555555555555", "alias/logs", "6", "1", "4",
+                    "2024-03-01T00:05:00Z", "2024-03-02T09:00:00Z",
+                ],
+                [
+                    Q.key2, Q.account, "us-west-2", "99999999-8888-7777-6666-555555555555", "alias/app", "5", "1", "3",
+                    "2024-02-29T08:00:00Z", "2024-03-03T01:00:00Z",
+                ],
+            ])
         XCTAssertEqual(keys.cells[0][5], .integer(6))
         let other = try index.queue.read { db in try Listings.keys(db, filter: QueryFilter(account: "444455556666")) }
         XCTAssertEqual(rows(other).map { [$0[0], $0[5]] }, [[Q.key2, "1"]])
@@ -27,11 +35,17 @@ final class ListingsTests: XCTestCase {
         let dir = try TempDir()
         let index = try queryIndex(dir)
         let trails = try index.queue.read { db in try Listings.trails(db, filter: QueryFilter()) }
-        XCTAssertEqual(trails.columns, ["trail_arn", "account", "region", "name", "events", "deliveries", "log_files", "reads",
-                                        "readers", "failed", "first_seen", "last_seen"])
-        XCTAssertEqual(rows(trails), [
-            [Q.trail, Q.account, "us-west-2", "main", "6", "3", "3", "3", "3", "1", "2024-03-01T00:05:00Z", "2024-03-02T09:00:00Z"],
-        ])
+        XCTAssertEqual(
+            trails.columns,
+            [
+                "trail_arn", "account", "region", "name", "events", "deliveries", "log_files", "reads",
+                "readers", "failed", "first_seen", "last_seen",
+            ])
+        XCTAssertEqual(
+            rows(trails),
+            [
+                [Q.trail, Q.account, "us-west-2", "main", "6", "3", "3", "3", "3", "1", "2024-03-01T00:05:00Z", "2024-03-02T09:00:00Z"]
+            ])
         let none = try index.queue.read { db in try Listings.trails(db, filter: QueryFilter(region: "eu-west-1")) }
         XCTAssertEqual(rows(none), [])
     }
@@ -43,14 +57,26 @@ final class ListingsTests: XCTestCase {
             try index.queue.read { db in try Listings.objects(db, filter: filter, bucket: bucket, trail: trail) }
         }
         let all = try objects()
-        XCTAssertEqual(all.columns, ["object_arn", "kind", "bucket", "key", "trail_arn", "writes", "reads", "failed_reads", "readers",
-                                     "first_seen", "last_seen"])
+        XCTAssertEqual(
+            all.columns,
+            [
+                "object_arn", "kind", "bucket", "key", "trail_arn", "writes", "reads", "failed_reads", "readers",
+                "first_seen", "last_seen",
+            ])
         let key1 = String(Q.log1.dropFirst("arn:aws:s3:::logs-bucket/".count))
-        XCTAssertEqual(rows(all), [
-            [Q.log1, "object", "logs-bucket", key1, Q.trail, "1", "2", "0", "2", "2024-03-01T00:05:00Z", "2024-03-01T11:00:00Z"],
-            [Q.log2, "object", "logs-bucket", String(Q.log2.dropFirst(25)), Q.trail, "1", "1", "1", "1", "2024-03-01T00:10:00Z", "2024-03-02T09:00:00Z"],
-            [Q.log3, "object", "logs-bucket", String(Q.log3.dropFirst(25)), Q.trail, "1", "0", "0", "0", "2024-03-02T00:05:00Z", "2024-03-02T00:05:00Z"],
-        ])
+        XCTAssertEqual(
+            rows(all),
+            [
+                [Q.log1, "object", "logs-bucket", key1, Q.trail, "1", "2", "0", "2", "2024-03-01T00:05:00Z", "2024-03-01T11:00:00Z"],
+                [
+                    Q.log2, "object", "logs-bucket", String(Q.log2.dropFirst(25)), Q.trail, "1", "1", "1", "1", "2024-03-01T00:10:00Z",
+                    "2024-03-02T09:00:00Z",
+                ],
+                [
+                    Q.log3, "object", "logs-bucket", String(Q.log3.dropFirst(25)), Q.trail, "1", "0", "0", "0", "2024-03-02T00:05:00Z",
+                    "2024-03-02T00:05:00Z",
+                ],
+            ])
         for bucket in ["logs-bucket", "s3://logs-bucket", "s3://logs-bucket/", "arn:aws:s3:::logs-bucket"] {
             XCTAssertEqual(try objects(bucket: bucket).rows.count, 3, bucket)
         }
@@ -58,9 +84,11 @@ final class ListingsTests: XCTestCase {
         XCTAssertEqual(try objects(trail: "main").rows.count, 3)
         XCTAssertEqual(try objects(trail: Q.trail).rows.count, 3)
         XCTAssertEqual(try objects(trail: "nope").rows.count, 0)
-        XCTAssertEqual(rows(try objects(QueryFilter(since: "2024-03-02T00:00:00Z"))).map { [$0[0], $0[5], $0[6]] }, [
-            [Q.log3, "1", "0"], [Q.log2, "0", "1"],
-        ])
+        XCTAssertEqual(
+            rows(try objects(QueryFilter(since: "2024-03-02T00:00:00Z"))).map { [$0[0], $0[5], $0[6]] },
+            [
+                [Q.log3, "1", "0"], [Q.log2, "0", "1"],
+            ])
         XCTAssertEqual(rows(try objects(QueryFilter(limit: 1))).map { $0[0] }, [Q.log1])
     }
 }

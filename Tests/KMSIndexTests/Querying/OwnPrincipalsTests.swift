@@ -14,11 +14,15 @@ final class OwnPrincipalsTests: XCTestCase {
     }
 
     /// The query fixture, and the sync role reading every log file within a day of its delivery.
-    static let records = queryFixtureRecords + [
-        queryRecord("s1", "Decrypt", "2024-03-01T03:00:00Z", identity: syncIdentity("n1"), requestParameters: Q.context(object: Q.log1)),
-        queryRecord("s2", "Decrypt", "2024-03-01T03:00:01Z", identity: syncIdentity("n1"), requestParameters: Q.context(object: Q.log2)),
-        queryRecord("s3", "Decrypt", "2024-03-02T03:00:00Z", identity: syncIdentity("n2"), requestParameters: Q.context(object: Q.log3)),
-    ]
+    static let records =
+        queryFixtureRecords + [
+            queryRecord(
+                "s1", "Decrypt", "2024-03-01T03:00:00Z", identity: syncIdentity("n1"), requestParameters: Q.context(object: Q.log1)),
+            queryRecord(
+                "s2", "Decrypt", "2024-03-01T03:00:01Z", identity: syncIdentity("n1"), requestParameters: Q.context(object: Q.log2)),
+            queryRecord(
+                "s3", "Decrypt", "2024-03-02T03:00:00Z", identity: syncIdentity("n2"), requestParameters: Q.context(object: Q.log3)),
+        ]
 
     func testAddRemoveListAndRefusals() throws {
         let dir = try TempDir()
@@ -77,8 +81,9 @@ final class OwnPrincipalsTests: XCTestCase {
         // A read more than 48 hours after delivery does not count.
         let late = try TempDir()
         var records = Self.records
-        records[records.count - 1] = queryRecord("s3", "Decrypt", "2024-03-05T03:00:00Z", identity: Self.syncIdentity("n2"),
-                                                 requestParameters: Q.context(object: Q.log3))
+        records[records.count - 1] = queryRecord(
+            "s3", "Decrypt", "2024-03-05T03:00:00Z", identity: Self.syncIdentity("n2"),
+            requestParameters: Q.context(object: Q.log3))
         let lateIndex = try queryIndex(late, records)
         XCTAssertEqual(try lateIndex.queue.read { db in try OwnPrincipals.likely(db) }?.filesRead, nil)
     }

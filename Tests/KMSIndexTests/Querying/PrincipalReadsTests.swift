@@ -43,16 +43,26 @@ final class PrincipalReadsTests: XCTestCase {
         let dir = try TempDir()
         let index = try queryIndex(dir)
         let found = try index.queue.read { db in try PrincipalReads(db).reads(principal: "s1", filter: QueryFilter()) }
-        XCTAssertEqual(rows(PrincipalReads.table(found, forTerminal: true)), [
-            ["2024-03-01T11:00:00Z", Q.readerRole + " (session s1)", "OK", Q.log1, Q.key1, "us-west-2"],
-            ["2024-03-02T12:00:00Z", Q.readerRole + " (session s1)", "OK", "aws:lambda:FunctionArn=" + Q.lambda, Q.key2, "us-west-2"],
-        ])
+        XCTAssertEqual(
+            rows(PrincipalReads.table(found, forTerminal: true)),
+            [
+                ["2024-03-01T11:00:00Z", Q.readerRole + " (session s1)", "OK", Q.log1, Q.key1, "us-west-2"],
+                ["2024-03-02T12:00:00Z", Q.readerRole + " (session s1)", "OK", "aws:lambda:FunctionArn=" + Q.lambda, Q.key2, "us-west-2"],
+            ])
         let full = PrincipalReads.table(found, forTerminal: false)
         XCTAssertEqual(full.columns, EventRow.columnNames + ["context"])
-        XCTAssertEqual(rows(full).map { [$0[0], $0[1], $0[2], $0[3], $0[5], $0[6], $0[8], $0[14], $0[19]] }, [
-            ["2024-03-01T11:00:00Z", "Decrypt", "r2", "arn:aws:sts::111122223333:assumed-role/Reader/s1", Q.readerRole, "s1", nil, Q.log1, nil],
-            ["2024-03-02T12:00:00Z", "Decrypt", "r4", "arn:aws:sts::111122223333:assumed-role/Reader/s1", Q.readerRole, "s1", nil, nil,
-             "aws:lambda:FunctionArn=" + Q.lambda],
-        ])
+        XCTAssertEqual(
+            rows(full).map { [$0[0], $0[1], $0[2], $0[3], $0[5], $0[6], $0[8], $0[14], $0[19]] },
+            [
+                [
+                    "2024-03-01T11:00:00Z", "Decrypt", "r2", "arn:aws:sts::111122223333:assumed-role/Reader/s1", Q.readerRole, "s1", nil,
+                    Q.log1, nil,
+                ],
+                [
+                    "2024-03-02T12:00:00Z", "Decrypt", "r4", "arn:aws:sts::111122223333:assumed-role/Reader/s1", Q.readerRole, "s1", nil,
+                    nil,
+                    "aws:lambda:FunctionArn=" + Q.lambda,
+                ],
+            ])
     }
 }

@@ -18,14 +18,16 @@ enum Q {
     static func logFile(_ stamp: String) -> String {
         let day = stamp.prefix(8)
         let path = "\(day.prefix(4))/\(day.dropFirst(4).prefix(2))/\(day.suffix(2))"
-        return "arn:aws:s3:::logs-bucket/AWSLogs/111122223333/CloudTrail/us-west-2/\(path)/111122223333_CloudTrail_us-west-2_\(stamp)_abc.json.gz"
+        return
+            "arn:aws:s3:::logs-bucket/AWSLogs/111122223333/CloudTrail/us-west-2/\(path)/111122223333_CloudTrail_us-west-2_\(stamp)_abc.json.gz"
     }
 
     static let log1 = logFile("20240301T0005Z")
     static let log2 = logFile("20240301T0010Z")
     static let log3 = logFile("20240302T0005Z")
 
-    static let aliceIdentity = #"{"type":"IAMUser","principalId":"AIDAEXAMPLE","arn":"arn:aws:iam::111122223333:user/alice","accountId":"111122223333","accessKeyId":"AKIAEXAMPLE","userName":"alice"}"#
+    static let aliceIdentity =
+        #"{"type":"IAMUser","principalId":"AIDAEXAMPLE","arn":"arn:aws:iam::111122223333:user/alice","accountId":"111122223333","accessKeyId":"AKIAEXAMPLE","userName":"alice"}"#
     static let cloudTrail = #"{"type":"AWSService","invokedBy":"cloudtrail.amazonaws.com"}"#
 
     static func reader(_ session: String) -> String {
@@ -43,12 +45,15 @@ enum Q {
 }
 
 /// A KMS record as `kmsRecord` writes it, in another region or account when asked.
-func queryRecord(_ eventID: String, _ eventName: String, _ eventTime: String, identity: String = Q.aliceIdentity,
-                 requestParameters: String, key: String? = Q.key1, error: (code: String, message: String)? = nil,
-                 region: String = "us-west-2", account: String = Q.account, userAgent: String = "aws-cli/2.15.0") -> String {
-    var record = kmsRecord(eventID: eventID, eventName: eventName, eventTime: eventTime, identity: identity,
-                           requestParameters: requestParameters, resources: key.map(Q.resources), error: error,
-                           userAgent: userAgent)
+func queryRecord(
+    _ eventID: String, _ eventName: String, _ eventTime: String, identity: String = Q.aliceIdentity,
+    requestParameters: String, key: String? = Q.key1, error: (code: String, message: String)? = nil,
+    region: String = "us-west-2", account: String = Q.account, userAgent: String = "aws-cli/2.15.0"
+) -> String {
+    var record = kmsRecord(
+        eventID: eventID, eventName: eventName, eventTime: eventTime, identity: identity,
+        requestParameters: requestParameters, resources: key.map(Q.resources), error: error,
+        userAgent: userAgent)
     record = record.replacingOccurrences(of: #""awsRegion":"us-west-2""#, with: #""awsRegion":"\#(region)""#)
     return record.replacingOccurrences(of: #""recipientAccountId":"111122223333""#, with: #""recipientAccountId":"\#(account)""#)
 }
@@ -57,22 +62,29 @@ func queryRecord(_ eventID: String, _ eventName: String, _ eventTime: String, id
 /// sessions (one denied), a Decrypt for a Lambda function under an alias, key management
 /// (one denied), and a call logged for another account and region.
 let queryFixtureRecords: [String] = [
-    queryRecord("d1", "GenerateDataKey", "2024-03-01T00:05:00Z", identity: Q.cloudTrail,
-                requestParameters: #"{"keyId":"alias/logs","encryptionContext":{"aws:cloudtrail:arn":"\#(Q.trail)","aws:s3:arn":"\#(Q.log1)"}}"#),
+    queryRecord(
+        "d1", "GenerateDataKey", "2024-03-01T00:05:00Z", identity: Q.cloudTrail,
+        requestParameters: #"{"keyId":"alias/logs","encryptionContext":{"aws:cloudtrail:arn":"\#(Q.trail)","aws:s3:arn":"\#(Q.log1)"}}"#),
     queryRecord("d2", "GenerateDataKey", "2024-03-01T00:10:00Z", identity: Q.cloudTrail, requestParameters: Q.context(object: Q.log2)),
     queryRecord("d3", "GenerateDataKey", "2024-03-02T00:05:00Z", identity: Q.cloudTrail, requestParameters: Q.context(object: Q.log3)),
     queryRecord("r1", "Decrypt", "2024-03-01T10:00:00Z", requestParameters: Q.context(object: Q.log1)),
     queryRecord("r2", "Decrypt", "2024-03-01T11:00:00Z", identity: Q.reader("s1"), requestParameters: Q.context(object: Q.log1)),
-    queryRecord("r3", "Decrypt", "2024-03-02T09:00:00Z", identity: Q.reader("s2"), requestParameters: Q.context(object: Q.log2),
-                error: ("AccessDenied", "User: arn:aws:sts::111122223333:assumed-role/Reader/s2 is not authorized")),
-    queryRecord("r4", "Decrypt", "2024-03-02T12:00:00Z", identity: Q.reader("s1"),
-                requestParameters: #"{"keyId":"alias/app","encryptionContext":{"aws:lambda:FunctionArn":"\#(Q.lambda)"}}"#, key: Q.key2),
+    queryRecord(
+        "r3", "Decrypt", "2024-03-02T09:00:00Z", identity: Q.reader("s2"), requestParameters: Q.context(object: Q.log2),
+        error: ("AccessDenied", "User: arn:aws:sts::111122223333:assumed-role/Reader/s2 is not authorized")),
+    queryRecord(
+        "r4", "Decrypt", "2024-03-02T12:00:00Z", identity: Q.reader("s1"),
+        requestParameters: #"{"keyId":"alias/app","encryptionContext":{"aws:lambda:FunctionArn":"\#(Q.lambda)"}}"#, key: Q.key2),
     queryRecord("m1", "CreateKey", "2024-02-29T08:00:00Z", requestParameters: #"{"description":"app key"}"#, key: Q.key2),
-    queryRecord("m2", "ScheduleKeyDeletion", "2024-03-03T00:00:00Z", requestParameters: #"{"keyId":"\#(Q.key2)","pendingWindowInDays":7}"#, key: Q.key2),
-    queryRecord("m3", "DisableKey", "2024-03-03T01:00:00Z", identity: Q.reader("s2"),
-                requestParameters: #"{"keyId":"\#(Q.key2)"}"#, key: Q.key2, error: ("AccessDenied", "not allowed")),
-    queryRecord("x1", "Encrypt", "2024-03-02T13:00:00Z", requestParameters: #"{"keyId":"alias/app"}"#, key: Q.key2,
-                region: "eu-west-1", account: "444455556666"),
+    queryRecord(
+        "m2", "ScheduleKeyDeletion", "2024-03-03T00:00:00Z", requestParameters: #"{"keyId":"\#(Q.key2)","pendingWindowInDays":7}"#,
+        key: Q.key2),
+    queryRecord(
+        "m3", "DisableKey", "2024-03-03T01:00:00Z", identity: Q.reader("s2"),
+        requestParameters: #"{"keyId":"\#(Q.key2)"}"#, key: Q.key2, error: ("AccessDenied", "not allowed")),
+    queryRecord(
+        "x1", "Encrypt", "2024-03-02T13:00:00Z", requestParameters: #"{"keyId":"alias/app"}"#, key: Q.key2,
+        region: "eu-west-1", account: "444455556666"),
 ]
 
 /// A fresh index holding `records` in one log file.

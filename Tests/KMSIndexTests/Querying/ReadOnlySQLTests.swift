@@ -53,14 +53,16 @@ final class ReadOnlySQLTests: XCTestCase {
         let dir = try TempDir()
         let index = try queryIndex(dir)
         try index.queue.writeWithoutTransaction { db in
-            try db.execute(sql: """
-                DELETE FROM grdb_migrations WHERE identifier LIKE '004%';
-                """)
+            try db.execute(
+                sql: """
+                    DELETE FROM grdb_migrations WHERE identifier LIKE '004%';
+                    """)
             _ = try db.checkpoint(.truncate)
         }
         let main = try XCTUnwrap(fileBytes(index.path))
         let reader = try ReadOnlySQL.open(path: index.path)
-        XCTAssertEqual(try reader.read { db in try ReadOnlySQL.run(db, sql: "SELECT count(*) FROM events") }.rows, [["\(queryFixtureRecords.count)"]])
+        XCTAssertEqual(
+            try reader.read { db in try ReadOnlySQL.run(db, sql: "SELECT count(*) FROM events") }.rows, [["\(queryFixtureRecords.count)"]])
         XCTAssertEqual(fileBytes(index.path), main)
         XCTAssertEqual(try count(index, "SELECT count(*) FROM grdb_migrations WHERE identifier LIKE '004%'"), 0)
         XCTAssertThrowsError(try ReadOnlySQL.open(path: dir.path + "/missing.sqlite"))
@@ -89,8 +91,9 @@ final class ReadOnlySQLTests: XCTestCase {
         let typed = try run("SELECT 1 AS n, 'x' AS s, NULL AS z, 2.5 AS r, x'00ff' AS b;")
         XCTAssertEqual(typed.columns, ["n", "s", "z", "r", "b"])
         XCTAssertEqual(typed.cells, [[.integer(1), .text("x"), .null, .real(2.5), .text("00FF")]])
-        XCTAssertEqual(try run("-- who?\nSELECT event_id FROM kms_events WHERE principal_arn = :who ORDER BY event_id", ["who": Q.alice]).rows,
-                       [["m1"], ["m2"], ["r1"], ["x1"]])
+        XCTAssertEqual(
+            try run("-- who?\nSELECT event_id FROM kms_events WHERE principal_arn = :who ORDER BY event_id", ["who": Q.alice]).rows,
+            [["m1"], ["m2"], ["r1"], ["x1"]])
         XCTAssertEqual(try run("SELECT @a || $b || :a AS v", ["a": "1", "b": "2"]).rows, [["121"]])
         XCTAssertEqual(try run("PRAGMA table_info(trails)").rows.map { $0[1] }, ["id", "arn", "account_id", "region", "name"])
         XCTAssertEqual(try run("SELECT * FROM events WHERE 0").rows, [])
@@ -113,8 +116,9 @@ final class ReadOnlySQLTests: XCTestCase {
         XCTAssertEqual(message("SELECT :a"), "the query uses :a; give it with -p a VALUE")
         XCTAssertEqual(message("SELECT 1", ["a": "1"]), "parameter 'a' is not used by the query (write it :a)")
         XCTAssertEqual(message("SELECT ?"), "the query has a positional parameter (?); use named ones (:name) with -p name VALUE")
-        XCTAssertEqual(message("DELETE FROM events"),
-                       "DELETE could change the index: sql runs read-only queries only (SELECT, WITH, EXPLAIN, read-only PRAGMA)")
+        XCTAssertEqual(
+            message("DELETE FROM events"),
+            "DELETE could change the index: sql runs read-only queries only (SELECT, WITH, EXPLAIN, read-only PRAGMA)")
         XCTAssertEqual(message("attach 'x' as y"), "ATTACH is refused: the index is opened read-only, and sql runs queries only")
         XCTAssertTrue(message("SELEC 1").contains("syntax error"), message("SELEC 1"))
     }

@@ -43,7 +43,9 @@ final class ResultRenderingTests: XCTestCase {
             .init("second", ResultTable(columns: ["s", "t"], cells: [[.text("x"), .integer(1)]])),
             .init("empty", ResultTable(columns: ["u"], cells: [])),
         ])
-        XCTAssertEqual(result.render(.table), """
+        XCTAssertEqual(
+            result.render(.table),
+            """
             == first ==
             n    s
             ---  ---
@@ -58,7 +60,9 @@ final class ResultRenderingTests: XCTestCase {
             (none)
 
             """)
-        XCTAssertEqual(result.render(.json), """
+        XCTAssertEqual(
+            result.render(.json),
+            """
             {
               "first": [
                 {"n":3,"s":"a,b"},
@@ -71,7 +75,9 @@ final class ResultRenderingTests: XCTestCase {
             }
 
             """)
-        XCTAssertEqual(result.render(.ndjson), """
+        XCTAssertEqual(
+            result.render(.ndjson),
+            """
             {"section":"first","n":3,"s":"a,b"}
             {"section":"first","n":0.5,"s":null}
             {"section":"second","s":"x","t":1}

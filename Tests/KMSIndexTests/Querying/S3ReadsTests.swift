@@ -10,9 +10,11 @@ final class S3ReadsTests: XCTestCase {
     static let bucketKeysObject = "arn:aws:s3:::bk-logs/AWSLogs/111122223333/CloudTrail/us-west-2/2024/03/01/f1.json.gz"
 
     /// An S3 data event as CloudTrail writes it.
-    static func s3Event(_ id: String, _ name: String, _ time: String, bucket: String, key: String,
-                        identity: String = Q.aliceIdentity, bytes: Int? = nil, error: String? = nil,
-                        copySource: String? = nil, category: String? = "Data", sourceIP: String = "198.51.100.9") -> String {
+    static func s3Event(
+        _ id: String, _ name: String, _ time: String, bucket: String, key: String,
+        identity: String = Q.aliceIdentity, bytes: Int? = nil, error: String? = nil,
+        copySource: String? = nil, category: String? = "Data", sourceIP: String = "198.51.100.9"
+    ) -> String {
         var parameters = #""bucketName":"\#(bucket)","Host":"\#(bucket).s3.us-west-2.amazonaws.com","key":"\#(key)""#
         if let copySource { parameters += #","x-amz-copy-source":"\#(copySource)""# }
         var fields = [
@@ -22,7 +24,9 @@ final class S3ReadsTests: XCTestCase {
             #""requestParameters":{\#(parameters)}"#, #""responseElements":null"#,
         ]
         if let error { fields += [#""errorCode":"\#(error)""#, #""errorMessage":"Access Denied""#] }
-        if let bytes { fields.append(#""additionalEventData":{"SSEApplied":"SSE_KMS","bytesTransferredIn":0,"bytesTransferredOut":\#(bytes)}"#) }
+        if let bytes {
+            fields.append(#""additionalEventData":{"SSEApplied":"SSE_KMS","bytesTransferredIn":0,"bytesTransferredOut":\#(bytes)}"#)
+        }
         fields += [
             #""requestID":"R\#(id)""#, #""eventID":"\#(id)""#, #""readOnly":true"#,
             #""resources":[{"type":"AWS::S3::Object","ARN":"arn:aws:s3:::\#(bucket)/\#(key)"},{"accountId":"111122223333","type":"AWS::S3::Bucket","ARN":"arn:aws:s3:::\#(bucket)"}]"#,
@@ -35,10 +39,12 @@ final class S3ReadsTests: XCTestCase {
 
     /// KMS events: the query fixture (log files of `logs-bucket`, SSE-KMS), and a Decrypt of
     /// the Bucket Keys log bucket `bk-logs` that names only the bucket.
-    static let kmsRecords = queryFixtureRecords + [
-        queryRecord("bk1", "Decrypt", "2024-03-01T12:00:00Z", identity: Q.reader("s1"),
-                    requestParameters: #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::bk-logs"}}"#),
-    ]
+    static let kmsRecords =
+        queryFixtureRecords + [
+            queryRecord(
+                "bk1", "Decrypt", "2024-03-01T12:00:00Z", identity: Q.reader("s1"),
+                requestParameters: #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::bk-logs"}}"#)
+        ]
 
     static let log1Key = String(Q.log1.dropFirst("arn:aws:s3:::logs-bucket/".count))
 
@@ -47,13 +53,20 @@ final class S3ReadsTests: XCTestCase {
         // The same read as the Decrypt r1 (alice, 10:00:00): one read, recorded twice.
         s3Event("g1", "GetObject", "2024-03-01T10:00:01Z", bucket: "logs-bucket", key: log1Key, bytes: 1234),
         // A read by the Reader role (s1) of the Bucket Keys bucket: only here.
-        s3Event("g2", "GetObject", "2024-03-01T12:00:00Z", bucket: "bk-logs", key: "AWSLogs/111122223333/CloudTrail/us-west-2/2024/03/01/f1.json.gz",
-                identity: Q.reader("s1"), bytes: 999),
-        s3Event("h1", "HeadObject", "2024-03-01T12:00:01Z", bucket: "bk-logs", key: "AWSLogs/111122223333/CloudTrail/us-west-2/2024/03/01/f1.json.gz"),
-        s3Event("f1", "GetObject", "2024-03-01T12:00:02Z", bucket: "bk-logs", key: "AWSLogs/111122223333/CloudTrail/us-west-2/2024/03/01/f1.json.gz",
-                identity: Q.reader("s2"), error: "AccessDenied"),
-        s3Event("c1", "CopyObject", "2024-03-01T12:00:03Z", bucket: "elsewhere", key: "copy.json.gz",
-                copySource: "/bk-logs/AWSLogs%2F111122223333/CloudTrail/us-west-2/2024/03/01/f1.json.gz?versionId=abc"),
+        s3Event(
+            "g2", "GetObject", "2024-03-01T12:00:00Z", bucket: "bk-logs",
+            key: "AWSLogs/111122223333/CloudTrail/us-west-2/2024/03/01/f1.json.gz",
+            identity: Q.reader("s1"), bytes: 999),
+        s3Event(
+            "h1", "HeadObject", "2024-03-01T12:00:01Z", bucket: "bk-logs",
+            key: "AWSLogs/111122223333/CloudTrail/us-west-2/2024/03/01/f1.json.gz"),
+        s3Event(
+            "f1", "GetObject", "2024-03-01T12:00:02Z", bucket: "bk-logs",
+            key: "AWSLogs/111122223333/CloudTrail/us-west-2/2024/03/01/f1.json.gz",
+            identity: Q.reader("s2"), error: "AccessDenied"),
+        s3Event(
+            "c1", "CopyObject", "2024-03-01T12:00:03Z", bucket: "elsewhere", key: "copy.json.gz",
+            copySource: "/bk-logs/AWSLogs%2F111122223333/CloudTrail/us-west-2/2024/03/01/f1.json.gz?versionId=abc"),
         s3Event("p1", "PutObject", "2024-03-01T12:00:04Z", bucket: "bk-logs", key: "new.json.gz"),
         s3Event("u1", "GetObject", "2024-03-01T12:00:05Z", bucket: "unrelated", key: "photo.jpg", bytes: 5),
         s3Event("m1", "GetObject", "2024-03-01T12:00:06Z", bucket: "bk-logs", key: "mgmt", category: "Management"),
@@ -84,17 +97,21 @@ final class S3ReadsTests: XCTestCase {
     func testWhoReadListsBothSourcesWithPairs() throws {
         let dir = try TempDir()
         let index = try index(dir, mode: .auto)
-        XCTAssertEqual(try whoReadRows(index, Q.log1), [
-            "kms Decrypt r1 \(Q.alice) OK - g1",
-            "s3 GetObject g1 \(Q.alice) OK 1234 g1",
-            "kms Decrypt r2 arn:aws:sts::111122223333:assumed-role/Reader/s1 OK - -",
-        ])
+        XCTAssertEqual(
+            try whoReadRows(index, Q.log1),
+            [
+                "kms Decrypt r1 \(Q.alice) OK - g1",
+                "s3 GetObject g1 \(Q.alice) OK 1234 g1",
+                "kms Decrypt r2 arn:aws:sts::111122223333:assumed-role/Reader/s1 OK - -",
+            ])
         let session = "arn:aws:sts::111122223333:assumed-role/Reader/"
-        XCTAssertEqual(try whoReadRows(index, Self.bucketKeysObject), [
-            "s3 GetObject g2 \(session)s1 OK 999 -",
-            "s3 GetObject f1 \(session)s2 AccessDenied - -",
-            "s3 CopyObject c1 \(Q.alice) OK - -",
-        ])
+        XCTAssertEqual(
+            try whoReadRows(index, Self.bucketKeysObject),
+            [
+                "s3 GetObject g2 \(session)s1 OK 999 -",
+                "s3 GetObject f1 \(session)s2 AccessDenied - -",
+                "s3 CopyObject c1 \(Q.alice) OK - -",
+            ])
         let stored = try index.queue.read { db in
             try String.fetchAll(db, sql: "SELECT event_id FROM object_reads_all WHERE source = 's3' ORDER BY event_time_ms, event_id")
         }
@@ -105,7 +122,7 @@ final class S3ReadsTests: XCTestCase {
         XCTAssertEqual(shown.map(\.eventID), ["r2"])
         XCTAssertEqual(hidden, 1)
         try index.queue.write { db in _ = try OwnPrincipals.remove(db, arn: Q.alice) }
-                // `reads --principal` follows.
+        // `reads --principal` follows.
         let reads = try index.queue.read { db in try PrincipalReads(db).reads(principal: "Reader", filter: QueryFilter()) }
         XCTAssertEqual(reads.map(\.eventID), ["r2", "bk1", "g2", "f1", "r3", "r4"])
     }
@@ -178,24 +195,33 @@ final class S3ReadsTests: XCTestCase {
 func tableContents(_ index: IndexDatabase) throws -> [String: [String]] {
     try index.queue.read { db in
         var out: [String: [String]] = [:]
-        let objectText = "(SELECT coalesce(b.arn || '/' || o.key, b.arn, o.key) FROM s3_objects o LEFT JOIN s3_buckets b ON b.id = o.bucket_id WHERE o.id = %@)"
-        let principalText = "(SELECT coalesce(arn, '') || '|' || coalesce(invoked_by, '') || '|' || coalesce(access_key_id, '') FROM principals WHERE id = %@)"
+        let objectText =
+            "(SELECT coalesce(b.arn || '/' || o.key, b.arn, o.key) FROM s3_objects o LEFT JOIN s3_buckets b ON b.id = o.bucket_id WHERE o.id = %@)"
+        let principalText =
+            "(SELECT coalesce(arn, '') || '|' || coalesce(invoked_by, '') || '|' || coalesce(access_key_id, '') FROM principals WHERE id = %@)"
         let stringText = "(SELECT text FROM strings WHERE id = %@)"
-        out["kms"] = try String.fetchAll(db, sql: """
-            SELECT event_time || ' ' || event_id || ' ' || event_name || ' ' || coalesce(principal_arn, '') || ' ' || coalesce(object_arn, '')
-                   || ' ' || coalesce(key_arn, '') || ' ' || coalesce(error_code, '') || ' ' || coalesce(source_ip, '')
-            FROM kms_events ORDER BY 1
-            """)
-        out["s3_reads"] = try String.fetchAll(db, sql: """
-            SELECT r.event_time || ' ' || hex(r.event_uid) || ' ' || \(String(format: stringText, "r.event_name_sid")) || ' '
-                   || coalesce(\(String(format: principalText, "r.principal_id")), '') || ' ' || \(String(format: objectText, "r.object_id"))
-                   || ' ' || coalesce(r.source_ip, '') || ' ' || coalesce(r.bytes, '') || ' ' || coalesce(\(String(format: stringText, "r.error_code_sid")), '')
-            FROM s3_reads r ORDER BY 1
-            """)
+        out["kms"] = try String.fetchAll(
+            db,
+            sql: """
+                SELECT event_time || ' ' || event_id || ' ' || event_name || ' ' || coalesce(principal_arn, '') || ' ' || coalesce(object_arn, '')
+                       || ' ' || coalesce(key_arn, '') || ' ' || coalesce(error_code, '') || ' ' || coalesce(source_ip, '')
+                FROM kms_events ORDER BY 1
+                """)
+        out["s3_reads"] = try String.fetchAll(
+            db,
+            sql: """
+                SELECT r.event_time || ' ' || hex(r.event_uid) || ' ' || \(String(format: stringText, "r.event_name_sid")) || ' '
+                       || coalesce(\(String(format: principalText, "r.principal_id")), '') || ' ' || \(String(format: objectText, "r.object_id"))
+                       || ' ' || coalesce(r.source_ip, '') || ' ' || coalesce(r.bytes, '') || ' ' || coalesce(\(String(format: stringText, "r.error_code_sid")), '')
+                FROM s3_reads r ORDER BY 1
+                """)
         out["s3_reads_staged"] = try String.fetchAll(db, sql: "SELECT bucket FROM s3_reads_staged ORDER BY 1")
-        out["s3_objects"] = try String.fetchAll(db, sql: "SELECT \(String(format: objectText, "x.id")) || ' ' || x.kind FROM s3_objects x ORDER BY 1")
+        out["s3_objects"] = try String.fetchAll(
+            db, sql: "SELECT \(String(format: objectText, "x.id")) || ' ' || x.kind FROM s3_objects x ORDER BY 1")
         out["principals"] = try String.fetchAll(db, sql: "SELECT \(String(format: principalText, "x.id")) FROM principals x ORDER BY 1")
-        out["context"] = try String.fetchAll(db, sql: "SELECT event_row || name || value FROM encryption_context ORDER BY 1").map { String($0.drop { $0.isNumber }) }.sorted()
+        out["context"] = try String.fetchAll(db, sql: "SELECT event_row || name || value FROM encryption_context ORDER BY 1").map {
+            String($0.drop { $0.isNumber })
+        }.sorted()
         // Which file added a duplicated event depends on the order: events_added is left out.
         out["files"] = try Row.fetchAll(db, sql: "SELECT path, outcome, records, kms_events FROM source_files").map { row in
             let path: String = row[0]

@@ -45,10 +45,14 @@ final class TimeFilterTests: XCTestCase {
     }
 
     func testFilterParsingChecksTheWindowAndTheLimit() throws {
-        let filter = try QueryFilter.parse(since: "2024-03-01", until: "2024-03-01", account: "1", region: "r",
-                                           key: "k", errorsOnly: true, limit: 5, now: now)
-        XCTAssertEqual(filter, QueryFilter(since: "2024-03-01T00:00:00Z", until: "2024-03-02T00:00:00Z", account: "1",
-                                           region: "r", key: "k", errorsOnly: true, limit: 5))
+        let filter = try QueryFilter.parse(
+            since: "2024-03-01", until: "2024-03-01", account: "1", region: "r",
+            key: "k", errorsOnly: true, limit: 5, now: now)
+        XCTAssertEqual(
+            filter,
+            QueryFilter(
+                since: "2024-03-01T00:00:00Z", until: "2024-03-02T00:00:00Z", account: "1",
+                region: "r", key: "k", errorsOnly: true, limit: 5))
         XCTAssertThrowsError(try QueryFilter.parse(since: "2024-03-02", until: "2024-03-01T12:00:00Z"))
         XCTAssertThrowsError(try QueryFilter.parse(since: "1d", until: "2d", now: now))
         XCTAssertThrowsError(try QueryFilter.parse(since: nil, until: nil, limit: 0))
@@ -56,11 +60,13 @@ final class TimeFilterTests: XCTestCase {
 
     func testBoundsOrderFractionalEventTimesCorrectly() throws {
         let dir = try TempDir()
-        let index = try queryIndex(dir, [
-            queryRecord("a", "Decrypt", "2024-03-01T00:00:00.500Z", requestParameters: Q.context(object: Q.log1)),
-            queryRecord("b", "Decrypt", "2024-02-29T23:59:59.900Z", requestParameters: Q.context(object: Q.log1)),
-            queryRecord("c", "Decrypt", "2024-03-01T00:00:00Z", requestParameters: Q.context(object: Q.log1)),
-        ])
+        let index = try queryIndex(
+            dir,
+            [
+                queryRecord("a", "Decrypt", "2024-03-01T00:00:00.500Z", requestParameters: Q.context(object: Q.log1)),
+                queryRecord("b", "Decrypt", "2024-02-29T23:59:59.900Z", requestParameters: Q.context(object: Q.log1)),
+                queryRecord("c", "Decrypt", "2024-03-01T00:00:00Z", requestParameters: Q.context(object: Q.log1)),
+            ])
         func ids(_ filter: QueryFilter) throws -> [String] {
             try index.queue.read { db in try PrincipalReads(db).reads(principal: "alice", filter: filter).map(\.eventID).sorted() }
         }

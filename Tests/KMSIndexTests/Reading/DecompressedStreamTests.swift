@@ -120,7 +120,9 @@ final class DecompressedStreamTests: XCTestCase {
 
     func testBadTrailerOfASecondMemberIsAnError() throws {
         XCTAssertEqual(try read(gzip("first,") + gzip("second")), "first,second")
-        for (byte, words) in [(8, "incorrect data check"), (5, "incorrect data check"), (4, "incorrect length check"), (1, "incorrect length check")] {
+        for (byte, words) in [
+            (8, "incorrect data check"), (5, "incorrect data check"), (4, "incorrect length check"), (1, "incorrect length check"),
+        ] {
             var second = gzip("second")
             second[second.count - byte] ^= 0x10
             XCTAssertThrowsError(try read(gzip("first,") + second)) { assertCorrupt($0, words) }

@@ -18,7 +18,8 @@ final class ToolVersionTests: XCTestCase {
     func testCommitWithoutTheReleaseTagIsADevBuild() {
         XCTAssertEqual(ToolVersion.describe(GitState(commit: "c413ccd", tags: [], clean: true), release: "0.3.0"), "0.3.0-dev+c413ccd")
         // A tag of another version does not make this one a release.
-        XCTAssertEqual(ToolVersion.describe(GitState(commit: "c413ccd", tags: ["v0.2.0"], clean: true), release: "0.3.0"), "0.3.0-dev+c413ccd")
+        XCTAssertEqual(
+            ToolVersion.describe(GitState(commit: "c413ccd", tags: ["v0.2.0"], clean: true), release: "0.3.0"), "0.3.0-dev+c413ccd")
     }
 
     func testBuildWithoutGitIsADevBuild() {

@@ -18,8 +18,9 @@ final class VersionCommandTests: XCTestCase {
         guard commit.status == 0 else { return nil }
         let tags = try git(["tag", "--points-at", "HEAD"]).stdout.split(separator: "\n").map(String.init)
         let changes = try git(["status", "--porcelain", "--untracked-files=no"])
-        return GitState(commit: commit.stdout.trimmingCharacters(in: .whitespacesAndNewlines), tags: tags,
-                        clean: changes.status == 0 && changes.stdout.isEmpty)
+        return GitState(
+            commit: commit.stdout.trimmingCharacters(in: .whitespacesAndNewlines), tags: tags,
+            clean: changes.status == 0 && changes.stdout.isEmpty)
     }
 
     func testVersionNamesTheBuildAndTheSchema() throws {

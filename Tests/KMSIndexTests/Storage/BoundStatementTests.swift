@@ -24,8 +24,9 @@ final class BoundStatementTests: XCTestCase {
                 XCTAssertEqual((error as? DatabaseError)?.resultCode, .SQLITE_TOOBIG, "\(error)")
                 XCTAssertTrue("\(error)".contains("binding parameter 1 of 2 failed"), "\(error)")
             }
-            XCTAssertEqual(try Row.fetchAll(db, sql: "SELECT a, b FROM t").map { [$0[0] as String, String($0[1] as Int64)] },
-                           [["first", "1"]])
+            XCTAssertEqual(
+                try Row.fetchAll(db, sql: "SELECT a, b FROM t").map { [$0[0] as String, String($0[1] as Int64)] },
+                [["first", "1"]])
 
             // The statement is usable again once every value binds.
             row.text("third")

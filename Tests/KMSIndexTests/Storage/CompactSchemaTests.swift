@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import XCTest
+
 @testable import KMSIndex
 
 /// Schema 4 stores times, addresses, strings, eventIDs and S3 locations compactly; the views
@@ -12,12 +13,16 @@ final class CompactSchemaTests: XCTestCase {
         XCTAssertEqual(StoredTime.milliseconds("2015-11-11T21:20:52.12Z"), 1_447_276_852_120)
         XCTAssertEqual(StoredTime.milliseconds("2015-11-11T21:20:52.123456Z"), 1_447_276_852_123)
         XCTAssertEqual(StoredTime.milliseconds("2024-02-29T23:59:59Z"), 1_709_251_199_000)
-        for bad in ["", "2015-11-11", "2015-11-11T21:20:52", "2015-11-11 21:20:52Z", "2015-13-11T21:20:52Z",
-                    "2015-11-11T21:20:52.Z", "2015-11-11T21:20:5xZ", "x015-11-11T21:20:52Z"] {
+        for bad in [
+            "", "2015-11-11", "2015-11-11T21:20:52", "2015-11-11 21:20:52Z", "2015-13-11T21:20:52Z",
+            "2015-11-11T21:20:52.Z", "2015-11-11T21:20:5xZ", "x015-11-11T21:20:52Z",
+        ] {
             XCTAssertNil(StoredTime.milliseconds(bad), bad)
         }
-        for text in ["2015-11-11T21:20:52Z", "2015-11-11T21:20:52.12Z", "2015-11-11T21:20:52.001Z",
-                     "1999-12-31T23:59:59.5Z", "2038-01-19T03:14:08Z", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999Z"] {
+        for text in [
+            "2015-11-11T21:20:52Z", "2015-11-11T21:20:52.12Z", "2015-11-11T21:20:52.001Z",
+            "1999-12-31T23:59:59.5Z", "2038-01-19T03:14:08Z", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999Z",
+        ] {
             XCTAssertEqual(StoredTime.milliseconds(text).map(StoredTime.text), text)
         }
     }
@@ -54,8 +59,10 @@ final class CompactSchemaTests: XCTestCase {
         XCTAssertEqual(StoredAddress.ipv4("203.0.113.7"), 0xCB00_7107)
         XCTAssertEqual(StoredAddress.ipv4("0.0.0.0"), 0)
         XCTAssertEqual(StoredAddress.ipv4("255.255.255.255"), 0xFFFF_FFFF)
-        for text in ["01.2.3.4", "256.1.1.1", "1.2.3", "1.2.3.4.5", "1..3.4", "1.2.3.4 ", "::1",
-                     "2001:db8::1", "kms.amazonaws.com", "AWS Internal", "", "1.2.3.-4"] {
+        for text in [
+            "01.2.3.4", "256.1.1.1", "1.2.3", "1.2.3.4.5", "1..3.4", "1.2.3.4 ", "::1",
+            "2001:db8::1", "kms.amazonaws.com", "AWS Internal", "", "1.2.3.-4",
+        ] {
             XCTAssertNil(StoredAddress.ipv4(text), text)
         }
     }
@@ -93,13 +100,15 @@ final class CompactSchemaTests: XCTestCase {
         let kinds = try index.queue.read { db in
             try Row.fetchAll(db, sql: "SELECT arn, kind, bucket, key, name FROM s3_locations ORDER BY id")
         }
-        XCTAssertEqual(kinds.map { [$0["kind"], $0["bucket"], $0["key"], $0["name"]] as [String?] }, [
-            ["object", "bucket", "key.txt", "key.txt"],
-            ["object", "cn-bucket", "a.txt", "a.txt"],
-            ["prefix", "bucket", "dir/", nil],
-            ["bucket", "bucket", nil, nil],
-            ["unparsed", nil, nil, nil],
-        ])
+        XCTAssertEqual(
+            kinds.map { [$0["kind"], $0["bucket"], $0["key"], $0["name"]] as [String?] },
+            [
+                ["object", "bucket", "key.txt", "key.txt"],
+                ["object", "cn-bucket", "a.txt", "a.txt"],
+                ["prefix", "bucket", "dir/", nil],
+                ["bucket", "bucket", nil, nil],
+                ["unparsed", nil, nil, nil],
+            ])
 
         // who-read finds each object by its ARN, and orders reads by time with fractions.
         guard case .object(_, let reads, _, _) = try whoRead(index, "arn:aws:s3:::bucket/key.txt") else {
@@ -127,18 +136,22 @@ final class CompactSchemaTests: XCTestCase {
                 .replacingOccurrences(of: "203.0.113.7", with: "s3.amazonaws.com"),
             kmsRecord(eventTime: "2024-03-01T00:00:02Z", requestParameters: object, resources: nil)
                 .replacingOccurrences(of: "203.0.113.7", with: "2001:db8::7"),
-            kmsRecord(eventTime: "2024-03-01T00:00:02Z", identity: #"{"type":"AWSService","invokedBy":"s3.amazonaws.com"}"#,
-                      requestParameters: object),
+            kmsRecord(
+                eventTime: "2024-03-01T00:00:02Z", identity: #"{"type":"AWSService","invokedBy":"s3.amazonaws.com"}"#,
+                requestParameters: object),
         ]
         _ = try ingest(index, [try dir.write(logPath(), gzip(logFile(records)))])
         guard case .object(_, let reads, let writes, _) = try whoRead(index, "s3://bucket/key.txt") else {
             return XCTFail("object not found")
         }
         let viewed = try index.queue.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT \(EventRow.selectColumns) FROM kms_events WHERE object_id IS NOT NULL
-                ORDER BY event_time_ms, event_id
-                """).map(EventRow.init)
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT \(EventRow.selectColumns) FROM kms_events WHERE object_id IS NOT NULL
+                    ORDER BY event_time_ms, event_id
+                    """
+            ).map(EventRow.init)
         }
         XCTAssertEqual(reads, viewed.filter { $0.eventName == "Decrypt" })
         XCTAssertEqual(writes, viewed.filter { $0.eventName != "Decrypt" })
@@ -150,10 +163,13 @@ final class CompactSchemaTests: XCTestCase {
     }
 
     func testOnlyCanonicalLowercaseUUIDsAreStoredAsBytes() {
-        XCTAssertEqual(EventUID.uuidBytes("00112233-4455-6677-8899-aabbccddeeff"),
-                       [0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xAA, 0xBB, 0xCC, 0xDD, 0xEE, 0xFF])
-        for text in ["00112233-4455-6677-8899-AABBCCDDEEFF", "00112233-4455-6677-8899-aabbccddeef", "001122334-455-6677-8899-aabbccddeeff",
-                     "00112233-4455-6677-8899-aabbccddeeffa", "00112233-4455-6677-8899-aabbccddeefg", ""] {
+        XCTAssertEqual(
+            EventUID.uuidBytes("00112233-4455-6677-8899-aabbccddeeff"),
+            [0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xAA, 0xBB, 0xCC, 0xDD, 0xEE, 0xFF])
+        for text in [
+            "00112233-4455-6677-8899-AABBCCDDEEFF", "00112233-4455-6677-8899-aabbccddeef", "001122334-455-6677-8899-aabbccddeeff",
+            "00112233-4455-6677-8899-aabbccddeeffa", "00112233-4455-6677-8899-aabbccddeefg", "",
+        ] {
             XCTAssertNil(EventUID.uuidBytes(text), text)
         }
     }
@@ -169,9 +185,12 @@ final class CompactSchemaTests: XCTestCase {
     func testKeyLookupsFindExactlyTheNamedObjects() throws {
         let dir = try TempDir()
         let index = try makeIndex(dir)
-        let keys = ["AWSLogs/1/CloudTrail/r/2024/03/01/1_CloudTrail_r_20240301T0005Z_AbCdEfGh12345678.json.gz",
-                    "other/1_CloudTrail_r_20240301T0005Z_AbCdEfGh12345678.json.gz", "x.gz", "dir/x.gz", "dir/y_%.gz",
-                    "dir/X.gz"] + (0..<50).map { "day=\($0)/part-00000.snappy.parquet" }
+        let keys =
+            [
+                "AWSLogs/1/CloudTrail/r/2024/03/01/1_CloudTrail_r_20240301T0005Z_AbCdEfGh12345678.json.gz",
+                "other/1_CloudTrail_r_20240301T0005Z_AbCdEfGh12345678.json.gz", "x.gz", "dir/x.gz", "dir/y_%.gz",
+                "dir/X.gz",
+            ] + (0..<50).map { "day=\($0)/part-00000.snappy.parquet" }
         let records = keys.map { kmsRecord(requestParameters: #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::b/\#($0)"}}"#) }
         _ = try ingest(index, [try dir.write(logPath(), gzip(logFile(records)))])
         func arns(_ query: String) throws -> [String] {
@@ -182,8 +201,9 @@ final class CompactSchemaTests: XCTestCase {
             }
         }
         XCTAssertEqual(try arns("AbCdEfGh12345678.json.gz").count, 0, "not a whole file name")
-        XCTAssertEqual(try arns("1_CloudTrail_r_20240301T0005Z_AbCdEfGh12345678.json.gz"),
-                       ["arn:aws:s3:::b/" + keys[0], "arn:aws:s3:::b/" + keys[1]])
+        XCTAssertEqual(
+            try arns("1_CloudTrail_r_20240301T0005Z_AbCdEfGh12345678.json.gz"),
+            ["arn:aws:s3:::b/" + keys[0], "arn:aws:s3:::b/" + keys[1]])
         XCTAssertEqual(try arns("01/1_CloudTrail_r_20240301T0005Z_AbCdEfGh12345678.json.gz"), ["arn:aws:s3:::b/" + keys[0]])
         XCTAssertEqual(try arns("x.gz"), ["arn:aws:s3:::b/dir/x.gz", "arn:aws:s3:::b/x.gz"])
         XCTAssertEqual(try arns("X.gz"), ["arn:aws:s3:::b/dir/X.gz"])
@@ -194,15 +214,18 @@ final class CompactSchemaTests: XCTestCase {
         XCTAssertEqual(try arns("y_%.gz"), ["arn:aws:s3:::b/dir/y_%.gz"])
         XCTAssertEqual(try arns("y__.gz"), [], "LIKE wildcards in the query are taken literally")
         let plan = try index.queue.read { db in
-            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN SELECT o.id FROM s3_objects o WHERE \(S3ObjectSQL.keyIs)",
-                             arguments: StatementArguments(S3ObjectSQL.key(keys[0]))).map { $0["detail"] as String }.joined(separator: " ")
+            try Row.fetchAll(
+                db, sql: "EXPLAIN QUERY PLAN SELECT o.id FROM s3_objects o WHERE \(S3ObjectSQL.keyIs)",
+                arguments: StatementArguments(S3ObjectSQL.key(keys[0]))
+            ).map { $0["detail"] as String }.joined(separator: " ")
         }
         XCTAssertTrue(plan.contains("s3_objects_key_hash"), plan)
         // `kmsindex sql` knows key_hash(), as the README's example lookup uses it.
         let reader = try ReadOnlySQL.open(path: index.path)
         let found = try reader.read { db in
-            try ReadOnlySQL.run(db, sql: "SELECT count(*) FROM s3_objects WHERE key_hash = key_hash(:key) AND key = :key",
-                                parameters: ["key": keys[7]])
+            try ReadOnlySQL.run(
+                db, sql: "SELECT count(*) FROM s3_objects WHERE key_hash = key_hash(:key) AND key = :key",
+                parameters: ["key": keys[7]])
         }
         XCTAssertEqual(found.rows, [["1"]])
     }
@@ -215,38 +238,40 @@ final class CompactSchemaTests: XCTestCase {
         let v3 = IndexDatabase.migrations.map(\.identifier).filter { $0 < "004" }.last!
         try IndexDatabase.migrator.migrate(queue, upTo: v3)
         try queue.write { db in
-            try db.execute(sql: """
-                PRAGMA application_id = \(IndexDatabase.applicationID);
-                INSERT INTO source_files (id, path, size, mtime_ns, outcome, read_at) VALUES (1, '/logs/a.json.gz', 1, 1, 'ingested', 'now');
-                INSERT INTO kms_keys (id, arn) VALUES (1, 'arn:aws:kms:us-west-2:111122223333:key/k1');
-                INSERT INTO principals (id, identity, type, arn) VALUES (1, 'p', 'IAMUser', 'arn:aws:iam::111122223333:user/alice');
-                INSERT INTO trails (id, arn) VALUES (1, 'arn:aws:cloudtrail:us-west-2:111122223333:trail/t');
-                INSERT INTO user_agents (id, text) VALUES (1, 'aws-cli/2');
-                INSERT INTO context_names (id, name) VALUES (1, 'aws:lambda:FunctionArn');
-                INSERT INTO s3_objects (id, arn, kind, bucket, key, name) VALUES
-                    (1, 'arn:aws:s3:::b/AWSLogs/x.json.gz', 'object', 'b', 'AWSLogs/x.json.gz', 'x.json.gz'),
-                    (2, 'arn:aws-cn:s3:::b/k', 'object', 'b', 'k', 'k'),
-                    (3, 'arn:aws:s3:::b', 'bucket', 'b', NULL, NULL),
-                    (4, 'arn:aws:s3:::b/AWSLogs/', 'prefix', 'b', 'AWSLogs/', NULL),
-                    (5, 'garbage', 'unparsed', NULL, NULL, NULL);
-                INSERT INTO events (id, event_uid, event_time, event_name, aws_region, recipient_account_id, key_id,
-                                    requested_key, principal_id, object_id, trail_id, source_ip, user_agent_id,
-                                    error_code, error_message, request_uid, shared_event_id, read_only, event_type, source_file_id) VALUES
-                    (1, x'0123456789abcdef0123456789abcdef', '2024-03-01T00:00:05.12Z', 'Decrypt', 'us-west-2', '111122223333', 1,
-                     'alias/a', 1, 1, 1, '203.0.113.7', 1, 'AccessDenied', 'no', x'00112233445566778899aabbccddeeff',
-                     '3a5c9e1f-0000-4000-8000-000000000001', 1, 'AwsApiCall', 1),
-                    (2, 'not-a-uuid', '2024-03-01T00:00:05Z', 'GenerateDataKey', NULL, NULL, NULL,
-                     NULL, NULL, 2, NULL, '010.1.1.1', NULL, NULL, NULL, NULL, NULL, NULL, NULL, 1),
-                    (3, x'ffffffffffffffffffffffffffffffff', '2023-12-31T23:59:59Z', 'Encrypt', 'eu-west-1', '111122223333', 1,
-                     NULL, 1, 3, NULL, '2001:db8::1', NULL, NULL, NULL, NULL, NULL, 0, NULL, 1),
-                    (4, x'eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee', '2024-01-01T00:00:00Z', 'Decrypt', NULL, NULL, NULL,
-                     NULL, NULL, 4, NULL, 'kms.amazonaws.com', NULL, NULL, NULL, NULL, NULL, NULL, NULL, 1),
-                    (5, x'dddddddddddddddddddddddddddddddd', '2024-01-02T00:00:00Z', 'Decrypt', NULL, NULL, NULL,
-                     NULL, NULL, 5, NULL, '255.255.255.255', NULL, NULL, NULL, NULL, NULL, NULL, NULL, 1);
-                INSERT INTO event_context (event_id, scope, name_id, value) VALUES (1, 0, 1, 'arn:aws:lambda:f'), (3, 1, 1, '{"n":1}');
-                """)
+            try db.execute(
+                sql: """
+                    PRAGMA application_id = \(IndexDatabase.applicationID);
+                    INSERT INTO source_files (id, path, size, mtime_ns, outcome, read_at) VALUES (1, '/logs/a.json.gz', 1, 1, 'ingested', 'now');
+                    INSERT INTO kms_keys (id, arn) VALUES (1, 'arn:aws:kms:us-west-2:111122223333:key/k1');
+                    INSERT INTO principals (id, identity, type, arn) VALUES (1, 'p', 'IAMUser', 'arn:aws:iam::111122223333:user/alice');
+                    INSERT INTO trails (id, arn) VALUES (1, 'arn:aws:cloudtrail:us-west-2:111122223333:trail/t');
+                    INSERT INTO user_agents (id, text) VALUES (1, 'aws-cli/2');
+                    INSERT INTO context_names (id, name) VALUES (1, 'aws:lambda:FunctionArn');
+                    INSERT INTO s3_objects (id, arn, kind, bucket, key, name) VALUES
+                        (1, 'arn:aws:s3:::b/AWSLogs/x.json.gz', 'object', 'b', 'AWSLogs/x.json.gz', 'x.json.gz'),
+                        (2, 'arn:aws-cn:s3:::b/k', 'object', 'b', 'k', 'k'),
+                        (3, 'arn:aws:s3:::b', 'bucket', 'b', NULL, NULL),
+                        (4, 'arn:aws:s3:::b/AWSLogs/', 'prefix', 'b', 'AWSLogs/', NULL),
+                        (5, 'garbage', 'unparsed', NULL, NULL, NULL);
+                    INSERT INTO events (id, event_uid, event_time, event_name, aws_region, recipient_account_id, key_id,
+                                        requested_key, principal_id, object_id, trail_id, source_ip, user_agent_id,
+                                        error_code, error_message, request_uid, shared_event_id, read_only, event_type, source_file_id) VALUES
+                        (1, x'0123456789abcdef0123456789abcdef', '2024-03-01T00:00:05.12Z', 'Decrypt', 'us-west-2', '111122223333', 1,
+                         'alias/a', 1, 1, 1, '203.0.113.7', 1, 'AccessDenied', 'no', x'00112233445566778899aabbccddeeff',
+                         '3a5c9e1f-0000-4000-8000-000000000001', 1, 'AwsApiCall', 1),
+                        (2, 'not-a-uuid', '2024-03-01T00:00:05Z', 'GenerateDataKey', NULL, NULL, NULL,
+                         NULL, NULL, 2, NULL, '010.1.1.1', NULL, NULL, NULL, NULL, NULL, NULL, NULL, 1),
+                        (3, x'ffffffffffffffffffffffffffffffff', '2023-12-31T23:59:59Z', 'Encrypt', 'eu-west-1', '111122223333', 1,
+                         NULL, 1, 3, NULL, '2001:db8::1', NULL, NULL, NULL, NULL, NULL, 0, NULL, 1),
+                        (4, x'eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee', '2024-01-01T00:00:00Z', 'Decrypt', NULL, NULL, NULL,
+                         NULL, NULL, 4, NULL, 'kms.amazonaws.com', NULL, NULL, NULL, NULL, NULL, NULL, NULL, 1),
+                        (5, x'dddddddddddddddddddddddddddddddd', '2024-01-02T00:00:00Z', 'Decrypt', NULL, NULL, NULL,
+                         NULL, NULL, 5, NULL, '255.255.255.255', NULL, NULL, NULL, NULL, NULL, NULL, NULL, 1);
+                    INSERT INTO event_context (event_id, scope, name_id, value) VALUES (1, 0, 1, 'arn:aws:lambda:f'), (3, 1, 1, '{"n":1}');
+                    """)
         }
-        let columns = "id, event_id, event_time, event_name, aws_region, recipient_account_id, key_arn, requested_key, principal_arn, object_arn, object_kind, bucket, object_key, trail_arn, source_ip, user_agent, error_code, error_message, request_id, shared_event_id, read_only, event_type, source_file"
+        let columns =
+            "id, event_id, event_time, event_name, aws_region, recipient_account_id, key_arn, requested_key, principal_arn, object_arn, object_kind, bucket, object_key, trail_arn, source_ip, user_agent, error_code, error_message, request_id, shared_event_id, read_only, event_type, source_file"
         func dump(_ queue: DatabaseQueue) throws -> [[String?]] {
             try queue.read { db in
                 try Row.fetchAll(db, sql: "SELECT \(columns) FROM kms_events ORDER BY id").map { row in
@@ -264,10 +289,12 @@ final class CompactSchemaTests: XCTestCase {
         try queue.read { db in
             XCTAssertEqual(try String.fetchOne(db, sql: "PRAGMA integrity_check"), "ok")
             XCTAssertEqual(try Int.fetchOne(db, sql: "SELECT count(*) FROM event_uids"), 5)
-            XCTAssertEqual(try Int.fetchAll(db, sql: "SELECT event_time FROM events ORDER BY id"),
-                           [1_709_251_205_120, 1_709_251_205_000, 1_704_067_199_000, 1_704_067_200_000, 1_704_153_600_000])
-            XCTAssertEqual(try String.fetchAll(db, sql: "SELECT typeof(source_ip) FROM events ORDER BY id"),
-                           ["integer", "text", "text", "text", "integer"])
+            XCTAssertEqual(
+                try Int.fetchAll(db, sql: "SELECT event_time FROM events ORDER BY id"),
+                [1_709_251_205_120, 1_709_251_205_000, 1_704_067_199_000, 1_704_067_200_000, 1_704_153_600_000])
+            XCTAssertEqual(
+                try String.fetchAll(db, sql: "SELECT typeof(source_ip) FROM events ORDER BY id"),
+                ["integer", "text", "text", "text", "integer"])
         }
         // The converted index takes new events and answers who-read.
         let index = try IndexDatabase.openForWriting(path: path)
@@ -289,32 +316,36 @@ final class CompactSchemaTests: XCTestCase {
         let v4 = IndexDatabase.migrations.map(\.identifier).filter { $0 < "005" }.last!
         try IndexDatabase.migrator.migrate(queue, upTo: v4)
         func insertTempTables(_ db: Database) throws -> Int {
-            try Row.fetchAll(db, sql: "EXPLAIN INSERT INTO s3_objects (kind, bucket_id, key, key_hash) VALUES (?, ?, ?, ?)",
-                             arguments: ["object", nil, nil, nil])
-                .filter { ($0["opcode"] as String?) == "OpenEphemeral" }.count
+            try Row.fetchAll(
+                db, sql: "EXPLAIN INSERT INTO s3_objects (kind, bucket_id, key, key_hash) VALUES (?, ?, ?, ?)",
+                arguments: ["object", nil, nil, nil]
+            )
+            .filter { ($0["opcode"] as String?) == "OpenEphemeral" }.count
         }
         try queue.write { db in
             XCTAssertEqual(try insertTempTables(db), 1, "schema 4 builds one for its IN list")
-            try db.execute(sql: """
-                PRAGMA application_id = \(IndexDatabase.applicationID);
-                INSERT INTO source_files (id, path, size, mtime_ns, outcome, read_at) VALUES (1, '/logs/a.json.gz', 1, 1, 'ingested', 'now');
-                INSERT INTO s3_buckets (id, arn, name) VALUES (1, 'arn:aws:s3:::b', 'b');
-                INSERT INTO s3_objects (id, kind, bucket_id, key, key_hash) VALUES
-                    (1, 'object', 1, 'AWSLogs/x.json.gz', key_hash('AWSLogs/x.json.gz')),
-                    (2, 'prefix', 1, 'AWSLogs/', key_hash('AWSLogs/')),
-                    (3, 'bucket', 1, NULL, NULL),
-                    (7, 'unparsed', NULL, 'garbage', key_hash('garbage'));
-                INSERT INTO strings (id, text) VALUES (1, 'Decrypt');
-                INSERT INTO events (id, event_time, event_name_sid, object_id, source_file_id) VALUES
-                    (1, 1, 1, 1, 1), (2, 2, 1, 3, 1), (3, 3, 1, 7, 1);
-                """)
+            try db.execute(
+                sql: """
+                    PRAGMA application_id = \(IndexDatabase.applicationID);
+                    INSERT INTO source_files (id, path, size, mtime_ns, outcome, read_at) VALUES (1, '/logs/a.json.gz', 1, 1, 'ingested', 'now');
+                    INSERT INTO s3_buckets (id, arn, name) VALUES (1, 'arn:aws:s3:::b', 'b');
+                    INSERT INTO s3_objects (id, kind, bucket_id, key, key_hash) VALUES
+                        (1, 'object', 1, 'AWSLogs/x.json.gz', key_hash('AWSLogs/x.json.gz')),
+                        (2, 'prefix', 1, 'AWSLogs/', key_hash('AWSLogs/')),
+                        (3, 'bucket', 1, NULL, NULL),
+                        (7, 'unparsed', NULL, 'garbage', key_hash('garbage'));
+                    INSERT INTO strings (id, text) VALUES (1, 'Decrypt');
+                    INSERT INTO events (id, event_time, event_name_sid, object_id, source_file_id) VALUES
+                        (1, 1, 1, 1, 1), (2, 2, 1, 3, 1), (3, 3, 1, 7, 1);
+                    """)
         }
         func dump() throws -> [[String?]] {
             try queue.read { db in
                 try Row.fetchAll(db, sql: "SELECT * FROM s3_locations ORDER BY id").map { row in
                     row.databaseValues.map { $0.isNull ? nil : $0.description }
                 }
-                    + Row.fetchAll(db, sql: "SELECT id, object_arn, object_kind, bucket, object_key FROM kms_events ORDER BY id").map { row in
+                    + Row.fetchAll(db, sql: "SELECT id, object_arn, object_kind, bucket, object_key FROM kms_events ORDER BY id").map {
+                        row in
                         row.databaseValues.map { $0.isNull ? nil : $0.description }
                     }
             }
@@ -326,7 +357,8 @@ final class CompactSchemaTests: XCTestCase {
         try queue.write { db in
             XCTAssertEqual(try insertTempTables(db), 0)
             XCTAssertEqual(try String.fetchOne(db, sql: "PRAGMA integrity_check"), "ok")
-            XCTAssertEqual(try Int.fetchOne(db, sql: "SELECT count(*) FROM s3_objects WHERE key_hash = key_hash('garbage') AND key = 'garbage'"), 1)
+            XCTAssertEqual(
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM s3_objects WHERE key_hash = key_hash('garbage') AND key = 'garbage'"), 1)
             XCTAssertThrowsError(try db.execute(sql: "INSERT INTO s3_objects (kind) VALUES ('file')"))
             XCTAssertEqual(try Bool.fetchOne(db, sql: "PRAGMA legacy_alter_table"), false)
         }

@@ -10,8 +10,9 @@ final class ConcurrentUseTests: XCTestCase {
     func testQueriesDuringAnIngestAnswerAndNeverSeeALock() throws {
         let dir = try TempDir()
         let tree = dir.path + "/tree"
-        let truth = try Synth.generate(SynthOptions(seed: 12, accounts: 2, regions: ["us-east-1", "eu-west-1"], days: 1, filesPerDay: 48),
-                                       into: URL(fileURLWithPath: tree))
+        let truth = try Synth.generate(
+            SynthOptions(seed: 12, accounts: 2, regions: ["us-east-1", "eu-west-1"], days: 1, filesPerDay: 48),
+            into: URL(fileURLWithPath: tree))
         let db = dir.path + "/i.sqlite"
         // Create the index first, so that queries have something to open from the start.
         XCTAssertEqual(try runBinary(["ingest", "-q", "--db", db, dir.path + "/nothing-yet"]).status, 1)

@@ -15,8 +15,10 @@ final class DailySummariesTests: XCTestCase {
         return dir.path + "/tree"
     }
 
-    private func ingest(_ index: IndexDatabase, _ path: String, filesPerTransaction: Int = 500,
-                        idCacheLimit: Int = 1 << 17) throws -> IngestSummary {
+    private func ingest(
+        _ index: IndexDatabase, _ path: String, filesPerTransaction: Int = 500,
+        idCacheLimit: Int = 1 << 17
+    ) throws -> IngestSummary {
         var options = IngestOptions(paths: [path])
         options.jobs = 2
         options.filesPerTransaction = filesPerTransaction
@@ -28,10 +30,12 @@ final class DailySummariesTests: XCTestCase {
     private func summaries(_ index: IndexDatabase) throws -> [String] {
         try index.queue.read { db in
             var rows: [String] = []
-            for (table, key) in [("activity_daily", DailySummaries.activityKey), ("object_daily", DailySummaries.objectKey),
-                                 ("usage_daily", DailySummaries.usageKey), ("activity_totals", DailySummaries.totalsKey),
-                                 ("callers", DailySummaries.callerKey), ("trail_files", "trail_id, object_id"),
-                                 ("log_buckets", "bucket_id")] {
+            for (table, key) in [
+                ("activity_daily", DailySummaries.activityKey), ("object_daily", DailySummaries.objectKey),
+                ("usage_daily", DailySummaries.usageKey), ("activity_totals", DailySummaries.totalsKey),
+                ("callers", DailySummaries.callerKey), ("trail_files", "trail_id, object_id"),
+                ("log_buckets", "bucket_id"),
+            ] {
                 rows += try Row.fetchAll(db, sql: "SELECT '\(table)', * FROM \(table) ORDER BY \(key)").map(\.description)
             }
             return rows
@@ -61,11 +65,16 @@ final class DailySummariesTests: XCTestCase {
         for table in ["usage_daily", "activity_totals", "callers"] {
             XCTAssertEqual(try count(index, "SELECT sum(events) FROM \(table)"), try count(index, "SELECT count(*) FROM events"), table)
         }
-        XCTAssertEqual(try count(index, "SELECT count(*) FROM log_buckets"),
-                       try count(index, "SELECT count(DISTINCT o.bucket_id) FROM trail_files t JOIN s3_objects o ON o.id = t.object_id"))
+        XCTAssertEqual(
+            try count(index, "SELECT count(*) FROM log_buckets"),
+            try count(index, "SELECT count(DISTINCT o.bucket_id) FROM trail_files t JOIN s3_objects o ON o.id = t.object_id"))
         XCTAssertGreaterThan(try count(index, "SELECT count(*) FROM log_buckets"), 0)
-        XCTAssertEqual(try count(index, "SELECT count(*) FROM trail_files"),
-                       try count(index, "SELECT count(DISTINCT e.trail_id || ' ' || e.object_id) FROM events e JOIN s3_objects o ON o.id = e.object_id WHERE o.kind = 'object'"))
+        XCTAssertEqual(
+            try count(index, "SELECT count(*) FROM trail_files"),
+            try count(
+                index,
+                "SELECT count(DISTINCT e.trail_id || ' ' || e.object_id) FROM events e JOIN s3_objects o ON o.id = e.object_id WHERE o.kind = 'object'"
+            ))
 
         try recountAll(index)
         XCTAssertEqual(try summaries(index), kept)
@@ -74,11 +83,12 @@ final class DailySummariesTests: XCTestCase {
         // migration 008 the rollups from the summaries. 008's index of the ledger's outcomes is
         // left out: the ledger is a view since migration 013.
         try index.queue.writeWithoutTransaction { db in
-            try db.execute(sql: """
-                DROP TABLE activity_daily; DROP TABLE object_daily; DROP TABLE summary_state;
-                DROP INDEX events_key_changes; DELETE FROM grdb_migrations WHERE identifier LIKE '006%';
-                DROP TABLE usage_daily; DROP TABLE activity_totals; DROP TABLE callers; DROP TABLE trail_files
-                """)
+            try db.execute(
+                sql: """
+                    DROP TABLE activity_daily; DROP TABLE object_daily; DROP TABLE summary_state;
+                    DROP INDEX events_key_changes; DELETE FROM grdb_migrations WHERE identifier LIKE '006%';
+                    DROP TABLE usage_daily; DROP TABLE activity_totals; DROP TABLE callers; DROP TABLE trail_files
+                    """)
         }
         try IndexDatabase.migrator.migrate(index.queue)
         let rollups = try XCTUnwrap(IndexDatabase.migrations.first { $0.identifier.hasPrefix("008") }).sql
@@ -99,16 +109,22 @@ final class DailySummariesTests: XCTestCase {
         let bounded = try makeIndex(dir, name: "b.sqlite")
         _ = try ingest(unbounded, path, filesPerTransaction: 2)
         _ = try ingest(bounded, path, filesPerTransaction: 2, idCacheLimit: 2)
-        for table in ["principals", "s3_objects", "s3_buckets", "kms_keys", "trails", "strings", "user_agents",
-                      "context_names", "context_values", "events", "event_context"] {
-            XCTAssertEqual(try count(bounded, "SELECT count(*) FROM \(table)"), try count(unbounded, "SELECT count(*) FROM \(table)"), table)
+        for table in [
+            "principals", "s3_objects", "s3_buckets", "kms_keys", "trails", "strings", "user_agents",
+            "context_names", "context_values", "events", "event_context",
+        ] {
+            XCTAssertEqual(
+                try count(bounded, "SELECT count(*) FROM \(table)"), try count(unbounded, "SELECT count(*) FROM \(table)"), table)
         }
         func events(_ index: IndexDatabase) throws -> [String] {
             try index.queue.read { db in
-                try Row.fetchAll(db, sql: """
-                    SELECT event_id, event_time, event_name, key_arn, principal_arn, access_key_id, object_arn,
-                           trail_arn, user_agent, error_code FROM kms_events ORDER BY event_time_ms, event_id
-                    """).map(\.description)
+                try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT event_id, event_time, event_name, key_arn, principal_arn, access_key_id, object_arn,
+                               trail_arn, user_agent, error_code FROM kms_events ORDER BY event_time_ms, event_id
+                        """
+                ).map(\.description)
             }
         }
         XCTAssertEqual(try events(bounded), try events(unbounded))
@@ -153,42 +169,51 @@ final class DailySummariesTests: XCTestCase {
                     if variant == 2 { filter.errorsOnly = true }
                     let c = try filter.viewConditions(db)
                     let label = "\(since ?? "-") \(until ?? "-") \(variant)"
-                    let keys = try fetchTable(db, sql: """
-                        SELECT k.arn, count(*), count(e.error_code), count(DISTINCT e.principal_id),
-                               min(e.event_time_ms), max(e.event_time_ms)
-                        FROM kms_events e JOIN kms_keys k ON k.id = e.key_id WHERE \(c.sql) GROUP BY k.id ORDER BY k.arn
-                        """, arguments: c.arguments)
+                    let keys = try fetchTable(
+                        db,
+                        sql: """
+                            SELECT k.arn, count(*), count(e.error_code), count(DISTINCT e.principal_id),
+                                   min(e.event_time_ms), max(e.event_time_ms)
+                            FROM kms_events e JOIN kms_keys k ON k.id = e.key_id WHERE \(c.sql) GROUP BY k.id ORDER BY k.arn
+                            """, arguments: c.arguments)
                     let listed = try Listings.keys(db, filter: filter)
                     XCTAssertEqual(listed.rows.map { [$0[0], $0[5], $0[6], $0[7], ms($0[8]), ms($0[9])] }, keys.rows, label)
 
-                    let trails = try fetchTable(db, sql: """
-                        SELECT t.arn, count(*), count(CASE WHEN e.event_name = 'GenerateDataKey' AND o.kind = 'object' THEN 1 END),
-                               count(DISTINCT CASE WHEN o.kind = 'object' THEN e.object_id END),
-                               count(CASE WHEN e.event_name = 'Decrypt' THEN 1 END),
-                               count(DISTINCT CASE WHEN e.event_name = 'Decrypt' THEN e.principal_id END), count(e.error_code)
-                        FROM kms_events e JOIN trails t ON t.id = e.trail_id LEFT JOIN s3_locations o ON o.id = e.object_id
-                        WHERE \(c.sql) GROUP BY t.id ORDER BY t.arn
-                        """, arguments: c.arguments)
+                    let trails = try fetchTable(
+                        db,
+                        sql: """
+                            SELECT t.arn, count(*), count(CASE WHEN e.event_name = 'GenerateDataKey' AND o.kind = 'object' THEN 1 END),
+                                   count(DISTINCT CASE WHEN o.kind = 'object' THEN e.object_id END),
+                                   count(CASE WHEN e.event_name = 'Decrypt' THEN 1 END),
+                                   count(DISTINCT CASE WHEN e.event_name = 'Decrypt' THEN e.principal_id END), count(e.error_code)
+                            FROM kms_events e JOIN trails t ON t.id = e.trail_id LEFT JOIN s3_locations o ON o.id = e.object_id
+                            WHERE \(c.sql) GROUP BY t.id ORDER BY t.arn
+                            """, arguments: c.arguments)
                     XCTAssertEqual(try Listings.trails(db, filter: filter).rows.map { Array($0[0...0] + $0[4...9]) }, trails.rows, label)
 
-                    let requests = try fetchTable(db, sql: """
-                        SELECT substr(e.event_time, 1, 10) AS day, count(*) FROM kms_events e WHERE \(c.sql)
-                        GROUP BY day ORDER BY day
-                        """, arguments: c.arguments)
+                    let requests = try fetchTable(
+                        db,
+                        sql: """
+                            SELECT substr(e.event_time, 1, 10) AS day, count(*) FROM kms_events e WHERE \(c.sql)
+                            GROUP BY day ORDER BY day
+                            """, arguments: c.arguments)
                     let daily = try Usage.report(db, filter: filter).sections[0].table
                     XCTAssertEqual(daily.rows.filter { $0[1] != "0" }.map { [$0[0], $0[1]] }, requests.rows, label)
 
-                    let objects = try fetchTable(db, sql: """
-                        SELECT o.arn, count(CASE WHEN e.event_name = 'Decrypt' THEN 1 END), min(e.event_time_ms)
-                        FROM kms_events e JOIN s3_locations o ON o.id = e.object_id WHERE \(c.sql)
-                        GROUP BY o.id ORDER BY min(e.event_time_ms), o.arn
-                        """, arguments: c.arguments)
+                    let objects = try fetchTable(
+                        db,
+                        sql: """
+                            SELECT o.arn, count(CASE WHEN e.event_name = 'Decrypt' THEN 1 END), min(e.event_time_ms)
+                            FROM kms_events e JOIN s3_locations o ON o.id = e.object_id WHERE \(c.sql)
+                            GROUP BY o.id ORDER BY min(e.event_time_ms), o.arn
+                            """, arguments: c.arguments)
                     XCTAssertEqual(try Listings.objects(db, filter: filter).rows.map { [$0[0], $0[6], ms($0[9])] }, objects.rows, label)
                     // With a limit, the earliest locations are found by walking the events in time.
                     for limit in [1, 7] {
                         filter.limit = limit
-                        XCTAssertEqual(try Listings.objects(db, filter: filter).rows.map { [$0[0], $0[6], ms($0[9])] },
-                                       Array(objects.rows.prefix(limit)), "\(label) limit \(limit)")
+                        XCTAssertEqual(
+                            try Listings.objects(db, filter: filter).rows.map { [$0[0], $0[6], ms($0[9])] },
+                            Array(objects.rows.prefix(limit)), "\(label) limit \(limit)")
                     }
                     filter.limit = nil
 
@@ -210,7 +235,8 @@ final class DailySummariesTests: XCTestCase {
             XCTAssertGreaterThan(keys.count, 1)
             for key in keys {
                 guard case let .report(_, all) = try KeyReport(db).answer(key, filter: QueryFilter()),
-                      case let .report(_, windowed) = try KeyReport(db).answer(key, filter: everything) else {
+                    case let .report(_, windowed) = try KeyReport(db).answer(key, filter: everything)
+                else {
                     return XCTFail(key)
                 }
                 XCTAssertEqual(all, windowed, key)
@@ -247,8 +273,10 @@ final class DailySummariesTests: XCTestCase {
             for sql in statements where !sql.hasPrefix("PRAGMA") {
                 let plan = try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql).map { $0["detail"] as String }
                 // The partial index of failed calls is small; any other scan of events reads them all.
-                for line in plan where (line == "SCAN e" || line.hasPrefix("SCAN e ") || line.hasPrefix("SCAN events"))
-                    && !line.contains("INDEX events_error") {
+                for line in plan
+                where (line == "SCAN e" || line.hasPrefix("SCAN e ") || line.hasPrefix("SCAN events"))
+                    && !line.contains("INDEX events_error")
+                {
                     XCTFail("\(line) in \(sql.prefix(300))")
                 }
             }
@@ -256,7 +284,10 @@ final class DailySummariesTests: XCTestCase {
     }
 
     func testLogFileNamesGiveTheirAccountAndRegion() {
-        XCTAssertEqual(CloudTrailLogName.parts("AWSLogs/o-1/111122223333/CloudTrail/eu-west-1/2024/03/01/111122223333_CloudTrail_eu-west-1_20240301T0005Z_AbC.json.gz")?.account, "111122223333")
+        XCTAssertEqual(
+            CloudTrailLogName.parts(
+                "AWSLogs/o-1/111122223333/CloudTrail/eu-west-1/2024/03/01/111122223333_CloudTrail_eu-west-1_20240301T0005Z_AbC.json.gz")?
+                .account, "111122223333")
         XCTAssertEqual(CloudTrailLogName.parts("x/111122223333_CloudTrail_eu-west-1_20240301T0005Z_AbC.json.gz")?.region, "eu-west-1")
         XCTAssertNil(CloudTrailLogName.parts("x/111122223333_CloudTrail_eu-west-1")?.region)  // no '_' after the region
         XCTAssertEqual(CloudTrailLogName.parts("x/111122223333_CloudTrail_eu-west-1")?.account, "111122223333")
@@ -272,34 +303,36 @@ final class DailySummariesTests: XCTestCase {
 private func referenceDenied(_ db: Database, filter: QueryFilter) throws -> ResultTable {
     var c = try filter.eventConditions(db)
     c.add("e.error_code_sid IS NOT NULL")
-    return try fetchTable(db, sql: """
-        WITH failed AS (
-            SELECT e.id, \(principalSQL) AS principal,
-                   coalesce(k.arn, (SELECT text FROM strings WHERE id = e.requested_key_sid)) AS key,
-                   (SELECT text FROM strings WHERE id = e.error_code_sid) AS error_code,
-                   (SELECT text FROM strings WHERE id = e.event_name_sid) AS event_name, e.object_id,
-                   e.event_time AS event_time_ms, e.error_message
-            FROM events e LEFT JOIN principals p ON p.id = e.principal_id LEFT JOIN kms_keys k ON k.id = e.key_id
-            WHERE \(c.sql)
-        ), ranked AS (
-            SELECT *, row_number() OVER (PARTITION BY principal, key, error_code
-                                         ORDER BY event_time_ms DESC, id DESC) AS recency
-            FROM failed
-        ), operations AS (
-            SELECT principal, key, error_code, group_concat(event_name, ', ') AS names
-            FROM (SELECT DISTINCT principal, key, error_code, event_name FROM failed
-                  ORDER BY principal, key, error_code, event_name)
-            GROUP BY principal, key, error_code
-        )
-        SELECT r.principal, r.key, r.error_code, count(*) AS calls, o.names AS operations,
-               count(DISTINCT r.object_id) AS objects,
-               \(isoTimeSQL("min(r.event_time_ms)")) AS first_seen, \(isoTimeSQL("max(r.event_time_ms)")) AS last_seen,
-               max(CASE WHEN r.recency = 1 THEN r.error_message END) AS last_message
-        FROM ranked r
-        JOIN operations o ON o.principal = r.principal AND o.key IS r.key AND o.error_code = r.error_code
-        GROUP BY r.principal, r.key, r.error_code
-        ORDER BY calls DESC, max(r.event_time_ms) DESC, r.principal, r.key\(filter.limitClause)
-        """, arguments: c.arguments)
+    return try fetchTable(
+        db,
+        sql: """
+            WITH failed AS (
+                SELECT e.id, \(principalSQL) AS principal,
+                       coalesce(k.arn, (SELECT text FROM strings WHERE id = e.requested_key_sid)) AS key,
+                       (SELECT text FROM strings WHERE id = e.error_code_sid) AS error_code,
+                       (SELECT text FROM strings WHERE id = e.event_name_sid) AS event_name, e.object_id,
+                       e.event_time AS event_time_ms, e.error_message
+                FROM events e LEFT JOIN principals p ON p.id = e.principal_id LEFT JOIN kms_keys k ON k.id = e.key_id
+                WHERE \(c.sql)
+            ), ranked AS (
+                SELECT *, row_number() OVER (PARTITION BY principal, key, error_code
+                                             ORDER BY event_time_ms DESC, id DESC) AS recency
+                FROM failed
+            ), operations AS (
+                SELECT principal, key, error_code, group_concat(event_name, ', ') AS names
+                FROM (SELECT DISTINCT principal, key, error_code, event_name FROM failed
+                      ORDER BY principal, key, error_code, event_name)
+                GROUP BY principal, key, error_code
+            )
+            SELECT r.principal, r.key, r.error_code, count(*) AS calls, o.names AS operations,
+                   count(DISTINCT r.object_id) AS objects,
+                   \(isoTimeSQL("min(r.event_time_ms)")) AS first_seen, \(isoTimeSQL("max(r.event_time_ms)")) AS last_seen,
+                   max(CASE WHEN r.recency = 1 THEN r.error_message END) AS last_message
+            FROM ranked r
+            JOIN operations o ON o.principal = r.principal AND o.key IS r.key AND o.error_code = r.error_code
+            GROUP BY r.principal, r.key, r.error_code
+            ORDER BY calls DESC, max(r.event_time_ms) DESC, r.principal, r.key\(filter.limitClause)
+            """, arguments: c.arguments)
 }
 
 extension QueryFilter {
@@ -316,8 +349,9 @@ extension QueryFilter {
             var forms = [key]
             if let alias = EventNormalizer.aliasName(key), alias != key { forms.append(alias) }
             let byKey = ids.isEmpty ? "" : "e.key_id IN (\(ids.map(String.init).joined(separator: ", "))) OR "
-            c.add(byKey + "(e.key_id IS NULL AND e.requested_key IN (\(forms.map { _ in "?" }.joined(separator: ", "))))",
-                  arguments: forms)
+            c.add(
+                byKey + "(e.key_id IS NULL AND e.requested_key IN (\(forms.map { _ in "?" }.joined(separator: ", "))))",
+                arguments: forms)
         }
         if errorsOnly { c.add("e.error_code IS NOT NULL") }
         return c

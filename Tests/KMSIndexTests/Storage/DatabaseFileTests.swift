@@ -35,8 +35,10 @@ final class DatabaseFileTests: XCTestCase {
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
             try db.execute(sql: "INSERT INTO strings (text) VALUES ('only in the WAL')")
         }
-        for (copyName, reopen) in [("r", { try IndexDatabase.openForReading(path: $0) }),
-                                   ("w", { try IndexDatabase.openForWriting(path: $0) })] as [(String, (String) throws -> IndexDatabase)] {
+        for (copyName, reopen) in [
+            ("r", { try IndexDatabase.openForReading(path: $0) }),
+            ("w", { try IndexDatabase.openForWriting(path: $0) }),
+        ] as [(String, (String) throws -> IndexDatabase)] {
             // A copy of the files as a kill leaves them, with a shared-memory file of zeros.
             let copy = dir.path + "/killed-\(copyName).sqlite"
             try FileManager.default.copyItem(atPath: live, toPath: copy)
@@ -73,8 +75,10 @@ final class DatabaseFileTests: XCTestCase {
             }
             try db.execute(sql: "ROLLBACK")
         }
-        for (name, reopen) in [("r", { try IndexDatabase.openForReading(path: $0) }),
-                               ("w", { try IndexDatabase.openForWriting(path: $0) })] as [(String, (String) throws -> IndexDatabase)] {
+        for (name, reopen) in [
+            ("r", { try IndexDatabase.openForReading(path: $0) }),
+            ("w", { try IndexDatabase.openForWriting(path: $0) }),
+        ] as [(String, (String) throws -> IndexDatabase)] {
             let reopened = try reopen(dir.path + "/killed-\(name).sqlite")
             let texts = try reopened.queue.read { db in try String.fetchAll(db, sql: "SELECT text FROM strings") }
             XCTAssertEqual(texts, ["committed"], name)

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import GRDBSQLite
 import XCTest
+
 @testable import KMSIndex
 
 /// The writer's caches and the order it writes in.
@@ -10,14 +11,18 @@ final class EventWriterTests: XCTestCase {
     /// seen again is not a new row.
     func testPrincipalsThatDifferInOneFieldAreSeparateRows() throws {
         // Unless told otherwise, all share principalId, accessKeyId and invokedBy.
-        func identity(type: String = "AssumedRole", arn: String = "arn:aws:sts::111122223333:assumed-role/app/s1",
-                      account: String = "111122223333", accessKey: String = "ASIAEXAMPLE", userName: String? = nil,
-                      issuer: String = "arn:aws:iam::111122223333:role/app", sourceIdentity: String? = nil) -> String {
+        func identity(
+            type: String = "AssumedRole", arn: String = "arn:aws:sts::111122223333:assumed-role/app/s1",
+            account: String = "111122223333", accessKey: String = "ASIAEXAMPLE", userName: String? = nil,
+            issuer: String = "arn:aws:iam::111122223333:role/app", sourceIdentity: String? = nil
+        ) -> String {
             var session = #""sessionIssuer":{"type":"Role","arn":"\#(issuer)"}"#
             if let sourceIdentity { session += #","sourceIdentity":"\#(sourceIdentity)""# }
-            var fields = [#""type":"\#(type)""#, #""principalId":"AROAEXAMPLE:s1""#, #""arn":"\#(arn)""#,
-                          #""accountId":"\#(account)""#, #""accessKeyId":"\#(accessKey)""#,
-                          #""invokedBy":"s3.amazonaws.com""#, #""sessionContext":{\#(session)}"#]
+            var fields = [
+                #""type":"\#(type)""#, #""principalId":"AROAEXAMPLE:s1""#, #""arn":"\#(arn)""#,
+                #""accountId":"\#(account)""#, #""accessKeyId":"\#(accessKey)""#,
+                #""invokedBy":"s3.amazonaws.com""#, #""sessionContext":{\#(session)}"#,
+            ]
             if let userName { fields.append(#""userName":"\#(userName)""#) }
             return "{" + fields.joined(separator: ",") + "}"
         }
@@ -48,10 +53,13 @@ final class EventWriterTests: XCTestCase {
             try String.fetchAll(db, sql: "SELECT session_name FROM kms_events ORDER BY id")
         }
         XCTAssertEqual(sessions, ["s1", "s1", "s2", "s1", "s1", "s1", "s1", "s1", "s1", "s1"])
-        XCTAssertEqual(try count(index, """
-            SELECT count(*) FROM events a JOIN events b ON a.principal_id = b.principal_id
-            WHERE a.id = 1 AND b.id = \(records.count)
-            """), 1)
+        XCTAssertEqual(
+            try count(
+                index,
+                """
+                SELECT count(*) FROM events a JOIN events b ON a.principal_id = b.principal_id
+                WHERE a.id = 1 AND b.id = \(records.count)
+                """), 1)
     }
 
     /// Into an empty index, new values are inserted without being looked up; into one that has
@@ -60,16 +68,21 @@ final class EventWriterTests: XCTestCase {
     func testASecondRunReusesTheRowsOfTheFirst() throws {
         func records(_ n: Int) -> [String] {
             (0..<n).map { i in
-                kmsRecord(identity: #"{"type":"IAMUser","principalId":"AIDA\#(i % 3)","arn":"arn:aws:iam::111122223333:user/u\#(i % 3)","accountId":"111122223333"}"#,
-                          requestParameters: #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::bucket\#(i % 2)/key\#(i % 4).txt","dept":"d\#(i % 5)"}}"#,
-                          userAgent: "agent-\(i % 2)")
+                kmsRecord(
+                    identity:
+                        #"{"type":"IAMUser","principalId":"AIDA\#(i % 3)","arn":"arn:aws:iam::111122223333:user/u\#(i % 3)","accountId":"111122223333"}"#,
+                    requestParameters:
+                        #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::bucket\#(i % 2)/key\#(i % 4).txt","dept":"d\#(i % 5)"}}"#,
+                    userAgent: "agent-\(i % 2)")
             }
         }
         let dir = try TempDir()
         let index = try makeIndex(dir)
         try ingest(index, [try dir.write(logPath(unique: "first"), gzip(logFile(records(20))))])
-        let tables = ["principals", "s3_objects", "s3_buckets", "kms_keys", "strings", "user_agents",
-                      "context_names", "context_values"]
+        let tables = [
+            "principals", "s3_objects", "s3_buckets", "kms_keys", "strings", "user_agents",
+            "context_names", "context_values",
+        ]
         let before = try tables.map { try count(index, "SELECT count(*) FROM \($0)") }
         XCTAssertEqual(before, [3, 4, 2, 1, 4, 2, 1, 5])
         let (summary, _) = try ingest(index, [try dir.write(logPath(unique: "second"), gzip(logFile(records(20))))])
@@ -155,11 +168,13 @@ final class EventWriterTests: XCTestCase {
         let rows = try index.queue.read { db in
             try Row.fetchAll(db, sql: "SELECT alias, first_seen, last_seen FROM kms_key_aliases ORDER BY first_seen")
         }
-        XCTAssertEqual(rows.map { [$0["alias"] as String, $0["first_seen"] as String, $0["last_seen"] as String] }, [
-            ["alias/app", "2024-02-29T23:59:59Z", "2024-03-01T03:19:00Z"],
-            [nfc, "2024-03-02T00:00:00Z", "2024-03-04T00:00:00Z"],
-            [nfd, "2024-03-03T00:00:00Z", "2024-03-03T00:00:00Z"],
-        ])
+        XCTAssertEqual(
+            rows.map { [$0["alias"] as String, $0["first_seen"] as String, $0["last_seen"] as String] },
+            [
+                ["alias/app", "2024-02-29T23:59:59Z", "2024-03-01T03:19:00Z"],
+                [nfc, "2024-03-02T00:00:00Z", "2024-03-04T00:00:00Z"],
+                [nfd, "2024-03-03T00:00:00Z", "2024-03-03T00:00:00Z"],
+            ])
         XCTAssertTrue((rows[1]["alias"] as String).hasSameUTF8(as: nfc))
         XCTAssertTrue((rows[2]["alias"] as String).hasSameUTF8(as: nfd))
     }
@@ -169,10 +184,11 @@ final class EventWriterTests: XCTestCase {
     func testBatchedEventRowsKeepEveryValueInPlace() throws {
         let names = ["Decrypt", "Encrypt", "GenerateDataKey", "ReEncrypt"]
         func record(_ i: Int) -> String {
-            kmsRecord(eventID: String(format: "00000000-0000-4000-8000-%012d", i), eventName: names[i % names.count],
-                      eventTime: String(format: "2024-03-01T00:%02d:%02dZ", i / 60, i % 60),
-                      requestParameters: #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::bucket/k\#(i % 9)"}}"#,
-                      error: i % 5 == 0 ? ("AccessDenied", "denied \(i)") : nil, userAgent: "agent-\(i % 13)")
+            kmsRecord(
+                eventID: String(format: "00000000-0000-4000-8000-%012d", i), eventName: names[i % names.count],
+                eventTime: String(format: "2024-03-01T00:%02d:%02dZ", i / 60, i % 60),
+                requestParameters: #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::bucket/k\#(i % 9)"}}"#,
+                error: i % 5 == 0 ? ("AccessDenied", "denied \(i)") : nil, userAgent: "agent-\(i % 13)")
         }
         let perStatement = PendingRows<TestRow>.rowsPerStatement
         let counts = [3 * perStatement + 5, 7, perStatement]
@@ -187,10 +203,12 @@ final class EventWriterTests: XCTestCase {
         let (summary, _) = try ingest(index, paths)
         XCTAssertEqual(summary.eventsAdded, next)
         let rows = try index.queue.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT event_id, event_name, event_time, object_key, error_code, error_message, user_agent, source_ip
-                FROM kms_events ORDER BY event_time_ms, id
-                """)
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT event_id, event_name, event_time, object_key, error_code, error_message, user_agent, source_ip
+                    FROM kms_events ORDER BY event_time_ms, id
+                    """)
         }
         XCTAssertEqual(rows.count, next)
         for (i, row) in rows.enumerated() {
@@ -259,20 +277,24 @@ final class EventWriterTests: XCTestCase {
     func testTextsThatDifferOnlyInUnicodeNormalizationKeepTheirBytes() throws {
         let composed = "caf\u{E9}", decomposed = "cafe\u{301}"
         func record(_ text: String) -> String {
-            kmsRecord(identity: #"{"type":"IAMUser","principalId":"AIDAEXAMPLE","arn":"arn:aws:iam::111122223333:user/alice","accountId":"111122223333","accessKeyId":"AKIAEXAMPLE","userName":"\#(text)"}"#,
-                      requestParameters: #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::bucket/\#(text)","note":"\#(text)"}}"#,
-                      userAgent: text)
+            kmsRecord(
+                identity:
+                    #"{"type":"IAMUser","principalId":"AIDAEXAMPLE","arn":"arn:aws:iam::111122223333:user/alice","accountId":"111122223333","accessKeyId":"AKIAEXAMPLE","userName":"\#(text)"}"#,
+                requestParameters: #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::bucket/\#(text)","note":"\#(text)"}}"#,
+                userAgent: text)
         }
         let dir = try TempDir()
         let index = try makeIndex(dir)
         let records = [record(composed), record(decomposed), record(composed)]
         _ = try ingest(index, [try dir.write(logPath(), gzip(logFile(records)))])
         let rows = try index.queue.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT user_agent, user_name, object_key,
-                       (SELECT value FROM encryption_context c WHERE c.event_row = e.id AND c.name = 'note') AS note
-                FROM kms_events e ORDER BY id
-                """)
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT user_agent, user_name, object_key,
+                           (SELECT value FROM encryption_context c WHERE c.event_row = e.id AND c.name = 'note') AS note
+                    FROM kms_events e ORDER BY id
+                    """)
         }
         XCTAssertEqual(rows.count, 3)
         for (row, text) in zip(rows, [composed, decomposed, composed]) {

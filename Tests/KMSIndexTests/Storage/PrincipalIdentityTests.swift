@@ -27,18 +27,21 @@ final class PrincipalIdentityTests: XCTestCase {
         XCTAssertGreaterThan(written.count, 10)
 
         // The table as schema 6 had it: the identity text, the fields joined by U+001F.
-        let joined = ["type", "arn", "account_id", "principal_id", "user_name", "role_arn", "invoked_by", "access_key_id",
-                      "source_identity", "credential_from_console"].map { "coalesce(\($0), '')" }.joined(separator: " || char(31) || ")
+        let joined = [
+            "type", "arn", "account_id", "principal_id", "user_name", "role_arn", "invoked_by", "access_key_id",
+            "source_identity", "credential_from_console",
+        ].map { "coalesce(\($0), '')" }.joined(separator: " || char(31) || ")
         try index.queue.writeWithoutTransaction { db in
-            try db.execute(sql: """
-                CREATE TABLE principals_v6 AS SELECT id, \(joined) AS identity, type, arn, account_id, principal_id, user_name,
-                    role_arn, session_name, invoked_by, access_key_id, source_identity, credential_from_console FROM principals;
-                DROP TABLE principals;
-                PRAGMA legacy_alter_table = ON;
-                ALTER TABLE principals_v6 RENAME TO principals;
-                PRAGMA legacy_alter_table = OFF;
-                DELETE FROM grdb_migrations WHERE identifier LIKE '007%';
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE principals_v6 AS SELECT id, \(joined) AS identity, type, arn, account_id, principal_id, user_name,
+                        role_arn, session_name, invoked_by, access_key_id, source_identity, credential_from_console FROM principals;
+                    DROP TABLE principals;
+                    PRAGMA legacy_alter_table = ON;
+                    ALTER TABLE principals_v6 RENAME TO principals;
+                    PRAGMA legacy_alter_table = OFF;
+                    DELETE FROM grdb_migrations WHERE identifier LIKE '007%';
+                    """)
         }
         try IndexDatabase.migrator.migrate(index.queue)
         XCTAssertEqual(try principals(), written)
@@ -58,10 +61,11 @@ final class PrincipalIdentityTests: XCTestCase {
         // Another principal's row given the hash the writer computes for alice, and an id
         // before hers: a look-up by the hash alone would find it first.
         try index.queue.write { db in
-            try db.execute(sql: """
-                INSERT INTO principals (id, identity_hash, type, arn) SELECT 0, identity_hash, 'IAMUser', 'arn:aws:iam::1:user/mallory'
-                FROM principals
-                """)
+            try db.execute(
+                sql: """
+                    INSERT INTO principals (id, identity_hash, type, arn) SELECT 0, identity_hash, 'IAMUser', 'arn:aws:iam::1:user/mallory'
+                    FROM principals
+                    """)
         }
         try ingest(index, [try dir.write(logPath(unique: "Other00000000000"), gzip(logFile([kmsRecord()])))])
         let arns = try index.queue.read { db in

@@ -38,13 +38,17 @@ final class SourceLedgerTests: XCTestCase {
         let sha = String(repeating: "0123456789abcdef", count: 4)
         try queue.write { db in
             for (k, path) in paths.enumerated() {
-                try db.execute(sql: """
-                    INSERT INTO source_files (id, path, size, mtime_ns, outcome, reason, records, kms_events, events_added,
-                                              malformed_records, uncompressed_bytes, read_at, content_sha256)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [10 + k * 3, path, 100 + k, 1_700_000_000_000_000_000 + k, ["ingested", "skipped", "failed"][k % 3],
-                                     k % 3 == 0 ? nil : "reason \(k)", k, k * 2, k, k % 2, k == 3 ? nil : 1000 + k,
-                                     "2026-01-0\(k + 1)T12:34:5\(k)Z", k % 2 == 0 ? sha : nil])
+                try db.execute(
+                    sql: """
+                        INSERT INTO source_files (id, path, size, mtime_ns, outcome, reason, records, kms_events, events_added,
+                                                  malformed_records, uncompressed_bytes, read_at, content_sha256)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [
+                        10 + k * 3, path, 100 + k, 1_700_000_000_000_000_000 + k, ["ingested", "skipped", "failed"][k % 3],
+                        k % 3 == 0 ? nil : "reason \(k)", k, k * 2, k, k % 2, k == 3 ? nil : 1000 + k,
+                        "2026-01-0\(k + 1)T12:34:5\(k)Z", k % 2 == 0 ? sha : nil,
+                    ])
             }
         }
         let before = try queue.read { db in try Row.fetchAll(db, sql: "SELECT * FROM source_files ORDER BY id") }
@@ -52,7 +56,8 @@ final class SourceLedgerTests: XCTestCase {
         try queue.read { db in
             let after = try Row.fetchAll(db, sql: "SELECT * FROM source_files ORDER BY id")
             XCTAssertEqual(after, before)
-            XCTAssertEqual(try Int.fetchOne(db, sql: "SELECT count(*) FROM ledger_dirs"), 4, "/logs/…/02, '', /logs/dossier é, /logs/trailing")
+            XCTAssertEqual(
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM ledger_dirs"), 4, "/logs/…/02, '', /logs/dossier é, /logs/trailing")
             XCTAssertEqual(try Data.fetchOne(db, sql: "SELECT content_sha256 FROM ledger_files WHERE id = 10")?.count, 32)
             let lookup = try db.makeStatement(sql: LedgerLookup.sql)
             for (k, path) in paths.enumerated() {
@@ -77,8 +82,11 @@ final class SourceLedgerTests: XCTestCase {
                 ids.append(try ledger.record(path, .init(size: 1, mtimeNs: 1, outcome: .failed(reason: "x"), reason: "x")))
             }
             XCTAssertEqual(Set(ids).count, paths.count)
-            let again = try ledger.record(paths[0], .init(size: 2, mtimeNs: 3, outcome: .ingested, records: 5,
-                                                          contentSHA256: String(repeating: "ab", count: 32)))
+            let again = try ledger.record(
+                paths[0],
+                .init(
+                    size: 2, mtimeNs: 3, outcome: .ingested, records: 5,
+                    contentSHA256: String(repeating: "ab", count: 32)))
             XCTAssertEqual(again, ids[0])
             try ledger.setEventsAdded(4, file: again)
             let row = try XCTUnwrap(try Row.fetchOne(db, sql: "SELECT * FROM source_files WHERE id = ?", arguments: [again]))

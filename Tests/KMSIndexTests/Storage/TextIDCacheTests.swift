@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import KMSIndex
 
 /// The writer's id cache must answer exactly what was stored, whether a text is found in its
@@ -50,7 +51,6 @@ final class TextIDCacheTests: XCTestCase {
         }
     }
 
-
     /// A text of about `length` UTF-8 bytes: mostly ASCII, some accented, combining, CJK,
     /// emoji and control characters.
     private func randomText(_ length: Int, _ rng: inout SeededGenerator) -> String {
@@ -70,8 +70,10 @@ final class TextIDCacheTests: XCTestCase {
 
     /// Checks every text of `reference` and every probe against the cache, by String and by
     /// bytes.
-    private func check(_ cache: TextIDCache, _ reference: [[UInt8]: Int64], probes: [[UInt8]] = [],
-                       file: StaticString = #filePath, line: UInt = #line) {
+    private func check(
+        _ cache: TextIDCache, _ reference: [[UInt8]: Int64], probes: [[UInt8]] = [],
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         XCTAssertEqual(cache.count, reference.count, "texts held", file: file, line: line)
         for bytes in Array(reference.keys) + probes {
             let byBytes = bytes.withUnsafeBufferPointer { cache.id(ofUTF8: $0) }

@@ -19,8 +19,10 @@ let kmsindexBinary: URL = {
 }()
 
 /// Runs the binary to the end, as a user or a cron job would.
-func runBinary(_ arguments: [String], binary: URL = kmsindexBinary, environment: [String: String]? = nil,
-               in directory: URL? = nil, stdin: Data? = nil) throws -> BinaryRun {
+func runBinary(
+    _ arguments: [String], binary: URL = kmsindexBinary, environment: [String: String]? = nil,
+    in directory: URL? = nil, stdin: Data? = nil
+) throws -> BinaryRun {
     let process = Process()
     process.executableURL = binary
     process.arguments = arguments
@@ -48,6 +50,7 @@ func runBinary(_ arguments: [String], binary: URL = kmsindexBinary, environment:
     let stdout = out.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     let stderr = try Data(contentsOf: errURL)
-    return BinaryRun(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                     stderr: String(decoding: stderr, as: UTF8.self))
+    return BinaryRun(
+        status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+        stderr: String(decoding: stderr, as: UTF8.self))
 }

@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import KMSIndex
 
 /// Hand-written CloudTrail trees for `findings`: one account and region whose trail delivers a
@@ -41,17 +42,20 @@ struct FindingsTree {
     /// The log file delivered at a time of day, as an object ARN.
     static func logObject(_ day: Int, _ hour: Int, _ minute: Int) -> String {
         let stamp = String(format: "202403%02dT%02d%02dZ", day, hour, minute)
-        return "arn:aws:s3:::ct-logs/AWSLogs/111122223333/CloudTrail/us-west-2/2024/03/\(String(format: "%02d", day))/111122223333_CloudTrail_us-west-2_\(stamp)_f.json.gz"
+        return
+            "arn:aws:s3:::ct-logs/AWSLogs/111122223333/CloudTrail/us-west-2/2024/03/\(String(format: "%02d", day))/111122223333_CloudTrail_us-west-2_\(stamp)_f.json.gz"
     }
 
     static func role(_ arn: String, session: String) -> String {
         let parts = arn.split(separator: ":"), account = String(parts[4]), name = arn.split(separator: "/").last!
-        return #"{"type":"AssumedRole","principalId":"AROA\#(name.uppercased()):\#(session)","arn":"arn:aws:sts::\#(account):assumed-role/\#(name)/\#(session)","accountId":"\#(account)","accessKeyId":"ASIA\#(session.uppercased())","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROA\#(name.uppercased())","arn":"\#(arn)","accountId":"\#(account)","userName":"\#(name)"}}}"#
+        return
+            #"{"type":"AssumedRole","principalId":"AROA\#(name.uppercased()):\#(session)","arn":"arn:aws:sts::\#(account):assumed-role/\#(name)/\#(session)","accountId":"\#(account)","accessKeyId":"ASIA\#(session.uppercased())","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROA\#(name.uppercased())","arn":"\#(arn)","accountId":"\#(account)","userName":"\#(name)"}}}"#
     }
 
     static func user(_ arn: String) -> String {
         let name = arn.split(separator: "/").last!
-        return #"{"type":"IAMUser","principalId":"AIDA\#(name.uppercased())","arn":"\#(arn)","accountId":"111122223333","userName":"\#(name)"}"#
+        return
+            #"{"type":"IAMUser","principalId":"AIDA\#(name.uppercased())","arn":"\#(arn)","accountId":"111122223333","userName":"\#(name)"}"#
     }
 
     static func keyResource(_ key: String) -> String {
@@ -60,13 +64,16 @@ struct FindingsTree {
 
     /// Adds a record to day `day`; returns its eventID.
     @discardableResult
-    mutating func add(_ day: Int, _ name: String, at time: String, identity: String, parameters: String, key: String,
-                      error: (code: String, message: String)? = nil) -> String {
+    mutating func add(
+        _ day: Int, _ name: String, at time: String, identity: String, parameters: String, key: String,
+        error: (code: String, message: String)? = nil
+    ) -> String {
         counter += 1
         let id = Self.eventID(day: day, counter)
-        records[day, default: []].append(kmsRecord(
-            eventID: id, eventName: name, eventTime: time, identity: identity, requestParameters: parameters,
-            resources: Self.keyResource(key), error: error))
+        records[day, default: []].append(
+            kmsRecord(
+                eventID: id, eventName: name, eventTime: time, identity: identity, requestParameters: parameters,
+                resources: Self.keyResource(key), error: error))
         return id
     }
 
@@ -74,18 +81,24 @@ struct FindingsTree {
     @discardableResult
     mutating func delivery(_ day: Int, _ hour: Int, _ minute: Int) -> String {
         deliveryIDs["\(day)-\(hour * 2 + minute / 30)"] = Self.eventID(day: day, counter + 1)
-        return add(day, "GenerateDataKey", at: Self.time(day, hour, minute),
+        return add(
+            day, "GenerateDataKey", at: Self.time(day, hour, minute),
             identity: #"{"type":"AWSService","invokedBy":"cloudtrail.amazonaws.com"}"#,
-            parameters: #"{"keySpec":"AES_256","encryptionContext":{"aws:cloudtrail:arn":"\#(Self.trail)","aws:s3:arn":"\#(Self.logObject(day, hour, minute))"}}"#,
+            parameters:
+                #"{"keySpec":"AES_256","encryptionContext":{"aws:cloudtrail:arn":"\#(Self.trail)","aws:s3:arn":"\#(Self.logObject(day, hour, minute))"}}"#,
             key: Self.logKey)
     }
 
     /// `identity` reads the log file delivered at `file` (hour, minute of the same day).
     @discardableResult
-    mutating func logRead(_ day: Int, at time: String, identity: String, file: (Int, Int),
-                          error: (code: String, message: String)? = nil) -> String {
-        add(day, "Decrypt", at: time, identity: identity,
-            parameters: #"{"encryptionContext":{"aws:cloudtrail:arn":"\#(Self.trail)","aws:s3:arn":"\#(Self.logObject(day, file.0, file.1))"}}"#,
+    mutating func logRead(
+        _ day: Int, at time: String, identity: String, file: (Int, Int),
+        error: (code: String, message: String)? = nil
+    ) -> String {
+        add(
+            day, "Decrypt", at: time, identity: identity,
+            parameters:
+                #"{"encryptionContext":{"aws:cloudtrail:arn":"\#(Self.trail)","aws:s3:arn":"\#(Self.logObject(day, file.0, file.1))"}}"#,
             key: Self.logKey, error: error)
     }
 
@@ -96,15 +109,18 @@ struct FindingsTree {
         counter += 1
         let id = Self.eventID(day: day, counter)
         let key = String(Self.logObject(day, file.0, file.1).dropFirst("arn:aws:s3:::ct-logs/".count))
-        records[day, default: []].append(S3ReadsTests.s3Event(id, "GetObject", time, bucket: "ct-logs", key: key,
-                                                             identity: identity, bytes: 2048))
+        records[day, default: []].append(
+            S3ReadsTests.s3Event(
+                id, "GetObject", time, bucket: "ct-logs", key: key,
+                identity: identity, bytes: 2048))
         return id
     }
 
     /// The application decrypts one of its objects.
     mutating func appDecrypt(_ day: Int, at time: String, _ n: Int) {
         appDecrypts[day, default: []].append((time, Self.eventID(day: day, counter + 1)))
-        add(day, "Decrypt", at: time, identity: Self.role(Self.app, session: "app-\(day)"),
+        add(
+            day, "Decrypt", at: time, identity: Self.role(Self.app, session: "app-\(day)"),
             parameters: #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::app-data/report-\#(n).csv"}}"#, key: Self.appKey)
     }
 
@@ -152,21 +168,29 @@ struct FindingsTree {
         logRead(5, at: Self.time(5, 12, 0, 5), identity: Self.role(Self.archivist, session: "archive-5"), file: (11, 30))
         busy.intruderReads.append(logRead(5, at: Self.time(5, 13, 0), identity: Self.role(Self.intruder, session: "x"), file: (12, 30)))
         busy.intruderReads.append(logRead(5, at: Self.time(5, 13, 5), identity: Self.role(Self.intruder, session: "x"), file: (12, 30)))
-        busy.denied = logRead(5, at: Self.time(5, 14, 0), identity: Self.user(Self.mallory), file: (13, 30),
-                              error: ("AccessDenied", "User: \(Self.mallory) is not authorized to perform: kms:Decrypt"))
-        busy.deletion = add(5, "ScheduleKeyDeletion", at: Self.time(5, 16, 0), identity: Self.user(Self.admin),
-                            parameters: #"{"keyId":"\#(Self.logKey)","pendingWindowInDays":7}"#, key: Self.logKey)
-        busy.disabled = add(5, "DisableKey", at: Self.time(5, 16, 10), identity: Self.user(Self.admin),
-                            parameters: #"{"keyId":"\#(Self.appKey)"}"#, key: Self.appKey)
-        busy.policy = add(5, "PutKeyPolicy", at: Self.time(5, 16, 20), identity: Self.user(Self.admin),
-                          parameters: #"{"keyId":"\#(Self.logKey)","policyName":"default","policy":"{}"}"#, key: Self.logKey)
-        busy.grant = add(5, "CreateGrant", at: Self.time(5, 16, 30), identity: Self.user(Self.admin),
-                         parameters: #"{"keyId":"\#(Self.appKey)","granteePrincipal":"arn:aws:iam::999988887777:role/partner","operations":["Decrypt"]}"#,
-                         key: Self.appKey)
-        add(5, "CreateGrant", at: Self.time(5, 16, 35), identity: Self.user(Self.admin),
+        busy.denied = logRead(
+            5, at: Self.time(5, 14, 0), identity: Self.user(Self.mallory), file: (13, 30),
+            error: ("AccessDenied", "User: \(Self.mallory) is not authorized to perform: kms:Decrypt"))
+        busy.deletion = add(
+            5, "ScheduleKeyDeletion", at: Self.time(5, 16, 0), identity: Self.user(Self.admin),
+            parameters: #"{"keyId":"\#(Self.logKey)","pendingWindowInDays":7}"#, key: Self.logKey)
+        busy.disabled = add(
+            5, "DisableKey", at: Self.time(5, 16, 10), identity: Self.user(Self.admin),
+            parameters: #"{"keyId":"\#(Self.appKey)"}"#, key: Self.appKey)
+        busy.policy = add(
+            5, "PutKeyPolicy", at: Self.time(5, 16, 20), identity: Self.user(Self.admin),
+            parameters: #"{"keyId":"\#(Self.logKey)","policyName":"default","policy":"{}"}"#, key: Self.logKey)
+        busy.grant = add(
+            5, "CreateGrant", at: Self.time(5, 16, 30), identity: Self.user(Self.admin),
+            parameters:
+                #"{"keyId":"\#(Self.appKey)","granteePrincipal":"arn:aws:iam::999988887777:role/partner","operations":["Decrypt"]}"#,
+            key: Self.appKey)
+        add(
+            5, "CreateGrant", at: Self.time(5, 16, 35), identity: Self.user(Self.admin),
             parameters: #"{"keyId":"\#(Self.appKey)","granteePrincipal":"\#(Self.app)","operations":["Decrypt"]}"#, key: Self.appKey)
         // A failed deletion changes nothing: no finding.
-        add(5, "ScheduleKeyDeletion", at: Self.time(5, 16, 40), identity: Self.user(Self.mallory),
+        add(
+            5, "ScheduleKeyDeletion", at: Self.time(5, 16, 40), identity: Self.user(Self.mallory),
             parameters: #"{"keyId":"\#(Self.appKey)"}"#, key: Self.appKey, error: ("AccessDeniedException", "denied"))
         for n in 0..<1_190 { appDecrypt(5, at: Self.time(5, 1 + n / 60 % 20, n % 60, 30), 100 + n) }
         busy.surgeFirst20 = appDecrypts[5, default: []].sorted { ($0.time, $0.id) < ($1.time, $1.id) }.prefix(20).map(\.id)
@@ -177,8 +201,9 @@ struct FindingsTree {
     @discardableResult
     func write(days: [Int]) throws -> [String] {
         try days.map { day in
-            try dir.write(logPath(stamp: String(format: "202403%02dT2359Z", day), unique: "Day\(day)00000000000"),
-                          gzip(logFile(records[day] ?? [])))
+            try dir.write(
+                logPath(stamp: String(format: "202403%02dT2359Z", day), unique: "Day\(day)00000000000"),
+                gzip(logFile(records[day] ?? [])))
         }
     }
 
@@ -186,15 +211,22 @@ struct FindingsTree {
     /// file with its hash and, with `missing`, a log file the index never read.
     func writeDigest(hashOfDay5 hash: String, missing: Bool) throws -> String {
         let listed = logPath(stamp: "20240305T2359Z", unique: "Day500000000000")
-        var files = [#"{"s3Bucket":"ct-logs","s3Object":"\#(listed)","hashValue":"\#(hash)","hashAlgorithm":"SHA-256","newestEventTime":"2024-03-05T23:30:00Z","oldestEventTime":"2024-03-05T00:00:00Z"}"#]
+        var files = [
+            #"{"s3Bucket":"ct-logs","s3Object":"\#(listed)","hashValue":"\#(hash)","hashAlgorithm":"SHA-256","newestEventTime":"2024-03-05T23:30:00Z","oldestEventTime":"2024-03-05T00:00:00Z"}"#
+        ]
         if missing {
-            files.append(#"{"s3Bucket":"ct-logs","s3Object":"\#(Self.missingFile)","hashValue":"00","hashAlgorithm":"SHA-256","newestEventTime":"2024-03-05T23:59:00Z","oldestEventTime":"2024-03-05T23:00:00Z"}"#)
+            files.append(
+                #"{"s3Bucket":"ct-logs","s3Object":"\#(Self.missingFile)","hashValue":"00","hashAlgorithm":"SHA-256","newestEventTime":"2024-03-05T23:59:00Z","oldestEventTime":"2024-03-05T23:00:00Z"}"#
+            )
         }
-        let object = "AWSLogs/111122223333/CloudTrail-Digest/us-west-2/2024/03/06/111122223333_CloudTrail-Digest_us-west-2_main_us-west-2_20240306T000000Z.json.gz"
-        let digest = #"{"awsAccountId":"111122223333","digestStartTime":"2024-03-05T23:00:00Z","digestEndTime":"2024-03-06T00:00:00Z","digestS3Bucket":"ct-logs","digestS3Object":"\#(object)","digestPublicKeyFingerprint":"00","digestSignatureAlgorithm":"SHA256withRSA","newestEventTime":"2024-03-05T23:30:00Z","oldestEventTime":"2024-03-05T00:00:00Z","previousDigestS3Bucket":null,"previousDigestS3Object":null,"previousDigestHashValue":null,"previousDigestHashAlgorithm":null,"previousDigestSignature":null,"logFiles":[\#(files.joined(separator: ","))]}"#
+        let object =
+            "AWSLogs/111122223333/CloudTrail-Digest/us-west-2/2024/03/06/111122223333_CloudTrail-Digest_us-west-2_main_us-west-2_20240306T000000Z.json.gz"
+        let digest =
+            #"{"awsAccountId":"111122223333","digestStartTime":"2024-03-05T23:00:00Z","digestEndTime":"2024-03-06T00:00:00Z","digestS3Bucket":"ct-logs","digestS3Object":"\#(object)","digestPublicKeyFingerprint":"00","digestSignatureAlgorithm":"SHA256withRSA","newestEventTime":"2024-03-05T23:30:00Z","oldestEventTime":"2024-03-05T00:00:00Z","previousDigestS3Bucket":null,"previousDigestS3Object":null,"previousDigestHashValue":null,"previousDigestHashAlgorithm":null,"previousDigestSignature":null,"logFiles":[\#(files.joined(separator: ","))]}"#
         try dir.write(object, gzip(digest))
         return root
     }
 
-    static let missingFile = "AWSLogs/111122223333/CloudTrail/us-west-2/2024/03/06/111122223333_CloudTrail_us-west-2_20240306T0005Z_Gone0000000000.json.gz"
+    static let missingFile =
+        "AWSLogs/111122223333/CloudTrail/us-west-2/2024/03/06/111122223333_CloudTrail_us-west-2_20240306T0005Z_Gone0000000000.json.gz"
 }

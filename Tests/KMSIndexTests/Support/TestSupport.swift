@@ -1,9 +1,9 @@
 import CZlib
 import Foundation
 import GRDB
-@testable import KMSIndex
 import XCTest
 
+@testable import KMSIndex
 
 /// A fresh folder under the system temp folder, removed when the last reference to it goes
 /// (`deinit`), at the end of the test that made it.
@@ -61,7 +61,8 @@ let seedEvents: [String] = ["1-trail-check", "2-log-file-delivery", "3-log-file-
 }
 
 /// The seed's log file, the object every seed event names.
-let seedLogFileARN = "arn:aws:s3:::example-bucket-for-CT-logs/AWSLogs/111122223333/CloudTrail/us-west-2/2015/11/11/111122223333_CloudTrail_us-west-2_20151111T2115Z_7JREEBimdK8d2nC9.json.gz"
+let seedLogFileARN =
+    "arn:aws:s3:::example-bucket-for-CT-logs/AWSLogs/111122223333/CloudTrail/us-west-2/2015/11/11/111122223333_CloudTrail_us-west-2_20151111T2115Z_7JREEBimdK8d2nC9.json.gz"
 
 func gunzip(_ data: Data) -> Data {
     let dir = try! TempDir()
@@ -78,7 +79,9 @@ func logFile(_ records: [String]) -> String {
 }
 
 /// A CloudTrail log file path under AWSLogs for an account, region and minute.
-func logPath(account: String = "111122223333", region: String = "us-west-2", stamp: String = "20240301T0005Z", unique: String = "AbCdEfGh12345678") -> String {
+func logPath(
+    account: String = "111122223333", region: String = "us-west-2", stamp: String = "20240301T0005Z", unique: String = "AbCdEfGh12345678"
+) -> String {
     let y = stamp.prefix(4), m = stamp.dropFirst(4).prefix(2), d = stamp.dropFirst(6).prefix(2)
     return "AWSLogs/\(account)/CloudTrail/\(region)/\(y)/\(m)/\(d)/\(account)_CloudTrail_\(region)_\(stamp)_\(unique).json.gz"
 }
@@ -88,9 +91,11 @@ func kmsRecord(
     eventID: String = UUID().uuidString.lowercased(),
     eventName: String = "Decrypt",
     eventTime: String = "2024-03-01T00:00:00Z",
-    identity: String = #"{"type":"IAMUser","principalId":"AIDAEXAMPLE","arn":"arn:aws:iam::111122223333:user/alice","accountId":"111122223333","accessKeyId":"AKIAEXAMPLE","userName":"alice"}"#,
+    identity: String =
+        #"{"type":"IAMUser","principalId":"AIDAEXAMPLE","arn":"arn:aws:iam::111122223333:user/alice","accountId":"111122223333","accessKeyId":"AKIAEXAMPLE","userName":"alice"}"#,
     requestParameters: String = #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::bucket/key.txt"}}"#,
-    resources: String? = #"[{"accountId":"111122223333","type":"AWS::KMS::Key","ARN":"arn:aws:kms:us-west-2:111122223333:key/11111111-2222-3333-4444-555555555555"}]"#,
+    resources: String? =
+        #"[{"accountId":"111122223333","type":"AWS::KMS::Key","ARN":"arn:aws:kms:us-west-2:111122223333:key/11111111-2222-3333-4444-555555555555"}]"#,
     error: (code: String, message: String)? = nil,
     userAgent: String = "aws-cli/2.15.0"
 ) -> String {
