@@ -121,26 +121,22 @@ package final class Ingester {
 
         let databasePath = InputWalker.absolute(database.path)
         let ownFiles = Set(["", "-wal", "-shm", "-journal", ".lock"].map { databasePath + $0 })
+        // The walk (stat of every file: kernel time) and the ledger look-ups (SQLite) run on two
+        // threads: on a re-run of an unchanged tree they are all the work, and overlap.
+        // Files are looked up a batch at a time, in one read transaction: one per file took and
+        // released SQLite's lock each time.
+        let found = BoundedQueue<[InputFile]>(capacity: 8)
         let walker = Thread { [options] in
-            // Files are looked up in the ledger a batch at a time, in one read transaction:
-            // one per file took and released SQLite's lock each time, most of a no-op re-run.
             var batch: [InputFile] = []
-            func lookUpBatch() throws {
-                for (file, unchanged) in zip(batch, ledger.areUnchanged(batch)) {
-                    if unchanged {
-                        notes.unchanged()
-                    } else if !pending.push(file) {
-                        throw CancellationError()
-                    }
-                }
-                batch.removeAll(keepingCapacity: true)
-            }
             do {
                 try InputWalker(excluded: ownFiles, days: options.days).walk(
                     options.paths,
                     visit: { file in
                         batch.append(file)
-                        if batch.count == LedgerReader.batchSize { try lookUpBatch() }
+                        if batch.count == LedgerReader.batchSize {
+                            guard found.push(batch) else { throw CancellationError() }
+                            batch = []
+                        }
                     },
                     note: { note in
                         switch note {
@@ -149,11 +145,27 @@ package final class Ingester {
                             results.push(.done(FileResult(path: path, size: 0, mtimeNs: 0, outcome: .failed(reason: reason))))
                         }
                     })
-                try lookUpBatch()
+                if !batch.isEmpty { found.push(batch) }
             } catch {}
+            found.close()
+        }
+        let lookUp = Thread {
+            lookUps: while let batch = found.pop() {
+                for (file, unchanged) in zip(batch, ledger.areUnchanged(batch)) {
+                    if unchanged {
+                        notes.unchanged()
+                    } else if !pending.push(file) {
+                        break lookUps
+                    }
+                }
+            }
+            // Stopped early (the writer failed): the walk stops at its next batch.
+            found.close()
+            while found.pop() != nil {}
             pending.close()
         }
         walker.start()
+        lookUp.start()
 
         let knownS3Buckets = KnownS3Buckets(indexPath: database.path)
         let workersLeft = Counter(options.jobs)
