@@ -165,20 +165,19 @@ final class EventWriter {
                 "\(file.malformedCount) malformed \(file.s3MalformedCount > 0 ? "" : "KMS ")record(s): "
                 + file.malformed.prefix(3).map { "record \($0.index): \($0.reason)" }.joined(separator: "; ")
         }
-        let fileID = try ledger.record(
-            file.path,
+        // The events name the file's row before it is written: it is written once, with their count.
+        let slot = try ledger.slot(file.path)
+        var added = file.outcome == .ingested ? opened?.added ?? 0 : 0
+        added += try insert(draining: &file.events, fileID: slot.id)
+        if file.outcome == .ingested, !file.s3Reads.isEmpty || !file.s3NotedBuckets.isEmpty {
+            try writeS3Reads(&file.s3Reads, noted: file.s3NotedBuckets, fileID: slot.id, staging: s3Staging)
+        }
+        try ledger.write(
+            slot,
             LedgerWriter.Entry(
                 size: file.size, mtimeNs: file.mtimeNs, outcome: file.outcome, reason: reason, records: file.records,
                 kmsRecords: file.kmsRecords, malformedRecords: file.malformedCount,
-                uncompressedBytes: file.uncompressedBytes, contentSHA256: file.contentSHA256))
-        var added = file.outcome == .ingested ? opened?.added ?? 0 : 0
-        added += try insert(draining: &file.events, fileID: fileID)
-        if file.outcome == .ingested, !file.s3Reads.isEmpty || !file.s3NotedBuckets.isEmpty {
-            try writeS3Reads(&file.s3Reads, noted: file.s3NotedBuckets, fileID: fileID, staging: s3Staging)
-        }
-        if added > 0 {
-            try ledger.setEventsAdded(added, file: fileID)
-        }
+                uncompressedBytes: file.uncompressedBytes, contentSHA256: file.contentSHA256, eventsAdded: added))
         return added
     }
 

@@ -59,28 +59,31 @@ final class LedgerWriter {
     private let selectFile: Statement
     private let insertFile: Statement
     private let updateFile: Statement
-    private let updateAdded: Statement
     /// Ids of folders, by path: a run writes thousands of files into each.
     private var dirIDs: [String: Int64] = [:]
+    /// The id the next new row gets (given here, so that a file's events can name it before
+    /// its row is written, with their count).
+    private var nextFileID: Int64?
 
     init(db: Database) throws {
         self.db = db
         selectDir = try db.makeStatement(sql: "SELECT id FROM ledger_dirs WHERE path = ?")
         insertDir = try db.makeStatement(sql: "INSERT INTO ledger_dirs (path) VALUES (?)")
         selectFile = try db.makeStatement(sql: "SELECT id FROM ledger_files WHERE dir_id IS ?3 AND path_hash = ?1 AND name = ?2")
-        let columns =
-            "size, mtime_ns, outcome, reason, records, kms_events, events_added, malformed_records, uncompressed_bytes, content_sha256, read_at"
+        let columns = """
+            size, mtime_ns, outcome, reason, records, kms_events, events_added, malformed_records, uncompressed_bytes,
+            content_sha256, read_at
+            """
         insertFile = try db.makeStatement(
             sql: """
-                INSERT INTO ledger_files (path_hash, name, dir_id, \(columns))
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, CAST(strftime('%s', 'now') AS INTEGER))
+                INSERT INTO ledger_files (id, path_hash, name, dir_id, \(columns))
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CAST(strftime('%s', 'now') AS INTEGER))
                 """)
         updateFile = try db.makeStatement(
             sql: """
-                UPDATE ledger_files SET (\(columns)) = (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, CAST(strftime('%s', 'now') AS INTEGER))
+                UPDATE ledger_files SET (\(columns)) = (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CAST(strftime('%s', 'now') AS INTEGER))
                 WHERE id = ?
                 """)
-        updateAdded = try db.makeStatement(sql: "UPDATE ledger_files SET events_added = ? WHERE id = ?")
     }
 
     /// What a ledger row says of a file, besides its path.
@@ -94,31 +97,57 @@ final class LedgerWriter {
         var malformedRecords = 0
         var uncompressedBytes: Int?
         var contentSHA256: String?
+        var eventsAdded = 0
     }
 
-    /// Writes the row of `path` (`events_added` 0 until `setEventsAdded`); returns its id.
-    func record(_ path: String, _ entry: Entry) throws -> Int64 {
+    /// Where a file's row is, or will be: its id, and its folder and hash when it is new.
+    struct Slot {
+        var id: Int64
+        var isNew: Bool
+        fileprivate var hash: Int64
+        fileprivate var name: String
+        fileprivate var dirID: Int64?
+    }
+
+    /// The row of `path`, found, or the id a new one will get.
+    func slot(_ path: String) throws -> Slot {
         let (dir, name) = LedgerPath.split(path)
         let dirID = try dir.map(self.dirID)
         let hash = LedgerPath.hash(path)
+        if let id = try Int64.fetchOne(selectFile, arguments: [hash, name, dirID]) {
+            return Slot(id: id, isNew: false, hash: hash, name: name, dirID: dirID)
+        }
+        let id = try nextFileID ?? (Int64.fetchOne(db, sql: "SELECT ifnull(max(id), 0) + 1 FROM ledger_files") ?? 1)
+        nextFileID = id + 1
+        return Slot(id: id, isNew: true, hash: hash, name: name, dirID: dirID)
+    }
+
+    /// Writes the row of `slot`: one insert or one update.
+    func write(_ slot: Slot, _ entry: Entry) throws {
         let values: [(any DatabaseValueConvertible)?] = [
             entry.size, entry.mtimeNs, entry.outcome.code, entry.reason, entry.records, entry.kmsRecords,
-            entry.malformedRecords, entry.uncompressedBytes, entry.contentSHA256.flatMap(LedgerPath.sha256Bytes),
+            entry.eventsAdded, entry.malformedRecords, entry.uncompressedBytes,
+            entry.contentSHA256.flatMap(LedgerPath.sha256Bytes),
         ]
-        if let id = try Int64.fetchOne(selectFile, arguments: [hash, name, dirID]) {
-            try updateFile.execute(arguments: StatementArguments(values + [id]))
-            return id
+        if slot.isNew {
+            try insertFile.execute(arguments: StatementArguments([slot.id, slot.hash, slot.name, slot.dirID] + values))
+        } else {
+            try updateFile.execute(arguments: StatementArguments(values + [slot.id]))
         }
-        try insertFile.execute(arguments: StatementArguments([hash, name, dirID] + values))
-        return db.lastInsertedRowID
     }
 
-    func setEventsAdded(_ count: Int, file id: Int64) throws {
-        try updateAdded.execute(arguments: [count, id])
+    /// Writes the row of `path`; returns its id.
+    func record(_ path: String, _ entry: Entry) throws -> Int64 {
+        let slot = try slot(path)
+        try write(slot, entry)
+        return slot.id
     }
 
-    /// Forgets cached folder ids (after a rollback they may name rows that no longer exist).
-    func resetCache() { dirIDs = [:] }
+    /// Forgets cached ids (after a rollback they may name rows that no longer exist).
+    func resetCache() {
+        dirIDs = [:]
+        nextFileID = nil
+    }
 
     private func dirID(_ path: String) throws -> Int64 {
         if let id = dirIDs[path] { return id }

@@ -82,13 +82,19 @@ final class SourceLedgerTests: XCTestCase {
                 ids.append(try ledger.record(path, .init(size: 1, mtimeNs: 1, outcome: .failed(reason: "x"), reason: "x")))
             }
             XCTAssertEqual(Set(ids).count, paths.count)
+            // A new path's id is given before its row is written, and is the next one.
+            let fresh = try ledger.slot("/logs/new/file.json.gz")
+            XCTAssertTrue(fresh.isNew)
+            XCTAssertEqual(fresh.id, ids.max()! + 1)
+            try ledger.write(fresh, .init(size: 9, mtimeNs: 9, outcome: .ingested, eventsAdded: 2))
+            XCTAssertEqual(try ledger.slot("/logs/new/file.json.gz").id, fresh.id)
+            XCTAssertFalse(try ledger.slot("/logs/new/file.json.gz").isNew)
             let again = try ledger.record(
                 paths[0],
                 .init(
                     size: 2, mtimeNs: 3, outcome: .ingested, records: 5,
-                    contentSHA256: String(repeating: "ab", count: 32)))
+                    contentSHA256: String(repeating: "ab", count: 32), eventsAdded: 4))
             XCTAssertEqual(again, ids[0])
-            try ledger.setEventsAdded(4, file: again)
             let row = try XCTUnwrap(try Row.fetchOne(db, sql: "SELECT * FROM source_files WHERE id = ?", arguments: [again]))
             XCTAssertEqual(row["path"] as String, paths[0])
             XCTAssertEqual(row["size"] as Int, 2)
@@ -96,7 +102,8 @@ final class SourceLedgerTests: XCTestCase {
             XCTAssertNil(row["reason"] as String?)
             XCTAssertEqual(row["events_added"] as Int, 4)
             XCTAssertEqual(row["content_sha256"] as String, String(repeating: "ab", count: 32))
-            XCTAssertEqual(try Int.fetchOne(db, sql: "SELECT count(*) FROM ledger_files"), paths.count)
+            XCTAssertEqual(try Int.fetchOne(db, sql: "SELECT count(*) FROM ledger_files"), paths.count + 1)
+            XCTAssertEqual(try Int.fetchOne(db, sql: "SELECT events_added FROM ledger_files WHERE id = ?", arguments: [fresh.id]), 2)
             // The lookup goes through the hash's index.
             let plan = try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + LedgerLookup.sql, arguments: [1, "a", "b"])
                 .map { $0["detail"] as String }.joined(separator: " ")
