@@ -53,6 +53,7 @@ enum MergeStatements {
         ("trail_id", "trails"), ("source_ip", nil), ("user_agent_id", "user_agents"),
         ("error_code_sid", "strings"), ("error_message", nil), ("request_uid", nil), ("shared_event_uid", nil),
         ("read_only", nil), ("event_type_sid", "strings"), ("source_file_id", "ledger_files"),
+        ("source_sid", "strings"),
     ]
 
     /// Tables derived from events (rollups, summaries), which merge does not copy: they are

@@ -173,7 +173,8 @@ package struct WhoRead {
             db,
             sql: """
                 SELECT e.event_time, n.text AS event_name, u.event_uid, p.type, p.arn, p.role_arn, p.session_name,
-                       p.invoked_by, c.text AS error_code, e.error_message, e.source_ip, a.text AS user_agent,
+                       p.invoked_by, c.text AS error_code, e.error_message,
+                       coalesce((SELECT text FROM strings WHERE id = e.source_sid), e.source_ip) AS source_ip, a.text AS user_agent,
                        k.arn AS key_arn, r.text AS region, \(OwnPrincipals.matches("e.principal_id")) AS own_read
                 FROM events e
                 JOIN strings n ON n.id = e.event_name_sid

@@ -8,15 +8,18 @@ struct EventsRow: BoundRow {
     static let insertHead = """
         INSERT OR FAIL INTO events (id, event_time, event_name_sid, region_sid, recipient_account_sid, key_id,
             source_key_id, requested_key_sid, principal_id, object_id, trail_id, source_ip, user_agent_id,
-            error_code_sid, error_message, request_uid, shared_event_uid, read_only, event_type_sid, source_file_id)
+            error_code_sid, error_message, request_uid, shared_event_uid, read_only, event_type_sid, source_file_id,
+            source_sid)
         """
-    static let columnCount = 20
+    static let columnCount = 21
 
     var id, time: Int64
     var eventName, region, recipientAccount, key, sourceKey, requestedKey, principal, object, trail: Int64?
-    /// An IPv4 address as an integer; else `sourceIP`, as text.
+    /// An IPv4 address as an integer; a name (an AWS service) as `sourceName`, an id in
+    /// strings; else `sourceIP`, as text.
     var packedSourceIP: Int64?
     var sourceIP: String?
+    var sourceName: Int64?
     var userAgent, errorCode: Int64?
     var errorMessage: String?
     var requestID, sharedEventID: CloudTrailID?
@@ -51,6 +54,7 @@ struct EventsRow: BoundRow {
         row.bool(readOnly)
         row.int(eventType)
         row.int(fileID)
+        row.int(sourceName)
     }
 }
 

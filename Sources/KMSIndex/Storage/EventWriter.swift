@@ -267,10 +267,14 @@ final class EventWriter {
         row.principal = try dimensions.principal(e.principal)
         row.object = try dimensions.object(e.s3ARN)
         row.trail = try dimensions.trail(e.trailARN)
-        if let ip = e.sourceIPAddress, let packed = StoredAddress.ipv4(ip) {
-            row.packedSourceIP = packed
-        } else {
-            row.sourceIP = e.sourceIPAddress
+        if let ip = e.sourceIPAddress {
+            if let packed = StoredAddress.ipv4(ip) {
+                row.packedSourceIP = packed
+            } else if StoredAddress.isName(ip) {
+                row.sourceName = try dimensions.string(ip)
+            } else {
+                row.sourceIP = ip
+            }
         }
         row.userAgent = try dimensions.userAgent(e.userAgent)
         row.errorCode = try dimensions.string(e.errorCode)

@@ -9,6 +9,17 @@ import Darwin
 /// How source addresses are stored: a dotted IPv4 address as its 32-bit value (5 bytes instead
 /// of up to 15); anything else (IPv6, `kms.amazonaws.com`, `AWS Internal`) as text.
 package enum StoredAddress {
+    /// True for an address that is a name (`s3.amazonaws.com`, `AWS Internal`): a letter and
+    /// no ':' (an IPv6 address has one). The writer keeps such a name once, in strings.
+    static func isName(_ address: String) -> Bool {
+        var letter = false
+        for byte in address.utf8 {
+            if byte == UInt8(ascii: ":") { return false }
+            if (byte | 0x20) >= UInt8(ascii: "a") && (byte | 0x20) <= UInt8(ascii: "z") { letter = true }
+        }
+        return letter
+    }
+
     /// The value of a canonical dotted-quad IPv4 address (no leading zeros), else nil, so that
     /// the `kms_events` view prints exactly the text CloudTrail wrote.
     package static func ipv4(_ text: String) -> Int64? {

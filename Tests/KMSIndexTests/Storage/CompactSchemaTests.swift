@@ -96,6 +96,19 @@ final class CompactSchemaTests: XCTestCase {
         XCTAssertEqual(rows.map { $0["event_time"] as String }, cases.map(\.time))
         XCTAssertEqual(rows.map { $0["object_arn"] as String }, cases.map(\.object))
         XCTAssertEqual(try count(index, "SELECT count(*) FROM events WHERE typeof(source_ip) = 'integer'"), 4)
+        // A name is an id in strings (schema 15); an IPv6 address and a non-canonical IPv4 stay text.
+        XCTAssertEqual(
+            try count(
+                index,
+                """
+                SELECT count(*) FROM events e JOIN strings s ON s.id = e.source_sid
+                WHERE e.source_ip IS NULL AND s.text = 'kms.amazonaws.com'
+                """), 1)
+        XCTAssertEqual(try count(index, "SELECT count(*) FROM events WHERE typeof(source_ip) = 'text' AND source_sid IS NULL"), 2)
+        XCTAssertTrue(StoredAddress.isName("AWS Internal"))
+        XCTAssertTrue(StoredAddress.isName("s3.amazonaws.com"))
+        XCTAssertFalse(StoredAddress.isName("2001:db8::1"))
+        XCTAssertFalse(StoredAddress.isName("010.0.0.1"))
         XCTAssertEqual(try count(index, "SELECT count(*) FROM s3_buckets"), 2)
         let kinds = try index.queue.read { db in
             try Row.fetchAll(db, sql: "SELECT arn, kind, bucket, key, name FROM s3_locations ORDER BY id")
