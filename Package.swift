@@ -64,8 +64,10 @@ let package = Package(
             // (builds without --static-swift-stdlib) without canonical PLT entries for its
             // protected functions, which glibc warns about. Nothing looks our own symbols up at
             // run time, so they need not be exported either.
-            linkerSettings: [.unsafeFlags(
-                ["-use-ld=lld", "-Xlinker", "-no-pie", "-Xlinker", "--no-export-dynamic"], .when(platforms: [.linux]))],
+            linkerSettings: [
+                .unsafeFlags(
+                    ["-use-ld=lld", "-Xlinker", "-no-pie", "-Xlinker", "--no-export-dynamic"], .when(platforms: [.linux]))
+            ],
             plugins: ["EmbedGitState"]
         ),
 

@@ -27,8 +27,8 @@ package struct IndexStats: Sendable, Equatable {
         for row in try Row.fetchAll(db, sql: "SELECT outcome, count(*) AS n FROM ledger_files GROUP BY outcome") {
             let n: Int = row["n"]
             switch row["outcome"] as Int64 {
-            case FileOutcome.ingested.code: s.filesIngested = n
-            case FileOutcome.skipped(reason: "").code: s.filesSkipped = n
+            case FileOutcome.ingestedCode: s.filesIngested = n
+            case FileOutcome.skippedCode: s.filesSkipped = n
             default: s.filesFailed += n
             }
         }

@@ -41,11 +41,15 @@ enum LedgerPath {
 
 /// How a file's outcome is stored in `ledger_files.outcome`.
 extension FileOutcome {
+    static let ingestedCode: Int64 = 0
+    static let skippedCode: Int64 = 1
+    static let failedCode: Int64 = 2
+
     var code: Int64 {
         switch self {
-        case .ingested: return 0
-        case .skipped: return 1
-        case .failed: return 2
+        case .ingested: return Self.ingestedCode
+        case .skipped: return Self.skippedCode
+        case .failed: return Self.failedCode
         }
     }
 }
@@ -177,6 +181,6 @@ enum LedgerLookup {
     static func find(_ statement: Statement, path: String) throws -> (size: Int64, mtimeNs: Int64, failed: Bool)? {
         let (dir, name) = LedgerPath.split(path)
         guard let row = try Row.fetchOne(statement, arguments: [LedgerPath.hash(path), name, dir]) else { return nil }
-        return (row[0], row[1], row[2] as Int64 == FileOutcome.failed(reason: "").code)
+        return (row[0], row[1], row[2] as Int64 == FileOutcome.failedCode)
     }
 }
