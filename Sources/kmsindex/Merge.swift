@@ -12,7 +12,7 @@ extension KMSIndexCommand {
                 Each shard is copied in one transaction: events the index already holds (same \
                 eventID and time) are not added again, so merging a shard twice adds nothing, and a \
                 merge killed at any moment can simply be run again. The index is created when it \
-                does not exist. Files in the shards' ledgers are not read again by a later ingest \
+                does not exist, as a copy of the largest shard. Files in the shards' ledgers are not read again by a later ingest \
                 into the index. A shard must be an index of this kmsindex's schema (open an older \
                 one once, e.g. with 'kmsindex stats --db SHARD', to migrate it). Takes the same \
                 lock as ingest. Exit status: 0 all merged, 1 some shards failed (the others are \
@@ -59,12 +59,24 @@ extension KMSIndexCommand {
                             "pid": "\(holder.map(String.init) ?? "unknown")", "index": "\(database.path)",
                         ])
                 }
+                // A new index starts as a copy of the largest shard (`MergeSeed`); if that copy
+                // fails, the shard is merged as the others are, and reports its own error.
+                var seeded: (index: Int, result: MergeResult)?
+                if IndexMerger.canSeed(database.path), let choice = IndexMerger.seedChoice(shards),
+                    let result = try? IndexMerger.seed(destinationPath: database.path, from: shards[choice])
+                {
+                    seeded = (choice, result)
+                }
                 let index = try IndexDatabase.openForWriting(path: database.path, lockTimeout: nil)
                 let merger = IndexMerger(destination: index)
                 if let own = shards.first(where: merger.isDestination) {
                     throw failure("\(own) is the index merged into (--db \(database.path)); a shard must be another index")
                 }
-                for shard in shards {
+                for (position, shard) in shards.enumerated() {
+                    if let seeded, seeded.index == position {
+                        outcomes.append(.success(seeded.result))
+                        continue
+                    }
                     do {
                         outcomes.append(.success(try merger.merge(shardPath: shard)))
                     } catch let error as MergeError {

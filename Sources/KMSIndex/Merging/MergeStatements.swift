@@ -340,21 +340,23 @@ enum MergeStatements {
                 """.replacingOccurrences(of: "\n\n", with: "\n"))
     }
 
-    /// The range and the UTC days of the events added.
-    static func addedTimes(_ db: Database, _ added: AddedEvents) throws -> (first: Int64?, last: Int64?, days: [String]) {
+    /// The range and the UTC days of the events added; `schema` holds the shard's tables.
+    static func addedTimes(_ db: Database, _ added: AddedEvents, schema: String = "shard") throws -> (
+        first: Int64?, last: Int64?, days: [String]
+    ) {
         guard added.count > 0 else { return (nil, nil, []) }
         if added.all {
             // Every event of the shard: its earliest and latest times, and the earliest of each
             // next day, are seeks in the index of the shard's uids (time first), one per day.
-            let first = try Int64.fetchOne(db, sql: "SELECT min(event_time) FROM shard.event_uids")
-            let last = try Int64.fetchOne(db, sql: "SELECT max(event_time) FROM shard.event_uids")
+            let first = try Int64.fetchOne(db, sql: "SELECT min(event_time) FROM \(schema).event_uids")
+            let last = try Int64.fetchOne(db, sql: "SELECT max(event_time) FROM \(schema).event_uids")
             var days: [String] = []
             var next = first
             while let time = next {
                 let row = try Row.fetchOne(
                     db,
                     sql: """
-                        SELECT date(?1 * 86400, 'unixepoch'), (SELECT min(event_time) FROM shard.event_uids WHERE event_time >= (?1 + 1) * 86400000)
+                        SELECT date(?1 * 86400, 'unixepoch'), (SELECT min(event_time) FROM \(schema).event_uids WHERE event_time >= (?1 + 1) * 86400000)
                         """, arguments: [DailySummaries.day(ofMilliseconds: time)])
                 days.append(row?[0] ?? "")
                 next = row?[1]

@@ -290,3 +290,65 @@ final class MergeTests: XCTestCase {
         }
     }
 }
+
+extension MergeTests {
+    /// A merge into an index that does not exist starts from a copy of the largest shard: it
+    /// reports and answers exactly as a merge into an empty index, carries none of that shard's
+    /// own findings state, and starts over from what a killed copy left.
+    func testANewIndexStartsAsACopyOfTheLargestShardAndAnswersTheSame() throws {
+        let s = try Sharded()
+        for shard in s.shards {
+            try DatabaseQueue(path: shard).write { db in
+                try db.execute(
+                    sql: """
+                        UPDATE findings_state SET last_event_id = 7, reported_at = '2024-03-02T00:00:00Z';
+                        INSERT INTO findings_reported VALUES ('f1', 'log-read', '2024-03-02T00:00:00Z');
+                        INSERT INTO findings_silenced (kind, added_at) VALUES ('decrypt-surge', '2024-03-02T00:00:00Z');
+                        """)
+            }
+        }
+        let sizes = try s.shards.map { try FileManager.default.attributesOfItem(atPath: $0)[.size] as? Int ?? 0 }
+        let largest = try XCTUnwrap(IndexMerger.seedChoice(s.shards))
+        XCTAssertEqual(largest, sizes.firstIndex(of: sizes.max()!))
+        // Merged as if given first: what the others add depends on what is there before them.
+        let largestFirst = [s.shards[largest]] + s.shards.enumerated().filter { $0.offset != largest }.map(\.element)
+
+        let empty = s.dir.path + "/empty.sqlite"
+        _ = try IndexDatabase.openForWriting(path: empty)
+        XCTAssertFalse(IndexMerger.canSeed(empty))
+        let seeded = s.dir.path + "/seeded.sqlite"
+        XCTAssertTrue(IndexMerger.canSeed(seeded))
+        try s.dir.write("seeded.sqlite.seed", Data("left by a killed merge".utf8))
+
+        let (plainRun, plainSummary) = try merge(empty, largestFirst)
+        let (seededRun, seededSummary) = try merge(seeded, s.shards)
+        XCTAssertEqual(plainRun.status, 0, plainRun.stderr)
+        XCTAssertEqual(seededRun.status, 0, seededRun.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: seeded + ".seed"))
+        func withoutTimes(_ summary: [String: Any]) -> [String: NSDictionary] {
+            var shards: [String: NSDictionary] = [:]
+            for var shard in summary["shards"] as? [[String: Any]] ?? [] {
+                shard["duration_seconds"] = nil
+                shards[shard["path"] as? String ?? ""] = shard as NSDictionary
+            }
+            return shards
+        }
+        XCTAssertEqual(withoutTimes(seededSummary).count, 4)
+        XCTAssertEqual(withoutTimes(seededSummary), withoutTimes(plainSummary))
+        XCTAssertEqual(seededRun.stderr, plainRun.stderr)
+        let expected = try answers(s.whole)
+        XCTAssertEqual(try answers(seeded), expected)
+        XCTAssertEqual(try answers(empty), expected)
+        let state = try IndexDatabase.openForReading(path: seeded).queue.read { db in
+            try Row.fetchOne(db, sql: "SELECT last_event_id, last_s3_read_id, reported_at FROM findings_state")
+        }
+        XCTAssertEqual(state, ["last_event_id": 0, "last_s3_read_id": 0, "reported_at": nil])
+        let attributes = try FileManager.default.attributesOfItem(atPath: seeded)
+        XCTAssertEqual((attributes[.posixPermissions] as? NSNumber)?.intValue, 0o600)
+
+        // A WAL or journal where the index would be: no copy is renamed over it.
+        let stray = s.dir.path + "/stray.sqlite"
+        try s.dir.write("stray.sqlite-wal", Data())
+        XCTAssertFalse(IndexMerger.canSeed(stray))
+    }
+}
