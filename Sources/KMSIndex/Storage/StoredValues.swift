@@ -57,19 +57,31 @@ package enum StoredAddress {
     }
 }
 
-/// The hash `s3_objects.key_hash` holds: 32-bit FNV-1a of the key's UTF-8 bytes, as a signed
-/// integer (4 bytes in SQLite). Its index finds a key in one step whatever the keys share
-/// (`…/part-00000.snappy.parquet` in every folder); lookups compare the key itself too.
+/// The hash `s3_objects.key_hash` holds (migration 016): the 32-bit FNV-1a of the key's folder
+/// (its UTF-8 bytes up to the last `/`) in bits 46-27, and of the rest (the file name) in bits
+/// 26-0; non-negative and below 2^47, so 6 bytes in SQLite. Its index finds a key in one step
+/// whatever the keys share (`…/part-00000.snappy.parquet` in every folder), and lookups compare
+/// the key itself too. The keys of one folder are neighbours in the index: a day of
+/// CloudTrail's log files (a folder per account, region and day) is added to a few pages of it,
+/// where a hash of the whole key scattered them over every page of a year's index.
 /// Connections of kmsindex know it as the SQL function `key_hash(text)`.
 package enum StoredKeyHash {
     package static func of(_ key: String) -> Int64 {
         key.withUTF8Bytes { bytes in
-            var hash: UInt32 = 0x811C_9DC5
-            for byte in bytes {
-                hash = (hash ^ UInt32(byte)) &* 0x0100_0193
-            }
-            return Int64(Int32(bitPattern: hash))
+            let slash = bytes.lastIndex(of: UInt8(ascii: "/")).map { $0 + 1 } ?? 0
+            let folder = fnv1a32(bytes[..<slash]) >> 12
+            let name = fnv1a32(bytes[slash...]) >> 5
+            return Int64(folder) << 27 | Int64(name)
         }
+    }
+
+    /// 32-bit FNV-1a.
+    static func fnv1a32(_ bytes: UnsafeBufferPointer<UInt8>.SubSequence) -> UInt32 {
+        var hash: UInt32 = 0x811C_9DC5
+        for byte in bytes {
+            hash = (hash ^ UInt32(byte)) &* 0x0100_0193
+        }
+        return hash
     }
 
     static let sqlFunction = DatabaseFunction("key_hash", argumentCount: 1, pure: true) { values in

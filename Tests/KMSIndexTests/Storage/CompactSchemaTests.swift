@@ -187,10 +187,24 @@ final class CompactSchemaTests: XCTestCase {
         }
     }
 
-    func testKeyHashIsFNV1a32() {
-        XCTAssertEqual(StoredKeyHash.of(""), Int64(Int32(bitPattern: 0x811C_9DC5)))
-        XCTAssertEqual(StoredKeyHash.of("a"), Int64(Int32(bitPattern: 0xE40C_292C)))
-        XCTAssertEqual(StoredKeyHash.of("foobar"), Int64(Int32(bitPattern: 0xBF9C_F968)))
+    /// The folder's FNV-1a (32-bit; 0x811C9DC5 of no bytes) in the high bits, the name's in the
+    /// low bits; the keys of one folder share the high bits, so they are neighbours in the index.
+    func testKeyHashIsTheFolderThenTheNameFNV1a() {
+        func expected(folder: UInt32, name: UInt32) -> Int64 { Int64(folder >> 12) << 27 | Int64(name >> 5) }
+        XCTAssertEqual(StoredKeyHash.of(""), expected(folder: 0x811C_9DC5, name: 0x811C_9DC5))
+        XCTAssertEqual(StoredKeyHash.of("a"), expected(folder: 0x811C_9DC5, name: 0xE40C_292C))
+        XCTAssertEqual(StoredKeyHash.of("foobar"), expected(folder: 0x811C_9DC5, name: 0xBF9C_F968))
+        let folderA = Array("a/".utf8).withUnsafeBufferPointer { StoredKeyHash.fnv1a32($0[...]) }
+        XCTAssertEqual(StoredKeyHash.of("a/"), expected(folder: folderA, name: 0x811C_9DC5))
+        XCTAssertEqual(StoredKeyHash.of("x/foobar") & (1 << 27 - 1), StoredKeyHash.of("foobar") & (1 << 27 - 1))
+        let day = "AWSLogs/111122223333/CloudTrail/us-east-1/2024/03/01/"
+        let hashes = (0..<300).map { StoredKeyHash.of(day + "111122223333_CloudTrail_us-east-1_20240301T\($0)Z_x.json.gz") }
+        XCTAssertEqual(Set(hashes.map { $0 >> 27 }).count, 1, "one folder, one range of the index")
+        XCTAssertEqual(Set(hashes).count, 300)
+        XCTAssertNotEqual(StoredKeyHash.of("AWSLogs/2024/03/02/a") >> 27, StoredKeyHash.of("AWSLogs/2024/03/01/a") >> 27)
+        for key in hashes + [StoredKeyHash.of("é/ü"), StoredKeyHash.of(String(repeating: "/", count: 9))] {
+            XCTAssertTrue((0..<(1 << 47)).contains(key), "6 bytes in SQLite: \(key)")
+        }
     }
 
     /// Whole keys are found through the key-hash index, ends of keys by a scan; both exactly
@@ -374,6 +388,44 @@ final class CompactSchemaTests: XCTestCase {
                 try Int.fetchOne(db, sql: "SELECT count(*) FROM s3_objects WHERE key_hash = key_hash('garbage') AND key = 'garbage'"), 1)
             XCTAssertThrowsError(try db.execute(sql: "INSERT INTO s3_objects (kind) VALUES ('file')"))
             XCTAssertEqual(try Bool.fetchOne(db, sql: "PRAGMA legacy_alter_table"), false)
+        }
+    }
+
+    /// Migration 016 computes every stored key hash again, and keys are found by it after.
+    func testMigration016HashesEveryKeyByItsFolder() throws {
+        let dir = try TempDir()
+        let queue = try DatabaseQueue(path: dir.path + "/v15.sqlite", configuration: IndexDatabase.configuration(readOnly: false))
+        let v15 = IndexDatabase.migrations.map(\.identifier).filter { $0 < "016" }.last!
+        try IndexDatabase.migrator.migrate(queue, upTo: v15)
+        let keys = [
+            "AWSLogs/1/CloudTrail/us-east-1/2024/03/01/a.json.gz", "AWSLogs/1/CloudTrail/us-east-1/2024/03/01/b.json.gz", "garbage",
+        ]
+        try queue.write { db in
+            try db.execute(sql: "INSERT INTO s3_buckets (id, arn, name) VALUES (1, 'arn:aws:s3:::b', 'b')")
+            for (n, key) in keys.enumerated() {
+                // Schema 15's hash: FNV-1a of the whole key, as a signed 32-bit integer.
+                var old: UInt32 = 0x811C_9DC5
+                for byte in key.utf8 { old = (old ^ UInt32(byte)) &* 0x0100_0193 }
+                try db.execute(
+                    sql: "INSERT INTO s3_objects (id, kind, bucket_id, key, key_hash) VALUES (?, ?, ?, ?, ?)",
+                    arguments: [n + 1, key == "garbage" ? "unparsed" : "object", key == "garbage" ? nil : 1, key, Int32(bitPattern: old)])
+            }
+            try db.execute(sql: "INSERT INTO s3_objects (id, kind, bucket_id, key, key_hash) VALUES (9, 'bucket', 1, NULL, NULL)")
+        }
+        try IndexDatabase.migrator.migrate(queue)
+        try queue.read { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT id, key, key_hash FROM s3_objects ORDER BY id")
+            XCTAssertEqual(rows.count, 4)
+            for row in rows {
+                let key: String? = row["key"]
+                XCTAssertEqual(row["key_hash"] as Int64?, key.map(StoredKeyHash.of))
+            }
+            for key in keys {
+                XCTAssertEqual(
+                    try Int.fetchOne(
+                        db, sql: "SELECT count(*) FROM s3_objects WHERE key_hash = key_hash(?1) AND key = ?1", arguments: [key]), 1)
+            }
+            XCTAssertEqual(try String.fetchOne(db, sql: "PRAGMA integrity_check"), "ok")
         }
     }
 }
