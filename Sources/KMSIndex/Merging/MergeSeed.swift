@@ -17,14 +17,16 @@ extension IndexMerger {
     }
 
     /// Of `shardPaths`, the index of the largest file that is a shard merge accepts; nil when
-    /// none is.
+    /// none is. Files are checked largest first, so usually only the one chosen is opened.
     package static func seedChoice(_ shardPaths: [String]) -> Int? {
-        var best: (index: Int, bytes: Int64)?
+        var sizes: [(index: Int, bytes: Int64)] = []
         for (index, path) in shardPaths.enumerated() {
-            guard let bytes = try? checkShardFile(path) else { continue }
-            if best == nil || bytes > best!.bytes { best = (index, bytes) }
+            var status = stat()
+            if stat(path, &status) == 0 { sizes.append((index, Int64(status.st_size))) }
         }
-        return best?.index
+        // Largest first; of equal sizes, the first given.
+        sizes.sort { $0.bytes != $1.bytes ? $0.bytes > $1.bytes : $0.index < $1.index }
+        return sizes.first { (try? checkShardFile(shardPaths[$0.index])) != nil }?.index
     }
 
     /// Creates the index at `destinationPath` (where `canSeed` holds) as a copy of the shard at
