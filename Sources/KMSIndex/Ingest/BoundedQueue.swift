@@ -9,7 +9,10 @@ import Foundation
 /// single writer through another, in order of arrival.
 ///
 /// `push` waits while the queue is full, so a fast producer cannot fill memory; `pop` waits
-/// while it is empty and returns nil once the queue is closed and drained.
+/// while it is empty and returns nil once the queue is closed and drained. Full means the
+/// waiting elements' costs add up to the capacity (each costs 1 unless `cost` says more): the
+/// writer's queue counts events, so that many small files can wait while the writer updates
+/// its summaries, where a count of pieces stopped the parsers after a few files.
 final class BoundedQueue<Element>: @unchecked Sendable {
     private let condition = NSCondition()
     /// Popped slots are set to nil at once, so that a consumed element (a file's parsed
@@ -18,23 +21,32 @@ final class BoundedQueue<Element>: @unchecked Sendable {
     private var head = 0
     private let capacity: Int
     private var closed = false
+    /// What the waiting elements cost, in all.
+    private var waitingCost = 0
+    private let cost: ((Element) -> Int)?
 
     /// With `largestFirst`, `pop` returns the waiting element of the largest weight instead of
     /// the oldest.
     private let weight: ((Element) -> Int)?
 
-    init(capacity: Int, largestFirst weight: ((Element) -> Int)? = nil) {
+    init(capacity: Int, cost: ((Element) -> Int)? = nil, largestFirst weight: ((Element) -> Int)? = nil) {
         self.capacity = max(1, capacity)
+        self.cost = cost
         self.weight = weight
     }
+
+    private func costOf(_ element: Element) -> Int { cost.map { max(1, $0(element)) } ?? 1 }
 
     /// Adds an element; returns false (dropping it) when the queue was closed.
     @discardableResult
     func push(_ element: consuming Element) -> Bool {
+        let units = costOf(element)
         condition.lock()
         defer { condition.unlock() }
-        while items.count - head >= capacity && !closed { condition.wait() }
+        // An element costing more than the capacity still goes in, alone.
+        while items.count > head && waitingCost + units > capacity && !closed { condition.wait() }
         if closed { return false }
+        waitingCost += units
         items.append(element)
         condition.broadcast()
         return true
@@ -53,6 +65,7 @@ final class BoundedQueue<Element>: @unchecked Sendable {
         }
         let element = items[head]
         items[head] = nil
+        waitingCost -= costOf(element!)
         head += 1
         if head >= 64 && head * 2 >= items.count {
             items.removeFirst(head)

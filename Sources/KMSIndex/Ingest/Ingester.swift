@@ -18,8 +18,14 @@ package struct IngestOptions: Sendable {
     /// Most ids the writer keeps cached per dimension table (objects, principals…) between
     /// commits; past it a cache starts again empty, so memory does not grow with history.
     package var idCacheLimit = 1 << 17
+    /// New events the writer counts before adding them to the daily summaries, within a
+    /// transaction (see `EventWriter.summaryEventsPerFlush`).
+    package var summaryEventsPerFlush = 8192
     /// A large file's events go to the writer in parts of this many (memory stays flat).
     package var eventsPerPart = 4096
+    /// Parsed events that may wait for the writer. While it updates its summaries (tenths of
+    /// a second on a churning tree), the parsers go on with the next files.
+    package var eventsWaiting = 32_768
     /// Delivery days to read (`--since`/`--until`); nil reads every folder.
     package var days: DeliveryDays?
     /// Count the files first, so that progress can show a total and an ETA.
@@ -47,6 +53,14 @@ package enum IngestDiagnostic: Sendable {
 enum ParsedPiece: Sendable {
     case part(InputFile, [KMSEvent])
     case done(FileResult)
+
+    /// What the piece weighs in the writer's queue: its events, and one for the piece itself.
+    var eventCount: Int {
+        switch self {
+        case .part(_, let events): 1 + events.count
+        case .done(let result): 1 + result.events.count + result.s3Reads.count
+        }
+    }
 }
 
 /// How far an ingest is, for progress displays.
@@ -115,7 +129,7 @@ package final class Ingester {
         // Largest files first, among those listed: a large file read last kept one core busy
         // while the other had nothing left (about 0.2 s of the 1 GB benchmark's 3 s).
         let pending = BoundedQueue<InputFile>(capacity: 256, largestFirst: options.largestFirst ? { Int($0.size) } : nil)
-        let results = BoundedQueue<ParsedPiece>(capacity: max(4, options.jobs * 4))
+        let results = BoundedQueue<ParsedPiece>(capacity: options.eventsWaiting, cost: \.eventCount)
         let notes = NoteCollector()
         let ledger = try LedgerReader(path: database.path)
 
@@ -229,6 +243,7 @@ package final class Ingester {
         try database.queue.writeWithoutTransaction { db in
             let writer = try EventWriter(db: db)
             writer.cacheLimit = options.idCacheLimit
+            writer.summaryEventsPerFlush = options.summaryEventsPerFlush
             if options.s3Reads == .auto { writer.s3Staging = S3ReadStaging() }
             var filesInBatch = 0
             var eventsInBatch = 0

@@ -32,6 +32,8 @@ final class SummaryAccumulator {
         }
     }
 
+    /// Events counted since the last flush.
+    private(set) var eventsCounted = 0
     private var activity: [ActivityKey: Counts] = [:]
     private var objects: [ObjectKey: Counts] = [:]
     private let stageActivity: Statement
@@ -66,6 +68,7 @@ final class SummaryAccumulator {
             requestedKey: row.requestedKey ?? 0, eventName: row.eventName ?? 0, errorCode: row.errorCode ?? 0,
             principal: row.principal ?? 0, trail: row.trail ?? 0, delivered: delivery != nil,
             logAccount: logAccount, logRegion: logRegion)
+        eventsCounted += 1
         activity[key, default: Counts()].add(e.eventTimeMs)
         guard let object = row.object else { return }
         let objectKey = ObjectKey(
@@ -112,6 +115,7 @@ final class SummaryAccumulator {
 
     /// Forgets the counts (after a rollback).
     func discard() {
+        eventsCounted = 0
         activity.removeAll(keepingCapacity: true)
         objects.removeAll(keepingCapacity: true)
     }

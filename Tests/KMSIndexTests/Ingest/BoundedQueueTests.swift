@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 
 @testable import KMSIndex
@@ -42,5 +43,27 @@ final class BoundedQueueTests: XCTestCase {
         while let n = queue.pop() { out.append(n) }
         wait(for: [pushed], timeout: 10)
         XCTAssertEqual(out.sorted(), Array(0..<100))
+    }
+
+    func testCapacityCountsEachElementsCostAndAnOversizedOneGoesInAlone() {
+        let queue = BoundedQueue<Int>(capacity: 10, cost: { $0 })
+        queue.push(4)
+        queue.push(6)
+        // 4 + 6 fill the capacity: a third push waits until a pop frees room.
+        let third = DispatchSemaphore(value: 0)
+        Thread {
+            queue.push(3)
+            third.signal()
+        }.start()
+        XCTAssertEqual(third.wait(timeout: .now() + 0.2), .timedOut)
+        XCTAssertEqual(queue.pop(), 4)
+        XCTAssertEqual(third.wait(timeout: .now() + 10), .success)
+        XCTAssertEqual(queue.pop(), 6)
+        XCTAssertEqual(queue.pop(), 3)
+        // Empty, the queue takes an element costing more than its capacity.
+        XCTAssertTrue(queue.push(25))
+        queue.close()
+        XCTAssertEqual(queue.pop(), 25)
+        XCTAssertNil(queue.pop())
     }
 }

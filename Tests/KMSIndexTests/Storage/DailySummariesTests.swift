@@ -17,12 +17,13 @@ final class DailySummariesTests: XCTestCase {
 
     private func ingest(
         _ index: IndexDatabase, _ path: String, filesPerTransaction: Int = 500,
-        idCacheLimit: Int = 1 << 17
+        idCacheLimit: Int = 1 << 17, summaryEventsPerFlush: Int = 8192
     ) throws -> IngestSummary {
         var options = IngestOptions(paths: [path])
         options.jobs = 2
         options.filesPerTransaction = filesPerTransaction
         options.idCacheLimit = idCacheLimit
+        options.summaryEventsPerFlush = summaryEventsPerFlush
         return try Ingester(database: index, options: options).run()
     }
 
@@ -100,6 +101,20 @@ final class DailySummariesTests: XCTestCase {
             try db.execute(sql: logBuckets)
         }
         XCTAssertEqual(try summaries(index), kept)
+    }
+
+    /// Within one transaction the writer adds its counts to the summaries every few events:
+    /// a row of a day is then added to many times before the commit, and must still be exact.
+    func testSummariesAddedManyTimesWithinATransactionEqualARecount() throws {
+        let dir = try TempDir()
+        let path = try tree(dir)
+        let often = try makeIndex(dir)
+        _ = try ingest(often, path, filesPerTransaction: 100_000, summaryEventsPerFlush: 7)
+        let kept = try summaries(often)
+        XCTAssertGreaterThan(try count(often, "SELECT count(*) FROM events"), 7 * 20)
+        XCTAssertEqual(try count(often, "SELECT sum(events) FROM activity_daily"), try count(often, "SELECT count(*) FROM events"))
+        try recountAll(often)
+        XCTAssertEqual(try summaries(often), kept)
     }
 
     func testBoundedCachesChangeNothingInTheIndex() throws {
