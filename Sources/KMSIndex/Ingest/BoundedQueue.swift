@@ -8,8 +8,10 @@ import Foundation
 /// at the end of the run while the others have nothing left. The parsed pieces go to the
 /// single writer through another, in order of arrival.
 ///
-/// `push` waits while the queue is full, so a fast producer cannot fill memory; `pop` waits
-/// while it is empty and returns nil once the queue is closed and drained. Full means the
+/// `push` waits while the queue is full, so a fast producer cannot fill memory, and once it
+/// waited, until the queue is half empty; `pop` waits while it is empty and returns nil once
+/// the queue is closed and drained. (So a consumer must not wait for a producer other than
+/// through `pop`: none of ingest's does.) Full means the
 /// waiting elements' costs add up to the capacity (each costs 1 unless `cost` says more): the
 /// writer's queue counts events, so that many small files can wait while the writer updates
 /// its summaries, where a count of pieces stopped the parsers after a few files.
@@ -23,6 +25,9 @@ final class BoundedQueue<Element>: @unchecked Sendable {
     private var closed = false
     /// What the waiting elements cost, in all.
     private var waitingCost = 0
+    /// Threads waiting in `push` and in `pop`: a change wakes only those it concerns.
+    private var blockedProducers = 0
+    private var blockedConsumers = 0
     private let cost: ((Element) -> Int)?
 
     /// With `largestFirst`, `pop` returns the waiting element of the largest weight instead of
@@ -44,18 +49,26 @@ final class BoundedQueue<Element>: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         // An element costing more than the capacity still goes in, alone.
-        while items.count > head && waitingCost + units > capacity && !closed { condition.wait() }
+        while items.count > head && waitingCost + units > capacity && !closed {
+            blockedProducers += 1
+            condition.wait()
+            blockedProducers -= 1
+        }
         if closed { return false }
         waitingCost += units
         items.append(element)
-        condition.broadcast()
+        if blockedConsumers > 0 { condition.broadcast() }
         return true
     }
 
     func pop() -> Element? {
         condition.lock()
         defer { condition.unlock() }
-        while items.count == head && !closed { condition.wait() }
+        while items.count == head && !closed {
+            blockedConsumers += 1
+            condition.wait()
+            blockedConsumers -= 1
+        }
         if items.count == head { return nil }
         if let weight {
             // A linear search: at most `capacity` elements wait.
@@ -71,7 +84,9 @@ final class BoundedQueue<Element>: @unchecked Sendable {
             items.removeFirst(head)
             head = 0
         }
-        condition.broadcast()
+        // A full queue wakes its producers once it is half empty, not at every pop: the
+        // walker then lists files in runs instead of a context switch per file taken.
+        if blockedProducers > 0 && (waitingCost <= capacity / 2 || items.count == head) { condition.broadcast() }
         return element!
     }
 

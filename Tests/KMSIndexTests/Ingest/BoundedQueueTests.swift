@@ -49,7 +49,7 @@ final class BoundedQueueTests: XCTestCase {
         let queue = BoundedQueue<Int>(capacity: 10, cost: { $0 })
         queue.push(4)
         queue.push(6)
-        // 4 + 6 fill the capacity: a third push waits until a pop frees room.
+        // 4 + 6 fill the capacity: a third push waits until the queue is half empty again.
         let third = DispatchSemaphore(value: 0)
         Thread {
             queue.push(3)
@@ -57,8 +57,9 @@ final class BoundedQueueTests: XCTestCase {
         }.start()
         XCTAssertEqual(third.wait(timeout: .now() + 0.2), .timedOut)
         XCTAssertEqual(queue.pop(), 4)
-        XCTAssertEqual(third.wait(timeout: .now() + 10), .success)
+        XCTAssertEqual(third.wait(timeout: .now() + 0.2), .timedOut, "6 of 10 wait: more than half")
         XCTAssertEqual(queue.pop(), 6)
+        XCTAssertEqual(third.wait(timeout: .now() + 10), .success)
         XCTAssertEqual(queue.pop(), 3)
         // Empty, the queue takes an element costing more than its capacity.
         XCTAssertTrue(queue.push(25))
