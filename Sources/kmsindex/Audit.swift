@@ -52,6 +52,11 @@ extension KMSIndexCommand {
                 let signatureFile = try signatures.map { try DigestSignatureFile(path: $0) }
                 let index = try IndexDatabase.openForReading(path: database.path)
                 report = try Audit(index: index).report(paths: paths, keys: keys, signatures: signatureFile)
+                // The contents hashed now are kept: the next audit compares without reading them.
+                if !report.contentHashes.isEmpty {
+                    try Audit.storeContentHashes(
+                        report.contentHashes, in: try IndexDatabase.openForWriting(path: database.path, lockTimeout: nil))
+                }
             } catch {
                 throw failure("\(error)")
             }

@@ -103,7 +103,9 @@ extension KMSIndexCommand {
             // Nothing found prints nothing (JSON: []), so that cron mails nothing.
             if !run.findings.isEmpty || format == .json { Console.out(Finding.render(run.findings, format)) }
             do {
-                try Findings.markReported(try IndexDatabase.openForWriting(path: path, lockTimeout: nil), run)
+                let writable = try IndexDatabase.openForWriting(path: path, lockTimeout: nil)
+                try Findings.markReported(writable, run)
+                try Audit.storeContentHashes(run.contentHashes, in: writable)
             } catch {
                 throw failure("\(error)")
             }

@@ -59,6 +59,15 @@ extension KMSIndexCommand {
                 valueName: "mode"))
         var s3Reads: String = "auto"
 
+        @Flag(
+            help: ArgumentHelp(
+                "Hash each log file's decompressed content (SHA-256, as CloudTrail's digests list it) while reading it.",
+                discussion: """
+                    Without it, each file's bytes are hashed, and `audit` hashes the content of the files it \
+                    checks, once. Give it when log files may be deleted after they are ingested.
+                    """))
+        var contentSHA256 = false
+
         @OptionGroup var logging: LoggingOptions
 
         mutating func validate() throws {
@@ -82,6 +91,7 @@ extension KMSIndexCommand {
             if let jobs { options.jobs = jobs }
             options.maxFileBytes = maxFileBytes
             options.s3Reads = S3ReadMode(argument: s3Reads)!
+            options.hashContent = contentSHA256
             if let filesPerTransaction { options.filesPerTransaction = max(1, filesPerTransaction) }
             let today = Int(Date().timeIntervalSince1970 / 86400)
             if since != nil || until != nil {

@@ -11,6 +11,8 @@ package struct FindingsRun: Sendable {
     package var upperEventID: Int64
     /// The highest S3 read id the run looked at: the watermark of reads from S3 data events.
     package var upperS3ReadID: Int64 = 0
+    /// Contents of log files the audit of `--digests` hashed, to keep in the ledger.
+    package var contentHashes: [(path: String, sha256: String)] = []
 }
 
 /// The nightly report: what changed that needs a human (see `Finding.Kind`).
@@ -33,7 +35,8 @@ package enum Findings {
             found += try DeliveryFindings.find(db, scope)
             found += try DecryptSurgeFindings.find(db, scope)
         }
-        found += try UnaccountedFindings.find(index, digestPaths: digestPaths, keys: publicKeys)
+        let unaccounted = try UnaccountedFindings.find(index, digestPaths: digestPaths, keys: publicKeys)
+        found += unaccounted.findings
         var seen = Set<String>()
         found = found.filter { seen.insert($0.id).inserted }
         try index.queue.read { db in
@@ -57,7 +60,9 @@ package enum Findings {
                 found.removeAll { reported.contains($0.id) }
             }
         }
-        return FindingsRun(findings: found.sorted(by: Finding.ordered), window: window, upperEventID: upper, upperS3ReadID: upperS3)
+        return FindingsRun(
+            findings: found.sorted(by: Finding.ordered), window: window, upperEventID: upper, upperS3ReadID: upperS3,
+            contentHashes: unaccounted.contentHashes)
     }
 
     /// Once the findings of a run since the last one are printed: remembers them and moves the

@@ -1,13 +1,19 @@
 /// `log-files-unaccounted`: what `audit` finds against the digest files under the given folders
 /// that means log files are missing or altered: a file a digest lists that the index never read
-/// (`not-ingested`), content whose SHA-256 differs from the digest's (`hash-mismatch`), an
+/// (`not-ingested`), content whose SHA-256 differs from the digest's (`hash-mismatch`), a file
+/// changed since it was ingested (`changed-since-ingest`) or that can no longer be checked
+/// (`unverifiable`), an
 /// hour without a digest (`missing-digest`), a break in the chain of digests
 /// (`digest-chain-broken`) and, with CloudTrail's public keys, a digest whose signature fails
 /// (`signature-invalid`, `unknown-key`, `key-not-valid-then`): the evidence of tampering is high.
 enum UnaccountedFindings {
-    static func find(_ index: IndexDatabase, digestPaths: [String], keys: PublicKeySet? = nil) throws -> [Finding] {
-        guard !digestPaths.isEmpty else { return [] }
-        return try Audit(index: index).report(paths: digestPaths, keys: keys).findings.compactMap { audit -> Finding? in
+    /// The findings, and the contents the audit hashed (see `Audit.Report.contentHashes`).
+    static func find(_ index: IndexDatabase, digestPaths: [String], keys: PublicKeySet? = nil) throws -> (
+        findings: [Finding], contentHashes: [(path: String, sha256: String)]
+    ) {
+        guard !digestPaths.isEmpty else { return ([], []) }
+        let report = try Audit(index: index).report(paths: digestPaths, keys: keys)
+        let findings = report.findings.compactMap { audit -> Finding? in
             let severity: Finding.Severity
             let detail: String
             var time = ""
@@ -15,6 +21,14 @@ enum UnaccountedFindings {
             case .hashMismatch:
                 severity = .high
                 detail = "hash-mismatch: the log file's content differs from its digest (altered or corrupted): \(audit.detail)"
+                time = deliveryTime(audit.subject) ?? ""
+            case .changedSinceIngest:
+                severity = .high
+                detail = "changed-since-ingest: the log file's bytes differ from those ingested: \(audit.detail)"
+                time = deliveryTime(audit.subject) ?? ""
+            case .unverifiable:
+                severity = .medium
+                detail = "unverifiable: the log file's content could not be compared with its digest: \(audit.detail)"
                 time = deliveryTime(audit.subject) ?? ""
             case .notIngested:
                 severity = .medium
@@ -35,6 +49,7 @@ enum UnaccountedFindings {
                 detail: detail, eventIDs: [], events: 0,
                 identity: [audit.kind.rawValue, audit.kind == .missingDigest || audit.kind == .digestChainBroken ? audit.detail : ""])
         }
+        return (findings, report.contentHashes)
     }
 
     /// The delivery time in a log file's name (`…_20240301T0005Z_…`), as ISO-8601.

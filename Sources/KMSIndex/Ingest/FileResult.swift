@@ -33,8 +33,10 @@ package struct FileResult: Sendable {
     package var malformedCount = 0
     package var malformed: [MalformedRecord] = []
     package var uncompressedBytes: Int?
-    /// SHA-256 of the decompressed content, when it was read to the end.
+    /// SHA-256 of the decompressed content, when it was read to the end and asked for.
     package var contentSHA256: String?
+    /// SHA-256 of the file's bytes, when it was read to the end.
+    package var fileSHA256: String?
     package var events: [KMSEvent] = []
     /// Reads of S3 objects from S3 data events (`--s3-reads`).
     package var s3Reads: [S3ReadEvent] = []

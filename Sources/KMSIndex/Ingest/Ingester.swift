@@ -30,6 +30,8 @@ package struct IngestOptions: Sendable {
     package var days: DeliveryDays?
     /// Count the files first, so that progress can show a total and an ETA.
     package var countFilesForProgress = false
+    /// Hash each file's decompressed content (`--content-sha256`) as well as its bytes.
+    package var hashContent = false
     /// Which reads of S3 objects to keep from S3 data events.
     package var s3Reads: S3ReadMode = .none
     /// Read the largest waiting file first (see `run`); false reads files in the order
@@ -187,6 +189,7 @@ package final class Ingester {
             let parser = {
                 var parser = FileParser(maxFileBytes: options.maxFileBytes, partSize: options.eventsPerPart)
                 parser.s3Reads = options.s3Reads
+                parser.hashContent = options.hashContent
                 if options.s3Reads == .auto { parser.knownS3Buckets = knownS3Buckets }
                 return parser
             }()

@@ -41,7 +41,7 @@ enum MergeStatements {
     static let aliasColumns = ["key_id", "alias", "first_seen", "last_seen"]
     static let fileColumns = [
         "dir_id", "name", "path_hash", "size", "mtime_ns", "outcome", "reason", "records", "kms_events", "events_added",
-        "malformed_records", "uncompressed_bytes", "content_sha256", "read_at",
+        "malformed_records", "uncompressed_bytes", "content_sha256", "file_sha256", "read_at",
     ]
     static let uidColumns = ["event_time", "event_uid", "event_id"]
     static let contextColumns = ["event_id", "scope", "name_id", "value_id"]

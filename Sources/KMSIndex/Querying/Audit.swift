@@ -10,6 +10,12 @@ package struct AuditFinding: Sendable, Equatable {
         case failed
         /// The content's SHA-256 differs from the digest's: altered or corrupted.
         case hashMismatch = "hash-mismatch"
+        /// A log file's bytes differ from the ones ingested (their SHA-256 is not the one the
+        /// ledger kept): what the index holds can no longer be checked against the digest.
+        case changedSinceIngest = "changed-since-ingest"
+        /// A log file whose content was not hashed at ingest could not be read to hash it now
+        /// (removed since, or unreadable).
+        case unverifiable
         /// An hour with no digest file, between the first and last digest of a trail.
         case missingDigest = "missing-digest"
         /// An account and region whose log files carry no KMS event at all.
@@ -35,8 +41,9 @@ package struct AuditFinding: Sendable, Equatable {
         /// content that differs from its digest).
         package var severity: Severity {
             switch self {
-            case .hashMismatch, .digestChainBroken, .signatureInvalid, .unknownKey, .keyNotValidThen: return .high
-            case .notIngested, .failed, .missingDigest, .unreadableDigest: return .medium
+            case .hashMismatch, .changedSinceIngest, .digestChainBroken, .signatureInvalid, .unknownKey, .keyNotValidThen:
+                return .high
+            case .notIngested, .failed, .missingDigest, .unreadableDigest, .unverifiable: return .medium
             case .noKMSEvents, .bucketLevelOnly, .unsignedDigest, .chainStart: return .info
             }
         }
@@ -66,6 +73,7 @@ package struct Audit {
         var path: String
         var outcome: String
         var sha256: String?
+        var fileSHA256: String?
     }
 
     struct DigestListing {
@@ -80,6 +88,9 @@ package struct Audit {
         package var digests: Int
         /// Digests whose signature verified; nil when no public keys were given.
         package var signaturesVerified: Int?
+        /// Contents hashed by this audit (the ledger had no `content_sha256` for them): path
+        /// and SHA-256, for `storeContentHashes`.
+        package var contentHashes: [(path: String, sha256: String)] = []
     }
 
     /// Reads every digest file under `paths` and compares it with the ledger.
@@ -93,15 +104,17 @@ package struct Audit {
     package func report(paths: [String], keys: PublicKeySet? = nil, signatures: DigestSignatureFile? = nil) throws -> Report {
         var ledger: [String: LedgerEntry] = [:]
         try index.queue.read { db in
-            let rows = try Row.fetchCursor(db, sql: "SELECT path, outcome, content_sha256 FROM source_files")
+            let rows = try Row.fetchCursor(db, sql: "SELECT path, outcome, content_sha256, file_sha256 FROM source_files")
             while let row = try rows.next() {
                 let path: String = row["path"]
                 let name = String(path.split(separator: "/").last ?? "")
-                ledger[name] = LedgerEntry(path: path, outcome: row["outcome"], sha256: row["content_sha256"])
+                ledger[name] = LedgerEntry(
+                    path: path, outcome: row["outcome"], sha256: row["content_sha256"], fileSHA256: row["file_sha256"])
             }
         }
 
         var findings: [AuditFinding] = []
+        var contentHashes: [(path: String, sha256: String)] = []
         var hoursBySeries: [String: Set<Int>] = [:]
         var records: [DigestRecord] = []
         try InputWalker().walk(
@@ -130,7 +143,22 @@ package struct Audit {
                         }
                         if entry.outcome == "failed" {
                             findings.append(AuditFinding(kind: .failed, subject: subject, detail: entry.path))
-                        } else if let expected = file["hashValue"]?.string, let actual = entry.sha256, expected.lowercased() != actual {
+                            continue
+                        }
+                        guard let expected = file["hashValue"]?.string else { continue }
+                        var actual = entry.sha256
+                        if actual == nil {
+                            switch Self.hashContent(of: entry) {
+                            case .hashed(let sha256):
+                                actual = sha256
+                                contentHashes.append((entry.path, sha256))
+                            case .changed(let detail):
+                                findings.append(AuditFinding(kind: .changedSinceIngest, subject: subject, detail: detail))
+                            case .unreadable(let detail):
+                                findings.append(AuditFinding(kind: .unverifiable, subject: subject, detail: detail))
+                            }
+                        }
+                        if let actual, expected.lowercased() != actual {
                             findings.append(
                                 AuditFinding(
                                     kind: .hashMismatch, subject: subject,
@@ -157,7 +185,53 @@ package struct Audit {
             verified = checked.verified
         }
         findings += try blindSpots()
-        return Report(findings: findings, digests: records.count, signaturesVerified: verified)
+        return Report(findings: findings, digests: records.count, signaturesVerified: verified, contentHashes: contentHashes)
+    }
+
+    enum ContentHash {
+        case hashed(String)
+        case changed(String)
+        case unreadable(String)
+    }
+
+    /// The SHA-256 of a log file's content, read now: only if the file's bytes are still the
+    /// ones ingested (the ledger's `file_sha256`; rows older than schema 17 have none).
+    static func hashContent(of entry: LedgerEntry) -> ContentHash {
+        do {
+            let stream = try DecompressedStream(path: entry.path, limit: 2 << 30, hashContent: true, hashFile: true)
+            try stream.readToEnd()
+            guard let content = stream.contentSHA256, let file = stream.fileSHA256 else {
+                return .unreadable("\(entry.path): could not be read to its end")
+            }
+            if let recorded = entry.fileSHA256, recorded != file {
+                return .changed("\(entry.path): its bytes' SHA-256 is \(file), the ledger recorded \(recorded) when it was ingested")
+            }
+            return .hashed(content)
+        } catch ReadError.io(.open, ENOENT) {
+            return .unreadable(
+                "\(entry.path): no longer there, and its content was not hashed when it was ingested (ingest --content-sha256 does)")
+        } catch {
+            return .unreadable("\(entry.path): \(error)")
+        }
+    }
+
+    /// Keeps the contents an audit hashed in the ledger, so that the next audit compares them
+    /// without reading the files again; rows that got a hash meanwhile keep theirs.
+    package static func storeContentHashes(_ hashes: [(path: String, sha256: String)], in index: IndexDatabase) throws {
+        guard !hashes.isEmpty else { return }
+        try index.queue.write { db in
+            // The row found as ingest finds it: by folder, hash and name.
+            let statement = try db.makeStatement(
+                sql: """
+                    UPDATE ledger_files SET content_sha256 = ?4
+                    WHERE dir_id IS (SELECT id FROM ledger_dirs WHERE path = ?3) AND path_hash = ?1 AND name = ?2
+                      AND (?3 IS NULL) = (dir_id IS NULL) AND content_sha256 IS NULL
+                    """)
+            for (path, sha256) in hashes {
+                let (dir, name) = LedgerPath.split(path)
+                try statement.execute(arguments: [LedgerPath.hash(path), name, dir, LedgerPath.sha256Bytes(sha256)])
+            }
+        }
     }
 
     /// Accounts and regions without KMS events; buckets seen only at bucket level.

@@ -179,7 +179,8 @@ final class EventWriter {
             LedgerWriter.Entry(
                 size: file.size, mtimeNs: file.mtimeNs, outcome: file.outcome, reason: reason, records: file.records,
                 kmsRecords: file.kmsRecords, malformedRecords: file.malformedCount,
-                uncompressedBytes: file.uncompressedBytes, contentSHA256: file.contentSHA256, eventsAdded: added))
+                uncompressedBytes: file.uncompressedBytes, contentSHA256: file.contentSHA256, fileSHA256: file.fileSHA256,
+                eventsAdded: added))
         return added
     }
 

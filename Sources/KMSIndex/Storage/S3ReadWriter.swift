@@ -80,7 +80,7 @@ final class S3ReadStaging {
 
     /// Keeps the noted reads of buckets that count now, reading their files again, and drops
     /// the notes; in the caller's transaction, after the run's last events are written and
-    /// counted. A file that changed since (its content's SHA-256 differs from the ledger's) is
+    /// counted. A file that changed since (its bytes' SHA-256 differs from the ledger's) is
     /// left alone: the next run reads it again anyway.
     static func resolve(_ db: Database, writer: EventWriter, parser base: FileParser) throws {
         let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM s3_reads_staged") ?? 0
@@ -90,7 +90,7 @@ final class S3ReadStaging {
         for row in try Row.fetchAll(
             db,
             sql: """
-                SELECT s.source_file_id, f.path, f.content_sha256, s.bucket
+                SELECT s.source_file_id, f.path, f.file_sha256, s.bucket
                 FROM s3_reads_staged s JOIN source_files f ON f.id = s.source_file_id ORDER BY s.source_file_id
                 """) where counting.contains(row[3])
         {
@@ -100,7 +100,7 @@ final class S3ReadStaging {
             var parser = base
             parser.s3Reads = .buckets(file.buckets)
             let result = parser.parse(InputFile(path: file.path, size: 0, mtimeNs: 0))
-            guard result.outcome == .ingested, result.contentSHA256 == file.sha else { continue }
+            guard result.outcome == .ingested, let sha = file.sha, result.fileSHA256 == sha else { continue }
             for read in result.s3Reads { try writer.insertS3Read(read, fileID: fileID) }
         }
         try db.execute(sql: "DELETE FROM s3_reads_staged")

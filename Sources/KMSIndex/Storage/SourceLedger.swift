@@ -76,16 +76,16 @@ final class LedgerWriter {
         selectFile = try db.makeStatement(sql: "SELECT id FROM ledger_files WHERE dir_id IS ?3 AND path_hash = ?1 AND name = ?2")
         let columns = """
             size, mtime_ns, outcome, reason, records, kms_events, events_added, malformed_records, uncompressed_bytes,
-            content_sha256, read_at
+            content_sha256, file_sha256, read_at
             """
         insertFile = try db.makeStatement(
             sql: """
                 INSERT INTO ledger_files (id, path_hash, name, dir_id, \(columns))
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CAST(strftime('%s', 'now') AS INTEGER))
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CAST(strftime('%s', 'now') AS INTEGER))
                 """)
         updateFile = try db.makeStatement(
             sql: """
-                UPDATE ledger_files SET (\(columns)) = (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CAST(strftime('%s', 'now') AS INTEGER))
+                UPDATE ledger_files SET (\(columns)) = (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CAST(strftime('%s', 'now') AS INTEGER))
                 WHERE id = ?
                 """)
     }
@@ -101,6 +101,7 @@ final class LedgerWriter {
         var malformedRecords = 0
         var uncompressedBytes: Int?
         var contentSHA256: String?
+        var fileSHA256: String?
         var eventsAdded = 0
     }
 
@@ -131,7 +132,7 @@ final class LedgerWriter {
         let values: [(any DatabaseValueConvertible)?] = [
             entry.size, entry.mtimeNs, entry.outcome.code, entry.reason, entry.records, entry.kmsRecords,
             entry.eventsAdded, entry.malformedRecords, entry.uncompressedBytes,
-            entry.contentSHA256.flatMap(LedgerPath.sha256Bytes),
+            entry.contentSHA256.flatMap(LedgerPath.sha256Bytes), entry.fileSHA256.flatMap(LedgerPath.sha256Bytes),
         ]
         if slot.isNew {
             try insertFile.execute(arguments: StatementArguments([slot.id, slot.hash, slot.name, slot.dirID] + values))

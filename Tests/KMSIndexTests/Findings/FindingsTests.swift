@@ -263,12 +263,13 @@ final class FindingsTests: XCTestCase {
         XCTAssertEqual(try count(try makeIndex(dir), "SELECT last_event_id FROM findings_state"), 0)
     }
 
-    /// The SHA-256 of day 5's log file, as ingest recorded it (what its digest lists).
+    /// The SHA-256 of the content of day 5's log file (what its digest lists).
     func day5Hash(_ index: IndexDatabase) throws -> String {
-        try XCTUnwrap(
-            try index.queue.read { db in
-                try String.fetchOne(db, sql: "SELECT content_sha256 FROM source_files WHERE path LIKE '%Day5%'")
-            })
+        let path = try XCTUnwrap(
+            try index.queue.read { db in try String.fetchOne(db, sql: "SELECT path FROM source_files WHERE path LIKE '%Day5%'") })
+        let stream = try DecompressedStream(path: path, limit: 1 << 30, hashContent: true)
+        try stream.readToEnd()
+        return try XCTUnwrap(stream.contentSHA256)
     }
 
     func dirOf(_ index: IndexDatabase) -> String { URL(fileURLWithPath: index.path).deletingLastPathComponent().path }

@@ -1,0 +1,100 @@
+import Foundation
+import GRDB
+import KMSCrypto
+import KMSIndexSynth
+import XCTest
+
+@testable import KMSIndex
+
+/// Ingest hashes each file's bytes (`file_sha256`); the content's SHA-256, which CloudTrail's
+/// digests list, only with `--content-sha256`. `audit` hashes the content of the files it
+/// checks when the ledger has no hash of it, only if the file is still the one ingested, and
+/// keeps what it computed.
+final class ContentHashTests: XCTestCase {
+    private func tree(_ dir: TempDir, seed: UInt64) throws -> (root: String, logs: [String]) {
+        let root = dir.url.appendingPathComponent("t")
+        _ = try Synth.generate(SynthOptions(seed: seed, accounts: 1, regions: ["us-east-1"], days: 1, filesPerDay: 12), into: root)
+        let logs = try FileManager.default.subpathsOfDirectory(atPath: root.path)
+            .filter { $0.contains("/CloudTrail/") && $0.hasSuffix(".json.gz") }.sorted()
+            .map { root.path + "/" + $0 }
+        return (root.path, logs)
+    }
+
+    private func ingest(_ index: IndexDatabase, _ root: String, hashContent: Bool) throws {
+        var options = IngestOptions(paths: [root])
+        options.hashContent = hashContent
+        let summary = try Ingester(database: index, options: options).run()
+        XCTAssertEqual(summary.filesFailed, 0)
+    }
+
+    private func hashes(_ index: IndexDatabase, _ path: String) throws -> (content: String?, file: String?) {
+        try index.queue.read { db in
+            let row = try XCTUnwrap(
+                try Row.fetchOne(db, sql: "SELECT content_sha256, file_sha256 FROM source_files WHERE path = ?", arguments: [path]))
+            return (row[0], row[1])
+        }
+    }
+
+    private func contentSHA256(_ path: String) throws -> String {
+        SHA256.hex(SHA256.hash(Array(gunzip(try Data(contentsOf: URL(fileURLWithPath: path))))))
+    }
+
+    func testIngestHashesTheFileAndTheContentOnlyWhenAsked() throws {
+        let dir = try TempDir()
+        let (root, logs) = try tree(dir, seed: 21)
+        let plain = try makeIndex(dir, name: "plain.sqlite")
+        try ingest(plain, root, hashContent: false)
+        let full = try makeIndex(dir, name: "full.sqlite")
+        try ingest(full, root, hashContent: true)
+        for path in logs {
+            let bytes = SHA256.hex(SHA256.hash(Array(try Data(contentsOf: URL(fileURLWithPath: path)))))
+            XCTAssertEqual(try hashes(plain, path).file, bytes, path)
+            XCTAssertNil(try hashes(plain, path).content, path)
+            XCTAssertEqual(try hashes(full, path).file, bytes, path)
+            XCTAssertEqual(try hashes(full, path).content, try contentSHA256(path), path)
+        }
+    }
+
+    func testAuditHashesTheContentOnceAndKeepsIt() throws {
+        let dir = try TempDir()
+        let (root, logs) = try tree(dir, seed: 22)
+        let index = try makeIndex(dir)
+        try ingest(index, root, hashContent: false)
+        let first = try Audit(index: index).report(paths: [root])
+        XCTAssertEqual(first.findings.filter(\.isProblem).map(\.kind), [])
+        XCTAssertEqual(Set(first.contentHashes.map(\.path)), Set(logs))
+        for (path, sha256) in first.contentHashes { XCTAssertEqual(sha256, try contentSHA256(path), path) }
+        try Audit.storeContentHashes(first.contentHashes, in: index)
+        for path in logs { XCTAssertEqual(try hashes(index, path).content, try contentSHA256(path), path) }
+        // Kept: the next audit reads no log file, and needs none of them there.
+        for path in logs { try FileManager.default.removeItem(atPath: path) }
+        let second = try Audit(index: index).report(paths: [root])
+        XCTAssertEqual(second.contentHashes.count, 0)
+        XCTAssertEqual(second.findings.filter(\.isProblem).map(\.kind), [])
+    }
+
+    func testAFileChangedOrRemovedAfterIngestIsReportedUnlessItsContentWasHashed() throws {
+        let dir = try TempDir()
+        let (root, logs) = try tree(dir, seed: 23)
+        let lazy = try makeIndex(dir, name: "lazy.sqlite")
+        try ingest(lazy, root, hashContent: false)
+        let eager = try makeIndex(dir, name: "eager.sqlite")
+        try ingest(eager, root, hashContent: true)
+        let changed = logs[2], removed = logs[7]
+        // Valid gzip, another content: what the index holds is no longer what is on disk.
+        let text = String(decoding: gunzip(try Data(contentsOf: URL(fileURLWithPath: changed))), as: UTF8.self)
+        try gzip(text.replacingOccurrences(of: "\"Records\":[", with: "\"Records\":[ ")).write(to: URL(fileURLWithPath: changed))
+        try FileManager.default.removeItem(atPath: removed)
+
+        func problems(_ index: IndexDatabase) throws -> [String] {
+            try Audit(index: index).report(paths: [root]).findings.filter(\.isProblem)
+                .map { $0.kind.rawValue + " " + String($0.subject.split(separator: "/").last!) }.sorted()
+        }
+        let name = { (path: String) in String(path.split(separator: "/").last!) }
+        XCTAssertEqual(try problems(lazy), ["changed-since-ingest " + name(changed), "unverifiable " + name(removed)].sorted())
+        // Hashed at ingest: the index's content is compared with the digests, as it was read.
+        XCTAssertEqual(try problems(eager), [])
+        let detail = try Audit(index: lazy).report(paths: [root]).findings.first { $0.kind == .unverifiable }?.detail
+        XCTAssertTrue(detail?.contains("--content-sha256") == true, detail ?? "")
+    }
+}
