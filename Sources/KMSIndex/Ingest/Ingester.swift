@@ -142,28 +142,36 @@ package final class Ingester {
         // Files are looked up a batch at a time, in one read transaction: one per file took and
         // released SQLite's lock each time.
         let found = BoundedQueue<[InputFile]>(capacity: 8)
-        let walker = Thread { [options] in
-            var batch: [InputFile] = []
-            do {
-                try InputWalker(excluded: ownFiles, days: options.days).walk(
-                    options.paths,
-                    visit: { file in
-                        batch.append(file)
-                        if batch.count == LedgerReader.batchSize {
-                            guard found.push(batch) else { throw CancellationError() }
-                            batch = []
-                        }
-                    },
-                    note: { note in
-                        switch note {
-                        case let .skipped(_, reason): notes.skipped(reason)
-                        case let .failed(path, reason):
-                            results.push(.done(FileResult(path: path, size: 0, mtimeNs: 0, outcome: .failed(reason: reason))))
-                        }
-                    })
-                if !batch.isEmpty { found.push(batch) }
-            } catch {}
-            found.close()
+        // On two cores or more the walk itself runs on two threads, each over a part of the tree:
+        // stat'ing every file was the longest of the threads of a re-run.
+        let walk = InputWalker(excluded: ownFiles, days: options.days)
+        let parts = walk.parts(options.paths, count: min(2, options.jobs))
+        let visited = InputWalker.VisitedFolders()
+        let walkersLeft = Counter(parts.count)
+        for part in parts {
+            Thread {
+                var batch: [InputFile] = []
+                do {
+                    try walk.walk(
+                        part, visited: visited,
+                        visit: { file in
+                            batch.append(file)
+                            if batch.count == LedgerReader.batchSize {
+                                guard found.push(batch) else { throw CancellationError() }
+                                batch = []
+                            }
+                        },
+                        note: { note in
+                            switch note {
+                            case let .skipped(_, reason): notes.skipped(reason)
+                            case let .failed(path, reason):
+                                results.push(.done(FileResult(path: path, size: 0, mtimeNs: 0, outcome: .failed(reason: reason))))
+                            }
+                        })
+                    if !batch.isEmpty { found.push(batch) }
+                } catch {}
+                if walkersLeft.decrement() == 0 { found.close() }
+            }.start()
         }
         let lookUp = Thread {
             lookUps: while let batch = found.pop() {
@@ -180,7 +188,6 @@ package final class Ingester {
             while found.pop() != nil {}
             pending.close()
         }
-        walker.start()
         lookUp.start()
 
         let knownS3Buckets = KnownS3Buckets(indexPath: database.path)
@@ -335,8 +342,15 @@ package final class Ingester {
 }
 
 /// Looks files up in the ledger from the walker thread, on its own read-only connection.
+///
+/// A folder's rows are read once, into a map by name, as the walk goes through it (one query
+/// per folder where one per file was half the time of a re-run); a folder of more than
+/// `folderMapLimit` rows is looked up file by file, so that memory stays bounded.
 final class LedgerReader: @unchecked Sendable {
     private let queue: DatabaseQueue
+    /// The folder of the last files looked up, and its rows by name (nil: looked up one by one).
+    private var folder: String?
+    private var folderRows: [String: (size: Int64, mtimeNs: Int64, failed: Bool)]?
 
     init(path: String) throws {
         queue = try DatabaseQueue(path: path, configuration: IndexDatabase.configuration(readOnly: true))
@@ -344,6 +358,8 @@ final class LedgerReader: @unchecked Sendable {
 
     /// Files looked up in one read transaction.
     static let batchSize = 256
+    /// Most rows of one folder read into a map; past it, that folder's files are looked up one by one.
+    var folderMapLimit = 65_536
 
     /// For each file, true when it was read before with the same size and modification time,
     /// and did not fail. A file that cannot be looked up counts as changed: it is read again.
@@ -352,11 +368,41 @@ final class LedgerReader: @unchecked Sendable {
         let found = try? queue.read { db -> [Bool] in
             let statement = try db.cachedStatement(sql: LedgerLookup.sql)
             return try files.map { file in
-                guard let found = try LedgerLookup.find(statement, path: file.path) else { return false }
+                let (dir, name) = LedgerPath.split(file.path)
+                let found: (size: Int64, mtimeNs: Int64, failed: Bool)?
+                if let dir, let rows = try rows(of: dir, db) {
+                    found = rows[name]
+                } else {
+                    found = try LedgerLookup.find(statement, path: file.path)
+                }
+                guard let found else { return false }
                 return found.size == file.size && found.mtimeNs == file.mtimeNs && !found.failed
             }
         }
+        if found == nil { folder = nil }
         return found ?? Array(repeating: false, count: files.count)
+    }
+
+    /// The rows of folder `dir` by name; nil when it holds too many to keep.
+    private func rows(of dir: String, _ db: Database) throws -> [String: (size: Int64, mtimeNs: Int64, failed: Bool)]? {
+        if dir == folder { return folderRows }
+        folder = dir
+        folderRows = nil
+        guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM ledger_dirs WHERE path = ?", arguments: [dir]) else {
+            folderRows = [:]
+            return folderRows
+        }
+        let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM ledger_files WHERE dir_id = ?", arguments: [id]) ?? 0
+        guard count <= folderMapLimit else { return nil }
+        var rows: [String: (size: Int64, mtimeNs: Int64, failed: Bool)] = [:]
+        rows.reserveCapacity(count)
+        let cursor = try Row.fetchCursor(
+            db, sql: "SELECT name, size, mtime_ns, outcome FROM ledger_files WHERE dir_id = ?", arguments: [id])
+        while let row = try cursor.next() {
+            rows[row[0]] = (row[1], row[2], row[3] as Int64 == FileOutcome.failedCode)
+        }
+        folderRows = rows
+        return rows
     }
 }
 

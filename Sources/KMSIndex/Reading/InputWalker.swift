@@ -40,7 +40,14 @@ package struct InputWalker {
 
     /// Calls `visit` for each candidate file and `note` for everything skipped or unreadable.
     package func walk(_ roots: [String], visit: (InputFile) throws -> Void, note: (WalkNote) throws -> Void) throws {
-        var visited = Set<DirectoryID>()
+        try walk(roots, visited: VisitedFolders(), visit: visit, note: note)
+    }
+
+    /// The same, with the folders already entered shared with other walks of the same run
+    /// (see `parts`): a folder is entered once by one of them.
+    package func walk(
+        _ roots: [String], visited: VisitedFolders, visit: (InputFile) throws -> Void, note: (WalkNote) throws -> Void
+    ) throws {
         for root in roots {
             var st = stat()
             guard stat(root, &st) == 0 else {
@@ -49,7 +56,7 @@ package struct InputWalker {
             }
             if (st.st_mode & S_IFMT) == S_IFDIR {
                 if let days, days.excludes(Self.absolute(root)) { continue }
-                try walkDirectory(Self.absolute(root), visited: &visited, visit: visit, note: note)
+                try walkDirectory(Self.absolute(root), visited: visited, visit: visit, note: note)
             } else {
                 try visit(InputFile(path: Self.absolute(root), size: Int64(st.st_size), mtimeNs: mtime(st)))
             }
@@ -61,8 +68,66 @@ package struct InputWalker {
         var inode: UInt64
     }
 
+    /// The folders entered, by device and inode: a symbolic-link loop, or a folder given
+    /// twice, is not entered again. Shared by the walks of one run, on their threads.
+    package final class VisitedFolders: @unchecked Sendable {
+        private let lock = NSLock()
+        private var ids = Set<DirectoryID>()
+
+        package init() {}
+
+        func insert(_ id: DirectoryID) -> Bool { lock.withLock { ids.insert(id).inserted } }
+    }
+
+    /// `roots` split into at most `count` lists of paths whose walks together are the walk of
+    /// `roots`, for as many threads: folders that hold only folders are opened, largest level
+    /// first, until there are enough of them (a tree of CloudTrail logs splits at its accounts,
+    /// regions or days). On one thread a stat of each file is most of a re-run's time.
+    package func parts(_ roots: [String], count: Int) -> [[String]] {
+        guard count > 1 else { return [roots] }
+        var paths = roots
+        // A level at a time: every folder of the level that holds only folders is opened, until
+        // there are enough paths for parts of about the same size.
+        for _ in 0..<8 where paths.count < count * 8 {
+            var next: [String] = []
+            var opened = false
+            for path in paths {
+                if let children = Self.onlyFolders(path) {
+                    next += children
+                    opened = true
+                } else {
+                    next.append(path)
+                }
+            }
+            paths = next
+            if !opened { break }
+        }
+        guard paths.count >= count else { return [paths] }
+        var parts = Array(repeating: [String](), count: count)
+        for (k, path) in paths.enumerated() { parts[k % count].append(path) }
+        return parts
+    }
+
+    /// The sorted paths of the folders in `path` when it is a folder holding only folders (not
+    /// links, nothing else); nil otherwise.
+    private static func onlyFolders(_ path: String) -> [String]? {
+        guard let handle = opendir(path) else { return nil }
+        defer { closedir(handle) }
+        var names: [String] = []
+        while let entry = readdir(handle) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name == "." || name == ".." { continue }
+            guard entry.pointee.d_type == UInt8(DT_DIR) else { return nil }
+            names.append(name)
+        }
+        let base = absolute(path)
+        return names.isEmpty ? nil : names.sorted().map { base.hasSuffix("/") ? base + $0 : base + "/" + $0 }
+    }
+
     private func walkDirectory(
-        _ dir: String, visited: inout Set<DirectoryID>, visit: (InputFile) throws -> Void,
+        _ dir: String, visited: VisitedFolders, visit: (InputFile) throws -> Void,
         note: (WalkNote) throws -> Void
     ) throws {
         var st = stat()
@@ -71,7 +136,7 @@ package struct InputWalker {
             return
         }
         let id = DirectoryID(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
-        guard visited.insert(id).inserted else { return }  // a symbolic-link loop, or a folder given twice
+        guard visited.insert(id) else { return }  // a symbolic-link loop, or a folder given twice
 
         guard let handle = opendir(dir) else {
             try note(.failed(path: dir, reason: "cannot list folder: \(String(cString: strerror(errno)))"))
@@ -90,6 +155,8 @@ package struct InputWalker {
         }
         names.sort()
 
+        // Digest and Insights files are known by their folder: judged once for all its files.
+        let folderReason = Self.folderSkipReason(dir + "/")
         for name in names {
             let path = dir.hasSuffix("/") ? dir + name : dir + "/" + name
             if let days, days.excludes(path) { continue }
@@ -104,10 +171,10 @@ package struct InputWalker {
             }
             switch st.st_mode & S_IFMT {
             case S_IFDIR:
-                try walkDirectory(path, visited: &visited, visit: visit, note: note)
+                try walkDirectory(path, visited: visited, visit: visit, note: note)
             case S_IFREG:
                 if excluded.contains(path) { continue }
-                if let reason = Self.skipReason(path: path) {
+                if let reason = folderReason ?? Self.nameSkipReason(name) {
                     try note(.skipped(path: path, reason: reason))
                 } else {
                     try visit(InputFile(path: path, size: Int64(st.st_size), mtimeNs: mtime(st)))
@@ -120,6 +187,12 @@ package struct InputWalker {
 
     /// Why a file found in a folder is not read, judging by its path alone; nil to read it.
     package static func skipReason(path: String) -> String? {
+        folderSkipReason(path) ?? nameSkipReason(path)
+    }
+
+    /// Why no file under a folder whose path (or a file's) is `path` is read, if one of its
+    /// folders says so: CloudTrail's digest and Insights folders.
+    static func folderSkipReason(_ path: String) -> String? {
         // Compared as UTF-8 bytes: Foundation's String.contains costs more than the stat.
         func contains(_ part: StaticString) -> Bool {
             path.withUTF8Bytes { bytes in
@@ -133,9 +206,14 @@ package struct InputWalker {
                 return false
             }
         }
-        let utf8 = path.utf8
         if contains("/CloudTrail-Digest/") { return "CloudTrail digest file" }
         if contains("/CloudTrail-Insight/") { return "CloudTrail Insights file" }
+        return nil
+    }
+
+    /// Why a file of this name is not read, by its extension.
+    static func nameSkipReason(_ name: String) -> String? {
+        let utf8 = name.utf8
         if !(utf8.reversed().starts(with: ".gz".utf8.reversed()) || utf8.reversed().starts(with: ".json".utf8.reversed())) {
             return "not a .json or .json.gz file"
         }

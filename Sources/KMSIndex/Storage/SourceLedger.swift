@@ -7,9 +7,16 @@ enum LedgerPath {
     /// The folder (without the last '/') and the name after it; no folder when the path holds
     /// no '/'. "/x.json.gz" is the name "x.json.gz" in the folder "".
     static func split(_ path: String) -> (dir: String?, name: String) {
+        // Searched in the bytes: the generic search of the UTF-8 view was a tenth of a re-run.
+        let slash: Int? = path.withUTF8Bytes { bytes in
+            var k = bytes.count - 1
+            while k >= 0, bytes[k] != UInt8(ascii: "/") { k -= 1 }
+            return k >= 0 ? k : nil
+        }
+        guard let slash else { return (nil, path) }
         let utf8 = path.utf8
-        guard let slash = utf8.lastIndex(of: UInt8(ascii: "/")) else { return (nil, path) }
-        return (String(path[..<slash]), String(path[path.index(after: slash)...]))
+        let at = utf8.index(utf8.startIndex, offsetBy: slash)
+        return (String(path[..<at]), String(path[utf8.index(after: at)...]))
     }
 
     /// 64-bit FNV-1a of the path's UTF-8 bytes: `ledger_files.path_hash`.
