@@ -69,7 +69,7 @@ package struct Audit {
 
     package init(index: IndexDatabase) { self.index = index }
 
-    struct LedgerEntry {
+    struct LedgerEntry: Sendable {
         var path: String
         var outcome: String
         var sha256: String?
@@ -114,7 +114,9 @@ package struct Audit {
         }
 
         var findings: [AuditFinding] = []
-        var contentHashes: [(path: String, sha256: String)] = []
+        // Log files whose content the ledger has no hash of: hashed once the digests are read,
+        // on two threads; their findings go where the file's check was.
+        var unhashed: [(at: Int, entry: LedgerEntry, expected: String, subject: String)] = []
         var hoursBySeries: [String: Set<Int>] = [:]
         var records: [DigestRecord] = []
         try InputWalker().walk(
@@ -146,29 +148,32 @@ package struct Audit {
                             continue
                         }
                         guard let expected = file["hashValue"]?.string else { continue }
-                        var actual = entry.sha256
-                        if actual == nil {
-                            switch Self.hashContent(of: entry) {
-                            case .hashed(let sha256):
-                                actual = sha256
-                                contentHashes.append((entry.path, sha256))
-                            case .changed(let detail):
-                                findings.append(AuditFinding(kind: .changedSinceIngest, subject: subject, detail: detail))
-                            case .unreadable(let detail):
-                                findings.append(AuditFinding(kind: .unverifiable, subject: subject, detail: detail))
-                            }
-                        }
-                        if let actual, expected.lowercased() != actual {
-                            findings.append(
-                                AuditFinding(
-                                    kind: .hashMismatch, subject: subject,
-                                    detail: "\(entry.path): sha256 \(actual), digest says \(expected)"))
+                        if let actual = entry.sha256 {
+                            findings += Self.compare(actual, expected, entry: entry, subject: subject)
+                        } else {
+                            unhashed.append((findings.count, entry, expected, subject))
                         }
                     }
                 } catch {
                     findings.append(AuditFinding(kind: .unreadableDigest, subject: path, detail: "\(error)"))
                 }
             })
+        let hashed = Self.hashContents(unhashed.map(\.entry))
+        var contentHashes: [(path: String, sha256: String)] = []
+        for (item, result) in zip(unhashed, hashed).reversed() {
+            var found: [AuditFinding] = []
+            switch result {
+            case .hashed(let sha256):
+                contentHashes.append((item.entry.path, sha256))
+                found = Self.compare(sha256, item.expected, entry: item.entry, subject: item.subject)
+            case .changed(let detail):
+                found = [AuditFinding(kind: .changedSinceIngest, subject: item.subject, detail: detail)]
+            case .unreadable(let detail):
+                found = [AuditFinding(kind: .unverifiable, subject: item.subject, detail: detail)]
+            }
+            findings.insert(contentsOf: found, at: item.at)
+        }
+        contentHashes.reverse()
         for (series, hours) in hoursBySeries.sorted(by: { $0.key < $1.key }) {
             guard let first = hours.min(), let last = hours.max() else { continue }
             for hour in first...last where !hours.contains(hour) {
@@ -188,10 +193,26 @@ package struct Audit {
         return Report(findings: findings, digests: records.count, signaturesVerified: verified, contentHashes: contentHashes)
     }
 
-    enum ContentHash {
+    /// A content's SHA-256 against the digest's.
+    static func compare(_ actual: String, _ expected: String, entry: LedgerEntry, subject: String) -> [AuditFinding] {
+        guard expected.lowercased() != actual else { return [] }
+        return [AuditFinding(kind: .hashMismatch, subject: subject, detail: "\(entry.path): sha256 \(actual), digest says \(expected)")]
+    }
+
+    enum ContentHash: Sendable {
         case hashed(String)
         case changed(String)
         case unreadable(String)
+    }
+
+    /// `hashContent` of each entry, in order, on two threads: reading and hashing the content
+    /// of every log file is most of a first audit.
+    static func hashContents(_ entries: [LedgerEntry]) -> [ContentHash] {
+        let results = ResultSlots<ContentHash>(count: entries.count)
+        DispatchQueue.concurrentPerform(iterations: min(2, entries.count)) { part in
+            for k in stride(from: part, to: entries.count, by: 2) { results[k] = hashContent(of: entries[k]) }
+        }
+        return results.values
     }
 
     /// The SHA-256 of a log file's content, read now: only if the file's bytes are still the
@@ -296,4 +317,19 @@ package struct Audit {
         func pad(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
         return "\(y)-\(pad(m))-\(pad(d))T\(pad(hour % 24)):00Z"
     }
+}
+
+/// Results written by several threads, each to its own slots.
+private final class ResultSlots<Value: Sendable>: @unchecked Sendable {
+    private var slots: [Value?]
+    private let lock = NSLock()
+
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+    subscript(k: Int) -> Value {
+        get { lock.withLock { slots[k]! } }
+        set { lock.withLock { slots[k] = newValue } }
+    }
+
+    var values: [Value] { lock.withLock { slots.map { $0! } } }
 }

@@ -97,4 +97,26 @@ final class ContentHashTests: XCTestCase {
         let detail = try Audit(index: lazy).report(paths: [root]).findings.first { $0.kind == .unverifiable }?.detail
         XCTAssertTrue(detail?.contains("--content-sha256") == true, detail ?? "")
     }
+
+    /// Contents hashed by audit (on two threads) give the findings, in the same order, that
+    /// contents hashed at ingest give.
+    func testAuditFindsTheSameWhereverTheContentWasHashed() throws {
+        let dir = try TempDir()
+        let (root, logs) = try tree(dir, seed: 24)
+        // Altered before ingest: the index holds content that differs from the digests.
+        for path in [logs[1], logs[4], logs[9]] {
+            let text = String(decoding: gunzip(try Data(contentsOf: URL(fileURLWithPath: path))), as: UTF8.self)
+            try gzip(text.replacingOccurrences(of: "\"Records\":[", with: "\"Records\":[ ")).write(to: URL(fileURLWithPath: path))
+        }
+        let lazy = try makeIndex(dir, name: "lazy.sqlite")
+        try ingest(lazy, root, hashContent: false)
+        let eager = try makeIndex(dir, name: "eager.sqlite")
+        try ingest(eager, root, hashContent: true)
+        let fromAudit = try Audit(index: lazy).report(paths: [root])
+        let fromIngest = try Audit(index: eager).report(paths: [root])
+        XCTAssertEqual(fromAudit.findings, fromIngest.findings)
+        XCTAssertEqual(fromAudit.findings.filter { $0.kind == .hashMismatch }.count, 3)
+        XCTAssertEqual(fromAudit.contentHashes.map(\.path), logs.filter { p in fromAudit.contentHashes.contains { $0.path == p } })
+        XCTAssertEqual(fromAudit.contentHashes.count, logs.count)
+    }
 }
