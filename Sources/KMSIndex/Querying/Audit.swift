@@ -74,6 +74,9 @@ package struct Audit {
         var outcome: String
         var sha256: String?
         var fileSHA256: String?
+        /// Where else the file may be: the same key under the tree the digest was read from
+        /// (an index merged from shards keeps the paths of the machines that read them).
+        var elsewhere: String?
     }
 
     struct DigestListing {
@@ -151,6 +154,8 @@ package struct Audit {
                         if let actual = entry.sha256 {
                             findings += Self.compare(actual, expected, entry: entry, subject: subject)
                         } else {
+                            var entry = entry
+                            entry.elsewhere = Self.sameKey(object, besideDigest: path)
                             unhashed.append((findings.count, entry, expected, subject))
                         }
                     }
@@ -219,7 +224,9 @@ package struct Audit {
     /// ones ingested (the ledger's `file_sha256`; rows older than schema 17 have none).
     static func hashContent(of entry: LedgerEntry) -> ContentHash {
         do {
-            let stream = try DecompressedStream(path: entry.path, limit: 2 << 30, hashContent: true, hashFile: true)
+            var path = entry.path
+            if let elsewhere = entry.elsewhere, access(path, F_OK) != 0, access(elsewhere, F_OK) == 0 { path = elsewhere }
+            let stream = try DecompressedStream(path: path, limit: 2 << 30, hashContent: true, hashFile: true)
             try stream.readToEnd()
             guard let content = stream.contentSHA256, let file = stream.fileSHA256 else {
                 return .unreadable("\(entry.path): could not be read to its end")
@@ -234,6 +241,15 @@ package struct Audit {
         } catch {
             return .unreadable("\(entry.path): \(error)")
         }
+    }
+
+    /// The local path of S3 key `object` in the tree a digest file at `digestPath` was read
+    /// from: both below the same `AWSLogs/` folder. Nil when either path has none.
+    static func sameKey(_ object: String, besideDigest digestPath: String) -> String? {
+        guard let root = digestPath.range(of: "/AWSLogs/", options: .backwards),
+            let key = object.range(of: "AWSLogs/", options: .backwards)
+        else { return nil }
+        return String(digestPath[..<root.lowerBound]) + "/" + String(object[key.lowerBound...])
     }
 
     /// Keeps the contents an audit hashed in the ledger, so that the next audit compares them

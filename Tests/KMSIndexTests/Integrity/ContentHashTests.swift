@@ -119,4 +119,28 @@ final class ContentHashTests: XCTestCase {
         XCTAssertEqual(fromAudit.contentHashes.map(\.path), logs.filter { p in fromAudit.contentHashes.contains { $0.path == p } })
         XCTAssertEqual(fromAudit.contentHashes.count, logs.count)
     }
+
+    /// An index whose ledger names paths no longer there (merged from shards read on other
+    /// machines, or a tree moved since): the file is looked for under the digests' tree.
+    func testAuditFindsTheLogFilesBesideTheDigestsWhenTheirPathMoved() throws {
+        let dir = try TempDir()
+        let (root, logs) = try tree(dir, seed: 25)
+        let index = try makeIndex(dir)
+        try ingest(index, root, hashContent: false)
+        let moved = dir.path + "/moved"
+        try FileManager.default.moveItem(atPath: root, toPath: moved)
+        let report = try Audit(index: index).report(paths: [moved])
+        XCTAssertEqual(report.findings.filter(\.isProblem).map(\.kind), [])
+        XCTAssertEqual(report.contentHashes.count, logs.count)
+        // Another file at the new place is not taken for the one ingested.
+        let other = logs[5].replacingOccurrences(of: root, with: moved)
+        let text = String(decoding: gunzip(try Data(contentsOf: URL(fileURLWithPath: other))), as: UTF8.self)
+        try gzip(text.replacingOccurrences(of: "\"Records\":[", with: "\"Records\":[ ")).write(to: URL(fileURLWithPath: other))
+        let changed = try Audit(index: index).report(paths: [moved]).findings.filter(\.isProblem)
+        XCTAssertEqual(changed.map(\.kind), [.changedSinceIngest])
+        XCTAssertEqual(
+            Audit.sameKey("AWSLogs/1/CloudTrail/r/f.json.gz", besideDigest: "/x/AWSLogs/1/CloudTrail-Digest/r/d.json.gz"),
+            "/x/AWSLogs/1/CloudTrail/r/f.json.gz")
+        XCTAssertNil(Audit.sameKey("f.json.gz", besideDigest: "/x/AWSLogs/d.json.gz"))
+    }
 }
