@@ -259,14 +259,10 @@ package struct Audit {
         try index.queue.write { db in
             // The row found as ingest finds it: by folder, hash and name.
             let statement = try db.makeStatement(
-                sql: """
-                    UPDATE ledger_files SET content_sha256 = ?4
-                    WHERE dir_id IS (SELECT id FROM ledger_dirs WHERE path = ?3) AND path_hash = ?1 AND name = ?2
-                      AND (?3 IS NULL) = (dir_id IS NULL) AND content_sha256 IS NULL
-                    """)
+                sql: "UPDATE ledger_files SET content_sha256 = ?4 WHERE \(LedgerLookup.row) AND content_sha256 IS NULL")
             for (path, sha256) in hashes {
-                let (dir, name) = LedgerPath.split(path)
-                try statement.execute(arguments: [LedgerPath.hash(path), name, dir, LedgerPath.sha256Bytes(sha256)])
+                try statement.execute(
+                    arguments: StatementArguments(LedgerLookup.arguments(path) + [LedgerPath.sha256Bytes(sha256)]))
             }
         }
     }

@@ -115,9 +115,7 @@ package struct InputWalker {
         defer { closedir(handle) }
         var names: [String] = []
         while let entry = readdir(handle) {
-            let name = withUnsafePointer(to: entry.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-            }
+            let name = Self.name(of: entry)
             if name == "." || name == ".." { continue }
             guard entry.pointee.d_type == UInt8(DT_DIR) else { return nil }
             names.append(name)
@@ -148,9 +146,7 @@ package struct InputWalker {
         let folder = dirfd(handle)
         var names: [String] = []
         while let entry = readdir(handle) {
-            let name = withUnsafePointer(to: entry.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-            }
+            let name = Self.name(of: entry)
             if name != "." && name != ".." { names.append(name) }
         }
         names.sort()
@@ -218,6 +214,13 @@ package struct InputWalker {
             return "not a .json or .json.gz file"
         }
         return nil
+    }
+
+    /// The name of a folder's entry, as `readdir` gives it.
+    private static func name(of entry: UnsafeMutablePointer<dirent>) -> String {
+        withUnsafePointer(to: entry.pointee.d_name) {
+            $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+        }
     }
 
     /// The absolute form of `path`, with `.` and `..` resolved as text (links are kept as named).

@@ -179,16 +179,22 @@ final class LedgerWriter {
 
 /// What the ledger says of a file, looked up by path: used to skip files read before.
 enum LedgerLookup {
-    static let sql = """
-        SELECT size, mtime_ns, outcome FROM ledger_files
-        WHERE dir_id IS (SELECT id FROM ledger_dirs WHERE path = ?3) AND path_hash = ?1 AND name = ?2
+    /// The row of one path, with `arguments(path)` bound as ?1, ?2 and ?3.
+    static let row = """
+        dir_id IS (SELECT id FROM ledger_dirs WHERE path = ?3) AND path_hash = ?1 AND name = ?2
           AND (?3 IS NULL) = (dir_id IS NULL)
         """
+    static let sql = "SELECT size, mtime_ns, outcome FROM ledger_files WHERE " + row
+
+    /// The hash, name and folder of `path`, as `row` binds them.
+    static func arguments(_ path: String) -> [(any DatabaseValueConvertible)?] {
+        let (dir, name) = LedgerPath.split(path)
+        return [LedgerPath.hash(path), name, dir]
+    }
 
     /// The size, modification time and outcome recorded for `path`, if any.
     static func find(_ statement: Statement, path: String) throws -> (size: Int64, mtimeNs: Int64, failed: Bool)? {
-        let (dir, name) = LedgerPath.split(path)
-        guard let row = try Row.fetchOne(statement, arguments: [LedgerPath.hash(path), name, dir]) else { return nil }
+        guard let row = try Row.fetchOne(statement, arguments: StatementArguments(arguments(path))) else { return nil }
         return (row[0], row[1], row[2] as Int64 == FileOutcome.failedCode)
     }
 }
