@@ -58,20 +58,23 @@ package struct PrincipalReads {
 
     /// Those of `ids` that decrypted anything on the days of the filter's window, from the
     /// daily summaries: a role's sessions of other months are not read event by event.
+    /// The window's Decrypt rows are read once, whatever the number of ids (a service role
+    /// can have hundreds of thousands of sessions): a query per batch of ids read them again
+    /// for each batch.
     func activeIDs(_ ids: [Int64], _ filter: QueryFilter) throws -> [Int64] {
         guard filter.since != nil || filter.until != nil else { return ids }
         let lower = filter.since.flatMap(StoredTime.milliseconds).map(DailySummaries.day(ofMilliseconds:)) ?? Int64.min
         let upper = filter.until.flatMap(StoredTime.milliseconds).map(DailySummaries.day(ofMilliseconds:)) ?? Int64.max
-        var active: [Int64] = []
-        for chunk in stride(from: 0, to: ids.count, by: 500) {
-            let part = ids[chunk..<min(chunk + 500, ids.count)].map(String.init).joined(separator: ", ")
-            active += try Int64.fetchAll(
-                db,
-                sql: """
-                    SELECT DISTINCT principal_id FROM activity_daily
-                    WHERE day BETWEEN ? AND ? AND principal_id IN (\(part))
-                      AND event_name_sid = (SELECT id FROM strings WHERE text = 'Decrypt')
-                    """, arguments: [lower, upper])
+        let wanted = Set(ids)
+        var active = Set<Int64>()
+        let rows = try Int64.fetchCursor(
+            db,
+            sql: """
+                SELECT DISTINCT principal_id FROM activity_daily
+                WHERE day BETWEEN ? AND ? AND event_name_sid = (SELECT id FROM strings WHERE text = 'Decrypt')
+                """, arguments: [lower, upper])
+        while let id = try rows.next() {
+            if wanted.contains(id) { active.insert(id) }
         }
         return active.sorted()
     }

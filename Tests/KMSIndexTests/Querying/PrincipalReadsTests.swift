@@ -65,4 +65,28 @@ final class PrincipalReadsTests: XCTestCase {
                 ],
             ])
     }
+
+    /// A role of more sessions than were once looked up in a batch (500): the sessions that
+    /// decrypted in the window are all found, those that decrypted only outside it are not, and
+    /// another role's reads stay out.
+    func testARoleOfManySessionsIsFilteredByTheWindowWhole() throws {
+        let dir = try TempDir()
+        var records: [String] = []
+        var inWindow: [String] = []
+        for session in 0..<1_200 {
+            let day = session % 3 == 0 ? "2024-03-01" : "2024-03-05"
+            let id = "s\(session)"
+            records.append(
+                queryRecord(
+                    id, "Decrypt", "\(day)T10:\(String(format: "%02d", session % 60)):00Z", identity: Q.reader("session-\(session)"),
+                    requestParameters: Q.context(object: Q.log1)))
+            if day == "2024-03-05" { inWindow.append(id) }
+        }
+        records.append(queryRecord("other", "Decrypt", "2024-03-05T11:00:00Z", requestParameters: Q.context(object: Q.log1)))
+        let index = try queryIndex(dir, records)
+        let window = QueryFilter(since: "2024-03-04T00:00:00Z", until: "2024-03-06T00:00:00Z")
+        XCTAssertEqual(try reads(index, "Reader", window).sorted(), inWindow.sorted())
+        XCTAssertEqual(try reads(index, "Reader", QueryFilter(until: "2024-03-02T00:00:00Z")).count, 400)
+        XCTAssertEqual(try reads(index, "alice", window), ["other"])
+    }
 }
