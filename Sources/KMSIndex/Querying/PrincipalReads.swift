@@ -56,28 +56,35 @@ package struct PrincipalReads {
         return filter.limit.map { Array(merged.prefix($0)) } ?? merged
     }
 
-    /// Those of `ids` that decrypted anything on the days of the filter's window, from the
-    /// daily summaries: a role's sessions of other months are not read event by event.
-    /// The window's Decrypt rows are read once, whatever the number of ids (a service role
-    /// can have hundreds of thousands of sessions): a query per batch of ids read them again
-    /// for each batch.
+    /// Those of `ids` that decrypted anything in the filter's window, from the summaries: a
+    /// role's sessions that never decrypted, or not in the window, are not read event by event.
+    /// The summaries' Decrypt rows are read once, whatever the number of ids (a service role
+    /// can have hundreds of thousands of sessions); a few ids are looked up as they are.
     func activeIDs(_ ids: [Int64], _ filter: QueryFilter) throws -> [Int64] {
-        guard filter.since != nil || filter.until != nil else { return ids }
-        let lower = filter.since.flatMap(StoredTime.milliseconds).map(DailySummaries.day(ofMilliseconds:)) ?? Int64.min
-        let upper = filter.until.flatMap(StoredTime.milliseconds).map(DailySummaries.day(ofMilliseconds:)) ?? Int64.max
+        let windowed = filter.since != nil || filter.until != nil
+        guard windowed || ids.count > Self.idsReadDirectly else { return ids }
+        let decrypt = "event_name_sid = (SELECT id FROM strings WHERE text = 'Decrypt')"
+        let rows: RowCursor
+        if windowed {
+            let lower = filter.since.flatMap(StoredTime.milliseconds).map(DailySummaries.day(ofMilliseconds:)) ?? Int64.min
+            let upper = filter.until.flatMap(StoredTime.milliseconds).map(DailySummaries.day(ofMilliseconds:)) ?? Int64.max
+            rows = try Row.fetchCursor(
+                db, sql: "SELECT DISTINCT principal_id FROM activity_daily WHERE day BETWEEN ? AND ? AND \(decrypt)",
+                arguments: [lower, upper])
+        } else {
+            rows = try Row.fetchCursor(db, sql: "SELECT DISTINCT principal_id FROM callers WHERE \(decrypt)")
+        }
         let wanted = Set(ids)
         var active = Set<Int64>()
-        let rows = try Int64.fetchCursor(
-            db,
-            sql: """
-                SELECT DISTINCT principal_id FROM activity_daily
-                WHERE day BETWEEN ? AND ? AND event_name_sid = (SELECT id FROM strings WHERE text = 'Decrypt')
-                """, arguments: [lower, upper])
-        while let id = try rows.next() {
+        while let row = try rows.next() {
+            let id: Int64 = row[0]
             if wanted.contains(id) { active.insert(id) }
         }
         return active.sorted()
     }
+
+    /// Up to this many principals, with no window, are read through the events' index as they are.
+    static let idsReadDirectly = 1_000
 
     /// `reads` as a table. On a terminal: time, caller, result, what was decrypted (the
     /// object, else the context pairs), key, region. Otherwise `EventRow.columnNames` and

@@ -66,9 +66,9 @@ final class PrincipalReadsTests: XCTestCase {
             ])
     }
 
-    /// A role of more sessions than were once looked up in a batch (500): the sessions that
-    /// decrypted in the window are all found, those that decrypted only outside it are not, and
-    /// another role's reads stay out.
+    /// A role of more sessions than are looked up one by one (`idsReadDirectly`): the sessions
+    /// that decrypted in the window are all found, those that decrypted only outside it are not,
+    /// every one is found without a window, and another role's reads stay out.
     func testARoleOfManySessionsIsFilteredByTheWindowWhole() throws {
         let dir = try TempDir()
         var records: [String] = []
@@ -88,5 +88,8 @@ final class PrincipalReadsTests: XCTestCase {
         XCTAssertEqual(try reads(index, "Reader", window).sorted(), inWindow.sorted())
         XCTAssertEqual(try reads(index, "Reader", QueryFilter(until: "2024-03-02T00:00:00Z")).count, 400)
         XCTAssertEqual(try reads(index, "alice", window), ["other"])
+        XCTAssertGreaterThan(1_200, PrincipalReads.idsReadDirectly)
+        XCTAssertEqual(try reads(index, "Reader").count, 1_200)
+        XCTAssertEqual(try reads(index, "session-7"), ["s7"])
     }
 }
