@@ -59,33 +59,33 @@ extension KMSIndexCommand {
                             "pid": "\(holder.map(String.init) ?? "unknown")", "index": "\(database.path)",
                         ])
                 }
-                // A new index starts as a copy of the largest shard (`MergeSeed`); if that copy
-                // fails, the shard is merged as the others are, and reports its own error.
-                var seeded: (index: Int, result: MergeResult)?
+                func record(_ outcome: Result<MergeResult, MergeError>) {
+                    outcomes.append(outcome)
+                    guard case let .failure(error) = outcome else { return }
+                    logger.error(
+                        "failed: \(error.shardPath): \(error.reason)",
+                        metadata: [
+                            "path": "\(error.shardPath)", "reason": "\(error.reason)",
+                        ])
+                }
+                // A new index is built whole under a temporary name, from a copy of the largest
+                // shard (`MergeSeed`); if that fails, it is created and merged into as any index.
                 if IndexMerger.canSeed(database.path), let choice = IndexMerger.seedChoice(shards),
-                    let result = try? IndexMerger.seed(destinationPath: database.path, from: shards[choice])
+                    let built = try? IndexMerger.build(destinationPath: database.path, shardPaths: shards, seedIndex: choice)
                 {
-                    seeded = (choice, result)
-                }
-                let index = try IndexDatabase.openForWriting(path: database.path, lockTimeout: nil)
-                let merger = IndexMerger(destination: index)
-                if let own = shards.first(where: merger.isDestination) {
-                    throw failure("\(own) is the index merged into (--db \(database.path)); a shard must be another index")
-                }
-                for (position, shard) in shards.enumerated() {
-                    if let seeded, seeded.index == position {
-                        outcomes.append(.success(seeded.result))
-                        continue
+                    built.forEach(record)
+                } else {
+                    let index = try IndexDatabase.openForWriting(path: database.path, lockTimeout: nil)
+                    let merger = IndexMerger(destination: index)
+                    if let own = shards.first(where: merger.isDestination) {
+                        throw failure("\(own) is the index merged into (--db \(database.path)); a shard must be another index")
                     }
-                    do {
-                        outcomes.append(.success(try merger.merge(shardPath: shard)))
-                    } catch let error as MergeError {
-                        logger.error(
-                            "failed: \(error.shardPath): \(error.reason)",
-                            metadata: [
-                                "path": "\(error.shardPath)", "reason": "\(error.reason)",
-                            ])
-                        outcomes.append(.failure(error))
+                    for shard in shards {
+                        do {
+                            record(.success(try merger.merge(shardPath: shard)))
+                        } catch let error as MergeError {
+                            record(.failure(error))
+                        }
                     }
                 }
                 withExtendedLifetime(lock) {}

@@ -175,7 +175,8 @@ final class MergeTests: XCTestCase {
     }
 
     /// A merge killed with SIGKILL at moments spread over a whole merge, then run again, ends with
-    /// the index of one ingest of the whole tree.
+    /// the index of one ingest of the whole tree. Into an index that exists, a kill leaves some
+    /// shards merged and others not; into one that does not, no index or a whole one.
     func testKilledMergesEndWithTheAnswersOfOneIngest() throws {
         let s = try Sharded()
         let expected = try answers(s.whole)
@@ -185,33 +186,43 @@ final class MergeTests: XCTestCase {
         XCTAssertEqual(try merge(s.dir.path + "/timing.sqlite", s.shards).run.status, 0)
         let duration = Date().timeIntervalSince(start)
 
-        let dest = s.dir.path + "/killed.sqlite"
-        var kills = 0, partial = 0
-        for attempt in 0..<30 {
-            let process = Process()
-            process.executableURL = kmsindexBinary
-            process.arguments = ["merge", "--quiet", "--db", dest] + s.shards
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            usleep(UInt32(duration * Double(attempt % 10 + 1) / 10 * 1_000_000))
-            if process.isRunning {
-                kill(process.processIdentifier, SIGKILL)
-                kills += 1
+        for intoExisting in [true, false] {
+            let dest = s.dir.path + "/killed-\(intoExisting).sqlite"
+            func startOver() throws {
+                for suffix in ["", "-wal", "-shm", ".lock"] { try? FileManager.default.removeItem(atPath: dest + suffix) }
+                if intoExisting { _ = try IndexDatabase.openForWriting(path: dest) }
             }
-            process.waitUntilExit()
-            if FileManager.default.fileExists(atPath: dest) {
-                let events = try count(try IndexDatabase.openForReading(path: dest), "SELECT count(*) FROM events")
-                if events > 0 && events < total { partial += 1 }
-                if events == total {  // start over: more kills land mid-way
-                    for suffix in ["", "-wal", "-shm", ".lock"] { try? FileManager.default.removeItem(atPath: dest + suffix) }
+            try startOver()
+            var kills = 0, partial = 0
+            for attempt in 0..<30 {
+                let process = Process()
+                process.executableURL = kmsindexBinary
+                process.arguments = ["merge", "--quiet", "--db", dest] + s.shards
+                process.standardError = FileHandle.nullDevice
+                try process.run()
+                usleep(UInt32(duration * Double(attempt % 10 + 1) / 10 * 1_000_000))
+                if process.isRunning {
+                    kill(process.processIdentifier, SIGKILL)
+                    kills += 1
+                }
+                process.waitUntilExit()
+                if FileManager.default.fileExists(atPath: dest) {
+                    let events = try count(try IndexDatabase.openForReading(path: dest), "SELECT count(*) FROM events")
+                    if events > 0 && events < total { partial += 1 }
+                    if events == total { try startOver() }  // more kills land mid-way
                 }
             }
+            // How many kills land depends on how busy the machine is; the partial merges are the point.
+            XCTAssertGreaterThan(kills, 0)
+            if intoExisting {
+                XCTAssertGreaterThan(partial, 0, "some kills left some shards merged and others not")
+            } else {
+                XCTAssertEqual(partial, 0, "a new index appears with every shard merged, or not at all")
+            }
+            XCTAssertEqual(try merge(dest, s.shards).run.status, 0)
+            XCTAssertEqual(try answers(dest), expected)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: dest + ".seed"))
         }
-        // How many kills land depends on how busy the machine is; the partial merges are the point.
-        XCTAssertGreaterThan(kills, 0)
-        XCTAssertGreaterThan(partial, 0, "some kills left some shards merged and others not")
-        XCTAssertEqual(try merge(dest, s.shards).run.status, 0)
-        XCTAssertEqual(try answers(dest), expected)
     }
 
     func testRefusesWhatIsNotAShardOfThisSchema() throws {
