@@ -57,6 +57,14 @@ struct BoundStatement {
         int(value.map { $0 ? 1 : 0 })
     }
 
+    mutating func blob(_ value: [UInt8]?) {
+        index += 1
+        guard let value else { check(sqlite3_bind_null(handle, index)); return }
+        let i = index
+        let h = handle
+        check(value.withUnsafeBytes { raw in sqlite3_bind_blob(h, i, raw.baseAddress, Int32(raw.count), Self.transient) })
+    }
+
     /// An eventID or requestID: 16 bytes for a lowercase UUID, else text (see `CloudTrailID`).
     mutating func uid(_ value: CloudTrailID?) {
         switch value {

@@ -39,8 +39,11 @@ extension EventWriter {
     /// of the run when `staging` does not know their bucket yet.
     func writeS3Reads(_ reads: inout [S3ReadEvent], noted: Set<String>, fileID: Int64, staging: S3ReadStaging?) throws {
         func note(_ bucket: String) throws {
-            try db.cachedStatement(sql: "INSERT OR IGNORE INTO s3_reads_staged (bucket, source_file_id) VALUES (?, ?)")
-                .execute(arguments: [bucket, fileID])
+            var row = BoundStatement(
+                try db.cachedStatement(sql: "INSERT OR IGNORE INTO s3_reads_staged (bucket, source_file_id) VALUES (?, ?)"))
+            row.text(bucket)
+            row.int(fileID)
+            _ = try row.execute(db)
         }
         for bucket in noted.sorted() { try note(bucket) }
         for read in reads {

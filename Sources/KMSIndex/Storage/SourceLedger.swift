@@ -40,9 +40,11 @@ enum LedgerPath {
     ]
 
     /// The bytes of a SHA-256 as hex, as `ledger_files.content_sha256` stores them.
-    static func sha256Bytes(_ hex: String) -> Data? {
-        guard hex.utf8.count == 64, let bytes = Hex.decode(hex) else { return nil }
-        return Data(bytes)
+    static func sha256Bytes(_ hex: String) -> Data? { sha256ByteArray(hex).map { Data($0) } }
+
+    static func sha256ByteArray(_ hex: String) -> [UInt8]? {
+        guard hex.utf8.count == 64 else { return nil }
+        return Hex.decode(hex)
     }
 }
 
@@ -87,12 +89,12 @@ final class LedgerWriter {
             """
         insertFile = try db.makeStatement(
             sql: """
-                INSERT INTO ledger_files (id, path_hash, name, dir_id, \(columns))
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CAST(strftime('%s', 'now') AS INTEGER))
+                INSERT INTO ledger_files (\(columns), id, path_hash, name, dir_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
         updateFile = try db.makeStatement(
             sql: """
-                UPDATE ledger_files SET (\(columns)) = (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CAST(strftime('%s', 'now') AS INTEGER))
+                UPDATE ledger_files SET (\(columns)) = (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 WHERE id = ?
                 """)
     }
@@ -126,7 +128,11 @@ final class LedgerWriter {
         let (dir, name) = LedgerPath.split(path)
         let dirID = try dir.map(self.dirID)
         let hash = LedgerPath.hash(path)
-        if let id = try Int64.fetchOne(selectFile, arguments: [hash, name, dirID]) {
+        var find = BoundStatement(selectFile)
+        find.int(hash)
+        find.text(name)
+        find.int(dirID)
+        if let id = try find.fetchInt64(db) {
             return Slot(id: id, isNew: false, hash: hash, name: name, dirID: dirID)
         }
         let id = try nextFileID ?? (Int64.fetchOne(db, sql: "SELECT ifnull(max(id), 0) + 1 FROM ledger_files") ?? 1)
@@ -136,16 +142,26 @@ final class LedgerWriter {
 
     /// Writes the row of `slot`: one insert or one update.
     func write(_ slot: Slot, _ entry: Entry) throws {
-        let values: [(any DatabaseValueConvertible)?] = [
-            entry.size, entry.mtimeNs, entry.outcome.code, entry.reason, entry.records, entry.kmsRecords,
-            entry.eventsAdded, entry.malformedRecords, entry.uncompressedBytes,
-            entry.contentSHA256.flatMap(LedgerPath.sha256Bytes), entry.fileSHA256.flatMap(LedgerPath.sha256Bytes),
-        ]
+        var row = BoundStatement(slot.isNew ? insertFile : updateFile)
+        row.int(entry.size)
+        row.int(entry.mtimeNs)
+        row.int(entry.outcome.code)
+        row.text(entry.reason)
+        row.int(Int64(entry.records))
+        row.int(Int64(entry.kmsRecords))
+        row.int(Int64(entry.eventsAdded))
+        row.int(Int64(entry.malformedRecords))
+        row.int(entry.uncompressedBytes.map(Int64.init))
+        row.blob(entry.contentSHA256.flatMap(LedgerPath.sha256ByteArray))
+        row.blob(entry.fileSHA256.flatMap(LedgerPath.sha256ByteArray))
+        row.int(Int64(time(nil)))  // read_at
+        row.int(slot.id)
         if slot.isNew {
-            try insertFile.execute(arguments: StatementArguments([slot.id, slot.hash, slot.name, slot.dirID] + values))
-        } else {
-            try updateFile.execute(arguments: StatementArguments(values + [slot.id]))
+            row.int(slot.hash)
+            row.text(slot.name)
+            row.int(slot.dirID)
         }
+        _ = try row.execute(db)
     }
 
     /// Writes the row of `path`; returns its id.
