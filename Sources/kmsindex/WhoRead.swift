@@ -6,28 +6,39 @@ extension KMSIndexCommand {
     struct WhoReadCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "who-read",
+            // Parsed as the root of its own tree (`KMSIndexCommand.main`), it is still shown as
+            // `kmsindex who-read`.
+            _superCommandName: "kmsindex",
             abstract: "List who decrypted an S3 object (a CloudTrail log file or any SSE-KMS object).",
             discussion: """
                 OBJECT is an object ARN, s3://bucket/key, bucket/key, a bucket (s3://bucket or its \
                 ARN, for S3 Bucket Keys), or a file name or key suffix that matches one object. \
                 Exit status: 0 reads listed, 1 none (stderr says why), 2 error.
-                """
+                """,
+            version: KMSIndexCommand.versionLine
         )
 
-        @OptionGroup var database: DatabaseOptions
+        // The options of `DatabaseOptions` and `OutputOptions`, declared here rather than as
+        // option groups: each group is one more type ArgumentParser reflects at every start,
+        // and scripts run who-read many times over (BENCHMARKS.md).
+        @Option(
+            name: .long,
+            help: ArgumentHelp(
+                "The index file.", discussion: "Default: $KMSINDEX_DB, else ./\(IndexDatabase.defaultFileName).",
+                valueName: "path"), completion: .file())
+        var db: String?
 
         @Argument(help: ArgumentHelp("The object.", valueName: "object"))
         var object: String
 
-        @OptionGroup var output: OutputOptions
+        @Option(help: "Output format.")
+        var format: OutputFormat = .table
 
         @Flag(help: "Show the reads of the indexer's own principals in the table too (JSON, CSV and TSV always have them).")
         var all = false
 
-        var format: OutputFormat { output.format }
-
         mutating func run() throws {
-            try Self.listReads(of: object, databasePath: database.path, format: format, all: all)
+            try Self.listReads(of: object, databasePath: IndexDatabase.resolvePath(db), format: format, all: all)
         }
 
         /// Prints who read `object`; a status other than 0 (1 none, 2 error) is thrown as an
@@ -128,53 +139,5 @@ extension KMSIndexCommand {
             }
             return ResultTable(columns: EventRow.columnNames, cells: reads.map(\.cells))
         }
-    }
-}
-
-/// The plain forms of `kmsindex who-read`, read without building the command tree: scripts run
-/// who-read many times over, and ArgumentParser's set-up costs more than the query itself.
-///
-/// Understood: `--db path` and `--format name` (or `--db=path`, `--format=name`), each at most
-/// once, and one object, in any order. Anything else (help, `--`, a repeated option, a value that
-/// is empty or starts with a dash, a format that is not one) is left to ArgumentParser, so it is
-/// read and reported exactly as before.
-struct PlainWhoReadArguments {
-    var db: String?
-    var object: String
-    var format: OutputFormat
-
-    /// `arguments` without the program name; nil when they are not a plain who-read.
-    init?(_ arguments: ArraySlice<String>) {
-        var rest = arguments
-        guard rest.popFirst() == "who-read" else { return nil }
-        var db: String?, format: OutputFormat?, object: String?
-        while let argument = rest.popFirst() {
-            guard argument.hasPrefix("--") else {
-                guard object == nil, !argument.isEmpty, !argument.hasPrefix("-") else { return nil }
-                object = argument
-                continue
-            }
-            let name: Substring, value: String
-            if let equals = argument.firstIndex(of: "=") {
-                name = argument[..<equals]
-                value = String(argument[argument.index(after: equals)...])
-            } else {
-                name = argument[...]
-                guard let next = rest.popFirst() else { return nil }
-                value = next
-            }
-            guard !value.isEmpty, !value.hasPrefix("-") else { return nil }
-            switch name {
-            case "--db" where db == nil: db = value
-            case "--format" where format == nil:
-                guard let known = OutputFormat(rawValue: value) else { return nil }
-                format = known
-            default: return nil
-            }
-        }
-        guard let object else { return nil }
-        self.db = db
-        self.object = object
-        self.format = format ?? .table
     }
 }

@@ -78,9 +78,9 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(partial.stderr.contains("1 ingested"), partial.stderr)
     }
 
-    /// The plain forms of who-read skip ArgumentParser; `--` before the object sends the same
-    /// request through it. Both must print and return exactly the same.
-    func testPlainWhoReadAnswersAsArgumentParserDoes() throws {
+    /// Every spelling of the same who-read (`--` before the object, `--opt=value`, another
+    /// order) prints and returns exactly the same.
+    func testWhoReadAnswersTheSameInEveryFormOfItsArguments() throws {
         let dir = try TempDir()
         let db = dir.path + "/i.sqlite"
         try run(["ingest", "-q", "--db", db, fixturesURL.appendingPathComponent("seed").path])
@@ -113,8 +113,9 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(fromEnvironment.stdout, try run(["who-read", "--", seedLogFileARN], environment: environment).stdout)
     }
 
-    /// Forms the plain reader leaves to ArgumentParser keep ArgumentParser's meaning and errors.
-    func testWhoReadFormsThatAreNotPlainStillParse() throws {
+    /// who-read is parsed as a tree of its own (`KMSIndexCommand.main`): it keeps
+    /// ArgumentParser's meaning, and its help and errors are those of `kmsindex who-read`.
+    func testWhoReadParsesAndReportsAsACommandOfTheTree() throws {
         let dir = try TempDir()
         let db = dir.path + "/i.sqlite"
         try run(["ingest", "-q", "--db", db, fixturesURL.appendingPathComponent("seed").path])
@@ -131,9 +132,17 @@ final class CommandLineTests: XCTestCase {
         let two = try run(["who-read", "--db", db, "a", "b"])
         XCTAssertEqual(two.status, 2)
         XCTAssertTrue(two.stderr.hasPrefix("Error: Unexpected argument 'b'"), two.stderr)
+        XCTAssertTrue(badFormat.stderr.contains("See 'kmsindex who-read --help' for more information."), badFormat.stderr)
         let help = try run(["who-read", "--db", db, "--help"])
         XCTAssertEqual(help.status, 0)
         XCTAssertTrue(help.stdout.contains("USAGE: kmsindex who-read [--db <path>] <object> [--format <format>]"), help.stdout)
+        XCTAssertEqual(help.stdout, try run(["help", "who-read"]).stdout)
+        let version = try run(["who-read", "x", "--version"])
+        XCTAssertEqual(version.status, 0)
+        XCTAssertEqual(version.stdout, try run(["--version"]).stdout)
+        let bare = try run(["who-read"])
+        XCTAssertEqual(bare.status, 2)
+        XCTAssertTrue(bare.stderr.hasPrefix("Error: Missing expected argument '<object>'"), bare.stderr)
     }
 
     func testDatabaseComesFromTheEnvironmentThenTheDefault() throws {
