@@ -66,6 +66,17 @@ func queryIndex<T>(_ database: DatabaseOptions, _ body: (Database) throws -> T) 
     }
 }
 
+/// Ends streamed output as `emit` ends a table: with no rows, stderr says `none`, CSV, TSV
+/// and JSON still print their empty form, and the status is 1.
+func endOutput(_ printer: RowPrinter, none: @autoclosure () -> String) throws {
+    if printer.rowCount == 0 {
+        if printer.format != .table { printer.finish() }
+        Console.err("kmsindex: " + none())
+        throw ExitCode(1)
+    }
+    printer.finish()
+}
+
 /// Prints `table` in `format`. With no rows: stderr says `none`, CSV, TSV and JSON still
 /// print their empty form (a header, `[]`), and the status is 1.
 func emit(_ table: ResultTable, _ format: OutputFormat, none: @autoclosure () -> String) throws {

@@ -47,14 +47,23 @@ extension KMSIndexCommand {
                 if let first = name.first, ":@$".contains(first) { name.removeFirst() }
                 parameters[name] = parameterWords[i + 1]
             }
-            let table: ResultTable
+            // Rows are printed as SQLite yields them (`RowPrinter`): a query of millions of rows
+            // prints in the memory of one. An error met after some rows leaves those already
+            // written (in pieces of 64 KiB) printed, and the status is 2.
+            var printer: RowPrinter?
             do {
                 let queue = try ReadOnlySQL.open(path: database.path)
-                table = try queue.read { db in try ReadOnlySQL.run(db, sql: sql, parameters: parameters) }
+                try queue.read { db in
+                    try ReadOnlySQL.stream(
+                        db, sql: sql, parameters: parameters,
+                        start: { printer = RowPrinter(columns: $0, format: output.format, write: Console.out) },
+                        row: { printer?.add($0) })
+                }
             } catch {
                 throw failure("\(error)")
             }
-            try emit(table, output.format, none: "the query returned no rows")
+            guard let printer else { return }
+            try endOutput(printer, none: "the query returned no rows")
         }
     }
 }

@@ -38,6 +38,23 @@ package enum ReadOnlySQL {
     /// all as text. Throws `QueryError` for a statement that could write, for several
     /// statements, for none, and for a parameter missing or not used.
     package static func run(_ db: Database, sql: String, parameters: [String: String] = [:]) throws -> ResultTable {
+        let (statement, arguments) = try prepare(db, sql: sql, parameters: parameters)
+        return try fetchTable(statement, arguments: arguments)
+    }
+
+    /// Runs the query as `run` does, handing its column names to `start`, then each row to
+    /// `row` as SQLite yields it: no row is held.
+    package static func stream(
+        _ db: Database, sql: String, parameters: [String: String] = [:], start: ([String]) -> Void, row: ([Cell]) throws -> Void
+    ) throws {
+        let (statement, arguments) = try prepare(db, sql: sql, parameters: parameters)
+        start(statement.columnNames)
+        let rows = try Row.fetchCursor(statement, arguments: arguments)
+        while let next = try rows.next() { try row(next.databaseValues.map(Cell.init(databaseValue:))) }
+    }
+
+    /// The one statement of `sql`, checked, and its arguments.
+    static func prepare(_ db: Database, sql: String, parameters: [String: String]) throws -> (Statement, StatementArguments) {
         let statements = try db.allStatements(sql: sql)
         guard let statement = try statements.next() else { throw QueryError.noStatement }
         if try statements.next() != nil {
@@ -54,7 +71,7 @@ package enum ReadOnlySQL {
         if let missing = statement.parameterNames.first(where: { parameters[$0] == nil }) {
             throw QueryError.missingParameter(missing, sql: statement.sql)
         }
-        return try fetchTable(statement, arguments: StatementArguments(parameters.mapValues { $0 as (any DatabaseValueConvertible)? }))
+        return (statement, StatementArguments(parameters.mapValues { $0 as (any DatabaseValueConvertible)? }))
     }
 
     /// Throws unless `statement` is read-only and not one of the refused kinds.

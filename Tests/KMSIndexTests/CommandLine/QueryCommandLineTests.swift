@@ -114,6 +114,42 @@ final class QueryCommandLineTests: XCTestCase {
         XCTAssertEqual(paramsFirst.stdout, "v\r\nxy\r\n", paramsFirst.stderr)
         XCTAssertEqual(try runKMSIndex(["sql", "--db", db, "SELECT 1 WHERE 0"]).status, 1)
         XCTAssertEqual(try runKMSIndex(["sql", "--db", db, "SELECT :a", "-p", "a"]).status, 2)
+        let empty = try runKMSIndex(["sql", "--db", db, "SELECT 1 AS x WHERE 0", "--format", "json"])
+        XCTAssertEqual(empty.status, 1)
+        XCTAssertEqual(empty.stdout, "[]\n")
+        XCTAssertEqual(try runKMSIndex(["sql", "--db", db, "SELECT 1 AS x WHERE 0"]).stdout, "")
+    }
+
+    /// sql prints rows as SQLite yields them: a long result arrives whole, in order, in every
+    /// format, and an error met after the first rows leaves them printed, then fails.
+    func testSQLStreamsLongResults() throws {
+        let dir = try TempDir()
+        let db = try fixtureIndex(dir)
+        let numbers = "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 30000) SELECT x, 'v' || x AS v FROM n"
+        let ndjson = try runKMSIndex(["sql", "--db", db, numbers, "--format", "ndjson"])
+        XCTAssertEqual(ndjson.status, 0, ndjson.stderr)
+        let lines = ndjson.stdout.split(separator: "\n")
+        XCTAssertEqual(lines.count, 30_000)
+        XCTAssertEqual(lines.first, "{\"x\":1,\"v\":\"v1\"}")
+        XCTAssertEqual(lines.last, "{\"x\":30000,\"v\":\"v30000\"}")
+        let json = try runKMSIndex(["sql", "--db", db, numbers, "--format", "json"])
+        let parsed = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]]
+        XCTAssertEqual(parsed?.count, 30_000)
+        XCTAssertEqual(parsed?.last?["x"] as? Int, 30_000)
+        let table = try runKMSIndex(["sql", "--db", db, numbers])
+        XCTAssertEqual(table.stdout.split(separator: "\n").count, 30_002)
+        XCTAssertTrue(table.stdout.hasPrefix("x      v\n-----  ------\n1      v1\n"), String(table.stdout.prefix(60)))
+        // abs() of the smallest integer overflows at the 20,000th row.
+        let failing = try runKMSIndex([
+            "sql", "--db", db,
+            "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 30000) "
+                + "SELECT x, abs(CASE WHEN x = 20000 THEN -9223372036854775807 - 1 ELSE x END) AS a FROM n",
+            "--format", "ndjson",
+        ])
+        XCTAssertEqual(failing.status, 2)
+        XCTAssertTrue(failing.stderr.contains("integer overflow"), failing.stderr)
+        XCTAssertGreaterThan(failing.stdout.split(separator: "\n").count, 0)
+        XCTAssertLessThan(failing.stdout.split(separator: "\n").count, 20_000)
     }
 
     func testSQLRefusesWritesAndLeavesTheFileAlone() throws {
