@@ -27,20 +27,34 @@ extension KMSIndexCommand {
 
         mutating func run() throws {
             let filter = try filters.queryFilter()
-            let (known, reads) = try queryIndex(database) { db in
-                let query = PrincipalReads(db)
-                return (try !query.principalIDs(principal).isEmpty, try query.reads(principal: principal, filter: filter))
-            }
             let forTerminal = output.format == .table
-            let (shown, hidden) = OwnPrincipals.visible(reads, all: all || !forTerminal)
-            if hidden > 0 && shown.isEmpty {
+            let printer = RowPrinter(columns: PrincipalReads.columns(forTerminal: forTerminal), format: output.format, write: Console.out)
+            // Reads of own principals are left out of the table (`OwnPrincipals.visible`, as
+            // the rows come): counted once per read, a paired Decrypt and S3 read being one.
+            let showAll = all || !forTerminal
+            var hiddenAlone = 0
+            var hiddenPairs = Set<String>()
+            let principal = principal
+            let known = try queryIndex(database) { db in
+                let query = PrincipalReads(db)
+                guard try !query.principalIDs(principal).isEmpty else { return false }
+                try query.forEachRead(principal: principal, filter: filter) { read in
+                    if !showAll, read.ownRead {
+                        if let pair = read.readID { hiddenPairs.insert(pair) } else { hiddenAlone += 1 }
+                        return
+                    }
+                    printer.add(PrincipalReads.cells(read, forTerminal: forTerminal))
+                }
+                return true
+            }
+            let hidden = hiddenAlone + hiddenPairs.count
+            if hidden > 0 && printer.rowCount == 0 {
                 // Reads were found: status 0, as with --all.
                 Console.err("kmsindex: " + OwnPrincipals.hiddenNote(hidden))
                 return
             }
-            let table = PrincipalReads.table(shown, forTerminal: forTerminal)
-            try emit(
-                table, output.format,
+            try endOutput(
+                printer,
                 none: known
                     ? "no Decrypt by \(TerminalText.escape(principal)) matches"
                     : "no principal in the index matches \(TerminalText.escape(principal))")

@@ -34,8 +34,16 @@ package struct PrincipalReads {
     /// S3 data events, oldest first, with the other encryption-context pairs of each Decrypt
     /// (what was decrypted when it was not an S3 object).
     package func reads(principal query: String, filter: QueryFilter) throws -> [EventRow] {
+        var rows: [EventRow] = []
+        try forEachRead(principal: query, filter: filter) { rows.append($0) }
+        return rows
+    }
+
+    /// `reads`, handed to `body` one by one as SQLite yields them: a year of a role's reads is
+    /// never held (the S3 reads are, when S3 data events were ingested).
+    package func forEachRead(principal query: String, filter: QueryFilter, _ body: @escaping (EventRow) throws -> Void) throws {
         let ids = try principalIDs(query)
-        if ids.isEmpty { return [] }
+        if ids.isEmpty { return }
         var c = try filter.eventConditions(db)
         c.add("e.event_name_sid = (SELECT id FROM strings WHERE text = 'Decrypt')")
         c.add("e.principal_id IN (\(try activeIDs(ids, filter).map(String.init).joined(separator: ", ")))")
@@ -49,11 +57,17 @@ package struct PrincipalReads {
             WHERE k.id IN (SELECT e.id FROM events e WHERE \(c.sql))
             ORDER BY event_time_ms, event_id\(filter.limitClause)
             """
-        let kms = try Row.fetchAll(db, sql: sql, arguments: c.arguments).map(EventRow.init)
         // S3 reads name no key: a --key filter leaves them out.
-        guard filter.key == nil else { return kms }
-        let merged = S3Reads.merge(kms, try S3Reads(db).reads(principals: ids, filter: filter))
-        return filter.limit.map { Array(merged.prefix($0)) } ?? merged
+        let s3 = filter.key == nil ? try S3Reads(db).reads(principals: ids, filter: filter) : []
+        var left = filter.limit ?? Int.max
+        var merger = ReadMerger(s3: s3) { row in
+            guard left > 0 else { return }
+            left -= 1
+            try body(row)
+        }
+        let rows = try Row.fetchCursor(db, sql: sql, arguments: c.arguments)
+        while left > 0, let row = try rows.next() { try merger.add(EventRow(row: row)) }
+        try merger.finish()
     }
 
     /// Those of `ids` that decrypted anything in the filter's window, from the summaries: a
@@ -90,11 +104,19 @@ package struct PrincipalReads {
     /// object, else the context pairs), key, region. Otherwise `EventRow.columnNames` and
     /// `context`.
     package static func table(_ reads: [EventRow], forTerminal: Bool) -> ResultTable {
+        ResultTable(columns: columns(forTerminal: forTerminal), cells: reads.map { cells($0, forTerminal: forTerminal) })
+    }
+
+    package static func columns(forTerminal: Bool) -> [String] {
+        forTerminal ? ["TIME", "PRINCIPAL", "RESULT", "OBJECT OR CONTEXT", "KEY", "REGION"] : EventRow.columnNames + ["context"]
+    }
+
+    /// One read's row of `table`.
+    package static func cells(_ read: EventRow, forTerminal: Bool) -> [Cell] {
         if forTerminal {
-            return ResultTable(
-                columns: ["TIME", "PRINCIPAL", "RESULT", "OBJECT OR CONTEXT", "KEY", "REGION"],
-                rows: reads.map { [$0.eventTime, $0.principalDescription, $0.result, $0.objectARN ?? $0.context, $0.keyARN, $0.region] })
+            return [read.eventTime, read.principalDescription, read.result, read.objectARN ?? read.context, read.keyARN, read.region]
+                .map(Cell.init)
         }
-        return ResultTable(columns: EventRow.columnNames + ["context"], cells: reads.map { $0.cells + [Cell($0.context)] })
+        return read.cells + [Cell(read.context)]
     }
 }

@@ -64,33 +64,14 @@ package struct S3Reads {
         }
     }
 
-    /// KMS and S3 reads together, oldest first (by time, then source, then event id). A
-    /// Decrypt and an S3 read of the same object by the same caller at most
-    /// `pairingWindowMs` apart share a `readID` (the S3 event's id); each pairs at most once,
-    /// with the nearest. Both lists are in time order: one pass with a window, linear.
+    /// KMS and S3 reads together, oldest first, paired (see `ReadMerger`); both lists in time
+    /// order.
     package static func merge(_ kms: [EventRow], _ s3: [EventRow]) -> [EventRow] {
-        var kms = kms, s3 = s3
-        var start = 0
-        for k in kms.indices {
-            guard let t = kms[k].eventTimeMs, let caller = kms[k].principalARN else { continue }
-            while start < s3.count, let u = s3[start].eventTimeMs, u < t - pairingWindowMs { start += 1 }
-            var best: Int?
-            var j = start
-            while j < s3.count, let u = s3[j].eventTimeMs, u <= t + pairingWindowMs {
-                if s3[j].readID == nil, s3[j].principalARN == caller, s3[j].objectARN == kms[k].objectARN,
-                    best.map({ abs(s3[$0].eventTimeMs! - t) > abs(u - t) }) ?? true
-                {
-                    best = j
-                }
-                j += 1
-            }
-            if let best {
-                s3[best].readID = s3[best].eventID
-                kms[k].readID = s3[best].eventID
-            }
-        }
-        return (kms + s3).sorted {
-            ($0.eventTimeMs ?? 0, $0.source, $0.eventID) < ($1.eventTimeMs ?? 0, $1.source, $1.eventID)
-        }
+        var merged: [EventRow] = []
+        var merger = ReadMerger(s3: s3) { merged.append($0) }
+        // Nothing here throws: the rows are only collected.
+        for row in kms { try? merger.add(row) }
+        try? merger.finish()
+        return merged
     }
 }

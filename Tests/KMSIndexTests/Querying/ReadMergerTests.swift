@@ -1,0 +1,71 @@
+import XCTest
+
+@testable import KMSIndex
+
+final class ReadMergerTests: XCTestCase {
+    func row(_ source: String, _ id: String, ms: Int64, caller: String, object: String) -> EventRow {
+        var row = EventRow(eventTime: String(ms), eventName: source == "kms" ? "Decrypt" : "GetObject", eventID: id)
+        row.eventTimeMs = ms
+        row.source = source
+        row.principalARN = caller
+        row.objectARN = object
+        return row
+    }
+
+    /// The merge as it was written before rows were streamed: every pairing made over the
+    /// whole lists, then one sort. Kept here as the reference the streamed merge must equal.
+    func reference(_ kms: [EventRow], _ s3: [EventRow]) -> [EventRow] {
+        var kms = kms, s3 = s3
+        for k in kms.indices {
+            guard let t = kms[k].eventTimeMs, let caller = kms[k].principalARN else { continue }
+            var best: Int?
+            for j in s3.indices {
+                guard let u = s3[j].eventTimeMs, abs(u - t) <= S3Reads.pairingWindowMs else { continue }
+                if s3[j].readID == nil, s3[j].principalARN == caller, s3[j].objectARN == kms[k].objectARN,
+                    best.map({ abs(s3[$0].eventTimeMs! - t) > abs(u - t) }) ?? true
+                {
+                    best = j
+                }
+            }
+            if let best {
+                s3[best].readID = s3[best].eventID
+                kms[k].readID = s3[best].eventID
+            }
+        }
+        return (kms + s3).sorted {
+            ($0.eventTimeMs ?? 0, $0.source, $0.eventID) < ($1.eventTimeMs ?? 0, $1.source, $1.eventID)
+        }
+    }
+
+    /// Random reads of a few callers and objects, close in time, so that most Decrypts have
+    /// several S3 reads to choose from: the streamed merge pairs and orders them exactly as the
+    /// reference does, and hands rows on before the last Decrypt is added.
+    func testStreamedMergeEqualsTheWholeListMerge() throws {
+        var random = SeededGenerator(state: 19)
+        for round in 0..<20 {
+            var kms: [EventRow] = [], s3: [EventRow] = []
+            var time: Int64 = 1_709_251_200_000
+            for i in 0..<400 {
+                time += Int64.random(in: 0...3_000, using: &random)
+                let caller = "arn:aws:iam::1:role/r\(Int.random(in: 0..<3, using: &random))"
+                let object = "arn:aws:s3:::b/k\(Int.random(in: 0..<4, using: &random))"
+                if Bool.random(using: &random) {
+                    kms.append(row("kms", String(format: "k%05d", i), ms: time, caller: caller, object: object))
+                } else {
+                    s3.append(row("s3", String(format: "s%05d", i), ms: time, caller: caller, object: object))
+                }
+            }
+            var merged: [EventRow] = []
+            var handedBeforeEnd = 0
+            var merger = ReadMerger(s3: s3) { merged.append($0) }
+            for decrypt in kms { try merger.add(decrypt) }
+            handedBeforeEnd = merged.count
+            try merger.finish()
+            let expected = reference(kms, s3)
+            XCTAssertEqual(merged, expected, "round \(round)")
+            XCTAssertEqual(merged.map(\.eventTimeMs), expected.map(\.eventTimeMs), "round \(round)")
+            XCTAssertGreaterThan(merged.filter { $0.readID != nil }.count, 0, "round \(round): some reads pair")
+            XCTAssertGreaterThan(handedBeforeEnd, merged.count / 2, "round \(round): rows leave before the end")
+        }
+    }
+}
