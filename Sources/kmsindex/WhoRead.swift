@@ -45,19 +45,83 @@ extension KMSIndexCommand {
         /// `ExitCode`.
         static func listReads(of object: String, databasePath: String, format: OutputFormat, all: Bool = false) throws {
             let index: IndexDatabase
-            let answer: WhoReadAnswer
+            let status: Int32
             do {
                 index = try IndexDatabase.openForReading(path: databasePath)
-                answer = try index.queue.read { db in try WhoRead(db).answer(object) }
+                status = try index.queue.read { db in
+                    let whoRead = WhoRead(db)
+                    switch try whoRead.lookUp(object) {
+                    case let .answered(answer): return report(answer, object: object, format: format, all: all)
+                    case let .found(known): return try streamReads(of: known, whoRead, format: format, all: all)
+                    }
+                }
             } catch {
                 throw failure("\(error)")
             }
-            let status = report(answer, object: object, format: format, all: all)
             // The process ends with the index still open (never released): closing a read-only
             // connection changes nothing on disk, and GRDB's teardown is a measurable part of a
             // who-read.
             _ = Unmanaged.passRetained(index)
             if status != 0 { throw ExitCode(status) }
+        }
+
+        /// Prints the reads of `known` as `report` would, as SQLite yields them (`RowPrinter`):
+        /// a year of a hot object's reads is never held. An object S3 data events name too is
+        /// printed by `report`, whose table folds each read recorded twice into one row.
+        static func streamReads(of known: KnownObject, _ whoRead: WhoRead, format: OutputFormat, all: Bool) throws -> Int32 {
+            let s3 = try whoRead.s3Reads(of: known)
+            guard s3.isEmpty else {
+                var reads: [EventRow] = [], writes: [EventRow] = []
+                try whoRead.forEachEvent(of: known, s3: s3, writes: { writes = $0 }, read: { reads.append($0) })
+                return report(
+                    .object(known, reads: reads, writes: writes, bucketKeysOnly: false), object: known.arn, format: format, all: all)
+            }
+            let printer = RowPrinter(columns: table([], format).columns, format: format, write: Console.out)
+            var hiddenAlone = 0
+            var hiddenPairs = Set<String>()
+            try whoRead.forEachEvent(
+                of: known, s3: [],
+                writes: { writes in
+                    if format == .table { printHeader(known, writes: writes) }
+                },
+                read: { read in
+                    if format == .table, !all, read.ownRead {
+                        if let pair = read.readID { hiddenPairs.insert(pair) } else { hiddenAlone += 1 }
+                        return
+                    }
+                    printer.add(table([read], format).cells[0])
+                })
+            let hidden = hiddenAlone + hiddenPairs.count
+            if printer.rowCount == 0 && hidden == 0 {
+                let bucketOnly = known.kind != "bucket" ? try whoRead.bucketKeysOnly(bucket: known.bucket) : false
+                reportNoReads(known, bucketKeysOnly: bucketOnly)
+                if format != .table { printer.finish() }
+                return 1
+            }
+            printer.finish()
+            if hidden > 0 { Console.err("kmsindex: " + OwnPrincipals.hiddenNote(hidden)) }
+            return 0
+        }
+
+        /// The table's lines above the reads: the object, and who wrote it.
+        static func printHeader(_ known: KnownObject, writes: [EventRow]) {
+            var header = "object: \(TerminalText.escape(known.arn))\n"
+            for write in writes {
+                header +=
+                    "written: \(write.eventTime) by \(TerminalText.escape(write.principalDescription)) (\(write.eventName), \(write.result))\n"
+            }
+            Console.out(header + "\n")
+        }
+
+        /// Why an object known to the index has no reads to list.
+        static func reportNoReads(_ known: KnownObject, bucketKeysOnly: Bool) {
+            if bucketKeysOnly {
+                Console.err(
+                    "kmsindex: \(TerminalText.escape(known.arn)) is known, but its bucket is otherwise only seen with bucket-level encryption contexts (S3 Bucket Keys): reads of single objects are not recorded by KMS there. "
+                        + Self.dataEventsAdvice(known.bucket))
+            } else {
+                Console.err("kmsindex: \(TerminalText.escape(known.arn)) is in the index, but no Decrypt or S3 read of it is recorded")
+            }
         }
 
         /// Prints `answer`; returns the exit status.
@@ -77,23 +141,9 @@ extension KMSIndexCommand {
                 }
                 return 1
             case let .object(known, reads, writes, bucketKeysOnly):
-                if format == .table {
-                    var header = "object: \(TerminalText.escape(known.arn))\n"
-                    for write in writes {
-                        header +=
-                            "written: \(write.eventTime) by \(TerminalText.escape(write.principalDescription)) (\(write.eventName), \(write.result))\n"
-                    }
-                    Console.out(header + "\n")
-                }
+                if format == .table { printHeader(known, writes: writes) }
                 if reads.isEmpty {
-                    if bucketKeysOnly {
-                        Console.err(
-                            "kmsindex: \(TerminalText.escape(known.arn)) is known, but its bucket is otherwise only seen with bucket-level encryption contexts (S3 Bucket Keys): reads of single objects are not recorded by KMS there. "
-                                + Self.dataEventsAdvice(known.bucket))
-                    } else {
-                        Console.err(
-                            "kmsindex: \(TerminalText.escape(known.arn)) is in the index, but no Decrypt or S3 read of it is recorded")
-                    }
+                    reportNoReads(known, bucketKeysOnly: bucketKeysOnly)
                     if format != .table { Console.out(Self.table(reads, format).render(format)) }
                     return 1
                 }

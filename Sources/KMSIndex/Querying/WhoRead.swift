@@ -151,25 +151,48 @@ package struct WhoRead {
     /// Answers for `query`: an object ARN, `s3://bucket/key`, `bucket/key`, a bucket
     /// (`s3://bucket`, bucket ARN), or a file name or key suffix matching one object.
     package func answer(_ query: String) throws -> WhoReadAnswer {
-        let candidates = try resolve(query)
-        if candidates.count > 1 { return .ambiguous(candidates: candidates.map(\.arn).sorted()) }
-        guard let object = candidates.first else {
-            return .unknown(bucketKeysOnly: try bucketKeysOnly(bucket: Self.bucketName(query)))
+        let object: KnownObject
+        switch try lookUp(query) {
+        case let .answered(answer): return answer
+        case let .found(found): object = found
         }
-        let events = try self.events(of: object)
-        let reads = S3Reads.merge(events.filter { $0.eventName == "Decrypt" }, try S3Reads(db).reads(of: object))
-        let writes = events.filter { $0.eventName != "Decrypt" }
+        var reads: [EventRow] = [], writes: [EventRow] = []
+        try forEachEvent(of: object, s3: try s3Reads(of: object), writes: { writes = $0 }, read: { reads.append($0) })
         let bucketOnly = object.kind != "bucket" && reads.isEmpty ? try bucketKeysOnly(bucket: object.bucket) : false
         return .object(object, reads: reads, writes: writes, bucketKeysOnly: bucketOnly)
     }
 
-    /// The object's reads (Decrypt) and writes (GenerateDataKey*, Encrypt), oldest first.
+    /// The one object `query` names, or the answer when it names none or several.
+    package enum LookUp {
+        case found(KnownObject)
+        case answered(WhoReadAnswer)
+    }
+
+    package func lookUp(_ query: String) throws -> LookUp {
+        let candidates = try resolve(query)
+        if candidates.count > 1 { return .answered(.ambiguous(candidates: candidates.map(\.arn).sorted())) }
+        guard let object = candidates.first else {
+            return .answered(.unknown(bucketKeysOnly: try bucketKeysOnly(bucket: Self.bucketName(query))))
+        }
+        return .found(object)
+    }
+
+    /// The object's reads from S3 data events (`S3Reads`), oldest first.
+    package func s3Reads(of object: KnownObject) throws -> [EventRow] { try S3Reads(db).reads(of: object) }
+
+    /// The object's writes (GenerateDataKey*, Encrypt), oldest first, handed whole to `writes`;
+    /// then its reads, oldest first, handed to `read` as SQLite yields them: its Decrypts, with
+    /// `s3` (its reads from S3 data events, `s3Reads(of:)`) merged in and paired
+    /// (`ReadMerger`). A year of a hot object's reads is never held.
     ///
-    /// One query on the tables rather than two on kms_events: who-read is a whole process per
-    /// lookup, and preparing the view (every column a subquery) costs more than running it.
-    /// Times, ids and addresses are turned into text here, as the view would.
-    func events(of object: KnownObject) throws -> [EventRow] {
-        let rows = try Row.fetchAll(
+    /// One query on the tables, writes first, rather than on kms_events: who-read is a whole
+    /// process per lookup, and preparing a statement (the view's every column a subquery)
+    /// costs more than running it. Times, ids and addresses are turned into text here, as the
+    /// view would. The events of one millisecond are ordered by id as text here.
+    package func forEachEvent(
+        of object: KnownObject, s3: [EventRow], writes: ([EventRow]) throws -> Void, read: @escaping (EventRow) throws -> Void
+    ) throws {
+        let rows = try Row.fetchCursor(
             db,
             sql: """
                 SELECT e.event_time, n.text AS event_name, u.event_uid, p.type, p.arn, p.role_arn, p.session_name,
@@ -185,13 +208,39 @@ package struct WhoRead {
                 LEFT JOIN kms_keys k ON k.id = e.key_id
                 LEFT JOIN strings r ON r.id = e.region_sid
                 WHERE e.object_id = ? AND n.text IN ('Decrypt', \(DailySummaries.writeOperationsSQL))
+                ORDER BY n.text = 'Decrypt', e.event_time
                 """, arguments: [object.id])
-        let events = rows.map { row -> (ms: Int64, event: EventRow) in
+        var merger = ReadMerger(s3: s3, hand: read)
+        var written: [EventRow] = []
+        var readsStarted = false
+        var sameTime: [EventRow] = []
+        func handSameTime() throws {
+            for event in sameTime.sorted(by: { $0.eventID < $1.eventID }) {
+                if event.eventName != "Decrypt" {
+                    written.append(event)
+                    continue
+                }
+                if !readsStarted {
+                    readsStarted = true
+                    try writes(written)
+                }
+                try merger.add(event)
+            }
+            sameTime.removeAll(keepingCapacity: true)
+        }
+        while let row = try rows.next() {
             var event = EventRow.stored(row)
             event.objectARN = object.arn
-            return (row[0], event)
+            if let last = sameTime.last,
+                last.eventTimeMs != event.eventTimeMs || (last.eventName == "Decrypt") != (event.eventName == "Decrypt")
+            {
+                try handSameTime()
+            }
+            sameTime.append(event)
         }
-        return events.sorted { ($0.ms, $0.event.eventID) < ($1.ms, $1.event.eventID) }.map(\.event)
+        try handSameTime()
+        if !readsStarted { try writes(written) }
+        try merger.finish()
     }
 
     /// Objects the query names, most specific form first.
@@ -236,7 +285,7 @@ package struct WhoRead {
     }
 
     /// True when the bucket appears in the index, and only as a bucket-level context.
-    func bucketKeysOnly(bucket: String?) throws -> Bool {
+    package func bucketKeysOnly(bucket: String?) throws -> Bool {
         guard let bucket else { return false }
         let kinds = try String.fetchAll(
             db,

@@ -120,6 +120,43 @@ final class QueryCommandLineTests: XCTestCase {
         XCTAssertEqual(try runKMSIndex(["sql", "--db", db, "SELECT 1 AS x WHERE 0"]).stdout, "")
     }
 
+    /// who-read prints an object's reads as they come: the same rows, in the same order, as
+    /// the whole answer the library gives, for every object, many reads of one included.
+    func testWhoReadStreamsTheLibrarysAnswer() throws {
+        let dir = try TempDir()
+        var records = queryFixtureRecords
+        for i in 0..<300 {
+            let second = String(format: "%02d", i % 60), minute = String(format: "%02d", i / 60)
+            records.append(
+                queryRecord(
+                    "hot\(i)", "Decrypt", "2024-03-03T10:\(minute):\(second)Z", identity: Q.reader("s\(i % 7)"),
+                    requestParameters: Q.context(object: Q.log3)))
+        }
+        // Two reads in one millisecond, whose ids sort otherwise than they were written.
+        records.append(queryRecord("zz-same-ms", "Decrypt", "2024-03-04T00:00:00Z", requestParameters: Q.context(object: Q.log3)))
+        records.append(queryRecord("aa-same-ms", "Decrypt", "2024-03-04T00:00:00Z", requestParameters: Q.context(object: Q.log3)))
+        let db = try fixtureIndex(dir, records)
+        let index = try IndexDatabase.openForReading(path: db)
+        let objects = try index.queue.read { db in try String.fetchAll(db, sql: "SELECT arn FROM s3_locations ORDER BY arn") }
+        XCTAssertGreaterThan(objects.count, 2)
+        for object in objects {
+            let answer = try index.queue.read { db in try WhoRead(db).answer(object) }
+            guard case let .object(_, reads, _, _) = answer else { return XCTFail("\(object): \(answer)") }
+            let expected = ResultTable(columns: EventRow.columnNames, cells: reads.map(\.cells))
+            for format in [OutputFormat.json, .csv] {
+                let run = try runKMSIndex(["who-read", "--db", db, "--format", format.rawValue, object])
+                XCTAssertEqual(run.status, reads.isEmpty ? 1 : 0, run.stderr)
+                XCTAssertEqual(run.stdout, expected.render(format), "\(object), \(format)")
+            }
+        }
+        let hot = try runKMSIndex(["who-read", "--db", db, "--format", "ndjson", Q.log3])
+        let ids = hot.stdout.split(separator: "\n").compactMap { line -> String? in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["event_id"] as? String
+        }
+        XCTAssertEqual(ids.count, 302)
+        XCTAssertEqual(Array(ids.suffix(2)), ["aa-same-ms", "zz-same-ms"])
+    }
+
     /// sql prints rows as SQLite yields them: a long result arrives whole, in order, in every
     /// format, and an error met after the first rows leaves them printed, then fails.
     func testSQLStreamsLongResults() throws {
