@@ -25,10 +25,14 @@ extension KMSIndexCommand {
 
         mutating func run() throws {
             let filter = try filters.queryFilter()
-            let table = try queryIndex(database) { db in
-                try Listings.objects(db, filter: filter, bucket: bucket, trail: trail)
+            let format = output.format
+            let printer = try queryIndex(database) { db in
+                let query = try Listings.objectsQuery(db, filter: filter, bucket: bucket, trail: trail)
+                let printer = RowPrinter(columns: query.columns, format: format, write: Console.out)
+                try query.stream { printer.add($0) }
+                return printer
             }
-            try emit(table, output.format, none: "no object matches")
+            try endOutput(printer, none: "no object matches")
         }
     }
 }

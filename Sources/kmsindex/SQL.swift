@@ -50,19 +50,19 @@ extension KMSIndexCommand {
             // Rows are printed as SQLite yields them (`RowPrinter`): a query of millions of rows
             // prints in the memory of one. An error met after some rows leaves those already
             // written (in pieces of 64 KiB) printed, and the status is 2.
-            var printer: RowPrinter?
+            let format = output.format
+            let printer: RowPrinter
             do {
                 let queue = try ReadOnlySQL.open(path: database.path)
-                try queue.read { db in
-                    try ReadOnlySQL.stream(
-                        db, sql: sql, parameters: parameters,
-                        start: { printer = RowPrinter(columns: $0, format: output.format, write: Console.out) },
-                        row: { printer?.add($0) })
+                printer = try queue.read { db in
+                    let query = try ReadOnlySQL.query(db, sql: sql, parameters: parameters)
+                    let printer = RowPrinter(columns: query.columns, format: format, write: Console.out)
+                    try query.stream { printer.add($0) }
+                    return printer
                 }
             } catch {
                 throw failure("\(error)")
             }
-            guard let printer else { return }
             try endOutput(printer, none: "the query returned no rows")
         }
     }

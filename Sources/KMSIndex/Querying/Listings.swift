@@ -79,6 +79,14 @@ package enum Listings {
     /// `bucket` (a name, `s3://NAME` or a bucket ARN) and `trail` (an ARN or a trail name)
     /// narrow the list.
     package static func objects(_ db: Database, filter: QueryFilter, bucket: String? = nil, trail: String? = nil) throws -> ResultTable {
+        try objectsQuery(db, filter: filter, bucket: bucket, trail: trail).table()
+    }
+
+    /// `objects`, ready to run: a year's 1.8 million locations are printed as they come
+    /// (`ListingQuery.stream`) rather than held.
+    package static func objectsQuery(_ db: Database, filter: QueryFilter, bucket: String? = nil, trail: String? = nil) throws
+        -> ListingQuery
+    {
         var c = try filter.summaryConditions(db, alias: "x", failed: "x.failed = 1")
         // The distinct readers of each object listed, from its events (few, through events_object).
         var r = try filter.eventConditions(db)
@@ -99,7 +107,7 @@ package enum Listings {
             c.add("x.object_id IN (\(list))")
         }
         let source = SummarySource(.objects, filter: filter, extraSummaryCondition: only)
-        return try fetchTable(
+        return try ListingQuery(
             db,
             sql: """
                 WITH listed AS (
@@ -168,6 +176,32 @@ package enum Listings {
         if name.hasPrefix("s3://") { name = name.dropFirst(5) }
         while name.hasSuffix("/") { name = name.dropLast() }
         return String(name)
+    }
+}
+
+/// A listing's query, prepared: its rows held as a `ResultTable`, or handed on as SQLite
+/// yields them.
+package struct ListingQuery {
+    let statement: Statement
+    let arguments: StatementArguments
+
+    init(_ db: Database, sql: String, arguments: StatementArguments) throws {
+        self.init(statement: try db.makeStatement(sql: sql), arguments: arguments)
+    }
+
+    init(statement: Statement, arguments: StatementArguments) {
+        self.statement = statement
+        self.arguments = arguments
+    }
+
+    package var columns: [String] { statement.columnNames }
+
+    package func table() throws -> ResultTable { try fetchTable(statement, arguments: arguments) }
+
+    /// Hands each row to `row`, holding none.
+    package func stream(_ row: ([Cell]) throws -> Void) throws {
+        let rows = try Row.fetchCursor(statement, arguments: arguments)
+        while let next = try rows.next() { try row(next.databaseValues.map(Cell.init(databaseValue:))) }
     }
 }
 

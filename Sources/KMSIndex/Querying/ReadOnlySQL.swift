@@ -42,15 +42,10 @@ package enum ReadOnlySQL {
         return try fetchTable(statement, arguments: arguments)
     }
 
-    /// Runs the query as `run` does, handing its column names to `start`, then each row to
-    /// `row` as SQLite yields it: no row is held.
-    package static func stream(
-        _ db: Database, sql: String, parameters: [String: String] = [:], start: ([String]) -> Void, row: ([Cell]) throws -> Void
-    ) throws {
+    /// The query `run` runs, prepared and checked: its rows can then be handed on as they come.
+    package static func query(_ db: Database, sql: String, parameters: [String: String] = [:]) throws -> ListingQuery {
         let (statement, arguments) = try prepare(db, sql: sql, parameters: parameters)
-        start(statement.columnNames)
-        let rows = try Row.fetchCursor(statement, arguments: arguments)
-        while let next = try rows.next() { try row(next.databaseValues.map(Cell.init(databaseValue:))) }
+        return ListingQuery(statement: statement, arguments: arguments)
     }
 
     /// The one statement of `sql`, checked, and its arguments.

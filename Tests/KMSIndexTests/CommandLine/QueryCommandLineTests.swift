@@ -157,6 +157,22 @@ final class QueryCommandLineTests: XCTestCase {
         XCTAssertEqual(Array(ids.suffix(2)), ["aa-same-ms", "zz-same-ms"])
     }
 
+    /// objects prints its rows as they come: the same as the library's whole table.
+    func testObjectsStreamsTheLibrarysTable() throws {
+        let dir = try TempDir()
+        let db = try fixtureIndex(dir)
+        let index = try IndexDatabase.openForReading(path: db)
+        for (arguments, filter) in [([], QueryFilter()), (["--since", "2024-03-02"], QueryFilter(since: "2024-03-02T00:00:00Z"))] {
+            let expected = try index.queue.read { db in try Listings.objects(db, filter: filter) }
+            XCTAssertGreaterThan(expected.cells.count, 0)
+            for format in OutputFormat.allCases {
+                let run = try runKMSIndex(["objects", "--db", db, "--format", format.rawValue] + arguments)
+                XCTAssertEqual(run.status, 0, run.stderr)
+                XCTAssertEqual(run.stdout, expected.render(format), "\(arguments) \(format)")
+            }
+        }
+    }
+
     /// sql prints rows as SQLite yields them: a long result arrives whole, in order, in every
     /// format, and an error met after the first rows leaves them printed, then fails.
     func testSQLStreamsLongResults() throws {
