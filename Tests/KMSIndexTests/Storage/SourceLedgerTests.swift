@@ -74,6 +74,47 @@ final class SourceLedgerTests: XCTestCase {
         }
     }
 
+    /// Migration 018 copies the ledger whole (every column of every row, ids kept) and checks
+    /// outcomes with comparisons: the insert builds no temporary B-tree, and the same values
+    /// are refused.
+    func testMigration18KeepsTheLedgerAndItsCheck() throws {
+        let dir = try TempDir()
+        let queue = try DatabaseQueue(path: dir.path + "/v17.sqlite", configuration: IndexDatabase.configuration(readOnly: false))
+        let v17 = IndexDatabase.migrations.map(\.identifier).filter { $0 < "018" }.last!
+        try IndexDatabase.migrator.migrate(queue, upTo: v17)
+        try queue.write { db in
+            let ledger = try LedgerWriter(db: db)
+            for (k, path) in paths.enumerated() {
+                let outcome: FileOutcome = [.ingested, .skipped(reason: "s"), .failed(reason: "f")][k % 3]
+                _ = try ledger.record(
+                    path,
+                    .init(
+                        size: Int64(k), mtimeNs: Int64(k), outcome: outcome, reason: "r\(k)", records: k, kmsRecords: k,
+                        malformedRecords: k % 2, uncompressedBytes: k == 2 ? nil : 10 * k,
+                        contentSHA256: k % 2 == 0 ? String(repeating: "ab", count: 32) : nil,
+                        fileSHA256: String(repeating: "cd", count: 32), eventsAdded: k))
+            }
+        }
+        let before = try queue.read { db in try Row.fetchAll(db, sql: "SELECT * FROM ledger_files ORDER BY id") }
+        try IndexDatabase.migrator.migrate(queue)
+        try queue.read { db in
+            XCTAssertEqual(try Row.fetchAll(db, sql: "SELECT * FROM ledger_files ORDER BY id"), before)
+            XCTAssertEqual(try Row.fetchAll(db, sql: "SELECT * FROM source_files ORDER BY id").count, paths.count)
+            let plan = try Row.fetchAll(
+                db, sql: "EXPLAIN INSERT INTO ledger_files (name, path_hash, size, mtime_ns, outcome, read_at) VALUES ('x', 1, 1, 1, 0, 1)")
+            XCTAssertFalse(plan.contains { ($0["opcode"] as String?) == "OpenEphemeral" }, "\(plan)")
+            let indexes = try String.fetchAll(db, sql: "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'ledger_files' ORDER BY name")
+            XCTAssertEqual(indexes, ["ledger_files_outcome", "ledger_files_path"])
+        }
+        for refused in ["3", "-1", "0.5", "'ingested'", "NULL"] {
+            XCTAssertThrowsError(
+                try queue.write { db in
+                    try db.execute(
+                        sql: "INSERT INTO ledger_files (name, path_hash, size, mtime_ns, outcome, read_at) VALUES ('x', 1, 1, 1, \(refused), 1)")
+                }, refused)
+        }
+    }
+
     /// A path written again keeps its row and id; one in a new folder gets a new row.
     func testWriterUpdatesInPlace() throws {
         let dir = try TempDir()
