@@ -100,17 +100,18 @@ final class SourceLedgerTests: XCTestCase {
         try queue.read { db in
             XCTAssertEqual(try Row.fetchAll(db, sql: "SELECT * FROM ledger_files ORDER BY id"), before)
             XCTAssertEqual(try Row.fetchAll(db, sql: "SELECT * FROM source_files ORDER BY id").count, paths.count)
-            let plan = try Row.fetchAll(
-                db, sql: "EXPLAIN INSERT INTO ledger_files (name, path_hash, size, mtime_ns, outcome, read_at) VALUES ('x', 1, 1, 1, 0, 1)")
+            let insert = "INSERT INTO ledger_files (name, path_hash, size, mtime_ns, outcome, read_at) VALUES ('x', 1, 1, 1, 0, 1)"
+            let plan = try Row.fetchAll(db, sql: "EXPLAIN " + insert)
             XCTAssertFalse(plan.contains { ($0["opcode"] as String?) == "OpenEphemeral" }, "\(plan)")
-            let indexes = try String.fetchAll(db, sql: "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'ledger_files' ORDER BY name")
+            let indexes = try String.fetchAll(
+                db, sql: "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'ledger_files' ORDER BY name")
             XCTAssertEqual(indexes, ["ledger_files_outcome", "ledger_files_path"])
         }
         for refused in ["3", "-1", "0.5", "'ingested'", "NULL"] {
             XCTAssertThrowsError(
                 try queue.write { db in
-                    try db.execute(
-                        sql: "INSERT INTO ledger_files (name, path_hash, size, mtime_ns, outcome, read_at) VALUES ('x', 1, 1, 1, \(refused), 1)")
+                    let columns = "name, path_hash, size, mtime_ns, outcome, read_at"
+                    try db.execute(sql: "INSERT INTO ledger_files (\(columns)) VALUES ('x', 1, 1, 1, \(refused), 1)")
                 }, refused)
         }
     }
