@@ -7,6 +7,9 @@ extension KMSIndexCommand {
     struct IngestCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "ingest",
+            // Parsed as the root of its own tree (`KMSIndexCommand.main`), still shown as
+            // `kmsindex ingest`.
+            _superCommandName: "kmsindex",
             abstract: "Read CloudTrail log files (.json.gz or .json) into the index.",
             discussion: """
                 Folders are read recursively. Files already in the index, with the same size and \
@@ -14,7 +17,8 @@ extension KMSIndexCommand {
                 added again. One ingest writes to an index at a time: another waits (--wait). \
                 Exit status: 0 all good, 1 some files failed (the rest is indexed), 2 usage or \
                 database error.
-                """
+                """,
+            version: KMSIndexCommand.versionLine
         )
 
         @OptionGroup var database: DatabaseOptions

@@ -28,22 +28,24 @@ struct KMSIndexCommand: ParsableCommand {
 
     /// ArgumentParser's own parse, run and exit, with two differences. A usage error exits
     /// with status 2, as the commands document, where ArgumentParser exits with 64 (EX_USAGE).
-    /// And who-read, which scripts run many times over, is parsed as the root of a tree of its
-    /// own: ArgumentParser then reflects one command's options, not the tree's, and skips its
-    /// probe for a completion-script request (who-read names itself `kmsindex who-read`, so
-    /// its help and errors read the same). Its start-up costs 0.9 ms less (BENCHMARKS.md).
+    /// And the commands that scripts and cron jobs run over and over (`ownTrees`) are parsed as
+    /// the root of a tree of their own: ArgumentParser then reflects one command's options,
+    /// not the tree's, and skips its probe for a completion-script request. Each names itself
+    /// `kmsindex <command>` (`_superCommandName`), so its help and errors read the same. That
+    /// is 0.9 ms of a who-read, and of an ingest with nothing new to read (BENCHMARKS.md).
     static func main() {
         Console.ignoreBrokenPipe()
-        // Bare `who-read` stays with the tree: as a root with no arguments it would print its
+        let arguments = CommandLine.arguments
+        // A bare command stays with the tree: as a root with no arguments it would print its
         // help rather than say what is missing.
-        if CommandLine.arguments.count > 2, CommandLine.arguments[1] == "who-read" {
+        if arguments.count > 2, let command = ownTrees[arguments[1]] {
             do {
-                var command = try WhoReadCommand.parseAsRoot(Array(CommandLine.arguments.dropFirst(2)))
-                finish { try command.run() }
+                var parsed = try command.parseAsRoot(Array(arguments.dropFirst(2)))
+                finish { try parsed.run() }
             } catch {
-                // ArgumentParser names only the root in "See '… --help'": here `who-read`.
-                WhoReadCommand.exit(withUsageError: error) {
-                    $0.replacingOccurrences(of: "See 'who-read ", with: "See 'kmsindex who-read ")
+                // ArgumentParser names only the root in "See '… --help'": here the command.
+                command.exit(withUsageError: error) {
+                    $0.replacingOccurrences(of: "See '\(arguments[1]) ", with: "See 'kmsindex \(arguments[1]) ")
                 }
             }
         }
@@ -54,6 +56,9 @@ struct KMSIndexCommand: ParsableCommand {
             exit(withUsageError: error)
         }
     }
+
+    /// The commands parsed as a tree of their own, by name.
+    static let ownTrees: [String: any ParsableCommand.Type] = ["who-read": WhoReadCommand.self, "ingest": IngestCommand.self]
 
     /// Runs `body` and exits with its status: 0 when it returns, else the `ExitCode` it throws.
     static func finish(_ body: () throws -> Void) -> Never {

@@ -88,10 +88,14 @@ package final class IndexDatabase: Sendable {
         // Creation and migration happen under the index lock, so two processes never race them.
         let lock = try lockTimeout.map { try IndexLock(indexPath: path, timeout: $0) }
         defer { withExtendedLifetime(lock) {} }
-        try checkFileHeader(path: path)
-        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber, size.intValue > 0 {
+        let headerID = try checkFileHeader(path: path)
+        if headerID != applicationID,
+            let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber, size.intValue > 0
+        {
             // Checked on a read-only connection first: opening for writing would switch the
-            // file to WAL, and a file that is not ours must stay untouched.
+            // file to WAL, and a file that is not ours must stay untouched. A header that says
+            // ours (set once, never unset) needs no such connection: the writing one checks
+            // the schema before it migrates.
             let reader = try readOnlyQueue(path: path)
             try reader.read { db in
                 try checkIdentity(db, path: path)
@@ -200,12 +204,15 @@ package final class IndexDatabase: Sendable {
     }
 
     /// Refuses a non-empty file that does not start with SQLite's header, without opening it.
-    static func checkFileHeader(path: String) throws {
+    /// Returns the header's application id, when the file is long enough to have one (SQLite
+    /// may still hold a newer one in the WAL: a 0 here proves nothing).
+    @discardableResult
+    static func checkFileHeader(path: String) throws -> Int32? {
         // Plain read(2): this runs before every query, and FileHandle and Data cost more to set up.
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return }
+        guard fd >= 0 else { return nil }
         defer { close(fd) }
-        var header = [UInt8](repeating: 0, count: 16)
+        var header = [UInt8](repeating: 0, count: 72)
         var count = 0
         while count < header.count {
             let n = header.withUnsafeMutableBytes { read(fd, $0.baseAddress! + count, $0.count - count) }
@@ -213,9 +220,11 @@ package final class IndexDatabase: Sendable {
             if n <= 0 { break }
             count += n
         }
-        if count > 0 && !header[..<count].elementsEqual("SQLite format 3\0".utf8) {
+        if count > 0 && !header[..<min(count, 16)].elementsEqual("SQLite format 3\0".utf8) {
             throw DatabaseOpenError.notSQLite(path: path)
         }
+        guard count == header.count else { return nil }
+        return header[68..<72].reduce(Int32(0)) { $0 << 8 | Int32($1) }
     }
 
     /// Refuses a SQLite database that is neither empty nor marked as a kmsindex index.

@@ -145,6 +145,22 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(bare.stderr.hasPrefix("Error: Missing expected argument '<object>'"), bare.stderr)
     }
 
+    /// ingest, parsed as a tree of its own too, helps and fails as `kmsindex ingest` does.
+    func testIngestParsesAndReportsAsACommandOfTheTree() throws {
+        let help = try run(["ingest", "--help"])
+        XCTAssertEqual(help.status, 0)
+        XCTAssertTrue(help.stdout.contains("USAGE: kmsindex ingest [<options>] <path> ..."), help.stdout)
+        XCTAssertEqual(help.stdout, try run(["help", "ingest"]).stdout)
+        let bad = try run(["ingest", "--jobs", "abc", "x"])
+        XCTAssertEqual(bad.status, 2)
+        XCTAssertTrue(bad.stderr.hasPrefix("Error: The value 'abc' is invalid for '--jobs <jobs>'"), bad.stderr)
+        XCTAssertTrue(bad.stderr.contains("See 'kmsindex ingest --help' for more information."), bad.stderr)
+        let bare = try run(["ingest"])
+        XCTAssertEqual(bare.status, 2)
+        XCTAssertTrue(bare.stderr.hasPrefix("Error: Missing expected argument '<path> ...'"), bare.stderr)
+        XCTAssertEqual(try run(["ingest", "x", "--version"]).stdout, try run(["--version"]).stdout)
+    }
+
     func testDatabaseComesFromTheEnvironmentThenTheDefault() throws {
         let dir = try TempDir()
         let seed = fixturesURL.appendingPathComponent("seed").path
