@@ -83,12 +83,12 @@ extension ParsableCommand {
 
 /// `--db`, shared by every command.
 struct DatabaseOptions: ParsableArguments {
-    @Option(
-        name: .long,
-        help: ArgumentHelp(
-            "The index file.", discussion: "Default: $KMSINDEX_DB, else ./\(IndexDatabase.defaultFileName).",
-            valueName: "path"), completion: .file())
+    @Option(name: .long, help: help, completion: .file())
     var db: String?
+
+    /// `--db`'s help, also for who-read, which declares the option itself.
+    static let help = ArgumentHelp(
+        "The index file.", discussion: "Default: $KMSINDEX_DB, else ./\(IndexDatabase.defaultFileName).", valueName: "path")
 
     var path: String { IndexDatabase.resolvePath(db) }
 }

@@ -21,11 +21,7 @@ extension KMSIndexCommand {
         // The options of `DatabaseOptions` and `OutputOptions`, declared here rather than as
         // option groups: each group is one more type ArgumentParser reflects at every start,
         // and scripts run who-read many times over (BENCHMARKS.md).
-        @Option(
-            name: .long,
-            help: ArgumentHelp(
-                "The index file.", discussion: "Default: $KMSINDEX_DB, else ./\(IndexDatabase.defaultFileName).",
-                valueName: "path"), completion: .file())
+        @Option(name: .long, help: DatabaseOptions.help, completion: .file())
         var db: String?
 
         @Argument(help: ArgumentHelp("The object.", valueName: "object"))

@@ -51,23 +51,13 @@ package struct PrincipalReads {
         // view's every column is a subquery, and a month of a role's reads is tens of
         // thousands of rows.
         let sql = """
-            SELECT e.event_time, n.text AS event_name, u.event_uid, p.type, p.arn, p.role_arn, p.session_name,
-                   p.invoked_by, c.text AS error_code, e.error_message,
-                   coalesce((SELECT text FROM strings WHERE id = e.source_sid), e.source_ip) AS source_ip, a.text AS user_agent,
-                   k.arn AS key_arn, r.text AS region, \(OwnPrincipals.matches("e.principal_id")) AS own_read,
+            SELECT \(EventRow.storedColumns),
                    (SELECT coalesce(b.arn || '/' || o.key, b.arn, o.key)
                     FROM s3_objects o LEFT JOIN s3_buckets b ON b.id = o.bucket_id WHERE o.id = e.object_id) AS object_arn,
                    (SELECT group_concat(cn.name || '=' || cv.value, '; ') FROM event_context x
                     JOIN context_names cn ON cn.id = x.name_id JOIN context_values cv ON cv.id = x.value_id
                     WHERE x.event_id = e.id AND x.scope = 0) AS context
-            FROM events e
-            JOIN strings n ON n.id = e.event_name_sid
-            LEFT JOIN event_uids u ON u.event_time = e.event_time AND u.event_id = e.id
-            LEFT JOIN principals p ON p.id = e.principal_id
-            LEFT JOIN strings c ON c.id = e.error_code_sid
-            LEFT JOIN user_agents a ON a.id = e.user_agent_id
-            LEFT JOIN kms_keys k ON k.id = e.key_id
-            LEFT JOIN strings r ON r.id = e.region_sid
+            FROM \(EventRow.storedTables)
             WHERE \(c.sql)
             ORDER BY e.event_time, u.event_uid\(filter.limitClause)
             """
@@ -80,21 +70,14 @@ package struct PrincipalReads {
             try body(row)
         }
         let rows = try Row.fetchCursor(db, sql: sql, arguments: c.arguments)
-        // The reads of one millisecond in the order of their ids as text, as kms_events
-        // orders them (an id stored as text sorts before 16 bytes in SQL).
-        var sameTime: [EventRow] = []
-        func handSameTime() throws {
-            for read in sameTime.sorted(by: { $0.eventID < $1.eventID }) { try merger.add(read) }
-            sameTime.removeAll(keepingCapacity: true)
-        }
+        var order = MillisecondIDOrder()
         while left > 0, let row = try rows.next() {
             var read = EventRow.stored(row)
             read.objectARN = row[15]
             read.context = row[16]
-            if let last = sameTime.last, last.eventTimeMs != read.eventTimeMs { try handSameTime() }
-            sameTime.append(read)
+            try order.add(read) { try merger.add($0) }
         }
-        try handSameTime()
+        try order.finish { try merger.add($0) }
         try merger.finish()
     }
 

@@ -74,6 +74,26 @@ package struct EventRow: Sendable, Equatable {
         return event
     }
 
+    /// The columns `stored` reads, in its order, from the tables `storedTables` joins.
+    static let storedColumns = """
+        e.event_time, n.text AS event_name, u.event_uid, p.type, p.arn, p.role_arn, p.session_name,
+        p.invoked_by, c.text AS error_code, e.error_message,
+        coalesce((SELECT text FROM strings WHERE id = e.source_sid), e.source_ip) AS source_ip, a.text AS user_agent,
+        k.arn AS key_arn, r.text AS region, \(OwnPrincipals.matches("e.principal_id")) AS own_read
+        """
+
+    /// `events e` and what `storedColumns` names.
+    static let storedTables = """
+        events e
+        JOIN strings n ON n.id = e.event_name_sid
+        LEFT JOIN event_uids u ON u.event_time = e.event_time AND u.event_id = e.id
+        LEFT JOIN principals p ON p.id = e.principal_id
+        LEFT JOIN strings c ON c.id = e.error_code_sid
+        LEFT JOIN user_agents a ON a.id = e.user_agent_id
+        LEFT JOIN kms_keys k ON k.id = e.key_id
+        LEFT JOIN strings r ON r.id = e.region_sid
+        """
+
     static let selectColumns = """
         event_time, event_name, event_id, principal_type, principal_arn, role_arn, session_name,
         invoked_by, error_code, error_message, source_ip, user_agent, key_arn, aws_region, object_arn
@@ -114,6 +134,28 @@ package struct EventRow: Sendable, Equatable {
             errorCode, errorMessage, sourceIP, userAgent, keyARN, region, objectARN, source,
         ].map(Cell.init)
             + [bytes.map(Cell.integer) ?? .null, .boolean(ownRead), Cell(readID)]
+    }
+}
+
+/// Events read in time order, handed on with those of one millisecond in the order of their
+/// ids as text, as kms_events orders them (SQL sorts an id stored as text before one stored as
+/// 16 bytes). A run of Decrypts and a run of other events are kept apart: who-read reads an
+/// object's writes first.
+struct MillisecondIDOrder {
+    private var held: [EventRow] = []
+
+    mutating func add(_ event: EventRow, _ hand: (EventRow) throws -> Void) rethrows {
+        if let last = held.last,
+            last.eventTimeMs != event.eventTimeMs || (last.eventName == "Decrypt") != (event.eventName == "Decrypt")
+        {
+            try finish(hand)
+        }
+        held.append(event)
+    }
+
+    mutating func finish(_ hand: (EventRow) throws -> Void) rethrows {
+        for event in held.sorted(by: { $0.eventID < $1.eventID }) { try hand(event) }
+        held.removeAll(keepingCapacity: true)
     }
 }
 
@@ -188,57 +230,38 @@ package struct WhoRead {
     /// One query on the tables, writes first, rather than on kms_events: who-read is a whole
     /// process per lookup, and preparing a statement (the view's every column a subquery)
     /// costs more than running it. Times, ids and addresses are turned into text here, as the
-    /// view would. The events of one millisecond are ordered by id as text here.
+    /// view would.
     package func forEachEvent(
         of object: KnownObject, s3: [EventRow], writes: ([EventRow]) throws -> Void, read: @escaping (EventRow) throws -> Void
     ) throws {
         let rows = try Row.fetchCursor(
             db,
             sql: """
-                SELECT e.event_time, n.text AS event_name, u.event_uid, p.type, p.arn, p.role_arn, p.session_name,
-                       p.invoked_by, c.text AS error_code, e.error_message,
-                       coalesce((SELECT text FROM strings WHERE id = e.source_sid), e.source_ip) AS source_ip, a.text AS user_agent,
-                       k.arn AS key_arn, r.text AS region, \(OwnPrincipals.matches("e.principal_id")) AS own_read
-                FROM events e
-                JOIN strings n ON n.id = e.event_name_sid
-                LEFT JOIN event_uids u ON u.event_time = e.event_time AND u.event_id = e.id
-                LEFT JOIN principals p ON p.id = e.principal_id
-                LEFT JOIN strings c ON c.id = e.error_code_sid
-                LEFT JOIN user_agents a ON a.id = e.user_agent_id
-                LEFT JOIN kms_keys k ON k.id = e.key_id
-                LEFT JOIN strings r ON r.id = e.region_sid
+                SELECT \(EventRow.storedColumns) FROM \(EventRow.storedTables)
                 WHERE e.object_id = ? AND n.text IN ('Decrypt', \(DailySummaries.writeOperationsSQL))
                 ORDER BY n.text = 'Decrypt', e.event_time
                 """, arguments: [object.id])
         var merger = ReadMerger(s3: s3, hand: read)
         var written: [EventRow] = []
         var readsStarted = false
-        var sameTime: [EventRow] = []
-        func handSameTime() throws {
-            for event in sameTime.sorted(by: { $0.eventID < $1.eventID }) {
-                if event.eventName != "Decrypt" {
-                    written.append(event)
-                    continue
-                }
-                if !readsStarted {
-                    readsStarted = true
-                    try writes(written)
-                }
-                try merger.add(event)
+        func hand(_ event: EventRow) throws {
+            if event.eventName != "Decrypt" {
+                written.append(event)
+                return
             }
-            sameTime.removeAll(keepingCapacity: true)
+            if !readsStarted {
+                readsStarted = true
+                try writes(written)
+            }
+            try merger.add(event)
         }
+        var order = MillisecondIDOrder()
         while let row = try rows.next() {
             var event = EventRow.stored(row)
             event.objectARN = object.arn
-            if let last = sameTime.last,
-                last.eventTimeMs != event.eventTimeMs || (last.eventName == "Decrypt") != (event.eventName == "Decrypt")
-            {
-                try handSameTime()
-            }
-            sameTime.append(event)
+            try order.add(event, hand)
         }
-        try handSameTime()
+        try order.finish(hand)
         if !readsStarted { try writes(written) }
         try merger.finish()
     }
