@@ -1,16 +1,12 @@
+import Foundation
 import GRDB
 
 /// A read of a CloudTrail log file, from whichever record tells it.
 struct LogRead {
     var time: Int64
     var eventID: String
-    var principal: String
     var object: String
     var trail: String
-    /// The error code of a read that failed.
-    var error: String?
-    /// The reader is one of the indexer's own principals (`own-principal add`).
-    var own = false
 }
 
 /// Where reads of log files are learned: KMS Decrypts (S3 decrypts each GET of an SSE-KMS
@@ -23,45 +19,87 @@ enum LogReadSource: CaseIterable {
     /// under Bucket Keys no KMS event names the file.
     static let logFileSQL = "o.key LIKE '%/CloudTrail/%' AND cloudtrail_log_account(o.key) IS NOT NULL"
 
-    /// The reads in the window, oldest first.
-    func reads(_ db: Database, _ scope: FindingsScope) throws -> [LogRead] {
-        let rows: [Row]
+    /// The alias of the source's rows in its SQL.
+    var row: String { self == .kmsDecrypt ? "e" : "r" }
+
+    /// `FROM … WHERE …` of the window's reads of log files whose caller has a name
+    /// (`FindingsScope.principalSQL`, as `p`), with its arguments.
+    func from(_ scope: FindingsScope) -> (sql: String, arguments: [(any DatabaseValueConvertible)?]) {
         switch self {
         case .kmsDecrypt:
-            rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT e.event_time AS time, \(FindingsScope.uidSQL) AS uid, \(FindingsScope.principalSQL) AS principal,
-                           \(objectARNSQL("e.object_id")) AS object, t.arn AS trail,
-                           (SELECT text FROM strings WHERE id = e.error_code_sid) AS error,
-                           \(OwnPrincipals.matches("e.principal_id")) AS own
-                    FROM events e JOIN trails t ON t.id = e.trail_id LEFT JOIN principals p ON p.id = e.principal_id
-                    WHERE \(scope.condition) AND e.event_name_sid = ? AND e.trail_id IS NOT NULL
-                    ORDER BY e.event_time, e.id
-                    """, arguments: StatementArguments(scope.arguments + [scope.decrypt]))
+            return (
+                """
+                FROM events e LEFT JOIN principals p ON p.id = e.principal_id
+                WHERE \(scope.condition) AND e.event_name_sid = ? AND e.trail_id IS NOT NULL
+                  AND \(FindingsScope.principalSQL) IS NOT NULL
+                """, scope.arguments + [scope.decrypt]
+            )
+        case .s3Read:
+            return (
+                """
+                FROM s3_reads r JOIN s3_objects o ON o.id = r.object_id LEFT JOIN principals p ON p.id = r.principal_id
+                WHERE \(scope.s3Condition) AND \(Self.logFileSQL) AND \(FindingsScope.principalSQL) IS NOT NULL
+                """, scope.s3Arguments
+            )
+        }
+    }
+
+    /// Keeps the reads that succeeded, by others than the indexer's own principals (which read
+    /// every log file: never a new reader).
+    var successfulByOthers: String {
+        "\(row).error_code_sid IS NULL AND NOT \(OwnPrincipals.matches("\(row).principal_id"))"
+    }
+
+    /// The source's table.
+    var table: String { self == .kmsDecrypt ? "events" : "s3_reads" }
+
+    /// The eventID, object and trail of the source's row `d`: read only for the reads a finding
+    /// lists.
+    func detailColumns(of d: String) -> String {
+        switch self {
+        case .kmsDecrypt:
+            return """
+                (SELECT u.event_uid FROM event_uids u WHERE u.event_time = \(d).event_time AND u.event_id = \(d).id) AS uid,
+                \(objectARNSQL("\(d).object_id")) AS object, (SELECT arn FROM trails WHERE id = \(d).trail_id) AS trail
+                """
         case .s3Read:
             // The trail: the one whose delivery named the file, else (Bucket Keys) the bucket.
-            rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT r.event_time AS time, r.event_uid AS uid, \(FindingsScope.principalSQL) AS principal,
-                           \(objectARNSQL("r.object_id")) AS object,
-                           coalesce((SELECT t.arn FROM events d JOIN trails t ON t.id = d.trail_id
-                                     WHERE d.object_id = r.object_id AND d.trail_id IS NOT NULL LIMIT 1),
-                                    (SELECT 's3://' || b.name FROM s3_buckets b WHERE b.id = o.bucket_id)) AS trail,
-                           (SELECT text FROM strings WHERE id = r.error_code_sid) AS error,
-                           \(OwnPrincipals.matches("r.principal_id")) AS own
-                    FROM s3_reads r JOIN s3_objects o ON o.id = r.object_id LEFT JOIN principals p ON p.id = r.principal_id
-                    WHERE \(scope.s3Condition) AND \(Self.logFileSQL)
-                    ORDER BY r.event_time, r.id
-                    """, arguments: StatementArguments(scope.s3Arguments))
+            return """
+                \(d).event_uid AS uid, \(objectARNSQL("\(d).object_id")) AS object,
+                coalesce((SELECT t.arn FROM events w JOIN trails t ON t.id = w.trail_id
+                          WHERE w.object_id = \(d).object_id AND w.trail_id IS NOT NULL LIMIT 1),
+                         (SELECT 's3://' || b.name FROM s3_objects o JOIN s3_buckets b ON b.id = o.bucket_id
+                          WHERE o.id = \(d).object_id)) AS trail
+                """
         }
-        return rows.compactMap { row in
-            guard let principal: String = row["principal"] else { return nil }
-            return LogRead(
-                time: row["time"], eventID: EventUID.text(row["uid"]), principal: principal,
-                object: row["object"] ?? "", trail: row["trail"] ?? "", error: row["error"], own: row["own"])
+    }
+
+    /// The first `limit` successful reads by others of each of `principals` in the window,
+    /// oldest first, in the source's order: `limit` rows at most per principal, however many
+    /// reads it made (SQLite numbers them with a sorter that spills to disk, not in memory here).
+    func firstReads(_ db: Database, _ scope: FindingsScope, of principals: [String], limit: Int) throws -> [String: [LogRead]] {
+        guard !principals.isEmpty else { return [:] }
+        let (from, arguments) = from(scope)
+        let names = String(decoding: try JSONEncoder().encode(principals), as: UTF8.self)
+        let rows = try Row.fetchCursor(
+            db,
+            sql: """
+                SELECT x.principal, x.time, \(detailColumns(of: "d"))
+                FROM (SELECT \(FindingsScope.principalSQL) AS principal, \(row).event_time AS time, \(row).id AS id,
+                             row_number() OVER (PARTITION BY \(FindingsScope.principalSQL)
+                                                ORDER BY \(row).event_time, \(row).id) AS n
+                      \(from) AND \(successfulByOthers)
+                        AND \(FindingsScope.principalSQL) IN (SELECT value FROM json_each(?))) x
+                JOIN \(table) d ON d.id = x.id
+                WHERE x.n <= ?
+                ORDER BY x.principal, x.n
+                """, arguments: StatementArguments(arguments + [names, limit]))
+        var reads: [String: [LogRead]] = [:]
+        while let row = try rows.next() {
+            reads[row["principal"], default: []].append(
+                LogRead(time: row["time"], eventID: EventUID.text(row["uid"]), object: row["object"] ?? "", trail: row["trail"] ?? ""))
         }
+        return reads
     }
 
     /// Successful reads of log files by `principal` in all of the index's history.
@@ -92,60 +130,113 @@ enum LogReadSource: CaseIterable {
     }
 }
 
-/// `new-log-reader` and `log-read-denied`.
+/// `new-log-reader` and `log-read-denied`. Memory holds a few reads per principal and per
+/// denial, not the window's reads: a year of them is millions.
 enum LogReadFindings {
     static func find(_ db: Database, _ scope: FindingsScope) throws -> [Finding] {
-        var findings: [Finding] = []
-        var reads: [LogRead] = []
+        try denied(db, scope) + newReaders(db, scope)
+    }
+
+    /// Each principal's successful reads of log files in the window, from both sources, and
+    /// how many files they read. A read both sources saw counts in both.
+    static func readCounts(_ db: Database, _ scope: FindingsScope) throws -> [(principal: String, reads: Int, files: Int)] {
+        var parts: [String] = []
+        var arguments: [(any DatabaseValueConvertible)?] = []
         for source in LogReadSource.allCases {
-            let found = try source.reads(db, scope)
-            // A failed Decrypt is the denial; a refused GetObject is seen by S3 only.
-            if source == .kmsDecrypt { findings += denied(found.filter { $0.error != nil }) }
-            // The indexer's own principals read every log file: never a new reader.
-            reads += found.filter { $0.error == nil && !$0.own }
+            let (from, sourceArguments) = source.from(scope)
+            // A Decrypt naming no object is a read of one file with no name, as the listing shows it.
+            parts.append(
+                """
+                SELECT \(FindingsScope.principalSQL) AS principal, coalesce(\(source.row).object_id, 0) AS object_id
+                \(from) AND \(source.successfulByOthers)
+                """)
+            arguments += sourceArguments
         }
-        // Oldest first across both sources; within a source, as it listed them.
-        let ordered = reads.enumerated().sorted { ($0.element.time, $0.offset) < ($1.element.time, $1.offset) }
-        findings += try newReaders(db, scope, ordered.map(\.element))
-        return findings
+        return try Row.fetchAll(
+            db,
+            sql: """
+                SELECT principal, count(*) AS reads, count(DISTINCT object_id) AS files
+                FROM (\(parts.joined(separator: " UNION ALL "))) GROUP BY principal
+                """, arguments: StatementArguments(arguments)
+        ).map { (principal: $0["principal"], reads: $0["reads"], files: $0["files"]) }
     }
 
     /// Principals all of whose successful reads of log files ever, from both sources, are in
     /// the window: they read one for the first time in it. A role counts once for all its
     /// sessions; a read both sources saw counts in both, in the window as in all of history.
-    static func newReaders(_ db: Database, _ scope: FindingsScope, _ reads: [LogRead]) throws -> [Finding] {
-        var byPrincipal: [String: [LogRead]] = [:]
-        for read in reads { byPrincipal[read.principal, default: []].append(read) }
-        var findings: [Finding] = []
-        for (principal, reads) in byPrincipal {
+    static func newReaders(_ db: Database, _ scope: FindingsScope) throws -> [Finding] {
+        var newOnes: [(principal: String, reads: Int, files: Int)] = []
+        for count in try readCounts(db, scope) {
             var ever = 0
-            for source in LogReadSource.allCases { ever += try source.readsEver(db, principal: principal, decrypt: scope.decrypt) }
-            guard ever <= reads.count else { continue }
-            let first = reads[0]
-            let files = Set(reads.map(\.object)).count
-            findings.append(
-                Finding(
-                    .newLogReader, .high, time: isoTime(first.time), subject: first.object, principal: principal,
-                    detail:
-                        "\(principal) read CloudTrail log files for the first time: \(reads.count) read(s) of \(files) file(s) of \(first.trail)",
-                    eventIDs: reads.map(\.eventID), identity: [first.eventID]))
+            for source in LogReadSource.allCases {
+                ever += try source.readsEver(db, principal: count.principal, decrypt: scope.decrypt)
+            }
+            if ever <= count.reads { newOnes.append(count) }
         }
-        return findings
+        // The first reads of each, oldest first across both sources; within a source, as it lists them.
+        let principals = newOnes.map(\.principal)
+        var firstReads: [String: [LogRead]] = [:]
+        for source in LogReadSource.allCases {
+            for (principal, reads) in try source.firstReads(db, scope, of: principals, limit: Finding.maxEventIDs) {
+                firstReads[principal, default: []] += reads
+            }
+        }
+        return newOnes.compactMap { count in
+            let reads = (firstReads[count.principal] ?? []).enumerated()
+                .sorted { ($0.element.time, $0.offset) < ($1.element.time, $1.offset) }.map(\.element)
+            guard let first = reads.first else { return nil }
+            return Finding(
+                .newLogReader, .high, time: isoTime(first.time), subject: first.object, principal: count.principal,
+                detail:
+                    "\(count.principal) read CloudTrail log files for the first time: \(count.reads) read(s) of \(count.files) file(s) of \(first.trail)",
+                eventIDs: reads.map(\.eventID), events: count.reads, identity: [first.eventID])
+        }
     }
 
-    /// Failed reads, one finding per principal, trail and UTC day.
-    static func denied(_ reads: [LogRead]) -> [Finding] {
-        var groups: [[String]: [LogRead]] = [:]
-        for read in reads {
-            groups[[read.principal, read.trail, dayText(FindingsScope.day(read.time))], default: []].append(read)
+    /// Failed reads, one finding per principal, trail and UTC day: its first reads, its count
+    /// and its error codes are kept, not every read.
+    static func denied(_ db: Database, _ scope: FindingsScope) throws -> [Finding] {
+        struct Denial {
+            var first: LogRead
+            var eventIDs: [String]
+            var count: Int
+            var errors: Set<String>
         }
-        return groups.map { key, reads in
-            let first = reads[0]
-            let errors = Set(reads.compactMap(\.error)).sorted().joined(separator: ", ")
+        let source = LogReadSource.kmsDecrypt
+        let (from, arguments) = source.from(scope)
+        // A failed Decrypt is the denial; a refused GetObject is seen by S3 only.
+        let rows = try Row.fetchCursor(
+            db,
+            sql: """
+                SELECT \(FindingsScope.principalSQL) AS principal, e.event_time AS time,
+                       (SELECT text FROM strings WHERE id = e.error_code_sid) AS error, \(source.detailColumns(of: "e"))
+                \(from) AND e.error_code_sid IS NOT NULL
+                ORDER BY e.event_time, e.id
+                """, arguments: StatementArguments(arguments))
+        var groups: [[String]: Denial] = [:]
+        var order: [[String]] = []
+        while let row = try rows.next() {
+            let principal: String = row["principal"], time: Int64 = row["time"], error: String = row["error"]
+            let trail: String = row["trail"] ?? ""
+            let key = [principal, trail, dayText(FindingsScope.day(time))]
+            if var denial = groups[key] {
+                denial.count += 1
+                denial.errors.insert(error)
+                if denial.eventIDs.count < Finding.maxEventIDs { denial.eventIDs.append(EventUID.text(row["uid"])) }
+                groups[key] = denial
+            } else {
+                let first = LogRead(time: time, eventID: EventUID.text(row["uid"]), object: row["object"] ?? "", trail: trail)
+                groups[key] = Denial(first: first, eventIDs: [first.eventID], count: 1, errors: [error])
+                order.append(key)
+            }
+        }
+        return order.map { key in
+            let denial = groups[key]!, first = denial.first
             return Finding(
-                .logReadDenied, .medium, time: isoTime(first.time), subject: first.trail, principal: first.principal,
-                detail: "\(reads.count) failed Decrypt(s) of CloudTrail log files (\(errors)) on \(key[2]), the first of \(first.object)",
-                eventIDs: reads.map(\.eventID), identity: [key[2]])
+                .logReadDenied, .medium, time: isoTime(first.time), subject: first.trail, principal: key[0],
+                detail:
+                    "\(denial.count) failed Decrypt(s) of CloudTrail log files (\(denial.errors.sorted().joined(separator: ", "))) on \(key[2]), the first of \(first.object)",
+                eventIDs: denial.eventIDs, events: denial.count, identity: [key[2]])
         }
     }
 }

@@ -1,0 +1,204 @@
+import GRDB
+import KMSIndexSynth
+import XCTest
+
+@testable import KMSIndex
+
+/// `new-log-reader` and `log-read-denied` keep a few reads per finding instead of the window's
+/// reads: their findings equal those of the whole-list version (kept below as the reference) on
+/// generated trees with reads from both sources, in every kind of window.
+final class LogReadFindingsTests: XCTestCase {
+    func testFindingsEqualTheWholeListVersionInEveryWindow() throws {
+        let dir = try TempDir()
+        var options = SynthOptions(seed: 23, accounts: 2, regions: ["us-east-1", "eu-west-1"], days: 3, filesPerDay: 48)
+        options.s3DataEvents = true
+        _ = try Synth.generate(options, into: dir.url.appendingPathComponent("tree"))
+        let index = try makeIndex(dir)
+        var ingestOptions = IngestOptions(paths: [dir.path + "/tree"])
+        ingestOptions.s3Reads = .auto
+        _ = try Ingester(database: index, options: ingestOptions).run()
+
+        let day: Int64 = 86_400_000
+        let start = try XCTUnwrap(try index.queue.read { db in try Int64.fetchOne(db, sql: "SELECT min(event_time) FROM events") })
+        let windows: [FindingsWindow] = [.all, .sinceLastRun, .since(start + day), .since(start + 2 * day + day / 2)]
+        var compared = (readers: 0, denials: 0, listsCut: 0)
+        for window in windows {
+            let (found, expected) = try index.queue.read { db in
+                let scope = try FindingsScope(db, window: window)
+                return (try LogReadFindings.find(db, scope), try ReferenceLogReadFindings.find(db, scope))
+            }
+            let order = { (a: Finding, b: Finding) in Finding.ordered(a, b) }
+            XCTAssertEqual(found.sorted(by: order), expected.sorted(by: order), "\(window)")
+            compared.readers += found.filter { $0.kind == .newLogReader }.count
+            compared.denials += found.filter { $0.kind == .logReadDenied }.count
+            compared.listsCut += found.filter { $0.events > $0.eventIDs.count }.count
+        }
+        // The tree exercises what the reads are kept for: readers, denials, long lists.
+        XCTAssertGreaterThan(compared.readers, 4)
+        XCTAssertGreaterThan(compared.denials, 0)
+        XCTAssertGreaterThan(compared.listsCut, 0)
+
+        // An own principal is never a new reader, in both versions.
+        let reader = try XCTUnwrap(
+            try index.queue.read { db in try LogReadFindings.find(db, FindingsScope(db, window: .all)) }
+                .first { $0.kind == .newLogReader }?.principal)
+        XCTAssertTrue(try index.queue.write { db in try OwnPrincipals.add(db, arn: reader) })
+        let (found, expected) = try index.queue.read { db in
+            let scope = try FindingsScope(db, window: .all)
+            return (try LogReadFindings.find(db, scope), try ReferenceLogReadFindings.find(db, scope))
+        }
+        XCTAssertEqual(found.sorted(by: Finding.ordered), expected.sorted(by: Finding.ordered))
+        XCTAssertFalse(found.contains { $0.kind == .newLogReader && $0.principal == reader })
+    }
+}
+
+// The whole-list version: every read of the window in memory, grouped in Swift.
+
+private struct ReferenceLogRead {
+    var time: Int64
+    var eventID: String
+    var principal: String
+    var object: String
+    var trail: String
+    /// The error code of a read that failed.
+    var error: String?
+    /// The reader is one of the indexer's own principals (`own-principal add`).
+    var own = false
+}
+
+/// Where reads of log files are learned: KMS Decrypts (S3 decrypts each GET of an SSE-KMS
+/// log file under the reader's identity) and S3 data events (`GetObject` of a log file, which
+/// also sees reads under S3 Bucket Keys and of SSE-S3 buckets; `--s3-reads`).
+private enum ReferenceLogReadSource: CaseIterable {
+    case kmsDecrypt, s3Read
+
+    /// S3 reads `r` of CloudTrail log files, by their key (`…/CloudTrail/…/ACCOUNT_CloudTrail_…`):
+    /// under Bucket Keys no KMS event names the file.
+    static let logFileSQL = "o.key LIKE '%/CloudTrail/%' AND cloudtrail_log_account(o.key) IS NOT NULL"
+
+    /// The reads in the window, oldest first.
+    func reads(_ db: Database, _ scope: FindingsScope) throws -> [ReferenceLogRead] {
+        let rows: [Row]
+        switch self {
+        case .kmsDecrypt:
+            rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT e.event_time AS time, \(FindingsScope.uidSQL) AS uid, \(FindingsScope.principalSQL) AS principal,
+                           \(objectARNSQL("e.object_id")) AS object, t.arn AS trail,
+                           (SELECT text FROM strings WHERE id = e.error_code_sid) AS error,
+                           \(OwnPrincipals.matches("e.principal_id")) AS own
+                    FROM events e JOIN trails t ON t.id = e.trail_id LEFT JOIN principals p ON p.id = e.principal_id
+                    WHERE \(scope.condition) AND e.event_name_sid = ? AND e.trail_id IS NOT NULL
+                    ORDER BY e.event_time, e.id
+                    """, arguments: StatementArguments(scope.arguments + [scope.decrypt]))
+        case .s3Read:
+            // The trail: the one whose delivery named the file, else (Bucket Keys) the bucket.
+            rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT r.event_time AS time, r.event_uid AS uid, \(FindingsScope.principalSQL) AS principal,
+                           \(objectARNSQL("r.object_id")) AS object,
+                           coalesce((SELECT t.arn FROM events d JOIN trails t ON t.id = d.trail_id
+                                     WHERE d.object_id = r.object_id AND d.trail_id IS NOT NULL LIMIT 1),
+                                    (SELECT 's3://' || b.name FROM s3_buckets b WHERE b.id = o.bucket_id)) AS trail,
+                           (SELECT text FROM strings WHERE id = r.error_code_sid) AS error,
+                           \(OwnPrincipals.matches("r.principal_id")) AS own
+                    FROM s3_reads r JOIN s3_objects o ON o.id = r.object_id LEFT JOIN principals p ON p.id = r.principal_id
+                    WHERE \(scope.s3Condition) AND \(LogReadSource.logFileSQL)
+                    ORDER BY r.event_time, r.id
+                    """, arguments: StatementArguments(scope.s3Arguments))
+        }
+        return rows.compactMap { row in
+            guard let principal: String = row["principal"] else { return nil }
+            return ReferenceLogRead(
+                time: row["time"], eventID: EventUID.text(row["uid"]), principal: principal,
+                object: row["object"] ?? "", trail: row["trail"] ?? "", error: row["error"], own: row["own"])
+        }
+    }
+
+    /// Successful reads of log files by `principal` in all of the index's history.
+    func readsEver(_ db: Database, principal: String, decrypt: Int64) throws -> Int {
+        let ids = try FindingsScope.principalIDs(db, principal)
+        guard !ids.isEmpty else { return 0 }
+        let list = ids.map(String.init).joined(separator: ",")
+        switch self {
+        case .kmsDecrypt:
+            // `callers` is keyed by key then caller: the keys that protect logs are few, so each
+            // (key, session) pair is one seek, however many sessions a role had.
+            return try Int.fetchOne(
+                db,
+                sql: """
+                    SELECT coalesce(sum(c.events), 0) FROM callers c
+                    WHERE c.key_id IN (SELECT DISTINCT key_id FROM activity_totals WHERE trail_id != 0)
+                      AND c.principal_id IN (\(list))
+                      AND c.trail_id != 0 AND c.event_name_sid = ? AND c.error_code_sid = 0
+                    """, arguments: [decrypt]) ?? 0
+        case .s3Read:
+            return try Int.fetchOne(
+                db,
+                sql: """
+                    SELECT count(*) FROM s3_reads r JOIN s3_objects o ON o.id = r.object_id
+                    WHERE r.principal_id IN (\(list)) AND r.error_code_sid IS NULL AND \(LogReadSource.logFileSQL)
+                    """) ?? 0
+        }
+    }
+}
+
+/// `new-log-reader` and `log-read-denied`.
+private enum ReferenceLogReadFindings {
+    static func find(_ db: Database, _ scope: FindingsScope) throws -> [Finding] {
+        var findings: [Finding] = []
+        var reads: [ReferenceLogRead] = []
+        for source in ReferenceLogReadSource.allCases {
+            let found = try source.reads(db, scope)
+            // A failed Decrypt is the denial; a refused GetObject is seen by S3 only.
+            if source == .kmsDecrypt { findings += denied(found.filter { $0.error != nil }) }
+            // The indexer's own principals read every log file: never a new reader.
+            reads += found.filter { $0.error == nil && !$0.own }
+        }
+        // Oldest first across both sources; within a source, as it listed them.
+        let ordered = reads.enumerated().sorted { ($0.element.time, $0.offset) < ($1.element.time, $1.offset) }
+        findings += try newReaders(db, scope, ordered.map(\.element))
+        return findings
+    }
+
+    /// Principals all of whose successful reads of log files ever, from both sources, are in
+    /// the window: they read one for the first time in it. A role counts once for all its
+    /// sessions; a read both sources saw counts in both, in the window as in all of history.
+    static func newReaders(_ db: Database, _ scope: FindingsScope, _ reads: [ReferenceLogRead]) throws -> [Finding] {
+        var byPrincipal: [String: [ReferenceLogRead]] = [:]
+        for read in reads { byPrincipal[read.principal, default: []].append(read) }
+        var findings: [Finding] = []
+        for (principal, reads) in byPrincipal {
+            var ever = 0
+            for source in ReferenceLogReadSource.allCases { ever += try source.readsEver(db, principal: principal, decrypt: scope.decrypt) }
+            guard ever <= reads.count else { continue }
+            let first = reads[0]
+            let files = Set(reads.map(\.object)).count
+            findings.append(
+                Finding(
+                    .newLogReader, .high, time: isoTime(first.time), subject: first.object, principal: principal,
+                    detail:
+                        "\(principal) read CloudTrail log files for the first time: \(reads.count) read(s) of \(files) file(s) of \(first.trail)",
+                    eventIDs: reads.map(\.eventID), identity: [first.eventID]))
+        }
+        return findings
+    }
+
+    /// Failed reads, one finding per principal, trail and UTC day.
+    static func denied(_ reads: [ReferenceLogRead]) -> [Finding] {
+        var groups: [[String]: [ReferenceLogRead]] = [:]
+        for read in reads {
+            groups[[read.principal, read.trail, dayText(FindingsScope.day(read.time))], default: []].append(read)
+        }
+        return groups.map { key, reads in
+            let first = reads[0]
+            let errors = Set(reads.compactMap(\.error)).sorted().joined(separator: ", ")
+            return Finding(
+                .logReadDenied, .medium, time: isoTime(first.time), subject: first.trail, principal: first.principal,
+                detail: "\(reads.count) failed Decrypt(s) of CloudTrail log files (\(errors)) on \(key[2]), the first of \(first.object)",
+                eventIDs: reads.map(\.eventID), identity: [key[2]])
+        }
+    }
+}
