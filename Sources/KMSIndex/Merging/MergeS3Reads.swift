@@ -10,27 +10,27 @@ extension MergeStatements {
         ("bytes", nil), ("source_file_id", "ledger_files"),
     ]
     static let stagedS3ReadColumns: [(name: String, mappedBy: String?)] = [
-        ("bucket", nil), ("source_file_id", "ledger_files"),
+        ("source_file_id", "ledger_files"), ("bucket_hash", nil),
     ]
 
     /// Copies the shard's S3 reads the destination lacks (unique by time and eventID, as in
     /// ingest) and its staged reads (a killed ingest's: the next ingest into the destination
     /// decides them), ids remapped; returns how many of each were added.
     static func mergeS3Reads(_ db: Database) throws -> (reads: Int, staged: Int) {
-        func copy(_ table: String, _ columns: [(name: String, mappedBy: String?)], conflict: String) throws -> Int {
+        func copy(_ table: String, _ columns: [(name: String, mappedBy: String?)], order: String) throws -> Int {
             let (values, joins) = remapped(columns)
             try db.execute(
                 sql: """
-                    INSERT \(conflict) INTO main.\(table) (\(columns.map(\.name).joined(separator: ", ")))
+                    INSERT OR IGNORE INTO main.\(table) (\(columns.map(\.name).joined(separator: ", ")))
                     SELECT \(values.joined(separator: ", ")) FROM shard.\(table) e
                     \(joins.joined(separator: "\n"))
-                    ORDER BY e.id
+                    ORDER BY \(order)
                     """)
             return db.changesCount
         }
         return (
-            try copy("s3_reads", s3ReadColumns, conflict: "OR IGNORE"),
-            try copy("s3_reads_staged", stagedS3ReadColumns, conflict: "OR IGNORE")
+            try copy("s3_reads", s3ReadColumns, order: "e.id"),
+            try copy("s3_reads_staged", stagedS3ReadColumns, order: "e.source_file_id")
         )
     }
 }

@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 
 /// Writes reads of S3 objects (`s3_reads`), through the event writer's id caches, and keeps
-/// `--s3-reads auto`'s staging (`s3_reads_staged`).
+/// `--s3-reads auto`'s staging (`s3_reads_staged`: a file and the hash of a bucket's name).
 ///
 /// `auto` keeps the reads of buckets that KMS events name as a bucket (S3 Bucket Keys) or
 /// that hold CloudTrail log files. Which buckets count is decided from the whole index at the
@@ -40,9 +40,9 @@ extension EventWriter {
     func writeS3Reads(_ reads: inout [S3ReadEvent], noted: Set<String>, fileID: Int64, staging: S3ReadStaging?) throws {
         func note(_ bucket: String) throws {
             var row = BoundStatement(
-                try db.cachedStatement(sql: "INSERT OR IGNORE INTO s3_reads_staged (bucket, source_file_id) VALUES (?, ?)"))
-            row.text(bucket)
+                try db.cachedStatement(sql: "INSERT OR IGNORE INTO s3_reads_staged (source_file_id, bucket_hash) VALUES (?, ?)"))
             row.int(fileID)
+            row.int(LedgerPath.hash(bucket))
             _ = try row.execute(db)
         }
         for bucket in noted.sorted() { try note(bucket) }
@@ -88,16 +88,20 @@ final class S3ReadStaging {
     static func resolve(_ db: Database, writer: EventWriter, parser base: FileParser) throws {
         let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM s3_reads_staged") ?? 0
         if count == 0 { return }
-        let counting = Set(try String.fetchAll(db, sql: bucketsThatCount))
+        // Notes name a bucket by the hash of its name: two names with one hash only make a file
+        // be read again for reads it does not hold.
+        var counting: [Int64: [String]] = [:]
+        for name in try String.fetchAll(db, sql: bucketsThatCount) { counting[LedgerPath.hash(name), default: []].append(name) }
         var files: [Int64: (path: String, sha: String?, buckets: Set<String>)] = [:]
-        for row in try Row.fetchAll(
+        let notes = try Row.fetchCursor(
             db,
             sql: """
-                SELECT s.source_file_id, f.path, f.file_sha256, s.bucket
+                SELECT s.source_file_id, f.path, f.file_sha256, s.bucket_hash
                 FROM s3_reads_staged s JOIN source_files f ON f.id = s.source_file_id ORDER BY s.source_file_id
-                """) where counting.contains(row[3])
-        {
-            files[row[0], default: (row[1], row[2], [])].buckets.insert(row[3])
+                """)
+        while let row = try notes.next() {
+            guard let names = counting[row[3]] else { continue }
+            files[row[0], default: (row[1], row[2], [])].buckets.formUnion(names)
         }
         for (fileID, file) in files.sorted(by: { $0.key < $1.key }) {
             var parser = base

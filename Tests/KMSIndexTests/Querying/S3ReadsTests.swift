@@ -159,6 +159,36 @@ final class S3ReadsTests: XCTestCase {
         XCTAssertFalse(contents["s3_objects"]!.contains { $0.contains("bk-logs") && $0.contains("f1.json.gz") })
     }
 
+    /// Migration 019 turns a killed run's notes (file, bucket name) into (file, hash of the
+    /// name), which the next run's end reads as it reads its own.
+    func testMigration19KeepsTheNotesOfAKilledRun() throws {
+        let dir = try TempDir()
+        let queue = try DatabaseQueue(path: dir.path + "/v18.sqlite", configuration: IndexDatabase.configuration(readOnly: false))
+        let v18 = IndexDatabase.migrations.map(\.identifier).filter { $0 < "019" }.last!
+        try IndexDatabase.migrator.migrate(queue, upTo: v18)
+        let notes = [(1, "bk-logs"), (1, "logs-bucket"), (2, "bk-logs"), (2, "unrelated")]
+        try queue.write { db in
+            let ledger = try LedgerWriter(db: db)
+            for path in ["a/one.json.gz", "a/two.json.gz"] {
+                _ = try ledger.record(path, .init(size: 1, mtimeNs: 1, outcome: .ingested, reason: nil))
+            }
+            for (file, bucket) in notes {
+                try db.execute(
+                    sql: "INSERT INTO s3_reads_staged (bucket, source_file_id) VALUES (?, ?)", arguments: [bucket, Int64(file)])
+            }
+        }
+        try IndexDatabase.migrator.migrate(queue)
+        try queue.read { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT source_file_id, bucket_hash FROM s3_reads_staged")
+            XCTAssertEqual(
+                rows.map { "\($0[0] as Int64) \($0[1] as Int64)" }.sorted(),
+                notes.map { "\($0.0) \(LedgerPath.hash($0.1))" }.sorted())
+            // The notes are their own key: no second copy of them in an index.
+            XCTAssertEqual(
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND tbl_name = 's3_reads_staged'"), 0)
+        }
+    }
+
     func testAMalformedS3ReadCostsNothingElse() throws {
         let dir = try TempDir()
         let bad = Self.s3Records[1].replacingOccurrences(of: #""eventID":"g2","#, with: "")
@@ -215,7 +245,7 @@ func tableContents(_ index: IndexDatabase) throws -> [String: [String]] {
                        || ' ' || coalesce(r.source_ip, '') || ' ' || coalesce(r.bytes, '') || ' ' || coalesce(\(String(format: stringText, "r.error_code_sid")), '')
                 FROM s3_reads r ORDER BY 1
                 """)
-        out["s3_reads_staged"] = try String.fetchAll(db, sql: "SELECT bucket FROM s3_reads_staged ORDER BY 1")
+        out["s3_reads_staged"] = try String.fetchAll(db, sql: "SELECT bucket_hash FROM s3_reads_staged ORDER BY 1")
         out["s3_objects"] = try String.fetchAll(
             db, sql: "SELECT \(String(format: objectText, "x.id")) || ' ' || x.kind FROM s3_objects x ORDER BY 1")
         out["principals"] = try String.fetchAll(db, sql: "SELECT \(String(format: principalText, "x.id")) FROM principals x ORDER BY 1")
