@@ -29,7 +29,7 @@ extension KMSIndexCommand {
             let printer = try queryIndex(database) { db in
                 let query = try Listings.objectsQuery(db, filter: filter, bucket: bucket, trail: trail)
                 let printer = RowPrinter(columns: query.columns, format: format, write: Console.out)
-                try query.stream { printer.add($0) }
+                try query.print(to: printer)
                 return printer
             }
             try endOutput(printer, none: "no object matches")

@@ -57,7 +57,7 @@ extension KMSIndexCommand {
                 printer = try queue.read { db in
                     let query = try ReadOnlySQL.query(db, sql: sql, parameters: parameters)
                     let printer = RowPrinter(columns: query.columns, format: format, write: Console.out)
-                    try query.stream { printer.add($0) }
+                    try query.print(to: printer)
                     return printer
                 }
             } catch {

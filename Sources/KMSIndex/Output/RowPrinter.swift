@@ -1,3 +1,7 @@
+import Foundation
+import GRDB
+import GRDBSQLite
+
 /// Prints result rows as they come, in any `OutputFormat`, holding none of them: an ad-hoc
 /// query or a listing of millions of rows prints in the memory of one. The table format holds
 /// its first `sizingRows` rows, to size its columns; a later value wider than its column
@@ -17,17 +21,27 @@ package final class RowPrinter {
     package private(set) var rowCount = 0
 
     private let write: (String) -> Void
-    private var pending = ""
+    /// Output not yet handed to `write`, as UTF-8 (JSON and CSV are written byte by byte:
+    /// a listing of millions of rows spends its time here).
+    private var pending = JSONBytes(capacity: pieceBytes + 4096)
     private var started = false
     /// The table format: rows held until the columns are sized, then the widths.
     private var held: [[String]] = []
     private var widths: [Int]?
+    /// JSON: `"name":` of each column, quoted once.
+    private let keys: [[UInt8]]
 
     /// `write` receives the output in order, in pieces.
     package init(columns: [String], format: OutputFormat, write: @escaping (String) -> Void) {
         self.columns = columns
         self.format = format
         self.write = write
+        keys = columns.map { name in
+            var key = JSONBytes()
+            key.string(name)
+            key.raw(":")
+            return key.bytes
+        }
     }
 
     package func add(_ row: [Cell]) {
@@ -43,13 +57,62 @@ package final class RowPrinter {
             }
         case .csv, .tsv:
             startOnce()
-            emit(delimitedLine(row.map(\.text)))
-        case .json:
-            emit((started ? ",\n  " : "[\n  ") + Self.jsonObject(columns, row))
-            started = true
-        case .ndjson:
-            emit(Self.jsonObject(columns, row) + "\n")
+            for i in 0..<columns.count {
+                if i > 0 { pending.raw(format == .tsv ? "\t" : ",") }
+                if i < row.count, let text = row[i].text { field(text) }
+            }
+            pending.raw(format == .tsv ? "\n" : "\r\n")
+        case .json, .ndjson:
+            startObject()
+            for i in 0..<columns.count {
+                if i > 0 { pending.raw(",") }
+                pending.raw(keys[i])
+                Self.appendJSON(i < row.count ? row[i] : .null, to: &pending)
+            }
+            endObject()
         }
+        flushIfFull()
+    }
+
+    /// Adds the row SQLite's statement `handle` is on, read straight from its columns: text
+    /// is never made a Swift string on the way to JSON, CSV or TSV. Columns beyond the
+    /// printer's are ignored. Values print as `Cell(databaseValue:)` makes them.
+    package func add(columnsOf handle: OpaquePointer) {
+        guard format != .table else {
+            add((0..<Int32(columns.count)).map { Self.cell(handle, $0) })
+            return
+        }
+        rowCount += 1
+        let count = min(Int32(columns.count), sqlite3_column_count(handle))
+        if format == .csv || format == .tsv {
+            startOnce()
+            for i in 0..<Int32(columns.count) {
+                if i > 0 { pending.raw(format == .tsv ? "\t" : ",") }
+                guard i < count else { continue }
+                switch sqlite3_column_type(handle, i) {
+                case SQLITE_INTEGER: pending.int(sqlite3_column_int64(handle, i))
+                case SQLITE_NULL: break
+                case SQLITE_TEXT: Self.withText(handle, i) { field($0) }
+                default: if let text = Self.cell(handle, i).text { field(text) }
+                }
+            }
+            pending.raw(format == .tsv ? "\n" : "\r\n")
+        } else {
+            startObject()
+            for i in 0..<Int32(columns.count) {
+                if i > 0 { pending.raw(",") }
+                pending.raw(keys[Int(i)])
+                guard i < count else { pending.null(); continue }
+                switch sqlite3_column_type(handle, i) {
+                case SQLITE_INTEGER: pending.int(sqlite3_column_int64(handle, i))
+                case SQLITE_NULL: pending.null()
+                case SQLITE_TEXT: Self.withText(handle, i) { pending.string($0) }
+                default: Self.appendJSON(Self.cell(handle, i), to: &pending)
+                }
+            }
+            endObject()
+        }
+        flushIfFull()
     }
 
     /// Prints what is still held or pending, and the end of the output (a JSON array's
@@ -58,18 +121,63 @@ package final class RowPrinter {
         switch format {
         case .table: if widths == nil { sizeTable() }
         case .csv, .tsv: startOnce()
-        case .json: emit(started ? "\n]\n" : "[]\n")
+        case .json: pending.raw(started ? "\n]\n" : "[]\n")
         case .ndjson: break
         }
-        if !pending.isEmpty { write(pending) }
-        pending = ""
+        if !pending.bytes.isEmpty { write(String(decoding: pending.bytes, as: UTF8.self)) }
+        pending.bytes.removeAll(keepingCapacity: true)
     }
 
     private func emit(_ text: String) {
-        pending += text
-        if pending.utf8.count >= Self.pieceBytes {
-            write(pending)
-            pending = ""
+        var text = text
+        text.withUTF8 { pending.bytes.append(contentsOf: $0) }
+        flushIfFull()
+    }
+
+    private func flushIfFull() {
+        if pending.bytes.count >= Self.pieceBytes {
+            write(String(decoding: pending.bytes, as: UTF8.self))
+            pending.bytes.removeAll(keepingCapacity: true)
+        }
+    }
+
+    private func startObject() {
+        if format == .json { pending.raw(started ? ",\n  {" : "[\n  {") } else { pending.raw("{") }
+        started = true
+    }
+
+    private func endObject() { pending.raw(format == .ndjson ? "}\n" : "}") }
+
+    /// The value of column `i`, as `Cell(databaseValue:)` makes it.
+    static func cell(_ handle: OpaquePointer, _ i: Int32) -> Cell {
+        switch sqlite3_column_type(handle, i) {
+        case SQLITE_INTEGER: return .integer(sqlite3_column_int64(handle, i))
+        case SQLITE_FLOAT: return .real(sqlite3_column_double(handle, i))
+        case SQLITE_TEXT: return .text(withText(handle, i) { String(decoding: $0, as: UTF8.self) })
+        case SQLITE_BLOB:
+            let count = Int(sqlite3_column_bytes(handle, i))
+            let bytes = sqlite3_column_blob(handle, i).map { UnsafeRawBufferPointer(start: $0, count: count) }
+            return Cell(databaseValue: Data(bytes ?? UnsafeRawBufferPointer(start: nil, count: 0)).databaseValue)
+        default: return .null
+        }
+    }
+
+    /// Calls `body` with the UTF-8 bytes of text column `i`, as SQLite holds them.
+    static func withText<T>(_ handle: OpaquePointer, _ i: Int32, _ body: (UnsafeBufferPointer<UInt8>) -> T) -> T {
+        // sqlite3_column_text before sqlite3_column_bytes, as SQLite documents.
+        let text = sqlite3_column_text(handle, i)
+        let count = Int(sqlite3_column_bytes(handle, i))
+        return body(UnsafeBufferPointer(start: text, count: text == nil ? 0 : count))
+    }
+
+    /// A cell as a JSON literal, as `Cell.json` writes it.
+    static func appendJSON(_ cell: Cell, to json: inout JSONBytes) {
+        switch cell {
+        case .null: json.null()
+        case let .text(s): json.string(s)
+        case let .integer(n): json.int(n)
+        case let .real(x): json.double(x)
+        case let .boolean(b): if b { json.raw("true") } else { json.raw("false") }
         }
     }
 
@@ -107,43 +215,43 @@ package final class RowPrinter {
     private func startOnce() {
         guard !started else { return }
         started = true
-        emit(delimitedLine(columns))
+        for (i, name) in columns.enumerated() {
+            if i > 0 { pending.raw(format == .tsv ? "\t" : ",") }
+            field(name)
+        }
+        pending.raw(format == .tsv ? "\n" : "\r\n")
     }
 
-    private func delimitedLine(_ values: [String?]) -> String {
-        let tsv = format == .tsv
-        return values.map { Self.field($0, tsv: tsv) }.joined(separator: tsv ? "\t" : ",") + (tsv ? "\n" : "\r\n")
+    private func field(_ value: String) {
+        var value = value
+        value.withUTF8 { field($0) }
     }
 
     /// CSV quotes a field holding `,` `"` LF or CR; TSV has no quoting and escapes backslash,
     /// tab, LF and CR.
-    private static func field(_ value: String?, tsv: Bool) -> String {
-        guard let value else { return "" }
-        // Most values need no quoting or escaping: skip the slower paths for them.
-        var special = false
-        for byte in value.utf8 {
-            if byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r")
-                || (tsv
-                    ? byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "\t") : byte == UInt8(ascii: ",") || byte == UInt8(ascii: "\""))
-            {
-                special = true
-                break
+    private func field(_ utf8: UnsafeBufferPointer<UInt8>) {
+        let tsv = format == .tsv
+        // Most values need no quoting or escaping: copied as they are.
+        let (lf, cr) = (UInt8(ascii: "\n"), UInt8(ascii: "\r"))
+        let (a, b) = tsv ? (UInt8(ascii: "\\"), UInt8(ascii: "\t")) : (UInt8(ascii: ","), UInt8(ascii: "\""))
+        let special = utf8.contains { $0 == lf || $0 == cr || $0 == a || $0 == b }
+        guard special else {
+            pending.bytes.append(contentsOf: utf8)
+            return
+        }
+        // The special characters are ASCII: a byte of a longer UTF-8 sequence is never one.
+        if !tsv { pending.raw("\"") }
+        for byte in utf8 {
+            switch (tsv, byte) {
+            case (true, UInt8(ascii: "\\")): pending.raw("\\\\")
+            case (true, UInt8(ascii: "\t")): pending.raw("\\t")
+            case (true, UInt8(ascii: "\n")): pending.raw("\\n")
+            case (true, UInt8(ascii: "\r")): pending.raw("\\r")
+            case (false, UInt8(ascii: "\"")): pending.raw("\"\"")
+            default: pending.bytes.append(byte)
             }
         }
-        if !special { return value }
-        // By Unicode scalar, not Character: a quote or CR LF can be part of a larger grapheme.
-        var out = tsv ? "" : "\""
-        for scalar in value.unicodeScalars {
-            switch (tsv, scalar) {
-            case (true, "\\"): out += "\\\\"
-            case (true, "\t"): out += "\\t"
-            case (true, "\n"): out += "\\n"
-            case (true, "\r"): out += "\\r"
-            case (false, "\""): out += "\"\""
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return tsv ? out : out + "\""
+        if !tsv { pending.raw("\"") }
     }
 
     // MARK: JSON

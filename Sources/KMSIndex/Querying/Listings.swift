@@ -1,4 +1,5 @@
 import GRDB
+import GRDBSQLite
 
 /// The listings of `kmsindex keys`, `trails` and `objects`: one row per key, trail or S3
 /// location, with counts over the events the filter keeps, and first and last seen.
@@ -198,10 +199,20 @@ package struct ListingQuery {
 
     package func table() throws -> ResultTable { try fetchTable(statement, arguments: arguments) }
 
-    /// Hands each row to `row`, holding none.
-    package func stream(_ row: ([Cell]) throws -> Void) throws {
-        let rows = try Row.fetchCursor(statement, arguments: arguments)
-        while let next = try rows.next() { try row(next.databaseValues.map(Cell.init(databaseValue:))) }
+    /// Hands each row to `printer` as SQLite yields it, holding none.
+    package func print(to printer: RowPrinter) throws {
+        try statement.setArguments(arguments)
+        let handle = statement.sqliteStatement
+        defer { sqlite3_reset(handle) }
+        while true {
+            let code = sqlite3_step(handle)
+            if code == SQLITE_DONE { return }
+            guard code == SQLITE_ROW else {
+                let message = sqlite3_db_handle(handle).flatMap { sqlite3_errmsg($0) }.map { String(cString: $0) }
+                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: message, sql: statement.sql)
+            }
+            printer.add(columnsOf: handle)
+        }
     }
 }
 

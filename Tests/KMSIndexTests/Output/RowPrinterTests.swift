@@ -1,3 +1,4 @@
+import GRDB
 import XCTest
 
 @testable import KMSIndex
@@ -30,6 +31,36 @@ final class RowPrinterTests: XCTestCase {
         }
         XCTAssertEqual(ResultTable(columns: ["n"], cells: []).render(.json), "[]\n")
         XCTAssertEqual(ResultTable(columns: ["n"], cells: []).render(.csv), "n\r\n")
+    }
+
+    /// Rows read straight from SQLite's columns print as their cells do, in every format, for
+    /// every type of value and text that needs quoting or escaping; text after a NUL is kept.
+    func testRowsFromSQLitePrintAsTheirCells() throws {
+        let queue = try DatabaseQueue()
+        let sql = """
+            SELECT 42 AS n, -7 AS neg, 0.25 AS r, NULL AS absent, x'00ff10' AS blob, 'plain' AS plain,
+                   'a,b"c' || char(13, 10) || 'd' || char(9) || 'e\\f' AS quoted,
+                   'é' || char(27, 133, 8232, 127) || '✓' AS escaped
+            UNION ALL SELECT 0, 9223372036854775807, -1e300, 'x', x'', '', ',', char(34)
+            """
+        try queue.read { db in
+            let query = try ListingQuery(db, sql: sql, arguments: [])
+            let table = try query.table()
+            XCTAssertEqual(table.cells.count, 2)
+            for format in OutputFormat.allCases {
+                let (p, pieces) = printer(query.columns, format)
+                try query.print(to: p)
+                p.finish()
+                XCTAssertEqual(pieces.text, table.render(format), "\(format)")
+                XCTAssertEqual(p.rowCount, 2)
+            }
+            // A NUL inside text is data: printed (escaped in JSON), not where the text ends.
+            let nul = try ListingQuery(db, sql: "SELECT 'a' || char(0) || 'b' AS t", arguments: [])
+            let (p, pieces) = printer(nul.columns, .ndjson)
+            try nul.print(to: p)
+            p.finish()
+            XCTAssertEqual(pieces.text, "{\"t\":\"a\\u0000b\"}\n")
+        }
     }
 
     /// Output leaves the printer while rows are still coming: nothing waits for the end but
