@@ -92,4 +92,50 @@ final class PrincipalReadsTests: XCTestCase {
         XCTAssertEqual(try reads(index, "Reader").count, 1_200)
         XCTAssertEqual(try reads(index, "session-7"), ["s7"])
     }
+
+    /// A caller of many days asked for one: the window's events are found by time rather than
+    /// the caller's by its index, and the answer is the same either way, at the window's edges too.
+    func testAShortWindowOfABusyCallerIsReadByTime() throws {
+        let dir = try TempDir()
+        var records: [String] = []
+        for day in 1...9 {
+            for minute in 0..<30 {
+                let id = "d\(day)m\(minute)"
+                records.append(
+                    queryRecord(
+                        id, minute % 3 == 0 ? "GenerateDataKey" : "Decrypt",
+                        "2024-03-0\(day)T\(String(format: "%02d", minute % 24)):\(String(format: "%02d", minute)):00Z",
+                        identity: Q.reader("busy"), requestParameters: Q.context(object: Q.log1)))
+            }
+        }
+        // Other callers on the day asked for, so that the day is not the caller's alone.
+        for k in 0..<5 {
+            records.append(queryRecord("o\(k)", "Decrypt", "2024-03-05T12:0\(k):00Z", requestParameters: Q.context(object: Q.log1)))
+        }
+        let index = try queryIndex(dir, records)
+        let all = try reads(index, "busy")
+        XCTAssertEqual(all.count, 9 * 20)
+        let windows = [
+            QueryFilter(since: "2024-03-05T00:00:00Z", until: "2024-03-06T00:00:00Z"),
+            QueryFilter(since: "2024-03-05T10:10:00Z", until: "2024-03-05T20:20:00Z"),
+            QueryFilter(since: "2024-03-09T00:00:00Z"), QueryFilter(until: "2024-03-01T12:00:00Z"),
+            QueryFilter(since: "2024-03-01T06:00:00Z"),
+        ]
+        let times = try index.queue.read { db in
+            try Dictionary(
+                uniqueKeysWithValues: PrincipalReads(db).reads(principal: "busy", filter: QueryFilter()).map { ($0.eventID, $0.eventTime) })
+        }
+        var byTime = 0
+        for window in windows {
+            let expected = all.filter { id in
+                let t = times[id]!
+                return (window.since.map { t >= $0 } ?? true) && (window.until.map { t < $0 } ?? true)
+            }
+            XCTAssertEqual(try reads(index, "busy", window), expected, "\(window)")
+            let ids = try index.queue.read { db in try PrincipalReads(db).principalIDs("busy") }
+            if try index.queue.read({ db in try PrincipalReads(db).narrowerWindow(than: ids, window) }) != nil { byTime += 1 }
+        }
+        // The short windows go by time; all days but a few hours, by the caller's index.
+        XCTAssertEqual(byTime, 4)
+    }
 }
