@@ -26,10 +26,11 @@ final class DimensionTable {
         onlyOwnRows = false  // rows it inserted are no longer all in the cache
     }
 
-    /// Empties the cache when it holds more than `limit` ids: memory stays flat however many
-    /// rows the table holds.
-    func bound(_ limit: Int) {
-        if cache.count > limit { reset() }
+    /// Empties the cache when it holds more than `limit` ids or `bytes` bytes: memory stays
+    /// flat however many rows the table holds, and however long their texts (principals'
+    /// identities are hundreds of bytes).
+    func bound(_ limit: Int, bytes: Int) {
+        if cache.count > limit || cache.bytesHeld > bytes { reset() }
     }
 
     /// The id of the row `bind` selects, else of the row `insert` binds, newly inserted.

@@ -66,9 +66,9 @@ final class EventDimensions {
         for table in all { table.reset() }
     }
 
-    /// Empties the caches that hold more than `limit` ids.
-    func bound(_ limit: Int) {
-        for table in all { table.bound(limit) }
+    /// Empties the caches that hold more than `limit` ids or `bytes` bytes.
+    func bound(_ limit: Int, bytes: Int) {
+        for table in all { table.bound(limit, bytes: bytes) }
     }
 
     func key(_ arn: String?) throws -> Int64? {

@@ -81,10 +81,13 @@ final class EventWriter {
     /// and its ids are looked up again as they come: memory stays flat however many objects,
     /// principals and keys a year of history holds.
     @exclusivity(unchecked) var cacheLimit = 1 << 17
+    /// Most bytes one cache keeps between commits (see `cacheLimit`).
+    @exclusivity(unchecked) var cacheByteLimit = 16 << 20
 
-    /// Empties the caches that hold more than `cacheLimit` ids. Call it after a commit.
+    /// Empties the caches that hold more than `cacheLimit` ids or `cacheByteLimit` bytes. Call
+    /// it after a commit.
     func boundCaches() {
-        dimensions.bound(cacheLimit)
+        dimensions.bound(cacheLimit, bytes: cacheByteLimit)
     }
 
     /// Inserts the rows still pending. Call it before committing, and before reading events

@@ -51,6 +51,7 @@ final class TextIDCache {
     private var chunks: [UnsafeMutablePointer<UInt8>] = []
     private var next: UnsafeMutablePointer<UInt8>?
     private var room = 0
+    private var arenaBytes = 0
 
     convenience init() { self.init(probeBound: 32, hashMask: ~0) }
 
@@ -69,6 +70,8 @@ final class TextIDCache {
 
     /// Texts held, and those of them in the overflow Dictionary (for tests).
     var count: Int { stored + overflow.count }
+    /// Bytes the table and the arena hold (the overflow's few texts aside).
+    var bytesHeld: Int { capacity * MemoryLayout<Slot>.stride + arenaBytes }
     var overflowCount: Int { overflow.count }
 
     /// The id stored for `text`, if any.
@@ -115,6 +118,7 @@ final class TextIDCache {
         chunks = []
         next = nil
         room = 0
+        arenaBytes = 0
     }
 
     /// The slot holding `bytes` (`hit`), else the empty slot where they would go, or -1 when
@@ -181,6 +185,7 @@ final class TextIDCache {
         if next == nil || count > room {
             let chunk = UnsafeMutablePointer<UInt8>.allocate(capacity: max(count, Self.chunkSize))
             chunks.append(chunk)
+            arenaBytes += max(count, Self.chunkSize)
             if count > Self.chunkSize {
                 chunk.initialize(from: bytes.baseAddress!, count: count)
                 return UnsafePointer(chunk)

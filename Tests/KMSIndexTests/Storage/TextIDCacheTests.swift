@@ -168,6 +168,23 @@ final class TextIDCacheTests: XCTestCase {
         check(cache, again, probes: reference.keys.filter { again[$0] == nil } + misses(texts, again, &rng))
     }
 
+    /// The bytes a cache holds grow with its texts' lengths, not only their number (what the
+    /// writer bounds besides the count), and go back to a few slots when it is emptied.
+    func testBytesHeldFollowTheTextsLengths() {
+        let empty = TextIDCache().bytesHeld
+        let short = TextIDCache(), long = TextIDCache()
+        for i in 0..<2_000 {
+            short.set(Int64(i), for: "k\(i)")
+            long.set(Int64(i), for: String(repeating: "arn:aws:sts::111122223333:assumed-role/", count: 8) + "\(i)")
+        }
+        XCTAssertEqual(short.count, long.count)
+        XCTAssertGreaterThan(long.bytesHeld, 2_000 * 300)
+        XCTAssertLessThan(short.bytesHeld, long.bytesHeld / 2)
+        long.removeAll()
+        XCTAssertEqual(long.bytesHeld, empty)
+        XCTAssertEqual(long.id(of: "k1"), nil)
+    }
+
     /// All texts hash alike: 32 fill the probe window, the others go to the overflow, and
     /// every one of them is found, overwritten and forgotten exactly.
     func testTextsThatAllCollideGoToTheOverflow() {
