@@ -90,18 +90,21 @@ enum DayExport {
         let context = try ContextCursor(db, pairs)
         let columns = try EventColumns(handle)
 
-        var files: [ExportedFile] = []
-        var file: GzipFileWriter?
+        // Files are compressed and written on another thread while the next events are read.
+        let compressor = BackgroundCompressor()
+        defer { compressor.stop() }
+        var names: [(name: String, events: Int)] = []
+        var open = false
         var inFile = 0
         var maxEventRow: Int64 = 0
         var json = JSONBytes(capacity: 256 * 1024)
         func close() throws {
-            guard let open = file else { return }
-            try open.write(json.bytes)
+            guard open else { return }
+            try compressor.write(json.bytes)
             json.bytes.removeAll(keepingCapacity: true)
-            try open.finish()
-            files.append(ExportedFile(name: (open.path as NSString).lastPathComponent, events: inFile, bytes: open.compressedBytes))
-            file = nil
+            try compressor.close()
+            names[names.count - 1].events = inFile
+            open = false
         }
         while true {
             let code = sqlite3_step(handle)
@@ -109,9 +112,12 @@ enum DayExport {
             guard code == SQLITE_ROW else {
                 throw DatabaseError(resultCode: ResultCode(rawValue: code), message: db.lastErrorMessage, sql: eventsSQL)
             }
-            if file == nil || inFile == partEvents {
+            if !open || inFile == partEvents {
                 try close()
-                file = try GzipFileWriter(path: folder + "/" + String(format: "part-%05d.json.gz", files.count))
+                let name = String(format: "part-%05d.json.gz", names.count)
+                try compressor.open(folder + "/" + name)
+                names.append((name, 0))
+                open = true
                 inFile = 0
             }
             let id = sqlite3_column_int64(handle, columns.id)
@@ -119,7 +125,7 @@ enum DayExport {
             try EventJSON.append(handle, columns: columns, id: id, context: context, to: &json)
             inFile += 1
             if json.bytes.count >= 128 * 1024 {
-                try file!.write(json.bytes)
+                try compressor.write(json.bytes)
                 json.bytes.removeAll(keepingCapacity: true)
             }
         }
@@ -127,6 +133,8 @@ enum DayExport {
         if context.hasRow {
             throw ExportError("context pairs of event row \(context.eventRow) came out of step with the events of \(dayName(day))")
         }
+        let sizes = try compressor.finish()
+        let files = zip(names, sizes).map { file, size in ExportedFile(name: file.name, events: file.events, bytes: size) }
         return (files, maxEventRow)
     }
 
