@@ -15,9 +15,10 @@ package struct IngestOptions: Sendable {
     package var filesPerTransaction = 20_000
     package var eventsPerTransaction = 100_000
     package var secondsPerTransaction = 2.0
-    /// Most ids the writer keeps cached per dimension table (objects, principals…) between
-    /// commits; past it a cache starts again empty, so memory does not grow with history.
-    package var idCacheLimit = 1 << 17
+    /// Most ids the writer keeps cached per generation of a dimension table's cache (objects,
+    /// principals…) between commits; past it the cache starts a new generation and drops the
+    /// one before, so memory does not grow with history.
+    package var idCacheLimit = 1 << 16
     /// New events the writer counts before adding them to the daily summaries, within a
     /// transaction (see `EventWriter.summaryEventsPerFlush`).
     package var summaryEventsPerFlush = 8192

@@ -6,8 +6,12 @@ import GRDB
 final class DimensionTable {
     let select: Statement
     let insert: Statement
-    /// Ids of rows already stored, by the text that identifies them.
-    let cache = TextIDCache()
+    /// Ids of rows already stored, by the text that identifies them: those met since the
+    /// cache was last bounded, and those of the generation before (met again, a text moves to
+    /// the current one). Bounding drops the older generation only: what the writer met
+    /// recently stays, where emptying the whole cache had every lookup go to SQLite again.
+    private var cache = TextIDCache()
+    private var previous: TextIDCache?
     /// True while every row of the table is one this writer inserted, all of them in its cache
     /// (the table was empty when the writer started, as in a first ingest): a value the cache
     /// does not know is then inserted without being looked up. Ingest is the index's only writer
@@ -23,15 +27,39 @@ final class DimensionTable {
     /// Forgets every cached id (after a rollback they may name rows that no longer exist).
     func reset() {
         cache.removeAll()
+        previous = nil
         onlyOwnRows = false  // rows it inserted are no longer all in the cache
     }
 
-    /// Empties the cache when it holds more than `limit` ids or `bytes` bytes: memory stays
-    /// flat however many rows the table holds, and however long their texts (principals'
-    /// identities are hundreds of bytes).
+    /// Starts a new generation of the cache, dropping the one before, when the current one
+    /// holds more than `limit` ids or `bytes` bytes: memory stays flat however many rows the
+    /// table holds, and however long their texts (principals' identities are hundreds of bytes).
     func bound(_ limit: Int, bytes: Int) {
-        if cache.count > limit || cache.bytesHeld > bytes { reset() }
+        guard cache.count > limit || cache.bytesHeld > bytes else { return }
+        previous = cache
+        cache = TextIDCache()
+        onlyOwnRows = false  // rows it inserted are no longer all in the cache
     }
+
+    /// The cached id of `text`, if any.
+    func cached(_ text: String) -> Int64? {
+        var text = text
+        return text.withUTF8 { cached(utf8: $0) }
+    }
+
+    /// The cached id of the text whose UTF-8 is `bytes`, if any.
+    func cached(utf8 bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
+        if let id = cache.id(ofUTF8: bytes) { return id }
+        guard let id = previous?.id(ofUTF8: bytes) else { return nil }
+        cache.set(id, forUTF8: bytes)
+        return id
+    }
+
+    /// Caches `id` as the row of `text`.
+    func remember(_ id: Int64, for text: String) { cache.set(id, for: text) }
+
+    /// Ids cached, in both generations (for tests).
+    var cachedCount: Int { cache.count + (previous?.count ?? 0) }
 
     /// The id of the row `bind` selects, else of the row `insert` binds, newly inserted.
     func id(_ db: Database, bind: (inout BoundStatement) -> Void, insert bindRow: (inout BoundStatement) -> Void) throws -> Int64 {
@@ -48,7 +76,7 @@ final class DimensionTable {
 
     /// The id of `text`, through the cache, for tables whose select takes it as its one value.
     func id(_ db: Database, _ text: String, insert bindRow: (inout BoundStatement) -> Void) throws -> Int64 {
-        if let id = cache.id(of: text) { return id }
+        if let id = cached(text) { return id }
         let id = try id(db, bind: { $0.text(text) }, insert: bindRow)
         cache.set(id, for: text)
         return id

@@ -66,7 +66,8 @@ final class EventDimensions {
         for table in all { table.reset() }
     }
 
-    /// Empties the caches that hold more than `limit` ids or `bytes` bytes.
+    /// Starts a new generation of the caches whose current one holds more than `limit` ids or
+    /// `bytes` bytes.
     func bound(_ limit: Int, bytes: Int) {
         for table in all { table.bound(limit, bytes: bytes) }
     }
@@ -108,7 +109,7 @@ final class EventDimensions {
 
     /// An S3 location: its bucket (by bucket ARN) and its key; an unparsed ARN is kept whole.
     func object(_ arn: String) throws -> Int64 {
-        if let id = objects.cache.id(of: arn) { return id }
+        if let id = objects.cached(arn) { return id }
         let location = S3Location(arn: arn)
         let (bucketARN, key) = S3ObjectSQL.split(arn: arn, location)
         let bucketID = try bucketARN.map { try bucket(arn: $0, name: location.bucket ?? "") }
@@ -126,7 +127,7 @@ final class EventDimensions {
                 row.text(key)
                 row.int(hash)
             })
-        objects.cache.set(id, for: arn)
+        objects.remember(id, for: arn)
         return id
     }
 
@@ -164,10 +165,10 @@ final class EventDimensions {
     func principal(_ p: Principal) throws -> Int64 {
         identityBytes.removeAll(keepingCapacity: true)
         PrincipalIdentity.append(p, to: &identityBytes)
-        if let id = identityBytes.withUnsafeBufferPointer({ principals.cache.id(ofUTF8: $0) }) { return id }
+        if let id = identityBytes.withUnsafeBufferPointer({ principals.cached(utf8: $0) }) { return id }
         let identity = String(decoding: identityBytes, as: UTF8.self)
         let id = try storedPrincipal(p, hash: identityBytes.withUnsafeBufferPointer(PrincipalIdentity.hash))
-        principals.cache.set(id, for: identity)
+        principals.remember(id, for: identity)
         return id
     }
 

@@ -77,15 +77,17 @@ final class EventWriter {
         summaries.discard()
     }
 
-    /// Most ids one cache keeps between commits. Past it the cache is emptied after a commit
-    /// and its ids are looked up again as they come: memory stays flat however many objects,
-    /// principals and keys a year of history holds.
-    @exclusivity(unchecked) var cacheLimit = 1 << 17
-    /// Most bytes one cache keeps between commits (see `cacheLimit`).
-    @exclusivity(unchecked) var cacheByteLimit = 16 << 20
+    /// Most ids one generation of a cache keeps between commits. Past it, after a commit, the
+    /// cache starts a new generation and drops the one before (two are kept): memory stays
+    /// flat however many objects, principals and keys a year of history holds, and what was
+    /// met recently stays cached.
+    @exclusivity(unchecked) var cacheLimit = 1 << 16
+    /// Most bytes one generation of a cache keeps between commits (see `cacheLimit`): a
+    /// principal's identity is hundreds of bytes.
+    @exclusivity(unchecked) var cacheByteLimit = 8 << 20
 
-    /// Empties the caches that hold more than `cacheLimit` ids or `cacheByteLimit` bytes. Call
-    /// it after a commit.
+    /// Starts a new generation of the caches past `cacheLimit` ids or `cacheByteLimit` bytes.
+    /// Call it after a commit.
     func boundCaches() {
         dimensions.bound(cacheLimit, bytes: cacheByteLimit)
     }
