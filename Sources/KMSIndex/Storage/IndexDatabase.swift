@@ -168,7 +168,12 @@ package final class IndexDatabase: Sendable {
         _ = SQLiteSetup.applied  // before the process's first connection opens
         var config = Configuration()
         config.readonly = readOnly
-        config.journalMode = readOnly ? .default : .wal
+        // WAL is set below rather than by GRDB, whose set-up also reads the WAL file's size
+        // through Foundation (which looks up the file owner's user and group names) and, when the
+        // WAL is empty, as after every clean close, creates and drops a table: a write and a
+        // schema change at each ingest's start, there for DatabasePool's readers, which kmsindex
+        // does not use.
+        config.journalMode = .default
         // Another ingest may hold the write lock for a while; wait for it rather than fail.
         config.busyMode = .timeout(60)
         config.foreignKeysEnabled = false
@@ -192,6 +197,9 @@ package final class IndexDatabase: Sendable {
             // column; a read-only connection has no observers, and the event views read dozens.
             if readOnly { sqlite3_set_authorizer(db.sqliteConnection, nil, nil) }
             if !readOnly {
+                // An index in memory (tests) keeps its journal there.
+                let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+                guard mode == "wal" || mode == "memory" else { throw DatabaseError(message: "could not turn on WAL mode") }
                 try db.execute(sql: "PRAGMA synchronous = NORMAL")
                 // A checkpoint each 64 MiB of WAL rather than SQLite's 4 MiB: a page an ingest
                 // changes in many transactions (an index page, a day's summary) is then copied

@@ -25,6 +25,25 @@ final class DatabaseFileTests: XCTestCase {
         XCTAssertEqual(bytes(path), before)
     }
 
+    /// An index is in WAL mode, and opening it for writing changes nothing in it: no table made
+    /// and dropped to leave a WAL behind (what GRDB's own WAL set-up does for its pools).
+    func testOpeningForWritingIsWALAndWritesNothing() throws {
+        let dir = try TempDir()
+        let path = dir.path + "/i.sqlite"
+        try IndexDatabase.openForWriting(path: path).queue.close()
+        func schemaVersion() throws -> Int {
+            let index = try IndexDatabase.openForWriting(path: path)
+            defer { try? index.queue.close() }
+            return try index.queue.read { db in
+                XCTAssertEqual(try String.fetchOne(db, sql: "PRAGMA journal_mode"), "wal")
+                return try Int.fetchOne(db, sql: "PRAGMA schema_version") ?? -1
+            }
+        }
+        let first = try schemaVersion()
+        XCTAssertEqual(try schemaVersion(), first)
+        XCTAssertEqual(try schemaVersion(), first)
+    }
+
     /// A process killed while it set up the WAL's shared memory leaves a -shm file whose header
     /// is not valid. Reading it then needs recovery, which read-only connections cannot do.
     func testAnIndexWhoseSharedMemoryNeedsRecoveryOpensForReadingAndWriting() throws {
