@@ -8,10 +8,10 @@ import GRDB
 /// that hold CloudTrail log files. Which buckets count is decided from the whole index at the
 /// end of a run (`S3ReadStaging.resolve`), after every KMS event of the run is written, so the
 /// index does not depend on the order files are read in. Reads of buckets known before the
-/// run go straight in. For the others only the file and the bucket are noted, in the file's
-/// transaction (a killed run loses nothing): at the end, the files of buckets that count are
-/// read again for those reads, and the notes are dropped. Data events on unrelated buckets
-/// cost a row per file and bucket during the run, and nothing after it.
+/// run go straight in. For the others only the file and a hash of the bucket's name are
+/// noted, in the file's transaction (a killed run loses nothing): at the end, the files of
+/// buckets that count are read again for those reads, and the notes are dropped. Data events
+/// on unrelated buckets cost a small row per file and bucket during the run, and nothing after.
 extension EventWriter {
     /// Inserts `read` unless an S3 read with its time and eventID is indexed; returns whether it was new.
     @discardableResult
