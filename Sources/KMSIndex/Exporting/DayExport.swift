@@ -83,12 +83,10 @@ enum DayExport {
     {
         let from = Int64(day) * millisecondsPerDay, to = from + millisecondsPerDay
         let events = try db.makeStatement(sql: eventsSQL)
-        try events.setArguments([from, to])
         let pairs = try db.makeStatement(sql: contextSQL)
         try pairs.setArguments([from, to])
-        let handle = events.sqliteStatement
         let context = try ContextCursor(db, pairs)
-        let columns = try EventColumns(handle)
+        let columns = try EventColumns(events.sqliteStatement)
 
         // Files are compressed and written on another thread while the next events are read.
         let compressor = BackgroundCompressor()
@@ -106,12 +104,7 @@ enum DayExport {
             names[names.count - 1].events = inFile
             open = false
         }
-        while true {
-            let code = sqlite3_step(handle)
-            if code == SQLITE_DONE { break }
-            guard code == SQLITE_ROW else {
-                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: db.lastErrorMessage, sql: eventsSQL)
-            }
+        try events.forEachRow([from, to]) { handle in
             if !open || inFile == partEvents {
                 try close()
                 let name = String(format: "part-%05d.json.gz", names.count)
@@ -140,17 +133,7 @@ enum DayExport {
 
     /// Runs `sql` and calls `row` with the statement's handle for each row.
     static func step(_ db: Database, sql: String, arguments: StatementArguments, row: (OpaquePointer) throws -> Void) throws {
-        let statement = try db.makeStatement(sql: sql)
-        try statement.setArguments(arguments)
-        let handle = statement.sqliteStatement
-        while true {
-            let code = sqlite3_step(handle)
-            if code == SQLITE_DONE { return }
-            guard code == SQLITE_ROW else {
-                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: db.lastErrorMessage, sql: sql)
-            }
-            try row(handle)
-        }
+        try db.makeStatement(sql: sql).forEachRow(arguments, row)
     }
 
     /// `YYYY-MM-DD` of a day number.

@@ -163,9 +163,6 @@ enum EventJSON {
 
     /// Appends column `i` as a JSON string of its text.
     static func appendText(_ handle: OpaquePointer, _ i: Int32, to json: inout JSONBytes) {
-        // sqlite3_column_text before sqlite3_column_bytes, as SQLite documents.
-        let text = sqlite3_column_text(handle, i)
-        let count = Int(sqlite3_column_bytes(handle, i))
-        json.string(UnsafeBufferPointer(start: text, count: text == nil ? 0 : count))
+        withColumnText(handle, i) { json.string($0) }
     }
 }

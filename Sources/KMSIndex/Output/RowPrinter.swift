@@ -92,7 +92,7 @@ package final class RowPrinter {
                 switch sqlite3_column_type(handle, i) {
                 case SQLITE_INTEGER: pending.int(sqlite3_column_int64(handle, i))
                 case SQLITE_NULL: break
-                case SQLITE_TEXT: Self.withText(handle, i) { field($0) }
+                case SQLITE_TEXT: withColumnText(handle, i) { field($0) }
                 default: if let text = Self.cell(handle, i).text { field(text) }
                 }
             }
@@ -106,7 +106,7 @@ package final class RowPrinter {
                 switch sqlite3_column_type(handle, i) {
                 case SQLITE_INTEGER: pending.int(sqlite3_column_int64(handle, i))
                 case SQLITE_NULL: pending.null()
-                case SQLITE_TEXT: Self.withText(handle, i) { pending.string($0) }
+                case SQLITE_TEXT: withColumnText(handle, i) { pending.string($0) }
                 default: Self.appendJSON(Self.cell(handle, i), to: &pending)
                 }
             }
@@ -153,21 +153,13 @@ package final class RowPrinter {
         switch sqlite3_column_type(handle, i) {
         case SQLITE_INTEGER: return .integer(sqlite3_column_int64(handle, i))
         case SQLITE_FLOAT: return .real(sqlite3_column_double(handle, i))
-        case SQLITE_TEXT: return .text(withText(handle, i) { String(decoding: $0, as: UTF8.self) })
+        case SQLITE_TEXT: return .text(withColumnText(handle, i) { String(decoding: $0, as: UTF8.self) })
         case SQLITE_BLOB:
             let count = Int(sqlite3_column_bytes(handle, i))
             let bytes = sqlite3_column_blob(handle, i).map { UnsafeRawBufferPointer(start: $0, count: count) }
             return Cell(databaseValue: Data(bytes ?? UnsafeRawBufferPointer(start: nil, count: 0)).databaseValue)
         default: return .null
         }
-    }
-
-    /// Calls `body` with the UTF-8 bytes of text column `i`, as SQLite holds them.
-    static func withText<T>(_ handle: OpaquePointer, _ i: Int32, _ body: (UnsafeBufferPointer<UInt8>) -> T) -> T {
-        // sqlite3_column_text before sqlite3_column_bytes, as SQLite documents.
-        let text = sqlite3_column_text(handle, i)
-        let count = Int(sqlite3_column_bytes(handle, i))
-        return body(UnsafeBufferPointer(start: text, count: text == nil ? 0 : count))
     }
 
     /// A cell as a JSON literal, as `Cell.json` writes it.

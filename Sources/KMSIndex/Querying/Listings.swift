@@ -1,5 +1,4 @@
 import GRDB
-import GRDBSQLite
 
 /// The listings of `kmsindex keys`, `trails` and `objects`: one row per key, trail or S3
 /// location, with counts over the events the filter keeps, and first and last seen.
@@ -201,18 +200,7 @@ package struct ListingQuery {
 
     /// Hands each row to `printer` as SQLite yields it, holding none.
     package func print(to printer: RowPrinter) throws {
-        try statement.setArguments(arguments)
-        let handle = statement.sqliteStatement
-        defer { sqlite3_reset(handle) }
-        while true {
-            let code = sqlite3_step(handle)
-            if code == SQLITE_DONE { return }
-            guard code == SQLITE_ROW else {
-                let message = sqlite3_db_handle(handle).flatMap { sqlite3_errmsg($0) }.map { String(cString: $0) }
-                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: message, sql: statement.sql)
-            }
-            printer.add(columnsOf: handle)
-        }
+        try statement.forEachRow(arguments) { printer.add(columnsOf: $0) }
     }
 }
 
