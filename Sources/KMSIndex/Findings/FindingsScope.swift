@@ -81,13 +81,18 @@ struct FindingsScope {
 
     /// The principal rows `principal` (as `principalSQL` makes it) stands for.
     static func principalIDs(_ db: Database, _ principal: String) throws -> [Int64] {
-        let ids = try Int64.fetchAll(db, sql: "SELECT id FROM principals WHERE role_arn = ?", arguments: [principal])
+        let ids = try Int64.fetchAll(db, sql: PrincipalRows.ids(withRoleARN: "?1"), arguments: [principal])
         if !ids.isEmpty { return ids }
-        let byARN = try Int64.fetchAll(db, sql: "SELECT id FROM principals WHERE arn = ? AND role_arn IS NULL", arguments: [principal])
+        // A principal without a role keeps its ARN in its row.
+        let byARN = try Int64.fetchAll(db, sql: "SELECT id FROM principal_rows WHERE arn = ? AND role_id IS NULL", arguments: [principal])
         if !byARN.isEmpty { return byARN }
         // No ARN (an AWS service, an odd identity): rare among callers, found by a scan.
         return try Int64.fetchAll(
-            db, sql: "SELECT id FROM principals p WHERE p.role_arn IS NULL AND p.arn IS NULL AND \(principalSQL) = ?",
+            db,
+            sql: """
+                SELECT p.id FROM principal_rows x CROSS JOIN principals p ON p.id = x.id
+                WHERE x.role_id IS NULL AND x.arn IS NULL AND \(principalSQL) = ?
+                """,
             arguments: [principal])
     }
 }

@@ -30,11 +30,8 @@ enum MergeStatements {
         Dimension(table: "s3_buckets", key: "arn", columns: ["arn", "name"]),
         Dimension(table: "own_principals", key: "arn", columns: ["arn", "added_at"]),
         Dimension(table: "ledger_dirs", key: "path", columns: ["path"]),
+        Dimension(table: "roles", key: "arn", columns: ["arn", "account_id", "session_arn_prefix", "principal_id_prefix"]),
     ]
-
-    /// Columns of `principals`: found by their identity hash and then every field, as the
-    /// writer finds them (`mergePrincipals`).
-    static let principalColumns = ["identity_hash"] + EventDimensions.principalFields
 
     /// Columns of the other tables merge copies (besides `id` where they have one).
     static let objectColumns = ["kind", "bucket_id", "key", "key_hash"]
@@ -71,7 +68,7 @@ enum MergeStatements {
     /// Every table merge writes, with the columns it copies (besides `id`).
     static var mergedColumns: [String: [String]] {
         var tables = Dictionary(uniqueKeysWithValues: dimensions.map { ($0.table, $0.columns) })
-        tables["principals"] = principalColumns
+        tables["principal_rows"] = PrincipalRows.columns + ["derived"]
         tables["s3_objects"] = objectColumns
         tables["kms_key_aliases"] = aliasColumns
         tables["ledger_files"] = fileColumns
@@ -106,10 +103,11 @@ enum MergeStatements {
     }
 
     /// Principals have no UNIQUE key: the writer finds one by its identity hash (indexed) and
-    /// then every field, an absent field matching an empty one. Adds the shard's principals the
-    /// destination lacks, maps every one; returns how many were added.
+    /// then every field, an absent field matching an empty one (both sides read through the
+    /// view `principals`). Adds the shard's principals the destination lacks, their fields
+    /// left out again against the destination's roles (whose prefixes may be another session's
+    /// than the shard's), maps every one; returns how many were added.
     static func mergePrincipals(_ db: Database) throws -> Int {
-        let columns = principalColumns.joined(separator: ", ")
         let found = """
             (SELECT d.id FROM main.principals d WHERE d.identity_hash = s.identity_hash
              \(EventDimensions.principalFields.map { "AND coalesce(d.\($0), '') = coalesce(s.\($0), '')" }.joined(separator: " "))
@@ -123,11 +121,11 @@ enum MergeStatements {
             WHERE new IS NOT NULL
             """
         try db.execute(sql: mapFound)
+        let values = PrincipalRows.columns.map { $0 == "role_id" ? "role.id" : "s.\($0)" }
         try db.execute(
-            sql: """
-                INSERT INTO main.principals (\(columns)) SELECT \(columns) FROM shard.principals s
-                WHERE s.id NOT IN (SELECT old FROM temp.merge_map_principals) ORDER BY s.id
-                """)
+            sql: PrincipalRows.insert(
+                values: values, source: "shard.principals s LEFT JOIN main.roles role ON role.arn = s.role_arn",
+                filter: "s.id NOT IN (SELECT old FROM temp.merge_map_principals)", orderBy: "s.id"))
         let added = db.changesCount
         try db.execute(sql: mapFound)
         try checkMapped(db, "principals")

@@ -47,11 +47,11 @@ package enum OwnPrincipals {
 
     /// SQL true when the principal id `column` is one of the own principals: its ARN is stored,
     /// or, for an assumed role, its role's ARN. Uncorrelated, so SQLite computes the set once,
-    /// through the indexes of principals' `arn` and `role_arn`.
+    /// through the indexes of principals' ARNs and roles (`PrincipalRows`).
     package static func matches(_ column: String) -> String {
         """
-        (\(column) IN (SELECT id FROM principals WHERE arn IN (SELECT arn FROM own_principals)
-                       UNION ALL SELECT id FROM principals WHERE role_arn IN (SELECT arn FROM own_principals)))
+        (\(column) IN (\(PrincipalRows.ids(withARN: "o.arn", source: "own_principals o"))
+                       UNION ALL \(PrincipalRows.ids(withRoleARN: "o.arn", source: "own_principals o"))))
         """
     }
 

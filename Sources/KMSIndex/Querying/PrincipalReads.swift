@@ -16,16 +16,18 @@ package struct PrincipalReads {
             return try Int64.fetchAll(
                 db,
                 sql: """
-                    SELECT id FROM principals WHERE arn = :p UNION SELECT id FROM principals WHERE role_arn = :p ORDER BY id
+                    SELECT id FROM (\(PrincipalRows.ids(withARN: ":p")) UNION \(PrincipalRows.ids(withRoleARN: ":p"))) ORDER BY id
                     """, arguments: ["p": query])
         }
+        // Only a row that keeps its ARN can have one without ':' (a derived ARN starts with
+        // "arn:"); roles are few, and read by their own table.
         return try Int64.fetchAll(
             db,
             sql: """
-                SELECT id FROM principals
-                WHERE arn = :p OR role_arn = :p OR session_name = :p OR user_name = :p
-                   OR access_key_id = :p OR invoked_by = :p
-                   OR (instr(role_arn, ':role/') > 0 AND substr(role_arn, -length(:p) - 1) = '/' || :p)
+                SELECT id FROM principal_rows
+                WHERE arn = :p OR session_name = :p OR user_name = :p OR access_key_id = :p OR invoked_by = :p
+                   OR role_id IN (SELECT id FROM roles
+                                  WHERE arn = :p OR (instr(arn, ':role/') > 0 AND substr(arn, -length(:p) - 1) = '/' || :p))
                 ORDER BY id
                 """, arguments: ["p": query])
     }

@@ -14,6 +14,7 @@ final class EventDimensions {
     let contextNames: DimensionTable
     let contextValues: DimensionTable
     let principals: DimensionTable
+    let roles: DimensionTable
     /// A principal's identity text, built here for each event (see `principal`); used from one
     /// thread at a time, without run-time exclusivity checks.
     @exclusivity(unchecked) private var identityBytes: [UInt8] = []
@@ -45,20 +46,17 @@ final class EventDimensions {
             db, table: "context_values", select: "SELECT id FROM context_values WHERE value = ?",
             insert: "INSERT INTO context_values (value) VALUES (?)")
         principals = try DimensionTable(
-            db, table: "principals",
+            db, table: "principal_rows",
             select: """
                 SELECT id FROM principals WHERE identity_hash = ?
                 \(Self.principalFields.map { "AND coalesce(\($0), '') = coalesce(?, '')" }.joined(separator: " "))
                 """,
-            insert: """
-                INSERT INTO principals (identity_hash, type, arn, account_id, principal_id, user_name, role_arn,
-                    session_name, invoked_by, access_key_id, source_identity, credential_from_console)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
+            insert: PrincipalRows.insert(values: PrincipalRows.boundValues))
+        roles = try DimensionTable(db, table: "roles", select: "SELECT id FROM roles WHERE arn = ?", insert: PrincipalRows.insertRole)
     }
 
     private var all: [DimensionTable] {
-        [keys, trails, objects, buckets, strings, userAgents, contextNames, contextValues, principals]
+        [keys, trails, objects, buckets, strings, userAgents, contextNames, contextValues, principals, roles]
     }
 
     /// Forgets every cached id (after a rollback they may name rows that no longer exist).
@@ -178,18 +176,44 @@ final class EventDimensions {
         "access_key_id", "source_identity", "credential_from_console",
     ]
 
+    /// The position of `role_arn` in `principalFields`, where `PrincipalRows.columns` has `role_id`.
+    static let roleField = principalFields.firstIndex(of: "role_arn")!
+
     /// The id of the principal's row, by the hash of its identity and then every field,
     /// compared in bytes by SQLite; an absent field matches an empty one, as in the identity.
+    /// A new row names its role (`roles`, the first session of a role gives its prefixes) and
+    /// leaves out what the role gives back (`PrincipalRows`).
     func storedPrincipal(_ p: Principal, hash: Int64) throws -> Int64 {
-        func bindFields(_ row: inout BoundStatement) {
-            row.int(hash)
-            for field in [
-                p.type, p.arn, p.accountID, p.principalID, p.userName, p.roleARN, p.sessionName,
-                p.invokedBy, p.accessKeyID, p.sourceIdentity, p.credentialFromConsole,
-            ] {
-                row.text(field)
-            }
+        let fields = [
+            p.type, p.arn, p.accountID, p.principalID, p.userName, p.roleARN, p.sessionName,
+            p.invokedBy, p.accessKeyID, p.sourceIdentity, p.credentialFromConsole,
+        ]
+        // A principal already stored has its role stored: this finds it (usually in the cache).
+        let roleID = try p.roleARN.map { try role($0, of: p) }
+        return try principals.id(
+            db,
+            bind: { row in
+                row.int(hash)
+                for field in fields { row.text(field) }
+            },
+            insert: { row in
+                // The columns of `PrincipalRows`: the same fields, the role's id for its ARN.
+                row.int(hash)
+                for (index, field) in fields.enumerated() {
+                    if index == Self.roleField { row.int(roleID) } else { row.text(field) }
+                }
+            })
+    }
+
+    /// The id of the role `arn`, its row made from `session` (the principal that names it)
+    /// the first time.
+    func role(_ arn: String, of session: Principal) throws -> Int64 {
+        try roles.id(db, arn) { row in
+            row.text(arn)
+            row.text(session.accountID)
+            row.text(session.arn)
+            row.text(session.principalID)
+            row.text(session.sessionName)
         }
-        return try principals.id(db, bind: bindFields, insert: bindFields)
     }
 }

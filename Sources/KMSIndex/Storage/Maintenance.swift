@@ -62,10 +62,11 @@ package enum Maintenance {
             report.trails = db.changesCount
             try db.execute(
                 sql: """
-                    DELETE FROM principals WHERE id NOT IN (SELECT principal_id FROM events WHERE principal_id IS NOT NULL)
+                    DELETE FROM principal_rows WHERE id NOT IN (SELECT principal_id FROM events WHERE principal_id IS NOT NULL)
                         AND id NOT IN (SELECT principal_id FROM s3_reads WHERE principal_id IS NOT NULL)
                     """)
             report.principals = db.changesCount
+            try db.execute(sql: "DELETE FROM roles WHERE id NOT IN (SELECT role_id FROM principal_rows WHERE role_id IS NOT NULL)")
             try db.execute(
                 sql: """
                     DELETE FROM user_agents WHERE id NOT IN (SELECT user_agent_id FROM events WHERE user_agent_id IS NOT NULL)

@@ -14,43 +14,49 @@ final class PrincipalIdentityTests: XCTestCase {
     }
 
     /// An index of schema 6 kept each principal's identity text; migration 007 hashes it as
-    /// the writer hashes a new principal, so that the same principals seen again are found.
-    func testMigration007HashesIdentitiesAsTheWriterDoes() throws {
+    /// the writer hashes a new principal, and migration 020 splits roles out of the rows, so
+    /// that the same principals seen again are found, and read back as they were written.
+    func testMigrations007And020KeepPrincipalsAsTheWriterStoresThem() throws {
         let dir = try TempDir()
         let path = try tree(dir)
         let index = try makeIndex(dir)
         try ingest(index, [path])
-        func principals() throws -> [String] {
-            try index.queue.read { db in try Row.fetchAll(db, sql: "SELECT * FROM principals ORDER BY id").map(\.description) }
-        }
-        let written = try principals()
+        let written = try principals(index.queue)
         XCTAssertGreaterThan(written.count, 10)
 
-        // The table as schema 6 had it: the identity text, the fields joined by U+001F.
-        let joined = [
+        // The same principals in an index of schema 6: the identity text, the fields joined by
+        // U+001F, as its UNIQUE key.
+        let old = try DatabaseQueue(path: dir.path + "/v6.sqlite", configuration: IndexDatabase.configuration(readOnly: false))
+        let v6 = IndexDatabase.migrations.map(\.identifier).filter { $0 < "007" }.last!
+        try IndexDatabase.migrator.migrate(old, upTo: v6)
+        let fields = [
             "type", "arn", "account_id", "principal_id", "user_name", "role_arn", "invoked_by", "access_key_id",
             "source_identity", "credential_from_console",
-        ].map { "coalesce(\($0), '')" }.joined(separator: " || char(31) || ")
-        try index.queue.writeWithoutTransaction { db in
+        ]
+        let joined = fields.map { "coalesce(\($0), '')" }.joined(separator: " || char(31) || ")
+        try old.writeWithoutTransaction { db in
+            try db.execute(sql: "ATTACH DATABASE ? AS written", arguments: [index.path])
             try db.execute(
                 sql: """
-                    CREATE TABLE principals_v6 AS SELECT id, \(joined) AS identity, type, arn, account_id, principal_id, user_name,
-                        role_arn, session_name, invoked_by, access_key_id, source_identity, credential_from_console FROM principals;
-                    DROP TABLE principals;
-                    PRAGMA legacy_alter_table = ON;
-                    ALTER TABLE principals_v6 RENAME TO principals;
-                    PRAGMA legacy_alter_table = OFF;
-                    DELETE FROM grdb_migrations WHERE identifier LIKE '007%';
+                    INSERT INTO principals (id, identity, session_name, \(fields.joined(separator: ", ")))
+                    SELECT id, \(joined), session_name, \(fields.joined(separator: ", ")) FROM written.principals ORDER BY id
                     """)
+            try db.execute(sql: "DETACH DATABASE written")
+            try db.execute(sql: "PRAGMA application_id = \(IndexDatabase.applicationID)")
         }
-        try IndexDatabase.migrator.migrate(index.queue)
-        XCTAssertEqual(try principals(), written)
+        try IndexDatabase.migrator.migrate(old)
+        XCTAssertEqual(try principals(old), written)
+        try old.close()
 
-        // The same tree again, under other paths: every principal is found, none added.
-        try FileManager.default.copyItem(atPath: path, toPath: dir.path + "/again")
-        let (summary, _) = try ingest(index, [dir.path + "/again"])
-        XCTAssertGreaterThan(summary.duplicates, 0)
-        XCTAssertEqual(try principals(), written)
+        // The same tree again into the migrated index: every principal is found, none added.
+        let migrated = try IndexDatabase.openForWriting(path: dir.path + "/v6.sqlite", lockTimeout: nil)
+        let (summary, _) = try ingest(migrated, [path])
+        XCTAssertGreaterThan(summary.eventsAdded, 0)
+        XCTAssertEqual(try principals(migrated.queue), written)
+    }
+
+    private func principals(_ queue: some DatabaseReader) throws -> [String] {
+        try queue.read { db in try Row.fetchAll(db, sql: "SELECT * FROM principals ORDER BY id").map(\.description) }
     }
 
     /// Two principals whose identities hash alike are still two rows: the fields decide.
@@ -63,8 +69,8 @@ final class PrincipalIdentityTests: XCTestCase {
         try index.queue.write { db in
             try db.execute(
                 sql: """
-                    INSERT INTO principals (id, identity_hash, type, arn) SELECT 0, identity_hash, 'IAMUser', 'arn:aws:iam::1:user/mallory'
-                    FROM principals
+                    INSERT INTO principal_rows (id, identity_hash, type, arn)
+                    SELECT 0, identity_hash, 'IAMUser', 'arn:aws:iam::1:user/mallory' FROM principal_rows
                     """)
         }
         try ingest(index, [try dir.write(logPath(unique: "Other00000000000"), gzip(logFile([kmsRecord()])))])

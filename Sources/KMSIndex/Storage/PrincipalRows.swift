@@ -1,0 +1,87 @@
+/// How a principal is stored (migration 020): a row of `principal_rows` naming its role in
+/// `roles`, without the ARN, account or principalId where the role's prefixes and the session
+/// name give them back byte for byte. The view `principals` puts them back.
+///
+/// The writer and merge insert with the SQL built here, so the rule is the migration's and one
+/// place's: a field is left out only when the role's value, joined to the session name,
+/// compares equal to it in SQLite.
+enum PrincipalRows {
+    /// The columns of `principal_rows` given by an insert, in order (`derived` is computed).
+    static let columns = [
+        "identity_hash", "type", "arn", "account_id", "principal_id", "user_name", "role_id", "session_name",
+        "invoked_by", "access_key_id", "source_identity", "credential_from_console",
+    ]
+
+    /// The writer's values: one parameter per column, `?1`… in the order of `columns`.
+    static let boundValues = columns.indices.map { "?\($0 + 1)" }
+
+    /// An INSERT of one row of `principal_rows` per row of `source` (a FROM clause) that
+    /// `filter` keeps, with `values` (SQL over `source`, in the order of `columns`), in the
+    /// order of `orderBy` (SQL over `source`) if given.
+    static func insert(
+        values: [String], source: String = "(SELECT 1)", filter: String? = nil, orderBy: String? = nil, schema: String = "main"
+    ) -> String {
+        precondition(values.count == columns.count)
+        let value = Dictionary(uniqueKeysWithValues: zip(columns, values))
+        let arn = value["arn"]!, account = value["account_id"]!, principalID = value["principal_id"]!
+        let session = value["session_name"]!
+        let named = zip(columns, values).map { "\($1) AS \($0)" }.joined(separator: ", ")
+        let kept = columns.map { column in
+            switch column {
+            case "arn": "iif(v.derived & 1, NULL, v.arn)"
+            case "account_id": "iif(v.derived & 2, NULL, v.account_id)"
+            case "principal_id": "iif(v.derived & 4, NULL, v.principal_id)"
+            default: "v.\(column)"
+            }
+        }
+        return """
+            INSERT INTO \(schema).principal_rows (\(columns.joined(separator: ", ")), derived)
+            SELECT \(kept.joined(separator: ", ")), v.derived FROM (
+                SELECT \(named),\(orderBy.map { " \($0) AS sort_key," } ?? "")
+                       coalesce(\(arn) = r.session_arn_prefix || \(session), 0)
+                       | (coalesce(\(account) = r.account_id, 0) << 1)
+                       | (coalesce(\(principalID) = r.principal_id_prefix || \(session), 0) << 2) AS derived
+                FROM \(source) LEFT JOIN \(schema).roles r ON r.id = \(value["role_id"]!)\(filter.map { " WHERE \($0)" } ?? "")
+            ) v\(orderBy == nil ? "" : " ORDER BY v.sort_key")
+            """
+    }
+
+    /// An INSERT of a role from the first session seen with it: `?1` the role's ARN, `?2` the
+    /// session's account, `?3` its ARN, `?4` its principalId, `?5` its session name.
+    static let insertRole = """
+        INSERT INTO roles (arn, account_id, session_arn_prefix, principal_id_prefix)
+        VALUES (?1, ?2, CASE WHEN substr(?3, 1, 4) = 'arn:' THEN \(prefix(of: "?3", before: "?5")) END, \(prefix(of: "?4", before: "?5")))
+        """
+
+    /// SQL: the text `whole` less `suffix` at its end, when it ends with that non-empty text;
+    /// else NULL. In bytes (as blobs): SQLite counts a text's characters up to a NUL only.
+    static func prefix(of whole: String, before suffix: String) -> String {
+        let w = "CAST(\(whole) AS BLOB)", s = "CAST(\(suffix) AS BLOB)"
+        return """
+            CASE WHEN length(\(s)) > 0 AND length(\(w)) > length(\(s)) AND substr(\(w), -length(\(s))) = \(s)
+                 THEN CAST(substr(\(w), 1, length(\(w)) - length(\(s))) AS TEXT) END
+            """
+    }
+
+    /// Ids of the principals whose ARN (as `principals` shows it) is the text `arn` (SQL: a
+    /// parameter or a column of `source`): those whose row keeps its ARN, through its index,
+    /// and the sessions whose role's prefix starts it, through the role and session index (in
+    /// bytes, as `prefix(of:before:)`). Derived ARNs all start with `arn:`.
+    static func ids(withARN arn: String, source: String? = nil) -> String {
+        let from = source.map { "\($0) CROSS JOIN " } ?? ""
+        let a = "CAST(\(arn) AS BLOB)", p = "CAST(r.session_arn_prefix AS BLOB)"
+        return """
+            SELECT x.id FROM \(from)principal_rows x WHERE x.arn = \(arn)
+            UNION ALL
+            SELECT x.id FROM \(from)roles r CROSS JOIN principal_rows x
+                ON x.role_id = r.id AND x.session_name = CAST(substr(\(a), length(\(p)) + 1) AS TEXT)
+            WHERE r.session_arn_prefix IS NOT NULL AND substr(\(a), 1, length(\(p))) = \(p) AND x.derived & 1
+            """
+    }
+
+    /// Ids of the principals whose role's ARN is the text `arn` (SQL, as in `ids(withARN:)`).
+    static func ids(withRoleARN arn: String, source: String? = nil) -> String {
+        let from = source.map { "\($0) CROSS JOIN " } ?? ""
+        return "SELECT x.id FROM \(from)roles r CROSS JOIN principal_rows x ON x.role_id = r.id WHERE r.arn = \(arn)"
+    }
+}
