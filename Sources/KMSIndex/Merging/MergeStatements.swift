@@ -30,11 +30,12 @@ enum MergeStatements {
         Dimension(table: "s3_buckets", key: "arn", columns: ["arn", "name"]),
         Dimension(table: "own_principals", key: "arn", columns: ["arn", "added_at"]),
         Dimension(table: "ledger_dirs", key: "path", columns: ["path"]),
+        Dimension(table: "s3_folders", key: "folder", columns: ["folder", "name_prefix"]),
         Dimension(table: "roles", key: "arn", columns: ["arn", "account_id", "session_arn_prefix", "principal_id_prefix"]),
     ]
 
     /// Columns of the other tables merge copies (besides `id` where they have one).
-    static let objectColumns = ["kind", "bucket_id", "key", "key_hash"]
+    static let objectColumns = ["kind", "bucket_id", "folder_id", "name", "key_hash"]
     static let aliasColumns = ["key_id", "alias", "first_seen", "last_seen"]
     static let fileColumns = [
         "dir_id", "name", "path_hash", "size", "mtime_ns", "outcome", "reason", "records", "kms_events", "events_added",
@@ -69,7 +70,7 @@ enum MergeStatements {
     static var mergedColumns: [String: [String]] {
         var tables = Dictionary(uniqueKeysWithValues: dimensions.map { ($0.table, $0.columns) })
         tables["principal_rows"] = PrincipalRows.columns + ["derived"]
-        tables["s3_objects"] = objectColumns
+        tables["s3_object_rows"] = objectColumns
         tables["kms_key_aliases"] = aliasColumns
         tables["ledger_files"] = fileColumns
         tables["event_uids"] = uidColumns
@@ -157,17 +158,21 @@ enum MergeStatements {
                 INSERT OR IGNORE INTO temp.merge_bucket_objects (bucket_id, id)
                 SELECT bucket_id, id FROM main.s3_objects WHERE key_hash IS NULL AND key IS NULL AND bucket_id IS NOT NULL;
                 CREATE TEMP TABLE merge_map_s3_objects (old INTEGER PRIMARY KEY, new INTEGER NOT NULL, added INTEGER NOT NULL,
-                                                        kind TEXT, bucket_id INTEGER, key TEXT, key_hash INTEGER);
-                INSERT INTO temp.merge_map_s3_objects (old, new, added, kind, bucket_id, key, key_hash)
-                SELECT old, coalesce(found, old + ?), found IS NULL, kind, bucket_id, key, key_hash FROM (
+                                                        kind TEXT, bucket_id INTEGER, key TEXT, key_hash INTEGER,
+                                                        folder_id INTEGER);
+                INSERT INTO temp.merge_map_s3_objects (old, new, added, kind, bucket_id, key, key_hash, folder_id)
+                SELECT old, coalesce(found, old + ?), found IS NULL, kind, bucket_id, key, key_hash, folder_id FROM (
                     SELECT o.id AS old, o.kind, b.new AS bucket_id, o.key, o.key_hash,
+                           (SELECT m.new FROM shard.s3_object_rows r JOIN temp.merge_map_s3_folders m ON m.old = r.folder_id
+                            WHERE r.id = o.id) AS folder_id,
                            CASE WHEN o.key_hash IS NOT NULL THEN
                                     (SELECT d.id FROM main.s3_objects d WHERE d.key_hash = o.key_hash AND d.key = o.key AND d.bucket_id IS b.new)
                                 WHEN o.key IS NULL THEN (SELECT x.id FROM temp.merge_bucket_objects x WHERE x.bucket_id = b.new)
                            END AS found
                     FROM shard.s3_objects o LEFT JOIN temp.merge_map_s3_buckets b ON b.old = o.bucket_id);
-                INSERT INTO main.s3_objects (id, kind, bucket_id, key, key_hash)
-                SELECT new, kind, bucket_id, key, key_hash FROM temp.merge_map_s3_objects WHERE added ORDER BY new;
+                \(S3ObjectRows.insert(
+                    id: "m.new", kind: "m.kind", bucketID: "m.bucket_id", key: "m.key", keyHash: "m.key_hash", folderID: "m.folder_id",
+                    source: "temp.merge_map_s3_objects m", filter: "m.added", orderBy: "m.new"));
                 """, arguments: [last])
         let added = db.changesCount
         try checkMapped(db, "s3_objects")

@@ -86,7 +86,9 @@ package enum Denied {
     /// The caller as one phrase (`principalSQL`); `unknown` when the event has none.
     static func callerText(_ db: Database, _ id: Int64?) throws -> String {
         guard let id else { return "unknown" }
-        return try String.fetchOne(db, sql: "SELECT \(principalSQL) FROM principals p WHERE p.id = ?", arguments: [id]) ?? "unknown"
+        // Prepared once: `principals` is a view, long to compile.
+        let statement = try db.cachedStatement(sql: "SELECT \(principalSQL) FROM principals p WHERE p.id = ?")
+        return try String.fetchOne(statement, arguments: [id]) ?? "unknown"
     }
 
     /// The key's ARN, else the key as the caller wrote it, else nil.

@@ -93,7 +93,13 @@ struct SQLConditions {
 
 /// The caller of an event in one phrase, from `principals p`: its ARN, else the service that
 /// called (`AWSService: s3.amazonaws.com`), else the account (`AWSAccount: 111122223333`).
-let principalSQL = """
-    coalesce(p.arn, coalesce(p.type, 'unknown') || ': ' || p.invoked_by,
-             coalesce(p.type, 'unknown') || ': ' || p.account_id, p.type, 'unknown')
-    """
+let principalSQL = principalPhrase { "p.\($0)" }
+
+/// `principalSQL` over the columns `column` names (see `PrincipalRows.column(_:of:)`).
+func principalPhrase(_ column: (String) -> String) -> String {
+    let type = column("type")
+    return """
+        coalesce(\(column("arn")), coalesce(\(type), 'unknown') || ': ' || \(column("invoked_by")),
+                 coalesce(\(type), 'unknown') || ': ' || \(column("account_id")), \(type), 'unknown')
+        """
+}

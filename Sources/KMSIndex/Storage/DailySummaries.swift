@@ -249,4 +249,21 @@ enum CloudTrailLogName {
     static let regionFunction = DatabaseFunction("cloudtrail_log_region", argumentCount: 1, pure: true) { values in
         String.fromDatabaseValue(values[0]).flatMap { parts($0)?.region }
     }
+
+    /// What the name of every log file in `folder` starts with, when the folder is where
+    /// CloudTrail writes a day's log files (`.../ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/`):
+    /// `ACCOUNT_CloudTrail_REGION_YYYYMMDDT`; else nil.
+    static func namePrefix(folder: String) -> String? {
+        guard folder.hasSuffix("/") else { return nil }
+        let parts = folder.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).dropLast().suffix(6)
+        guard parts.count == 6 else { return nil }
+        let p = parts.map { String(decoding: $0, as: UTF8.self) }
+        func digits(_ text: String, _ count: Int) -> Bool { text.utf8.count == count && text.utf8.allSatisfy { $0 >= 48 && $0 <= 57 } }
+        guard !p[0].isEmpty, p[1] == "CloudTrail", !p[2].isEmpty, digits(p[3], 4), digits(p[4], 2), digits(p[5], 2) else { return nil }
+        return "\(p[0])_CloudTrail_\(p[2])_\(p[3])\(p[4])\(p[5])T"
+    }
+
+    static let namePrefixFunction = DatabaseFunction("cloudtrail_name_prefix", argumentCount: 1, pure: true) { values in
+        String.fromDatabaseValue(values[0]).flatMap { namePrefix(folder: $0) }
+    }
 }

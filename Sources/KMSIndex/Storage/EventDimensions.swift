@@ -8,6 +8,7 @@ final class EventDimensions {
     let keys: DimensionTable
     let trails: DimensionTable
     let objects: DimensionTable
+    let folders: DimensionTable
     let buckets: DimensionTable
     let strings: DimensionTable
     let userAgents: DimensionTable
@@ -28,8 +29,11 @@ final class EventDimensions {
             db, table: "trails", select: "SELECT id FROM trails WHERE arn = ?",
             insert: "INSERT INTO trails (arn, account_id, region, name) VALUES (?, ?, ?, ?)")
         objects = try DimensionTable(
-            db, table: "s3_objects", select: "SELECT id FROM s3_objects WHERE key_hash IS ? AND key IS ? AND bucket_id IS ?",
-            insert: "INSERT INTO s3_objects (kind, bucket_id, key, key_hash) VALUES (?, ?, ?, ?)")
+            db, table: "s3_object_rows", select: "SELECT id FROM s3_objects WHERE key_hash IS ? AND key IS ? AND bucket_id IS ?",
+            insert: S3ObjectRows.insert(kind: "?1", bucketID: "?2", key: "?3", keyHash: "?4", folderID: "?5"))
+        folders = try DimensionTable(
+            db, table: "s3_folders", select: "SELECT id FROM s3_folders WHERE folder = ?",
+            insert: "INSERT INTO s3_folders (folder, name_prefix) VALUES (?, ?)")
         buckets = try DimensionTable(
             db, table: "s3_buckets", select: "SELECT id FROM s3_buckets WHERE arn = ?",
             insert: "INSERT INTO s3_buckets (arn, name) VALUES (?, ?)")
@@ -56,7 +60,7 @@ final class EventDimensions {
     }
 
     private var all: [DimensionTable] {
-        [keys, trails, objects, buckets, strings, userAgents, contextNames, contextValues, principals, roles]
+        [keys, trails, objects, folders, buckets, strings, userAgents, contextNames, contextValues, principals, roles]
     }
 
     /// Forgets every cached id (after a rollback they may name rows that no longer exist).
@@ -112,6 +116,8 @@ final class EventDimensions {
         let (bucketARN, key) = S3ObjectSQL.split(arn: arn, location)
         let bucketID = try bucketARN.map { try bucket(arn: $0, name: location.bucket ?? "") }
         let hash = key.map(StoredKeyHash.of)
+        // A location already stored has its folder stored: this finds it (usually in the cache).
+        let folderID = try key.flatMap(S3ObjectRows.folder).map(folder)
         let id = try objects.id(
             db,
             bind: { row in
@@ -124,9 +130,18 @@ final class EventDimensions {
                 row.int(bucketID)
                 row.text(key)
                 row.int(hash)
+                row.int(folderID)
             })
         objects.remember(id, for: arn)
         return id
+    }
+
+    /// The id of a key's folder, its row made the first time.
+    func folder(_ folder: String) throws -> Int64 {
+        try folders.id(db, folder) { row in
+            row.text(folder)
+            row.text(CloudTrailLogName.namePrefix(folder: folder))
+        }
     }
 
     func bucket(arn: String, name: String) throws -> Int64 {

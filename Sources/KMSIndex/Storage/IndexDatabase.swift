@@ -181,6 +181,7 @@ package final class IndexDatabase: Sendable {
             db.add(function: StoredKeyHash.sqlFunction)
             db.add(function: CloudTrailLogName.accountFunction)
             db.add(function: CloudTrailLogName.regionFunction)
+            db.add(function: CloudTrailLogName.namePrefixFunction)
             db.add(function: PrincipalIdentity.sqlFunction)
             for function in LedgerPath.sqlFunctions { db.add(function: function) }
             if getenv("KMSINDEX_PROFILE_SQL") != nil {

@@ -52,10 +52,11 @@ package enum Maintenance {
             report.keys = db.changesCount
             try db.execute(
                 sql: """
-                    DELETE FROM s3_objects WHERE id NOT IN (SELECT object_id FROM events WHERE object_id IS NOT NULL)
+                    DELETE FROM s3_object_rows WHERE id NOT IN (SELECT object_id FROM events WHERE object_id IS NOT NULL)
                         AND id NOT IN (SELECT object_id FROM s3_reads WHERE object_id IS NOT NULL)
                     """)
             report.objects = db.changesCount
+            try db.execute(sql: "DELETE FROM s3_folders WHERE id NOT IN (SELECT folder_id FROM s3_object_rows WHERE folder_id IS NOT NULL)")
             try db.execute(sql: "DELETE FROM s3_buckets WHERE id NOT IN (SELECT bucket_id FROM s3_objects WHERE bucket_id IS NOT NULL)")
             try db.execute(sql: "DELETE FROM context_values WHERE id NOT IN (SELECT value_id FROM event_context)")
             try db.execute(sql: "DELETE FROM trails WHERE id NOT IN (SELECT trail_id FROM events WHERE trail_id IS NOT NULL)")

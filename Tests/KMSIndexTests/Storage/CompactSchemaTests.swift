@@ -246,7 +246,7 @@ final class CompactSchemaTests: XCTestCase {
                 arguments: StatementArguments(S3ObjectSQL.key(keys[0]))
             ).map { $0["detail"] as String }.joined(separator: " ")
         }
-        XCTAssertTrue(plan.contains("s3_objects_key_hash"), plan)
+        XCTAssertTrue(plan.contains("s3_object_rows_key_hash"), plan)
         // `kmsindex sql` knows key_hash(), as the README's example lookup uses it.
         let reader = try ReadOnlySQL.open(path: index.path)
         let found = try reader.read { db in
@@ -342,9 +342,10 @@ final class CompactSchemaTests: XCTestCase {
         let queue = try DatabaseQueue(path: path, configuration: IndexDatabase.configuration(readOnly: false))
         let v4 = IndexDatabase.migrations.map(\.identifier).filter { $0 < "005" }.last!
         try IndexDatabase.migrator.migrate(queue, upTo: v4)
-        func insertTempTables(_ db: Database) throws -> Int {
+        // Into the table, which is s3_object_rows from schema 21 on.
+        func insertTempTables(_ db: Database, table: String = "s3_objects", key: String = "key") throws -> Int {
             try Row.fetchAll(
-                db, sql: "EXPLAIN INSERT INTO s3_objects (kind, bucket_id, key, key_hash) VALUES (?, ?, ?, ?)",
+                db, sql: "EXPLAIN INSERT INTO \(table) (kind, bucket_id, \(key), key_hash) VALUES (?, ?, ?, ?)",
                 arguments: ["object", nil, nil, nil]
             )
             .filter { ($0["opcode"] as String?) == "OpenEphemeral" }.count
@@ -382,11 +383,11 @@ final class CompactSchemaTests: XCTestCase {
         try IndexDatabase.migrator.migrate(queue)
         XCTAssertEqual(try dump(), before)
         try queue.write { db in
-            XCTAssertEqual(try insertTempTables(db), 0)
+            XCTAssertEqual(try insertTempTables(db, table: "s3_object_rows", key: "name"), 0)
             XCTAssertEqual(try String.fetchOne(db, sql: "PRAGMA integrity_check"), "ok")
             XCTAssertEqual(
                 try Int.fetchOne(db, sql: "SELECT count(*) FROM s3_objects WHERE key_hash = key_hash('garbage') AND key = 'garbage'"), 1)
-            XCTAssertThrowsError(try db.execute(sql: "INSERT INTO s3_objects (kind) VALUES ('file')"))
+            XCTAssertThrowsError(try db.execute(sql: "INSERT INTO s3_object_rows (kind) VALUES ('file')"))
             XCTAssertEqual(try Bool.fetchOne(db, sql: "PRAGMA legacy_alter_table"), false)
         }
     }
