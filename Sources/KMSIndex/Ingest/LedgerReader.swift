@@ -56,7 +56,11 @@ final class LedgerReader: @unchecked Sendable {
         var rows: [String: (size: Int64, mtimeNs: Int64, failed: Bool)] = [:]
         rows.reserveCapacity(count)
         let cursor = try Row.fetchCursor(
-            db, sql: "SELECT name, size, mtime_ns, outcome FROM ledger_files WHERE dir_id = ?", arguments: [id])
+            db,
+            sql: """
+                SELECT \(LedgerPath.nameSQL), f.size, f.mtime_ns, f.outcome
+                FROM ledger_files f JOIN ledger_dirs d ON d.id = f.dir_id WHERE f.dir_id = ?
+                """, arguments: [id])
         while let row = try cursor.next() {
             rows[row[0]] = (row[1], row[2], row[3] as Int64 == FileOutcome.failedCode)
         }

@@ -9,17 +9,24 @@ extension MergeStatements {
     /// by its hash, its name and its folder (mapped by `ledger_dirs`' dimension merge first).
     /// Returns (added, replaced).
     static func mergeFiles(_ db: Database) throws -> (added: Int, replaced: Int) {
+        // Names are compared whole: each index cut its own by its own folder's prefix.
+        func whole(_ file: String, _ dir: String) -> String {
+            "CASE WHEN \(file).name_cut THEN coalesce(\(dir).name_prefix, '') ELSE '' END || \(file).name"
+        }
         try db.execute(
             sql: """
                 CREATE TEMP TABLE merge_files (old INTEGER PRIMARY KEY, dir_id INTEGER, new INTEGER);
                 INSERT INTO temp.merge_files (old, dir_id) SELECT s.id, m.new FROM shard.ledger_files s
                 LEFT JOIN temp.merge_map_ledger_dirs m ON m.old = s.dir_id;
                 UPDATE temp.merge_files SET new = (
-                    SELECT d.id FROM shard.ledger_files s CROSS JOIN main.ledger_files d
-                    ON d.path_hash = s.path_hash AND d.name = s.name AND d.dir_id IS merge_files.dir_id
-                    WHERE s.id = merge_files.old ORDER BY d.id LIMIT 1)
+                    SELECT d.id FROM shard.ledger_files s LEFT JOIN shard.ledger_dirs sd ON sd.id = s.dir_id
+                    CROSS JOIN main.ledger_files d ON d.path_hash = s.path_hash AND d.dir_id IS merge_files.dir_id
+                    LEFT JOIN main.ledger_dirs dd ON dd.id = d.dir_id
+                    WHERE s.id = merge_files.old AND \(whole("d", "dd")) = \(whole("s", "sd"))
+                    ORDER BY d.id LIMIT 1)
                 """)
-        let kept = fileColumns.filter { $0 != "dir_id" }
+        // A row replaced keeps its path (and so its name, as this index cut it).
+        let kept = fileColumns.filter { !["dir_id", "name", "name_cut"].contains($0) }
         let values = kept.map { $0 == "events_added" ? "0" : "s.\($0)" }
         try db.execute(
             sql: """
@@ -29,13 +36,18 @@ extension MergeStatements {
                 """)
         let replaced = db.changesCount
         let last = try Int64.fetchOne(db, sql: "SELECT ifnull(max(id), 0) FROM main.ledger_files") ?? 0
-        // Paths new to the destination get the shard's id plus its last id, in the shard's order.
+        // Paths new to the destination get the shard's id plus its last id, in the shard's order;
+        // their names are cut by the destination folder's prefix, in bytes, as migration 022 cuts.
+        let name = "CAST(\(whole("s", "sd")) AS BLOB)", prefix = "CAST(dd.name_prefix AS BLOB)"
+        let fits = "coalesce(length(\(name)) > length(\(prefix)) AND substr(\(name), 1, length(\(prefix))) = \(prefix), 0)"
         try db.execute(
             sql: """
                 UPDATE temp.merge_files SET new = old + ? WHERE new IS NULL;
-                INSERT INTO main.ledger_files (id, \(fileColumns.joined(separator: ", ")))
-                SELECT m.new, m.dir_id, \(values.joined(separator: ", "))
+                INSERT INTO main.ledger_files (id, dir_id, name, name_cut, \(kept.joined(separator: ", ")))
+                SELECT m.new, m.dir_id, iif(\(fits), CAST(substr(\(name), length(\(prefix)) + 1) AS TEXT), \(whole("s", "sd"))),
+                       \(fits), \(values.joined(separator: ", "))
                 FROM temp.merge_files m CROSS JOIN shard.ledger_files s ON s.id = m.old
+                LEFT JOIN shard.ledger_dirs sd ON sd.id = s.dir_id LEFT JOIN main.ledger_dirs dd ON dd.id = m.dir_id
                 WHERE m.new > ? ORDER BY m.new
                 """, arguments: [last, last])
         let added = db.changesCount

@@ -29,7 +29,7 @@ enum MergeStatements {
         Dimension(table: "trails", key: "arn", columns: ["arn", "account_id", "region", "name"]),
         Dimension(table: "s3_buckets", key: "arn", columns: ["arn", "name"]),
         Dimension(table: "own_principals", key: "arn", columns: ["arn", "added_at"]),
-        Dimension(table: "ledger_dirs", key: "path", columns: ["path"]),
+        Dimension(table: "ledger_dirs", key: "path", columns: ["path", "name_prefix"]),
         Dimension(table: "s3_folders", key: "folder", columns: ["folder", "name_prefix"]),
         Dimension(table: "roles", key: "arn", columns: ["arn", "account_id", "session_arn_prefix", "principal_id_prefix"]),
     ]
@@ -39,7 +39,7 @@ enum MergeStatements {
     static let aliasColumns = ["key_id", "alias", "first_seen", "last_seen"]
     static let fileColumns = [
         "dir_id", "name", "path_hash", "size", "mtime_ns", "outcome", "reason", "records", "kms_events", "events_added",
-        "malformed_records", "uncompressed_bytes", "content_sha256", "file_sha256", "read_at",
+        "malformed_records", "uncompressed_bytes", "content_sha256", "file_sha256", "read_at", "name_cut",
     ]
     static let uidColumns = ["event_time", "event_uid", "event_id"]
     static let contextColumns = ["event_id", "scope", "name_id", "value_id"]

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 /// The daily summaries of events (`activity_daily`, `object_daily`; migration 006) that let
@@ -263,7 +264,9 @@ enum CloudTrailLogName {
         return "\(p[0])_CloudTrail_\(p[2])_\(p[3])\(p[4])\(p[5])T"
     }
 
+    /// `namePrefix(folder:)` in SQL, of a text or of its bytes as a blob (a text is read up
+    /// to a NUL).
     static let namePrefixFunction = DatabaseFunction("cloudtrail_name_prefix", argumentCount: 1, pure: true) { values in
-        String.fromDatabaseValue(values[0]).flatMap { namePrefix(folder: $0) }
+        Data.fromDatabaseValue(values[0]).flatMap { namePrefix(folder: String(decoding: $0, as: UTF8.self)) }
     }
 }

@@ -19,6 +19,16 @@ enum LedgerPath {
         return (String(path[..<at]), String(path[utf8.index(after: at)...]))
     }
 
+    /// A file's name as its row keeps it (migration 022): less the folder's `name_prefix`
+    /// when it starts with it, and whether it was cut.
+    static func stored(name: String, prefix: String?) -> (name: String, cut: Bool) {
+        guard let prefix, name.utf8.count > prefix.utf8.count, name.utf8.starts(with: prefix.utf8) else { return (name, false) }
+        return (String(decoding: name.utf8.dropFirst(prefix.utf8.count), as: UTF8.self), true)
+    }
+
+    /// SQL: the whole name of `ledger_files f`, its folder `ledger_dirs d` joined.
+    static let nameSQL = "CASE WHEN f.name_cut THEN coalesce(d.name_prefix, '') ELSE '' END || f.name"
+
     /// 64-bit FNV-1a of the path's UTF-8 bytes: `ledger_files.path_hash`.
     static func hash(_ path: String) -> Int64 { path.withUTF8Bytes(PrincipalIdentity.hash) }
 
@@ -72,25 +82,28 @@ final class LedgerWriter {
     private let selectFile: Statement
     private let insertFile: Statement
     private let updateFile: Statement
-    /// Ids of folders, by path: a run writes thousands of files into each.
-    private var dirIDs: [String: Int64] = [:]
+    /// Ids of folders and the start of their log files' names, by path: a run writes
+    /// thousands of files into each.
+    private var dirIDs: [String: (id: Int64, prefix: String?)] = [:]
     /// The id the next new row gets (given here, so that a file's events can name it before
     /// its row is written, with their count).
     private var nextFileID: Int64?
 
     init(db: Database) throws {
         self.db = db
-        selectDir = try db.makeStatement(sql: "SELECT id FROM ledger_dirs WHERE path = ?")
-        insertDir = try db.makeStatement(sql: "INSERT INTO ledger_dirs (path) VALUES (?)")
-        selectFile = try db.makeStatement(sql: "SELECT id FROM ledger_files WHERE dir_id IS ?3 AND path_hash = ?1 AND name = ?2")
+        selectDir = try db.makeStatement(sql: "SELECT id, name_prefix FROM ledger_dirs WHERE path = ?")
+        insertDir = try db.makeStatement(sql: "INSERT INTO ledger_dirs (path, name_prefix) VALUES (?, ?)")
+        // The name as this folder's rows keep it: the folder's prefix is the one read from its row.
+        selectFile = try db.makeStatement(
+            sql: "SELECT id FROM ledger_files WHERE dir_id IS ?3 AND path_hash = ?1 AND name = ?2 AND name_cut = ?4")
         let columns = """
             size, mtime_ns, outcome, reason, records, kms_events, events_added, malformed_records, uncompressed_bytes,
             content_sha256, file_sha256, read_at
             """
         insertFile = try db.makeStatement(
             sql: """
-                INSERT INTO ledger_files (\(columns), id, path_hash, name, dir_id)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO ledger_files (\(columns), id, path_hash, name, dir_id, name_cut)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
         updateFile = try db.makeStatement(
             sql: """
@@ -120,24 +133,27 @@ final class LedgerWriter {
         var isNew: Bool
         fileprivate var hash: Int64
         fileprivate var name: String
+        fileprivate var nameCut: Bool
         fileprivate var dirID: Int64?
     }
 
     /// The row of `path`, found, or the id a new one will get.
     func slot(_ path: String) throws -> Slot {
-        let (dir, name) = LedgerPath.split(path)
-        let dirID = try dir.map(self.dirID)
+        let (dir, whole) = LedgerPath.split(path)
+        let folder = try dir.map(self.dir)
+        let (name, cut) = LedgerPath.stored(name: whole, prefix: folder?.prefix)
         let hash = LedgerPath.hash(path)
         var find = BoundStatement(selectFile)
         find.int(hash)
         find.text(name)
-        find.int(dirID)
+        find.int(folder?.id)
+        find.int(cut ? 1 : 0)
         if let id = try find.fetchInt64(db) {
-            return Slot(id: id, isNew: false, hash: hash, name: name, dirID: dirID)
+            return Slot(id: id, isNew: false, hash: hash, name: name, nameCut: cut, dirID: folder?.id)
         }
         let id = try nextFileID ?? (Int64.fetchOne(db, sql: "SELECT ifnull(max(id), 0) + 1 FROM ledger_files") ?? 1)
         nextFileID = id + 1
-        return Slot(id: id, isNew: true, hash: hash, name: name, dirID: dirID)
+        return Slot(id: id, isNew: true, hash: hash, name: name, nameCut: cut, dirID: folder?.id)
     }
 
     /// Writes the row of `slot`: one insert or one update.
@@ -160,6 +176,7 @@ final class LedgerWriter {
             row.int(slot.hash)
             row.text(slot.name)
             row.int(slot.dirID)
+            row.int(slot.nameCut ? 1 : 0)
         }
         _ = try row.execute(db)
     }
@@ -177,19 +194,22 @@ final class LedgerWriter {
         nextFileID = nil
     }
 
-    private func dirID(_ path: String) throws -> Int64 {
-        if let id = dirIDs[path] { return id }
-        let id: Int64
-        if let found = try Int64.fetchOne(selectDir, arguments: [path]) {
-            id = found
+    /// The folder's row: its id and its log files' name prefix (`CloudTrailLogName`), the row
+    /// made the first time.
+    private func dir(_ path: String) throws -> (id: Int64, prefix: String?) {
+        if let found = dirIDs[path] { return found }
+        let folder: (id: Int64, prefix: String?)
+        if let row = try Row.fetchOne(selectDir, arguments: [path]) {
+            folder = (row[0], row[1])
         } else {
-            try insertDir.execute(arguments: [path])
-            id = db.lastInsertedRowID
+            let prefix = CloudTrailLogName.namePrefix(folder: path + "/")
+            try insertDir.execute(arguments: [path, prefix])
+            folder = (db.lastInsertedRowID, prefix)
         }
         // A tree's folders are a few per day: bounded anyway, for a tree of millions of them.
         if dirIDs.count >= 1 << 16 { dirIDs = [:] }
-        dirIDs[path] = id
-        return id
+        dirIDs[path] = folder
+        return folder
     }
 }
 
@@ -197,7 +217,8 @@ final class LedgerWriter {
 enum LedgerLookup {
     /// The row of one path, with `arguments(path)` bound as ?1, ?2 and ?3.
     static let row = """
-        dir_id IS (SELECT id FROM ledger_dirs WHERE path = ?3) AND path_hash = ?1 AND name = ?2
+        dir_id IS (SELECT id FROM ledger_dirs WHERE path = ?3) AND path_hash = ?1
+          AND CASE WHEN name_cut THEN (SELECT coalesce(name_prefix, '') FROM ledger_dirs WHERE id = dir_id) ELSE '' END || name = ?2
           AND (?3 IS NULL) = (dir_id IS NULL)
         """
     static let sql = "SELECT size, mtime_ns, outcome FROM ledger_files WHERE " + row

@@ -168,9 +168,14 @@ final class S3ReadsTests: XCTestCase {
         try IndexDatabase.migrator.migrate(queue, upTo: v18)
         let notes = [(1, "bk-logs"), (1, "logs-bucket"), (2, "bk-logs"), (2, "unrelated")]
         try queue.write { db in
-            let ledger = try LedgerWriter(db: db)
-            for path in ["a/one.json.gz", "a/two.json.gz"] {
-                _ = try ledger.record(path, .init(size: 1, mtimeNs: 1, outcome: .ingested, reason: nil))
+            // The ledger's rows as schema 18 wrote them.
+            try db.execute(sql: "INSERT INTO ledger_dirs (id, path) VALUES (1, 'a')")
+            for (id, path) in [(1, "a/one.json.gz"), (2, "a/two.json.gz")] {
+                try db.execute(
+                    sql: """
+                        INSERT INTO ledger_files (id, dir_id, name, path_hash, size, mtime_ns, outcome, read_at)
+                        VALUES (?, 1, ?, ?, 1, 1, 0, 1)
+                        """, arguments: [id, LedgerPath.split(path).name, LedgerPath.hash(path)])
             }
             for (file, bucket) in notes {
                 try db.execute(

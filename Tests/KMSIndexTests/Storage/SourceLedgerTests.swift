@@ -68,6 +68,11 @@ final class SourceLedgerTests: XCTestCase {
                 XCTAssertEqual(found.size, Int64(100 + k))
                 XCTAssertEqual(found.failed, k % 3 == 2)
             }
+            // Migration 022: the log files' names without what their folder says, the rest whole.
+            XCTAssertEqual(
+                try String.fetchAll(db, sql: "SELECT name FROM ledger_files WHERE name_cut ORDER BY id"),
+                ["0005Z_a.json.gz", "0010Z_b.json.gz"])
+            XCTAssertEqual(try Int.fetchOne(db, sql: "SELECT count(*) FROM ledger_files WHERE NOT name_cut"), paths.count - 2)
             XCTAssertNil(try LedgerLookup.find(lookup, path: "/logs/top.json.gz"), "same name, another folder")
             XCTAssertNil(try LedgerLookup.find(lookup, path: "/relative.json.gz"), "a folder where the row has none")
             XCTAssertNil(try LedgerLookup.find(lookup, path: "top.json.gz"), "no folder where the row has one")
@@ -82,24 +87,29 @@ final class SourceLedgerTests: XCTestCase {
         let queue = try DatabaseQueue(path: dir.path + "/v17.sqlite", configuration: IndexDatabase.configuration(readOnly: false))
         let v17 = IndexDatabase.migrations.map(\.identifier).filter { $0 < "018" }.last!
         try IndexDatabase.migrator.migrate(queue, upTo: v17)
+        // Rows as schema 17's writer made them.
         try queue.write { db in
-            let ledger = try LedgerWriter(db: db)
             for (k, path) in paths.enumerated() {
-                let outcome: FileOutcome = [.ingested, .skipped(reason: "s"), .failed(reason: "f")][k % 3]
-                _ = try ledger.record(
-                    path,
-                    .init(
-                        size: Int64(k), mtimeNs: Int64(k), outcome: outcome, reason: "r\(k)", records: k, kmsRecords: k,
-                        malformedRecords: k % 2, uncompressedBytes: k == 2 ? nil : 10 * k,
-                        contentSHA256: k % 2 == 0 ? String(repeating: "ab", count: 32) : nil,
-                        fileSHA256: String(repeating: "cd", count: 32), eventsAdded: k))
+                let (folder, name) = LedgerPath.split(path)
+                if let folder { try db.execute(sql: "INSERT OR IGNORE INTO ledger_dirs (path) VALUES (?)", arguments: [folder]) }
+                try db.execute(
+                    sql: """
+                        INSERT INTO ledger_files (dir_id, name, path_hash, size, mtime_ns, outcome, reason, records, kms_events,
+                                                  events_added, malformed_records, uncompressed_bytes, read_at, content_sha256,
+                                                  file_sha256)
+                        VALUES ((SELECT id FROM ledger_dirs WHERE path = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [
+                        folder, name, LedgerPath.hash(path), k, k, k % 3, "r\(k)", k, k, k, k % 2, k == 2 ? nil : 10 * k, 1_700_000_000 + k,
+                        k % 2 == 0 ? Data(repeating: 0xAB, count: 32) : nil, Data(repeating: 0xCD, count: 32),
+                    ])
             }
         }
-        let before = try queue.read { db in try Row.fetchAll(db, sql: "SELECT * FROM ledger_files ORDER BY id") }
+        let before = try queue.read { db in try Row.fetchAll(db, sql: "SELECT * FROM source_files ORDER BY id") }
+        XCTAssertEqual(before.count, paths.count)
         try IndexDatabase.migrator.migrate(queue)
         try queue.read { db in
-            XCTAssertEqual(try Row.fetchAll(db, sql: "SELECT * FROM ledger_files ORDER BY id"), before)
-            XCTAssertEqual(try Row.fetchAll(db, sql: "SELECT * FROM source_files ORDER BY id").count, paths.count)
+            XCTAssertEqual(try Row.fetchAll(db, sql: "SELECT * FROM source_files ORDER BY id"), before)
             let insert = "INSERT INTO ledger_files (name, path_hash, size, mtime_ns, outcome, read_at) VALUES ('x', 1, 1, 1, 0, 1)"
             let plan = try Row.fetchAll(db, sql: "EXPLAIN " + insert)
             XCTAssertFalse(plan.contains { ($0["opcode"] as String?) == "OpenEphemeral" }, "\(plan)")
@@ -154,5 +164,45 @@ final class SourceLedgerTests: XCTestCase {
                 .map { $0["detail"] as String }.joined(separator: " ")
             XCTAssertTrue(plan.contains("ledger_files_path"), plan)
         }
+    }
+    /// Log files' names are kept without what their folder says (schema 22), found again by a
+    /// re-run, and merged whole into an index that cut them otherwise.
+    func testLogNamesAreCutByTheirFolderFoundAgainAndMergedWhole() throws {
+        let dir = try TempDir()
+        let folder = "tree/" + (logPath() as NSString).deletingLastPathComponent
+        let files = [
+            try dir.write("tree/" + logPath(), gzip(logFile([kmsRecord()]))),
+            try dir.write("tree/" + logPath(stamp: "20240301T0010Z", unique: "Second0000000000"), gzip(logFile([kmsRecord()]))),
+            try dir.write(folder + "/notes.json.gz", gzip(logFile([kmsRecord()]))),
+        ]
+        let shard = try makeIndex(dir, name: "shard.sqlite")
+        try ingest(shard, [dir.path + "/tree"])
+        func paths(_ index: IndexDatabase) throws -> [String] {
+            try index.queue.read { db in try String.fetchAll(db, sql: "SELECT path FROM source_files ORDER BY path") }
+        }
+        XCTAssertEqual(try paths(shard), files.sorted())
+        try shard.queue.read { db in
+            XCTAssertEqual(
+                try String.fetchAll(db, sql: "SELECT name FROM ledger_files WHERE name_cut ORDER BY name"),
+                ["0005Z_AbCdEfGh12345678.json.gz", "0010Z_Second0000000000.json.gz"])
+        }
+        XCTAssertEqual(try ingest(shard, [dir.path + "/tree"]).0.filesUnchanged, files.count)
+
+        // A destination that read the first file, its names kept whole (no prefix on its folder).
+        let destination = try makeIndex(dir, name: "dest.sqlite")
+        try ingest(destination, [files[0]])
+        try destination.queue.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE ledger_files SET name = (SELECT name_prefix FROM ledger_dirs WHERE id = dir_id) || name, name_cut = 0
+                    WHERE name_cut;
+                    UPDATE ledger_dirs SET name_prefix = NULL;
+                    """)
+        }
+        XCTAssertEqual(try paths(destination), [files[0]])
+        let merged = try IndexMerger(destination: destination).merge(shardPath: shard.path)
+        XCTAssertEqual(merged.filesAdded, 2)
+        XCTAssertEqual(try paths(destination), files.sorted())
+        XCTAssertEqual(try ingest(destination, [dir.path + "/tree"]).0.filesUnchanged, files.count)
     }
 }
