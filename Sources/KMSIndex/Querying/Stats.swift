@@ -24,14 +24,13 @@ package struct IndexStats: Sendable, Equatable {
         var s = IndexStats()
         let ids = try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations")
         s.schemaVersion = ids.compactMap { Int($0.prefix { $0.isNumber }) }.max() ?? 0
-        for row in try Row.fetchAll(db, sql: "SELECT outcome, count(*) AS n FROM ledger_files GROUP BY outcome") {
+        // Files not ingested through their (partial) index; the ingested ones are the rest.
+        let files = try Int.fetchOne(db, sql: "SELECT count(*) FROM ledger_files") ?? 0
+        for row in try Row.fetchAll(db, sql: "SELECT outcome, count(*) AS n FROM ledger_files WHERE outcome <> 0 GROUP BY outcome") {
             let n: Int = row["n"]
-            switch row["outcome"] as Int64 {
-            case FileOutcome.ingestedCode: s.filesIngested = n
-            case FileOutcome.skippedCode: s.filesSkipped = n
-            default: s.filesFailed += n
-            }
+            if row["outcome"] as Int64 == FileOutcome.skippedCode { s.filesSkipped = n } else { s.filesFailed += n }
         }
+        s.filesIngested = files - s.filesSkipped - s.filesFailed
         func count(_ table: String) throws -> Int { try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table)") ?? 0 }
         // The all-time totals count every event; the first and last come from event_uids,
         // which orders events in time.

@@ -205,4 +205,27 @@ final class SourceLedgerTests: XCTestCase {
         XCTAssertEqual(try paths(destination), files.sorted())
         XCTAssertEqual(try ingest(destination, [dir.path + "/tree"]).0.filesUnchanged, files.count)
     }
+
+    /// `stats` counts files by outcome with the index of the files not ingested (schema 23),
+    /// which holds those only.
+    func testStatsCountFilesByOutcome() throws {
+        let dir = try TempDir()
+        let index = try IndexDatabase.openForWriting(path: dir.path + "/index.sqlite")
+        let outcomes: [FileOutcome] = [.ingested, .ingested, .skipped(reason: "s"), .failed(reason: "f"), .ingested, .failed(reason: "g")]
+        try index.queue.write { db in
+            let ledger = try LedgerWriter(db: db)
+            for (k, outcome) in outcomes.enumerated() {
+                _ = try ledger.record("/logs/f\(k).json.gz", .init(size: 1, mtimeNs: 1, outcome: outcome, reason: nil))
+            }
+        }
+        try index.queue.read { db in
+            let stats = try IndexStats.read(db)
+            XCTAssertEqual([stats.filesIngested, stats.filesSkipped, stats.filesFailed], [3, 1, 2])
+            XCTAssertEqual(
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM ledger_files INDEXED BY ledger_files_outcome WHERE outcome <> 0"), 3)
+            // The ingested files are not in it: SQLite cannot read them through it.
+            XCTAssertThrowsError(
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM ledger_files INDEXED BY ledger_files_outcome WHERE outcome = 0"))
+        }
+    }
 }
