@@ -120,7 +120,9 @@ extension IndexMerger {
         result.shardFiles = try count("ledger_files")
         result.filesAdded = result.shardFiles
         let tables =
-            MergeStatements.dimensions.map(\.table) + ["principals", "s3_objects", "kms_key_aliases", "s3_reads", "s3_reads_staged"]
+            MergeStatements.dimensions.map(\.table) + [
+                "context_values", "principals", "s3_objects", "kms_key_aliases", "s3_reads", "s3_reads_staged",
+            ]
         for table in tables { result.rowsAdded[table] = try count(table) }
         let added = MergeStatements.AddedEvents(lastID: 0, count: result.eventsAdded, all: true)
         (result.firstEventTime, result.lastEventTime, result.days) = try MergeStatements.addedTimes(db, added, schema: "main")

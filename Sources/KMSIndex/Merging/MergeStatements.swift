@@ -24,7 +24,6 @@ enum MergeStatements {
         Dimension(table: "strings", key: "text", columns: ["text"]),
         Dimension(table: "user_agents", key: "text", columns: ["text"]),
         Dimension(table: "context_names", key: "name", columns: ["name"]),
-        Dimension(table: "context_values", key: "value", columns: ["value"]),
         Dimension(table: "kms_keys", key: "arn", columns: ["arn", "account_id", "region", "key_id"]),
         Dimension(table: "trails", key: "arn", columns: ["arn", "account_id", "region", "name"]),
         Dimension(table: "s3_buckets", key: "arn", columns: ["arn", "name"]),
@@ -70,6 +69,7 @@ enum MergeStatements {
     static var mergedColumns: [String: [String]] {
         var tables = Dictionary(uniqueKeysWithValues: dimensions.map { ($0.table, $0.columns) })
         tables["principal_rows"] = PrincipalRows.columns + ["derived"]
+        tables["context_values"] = ["value_hash", "value"]
         tables["s3_object_rows"] = objectColumns
         tables["kms_key_aliases"] = aliasColumns
         tables["ledger_files"] = fileColumns
@@ -130,6 +130,31 @@ enum MergeStatements {
         let added = db.changesCount
         try db.execute(sql: mapFound)
         try checkMapped(db, "principals")
+        return added
+    }
+
+    /// Context values have no UNIQUE key: the writer finds one by the hash of its text
+    /// (indexed) and then its text. Adds the shard's values the destination lacks, maps every
+    /// one; returns how many were added.
+    static func mergeContextValues(_ db: Database) throws -> Int {
+        try createMap(db, "context_values")
+        let mapFound = """
+            INSERT INTO temp.merge_map_context_values (old, new)
+            SELECT old, new FROM (
+                SELECT s.id AS old, (SELECT d.id FROM main.context_values d WHERE d.value_hash = s.value_hash AND d.value = s.value
+                                     ORDER BY d.id LIMIT 1) AS new
+                FROM shard.context_values s WHERE s.id NOT IN (SELECT old FROM temp.merge_map_context_values))
+            WHERE new IS NOT NULL
+            """
+        try db.execute(sql: mapFound)
+        try db.execute(
+            sql: """
+                INSERT INTO main.context_values (value_hash, value) SELECT s.value_hash, s.value FROM shard.context_values s
+                WHERE s.id NOT IN (SELECT old FROM temp.merge_map_context_values) ORDER BY s.id
+                """)
+        let added = db.changesCount
+        try db.execute(sql: mapFound)
+        try checkMapped(db, "context_values")
         return added
     }
 

@@ -47,8 +47,8 @@ final class EventDimensions {
             db, table: "context_names", select: "SELECT id FROM context_names WHERE name = ?",
             insert: "INSERT INTO context_names (name) VALUES (?)")
         contextValues = try DimensionTable(
-            db, table: "context_values", select: "SELECT id FROM context_values WHERE value = ?",
-            insert: "INSERT INTO context_values (value) VALUES (?)")
+            db, table: "context_values", select: "SELECT id FROM context_values WHERE value_hash = ? AND value = ?",
+            insert: "INSERT INTO context_values (value_hash, value) VALUES (?, ?)")
         principals = try DimensionTable(
             db, table: "principal_rows",
             select: """
@@ -165,7 +165,18 @@ final class EventDimensions {
 
     func contextName(_ name: String) throws -> Int64 { try textID(name, in: contextNames) }
 
-    func contextValue(_ value: String) throws -> Int64 { try textID(value, in: contextValues) }
+    /// A context value, found by the hash of its text and then its text (migration 024).
+    func contextValue(_ value: String) throws -> Int64 {
+        if let id = contextValues.cached(value) { return id }
+        let hash = PrincipalIdentity.textHash(value)
+        func bind(_ row: inout BoundStatement) {
+            row.int(hash)
+            row.text(value)
+        }
+        let id = try contextValues.id(db, bind: bind, insert: bind)
+        contextValues.remember(id, for: value)
+        return id
+    }
 
     /// The id of `text` in a table of distinct texts (one column), through its cache.
     func textID(_ text: String, in table: DimensionTable) throws -> Int64 {

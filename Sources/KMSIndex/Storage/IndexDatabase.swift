@@ -183,6 +183,7 @@ package final class IndexDatabase: Sendable {
             db.add(function: CloudTrailLogName.regionFunction)
             db.add(function: CloudTrailLogName.namePrefixFunction)
             db.add(function: PrincipalIdentity.sqlFunction)
+            db.add(function: PrincipalIdentity.textHashFunction)
             for function in LedgerPath.sqlFunctions { db.add(function: function) }
             if getenv("KMSINDEX_PROFILE_SQL") != nil {
                 db.trace(options: .profile) { event in

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 /// The canonical text that identifies a principal row.
@@ -10,6 +11,14 @@ enum PrincipalIdentity {
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325
         for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
         return Int64(bitPattern: hash)
+    }
+
+    /// `hash` of a text's UTF-8 bytes: `context_values.value_hash` (migration 024).
+    static func textHash(_ text: String) -> Int64 { text.withUTF8Bytes(hash) }
+
+    /// `textHash` in SQL, of a text or of its bytes as a blob (a text is read up to a NUL).
+    static let textHashFunction = DatabaseFunction("text_hash", argumentCount: 1, pure: true) { values in
+        Data.fromDatabaseValue(values[0]).map { data in data.withUnsafeBytes { hash($0.bindMemory(to: UInt8.self)) } }
     }
 
     static let sqlFunction = DatabaseFunction("principal_identity_hash", argumentCount: 1, pure: true) { values in
