@@ -103,61 +103,6 @@ enum MergeStatements {
         return added
     }
 
-    /// Principals have no UNIQUE key: the writer finds one by its identity hash (indexed) and
-    /// then every field, an absent field matching an empty one (both sides read through the
-    /// view `principals`). Adds the shard's principals the destination lacks, their fields
-    /// left out again against the destination's roles (whose prefixes may be another session's
-    /// than the shard's), maps every one; returns how many were added.
-    static func mergePrincipals(_ db: Database) throws -> Int {
-        let found = """
-            (SELECT d.id FROM main.principals d WHERE d.identity_hash = s.identity_hash
-             \(EventDimensions.principalFields.map { "AND coalesce(d.\($0), '') = coalesce(s.\($0), '')" }.joined(separator: " "))
-             ORDER BY d.id LIMIT 1)
-            """
-        try createMap(db, "principals")
-        let mapFound = """
-            INSERT INTO temp.merge_map_principals (old, new)
-            SELECT old, new FROM (SELECT s.id AS old, \(found) AS new FROM shard.principals s
-                                  WHERE s.id NOT IN (SELECT old FROM temp.merge_map_principals))
-            WHERE new IS NOT NULL
-            """
-        try db.execute(sql: mapFound)
-        let values = PrincipalRows.columns.map { $0 == "role_id" ? "role.id" : "s.\($0)" }
-        try db.execute(
-            sql: PrincipalRows.insert(
-                values: values, source: "shard.principals s LEFT JOIN main.roles role ON role.arn = s.role_arn",
-                filter: "s.id NOT IN (SELECT old FROM temp.merge_map_principals)", orderBy: "s.id"))
-        let added = db.changesCount
-        try db.execute(sql: mapFound)
-        try checkMapped(db, "principals")
-        return added
-    }
-
-    /// Context values have no UNIQUE key: the writer finds one by the hash of its text
-    /// (indexed) and then its text. Adds the shard's values the destination lacks, maps every
-    /// one; returns how many were added.
-    static func mergeContextValues(_ db: Database) throws -> Int {
-        try createMap(db, "context_values")
-        let mapFound = """
-            INSERT INTO temp.merge_map_context_values (old, new)
-            SELECT old, new FROM (
-                SELECT s.id AS old, (SELECT d.id FROM main.context_values d WHERE d.value_hash = s.value_hash AND d.value = s.value
-                                     ORDER BY d.id LIMIT 1) AS new
-                FROM shard.context_values s WHERE s.id NOT IN (SELECT old FROM temp.merge_map_context_values))
-            WHERE new IS NOT NULL
-            """
-        try db.execute(sql: mapFound)
-        try db.execute(
-            sql: """
-                INSERT INTO main.context_values (value_hash, value) SELECT s.value_hash, s.value FROM shard.context_values s
-                WHERE s.id NOT IN (SELECT old FROM temp.merge_map_context_values) ORDER BY s.id
-                """)
-        let added = db.changesCount
-        try db.execute(sql: mapFound)
-        try checkMapped(db, "context_values")
-        return added
-    }
-
     /// Fails unless every row of the shard's `table` has a destination row.
     static func checkMapped(_ db: Database, _ table: String) throws {
         let rows = try Int.fetchOne(db, sql: "SELECT count(*) FROM shard.\(table)") ?? 0
@@ -165,43 +110,6 @@ enum MergeStatements {
         if rows != mapped {
             throw MergeInconsistency(description: "\(rows - mapped) of its \(rows) rows of \(table) match no row of the index")
         }
-    }
-
-    /// S3 locations. `s3_objects` has no UNIQUE key: the writer finds a location by
-    /// (key_hash, key, bucket_id), with NULL equal to NULL (`IS`), through the key_hash index. A
-    /// bucket-level location has no key (and no key hash): those are matched by bucket through a
-    /// temporary table of the destination's, which the key_hash index lists (key_hash IS NULL).
-    /// Locations not found get their shard id plus the destination's last id (after every id
-    /// there, in the shard's order) and are inserted with it: no second lookup to learn their ids.
-    static func mergeObjects(_ db: Database) throws -> Int {
-        let last = try Int64.fetchOne(db, sql: "SELECT ifnull(max(id), 0) FROM main.s3_objects") ?? 0
-        // The map itself holds each location's columns and whether it is added: one pass over
-        // the shard's locations finds them all (no UPDATE of every row, no copy into the map).
-        try db.execute(
-            sql: """
-                CREATE TEMP TABLE merge_bucket_objects (bucket_id INTEGER PRIMARY KEY, id INTEGER NOT NULL);
-                INSERT OR IGNORE INTO temp.merge_bucket_objects (bucket_id, id)
-                SELECT bucket_id, id FROM main.s3_objects WHERE key_hash IS NULL AND key IS NULL AND bucket_id IS NOT NULL;
-                CREATE TEMP TABLE merge_map_s3_objects (old INTEGER PRIMARY KEY, new INTEGER NOT NULL, added INTEGER NOT NULL,
-                                                        kind TEXT, bucket_id INTEGER, key TEXT, key_hash INTEGER,
-                                                        folder_id INTEGER);
-                INSERT INTO temp.merge_map_s3_objects (old, new, added, kind, bucket_id, key, key_hash, folder_id)
-                SELECT old, coalesce(found, old + ?), found IS NULL, kind, bucket_id, key, key_hash, folder_id FROM (
-                    SELECT o.id AS old, o.kind, b.new AS bucket_id, o.key, o.key_hash,
-                           (SELECT m.new FROM shard.s3_object_rows r JOIN temp.merge_map_s3_folders m ON m.old = r.folder_id
-                            WHERE r.id = o.id) AS folder_id,
-                           CASE WHEN o.key_hash IS NOT NULL THEN
-                                    (SELECT d.id FROM main.s3_objects d WHERE d.key_hash = o.key_hash AND d.key = o.key AND d.bucket_id IS b.new)
-                                WHEN o.key IS NULL THEN (SELECT x.id FROM temp.merge_bucket_objects x WHERE x.bucket_id = b.new)
-                           END AS found
-                    FROM shard.s3_objects o LEFT JOIN temp.merge_map_s3_buckets b ON b.old = o.bucket_id);
-                \(S3ObjectRows.insert(
-                    id: "m.new", kind: "m.kind", bucketID: "m.bucket_id", key: "m.key", keyHash: "m.key_hash", folderID: "m.folder_id",
-                    source: "temp.merge_map_s3_objects m", filter: "m.added", orderBy: "m.new"));
-                """, arguments: [last])
-        let added = db.changesCount
-        try checkMapped(db, "s3_objects")
-        return added
     }
 
     /// Aliases of keys, with the earliest first and latest last seen of both; returns the rows
