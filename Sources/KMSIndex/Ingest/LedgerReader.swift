@@ -58,7 +58,7 @@ final class LedgerReader: @unchecked Sendable {
         let cursor = try Row.fetchCursor(
             db,
             sql: """
-                SELECT \(LedgerPath.nameSQL), f.size, f.mtime_ns, f.outcome
+                SELECT \(LedgerPath.wholeName()), f.size, f.mtime_ns, f.outcome
                 FROM ledger_files f JOIN ledger_dirs d ON d.id = f.dir_id WHERE f.dir_id = ?
                 """, arguments: [id])
         while let row = try cursor.next() {

@@ -10,9 +10,7 @@ extension MergeStatements {
     /// Returns (added, replaced).
     static func mergeFiles(_ db: Database) throws -> (added: Int, replaced: Int) {
         // Names are compared whole: each index cut its own by its own folder's prefix.
-        func whole(_ file: String, _ dir: String) -> String {
-            "CASE WHEN \(file).name_cut THEN coalesce(\(dir).name_prefix, '') ELSE '' END || \(file).name"
-        }
+        func whole(_ file: String, _ dir: String) -> String { LedgerPath.wholeName(file, dir: dir) }
         try db.execute(
             sql: """
                 CREATE TEMP TABLE merge_files (old INTEGER PRIMARY KEY, dir_id INTEGER, new INTEGER);

@@ -117,7 +117,7 @@ final class EventDimensions {
         let bucketID = try bucketARN.map { try bucket(arn: $0, name: location.bucket ?? "") }
         let hash = key.map(StoredKeyHash.of)
         // A location already stored has its folder stored: this finds it (usually in the cache).
-        let folderID = try key.flatMap(S3ObjectRows.folder).map(folder)
+        let folderID = try key.flatMap(LedgerPath.s3Folder).map(folder)
         let id = try objects.id(
             db,
             bind: { row in

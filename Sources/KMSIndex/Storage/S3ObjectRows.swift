@@ -6,12 +6,6 @@
 /// The writer and merge insert with the SQL built here, as the migration does: a key is cut
 /// only where the folder row's text and prefix, compared as bytes, start it.
 enum S3ObjectRows {
-    /// The key's folder: its text up to its last '/', included; nil when it has none.
-    static func folder(of key: String) -> String? {
-        guard let slash = key.utf8.lastIndex(of: UInt8(ascii: "/")) else { return nil }
-        return String(key[...slash])
-    }
-
     /// An INSERT of one row of `s3_object_rows` per row of `source` (a FROM clause) that
     /// `filter` keeps. `values` (SQL over `source`): `id` (nil: a new one), `kind`,
     /// `bucket_id`, `key` (whole), `key_hash`, and `folder_id`, the id of the folder row that

@@ -26,11 +26,18 @@ enum LedgerPath {
         return (String(decoding: name.utf8.dropFirst(prefix.utf8.count), as: UTF8.self), true)
     }
 
-    /// SQL: the whole name of `ledger_files f`, its folder `ledger_dirs d` joined.
-    static let nameSQL = "CASE WHEN f.name_cut THEN coalesce(d.name_prefix, '') ELSE '' END || f.name"
+    /// SQL: the whole name of the `ledger_files` row `file`, its folder `ledger_dirs` row `dir`
+    /// joined.
+    static func wholeName(_ file: String = "f", dir: String = "d") -> String {
+        "CASE WHEN \(file).name_cut THEN coalesce(\(dir).name_prefix, '') ELSE '' END || \(file).name"
+    }
 
     /// 64-bit FNV-1a of the path's UTF-8 bytes: `ledger_files.path_hash`.
-    static func hash(_ path: String) -> Int64 { path.withUTF8Bytes(PrincipalIdentity.hash) }
+    static func hash(_ path: String) -> Int64 { PrincipalIdentity.textHash(path) }
+
+    /// The folder of an S3 key, as `s3_folders` keeps it: up to its last '/', included; nil
+    /// when it has none.
+    static func s3Folder(of key: String) -> String? { split(key).dir.map { $0 + "/" } }
 
     /// The SQL functions migration 013 converts the old ledger with.
     static let sqlFunctions = [
