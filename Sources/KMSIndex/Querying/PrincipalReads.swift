@@ -46,18 +46,35 @@ package struct PrincipalReads {
     package func forEachRead(principal query: String, filter: QueryFilter, _ body: @escaping (EventRow) throws -> Void) throws {
         let ids = try principalIDs(query)
         if ids.isEmpty { return }
+        let (sql, arguments) = try decryptsSQL(of: activeIDs(ids, filter), filter)
+        // S3 reads name no key: a --key filter leaves them out.
+        let s3 = filter.key == nil ? try S3Reads(db).reads(principals: ids, filter: filter) : []
+        var left = filter.limit ?? Int.max
+        var merger = ReadMerger(s3: s3) { row in
+            guard left > 0 else { return }
+            left -= 1
+            try body(row)
+        }
+        let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
+        var order = MillisecondIDOrder()
+        while left > 0, let row = try rows.next() {
+            var read = EventRow.stored(row)
+            read.objectARN = row[15]
+            read.context = row[16]
+            try order.add(read) { try merger.add($0) }
+        }
+        try order.finish { try merger.add($0) }
+        try merger.finish()
+    }
+
+    /// The query of the `Decrypt` events of the principal rows `ids` in the filter's window,
+    /// oldest first. Each caller's events of the window are a range of the callers' index
+    /// (principal, time): a session of a year (an instance role's) has hundreds of thousands
+    /// of events, and a month of it is read without the rest.
+    func decryptsSQL(of ids: [Int64], _ filter: QueryFilter) throws -> (sql: String, arguments: StatementArguments) {
         var c = try filter.eventConditions(db)
         c.add("e.event_name_sid = (SELECT id FROM strings WHERE text = 'Decrypt')")
-        let active = try activeIDs(ids, filter)
-        let list = active.map(String.init).joined(separator: ", ")
-        if let window = try narrowerWindow(than: active, filter) {
-            // The window's events, found by time, then kept by caller: a session of a year
-            // (an instance role's) has hundreds of thousands of events, a day a few thousand.
-            c.add("+e.principal_id IN (\(list))")
-            c.add("e.id IN (SELECT event_id FROM event_uids WHERE event_time >= ? AND event_time < ?)", window.lower, window.upper)
-        } else {
-            c.add("e.principal_id IN (\(list))")
-        }
+        c.add("e.principal_id IN (\(ids.map(String.init).joined(separator: ", ")))")
         // On the tables, as who-read reads them (`EventRow.stored`), not through kms_events: the
         // view's every column is a subquery, and a month of a role's reads is tens of
         // thousands of rows.
@@ -72,24 +89,7 @@ package struct PrincipalReads {
             WHERE \(c.sql)
             ORDER BY e.event_time, u.event_uid\(filter.limitClause)
             """
-        // S3 reads name no key: a --key filter leaves them out.
-        let s3 = filter.key == nil ? try S3Reads(db).reads(principals: ids, filter: filter) : []
-        var left = filter.limit ?? Int.max
-        var merger = ReadMerger(s3: s3) { row in
-            guard left > 0 else { return }
-            left -= 1
-            try body(row)
-        }
-        let rows = try Row.fetchCursor(db, sql: sql, arguments: c.arguments)
-        var order = MillisecondIDOrder()
-        while left > 0, let row = try rows.next() {
-            var read = EventRow.stored(row)
-            read.objectARN = row[15]
-            read.context = row[16]
-            try order.add(read) { try merger.add($0) }
-        }
-        try order.finish { try merger.add($0) }
-        try merger.finish()
+        return (sql, c.arguments)
     }
 
     /// Those of `ids` that decrypted anything in the filter's window, from the summaries: a
@@ -117,31 +117,6 @@ package struct PrincipalReads {
             if wanted.contains(id) { active.insert(id) }
         }
         return active.sorted()
-    }
-
-    /// The filter's window (ms, upper bound excluded) when it holds fewer events than `ids`
-    /// made in all of history, which the caller's index would make SQLite read one by one;
-    /// nil without a window, or when the window is the larger. The window's events are
-    /// counted by the daily summaries (whole days); the callers' are counted up to that many.
-    func narrowerWindow(than ids: [Int64], _ filter: QueryFilter) throws -> (lower: Int64, upper: Int64)? {
-        guard filter.since != nil || filter.until != nil, !ids.isEmpty else { return nil }
-        let lower = filter.since.flatMap(StoredTime.milliseconds) ?? Int64.min
-        let upper = filter.until.flatMap(StoredTime.milliseconds) ?? Int64.max
-        let windowEvents =
-            try Int.fetchOne(
-                db, sql: "SELECT coalesce(sum(events), 0) FROM usage_daily WHERE day BETWEEN ? AND ?",
-                arguments: [
-                    lower == Int64.min ? Int64.min : DailySummaries.day(ofMilliseconds: lower),
-                    upper == Int64.max ? Int64.max : DailySummaries.day(ofMilliseconds: upper),
-                ]) ?? 0
-        let callerEvents =
-            try Int.fetchOne(
-                db,
-                sql: """
-                    SELECT count(*) FROM (SELECT 1 FROM events WHERE principal_id IN (\(ids.map(String.init).joined(separator: ", ")))
-                                          LIMIT ?)
-                    """, arguments: [windowEvents + 1]) ?? 0
-        return callerEvents > windowEvents ? (lower, upper) : nil
     }
 
     /// Up to this many principals, with no window, are read through the events' index as they are.
