@@ -25,8 +25,10 @@ package struct IngestOptions: Sendable {
     /// A large file's events go to the writer in parts of this many (memory stays flat).
     package var eventsPerPart = 4096
     /// Parsed events that may wait for the writer. While it updates its summaries (tenths of
-    /// a second on a churning tree), the parsers go on with the next files.
-    package var eventsWaiting = 32_768
+    /// a second on a churning tree), the parsers go on with the next files. Two parts of a
+    /// large file are enough: 32,768 held 32 MiB more at the peak of 4 months of the year's
+    /// history, and were no faster on any shape (BENCHMARKS.md).
+    package var eventsWaiting = 8_192
     /// Delivery days to read (`--since`/`--until`); nil reads every folder.
     package var days: DeliveryDays?
     /// Count the files first, so that progress can show a total and an ETA.

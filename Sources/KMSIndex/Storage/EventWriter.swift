@@ -83,8 +83,10 @@ final class EventWriter {
     /// met recently stays cached.
     @exclusivity(unchecked) var cacheLimit = 1 << 16
     /// Most bytes one generation of a cache keeps between commits (see `cacheLimit`): a
-    /// principal's identity is hundreds of bytes.
-    @exclusivity(unchecked) var cacheByteLimit = 8 << 20
+    /// principal's identity is hundreds of bytes. At 8 MiB, the caches of principals, objects
+    /// and context values held 47 MiB more at the peak of 4 months of the year's history, for
+    /// no gain in speed (BENCHMARKS.md).
+    @exclusivity(unchecked) var cacheByteLimit = 4 << 20
 
     /// Starts a new generation of the caches past `cacheLimit` ids or `cacheByteLimit` bytes.
     /// Call it after a commit.
