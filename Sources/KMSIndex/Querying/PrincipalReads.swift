@@ -55,12 +55,12 @@ package struct PrincipalReads {
             left -= 1
             try body(row)
         }
+        let texts = try StoredEventTexts(db)
         let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
         var order = MillisecondIDOrder()
         while left > 0, let row = try rows.next() {
-            var read = EventRow.stored(row)
-            read.objectARN = row[15]
-            read.context = row[16]
+            var read = try texts.row(row)
+            read.context = row[12]
             try order.add(read) { try merger.add($0) }
         }
         try order.finish { try merger.add($0) }
@@ -75,17 +75,14 @@ package struct PrincipalReads {
         var c = try filter.eventConditions(db)
         c.add("e.event_name_sid = (SELECT id FROM strings WHERE text = 'Decrypt')")
         c.add("e.principal_id IN (\(ids.map(String.init).joined(separator: ", ")))")
-        // On the tables, as who-read reads them (`EventRow.stored`), not through kms_events: the
-        // view's every column is a subquery, and a month of a role's reads is tens of
-        // thousands of rows.
+        // The ids of the events, their texts looked up once each (`StoredEventTexts`): a month
+        // of a role's reads is tens of thousands of rows naming a few callers, keys and agents.
         let sql = """
-            SELECT \(EventRow.storedColumns),
-                   (SELECT coalesce(b.arn || '/' || o.key, b.arn, o.key)
-                    FROM s3_objects o LEFT JOIN s3_buckets b ON b.id = o.bucket_id WHERE o.id = e.object_id) AS object_arn,
+            SELECT \(StoredEventTexts.columns),
                    (SELECT group_concat(cn.name || '=' || cv.value, '; ') FROM event_context x
                     JOIN context_names cn ON cn.id = x.name_id JOIN context_values cv ON cv.id = x.value_id
                     WHERE x.event_id = e.id AND x.scope = 0) AS context
-            FROM \(EventRow.storedTables)
+            FROM events e LEFT JOIN event_uids u ON u.event_time = e.event_time AND u.event_id = e.id
             WHERE \(c.sql)
             ORDER BY e.event_time, u.event_uid\(filter.limitClause)
             """

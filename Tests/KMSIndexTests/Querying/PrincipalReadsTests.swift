@@ -141,4 +141,41 @@ final class PrincipalReadsTests: XCTestCase {
                 plan.contains { $0.contains("USING INDEX events_principal (principal_id=? AND event_time") }, plan.joined(separator: "\n"))
         }
     }
+
+    /// Every event of the fixture, its ids looked up in Swift (`StoredEventTexts`), reads as
+    /// SQLite's joins give it, with one of the indexer's own principals among the callers,
+    /// and with the cache bounded at one id of each kind (each look-up then drops the others).
+    func testEventsFromTheirIdsReadAsTheJoinsGiveThem() throws {
+        let dir = try TempDir()
+        let index = try queryIndex(dir)
+        XCTAssertTrue(try index.queue.write { db in try OwnPrincipals.add(db, arn: Q.readerRole) })
+        try index.queue.read { db in
+            let joined = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT \(EventRow.storedColumns),
+                           (SELECT coalesce(b.arn || '/' || o.key, b.arn, o.key)
+                            FROM s3_objects o LEFT JOIN s3_buckets b ON b.id = o.bucket_id WHERE o.id = e.object_id)
+                    FROM \(EventRow.storedTables) ORDER BY e.id
+                    """
+            ).map { row in
+                var event = EventRow.stored(row)
+                event.objectARN = row[15]
+                return event
+            }
+            XCTAssertEqual(joined.count, queryFixtureRecords.count)
+            XCTAssertEqual(joined.filter(\.ownRead).map(\.eventID).sorted(), ["m3", "r2", "r3", "r4"])
+            for limit in [1, 1 << 16] {
+                let texts = try StoredEventTexts(db, limit: limit)
+                let fromIDs = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT \(StoredEventTexts.columns)
+                        FROM events e LEFT JOIN event_uids u ON u.event_time = e.event_time AND u.event_id = e.id ORDER BY e.id
+                        """
+                ).map { try texts.row($0) }
+                XCTAssertEqual(fromIDs, joined, "limit \(limit)")
+            }
+        }
+    }
 }
