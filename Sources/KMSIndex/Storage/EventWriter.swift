@@ -12,10 +12,10 @@ final class EventWriter {
     /// S3 reads new to the index in this run.
     var s3ReadsAdded = 0
     private let ledger: LedgerWriter
-    /// Inserts the uids of one event, or of `uidsPerStatement`; `selectUID` tells, when some
-    /// were not new, which.
-    private let insertUID: Statement
-    private let insertUIDs: Statement
+    /// Inserts the uids of 2^k events (k = 0...5), each statement at index k; `selectUID`
+    /// tells, when some were not new, which. A file of CloudTrail's cadence holds a few KMS
+    /// events: its 6 go in as 4 and 2, not as 6 statements of one.
+    private let insertUIDs: [Statement]
     private let selectUID: Statement
     private static let uidsPerStatement = 32
     private let upsertAlias: Statement
@@ -49,8 +49,7 @@ final class EventWriter {
             "INSERT OR IGNORE INTO event_uids (event_time, event_uid, event_id) VALUES "
                 + Array(repeating: "(?, ?, ?)", count: rows).joined(separator: ", ")
         }
-        insertUID = try db.makeStatement(sql: uidInsert(1))
-        insertUIDs = try db.makeStatement(sql: uidInsert(Self.uidsPerStatement))
+        insertUIDs = try (0...Self.uidsPerStatement.trailingZeroBitCount).map { try db.makeStatement(sql: uidInsert(1 << $0)) }
         selectUID = try db.makeStatement(sql: "SELECT event_id FROM event_uids WHERE event_time = ? AND event_uid = ?")
         pendingEvents = try PendingRows(db)
         summaries = try SummaryAccumulator(db)
@@ -210,7 +209,8 @@ final class EventWriter {
             // The next events' uids go in first, many to a statement (a statement per event
             // cost more than its insert); the events whose uid was added are new, the others
             // duplicates, whose ids then stay unused.
-            let count = min(Self.uidsPerStatement, events.count)
+            // The largest power of two that fits.
+            let count = 1 << (Int.bitWidth - 1 - min(Self.uidsPerStatement, events.count).leadingZeroBitCount)
             let first = try newEventID()
             let isNew = try insertUIDs(of: events, count: count, firstID: first)
             for k in 0..<count {
@@ -240,27 +240,18 @@ final class EventWriter {
                 row.int(e.pointee.eventTimeMs)
                 row.uid(e.pointee.eventID)
             }
-            if count == Self.uidsPerStatement {
-                var row = BoundStatement(insertUIDs)
-                for k in 0..<count {
-                    bindUID(&row, k)
-                    row.int(firstID + Int64(k))
-                }
-                // Nearly always all new. Otherwise the stored ids tell which were: a duplicate
-                // has another event's id, be it from before or from earlier in this batch.
-                if try row.execute(db) == count { isNew = ~0 >> UInt64(64 - count); return }
-                for k in 0..<count {
-                    var query = BoundStatement(selectUID)
-                    bindUID(&query, k)
-                    if try query.fetchInt64(db) == firstID + Int64(k) { isNew |= 1 << UInt64(k) }
-                }
-            } else {
-                for k in 0..<count {
-                    var row = BoundStatement(insertUID)
-                    bindUID(&row, k)
-                    row.int(firstID + Int64(k))
-                    if try row.execute(db) == 1 { isNew |= 1 << UInt64(k) }
-                }
+            var row = BoundStatement(insertUIDs[count.trailingZeroBitCount])
+            for k in 0..<count {
+                bindUID(&row, k)
+                row.int(firstID + Int64(k))
+            }
+            // Nearly always all new. Otherwise the stored ids tell which were: a duplicate has
+            // another event's id, be it from before or from earlier in this batch.
+            if try row.execute(db) == count { isNew = ~0 >> UInt64(64 - count); return }
+            for k in 0..<count {
+                var query = BoundStatement(selectUID)
+                bindUID(&query, k)
+                if try query.fetchInt64(db) == firstID + Int64(k) { isNew |= 1 << UInt64(k) }
             }
         }
         return isNew

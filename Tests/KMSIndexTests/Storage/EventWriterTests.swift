@@ -111,9 +111,10 @@ final class EventWriterTests: XCTestCase {
         XCTAssertEqual(Set(stored.map { $0["event_name"] as String }), ["Decrypt"])
     }
 
-    /// eventIDs are checked 32 to a statement: duplicates within a batch (before and after the
-    /// first), across batches, of an earlier file, and three of one in a batch are each told
-    /// apart, and the first one in file order is kept.
+    /// eventIDs are checked in statements of 32, 16, 8, 4, 2 or 1: duplicates within a batch
+    /// (before and after the first), across batches, of an earlier file, and three of one in a
+    /// batch are each told apart, and the first one in file order is kept; a file of 7 events
+    /// (4, 2 and 1) too.
     func testDuplicatesAreFoundWithinAndAcrossBatchesOfUIDs() throws {
         func id(_ n: Int) -> String { String(format: "00000000-0000-4000-8000-%012d", n) }
         var first = (0..<100).map { (n: $0, name: "Decrypt") }
@@ -121,11 +122,12 @@ final class EventWriterTests: XCTestCase {
             first.insert((n, "Encrypt"), at: position)
         }
         let second = (90..<140).map { (n: $0, name: "Encrypt") } + [(120, "Decrypt"), (3, "Encrypt")]
+        let third = [(200, "Decrypt"), (201, "Decrypt"), (200, "Encrypt"), (202, "Decrypt"), (203, "Decrypt"), (201, "Encrypt"), (204, "Decrypt")]
 
         // What must be kept: each id's first occurrence, in the order of first occurrences.
         var kept: [(n: Int, name: String)] = []
         var seen = Set<Int>()
-        for record in first + second where seen.insert(record.n).inserted { kept.append(record) }
+        for record in first + second + third where seen.insert(record.n).inserted { kept.append(record) }
 
         let dir = try TempDir()
         let index = try makeIndex(dir)
@@ -138,13 +140,16 @@ final class EventWriterTests: XCTestCase {
         let (b, _) = try ingest(index, [try dir.write(logPath(unique: "second"), file(second))])
         XCTAssertEqual(b.eventsAdded, 40)
         XCTAssertEqual(b.duplicates, 12)
+        let (c, _) = try ingest(index, [try dir.write(logPath(unique: "third"), file(third))])
+        XCTAssertEqual(c.eventsAdded, 5)
+        XCTAssertEqual(c.duplicates, 2)
         let stored = try index.queue.read { db in
             try Row.fetchAll(db, sql: "SELECT event_id, event_name FROM kms_events ORDER BY id")
         }
         XCTAssertEqual(stored.map { $0["event_id"] as String }, kept.map { id($0.n) })
         XCTAssertEqual(stored.map { $0["event_name"] as String }, kept.map(\.name))
-        XCTAssertEqual(try count(index, "SELECT count(*) FROM event_uids"), 140)
-        XCTAssertEqual(try count(index, "SELECT count(*) FROM event_uids u JOIN events e ON e.id = u.event_id"), 140)
+        XCTAssertEqual(try count(index, "SELECT count(*) FROM event_uids"), 145)
+        XCTAssertEqual(try count(index, "SELECT count(*) FROM event_uids u JOIN events e ON e.id = u.event_id"), 145)
     }
 
     /// Aliases are gathered per transaction: each (key, alias) gets the earliest and latest
