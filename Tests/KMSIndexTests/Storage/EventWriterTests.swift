@@ -122,7 +122,9 @@ final class EventWriterTests: XCTestCase {
             first.insert((n, "Encrypt"), at: position)
         }
         let second = (90..<140).map { (n: $0, name: "Encrypt") } + [(120, "Decrypt"), (3, "Encrypt")]
-        let third = [(200, "Decrypt"), (201, "Decrypt"), (200, "Encrypt"), (202, "Decrypt"), (203, "Decrypt"), (201, "Encrypt"), (204, "Decrypt")]
+        let third = [
+            (200, "Decrypt"), (201, "Decrypt"), (200, "Encrypt"), (202, "Decrypt"), (203, "Decrypt"), (201, "Encrypt"), (204, "Decrypt"),
+        ]
 
         // What must be kept: each id's first occurrence, in the order of first occurrences.
         var kept: [(n: Int, name: String)] = []
