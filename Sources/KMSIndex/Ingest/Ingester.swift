@@ -25,10 +25,9 @@ package struct IngestOptions: Sendable {
     /// A large file's events go to the writer in parts of this many (memory stays flat).
     package var eventsPerPart = 4096
     /// Parsed events that may wait for the writer. While it updates its summaries (tenths of
-    /// a second on a churning tree), the parsers go on with the next files. Two parts of a
-    /// large file are enough: 32,768 held 32 MiB more at the peak of 4 months of the year's
-    /// history, and were no faster on any shape (BENCHMARKS.md).
-    package var eventsWaiting = 8_192
+    /// a second on a churning tree) or writes a checkpoint into a large index (seconds), the
+    /// parsers go on with the next files: with 8,192, the year's ingest ran 1.1 cores, not 1.6.
+    package var eventsWaiting = 32_768
     /// Delivery days to read (`--since`/`--until`); nil reads every folder.
     package var days: DeliveryDays?
     /// Count the files first, so that progress can show a total and an ETA.

@@ -68,13 +68,21 @@ package struct PrincipalReads {
     }
 
     /// The query of the `Decrypt` events of the principal rows `ids` in the filter's window,
-    /// oldest first. Each caller's events of the window are a range of the callers' index
-    /// (principal, time): a session of a year (an instance role's) has hundreds of thousands
-    /// of events, and a month of it is read without the rest.
+    /// oldest first. Each caller's events of the window's days are a range of the callers'
+    /// index (principal, day): a session of a year (an instance role's) has hundreds of
+    /// thousands of events, and a month of it is read without the rest.
     func decryptsSQL(of ids: [Int64], _ filter: QueryFilter) throws -> (sql: String, arguments: StatementArguments) {
         var c = try filter.eventConditions(db)
         c.add("e.event_name_sid = (SELECT id FROM strings WHERE text = 'Decrypt')")
         c.add("e.principal_id IN (\(ids.map(String.init).joined(separator: ", ")))")
+        // The index's own expression (migration 025), with bounds divided as it divides:
+        // integer division never orders two times the other way round.
+        if let since = filter.since.flatMap(StoredTime.milliseconds) {
+            c.add("e.event_time / \(Self.dayMs) >= ? / \(Self.dayMs)", since)
+        }
+        if let until = filter.until.flatMap(StoredTime.milliseconds) {
+            c.add("e.event_time / \(Self.dayMs) <= (? - 1) / \(Self.dayMs)", until)
+        }
         // The ids of the events, their texts looked up once each (`StoredEventTexts`): a month
         // of a role's reads is tens of thousands of rows naming a few callers, keys and agents.
         let sql = """
@@ -115,6 +123,9 @@ package struct PrincipalReads {
         }
         return active.sorted()
     }
+
+    /// Milliseconds in a day: the callers' index orders events by `event_time / dayMs`.
+    static let dayMs: Int64 = 86_400_000
 
     /// Up to this many principals, with no window, are read through the events' index as they are.
     static let idsReadDirectly = 1_000

@@ -94,8 +94,8 @@ final class PrincipalReadsTests: XCTestCase {
     }
 
     /// A caller of many days asked for a window: its events of the window are one range of the
-    /// callers' index (caller, time), not all its events, and the answer is exact at the
-    /// window's edges too.
+    /// callers' index (caller, day), not all its events, and the answer is exact at the
+    /// window's edges too (within a day, and at midnight).
     func testAWindowOfABusyCallerIsARangeOfItsIndex() throws {
         let dir = try TempDir()
         var records: [String] = []
@@ -138,7 +138,7 @@ final class PrincipalReadsTests: XCTestCase {
                 return try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: arguments).map { $0["detail"] as String }
             }
             XCTAssertTrue(
-                plan.contains { $0.contains("USING INDEX events_principal (principal_id=? AND event_time") }, plan.joined(separator: "\n"))
+                plan.contains { $0.contains("USING INDEX events_principal (principal_id=? AND <expr>") }, plan.joined(separator: "\n"))
         }
     }
 
