@@ -247,8 +247,7 @@ final class FindingsTests: XCTestCase {
     func testAnUpgradedIndexStartsItsWatermarkAtItsEvents() throws {
         let dir = try TempDir()
         let path = dir.path + "/v8.sqlite"
-        let queue = try DatabaseQueue(path: path, configuration: IndexDatabase.configuration(readOnly: false))
-        try IndexDatabase.migrator.migrate(queue, upTo: IndexDatabase.migrations.map(\.identifier).filter { $0 < "009" }.last!)
+        let queue = try indexBefore(migration: "009", at: path)
         try queue.write { db in
             try db.execute(
                 sql: """

@@ -163,9 +163,7 @@ final class S3ReadsTests: XCTestCase {
     /// name), which the next run's end reads as it reads its own.
     func testMigration19KeepsTheNotesOfAKilledRun() throws {
         let dir = try TempDir()
-        let queue = try DatabaseQueue(path: dir.path + "/v18.sqlite", configuration: IndexDatabase.configuration(readOnly: false))
-        let v18 = IndexDatabase.migrations.map(\.identifier).filter { $0 < "019" }.last!
-        try IndexDatabase.migrator.migrate(queue, upTo: v18)
+        let queue = try indexBefore(migration: "019", at: dir.path + "/v18.sqlite")
         let notes = [(1, "bk-logs"), (1, "logs-bucket"), (2, "bk-logs"), (2, "unrelated")]
         try queue.write { db in
             // The ledger's rows as schema 18 wrote them.

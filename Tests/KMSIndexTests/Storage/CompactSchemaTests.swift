@@ -261,9 +261,7 @@ final class CompactSchemaTests: XCTestCase {
     func testMigrationFromSchema3KeepsEveryValue() throws {
         let dir = try TempDir()
         let path = dir.path + "/v3.sqlite"
-        let queue = try DatabaseQueue(path: path, configuration: IndexDatabase.configuration(readOnly: false))
-        let v3 = IndexDatabase.migrations.map(\.identifier).filter { $0 < "004" }.last!
-        try IndexDatabase.migrator.migrate(queue, upTo: v3)
+        let queue = try indexBefore(migration: "004", at: path)
         try queue.write { db in
             try db.execute(
                 sql: """
@@ -339,9 +337,7 @@ final class CompactSchemaTests: XCTestCase {
     func testMigration005KeepsObjectsAndInsertsWithoutATemporaryTable() throws {
         let dir = try TempDir()
         let path = dir.path + "/v4.sqlite"
-        let queue = try DatabaseQueue(path: path, configuration: IndexDatabase.configuration(readOnly: false))
-        let v4 = IndexDatabase.migrations.map(\.identifier).filter { $0 < "005" }.last!
-        try IndexDatabase.migrator.migrate(queue, upTo: v4)
+        let queue = try indexBefore(migration: "005", at: path)
         // Into the table, which is s3_object_rows from schema 21 on.
         func insertTempTables(_ db: Database, table: String = "s3_objects", key: String = "key") throws -> Int {
             try Row.fetchAll(
@@ -395,9 +391,7 @@ final class CompactSchemaTests: XCTestCase {
     /// Migration 016 computes every stored key hash again, and keys are found by it after.
     func testMigration016HashesEveryKeyByItsFolder() throws {
         let dir = try TempDir()
-        let queue = try DatabaseQueue(path: dir.path + "/v15.sqlite", configuration: IndexDatabase.configuration(readOnly: false))
-        let v15 = IndexDatabase.migrations.map(\.identifier).filter { $0 < "016" }.last!
-        try IndexDatabase.migrator.migrate(queue, upTo: v15)
+        let queue = try indexBefore(migration: "016", at: dir.path + "/v15.sqlite")
         let keys = [
             "AWSLogs/1/CloudTrail/us-east-1/2024/03/01/a.json.gz", "AWSLogs/1/CloudTrail/us-east-1/2024/03/01/b.json.gz", "garbage",
         ]

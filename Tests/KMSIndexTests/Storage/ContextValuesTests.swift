@@ -23,9 +23,7 @@ final class ContextValuesTests: XCTestCase {
     func testMigration24HashesValuesAsTheWriterDoes() throws {
         let dir = try TempDir()
         let path = dir.path + "/v23.sqlite"
-        let queue = try DatabaseQueue(path: path, configuration: IndexDatabase.configuration(readOnly: false))
-        let v23 = IndexDatabase.migrations.map(\.identifier).filter { $0 < "024" }.last!
-        try IndexDatabase.migrator.migrate(queue, upTo: v23)
+        let queue = try indexBefore(migration: "024", at: path)
         // A NUL too, bound as bytes: GRDB binds text up to a NUL.
         let stored = Self.values + ["nul\u{0}inside"]
         try queue.write { db in

@@ -26,9 +26,7 @@ final class PrincipalIdentityTests: XCTestCase {
 
         // The same principals in an index of schema 6: the identity text, the fields joined by
         // U+001F, as its UNIQUE key.
-        let old = try DatabaseQueue(path: dir.path + "/v6.sqlite", configuration: IndexDatabase.configuration(readOnly: false))
-        let v6 = IndexDatabase.migrations.map(\.identifier).filter { $0 < "007" }.last!
-        try IndexDatabase.migrator.migrate(old, upTo: v6)
+        let old = try indexBefore(migration: "007", at: dir.path + "/v6.sqlite")
         let fields = [
             "type", "arn", "account_id", "principal_id", "user_name", "role_arn", "invoked_by", "access_key_id",
             "source_identity", "credential_from_console",

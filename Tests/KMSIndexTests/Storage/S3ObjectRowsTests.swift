@@ -123,9 +123,7 @@ final class S3ObjectRowsTests: XCTestCase {
     /// view gives every row back as it was.
     func testMigration21KeepsEveryLocation() throws {
         let dir = try TempDir()
-        let queue = try DatabaseQueue(path: dir.path + "/v20.sqlite", configuration: IndexDatabase.configuration(readOnly: false))
-        let v20 = IndexDatabase.migrations.map(\.identifier).filter { $0 < "021" }.last!
-        try IndexDatabase.migrator.migrate(queue, upTo: v20)
+        let queue = try indexBefore(migration: "021", at: dir.path + "/v20.sqlite")
         let keys = Self.cases.map(\.key) + [nil]
         try queue.write { db in
             try db.execute(sql: "INSERT INTO s3_buckets (id, arn, name) VALUES (1, 'arn:aws:s3:::bucket', 'bucket')")

@@ -32,9 +32,7 @@ final class SourceLedgerTests: XCTestCase {
     /// their ids, and are found by path.
     func testMigrationKeepsEveryRowAndValue() throws {
         let dir = try TempDir()
-        let queue = try DatabaseQueue(path: dir.path + "/v12.sqlite", configuration: IndexDatabase.configuration(readOnly: false))
-        let v12 = IndexDatabase.migrations.map(\.identifier).filter { $0 < "013" }.last!
-        try IndexDatabase.migrator.migrate(queue, upTo: v12)
+        let queue = try indexBefore(migration: "013", at: dir.path + "/v12.sqlite")
         let sha = String(repeating: "0123456789abcdef", count: 4)
         try queue.write { db in
             for (k, path) in paths.enumerated() {
@@ -84,9 +82,7 @@ final class SourceLedgerTests: XCTestCase {
     /// are refused.
     func testMigration18KeepsTheLedgerAndItsCheck() throws {
         let dir = try TempDir()
-        let queue = try DatabaseQueue(path: dir.path + "/v17.sqlite", configuration: IndexDatabase.configuration(readOnly: false))
-        let v17 = IndexDatabase.migrations.map(\.identifier).filter { $0 < "018" }.last!
-        try IndexDatabase.migrator.migrate(queue, upTo: v17)
+        let queue = try indexBefore(migration: "018", at: dir.path + "/v17.sqlite")
         // Rows as schema 17's writer made them.
         try queue.write { db in
             for (k, path) in paths.enumerated() {

@@ -126,6 +126,14 @@ func makeIndex(_ dir: TempDir, name: String = "index.sqlite") throws -> IndexDat
     try IndexDatabase.openForWriting(path: dir.url.appendingPathComponent(name).path)
 }
 
+/// An index at `path` migrated up to the last migration before `migration` (its number, such
+/// as "024"): an index as that earlier schema's writer left it, for a migration test.
+func indexBefore(migration: String, at path: String) throws -> DatabaseQueue {
+    let queue = try DatabaseQueue(path: path, configuration: IndexDatabase.configuration(readOnly: false))
+    try IndexDatabase.migrator.migrate(queue, upTo: IndexDatabase.migrations.map(\.identifier).filter { $0 < migration }.last!)
+    return queue
+}
+
 /// Ingests `paths` with test-friendly options; returns the summary and the diagnostics.
 @discardableResult
 func ingest(_ index: IndexDatabase, _ paths: [String], jobs: Int = 2) throws -> (IngestSummary, [IngestDiagnostic]) {
