@@ -73,22 +73,25 @@ final class StoredEventTexts {
     private func string(_ id: Int64?) throws -> String? { try text(id, &strings, stringText) }
 
     private func text(_ id: Int64?, _ kept: inout [Int64: String?], _ statement: Statement) throws -> String? {
-        guard let id else { return nil }
-        if let known = kept[id] { return known }
-        let found = try String.fetchOne(statement, arguments: [id])
-        if kept.count >= limit { kept.removeAll(keepingCapacity: true) }
-        kept[id] = found
-        return found
+        try remembered(id, &kept) { try String.fetchOne(statement, arguments: [$0]) }
     }
 
     private func caller(_ id: Int64?) throws -> Caller? {
-        guard let id else { return nil }
-        if let known = callers[id] { return known }
-        let found = try Row.fetchOne(callerFields, arguments: [id]).map { row in
-            Caller(type: row[0], arn: row[1], roleARN: row[2], sessionName: row[3], invokedBy: row[4], own: row[5] ?? false)
+        try remembered(id, &callers) { id in
+            try Row.fetchOne(callerFields, arguments: [id]).map { row in
+                Caller(type: row[0], arn: row[1], roleARN: row[2], sessionName: row[3], invokedBy: row[4], own: row[5] ?? false)
+            }
         }
-        if callers.count >= limit { callers.removeAll(keepingCapacity: true) }
-        callers[id] = found
+    }
+
+    /// What `id` stands for, from `kept` or else fetched and kept (nil too); `kept` is emptied
+    /// when it holds `limit` ids.
+    private func remembered<T>(_ id: Int64?, _ kept: inout [Int64: T?], _ fetch: (Int64) throws -> T?) throws -> T? {
+        guard let id else { return nil }
+        if let known = kept[id] { return known }
+        let found = try fetch(id)
+        if kept.count >= limit { kept.removeAll(keepingCapacity: true) }
+        kept[id] = found
         return found
     }
 }
