@@ -59,7 +59,7 @@ package final class DecompressedStream {
     private let inflater: UnsafeMutablePointer<inflate_state>
     private var memberEnded = false
     private let input: UnsafeMutablePointer<UInt8>
-    private let inputCapacity = 256 * 1024
+    private let inputCapacity: Int
     private var inputStart = 0
     private var inputEnd = 0
     private var fileEOF = false
@@ -78,10 +78,14 @@ package final class DecompressedStream {
     /// `hashContent`, the SHA-256 of the decompressed content is computed as it streams by
     /// (what CloudTrail digest files record for each log file); with `hashFile`, the SHA-256
     /// of the file's bytes as read (a sixth of the work on gzip, and the same proof that a
-    /// file is the one read before).
-    package init(path: String, limit: Int, hashContent: Bool = false, hashFile: Bool = false) throws {
+    /// file is the one read before). `inputBytes` is the size of the buffer of compressed
+    /// input (tests make it small, so that every path of a refill is taken).
+    package init(path: String, limit: Int, hashContent: Bool = false, hashFile: Bool = false, inputBytes: Int = 256 * 1024)
+        throws
+    {
         self.path = path
         self.limit = limit
+        inputCapacity = max(inputBytes, 16)
         if hashContent { hasher = SHA256() }
         if hashFile { fileHasher = SHA256() }
         fd = open(path, O_RDONLY | O_CLOEXEC)
@@ -179,10 +183,20 @@ package final class DecompressedStream {
                 inflater.pointee.next_out = free.baseAddress
                 inflater.pointee.avail_out = UInt32(outCapacity)
                 let status = isal_inflate(inflater)
-                let used = available - Int(inflater.pointee.avail_in)
                 let made = outCapacity - Int(inflater.pointee.avail_out)
-                keepLastConsumed(input + inputStart, used)
-                inputStart += used
+                // Where inflate stopped, from its pointer: on some corrupt streams its count of
+                // input left wraps around (a fuzzer's input). A position outside the input it
+                // was given is an error, never a count to go by.
+                let stop = inflater.pointee.next_in - input
+                let inside = stop >= inputStart && stop <= inputEnd && made >= 0 && made <= outCapacity
+                let used = inside ? stop - inputStart : 0
+                guard inside || status < 0 else {
+                    throw ReadError.corruptGzip("invalid compressed data (inflate ended outside its input)")
+                }
+                if inside {
+                    keepLastConsumed(upTo: stop, from: inputStart)
+                    inputStart = stop
+                }
                 switch status {
                 case ISAL_DECOMP_OK, ISAL_END_INPUT, ISAL_OUT_OVERFLOW:
                     if inflater.pointee.block_state == ISAL_BLOCK_FINISH {
@@ -216,11 +230,13 @@ package final class DecompressedStream {
         return produced
     }
 
-    private func keepLastConsumed(_ bytes: UnsafeMutablePointer<UInt8>, _ count: Int) {
-        if count >= 8 {
-            lastConsumed = UInt64(littleEndian: UnsafeRawPointer(bytes + count - 8).loadUnaligned(as: UInt64.self))
+    /// Keeps the last 8 bytes consumed, inflate having taken those of the input buffer from
+    /// `start` up to `end`.
+    private func keepLastConsumed(upTo end: Int, from start: Int) {
+        if end - start >= 8 {
+            lastConsumed = UInt64(littleEndian: UnsafeRawPointer(input + end - 8).loadUnaligned(as: UInt64.self))
         } else {
-            for i in 0..<count { lastConsumed = lastConsumed >> 8 | UInt64(bytes[i]) << 56 }
+            for i in start..<end { lastConsumed = lastConsumed >> 8 | UInt64(input[i]) << 56 }
         }
     }
 

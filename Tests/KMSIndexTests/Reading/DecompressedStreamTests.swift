@@ -217,6 +217,63 @@ final class DecompressedStreamTests: XCTestCase {
         XCTAssertThrowsError(try read(Data())) { XCTAssertEqual($0 as? ReadError, .emptyFile) }
     }
 
+    /// The content, or the error, of `data` read through an input buffer of `inputBytes`.
+    func outcome(_ data: Data, inputBytes: Int) throws -> Result<Data, ReadError> {
+        let dir = try TempDir()
+        let stream = try DecompressedStream(path: try dir.write("file.gz", data), limit: 1 << 30, inputBytes: inputBytes)
+        let window = ByteWindow()
+        do {
+            while try stream.read(into: window, chunk: 4096) > 0 {}
+            return .success(Data(window.unreadBytes))
+        } catch let error as ReadError {
+            return .failure(error)
+        }
+    }
+
+    /// A fuzzer's input (36 bytes; `gzip -t` finds its CRC and length wrong): inflate failed on
+    /// it with its count of input left wrapped, and the reader counted the input it used from
+    /// that count before looking at the failure: a negative count stopped the process. It is
+    /// a corrupt stream, through a buffer of any size.
+    func testInflateEndingOutsideItsInputIsACleanError() throws {
+        let data = try XCTUnwrap(Data(base64Encoded: "H4sIAAAAAAACA1PKKi0uUUhUKC4lKcrMS1cCADBEJ9sPAAAA"))
+        for size in [64, 256 * 1024] {
+            guard case .failure(.corruptGzip(let message)) = try outcome(data, inputBytes: size) else {
+                return XCTFail("not a corrupt stream through a \(size)-byte buffer")
+            }
+            XCTAssertFalse(message.isEmpty)
+        }
+    }
+
+    /// Through an input buffer of a few dozen bytes, refilled at every step, every stream reads
+    /// to the same content or the same error as through the default buffer: members, padding,
+    /// corrupt trailers, truncation, garbage.
+    func testASmallInputBufferReadsTheSame() throws {
+        var random = SeededGenerator(state: 20_261_205)
+        let noise = Data((0..<50_000).map { _ in UInt8.random(in: 0...255, using: &random) })
+        let text = Data(String(repeating: "{\"eventSource\":\"kms.amazonaws.com\"},", count: 2_000).utf8)
+        var badSecond = gzip("second")
+        badSecond[badSecond.count - 8] ^= 0x10
+        var badLength = gzip(text)
+        badLength[badLength.count - 2] ^= 0x01
+        let whole = gzip(text, level: 9)
+        let inputs: [(String, Data)] = [
+            ("members", gzip("{\"Records\":[") + gzip(noise, level: 1) + gzip(text, level: 9) + gzip("]}")),
+            ("padding", gzip(text) + Data(repeating: 0, count: 100)),
+            ("bad trailer of a second member", gzip("first,") + badSecond),
+            ("bad length", badLength),
+            ("truncated", whole.prefix(whole.count - 3)),
+            ("garbage", gzip(text) + Data("junk".utf8)),
+            ("the fuzzer's", try XCTUnwrap(Data(base64Encoded: "H4sIAAAAAAACA1PKKi0uUUhUKC4lKcrMS1cCADBEJ9sPAAAA"))),
+        ]
+        for (name, data) in inputs {
+            let expected = try outcome(data, inputBytes: 256 * 1024)
+            for size in [16, 17, 19, 64, 100, 4096] {
+                XCTAssertEqual(try outcome(data, inputBytes: size), expected, "\(name), \(size)-byte buffer")
+            }
+        }
+        XCTAssertEqual(try outcome(gzip(text) + gzip(noise), inputBytes: 64), .success(text + noise))
+    }
+
     func testDecompressedSizeLimitStopsABomb() throws {
         let bomb = gzip(Data(repeating: 0x20, count: 10_000_000))
         XCTAssertLessThan(bomb.count, 20_000)
