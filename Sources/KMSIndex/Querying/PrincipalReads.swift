@@ -100,10 +100,11 @@ package struct PrincipalReads {
     /// Those of `ids` that decrypted anything in the filter's window, from the summaries: a
     /// role's sessions that never decrypted, or not in the window, are not read event by event.
     /// The summaries' Decrypt rows are read once, whatever the number of ids (a service role
-    /// can have hundreds of thousands of sessions); a few ids are looked up as they are.
+    /// can have hundreds of thousands of sessions); a few ids are looked up as they are, a
+    /// window of each being a range of the callers' index (principal, day).
     func activeIDs(_ ids: [Int64], _ filter: QueryFilter) throws -> [Int64] {
+        guard ids.count > Self.idsReadDirectly else { return ids }
         let windowed = filter.since != nil || filter.until != nil
-        guard windowed || ids.count > Self.idsReadDirectly else { return ids }
         let decrypt = "event_name_sid = (SELECT id FROM strings WHERE text = 'Decrypt')"
         let rows: RowCursor
         if windowed {

@@ -50,18 +50,13 @@ struct ReadMerger {
     /// Hands on, in order, the rows earlier than `limit` (all when nil).
     private mutating func handOn(before limit: Int64?) throws {
         while true {
-            let a = nextKMS < kms.count ? kms[nextKMS] : nil
-            let b = nextS3 < s3.count ? s3[nextS3] : nil
-            let takeKMS: Bool
-            switch (a, b) {
-            case (nil, nil): return
-            case (_?, nil): takeKMS = true
-            case (nil, _?): takeKMS = false
-            case let (a?, b?): takeKMS = Self.order(a) <= Self.order(b)
-            }
-            let row = takeKMS ? a! : b!
-            if let limit, (row.eventTimeMs ?? 0) >= limit { return }
-            try hand(row)
+            // Compared where they are held: a row is copied only to be handed on.
+            let hasKMS = nextKMS < kms.count, hasS3 = nextS3 < s3.count
+            guard hasKMS || hasS3 else { return }
+            let takeKMS = hasKMS && (!hasS3 || Self.inOrder(kms[nextKMS], s3[nextS3]))
+            let time = takeKMS ? kms[nextKMS].eventTimeMs : s3[nextS3].eventTimeMs
+            if let limit, (time ?? 0) >= limit { return }
+            try hand(takeKMS ? kms[nextKMS] : s3[nextS3])
             if takeKMS {
                 nextKMS += 1
                 // The handed-on prefix is dropped now and then: only the window stays held.
@@ -75,5 +70,8 @@ struct ReadMerger {
         }
     }
 
-    private static func order(_ row: EventRow) -> (Int64, String, String) { (row.eventTimeMs ?? 0, row.source, row.eventID) }
+    /// True when `a` comes no later than `b`: by time, then source, then event id.
+    private static func inOrder(_ a: EventRow, _ b: EventRow) -> Bool {
+        (a.eventTimeMs ?? 0, a.source, a.eventID) <= (b.eventTimeMs ?? 0, b.source, b.eventID)
+    }
 }

@@ -154,7 +154,9 @@ struct MillisecondIDOrder {
     }
 
     mutating func finish(_ hand: (EventRow) throws -> Void) rethrows {
-        for event in held.sorted(by: { $0.eventID < $1.eventID }) { try hand(event) }
+        // Most milliseconds hold one event: handed on without sorting a copy.
+        if held.count > 1 { held.sort { $0.eventID < $1.eventID } }
+        for event in held { try hand(event) }
         held.removeAll(keepingCapacity: true)
     }
 }
