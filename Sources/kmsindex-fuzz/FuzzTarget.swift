@@ -12,6 +12,19 @@ enum FuzzHarness {
     /// not a small gzip member that inflates a thousandfold.
     static let parser = FileParser(maxFileBytes: 1 << 20)
 
+    /// With `KMSINDEX_FUZZ_WRITE=1`, an input that parses to events is also ingested, into an
+    /// index kept for the whole run: the writer's own reading of what the parser lets through
+    /// (ARNs into keys, principals and S3 locations, the summaries, the ledger) is fuzzed too.
+    static let index: IndexDatabase? = {
+        guard ProcessInfo.processInfo.environment["KMSINDEX_FUZZ_WRITE"] == "1" else { return nil }
+        do {
+            return try IndexDatabase.openForWriting(path: indexPath)
+        } catch {
+            fatalError("kmsindex-fuzz: cannot open \(indexPath): \(error)")
+        }
+    }()
+    static let indexPath = path + ".index.sqlite"
+
     static func run(_ data: Data) {
         _ = FileManager.default.createFile(atPath: path, contents: data)
         let result = parser.parse(InputFile(path: path, size: Int64(data.count), mtimeNs: 0))
@@ -21,6 +34,26 @@ enum FuzzHarness {
         for event in result.events {
             precondition(EventTime.normalize(event.eventTime) == event.eventTime)
             precondition(!event.eventID.isEmpty)
+        }
+        if let index, !result.events.isEmpty {
+            var options = IngestOptions(paths: [path])
+            options.jobs = 1
+            options.maxFileBytes = 1 << 20
+            // Bad input is the summary's to report; only a database error is thrown, and that
+            // is a bug like a crash.
+            do {
+                let summary = try Ingester(database: index, options: options).run()
+                precondition(summary.filesSeen == 1 && summary.eventsAdded <= result.events.count)
+            } catch {
+                fatalError("kmsindex-fuzz: ingest threw \(error)")
+            }
+        }
+    }
+
+    /// Removes the input file and the index of the run.
+    static func cleanUp() {
+        for file in [path, indexPath, indexPath + "-wal", indexPath + "-shm", indexPath + ".lock"] {
+            try? FileManager.default.removeItem(atPath: file)
         }
     }
 }
@@ -44,6 +77,7 @@ struct Fuzz {
             FuzzHarness.run(bytes.map { Data(bytes: $0, count: count) } ?? Data())
             return 0
         }
+        FuzzHarness.cleanUp()
         exit(status)
     }
 }
@@ -73,7 +107,7 @@ struct Replay {
             FuzzHarness.run(data)
             alarm(0)
         }
-        try? FileManager.default.removeItem(atPath: FuzzHarness.path)
+        FuzzHarness.cleanUp()
     }
 }
 #endif
