@@ -71,13 +71,14 @@ func llvmFuzzerRunDriver(
 @main
 struct Fuzz {
     static func main() {
+        // libFuzzer ends the process itself, at the end of its time or at a finding.
+        atexit { FuzzHarness.cleanUp() }
         var argc = CommandLine.argc
         var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> = CommandLine.unsafeArgv
         let status = llvmFuzzerRunDriver(&argc, &argv) { bytes, count in
             FuzzHarness.run(bytes.map { Data(bytes: $0, count: count) } ?? Data())
             return 0
         }
-        FuzzHarness.cleanUp()
         exit(status)
     }
 }
