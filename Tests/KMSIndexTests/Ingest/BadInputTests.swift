@@ -33,7 +33,7 @@ final class BadInputTests: XCTestCase {
             try dir.write("bucket/" + logPath(unique: "good\(i)00000000000"), gzip(logFile(records)))
         }
         let expected = try expectations()
-        XCTAssertEqual(expected.count, 27)
+        XCTAssertEqual(expected.count, 28)
 
         let index = try makeIndex(dir)
         var options = IngestOptions(paths: [corpus.path])
