@@ -289,6 +289,7 @@ package final class Ingester {
                         || Date().timeIntervalSince(batchStart) >= options.secondsPerTransaction
                     {
                         try writer.flush()
+                        try RecentRows.fold(db)
                         try db.commit()
                         writer.boundCaches()
                         inTransaction = false
@@ -307,6 +308,7 @@ package final class Ingester {
                 }
                 if inTransaction {
                     try writer.flush()
+                    try RecentRows.fold(db)
                     try db.commit()
                 }
                 summary.s3ReadsAdded = writer.s3ReadsAdded

@@ -10,7 +10,8 @@ extension MergeStatements {
     /// than the shard's), maps every one; returns how many were added.
     static func mergePrincipals(_ db: Database) throws -> Int {
         let found = """
-            (SELECT d.id FROM main.principals d WHERE d.identity_hash = s.identity_hash
+            (SELECT d.id FROM main.principal_rows x CROSS JOIN main.principals d ON d.id = x.id
+             WHERE x.recent IN (0, 1) AND x.identity_hash = s.identity_hash
              \(EventDimensions.principalFields.map { "AND coalesce(d.\($0), '') = coalesce(s.\($0), '')" }.joined(separator: " "))
              ORDER BY d.id LIMIT 1)
             """
@@ -41,7 +42,8 @@ extension MergeStatements {
         let mapFound = """
             INSERT INTO temp.merge_map_context_values (old, new)
             SELECT old, new FROM (
-                SELECT s.id AS old, (SELECT d.id FROM main.context_values d WHERE d.value_hash = s.value_hash AND d.value = s.value
+                SELECT s.id AS old, (SELECT d.id FROM main.context_values d
+                                     WHERE d.recent IN (0, 1) AND d.value_hash = s.value_hash AND d.value = s.value
                                      ORDER BY d.id LIMIT 1) AS new
                 FROM shard.context_values s WHERE s.id NOT IN (SELECT old FROM temp.merge_map_context_values))
             WHERE new IS NOT NULL
@@ -49,7 +51,7 @@ extension MergeStatements {
         try db.execute(sql: mapFound)
         try db.execute(
             sql: """
-                INSERT INTO main.context_values (value_hash, value) SELECT s.value_hash, s.value FROM shard.context_values s
+                INSERT INTO main.context_values (value_hash, value, recent) SELECT s.value_hash, s.value, 1 FROM shard.context_values s
                 WHERE s.id NOT IN (SELECT old FROM temp.merge_map_context_values) ORDER BY s.id
                 """)
         let added = db.changesCount

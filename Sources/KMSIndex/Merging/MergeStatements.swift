@@ -65,11 +65,12 @@ enum MergeStatements {
     /// silenced): state of the destination, not data of a shard, so merge leaves them as they are.
     static let localTables: Set<String> = ["findings_state", "findings_reported", "findings_silenced"]
 
-    /// Every table merge writes, with the columns it copies (besides `id`).
+    /// Every table merge writes, with the columns it copies or sets (besides `id`).
     static var mergedColumns: [String: [String]] {
         var tables = Dictionary(uniqueKeysWithValues: dimensions.map { ($0.table, $0.columns) })
-        tables["principal_rows"] = PrincipalRows.columns + ["derived"]
-        tables["context_values"] = ["value_hash", "value"]
+        // `recent` is not copied: the rows merge adds are recent in the destination (`RecentRows`).
+        tables["principal_rows"] = PrincipalRows.columns + ["derived", "recent"]
+        tables["context_values"] = ["value_hash", "value", "recent"]
         tables["s3_object_rows"] = objectColumns
         tables["kms_key_aliases"] = aliasColumns
         tables["ledger_files"] = fileColumns

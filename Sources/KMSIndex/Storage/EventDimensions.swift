@@ -47,13 +47,15 @@ final class EventDimensions {
             db, table: "context_names", select: "SELECT id FROM context_names WHERE name = ?",
             insert: "INSERT INTO context_names (name) VALUES (?)")
         contextValues = try DimensionTable(
-            db, table: "context_values", select: "SELECT id FROM context_values WHERE value_hash = ? AND value = ?",
-            insert: "INSERT INTO context_values (value_hash, value) VALUES (?, ?)")
+            db, table: "context_values",
+            select: "SELECT id FROM context_values WHERE recent IN (0, 1) AND value_hash = ? AND value = ?",
+            insert: "INSERT INTO context_values (value_hash, value, recent) VALUES (?, ?, 1)")
         principals = try DimensionTable(
             db, table: "principal_rows",
             select: """
-                SELECT id FROM principals WHERE identity_hash = ?
-                \(Self.principalFields.map { "AND coalesce(\($0), '') = coalesce(?, '')" }.joined(separator: " "))
+                SELECT p.id FROM principal_rows x CROSS JOIN principals p ON p.id = x.id
+                WHERE x.recent IN (0, 1) AND x.identity_hash = ?
+                \(Self.principalFields.map { "AND coalesce(p.\($0), '') = coalesce(?, '')" }.joined(separator: " "))
                 """,
             insert: PrincipalRows.insert(values: PrincipalRows.boundValues))
         roles = try DimensionTable(db, table: "roles", select: "SELECT id FROM roles WHERE arn = ?", insert: PrincipalRows.insertRole)

@@ -17,7 +17,7 @@ enum PrincipalRows {
 
     /// An INSERT of one row of `principal_rows` per row of `source` (a FROM clause) that
     /// `filter` keeps, with `values` (SQL over `source`, in the order of `columns`), in the
-    /// order of `orderBy` (SQL over `source`) if given.
+    /// order of `orderBy` (SQL over `source`) if given. New rows are `recent` (`RecentRows`).
     static func insert(
         values: [String], source: String = "(SELECT 1)", filter: String? = nil, orderBy: String? = nil, schema: String = "main"
     ) -> String {
@@ -35,8 +35,8 @@ enum PrincipalRows {
             }
         }
         return """
-            INSERT INTO \(schema).principal_rows (\(columns.joined(separator: ", ")), derived)
-            SELECT \(kept.joined(separator: ", ")), v.derived FROM (
+            INSERT INTO \(schema).principal_rows (\(columns.joined(separator: ", ")), derived, recent)
+            SELECT \(kept.joined(separator: ", ")), v.derived, 1 FROM (
                 SELECT \(named),\(orderBy.map { " \($0) AS sort_key," } ?? "")
                        coalesce(\(arn) = r.session_arn_prefix || \(session), 0)
                        | (coalesce(\(account) = r.account_id, 0) << 1)
@@ -74,7 +74,7 @@ enum PrincipalRows {
             SELECT x.id FROM \(from)principal_rows x WHERE x.arn = \(arn)
             UNION ALL
             SELECT x.id FROM \(from)roles r CROSS JOIN principal_rows x
-                ON x.role_id = r.id AND x.session_name = CAST(substr(\(a), length(\(p)) + 1) AS TEXT)
+                ON x.role_id = r.id AND x.recent IN (0, 1) AND x.session_name = CAST(substr(\(a), length(\(p)) + 1) AS TEXT)
             WHERE r.session_arn_prefix IS NOT NULL AND substr(\(a), 1, length(\(p))) = \(p) AND x.derived & 1
             """
     }

@@ -1,0 +1,39 @@
+import GRDB
+
+/// Context values and principals added since the last fold (migration 026): their rows say
+/// `recent = 1`, and the indexes that find them lead with `recent`, so that a new day's rows,
+/// whose hashes are random, change the pages of a small range and not pages all over an index
+/// of the whole history. Lookups read both ranges (`recent IN (0, 1)`).
+package enum RecentRows {
+    /// The tables with recent rows.
+    static let tables = ["context_values", "principal_rows"]
+
+    /// A table's recent rows are folded in when they are more than this share of its rows. A
+    /// fold writes every page of the main range once (the recent rows' hashes are random): with
+    /// a sixteenth, one more day of a year's history changes a few hundred pages of each index
+    /// instead of thousands, and a fold comes every few weeks.
+    static let foldedAtShare = 16
+
+    /// ... and more than this many: a small index is cheap to change anywhere.
+    static let foldedAtLeast = 4_096
+
+    /// Folds in the recent rows of each table where they are due (`foldedAtShare`,
+    /// `foldedAtLeast`), or all of them if `always`; inside the caller's transaction, so that a
+    /// fold is committed with the rows that made it due. Returns the rows folded in.
+    @discardableResult
+    package static func fold(_ db: Database, always: Bool = false) throws -> Int {
+        var folded = 0
+        for table in tables {
+            // Counted through the index's recent range; max(id) stands for the table's rows.
+            let recent = try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table) WHERE recent = 1") ?? 0
+            guard recent > 0 else { continue }
+            if !always {
+                let rows = try Int.fetchOne(db, sql: "SELECT ifnull(max(id), 0) FROM \(table)") ?? 0
+                guard recent > foldedAtLeast, recent * foldedAtShare > rows else { continue }
+            }
+            try db.execute(sql: "UPDATE \(table) SET recent = 0 WHERE recent = 1")
+            folded += db.changesCount
+        }
+        return folded
+    }
+}
