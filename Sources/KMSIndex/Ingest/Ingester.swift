@@ -289,7 +289,7 @@ package final class Ingester {
                         || Date().timeIntervalSince(batchStart) >= options.secondsPerTransaction
                     {
                         try writer.flush()
-                        try RecentRows.fold(db)
+                        writer.dimensions.foldedIn(try RecentRows.fold(db).keys)
                         try db.commit()
                         writer.boundCaches()
                         inTransaction = false
@@ -308,7 +308,7 @@ package final class Ingester {
                 }
                 if inTransaction {
                     try writer.flush()
-                    try RecentRows.fold(db)
+                    writer.dimensions.foldedIn(try RecentRows.fold(db).keys)
                     try db.commit()
                 }
                 summary.s3ReadsAdded = writer.s3ReadsAdded

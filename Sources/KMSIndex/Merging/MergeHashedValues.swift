@@ -24,9 +24,11 @@ extension MergeStatements {
             """
         try db.execute(sql: mapFound)
         let values = PrincipalRows.columns.map { $0 == "role_id" ? "role.id" : "s.\($0)" }
+        let recent = try RecentRows.addsRecent(db, "principal_rows", adding: try shardRows(db, "principal_rows"))
         try db.execute(
             sql: PrincipalRows.insert(
-                values: values, source: "shard.principals s LEFT JOIN main.roles role ON role.arn = s.role_arn",
+                values: values, recent: recent ? "1" : "0",
+                source: "shard.principals s LEFT JOIN main.roles role ON role.arn = s.role_arn",
                 filter: "s.id NOT IN (SELECT old FROM temp.merge_map_principals)", orderBy: "s.id"))
         let added = db.changesCount
         try db.execute(sql: mapFound)
@@ -49,15 +51,22 @@ extension MergeStatements {
             WHERE new IS NOT NULL
             """
         try db.execute(sql: mapFound)
+        let recent = try RecentRows.addsRecent(db, "context_values", adding: try shardRows(db, "context_values"))
         try db.execute(
             sql: """
-                INSERT INTO main.context_values (value_hash, value, recent) SELECT s.value_hash, s.value, 1 FROM shard.context_values s
+                INSERT INTO main.context_values (value_hash, value, recent)
+                SELECT s.value_hash, s.value, \(recent ? 1 : 0) FROM shard.context_values s
                 WHERE s.id NOT IN (SELECT old FROM temp.merge_map_context_values) ORDER BY s.id
                 """)
         let added = db.changesCount
         try db.execute(sql: mapFound)
         try checkMapped(db, "context_values")
         return added
+    }
+
+    /// The rows of the shard's `table`: how many merge may add at most.
+    private static func shardRows(_ db: Database, _ table: String) throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT count(*) FROM shard.\(table)") ?? 0
     }
 
     /// S3 locations. `s3_objects` has no UNIQUE key: the writer finds a location by

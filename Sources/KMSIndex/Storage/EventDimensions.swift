@@ -49,7 +49,7 @@ final class EventDimensions {
         contextValues = try DimensionTable(
             db, table: "context_values",
             select: "SELECT id FROM context_values WHERE recent IN (0, 1) AND value_hash = ? AND value = ?",
-            insert: "INSERT INTO context_values (value_hash, value, recent) VALUES (?, ?, 1)")
+            insert: "INSERT INTO context_values (value_hash, value, recent) VALUES (?, ?, ?)")
         principals = try DimensionTable(
             db, table: "principal_rows",
             select: """
@@ -57,8 +57,19 @@ final class EventDimensions {
                 WHERE x.recent IN (0, 1) AND x.identity_hash = ?
                 \(Self.principalFields.map { "AND coalesce(p.\($0), '') = coalesce(?, '')" }.joined(separator: " "))
                 """,
-            insert: PrincipalRows.insert(values: PrincipalRows.boundValues))
+            insert: PrincipalRows.insert(values: PrincipalRows.boundValues, recent: "?\(PrincipalRows.columns.count + 1)"))
         roles = try DimensionTable(db, table: "roles", select: "SELECT id FROM roles WHERE arn = ?", insert: PrincipalRows.insertRole)
+    }
+
+    /// The tables (of `RecentRows.tables`) whose new rows go in their recent range. Once a
+    /// table is folded in during a run, the run's later rows go straight into its main range:
+    /// that fold writes those pages anyway, and a long run (a first ingest of a year) would
+    /// otherwise move most of its rows twice.
+    private(set) var addingRecent = Set(RecentRows.tables)
+
+    /// The run folded `tables` in (`RecentRows.fold`): their next rows go in their main range.
+    func foldedIn(_ tables: some Sequence<String>) {
+        addingRecent.subtract(tables)
     }
 
     private var all: [DimensionTable] {
@@ -175,7 +186,13 @@ final class EventDimensions {
             row.int(hash)
             row.text(value)
         }
-        let id = try contextValues.id(db, bind: bind, insert: bind)
+        let recent: Int64 = addingRecent.contains("context_values") ? 1 : 0
+        let id = try contextValues.id(
+            db, bind: bind,
+            insert: { row in
+                bind(&row)
+                row.int(recent)
+            })
         contextValues.remember(id, for: value)
         return id
     }
@@ -218,6 +235,7 @@ final class EventDimensions {
         ]
         // A principal already stored has its role stored: this finds it (usually in the cache).
         let roleID = try p.roleARN.map { try role($0, of: p) }
+        let recent: Int64 = addingRecent.contains("principal_rows") ? 1 : 0
         return try principals.id(
             db,
             bind: { row in
@@ -230,6 +248,7 @@ final class EventDimensions {
                 for (index, field) in fields.enumerated() {
                     if index == Self.roleField { row.int(roleID) } else { row.text(field) }
                 }
+                row.int(recent)
             })
     }
 

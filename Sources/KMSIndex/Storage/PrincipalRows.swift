@@ -17,9 +17,11 @@ enum PrincipalRows {
 
     /// An INSERT of one row of `principal_rows` per row of `source` (a FROM clause) that
     /// `filter` keeps, with `values` (SQL over `source`, in the order of `columns`), in the
-    /// order of `orderBy` (SQL over `source`) if given. New rows are `recent` (`RecentRows`).
+    /// order of `orderBy` (SQL over `source`) if given; `recent` (SQL) is the rows' `recent`
+    /// (`RecentRows`).
     static func insert(
-        values: [String], source: String = "(SELECT 1)", filter: String? = nil, orderBy: String? = nil, schema: String = "main"
+        values: [String], recent: String, source: String = "(SELECT 1)", filter: String? = nil, orderBy: String? = nil,
+        schema: String = "main"
     ) -> String {
         precondition(values.count == columns.count)
         let value = Dictionary(uniqueKeysWithValues: zip(columns, values))
@@ -36,7 +38,7 @@ enum PrincipalRows {
         }
         return """
             INSERT INTO \(schema).principal_rows (\(columns.joined(separator: ", ")), derived, recent)
-            SELECT \(kept.joined(separator: ", ")), v.derived, 1 FROM (
+            SELECT \(kept.joined(separator: ", ")), v.derived, \(recent) FROM (
                 SELECT \(named),\(orderBy.map { " \($0) AS sort_key," } ?? "")
                        coalesce(\(arn) = r.session_arn_prefix || \(session), 0)
                        | (coalesce(\(account) = r.account_id, 0) << 1)

@@ -19,21 +19,32 @@ package enum RecentRows {
 
     /// Folds in the recent rows of each table where they are due (`foldedAtShare`,
     /// `foldedAtLeast`), or all of them if `always`; inside the caller's transaction, so that a
-    /// fold is committed with the rows that made it due. Returns the rows folded in.
+    /// fold is committed with the rows that made it due. Returns the rows folded in, by table.
     @discardableResult
-    package static func fold(_ db: Database, always: Bool = false) throws -> Int {
-        var folded = 0
+    package static func fold(_ db: Database, always: Bool = false) throws -> [String: Int] {
+        var folded: [String: Int] = [:]
         for table in tables {
             // Counted through the index's recent range; max(id) stands for the table's rows.
             let recent = try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table) WHERE recent = 1") ?? 0
             guard recent > 0 else { continue }
             if !always {
-                let rows = try Int.fetchOne(db, sql: "SELECT ifnull(max(id), 0) FROM \(table)") ?? 0
+                let rows = try rowCount(db, table)
                 guard recent > foldedAtLeast, recent * foldedAtShare > rows else { continue }
             }
             try db.execute(sql: "UPDATE \(table) SET recent = 0 WHERE recent = 1")
-            folded += db.changesCount
+            folded[table] = db.changesCount
         }
         return folded
+    }
+
+    /// Whether `adding` new rows of `table` should go in its recent range: not when they are
+    /// many next to the table (a merge of a large shard), as a fold would soon move them again.
+    static func addsRecent(_ db: Database, _ table: String, adding: Int) throws -> Bool {
+        adding * foldedAtShare <= (try rowCount(db, table))
+    }
+
+    /// The rows of the destination's `table`, or about: its largest id.
+    private static func rowCount(_ db: Database, _ table: String) throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT ifnull(max(id), 0) FROM main.\(table)") ?? 0
     }
 }

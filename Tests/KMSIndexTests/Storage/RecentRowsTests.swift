@@ -49,7 +49,7 @@ final class RecentRowsTests: XCTestCase {
         let before = try index.queue.read { db in try (1...3).map { try sessionID(db, $0) } }
         XCTAssertEqual(before.map(\.count), [1, 1, 1])
 
-        try index.queue.write { db in XCTAssertEqual(try RecentRows.fold(db, always: true), 6) }
+        try index.queue.write { db in XCTAssertEqual(try RecentRows.fold(db, always: true), ["context_values": 3, "principal_rows": 3]) }
         XCTAssertEqual(try counts(index.queue), ["context_values": [3, 0], "principal_rows": [3, 0]])
         // Found through the main range after the fold, as before it.
         XCTAssertEqual(try index.queue.read { db in try (1...3).map { try sessionID(db, $0) } }, before)
@@ -89,18 +89,18 @@ final class RecentRowsTests: XCTestCase {
         try index.queue.write { db in
             // Few recent rows: not due, however small the table.
             try insert(db, rows: least, recent: 1)
-            XCTAssertEqual(try RecentRows.fold(db), 0)
+            XCTAssertEqual(try RecentRows.fold(db), [:])
             // More than foldedAtLeast, and more than a sixteenth: folded.
             try insert(db, rows: 1, recent: 1)
-            XCTAssertEqual(try RecentRows.fold(db), least + 1)
+            XCTAssertEqual(try RecentRows.fold(db), ["context_values": least + 1])
             // least + 2 recent rows, exactly a sixteenth of the table: not due.
             try insert(db, rows: share * (least + 2) - (least + 1) - (least + 2), recent: 0)
             try insert(db, rows: least + 2, recent: 1)
             XCTAssertEqual(try Int.fetchOne(db, sql: "SELECT count(*) FROM context_values"), share * (least + 2))
-            XCTAssertEqual(try RecentRows.fold(db), 0)
+            XCTAssertEqual(try RecentRows.fold(db), [:])
             // One more: more than a sixteenth.
             try insert(db, rows: 1, recent: 1)
-            XCTAssertEqual(try RecentRows.fold(db), least + 3)
+            XCTAssertEqual(try RecentRows.fold(db), ["context_values": least + 3])
             XCTAssertEqual(try Int.fetchOne(db, sql: "SELECT count(*) FROM context_values WHERE recent = 1"), 0)
         }
     }
@@ -118,26 +118,52 @@ final class RecentRowsTests: XCTestCase {
         XCTAssertEqual(try counts(index.queue), ["context_values": [n + 5, 5], "principal_rows": [n + 5, 5]])
     }
 
+    /// Once a run has folded a table in, its later rows go straight into the main range: a
+    /// long run does not move most of its rows twice.
+    func testRowsAfterAFoldInTheSameRunAreNotRecent() throws {
+        let dir = try TempDir()
+        let index = try makeIndex(dir)
+        let n = RecentRows.foldedAtLeast + 10
+        var options = IngestOptions(paths: [try write(dir, "a", 1...n), try write(dir, "b", (n + 1)...(n + 5))])
+        options.jobs = 1  // the files in order, one transaction each
+        options.filesPerTransaction = 1
+        let summary = try Ingester(database: index, options: options).run { XCTFail("\($0)") }
+        XCTAssertEqual(summary.eventsAdded, n + 5)
+        XCTAssertEqual(try counts(index.queue), ["context_values": [n + 5, 0], "principal_rows": [n + 5, 0]])
+        try index.queue.read { db in
+            XCTAssertEqual(try (1...(n + 5)).filter { try sessionID(db, $0).count != 1 }, [])
+        }
+    }
+
     /// A shard's rows are found in the destination's main range and in its recent range: none
-    /// added twice, merged twice adds nothing.
+    /// added twice, merged twice adds nothing. A small shard's new rows are recent; a large
+    /// shard's go straight into the main range.
     func testMergeFindsRowsInBothRanges() throws {
         let dir = try TempDir()
         let destination = try makeIndex(dir, name: "dest.sqlite")
-        try ingest(destination, [try write(dir, "d1", 1...3)])
+        try ingest(destination, [try write(dir, "d1", 1...40)])
         try destination.queue.write { db in _ = try RecentRows.fold(db, always: true) }
-        try ingest(destination, [try write(dir, "d2", 4...5)])
-        let shard = try makeIndex(dir, name: "shard.sqlite")
-        try ingest(shard, [try write(dir, "s", 2...7)])
+        try ingest(destination, [try write(dir, "d2", 41...50)])
         let merger = IndexMerger(destination: destination)
-        let first = try merger.merge(shardPath: shard.path)
-        XCTAssertEqual(first.rowsAdded["context_values"], 2)
-        XCTAssertEqual(first.rowsAdded["principals"], 2)
-        let second = try merger.merge(shardPath: shard.path)
+        // Three rows next to 50: recent.
+        let small = try makeIndex(dir, name: "small.sqlite")
+        try ingest(small, [try write(dir, "s", [5, 45, 51])])
+        let first = try merger.merge(shardPath: small.path)
+        XCTAssertEqual(first.rowsAdded["context_values"], 1)
+        XCTAssertEqual(first.rowsAdded["principals"], 1)
+        XCTAssertEqual(try counts(destination.queue), ["context_values": [51, 11], "principal_rows": [51, 11]])
+        let second = try merger.merge(shardPath: small.path)
         XCTAssertEqual(second.rowsAdded["context_values"], 0)
         XCTAssertEqual(second.rowsAdded["principals"], 0)
-        XCTAssertEqual(try counts(destination.queue), ["context_values": [7, 4], "principal_rows": [7, 4]])
+        // 26 rows next to 51: the 19 new ones go in the main range.
+        let large = try makeIndex(dir, name: "large.sqlite")
+        try ingest(large, [try write(dir, "l", 45...70)])
+        let third = try merger.merge(shardPath: large.path)
+        XCTAssertEqual(third.rowsAdded["context_values"], 19)
+        XCTAssertEqual(third.rowsAdded["principals"], 19)
+        XCTAssertEqual(try counts(destination.queue), ["context_values": [70, 11], "principal_rows": [70, 11]])
         try destination.queue.read { db in
-            XCTAssertEqual(try (1...7).map { try sessionID(db, $0).count }, Array(repeating: 1, count: 7))
+            XCTAssertEqual(try (1...70).filter { try sessionID(db, $0).count != 1 }, [])
         }
     }
 
