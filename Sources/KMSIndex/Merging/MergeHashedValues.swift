@@ -7,59 +7,62 @@ extension MergeStatements {
     /// then every field, an absent field matching an empty one (both sides read through the
     /// view `principals`). Adds the shard's principals the destination lacks, their fields
     /// left out again against the destination's roles (whose prefixes may be another session's
-    /// than the shard's), maps every one; returns how many were added.
+    /// than the shard's), maps every one; returns how many were added. As S3 locations, those
+    /// not found get their shard id plus the destination's last id: no second look-up.
     static func mergePrincipals(_ db: Database) throws -> Int {
-        let found = """
-            (SELECT d.id FROM main.principal_rows x CROSS JOIN main.principals d ON d.id = x.id
-             WHERE x.recent IN (0, 1) AND x.identity_hash = s.identity_hash
-             \(EventDimensions.principalFields.map { "AND coalesce(d.\($0), '') = coalesce(s.\($0), '')" }.joined(separator: " "))
-             ORDER BY d.id LIMIT 1)
-            """
+        let last = try Int64.fetchOne(db, sql: "SELECT ifnull(max(id), 0) FROM main.principal_rows") ?? 0
         try createMap(db, "principals")
-        let mapFound = """
-            INSERT INTO temp.merge_map_principals (old, new)
-            SELECT old, new FROM (SELECT s.id AS old, \(found) AS new FROM shard.principals s
-                                  WHERE s.id NOT IN (SELECT old FROM temp.merge_map_principals))
-            WHERE new IS NOT NULL
-            """
-        try db.execute(sql: mapFound)
+        try db.execute(
+            sql: """
+                INSERT INTO temp.merge_map_principals (old, new)
+                SELECT s.id, coalesce(
+                    (SELECT d.id FROM main.principal_rows x CROSS JOIN main.principals d ON d.id = x.id
+                     WHERE x.recent IN (0, 1) AND x.identity_hash = s.identity_hash
+                     \(EventDimensions.principalFields.map { "AND coalesce(d.\($0), '') = coalesce(s.\($0), '')" }.joined(separator: " "))
+                     ORDER BY d.id LIMIT 1),
+                    s.id + ?)
+                FROM shard.principals s
+                """, arguments: [last])
         let values = PrincipalRows.columns.map { $0 == "role_id" ? "role.id" : "s.\($0)" }
         let recent = try RecentRows.addsRecent(db, "principal_rows", adding: try shardRows(db, "principal_rows"))
         try db.execute(
             sql: PrincipalRows.insert(
-                values: values, recent: recent ? "1" : "0",
-                source: "shard.principals s LEFT JOIN main.roles role ON role.arn = s.role_arn",
-                filter: "s.id NOT IN (SELECT old FROM temp.merge_map_principals)", orderBy: "s.id"))
+                values: values, recent: recent ? "1" : "0", id: "m.new",
+                source: """
+                    temp.merge_map_principals m CROSS JOIN shard.principals s ON s.id = m.old
+                    LEFT JOIN main.roles role ON role.arn = s.role_arn
+                    """,
+                filter: "m.new > \(last)", orderBy: "m.new"))
         let added = db.changesCount
-        try db.execute(sql: mapFound)
         try checkMapped(db, "principals")
         return added
     }
 
     /// Context values have no UNIQUE key: the writer finds one by the hash of its text
     /// (indexed) and then its text. Adds the shard's values the destination lacks, maps every
-    /// one; returns how many were added.
+    /// one; returns how many were added. Those not found get their shard id plus the
+    /// destination's last id.
     static func mergeContextValues(_ db: Database) throws -> Int {
+        let last = try Int64.fetchOne(db, sql: "SELECT ifnull(max(id), 0) FROM main.context_values") ?? 0
         try createMap(db, "context_values")
-        let mapFound = """
-            INSERT INTO temp.merge_map_context_values (old, new)
-            SELECT old, new FROM (
-                SELECT s.id AS old, (SELECT d.id FROM main.context_values d
-                                     WHERE d.recent IN (0, 1) AND d.value_hash = s.value_hash AND d.value = s.value
-                                     ORDER BY d.id LIMIT 1) AS new
-                FROM shard.context_values s WHERE s.id NOT IN (SELECT old FROM temp.merge_map_context_values))
-            WHERE new IS NOT NULL
-            """
-        try db.execute(sql: mapFound)
+        try db.execute(
+            sql: """
+                INSERT INTO temp.merge_map_context_values (old, new)
+                SELECT s.id, coalesce(
+                    (SELECT d.id FROM main.context_values d
+                     WHERE d.recent IN (0, 1) AND d.value_hash = s.value_hash AND d.value = s.value ORDER BY d.id LIMIT 1),
+                    s.id + ?)
+                FROM shard.context_values s
+                """, arguments: [last])
         let recent = try RecentRows.addsRecent(db, "context_values", adding: try shardRows(db, "context_values"))
         try db.execute(
             sql: """
-                INSERT INTO main.context_values (value_hash, value, recent)
-                SELECT s.value_hash, s.value, \(recent ? 1 : 0) FROM shard.context_values s
-                WHERE s.id NOT IN (SELECT old FROM temp.merge_map_context_values) ORDER BY s.id
-                """)
+                INSERT INTO main.context_values (id, value_hash, value, recent)
+                SELECT m.new, s.value_hash, s.value, \(recent ? 1 : 0)
+                FROM temp.merge_map_context_values m CROSS JOIN shard.context_values s ON s.id = m.old
+                WHERE m.new > ? ORDER BY m.new
+                """, arguments: [last])
         let added = db.changesCount
-        try db.execute(sql: mapFound)
         try checkMapped(db, "context_values")
         return added
     }

@@ -18,10 +18,10 @@ enum PrincipalRows {
     /// An INSERT of one row of `principal_rows` per row of `source` (a FROM clause) that
     /// `filter` keeps, with `values` (SQL over `source`, in the order of `columns`), in the
     /// order of `orderBy` (SQL over `source`) if given; `recent` (SQL) is the rows' `recent`
-    /// (`RecentRows`).
+    /// (`RecentRows`), `id` (SQL over `source`) their ids if given.
     static func insert(
-        values: [String], recent: String, source: String = "(SELECT 1)", filter: String? = nil, orderBy: String? = nil,
-        schema: String = "main"
+        values: [String], recent: String, id: String? = nil, source: String = "(SELECT 1)", filter: String? = nil,
+        orderBy: String? = nil, schema: String = "main"
     ) -> String {
         precondition(values.count == columns.count)
         let value = Dictionary(uniqueKeysWithValues: zip(columns, values))
@@ -37,9 +37,9 @@ enum PrincipalRows {
             }
         }
         return """
-            INSERT INTO \(schema).principal_rows (\(columns.joined(separator: ", ")), derived, recent)
-            SELECT \(kept.joined(separator: ", ")), v.derived, \(recent) FROM (
-                SELECT \(named),\(orderBy.map { " \($0) AS sort_key," } ?? "")
+            INSERT INTO \(schema).principal_rows (\(id == nil ? "" : "id, ")\(columns.joined(separator: ", ")), derived, recent)
+            SELECT \(id == nil ? "" : "v.new_id, ")\(kept.joined(separator: ", ")), v.derived, \(recent) FROM (
+                SELECT \(named),\(orderBy.map { " \($0) AS sort_key," } ?? "")\(id.map { " \($0) AS new_id," } ?? "")
                        coalesce(\(arn) = r.session_arn_prefix || \(session), 0)
                        | (coalesce(\(account) = r.account_id, 0) << 1)
                        | (coalesce(\(principalID) = r.principal_id_prefix || \(session), 0) << 2) AS derived
