@@ -24,7 +24,7 @@ extension MergeStatements {
                 FROM shard.principals s
                 """, arguments: [last])
         let values = PrincipalRows.columns.map { $0 == "role_id" ? "role.id" : "s.\($0)" }
-        let recent = try RecentRows.addsRecent(db, "principal_rows", adding: try shardRows(db, "principal_rows"))
+        let recent = RecentRows.addsRecent(adding: try shardRows(db, "principal_rows"), to: last)
         try db.execute(
             sql: PrincipalRows.insert(
                 values: values, recent: recent ? "1" : "0", id: "m.new",
@@ -54,7 +54,7 @@ extension MergeStatements {
                     s.id + ?)
                 FROM shard.context_values s
                 """, arguments: [last])
-        let recent = try RecentRows.addsRecent(db, "context_values", adding: try shardRows(db, "context_values"))
+        let recent = RecentRows.addsRecent(adding: try shardRows(db, "context_values"), to: last)
         try db.execute(
             sql: """
                 INSERT INTO main.context_values (id, value_hash, value, recent)

@@ -68,7 +68,8 @@ enum MergeStatements {
     /// Every table merge writes, with the columns it copies or sets (besides `id`).
     static var mergedColumns: [String: [String]] {
         var tables = Dictionary(uniqueKeysWithValues: dimensions.map { ($0.table, $0.columns) })
-        // `recent` is not copied: the rows merge adds are recent in the destination (`RecentRows`).
+        // `recent` is not copied: merge sets it for the rows it adds, by their number next to the
+        // destination's (`RecentRows.addsRecent`).
         tables["principal_rows"] = PrincipalRows.columns + ["derived", "recent"]
         tables["context_values"] = ["value_hash", "value", "recent"]
         tables["s3_object_rows"] = objectColumns

@@ -37,10 +37,11 @@ package enum RecentRows {
         return folded
     }
 
-    /// Whether `adding` new rows of `table` should go in its recent range: not when they are
-    /// many next to the table (a merge of a large shard), as a fold would soon move them again.
-    static func addsRecent(_ db: Database, _ table: String, adding: Int) throws -> Bool {
-        adding * foldedAtShare <= (try rowCount(db, table))
+    /// Whether `adding` new rows of a table of about `rows` rows should go in its recent range:
+    /// not when they are many next to the table (a merge of a large shard), as a fold would
+    /// soon move them again.
+    static func addsRecent(adding: Int, to rows: Int64) -> Bool {
+        Int64(adding) * Int64(foldedAtShare) <= rows
     }
 
     /// The rows of the destination's `table`, or about: its largest id.
