@@ -74,6 +74,7 @@ package final class IndexMerger {
         for dimension in MergeStatements.dimensions {
             result.rowsAdded[dimension.table] = try MergeStatements.merge(dimension, db)
         }
+        result.rowsAdded["s3_folders"] = try MergeStatements.mergeFolders(db)
         result.rowsAdded["context_values"] = try MergeStatements.mergeContextValues(db)
         result.rowsAdded["principals"] = try MergeStatements.mergePrincipals(db)
         result.rowsAdded["s3_objects"] = try MergeStatements.mergeObjects(db)

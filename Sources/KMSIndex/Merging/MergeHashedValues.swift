@@ -1,7 +1,8 @@
 import GRDB
 
-/// The distinct values a merge matches by a hash and then their fields, as the writer finds
-/// them (principals, context values, S3 locations): none has a UNIQUE key to insert against.
+/// The distinct values a merge matches by a hash and then their fields, or by their text in both
+/// ranges of an index, as the writer finds them (principals, context values, S3 locations and
+/// folders): none has a UNIQUE key to insert against.
 extension MergeStatements {
     /// Principals have no UNIQUE key: the writer finds one by its identity hash (indexed) and
     /// then every field, an absent field matching an empty one (both sides read through the
@@ -39,31 +40,44 @@ extension MergeStatements {
     }
 
     /// Context values have no UNIQUE key: the writer finds one by the hash of its text
-    /// (indexed) and then its text. Adds the shard's values the destination lacks, maps every
-    /// one; returns how many were added. Those not found get their shard id plus the
-    /// destination's last id.
+    /// (indexed) and then its text.
     static func mergeContextValues(_ db: Database) throws -> Int {
-        let last = try Int64.fetchOne(db, sql: "SELECT ifnull(max(id), 0) FROM main.context_values") ?? 0
-        try createMap(db, "context_values")
+        try mergeRecentRows(
+            db, table: "context_values", columns: ["value_hash", "value"],
+            match: "d.value_hash = s.value_hash AND d.value = s.value")
+    }
+
+    /// S3 folders: a folder's text is unique within each range of its index, and the writer
+    /// looks in both (migration 027).
+    static func mergeFolders(_ db: Database) throws -> Int {
+        try mergeRecentRows(db, table: "s3_folders", columns: ["folder", "name_prefix"], match: "d.folder = s.folder")
+    }
+
+    /// Adds the shard's rows of `table` (one with recent rows, see `RecentRows`) the destination
+    /// lacks, found in either range of its index by `match` (SQL over the destination's row `d`
+    /// and the shard's `s`), and maps every one; returns how many were added. Those not found
+    /// get their shard id plus the destination's last id.
+    private static func mergeRecentRows(_ db: Database, table: String, columns: [String], match: String) throws -> Int {
+        let last = try Int64.fetchOne(db, sql: "SELECT ifnull(max(id), 0) FROM main.\(table)") ?? 0
+        try createMap(db, table)
         try db.execute(
             sql: """
-                INSERT INTO temp.merge_map_context_values (old, new)
+                INSERT INTO temp.merge_map_\(table) (old, new)
                 SELECT s.id, coalesce(
-                    (SELECT d.id FROM main.context_values d
-                     WHERE d.recent IN (0, 1) AND d.value_hash = s.value_hash AND d.value = s.value ORDER BY d.id LIMIT 1),
+                    (SELECT d.id FROM main.\(table) d WHERE d.recent IN (0, 1) AND \(match) ORDER BY d.id LIMIT 1),
                     s.id + ?)
-                FROM shard.context_values s
+                FROM shard.\(table) s
                 """, arguments: [last])
-        let recent = RecentRows.addsRecent(adding: try shardRows(db, "context_values"), to: last)
+        let recent = RecentRows.addsRecent(adding: try shardRows(db, table), to: last)
         try db.execute(
             sql: """
-                INSERT INTO main.context_values (id, value_hash, value, recent)
-                SELECT m.new, s.value_hash, s.value, \(recent ? 1 : 0)
-                FROM temp.merge_map_context_values m CROSS JOIN shard.context_values s ON s.id = m.old
+                INSERT INTO main.\(table) (id, \(columns.joined(separator: ", ")), recent)
+                SELECT m.new, \(columns.map { "s.\($0)" }.joined(separator: ", ")), \(recent ? 1 : 0)
+                FROM temp.merge_map_\(table) m CROSS JOIN shard.\(table) s ON s.id = m.old
                 WHERE m.new > ? ORDER BY m.new
                 """, arguments: [last])
         let added = db.changesCount
-        try checkMapped(db, "context_values")
+        try checkMapped(db, table)
         return added
     }
 
@@ -80,13 +94,15 @@ extension MergeStatements {
     /// there, in the shard's order) and are inserted with it: no second lookup to learn their ids.
     static func mergeObjects(_ db: Database) throws -> Int {
         let last = try Int64.fetchOne(db, sql: "SELECT ifnull(max(id), 0) FROM main.s3_objects") ?? 0
+        let recent = RecentRows.addsRecent(adding: try shardRows(db, "s3_object_rows"), to: last)
         // The map itself holds each location's columns and whether it is added: one pass over
         // the shard's locations finds them all (no UPDATE of every row, no copy into the map).
         try db.execute(
             sql: """
                 CREATE TEMP TABLE merge_bucket_objects (bucket_id INTEGER PRIMARY KEY, id INTEGER NOT NULL);
                 INSERT OR IGNORE INTO temp.merge_bucket_objects (bucket_id, id)
-                SELECT bucket_id, id FROM main.s3_objects WHERE key_hash IS NULL AND key IS NULL AND bucket_id IS NOT NULL;
+                SELECT bucket_id, id FROM main.s3_objects
+                WHERE recent IN (0, 1) AND key_hash IS NULL AND key IS NULL AND bucket_id IS NOT NULL;
                 CREATE TEMP TABLE merge_map_s3_objects (old INTEGER PRIMARY KEY, new INTEGER NOT NULL, added INTEGER NOT NULL,
                                                         kind TEXT, bucket_id INTEGER, key TEXT, key_hash INTEGER,
                                                         folder_id INTEGER);
@@ -96,13 +112,14 @@ extension MergeStatements {
                            (SELECT m.new FROM shard.s3_object_rows r JOIN temp.merge_map_s3_folders m ON m.old = r.folder_id
                             WHERE r.id = o.id) AS folder_id,
                            CASE WHEN o.key_hash IS NOT NULL THEN
-                                    (SELECT d.id FROM main.s3_objects d WHERE d.key_hash = o.key_hash AND d.key = o.key AND d.bucket_id IS b.new)
+                                    (SELECT d.id FROM main.s3_objects d
+                                     WHERE d.recent IN (0, 1) AND d.key_hash = o.key_hash AND d.key = o.key AND d.bucket_id IS b.new)
                                 WHEN o.key IS NULL THEN (SELECT x.id FROM temp.merge_bucket_objects x WHERE x.bucket_id = b.new)
                            END AS found
                     FROM shard.s3_objects o LEFT JOIN temp.merge_map_s3_buckets b ON b.old = o.bucket_id);
                 \(S3ObjectRows.insert(
                     id: "m.new", kind: "m.kind", bucketID: "m.bucket_id", key: "m.key", keyHash: "m.key_hash", folderID: "m.folder_id",
-                    source: "temp.merge_map_s3_objects m", filter: "m.added", orderBy: "m.new"));
+                    recent: recent ? "1" : "0", source: "temp.merge_map_s3_objects m", filter: "m.added", orderBy: "m.new"));
                 """, arguments: [last])
         let added = db.changesCount
         try checkMapped(db, "s3_objects")

@@ -121,7 +121,7 @@ extension IndexMerger {
         result.filesAdded = result.shardFiles
         let tables =
             MergeStatements.dimensions.map(\.table) + [
-                "context_values", "principals", "s3_objects", "kms_key_aliases", "s3_reads", "s3_reads_staged",
+                "s3_folders", "context_values", "principals", "s3_objects", "kms_key_aliases", "s3_reads", "s3_reads_staged",
             ]
         for table in tables { result.rowsAdded[table] = try count(table) }
         let added = MergeStatements.AddedEvents(lastID: 0, count: result.eventsAdded, all: true)

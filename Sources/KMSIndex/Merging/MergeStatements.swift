@@ -29,7 +29,6 @@ enum MergeStatements {
         Dimension(table: "s3_buckets", key: "arn", columns: ["arn", "name"]),
         Dimension(table: "own_principals", key: "arn", columns: ["arn", "added_at"]),
         Dimension(table: "ledger_dirs", key: "path", columns: ["path", "name_prefix"]),
-        Dimension(table: "s3_folders", key: "folder", columns: ["folder", "name_prefix"]),
         Dimension(table: "roles", key: "arn", columns: ["arn", "account_id", "session_arn_prefix", "principal_id_prefix"]),
     ]
 
@@ -72,7 +71,8 @@ enum MergeStatements {
         // destination's (`RecentRows.addsRecent`).
         tables["principal_rows"] = PrincipalRows.columns + ["derived", "recent"]
         tables["context_values"] = ["value_hash", "value", "recent"]
-        tables["s3_object_rows"] = objectColumns
+        tables["s3_folders"] = ["folder", "name_prefix", "recent"]
+        tables["s3_object_rows"] = objectColumns + ["recent"]
         tables["kms_key_aliases"] = aliasColumns
         tables["ledger_files"] = fileColumns
         tables["event_uids"] = uidColumns

@@ -29,11 +29,12 @@ final class EventDimensions {
             db, table: "trails", select: "SELECT id FROM trails WHERE arn = ?",
             insert: "INSERT INTO trails (arn, account_id, region, name) VALUES (?, ?, ?, ?)")
         objects = try DimensionTable(
-            db, table: "s3_object_rows", select: "SELECT id FROM s3_objects WHERE key_hash IS ? AND key IS ? AND bucket_id IS ?",
-            insert: S3ObjectRows.insert(kind: "?1", bucketID: "?2", key: "?3", keyHash: "?4", folderID: "?5"))
+            db, table: "s3_object_rows",
+            select: "SELECT id FROM s3_objects WHERE recent IN (0, 1) AND key_hash IS ? AND key IS ? AND bucket_id IS ?",
+            insert: S3ObjectRows.insert(kind: "?1", bucketID: "?2", key: "?3", keyHash: "?4", folderID: "?5", recent: "?6"))
         folders = try DimensionTable(
-            db, table: "s3_folders", select: "SELECT id FROM s3_folders WHERE folder = ?",
-            insert: "INSERT INTO s3_folders (folder, name_prefix) VALUES (?, ?)")
+            db, table: "s3_folders", select: "SELECT id FROM s3_folders WHERE recent IN (0, 1) AND folder = ?",
+            insert: "INSERT INTO s3_folders (folder, name_prefix, recent) VALUES (?, ?, ?)")
         buckets = try DimensionTable(
             db, table: "s3_buckets", select: "SELECT id FROM s3_buckets WHERE arn = ?",
             insert: "INSERT INTO s3_buckets (arn, name) VALUES (?, ?)")
@@ -70,6 +71,11 @@ final class EventDimensions {
     /// The run folded `tables` in (`RecentRows.fold`): their next rows go in their main range.
     func foldedIn(_ tables: some Sequence<String>) {
         addingRecent.subtract(tables)
+    }
+
+    /// The `recent` of a new row of `table`.
+    private func recent(_ table: String) -> Int64 {
+        addingRecent.contains(table) ? 1 : 0
     }
 
     private var all: [DimensionTable] {
@@ -144,6 +150,7 @@ final class EventDimensions {
                 row.text(key)
                 row.int(hash)
                 row.int(folderID)
+                row.int(recent("s3_object_rows"))
             })
         objects.remember(id, for: arn)
         return id
@@ -154,6 +161,7 @@ final class EventDimensions {
         try folders.id(db, folder) { row in
             row.text(folder)
             row.text(CloudTrailLogName.namePrefix(folder: folder))
+            row.int(recent("s3_folders"))
         }
     }
 
@@ -186,12 +194,11 @@ final class EventDimensions {
             row.int(hash)
             row.text(value)
         }
-        let recent: Int64 = addingRecent.contains("context_values") ? 1 : 0
         let id = try contextValues.id(
             db, bind: bind,
             insert: { row in
                 bind(&row)
-                row.int(recent)
+                row.int(recent("context_values"))
             })
         contextValues.remember(id, for: value)
         return id
@@ -235,7 +242,6 @@ final class EventDimensions {
         ]
         // A principal already stored has its role stored: this finds it (usually in the cache).
         let roleID = try p.roleARN.map { try role($0, of: p) }
-        let recent: Int64 = addingRecent.contains("principal_rows") ? 1 : 0
         return try principals.id(
             db,
             bind: { row in
@@ -248,7 +254,7 @@ final class EventDimensions {
                 for (index, field) in fields.enumerated() {
                     if index == Self.roleField { row.int(roleID) } else { row.text(field) }
                 }
-                row.int(recent)
+                row.int(recent("principal_rows"))
             })
     }
 

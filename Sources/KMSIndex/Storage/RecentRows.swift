@@ -1,12 +1,13 @@
 import GRDB
 
-/// Context values and principals added since the last fold (migration 026): their rows say
-/// `recent = 1`, and the indexes that find them lead with `recent`, so that a new day's rows,
-/// whose hashes are random, change the pages of a small range and not pages all over an index
-/// of the whole history. Lookups read both ranges (`recent IN (0, 1)`).
+/// Context values, principals (migration 026), S3 locations and folders (027) added since the
+/// last fold: their rows say `recent = 1`, and the indexes that find them lead with `recent`, so
+/// that a new day's rows, whose hashes or names are random, change the pages of a small range
+/// and not pages all over an index of the whole history. Lookups read both ranges
+/// (`recent IN (0, 1)`).
 package enum RecentRows {
     /// The tables with recent rows.
-    static let tables = ["context_values", "principal_rows"]
+    static let tables = ["context_values", "principal_rows", "s3_object_rows", "s3_folders"]
 
     /// A table's recent rows are folded in when they are more than this share of its rows. A
     /// fold writes every page of the main range once (the recent rows' hashes are random): with

@@ -4,18 +4,22 @@ import XCTest
 
 @testable import KMSIndex
 
-/// Context values and principals added since the last fold are indexed in a range of their own
-/// (schema 26): found in either range, never added twice, folded in when due.
+/// Context values and principals (schema 26), S3 locations and folders (schema 27) added since
+/// the last fold are indexed in a range of their own: found in either range, never added twice,
+/// folded in when due.
 final class RecentRowsTests: XCTestCase {
     static func session(_ n: Int) -> String {
         #"{"type":"AssumedRole","principalId":"AROAEXAMPLE:sess-\#(n)","arn":"arn:aws:sts::111122223333:assumed-role/Reader/sess-\#(n)","accountId":"111122223333","accessKeyId":"ASIA\#(n)","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROAEXAMPLE","arn":"arn:aws:iam::111122223333:role/Reader","accountId":"111122223333","userName":"Reader"}}}"#
     }
 
-    /// A Decrypt by session `n` with the context value `value-n`.
+    /// The S3 location of record `n`: an object of its own, in a folder of its own.
+    static func object(_ n: Int) -> String { "arn:aws:s3:::b/u-\(n)/part-\(n)" }
+
+    /// A Decrypt by session `n` of `object(n)` with the context value `value-n`.
     static func record(_ n: Int) -> String {
         kmsRecord(
             identity: session(n),
-            requestParameters: #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::b/k","app":"value-\#(n)"}}"#)
+            requestParameters: #"{"encryptionContext":{"aws:s3:arn":"\#(object(n))","app":"value-\#(n)"}}"#)
     }
 
     private func write(_ dir: TempDir, _ name: String, _ sessions: some Sequence<Int>) throws -> String {
@@ -23,10 +27,10 @@ final class RecentRowsTests: XCTestCase {
     }
 
     /// (rows, recent rows) of each table with recent rows.
-    private func counts(_ queue: some DatabaseReader) throws -> [String: [Int]] {
+    private func counts(_ queue: some DatabaseReader, _ tables: [String] = RecentRows.tables) throws -> [String: [Int]] {
         try queue.read { db in
             var counts: [String: [Int]] = [:]
-            for table in RecentRows.tables {
+            for table in tables {
                 counts[table] = [
                     try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table)") ?? -1,
                     try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table) WHERE recent = 1") ?? -1,
@@ -36,41 +40,63 @@ final class RecentRowsTests: XCTestCase {
         }
     }
 
+    /// `rows` rows and `recent` of them recent, in each table with recent rows.
+    private func each(_ rows: Int, _ recent: Int) -> [String: [Int]] {
+        Dictionary(uniqueKeysWithValues: RecentRows.tables.map { ($0, [rows, recent]) })
+    }
+
     private func sessionID(_ db: Database, _ n: Int) throws -> [Int64] {
         let arn = "arn:aws:sts::111122223333:assumed-role/Reader/sess-\(n)"
         return try Int64.fetchAll(db, sql: PrincipalRows.ids(withARN: "?1"), arguments: [arn])
+    }
+
+    /// The ids of `object(n)`, as who-read finds them.
+    private func objectID(_ db: Database, _ n: Int) throws -> [Int64] {
+        let (bucket, key) = S3ObjectSQL.split(arn: Self.object(n))
+        return try Int64.fetchAll(
+            db, sql: "SELECT o.id FROM s3_objects o JOIN s3_buckets b ON b.id = o.bucket_id WHERE b.arn = ? AND \(S3ObjectSQL.keyIs)",
+            arguments: StatementArguments([bucket] + S3ObjectSQL.key(key!)))
     }
 
     func testRowsFoldedInAreFoundAgainAndNewOnesAreRecent() throws {
         let dir = try TempDir()
         let index = try makeIndex(dir)
         try ingest(index, [try write(dir, "a", 1...3)])
-        XCTAssertEqual(try counts(index.queue), ["context_values": [3, 3], "principal_rows": [3, 3]])
-        let before = try index.queue.read { db in try (1...3).map { try sessionID(db, $0) } }
-        XCTAssertEqual(before.map(\.count), [1, 1, 1])
+        XCTAssertEqual(try counts(index.queue), each(3, 3))
+        func ids(_ db: Database, _ n: ClosedRange<Int>) throws -> [[Int64]] {
+            try n.map { try sessionID(db, $0) + objectID(db, $0) }
+        }
+        let before = try index.queue.read { db in try ids(db, 1...3) }
+        XCTAssertEqual(before.map(\.count), [2, 2, 2])
 
-        try index.queue.write { db in XCTAssertEqual(try RecentRows.fold(db, always: true), ["context_values": 3, "principal_rows": 3]) }
-        XCTAssertEqual(try counts(index.queue), ["context_values": [3, 0], "principal_rows": [3, 0]])
+        try index.queue.write { db in XCTAssertEqual(try RecentRows.fold(db, always: true), each(3, 0).mapValues { $0[0] }) }
+        XCTAssertEqual(try counts(index.queue), each(3, 0))
         // Found through the main range after the fold, as before it.
-        XCTAssertEqual(try index.queue.read { db in try (1...3).map { try sessionID(db, $0) } }, before)
+        XCTAssertEqual(try index.queue.read { db in try ids(db, 1...3) }, before)
 
-        // Sessions 2 and 3 and their values again, 4 and 5 new: only those two are added.
+        // Sessions 2 and 3, their values and objects again, 4 and 5 new: only those two are added.
         let (summary, _) = try ingest(index, [try write(dir, "b", 2...5)])
         XCTAssertEqual(summary.eventsAdded, 4)
-        XCTAssertEqual(try counts(index.queue), ["context_values": [5, 2], "principal_rows": [5, 2]])
+        XCTAssertEqual(try counts(index.queue), each(5, 2))
         try index.queue.read { db in
-            XCTAssertEqual(try (1...3).map { try sessionID(db, $0) }, before)
-            XCTAssertEqual(try (4...5).map { try sessionID(db, $0).count }, [1, 1])
+            XCTAssertEqual(try ids(db, 1...3), before)
+            XCTAssertEqual(try ids(db, 4...5).map(\.count), [2, 2])
             XCTAssertEqual(
                 try String.fetchAll(db, sql: "SELECT value FROM context_values WHERE recent = 1 ORDER BY id"), ["value-4", "value-5"])
             XCTAssertEqual(
+                try String.fetchAll(db, sql: "SELECT folder FROM s3_folders WHERE recent = 1 ORDER BY id"), ["u-4/", "u-5/"])
+            XCTAssertEqual(
                 try Int.fetchOne(db, sql: "SELECT count(*) FROM principals p JOIN events e ON e.principal_id = p.id"), 7)
         }
-        // New calls by the same five sessions with the same values: their rows are found,
-        // whichever range they are in, and none is added.
+        // New calls by the same five sessions on the same objects with the same values: their
+        // rows are found, whichever range they are in, and none is added.
         let (again, _) = try ingest(index, [try write(dir, "c", 1...5)])
         XCTAssertEqual(again.eventsAdded, 5)
-        XCTAssertEqual(try counts(index.queue), ["context_values": [5, 2], "principal_rows": [5, 2]])
+        XCTAssertEqual(try counts(index.queue), each(5, 2))
+        try index.queue.read { db in
+            XCTAssertEqual(try (1...5).map { try objectID(db, $0).count }, [1, 1, 1, 1, 1])
+            XCTAssertEqual(try WhoRead(db).answer(Self.object(4)).reads.count, 2)
+        }
     }
 
     /// Recent rows are folded in once they are more than `foldedAtLeast` and a sixteenth of
@@ -112,10 +138,10 @@ final class RecentRowsTests: XCTestCase {
         let n = RecentRows.foldedAtLeast + 10
         let (summary, _) = try ingest(index, [try write(dir, "a", 1...n)])
         XCTAssertEqual(summary.eventsAdded, n)
-        XCTAssertEqual(try counts(index.queue), ["context_values": [n, 0], "principal_rows": [n, 0]])
+        XCTAssertEqual(try counts(index.queue), each(n, 0))
         // A few more stay recent: a small share of the table.
         try ingest(index, [try write(dir, "b", (n - 5)...(n + 5))])
-        XCTAssertEqual(try counts(index.queue), ["context_values": [n + 5, 5], "principal_rows": [n + 5, 5]])
+        XCTAssertEqual(try counts(index.queue), each(n + 5, 5))
     }
 
     /// Once a run has folded a table in, its later rows go straight into the main range: a
@@ -129,9 +155,9 @@ final class RecentRowsTests: XCTestCase {
         options.filesPerTransaction = 1
         let summary = try Ingester(database: index, options: options).run { XCTFail("\($0)") }
         XCTAssertEqual(summary.eventsAdded, n + 5)
-        XCTAssertEqual(try counts(index.queue), ["context_values": [n + 5, 0], "principal_rows": [n + 5, 0]])
+        XCTAssertEqual(try counts(index.queue), each(n + 5, 0))
         try index.queue.read { db in
-            XCTAssertEqual(try (1...(n + 5)).filter { try sessionID(db, $0).count != 1 }, [])
+            XCTAssertEqual(try (1...(n + 5)).filter { try sessionID(db, $0).count != 1 || objectID(db, $0).count != 1 }, [])
         }
     }
 
@@ -149,21 +175,24 @@ final class RecentRowsTests: XCTestCase {
         let small = try makeIndex(dir, name: "small.sqlite")
         try ingest(small, [try write(dir, "s", [5, 45, 51])])
         let first = try merger.merge(shardPath: small.path)
-        XCTAssertEqual(first.rowsAdded["context_values"], 1)
-        XCTAssertEqual(first.rowsAdded["principals"], 1)
-        XCTAssertEqual(try counts(destination.queue), ["context_values": [51, 11], "principal_rows": [51, 11]])
+        for table in ["context_values", "principals", "s3_objects", "s3_folders"] {
+            XCTAssertEqual(first.rowsAdded[table], 1, table)
+        }
+        XCTAssertEqual(try counts(destination.queue), each(51, 11))
         let second = try merger.merge(shardPath: small.path)
-        XCTAssertEqual(second.rowsAdded["context_values"], 0)
-        XCTAssertEqual(second.rowsAdded["principals"], 0)
+        for table in ["context_values", "principals", "s3_objects", "s3_folders"] {
+            XCTAssertEqual(second.rowsAdded[table], 0, table)
+        }
         // 26 rows next to 51: the 19 new ones go in the main range.
         let large = try makeIndex(dir, name: "large.sqlite")
         try ingest(large, [try write(dir, "l", 45...70)])
         let third = try merger.merge(shardPath: large.path)
-        XCTAssertEqual(third.rowsAdded["context_values"], 19)
-        XCTAssertEqual(third.rowsAdded["principals"], 19)
-        XCTAssertEqual(try counts(destination.queue), ["context_values": [70, 11], "principal_rows": [70, 11]])
+        for table in ["context_values", "principals", "s3_objects", "s3_folders"] {
+            XCTAssertEqual(third.rowsAdded[table], 19, table)
+        }
+        XCTAssertEqual(try counts(destination.queue), each(70, 11))
         try destination.queue.read { db in
-            XCTAssertEqual(try (1...70).filter { try sessionID(db, $0).count != 1 }, [])
+            XCTAssertEqual(try (1...70).filter { try sessionID(db, $0).count != 1 || objectID(db, $0).count != 1 }, [])
         }
     }
 
@@ -203,7 +232,46 @@ final class RecentRowsTests: XCTestCase {
         let index = try IndexDatabase.openForWriting(path: path, lockTimeout: nil)
         let (summary, _) = try ingest(index, [try write(dir, "b", 1...4)])
         XCTAssertEqual(summary.eventsAdded, 4)
-        XCTAssertEqual(try counts(index.queue), ["context_values": [4, 0], "principal_rows": [4, 0]])
+        XCTAssertEqual(try counts(index.queue, ["context_values", "principal_rows"]), ["context_values": [4, 0], "principal_rows": [4, 0]])
+    }
+
+    /// Migration 027 leaves every S3 location and folder folded in and found, and failed calls
+    /// indexed by time first.
+    func testMigration27FoldsInEveryLocationAndFolder() throws {
+        let dir = try TempDir()
+        let path = dir.path + "/v26.sqlite"
+        let queue = try indexBefore(migration: "027", at: path)
+        try queue.write { db in
+            try db.execute(sql: "PRAGMA application_id = \(IndexDatabase.applicationID)")
+            try db.execute(sql: "INSERT INTO s3_buckets (id, arn, name) VALUES (1, 'arn:aws:s3:::b', 'b')")
+            for n in 1...3 {
+                try db.execute(
+                    sql: "INSERT INTO s3_folders (id, folder) VALUES (?, ?)", arguments: [n, "u-\(n)/"])
+                try db.execute(
+                    sql: "INSERT INTO s3_object_rows (id, kind, bucket_id, folder_id, name, key_hash) VALUES (?, 'object', 1, ?, ?, ?)",
+                    arguments: [n, n, "part-\(n)", StoredKeyHash.of("u-\(n)/part-\(n)")])
+            }
+        }
+        try IndexDatabase.migrator.migrate(queue)
+        try queue.read { db in
+            for (table, index, columns) in [
+                ("s3_object_rows", "s3_object_rows_key_hash", ["recent", "key_hash"]),
+                ("s3_folders", "s3_folders_folder", ["recent", "folder"]),
+            ] {
+                XCTAssertEqual(
+                    try String.fetchAll(db, sql: "SELECT name FROM pragma_index_info(?) ORDER BY seqno", arguments: [index]), columns)
+                XCTAssertEqual(try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table) WHERE recent != 0"), 0)
+            }
+            XCTAssertEqual(
+                try String.fetchAll(db, sql: "SELECT name FROM pragma_index_info('events_error') ORDER BY seqno"),
+                ["event_time", "error_code_sid", "principal_id", "key_id", "requested_key_sid", "event_name_sid", "object_id"])
+            XCTAssertEqual(try (1...3).map { try objectID(db, $0) }, [[1], [2], [3]])
+        }
+        try queue.close()
+        let index = try IndexDatabase.openForWriting(path: path, lockTimeout: nil)
+        try ingest(index, [try write(dir, "a", 1...4)])
+        XCTAssertEqual(try counts(index.queue, ["s3_object_rows", "s3_folders"]), ["s3_object_rows": [4, 1], "s3_folders": [4, 1]])
+        try index.queue.read { db in XCTAssertEqual(try (1...4).map { try objectID(db, $0) }, [[1], [2], [3], [4]]) }
     }
 
     /// The writer's and merge's look-ups read both ranges through the index, never the table.
@@ -212,7 +280,7 @@ final class RecentRowsTests: XCTestCase {
         let index = try makeIndex(dir)
         try index.queue.read { db in
             let writer = try EventDimensions(db: db)
-            for statement in [writer.contextValues.select, writer.principals.select] {
+            for statement in [writer.contextValues.select, writer.principals.select, writer.objects.select, writer.folders.select] {
                 let plan = try Row.fetchAll(
                     db, sql: "EXPLAIN QUERY PLAN " + statement.sql,
                     arguments: StatementArguments(
