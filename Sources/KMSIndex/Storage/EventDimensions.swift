@@ -60,13 +60,16 @@ final class EventDimensions {
                 """,
             insert: PrincipalRows.insert(values: PrincipalRows.boundValues, recent: "?\(PrincipalRows.columns.count + 1)"))
         roles = try DimensionTable(db, table: "roles", select: "SELECT id FROM roles WHERE arn = ?", insert: PrincipalRows.insertRole)
+        addingRecent = Set(
+            try RecentRows.tables.filter { try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM \($0))") ?? false })
     }
 
-    /// The tables (of `RecentRows.tables`) whose new rows go in their recent range. Once a
-    /// table is folded in during a run, the run's later rows go straight into its main range:
-    /// that fold writes those pages anyway, and a long run (a first ingest of a year) would
-    /// otherwise move most of its rows twice.
-    private(set) var addingRecent = Set(RecentRows.tables)
+    /// The tables (of `RecentRows.tables`) whose new rows go in their recent range: those that
+    /// held rows when the run began. Into an empty table (a first ingest) every row goes
+    /// straight into the main range, which is the run's own. Once a table is folded in during a
+    /// run, the run's later rows go straight into its main range too: that fold writes those
+    /// pages anyway, and a long run would otherwise move most of its rows twice.
+    private(set) var addingRecent: Set<String>
 
     /// The run folded `tables` in (`RecentRows.fold`): their next rows go in their main range.
     func foldedIn(_ tables: some Sequence<String>) {
