@@ -94,15 +94,13 @@ extension MergeStatements {
     /// there, in the shard's order) and are inserted with it: no second lookup to learn their ids.
     static func mergeObjects(_ db: Database) throws -> Int {
         let last = try Int64.fetchOne(db, sql: "SELECT ifnull(max(id), 0) FROM main.s3_objects") ?? 0
-        let recent = RecentRows.addsRecent(adding: try shardRows(db, "s3_object_rows"), to: last)
         // The map itself holds each location's columns and whether it is added: one pass over
         // the shard's locations finds them all (no UPDATE of every row, no copy into the map).
         try db.execute(
             sql: """
                 CREATE TEMP TABLE merge_bucket_objects (bucket_id INTEGER PRIMARY KEY, id INTEGER NOT NULL);
                 INSERT OR IGNORE INTO temp.merge_bucket_objects (bucket_id, id)
-                SELECT bucket_id, id FROM main.s3_objects
-                WHERE recent IN (0, 1) AND key_hash IS NULL AND key IS NULL AND bucket_id IS NOT NULL;
+                SELECT bucket_id, id FROM main.s3_objects WHERE key_hash IS NULL AND key IS NULL AND bucket_id IS NOT NULL;
                 CREATE TEMP TABLE merge_map_s3_objects (old INTEGER PRIMARY KEY, new INTEGER NOT NULL, added INTEGER NOT NULL,
                                                         kind TEXT, bucket_id INTEGER, key TEXT, key_hash INTEGER,
                                                         folder_id INTEGER);
@@ -112,14 +110,13 @@ extension MergeStatements {
                            (SELECT m.new FROM shard.s3_object_rows r JOIN temp.merge_map_s3_folders m ON m.old = r.folder_id
                             WHERE r.id = o.id) AS folder_id,
                            CASE WHEN o.key_hash IS NOT NULL THEN
-                                    (SELECT d.id FROM main.s3_objects d
-                                     WHERE d.recent IN (0, 1) AND d.key_hash = o.key_hash AND d.key = o.key AND d.bucket_id IS b.new)
+                                    (SELECT d.id FROM main.s3_objects d WHERE d.key_hash = o.key_hash AND d.key = o.key AND d.bucket_id IS b.new)
                                 WHEN o.key IS NULL THEN (SELECT x.id FROM temp.merge_bucket_objects x WHERE x.bucket_id = b.new)
                            END AS found
                     FROM shard.s3_objects o LEFT JOIN temp.merge_map_s3_buckets b ON b.old = o.bucket_id);
                 \(S3ObjectRows.insert(
                     id: "m.new", kind: "m.kind", bucketID: "m.bucket_id", key: "m.key", keyHash: "m.key_hash", folderID: "m.folder_id",
-                    recent: recent ? "1" : "0", source: "temp.merge_map_s3_objects m", filter: "m.added", orderBy: "m.new"));
+                    source: "temp.merge_map_s3_objects m", filter: "m.added", orderBy: "m.new"));
                 """, arguments: [last])
         let added = db.changesCount
         try checkMapped(db, "s3_objects")

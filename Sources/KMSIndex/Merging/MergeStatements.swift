@@ -72,7 +72,7 @@ enum MergeStatements {
         tables["principal_rows"] = PrincipalRows.columns + ["derived", "recent"]
         tables["context_values"] = ["value_hash", "value", "recent"]
         tables["s3_folders"] = ["folder", "name_prefix", "recent"]
-        tables["s3_object_rows"] = objectColumns + ["recent"]
+        tables["s3_object_rows"] = objectColumns
         tables["kms_key_aliases"] = aliasColumns
         tables["ledger_files"] = fileColumns
         tables["event_uids"] = uidColumns

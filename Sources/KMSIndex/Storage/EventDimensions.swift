@@ -29,9 +29,8 @@ final class EventDimensions {
             db, table: "trails", select: "SELECT id FROM trails WHERE arn = ?",
             insert: "INSERT INTO trails (arn, account_id, region, name) VALUES (?, ?, ?, ?)")
         objects = try DimensionTable(
-            db, table: "s3_object_rows",
-            select: "SELECT id FROM s3_objects WHERE recent IN (0, 1) AND key_hash IS ? AND key IS ? AND bucket_id IS ?",
-            insert: S3ObjectRows.insert(kind: "?1", bucketID: "?2", key: "?3", keyHash: "?4", folderID: "?5", recent: "?6"))
+            db, table: "s3_object_rows", select: "SELECT id FROM s3_objects WHERE key_hash IS ? AND key IS ? AND bucket_id IS ?",
+            insert: S3ObjectRows.insert(kind: "?1", bucketID: "?2", key: "?3", keyHash: "?4", folderID: "?5"))
         folders = try DimensionTable(
             db, table: "s3_folders", select: "SELECT id FROM s3_folders WHERE recent IN (0, 1) AND folder = ?",
             insert: "INSERT INTO s3_folders (folder, name_prefix, recent) VALUES (?, ?, ?)")
@@ -153,7 +152,6 @@ final class EventDimensions {
                 row.text(key)
                 row.int(hash)
                 row.int(folderID)
-                row.int(recent("s3_object_rows"))
             })
         objects.remember(id, for: arn)
         return id

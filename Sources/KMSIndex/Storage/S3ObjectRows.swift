@@ -9,15 +9,15 @@ enum S3ObjectRows {
     /// An INSERT of one row of `s3_object_rows` per row of `source` (a FROM clause) that
     /// `filter` keeps. `values` (SQL over `source`): `id` (nil: a new one), `kind`,
     /// `bucket_id`, `key` (whole), `key_hash`, and `folder_id`, the id of the folder row that
-    /// may start the key (NULL: none); `recent`, the rows' `recent` (see `RecentRows`).
+    /// may start the key (NULL: none).
     static func insert(
-        id: String? = nil, kind: String, bucketID: String, key: String, keyHash: String, folderID: String, recent: String,
+        id: String? = nil, kind: String, bucketID: String, key: String, keyHash: String, folderID: String,
         source: String = "(SELECT 1)", filter: String? = nil, orderBy: String? = nil, schema: String = "main"
     ) -> String {
         """
-        INSERT INTO \(schema).s3_object_rows (\(id == nil ? "" : "id, ")kind, bucket_id, folder_id, name, key_hash, recent)
+        INSERT INTO \(schema).s3_object_rows (\(id == nil ? "" : "id, ")kind, bucket_id, folder_id, name, key_hash)
         SELECT \(id == nil ? "" : "v.id, ")v.kind, v.bucket_id, iif(v.fits, v.folder_id, NULL),
-               iif(v.fits, CAST(substr(v.k, length(v.head) + 1) AS TEXT), v.key), v.key_hash, \(recent)
+               iif(v.fits, CAST(substr(v.k, length(v.head) + 1) AS TEXT), v.key), v.key_hash
         FROM (
             SELECT w.*, coalesce(length(w.k) >= length(w.head) AND substr(w.k, 1, length(w.head)) = w.head, 0) AS fits
             FROM (

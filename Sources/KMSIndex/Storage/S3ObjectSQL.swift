@@ -5,9 +5,8 @@ enum S3ObjectSQL {
     /// The ARN of `s3_objects o LEFT JOIN s3_buckets b`: bucket ARN / key, the bucket ARN, or
     /// the unparsed ARN kept whole in `key`.
     static let arn = "coalesce(b.arn || '/' || o.key, b.arn, o.key)"
-    /// `o.key` equals a key, through the key-hash index (both its ranges: see `RecentRows`);
-    /// bind `key(_:)`.
-    static let keyIs = "o.recent IN (0, 1) AND o.key_hash = ? AND o.key = ?"
+    /// `o.key` equals a key, through the key-hash index; bind `key(_:)`.
+    static let keyIs = "o.key_hash = ? AND o.key = ?"
 
     /// The arguments of `keyIs`.
     static func key(_ key: String) -> [(any DatabaseValueConvertible)?] { [StoredKeyHash.of(key), key] }

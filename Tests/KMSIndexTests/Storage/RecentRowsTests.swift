@@ -4,9 +4,9 @@ import XCTest
 
 @testable import KMSIndex
 
-/// Context values and principals (schema 26), S3 locations and folders (schema 27) added since
-/// the last fold are indexed in a range of their own: found in either range, never added twice,
-/// folded in when due.
+/// Context values and principals (schema 26) and S3 folders (schema 27) added since the last
+/// fold are indexed in a range of their own: found in either range, never added twice, folded in
+/// when due.
 final class RecentRowsTests: XCTestCase {
     static func session(_ n: Int) -> String {
         #"{"type":"AssumedRole","principalId":"AROAEXAMPLE:sess-\#(n)","arn":"arn:aws:sts::111122223333:assumed-role/Reader/sess-\#(n)","accountId":"111122223333","accessKeyId":"ASIA\#(n)","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROAEXAMPLE","arn":"arn:aws:iam::111122223333:role/Reader","accountId":"111122223333","userName":"Reader"}}}"#
@@ -241,9 +241,9 @@ final class RecentRowsTests: XCTestCase {
         XCTAssertEqual(try counts(index.queue, ["context_values", "principal_rows"]), ["context_values": [4, 0], "principal_rows": [4, 0]])
     }
 
-    /// Migration 027 leaves every S3 location and folder folded in and found, and failed calls
-    /// indexed by time first.
-    func testMigration27FoldsInEveryLocationAndFolder() throws {
+    /// Migration 027 leaves every S3 folder folded in and found, and failed calls indexed by
+    /// time first.
+    func testMigration27FoldsInEveryFolder() throws {
         let dir = try TempDir()
         let path = dir.path + "/v26.sqlite"
         let queue = try indexBefore(migration: "027", at: path)
@@ -260,14 +260,10 @@ final class RecentRowsTests: XCTestCase {
         }
         try IndexDatabase.migrator.migrate(queue)
         try queue.read { db in
-            for (table, index, columns) in [
-                ("s3_object_rows", "s3_object_rows_key_hash", ["recent", "key_hash"]),
-                ("s3_folders", "s3_folders_folder", ["recent", "folder"]),
-            ] {
-                XCTAssertEqual(
-                    try String.fetchAll(db, sql: "SELECT name FROM pragma_index_info(?) ORDER BY seqno", arguments: [index]), columns)
-                XCTAssertEqual(try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table) WHERE recent != 0"), 0)
-            }
+            XCTAssertEqual(
+                try String.fetchAll(db, sql: "SELECT name FROM pragma_index_info('s3_folders_folder') ORDER BY seqno"),
+                ["recent", "folder"])
+            XCTAssertEqual(try Int.fetchOne(db, sql: "SELECT count(*) FROM s3_folders WHERE recent != 0"), 0)
             XCTAssertEqual(
                 try String.fetchAll(db, sql: "SELECT name FROM pragma_index_info('events_error') ORDER BY seqno"),
                 ["event_time", "error_code_sid", "principal_id", "key_id", "requested_key_sid", "event_name_sid", "object_id"])
@@ -276,7 +272,7 @@ final class RecentRowsTests: XCTestCase {
         try queue.close()
         let index = try IndexDatabase.openForWriting(path: path, lockTimeout: nil)
         try ingest(index, [try write(dir, "a", 1...4)])
-        XCTAssertEqual(try counts(index.queue, ["s3_object_rows", "s3_folders"]), ["s3_object_rows": [4, 1], "s3_folders": [4, 1]])
+        XCTAssertEqual(try counts(index.queue, ["s3_folders"]), ["s3_folders": [4, 1]])
         try index.queue.read { db in XCTAssertEqual(try (1...4).map { try objectID(db, $0) }, [[1], [2], [3], [4]]) }
     }
 
@@ -286,7 +282,7 @@ final class RecentRowsTests: XCTestCase {
         let index = try makeIndex(dir)
         try index.queue.read { db in
             let writer = try EventDimensions(db: db)
-            for statement in [writer.contextValues.select, writer.principals.select, writer.objects.select, writer.folders.select] {
+            for statement in [writer.contextValues.select, writer.principals.select, writer.folders.select] {
                 let plan = try Row.fetchAll(
                     db, sql: "EXPLAIN QUERY PLAN " + statement.sql,
                     arguments: StatementArguments(
