@@ -238,7 +238,8 @@ final class RecentRowsTests: XCTestCase {
         let index = try IndexDatabase.openForWriting(path: path, lockTimeout: nil)
         let (summary, _) = try ingest(index, [try write(dir, "b", 1...4)])
         XCTAssertEqual(summary.eventsAdded, 4)
-        XCTAssertEqual(try counts(index.queue, ["context_values", "principal_rows"]), ["context_values": [4, 0], "principal_rows": [4, 0]])
+        XCTAssertEqual(
+            try counts(index.queue, ["context_values", "principal_rows"]), ["context_values": [4, 0], "principal_rows": [4, 0]])
     }
 
     /// Migration 027 leaves every S3 folder folded in and found, and failed calls indexed by
