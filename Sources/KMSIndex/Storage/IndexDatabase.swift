@@ -117,7 +117,10 @@ package final class IndexDatabase: Sendable {
             try checkNotNewer(db, path: path)
             // Marked as ours before the first table exists: a run killed during the migrations
             // leaves an index the next run finishes, not a foreign database it must refuse.
-            try db.execute(sql: "PRAGMA application_id = \(applicationID)")
+            // Once marked, not written again: a run with nothing new writes nothing.
+            if headerID != applicationID {
+                try db.execute(sql: "PRAGMA application_id = \(applicationID)")
+            }
         }
         try migrator.migrate(queue)
         return IndexDatabase(path: path, queue: queue)

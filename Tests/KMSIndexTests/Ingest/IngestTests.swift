@@ -110,6 +110,31 @@ final class IngestTests: XCTestCase {
         XCTAssertEqual(try count(index, "SELECT events_added FROM source_files WHERE path = ?", [path]), 1)
     }
 
+    /// A nightly run over a tree with nothing new writes nothing to the index, not even its
+    /// header's mark (the same bytes written again are still a write and a flush): the file
+    /// keeps its bytes and its modification time, its log stays empty.
+    func testARunWithNothingNewWritesNothing() throws {
+        let dir = try TempDir()
+        try dir.write("logs/" + logPath(), gzip(logFile([kmsRecord(eventID: "n1"), kmsRecord(eventID: "n2")])))
+        let db = dir.path + "/index.sqlite"
+        let first = try runBinary(["ingest", "--quiet", "--db", db, dir.path + "/logs"])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        func modified() -> timespec {
+            var st = stat()
+            XCTAssertEqual(stat(db, &st), 0)
+            return st.st_mtim
+        }
+        let before = try Data(contentsOf: URL(fileURLWithPath: db)), modifiedBefore = modified()
+        let again = try runBinary(["ingest", "--quiet", "--db", db, dir.path + "/logs"])
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertEqual(again.stdout + again.stderr, "")
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: db)), before)
+        let modifiedAfter = modified()
+        XCTAssertEqual([modifiedAfter.tv_sec, modifiedAfter.tv_nsec], [modifiedBefore.tv_sec, modifiedBefore.tv_nsec])
+        let wal = (try? FileManager.default.attributesOfItem(atPath: db + "-wal"))?[.size] as? NSNumber
+        XCTAssertEqual(wal?.intValue ?? 0, 0)
+    }
+
     func testFailedDecryptIsKeptAndShownByWhoRead() throws {
         let dir = try TempDir()
         let object = "arn:aws:s3:::secrets/payroll.csv"
