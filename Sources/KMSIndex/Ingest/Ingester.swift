@@ -288,8 +288,7 @@ package final class Ingester {
                     if filesInBatch >= options.filesPerTransaction || eventsInBatch >= options.eventsPerTransaction
                         || Date().timeIntervalSince(batchStart) >= options.secondsPerTransaction
                     {
-                        try writer.flush()
-                        writer.dimensions.foldedIn(try RecentRows.fold(db).keys)
+                        try writer.prepareCommit()
                         try db.commit()
                         writer.boundCaches()
                         inTransaction = false
@@ -307,8 +306,7 @@ package final class Ingester {
                     try S3ReadStaging.resolve(db, writer: writer, parser: FileParser(maxFileBytes: options.maxFileBytes))
                 }
                 if inTransaction {
-                    try writer.flush()
-                    writer.dimensions.foldedIn(try RecentRows.fold(db).keys)
+                    try writer.prepareCommit()
                     try db.commit()
                 }
                 summary.s3ReadsAdded = writer.s3ReadsAdded

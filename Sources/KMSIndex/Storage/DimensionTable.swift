@@ -17,11 +17,14 @@ final class DimensionTable {
     /// does not know is then inserted without being looked up. Ingest is the index's only writer
     /// while it runs (it holds the index lock).
     private var onlyOwnRows: Bool
+    /// True when the table held no row as the writer began.
+    let startedEmpty: Bool
 
     init(_ db: Database, table: String, select: String, insert: String) throws {
         self.select = try db.makeStatement(sql: select)
         self.insert = try db.makeStatement(sql: insert)
-        onlyOwnRows = try Bool.fetchOne(db, sql: "SELECT NOT EXISTS (SELECT 1 FROM \(table))") ?? false
+        startedEmpty = try Bool.fetchOne(db, sql: "SELECT NOT EXISTS (SELECT 1 FROM \(table))") ?? false
+        onlyOwnRows = startedEmpty
     }
 
     /// Forgets every cached id (after a rollback they may name rows that no longer exist).

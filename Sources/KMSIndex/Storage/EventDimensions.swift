@@ -59,8 +59,9 @@ final class EventDimensions {
                 """,
             insert: PrincipalRows.insert(values: PrincipalRows.boundValues, recent: "?\(PrincipalRows.columns.count + 1)"))
         roles = try DimensionTable(db, table: "roles", select: "SELECT id FROM roles WHERE arn = ?", insert: PrincipalRows.insertRole)
-        addingRecent = Set(
-            try RecentRows.tables.filter { try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM \($0))") ?? false })
+        let withRecentRows = ["context_values": contextValues, "principal_rows": principals, "s3_folders": folders]
+        precondition(Set(withRecentRows.keys) == Set(RecentRows.tables))
+        addingRecent = Set(withRecentRows.filter { !$0.value.startedEmpty }.keys)
     }
 
     /// The tables (of `RecentRows.tables`) whose new rows go in their recent range: those that
