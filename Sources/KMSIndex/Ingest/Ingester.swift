@@ -9,6 +9,12 @@ package struct IngestOptions: Sendable {
     package var maxFileBytes = 2 << 30
     /// Threads that decompress and parse; the calling thread writes.
     package var jobs = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    /// How many nice values the parsing threads run below the writer. Where most records are
+    /// KMS events the single writer is the bottleneck, and on two cores it shared them with
+    /// two parsers, each thread getting two thirds of a core; a few steps lower, the parsers
+    /// leave the writer a whole core and run in what it leaves. (5: CFS weighs a thread of nice
+    /// 5 at a third of one of nice 0.) The writer's own priority is not raised.
+    package var parserNiceness: Int32 = 5
     /// A transaction is committed after this many files, events or seconds, whichever first.
     /// Each commit writes every page it changed (index pages, a day's summaries) again, so a
     /// commit per few hundred of CloudTrail's small files wrote the index many times over.
@@ -202,7 +208,8 @@ package final class Ingester {
                 if options.s3Reads == .auto { parser.knownS3Buckets = knownS3Buckets }
                 return parser
             }()
-            Thread {
+            Thread { [options] in
+                ThreadPriority.lowerCurrentThread(by: options.parserNiceness)
                 let window = ByteWindow()
                 let strings = StringInterner()
                 while let file = pending.pop() {
