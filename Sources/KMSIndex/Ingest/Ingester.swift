@@ -12,8 +12,10 @@ package struct IngestOptions: Sendable {
     /// How many nice values the parsing threads run below the writer. Where most records are
     /// KMS events the single writer is the bottleneck, and on two cores it shared them with
     /// two parsers, each thread getting two thirds of a core; a few steps lower, the parsers
-    /// leave the writer a whole core and run in what it leaves. (5: CFS weighs a thread of nice
-    /// 5 at a third of one of nice 0.) The writer's own priority is not raised.
+    /// leave the writer a whole core and run in what it leaves: a month of the year's tree 6%
+    /// faster (BENCHMARKS.md). 5, because CFS weighs a thread of nice 5 at a third of one of
+    /// nice 0: enough for that, and parsers still get their share beside other work. The
+    /// writer's own priority is not raised (that needs privileges).
     package var parserNiceness: Int32 = 5
     /// A transaction is committed after this many files, events or seconds, whichever first.
     /// Each commit writes every page it changed (index pages, a day's summaries) again, so a
