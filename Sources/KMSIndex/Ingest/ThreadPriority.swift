@@ -16,7 +16,8 @@ enum ThreadPriority {
     /// Lowering one's own priority needs no privilege.
     @discardableResult
     static func lowerCurrentThread(by steps: Int32) -> Int32? {
-        guard steps > 0, let now = current else { return current }
+        guard let now = current else { return nil }
+        guard steps > 0 else { return now }
         let lowered = min(19, now + steps)
         return setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, lowered) == 0 ? lowered : nil
     }
