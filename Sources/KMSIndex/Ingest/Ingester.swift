@@ -152,32 +152,38 @@ package final class Ingester {
         // Files are looked up a batch at a time, in one read transaction: one per file took and
         // released SQLite's lock each time.
         let found = BoundedQueue<[InputFile]>(capacity: 8)
-        // On two cores or more the walk itself runs on two threads, each over a part of the tree:
-        // stat'ing every file was the longest of the threads of a re-run.
-        let walk = InputWalker(excluded: ownFiles, days: options.days)
-        let parts = walk.parts(options.paths, count: min(2, options.jobs))
+        // On two cores or more the walk itself runs on two threads, which take the tree's
+        // folders one at a time: stat'ing every file was the longest of the threads of a re-run,
+        // and folders differ in size (a digest folder holds a tenth of a log folder's files).
+        let (roots, walk) = InputWalker(excluded: ownFiles, days: options.days).parts(options.paths, count: min(2, options.jobs))
+        let rootsLeft = BoundedQueue<String>(capacity: max(1, roots.count))
+        for root in roots { _ = rootsLeft.push(root) }
+        rootsLeft.close()
         let visited = InputWalker.VisitedFolders()
-        let walkersLeft = Counter(parts.count)
-        for part in parts {
+        let walkers = max(1, min(2, options.jobs, roots.count))
+        let walkersLeft = Counter(walkers)
+        for _ in 0..<walkers {
             Thread {
                 var batch: [InputFile] = []
                 do {
-                    try walk.walk(
-                        part, visited: visited,
-                        visit: { file in
-                            batch.append(file)
-                            if batch.count == LedgerReader.batchSize {
-                                guard found.push(batch) else { throw CancellationError() }
-                                batch = []
-                            }
-                        },
-                        note: { note in
-                            switch note {
-                            case let .skipped(_, reason): notes.skipped(reason)
-                            case let .failed(path, reason):
-                                results.push(.done(FileResult(path: path, size: 0, mtimeNs: 0, outcome: .failed(reason: reason))))
-                            }
-                        })
+                    while let root = rootsLeft.pop() {
+                        try walk.walk(
+                            [root], visited: visited,
+                            visit: { file in
+                                batch.append(file)
+                                if batch.count == LedgerReader.batchSize {
+                                    guard found.push(batch) else { throw CancellationError() }
+                                    batch = []
+                                }
+                            },
+                            note: { note in
+                                switch note {
+                                case let .skipped(_, reason): notes.skipped(reason)
+                                case let .failed(path, reason):
+                                    results.push(.done(FileResult(path: path, size: 0, mtimeNs: 0, outcome: .failed(reason: reason))))
+                                }
+                            })
+                    }
                     if !batch.isEmpty { found.push(batch) }
                 } catch {}
                 if walkersLeft.decrement() == 0 { found.close() }

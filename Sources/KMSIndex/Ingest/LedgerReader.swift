@@ -47,23 +47,25 @@ final class LedgerReader: @unchecked Sendable {
         if dir == folder { return folderRows }
         folder = dir
         folderRows = nil
-        guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM ledger_dirs WHERE path = ?", arguments: [dir]) else {
+        // Statements prepared once per connection: a re-run reads hundreds of folders.
+        let folderRow = try db.cachedStatement(sql: "SELECT id, coalesce(name_prefix, '') FROM ledger_dirs WHERE path = ?")
+        guard let found = try Row.fetchOne(folderRow, arguments: [dir]) else {
             folderRows = [:]
             return folderRows
         }
-        let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM ledger_files WHERE dir_id = ?", arguments: [id]) ?? 0
-        guard count <= folderMapLimit else { return nil }
-        var rows: [String: (size: Int64, mtimeNs: Int64, failed: Bool)] = [:]
-        rows.reserveCapacity(count)
-        let cursor = try Row.fetchCursor(
-            db,
+        // The folder's name prefix is bound, not joined row by row; one row past the limit
+        // says the folder is too large to keep.
+        let files = try db.cachedStatement(
             sql: """
-                SELECT \(LedgerPath.wholeName()), f.size, f.mtime_ns, f.outcome
-                FROM ledger_files f JOIN ledger_dirs d ON d.id = f.dir_id WHERE f.dir_id = ?
-                """, arguments: [id])
+                SELECT CASE WHEN name_cut THEN ?2 ELSE '' END || name, size, mtime_ns, outcome
+                FROM ledger_files WHERE dir_id = ?1 LIMIT ?3
+                """)
+        var rows: [String: (size: Int64, mtimeNs: Int64, failed: Bool)] = [:]
+        let cursor = try Row.fetchCursor(files, arguments: [found[0] as Int64, found[1] as String, folderMapLimit + 1])
         while let row = try cursor.next() {
             rows[row[0]] = (row[1], row[2], row[3] as Int64 == FileOutcome.failedCode)
         }
+        guard rows.count <= folderMapLimit else { return nil }
         folderRows = rows
         return rows
     }

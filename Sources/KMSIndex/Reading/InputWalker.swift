@@ -33,6 +33,10 @@ package struct InputWalker {
     /// Delivery days to read; folders outside are not listed.
     package var days: DeliveryDays?
 
+    /// Absolute paths of folders walked as roots of their own (`parts`): the walk of the folder
+    /// that holds one does not enter it.
+    package var splitOut: Set<String> = []
+
     package init(excluded: Set<String> = [], days: DeliveryDays? = nil) {
         self.excluded = excluded
         self.days = days
@@ -79,49 +83,55 @@ package struct InputWalker {
         func insert(_ id: DirectoryID) -> Bool { lock.withLock { ids.insert(id).inserted } }
     }
 
-    /// `roots` split into at most `count` lists of paths whose walks together are the walk of
-    /// `roots`, for as many threads: folders that hold only folders are opened, largest level
-    /// first, until there are enough of them (a tree of CloudTrail logs splits at its accounts,
-    /// regions or days). On one thread a stat of each file is most of a re-run's time.
-    package func parts(_ roots: [String], count: Int) -> [[String]] {
-        guard count > 1 else { return [roots] }
+    /// `roots` opened into at least `count` paths when the tree allows, whose walks together
+    /// are the walk of `roots`, for as many threads to share, and the walker that walks them:
+    /// folders are opened, largest level first, until there are enough of them (a tree of
+    /// CloudTrail logs splits at its accounts, regions or days). A folder that also holds files
+    /// (a synced bucket's root, with its `AWSLogs/` beside other objects) stays a path, for its
+    /// files, and its folders become paths of their own, which its walk skips (`splitOut`).
+    /// Otherwise `roots` and this walker. On one thread a stat of each file is most of a
+    /// re-run's time.
+    package func parts(_ roots: [String], count: Int) -> (paths: [String], walker: InputWalker) {
+        guard count > 1 else { return (roots, self) }
+        var walker = self
         var paths = roots
-        // A level at a time: every folder of the level that holds only folders is opened, until
-        // there are enough paths for parts of about the same size.
+        var opened = Set<String>()
+        // A level at a time: every folder of the level that holds folders is opened, until
+        // there are enough paths for threads to share about evenly.
         for _ in 0..<8 where paths.count < count * 8 {
             var next: [String] = []
-            var opened = false
+            var openedAny = false
             for path in paths {
-                if let children = Self.onlyFolders(path) {
-                    next += children
-                    opened = true
-                } else {
+                guard !opened.contains(path), let listing = Self.folders(in: path) else {
                     next.append(path)
+                    continue
                 }
+                opened.insert(path)
+                if listing.holdsMore { next.append(path) }
+                next += listing.folders
+                walker.splitOut.formUnion(listing.folders)
+                openedAny = true
             }
             paths = next
-            if !opened { break }
+            if !openedAny { break }
         }
-        guard paths.count >= count else { return [paths] }
-        var parts = Array(repeating: [String](), count: count)
-        for (k, path) in paths.enumerated() { parts[k % count].append(path) }
-        return parts
+        return paths.count >= count ? (paths, walker) : (roots, self)
     }
 
-    /// The sorted paths of the folders in `path` when it is a folder holding only folders (not
-    /// links, nothing else); nil otherwise.
-    private static func onlyFolders(_ path: String) -> [String]? {
+    /// The sorted paths of the folders in `path` (not links), and whether it holds anything
+    /// else; nil when `path` is not a folder or holds no folder.
+    private static func folders(in path: String) -> (folders: [String], holdsMore: Bool)? {
         guard let handle = opendir(path) else { return nil }
         defer { closedir(handle) }
         var names: [String] = []
+        var holdsMore = false
         while let entry = readdir(handle) {
             let name = Self.name(of: entry)
             if name == "." || name == ".." { continue }
-            guard entry.pointee.d_type == UInt8(DT_DIR) else { return nil }
-            names.append(name)
+            if entry.pointee.d_type == UInt8(DT_DIR) { names.append(name) } else { holdsMore = true }
         }
         let base = absolute(path)
-        return names.isEmpty ? nil : names.sorted().map { base.hasSuffix("/") ? base + $0 : base + "/" + $0 }
+        return names.isEmpty ? nil : (names.sorted().map { base.hasSuffix("/") ? base + $0 : base + "/" + $0 }, holdsMore)
     }
 
     private func walkDirectory(
@@ -167,6 +177,7 @@ package struct InputWalker {
             }
             switch st.st_mode & S_IFMT {
             case S_IFDIR:
+                if splitOut.contains(path) { continue }  // a part of its own
                 try walkDirectory(path, visited: visited, visit: visit, note: note)
             case S_IFREG:
                 if excluded.contains(path) { continue }

@@ -5,7 +5,7 @@ import XCTest
 
 @testable import KMSIndex
 
-/// The walk on two threads, and the ledger's look-ups by folder, find what one walk and one
+/// The walk shared by two threads, and the ledger's look-ups by folder, find what one walk and one
 /// look-up per file find.
 final class InputWalkerTests: XCTestCase {
     private func generated(_ dir: TempDir) throws -> String {
@@ -23,36 +23,54 @@ final class InputWalkerTests: XCTestCase {
         return (files, notes)
     }
 
+    /// Walks each path on its own, as the threads that share them do, in an order of their own
+    /// (the last first), the folders entered shared.
+    private func walkedApart(_ paths: [String], _ walker: InputWalker) throws -> (files: [String], notes: [WalkNote]) {
+        let visited = InputWalker.VisitedFolders()
+        var files: [String] = [], notes: [WalkNote] = []
+        for path in paths.reversed() {
+            let walk = try walked([path], walker, visited: visited)
+            files += walk.files
+            notes += walk.notes
+        }
+        return (files, notes)
+    }
+
     func testPartsTogetherWalkWhatOneWalkWalks() throws {
         let dir = try TempDir()
         let root = try generated(dir)
         let walker = InputWalker()
         let logs = root + "/AWSLogs"
-        let whole = try walked([logs], walker)
-        XCTAssertGreaterThan(whole.files.count, 40)
-        // A folder that holds files too is not opened: its files are judged by the walk.
-        XCTAssertEqual(walker.parts([root], count: 2), [[root]])
-        let parts = walker.parts([logs], count: 2)
-        XCTAssertEqual(parts.count, 2)
-        XCTAssertFalse(parts.contains { $0.isEmpty })
-        // Each part walked on its own (as each thread does), the folders entered shared.
-        let visited = InputWalker.VisitedFolders()
-        var files: [String] = [], skipped = 0
-        for part in parts {
-            let walk = try walked(part, walker, visited: visited)
-            files += walk.files
-            skipped += walk.notes.count
+        // The generator's root holds files (the ground truth) beside AWSLogs/; one more file
+        // that is not a log file, and one that is, make its own files a path to get right.
+        try Data("{}".utf8).write(to: URL(fileURLWithPath: root + "/notes.txt"))
+        let someLog = try walked([logs], walker).files[0]
+        try FileManager.default.copyItem(atPath: someLog, toPath: root + "/" + (someLog as NSString).lastPathComponent)
+        for roots in [[logs], [root]] {
+            let whole = try walked(roots, walker)
+            XCTAssertGreaterThan(whole.files.count, 40)
+            let (paths, pathsWalker) = walker.parts(roots, count: 2)
+            XCTAssertGreaterThanOrEqual(paths.count, 8, "\(roots)")
+            let apart = try walkedApart(paths, pathsWalker)
+            XCTAssertEqual(apart.files.sorted(), whole.files.sorted(), "\(roots)")
+            XCTAssertEqual(Set(apart.files).count, apart.files.count, "no file twice")
+            XCTAssertEqual(apart.notes.map { "\($0)" }.sorted(), whole.notes.map { "\($0)" }.sorted(), "\(roots)")
         }
-        XCTAssertEqual(files.sorted(), whole.files.sorted())
-        XCTAssertEqual(Set(files).count, files.count, "no file twice")
-        XCTAssertEqual(skipped, whole.notes.count)
+        // The root stays a path for its own files; its folders are walked apart.
+        let (rootPaths, rootWalker) = walker.parts([root], count: 2)
+        XCTAssertTrue(rootPaths.contains(root))
+        XCTAssertTrue(rootWalker.splitOut.contains(logs))
+        let inRoot = try walked([root], walker).files.filter { ($0 as NSString).deletingLastPathComponent == root }
+        XCTAssertTrue(inRoot.contains(root + "/" + (someLog as NSString).lastPathComponent))
+        XCTAssertEqual(try walked([root], rootWalker).files, inRoot)
         // A root given twice, or inside another, is still walked once.
-        let twice = walker.parts([logs, logs + "/" + (try FileManager.default.contentsOfDirectory(atPath: logs).sorted()[0])], count: 2)
-        let shared = InputWalker.VisitedFolders()
-        let again = try twice.flatMap { try walked($0, walker, visited: shared).files }
-        XCTAssertEqual(again.sorted(), whole.files.sorted())
-        // Nothing to split: one part.
-        XCTAssertEqual(walker.parts([logs], count: 1), [[logs]])
+        let (twice, twiceWalker) = walker.parts(
+            [logs, logs + "/" + (try FileManager.default.contentsOfDirectory(atPath: logs).sorted()[0])], count: 2)
+        XCTAssertEqual(try walkedApart(twice, twiceWalker).files.sorted(), try walked([logs], walker).files.sorted())
+        // Nothing to split: the roots, walked as before.
+        XCTAssertEqual(walker.parts([logs], count: 1).paths, [logs])
+        XCTAssertEqual(walker.parts([logs], count: 1).walker.splitOut, [])
+        XCTAssertEqual(walker.parts([someLog], count: 2).paths, [someLog])
     }
 
     func testLookUpsByFolderAnswerAsLookUpsByFile() throws {
