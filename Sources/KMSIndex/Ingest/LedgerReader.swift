@@ -1,15 +1,20 @@
+import Foundation
 import GRDB
+import GRDBSQLite
 
 /// Looks files up in the ledger for the walk, on a thread and a read-only connection of its own.
 ///
-/// A folder's rows are read once, into a map by name, as the walk goes through it (one query
-/// per folder where one per file was half the time of a re-run); a folder of more than
-/// `folderMapLimit` rows is looked up file by file, so that memory stays bounded.
+/// A folder's rows are read once, into a map by the hash of their path, as the walk goes
+/// through it (one query per folder where one per file was half the time of a re-run); a
+/// folder of more than `folderMapLimit` rows is looked up file by file, so that memory stays
+/// bounded. A re-run of an unchanged tree is this and the walk's stat of each file: the map
+/// compares bytes, and makes no string per row or per file.
 final class LedgerReader: @unchecked Sendable {
     private let queue: DatabaseQueue
-    /// The folder of the last files looked up, and its rows by name (nil: looked up one by one).
-    private var folder: String?
-    private var folderRows: [String: (size: Int64, mtimeNs: Int64, failed: Bool)]?
+    /// The folder of the last files looked up (its path's bytes), and its rows (nil: looked up
+    /// one by one).
+    private var folder: [UInt8]?
+    private var folderRows: FolderRows?
 
     init(path: String) throws {
         queue = try DatabaseQueue(path: path, configuration: IndexDatabase.configuration(readOnly: true))
@@ -27,12 +32,13 @@ final class LedgerReader: @unchecked Sendable {
         let found = try? queue.read { db -> [Bool] in
             let statement = try db.cachedStatement(sql: LedgerLookup.sql)
             return try files.map { file in
-                let (dir, name) = LedgerPath.split(file.path)
-                let found: (size: Int64, mtimeNs: Int64, failed: Bool)?
-                if let dir, let rows = try rows(of: dir, db) {
-                    found = rows[name]
+                let found: FolderRows.Entry?
+                if try readFolder(of: file.path, db), let rows = folderRows {
+                    found = file.path.withUTF8Bytes { rows.find(path: $0) }
                 } else {
-                    found = try LedgerLookup.find(statement, path: file.path)
+                    found = try LedgerLookup.find(statement, path: file.path).map {
+                        FolderRows.Entry(size: $0.size, mtimeNs: $0.mtimeNs, failed: $0.failed)
+                    }
                 }
                 guard let found else { return false }
                 return found.size == file.size && found.mtimeNs == file.mtimeNs && !found.failed
@@ -42,31 +48,106 @@ final class LedgerReader: @unchecked Sendable {
         return found ?? Array(repeating: false, count: files.count)
     }
 
-    /// The rows of folder `dir` by name; nil when it holds too many to keep.
-    private func rows(of dir: String, _ db: Database) throws -> [String: (size: Int64, mtimeNs: Int64, failed: Bool)]? {
-        if dir == folder { return folderRows }
+    /// Reads the rows of the folder of `path` into `folderRows`, unless they are there; false
+    /// when it holds too many to keep, or `path` has no folder.
+    private func readFolder(of path: String, _ db: Database) throws -> Bool {
+        // The folder's bytes are copied only when it is not the last one's.
+        let (dir, same): ([UInt8]?, Bool) = path.withUTF8Bytes { bytes in
+            guard let slash = LedgerPath.lastSlash(bytes) else { return (nil, false) }
+            let folderBytes = UnsafeBufferPointer(rebasing: bytes[..<slash])
+            if let folder, folder.withUnsafeBufferPointer({ $0.count == slash && FolderRows.equal(folderBytes, 0, $0, slash) }) {
+                return (nil, true)
+            }
+            return (Array(folderBytes), false)
+        }
+        if same { return folderRows != nil }
+        guard let dir else { return false }
         folder = dir
         folderRows = nil
         // Statements prepared once per connection: a re-run reads hundreds of folders.
         let folderRow = try db.cachedStatement(sql: "SELECT id, coalesce(name_prefix, '') FROM ledger_dirs WHERE path = ?")
-        guard let found = try Row.fetchOne(folderRow, arguments: [dir]) else {
-            folderRows = [:]
-            return folderRows
+        guard let found = try Row.fetchOne(folderRow, arguments: [String(decoding: dir, as: UTF8.self)]) else {
+            folderRows = FolderRows()
+            return true
         }
-        // The folder's name prefix is bound, not joined row by row; one row past the limit
-        // says the folder is too large to keep.
-        let files = try db.cachedStatement(
-            sql: """
-                SELECT CASE WHEN name_cut THEN ?2 ELSE '' END || name, size, mtime_ns, outcome
-                FROM ledger_files WHERE dir_id = ?1 LIMIT ?3
-                """)
-        var rows: [String: (size: Int64, mtimeNs: Int64, failed: Bool)] = [:]
-        let cursor = try Row.fetchCursor(files, arguments: [found[0] as Int64, found[1] as String, folderMapLimit + 1])
-        while let row = try cursor.next() {
-            rows[row[0]] = (row[1], row[2], row[3] as Int64 == FileOutcome.failedCode)
+        var rows = FolderRows(prefix: Array((found[1] as String).utf8))
+        // One row past the limit says the folder is too large to keep.
+        var query = BoundStatement(
+            try db.cachedStatement(
+                sql: "SELECT path_hash, size, mtime_ns, outcome, name_cut, name FROM ledger_files WHERE dir_id = ? LIMIT ?"))
+        query.int(found[0] as Int64)
+        query.int(Int64(folderMapLimit + 1))
+        try query.forEachRow(db) { row in
+            rows.add(
+                hash: sqlite3_column_int64(row, 0),
+                Entry(
+                    size: sqlite3_column_int64(row, 1), mtimeNs: sqlite3_column_int64(row, 2),
+                    failed: sqlite3_column_int64(row, 3) == FileOutcome.failedCode),
+                cut: sqlite3_column_int64(row, 4) != 0,
+                name: UnsafeBufferPointer(start: sqlite3_column_text(row, 5), count: Int(sqlite3_column_bytes(row, 5))))
         }
-        guard rows.count <= folderMapLimit else { return nil }
+        guard rows.count <= folderMapLimit else { return false }
         folderRows = rows
-        return rows
+        return true
+    }
+
+    private typealias Entry = FolderRows.Entry
+}
+
+/// A folder's ledger rows, by the hash the ledger keeps of each path (`path_hash`, FNV-1a of
+/// the whole path), each with its name as stored, compared byte for byte on a match: a hash
+/// alone could name two paths.
+struct FolderRows {
+    struct Entry {
+        var size: Int64
+        var mtimeNs: Int64
+        var failed: Bool
+    }
+
+    /// What a cut name lacks (`ledger_dirs.name_prefix`, migration 022).
+    private var prefix: [UInt8] = []
+    /// Every row's stored name, one after another.
+    private var names: [UInt8] = []
+    private var rows: [(entry: Entry, cut: Bool, nameStart: Int, nameCount: Int, next: Int)] = []
+    /// The first row of each hash; rows of the same hash are chained by `next` (-1: none).
+    private var firstByHash: [Int64: Int] = [:]
+
+    init(prefix: [UInt8] = []) {
+        self.prefix = prefix
+    }
+
+    var count: Int { rows.count }
+
+    mutating func add(hash: Int64, _ entry: Entry, cut: Bool, name: UnsafeBufferPointer<UInt8>) {
+        rows.append((entry, cut, names.count, name.count, firstByHash[hash] ?? -1))
+        names.append(contentsOf: name)
+        firstByHash[hash] = rows.count - 1
+    }
+
+    /// The row of the file at `path` (its whole path's bytes), if any.
+    func find(path: UnsafeBufferPointer<UInt8>) -> Entry? {
+        guard var k = firstByHash[PrincipalIdentity.hash(path)] else { return nil }
+        let name = UnsafeBufferPointer(rebasing: path[((LedgerPath.lastSlash(path) ?? -1) + 1)...])
+        return names.withUnsafeBufferPointer { names in
+            prefix.withUnsafeBufferPointer { prefix in
+                while k >= 0 {
+                    let row = rows[k]
+                    let stored = UnsafeBufferPointer(rebasing: names[row.nameStart..<row.nameStart + row.nameCount])
+                    let cut = row.cut ? prefix.count : 0
+                    if name.count == cut + stored.count && Self.equal(name, 0, prefix, cut)
+                        && Self.equal(name, cut, stored, stored.count)
+                    {
+                        return row.entry
+                    }
+                    k = row.next
+                }
+                return nil
+            }
+        }
+    }
+
+    /// Whether `count` bytes of `a` from `offset` are the first `count` of `b`.
+    static func equal(_ a: UnsafeBufferPointer<UInt8>, _ offset: Int, _ b: UnsafeBufferPointer<UInt8>, _ count: Int) -> Bool {
+        count == 0 || memcmp(a.baseAddress! + offset, b.baseAddress!, count) == 0
     }
 }

@@ -114,6 +114,24 @@ struct BoundStatement {
         return Int(sqlite3_changes(db.sqliteConnection))
     }
 
+    /// Runs a query with the values bound so far, and calls `row` with the statement's handle
+    /// at each row, its columns to be read with `sqlite3_column_…` before `row` returns.
+    mutating func forEachRow(_ db: Database, _ row: (OpaquePointer) throws -> Void) throws {
+        try checkAllBound()
+        defer {
+            sqlite3_reset(handle)
+            index = 0
+        }
+        while true {
+            switch sqlite3_step(handle) {
+            case SQLITE_ROW: try row(handle)
+            case SQLITE_DONE: return
+            case let code:
+                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: db.lastErrorMessage, sql: sql)
+            }
+        }
+    }
+
     /// Runs a query with the values bound so far; returns the first column of its first row.
     mutating func fetchInt64(_ db: Database) throws -> Int64? {
         try checkAllBound()

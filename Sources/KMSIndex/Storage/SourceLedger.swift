@@ -8,15 +8,18 @@ enum LedgerPath {
     /// no '/'. "/x.json.gz" is the name "x.json.gz" in the folder "".
     static func split(_ path: String) -> (dir: String?, name: String) {
         // Searched in the bytes: the generic search of the UTF-8 view was a tenth of a re-run.
-        let slash: Int? = path.withUTF8Bytes { bytes in
-            var k = bytes.count - 1
-            while k >= 0, bytes[k] != UInt8(ascii: "/") { k -= 1 }
-            return k >= 0 ? k : nil
-        }
+        let slash: Int? = path.withUTF8Bytes(lastSlash)
         guard let slash else { return (nil, path) }
         let utf8 = path.utf8
         let at = utf8.index(utf8.startIndex, offsetBy: slash)
         return (String(path[..<at]), String(path[utf8.index(after: at)...]))
+    }
+
+    /// The offset of the last '/' in a path's bytes; nil when there is none.
+    static func lastSlash(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
+        var k = bytes.count - 1
+        while k >= 0, bytes[k] != UInt8(ascii: "/") { k -= 1 }
+        return k >= 0 ? k : nil
     }
 
     /// A file's name as its row keeps it (migration 022): less the folder's `name_prefix`
