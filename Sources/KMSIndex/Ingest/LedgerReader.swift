@@ -80,7 +80,7 @@ final class LedgerReader: @unchecked Sendable {
         try query.forEachRow(db) { row in
             rows.add(
                 hash: sqlite3_column_int64(row, 0),
-                Entry(
+                FolderRows.Entry(
                     size: sqlite3_column_int64(row, 1), mtimeNs: sqlite3_column_int64(row, 2),
                     failed: sqlite3_column_int64(row, 3) == FileOutcome.failedCode),
                 cut: sqlite3_column_int64(row, 4) != 0,
@@ -90,8 +90,6 @@ final class LedgerReader: @unchecked Sendable {
         folderRows = rows
         return true
     }
-
-    private typealias Entry = FolderRows.Entry
 }
 
 /// A folder's ledger rows, by the hash the ledger keeps of each path (`path_hash`, FNV-1a of
