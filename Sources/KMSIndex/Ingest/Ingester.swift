@@ -155,11 +155,12 @@ package final class Ingester {
         // On two cores or more the walk itself runs on two threads, which take the tree's
         // folders one at a time: stat'ing every file was the longest of the threads of a re-run,
         // and folders differ in size (a digest folder holds a tenth of a log folder's files).
-        let (roots, walk) = InputWalker(excluded: ownFiles, days: options.days).parts(options.paths, count: min(2, options.jobs))
+        let (paths, walk) = InputWalker(excluded: ownFiles, days: options.days).parts(options.paths, count: min(2, options.jobs))
+        let visited = InputWalker.VisitedFolders()
+        let roots = walk.claim(paths, in: visited)
         let rootsLeft = BoundedQueue<String>(capacity: max(1, roots.count))
         for root in roots { _ = rootsLeft.push(root) }
         rootsLeft.close()
-        let visited = InputWalker.VisitedFolders()
         let walkers = max(1, min(2, options.jobs, roots.count))
         let walkersLeft = Counter(walkers)
         for _ in 0..<walkers {
@@ -168,7 +169,7 @@ package final class Ingester {
                 do {
                     while let root = rootsLeft.pop() {
                         try walk.walk(
-                            [root], visited: visited,
+                            [root], visited: visited, claimed: true,
                             visit: { file in
                                 batch.append(file)
                                 if batch.count == LedgerReader.batchSize {

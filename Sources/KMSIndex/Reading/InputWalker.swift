@@ -48,9 +48,11 @@ package struct InputWalker {
     }
 
     /// The same, with the folders already entered shared with other walks of the same run
-    /// (see `parts`): a folder is entered once by one of them.
+    /// (see `parts`): a folder is entered once by one of them. With `claimed`, the folders of
+    /// `roots` were claimed for these walks (`claim`), and are entered though already marked.
     package func walk(
-        _ roots: [String], visited: VisitedFolders, visit: (InputFile) throws -> Void, note: (WalkNote) throws -> Void
+        _ roots: [String], visited: VisitedFolders, claimed: Bool = false, visit: (InputFile) throws -> Void,
+        note: (WalkNote) throws -> Void
     ) throws {
         for root in roots {
             var st = stat()
@@ -60,10 +62,22 @@ package struct InputWalker {
             }
             if (st.st_mode & S_IFMT) == S_IFDIR {
                 if let days, days.excludes(Self.absolute(root)) { continue }
-                try walkDirectory(Self.absolute(root), visited: visited, visit: visit, note: note)
+                try walkDirectory(Self.absolute(root), visited: visited, claimed: claimed, visit: visit, note: note)
             } else {
                 try visit(InputFile(path: Self.absolute(root), size: Int64(st.st_size), mtimeNs: mtime(st)))
             }
+        }
+    }
+
+    /// Marks the folders of `paths` entered before any walk of them starts, so that a walk
+    /// that reaches one through a symbolic link skips it, whichever thread gets there first:
+    /// each is walked by its own path (`walk(claimed: true)`), and every file is found at the
+    /// same path run after run. Returns `paths` less any folder given twice.
+    package func claim(_ paths: [String], in visited: VisitedFolders) -> [String] {
+        paths.filter { path in
+            var st = stat()
+            guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else { return true }  // the walk reports it
+            return visited.insert(DirectoryID(device: UInt64(st.st_dev), inode: UInt64(st.st_ino)))
         }
     }
 
@@ -135,7 +149,7 @@ package struct InputWalker {
     }
 
     private func walkDirectory(
-        _ dir: String, visited: VisitedFolders, visit: (InputFile) throws -> Void,
+        _ dir: String, visited: VisitedFolders, claimed: Bool = false, visit: (InputFile) throws -> Void,
         note: (WalkNote) throws -> Void
     ) throws {
         var st = stat()
@@ -144,7 +158,8 @@ package struct InputWalker {
             return
         }
         let id = DirectoryID(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
-        guard visited.insert(id) else { return }  // a symbolic-link loop, or a folder given twice
+        // A symbolic-link loop, or a folder given twice; a claimed root was marked for this walk.
+        guard claimed || visited.insert(id) else { return }
 
         guard let handle = opendir(dir) else {
             try note(.failed(path: dir, reason: "cannot list folder: \(String(cString: strerror(errno)))"))

@@ -15,21 +15,21 @@ final class InputWalkerTests: XCTestCase {
         return root.path
     }
 
-    private func walked(_ roots: [String], _ walker: InputWalker, visited: InputWalker.VisitedFolders = .init()) throws -> (
-        files: [String], notes: [WalkNote]
-    ) {
+    private func walked(
+        _ roots: [String], _ walker: InputWalker, visited: InputWalker.VisitedFolders = .init(), claimed: Bool = false
+    ) throws -> (files: [String], notes: [WalkNote]) {
         var files: [String] = [], notes: [WalkNote] = []
-        try walker.walk(roots, visited: visited, visit: { files.append($0.path) }, note: { notes.append($0) })
+        try walker.walk(roots, visited: visited, claimed: claimed, visit: { files.append($0.path) }, note: { notes.append($0) })
         return (files, notes)
     }
 
     /// Walks each path on its own, as the threads that share them do, in an order of their own
-    /// (the last first), the folders entered shared.
+    /// (the last first), the folders entered shared and the paths claimed first, as ingest does.
     private func walkedApart(_ paths: [String], _ walker: InputWalker) throws -> (files: [String], notes: [WalkNote]) {
         let visited = InputWalker.VisitedFolders()
         var files: [String] = [], notes: [WalkNote] = []
-        for path in paths.reversed() {
-            let walk = try walked([path], walker, visited: visited)
+        for path in walker.claim(paths, in: visited).reversed() {
+            let walk = try walked([path], walker, visited: visited, claimed: true)
             files += walk.files
             notes += walk.notes
         }
@@ -46,6 +46,10 @@ final class InputWalkerTests: XCTestCase {
         try Data("{}".utf8).write(to: URL(fileURLWithPath: root + "/notes.txt"))
         let someLog = try walked([logs], walker).files[0]
         try FileManager.default.copyItem(atPath: someLog, toPath: root + "/" + (someLog as NSString).lastPathComponent)
+        // A link back to the root, deep in the tree: one walk meets the root first and skips
+        // it; walked apart, the root is claimed by its own path, whichever comes first.
+        let account = logs + "/" + (try FileManager.default.contentsOfDirectory(atPath: logs).sorted().last!)
+        try FileManager.default.createSymbolicLink(atPath: account + "/back", withDestinationPath: root)
         for roots in [[logs], [root]] {
             let whole = try walked(roots, walker)
             XCTAssertGreaterThan(whole.files.count, 40)
