@@ -1,4 +1,3 @@
-import Foundation
 import GRDB
 import GRDBSQLite
 
@@ -55,7 +54,7 @@ final class LedgerReader: @unchecked Sendable {
         let (dir, same): ([UInt8]?, Bool) = path.withUTF8Bytes { bytes in
             guard let slash = LedgerPath.lastSlash(bytes) else { return (nil, false) }
             let folderBytes = UnsafeBufferPointer(rebasing: bytes[..<slash])
-            if let folder, folder.withUnsafeBufferPointer({ $0.count == slash && FolderRows.equal(folderBytes, 0, $0, slash) }) {
+            if let folder, folder.withUnsafeBufferPointer(folderBytes.hasSameBytes) {
                 return (nil, true)
             }
             return (Array(folderBytes), false)
@@ -131,9 +130,10 @@ struct FolderRows {
                 while k >= 0 {
                     let row = rows[k]
                     let stored = UnsafeBufferPointer(rebasing: names[row.nameStart..<row.nameStart + row.nameCount])
+                    // A cut name is the folder's prefix, then what is stored.
                     let cut = row.cut ? prefix.count : 0
-                    if name.count == cut + stored.count && Self.equal(name, 0, prefix, cut)
-                        && Self.equal(name, cut, stored, stored.count)
+                    if name.count >= cut, !row.cut || UnsafeBufferPointer(rebasing: name[..<cut]).hasSameBytes(as: prefix),
+                        UnsafeBufferPointer(rebasing: name[cut...]).hasSameBytes(as: stored)
                     {
                         return row.entry
                     }
@@ -142,10 +142,5 @@ struct FolderRows {
                 return nil
             }
         }
-    }
-
-    /// Whether `count` bytes of `a` from `offset` are the first `count` of `b`.
-    static func equal(_ a: UnsafeBufferPointer<UInt8>, _ offset: Int, _ b: UnsafeBufferPointer<UInt8>, _ count: Int) -> Bool {
-        count == 0 || memcmp(a.baseAddress! + offset, b.baseAddress!, count) == 0
     }
 }

@@ -23,8 +23,13 @@ extension String {
 
     /// True when the string's UTF-8 is exactly `bytes`.
     func hasSameUTF8(as bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        withUTF8Bytes { a in
-            a.count == bytes.count && (a.count == 0 || memcmp(a.baseAddress!, bytes.baseAddress!, a.count) == 0)
-        }
+        withUTF8Bytes { $0.hasSameBytes(as: bytes) }
+    }
+}
+
+extension UnsafeBufferPointer<UInt8> {
+    /// True when both buffers hold the same bytes.
+    func hasSameBytes(as other: UnsafeBufferPointer<UInt8>) -> Bool {
+        count == other.count && (count == 0 || memcmp(baseAddress!, other.baseAddress!, count) == 0)
     }
 }

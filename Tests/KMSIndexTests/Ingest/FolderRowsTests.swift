@@ -45,6 +45,12 @@ final class FolderRowsTests: XCTestCase {
             for name in order { add(&rows, name, cut: true, hashOf: dir + "/" + a, size: name == a ? 1 : 2) }
             XCTAssertEqual(find(rows, a), 1, "\(order)")
         }
+        // A cut name is never shorter than the prefix: a row of the prefix alone (nothing
+        // stored) does not answer for a name that is only part of it.
+        let part = String(prefix.dropLast(3))
+        var prefixOnly = FolderRows(prefix: Array(prefix.utf8))
+        add(&prefixOnly, prefix, cut: true, hashOf: dir + "/" + part, size: 4)
+        XCTAssertNil(find(prefixOnly, part))
         // A stored name that is not cut is compared whole, the prefix not added.
         var uncut = FolderRows(prefix: Array(prefix.utf8))
         add(&uncut, a, cut: false, hashOf: dir + "/" + a, size: 3)
