@@ -30,6 +30,9 @@ package struct IngestOptions: Sendable {
     /// New events the writer counts before adding them to the daily summaries, within a
     /// transaction (see `EventWriter.summaryEventsPerFlush`).
     package var summaryEventsPerFlush = 8192
+    /// Tables of at least this many rows get a filter of their main range (`LookupFilters`)
+    /// at the end of a run that finds it missing.
+    package var lookupFilterMinimumRows = LookupFilters.defaultMinimumRows
     /// A large file's events go to the writer in parts of this many (memory stays flat).
     package var eventsPerPart = 4096
     /// Parsed events that may wait for the writer. While it updates its summaries (tenths of
@@ -321,8 +324,16 @@ package final class Ingester {
                     try writer.flush()
                     try S3ReadStaging.resolve(db, writer: writer, parser: FileParser(maxFileBytes: options.maxFileBytes))
                 }
+                // The filters this run deleted (or that were never built) are built again, after
+                // the last fold, and committed with the run's last rows.
+                let minimumRows = options.lookupFilterMinimumRows
+                if !inTransaction, try !LookupFilters.missing(db, minimumRows: minimumRows).isEmpty {
+                    try db.beginTransaction(.immediate)
+                    inTransaction = true
+                }
                 if inTransaction {
                     try writer.prepareCommit()
+                    try LookupFilters.refresh(db, minimumRows: minimumRows)
                     try db.commit()
                 }
                 summary.s3ReadsAdded = writer.s3ReadsAdded

@@ -35,6 +35,7 @@ extension MergeStatements {
                     """,
                 filter: "m.new > \(last)", orderBy: "m.new"))
         let added = db.changesCount
+        if !recent, added > 0 { try LookupFilters.invalidate(db, ["principal_rows"]) }
         try checkMapped(db, "principals")
         return added
     }
@@ -77,6 +78,7 @@ extension MergeStatements {
                 WHERE m.new > ? ORDER BY m.new
                 """, arguments: [last])
         let added = db.changesCount
+        if !recent, added > 0 { try LookupFilters.invalidate(db, [table]) }
         try checkMapped(db, table)
         return added
     }

@@ -64,6 +64,10 @@ enum MergeStatements {
     /// silenced): state of the destination, not data of a shard, so merge leaves them as they are.
     static let localTables: Set<String> = ["findings_state", "findings_reported", "findings_silenced"]
 
+    /// Filters of the destination's own rows (`LookupFilters`), which merge does not copy: a
+    /// merge that adds to a main range deletes its filter, and the next ingest builds it again.
+    static let filterTables: Set<String> = ["lookup_filters"]
+
     /// Every table merge writes, with the columns it copies or sets (besides `id`).
     static var mergedColumns: [String: [String]] {
         var tables = Dictionary(uniqueKeysWithValues: dimensions.map { ($0.table, $0.columns) })

@@ -5,6 +5,8 @@ import GRDB
 /// are prepared once per writer; the cache and the table are kept in step here.
 final class DimensionTable {
     let select: Statement
+    /// The select over the recent range only, for tables with recent rows (`RecentRows`).
+    let selectRecent: Statement?
     let insert: Statement
     /// Ids of rows already stored, by the text that identifies them: those met since the
     /// cache was last bounded, and those of the generation before (met again, a text moves to
@@ -20,8 +22,19 @@ final class DimensionTable {
     /// True when the table held no row as the writer began.
     let startedEmpty: Bool
 
-    init(_ db: Database, table: String, select: String, insert: String) throws {
+    /// Where a value the cache does not know is looked up before its row is inserted.
+    enum LookUp {
+        /// Both ranges, or the whole table.
+        case everywhere
+        /// The recent range only: the main range's filter does not hold the value.
+        case recentOnly
+        /// Nowhere: the value cannot be stored yet.
+        case nowhere
+    }
+
+    init(_ db: Database, table: String, select: String, selectRecent: String? = nil, insert: String) throws {
         self.select = try db.makeStatement(sql: select)
+        self.selectRecent = try selectRecent.map { try db.makeStatement(sql: $0) }
         self.insert = try db.makeStatement(sql: insert)
         startedEmpty = try Bool.fetchOne(db, sql: "SELECT NOT EXISTS (SELECT 1 FROM \(table))") ?? false
         onlyOwnRows = startedEmpty
@@ -37,11 +50,14 @@ final class DimensionTable {
     /// Starts a new generation of the cache, dropping the one before, when the current one
     /// holds more than `limit` ids or `bytes` bytes: memory stays flat however many rows the
     /// table holds, and however long their texts (principals' identities are hundreds of bytes).
-    func bound(_ limit: Int, bytes: Int) {
-        guard cache.count > limit || cache.bytesHeld > bytes else { return }
+    /// Returns whether it did.
+    @discardableResult
+    func bound(_ limit: Int, bytes: Int) -> Bool {
+        guard cache.count > limit || cache.bytesHeld > bytes else { return false }
         previous = cache
         cache = TextIDCache()
         onlyOwnRows = false  // rows it inserted are no longer all in the cache
+        return true
     }
 
     /// The cached id of `text`, if any.
@@ -64,17 +80,35 @@ final class DimensionTable {
     /// Ids cached, in both generations (for tests).
     var cachedCount: Int { cache.count + (previous?.count ?? 0) }
 
-    /// The id of the row `bind` selects, else of the row `insert` binds, newly inserted.
-    func id(_ db: Database, bind: (inout BoundStatement) -> Void, insert bindRow: (inout BoundStatement) -> Void) throws -> Int64 {
-        if !onlyOwnRows {
-            var query = BoundStatement(select)
+    /// The id of the row `bind` selects where `lookUp` says, else of the row `insert` binds,
+    /// newly inserted.
+    func id(
+        _ db: Database, lookUp: LookUp = .everywhere, bind: (inout BoundStatement) -> Void,
+        insert bindRow: (inout BoundStatement) -> Void
+    ) throws -> Int64 {
+        try row(db, lookUp: lookUp, bind: bind, insert: bindRow).id
+    }
+
+    /// `id(...)`, and whether the row was inserted.
+    func row(
+        _ db: Database, lookUp: LookUp = .everywhere, bind: (inout BoundStatement) -> Void,
+        insert bindRow: (inout BoundStatement) -> Void
+    ) throws -> (id: Int64, inserted: Bool) {
+        let statement: Statement? =
+            switch lookUp {
+            case .everywhere: select
+            case .recentOnly: selectRecent ?? select
+            case .nowhere: nil
+            }
+        if !onlyOwnRows, let statement {
+            var query = BoundStatement(statement)
             bind(&query)
-            if let id = try query.fetchInt64(db) { return id }
+            if let id = try query.fetchInt64(db) { return (id, false) }
         }
         var row = BoundStatement(insert)
         bindRow(&row)
         _ = try row.execute(db)
-        return db.lastInsertedRowID
+        return (db.lastInsertedRowID, true)
     }
 
     /// The id of `text`, through the cache, for tables whose select takes it as its one value.

@@ -33,6 +33,7 @@ final class EventDimensions {
             insert: S3ObjectRows.insert(kind: "?1", bucketID: "?2", key: "?3", keyHash: "?4", folderID: "?5"))
         folders = try DimensionTable(
             db, table: "s3_folders", select: "SELECT id FROM s3_folders WHERE recent IN (0, 1) AND folder = ?",
+            selectRecent: "SELECT id FROM s3_folders WHERE recent = 1 AND folder = ?",
             insert: "INSERT INTO s3_folders (folder, name_prefix, recent) VALUES (?, ?, ?)")
         buckets = try DimensionTable(
             db, table: "s3_buckets", select: "SELECT id FROM s3_buckets WHERE arn = ?",
@@ -49,20 +50,31 @@ final class EventDimensions {
         contextValues = try DimensionTable(
             db, table: "context_values",
             select: "SELECT id FROM context_values WHERE recent IN (0, 1) AND value_hash = ? AND value = ?",
+            selectRecent: "SELECT id FROM context_values WHERE recent = 1 AND value_hash = ? AND value = ?",
             insert: "INSERT INTO context_values (value_hash, value, recent) VALUES (?, ?, ?)")
+        func principalSelect(_ recent: String) -> String {
+            """
+            SELECT p.id FROM principal_rows x CROSS JOIN principals p ON p.id = x.id
+            WHERE x.recent \(recent) AND x.identity_hash = ?
+            \(Self.principalFields.map { "AND coalesce(p.\($0), '') = coalesce(?, '')" }.joined(separator: " "))
+            """
+        }
         principals = try DimensionTable(
-            db, table: "principal_rows",
-            select: """
-                SELECT p.id FROM principal_rows x CROSS JOIN principals p ON p.id = x.id
-                WHERE x.recent IN (0, 1) AND x.identity_hash = ?
-                \(Self.principalFields.map { "AND coalesce(p.\($0), '') = coalesce(?, '')" }.joined(separator: " "))
-                """,
+            db, table: "principal_rows", select: principalSelect("IN (0, 1)"), selectRecent: principalSelect("= 1"),
             insert: PrincipalRows.insert(values: PrincipalRows.boundValues, recent: "?\(PrincipalRows.columns.count + 1)"))
         roles = try DimensionTable(db, table: "roles", select: "SELECT id FROM roles WHERE arn = ?", insert: PrincipalRows.insertRole)
         let withRecentRows = ["context_values": contextValues, "principal_rows": principals, "s3_folders": folders]
         precondition(Set(withRecentRows.keys) == Set(RecentRows.tables))
         addingRecent = Set(withRecentRows.filter { !$0.value.startedEmpty }.keys)
     }
+
+    /// The filters of the main ranges (`LookupFilters`) of the tables this run adds recent rows
+    /// to, each read at the run's first look-up in its table (a run that meets no new value
+    /// reads none); nil when the table has none. A table's is dropped when the run adds to its
+    /// main range.
+    private var filters: [String: LookupFilter?] = [:]
+    /// The tables whose stored filter this run deleted, as it added to their main range.
+    private var filtersDeleted: Set<String> = []
 
     /// The tables (of `RecentRows.tables`) whose new rows go in their recent range: those that
     /// held rows when the run began. Into an empty table (a first ingest) every row goes
@@ -71,9 +83,11 @@ final class EventDimensions {
     /// pages anyway, and a long run would otherwise move most of its rows twice.
     private(set) var addingRecent: Set<String>
 
-    /// The run folded `tables` in (`RecentRows.fold`): their next rows go in their main range.
+    /// The run folded `tables` in (`RecentRows.fold`, which deleted their filters): their next
+    /// rows go in their main range.
     func foldedIn(_ tables: some Sequence<String>) {
         addingRecent.subtract(tables)
+        for table in tables { filters[table] = .some(nil) }
     }
 
     /// The `recent` of a new row of `table`.
@@ -81,13 +95,30 @@ final class EventDimensions {
         addingRecent.contains(table) ? 1 : 0
     }
 
+    /// Where to look up a value of `table` whose hash is `hash`, before adding its row: the
+    /// recent range only, when the main range's filter does not hold the hash. A table whose
+    /// next row goes in its main range has its stored filter deleted first, in the transaction
+    /// that adds the row (the end of the ingest builds it again).
+    private func lookUp(_ table: String, hash: @autoclosure () -> Int64) throws -> DimensionTable.LookUp {
+        if !addingRecent.contains(table), !filtersDeleted.contains(table) {
+            try LookupFilters.invalidate(db, [table])
+            filtersDeleted.insert(table)
+        }
+        guard addingRecent.contains(table) else { return .everywhere }
+        if filters[table] == nil { filters[table] = .some(try LookupFilters.load(db, table)) }
+        guard let filter = filters[table] ?? nil else { return .everywhere }
+        return filter.mayContain(hash()) ? .everywhere : .recentOnly
+    }
+
     private var all: [DimensionTable] {
         [keys, trails, objects, folders, buckets, strings, userAgents, contextNames, contextValues, principals, roles]
     }
 
-    /// Forgets every cached id (after a rollback they may name rows that no longer exist).
+    /// Forgets every cached id (after a rollback they may name rows that no longer exist), and
+    /// which filters the run deleted (a rollback may have restored them).
     func reset() {
         for table in all { table.reset() }
+        filtersDeleted.removeAll()
     }
 
     /// Starts a new generation of the caches whose current one holds more than `limit` ids or
@@ -160,11 +191,17 @@ final class EventDimensions {
 
     /// The id of a key's folder, its row made the first time.
     func folder(_ folder: String) throws -> Int64 {
-        try folders.id(db, folder) { row in
-            row.text(folder)
-            row.text(CloudTrailLogName.namePrefix(folder: folder))
-            row.int(recent("s3_folders"))
-        }
+        if let id = folders.cached(folder) { return id }
+        let id = try folders.id(
+            db, lookUp: lookUp("s3_folders", hash: LookupFilters.hash(folder: folder)),
+            bind: { $0.text(folder) },
+            insert: { row in
+                row.text(folder)
+                row.text(CloudTrailLogName.namePrefix(folder: folder))
+                row.int(recent("s3_folders"))
+            })
+        folders.remember(id, for: folder)
+        return id
     }
 
     func bucket(arn: String, name: String) throws -> Int64 {
@@ -197,7 +234,7 @@ final class EventDimensions {
             row.text(value)
         }
         let id = try contextValues.id(
-            db, bind: bind,
+            db, lookUp: lookUp("context_values", hash: hash), bind: bind,
             insert: { row in
                 bind(&row)
                 row.int(recent("context_values"))
@@ -245,7 +282,7 @@ final class EventDimensions {
         // A principal already stored has its role stored: this finds it (usually in the cache).
         let roleID = try p.roleARN.map { try role($0, of: p) }
         return try principals.id(
-            db,
+            db, lookUp: lookUp("principal_rows", hash: hash),
             bind: { row in
                 row.int(hash)
                 for field in fields { row.text(field) }

@@ -39,6 +39,7 @@ package enum RecentRows {
             }
             try db.execute(sql: "UPDATE \(table) SET recent = 0 WHERE recent = 1")
             folded[table] = db.changesCount
+            try LookupFilters.invalidate(db, [table])
         }
         return folded
     }
