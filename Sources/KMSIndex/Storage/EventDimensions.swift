@@ -119,12 +119,16 @@ final class EventDimensions {
     func reset() {
         for table in all { table.reset() }
         filtersDeleted.removeAll()
+        newFolders.removeAll()
     }
 
     /// Starts a new generation of the caches whose current one holds more than `limit` ids or
     /// `bytes` bytes.
     func bound(_ limit: Int, bytes: Int) {
-        for table in all { table.bound(limit, bytes: bytes) }
+        for table in all {
+            // Locations this run stored may leave the cache with the generation it drops.
+            if table.bound(limit, bytes: bytes), table === objects { newFolders.removeAll() }
+        }
     }
 
     func key(_ arn: String?) throws -> Int64? {
@@ -170,9 +174,10 @@ final class EventDimensions {
         let bucketID = try bucketARN.map { try bucket(arn: $0, name: location.bucket ?? "") }
         let hash = key.map(StoredKeyHash.of)
         // A location already stored has its folder stored: this finds it (usually in the cache).
-        let folderID = try key.flatMap(LedgerPath.s3Folder).map(folder)
+        let folderText = key.flatMap(LedgerPath.s3Folder)
+        let folderID = try folderText.map(folder)
         let id = try objects.id(
-            db,
+            db, lookUp: isNew(key: key, in: folderText, folderID: folderID) ? .nowhere : .everywhere,
             bind: { row in
                 row.int(hash)
                 row.text(key)
@@ -189,10 +194,28 @@ final class EventDimensions {
         return id
     }
 
+    /// Folders this run added, since the cache of S3 locations last started a generation: a
+    /// location in one of them was not stored before the run (see `isNew`), and those the run
+    /// stored are all in that cache.
+    private var newFolders: Set<Int64> = []
+
+    /// Whether the S3 location `key` cannot be stored yet, so that looking it up would read a
+    /// page of an index of the whole history for nothing: when its folder is new to the index
+    /// (added by this run) and its key starts with the folder's text and name prefix. A stored
+    /// location whose key does is stored cut against its folder's row (`S3ObjectRows`: the
+    /// writer, merge and migration 021 cut so), and `prune` deletes only folders no location
+    /// names: that row, and so the folder, would have been found. A key holding a NUL is looked
+    /// up anyway (SQLite's text functions stop at one).
+    private func isNew(key: String?, in folder: String?, folderID: Int64?) -> Bool {
+        guard let key, let folder, let folderID, newFolders.contains(folderID), !key.utf8.contains(0) else { return false }
+        let head = folder + (CloudTrailLogName.namePrefix(folder: folder) ?? "")
+        return key.utf8.starts(with: head.utf8)
+    }
+
     /// The id of a key's folder, its row made the first time.
     func folder(_ folder: String) throws -> Int64 {
         if let id = folders.cached(folder) { return id }
-        let id = try folders.id(
+        let (id, inserted) = try folders.row(
             db, lookUp: lookUp("s3_folders", hash: LookupFilters.hash(folder: folder)),
             bind: { $0.text(folder) },
             insert: { row in
@@ -201,6 +224,7 @@ final class EventDimensions {
                 row.int(recent("s3_folders"))
             })
         folders.remember(id, for: folder)
+        if inserted { newFolders.insert(id) }
         return id
     }
 
