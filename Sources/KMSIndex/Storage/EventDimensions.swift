@@ -75,6 +75,18 @@ final class EventDimensions {
     private var filters: [String: LookupFilter?] = [:]
     /// The tables whose stored filter this run deleted, as it added to their main range.
     private var filtersDeleted: Set<String> = []
+    /// The hashes of the recent range of each table this run adds recent rows to, read at the
+    /// run's first look-up there and kept up with the rows the run adds: a value in neither
+    /// range's hashes is added without a look-up (a big day's 27,000 new context values were
+    /// as many statements). None is kept for a range of more than `recentHashLimit` rows.
+    private var recentHashes: [String: RecentHashes?] = [:]
+    static let recentHashLimit = 1 << 17
+
+    /// A set of hashes shared, not copied, when a row is added to it.
+    final class RecentHashes {
+        var hashes: Set<Int64>
+        init(_ hashes: Set<Int64>) { self.hashes = hashes }
+    }
 
     /// The tables (of `RecentRows.tables`) whose new rows go in their recent range: those that
     /// held rows when the run began. Into an empty table (a first ingest) every row goes
@@ -87,7 +99,10 @@ final class EventDimensions {
     /// rows go in their main range.
     func foldedIn(_ tables: some Sequence<String>) {
         addingRecent.subtract(tables)
-        for table in tables { filters[table] = .some(nil) }
+        for table in tables {
+            filters[table] = .some(nil)
+            recentHashes[table] = .some(nil)
+        }
     }
 
     /// The `recent` of a new row of `table`.
@@ -96,18 +111,31 @@ final class EventDimensions {
     }
 
     /// Where to look up a value of `table` whose hash is `hash`, before adding its row: the
-    /// recent range only, when the main range's filter does not hold the hash. A table whose
-    /// next row goes in its main range has its stored filter deleted first, in the transaction
-    /// that adds the row (the end of the ingest builds it again).
-    private func lookUp(_ table: String, hash: @autoclosure () -> Int64) throws -> DimensionTable.LookUp {
+    /// recent range only, when the main range's filter does not hold the hash; nowhere, when
+    /// the recent range's hashes do not either. A table whose next row goes in its main range
+    /// has its stored filter deleted first, in the transaction that adds the row (the end of the
+    /// ingest builds it again).
+    private func lookUp(_ table: String, hash: Int64) throws -> DimensionTable.LookUp {
         if !addingRecent.contains(table), !filtersDeleted.contains(table) {
             try LookupFilters.invalidate(db, [table])
             filtersDeleted.insert(table)
         }
         guard addingRecent.contains(table) else { return .everywhere }
         if filters[table] == nil { filters[table] = .some(try LookupFilters.load(db, table)) }
-        guard let filter = filters[table] ?? nil else { return .everywhere }
-        return filter.mayContain(hash()) ? .everywhere : .recentOnly
+        guard let filter = filters[table] ?? nil, !filter.mayContain(hash) else { return .everywhere }
+        if recentHashes[table] == nil {
+            recentHashes[table] = .some(
+                try LookupFilters.recentHashes(db, table, limit: Self.recentHashLimit).map(RecentHashes.init))
+        }
+        guard let recent = recentHashes[table] ?? nil, !recent.hashes.contains(hash) else { return .recentOnly }
+        return .nowhere
+    }
+
+    /// Notes a row of `table` the run added, whose hash is `hash`: in the recent range's hashes
+    /// when it went there.
+    private func added(_ table: String, hash: Int64) {
+        guard addingRecent.contains(table), let recent = recentHashes[table] ?? nil else { return }
+        recent.hashes.insert(hash)
     }
 
     private var all: [DimensionTable] {
@@ -215,8 +243,9 @@ final class EventDimensions {
     /// The id of a key's folder, its row made the first time.
     func folder(_ folder: String) throws -> Int64 {
         if let id = folders.cached(folder) { return id }
+        let hash = LookupFilters.hash(folder: folder)
         let (id, inserted) = try folders.row(
-            db, lookUp: lookUp("s3_folders", hash: LookupFilters.hash(folder: folder)),
+            db, lookUp: lookUp("s3_folders", hash: hash),
             bind: { $0.text(folder) },
             insert: { row in
                 row.text(folder)
@@ -224,7 +253,10 @@ final class EventDimensions {
                 row.int(recent("s3_folders"))
             })
         folders.remember(id, for: folder)
-        if inserted { newFolders.insert(id) }
+        if inserted {
+            newFolders.insert(id)
+            added("s3_folders", hash: hash)
+        }
         return id
     }
 
@@ -257,13 +289,14 @@ final class EventDimensions {
             row.int(hash)
             row.text(value)
         }
-        let id = try contextValues.id(
+        let (id, inserted) = try contextValues.row(
             db, lookUp: lookUp("context_values", hash: hash), bind: bind,
             insert: { row in
                 bind(&row)
                 row.int(recent("context_values"))
             })
         contextValues.remember(id, for: value)
+        if inserted { added("context_values", hash: hash) }
         return id
     }
 
@@ -305,7 +338,7 @@ final class EventDimensions {
         ]
         // A principal already stored has its role stored: this finds it (usually in the cache).
         let roleID = try p.roleARN.map { try role($0, of: p) }
-        return try principals.id(
+        let (id, inserted) = try principals.row(
             db, lookUp: lookUp("principal_rows", hash: hash),
             bind: { row in
                 row.int(hash)
@@ -319,6 +352,8 @@ final class EventDimensions {
                 }
                 row.int(recent("principal_rows"))
             })
+        if inserted { added("principal_rows", hash: hash) }
+        return id
     }
 
     /// The id of the role `arn`, its row made from `session` (the principal that names it)

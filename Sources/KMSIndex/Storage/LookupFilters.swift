@@ -160,8 +160,24 @@ enum LookupFilters {
 
     /// The hashes of the main range of `table`, each passed to `body`.
     static func forEachMainHash(_ db: Database, _ table: String, _ body: (Int64) -> Void) throws {
+        try forEachHash(db, table, recent: 0, body)
+    }
+
+    /// The hashes of the recent range of `table`, or nil when it holds more than `limit` rows.
+    static func recentHashes(_ db: Database, _ table: String, limit: Int) throws -> Set<Int64>? {
+        var hashes = Set<Int64>()
+        try forEachHash(db, table, recent: 1, limit: limit + 1) { hashes.insert($0) }
+        return hashes.count > limit ? nil : hashes
+    }
+
+    /// The hashes of the rows of `table` whose `recent` is `recent`, each passed to `body`; at
+    /// most `limit` of them.
+    private static func forEachHash(
+        _ db: Database, _ table: String, recent: Int, limit: Int? = nil, _ body: (Int64) -> Void
+    ) throws {
         guard let column = hashColumn[table] else { preconditionFailure("no lookup filter for \(table)") }
-        let statement = try db.makeStatement(sql: "SELECT \(column ?? "folder") FROM \(table) WHERE recent = 0")
+        let statement = try db.makeStatement(
+            sql: "SELECT \(column ?? "folder") FROM \(table) WHERE recent = \(recent)\(limit.map { " LIMIT \($0)" } ?? "")")
         var query = BoundStatement(statement)
         try query.forEachRow(db) { row in
             if column != nil {

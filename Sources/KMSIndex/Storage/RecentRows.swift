@@ -25,7 +25,9 @@ package enum RecentRows {
 
     /// Folds in the recent rows of each table where they are due (`foldedAtShare`,
     /// `foldedAtLeast`), or all of them if `always`; inside the caller's transaction, so that a
-    /// fold is committed with the rows that made it due. Returns the rows folded in, by table.
+    /// fold is committed with the rows that made it due. A table folded in loses its filter
+    /// (`LookupFilters`): its main range now holds rows the filter does not. Returns the rows
+    /// folded in, by table.
     @discardableResult
     package static func fold(_ db: Database, always: Bool = false) throws -> [String: Int] {
         var folded: [String: Int] = [:]

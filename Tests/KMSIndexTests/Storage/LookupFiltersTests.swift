@@ -88,6 +88,9 @@ final class LookupFiltersTests: XCTestCase {
         XCTAssertEqual(try rowsAndValues(index).mapValues { $0[0] }, RecentRows.tables.reduce(into: [:]) { $0[$1] = 40 })
         XCTAssertEqual(try rowsAndValues(index).values.filter { $0[0] != $0[1] }, [])
         XCTAssertEqual(try uncovered(index), ["context_values": 0, "principal_rows": 0, "s3_folders": 0])
+        // The recent ones again, in a new run: found through the recent range's hashes.
+        XCTAssertEqual(try ingest(index, [try write(dir, "b2", 30...40)]).eventsAdded, 11)
+        XCTAssertEqual(try rowsAndValues(index).values.filter { $0[0] != $0[1] || $0[0] != 40 }, [])
 
         // A fold moves the recent rows into the main range: it deletes the filters, which the
         // next ingest builds again, holding the rows folded in.
@@ -110,8 +113,27 @@ final class LookupFiltersTests: XCTestCase {
         XCTAssertEqual(try uncovered(index), ["context_values": 0, "principal_rows": 0, "s3_folders": 0])
         XCTAssertEqual(try rowsAndValues(index).values.filter { $0[0] != $0[1] || $0[0] != 95 }, [])
         try index.queue.read { db in
-            XCTAssertEqual(try WhoRead(db).answer(RecentRowsTests.object(40)).reads.count, 4)
+            XCTAssertEqual(try WhoRead(db).answer(RecentRowsTests.object(40)).reads.count, 5)
         }
+    }
+
+    /// Values a run added to the recent range are found again in later transactions of the
+    /// same run, after the cache dropped them: the recent range's hashes keep up with the run.
+    func testValuesTheRunAddedAreFoundAfterTheCacheDropsThem() throws {
+        let dir = try TempDir()
+        let index = try makeIndex(dir)
+        try ingest(index, [try write(dir, "a", 1...30)])
+        // One file, read in parts of 5 events in order, a transaction each: the caches of 4
+        // ids start a generation after each, and have dropped 41-45 by their second visit.
+        var options = IngestOptions(paths: [try write(dir, "b", Array(41...45) + Array(46...85) + Array(41...45))])
+        options.eventsPerPart = 5
+        options.eventsPerTransaction = 5
+        options.idCacheLimit = 4
+        options.lookupFilterMinimumRows = 1
+        XCTAssertEqual(try Ingester(database: index, options: options).run { _ in }.eventsAdded, 50)
+        XCTAssertEqual(try rowsAndValues(index).values.filter { $0[0] != $0[1] || $0[0] != 75 }, [])
+        XCTAssertEqual(
+            try index.queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM context_values WHERE recent = 1") }, 45)
     }
 
     /// The writer trusts a stored filter: a value it does not hold is added without a look-up
