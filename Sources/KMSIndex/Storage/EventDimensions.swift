@@ -80,7 +80,7 @@ final class EventDimensions {
     /// range's hashes is added without a look-up (a big day's 27,000 new context values were
     /// as many statements). None is kept for a range of more than `recentHashLimit` rows.
     private var recentHashes: [String: RecentHashes?] = [:]
-    static let recentHashLimit = 1 << 17
+    var recentHashLimit = 1 << 17
 
     /// A set of hashes shared, not copied, when a row is added to it.
     final class RecentHashes {
@@ -125,17 +125,22 @@ final class EventDimensions {
         guard let filter = filters[table] ?? nil, !filter.mayContain(hash) else { return .everywhere }
         if recentHashes[table] == nil {
             recentHashes[table] = .some(
-                try LookupFilters.recentHashes(db, table, limit: Self.recentHashLimit).map(RecentHashes.init))
+                try LookupFilters.recentHashes(db, table, limit: recentHashLimit).map(RecentHashes.init))
         }
         guard let recent = recentHashes[table] ?? nil, !recent.hashes.contains(hash) else { return .recentOnly }
         return .nowhere
     }
 
     /// Notes a row of `table` the run added, whose hash is `hash`: in the recent range's hashes
-    /// when it went there.
+    /// when it went there. Past `recentHashLimit` they are dropped (the range is then looked up),
+    /// so that a long run's memory does not grow with what it adds.
     private func added(_ table: String, hash: Int64) {
         guard addingRecent.contains(table), let recent = recentHashes[table] ?? nil else { return }
-        recent.hashes.insert(hash)
+        if recent.hashes.count < recentHashLimit {
+            recent.hashes.insert(hash)
+        } else {
+            recentHashes[table] = .some(nil)
+        }
     }
 
     private var all: [DimensionTable] {

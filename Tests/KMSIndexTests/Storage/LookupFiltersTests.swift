@@ -136,6 +136,25 @@ final class LookupFiltersTests: XCTestCase {
             try index.queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM context_values WHERE recent = 1") }, 45)
     }
 
+    /// Past its limit, the set of the recent range's hashes is dropped, not grown: the values
+    /// added after are found by a look-up of the range.
+    func testRecentHashesPastTheirLimitAreDroppedAndTheRangeLookedUp() throws {
+        let dir = try TempDir()
+        let index = try makeIndex(dir)
+        try ingest(index, [try write(dir, "a", 1...30)])
+        try index.queue.write { db in
+            let dimensions = try EventDimensions(db: db)
+            dimensions.recentHashLimit = 2
+            let values = (1...6).map { "new-\($0)" }
+            let first = try values.map(dimensions.contextValue)
+            // Both generations of the caches dropped: the ids come from the index again.
+            dimensions.bound(0, bytes: 0)
+            dimensions.bound(0, bytes: 0)
+            XCTAssertEqual(try values.map(dimensions.contextValue), first)
+            XCTAssertEqual(try Int.fetchOne(db, sql: "SELECT count(*) FROM context_values WHERE recent = 1"), 6)
+        }
+    }
+
     /// The writer trusts a stored filter: a value it does not hold is added without a look-up
     /// in the main range. So a filter that lacks a row there shows as a second row (this is
     /// what deleting a filter with every change of the main range prevents).
