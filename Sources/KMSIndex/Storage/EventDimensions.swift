@@ -65,83 +65,18 @@ final class EventDimensions {
         roles = try DimensionTable(db, table: "roles", select: "SELECT id FROM roles WHERE arn = ?", insert: PrincipalRows.insertRole)
         let withRecentRows = ["context_values": contextValues, "principal_rows": principals, "s3_folders": folders]
         precondition(Set(withRecentRows.keys) == Set(RecentRows.tables))
-        addingRecent = Set(withRecentRows.filter { !$0.value.startedEmpty }.keys)
+        ranges = RecentRangeLookups(db: db, addingRecent: Set(withRecentRows.filter { !$0.value.startedEmpty }.keys))
     }
 
-    /// The filters of the main ranges (`LookupFilters`) of the tables this run adds recent rows
-    /// to, each read at the run's first look-up in its table (a run that meets no new value
-    /// reads none); nil when the table has none. A table's is dropped when the run adds to its
-    /// main range.
-    private var filters: [String: LookupFilter?] = [:]
-    /// The tables whose stored filter this run deleted, as it added to their main range.
-    private var filtersDeleted: Set<String> = []
-    /// The hashes of the recent range of each table this run adds recent rows to, read at the
-    /// run's first look-up there and kept up with the rows the run adds: a value in neither
-    /// range's hashes is added without a look-up (a big day's 27,000 new context values were
-    /// as many statements). None is kept for a range of more than `recentHashLimit` rows.
-    private var recentHashes: [String: RecentHashes?] = [:]
-    var recentHashLimit = 1 << 17
+    /// Where the writer looks values of the tables with recent rows up, and which range their
+    /// new rows go in.
+    let ranges: RecentRangeLookups
 
-    /// A set of hashes shared, not copied, when a row is added to it.
-    final class RecentHashes {
-        var hashes: Set<Int64>
-        init(_ hashes: Set<Int64>) { self.hashes = hashes }
-    }
-
-    /// The tables (of `RecentRows.tables`) whose new rows go in their recent range: those that
-    /// held rows when the run began. Into an empty table (a first ingest) every row goes
-    /// straight into the main range, which is the run's own. Once a table is folded in during a
-    /// run, the run's later rows go straight into its main range too: that fold writes those
-    /// pages anyway, and a long run would otherwise move most of its rows twice.
-    private(set) var addingRecent: Set<String>
-
-    /// The run folded `tables` in (`RecentRows.fold`, which deleted their filters): their next
-    /// rows go in their main range.
-    func foldedIn(_ tables: some Sequence<String>) {
-        addingRecent.subtract(tables)
-        for table in tables {
-            filters[table] = .some(nil)
-            recentHashes[table] = .some(nil)
-        }
-    }
+    /// The run folded `tables` in (`RecentRows.fold`): their next rows go in their main range.
+    func foldedIn(_ tables: some Sequence<String>) { ranges.foldedIn(tables) }
 
     /// The `recent` of a new row of `table`.
-    private func recent(_ table: String) -> Int64 {
-        addingRecent.contains(table) ? 1 : 0
-    }
-
-    /// Where to look up a value of `table` whose hash is `hash`, before adding its row: the
-    /// recent range only, when the main range's filter does not hold the hash; nowhere, when
-    /// the recent range's hashes do not either. A table whose next row goes in its main range
-    /// has its stored filter deleted first, in the transaction that adds the row (the end of the
-    /// ingest builds it again).
-    private func lookUp(_ table: String, hash: Int64) throws -> DimensionTable.LookUp {
-        if !addingRecent.contains(table), !filtersDeleted.contains(table) {
-            try LookupFilters.invalidate(db, [table])
-            filtersDeleted.insert(table)
-        }
-        guard addingRecent.contains(table) else { return .everywhere }
-        if filters[table] == nil { filters[table] = .some(try LookupFilters.load(db, table)) }
-        guard let filter = filters[table] ?? nil, !filter.mayContain(hash) else { return .everywhere }
-        if recentHashes[table] == nil {
-            recentHashes[table] = .some(
-                try LookupFilters.recentHashes(db, table, limit: recentHashLimit).map(RecentHashes.init))
-        }
-        guard let recent = recentHashes[table] ?? nil, !recent.hashes.contains(hash) else { return .recentOnly }
-        return .nowhere
-    }
-
-    /// Notes a row of `table` the run added, whose hash is `hash`: in the recent range's hashes
-    /// when it went there. Past `recentHashLimit` they are dropped (the range is then looked up),
-    /// so that a long run's memory does not grow with what it adds.
-    private func added(_ table: String, hash: Int64) {
-        guard addingRecent.contains(table), let recent = recentHashes[table] ?? nil else { return }
-        if recent.hashes.count < recentHashLimit {
-            recent.hashes.insert(hash)
-        } else {
-            recentHashes[table] = .some(nil)
-        }
-    }
+    private func recent(_ table: String) -> Int64 { ranges.recent(table) }
 
     private var all: [DimensionTable] {
         [keys, trails, objects, folders, buckets, strings, userAgents, contextNames, contextValues, principals, roles]
@@ -151,7 +86,7 @@ final class EventDimensions {
     /// which filters the run deleted (a rollback may have restored them).
     func reset() {
         for table in all { table.reset() }
-        filtersDeleted.removeAll()
+        ranges.reset()
         newFolders.removeAll()
     }
 
@@ -250,7 +185,7 @@ final class EventDimensions {
         if let id = folders.cached(folder) { return id }
         let hash = LookupFilters.hash(folder: folder)
         let (id, inserted) = try folders.row(
-            db, lookUp: lookUp("s3_folders", hash: hash),
+            db, lookUp: ranges.lookUp("s3_folders", hash: hash),
             bind: { $0.text(folder) },
             insert: { row in
                 row.text(folder)
@@ -260,7 +195,7 @@ final class EventDimensions {
         folders.remember(id, for: folder)
         if inserted {
             newFolders.insert(id)
-            added("s3_folders", hash: hash)
+            ranges.added("s3_folders", hash: hash)
         }
         return id
     }
@@ -295,13 +230,13 @@ final class EventDimensions {
             row.text(value)
         }
         let (id, inserted) = try contextValues.row(
-            db, lookUp: lookUp("context_values", hash: hash), bind: bind,
+            db, lookUp: ranges.lookUp("context_values", hash: hash), bind: bind,
             insert: { row in
                 bind(&row)
                 row.int(recent("context_values"))
             })
         contextValues.remember(id, for: value)
-        if inserted { added("context_values", hash: hash) }
+        if inserted { ranges.added("context_values", hash: hash) }
         return id
     }
 
@@ -344,7 +279,7 @@ final class EventDimensions {
         // A principal already stored has its role stored: this finds it (usually in the cache).
         let roleID = try p.roleARN.map { try role($0, of: p) }
         let (id, inserted) = try principals.row(
-            db, lookUp: lookUp("principal_rows", hash: hash),
+            db, lookUp: ranges.lookUp("principal_rows", hash: hash),
             bind: { row in
                 row.int(hash)
                 for field in fields { row.text(field) }
@@ -357,7 +292,7 @@ final class EventDimensions {
                 }
                 row.int(recent("principal_rows"))
             })
-        if inserted { added("principal_rows", hash: hash) }
+        if inserted { ranges.added("principal_rows", hash: hash) }
         return id
     }
 

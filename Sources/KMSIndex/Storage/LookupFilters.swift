@@ -136,7 +136,7 @@ enum LookupFilters {
             try String.fetchAll(db, sql: "SELECT table_name FROM lookup_filters WHERE scheme = ?", arguments: [LookupFilter.scheme]))
         return try RecentRows.tables.filter { table in
             guard !kept.contains(table) else { return false }
-            return try Int.fetchOne(db, sql: "SELECT ifnull(max(id), 0) FROM \(table)") ?? 0 >= minimumRows
+            return try RecentRows.rowCount(db, table) >= minimumRows
         }
     }
 
@@ -192,8 +192,7 @@ enum LookupFilters {
 
     /// A filter of the main range of `table`.
     static func build(_ db: Database, _ table: String) throws -> LookupFilter {
-        let rows = try Int.fetchOne(db, sql: "SELECT ifnull(max(id), 0) FROM \(table)") ?? 0
-        var filter = LookupFilter(capacity: rows)
+        var filter = LookupFilter(capacity: try RecentRows.rowCount(db, table))
         try forEachMainHash(db, table) { filter.insert($0) }
         return filter
     }

@@ -53,8 +53,8 @@ package enum RecentRows {
         Int64(adding) * Int64(foldedAtShare) <= rows
     }
 
-    /// The rows of the destination's `table`, or about: its largest id.
-    private static func rowCount(_ db: Database, _ table: String) throws -> Int {
+    /// The rows of `table`, or about: its largest id.
+    static func rowCount(_ db: Database, _ table: String) throws -> Int {
         try Int.fetchOne(db, sql: "SELECT ifnull(max(id), 0) FROM main.\(table)") ?? 0
     }
 }

@@ -144,7 +144,7 @@ final class LookupFiltersTests: XCTestCase {
         try ingest(index, [try write(dir, "a", 1...30)])
         try index.queue.write { db in
             let dimensions = try EventDimensions(db: db)
-            dimensions.recentHashLimit = 2
+            dimensions.ranges.recentHashLimit = 2
             let values = (1...6).map { "new-\($0)" }
             let first = try values.map(dimensions.contextValue)
             // Both generations of the caches dropped: the ids come from the index again.
