@@ -89,9 +89,11 @@ extension MergeStatements {
     }
 
     /// S3 locations. `s3_objects` has no UNIQUE key: the writer finds a location by
-    /// (key_hash, key, bucket_id), with NULL equal to NULL (`IS`), through the key_hash index. A
-    /// bucket-level location has no key (and no key hash): those are matched by bucket through a
-    /// temporary table of the destination's, which the key_hash index lists (key_hash IS NULL).
+    /// (key_hash, key, bucket_id), with NULL equal to NULL (`IS`), in its folder or among those
+    /// kept whole, through the index by folder (`S3ObjectSQL.rows`); a shard's folder is mapped
+    /// to the destination's by its text, as the writer finds it. A bucket-level location has no
+    /// key (and no key hash): those are matched by bucket through a temporary table of the
+    /// destination's, which the index lists first (no folder, no key hash).
     /// Locations not found get their shard id plus the destination's last id (after every id
     /// there, in the shard's order) and are inserted with it: no second lookup to learn their ids.
     static func mergeObjects(_ db: Database) throws -> Int {
@@ -102,20 +104,25 @@ extension MergeStatements {
             sql: """
                 CREATE TEMP TABLE merge_bucket_objects (bucket_id INTEGER PRIMARY KEY, id INTEGER NOT NULL);
                 INSERT OR IGNORE INTO temp.merge_bucket_objects (bucket_id, id)
-                SELECT bucket_id, id FROM main.s3_objects WHERE key_hash IS NULL AND key IS NULL AND bucket_id IS NOT NULL;
+                SELECT bucket_id, id FROM main.s3_object_rows
+                WHERE folder_id IS NULL AND key_hash IS NULL AND name IS NULL AND bucket_id IS NOT NULL;
                 CREATE TEMP TABLE merge_map_s3_objects (old INTEGER PRIMARY KEY, new INTEGER NOT NULL, added INTEGER NOT NULL,
                                                         kind TEXT, bucket_id INTEGER, key TEXT, key_hash INTEGER,
                                                         folder_id INTEGER);
                 INSERT INTO temp.merge_map_s3_objects (old, new, added, kind, bucket_id, key, key_hash, folder_id)
                 SELECT old, coalesce(found, old + ?), found IS NULL, kind, bucket_id, key, key_hash, folder_id FROM (
-                    SELECT o.id AS old, o.kind, b.new AS bucket_id, o.key, o.key_hash,
-                           (SELECT m.new FROM shard.s3_object_rows r JOIN temp.merge_map_s3_folders m ON m.old = r.folder_id
-                            WHERE r.id = o.id) AS folder_id,
-                           CASE WHEN o.key_hash IS NOT NULL THEN
-                                    (SELECT d.id FROM main.s3_objects d WHERE d.key_hash = o.key_hash AND d.key = o.key AND d.bucket_id IS b.new)
-                                WHEN o.key IS NULL THEN (SELECT x.id FROM temp.merge_bucket_objects x WHERE x.bucket_id = b.new)
+                    SELECT w.*,
+                           CASE WHEN w.key_hash IS NOT NULL THEN
+                                    (SELECT d.id FROM main.s3_object_rows r CROSS JOIN main.s3_objects d ON d.id = r.id
+                                     WHERE \(S3ObjectSQL.rows(folderID: "w.folder_id", hash: "w.key_hash"))
+                                       AND d.key = w.key AND d.bucket_id IS w.bucket_id)
+                                WHEN w.key IS NULL THEN (SELECT x.id FROM temp.merge_bucket_objects x WHERE x.bucket_id = w.bucket_id)
                            END AS found
-                    FROM shard.s3_objects o LEFT JOIN temp.merge_map_s3_buckets b ON b.old = o.bucket_id);
+                    FROM (
+                        SELECT o.id AS old, o.kind, b.new AS bucket_id, o.key, o.key_hash,
+                               (SELECT m.new FROM shard.s3_object_rows r JOIN temp.merge_map_s3_folders m ON m.old = r.folder_id
+                                WHERE r.id = o.id) AS folder_id
+                        FROM shard.s3_objects o LEFT JOIN temp.merge_map_s3_buckets b ON b.old = o.bucket_id) w);
                 \(S3ObjectRows.insert(
                     id: "m.new", kind: "m.kind", bucketID: "m.bucket_id", key: "m.key", keyHash: "m.key_hash", folderID: "m.folder_id",
                     source: "temp.merge_map_s3_objects m", filter: "m.added", orderBy: "m.new"));

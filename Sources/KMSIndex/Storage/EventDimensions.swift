@@ -29,7 +29,11 @@ final class EventDimensions {
             db, table: "trails", select: "SELECT id FROM trails WHERE arn = ?",
             insert: "INSERT INTO trails (arn, account_id, region, name) VALUES (?, ?, ?, ?)")
         objects = try DimensionTable(
-            db, table: "s3_object_rows", select: "SELECT id FROM s3_objects WHERE key_hash IS ? AND key IS ? AND bucket_id IS ?",
+            db, table: "s3_object_rows",
+            select: """
+                SELECT v.id FROM s3_object_rows r CROSS JOIN s3_objects v ON v.id = r.id
+                WHERE \(S3ObjectSQL.rows(folderID: "?4", hash: "?1")) AND v.key IS ?2 AND v.bucket_id IS ?3
+                """,
             insert: S3ObjectRows.insert(kind: "?1", bucketID: "?2", key: "?3", keyHash: "?4", folderID: "?5"))
         folders = try DimensionTable(
             db, table: "s3_folders", select: "SELECT id FROM s3_folders WHERE recent IN (0, 1) AND folder = ?",
@@ -150,6 +154,7 @@ final class EventDimensions {
                 row.int(hash)
                 row.text(key)
                 row.int(bucketID)
+                row.int(folderID)
             },
             insert: { row in
                 row.text(location.kind.rawValue)

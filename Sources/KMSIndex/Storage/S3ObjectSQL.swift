@@ -5,11 +5,25 @@ enum S3ObjectSQL {
     /// The ARN of `s3_objects o LEFT JOIN s3_buckets b`: bucket ARN / key, the bucket ARN, or
     /// the unparsed ARN kept whole in `key`.
     static let arn = "coalesce(b.arn || '/' || o.key, b.arn, o.key)"
-    /// `o.key` equals a key, through the key-hash index; bind `key(_:)`.
-    static let keyIs = "o.key_hash = ? AND o.key = ?"
+    /// `o.key` equals a key, through the index of locations by folder (migration 029): the key's
+    /// folder row, then (folder_id, key_hash) in it, or among the locations kept whole; bind
+    /// `key(_:)`.
+    static let keyIs = """
+        o.id IN (SELECT r.id FROM s3_object_rows r
+                 WHERE \(rows(folderID: "(SELECT f.id FROM s3_folders f WHERE f.recent IN (0, 1) AND f.folder = ?)", hash: "?"))) \
+        AND o.key = ?
+        """
 
-    /// The arguments of `keyIs`.
-    static func key(_ key: String) -> [(any DatabaseValueConvertible)?] { [StoredKeyHash.of(key), key] }
+    /// The arguments of `keyIs`: the key's folder (nil when it has no '/'), its hash, the key.
+    static func key(_ key: String) -> [(any DatabaseValueConvertible)?] {
+        [LedgerPath.s3Folder(of: key), StoredKeyHash.of(key), key]
+    }
+
+    /// The ids of `s3_object_rows r` with the key hash `hash` (SQL) in the folder row `folderID`
+    /// (SQL; NULL when the key has none) or kept whole: where a location with that key can be.
+    static func rows(folderID: String, hash: String) -> String {
+        "(r.folder_id = \(folderID) OR r.folder_id IS NULL) AND r.key_hash IS \(hash)"
+    }
 
     /// An S3 ARN as its bucket ARN and key, as the index stores it; a nil bucket ARN for an
     /// ARN that is not a readable S3 ARN, a nil key for a bucket. Pass `location` when the ARN

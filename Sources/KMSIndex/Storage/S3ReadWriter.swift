@@ -75,7 +75,8 @@ final class S3ReadStaging {
     /// of an event with `aws:cloudtrail:arn`), over the whole index.
     static let bucketsThatCount = """
         SELECT b.name FROM s3_buckets b WHERE EXISTS (
-            SELECT 1 FROM s3_objects o WHERE o.bucket_id = b.id AND o.kind = 'bucket' AND o.key_hash IS NULL
+            SELECT 1 FROM s3_object_rows o
+            WHERE o.folder_id IS NULL AND o.key_hash IS NULL AND o.bucket_id = b.id AND o.kind = 'bucket'
               AND EXISTS (SELECT 1 FROM events e WHERE e.object_id = o.id))
         UNION
         SELECT b.name FROM s3_buckets b WHERE b.id IN (SELECT bucket_id FROM log_buckets)

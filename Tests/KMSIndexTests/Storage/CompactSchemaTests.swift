@@ -207,7 +207,7 @@ final class CompactSchemaTests: XCTestCase {
         }
     }
 
-    /// Whole keys are found through the key-hash index, ends of keys by a scan; both exactly
+    /// Whole keys are found through the index by folder, ends of keys by a scan; both exactly
     /// (case, LIKE wildcards), and keys that share their ending stay apart.
     func testKeyLookupsFindExactlyTheNamedObjects() throws {
         let dir = try TempDir()
@@ -246,15 +246,33 @@ final class CompactSchemaTests: XCTestCase {
                 arguments: StatementArguments(S3ObjectSQL.key(keys[0]))
             ).map { $0["detail"] as String }.joined(separator: " ")
         }
-        XCTAssertTrue(plan.contains("s3_object_rows_key_hash"), plan)
-        // `kmsindex sql` knows key_hash(), as the README's example lookup uses it.
+        XCTAssertTrue(plan.contains("s3_object_rows_folder_hash (folder_id=? AND key_hash=?)"), plan)
+        XCTAssertFalse(plan.contains("SCAN"), plan)
+        // The README's lookups: through the key's folder in plain SQL (sqlite3, Datasette), and
+        // with key_hash(), which `kmsindex sql` knows, as well.
         let reader = try ReadOnlySQL.open(path: index.path)
-        let found = try reader.read { db in
-            try ReadOnlySQL.run(
-                db, sql: "SELECT count(*) FROM s3_objects WHERE key_hash = key_hash(:key) AND key = :key",
-                parameters: ["key": keys[7]])
+        let byFolder = """
+            SELECT o.id FROM s3_objects o JOIN s3_object_rows r ON r.id = o.id
+            WHERE (r.folder_id = (SELECT id FROM s3_folders WHERE recent IN (0, 1) AND folder = rtrim(:key, replace(:key, '/', '')))
+                   OR r.folder_id IS NULL) AND o.key = :key
+            """
+        for (sql, wanted) in [
+            (byFolder, "SEARCH r USING COVERING INDEX s3_object_rows_folder_hash (folder_id=?)"),
+            (byFolder + " AND r.key_hash = key_hash(:key)", "s3_object_rows_folder_hash (folder_id=? AND key_hash=?)"),
+        ] {
+            for key in [keys[0], keys[1], keys[2], keys[7], "dir/nowhere.gz", "nowhere"] {
+                let found = try reader.read { db in
+                    try ReadOnlySQL.run(db, sql: "SELECT count(*) FROM (\(sql))", parameters: ["key": key])
+                }
+                XCTAssertEqual(found.rows, [[keys.contains(key) ? "1" : "0"]], key)
+            }
+            let explained = try reader.read { db in
+                try ReadOnlySQL.run(db, sql: "EXPLAIN QUERY PLAN " + sql, parameters: ["key": keys[7]])
+            }
+            let plan = explained.rows.map { $0.map { $0 ?? "" }.joined(separator: " ") }.joined(separator: "\n")
+            XCTAssertTrue(plan.contains(wanted), plan)
+            XCTAssertFalse(plan.contains("SCAN"), plan)
         }
-        XCTAssertEqual(found.rows, [["1"]])
     }
 
     /// An index written by schema 3 is converted by migration 004 with nothing lost.
