@@ -7,9 +7,9 @@ import GRDB
 ///
 /// It pays where a day's new rows land on many pages of the main range: a fold writes about
 /// every page of it once per cycle, and in between a day's rows land on most pages of the recent
-/// range. S3 locations are not kept so: their key hash puts the keys of a folder side by side
-/// (migration 016), so a day's 4,560 new locations changed 384 pages of a 7,203-page index of a
-/// year, fewer than a fold every 25 days and a recent range of a sixteenth would.
+/// range. S3 locations are not kept so: their index puts the keys of a folder side by side, and
+/// a new folder after every other (migration 029), so a day's new locations change few pages
+/// of it, fewer than a fold every 25 days and a recent range of a sixteenth would.
 package enum RecentRows {
     /// The tables with recent rows.
     static let tables = ["context_values", "principal_rows", "s3_folders"]

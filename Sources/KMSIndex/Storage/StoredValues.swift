@@ -59,11 +59,10 @@ package enum StoredAddress {
 
 /// The hash `s3_objects.key_hash` holds (migration 016): the 32-bit FNV-1a of the key's folder
 /// (its UTF-8 bytes up to the last `/`) in bits 46-27, and of the rest (the file name) in bits
-/// 26-0; non-negative and below 2^47, so 6 bytes in SQLite. Its index finds a key in one step
-/// whatever the keys share (`…/part-00000.snappy.parquet` in every folder), and lookups compare
-/// the key itself too. The keys of one folder are neighbours in the index: a day of
-/// CloudTrail's log files (a folder per account, region and day) is added to a few pages of it,
-/// where a hash of the whole key scattered them over every page of a year's index.
+/// 26-0; non-negative and below 2^47, so 6 bytes in SQLite. The index of (folder_id, key_hash)
+/// (migration 029) finds a key in one step whatever the keys share (`…/part-00000.snappy.parquet`
+/// in every folder), and lookups compare the key itself too. The folder's bits still keep the
+/// keys kept whole (no folder_id) of one folder side by side.
 /// Connections of kmsindex know it as the SQL function `key_hash(text)`.
 package enum StoredKeyHash {
     package static func of(_ key: String) -> Int64 {
