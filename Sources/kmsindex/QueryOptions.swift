@@ -37,6 +37,9 @@ struct FilterOptions: ParsableArguments {
     @Option(help: ArgumentHelp("At most this many rows (of each list).", valueName: "n"))
     var limit: Int?
 
+    @Flag(help: SummaryCheck.help)
+    var fromEvents = false
+
     mutating func validate() throws {
         _ = try queryFilter()
     }
@@ -44,13 +47,22 @@ struct FilterOptions: ParsableArguments {
     /// The filter these options describe; times relative to now.
     func queryFilter() throws -> QueryFilter {
         do {
-            return try QueryFilter.parse(
+            var filter = try QueryFilter.parse(
                 since: since, until: until, account: account, region: region,
                 key: key, errorsOnly: errorsOnly, limit: limit)
+            filter.fromEvents = fromEvents
+            return filter
         } catch let error as QueryError {
             throw ValidationError(error.description)
         }
     }
+}
+
+/// `--from-events`: the answer counted from every event instead of the summaries.
+enum SummaryCheck {
+    static let help = ArgumentHelp(
+        "Count from the events themselves, not the daily summaries.",
+        discussion: "The same answer, read from every event (minutes over a year of history): a check of the summaries.")
 }
 
 extension UsageGrouping: ExpressibleByArgument {}

@@ -10,13 +10,16 @@ extension KMSIndexCommand {
 
         @OptionGroup var output: OutputOptions
 
+        @Flag(help: SummaryCheck.help)
+        var fromEvents = false
+
         var format: OutputFormat { output.format }
 
         mutating func run() throws {
             let stats: IndexStats
             do {
                 let index = try IndexDatabase.openForReading(path: database.path)
-                stats = try index.queue.read { db in try IndexStats.read(db) }
+                stats = try index.queue.read { db in try IndexStats.read(db, fromEvents: fromEvents) }
             } catch {
                 throw failure("\(error)")
             }

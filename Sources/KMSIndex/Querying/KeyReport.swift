@@ -79,7 +79,10 @@ package struct KeyReport {
         // key's latest, walking its events back in time.
         let keyEvents =
             try Int.fetchOne(
-                db, sql: "SELECT coalesce(sum(events), 0) FROM activity_totals WHERE key_id = ?",
+                db,
+                sql: filter.fromEvents
+                    ? "SELECT count(*) FROM events WHERE key_id = ?"
+                    : "SELECT coalesce(sum(events), 0) FROM activity_totals WHERE key_id = ?",
                 arguments: [key.id]) ?? 0
         let latestIDs =
             keyEvents <= Self.quietKeyEvents

@@ -37,7 +37,7 @@ package enum Listings {
         let decrypt = "(SELECT id FROM strings WHERE text = 'Decrypt')"
         var files = "SELECT trail_id, count(*) AS log_files FROM trail_files GROUP BY trail_id"
         var filesArguments: [(any DatabaseValueConvertible)?] = []
-        if filter.hasTimeWindow || !c.clauses.isEmpty {
+        if filter.readsDailyRows || !c.clauses.isEmpty {
             // Distinct log files are not a sum: counted from the daily rows the filter keeps.
             let objects = SummarySource(.objects, filter: filter)
             let x = try filter.summaryConditions(db, alias: "x", failed: "x.failed = 1")

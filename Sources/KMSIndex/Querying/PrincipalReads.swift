@@ -101,9 +101,10 @@ package struct PrincipalReads {
     /// role's sessions that never decrypted, or not in the window, are not read event by event.
     /// The summaries' Decrypt rows are read once, whatever the number of ids (a service role
     /// can have hundreds of thousands of sessions); a few ids are looked up as they are, a
-    /// window of each being a range of the callers' index (principal, day).
+    /// window of each being a range of the callers' index (principal, day). With
+    /// `fromEvents`, every id is read, the summaries not consulted.
     func activeIDs(_ ids: [Int64], _ filter: QueryFilter) throws -> [Int64] {
-        guard ids.count > Self.idsReadDirectly else { return ids }
+        guard ids.count > Self.idsReadDirectly, !filter.fromEvents else { return ids }
         let windowed = filter.since != nil || filter.until != nil
         let decrypt = "event_name_sid = (SELECT id FROM strings WHERE text = 'Decrypt')"
         let rows: RowCursor

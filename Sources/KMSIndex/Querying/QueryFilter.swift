@@ -18,6 +18,10 @@ package struct QueryFilter: Sendable, Equatable {
     package var errorsOnly = false
     /// At most this many rows (of each list, for reports made of several).
     package var limit: Int?
+    /// Count from the events themselves, not from the daily summaries and their rollups: the
+    /// same answers, read from every event in the window (minutes over a year of history). It
+    /// checks the summaries against the events they summarize.
+    package var fromEvents = false
 
     package init(
         since: String? = nil, until: String? = nil, account: String? = nil, region: String? = nil,

@@ -20,7 +20,9 @@ package struct IndexStats: Sendable, Equatable {
 
     package init() {}
 
-    package static func read(_ db: Database) throws -> IndexStats {
+    /// The counts; with `fromEvents`, the event totals are counted from the events, not
+    /// from the all-time rollups (the same numbers: see `QueryFilter.fromEvents`).
+    package static func read(_ db: Database, fromEvents: Bool = false) throws -> IndexStats {
         var s = IndexStats()
         let ids = try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations")
         s.schemaVersion = ids.compactMap { Int($0.prefix { $0.isNumber }) }.max() ?? 0
@@ -34,12 +36,19 @@ package struct IndexStats: Sendable, Equatable {
         func count(_ table: String) throws -> Int { try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table)") ?? 0 }
         // The all-time totals count every event; the first and last come from event_uids,
         // which orders events in time.
-        s.kmsEvents = try Int.fetchOne(db, sql: "SELECT coalesce(sum(events), 0) FROM activity_totals") ?? 0
+        s.kmsEvents =
+            try Int.fetchOne(
+                db, sql: fromEvents ? "SELECT count(*) FROM events" : "SELECT coalesce(sum(events), 0) FROM activity_totals") ?? 0
         s.keys = try count("kms_keys")
         s.trails = try count("trails")
         s.objects = try count("s3_objects")
         s.principals = try count("principals")
-        s.failedCalls = try Int.fetchOne(db, sql: "SELECT coalesce(sum(events), 0) FROM activity_totals WHERE error_code_sid != 0") ?? 0
+        s.failedCalls =
+            try Int.fetchOne(
+                db,
+                sql: fromEvents
+                    ? "SELECT count(*) FROM events WHERE error_code_sid IS NOT NULL"
+                    : "SELECT coalesce(sum(events), 0) FROM activity_totals WHERE error_code_sid != 0") ?? 0
         s.firstEventTime = try Int64.fetchOne(db, sql: "SELECT min(event_time) FROM event_uids").map(StoredTime.text)
         s.lastEventTime = try Int64.fetchOne(db, sql: "SELECT max(event_time) FROM event_uids").map(StoredTime.text)
         s.likelyOwnPrincipal = try OwnPrincipals.likely(db)

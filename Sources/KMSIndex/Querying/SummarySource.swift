@@ -41,7 +41,7 @@ struct SummarySource {
     var sql: String
     var arguments: [(any DatabaseValueConvertible)?]
 
-    init(_ table: Table, since: Int64?, until: Int64?, extraSummaryCondition: String = "1") {
+    init(_ table: Table, since: Int64?, until: Int64?, extraSummaryCondition: String = "1", fromEvents: Bool = false) {
         let day = DailySummaries.dayMilliseconds
         // Whole days: from the first day that starts at or after `since`, to the day `until` is in.
         let firstWhole = since.map { DailySummaries.day(ofMilliseconds: $0 + day - 1) }
@@ -55,9 +55,11 @@ struct SummarySource {
             parts.append(
                 table.select(
                     from: "event_uids u CROSS JOIN events e ON e.id = u.event_id",
-                    where: bounds.joined(separator: " AND ")))
+                    where: bounds.isEmpty ? "true" : bounds.joined(separator: " AND ")))
         }
-        if let firstWhole, let endWhole, firstWhole >= endWhole {
+        if fromEvents {
+            raw(since, until)  // every row grouped from the events, none read from the summary
+        } else if let firstWhole, let endWhole, firstWhole >= endWhole {
             raw(since, until)  // the window lies within one or two days: all of it from events
         } else {
             var whole = "SELECT \(table.columns) FROM \(table.name) WHERE \(extraSummaryCondition)"
@@ -74,7 +76,8 @@ struct SummarySource {
     init(_ table: Table, filter: QueryFilter, extraSummaryCondition: String = "1") {
         self.init(
             table, since: filter.since.flatMap(StoredTime.milliseconds),
-            until: filter.until.flatMap(StoredTime.milliseconds), extraSummaryCondition: extraSummaryCondition)
+            until: filter.until.flatMap(StoredTime.milliseconds), extraSummaryCondition: extraSummaryCondition,
+            fromEvents: filter.fromEvents)
     }
 
     /// Every row of an all-time rollup.
@@ -86,18 +89,21 @@ struct SummarySource {
     /// Event counts without the caller, with usage_daily's columns but the day: over all time,
     /// `activity_totals`; in a time window, `usage_daily` and the part days' events.
     static func counts(_ filter: QueryFilter) -> SummarySource {
-        filter.hasTimeWindow ? SummarySource(.usage, filter: filter) : SummarySource(wholeTable: "activity_totals")
+        filter.readsDailyRows ? SummarySource(.usage, filter: filter) : SummarySource(wholeTable: "activity_totals")
     }
 
     /// Rows with a caller (`principal_id`, 0 when absent), to count distinct callers: over all
     /// time, `callers`; in a time window, `activity_daily` and the part days' events.
     static func callers(_ filter: QueryFilter) -> SummarySource {
-        filter.hasTimeWindow ? SummarySource(.activity, filter: filter) : SummarySource(wholeTable: "callers")
+        filter.readsDailyRows ? SummarySource(.activity, filter: filter) : SummarySource(wholeTable: "callers")
     }
 }
 
 extension QueryFilter {
     var hasTimeWindow: Bool { since != nil || until != nil }
+    /// Whether counts come from daily rows (a window's, or every event's) rather than the
+    /// all-time rollups.
+    var readsDailyRows: Bool { hasTimeWindow || fromEvents }
 }
 
 extension QueryFilter {
