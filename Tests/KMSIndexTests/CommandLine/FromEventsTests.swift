@@ -53,6 +53,38 @@ final class FromEventsTests: XCTestCase {
         }
     }
 
+    /// Merge adds a shard's summaries to the index's, and prune counts again the day it cuts
+    /// and makes the all-time rollups again: after both, the summaries still equal the events.
+    func testSummariesAfterMergeAndPruneEqualTheEvents() throws {
+        let dir = try TempDir()
+        let options = SynthOptions(seed: 12, accounts: 2, regions: ["us-east-1", "eu-west-1"], days: 3, filesPerDay: 8)
+        _ = try Synth.generate(options, into: dir.url.appendingPathComponent("tree"))
+        let accounts = try FileManager.default.contentsOfDirectory(atPath: dir.path + "/tree/AWSLogs").sorted()
+        XCTAssertEqual(accounts.count, 2)
+        var shards: [String] = []
+        for (n, account) in accounts.enumerated() {
+            shards.append(dir.path + "/shard-\(n).sqlite")
+            let ingest = try runKMSIndex(["ingest", "-q", "--db", shards[n], dir.path + "/tree/AWSLogs/" + account])
+            XCTAssertEqual(ingest.status, 0, ingest.stderr)
+        }
+        let db = dir.path + "/merged.sqlite"
+        // Into an index that holds one shard already: the other's counts are added to its rows.
+        for arguments in [["ingest", "-q", "--db", db, dir.path + "/tree/AWSLogs/" + accounts[0]], ["merge", "-q", "--db", db] + shards] {
+            let run = try runKMSIndex(arguments)
+            XCTAssertEqual(run.status, 0, run.stderr)
+        }
+        func compareAll(_ stage: String) throws {
+            for command in try commands(db) {
+                let summarized = try output(command, db, fromEvents: false)
+                XCTAssertEqual(try output(command, db, fromEvents: true), summarized, "\(stage): \(command)")
+            }
+        }
+        try compareAll("merged")
+        let prune = try runKMSIndex(["prune", "--db", db, "--before", "2024-03-01T13:00:00Z"])
+        XCTAssertEqual(prune.status, 0, prune.stderr)
+        try compareAll("pruned")
+    }
+
     /// With every summary and rollup off by one somewhere, the listings show it and
     /// `--from-events` still gives the answers of the untouched index.
     func testAnswersFromTheEventsIgnoreWrongSummaries() throws {
