@@ -79,9 +79,6 @@ final class EventDimensions {
     /// The run folded `tables` in (`RecentRows.fold`): their next rows go in their main range.
     func foldedIn(_ tables: some Sequence<String>) { ranges.foldedIn(tables) }
 
-    /// The `recent` of a new row of `table`.
-    private func recent(_ table: String) -> Int64 { ranges.recent(table) }
-
     private var all: [DimensionTable] {
         [keys, trails, objects, folders, buckets, strings, userAgents, contextNames, contextValues, principals, roles]
     }
@@ -195,7 +192,7 @@ final class EventDimensions {
             insert: { row in
                 row.text(folder)
                 row.text(CloudTrailLogName.namePrefix(folder: folder))
-                row.int(recent("s3_folders"))
+                row.int(ranges.recent("s3_folders"))
             })
         folders.remember(id, for: folder)
         if inserted {
@@ -238,7 +235,7 @@ final class EventDimensions {
             db, lookUp: ranges.lookUp("context_values", hash: hash), bind: bind,
             insert: { row in
                 bind(&row)
-                row.int(recent("context_values"))
+                row.int(ranges.recent("context_values"))
             })
         contextValues.remember(id, for: value)
         if inserted { ranges.added("context_values", hash: hash) }
@@ -295,7 +292,7 @@ final class EventDimensions {
                 for (index, field) in fields.enumerated() {
                     if index == Self.roleField { row.int(roleID) } else { row.text(field) }
                 }
-                row.int(recent("principal_rows"))
+                row.int(ranges.recent("principal_rows"))
             })
         if inserted { ranges.added("principal_rows", hash: hash) }
         return id

@@ -1,6 +1,5 @@
 import Foundation
 import GRDB
-import KMSIndexSynth
 import XCTest
 
 @testable import KMSIndex
@@ -10,23 +9,17 @@ import XCTest
 final class FromEventsTests: XCTestCase {
     /// A generated tree of 3 days (failures, deliveries, reads of log files) ingested by the binary.
     private func index(_ dir: TempDir) throws -> String {
-        let options = SynthOptions(seed: 11, accounts: 2, regions: ["us-east-1", "eu-west-1"], days: 3, filesPerDay: 8)
-        _ = try Synth.generate(options, into: dir.url.appendingPathComponent("tree"))
         let db = dir.path + "/i.sqlite"
-        let ingest = try runKMSIndex(["ingest", "-q", "--db", db, dir.path + "/tree"])
+        let ingest = try runKMSIndex(["ingest", "-q", "--db", db, try generatedTree(dir, seed: 11)])
         XCTAssertEqual(ingest.status, 0, ingest.stderr)
         return db
     }
 
     /// The commands compared: every one that reads the summaries, over all time and in windows.
     private func commands(_ db: String) throws -> [[String]] {
-        let (key, role, account) = try DatabaseQueue(path: db).read { db in
-            (
-                try String.fetchOne(db, sql: "SELECT key_arn FROM kms_events GROUP BY key_arn ORDER BY count(*) DESC LIMIT 1")!,
-                try String.fetchOne(
-                    db, sql: "SELECT role_arn FROM object_reads WHERE role_arn IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")!,
-                try String.fetchOne(db, sql: "SELECT max(recipient_account_id) FROM kms_events")!
-            )
+        let (key, role) = try busiestKeyAndRole(db)
+        let account = try DatabaseQueue(path: db).read { db in
+            try String.fetchOne(db, sql: "SELECT max(recipient_account_id) FROM kms_events")!
         }
         let window = ["--since", "2024-03-01T07:30:00Z", "--until", "2024-03-03T02:00:00Z"]
         return [
@@ -57,8 +50,7 @@ final class FromEventsTests: XCTestCase {
     /// and makes the all-time rollups again: after both, the summaries still equal the events.
     func testSummariesAfterMergeAndPruneEqualTheEvents() throws {
         let dir = try TempDir()
-        let options = SynthOptions(seed: 12, accounts: 2, regions: ["us-east-1", "eu-west-1"], days: 3, filesPerDay: 8)
-        _ = try Synth.generate(options, into: dir.url.appendingPathComponent("tree"))
+        _ = try generatedTree(dir, seed: 12)
         let accounts = try FileManager.default.contentsOfDirectory(atPath: dir.path + "/tree/AWSLogs").sorted()
         XCTAssertEqual(accounts.count, 2)
         var shards: [String] = []

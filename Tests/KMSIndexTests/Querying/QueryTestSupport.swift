@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import KMSIndexSynth
 import XCTest
 
 @testable import KMSIndex
@@ -107,3 +108,23 @@ func runKMSIndex(_ arguments: [String], stdin: String? = nil) throws -> BinaryRu
 
 /// The bytes of a file, or nil when it does not exist.
 func fileBytes(_ path: String) -> Data? { FileManager.default.contents(atPath: path) }
+
+/// A generated tree of 2 accounts, 2 regions and 3 days from 2024-03-01 (8 files a day each:
+/// failures, deliveries, reads of log files), written under `dir`; returns its path.
+func generatedTree(_ dir: TempDir, seed: UInt64) throws -> String {
+    let options = SynthOptions(seed: seed, accounts: 2, regions: ["us-east-1", "eu-west-1"], days: 3, filesPerDay: 8)
+    _ = try Synth.generate(options, into: dir.url.appendingPathComponent("tree"))
+    return dir.path + "/tree"
+}
+
+/// The key with most events and the role with most reads of objects in an index: what the
+/// command-line tests ask `key` and `reads` about.
+func busiestKeyAndRole(_ path: String) throws -> (key: String, role: String) {
+    try DatabaseQueue(path: path).read { db in
+        (
+            try String.fetchOne(db, sql: "SELECT key_arn FROM kms_events GROUP BY key_arn ORDER BY count(*) DESC, key_arn LIMIT 1")!,
+            try String.fetchOne(
+                db, sql: "SELECT role_arn FROM object_reads WHERE role_arn IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")!
+        )
+    }
+}
