@@ -188,12 +188,14 @@ package final class IndexDatabase: Sendable {
             db.add(function: PrincipalIdentity.sqlFunction)
             db.add(function: PrincipalIdentity.textHashFunction)
             for function in LedgerPath.sqlFunctions { db.add(function: function) }
-            if getenv("KMSINDEX_PROFILE_SQL") != nil {
+            if let profile = getenv("KMSINDEX_PROFILE_SQL") {
+                // `full` prints each statement whole, to replay it in sqlite3.
+                let shown = String(cString: profile) == "full" ? Int.max : 300
                 db.trace(options: .profile) { event in
                     if case let .profile(statement, duration) = event {
                         let line =
                             String(format: "%.4f s  ", duration)
-                            + String(statement.sql.prefix(300)).replacingOccurrences(of: "\n", with: " ") + "\n"
+                            + String(statement.sql.prefix(shown)).replacingOccurrences(of: "\n", with: " ") + "\n"
                         _ = line.withCString { write(2, $0, strlen($0)) }
                     }
                 }
