@@ -54,6 +54,24 @@ package struct KeyReport {
         return .report(key, try report(key, filter: filter))
     }
 
+    /// SQL: conditions that every `usage_daily` row of the key `id` meets, from its all-time
+    /// totals: its days, accounts and regions. The table's key starts with those three, so
+    /// SQLite seeks the key's rows in each day rather than reading every key's (a year: 478,000
+    /// rows, 40 ms, for a key's 2,000).
+    static func usageRows(ofKey id: Int64) -> String {
+        let totals = "FROM activity_totals WHERE key_id = \(id)"
+        return """
+            key_id = \(id)
+            AND recipient_account_sid IN (SELECT recipient_account_sid \(totals))
+            AND region_sid IN (SELECT region_sid \(totals))
+            AND day IN (WITH RECURSIVE d(day) AS (
+                            SELECT min(\(DailySummaries.day("first_time"))) \(totals)
+                            UNION ALL
+                            SELECT day + 1 FROM d WHERE day < (SELECT max(\(DailySummaries.day("last_time"))) \(totals)))
+                        SELECT day FROM d)
+            """
+    }
+
     /// Events of a key up to which its S3 locations are read from its events, not its summaries.
     static let quietKeyEvents = 50_000
 
@@ -62,7 +80,8 @@ package struct KeyReport {
         unkeyed.key = nil
         // Counts come from the summaries and their rollups (without the caller where it is not
         // needed, over all time when there is no window); events only for failures and lifecycle.
-        let counts = SummarySource.counts(unkeyed), daily = SummarySource(.usage, filter: unkeyed)
+        let counts = SummarySource.counts(unkeyed)
+        let daily = SummarySource(.usage, filter: unkeyed, extraSummaryCondition: Self.usageRows(ofKey: key.id))
         let callers = SummarySource.callers(unkeyed)
         var a = try unkeyed.summaryConditions(db, failed: "a.error_code_sid != 0")
         a.add("a.key_id = ?", key.id)

@@ -112,6 +112,30 @@ final class KeyReportTests: XCTestCase {
         XCTAssertEqual(rows(report["lifecycle"]), [])
     }
 
+    /// The daily section seeks the key's rows of `usage_daily` by day, account and region (the
+    /// table's key starts with them) instead of reading every key's, and still lists them all.
+    func testTheDailySectionSeeksTheKeysRows() throws {
+        let dir = try TempDir()
+        let index = try queryIndex(dir)
+        var statements: [String] = []
+        let report = try index.queue.read { db in
+            db.trace(options: .statement) { event in
+                if case let .statement(statement) = event { statements.append(statement.expandedSQL) }
+            }
+            defer { db.trace(options: [], nil) }
+            return try KeyReport(db).answer("alias/logs", filter: QueryFilter())
+        }
+        guard case let .report(_, sections) = report else { return XCTFail("no report") }
+        XCTAssertEqual(rows(sections["daily"]).count, 4)
+        let daily = try XCTUnwrap(statements.first { $0.contains("FROM usage_daily") })
+        let plan = try index.queue.read { db in
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + daily).map { $0["detail"] as String }
+        }
+        let seek = "usage_daily USING PRIMARY KEY (day=? AND recipient_account_sid=? AND region_sid=? AND key_id=?)"
+        XCTAssertTrue(plan.contains { $0.contains(seek) }, plan.joined(separator: "\n"))
+        XCTAssertFalse(plan.contains { $0.hasPrefix("SCAN usage_daily") }, plan.joined(separator: "\n"))
+    }
+
     func testTheAppKeysStoryWithItsLifecycle() throws {
         let dir = try TempDir()
         let index = try queryIndex(dir)
