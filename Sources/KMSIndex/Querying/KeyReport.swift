@@ -57,20 +57,33 @@ package struct KeyReport {
     /// SQL: conditions that every `usage_daily` row of the key `id` meets, from its all-time
     /// totals: its days, accounts and regions. The table's key starts with those three, so
     /// SQLite seeks the key's rows in each day rather than reading every key's (a year: 478,000
-    /// rows, 40 ms, for a key's 2,000).
-    static func usageRows(ofKey id: Int64) -> String {
+    /// rows, 40 ms, for a key's 2,000). "1" (no condition: the rows are read as they come) when
+    /// that would be more than `mostDailySeeks` seeks: a key's events can name any time, and a
+    /// seek per day of thousands of years would cost more than the scan.
+    static func usageRows(ofKey id: Int64, _ db: Database) throws -> String {
         let totals = "FROM activity_totals WHERE key_id = \(id)"
+        let span = try Row.fetchOne(
+            db,
+            sql: """
+                SELECT min(\(DailySummaries.day("first_time"))), max(\(DailySummaries.day("last_time"))),
+                       count(DISTINCT recipient_account_sid) * count(DISTINCT region_sid) \(totals)
+                """)
+        guard let first: Int64 = span?[0], let last: Int64 = span?[1], let places: Int64 = span?[2], last >= first else {
+            return "1"
+        }
+        let seeks = (last - first + 1).multipliedReportingOverflow(by: places)
+        guard !seeks.overflow, seeks.partialValue <= mostDailySeeks else { return "1" }
         return """
             key_id = \(id)
             AND recipient_account_sid IN (SELECT recipient_account_sid \(totals))
             AND region_sid IN (SELECT region_sid \(totals))
-            AND day IN (WITH RECURSIVE d(day) AS (
-                            SELECT min(\(DailySummaries.day("first_time"))) \(totals)
-                            UNION ALL
-                            SELECT day + 1 FROM d WHERE day < (SELECT max(\(DailySummaries.day("last_time"))) \(totals)))
+            AND day IN (WITH RECURSIVE d(day) AS (SELECT \(first) UNION ALL SELECT day + 1 FROM d WHERE day < \(last))
                         SELECT day FROM d)
             """
     }
+
+    /// Seeks of `usage_daily` past which the daily section reads the table as it comes.
+    static let mostDailySeeks: Int64 = 100_000
 
     /// Events of a key up to which its S3 locations are read from its events, not its summaries.
     static let quietKeyEvents = 50_000
@@ -81,7 +94,7 @@ package struct KeyReport {
         // Counts come from the summaries and their rollups (without the caller where it is not
         // needed, over all time when there is no window); events only for failures and lifecycle.
         let counts = SummarySource.counts(unkeyed)
-        let daily = SummarySource(.usage, filter: unkeyed, extraSummaryCondition: Self.usageRows(ofKey: key.id))
+        let daily = SummarySource(.usage, filter: unkeyed, extraSummaryCondition: try Self.usageRows(ofKey: key.id, db))
         let callers = SummarySource.callers(unkeyed)
         var a = try unkeyed.summaryConditions(db, failed: "a.error_code_sid != 0")
         a.add("a.key_id = ?", key.id)
