@@ -94,7 +94,9 @@ package struct KeyReport {
         // Counts come from the summaries and their rollups (without the caller where it is not
         // needed, over all time when there is no window); events only for failures and lifecycle.
         let counts = SummarySource.counts(unkeyed)
-        let daily = SummarySource(.usage, filter: unkeyed, extraSummaryCondition: try Self.usageRows(ofKey: key.id, db))
+        // With --from-events no summary is read, the totals that bound the seeks included.
+        let daily = SummarySource(
+            .usage, filter: unkeyed, extraSummaryCondition: filter.fromEvents ? "1" : try Self.usageRows(ofKey: key.id, db))
         let callers = SummarySource.callers(unkeyed)
         var a = try unkeyed.summaryConditions(db, failed: "a.error_code_sid != 0")
         a.add("a.key_id = ?", key.id)
