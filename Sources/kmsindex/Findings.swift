@@ -107,7 +107,7 @@ extension KMSIndexCommand {
                 try Findings.markReported(writable, run)
                 try Audit.storeContentHashes(run.contentHashes, in: writable)
             } catch {
-                throw failure("\(error)")
+                throw failure(writing: path, error)
             }
             if !run.findings.isEmpty { throw ExitCode(3) }
         }

@@ -132,9 +132,12 @@ extension KMSIndexCommand {
                         }
                     }, progress: display.isActive ? { display.update($0) } : nil)
                 withExtendedLifetime(lock) {}
+            } catch let stopped as IngestInterrupted {
+                display.clear()
+                throw failure(Self.describe(stopped, index: database.path))
             } catch {
                 display.clear()
-                throw failure("\(error)")
+                throw failure(writing: database.path, error)
             }
             display.clear()
             let status: Int32 = summary.filesFailed > 0 ? 1 : 0
@@ -147,6 +150,18 @@ extension KMSIndexCommand {
                 Console.out(Self.json(summary, seconds: Date().timeIntervalSince(started), status: status))
             }
             if status != 0 { throw ExitCode(status) }
+        }
+
+        /// Why the run stopped, what it kept and what to do: a cron job's whole report.
+        static func describe(_ stopped: IngestInterrupted, index: String) -> String {
+            let reason = StorageFailure.explain(stopped.error, index: index) ?? "\(stopped.error)"
+            let kept = stopped.committed
+            guard kept.filesSeen > 0 else {
+                return "ingest stopped: \(reason). Nothing of this run was kept; run it again once this is fixed."
+            }
+            return "ingest stopped: \(reason). Kept, committed before it: \(kept.filesSeen) files (\(kept.filesIngested) ingested) "
+                + "and \(kept.eventsAdded) KMS events; run the same ingest again once this is fixed: it goes on from there "
+                + "(files kept are not read again)."
         }
 
         static func describe(_ s: IngestSummary) -> String {

@@ -100,3 +100,9 @@ func failure(_ message: String) -> ExitCode {
     Console.err("kmsindex: " + TerminalText.escape(message))
     return ExitCode(2)
 }
+
+/// `failure` of an error met writing the index at `index`: a full disk, a failing one or a
+/// read-only file is told as such, naming the index (`StorageFailure`).
+func failure(writing index: String, _ error: any Error) -> ExitCode {
+    failure(StorageFailure.explain(error, index: index) ?? "\(error)")
+}

@@ -92,7 +92,7 @@ extension KMSIndexCommand {
             } catch let status as ExitCode {
                 throw status
             } catch {
-                throw failure("\(error)")
+                throw failure(writing: database.path, error)
             }
             let failed = outcomes.filter { if case .failure = $0 { return true } else { return false } }.count
             let status: Int32 = failed > 0 ? 1 : 0

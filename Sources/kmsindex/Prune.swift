@@ -35,7 +35,7 @@ extension KMSIndexCommand {
                 report = try Maintenance.prune(index, before: cutoff)
                 withExtendedLifetime(lock) {}
             } catch {
-                throw failure("\(error)")
+                throw failure(writing: database.path, error)
             }
             Console.err(
                 "kmsindex: pruned events before \(cutoff): \(report.events) events, \(report.contextPairs) context pairs, "

@@ -120,6 +120,16 @@ package struct IngestSummary: Sendable, Equatable {
     package init() {}
 }
 
+/// An ingest stopped by an error of the index (a full disk, a failing one…). What its
+/// transactions committed before it is kept, and not read again by the next run; the rest
+/// was rolled back.
+package struct IngestInterrupted: Error, CustomStringConvertible {
+    /// What the run had committed when it stopped.
+    package var committed: IngestSummary
+    package var error: any Error
+    package var description: String { "\(error)" }
+}
+
 /// Reads CloudTrail files into the index: walk, read and parse on worker threads, write in
 /// batched transactions on the calling thread.
 ///
@@ -134,7 +144,8 @@ package final class Ingester {
         self.options = options
     }
 
-    /// Runs the ingest. Throws only for database errors; bad files are in the summary.
+    /// Runs the ingest. Throws only for database errors (`IngestInterrupted` once writing
+    /// started); bad files are in the summary.
     /// `progress` is called on the calling thread after each file written.
     package func run(
         diagnostic: (IngestDiagnostic) -> Void = { _ in },
@@ -282,6 +293,7 @@ package final class Ingester {
             var inTransaction = false
             // Large files arrive in parts; their ledger rows say "interrupted" until they end.
             var openFiles: [String: EventWriter.OpenFile] = [:]
+            var committed = summary
             do {
                 while let piece = results.pop() {
                     if !inTransaction {
@@ -309,6 +321,7 @@ package final class Ingester {
                     {
                         try writer.prepareCommit()
                         try db.commit()
+                        committed = summary
                         writer.boundCaches()
                         inTransaction = false
                         filesInBatch = 0
@@ -340,7 +353,7 @@ package final class Ingester {
             } catch {
                 if inTransaction { try? db.rollback() }
                 writer.resetCaches()
-                throw error
+                throw IngestInterrupted(committed: committed, error: error)
             }
         }
     }

@@ -14,6 +14,8 @@ import GRDBSQLite
 /// The caller holds the destination's `IndexLock`, as ingest does.
 package final class IndexMerger {
     package let destination: IndexDatabase
+    /// The destination's path as errors name it: a new index is built under a temporary name.
+    package var destinationName: String
     /// Shards up to this size in bytes (1 GiB: about 5 million events) are merged with their
     /// temporary tables (id maps) in memory, at most a few hundred MB; larger ones with them in
     /// temporary files.
@@ -22,6 +24,7 @@ package final class IndexMerger {
     /// `destination` is opened for writing (`IndexDatabase.openForWriting`).
     package init(destination: IndexDatabase) {
         self.destination = destination
+        destinationName = destination.path
     }
 
     /// True when `shardPath` names the destination's file (the same file, by any path).
@@ -59,7 +62,9 @@ package final class IndexMerger {
         } catch let error as MergeError {
             throw error
         } catch let error as DatabaseError {
-            throw MergeError(shardPath, error.message ?? "\(error)")
+            // A full disk or a failing one is the destination's, not the shard's (attached read-only).
+            let reason = StorageFailure.explain(error, index: destinationName, onlyWrites: true)
+            throw MergeError(shardPath, reason ?? error.message ?? "\(error)")
         } catch {
             throw MergeError(shardPath, "\(error)")
         }

@@ -50,6 +50,7 @@ extension IndexMerger {
                 try db.execute(sql: "PRAGMA synchronous = OFF")
             }
             let merger = IndexMerger(destination: index)
+            merger.destinationName = destinationPath
             for (position, shard) in shardPaths.enumerated() where position != seedIndex {
                 do {
                     outcomes[position] = .success(try merger.merge(shardPath: shard))

@@ -8,41 +8,6 @@ import XCTest
 /// An ingest killed with SIGKILL at any moment, then run again, ends with exactly the index a
 /// clean single run produces.
 final class CrashTests: XCTestCase {
-    /// Everything that must be equal between two indexes of the same tree, as text.
-    func contents(_ path: String) throws -> [String] {
-        let index = try IndexDatabase.openForReading(path: path)
-        return try index.queue.read { db in
-            var lines: [String] = []
-            for table in [
-                "events", "event_uids", "strings", "kms_keys", "kms_key_aliases", "trails", "s3_objects",
-                "s3_buckets", "principals", "user_agents", "context_names", "context_values", "event_context",
-            ] {
-                lines.append("\(table) \(try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table)")!)")
-            }
-            lines += try String.fetchAll(db, sql: "SELECT outcome || ' ' || count(*) FROM source_files GROUP BY outcome ORDER BY outcome")
-            // Every object's who-read answer, and every event with what it names.
-            lines += try String.fetchAll(
-                db,
-                sql: """
-                    SELECT object_arn || ' ' || group_concat(event_id, ',') FROM
-                      (SELECT object_arn, event_id FROM object_reads ORDER BY object_arn, event_time, event_id)
-                    GROUP BY object_arn ORDER BY object_arn
-                    """)
-            lines += try String.fetchAll(
-                db,
-                sql: """
-                    SELECT event_id || ' ' || event_name || ' ' || ifnull(key_arn, '-') || ' ' || ifnull(principal_arn, '-')
-                           || ' ' || ifnull(object_arn, '-') || ' ' || ifnull(trail_arn, '-') || ' ' || ifnull(user_agent, '-')
-                    FROM kms_events ORDER BY event_id
-                    """)
-            lines.append("integrity " + (try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "?"))
-            lines.append(
-                "duplicates \(try Int.fetchOne(db, sql: "SELECT count(*) FROM (SELECT event_uid FROM event_uids GROUP BY event_uid HAVING count(*) > 1)")!)"
-            )
-            return lines
-        }
-    }
-
     func ingestProcess(_ db: String, _ tree: String) throws -> Process {
         let process = Process()
         process.executableURL = kmsindexBinary
@@ -85,9 +50,9 @@ final class CrashTests: XCTestCase {
         let last = try ingestProcess(killed, tree)
         last.waitUntilExit()
         XCTAssertEqual(last.terminationStatus, 0)
-        let expected = try contents(clean)
+        let expected = try indexContents(clean)
         XCTAssertTrue(expected.contains("integrity ok"))
-        XCTAssertEqual(try contents(killed), expected)
+        XCTAssertEqual(try indexContents(killed), expected)
     }
 
     /// A kill while a new index is being created and migrated leaves one the next run finishes
