@@ -17,7 +17,8 @@ extension KMSIndexCommand {
                 let index = try IndexDatabase.openForReading(path: database.path)
                 try Maintenance.backup(index, to: destination)
             } catch {
-                throw failure("\(error)")
+                // A full disk is the new file's: the index is only read.
+                throw failure(StorageFailure.explain(error, index: destination, onlyWrites: true) ?? "\(error)")
             }
         }
     }
