@@ -15,16 +15,17 @@ import GRDBSQLite
 package final class IndexMerger {
     package let destination: IndexDatabase
     /// The destination's path as errors name it: a new index is built under a temporary name.
-    package var destinationName: String
+    package let destinationName: String
     /// Shards up to this size in bytes (1 GiB: about 5 million events) are merged with their
     /// temporary tables (id maps) in memory, at most a few hundred MB; larger ones with them in
     /// temporary files.
     package var largestShardWithMapsInMemory: Int64 = 1 << 30
 
-    /// `destination` is opened for writing (`IndexDatabase.openForWriting`).
-    package init(destination: IndexDatabase) {
+    /// `destination` is opened for writing (`IndexDatabase.openForWriting`); errors name it
+    /// `name`, its own path unless given.
+    package init(destination: IndexDatabase, name: String? = nil) {
         self.destination = destination
-        destinationName = destination.path
+        destinationName = name ?? destination.path
     }
 
     /// True when `shardPath` names the destination's file (the same file, by any path).

@@ -49,8 +49,7 @@ extension IndexMerger {
                 try db.execute(sql: "PRAGMA journal_mode = TRUNCATE")
                 try db.execute(sql: "PRAGMA synchronous = OFF")
             }
-            let merger = IndexMerger(destination: index)
-            merger.destinationName = destinationPath
+            let merger = IndexMerger(destination: index, name: destinationPath)
             for (position, shard) in shardPaths.enumerated() where position != seedIndex {
                 do {
                     outcomes[position] = .success(try merger.merge(shardPath: shard))
