@@ -28,7 +28,7 @@ extension KMSIndexCommand {
             let format = output.format
             let printer = try queryIndex(database) { db in
                 let query = try Listings.objectsQuery(db, filter: filter, bucket: bucket, trail: trail)
-                let printer = RowPrinter(columns: query.columns, format: format, write: Console.out)
+                let printer = RowPrinter(columns: query.columns, format: format, writeBytes: Console.out(bytes:))
                 try query.print(to: printer)
                 return printer
             }

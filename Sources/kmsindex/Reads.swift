@@ -28,7 +28,8 @@ extension KMSIndexCommand {
         mutating func run() throws {
             let filter = try filters.queryFilter()
             let forTerminal = output.format == .table
-            let printer = RowPrinter(columns: PrincipalReads.columns(forTerminal: forTerminal), format: output.format, write: Console.out)
+            let printer = RowPrinter(
+                columns: PrincipalReads.columns(forTerminal: forTerminal), format: output.format, writeBytes: Console.out(bytes:))
             // Reads of own principals are left out of the table (`OwnPrincipals.visible`, as
             // the rows come): counted once per read, a paired Decrypt and S3 read being one.
             let showAll = all || !forTerminal

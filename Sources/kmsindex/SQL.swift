@@ -56,7 +56,7 @@ extension KMSIndexCommand {
                 let queue = try ReadOnlySQL.open(path: database.path)
                 printer = try queue.read { db in
                     let query = try ReadOnlySQL.query(db, sql: sql, parameters: parameters)
-                    let printer = RowPrinter(columns: query.columns, format: format, write: Console.out)
+                    let printer = RowPrinter(columns: query.columns, format: format, writeBytes: Console.out(bytes:))
                     try query.print(to: printer)
                     return printer
                 }

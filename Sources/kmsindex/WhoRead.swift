@@ -72,7 +72,7 @@ extension KMSIndexCommand {
                 return report(
                     .object(known, reads: reads, writes: writes, bucketKeysOnly: false), object: known.arn, format: format, all: all)
             }
-            let printer = RowPrinter(columns: table([], format).columns, format: format, write: Console.out)
+            let printer = RowPrinter(columns: table([], format).columns, format: format, writeBytes: Console.out(bytes:))
             var hiddenAlone = 0
             var hiddenPairs = Set<String>()
             try whoRead.forEachEvent(

@@ -28,17 +28,23 @@ package enum CloudTrailID: Hashable, Sendable {
         switch self {
         case .text(let text): return text
         case .uuid:
-            let hex = Array("0123456789abcdef".utf8)
-            var out: [UInt8] = []
-            out.reserveCapacity(36)
-            withUUIDBytes { raw in
-                for (i, byte) in raw.enumerated() {
-                    if i == 4 || i == 6 || i == 8 || i == 10 { out.append(UInt8(ascii: "-")) }
-                    out.append(hex[Int(byte >> 4)])
-                    out.append(hex[Int(byte & 0x0F)])
+            // Written straight into the string's storage: no array on the way.
+            return String(unsafeUninitializedCapacity: 36) { out in
+                func digit(_ nibble: UInt8) -> UInt8 { nibble < 10 ? nibble + 0x30 : nibble + 0x57 }
+                var n = 0
+                withUUIDBytes { raw in
+                    for (i, byte) in raw.enumerated() {
+                        if i == 4 || i == 6 || i == 8 || i == 10 {
+                            out[n] = UInt8(ascii: "-")
+                            n += 1
+                        }
+                        out[n] = digit(byte >> 4)
+                        out[n + 1] = digit(byte & 0x0F)
+                        n += 2
+                    }
                 }
+                return n
             }
-            return String(decoding: out, as: UTF8.self)
         }
     }
 

@@ -16,6 +16,11 @@ package enum Console {
         write(fd: 1, text)
     }
 
+    /// Bytes to standard output as they are (`RowPrinter`'s UTF-8).
+    package static func out(bytes: UnsafeRawBufferPointer) {
+        write(fd: 1, bytes)
+    }
+
     /// Diagnostics: one line, caller-chosen text already escaped by the caller.
     package static func err(_ text: String) {
         write(fd: 2, text.hasSuffix("\n") ? text : text + "\n")
@@ -25,12 +30,15 @@ package enum Console {
     package static var stderrIsTerminal: Bool { isatty(2) == 1 }
 
     static func write(fd: Int32, _ text: String) {
-        var bytes = Array(text.utf8)
+        var text = text
+        text.withUTF8 { write(fd: fd, UnsafeRawBufferPointer($0)) }
+    }
+
+    static func write(fd: Int32, _ bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress else { return }
         var offset = 0
         while offset < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { raw in
-                Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
-            }
+            let n = Glibc.write(fd, base + offset, bytes.count - offset)
             if n < 0 {
                 if errno == EINTR { continue }
                 if errno == EPIPE { exit(0) }
@@ -38,6 +46,5 @@ package enum Console {
             }
             offset += n
         }
-        bytes.removeAll()
     }
 }

@@ -20,7 +20,8 @@ package final class RowPrinter {
     /// Rows added so far.
     package private(set) var rowCount = 0
 
-    private let write: (String) -> Void
+    /// Receives the output's bytes (UTF-8) in order; the buffer is valid during the call only.
+    private let write: (UnsafeRawBufferPointer) -> Void
     /// Output not yet handed to `write`, as UTF-8 (JSON and CSV are written byte by byte:
     /// a listing of millions of rows spends its time here).
     private var pending = JSONBytes(capacity: pieceBytes + 4096)
@@ -32,10 +33,16 @@ package final class RowPrinter {
     private let keys: [[UInt8]]
 
     /// `write` receives the output in order, in pieces.
-    package init(columns: [String], format: OutputFormat, write: @escaping (String) -> Void) {
+    package convenience init(columns: [String], format: OutputFormat, write: @escaping (String) -> Void) {
+        self.init(columns: columns, format: format, writeBytes: { write(String(decoding: $0, as: UTF8.self)) })
+    }
+
+    /// `writeBytes` receives the output in order, in pieces of UTF-8, each valid during the
+    /// call only: printed as they are, they are neither checked again nor copied into a string.
+    package init(columns: [String], format: OutputFormat, writeBytes: @escaping (UnsafeRawBufferPointer) -> Void) {
         self.columns = columns
         self.format = format
-        self.write = write
+        self.write = writeBytes
         keys = columns.map { name in
             var key = JSONBytes()
             key.string(name)
@@ -124,7 +131,7 @@ package final class RowPrinter {
         case .json: pending.raw(started ? "\n]\n" : "[]\n")
         case .ndjson: break
         }
-        if !pending.bytes.isEmpty { write(String(decoding: pending.bytes, as: UTF8.self)) }
+        if !pending.bytes.isEmpty { pending.bytes.withUnsafeBytes(write) }
         pending.bytes.removeAll(keepingCapacity: true)
     }
 
@@ -136,7 +143,7 @@ package final class RowPrinter {
 
     private func flushIfFull() {
         if pending.bytes.count >= Self.pieceBytes {
-            write(String(decoding: pending.bytes, as: UTF8.self))
+            pending.bytes.withUnsafeBytes(write)
             pending.bytes.removeAll(keepingCapacity: true)
         }
     }

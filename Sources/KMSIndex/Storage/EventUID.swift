@@ -14,8 +14,14 @@ package enum EventUID {
     static func text(_ value: DatabaseValue) -> String {
         switch value.storage {
         case .blob(let data) where data.count == 16:
-            let half = { (from: Int) in data.dropFirst(from).prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) } }
-            return CloudTrailID.uuid(high: half(0), low: half(8)).text
+            // Read in place: iterating `Data` byte by byte was a tenth of a long listing's ids.
+            let (high, low) = data.withUnsafeBytes { raw in
+                (
+                    UInt64(bigEndian: raw.loadUnaligned(as: UInt64.self)),
+                    UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+                )
+            }
+            return CloudTrailID.uuid(high: high, low: low).text
         case .blob(let data): return String(decoding: data, as: UTF8.self)
         case .string(let text): return text
         case .int64(let n): return String(n)
