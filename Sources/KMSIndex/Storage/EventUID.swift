@@ -14,7 +14,7 @@ package enum EventUID {
     static func text(_ value: DatabaseValue) -> String {
         switch value.storage {
         case .blob(let data) where data.count == 16:
-            // Read in place: iterating `Data` byte by byte was a tenth of a long listing's ids.
+            // Read in place: iterating `Data` byte by byte was 3% of a long `reads` listing's CPU.
             let (high, low) = data.withUnsafeBytes { raw in
                 (
                     UInt64(bigEndian: raw.loadUnaligned(as: UInt64.self)),
