@@ -30,8 +30,9 @@ package struct IngestOptions: Sendable {
     /// New events the writer counts before adding them to the daily summaries, within a
     /// transaction (see `EventWriter.summaryEventsPerFlush`).
     package var summaryEventsPerFlush = 8192
-    /// Tables of at least this many rows get a filter of their main range (`LookupFilters`)
-    /// at the end of a run that finds it missing.
+    /// Tables of at least this many rows get a filter of the ranges below the one new rows go
+    /// in (`LookupFilters`): at the end of a run that finds it missing, or when a run starts a
+    /// range.
     package var lookupFilterMinimumRows = LookupFilters.defaultMinimumRows
     /// A large file's events go to the writer in parts of this many (memory stays flat).
     package var eventsPerPart = 4096
@@ -286,6 +287,7 @@ package final class Ingester {
             let writer = try EventWriter(db: db)
             writer.cacheLimit = options.idCacheLimit
             writer.summaryEventsPerFlush = options.summaryEventsPerFlush
+            writer.dimensions.ranges.filterMinimumRows = options.lookupFilterMinimumRows
             if options.s3Reads == .auto { writer.s3Staging = S3ReadStaging() }
             var filesInBatch = 0
             var eventsInBatch = 0
@@ -319,7 +321,7 @@ package final class Ingester {
                     if filesInBatch >= options.filesPerTransaction || eventsInBatch >= options.eventsPerTransaction
                         || Date().timeIntervalSince(batchStart) >= options.secondsPerTransaction
                     {
-                        try writer.prepareCommit()
+                        try writer.flush()
                         try db.commit()
                         committed = summary
                         writer.boundCaches()
@@ -337,15 +339,15 @@ package final class Ingester {
                     try writer.flush()
                     try S3ReadStaging.resolve(db, writer: writer, parser: FileParser(maxFileBytes: options.maxFileBytes))
                 }
-                // The filters this run deleted (or that were never built) are built again, after
-                // the last fold, and committed with the run's last rows.
+                // The filters this run deleted (or that were never built) are built again, for the
+                // range the next run adds to, and committed with the run's last rows.
                 let minimumRows = options.lookupFilterMinimumRows
                 if !inTransaction, try !LookupFilters.missing(db, minimumRows: minimumRows).isEmpty {
                     try db.beginTransaction(.immediate)
                     inTransaction = true
                 }
                 if inTransaction {
-                    try writer.prepareCommit()
+                    try writer.flush()
                     try LookupFilters.refresh(db, minimumRows: minimumRows)
                     try db.commit()
                 }

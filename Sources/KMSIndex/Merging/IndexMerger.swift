@@ -98,7 +98,6 @@ package final class IndexMerger {
         (result.rowsAdded["s3_reads"], result.rowsAdded["s3_reads_staged"]) = try MergeStatements.mergeS3Reads(db)
         (result.firstEventTime, result.lastEventTime, result.days) = try MergeStatements.addedTimes(db, added)
         try refreshDerivedTables(db, added, identity: identity)
-        try RecentRows.fold(db)
         try MergeStatements.dropTemporaryTables(db)
         return result
     }

@@ -18,24 +18,24 @@ extension MergeStatements {
                 INSERT INTO temp.merge_map_principals (old, new)
                 SELECT s.id, coalesce(
                     (SELECT d.id FROM main.principal_rows x CROSS JOIN main.principals d ON d.id = x.id
-                     WHERE x.recent IN (0, 1) AND x.identity_hash = s.identity_hash
+                     WHERE x.recent \(RecentRows.anyRange("principal_rows")) AND x.identity_hash = s.identity_hash
                      \(EventDimensions.principalFields.map { "AND coalesce(d.\($0), '') = coalesce(s.\($0), '')" }.joined(separator: " "))
                      ORDER BY d.id LIMIT 1),
                     s.id + ?)
                 FROM shard.principals s
                 """, arguments: [last])
         let values = PrincipalRows.columns.map { $0 == "role_id" ? "role.id" : "s.\($0)" }
-        let recent = RecentRows.addsRecent(adding: try shardRows(db, "principal_rows"), to: last)
+        let range = try RecentRows.rangeForNewRows(db, "principal_rows") ?? 0
         try db.execute(
             sql: PrincipalRows.insert(
-                values: values, recent: recent ? "1" : "0", id: "m.new",
+                values: values, recent: "\(range)", id: "m.new",
                 source: """
                     temp.merge_map_principals m CROSS JOIN shard.principals s ON s.id = m.old
                     LEFT JOIN main.roles role ON role.arn = s.role_arn
                     """,
                 filter: "m.new > \(last)", orderBy: "m.new"))
         let added = db.changesCount
-        if !recent, added > 0 { try LookupFilters.invalidate(db, ["principal_rows"]) }
+        if added > 0 { try LookupFilters.invalidate(db, "principal_rows", addingTo: range) }
         try checkMapped(db, "principals")
         return added
     }
@@ -54,8 +54,8 @@ extension MergeStatements {
         try mergeRecentRows(db, table: "s3_folders", columns: ["folder", "name_prefix"], match: "d.folder = s.folder")
     }
 
-    /// Adds the shard's rows of `table` (one with recent rows, see `RecentRows`) the destination
-    /// lacks, found in either range of its index by `match` (SQL over the destination's row `d`
+    /// Adds the shard's rows of `table` (one with ranges, see `RecentRows`) the destination
+    /// lacks, found in any range of its index by `match` (SQL over the destination's row `d`
     /// and the shard's `s`), and maps every one; returns how many were added. Those not found
     /// get their shard id plus the destination's last id.
     private static func mergeRecentRows(_ db: Database, table: String, columns: [String], match: String) throws -> Int {
@@ -65,27 +65,22 @@ extension MergeStatements {
             sql: """
                 INSERT INTO temp.merge_map_\(table) (old, new)
                 SELECT s.id, coalesce(
-                    (SELECT d.id FROM main.\(table) d WHERE d.recent IN (0, 1) AND \(match) ORDER BY d.id LIMIT 1),
+                    (SELECT d.id FROM main.\(table) d WHERE d.recent \(RecentRows.anyRange(table)) AND \(match) ORDER BY d.id LIMIT 1),
                     s.id + ?)
                 FROM shard.\(table) s
                 """, arguments: [last])
-        let recent = RecentRows.addsRecent(adding: try shardRows(db, table), to: last)
+        let range = try RecentRows.rangeForNewRows(db, table) ?? 0
         try db.execute(
             sql: """
                 INSERT INTO main.\(table) (id, \(columns.joined(separator: ", ")), recent)
-                SELECT m.new, \(columns.map { "s.\($0)" }.joined(separator: ", ")), \(recent ? 1 : 0)
+                SELECT m.new, \(columns.map { "s.\($0)" }.joined(separator: ", ")), \(range)
                 FROM temp.merge_map_\(table) m CROSS JOIN shard.\(table) s ON s.id = m.old
                 WHERE m.new > ? ORDER BY m.new
                 """, arguments: [last])
         let added = db.changesCount
-        if !recent, added > 0 { try LookupFilters.invalidate(db, [table]) }
+        if added > 0 { try LookupFilters.invalidate(db, table, addingTo: range) }
         try checkMapped(db, table)
         return added
-    }
-
-    /// The rows of the shard's `table`: how many merge may add at most.
-    private static func shardRows(_ db: Database, _ table: String) throws -> Int {
-        try Int.fetchOne(db, sql: "SELECT count(*) FROM shard.\(table)") ?? 0
     }
 
     /// S3 locations. `s3_objects` has no UNIQUE key: the writer finds a location by

@@ -71,8 +71,8 @@ enum MergeStatements {
     /// Every table merge writes, with the columns it copies or sets (besides `id`).
     static var mergedColumns: [String: [String]] {
         var tables = Dictionary(uniqueKeysWithValues: dimensions.map { ($0.table, $0.columns) })
-        // `recent` is not copied: merge sets it for the rows it adds, by their number next to the
-        // destination's (`RecentRows.addsRecent`).
+        // `recent` is not copied: merge adds rows to the destination's range for new rows
+        // (`RecentRows.rangeForNewRows`).
         tables["principal_rows"] = PrincipalRows.columns + ["derived", "recent"]
         tables["context_values"] = ["value_hash", "value", "recent"]
         tables["s3_folders"] = ["folder", "name_prefix", "recent"]

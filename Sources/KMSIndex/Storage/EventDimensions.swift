@@ -22,6 +22,8 @@ final class EventDimensions {
 
     init(db: Database) throws {
         self.db = db
+        let ranges = try RecentRangeLookups(db: db)
+        self.ranges = ranges
         keys = try DimensionTable(
             db, table: "kms_keys", select: "SELECT id FROM kms_keys WHERE arn = ?",
             insert: "INSERT INTO kms_keys (arn, account_id, region, key_id) VALUES (?, ?, ?, ?)")
@@ -36,8 +38,8 @@ final class EventDimensions {
                 """,
             insert: S3ObjectRows.insert(kind: "?1", bucketID: "?2", key: "?3", keyHash: "?4", folderID: "?5"))
         folders = try DimensionTable(
-            db, table: "s3_folders", select: "SELECT id FROM s3_folders WHERE recent IN (0, 1) AND folder = ?",
-            selectRecent: "SELECT id FROM s3_folders WHERE recent = 1 AND folder = ?",
+            db, table: "s3_folders", select: "SELECT id FROM s3_folders WHERE recent \(ranges.anyRange("s3_folders")) AND folder = ?",
+            selectRecent: "SELECT id FROM s3_folders WHERE recent = \(ranges.recent("s3_folders")) AND folder = ?",
             insert: "INSERT INTO s3_folders (folder, name_prefix, recent) VALUES (?, ?, ?)")
         buckets = try DimensionTable(
             db, table: "s3_buckets", select: "SELECT id FROM s3_buckets WHERE arn = ?",
@@ -53,8 +55,8 @@ final class EventDimensions {
             insert: "INSERT INTO context_names (name) VALUES (?)")
         contextValues = try DimensionTable(
             db, table: "context_values",
-            select: "SELECT id FROM context_values WHERE recent IN (0, 1) AND value_hash = ? AND value = ?",
-            selectRecent: "SELECT id FROM context_values WHERE recent = 1 AND value_hash = ? AND value = ?",
+            select: "SELECT id FROM context_values WHERE recent \(ranges.anyRange("context_values")) AND value_hash = ? AND value = ?",
+            selectRecent: "SELECT id FROM context_values WHERE recent = \(ranges.recent("context_values")) AND value_hash = ? AND value = ?",
             insert: "INSERT INTO context_values (value_hash, value, recent) VALUES (?, ?, ?)")
         func principalSelect(_ recent: String) -> String {
             """
@@ -64,20 +66,15 @@ final class EventDimensions {
             """
         }
         principals = try DimensionTable(
-            db, table: "principal_rows", select: principalSelect("IN (0, 1)"), selectRecent: principalSelect("= 1"),
+            db, table: "principal_rows", select: principalSelect(ranges.anyRange("principal_rows")),
+            selectRecent: principalSelect("= \(ranges.recent("principal_rows"))"),
             insert: PrincipalRows.insert(values: PrincipalRows.boundValues, recent: "?\(PrincipalRows.columns.count + 1)"))
         roles = try DimensionTable(db, table: "roles", select: "SELECT id FROM roles WHERE arn = ?", insert: PrincipalRows.insertRole)
-        let withRecentRows = ["context_values": contextValues, "principal_rows": principals, "s3_folders": folders]
-        precondition(Set(withRecentRows.keys) == Set(RecentRows.tables))
-        ranges = RecentRangeLookups(db: db, addingRecent: Set(withRecentRows.filter { !$0.value.startedEmpty }.keys))
     }
 
-    /// Where the writer looks values of the tables with recent rows up, and which range their
-    /// new rows go in.
+    /// Where the writer looks values of the tables with ranges up, and which range their new
+    /// rows go in.
     let ranges: RecentRangeLookups
-
-    /// The run folded `tables` in (`RecentRows.fold`): their next rows go in their main range.
-    func foldedIn(_ tables: some Sequence<String>) { ranges.foldedIn(tables) }
 
     private var all: [DimensionTable] {
         [keys, trails, objects, folders, buckets, strings, userAgents, contextNames, contextValues, principals, roles]

@@ -93,13 +93,6 @@ final class EventWriter {
         dimensions.bound(cacheLimit, bytes: cacheByteLimit)
     }
 
-    /// Flushes the rows still pending and folds in the recent rows a transaction made due
-    /// (`RecentRows`): call it before committing, so that a fold is committed with its rows.
-    func prepareCommit() throws {
-        try flush()
-        dimensions.foldedIn(try RecentRows.fold(db).keys)
-    }
-
     /// Inserts the rows still pending. Call it before committing, and before reading events
     /// on this connection.
     func flush() throws {

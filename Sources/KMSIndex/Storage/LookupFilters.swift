@@ -82,16 +82,17 @@ struct LookupFilter: Equatable {
     }
 }
 
-/// Filters of what the main range of each table with recent rows (`RecentRows`) holds, kept in
-/// `lookup_filters` (migration 028): a value the writer has not met is looked up in the main
-/// range only when the filter says it may be there.
+/// Filters of what the ranges of each table with ranges (`RecentRows`) hold, kept in
+/// `lookup_filters` (migration 028): a value the writer has not met is looked up in the ranges
+/// before the one it adds to only when the filter says it may be there.
 ///
 /// A new day's values are mostly new, and each look-up that finds nothing read a page of an
-/// index of the whole history (a day of a year's history: thousands of pages). A filter is
-/// built from a table's main range (`refresh`) and holds until a row enters that range: every
-/// statement that adds one, or folds recent rows in, deletes the table's filter in its own
-/// transaction (`invalidate`), and the end of an ingest builds it again. Rows of the recent
-/// range are always looked up (their pages are few, and the run's own).
+/// index of the whole history (a day of a year's history: thousands of pages). A filter holds
+/// the hashes of every row whose `recent` is below its `below_range` (migration 030), and is
+/// read by a run that adds rows to range `below_range`, which that run looks up itself. A run
+/// that adds to another range builds the filter again for its own (`build`); whatever adds
+/// rows to a range the filter holds (a first ingest's rows in the main range, a merge) deletes
+/// it in the same transaction (`invalidate`), and the end of an ingest builds the missing ones.
 enum LookupFilters {
     /// A filter is kept for a table of at least this many rows (by its largest id): a smaller
     /// index is read in a few pages.
@@ -106,28 +107,36 @@ enum LookupFilters {
     /// The hash of an S3 folder's text, as its filter holds it.
     static func hash(folder: String) -> Int64 { PrincipalIdentity.textHash(folder) }
 
-    /// The stored filter of `table`, if any and readable.
-    static func load(_ db: Database, _ table: String) throws -> LookupFilter? {
+    /// The stored filter of `table` and the range below which it holds every row, if any and
+    /// readable.
+    static func load(_ db: Database, _ table: String) throws -> (filter: LookupFilter, belowRange: Int64)? {
         let statement = try db.cachedStatement(
-            sql: "SELECT hash_count, bits FROM lookup_filters WHERE table_name = ? AND scheme = ?")
+            sql: "SELECT hash_count, bits, below_range FROM lookup_filters WHERE table_name = ? AND scheme = ?")
         var query = BoundStatement(statement)
         query.text(table)
         query.int(Int64(LookupFilter.scheme))
-        var filter: LookupFilter?
+        var stored: (LookupFilter, Int64)?
         try query.forEachRow(db) { row in
             let count = Int(sqlite3_column_bytes(row, 1))
-            guard let bits = sqlite3_column_blob(row, 1) else { return }
-            filter = LookupFilter(bytes: UnsafeRawBufferPointer(start: bits, count: count), hashCount: Int(sqlite3_column_int64(row, 0)))
+            guard let bits = sqlite3_column_blob(row, 1),
+                let filter = LookupFilter(bytes: UnsafeRawBufferPointer(start: bits, count: count), hashCount: Int(sqlite3_column_int64(row, 0)))
+            else { return }
+            stored = (filter, sqlite3_column_int64(row, 2))
         }
-        return filter
+        return stored
     }
 
-    /// Deletes the filters of `tables`: call it in the transaction that adds rows to their main
-    /// range, before or after adding them.
+    /// Deletes the filters of `tables`: call it in the transaction that adds rows to a range
+    /// they hold, before or after adding them.
     static func invalidate(_ db: Database, _ tables: some Sequence<String>) throws {
         for table in tables {
             try db.execute(sql: "DELETE FROM lookup_filters WHERE table_name = ?", arguments: [table])
         }
+    }
+
+    /// Deletes the filter of `table` when it holds range `range`, to which rows are being added.
+    static func invalidate(_ db: Database, _ table: String, addingTo range: Int64) throws {
+        try db.execute(sql: "DELETE FROM lookup_filters WHERE table_name = ? AND below_range > ?", arguments: [table, range])
     }
 
     /// The tables of at least `minimumRows` rows that have no filter.
@@ -140,44 +149,51 @@ enum LookupFilters {
         }
     }
 
-    /// Builds and stores the filter of each table `missing` names; returns those tables.
+    /// Builds and stores the filter of each table `missing` names, for the range the table's
+    /// next rows go in; returns those tables.
     @discardableResult
     static func refresh(_ db: Database, minimumRows: Int = defaultMinimumRows) throws -> [String] {
         let tables = try missing(db, minimumRows: minimumRows)
         for table in tables {
-            let filter = try build(db, table)
-            var row = BoundStatement(
-                try db.cachedStatement(
-                    sql: "INSERT OR REPLACE INTO lookup_filters (table_name, scheme, hash_count, bits) VALUES (?, ?, ?, ?)"))
-            row.text(table)
-            row.int(Int64(LookupFilter.scheme))
-            row.int(Int64(filter.hashCount))
-            row.blob(filter.bytes)
-            _ = try row.execute(db)
+            guard let range = try RecentRows.rangeForNewRows(db, table) else { continue }
+            try store(db, table, try build(db, table, below: range), below: range)
         }
         return tables
     }
 
-    /// The hashes of the main range of `table`, each passed to `body`.
-    static func forEachMainHash(_ db: Database, _ table: String, _ body: (Int64) -> Void) throws {
-        try forEachHash(db, table, recent: 0, body)
+    /// Stores `filter` as the filter of `table`, holding every row below range `range`.
+    static func store(_ db: Database, _ table: String, _ filter: LookupFilter, below range: Int64) throws {
+        var row = BoundStatement(
+            try db.cachedStatement(
+                sql: "INSERT OR REPLACE INTO lookup_filters (table_name, scheme, hash_count, bits, below_range) VALUES (?, ?, ?, ?, ?)"))
+        row.text(table)
+        row.int(Int64(LookupFilter.scheme))
+        row.int(Int64(filter.hashCount))
+        row.blob(filter.bytes)
+        row.int(range)
+        _ = try row.execute(db)
     }
 
-    /// The hashes of the recent range of `table`, or nil when it holds more than `limit` rows.
-    static func recentHashes(_ db: Database, _ table: String, limit: Int) throws -> Set<Int64>? {
+    /// The hashes of the rows of `table` below range `range`, each passed to `body`.
+    static func forEachHash(_ db: Database, _ table: String, below range: Int64, _ body: (Int64) -> Void) throws {
+        try forEachHash(db, table, where: "recent < \(range)", body)
+    }
+
+    /// The hashes of range `range` of `table`, or nil when it holds more than `limit` rows.
+    static func hashes(_ db: Database, _ table: String, inRange range: Int64, limit: Int) throws -> Set<Int64>? {
         var hashes = Set<Int64>()
-        try forEachHash(db, table, recent: 1, limit: limit + 1) { hashes.insert($0) }
+        try forEachHash(db, table, where: "recent = \(range)", limit: limit + 1) { hashes.insert($0) }
         return hashes.count > limit ? nil : hashes
     }
 
-    /// The hashes of the rows of `table` whose `recent` is `recent`, each passed to `body`; at
-    /// most `limit` of them.
+    /// The hashes of the rows of `table` that `condition` (SQL) keeps, each passed to `body`;
+    /// at most `limit` of them.
     private static func forEachHash(
-        _ db: Database, _ table: String, recent: Int, limit: Int? = nil, _ body: (Int64) -> Void
+        _ db: Database, _ table: String, where condition: String, limit: Int? = nil, _ body: (Int64) -> Void
     ) throws {
         guard let column = hashColumn[table] else { preconditionFailure("no lookup filter for \(table)") }
         let statement = try db.makeStatement(
-            sql: "SELECT \(column ?? "folder") FROM \(table) WHERE recent = \(recent)\(limit.map { " LIMIT \($0)" } ?? "")")
+            sql: "SELECT \(column ?? "folder") FROM \(table) WHERE \(condition)\(limit.map { " LIMIT \($0)" } ?? "")")
         var query = BoundStatement(statement)
         try query.forEachRow(db) { row in
             if column != nil {
@@ -190,23 +206,23 @@ enum LookupFilters {
         }
     }
 
-    /// A filter of the main range of `table`.
-    static func build(_ db: Database, _ table: String) throws -> LookupFilter {
+    /// A filter of the rows of `table` below range `range`.
+    static func build(_ db: Database, _ table: String, below range: Int64) throws -> LookupFilter {
         var filter = LookupFilter(capacity: try RecentRows.rowCount(db, table))
-        try forEachMainHash(db, table) { filter.insert($0) }
+        try forEachHash(db, table, below: range) { filter.insert($0) }
         return filter
     }
 }
 
 extension LookupFilters {
-    /// For each table with a stored filter, the rows of its main range the filter does not
-    /// hold: none, unless a statement added one without deleting the filter.
+    /// For each table with a stored filter, the rows of the ranges it holds that it does not:
+    /// none, unless a statement added one without deleting the filter.
     static func uncoveredRows(_ db: Database) throws -> [String: Int] {
         var uncovered: [String: Int] = [:]
         for table in RecentRows.tables {
-            guard let filter = try load(db, table) else { continue }
+            guard let (filter, range) = try load(db, table) else { continue }
             var missing = 0
-            try forEachMainHash(db, table) { if !filter.mayContain($0) { missing += 1 } }
+            try forEachHash(db, table, below: range) { if !filter.mayContain($0) { missing += 1 } }
             uncovered[table] = missing
         }
         return uncovered

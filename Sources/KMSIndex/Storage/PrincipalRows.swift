@@ -76,7 +76,7 @@ enum PrincipalRows {
             SELECT x.id FROM \(from)principal_rows x WHERE x.arn = \(arn)
             UNION ALL
             SELECT x.id FROM \(from)roles r CROSS JOIN principal_rows x
-                ON x.role_id = r.id AND x.recent IN (0, 1) AND x.session_name = CAST(substr(\(a), length(\(p)) + 1) AS TEXT)
+                ON x.role_id = r.id AND x.recent \(RecentRows.anyRange("principal_rows")) AND x.session_name = CAST(substr(\(a), length(\(p)) + 1) AS TEXT)
             WHERE r.session_arn_prefix IS NOT NULL AND substr(\(a), 1, length(\(p))) = \(p) AND x.derived & 1
             """
     }

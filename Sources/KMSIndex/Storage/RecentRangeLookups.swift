@@ -1,30 +1,30 @@
 import GRDB
 
-/// The writer's look-ups in the tables with recent rows (`RecentRows`), for one run: which range
-/// a new row goes in, and where a value the caches do not know is looked up before its row is
+/// The writer's look-ups in the tables with ranges (`RecentRows`), for one run: which range a
+/// new row goes in, and where a value the caches do not know is looked up before its row is
 /// added (`LookupFilters`).
 final class RecentRangeLookups {
     private let db: Database
 
-    /// The tables (of `RecentRows.tables`) whose new rows go in their recent range: those that
-    /// held rows when the run began. Into an empty table (a first ingest) every row goes
-    /// straight into the main range, which is the run's own. Once a table is folded in during a
-    /// run, the run's later rows go straight into its main range too: that fold writes those
-    /// pages anyway, and a long run would otherwise move most of its rows twice.
-    private(set) var addingRecent: Set<String>
+    /// The range each table's new rows go in, chosen when the run begins (`RecentRows`); none
+    /// for a table that was empty then (a first ingest), whose rows all go in the main range,
+    /// as the run's own.
+    let rangeForNewRows: [String: Int64]
 
-    /// The filters of the main ranges of the tables this run adds recent rows to, each read at
-    /// the run's first look-up in its table (a run that meets no new value reads none); nil
-    /// when the table has none. A table's is dropped when the run adds to its main range.
+    /// The filter of the ranges below each table's `rangeForNewRows`: read at the run's first
+    /// look-up in the table, or built then when the stored one holds other ranges (a run that
+    /// starts a range); nil when the table has none.
     private var filters: [String: LookupFilter?] = [:]
     /// The tables whose stored filter this run deleted, as it added to their main range.
     private var filtersDeleted: Set<String> = []
-    /// The hashes of the recent range of each table this run adds recent rows to, read at the
-    /// run's first look-up there and kept up with the rows the run adds: a value in neither
-    /// range's hashes is added without a look-up (a big day's 27,000 new context values were
-    /// as many statements). None is kept for a range of more than `recentHashLimit` rows.
+    /// The hashes of the range each table's new rows go in, read at the run's first look-up
+    /// there and kept up with the rows the run adds: a value in neither the filter nor these is
+    /// added without a look-up (a big day's 27,000 new context values were as many statements).
+    /// None is kept for a range of more than `recentHashLimit` rows.
     private var recentHashes: [String: RecentHashes?] = [:]
-    var recentHashLimit = 1 << 17
+    var recentHashLimit = 1 << 18
+    /// A table of fewer rows gets no filter (`LookupFilters.defaultMinimumRows`).
+    var filterMinimumRows = LookupFilters.defaultMinimumRows
 
     /// A set of hashes shared, not copied, when a row is added to it.
     private final class RecentHashes {
@@ -32,57 +32,74 @@ final class RecentRangeLookups {
         init(_ hashes: Set<Int64>) { self.hashes = hashes }
     }
 
-    init(db: Database, addingRecent: Set<String>) {
+    init(db: Database) throws {
         self.db = db
-        self.addingRecent = addingRecent
+        var ranges: [String: Int64] = [:]
+        for table in RecentRows.tables {
+            ranges[table] = try RecentRows.rangeForNewRows(db, table)
+        }
+        rangeForNewRows = ranges
     }
 
     /// The `recent` of a new row of `table`.
     func recent(_ table: String) -> Int64 {
-        addingRecent.contains(table) ? 1 : 0
+        rangeForNewRows[table] ?? 0
     }
 
-    /// The run folded `tables` in (`RecentRows.fold`, which deleted their filters): their next
-    /// rows go in their main range.
-    func foldedIn(_ tables: some Sequence<String>) {
-        addingRecent.subtract(tables)
-        for table in tables {
-            filters[table] = .some(nil)
-            recentHashes[table] = .some(nil)
-        }
+    /// SQL: `recent` is any range a row of `table` can be in during this run.
+    func anyRange(_ table: String) -> String {
+        "IN (\((0...recent(table)).map(String.init).joined(separator: ", ")))"
     }
 
-    /// Forgets which filters the run deleted: a rollback may have restored them.
+    /// Forgets which filters the run deleted or stored: a rollback may have restored or
+    /// removed them.
     func reset() {
         filtersDeleted.removeAll()
+        filters.removeAll()
     }
 
     /// Where to look up a value of `table` whose hash is `hash`, before adding its row: the
-    /// recent range only, when the main range's filter does not hold the hash; nowhere, when
-    /// the recent range's hashes do not either. A table whose next row goes in its main range
-    /// has its stored filter deleted first, in the transaction that adds the row (the end of the
-    /// ingest builds it again).
+    /// range new rows go in only, when the filter of the ranges below it does not hold the
+    /// hash; nowhere, when that range's hashes do not either. A table whose next row goes in
+    /// its main range has its stored filter deleted first, in the transaction that adds the row
+    /// (the end of the ingest builds it again).
     func lookUp(_ table: String, hash: Int64) throws -> DimensionTable.LookUp {
-        if !addingRecent.contains(table), !filtersDeleted.contains(table) {
-            try LookupFilters.invalidate(db, [table])
-            filtersDeleted.insert(table)
+        guard let range = rangeForNewRows[table] else {
+            if !filtersDeleted.contains(table) {
+                try LookupFilters.invalidate(db, [table])
+                filtersDeleted.insert(table)
+            }
+            return .everywhere
         }
-        guard addingRecent.contains(table) else { return .everywhere }
-        if filters[table] == nil { filters[table] = .some(try LookupFilters.load(db, table)) }
+        if filters[table] == nil { filters[table] = .some(try filter(table, below: range)) }
         guard let filter = filters[table] ?? nil, !filter.mayContain(hash) else { return .everywhere }
         if recentHashes[table] == nil {
             recentHashes[table] = .some(
-                try LookupFilters.recentHashes(db, table, limit: recentHashLimit).map(RecentHashes.init))
+                try LookupFilters.hashes(db, table, inRange: range, limit: recentHashLimit).map(RecentHashes.init))
         }
         guard let recent = recentHashes[table] ?? nil, !recent.hashes.contains(hash) else { return .recentOnly }
         return .nowhere
     }
 
-    /// Notes a row of `table` the run added, whose hash is `hash`: in the recent range's hashes
-    /// when it went there. Past `recentHashLimit` they are dropped (the range is then looked up),
-    /// so that a long run's memory does not grow with what it adds.
+    /// The stored filter of `table` when it holds the ranges below `range` and no other; else,
+    /// for a table large enough to keep one, a filter of those ranges, built and stored in the
+    /// run's transaction (the run starts a range, or the table has grown to need one).
+    private func filter(_ table: String, below range: Int64) throws -> LookupFilter? {
+        if let (filter, below) = try LookupFilters.load(db, table), below == range { return filter }
+        guard try RecentRows.rowCount(db, table) >= filterMinimumRows else {
+            try LookupFilters.invalidate(db, [table])
+            return nil
+        }
+        let filter = try LookupFilters.build(db, table, below: range)
+        try LookupFilters.store(db, table, filter, below: range)
+        return filter
+    }
+
+    /// Notes a row of `table` the run added, whose hash is `hash`: in the hashes of the range
+    /// it went in. Past `recentHashLimit` they are dropped (the range is then looked up), so
+    /// that a long run's memory does not grow with what it adds.
     func added(_ table: String, hash: Int64) {
-        guard addingRecent.contains(table), let recent = recentHashes[table] ?? nil else { return }
+        guard let recent = recentHashes[table] ?? nil else { return }
         if recent.hashes.count < recentHashLimit {
             recent.hashes.insert(hash)
         } else {

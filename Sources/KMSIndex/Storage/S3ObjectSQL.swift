@@ -10,7 +10,7 @@ enum S3ObjectSQL {
     /// `key(_:)`.
     static let keyIs = """
         o.id IN (SELECT r.id FROM s3_object_rows r
-                 WHERE \(rows(folderID: "(SELECT f.id FROM s3_folders f WHERE f.recent IN (0, 1) AND f.folder = ?)", hash: "?"))) \
+                 WHERE \(rows(folderID: "(SELECT f.id FROM s3_folders f WHERE f.recent \(RecentRows.anyRange("s3_folders")) AND f.folder = ?)", hash: "?"))) \
         AND o.key = ?
         """
 

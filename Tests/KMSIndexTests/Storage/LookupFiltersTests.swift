@@ -4,9 +4,9 @@ import XCTest
 
 @testable import KMSIndex
 
-/// The filters of the main ranges (schema 28): they hold every row of the range they were built
-/// from, whatever path added rows since; a value they do not hold is added without a second
-/// row; and they are built again when missing.
+/// The filters of the ranges below the one new rows go in (schemas 28 and 30): they hold every
+/// row of the ranges they say, whatever path added rows since; a value they do not hold is
+/// added without a second row; and they are built again when missing.
 final class LookupFiltersTests: XCTestCase {
     private func write(_ dir: TempDir, _ name: String, _ sessions: some Sequence<Int>) throws -> String {
         try dir.write("\(name)/" + logPath(), gzip(logFile(sessions.map(RecentRowsTests.record))))
@@ -44,6 +44,16 @@ final class LookupFiltersTests: XCTestCase {
         try index.queue.read { db in try String.fetchAll(db, sql: "SELECT table_name FROM lookup_filters ORDER BY 1") }
     }
 
+    /// The range below which each stored filter holds every row.
+    private func belowRanges(_ index: IndexDatabase) throws -> [String: Int64] {
+        try index.queue.read { db in
+            Dictionary(
+                uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT table_name, below_range FROM lookup_filters").map {
+                    ($0[0] as String, $0[1] as Int64)
+                })
+        }
+    }
+
     private func uncovered(_ index: IndexDatabase) throws -> [String: Int] {
         try index.queue.read { db in try LookupFilters.uncoveredRows(db) }
     }
@@ -71,8 +81,8 @@ final class LookupFiltersTests: XCTestCase {
         XCTAssertEqual(LookupFilter(capacity: 1 << 40).words.count, LookupFilter.maximumWords)
     }
 
-    /// Through every path that adds to a main range (an ingest into empty tables, a fold, a
-    /// merge of a large shard), the filters stored hold every row of their range; values
+    /// Through every path that adds rows (an ingest into empty tables, a run that starts a
+    /// range, a merge), the filters stored hold every row of the ranges they say; values
     /// already stored are found, never added again.
     func testFiltersHoldTheMainRangesAndNoValueIsAddedTwice() throws {
         let dir = try TempDir()
@@ -92,26 +102,45 @@ final class LookupFiltersTests: XCTestCase {
         XCTAssertEqual(try ingest(index, [try write(dir, "b2", 30...40)]).eventsAdded, 11)
         XCTAssertEqual(try rowsAndValues(index).values.filter { $0[0] != $0[1] || $0[0] != 40 }, [])
 
-        // A fold moves the recent rows into the main range: it deletes the filters, which the
-        // next ingest builds again, holding the rows folded in.
-        try index.queue.write { db in _ = try RecentRows.fold(db, always: true) }
-        XCTAssertEqual(try filtered(index), [])
+        // Range 1 of context_values full (5,000 more rows there): the next run adds to range 2,
+        // and builds and stores the filter of the ranges below it, which holds range 1.
+        try index.queue.write { db in
+            try db.execute(
+                sql: """
+                    WITH RECURSIVE n(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM n WHERE k < 5000)
+                    INSERT INTO context_values (value_hash, value, recent) SELECT k, 'filler-' || k, 1 FROM n
+                    """)
+        }
         XCTAssertEqual(try ingest(index, [try write(dir, "c", 35...45)]).eventsAdded, 11)
-        XCTAssertEqual(try filtered(index), RecentRows.tables.sorted())
+        XCTAssertEqual(try belowRanges(index), ["context_values": 2, "principal_rows": 1, "s3_folders": 1])
         XCTAssertEqual(try uncovered(index), ["context_values": 0, "principal_rows": 0, "s3_folders": 0])
-        XCTAssertEqual(try rowsAndValues(index).values.filter { $0[0] != $0[1] || $0[0] != 45 }, [])
+        XCTAssertEqual(try rowsAndValues(index).values.filter { $0[0] != $0[1] }, [])
+        XCTAssertEqual(try rowsAndValues(index)["principal_rows"], [45, 45])
+        XCTAssertEqual(
+            try index.queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM context_values WHERE recent = 2") }, 5)
 
-        // A shard as large as the index: merge adds its new rows to the main ranges, and
-        // deletes their filters in the same transaction.
+        // A shard as large as the index: merge adds its new rows to the range for new rows, which
+        // no filter holds, so the filters stay.
         let shard = try makeIndex(dir, name: "shard.sqlite")
         try ingest(shard, [try write(dir, "s", 40...90)])
         _ = try IndexMerger(destination: index).merge(shardPath: shard.path)
-        XCTAssertEqual(try filtered(index), [])
-        XCTAssertEqual(try rowsAndValues(index).values.filter { $0[0] != $0[1] || $0[0] != 90 }, [])
-        try ingest(index, [try write(dir, "d", 1...95)])
-        XCTAssertEqual(try filtered(index), RecentRows.tables.sorted())
+        XCTAssertEqual(try belowRanges(index), ["context_values": 2, "principal_rows": 1, "s3_folders": 1])
         XCTAssertEqual(try uncovered(index), ["context_values": 0, "principal_rows": 0, "s3_folders": 0])
-        XCTAssertEqual(try rowsAndValues(index).values.filter { $0[0] != $0[1] || $0[0] != 95 }, [])
+        XCTAssertEqual(try rowsAndValues(index).values.filter { $0[0] != $0[1] }, [])
+        XCTAssertEqual(try rowsAndValues(index)["s3_folders"], [90, 90])
+        try ingest(index, [try write(dir, "d", 1...95)])
+        XCTAssertEqual(try uncovered(index), ["context_values": 0, "principal_rows": 0, "s3_folders": 0])
+        XCTAssertEqual(try rowsAndValues(index).values.filter { $0[0] != $0[1] }, [])
+        XCTAssertEqual(try rowsAndValues(index)["principal_rows"], [95, 95])
+        // A merge into the main range (its table emptied) deletes the filter holding it.
+        try index.queue.write { db in
+            try db.execute(sql: "DELETE FROM event_context")
+            try db.execute(sql: "DELETE FROM context_values")
+        }
+        _ = try IndexMerger(destination: index).merge(shardPath: shard.path)
+        XCTAssertEqual(try belowRanges(index), ["principal_rows": 1, "s3_folders": 1])
+        XCTAssertEqual(
+            try index.queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM context_values WHERE recent = 0") }, 51)
         try index.queue.read { db in
             XCTAssertEqual(try WhoRead(db).answer(RecentRowsTests.object(40)).reads.count, 5)
         }
@@ -209,5 +238,27 @@ final class LookupFiltersTests: XCTestCase {
                 try Row.fetchAll(db, sql: "SELECT table_name, scheme FROM lookup_filters ORDER BY 1").map { "\($0[0]!) \($0[1]!)" }
             }, RecentRows.tables.sorted().map { "\($0) \(LookupFilter.scheme)" })
         XCTAssertEqual(try uncovered(index), ["context_values": 0, "principal_rows": 0, "s3_folders": 0])
+    }
+
+    /// Migration 030: a filter stored before holds the main range, and is read by a run that
+    /// adds to range 1.
+    func testMigration30KeepsAFilterOfTheMainRange() throws {
+        let dir = try TempDir()
+        let path = dir.path + "/v29.sqlite"
+        let queue = try indexBefore(migration: "030", at: path)
+        let filter = LookupFilter(capacity: 10)
+        try queue.write { db in
+            try db.execute(
+                sql: "INSERT INTO lookup_filters (table_name, scheme, hash_count, bits) VALUES ('context_values', ?, ?, ?)",
+                arguments: [LookupFilter.scheme, filter.hashCount, Data(filter.bytes)])
+            try db.execute(sql: "INSERT INTO context_values (value_hash, value) VALUES (1, 'old')")
+        }
+        try IndexDatabase.migrator.migrate(queue)
+        try queue.read { db in
+            let stored = try LookupFilters.load(db, "context_values")
+            XCTAssertEqual(stored?.filter, filter)
+            XCTAssertEqual(stored?.belowRange, 1)
+            XCTAssertEqual(try RecentRows.rangeForNewRows(db, "context_values"), 1)
+        }
     }
 }

@@ -4,9 +4,9 @@ import XCTest
 
 @testable import KMSIndex
 
-/// Context values and principals (schema 26) and S3 folders (schema 27) added since the last
-/// fold are indexed in a range of their own: found in either range, never added twice, folded in
-/// when due.
+/// Context values and principals (schema 26) and S3 folders (schema 27) are indexed in ranges
+/// (schema 30): a run adds to the newest, the run after a full one starts the next, and a row is
+/// found in any of them, never added twice.
 final class RecentRowsTests: XCTestCase {
     static func session(_ n: Int) -> String {
         #"{"type":"AssumedRole","principalId":"AROAEXAMPLE:sess-\#(n)","arn":"arn:aws:sts::111122223333:assumed-role/Reader/sess-\#(n)","accountId":"111122223333","accessKeyId":"ASIA\#(n)","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROAEXAMPLE","arn":"arn:aws:iam::111122223333:role/Reader","accountId":"111122223333","userName":"Reader"}}}"#
@@ -58,7 +58,25 @@ final class RecentRowsTests: XCTestCase {
             arguments: StatementArguments([bucket] + S3ObjectSQL.key(key!)))
     }
 
-    func testRowsFoldedInAreFoundAgainAndNewOnesAreRecent() throws {
+    /// The ranges (`recent`) of the context value, the principal and the folder of record `n`.
+    private func ranges(_ db: Database, _ n: Int) throws -> [Int64] {
+        [
+            try Int64.fetchOne(db, sql: "SELECT recent FROM context_values WHERE value = ?", arguments: ["value-\(n)"]) ?? -1,
+            try Int64.fetchOne(db, sql: "SELECT recent FROM principal_rows WHERE session_name = ?", arguments: ["sess-\(n)"]) ?? -1,
+            try Int64.fetchOne(db, sql: "SELECT recent FROM s3_folders WHERE folder = ?", arguments: ["u-\(n)/"]) ?? -1,
+        ]
+    }
+
+    /// Inserts `rows` context values in range `range` (not read by any event).
+    private func insertValues(_ db: Database, rows: Int, range: Int, tag: String = "x") throws {
+        try db.execute(
+            sql: """
+                WITH RECURSIVE n(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM n WHERE k < ?)
+                INSERT INTO context_values (value_hash, value, recent) SELECT k, ? || k, ? FROM n
+                """, arguments: [rows, tag, range])
+    }
+
+    func testNewRowsGoInTheNewestRangeAndAreFoundInEveryRange() throws {
         let dir = try TempDir()
         let index = try makeIndex(dir)
         func ids(_ db: Database, _ n: ClosedRange<Int>) throws -> [[Int64]] {
@@ -71,135 +89,130 @@ final class RecentRowsTests: XCTestCase {
         XCTAssertEqual(before.map(\.count), [2, 2, 2])
 
         // Sessions 2 and 3, their values and objects again, 4 and 5 new: only those two are
-        // added, in the recent range.
+        // added, in range 1.
         let (summary, _) = try ingest(index, [try write(dir, "b", 2...5)])
         XCTAssertEqual(summary.eventsAdded, 4)
         XCTAssertEqual(try counts(index.queue), each(5, 2))
         let all = try index.queue.read { db in
             XCTAssertEqual(try ids(db, 1...3), before)
-            XCTAssertEqual(
-                try String.fetchAll(db, sql: "SELECT value FROM context_values WHERE recent = 1 ORDER BY id"), ["value-4", "value-5"])
-            XCTAssertEqual(
-                try String.fetchAll(db, sql: "SELECT folder FROM s3_folders WHERE recent = 1 ORDER BY id"), ["u-4/", "u-5/"])
+            XCTAssertEqual(try (1...5).map { try ranges(db, $0) }, [[0, 0, 0], [0, 0, 0], [0, 0, 0], [1, 1, 1], [1, 1, 1]])
             XCTAssertEqual(
                 try Int.fetchOne(db, sql: "SELECT count(*) FROM principals p JOIN events e ON e.principal_id = p.id"), 7)
             return try ids(db, 1...5)
         }
         XCTAssertEqual(all.map(\.count), [2, 2, 2, 2, 2])
 
-        try index.queue.write { db in XCTAssertEqual(try RecentRows.fold(db, always: true), each(2, 0).mapValues { $0[0] }) }
-        XCTAssertEqual(try counts(index.queue), each(5, 0))
-        // Found through the main range after the fold, as before it.
+        // Rows 4 and 5 in range 3 instead, ranges 1 and 2 empty (as `prune` can leave them): found
+        // there by the writer and by who-read, and the next new row goes in range 3, the newest.
+        try index.queue.write { db in
+            for table in RecentRows.tables { try db.execute(sql: "UPDATE \(table) SET recent = 3 WHERE recent = 1") }
+        }
         XCTAssertEqual(try index.queue.read { db in try ids(db, 1...5) }, all)
-
-        // New calls by the same five sessions on the same objects with the same values: their
-        // rows are found and none is added.
-        let (again, _) = try ingest(index, [try write(dir, "c", 1...5)])
-        XCTAssertEqual(again.eventsAdded, 5)
-        XCTAssertEqual(try counts(index.queue), each(5, 0))
+        let (again, _) = try ingest(index, [try write(dir, "c", 1...6)])
+        XCTAssertEqual(again.eventsAdded, 6)
+        XCTAssertEqual(try counts(index.queue).mapValues { $0[0] }, RecentRows.tables.reduce(into: [:]) { $0[$1] = 6 })
         try index.queue.read { db in
             XCTAssertEqual(try ids(db, 1...5), all)
+            XCTAssertEqual(try ranges(db, 6), [3, 3, 3])
             XCTAssertEqual(try WhoRead(db).answer(Self.object(4)).reads.count, 2)
+            XCTAssertEqual(try WhoRead(db).answer(Self.object(6)).reads.count, 1)
         }
     }
 
-    /// Recent rows are folded in once they are more than `foldedAtLeast` and a sixteenth of
-    /// the table's rows; not before.
-    func testAFoldIsDueAtASixteenthOfTheRows() throws {
+    /// The newest range takes new rows until it holds more than `closedAtLeast` rows and a
+    /// quarter of the table's; the next rows then go in the range after it. An empty table's go
+    /// in the main range, and a table whose rows are all there starts range 1.
+    func testANewRangeStartsPastAQuarterOfTheRows() throws {
         let dir = try TempDir()
         let index = try makeIndex(dir)
-        func insert(_ db: Database, rows: Int, recent: Int) throws {
-            try db.execute(
-                sql: """
-                    WITH RECURSIVE n(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM n WHERE k < ?)
-                    INSERT INTO context_values (value_hash, value, recent) SELECT k, hex(randomblob(8)), ? FROM n
-                    """, arguments: [rows, recent])
-        }
-        let least = RecentRows.foldedAtLeast, share = RecentRows.foldedAtShare
+        let least = RecentRows.closedAtLeast, share = RecentRows.closedAtShare
         try index.queue.write { db in
-            // Few recent rows: not due, however small the table.
-            try insert(db, rows: least, recent: 1)
-            XCTAssertEqual(try RecentRows.fold(db), [:])
-            // More than foldedAtLeast, and more than a sixteenth: folded.
-            try insert(db, rows: 1, recent: 1)
-            XCTAssertEqual(try RecentRows.fold(db), ["context_values": least + 1])
-            // least + 2 recent rows, exactly a sixteenth of the table: not due.
-            try insert(db, rows: share * (least + 2) - (least + 1) - (least + 2), recent: 0)
-            try insert(db, rows: least + 2, recent: 1)
-            XCTAssertEqual(try Int.fetchOne(db, sql: "SELECT count(*) FROM context_values"), share * (least + 2))
-            XCTAssertEqual(try RecentRows.fold(db), [:])
-            // One more: more than a sixteenth.
-            try insert(db, rows: 1, recent: 1)
-            XCTAssertEqual(try RecentRows.fold(db), ["context_values": least + 3])
-            XCTAssertEqual(try Int.fetchOne(db, sql: "SELECT count(*) FROM context_values WHERE recent = 1"), 0)
+            func next() throws -> Int64? { try RecentRows.rangeForNewRows(db, "context_values") }
+            XCTAssertNil(try next())
+            try insertValues(db, rows: 10, range: 0, tag: "main")
+            XCTAssertEqual(try next(), 1)
+            // `least` rows in range 1, most of the table: not closed, however small the table.
+            try insertValues(db, rows: least, range: 1, tag: "a")
+            XCTAssertEqual(try next(), 1)
+            // One more: more than `least`, and more than a quarter.
+            try insertValues(db, rows: 1, range: 1, tag: "b")
+            XCTAssertEqual(try next(), 2)
+            // Range 2 with least + 2 rows, exactly a quarter of the table: not closed.
+            let total = share * (least + 2)
+            try insertValues(db, rows: total - (10 + least + 1) - (least + 2), range: 0, tag: "c")
+            try insertValues(db, rows: least + 2, range: 2, tag: "d")
+            XCTAssertEqual(try RecentRows.rowCount(db, "context_values"), total)
+            XCTAssertEqual(try next(), 2)
+            // One more: more than a quarter.
+            try insertValues(db, rows: 1, range: 2, tag: "e")
+            XCTAssertEqual(try next(), 3)
         }
     }
 
-    /// An ingest whose new rows are due commits them folded in.
-    func testAnIngestFoldsWhatItMadeDue() throws {
+    /// A run adds to one range, however many rows it adds; the run after it starts the next
+    /// range once that one is full, and no row moves.
+    func testTheRunAfterAFullRangeStartsTheNext() throws {
         let dir = try TempDir()
         let index = try makeIndex(dir)
-        let n = RecentRows.foldedAtLeast + 10
+        let n = RecentRows.closedAtLeast + 10
         try ingest(index, [try write(dir, "a", 1...1)])
         let (summary, _) = try ingest(index, [try write(dir, "b", 2...n)])
         XCTAssertEqual(summary.eventsAdded, n - 1)
-        XCTAssertEqual(try counts(index.queue), each(n, 0))
-        // A few more stay recent: a small share of the table.
+        XCTAssertEqual(try counts(index.queue), each(n, n - 1))
+        // Range 1 holds more than a quarter of the rows: the five new ones go in range 2.
         try ingest(index, [try write(dir, "c", (n - 5)...(n + 5))])
-        XCTAssertEqual(try counts(index.queue), each(n + 5, 5))
-    }
-
-    /// Once a run has folded a table in, its later rows go straight into the main range: a
-    /// long run does not move most of its rows twice.
-    func testRowsAfterAFoldInTheSameRunAreNotRecent() throws {
-        let dir = try TempDir()
-        let index = try makeIndex(dir)
-        let n = RecentRows.foldedAtLeast + 10
-        try ingest(index, [try write(dir, "first", 1...1)])
-        var options = IngestOptions(paths: [try write(dir, "a", 2...n), try write(dir, "b", (n + 1)...(n + 5))])
-        options.jobs = 1  // the files in order, one transaction each
-        options.filesPerTransaction = 1
-        let summary = try Ingester(database: index, options: options).run { XCTFail("\($0)") }
-        XCTAssertEqual(summary.eventsAdded, n + 4)
-        XCTAssertEqual(try counts(index.queue), each(n + 5, 0))
+        XCTAssertEqual(try counts(index.queue), each(n + 5, n - 1))
         try index.queue.read { db in
+            XCTAssertEqual(try ranges(db, 1), [0, 0, 0])
+            XCTAssertEqual(try ranges(db, n), [1, 1, 1])
+            XCTAssertEqual(try ranges(db, n + 1), [2, 2, 2])
             XCTAssertEqual(try (1...(n + 5)).filter { try sessionID(db, $0).count != 1 || objectID(db, $0).count != 1 }, [])
         }
     }
 
-    /// A shard's rows are found in the destination's main range and in its recent range: none
-    /// added twice, merged twice adds nothing. A small shard's new rows are recent; a large
-    /// shard's go straight into the main range.
-    func testMergeFindsRowsInBothRanges() throws {
+    /// A shard's rows are found in every range of the destination: none added twice, merged
+    /// twice adds nothing. Its new rows go in the destination's range for new rows, or its
+    /// main range when the destination's table is empty.
+    func testMergeFindsRowsInEveryRange() throws {
         let dir = try TempDir()
         let destination = try makeIndex(dir, name: "dest.sqlite")
         try ingest(destination, [try write(dir, "d1", 1...40)])
-        try destination.queue.write { db in _ = try RecentRows.fold(db, always: true) }
         try ingest(destination, [try write(dir, "d2", 41...50)])
+        // Rows 46-50 in range 2: three ranges with rows.
+        try destination.queue.write { db in
+            for table in RecentRows.tables {
+                try db.execute(sql: "UPDATE \(table) SET recent = 2 WHERE id > 45")
+            }
+        }
         let merger = IndexMerger(destination: destination)
-        // Three rows next to 50: recent.
         let small = try makeIndex(dir, name: "small.sqlite")
-        try ingest(small, [try write(dir, "s", [5, 45, 51])])
+        try ingest(small, [try write(dir, "s", [5, 45, 48, 51])])
         let first = try merger.merge(shardPath: small.path)
         for table in ["context_values", "principals", "s3_objects", "s3_folders"] {
             XCTAssertEqual(first.rowsAdded[table], 1, table)
         }
-        XCTAssertEqual(try counts(destination.queue), each(51, 11))
         let second = try merger.merge(shardPath: small.path)
         for table in ["context_values", "principals", "s3_objects", "s3_folders"] {
             XCTAssertEqual(second.rowsAdded[table], 0, table)
         }
-        // 26 rows next to 51: the 19 new ones go in the main range.
         let large = try makeIndex(dir, name: "large.sqlite")
         try ingest(large, [try write(dir, "l", 45...70)])
         let third = try merger.merge(shardPath: large.path)
         for table in ["context_values", "principals", "s3_objects", "s3_folders"] {
             XCTAssertEqual(third.rowsAdded[table], 19, table)
         }
-        XCTAssertEqual(try counts(destination.queue), each(70, 11))
         try destination.queue.read { db in
+            XCTAssertEqual(try ranges(db, 5), [0, 0, 0])
+            XCTAssertEqual(try ranges(db, 45), [1, 1, 1])
+            XCTAssertEqual(try ranges(db, 48), [2, 2, 2])
+            XCTAssertEqual(try ranges(db, 51), [2, 2, 2])
+            XCTAssertEqual(try ranges(db, 70), [2, 2, 2])
             XCTAssertEqual(try (1...70).filter { try sessionID(db, $0).count != 1 || objectID(db, $0).count != 1 }, [])
         }
+        // Into an empty index, a shard's rows go in the main range.
+        let empty = try makeIndex(dir, name: "empty.sqlite")
+        _ = try IndexMerger(destination: empty).merge(shardPath: small.path)
+        XCTAssertEqual(try counts(empty.queue), each(4, 0))
     }
 
     /// Migration 026 leaves every existing row folded in, and its values and principals are
@@ -277,8 +290,8 @@ final class RecentRowsTests: XCTestCase {
         try index.queue.read { db in XCTAssertEqual(try (1...4).map { try objectID(db, $0) }, [[1], [2], [3], [4]]) }
     }
 
-    /// The writer's and merge's look-ups read both ranges through the index, never the table.
-    func testLookupsUseTheIndexInBothRanges() throws {
+    /// The writer's look-ups read every range through the index, never the table.
+    func testLookupsUseTheIndexInEveryRange() throws {
         let dir = try TempDir()
         let index = try makeIndex(dir)
         try index.queue.read { db in
