@@ -56,7 +56,8 @@ final class EventDimensions {
         contextValues = try DimensionTable(
             db, table: "context_values",
             select: "SELECT id FROM context_values WHERE recent \(ranges.anyRange("context_values")) AND value_hash = ? AND value = ?",
-            selectRecent: "SELECT id FROM context_values WHERE recent = \(ranges.recent("context_values")) AND value_hash = ? AND value = ?",
+            selectRecent:
+                "SELECT id FROM context_values WHERE recent = \(ranges.recent("context_values")) AND value_hash = ? AND value = ?",
             insert: "INSERT INTO context_values (value_hash, value, recent) VALUES (?, ?, ?)")
         func principalSelect(_ recent: String) -> String {
             """

@@ -119,7 +119,8 @@ enum LookupFilters {
         try query.forEachRow(db) { row in
             let count = Int(sqlite3_column_bytes(row, 1))
             guard let bits = sqlite3_column_blob(row, 1),
-                let filter = LookupFilter(bytes: UnsafeRawBufferPointer(start: bits, count: count), hashCount: Int(sqlite3_column_int64(row, 0)))
+                let filter = LookupFilter(
+                    bytes: UnsafeRawBufferPointer(start: bits, count: count), hashCount: Int(sqlite3_column_int64(row, 0)))
             else { return }
             stored = (filter, sqlite3_column_int64(row, 2))
         }
