@@ -36,8 +36,11 @@ package enum Maintenance {
             report.events = db.changesCount
             try db.execute(sql: "DELETE FROM s3_reads WHERE event_time < ?", arguments: [cutoff])
             let cutoffDay = DailySummaries.day(ofMilliseconds: cutoff)
-            try db.execute(sql: "DELETE FROM activity_daily WHERE day < ?", arguments: [cutoffDay])
-            try db.execute(sql: "DELETE FROM object_daily WHERE day < ?", arguments: [cutoffDay])
+            // Every daily summary of the days wholly before the cut: the all-time rollups are
+            // made again from them (`recount`).
+            for table in ["activity_daily", "object_daily", "usage_daily"] {
+                try db.execute(sql: "DELETE FROM \(table) WHERE day < ?", arguments: [cutoffDay])
+            }
             try DailySummaries.recount(db, days: cutoffDay...cutoffDay)
             try db.execute(
                 sql: """

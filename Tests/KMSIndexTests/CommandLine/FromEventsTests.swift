@@ -46,8 +46,9 @@ final class FromEventsTests: XCTestCase {
         }
     }
 
-    /// Merge adds a shard's summaries to the index's, and prune counts again the day it cuts
-    /// and makes the all-time rollups again: after both, the summaries still equal the events.
+    /// Merge adds a shard's summaries to the index's, and prune deletes those of the days before
+    /// the one it cuts, counts that day again and makes the all-time rollups again: after both,
+    /// the summaries still equal the events.
     func testSummariesAfterMergeAndPruneEqualTheEvents() throws {
         let dir = try TempDir()
         _ = try generatedTree(dir, seed: 12)
@@ -75,6 +76,10 @@ final class FromEventsTests: XCTestCase {
         let prune = try runKMSIndex(["prune", "--db", db, "--before", "2024-03-01T13:00:00Z"])
         XCTAssertEqual(prune.status, 0, prune.stderr)
         try compareAll("pruned")
+        // A cut past a whole day: that day's summaries go with its events.
+        let whole = try runKMSIndex(["prune", "--db", db, "--before", "2024-03-02T05:00:00Z"])
+        XCTAssertEqual(whole.status, 0, whole.stderr)
+        try compareAll("pruned past a day")
     }
 
     /// With every summary and rollup off by one somewhere, the listings show it and
