@@ -128,7 +128,7 @@ extension KMSIndexCommand {
                             var metadata: Logger.Metadata = ["path": "\(path)", "count": "\(count)"]
                             if let first = examples.first { metadata["first"] = "record \(first.index): \(first.reason)" }
                             let first = examples.first.map { " (record \($0.index): \($0.reason))" } ?? ""
-                            logger.warning("\(path): \(count) malformed KMS record(s) not indexed\(first)", metadata: metadata)
+                            logger.warning("\(path): \(count) malformed record(s) not indexed\(first)", metadata: metadata)
                         }
                     }, progress: display.isActive ? { display.update($0) } : nil)
                 withExtendedLifetime(lock) {}

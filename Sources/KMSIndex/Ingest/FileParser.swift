@@ -73,10 +73,10 @@ package struct FileParser: Sendable {
                         else { return }
                         result.s3Reads.append(read)
                     } catch let error as RecordError {
-                        result.s3MalformedCount += 1
+                        result.otherMalformedCount += 1
                         logReader.noteMalformed(index, error.description)
                     } catch {
-                        result.s3MalformedCount += 1
+                        result.otherMalformedCount += 1
                         logReader.noteMalformed(index, "S3 record that is not valid JSON")
                     }
                 }
@@ -126,6 +126,7 @@ package struct FileParser: Sendable {
             result.records = reader.recordCount
             result.kmsRecords = reader.kmsRecordCount
             result.malformedCount = reader.malformedCount
+            result.otherMalformedCount += reader.notObjectCount
             result.malformed = reader.malformed
         }
         if result.outcome == .ingested {

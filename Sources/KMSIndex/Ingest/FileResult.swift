@@ -43,8 +43,9 @@ package struct FileResult: Sendable {
     /// `--s3-reads auto`: buckets of S3 reads not built, as their bucket was not known to
     /// count when the file was read (see `S3ReadStaging`).
     package var s3NotedBuckets: Set<String> = []
-    /// S3 read records that could not be used (counted in `malformedCount` too).
-    package var s3MalformedCount = 0
+    /// Records that could not be used and are not KMS records (counted in `malformedCount`
+    /// too): S3 reads, and records that are not JSON objects.
+    package var otherMalformedCount = 0
 
     package init(path: String, size: Int64, mtimeNs: Int64, outcome: FileOutcome) {
         self.path = path

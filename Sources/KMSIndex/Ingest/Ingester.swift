@@ -114,9 +114,10 @@ package struct IngestSummary: Sendable, Equatable {
     package var filesSkipped: Int { skippedByReason.values.reduce(0, +) }
     package var filesFailed: Int { failed.count }
     /// KMS records that were already indexed (duplicate deliveries, or overlapping files).
-    package var duplicates: Int { kmsRecords - (malformedRecords - s3MalformedRecords) - eventsAdded }
-    /// S3 read records rejected as malformed (also in `malformedRecords`).
-    package var s3MalformedRecords = 0
+    package var duplicates: Int { kmsRecords - (malformedRecords - otherMalformedRecords) - eventsAdded }
+    /// Records rejected as malformed that are not KMS records (also in `malformedRecords`): S3
+    /// reads, and records that are not JSON objects.
+    package var otherMalformedRecords = 0
 
     package init() {}
 }
@@ -372,7 +373,7 @@ package final class Ingester {
             summary.kmsRecords += result.kmsRecords
             summary.eventsAdded += added
             summary.malformedRecords += result.malformedCount
-            summary.s3MalformedRecords += result.s3MalformedCount
+            summary.otherMalformedRecords += result.otherMalformedCount
             if result.malformedCount > 0 {
                 diagnostic(.malformedRecords(path: result.path, count: result.malformedCount, examples: result.malformed))
             }

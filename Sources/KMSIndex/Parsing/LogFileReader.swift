@@ -15,6 +15,9 @@ package final class LogFileReader {
     @exclusivity(unchecked) package private(set) var kmsRecordCount = 0
     package private(set) var malformed: [MalformedRecord] = []
     package private(set) var malformedCount = 0
+    /// Records that are not JSON objects (counted in `malformedCount` too): neither KMS records
+    /// nor any other kind.
+    package private(set) var notObjectCount = 0
     /// Called with each S3 record that may read an object (see `scanRecord`), a scanner over
     /// just its bytes, and its index in `Records`; nil: S3 records are skipped like any other.
     /// The third argument says whether it is a copy (`CopyObject`, `UploadPartCopy`), when
@@ -147,6 +150,7 @@ package final class LogFileReader {
                 // Unwrapped as a temporary, not bound to a name: a bound record was copied.
                 if built != nil { try onKMSRecord(built.take()!, index) }
             case .notObject:
+                notObjectCount += 1
                 noteMalformed(index, "record is not a JSON object")
             }
             done = try step { s -> Bool in

@@ -170,7 +170,7 @@ final class EventWriter {
         var reason = file.outcome.reason
         if file.outcome == .ingested, file.malformedCount > 0 {
             reason =
-                "\(file.malformedCount) malformed \(file.s3MalformedCount > 0 ? "" : "KMS ")record(s): "
+                "\(file.malformedCount) malformed \(file.otherMalformedCount > 0 ? "" : "KMS ")record(s): "
                 + file.malformed.prefix(3).map { "record \($0.index): \($0.reason)" }.joined(separator: "; ")
         }
         // The events name the file's row before it is written: it is written once, with their count.

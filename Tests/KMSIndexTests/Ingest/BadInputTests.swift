@@ -69,6 +69,26 @@ final class BadInputTests: XCTestCase {
         XCTAssertEqual(summary.eventsAdded, 100 + expected.values.map(\.events).reduce(0, +))
     }
 
+    /// Records that are not JSON objects are malformed, not KMS records: they count in neither
+    /// the events added nor the duplicates.
+    func testRecordsThatAreNotObjectsAreNotCountedAsDuplicates() throws {
+        let dir = try TempDir()
+        let index = try makeIndex(dir)
+        let first = kmsRecord(eventID: "11111111-1111-4111-8111-111111111111")
+        let records = [first, kmsRecord(), "1", #""x""#, "null", kmsRecord(eventTime: "not a time")]
+        let (summary, diagnostics) = try ingest(index, [try dir.write("a/" + logPath(), gzip(logFile(records)))])
+        XCTAssertEqual([summary.kmsRecords, summary.eventsAdded, summary.malformedRecords, summary.duplicates], [3, 2, 4, 0])
+        guard case .malformedRecords(_, let count, let examples) = diagnostics.first, diagnostics.count == 1 else {
+            return XCTFail("\(diagnostics)")
+        }
+        XCTAssertEqual(count, 4)
+        XCTAssertEqual(examples.map(\.reason).filter { $0 == "record is not a JSON object" }.count, 3)
+        // The same event again, beside one more record that is not an object: one duplicate.
+        let again = [first, "[]"]
+        let (second, _) = try ingest(index, [try dir.write("b/" + logPath(unique: "Again"), gzip(logFile(again)))])
+        XCTAssertEqual([second.kmsRecords, second.eventsAdded, second.malformedRecords, second.duplicates], [1, 0, 1, 1])
+    }
+
     func testInvalidUTF8IsReplacedAndDuplicateKeysKeepTheLast() throws {
         let dir = try TempDir()
         let index = try makeIndex(dir)

@@ -204,7 +204,7 @@ final class S3ReadsTests: XCTestCase {
         XCTAssertEqual(summary.eventsAdded, Self.kmsRecords.count)
         XCTAssertEqual(summary.s3ReadsAdded, 1)
         XCTAssertEqual(summary.duplicates, 0)
-        XCTAssertEqual(summary.s3MalformedRecords, 1)
+        XCTAssertEqual(summary.otherMalformedRecords, 1)
         guard case let .malformedRecords(path, 1, examples)? = diagnostics.first else { return XCTFail("\(diagnostics)") }
         XCTAssertTrue(path.hasSuffix(".json.gz"))
         XCTAssertEqual(examples.first?.reason, "S3 record without a string eventID")
