@@ -135,6 +135,8 @@ package struct S3Location: Equatable, Sendable {
     /// Last path component of the key: the file name of a log file.
     package var name: String? {
         guard let key, kind == .object else { return nil }
-        return key.split(separator: "/", omittingEmptySubsequences: false).last.map(String.init)
+        // From the last '/': a key of many parts is not split whole.
+        guard let slash = key.utf8.lastIndex(of: UInt8(ascii: "/")) else { return key }
+        return String(key[key.utf8.index(after: slash)...])
     }
 }

@@ -255,10 +255,23 @@ enum CloudTrailLogName {
     /// CloudTrail writes a day's log files (`.../ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/`):
     /// `ACCOUNT_CloudTrail_REGION_YYYYMMDDT`; else nil.
     static func namePrefix(folder: String) -> String? {
-        guard folder.hasSuffix("/") else { return nil }
-        let parts = folder.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).dropLast().suffix(6)
-        guard parts.count == 6 else { return nil }
-        let p = parts.map { String(decoding: $0, as: UTF8.self) }
+        // The last six parts, found from the end: a key of a million parts was split whole
+        // before, 60 bytes of memory for each '/'.
+        let utf8 = folder.utf8, slash = UInt8(ascii: "/")
+        guard utf8.last == slash else { return nil }
+        var ends = [utf8.index(before: utf8.endIndex)]
+        var i = ends[0]
+        while i > utf8.startIndex, ends.count < 7 {
+            utf8.formIndex(before: &i)
+            if utf8[i] == slash { ends.append(i) }
+        }
+        guard ends.count >= 6 else { return nil }
+        let first = ends.count == 7 ? utf8.index(after: ends[6]) : utf8.startIndex
+        let p = (0..<6).map { k -> String in
+            let j = 5 - k
+            let start = j == 5 ? first : utf8.index(after: ends[j + 1])
+            return String(folder[start..<ends[j]])
+        }
         func digits(_ text: String, _ count: Int) -> Bool { text.utf8.count == count && text.utf8.allSatisfy { $0 >= 48 && $0 <= 57 } }
         guard !p[0].isEmpty, p[1] == "CloudTrail", !p[2].isEmpty, digits(p[3], 4), digits(p[4], 2), digits(p[5], 2) else { return nil }
         return "\(p[0])_CloudTrail_\(p[2])_\(p[3])\(p[4])\(p[5])T"

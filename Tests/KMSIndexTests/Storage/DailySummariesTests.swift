@@ -312,6 +312,26 @@ final class DailySummariesTests: XCTestCase {
         XCTAssertEqual(CloudTrailLogName.parts("a_CloudTrail__x")?.account, "a")
         XCTAssertNil(CloudTrailLogName.parts("a_CloudTrail__x")?.region)  // empty region
     }
+
+    /// A day's log folder gives what its files' names start with; anything else gives nil,
+    /// however many parts it has (read from the end: a key of a million parts costs its length).
+    func testLogFoldersGiveTheirNamePrefix() {
+        let day = "AWSLogs/111122223333/CloudTrail/eu-west-1/2024/03/01/"
+        XCTAssertEqual(CloudTrailLogName.namePrefix(folder: day), "111122223333_CloudTrail_eu-west-1_20240301T")
+        XCTAssertEqual(CloudTrailLogName.namePrefix(folder: "/" + day), "111122223333_CloudTrail_eu-west-1_20240301T")
+        XCTAssertEqual(
+            CloudTrailLogName.namePrefix(folder: "111122223333/CloudTrail/eu-west-1/2024/03/01/"), "111122223333_CloudTrail_eu-west-1_20240301T")
+        XCTAssertNil(CloudTrailLogName.namePrefix(folder: "CloudTrail/eu-west-1/2024/03/01/"))  // five parts
+        XCTAssertNil(CloudTrailLogName.namePrefix(folder: "/CloudTrail/eu-west-1/2024/03/01/"))  // an empty account
+        XCTAssertNil(CloudTrailLogName.namePrefix(folder: String(day.dropLast())))  // not a folder
+        XCTAssertNil(CloudTrailLogName.namePrefix(folder: "AWSLogs/111122223333/CloudTrail/eu-west-1/2024/3/01/"))
+        XCTAssertNil(CloudTrailLogName.namePrefix(folder: String(repeating: "/", count: 1_000_000)))
+        XCTAssertNil(CloudTrailLogName.namePrefix(folder: ""))
+        XCTAssertNil(CloudTrailLogName.namePrefix(folder: "/"))
+        XCTAssertEqual(S3Location(arn: "arn:aws:s3:::b/a/b/c.gz").name, "c.gz")
+        XCTAssertEqual(S3Location(arn: "arn:aws:s3:::b/c.gz").name, "c.gz")
+        XCTAssertEqual(S3Location(arn: "arn:aws:s3:::b/" + String(repeating: "/", count: 100_000) + "x").name, "x")
+    }
 }
 
 /// `Denied.table` as one SQL query over the failed events (its first form): the reference.
