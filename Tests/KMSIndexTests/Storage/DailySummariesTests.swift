@@ -320,7 +320,8 @@ final class DailySummariesTests: XCTestCase {
         XCTAssertEqual(CloudTrailLogName.namePrefix(folder: day), "111122223333_CloudTrail_eu-west-1_20240301T")
         XCTAssertEqual(CloudTrailLogName.namePrefix(folder: "/" + day), "111122223333_CloudTrail_eu-west-1_20240301T")
         XCTAssertEqual(
-            CloudTrailLogName.namePrefix(folder: "111122223333/CloudTrail/eu-west-1/2024/03/01/"), "111122223333_CloudTrail_eu-west-1_20240301T")
+            CloudTrailLogName.namePrefix(folder: "111122223333/CloudTrail/eu-west-1/2024/03/01/"),
+            "111122223333_CloudTrail_eu-west-1_20240301T")
         XCTAssertNil(CloudTrailLogName.namePrefix(folder: "CloudTrail/eu-west-1/2024/03/01/"))  // five parts
         XCTAssertNil(CloudTrailLogName.namePrefix(folder: "/CloudTrail/eu-west-1/2024/03/01/"))  // an empty account
         XCTAssertNil(CloudTrailLogName.namePrefix(folder: String(day.dropLast())))  // not a folder
