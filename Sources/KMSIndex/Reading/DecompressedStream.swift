@@ -20,6 +20,7 @@ package enum ReadError: Error, Equatable, CustomStringConvertible {
     case corruptGzip(String)
     case trailingGarbage(offset: Int)
     case tooLarge(limit: Int)
+    case notRegularFile(kind: String)
 
     package var description: String {
         switch self {
@@ -35,6 +36,8 @@ package enum ReadError: Error, Equatable, CustomStringConvertible {
             return "data after the end of the gzip stream at byte \(offset) is not another gzip member"
         case let .tooLarge(limit):
             return "decompressed content exceeds the limit of \(limit) bytes (raise it with --max-file-bytes)"
+        case let .notRegularFile(kind):
+            return "not a regular file: \(kind)"
         }
     }
 }
@@ -88,8 +91,22 @@ package final class DecompressedStream {
         inputCapacity = max(inputBytes, 16)
         if hashContent { hasher = SHA256() }
         if hashFile { fileHasher = SHA256() }
-        fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw ReadError.io(operation: .open, errno: errno) }
+        // Opened without waiting and checked before reading: a FIFO would block the run (and
+        // its lock) until something wrote to it.
+        let opened = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard opened >= 0 else { throw ReadError.io(operation: .open, errno: errno) }
+        var st = stat()
+        guard fstat(opened, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+            close(opened)
+            switch st.st_mode & S_IFMT {
+            case S_IFDIR: throw ReadError.notRegularFile(kind: "a directory")
+            case S_IFIFO: throw ReadError.notRegularFile(kind: "a FIFO")
+            case S_IFSOCK: throw ReadError.notRegularFile(kind: "a socket")
+            default: throw ReadError.notRegularFile(kind: "a device")
+            }
+        }
+        _ = fcntl(opened, F_SETFL, fcntl(opened, F_GETFL) & ~O_NONBLOCK)
+        fd = opened
         input = .allocate(capacity: inputCapacity)
         inflater = .allocate(capacity: 1)
     }

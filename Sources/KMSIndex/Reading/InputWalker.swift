@@ -202,7 +202,8 @@ package struct InputWalker {
                     try visit(InputFile(path: path, size: Int64(st.st_size), mtimeNs: mtime(st)))
                 }
             default:
-                break
+                // A FIFO, a socket or a device: never read (a FIFO would block the run).
+                try note(.skipped(path: path, reason: "not a regular file"))
             }
         }
     }

@@ -108,6 +108,25 @@ final class BadInputTests: XCTestCase {
         XCTAssertEqual(name, "GenerateDataKey")
     }
 
+    /// A FIFO is never read: in a folder it is skipped as not a regular file, and given by
+    /// name it fails with that reason, where reading it would have waited for a writer forever.
+    func testAFIFOIsSkippedOrFailsWithoutBlocking() throws {
+        let dir = try TempDir()
+        let index = try makeIndex(dir)
+        try dir.write("tree/" + logPath(), gzip(logFile([kmsRecord()])))
+        let fifo = dir.path + "/tree/" + logPath(unique: "Fifo")
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        let (summary, diagnostics) = try ingest(index, [dir.path + "/tree"])
+        XCTAssertEqual(summary.eventsAdded, 1)
+        XCTAssertEqual(summary.skippedByReason, ["not a regular file": 1])
+        XCTAssertEqual(summary.filesFailed, 0, "\(diagnostics)")
+        let (named, failures) = try ingest(index, [fifo])
+        XCTAssertEqual(named.filesFailed, 1)
+        guard case .fileFailed(let path, let reason) = failures.first else { return XCTFail("\(failures)") }
+        XCTAssertEqual(path, fifo)
+        XCTAssertEqual(reason, "not a regular file: a FIFO")
+    }
+
     func testSymlinkLoopUnreadableAndVanishingFiles() throws {
         let dir = try TempDir()
         try dir.write("tree/a/" + logPath(unique: "loop000000000000"), gzip(logFile([kmsRecord(eventID: "in-loop")])))
@@ -125,7 +144,7 @@ final class BadInputTests: XCTestCase {
         // Given explicitly, a folder named like a file, and a file gone by the time it is read.
         let parser = FileParser()
         let folder = parser.parse(InputFile(path: dir.path + "/tree/folder.json.gz", size: 0, mtimeNs: 0))
-        XCTAssertEqual(folder.outcome, .failed(reason: "read: Is a directory"))
+        XCTAssertEqual(folder.outcome, .failed(reason: "not a regular file: a directory"))
         let gone = parser.parse(InputFile(path: dir.path + "/gone.json.gz", size: 10, mtimeNs: 1))
         XCTAssertEqual(gone.outcome, .skipped(reason: "vanished before it could be read"))
     }
