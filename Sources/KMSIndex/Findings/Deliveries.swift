@@ -4,7 +4,8 @@ import GRDB
 /// is one CloudTrail `GenerateDataKey` naming the file) went more than an hour without one, or
 /// delivered on a day less than half of its usual.
 ///
-/// Judged on the days the window's events fall on. A gap that reaches the end of the data is
+/// Judged on the days the window's events fall on; a gap that ends before the window's first
+/// time (`--since TIME`) is not the window's. A gap that reaches the end of the data is
 /// measured to the newest event in the index, not to the clock: an index fed nightly sees a
 /// trail that stopped today tomorrow, and an old index read later raises nothing it did not
 /// hold. A deliverer silent for the 30 days before a day is not judged on it.
@@ -40,7 +41,8 @@ enum DeliveryFindings {
                 let next = counts.filter { $0.key > day }.map(\.value.first).min()
                 var stopped = false
                 let sequence = (previous.map { [$0] } ?? []) + inDay + [next ?? newest]
-                for (a, b) in zip(sequence, sequence.dropFirst()) where b - a > maxGapMs && a < end && b > start {
+                let from = max(start, scope.windowStart ?? start)
+                for (a, b) in zip(sequence, sequence.dropFirst()) where b - a > maxGapMs && a < end && b > from {
                     stopped = true
                     let finding = gap(db, scope, subject: subject, from: a, to: b, ongoing: next == nil && b == sequence.last)
                     if reported.insert(finding.id).inserted { findings.append(finding) }

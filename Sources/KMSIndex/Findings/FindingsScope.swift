@@ -18,6 +18,9 @@ struct FindingsScope {
     var arguments: [(any DatabaseValueConvertible)?]
     /// UTC days (since 1970) the window's events fall on, ascending.
     var days: [Int]
+    /// The window's first time (ms), when it starts at a time (`since`): what ends before it is
+    /// not the window's, even on its first day.
+    var windowStart: Int64?
     /// The newest event time in the index (ms): where "stopped for more than an hour" is judged
     /// at the end of the data, instead of the wall clock.
     var newestTime: Int64?
@@ -53,6 +56,7 @@ struct FindingsScope {
                 db, sql: "SELECT DISTINCT \(day) FROM events WHERE id > ? AND id <= ? ORDER BY 1",
                 arguments: [watermark, upperEventID])
         case let .since(ms):
+            windowStart = ms
             condition = "e.id IN (SELECT event_id FROM event_uids WHERE event_time >= ?)"
             arguments = [ms]
             s3Condition = "r.event_time >= ?"

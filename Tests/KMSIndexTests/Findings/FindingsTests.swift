@@ -166,6 +166,19 @@ final class FindingsTests: XCTestCase {
             try Findings.collect(other, window: .all, digestPaths: [digests]).findings.map(\.id).sorted(), all.map(\.id).sorted())
     }
 
+    /// `--since TIME` keeps a gap in deliveries that ends at or after that time, not one that
+    /// ended before it on the same day.
+    func testAGapThatEndedBeforeTheWindowIsNotTheWindows() throws {
+        let (_, _, _, index, digests) = try busyIndex()
+        func gaps(since time: String) throws -> [String] {
+            try Findings.collect(index, window: .since(StoredTime.milliseconds(time)!), digestPaths: [digests]).findings
+                .filter { $0.kind == .deliveriesStopped }.map(\.time)
+        }
+        XCTAssertEqual(try gaps(since: "2024-03-05T00:00:00Z"), ["2024-03-05T10:00:00Z"])
+        XCTAssertEqual(try gaps(since: "2024-03-05T12:00:00Z"), ["2024-03-05T10:00:00Z"])  // still in the gap
+        XCTAssertEqual(try gaps(since: "2024-03-05T13:00:00Z"), [])
+    }
+
     func testASilencedReaderIsLeftOutAndTheOtherFindingsStay() throws {
         let (_, _, busy, index, digests) = try busyIndex()
         try Findings.silence(index, kind: .newLogReader, principal: T.intruder, subject: nil)
