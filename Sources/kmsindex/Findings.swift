@@ -54,6 +54,11 @@ extension KMSIndexCommand {
         @Option(help: ArgumentHelp("With --silence: only this subject (object, key, trail and account/region).", valueName: "text"))
         var subject: String?
 
+        @Option(
+            help: ArgumentHelp(
+                "Seconds to wait for an ingest writing to the same index before writing what was reported.", valueName: "seconds"))
+        var wait: Double = 600
+
         mutating func validate() throws {
             if since != nil && all { throw ValidationError("--since and --all exclude each other") }
             if silence != nil && unsilence != nil { throw ValidationError("--silence and --unsilence exclude each other") }
@@ -77,6 +82,8 @@ extension KMSIndexCommand {
             if let kind = silence ?? unsilence {
                 do {
                     _ = try IndexDatabase.openForReading(path: path)
+                    let lock = try IndexLock(indexPath: path, timeout: wait)
+                    defer { withExtendedLifetime(lock) {} }
                     let index = try IndexDatabase.openForWriting(path: path, lockTimeout: nil)
                     if silence != nil {
                         try Findings.silence(index, kind: kind, principal: principal, subject: subject)
@@ -103,9 +110,13 @@ extension KMSIndexCommand {
             // Nothing found prints nothing (JSON: []), so that cron mails nothing.
             if !run.findings.isEmpty || format == .json { Console.out(Finding.render(run.findings, format)) }
             do {
+                // Written under the index lock, as an ingest writes: a running ingest is waited
+                // for (up to --wait), not met with SQLite's "database is locked".
+                let lock = try IndexLock(indexPath: path, timeout: wait)
                 let writable = try IndexDatabase.openForWriting(path: path, lockTimeout: nil)
                 try Findings.markReported(writable, run)
                 try Audit.storeContentHashes(run.contentHashes, in: writable)
+                withExtendedLifetime(lock) {}
             } catch {
                 throw failure(writing: path, error)
             }

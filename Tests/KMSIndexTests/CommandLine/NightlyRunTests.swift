@@ -84,6 +84,27 @@ final class NightlyRunTests: XCTestCase {
         withExtendedLifetime(held) {}
     }
 
+    /// findings reads while an ingest writes, and writes what it reported under the index lock:
+    /// it waits for the ingest (`--wait`), and says so plainly when that is too long.
+    func testFindingsWaitsForAnIngestBeforeWritingWhatItReported() throws {
+        let dir = try TempDir()
+        let db = dir.path + "/i.sqlite"
+        try dir.write(logPath(), gzip(logFile([kmsRecord(eventID: "l1")])))
+        XCTAssertEqual(try runBinary(["ingest", "-q", "--db", db, dir.path]).status, 0)
+        var held: IndexLock? = try IndexLock(indexPath: db, timeout: 0)
+        let refused = try runBinary(["findings", "--wait", "0.3", "--db", db])
+        XCTAssertEqual(refused.status, 2)
+        XCTAssertTrue(refused.stderr.contains("another kmsindex (pid \(getpid())) is writing to \(db)"), refused.stderr)
+        XCTAssertFalse(refused.stderr.contains("database is locked"), refused.stderr)
+        let silence = try runBinary(["findings", "--wait", "0.3", "--db", db, "--silence", "new-log-reader"])
+        XCTAssertEqual(silence.status, 2)
+        XCTAssertTrue(silence.stderr.contains("is writing to \(db)"), silence.stderr)
+        XCTAssertNotNil(held)
+        held = nil  // released
+        let free = try runBinary(["findings", "--wait", "0.3", "--db", db])
+        XCTAssertNotEqual(free.status, 2, free.stderr)
+    }
+
     func testTwoIngestsAtOnceOnOverlappingTreesBothFinishWithEveryEventOnce() throws {
         let dir = try TempDir()
         let truth = try Synth.generate(
