@@ -123,12 +123,24 @@ package enum EventTime {
                 offsetMinutes = sign * (oh * 60 + om)
             }
         }
-        guard k == b.count, (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else {
+        guard k == b.count, (1...12).contains(month), (1...daysIn(month: month, year: year)).contains(day), hour < 24, minute < 60,
+            second < 61
+        else {
             return nil
         }
         return Parts(
             year: year, month: month, day: day, hour: hour, minute: minute, second: second,
             fraction: fraction, offsetMinutes: offsetMinutes)
+    }
+
+    /// Days in a month of the proleptic Gregorian calendar: February 30 is no time, and was
+    /// moved to March 2 by the arithmetic below.
+    static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
     }
 
     static func daysFromCivil(_ y0: Int, _ m: Int, _ d: Int) -> Int {

@@ -28,7 +28,7 @@ package enum StoredTime {
             guard let y = digits(negative ? 1 : 0, t - 6), b[t - 6] == UInt8(ascii: "-"), let month = digits(t - 5, t - 3),
                 b[t - 3] == UInt8(ascii: "-"), let day = digits(t - 2, t), let hour = digits(t + 1, t + 3), b[t + 3] == UInt8(ascii: ":"),
                 let minute = digits(t + 4, t + 6), b[t + 6] == UInt8(ascii: ":"), let second = digits(t + 7, t + 9),
-                (1...12).contains(month), (1...31).contains(day)
+                (1...12).contains(month), (1...EventTime.daysIn(month: Int(month), year: Int(negative ? -y : y))).contains(Int(day))
             else { return nil }
             var millis: Int64 = 0
             let end = b.count - 1

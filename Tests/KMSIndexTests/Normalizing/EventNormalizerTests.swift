@@ -196,6 +196,14 @@ final class EventNormalizerTests: XCTestCase {
         XCTAssertEqual(EventTime.normalize("2021-10-19T00:30:00+01:00"), "2021-10-18T23:30:00Z")
         XCTAssertEqual(EventTime.normalize("2020-02-28T23:00:00-02:00"), "2020-02-29T01:00:00Z")
         XCTAssertNil(EventTime.normalize("2021-13-19T00:56:05Z"))
+        // No such day: rejected, not moved to the next month.
+        for bad in ["2015-02-30T00:22:00Z", "2015-02-29T00:00:00Z", "1900-02-29T00:00:00Z", "2024-04-31T00:00:00Z", "2024-03-32T00:00:00Z"] {
+            XCTAssertNil(EventTime.normalize(bad), bad)
+            XCTAssertNil(StoredTime.milliseconds(bad), bad)
+        }
+        XCTAssertEqual(EventTime.normalize("2024-02-29T00:00:00Z"), "2024-02-29T00:00:00Z")
+        XCTAssertEqual(EventTime.normalize("2000-02-29T00:00:00Z"), "2000-02-29T00:00:00Z")
+        XCTAssertEqual(EventTime.normalize("2024-12-31T23:59:59Z"), "2024-12-31T23:59:59Z")
         XCTAssertNil(EventTime.normalize("1637000000"))
     }
 
