@@ -97,7 +97,7 @@ extension KMSRecordFields {
             case "recipientAccountId": recipientAccountID = value.scalarText
             case "sourceIPAddress": sourceIPAddress = value.string
             case "userAgent": userAgent = value.string
-            case "errorCode": errorCode = value.string
+            case "errorCode": errorCode = Self.errorCode(value)
             case "errorMessage": errorMessage = value.string
             case "requestID": requestID = value.string.map { CloudTrailID($0) }
             case "sharedEventID": sharedEventID = value.string.map { CloudTrailID($0) }
@@ -110,6 +110,12 @@ extension KMSRecordFields {
             default: break
             }
         }
+    }
+
+    /// A string as it is; any other value but null as its JSON text (`KMSRecordReader`).
+    static func errorCode(_ value: JSONValue) -> String? {
+        if case .null = value { return nil }
+        return value.string ?? value.jsonText
     }
 
     static func readOnly(_ value: JSONValue) -> Bool? {

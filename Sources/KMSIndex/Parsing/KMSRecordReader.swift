@@ -53,6 +53,15 @@ extension KMSRecordFields {
         return f
     }
 
+    /// `errorCode`: a string as it is; any other value but null as its JSON text, so that a
+    /// failed call written oddly (`"errorCode": 403`) is never taken for a success.
+    static func readErrorCode(_ s: inout JSONScanner) throws -> String? {
+        if try s.peek() == UInt8(ascii: "\"") { return try s.readSharedString() }
+        let value = try s.parseValue(depth: 1)
+        if case .null = value { return nil }
+        return value.jsonText
+    }
+
     /// `read(_:)` into `f`, a new `KMSRecordFields()`. (Filling a variable the caller owns:
     /// returning a local of this size made the optimizer copy it, a retain and a release per
     /// string.)
@@ -67,7 +76,7 @@ extension KMSRecordFields {
             case .recipientAccountID: f.recipientAccountID = try s.readScalarText(depth: 1)
             case .sourceIPAddress: f.sourceIPAddress = try s.readSharedStringValue(depth: 1)
             case .userAgent: f.userAgent = try s.readSharedStringValue(depth: 1)
-            case .errorCode: f.errorCode = try s.readSharedStringValue(depth: 1)
+            case .errorCode: f.errorCode = try Self.readErrorCode(&s)
             case .errorMessage: f.errorMessage = try s.readSharedStringValue(depth: 1)
             case .requestID: f.requestID = try s.withStringValue(depth: 1) { CloudTrailID(utf8: $0) }
             case .sharedEventID: f.sharedEventID = try s.withStringValue(depth: 1) { CloudTrailID(utf8: $0) }

@@ -106,6 +106,26 @@ final class KMSRecordReaderTests: XCTestCase {
         check(#"{"recipientAccountId":null,"sessionCredentialFromConsole":false}"#)
     }
 
+    /// A failed call is never read as a success: an errorCode that is not a string is kept as
+    /// its JSON text; only null (or none) is a success.
+    func testAnErrorCodeOfAnyTypeButNullIsKept() {
+        for (json, code) in [
+            (#"{"errorCode":"AccessDenied"}"#, "AccessDenied"), (#"{"errorCode":403}"#, "403"), (#"{"errorCode":true}"#, "true"),
+            (#"{"errorCode":{"a":[1]}}"#, #"{"a":[1]}"#), (#"{"errorCode":[]}"#, "[]"),
+        ] {
+            check(json)
+            XCTAssertEqual(viaBytes(json), .fields(with { $0.errorCode = code }), json)
+        }
+        check(#"{"errorCode":null}"#)
+        XCTAssertEqual(viaBytes(#"{"errorCode":null}"#), .fields(KMSRecordFields()))
+    }
+
+    private func with(_ change: (inout KMSRecordFields) -> Void) -> KMSRecordFields {
+        var fields = KMSRecordFields()
+        change(&fields)
+        return fields
+    }
+
     func testEscapesWhitespaceAndNonASCII() {
         check(#"{ "event\u0049D" : "\u00e9\ud83d\ude00" , "eventName" :"D\"e\\c" ,"userAgent":"é😀" }"#)
         check(#"{"requestParameters":{"encryptionContext":{"k\n":"v\t","\u212Ay":"kelvin"},"accessKe\u212AId":"x"}}"#)
