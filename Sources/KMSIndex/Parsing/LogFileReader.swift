@@ -91,7 +91,9 @@ package final class LogFileReader {
                 try s.skipWhitespace()
                 return k
             }
-            if key == "Records" && !sawRecords {
+            // A second `Records` is read too: its records are the file's as well, and dropping
+            // them without a word would lose events (a record's duplicate keys keep the last).
+            if key == "Records" {
                 sawRecords = true
                 try readRecords(building: build, onKMSRecord: onKMSRecord)
             } else {

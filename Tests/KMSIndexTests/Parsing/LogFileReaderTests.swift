@@ -55,6 +55,16 @@ final class LogFileReaderTests: XCTestCase {
         XCTAssertEqual(r.kms.first?["eventID"], .string("z"))
     }
 
+    /// A file with `Records` twice: the records of both are the file's, numbered on.
+    func testASecondRecordsArrayIsReadToo() throws {
+        let text = #"{"Records":[\#(kmsRecord(eventID: "a"))],"x":1,"Records":[\#(s3Record(1)),\#(kmsRecord(eventID: "b"))]}"#
+        let r = try read(text)
+        XCTAssertEqual(r.kind, .log)
+        XCTAssertEqual(r.records, 3)
+        XCTAssertEqual(r.kms.map { $0["eventID"]?.string }, ["a", "b"])
+        XCTAssertEqual(try read(#"{"Records":[],"Records":5}"#).error, try read(#"{"Records":5}"#).error)
+    }
+
     func testEscapedEventSourceStillMatches() throws {
         let r = try read(#"{"Records":[{"eventSource":"kms\u002eamazonaws.com","eventID":"x"}]}"#)
         XCTAssertEqual(r.kms.count, 1)
