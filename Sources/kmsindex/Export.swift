@@ -44,6 +44,12 @@ extension KMSIndexCommand {
                     throw ValidationError("\(name) takes a day, YYYY-MM-DD, or Nd for N days ago; not '\(value)'")
                 }
             }
+            let today = Int(Date().timeIntervalSince1970 / 86400)
+            if let since, let until, let first = DeliveryDays.day(since, today: today), let last = DeliveryDays.day(until, today: today),
+                first > last
+            {
+                throw ValidationError("--since \(since) is after --until \(until): no day would be written")
+            }
         }
 
         mutating func run() throws {

@@ -78,6 +78,11 @@ extension KMSIndexCommand {
             if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
             if maxFileBytes < 1 { throw ValidationError("--max-file-bytes must be positive") }
             if wait < 0 { throw ValidationError("--wait must not be negative") }
+            // A path that does not exist is a mistyped argument (or a volume not mounted): refused
+            // before the index is opened, rather than recorded in its ledger as a failed file.
+            for path in paths where access(path, F_OK) != 0 && errno == ENOENT {
+                throw ValidationError("no such file or folder: \(path)")
+            }
             if S3ReadMode(argument: s3Reads) == nil {
                 throw ValidationError("--s3-reads takes auto, all, none or bucket names separated by commas; not '\(s3Reads)'")
             }
@@ -85,6 +90,12 @@ extension KMSIndexCommand {
                 if let value, DeliveryDays.day(value, today: 0) == nil {
                     throw ValidationError("\(name) takes a day, YYYY-MM-DD, or Nd for N days ago; not '\(value)'")
                 }
+            }
+            let today = Int(Date().timeIntervalSince1970 / 86400)
+            if let since, let until, let first = DeliveryDays.day(since, today: today), let last = DeliveryDays.day(until, today: today),
+                first > last
+            {
+                throw ValidationError("--since \(since) is after --until \(until): no day would be read")
             }
             _ = try logging.makeLogger(quiet: quiet)
         }

@@ -12,7 +12,8 @@ extension KMSIndexCommand {
             abstract: "List who decrypted an S3 object (a CloudTrail log file or any SSE-KMS object).",
             discussion: """
                 OBJECT is an object ARN, s3://bucket/key, bucket/key, a bucket (s3://bucket or its \
-                ARN, for S3 Bucket Keys), or a file name or key suffix that matches one object. \
+                ARN, for S3 Bucket Keys), or the end of a key from a '/' on (a file name) that \
+                matches one object. \
                 Exit status: 0 reads listed, 1 none (stderr says why), 2 error.
                 """,
             version: KMSIndexCommand.versionLine
@@ -24,8 +25,12 @@ extension KMSIndexCommand {
         @Option(name: .long, help: DatabaseOptions.help, completion: .file())
         var db: String?
 
-        @Argument(help: ArgumentHelp("The object.", valueName: "object"))
+        @Argument(help: ArgumentHelp("The S3 object or log file (see above).", valueName: "object"))
         var object: String
+
+        mutating func validate() throws {
+            if object.allSatisfy(\.isWhitespace) { throw ValidationError("give the object: an ARN, s3://bucket/key or a file name") }
+        }
 
         @Option(help: "Output format.")
         var format: OutputFormat = .table
@@ -70,7 +75,7 @@ extension KMSIndexCommand {
                 var reads: [EventRow] = [], writes: [EventRow] = []
                 try whoRead.forEachEvent(of: known, s3: s3, writes: { writes = $0 }, read: { reads.append($0) })
                 return report(
-                    .object(known, reads: reads, writes: writes, bucketKeysOnly: false), object: known.arn, format: format, all: all)
+                    .object(known, reads: reads, writes: writes, bucketLevel: .none), object: known.arn, format: format, all: all)
             }
             let printer = RowPrinter(columns: table([], format).columns, format: format, writeBytes: Console.out(bytes:))
             var hiddenAlone = 0
@@ -89,8 +94,8 @@ extension KMSIndexCommand {
                 })
             let hidden = hiddenAlone + hiddenPairs.count
             if printer.rowCount == 0 && hidden == 0 {
-                let bucketOnly = known.kind != "bucket" ? try whoRead.bucketKeysOnly(bucket: known.bucket) : false
-                reportNoReads(known, bucketKeysOnly: bucketOnly)
+                let bucketLevel = known.kind != "bucket" ? try whoRead.bucketLevelContexts(bucket: known.bucket) : .none
+                reportNoReads(known, bucketLevel: bucketLevel)
                 if format != .table { printer.finish() }
                 return 1
             }
@@ -110,12 +115,17 @@ extension KMSIndexCommand {
         }
 
         /// Why an object known to the index has no reads to list.
-        static func reportNoReads(_ known: KnownObject, bucketKeysOnly: Bool) {
-            if bucketKeysOnly {
+        static func reportNoReads(_ known: KnownObject, bucketLevel: BucketLevelContexts) {
+            switch bucketLevel {
+            case .only:
                 Console.err(
                     "kmsindex: \(TerminalText.escape(known.arn)) is known, but its bucket is otherwise only seen with bucket-level encryption contexts (S3 Bucket Keys): reads of single objects are not recorded by KMS there. "
                         + Self.dataEventsAdvice(known.bucket))
-            } else {
+            case .also:
+                Console.err(
+                    "kmsindex: \(TerminalText.escape(known.arn)) is in the index, but no Decrypt of it is recorded; its bucket is also seen with bucket-level encryption contexts (S3 Bucket Keys), whose reads KMS does not record per object: who-read on the bucket lists them. "
+                        + Self.dataEventsAdvice(known.bucket))
+            case .none:
                 Console.err("kmsindex: \(TerminalText.escape(known.arn)) is in the index, but no Decrypt or S3 read of it is recorded")
             }
         }
@@ -127,19 +137,24 @@ extension KMSIndexCommand {
                 Console.err("kmsindex: \(TerminalText.escape(object)) matches \(candidates.count) objects; give more of the key:")
                 for candidate in candidates { Console.err("  " + TerminalText.escape(candidate)) }
                 return 2
-            case let .unknown(bucketKeysOnly):
-                if bucketKeysOnly {
+            case let .unknown(bucketLevel):
+                switch bucketLevel {
+                case .only:
                     Console.err(
                         "kmsindex: the bucket of \(TerminalText.escape(object)) is only seen with a bucket-level encryption context (S3 Bucket Keys): KMS does not record reads of single objects there; try who-read on the bucket. "
                             + Self.dataEventsAdvice(WhoRead.bucketName(object)))
-                } else {
+                case .also:
+                    Console.err(
+                        "kmsindex: no KMS event or S3 read in the index names \(TerminalText.escape(object)); its bucket is also seen with bucket-level encryption contexts (S3 Bucket Keys), whose reads KMS does not record per object: who-read on the bucket lists them. "
+                            + Self.dataEventsAdvice(WhoRead.bucketName(object)))
+                case .none:
                     Console.err("kmsindex: no KMS event or S3 read in the index names \(TerminalText.escape(object))")
                 }
                 return 1
-            case let .object(known, reads, writes, bucketKeysOnly):
+            case let .object(known, reads, writes, bucketLevel):
                 if format == .table { printHeader(known, writes: writes) }
                 if reads.isEmpty {
-                    reportNoReads(known, bucketKeysOnly: bucketKeysOnly)
+                    reportNoReads(known, bucketLevel: bucketLevel)
                     if format != .table { Console.out(Self.table(reads, format).render(format)) }
                     return 1
                 }

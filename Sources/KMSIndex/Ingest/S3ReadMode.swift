@@ -17,6 +17,9 @@ package enum S3ReadMode: Sendable, Equatable {
         case "all": self = .all
         case "none": self = .none
         default:
+            // `Auto` or `ALL` is a mistyped mode rather than a bucket (a legacy bucket name may
+            // hold capitals, but one named so is not worth the silent miss).
+            if ["auto", "all", "none"].contains(argument.lowercased()) { return nil }
             let names = argument.split(separator: ",").map { String($0) }.filter { !$0.isEmpty }
             guard !names.isEmpty, names.allSatisfy({ !$0.contains("/") && !$0.contains(":") }) else { return nil }
             self = .buckets(Set(names))

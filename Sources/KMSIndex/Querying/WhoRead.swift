@@ -175,13 +175,25 @@ package struct KnownObject: Sendable, Equatable {
     package var bucket: String?
 }
 
+/// How an object's bucket appears as a bucket-level encryption context (S3 Bucket Keys, where
+/// KMS never sees single objects): what an answer of no reads must say.
+package enum BucketLevelContexts: Sendable, Equatable {
+    /// Never: no read means no Decrypt.
+    case none
+    /// Beside contexts of single objects (Bucket Keys turned on for a bucket already in use):
+    /// reads made under a bucket key are not recorded per object.
+    case also
+    /// Only: no read of a single object is recorded by KMS there.
+    case only
+}
+
 /// The answer to "who read this object?".
 package enum WhoReadAnswer: Sendable, Equatable {
     /// The object is known: its Decrypt events (maybe none), and the events that wrote it.
-    case object(KnownObject, reads: [EventRow], writes: [EventRow], bucketKeysOnly: Bool)
-    /// Nothing in the index names it. `bucketKeysOnly` when its bucket appears only as a
-    /// bucket-level context (S3 Bucket Keys), where KMS never sees single objects.
-    case unknown(bucketKeysOnly: Bool)
+    /// `bucketLevel` is told when there are no reads.
+    case object(KnownObject, reads: [EventRow], writes: [EventRow], bucketLevel: BucketLevelContexts)
+    /// Nothing in the index names it.
+    case unknown(bucketLevel: BucketLevelContexts)
     /// A suffix that matches several objects.
     case ambiguous(candidates: [String])
 }
@@ -202,8 +214,8 @@ package struct WhoRead {
         }
         var reads: [EventRow] = [], writes: [EventRow] = []
         try forEachEvent(of: object, s3: try s3Reads(of: object), writes: { writes = $0 }, read: { reads.append($0) })
-        let bucketOnly = object.kind != "bucket" && reads.isEmpty ? try bucketKeysOnly(bucket: object.bucket) : false
-        return .object(object, reads: reads, writes: writes, bucketKeysOnly: bucketOnly)
+        let bucketLevel = object.kind != "bucket" && reads.isEmpty ? try bucketLevelContexts(bucket: object.bucket) : .none
+        return .object(object, reads: reads, writes: writes, bucketLevel: bucketLevel)
     }
 
     /// The one object `query` names, or the answer when it names none or several.
@@ -216,7 +228,7 @@ package struct WhoRead {
         let candidates = try resolve(query)
         if candidates.count > 1 { return .answered(.ambiguous(candidates: candidates.map(\.arn).sorted())) }
         guard let object = candidates.first else {
-            return .answered(.unknown(bucketKeysOnly: try bucketKeysOnly(bucket: Self.bucketName(query))))
+            return .answered(.unknown(bucketLevel: try bucketLevelContexts(bucket: Self.bucketName(query))))
         }
         return .found(object)
     }
@@ -309,15 +321,16 @@ package struct WhoRead {
         return Array((whole + ending).prefix(50))
     }
 
-    /// True when the bucket appears in the index, and only as a bucket-level context.
-    package func bucketKeysOnly(bucket: String?) throws -> Bool {
-        guard let bucket else { return false }
+    /// How the bucket appears as a bucket-level context in the index.
+    package func bucketLevelContexts(bucket: String?) throws -> BucketLevelContexts {
+        guard let bucket else { return .none }
         let kinds = try String.fetchAll(
             db,
             sql: """
                 SELECT DISTINCT kind FROM s3_objects WHERE bucket_id IN (SELECT id FROM s3_buckets WHERE name = ?)
                 """, arguments: [bucket])
-        return kinds == ["bucket"]
+        guard kinds.contains("bucket") else { return .none }
+        return kinds == ["bucket"] ? .only : .also
     }
 
     /// The bucket `query` names, when it names one.

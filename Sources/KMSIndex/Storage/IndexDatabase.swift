@@ -16,6 +16,10 @@ package enum DatabaseOpenError: Error, Equatable, CustomStringConvertible {
     case newerSchema(path: String, unknown: [String], known: Int)
     /// A backup's destination that already exists.
     case destinationExists(path: String)
+    /// `path` is a folder.
+    case isFolder(path: String)
+    /// The folder `path` would be in does not exist.
+    case noFolder(path: String)
 
     package var description: String {
         switch self {
@@ -32,6 +36,10 @@ package enum DatabaseOpenError: Error, Equatable, CustomStringConvertible {
                 + " this binary knows schema version \(known): upgrade kmsindex"
         case let .destinationExists(path):
             return "\(path) already exists; choose a new file for the backup"
+        case let .isFolder(path):
+            return "\(path) is a folder, not an index: give --db a file (such as \(path)/kmsindex.sqlite)"
+        case let .noFolder(path):
+            return "no folder for the index \(path): create the folder it is in first"
         }
     }
 }
@@ -134,6 +142,7 @@ package final class IndexDatabase: Sendable {
         guard stat(path, &status) == 0 else {
             throw DatabaseOpenError.noIndex(path: path)
         }
+        if status.st_mode & S_IFMT == S_IFDIR { throw DatabaseOpenError.isFolder(path: path) }
         try checkFileHeader(path: path)
         let queue = try readOnlyQueue(path: path)
         let pending = try queue.read { db -> Bool in

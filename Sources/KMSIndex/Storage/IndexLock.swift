@@ -21,7 +21,16 @@ package final class IndexLock {
         path = indexPath + ".lock"
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
-            throw LockError(description: "cannot open lock file \(path): \(String(cString: strerror(errno)))")
+            let code = errno
+            // Said as what the user gave: the index's folder, not the lock file beside it.
+            if code == ENOENT { throw DatabaseOpenError.noFolder(path: indexPath) }
+            throw LockError(description: "cannot open lock file \(path): \(String(cString: strerror(code)))")
+        }
+        var status = stat()
+        if stat(indexPath, &status) == 0, status.st_mode & S_IFMT == S_IFDIR {
+            close(fd)
+            unlink(path)
+            throw DatabaseOpenError.isFolder(path: indexPath)
         }
         let deadline = Date().addingTimeInterval(timeout)
         var told = false

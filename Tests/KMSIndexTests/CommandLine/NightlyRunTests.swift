@@ -105,6 +105,37 @@ final class NightlyRunTests: XCTestCase {
         XCTAssertNotEqual(free.status, 2, free.stderr)
     }
 
+    /// Days given the wrong way round, or a path that does not exist, are usage errors, not a
+    /// run that reads nothing or records a failure for good.
+    func testReversedDaysAreRefused() throws {
+        let dir = try TempDir()
+        let db = dir.path + "/i.sqlite"
+        let ingest = try runBinary(["ingest", "--db", db, "--since", "2024-03-02", "--until", "2024-03-01", dir.path])
+        XCTAssertEqual(ingest.status, 2)
+        XCTAssertTrue(ingest.stderr.contains("--since 2024-03-02 is after --until 2024-03-01"), ingest.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: db))
+        let export = try runBinary(["export", "--db", db, "--out", dir.path + "/out", "--since", "2024-03-02", "--until", "2024-03-01"])
+        XCTAssertEqual(export.status, 2)
+        XCTAssertTrue(export.stderr.contains("is after --until"), export.stderr)
+        XCTAssertEqual(try runBinary(["ingest", "-q", "--db", db, "--since", "2024-03-01", "--until", "2024-03-01", dir.path]).status, 0)
+        // A path that does not exist is refused too, before the index records anything.
+        let missing = try runBinary(["ingest", "--db", dir.path + "/m.sqlite", dir.path + "/AWSLogz"])
+        XCTAssertEqual(missing.status, 2)
+        XCTAssertTrue(missing.stderr.contains("no such file or folder: \(dir.path)/AWSLogz"), missing.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path + "/m.sqlite"))
+        // An index that is a folder, or in a folder that does not exist, is said so.
+        let folder = try runBinary(["stats", "--db", dir.path])
+        XCTAssertEqual(folder.status, 2)
+        XCTAssertTrue(folder.stderr.contains("\(dir.path) is a folder, not an index"), folder.stderr)
+        let intoFolder = try runBinary(["ingest", "--db", dir.path, dir.path])
+        XCTAssertEqual(intoFolder.status, 2)
+        XCTAssertTrue(intoFolder.stderr.contains("is a folder, not an index"), intoFolder.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path + ".lock"))
+        let nowhere = try runBinary(["ingest", "--db", dir.path + "/nodir/i.sqlite", dir.path])
+        XCTAssertEqual(nowhere.status, 2)
+        XCTAssertTrue(nowhere.stderr.contains("no folder for the index \(dir.path)/nodir/i.sqlite"), nowhere.stderr)
+    }
+
     func testTwoIngestsAtOnceOnOverlappingTreesBothFinishWithEveryEventOnce() throws {
         let dir = try TempDir()
         let truth = try Synth.generate(

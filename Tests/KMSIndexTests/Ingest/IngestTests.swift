@@ -168,9 +168,36 @@ final class IngestTests: XCTestCase {
                 ])))
         let index = try makeIndex(dir)
         try ingest(index, [dir.path])
-        XCTAssertEqual(try whoRead(index, "s3://bucket-keys-bucket/some/object.parquet"), .unknown(bucketKeysOnly: true))
+        XCTAssertEqual(try whoRead(index, "s3://bucket-keys-bucket/some/object.parquet"), .unknown(bucketLevel: .only))
         XCTAssertEqual(try whoRead(index, "s3://bucket-keys-bucket").reads.map(\.eventID), ["bk"])
         XCTAssertEqual(try whoRead(index, "arn:aws:s3:::bucket-keys-bucket").reads.map(\.eventID), ["bk"])
+    }
+
+    /// Bucket Keys turned on for a bucket already in use: its objects read before have their
+    /// Decrypts, and an object with none is answered with the bucket-level contexts beside them.
+    func testABucketOfBothObjectAndBucketLevelContextsSaysSo() throws {
+        let dir = try TempDir()
+        func context(_ arn: String) -> String { #"{"encryptionContext":{"aws:s3:arn":"\#(arn)"}}"# }
+        try dir.write(
+            logPath(),
+            gzip(
+                logFile([
+                    kmsRecord(eventID: "old", requestParameters: context("arn:aws:s3:::mixed/old/a.bin")),
+                    kmsRecord(eventID: "bk", requestParameters: context("arn:aws:s3:::mixed")),
+                    kmsRecord(eventID: "plain", requestParameters: context("arn:aws:s3:::plain/a.bin")),
+                ])))
+        let index = try makeIndex(dir)
+        try ingest(index, [dir.path])
+        XCTAssertEqual(try whoRead(index, "s3://mixed/old/a.bin").reads.map(\.eventID), ["old"])
+        XCTAssertEqual(try whoRead(index, "s3://mixed/new/b.bin"), .unknown(bucketLevel: .also))
+        XCTAssertEqual(try whoRead(index, "s3://plain/b.bin"), .unknown(bucketLevel: .none))
+        let run = try runBinary(["who-read", "--db", index.path, "s3://mixed/new/b.bin"])
+        XCTAssertEqual(run.status, 1)
+        XCTAssertTrue(run.stderr.contains("bucket-level encryption contexts (S3 Bucket Keys)"), run.stderr)
+        // No object at all is a usage error, not a match of every key.
+        let empty = try runBinary(["who-read", "--db", index.path, " "])
+        XCTAssertEqual(empty.status, 2)
+        XCTAssertTrue(empty.stderr.contains("give the object"), empty.stderr)
     }
 
     func testAmbiguousSuffixListsTheCandidates() throws {

@@ -55,7 +55,7 @@ final class SeedEventsTests: XCTestCase {
         }
         XCTAssertEqual(object.arn, seedLogFileARN)
         XCTAssertEqual(object.kind, "object")
-        XCTAssertFalse(bucketOnly)
+        XCTAssertEqual(bucketOnly, .none)
         XCTAssertEqual(reads.map(\.eventID), ["9525bee7-5145-42b0-bed5-ab7196a16daa"])
         XCTAssertEqual(reads.first?.principalARN, "arn:aws:iam::111122223333:user/cloudtrail-admin")
         XCTAssertEqual(reads.first?.eventTime, "2015-11-11T21:20:52Z")
@@ -81,6 +81,6 @@ final class SeedEventsTests: XCTestCase {
         for form in forms {
             XCTAssertEqual(try whoRead(index, form).reads.map(\.eventID), ["9525bee7-5145-42b0-bed5-ab7196a16daa"], form)
         }
-        XCTAssertEqual(try whoRead(index, "no-such-file.json.gz"), .unknown(bucketKeysOnly: false))
+        XCTAssertEqual(try whoRead(index, "no-such-file.json.gz"), .unknown(bucketLevel: .none))
     }
 }

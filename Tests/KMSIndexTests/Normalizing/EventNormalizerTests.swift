@@ -197,7 +197,8 @@ final class EventNormalizerTests: XCTestCase {
         XCTAssertEqual(EventTime.normalize("2020-02-28T23:00:00-02:00"), "2020-02-29T01:00:00Z")
         XCTAssertNil(EventTime.normalize("2021-13-19T00:56:05Z"))
         // No such day: rejected, not moved to the next month.
-        for bad in ["2015-02-30T00:22:00Z", "2015-02-29T00:00:00Z", "1900-02-29T00:00:00Z", "2024-04-31T00:00:00Z", "2024-03-32T00:00:00Z"] {
+        for bad in ["2015-02-30T00:22:00Z", "2015-02-29T00:00:00Z", "1900-02-29T00:00:00Z", "2024-04-31T00:00:00Z", "2024-03-32T00:00:00Z"]
+        {
             XCTAssertNil(EventTime.normalize(bad), bad)
             XCTAssertNil(StoredTime.milliseconds(bad), bad)
         }

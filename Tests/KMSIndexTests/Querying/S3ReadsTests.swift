@@ -142,6 +142,9 @@ final class S3ReadsTests: XCTestCase {
         XCTAssertEqual(S3ReadMode(argument: "a,b"), .buckets(["a", "b"]))
         XCTAssertNil(S3ReadMode(argument: ","))
         XCTAssertNil(S3ReadMode(argument: "s3://x"))
+        XCTAssertNil(S3ReadMode(argument: "Auto"), "a mistyped mode, not a bucket")
+        XCTAssertNil(S3ReadMode(argument: "NONE"))
+        XCTAssertEqual(S3ReadMode(argument: "auto-logs"), .buckets(["auto-logs"]))
     }
 
     /// `none` gives the index of a tree without data events; `auto` the same index whatever the order.
