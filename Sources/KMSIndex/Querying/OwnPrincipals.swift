@@ -65,7 +65,11 @@ package enum OwnPrincipals {
         package var alreadyOwn: Bool
     }
 
-    /// The likeliest own principal, if any caller reaches 90%. Looks at the log files
+    /// Log files a caller must have read to be named: one or two reads cannot tell a sync from
+    /// a person (the sample shipped, one log file read once by an administrator, named them).
+    static let minimumFilesRead = 3
+
+    /// The likeliest own principal, if any caller reaches 90% of at least `minimumFilesRead` files. Looks at the log files
     /// delivered in the last `days` days of deliveries, so that its cost does not grow with
     /// history. A file delivered less than 48 hours before the index's last event that a caller
     /// has not read yet does not count against it: its window is still open.
@@ -101,7 +105,7 @@ package enum OwnPrincipals {
                 """, arguments: ["from": from, "window": hours48, "last": last])
         guard let row = rows.first else { return nil }
         let read: Int = row["read"], files: Int = row["files"]
-        guard files > 0, read * 10 >= files * 9 else { return nil }
+        guard read >= minimumFilesRead, read * 10 >= files * 9 else { return nil }
         return Candidate(arn: row["caller"], filesRead: read, files: files, alreadyOwn: row["own"])
     }
 }

@@ -86,6 +86,11 @@ final class OwnPrincipalsTests: XCTestCase {
             requestParameters: Q.context(object: Q.log3))
         let lateIndex = try queryIndex(late, records)
         XCTAssertEqual(try lateIndex.queue.read { db in try OwnPrincipals.likely(db) }?.filesRead, nil)
+        // One log file read once, as in the sample shipped: too little to name anyone.
+        let one = try TempDir()
+        let seed = try makeIndex(one)
+        try ingest(seed, [fixturesURL.appendingPathComponent("seed/AWSLogs").path])
+        XCTAssertNil(try seed.queue.read { db in try OwnPrincipals.likely(db) })
     }
 
     func testCommandLine() throws {
