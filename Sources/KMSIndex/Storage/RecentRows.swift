@@ -8,9 +8,10 @@ import GRDB
 /// the pages of a range at one end of each index, not pages all over an index of the whole
 /// history; and no row is ever moved from one range to another.
 ///
-/// Look-ups read every range (`anyRange`): one probe each. The ranges are few: each is larger
-/// than a quarter of the rows before it, so their number grows with the logarithm of the
-/// table's growth (about 10 for a table grown twelvefold). Until schema 29, recent rows were
+/// Look-ups read every range (`anyRange`): one probe each. The ranges are few: each holds more
+/// than a quarter of the rows once closed, its own included, so more than a third of those before
+/// it, and their number grows with the logarithm of the table's growth (about 9 for a table
+/// grown twelvefold). Until schema 29, recent rows were
 /// folded into the main range once a sixteenth of the table: each fold wrote about every page
 /// of the main range, every other day at a 300 MB day's new values (BENCHMARKS.md).
 ///
@@ -27,11 +28,10 @@ package enum RecentRows {
     /// ... and more than this many: a small index is cheap to change anywhere.
     static let closedAtLeast = 4_096
 
-    /// SQL: `recent` is any range of `table` (in `schema`), through the view `index_ranges`
-    /// (migration 030): `IN (0, 1, …, newest)`, which SQLite reads as one probe of the index per
-    /// range.
-    static func anyRange(_ table: String, schema: String = "main") -> String {
-        "IN (SELECT recent FROM \(schema).index_ranges WHERE table_name = '\(table)')"
+    /// SQL: `recent` is any range of `table`, through the view `index_ranges` (migration 030):
+    /// `IN (0, 1, …, newest)`, which SQLite reads as one probe of the index per range.
+    static func anyRange(_ table: String) -> String {
+        "IN (SELECT recent FROM main.index_ranges WHERE table_name = '\(table)')"
     }
 
     /// The range the next new rows of `table` go in: none (nil) when the table is empty, whose
