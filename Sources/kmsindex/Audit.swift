@@ -39,6 +39,11 @@ extension KMSIndexCommand {
                 valueName: "file"))
         var signatures: String?
 
+        @Option(
+            help: ArgumentHelp(
+                "Seconds to wait for an ingest writing to the same index before keeping the contents hashed.", valueName: "seconds"))
+        var wait: Double = 600
+
         mutating func validate() throws {
             if signatures != nil && publicKeys.isEmpty {
                 throw ValidationError("--signatures needs --public-keys")
@@ -53,9 +58,12 @@ extension KMSIndexCommand {
                 let index = try IndexDatabase.openForReading(path: database.path)
                 report = try Audit(index: index).report(paths: paths, keys: keys, signatures: signatureFile)
                 // The contents hashed now are kept: the next audit compares without reading them.
+                // Written under the index lock, as an ingest writes (a running one is waited for).
                 if !report.contentHashes.isEmpty {
+                    let lock = try IndexLock(indexPath: database.path, timeout: wait)
                     try Audit.storeContentHashes(
                         report.contentHashes, in: try IndexDatabase.openForWriting(path: database.path, lockTimeout: nil))
+                    withExtendedLifetime(lock) {}
                 }
             } catch {
                 throw failure("\(error)")

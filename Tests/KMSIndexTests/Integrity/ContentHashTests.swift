@@ -55,6 +55,24 @@ final class ContentHashTests: XCTestCase {
         }
     }
 
+    /// audit keeps the contents it hashed under the index lock: it waits for an ingest
+    /// (`--wait`), and says so plainly when that is too long, keeping nothing.
+    func testAuditKeepsItsHashesUnderTheIndexLock() throws {
+        let dir = try TempDir()
+        let (root, logs) = try tree(dir, seed: 23)
+        let index = try makeIndex(dir)
+        try ingest(index, root, hashContent: false)
+        var held: IndexLock? = try IndexLock(indexPath: index.path, timeout: 0)
+        let refused = try runBinary(["audit", "--wait", "0.3", "--db", index.path, root])
+        XCTAssertEqual(refused.status, 2)
+        XCTAssertTrue(refused.stderr.contains("another kmsindex (pid \(getpid())) is writing to \(index.path)"), refused.stderr)
+        XCTAssertNil(try hashes(index, logs[0]).content)
+        XCTAssertNotNil(held)
+        held = nil
+        XCTAssertEqual(try runBinary(["audit", "--wait", "0.3", "--db", index.path, root]).status, 0)
+        XCTAssertEqual(try hashes(index, logs[0]).content, try contentSHA256(logs[0]))
+    }
+
     func testAuditHashesTheContentOnceAndKeepsIt() throws {
         let dir = try TempDir()
         let (root, logs) = try tree(dir, seed: 22)
