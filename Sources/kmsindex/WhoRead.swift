@@ -150,6 +150,8 @@ extension KMSIndexCommand {
                 case .none:
                     Console.err("kmsindex: no KMS event or S3 read in the index names \(TerminalText.escape(object))")
                 }
+                // As for a known object with no reads: a script reads an empty result, not nothing.
+                if format != .table { Console.out(Self.table([], format).render(format)) }
                 return 1
             case let .object(known, reads, writes, bucketLevel):
                 if format == .table { printHeader(known, writes: writes) }

@@ -194,6 +194,12 @@ final class IngestTests: XCTestCase {
         let run = try runBinary(["who-read", "--db", index.path, "s3://mixed/new/b.bin"])
         XCTAssertEqual(run.status, 1)
         XCTAssertTrue(run.stderr.contains("bucket-level encryption contexts (S3 Bucket Keys)"), run.stderr)
+        // A script reads an empty result for an object the index does not name, as for one with no reads.
+        let json = try runBinary(["who-read", "--db", index.path, "--format", "json", "s3://nowhere/x"])
+        XCTAssertEqual(json.status, 1)
+        XCTAssertEqual(json.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "[]")
+        let csv = try runBinary(["who-read", "--db", index.path, "--format", "csv", "s3://nowhere/x"])
+        XCTAssertTrue(csv.stdout.hasPrefix("event_time,"), csv.stdout)
         // No object at all is a usage error, not a match of every key.
         let empty = try runBinary(["who-read", "--db", index.path, " "])
         XCTAssertEqual(empty.status, 2)
