@@ -183,8 +183,14 @@ package struct InputWalker {
             if let days, days.excludes(path) { continue }
             var st = stat()
             guard fstatat(folder, name, &st, 0) == 0 else {
+                let code = errno
                 if fstatat(folder, name, &st, AT_SYMLINK_NOFOLLOW) == 0 {
-                    try note(.failed(path: path, reason: "broken symbolic link"))
+                    // A link that leads nowhere is only a failure where a log file could be.
+                    if let reason = folderReason ?? Self.nameSkipReason(name) {
+                        try note(.skipped(path: path, reason: reason))
+                    } else {
+                        try note(.failed(path: path, reason: code == ELOOP ? "symbolic link loop" : "broken symbolic link"))
+                    }
                 } else {
                     try note(.failed(path: path, reason: "cannot read: \(String(cString: strerror(errno)))"))
                 }

@@ -140,6 +140,17 @@ final class BadInputTests: XCTestCase {
         XCTAssertEqual(summary.eventsAdded, 1)
         XCTAssertEqual(summary.filesIngested, 1)
         XCTAssertEqual(summary.failed[dir.path + "/tree/dangling.json.gz"], "broken symbolic link")
+        // Two links naming each other: a loop, said so; a dangling link whose name is not a log
+        // file's is skipped as such a file would be, not failed.
+        try FileManager.default.createSymbolicLink(
+            atPath: dir.path + "/tree/loopA.json.gz", withDestinationPath: dir.path + "/tree/loopB.json.gz")
+        try FileManager.default.createSymbolicLink(
+            atPath: dir.path + "/tree/loopB.json.gz", withDestinationPath: dir.path + "/tree/loopA.json.gz")
+        try FileManager.default.createSymbolicLink(atPath: dir.path + "/tree/README.txt", withDestinationPath: dir.path + "/nowhere")
+        let (again, _) = try ingest(index, [dir.path + "/tree"])
+        XCTAssertEqual(again.failed[dir.path + "/tree/loopA.json.gz"], "symbolic link loop")
+        XCTAssertNil(again.failed[dir.path + "/tree/README.txt"])
+        XCTAssertEqual(again.skippedByReason["not a .json or .json.gz file"], 1)
 
         // Given explicitly, a folder named like a file, and a file gone by the time it is read.
         let parser = FileParser()
