@@ -58,12 +58,9 @@ extension KMSIndexCommand {
                 let index = try IndexDatabase.openForReading(path: database.path)
                 report = try Audit(index: index).report(paths: paths, keys: keys, signatures: signatureFile)
                 // The contents hashed now are kept: the next audit compares without reading them.
-                // Written under the index lock, as an ingest writes (a running one is waited for).
                 if !report.contentHashes.isEmpty {
-                    let lock = try IndexLock(indexPath: database.path, timeout: wait)
-                    try Audit.storeContentHashes(
-                        report.contentHashes, in: try IndexDatabase.openForWriting(path: database.path, lockTimeout: nil))
-                    withExtendedLifetime(lock) {}
+                    let hashes = report.contentHashes
+                    try underIndexLock(database.path, wait: wait) { index in try Audit.storeContentHashes(hashes, in: index) }
                 }
             } catch {
                 throw failure("\(error)")

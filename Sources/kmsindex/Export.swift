@@ -39,17 +39,7 @@ extension KMSIndexCommand {
 
         mutating func validate() throws {
             if partEvents < 1 { throw ValidationError("--part-events must be at least 1") }
-            for (name, value) in [("--since", since), ("--until", until)] {
-                if let value, DeliveryDays.day(value, today: 0) == nil {
-                    throw ValidationError("\(name) takes a day, YYYY-MM-DD, or Nd for N days ago; not '\(value)'")
-                }
-            }
-            let today = Int(Date().timeIntervalSince1970 / 86400)
-            if let since, let until, let first = DeliveryDays.day(since, today: today), let last = DeliveryDays.day(until, today: today),
-                first > last
-            {
-                throw ValidationError("--since \(since) is after --until \(until): no day would be written")
-            }
+            try validateDays(since: since, until: until, nothing: "no day would be written")
         }
 
         mutating func run() throws {

@@ -82,14 +82,15 @@ extension KMSIndexCommand {
             if let kind = silence ?? unsilence {
                 do {
                     _ = try IndexDatabase.openForReading(path: path)
-                    let lock = try IndexLock(indexPath: path, timeout: wait)
-                    defer { withExtendedLifetime(lock) {} }
-                    let index = try IndexDatabase.openForWriting(path: path, lockTimeout: nil)
-                    if silence != nil {
-                        try Findings.silence(index, kind: kind, principal: principal, subject: subject)
-                    } else if try !Findings.unsilence(index, kind: kind, principal: principal, subject: subject) {
-                        throw failure("no such rule: \(kind.rawValue) \(principal ?? "") \(subject ?? "")")
+                    let (principal, subject, silencing) = (principal, subject, silence != nil)
+                    let removed = try underIndexLock(path, wait: wait) { index in
+                        if silencing {
+                            try Findings.silence(index, kind: kind, principal: principal, subject: subject)
+                            return true
+                        }
+                        return try Findings.unsilence(index, kind: kind, principal: principal, subject: subject)
                     }
+                    if !removed { throw failure("no such rule: \(kind.rawValue) \(principal ?? "") \(subject ?? "")") }
                 } catch let status as ExitCode {
                     throw status
                 } catch {
@@ -110,13 +111,10 @@ extension KMSIndexCommand {
             // Nothing found prints nothing (JSON: []), so that cron mails nothing.
             if !run.findings.isEmpty || format == .json { Console.out(Finding.render(run.findings, format)) }
             do {
-                // Written under the index lock, as an ingest writes: a running ingest is waited
-                // for (up to --wait), not met with SQLite's "database is locked".
-                let lock = try IndexLock(indexPath: path, timeout: wait)
-                let writable = try IndexDatabase.openForWriting(path: path, lockTimeout: nil)
-                try Findings.markReported(writable, run)
-                try Audit.storeContentHashes(run.contentHashes, in: writable)
-                withExtendedLifetime(lock) {}
+                try underIndexLock(path, wait: wait) { writable in
+                    try Findings.markReported(writable, run)
+                    try Audit.storeContentHashes(run.contentHashes, in: writable)
+                }
             } catch {
                 throw failure(writing: path, error)
             }

@@ -86,17 +86,7 @@ extension KMSIndexCommand {
             if S3ReadMode(argument: s3Reads) == nil {
                 throw ValidationError("--s3-reads takes auto, all, none or bucket names separated by commas; not '\(s3Reads)'")
             }
-            for (name, value) in [("--since", since), ("--until", until)] {
-                if let value, DeliveryDays.day(value, today: 0) == nil {
-                    throw ValidationError("\(name) takes a day, YYYY-MM-DD, or Nd for N days ago; not '\(value)'")
-                }
-            }
-            let today = Int(Date().timeIntervalSince1970 / 86400)
-            if let since, let until, let first = DeliveryDays.day(since, today: today), let last = DeliveryDays.day(until, today: today),
-                first > last
-            {
-                throw ValidationError("--since \(since) is after --until \(until): no day would be read")
-            }
+            try validateDays(since: since, until: until, nothing: "no day would be read")
             _ = try logging.makeLogger(quiet: quiet)
         }
 

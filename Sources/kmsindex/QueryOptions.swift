@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import GRDB
 import KMSIndex
 
@@ -104,12 +105,32 @@ func emit(_ table: ResultTable, _ format: OutputFormat, none: @autoclosure () ->
 /// `body` in one transaction; any failure is reported as every command reports one (status 2).
 func writeIndex<T>(_ database: DatabaseOptions, wait: Double, _ body: (Database) throws -> T) throws -> T {
     do {
-        let lock = try IndexLock(indexPath: database.path, timeout: wait)
-        let index = try IndexDatabase.openForWriting(path: database.path, lockTimeout: nil)
-        let result = try index.queue.write { db in try body(db) }
-        withExtendedLifetime(lock) {}
-        return result
+        return try underIndexLock(database.path, wait: wait) { index in try index.queue.write { db in try body(db) } }
     } catch {
         throw failure("\(error)")
+    }
+}
+
+/// Runs `body` on the index opened for writing, holding the index lock as an ingest does:
+/// a running ingest is waited for (up to `wait` seconds), not met with "database is locked".
+func underIndexLock<T>(_ path: String, wait: Double, _ body: (IndexDatabase) throws -> T) throws -> T {
+    let lock = try IndexLock(indexPath: path, timeout: wait)
+    defer { withExtendedLifetime(lock) {} }
+    return try body(try IndexDatabase.openForWriting(path: path, lockTimeout: nil))
+}
+
+/// `--since` and `--until` of ingest and export: each a day (`DeliveryDays`), the first not
+/// after the last; `nothing` says what a reversed window would do.
+func validateDays(since: String?, until: String?, nothing: String) throws {
+    for (name, value) in [("--since", since), ("--until", until)] {
+        if let value, DeliveryDays.day(value, today: 0) == nil {
+            throw ValidationError("\(name) takes a day, YYYY-MM-DD, or Nd for N days ago; not '\(value)'")
+        }
+    }
+    let today = Int(Date().timeIntervalSince1970 / 86400)
+    if let since, let until, let first = DeliveryDays.day(since, today: today), let last = DeliveryDays.day(until, today: today),
+        first > last
+    {
+        throw ValidationError("--since \(since) is after --until \(until): \(nothing)")
     }
 }

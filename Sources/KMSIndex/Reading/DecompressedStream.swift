@@ -92,7 +92,7 @@ package final class DecompressedStream {
         if hashContent { hasher = SHA256() }
         if hashFile { fileHasher = SHA256() }
         // Opened without waiting and checked before reading: a FIFO would block the run (and
-        // its lock) until something wrote to it.
+        // its lock) until something wrote to it. O_NONBLOCK changes nothing for a regular file.
         let opened = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard opened >= 0 else { throw ReadError.io(operation: .open, errno: errno) }
         var st = stat()
@@ -105,7 +105,6 @@ package final class DecompressedStream {
             default: throw ReadError.notRegularFile(kind: "a device")
             }
         }
-        _ = fcntl(opened, F_SETFL, fcntl(opened, F_GETFL) & ~O_NONBLOCK)
         fd = opened
         input = .allocate(capacity: inputCapacity)
         inflater = .allocate(capacity: 1)

@@ -19,18 +19,14 @@ package final class IndexLock {
     /// with the holder's pid when known.
     package init(indexPath: String, timeout: Double, onWait: (Int32?) -> Void = { _ in }) throws {
         path = indexPath + ".lock"
+        var status = stat()
+        if stat(indexPath, &status) == 0, status.st_mode & S_IFMT == S_IFDIR { throw DatabaseOpenError.isFolder(path: indexPath) }
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             let code = errno
             // Said as what the user gave: the index's folder, not the lock file beside it.
             if code == ENOENT { throw DatabaseOpenError.noFolder(path: indexPath) }
             throw LockError(description: "cannot open lock file \(path): \(String(cString: strerror(code)))")
-        }
-        var status = stat()
-        if stat(indexPath, &status) == 0, status.st_mode & S_IFMT == S_IFDIR {
-            close(fd)
-            unlink(path)
-            throw DatabaseOpenError.isFolder(path: indexPath)
         }
         let deadline = Date().addingTimeInterval(timeout)
         var told = false
