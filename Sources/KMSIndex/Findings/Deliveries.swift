@@ -1,8 +1,16 @@
 import GRDB
 
 /// `deliveries-stopped`: a trail, account and region that delivered log files (each delivery
-/// is one CloudTrail `GenerateDataKey` naming the file) went more than an hour without one, or
-/// delivered on a day less than half of its usual.
+/// is one CloudTrail `GenerateDataKey` naming the file) went longer than its quiet hours allow
+/// without one, or delivered on a day less than half of its usual.
+///
+/// CloudTrail delivers a file only when there are events, so a quiet region's hours-long gaps
+/// are its usual cadence, not an outage. A gap is judged against the deliverer's own: more
+/// than an hour and more than twice the longest gap of most of its days (the 90th percentile
+/// of each day's longest gap, the one from the day before included, over the 30 days before).
+/// A deliverer without such a day is judged by its usual number of files a day: a gap of
+/// `gapsPerUsualInterval` usual intervals, which leaves a region busy only in office hours
+/// its nights.
 ///
 /// Judged on the days the window's events fall on; a gap that ends before the window's first
 /// time (`--since TIME`) is not the window's. A gap that reaches the end of the data is
@@ -10,16 +18,24 @@ import GRDB
 /// trail that stopped today tomorrow, and an old index read later raises nothing it did not
 /// hold. A deliverer silent for the 30 days before a day is not judged on it.
 enum DeliveryFindings {
+    /// The shortest gap ever reported.
     static let maxGapMs: Int64 = 3_600_000
     static let historyDays = 30
     /// Days of history a usual day needs.
     static let minimumHistory = 3
+    /// A gap this many times the usual day's mean interval, for a deliverer with no history.
+    static let gapsPerUsualInterval: Int64 = 24
+    /// The usual day a low day is judged against: at least a delivery an hour, so that chance
+    /// alone rarely halves it.
+    static let minimumUsualForLowDay = 24
 
     struct Deliverer: Hashable {
         var trail: Int64
         var account: String
         var region: String
     }
+
+    typealias DailyCounts = [Deliverer: [Int: (n: Int, first: Int64, last: Int64)]]
 
     static func find(_ db: Database, _ scope: FindingsScope) throws -> [Finding] {
         guard let newest = scope.newestTime else { return [] }
@@ -29,39 +45,92 @@ enum DeliveryFindings {
             })
         var findings: [Finding] = []
         var reported = Set<String>()
+        var gaps = LongestGaps()
         for day in scope.days {
             let start = Int64(day) * FindingsScope.dayMs, end = start + FindingsScope.dayMs
-            let daily = try dailyCounts(db, from: day - historyDays, to: day + historyDays)
-            let times = try deliveries(db, scope, from: start, to: end)
+            let daily = try dailyCounts(db, from: day - 2 * historyDays, to: day + historyDays)
+            let times = try gaps.deliveries(db, scope, day: day)
+            let history = try (day - historyDays..<day).map { try gaps.longest(db, scope, day: $0, counts: daily) }
+            gaps.forget(before: day - historyDays)
             for (deliverer, counts) in daily {
                 let subject = "\(trails[deliverer.trail] ?? "unknown trail") \(deliverer.account)/\(deliverer.region)"
                 let previous = counts.filter { $0.key < day }.map(\.value.last).max()
                 let inDay = times[deliverer] ?? []
                 if previous == nil && inDay.isEmpty { continue }
                 let next = counts.filter { $0.key > day }.map(\.value.first).min()
+                let allowed = allowedGap(
+                    longestGaps: history.compactMap { $0[deliverer] },
+                    usualCounts: counts.filter { abs($0.key - day) <= historyDays }.map(\.value.n))
                 var stopped = false
                 let sequence = (previous.map { [$0] } ?? []) + inDay + [next ?? newest]
                 let from = max(start, scope.windowStart ?? start)
-                for (a, b) in zip(sequence, sequence.dropFirst()) where b - a > maxGapMs && a < end && b > from {
+                for (a, b) in zip(sequence, sequence.dropFirst()) where b - a > allowed && a < end && b > from {
                     stopped = true
                     let finding = gap(db, scope, subject: subject, from: a, to: b, ongoing: next == nil && b == sequence.last)
                     if reported.insert(finding.id).inserted { findings.append(finding) }
                 }
                 // A day below half its usual, on a day that is over in the data.
-                let history = counts.filter { $0.key >= day - historyDays && $0.key < day }.map(\.value.n)
-                guard !stopped, newest >= end, history.count >= minimumHistory else { continue }
-                let usual = median(history), n = counts[day]?.n ?? 0
-                if Double(n) < Double(usual) / 2 {
+                let usualDays = counts.filter { $0.key >= day - historyDays && $0.key < day }.map(\.value.n)
+                guard !stopped, newest >= end, usualDays.count >= minimumHistory else { continue }
+                let usual = median(usualDays), n = counts[day]?.n ?? 0
+                if usual >= minimumUsualForLowDay && Double(n) < Double(usual) / 2 {
                     findings.append(
                         Finding(
                             .deliveriesStopped, .medium, time: isoTime(start), subject: subject, principal: nil,
                             detail:
-                                "\(n) log file(s) delivered on \(dayText(day)), less than half of the usual \(usual) a day (median of the \(history.count) day(s) before)",
+                                "\(n) log file(s) delivered on \(dayText(day)), less than half of the usual \(usual) a day (median of the \(usualDays.count) day(s) before)",
                             eventIDs: [], events: n, identity: [dayText(day)]))
                 }
             }
         }
         return findings
+    }
+
+    /// The longest gap a deliverer may go without a delivery: from the longest gap of each of
+    /// its days before, or, with none, from its usual number of deliveries a day.
+    static func allowedGap(longestGaps: [Int64], usualCounts: [Int]) -> Int64 {
+        if !longestGaps.isEmpty {
+            let sorted = longestGaps.sorted()
+            // Nearest rank: the gap that 90% of the days stay within.
+            let p90 = sorted[(sorted.count * 9 + 9) / 10 - 1]
+            return max(maxGapMs, 2 * p90)
+        }
+        let usual = Int64(max(1, median(usualCounts.isEmpty ? [1] : usualCounts)))
+        return max(maxGapMs, gapsPerUsualInterval * FindingsScope.dayMs / usual)
+    }
+
+    /// Each day's delivery times and, per deliverer, the longest gap that ends in it (from the
+    /// delivery before, on an earlier day), read once per day and kept for the days a later
+    /// day's history needs.
+    struct LongestGaps {
+        private var times: [Int: [Deliverer: [Int64]]] = [:]
+        private var longest: [Int: [Deliverer: Int64]] = [:]
+
+        mutating func deliveries(_ db: Database, _ scope: FindingsScope, day: Int) throws -> [Deliverer: [Int64]] {
+            if let known = times[day] { return known }
+            let start = Int64(day) * FindingsScope.dayMs
+            let read = try DeliveryFindings.deliveries(db, scope, from: start, to: start + FindingsScope.dayMs)
+            times[day] = read
+            return read
+        }
+
+        mutating func longest(_ db: Database, _ scope: FindingsScope, day: Int, counts: DailyCounts) throws -> [Deliverer: Int64] {
+            if let known = longest[day] { return known }
+            var out: [Deliverer: Int64] = [:]
+            for (deliverer, inDay) in try deliveries(db, scope, day: day) {
+                // A day without the gap from the one before would hide a deliverer's nights.
+                guard let previous = counts[deliverer]?.filter({ $0.key < day }).map(\.value.last).max() else { continue }
+                let sequence = [previous] + inDay
+                out[deliverer] = zip(sequence, sequence.dropFirst()).map { $1 - $0 }.max()
+            }
+            longest[day] = out
+            return out
+        }
+
+        mutating func forget(before day: Int) {
+            times = times.filter { $0.key >= day }
+            longest = longest.filter { $0.key >= day }
+        }
     }
 
     static func gap(_ db: Database, _ scope: FindingsScope, subject: String, from a: Int64, to b: Int64, ongoing: Bool) -> Finding {
@@ -78,8 +147,8 @@ enum DeliveryFindings {
     }
 
     /// Deliveries per deliverer and day, from the summaries: count, first and last time.
-    static func dailyCounts(_ db: Database, from: Int, to: Int) throws -> [Deliverer: [Int: (n: Int, first: Int64, last: Int64)]] {
-        var out: [Deliverer: [Int: (n: Int, first: Int64, last: Int64)]] = [:]
+    static func dailyCounts(_ db: Database, from: Int, to: Int) throws -> DailyCounts {
+        var out: DailyCounts = [:]
         for row in try Row.fetchAll(
             db,
             sql: """

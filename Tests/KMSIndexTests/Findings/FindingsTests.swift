@@ -225,6 +225,41 @@ final class FindingsTests: XCTestCase {
             "29 log file(s) delivered on 2024-03-05, less than half of the usual 288 a day (median of the 4 day(s) before)")
     }
 
+    /// A quiet region delivers a file only when it has events: its usual hours of silence are
+    /// not an outage, from its first day on; a silence far longer than its own is.
+    func testAQuietDelivererIsJudgedByItsOwnGaps() throws {
+        let dir = try TempDir()
+        folders.append(dir)
+        var tree = T(dir)
+        // Office hours only, every 20 minutes from 08:00 to 17:40, on days 1-6; day 7 stops at
+        // 08:40 and day 8 resumes at 20:00.
+        for day in 1...6 { for slot in 0..<30 { tree.delivery(day, 8 + slot / 3, slot % 3 * 20) } }
+        for slot in 0..<3 { tree.delivery(7, 8 + slot / 3, slot % 3 * 20) }
+        for slot in 0..<6 { tree.delivery(8, 20 + slot / 2, slot % 2 * 30) }
+        try tree.write(days: Array(1...8))
+        let index = try makeIndex(dir)
+        try ingest(index, [tree.root])
+        let findings = try Findings.collect(index, window: .all).findings
+        XCTAssertEqual(
+            findings.map(brief),
+            [
+                "deliveries-stopped | high | 2024-03-07T08:40:00Z | \(T.deliverer) | - | \(tree.deliveryIDs["7-17"] ?? "?") \(tree.deliveryIDs["8-40"] ?? "?")"
+            ])
+        XCTAssertEqual(findings.first?.detail, "no log file delivered for 35.3 hours, from 2024-03-07T08:40:00Z to 2024-03-08T20:00:00Z")
+    }
+
+    func testTheGapAllowedFollowsTheDaysBefore() {
+        let hour: Int64 = 3_600_000
+        // Busy days: an hour at least.
+        XCTAssertEqual(DeliveryFindings.allowedGap(longestGaps: [hour / 12, hour / 6], usualCounts: [288]), hour)
+        // Nights of 14 hours: twice that; one day's outage among ten does not raise it.
+        XCTAssertEqual(
+            DeliveryFindings.allowedGap(longestGaps: Array(repeating: 14 * hour, count: 9) + [72 * hour], usualCounts: []), 28 * hour)
+        // No day before: 24 usual intervals (30 files a day: 19.2 hours; 288: 2 hours).
+        XCTAssertEqual(DeliveryFindings.allowedGap(longestGaps: [], usualCounts: [30, 30, 3]), 24 * 24 * hour / 30)
+        XCTAssertEqual(DeliveryFindings.allowedGap(longestGaps: [], usualCounts: [288]), 2 * hour)
+    }
+
     /// A gap still open at the end of the data is measured to the newest event, and reported
     /// once: not again when deliveries resume.
     func testAGapAtTheEndOfTheDataIsReportedOnce() throws {
