@@ -64,12 +64,14 @@ package enum EventNormalizer {
             throw RecordError.kmsNoEventName(eventID: eventID.description)
         }
         let parameters = fields.parameters.take()
+        let awsRegion = fields.awsRegion.take(), recipientAccountID = fields.recipientAccountID.take()
         let (keyARN, sourceKeyARN, requestedKey, aliases) = resolveKeys(
-            eventName: eventName, parameters: parameters, resources: fields.resources.take())
+            eventName: eventName, parameters: parameters, resources: fields.resources.take(),
+            region: awsRegion, account: recipientAccountID)
         let (s3ARN, trailARN, otherContext) = readContexts(parameters)
         var event = KMSEvent(
-            eventID: eventID, eventTimeMs: eventTimeMs, eventName: eventName, awsRegion: fields.awsRegion.take(),
-            recipientAccountID: fields.recipientAccountID.take(), sourceIPAddress: fields.sourceIPAddress.take(),
+            eventID: eventID, eventTimeMs: eventTimeMs, eventName: eventName, awsRegion: awsRegion,
+            recipientAccountID: recipientAccountID, sourceIPAddress: fields.sourceIPAddress.take(),
             userAgent: fields.userAgent.take(), errorCode: fields.errorCode.take(), errorMessage: fields.errorMessage.take(),
             requestID: fields.requestID.take(), sharedEventID: fields.sharedEventID.take(), readOnly: fields.readOnly,
             eventType: fields.eventType.take(), principal: Principal(),
@@ -163,18 +165,49 @@ package enum EventNormalizer {
         return keys
     }
 
-    /// The key ARN among `candidates` that a `keyId` (ARN, bare id or alias) names, if it can tell.
-    static func match(_ keyID: String?, in candidates: [String]) -> String? {
+    /// The key ARN among `candidates` that a `keyId` (ARN, bare id or alias) names, if it can
+    /// tell; else, for a bare key id, the key of that id in `region` and `account`.
+    static func match(_ keyID: String?, in candidates: [String], region: String? = nil, account: String? = nil) -> String? {
         guard let keyID else { return nil }
         let kind = keyID.withARNBytes { arn in arn.map { $0.isKMSKey(keyID) ? 1 : $0.isKMSAlias(keyID) ? 2 : 0 } ?? 0 }
         if kind == 1 { return keyID }
         if kind == 2 || keyID.hasPrefix("alias/") { return nil }
-        return candidates.first { $0.hasSuffix("/" + keyID) }
+        return candidates.first { $0.hasSuffix("/" + keyID) } ?? keyARN(bareID: keyID, region: region, account: account)
     }
+
+    /// The ARN of the key a bare key id names. KMS takes a bare id only for a key of the
+    /// caller's own account, in the region called: the account that records the call
+    /// (`recipientAccountId`) and `awsRegion`. Records from before late 2022 often name their
+    /// key this way only, without `resources`. Nil unless the id, account and region have
+    /// their AWS forms.
+    static func keyARN(bareID: String, region: String?, account: String?) -> String? {
+        guard let region, let account, isKeyID(bareID), account.utf8.count == 12, account.utf8.allSatisfy(isDigit),
+            !region.isEmpty, region.utf8.count <= 32, region.utf8.allSatisfy({ isLowerAlphanumeric($0) || $0 == UInt8(ascii: "-") })
+        else { return nil }
+        let partition =
+            region.hasPrefix("cn-")
+            ? "aws-cn"
+            : region.hasPrefix("us-gov-")
+                ? "aws-us-gov" : region.hasPrefix("us-isob-") ? "aws-iso-b" : region.hasPrefix("us-iso-") ? "aws-iso" : "aws"
+        return "arn:\(partition):kms:\(region):\(account):key/\(bareID)"
+    }
+
+    /// A key id as KMS makes them: a UUID in lower case, or `mrk-` and 32 hexadecimal digits
+    /// (a multi-Region key).
+    static func isKeyID(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        func hex(_ b: UInt8) -> Bool { isDigit(b) || (b >= UInt8(ascii: "a") && b <= UInt8(ascii: "f")) }
+        guard bytes.count == 36 else { return false }  // both forms
+        if text.hasPrefix("mrk-") { return bytes.dropFirst(4).allSatisfy(hex) }
+        return bytes.indices.allSatisfy { [8, 13, 18, 23].contains($0) ? bytes[$0] == UInt8(ascii: "-") : hex(bytes[$0]) }
+    }
+
+    static func isDigit(_ b: UInt8) -> Bool { b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") }
+    static func isLowerAlphanumeric(_ b: UInt8) -> Bool { isDigit(b) || (b >= UInt8(ascii: "a") && b <= UInt8(ascii: "z")) }
 
     static func resolveKeys(
         eventName: String, parameters: KMSRecordFields.ParameterFields?,
-        resources: [KMSRecordFields.ResourceEntry]?
+        resources: [KMSRecordFields.ResourceEntry]?, region: String? = nil, account: String? = nil
     )
         -> (keyARN: String?, sourceKeyARN: String?, requestedKey: String?, aliases: [(alias: String, keyARN: String)])
     {
@@ -184,11 +217,12 @@ package enum EventNormalizer {
         let sourceKeyID = parameters?.sourceKeyID
         let requested = keyID ?? destinationKeyID
 
-        var primary = match(requested, in: keys)
+        var primary = match(requested, in: keys, region: region, account: account)
         var sourceKeyARN: String?
         if eventName == "ReEncrypt" {
-            let destination = match(destinationKeyID, in: keys)
-            let source = match(sourceKeyID, in: keys) ?? keys.first { $0 != primary && $0 != destination }
+            let destination = match(destinationKeyID, in: keys, region: region, account: account)
+            let source =
+                match(sourceKeyID, in: keys, region: region, account: account) ?? keys.first { $0 != primary && $0 != destination }
             sourceKeyARN = source
             if primary == nil { primary = keys.first { $0 != source } ?? keys.first }
         } else if primary == nil {

@@ -44,10 +44,20 @@ final class EventNormalizerTests: XCTestCase {
         let bare = try event("11111111-2222-3333-4444-555555555555", resources: resources)
         XCTAssertEqual(bare.keyARN, keyARN)
         XCTAssertEqual(bare.requestedKey, "11111111-2222-3333-4444-555555555555")
-        // Without resources a bare id cannot be placed in an account: no key, the id is kept.
+        // Without resources (records before late 2022) a bare id names a key of the account
+        // called, in the region called; the id is kept as written.
         let bareAlone = try event("11111111-2222-3333-4444-555555555555", resources: nil)
-        XCTAssertNil(bareAlone.keyARN)
+        XCTAssertEqual(bareAlone.keyARN, keyARN)
         XCTAssertEqual(bareAlone.requestedKey, "11111111-2222-3333-4444-555555555555")
+        let multiRegion = try event("mrk-1234abcd12ab34cd56ef1234567890ab", resources: nil)
+        XCTAssertEqual(multiRegion.keyARN, "arn:aws:kms:us-west-2:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab")
+        // Anything else is not a key id: no key.
+        for text in [
+            "11111111-2222-3333-4444-55555555555", "11111111-2222-3333-4444-55555555555X", "payments",
+            "MRK-1234abcd12ab34cd56ef1234567890ab",
+        ] {
+            XCTAssertNil(try event(text, resources: nil).keyARN, text)
+        }
         // Alias name and alias ARN: the key from resources, the alias learned.
         for alias in ["alias/payments", "arn:aws:kms:us-west-2:111122223333:alias/payments"] {
             let e = try event(alias, resources: resources)
@@ -61,6 +71,25 @@ final class EventNormalizerTests: XCTestCase {
         // Untyped resources entries count when the ARN is a key ARN (the seed's form).
         XCTAssertEqual(try event(nil, resources: #"[{"ARN":"\#(keyARN)","accountId":"111122223333"}]"#).keyARN, keyARN)
         XCTAssertNil(try event(nil, resources: #"[{"ARN":"arn:aws:s3:::bucket","type":"AWS::S3::Bucket"}]"#).keyARN)
+    }
+
+    /// The partition of a bare id's key follows the region; an account or region not in its
+    /// AWS form names no key.
+    func testABareKeyIDsARNFromTheAccountAndRegionCalled() {
+        let id = "1234abcd-12ab-34cd-56ef-1234567890ab"
+        XCTAssertEqual(
+            EventNormalizer.keyARN(bareID: id, region: "cn-north-1", account: "111122223333"),
+            "arn:aws-cn:kms:cn-north-1:111122223333:key/\(id)")
+        XCTAssertEqual(
+            EventNormalizer.keyARN(bareID: id, region: "us-gov-west-1", account: "111122223333"),
+            "arn:aws-us-gov:kms:us-gov-west-1:111122223333:key/\(id)")
+        XCTAssertEqual(
+            EventNormalizer.keyARN(bareID: id, region: "eu-west-1", account: "111122223333"), "arn:aws:kms:eu-west-1:111122223333:key/\(id)"
+        )
+        XCTAssertNil(EventNormalizer.keyARN(bareID: id, region: "eu-west-1", account: "11112222333"))
+        XCTAssertNil(EventNormalizer.keyARN(bareID: id, region: "eu-west-1:x", account: "111122223333"))
+        XCTAssertNil(EventNormalizer.keyARN(bareID: id, region: nil, account: "111122223333"))
+        XCTAssertNil(EventNormalizer.keyARN(bareID: id, region: "eu-west-1", account: nil))
     }
 
     func testReEncryptNamesBothKeysAndBothContexts() throws {
