@@ -17,13 +17,25 @@ package struct ExportManifest: Codable, Equatable, Sendable {
         package var maxEventRow: Int64
         /// The day's files, in order.
         package var files: [ExportedFile]
+        /// The index's schema version when the day was written (absent before schema 31).
+        package var schema: Int?
 
         enum CodingKeys: String, CodingKey {
             case events
             case maxEventRow = "max_event_row"
             case files
+            case schema
         }
+
+        /// Whether the day, as written, shows what the index's schema shows: written at or
+        /// after the last migration that changed exported values of events already held.
+        package var currentSchema: Bool { (schema ?? 0) >= ExportManifest.lastExportedValuesChange }
     }
+
+    /// The newest migration that changed what the export shows of events an index already held
+    /// (031: events naming their key by a bare key id got their key). A day written before it
+    /// is written again, though its events and largest row are the same.
+    package static let lastExportedValuesChange = 31
 
     /// The layout version (`currentFormat` when written by this kmsindex).
     package var format: Int = currentFormat

@@ -44,8 +44,10 @@ package struct ExportSummary: Sendable, Equatable {
 /// Writes the index's events as Hive-partitioned, gzip-compressed NDJSON:
 /// `OUT/kms_events/event_date=YYYY-MM-DD/part-NNNNN.json.gz`, one object per event.
 ///
-/// Incremental: the manifest records each day's event count and largest event id; a day whose
-/// numbers still match the index is left alone, a changed or new day is written again, and a day
+/// Incremental: the manifest records each day's event count, largest event id and the schema it
+/// was written at; a day whose numbers still match the index (and written since the last
+/// migration that changed exported values) is left alone, a changed or new day is written
+/// again, and a day
 /// the index no longer holds (after `prune`) is removed. Each day is written in a temporary
 /// folder and then renamed into place (swapped with the old one, atomically where the kernel
 /// can), so a reader sees the old day or the new one, never part of one; the manifest comes last.
@@ -102,7 +104,7 @@ package struct Exporter {
                 let folder = table + "/event_date=" + name
                 summary.events += state.events
                 if let old = manifest.days[name], old.events == state.events, old.maxEventRow == state.maxEventRow,
-                    FileManager.default.fileExists(atPath: folder)
+                    old.currentSchema, FileManager.default.fileExists(atPath: folder)
                 {
                     summary.daysUnchanged += 1
                     continue
@@ -116,7 +118,8 @@ package struct Exporter {
                         "\(name): wrote \(written) events up to row \(maxRow), the index counts \(state.events) up to \(state.maxEventRow)")
                 }
                 try ExportFiles.replace(folder, with: fresh, work: work)
-                manifest.days[name] = ExportManifest.Day(events: state.events, maxEventRow: state.maxEventRow, files: files)
+                manifest.days[name] = ExportManifest.Day(
+                    events: state.events, maxEventRow: state.maxEventRow, files: files, schema: IndexDatabase.schemaVersion)
                 summary.daysWritten += 1
                 summary.eventsWritten += state.events
                 summary.filesWritten += files.count

@@ -157,6 +157,16 @@ final class ExportTests: XCTestCase {
             before.filter { !$0.key.hasSuffix("_manifest.json") })
         XCTAssertEqual(try dayFolders(dir), days + ["2024-03-04"])
 
+        // A day written before the last migration that changed exported values (an entry
+        // without its schema, as before schema 31) is written again, and only it.
+        let manifestPath = dir.path + "/out/kms_events/_manifest.json"
+        var older = try ExportManifest.read(path: manifestPath)
+        older.days[days[0]]?.schema = nil
+        try older.jsonData().write(to: URL(fileURLWithPath: manifestPath))
+        summary = try exportSummary(dir, [])
+        XCTAssertEqual([summary["days_written"], summary["days_unchanged"], summary["days_removed"]], [1, 3, 0])
+        XCTAssertEqual(try ExportManifest.read(path: manifestPath).days[days[0]]?.schema, IndexDatabase.schemaVersion)
+
         // Pruned days disappear, from the folder and the manifest.
         let prune = try runBinary(["prune", "--before", "2024-03-03", "--db", index.path])
         XCTAssertEqual(prune.status, 0, prune.stderr)
