@@ -50,21 +50,30 @@ enum DeliveryFindings {
             let start = Int64(day) * FindingsScope.dayMs, end = start + FindingsScope.dayMs
             let daily = try dailyCounts(db, from: day - 2 * historyDays, to: day + historyDays)
             let times = try gaps.deliveries(db, scope, day: day)
-            let history = try (day - historyDays..<day).map { try gaps.longest(db, scope, day: $0, counts: daily) }
             gaps.forget(before: day - historyDays)
+            // The days before, read only for a deliverer with a gap of more than an hour: a busy
+            // one has none, and a day's deliveries take a pass over its events.
+            var history: [[Deliverer: Int64]]?
             for (deliverer, counts) in daily {
                 let subject = "\(trails[deliverer.trail] ?? "unknown trail") \(deliverer.account)/\(deliverer.region)"
                 let previous = counts.filter { $0.key < day }.map(\.value.last).max()
                 let inDay = times[deliverer] ?? []
                 if previous == nil && inDay.isEmpty { continue }
                 let next = counts.filter { $0.key > day }.map(\.value.first).min()
-                let allowed = allowedGap(
-                    longestGaps: history.compactMap { $0[deliverer] },
-                    usualCounts: counts.filter { abs($0.key - day) <= historyDays }.map(\.value.n))
                 var stopped = false
                 let sequence = (previous.map { [$0] } ?? []) + inDay + [next ?? newest]
                 let from = max(start, scope.windowStart ?? start)
-                for (a, b) in zip(sequence, sequence.dropFirst()) where b - a > allowed && a < end && b > from {
+                let longGaps = zip(sequence, sequence.dropFirst()).filter { a, b in b - a > maxGapMs && a < end && b > from }
+                if !longGaps.isEmpty && history == nil {
+                    history = try (day - historyDays..<day).map { try gaps.longest(db, scope, day: $0, counts: daily) }
+                }
+                let allowed =
+                    longGaps.isEmpty
+                    ? maxGapMs
+                    : allowedGap(
+                        longestGaps: (history ?? []).compactMap { $0[deliverer] },
+                        usualCounts: counts.filter { abs($0.key - day) <= historyDays }.map(\.value.n))
+                for (a, b) in longGaps where b - a > allowed {
                     stopped = true
                     let finding = gap(db, scope, subject: subject, from: a, to: b, ongoing: next == nil && b == sequence.last)
                     if reported.insert(finding.id).inserted { findings.append(finding) }
