@@ -175,6 +175,7 @@ extension KMSIndexCommand {
             line += "\(s.filesSkipped) skipped\(skipped), \(s.filesFailed) failed; "
             line += "\(s.eventsAdded) KMS events added (\(s.duplicates) already indexed"
             line += s.malformedRecords > 0 ? ", \(s.malformedRecords) malformed)" : ")"
+            if s.eventsSuperseded > 0 { line += "; \(s.eventsSuperseded) superseded by an update" }
             return line
         }
 
@@ -189,7 +190,8 @@ extension KMSIndexCommand {
                 "\"files_unchanged\":\(s.filesUnchanged)", "\"files_skipped\":\(s.filesSkipped)",
                 "\"skipped_by_reason\":{\(skipped)}", "\"files_failed\":\(s.filesFailed)", "\"failed\":[\(failed)]",
                 "\"kms_records\":\(s.kmsRecords)", "\"events_added\":\(s.eventsAdded)", "\"s3_reads_added\":\(s.s3ReadsAdded)",
-                "\"duplicates\":\(s.duplicates)", "\"malformed_records\":\(s.malformedRecords)",
+                "\"duplicates\":\(s.duplicates)", "\"events_superseded\":\(s.eventsSuperseded)",
+                "\"malformed_records\":\(s.malformedRecords)",
                 "\"bytes_read\":\(s.bytesRead)", "\"duration_seconds\":\((seconds * 1000).rounded() / 1000)",
                 "\"exit_status\":\(status)",
             ]

@@ -114,6 +114,7 @@ extension KMSIndexCommand {
             var line = "\(outcomes.count) shards: \(results.count) merged, \(outcomes.count - results.count) failed; "
             line += "\(sum(\.eventsAdded)) KMS events added (\(sum(\.duplicates)) already indexed), "
             line += "\(sum(\.filesAdded)) files added to the ledger (\(sum(\.filesUpdated)) updated)"
+            if sum(\.eventsSuperseded) > 0 { line += "; \(sum(\.eventsSuperseded)) events superseded by an update" }
             return line
         }
 
@@ -129,7 +130,8 @@ extension KMSIndexCommand {
                     let rows = r.rowsAdded.sorted { $0.key < $1.key }.map { JSONText.quoted($0.key) + ":\($0.value)" }
                     let fields = [
                         "\"path\":" + JSONText.quoted(r.shardPath), "\"status\":\"merged\"", "\"events\":\(r.shardEvents)",
-                        "\"events_added\":\(r.eventsAdded)", "\"duplicates\":\(r.duplicates)", "\"files\":\(r.shardFiles)",
+                        "\"events_added\":\(r.eventsAdded)", "\"duplicates\":\(r.duplicates)",
+                        "\"events_superseded\":\(r.eventsSuperseded)", "\"files\":\(r.shardFiles)",
                         "\"files_added\":\(r.filesAdded)", "\"files_updated\":\(r.filesUpdated)",
                         "\"rows_added\":{\(rows.joined(separator: ","))}",
                         "\"first_event_time\":" + time(r.firstEventTime), "\"last_event_time\":" + time(r.lastEventTime),
@@ -144,7 +146,8 @@ extension KMSIndexCommand {
             let fields = [
                 "\"shards_merged\":\(results.count)", "\"shards_failed\":\(outcomes.count - results.count)",
                 "\"events_added\":\(sum(\.eventsAdded))", "\"duplicates\":\(sum(\.duplicates))",
-                "\"files_added\":\(sum(\.filesAdded))", "\"files_updated\":\(sum(\.filesUpdated))",
+                "\"events_superseded\":\(sum(\.eventsSuperseded))", "\"files_added\":\(sum(\.filesAdded))",
+                "\"files_updated\":\(sum(\.filesUpdated))",
                 "\"shards\":[\(shards.joined(separator: ","))]",
                 "\"duration_seconds\":\(rounded(seconds))", "\"exit_status\":\(status)",
             ]

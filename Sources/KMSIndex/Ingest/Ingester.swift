@@ -110,6 +110,9 @@ package struct IngestSummary: Sendable, Equatable {
     package var bytesRead = 0
     /// Reads of S3 objects new to the index (`--s3-reads`).
     package var s3ReadsAdded = 0
+    /// Events removed because an update (`addendum.reason` UPDATED_DATA) in the index supersedes
+    /// them: the update of an event already held, or an event whose update was already held.
+    package var eventsSuperseded = 0
 
     package var filesSkipped: Int { skippedByReason.values.reduce(0, +) }
     package var filesFailed: Int { failed.count }
@@ -339,6 +342,15 @@ package final class Ingester {
                     }
                     try writer.flush()
                     try S3ReadStaging.resolve(db, writer: writer, parser: FileParser(maxFileBytes: options.maxFileBytes))
+                }
+                // Events an update supersedes (`Addenda`), whichever of the two came first.
+                if try Addenda.anyUpdate(db) {
+                    if !inTransaction {
+                        try db.beginTransaction(.immediate)
+                        inTransaction = true
+                    }
+                    try writer.flush()
+                    summary.eventsSuperseded = try Addenda.removeSuperseded(db)
                 }
                 // The filters this run deleted (or that were never built) are built again, for the
                 // range the next run adds to, and committed with the run's last rows.

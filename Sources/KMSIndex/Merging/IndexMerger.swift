@@ -98,6 +98,8 @@ package final class IndexMerger {
         (result.rowsAdded["s3_reads"], result.rowsAdded["s3_reads_staged"]) = try MergeStatements.mergeS3Reads(db)
         (result.firstEventTime, result.lastEventTime, result.days) = try MergeStatements.addedTimes(db, added)
         try refreshDerivedTables(db, added, identity: identity)
+        // An update and the event it supersedes may come from the shard and the destination.
+        result.eventsSuperseded = try Addenda.removeSuperseded(db)
         try MergeStatements.dropTemporaryTables(db)
         return result
     }

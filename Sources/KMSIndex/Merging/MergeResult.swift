@@ -10,6 +10,9 @@ package struct MergeResult: Sendable, Equatable {
     package var eventsAdded = 0
     /// Events of the shard the index already held.
     package var duplicates = 0
+    /// Events removed because an update in the index, from the shard or the destination,
+    /// supersedes them (`Addenda`).
+    package var eventsSuperseded = 0
     /// Ledger rows (`source_files`) new to the index.
     package var filesAdded = 0
     /// Ledger rows of the index replaced by the shard's, a later reading of the same path.

@@ -82,6 +82,7 @@ enum MergeStatements {
         tables["event_uids"] = uidColumns
         tables["event_context"] = contextColumns
         tables["event_grantees"] = ["event_id", "grantee"]
+        tables["event_addenda"] = ["event_id", "reason", "updated_fields", "original_request_uid", "original_event_uid"]
         tables["events"] = eventColumns.map(\.name)
         tables["s3_reads"] = s3ReadColumns.map(\.name)
         tables["s3_reads_staged"] = stagedS3ReadColumns.map(\.name)
@@ -179,10 +180,10 @@ enum MergeStatements {
     /// `temp.merge_events`.
     /// `uids` is the number of the shard's uid rows.
     static func insertEventUIDs(_ db: Database, uids: Int, identity: Set<String>) throws -> AddedEvents {
-        let last = try Int64.fetchOne(db, sql: "SELECT ifnull(max(id), 0) FROM main.events") ?? 0
+        let last = try Int64.fetchOne(db, sql: "SELECT \(EventWriter.lastEventIDSQL(schema: "main"))") ?? 0
         let events = try Int.fetchOne(db, sql: "SELECT count(*) FROM shard.events") ?? 0
         if last == 0, uids == events, eventMaps.isSubset(of: identity),
-            try isEmpty(db, ["event_uids", "events", "event_context", "event_grantees"])
+            try isEmpty(db, ["event_uids", "events", "event_context", "event_grantees", "event_addenda"])
         {
             try db.execute(sql: "INSERT INTO main.event_uids SELECT * FROM shard.event_uids")
             return AddedEvents(lastID: 0, count: db.changesCount, all: true, asIs: true)
@@ -247,7 +248,7 @@ enum MergeStatements {
         return identity
     }
 
-    /// Inserts the added events and their context pairs and grantees, with ids remapped. Each
+    /// Inserts the added events and their context pairs, grantees and addenda, with ids remapped. Each
     /// id goes through a LEFT JOIN on its map's primary key (a correlated subquery per column
     /// opened and closed a cursor for every event), unless its map leaves it as it is.
     static func insertEvents(_ db: Database, _ added: AddedEvents, identity: Set<String>) throws {
@@ -257,6 +258,7 @@ enum MergeStatements {
                     INSERT INTO main.events SELECT * FROM shard.events;
                     INSERT INTO main.event_context SELECT * FROM shard.event_context;
                     INSERT INTO main.event_grantees SELECT * FROM shard.event_grantees;
+                    INSERT INTO main.event_addenda SELECT * FROM shard.event_addenda;
                     """)
             return
         }
@@ -278,6 +280,10 @@ enum MergeStatements {
                 ORDER BY t.event_id, t.scope, t.name_id;
                 INSERT INTO main.event_grantees (event_id, grantee)
                 SELECT \(added.newID("t.event_id")), t.grantee FROM \(added.rows(of: "event_grantees"))
+                ORDER BY t.event_id;
+                INSERT INTO main.event_addenda (event_id, reason, updated_fields, original_request_uid, original_event_uid)
+                SELECT \(added.newID("t.event_id")), t.reason, t.updated_fields, t.original_request_uid, t.original_event_uid
+                FROM \(added.rows(of: "event_addenda"))
                 ORDER BY t.event_id;
                 """.replacingOccurrences(of: "\n\n", with: "\n"))
     }

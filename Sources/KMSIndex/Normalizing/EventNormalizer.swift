@@ -77,7 +77,7 @@ package enum EventNormalizer {
             eventType: fields.eventType.take(), principal: Principal(),
             keyARN: keyARN, sourceKeyARN: sourceKeyARN, requestedKey: requestedKey, aliases: aliases,
             s3ARN: s3ARN, trailARN: trailARN, otherContext: otherContext,
-            granteePrincipal: parameters?.granteePrincipal)
+            granteePrincipal: parameters?.granteePrincipal, addendum: fields.addendum.take())
         // Filled in place: a Principal passed to the initializer was copied (a retain per string).
         fillPrincipal(&event.principal, fields.identity.take(), credentialFromConsole: fields.credentialFromConsole.take())
         return event

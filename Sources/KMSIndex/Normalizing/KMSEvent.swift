@@ -97,6 +97,16 @@ package struct KMSEvent: Sendable {
     package var otherContext: [ContextPair] = []
     /// CreateGrant's `granteePrincipal`.
     package var granteePrincipal: String? = nil
+    /// The record's `addendum`, when it has one.
+    package var addendum: Addendum? = nil
+}
+
+/// A record's `addendum`: why it came late (`DELIVERY_DELAY`, `SERVICE_OUTAGE`), or which event
+/// it updates (`UPDATED_DATA`, with the fields it updates and that event's ids).
+package struct Addendum: Equatable, Sendable {
+    package var reason, updatedFields: String?
+    package var originalRequestID, originalEventID: CloudTrailID?
+    package init() {}
 }
 
 // The public initializer is in an extension, so that the struct keeps its memberwise

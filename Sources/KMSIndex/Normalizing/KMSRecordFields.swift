@@ -19,6 +19,8 @@ package struct KMSRecordFields: Equatable, Sendable {
     package var parameters: ParameterFields?
     /// `resources`, when it is an array.
     package var resources: [ResourceEntry]?
+    /// `addendum`, when it is an object.
+    package var addendum: Addendum?
 
     package init() {}
 
@@ -107,6 +109,7 @@ extension KMSRecordFields {
             case "sessionCredentialFromConsole": credentialFromConsole = value.scalarText
             case "requestParameters": parameters = Self.parameters(value)
             case "resources": resources = Self.resources(value)
+            case "addendum": addendum = Self.addendum(value)
             default: break
             }
         }
@@ -159,6 +162,16 @@ extension KMSRecordFields {
             }
         }
         return f
+    }
+
+    static func addendum(_ value: JSONValue) -> Addendum? {
+        guard case .object = value else { return nil }
+        var a = Addendum()
+        a.reason = value["reason"]?.string
+        a.updatedFields = value["updatedFields"]?.string
+        a.originalRequestID = value["originalRequestID"]?.string.map { CloudTrailID($0) }
+        a.originalEventID = value["originalEventID"]?.string.map { CloudTrailID($0) }
+        return a
     }
 
     static func resources(_ value: JSONValue) -> [ResourceEntry]? {

@@ -10,7 +10,12 @@ extension KMSRecordFields {
         case eventID, eventTime, eventName, awsRegion
         case recipientAccountID = "recipientAccountId"
         case sourceIPAddress, userAgent, errorCode, errorMessage, requestID, sharedEventID, eventType, readOnly
-        case userIdentity, sessionCredentialFromConsole, requestParameters, resources
+        case userIdentity, sessionCredentialFromConsole, requestParameters, resources, addendum
+    }
+
+    enum AddendumKey: String, CaseIterable {
+        case reason, updatedFields
+        case originalRequestID, originalEventID
     }
 
     enum IdentityKey: String, CaseIterable {
@@ -44,6 +49,7 @@ extension KMSRecordFields {
     static let issuerKeys = KeyTable<IssuerKey>()
     static let parameterKeys = KeyTable<ParameterKey>()
     static let resourceKeys = KeyTable<ResourceKey>()
+    static let addendumKeys = KeyTable<AddendumKey>()
 
     /// Reads the record object at `s.i`. Members it does not keep are skipped unchecked, as
     /// the reader skips non-KMS records; the values of kept members are checked in full.
@@ -86,6 +92,7 @@ extension KMSRecordFields {
             case .sessionCredentialFromConsole: f.credentialFromConsole = try s.readScalarText(depth: 1)
             case .requestParameters: try Self.readParameters(&s, into: &f.parameters)
             case .resources: f.resources = try Self.readResources(&s)
+            case .addendum: f.addendum = try Self.readAddendum(&s)
             case nil: try s.skipValue()
             }
         } while try s.nextMember()
@@ -218,6 +225,26 @@ extension KMSRecordFields {
             }
         } while try s.nextMember()
         return members
+    }
+
+    /// `addendum`, when it is an object (rare: a late or an updated record).
+    static func readAddendum(_ s: inout JSONScanner) throws -> Addendum? {
+        guard try s.peek() == UInt8(ascii: "{") else {
+            try s.skipValueChecked(depth: 1)
+            return nil
+        }
+        var a = Addendum()
+        guard try s.enterObject(depth: 1) else { return a }
+        repeat {
+            switch try s.memberKey(addendumKeys) {
+            case .reason: a.reason = try s.readStringValue(depth: 2)
+            case .updatedFields: a.updatedFields = try s.readStringValue(depth: 2)
+            case .originalRequestID: a.originalRequestID = try s.withStringValue(depth: 2) { CloudTrailID(utf8: $0) }
+            case .originalEventID: a.originalEventID = try s.withStringValue(depth: 2) { CloudTrailID(utf8: $0) }
+            case nil: try s.skipValueChecked(depth: 2)
+            }
+        } while try s.nextMember()
+        return a
     }
 
     static func readResources(_ s: inout JSONScanner) throws -> [ResourceEntry]? {

@@ -179,22 +179,30 @@ package enum DailySummaries {
     /// deleted or added by other means than the writer), rebuilds the all-time rollups, and
     /// moves the watermark to the newest event.
     package static func recount(_ db: Database, days: ClosedRange<Int64>) throws {
+        try recount(db, days: [days])
+    }
+
+    /// `recount` of several ranges of days, with the all-time rollups rebuilt once.
+    package static func recount(_ db: Database, days ranges: [ClosedRange<Int64>]) throws {
         // Events not counted yet, of any day, are counted first: the watermark then moves past them.
         try addNewEvents(db)
-        let lower = days.lowerBound * dayMilliseconds
-        let upper = (days.upperBound + 1) * dayMilliseconds
-        let source = eventsBetween("\(lower)", "\(upper)")
-        let between: StatementArguments = [days.lowerBound, days.upperBound]
-        try db.execute(sql: "DELETE FROM activity_daily WHERE day BETWEEN ? AND ?", arguments: between)
-        try db.execute(sql: "INSERT INTO activity_daily \(activitySelect(from: source.from, where: source.where))")
-        try db.execute(sql: "DELETE FROM object_daily WHERE day BETWEEN ? AND ?", arguments: between)
-        try db.execute(sql: "INSERT INTO object_daily \(objectSelect(from: source.from, where: source.where))")
-        try db.execute(sql: "DELETE FROM usage_daily WHERE day BETWEEN ? AND ?", arguments: between)
-        try db.execute(
-            sql: "INSERT INTO usage_daily \(rollup(usageKey, from: "activity_daily", where: "day BETWEEN ? AND ?"))",
-            arguments: between)
+        for days in ranges {
+            let lower = days.lowerBound * dayMilliseconds
+            let upper = (days.upperBound + 1) * dayMilliseconds
+            let source = eventsBetween("\(lower)", "\(upper)")
+            let between: StatementArguments = [days.lowerBound, days.upperBound]
+            try db.execute(sql: "DELETE FROM activity_daily WHERE day BETWEEN ? AND ?", arguments: between)
+            try db.execute(sql: "INSERT INTO activity_daily \(activitySelect(from: source.from, where: source.where))")
+            try db.execute(sql: "DELETE FROM object_daily WHERE day BETWEEN ? AND ?", arguments: between)
+            try db.execute(sql: "INSERT INTO object_daily \(objectSelect(from: source.from, where: source.where))")
+            try db.execute(sql: "DELETE FROM usage_daily WHERE day BETWEEN ? AND ?", arguments: between)
+            try db.execute(
+                sql: "INSERT INTO usage_daily \(rollup(usageKey, from: "activity_daily", where: "day BETWEEN ? AND ?"))",
+                arguments: between)
+        }
         // A total, a caller or a log file may have lost its last event: the all-time rollups are
-        // made again whole (seconds on a year of history; prune and a failed file only).
+        // made again whole (seconds on a year of history; prune, a failed file and a superseded
+        // event only).
         try db.execute(
             sql: """
                 DELETE FROM activity_totals;
@@ -209,11 +217,13 @@ package enum DailySummaries {
         try setWatermark(db, try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM events") ?? 0)
     }
 
+    /// Moves the watermark up to `id`, never down: it is also the last event id given out
+    /// (`EventWriter.lastEventIDSQL`), which a removed event must not give back.
     static func setWatermark(_ db: Database, _ id: Int64) throws {
         try db.execute(
             sql: """
                 INSERT INTO summary_state (id, last_event_id) VALUES (1, ?)
-                ON CONFLICT (id) DO UPDATE SET last_event_id = excluded.last_event_id
+                ON CONFLICT (id) DO UPDATE SET last_event_id = max(last_event_id, excluded.last_event_id)
                 """, arguments: [id])
     }
 }

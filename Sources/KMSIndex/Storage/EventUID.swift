@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 /// Compact storage of CloudTrail ids (eventID, requestID): a lowercase UUID is stored as its
@@ -28,5 +29,12 @@ package enum EventUID {
         case .double(let x): return String(x)
         case .null: return ""
         }
+    }
+}
+
+extension CloudTrailID {
+    /// The id as the index stores it: a UUID's 16 bytes, anything else as text.
+    var storedValue: DatabaseValue {
+        withUUIDBytes { Data($0).databaseValue } ?? text.databaseValue
     }
 }

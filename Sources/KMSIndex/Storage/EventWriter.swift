@@ -21,6 +21,7 @@ final class EventWriter {
     private let upsertAlias: Statement
     /// CreateGrant's grantee: rare, written as it comes.
     private let insertGrantee: Statement
+    private let insertAddendum: Statement
     /// The tables of distinct values events point into (keys, principals, objects…).
     let dimensions: EventDimensions
     // The writer is used from one thread at a time and no access to these overlaps another,
@@ -55,6 +56,7 @@ final class EventWriter {
         summaries = try SummaryAccumulator(db)
         pendingContext = try PendingRows(db)
         insertGrantee = try db.makeStatement(sql: "INSERT OR REPLACE INTO event_grantees (event_id, grantee) VALUES (?, ?)")
+        insertAddendum = try db.makeStatement(sql: Addenda.insert)
         upsertAlias = try db.makeStatement(
             sql: """
                 INSERT INTO kms_key_aliases (key_id, alias, first_seen, last_seen) VALUES (?, ?, ?, ?)
@@ -156,6 +158,7 @@ final class EventWriter {
                     """, arguments: arguments)
             try db.execute(sql: "DELETE FROM event_context WHERE event_id IN (\(added))", arguments: arguments)
             try db.execute(sql: "DELETE FROM event_grantees WHERE event_id IN (\(added))", arguments: arguments)
+            try db.execute(sql: "DELETE FROM event_addenda WHERE event_id IN (\(added))", arguments: arguments)
             try db.execute(
                 sql: """
                     DELETE FROM event_uids WHERE event_id IN (\(added))
@@ -190,9 +193,19 @@ final class EventWriter {
         return added
     }
 
+    /// SQL: the last event id given out: the largest in `events`, or the summaries' watermark
+    /// when a superseded event above it was removed (`Addenda`). An id is never given twice,
+    /// so a mark past it (the findings') never hides a later event.
+    static func lastEventIDSQL(schema: String = "main") -> String {
+        """
+        max(ifnull((SELECT max(id) FROM \(schema).events), 0),
+            ifnull((SELECT last_event_id FROM \(schema).summary_state WHERE id = 1), 0))
+        """
+    }
+
     private func newEventID() throws -> Int64 {
         if let id = nextEventID { return id }
-        let id = try Int64.fetchOne(db, sql: "SELECT ifnull(max(id), 0) + 1 FROM events") ?? 1
+        let id = try Int64.fetchOne(db, sql: "SELECT \(Self.lastEventIDSQL()) + 1") ?? 1
         nextEventID = id
         return id
     }
@@ -303,6 +316,12 @@ final class EventWriter {
         }
         if let grantee = e.granteePrincipal {
             try insertGrantee.execute(arguments: [id, grantee])
+        }
+        if let addendum = e.addendum {
+            try insertAddendum.execute(arguments: [
+                id, addendum.reason, addendum.updatedFields, addendum.originalRequestID?.storedValue,
+                addendum.originalEventID?.storedValue,
+            ])
         }
         for (alias, keyARN) in e.aliases {
             let pair = PendingAlias(keyID: try dimensions.key(keyARN), alias: alias)

@@ -31,6 +31,8 @@ package enum Maintenance {
             report.contextPairs = db.changesCount
             try db.execute(
                 sql: "DELETE FROM event_grantees WHERE event_id IN (SELECT id FROM events WHERE event_time < ?)", arguments: [cutoff])
+            try db.execute(
+                sql: "DELETE FROM event_addenda WHERE event_id IN (SELECT id FROM events WHERE event_time < ?)", arguments: [cutoff])
             try db.execute(sql: "DELETE FROM event_uids WHERE event_time < ?", arguments: [cutoff])
             try db.execute(sql: "DELETE FROM events WHERE event_time < ?", arguments: [cutoff])
             report.events = db.changesCount

@@ -59,12 +59,12 @@ final class KMSRecordReaderTests: XCTestCase {
     func testEveryKeptMemberIsRead() {
         let values = [
             "readOnly": "true", "userIdentity": #"{"type":"x"}"#, "requestParameters": #"{"keyId":"x"}"#,
-            "resources": #"[{"ARN":"x"}]"#,
+            "resources": #"[{"ARN":"x"}]"#, "addendum": #"{"reason":"x"}"#,
         ]
         let names = [
             "eventID", "eventTime", "eventName", "awsRegion", "recipientAccountId", "sourceIPAddress", "userAgent",
             "errorCode", "errorMessage", "requestID", "sharedEventID", "eventType", "readOnly", "userIdentity",
-            "sessionCredentialFromConsole", "requestParameters", "resources",
+            "sessionCredentialFromConsole", "requestParameters", "resources", "addendum",
         ]
         XCTAssertEqual(KMSRecordFields.RecordKey.allCases.map(\.rawValue), names)
         for name in names {
@@ -97,6 +97,22 @@ final class KMSRecordReaderTests: XCTestCase {
         check(#"{"userIdentity":{"sessionContext":{"sessionIssuer":{"arn":"x","userName":"u"},"sessionIssuer":null}}}"#)
         check(#"{"requestParameters":{"encryptionContext":{"a":"1","a":"2"},"encryptionContext":"no"},"requestParameters":{"keyId":"k"}}"#)
         check(#"{"resources":[{"ARN":"x","arn":"y","type":"t"},{"arn":"z"},5,{"ARN":1,"arn":"w"}],"resources":[{"ARN":"q"}]}"#)
+        check(#"{"addendum":{"reason":"A","reason":"B","originalEventID":"x","originalEventID":7},"addendum":{"updatedFields":"f"}}"#)
+    }
+
+    func testAnAddendumIsRead() {
+        let text =
+            #"{"addendum":{"reason":"UPDATED_DATA","updatedFields":"userIdentity,errorCode","originalRequestID":"req-1","originalEventID":"11111111-2222-4333-8444-555555555555","other":[1]}}"#
+        check(text)
+        var expected = Addendum()
+        expected.reason = "UPDATED_DATA"
+        expected.updatedFields = "userIdentity,errorCode"
+        expected.originalRequestID = "req-1"
+        expected.originalEventID = "11111111-2222-4333-8444-555555555555"
+        XCTAssertEqual(viaBytes(text), .fields(with { $0.addendum = expected }))
+        check(#"{"addendum":{"reason":5,"updatedFields":null,"originalEventID":{"a":1}}}"#)
+        check(#"{"addendum":"late"}"#)
+        check(#"{"addendum":[]}"#)
     }
 
     func testWrongTypesReadAsAbsent() {

@@ -1,0 +1,140 @@
+import Foundation
+import GRDB
+import XCTest
+
+@testable import KMSIndex
+
+/// CloudTrail's `addendum`: kept; and an UPDATED_DATA record supersedes the event it names,
+/// whichever of the two the index gets first, by ingest or by merge.
+final class AddendaTests: XCTestCase {
+    let time = "2024-03-01T10:00:00Z"
+    let originalID = "11111111-0000-4000-8000-000000000001"
+    let updateID = "11111111-0000-4000-8000-000000000002"
+    let object = "arn:aws:s3:::bucket/secret.txt"
+    func identity(_ user: String) -> String {
+        #"{"type":"IAMUser","principalId":"AIDA\#(user)","arn":"arn:aws:iam::111122223333:user/\#(user)","accountId":"111122223333","userName":"\#(user)"}"#
+    }
+
+    /// A Decrypt of the object by `user`, with an addendum when given.
+    func record(_ id: String, _ user: String, at time: String? = nil, addendum: String? = nil) -> String {
+        let text = kmsRecord(
+            eventID: id, eventName: "Decrypt", eventTime: time ?? self.time, identity: identity(user),
+            requestParameters: #"{"encryptionContext":{"aws:s3:arn":"\#(object)"}}"#)
+        guard let addendum else { return text }
+        return String(text.dropLast()) + #","addendum":\#(addendum)}"#
+    }
+
+    func update(of original: String, reason: String = "UPDATED_DATA") -> String {
+        #"{"reason":"\#(reason)","updatedFields":"userIdentity","originalRequestID":"r-1","originalEventID":"\#(original)"}"#
+    }
+
+    var n = 0
+    func write(_ dir: TempDir, _ records: [String]) throws -> String {
+        n += 1
+        let path = try dir.write(
+            "logs/" + logPath(stamp: "20240301T10\(String(format: "%02d", n))Z", unique: "Unique\(n)abcdefghi"), gzip(logFile(records)))
+        return path
+    }
+
+    func readers(_ index: IndexDatabase) throws -> [String] {
+        try index.queue.read { db in
+            try String.fetchAll(
+                db, sql: "SELECT event_id || ' ' || principal_arn FROM object_reads WHERE object_arn = ? ORDER BY event_id",
+                arguments: [object])
+        }
+    }
+
+    /// The summaries count what the events hold: each listing equals its count from the events.
+    func assertSummariesTrue(_ index: IndexDatabase, file: StaticString = #filePath, line: UInt = #line) throws {
+        for command in [["keys"], ["stats"], ["usage", "--by", "principal"]] {
+            let summary = try runKMSIndex(command + ["--db", index.path, "--format", "json"]).stdout
+            let counted = try runKMSIndex(command + ["--from-events", "--db", index.path, "--format", "json"]).stdout
+            XCTAssertEqual(summary, counted, command.joined(separator: " "), file: file, line: line)
+        }
+    }
+
+    func testAnUpdateAfterItsOriginalSupersedesIt() throws {
+        let dir = try TempDir()
+        let index = try makeIndex(dir)
+        let (first, _) = try ingest(index, [try write(dir, [record(originalID, "alice")])])
+        XCTAssertEqual(first.eventsSuperseded, 0)
+        let (second, _) = try ingest(index, [try write(dir, [record(updateID, "bob", addendum: update(of: originalID))])])
+        XCTAssertEqual(second.eventsAdded, 1)
+        XCTAssertEqual(second.eventsSuperseded, 1)
+        XCTAssertEqual(try readers(index), ["\(updateID) arn:aws:iam::111122223333:user/bob"])
+        XCTAssertEqual(try count(index, "SELECT count(*) FROM events"), 1)
+        XCTAssertEqual(
+            try index.queue.read { db in
+                try Row.fetchOne(db, sql: "SELECT reason, updated_fields, original_request_id, original_event_id FROM event_addenda_text")
+            },
+            ["reason": "UPDATED_DATA", "updated_fields": "userIdentity", "original_request_id": "r-1", "original_event_id": originalID])
+        try assertSummariesTrue(index)
+        // Delivered again, the original is removed again.
+        let (again, _) = try ingest(index, [try write(dir, [record(originalID, "alice")])])
+        XCTAssertEqual([again.eventsAdded, again.eventsSuperseded], [1, 1])
+        XCTAssertEqual(try readers(index), ["\(updateID) arn:aws:iam::111122223333:user/bob"])
+    }
+
+    func testAnOriginalAfterItsUpdateIsRemovedByTheRunThatAddsIt() throws {
+        let dir = try TempDir()
+        let index = try makeIndex(dir)
+        try ingest(index, [try write(dir, [record(updateID, "bob", addendum: update(of: originalID))])])
+        let before = try count(index, "SELECT max(id) FROM events")
+        let (second, _) = try ingest(index, [try write(dir, [record(originalID, "alice")])])
+        XCTAssertEqual(second.eventsSuperseded, 1)
+        XCTAssertEqual(try readers(index), ["\(updateID) arn:aws:iam::111122223333:user/bob"])
+        try assertSummariesTrue(index)
+        // The removed event's id is not given again: a mark past it hides no later event.
+        try ingest(index, [try write(dir, [record("11111111-0000-4000-8000-000000000003", "carol")])])
+        XCTAssertEqual(try count(index, "SELECT max(id) FROM events"), before + 2)
+        // Both in one file: the same.
+        let other = try makeIndex(dir, name: "other.sqlite")
+        let (both, _) = try ingest(
+            other, [try write(dir, [record(originalID, "alice"), record(updateID, "bob", addendum: update(of: originalID))])])
+        XCTAssertEqual([both.eventsAdded, both.eventsSuperseded], [2, 1])
+        XCTAssertEqual(try readers(other), ["\(updateID) arn:aws:iam::111122223333:user/bob"])
+    }
+
+    /// A late delivery supersedes nothing; nor does an update at another time, or two updates
+    /// that name each other.
+    func testWhatSupersedesNothing() throws {
+        let dir = try TempDir()
+        let index = try makeIndex(dir)
+        let third = "11111111-0000-4000-8000-000000000003", fourth = "11111111-0000-4000-8000-000000000004"
+        let (summary, _) = try ingest(
+            index,
+            [
+                try write(
+                    dir,
+                    [
+                        record(originalID, "alice"),
+                        record(updateID, "bob", addendum: update(of: originalID, reason: "DELIVERY_DELAY")),
+                        record(third, "carol", at: "2024-03-01T10:00:01Z", addendum: update(of: originalID)),
+                        record(fourth, "dave", addendum: update(of: "11111111-0000-4000-8000-000000000005")),
+                        record("11111111-0000-4000-8000-000000000005", "erin", addendum: update(of: fourth)),
+                    ])
+            ])
+        XCTAssertEqual([summary.eventsAdded, summary.eventsSuperseded], [5, 0])
+        XCTAssertEqual(try count(index, "SELECT count(*) FROM event_addenda"), 4)
+        XCTAssertEqual(try readers(index).count, 5)
+    }
+
+    /// Merge: the update in a shard supersedes the destination's original.
+    func testMergeBringsAnUpdateThatSupersedesTheDestinationsOriginal() throws {
+        let dir = try TempDir()
+        let destination = try makeIndex(dir, name: "dest.sqlite")
+        try ingest(destination, [try write(dir, [record(originalID, "alice"), record("11111111-0000-4000-8000-000000000009", "zoe")])])
+        let shard = try makeIndex(dir, name: "shard.sqlite")
+        try ingest(shard, [try write(dir, [record(updateID, "bob", addendum: update(of: originalID))])])
+        let result = try IndexMerger(destination: destination).merge(shardPath: shard.path)
+        XCTAssertEqual([result.eventsAdded, result.eventsSuperseded], [1, 1])
+        XCTAssertEqual(
+            try readers(destination),
+            ["\(updateID) arn:aws:iam::111122223333:user/bob", "11111111-0000-4000-8000-000000000009 arn:aws:iam::111122223333:user/zoe"])
+        XCTAssertEqual(try count(destination, "SELECT count(*) FROM event_addenda"), 1)
+        try assertSummariesTrue(destination)
+        // Merged again: nothing.
+        let again = try IndexMerger(destination: destination).merge(shardPath: shard.path)
+        XCTAssertEqual([again.eventsAdded, again.eventsSuperseded], [0, 0])
+    }
+}
