@@ -4,7 +4,7 @@ import XCTest
 
 @testable import KMSIndex
 
-/// Identity Center users (schema 31): named by `onBehalfOf` only, no ARN, an account shared with
+/// Identity Center users (schema 33): named by `onBehalfOf` only, no ARN, an account shared with
 /// the account's other users; each user is a principal of its own.
 final class IdentityCenterUsersTests: XCTestCase {
     static let store = "arn:aws:identitystore::111122223333:identitystore/d-123"
@@ -104,7 +104,7 @@ final class IdentityCenterUsersTests: XCTestCase {
     }
 
     /// A principal without `onBehalfOf` has the identity text, and the stored hash, it had
-    /// before schema 31: the fields joined by U+001F (the hashes below were computed so).
+    /// before schema 33: the fields joined by U+001F (the hashes below were computed so).
     func testIdentitiesWithoutOnBehalfOfAreUnchanged() throws {
         let old: [(fields: [String], hash: Int64)] = [
             (
@@ -160,7 +160,7 @@ final class IdentityCenterUsersTests: XCTestCase {
     /// of an account merged into one), upgrades in place: every principal is kept, value for
     /// value, with no user id; new events of the same principals find them; new events of
     /// Identity Center users make one principal per user.
-    func testMigration031KeepsThePrincipalsOfAnOldIndex() throws {
+    func testMigration033KeepsThePrincipalsOfAnOldIndex() throws {
         let dir = try TempDir()
         // What the schema-30 writer stored: the seed's principals and one for every Identity
         // Center user of the account (the fields it kept, without onBehalfOf).
@@ -173,7 +173,7 @@ final class IdentityCenterUsersTests: XCTestCase {
         try written.queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
 
         let path = dir.path + "/v30.sqlite"
-        let old = try indexBefore(migration: "031", at: path)
+        let old = try indexBefore(migration: "033", at: path)
         try old.writeWithoutTransaction { db in
             try db.execute(sql: "ATTACH DATABASE ? AS written", arguments: [written.path])
             try copyTables(db)

@@ -1,4 +1,4 @@
--- kmsindex schema, version 31: an Identity Center user is told apart from the account's others.
+-- kmsindex schema, version 33: an Identity Center user is told apart from the account's others.
 --
 -- CloudTrail names an Identity Center user (`userIdentity.type` IdentityCenterUser) by
 -- `onBehalfOf.userId` and `onBehalfOf.identityStoreArn` only: no ARN, no principalId, and an
