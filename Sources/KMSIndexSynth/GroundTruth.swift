@@ -9,14 +9,18 @@ public struct GroundTruthRead: Codable, Equatable, Sendable {
     /// `userIdentity.arn` when present and non-empty; nil otherwise (AWSService, AWSAccount,
     /// and records without a userIdentity have none).
     public var principalArn: String?
+    /// `userIdentity.onBehalfOf.userId`: who an Identity Center user is (such a caller has no
+    /// ARN, and shares its account with the other users). Absent from the file when nil.
+    public var onBehalfOfUserID: String?
     /// The record's `errorCode` when the call failed (for example "AccessDenied").
     public var errorCode: String?
 
     /// A read with the given fields.
-    public init(eventTime: String, eventID: String, principalArn: String?, errorCode: String?) {
+    public init(eventTime: String, eventID: String, principalArn: String?, onBehalfOfUserID: String? = nil, errorCode: String?) {
         self.eventTime = eventTime
         self.eventID = eventID
         self.principalArn = principalArn
+        self.onBehalfOfUserID = onBehalfOfUserID
         self.errorCode = errorCode
     }
 
@@ -24,6 +28,7 @@ public struct GroundTruthRead: Codable, Equatable, Sendable {
         case eventTime = "event_time"
         case eventID = "event_id"
         case principalArn = "principal_arn"
+        case onBehalfOfUserID = "on_behalf_of_user_id"
         case errorCode = "error_code"
     }
 }
@@ -157,6 +162,8 @@ public struct GroundTruthS3Read: Codable, Equatable, Sendable {
     public var eventID: String
     public var eventName: String
     public var principalArn: String?
+    /// As in `GroundTruthRead`.
+    public var onBehalfOfUserID: String?
     public var errorCode: String?
     public var bytes: Int?
     /// The eventID of the Decrypt S3 made for this read (same caller, same moment), if any.
@@ -167,6 +174,7 @@ public struct GroundTruthS3Read: Codable, Equatable, Sendable {
         case eventID = "event_id"
         case eventName = "event_name"
         case principalArn = "principal_arn"
+        case onBehalfOfUserID = "on_behalf_of_user_id"
         case errorCode = "error_code"
         case bytes
         case pairedDecrypt = "paired_decrypt"
@@ -190,6 +198,8 @@ struct KMSRecordFacts: Sendable {
     var errorCode: String?
     /// The `aws:s3:arn` of a Decrypt's encryption context, if any.
     var decryptedS3Arn: String?
+    /// `userIdentity.onBehalfOf.userId`, if any.
+    var onBehalfOfUserID: String?
 }
 
 /// One line of `ground-truth-reads.ndjson`.
@@ -240,6 +250,7 @@ final class ReadsFileWriter {
         line.field("event_time_ms", Int(timeMs))
         line.field("event_id", read.eventID)
         line.optionalField("principal_arn", read.principalArn)
+        line.optionalField("on_behalf_of_user_id", read.onBehalfOfUserID)
         line.optionalField("error_code", read.errorCode)
         line.endObject()
         buffer.append(contentsOf: line.bytes)
@@ -296,7 +307,7 @@ struct GroundTruthCollector {
                     object: arn, timeMs: facts.timeMs,
                     GroundTruthRead(
                         eventTime: facts.eventTime, eventID: facts.eventID, principalArn: facts.principalArn,
-                        errorCode: facts.errorCode))
+                        onBehalfOfUserID: facts.onBehalfOfUserID, errorCode: facts.errorCode))
             }
             return
         }
@@ -305,7 +316,7 @@ struct GroundTruthCollector {
         if facts.eventName == "Decrypt", let arn = facts.decryptedS3Arn {
             let read = GroundTruthRead(
                 eventTime: facts.eventTime, eventID: facts.eventID,
-                principalArn: facts.principalArn, errorCode: facts.errorCode)
+                principalArn: facts.principalArn, onBehalfOfUserID: facts.onBehalfOfUserID, errorCode: facts.errorCode)
             reads[arn, default: []].append((facts.timeMs, read))
         }
     }

@@ -29,6 +29,7 @@ final class GroundTruthTests: XCTestCase {
             let principal = record.string(at: "userIdentity", "arn").flatMap { $0.isEmpty ? nil : $0 }
             expected[arn, default: [:]][id] = GroundTruthRead(
                 eventTime: try XCTUnwrap(record["eventTime"] as? String), eventID: id, principalArn: principal,
+                onBehalfOfUserID: record.string(at: "userIdentity", "onBehalfOf", "userId"),
                 errorCode: record["errorCode"] as? String)
         }
         XCTAssertEqual(Set(truth.objects.keys), Set(expected.keys))

@@ -33,9 +33,10 @@ package struct ExportManifest: Codable, Equatable, Sendable {
     }
 
     /// The newest migration that changed what the export shows of events an index already held
-    /// (031: events naming their key by a bare key id got their key). A day written before it
-    /// is written again, though its events and largest row are the same.
-    package static let lastExportedValuesChange = 31
+    /// (031: events naming their key by a bare key id got their key; 033: two columns of
+    /// principals). A day written before it is written again, though its events and largest
+    /// row are the same.
+    package static let lastExportedValuesChange = 33
 
     /// The layout version (`currentFormat` when written by this kmsindex).
     package var format: Int = currentFormat

@@ -80,8 +80,12 @@ struct FindingsScope {
     static let uidSQL = "(SELECT u.event_uid FROM event_uids u WHERE u.event_time = e.event_time AND u.event_id = e.id)"
 
     /// Who a finding names: the role for every session of an assumed role, else the caller's
-    /// ARN, else what userIdentity has.
-    static let principalSQL = "coalesce(p.role_arn, p.arn, p.invoked_by, p.principal_id, p.type)"
+    /// ARN, else the Identity Center user (`IdentityCenterUser: USER-ID`), else what
+    /// userIdentity has.
+    static let principalSQL = """
+        coalesce(p.role_arn, p.arn, coalesce(p.type, 'unknown') || ': ' || p.on_behalf_of_user_id, p.invoked_by, p.principal_id,
+                 p.type)
+        """
 
     /// The principal rows `principal` (as `principalSQL` makes it) stands for.
     static func principalIDs(_ db: Database, _ principal: String) throws -> [Int64] {

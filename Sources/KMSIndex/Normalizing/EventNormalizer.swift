@@ -105,6 +105,8 @@ package enum EventNormalizer {
         p.invokedBy = identity.invokedBy.take()
         p.accessKeyID = identity.accessKeyID.take()
         p.sourceIdentity = identity.sourceIdentity.take()
+        p.onBehalfOfUserID = identity.onBehalfOfUserID.take()
+        p.identityStoreARN = identity.identityStoreARN.take()
     }
 
     /// The session of an STS ARN, `assumed-role/ROLE/SESSION` (the session may hold more

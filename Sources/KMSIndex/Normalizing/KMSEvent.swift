@@ -1,7 +1,7 @@
 /// Who made a call, as CloudTrail's `userIdentity` tells it.
 ///
 /// Two events share a principal row when their identity texts (every field but the derived
-/// ones, in bytes) are the same; the assumed-role
+/// ones, in bytes; see `PrincipalIdentity`) are the same; the assumed-role
 /// fields (`roleARN`, `sessionName`) are derived so that a role matches all its sessions.
 package struct Principal: Hashable, Sendable {
     package var type: String?
@@ -18,13 +18,17 @@ package struct Principal: Hashable, Sendable {
     package var accessKeyID: String?
     package var sourceIdentity: String?
     package var credentialFromConsole: String?
+    /// Who an Identity Center user is (`onBehalfOf.userId`, `.identityStoreArn`): such a
+    /// caller has no ARN and no principalId, and its account is shared by all its users.
+    package var onBehalfOfUserID: String?
+    package var identityStoreARN: String?
 
     package init() {}
 
     init(
         type: String?, arn: String?, accountID: String?, principalID: String?, userName: String?, roleARN: String?,
         sessionName: String?, invokedBy: String?, accessKeyID: String?, sourceIdentity: String?,
-        credentialFromConsole: String?
+        credentialFromConsole: String?, onBehalfOfUserID: String? = nil, identityStoreARN: String? = nil
     ) {
         self.type = type
         self.arn = arn
@@ -37,6 +41,8 @@ package struct Principal: Hashable, Sendable {
         self.accessKeyID = accessKeyID
         self.sourceIdentity = sourceIdentity
         self.credentialFromConsole = credentialFromConsole
+        self.onBehalfOfUserID = onBehalfOfUserID
+        self.identityStoreARN = identityStoreARN
     }
 }
 

@@ -33,6 +33,8 @@ package struct KMSRecordFields: Equatable, Sendable {
         package var sourceIdentity: String?
         /// `sessionContext.sessionIssuer.arn` and `.userName`.
         package var issuerARN, issuerUserName: String?
+        /// `onBehalfOf.userId` and `.identityStoreArn`: who an Identity Center user is.
+        package var onBehalfOfUserID, identityStoreARN: String?
         package init() {}
     }
 
@@ -143,6 +145,9 @@ extension KMSRecordFields {
         f.sourceIdentity = session?["sourceIdentity"]?.string
         f.issuerARN = session?["sessionIssuer"]?["arn"]?.string
         f.issuerUserName = session?["sessionIssuer"]?["userName"]?.string
+        let onBehalfOf = value["onBehalfOf"]
+        f.onBehalfOfUserID = onBehalfOf?["userId"]?.string
+        f.identityStoreARN = onBehalfOf?["identityStoreArn"]?.string
         return f
     }
 

@@ -20,7 +20,7 @@ extension KMSRecordFields {
 
     enum IdentityKey: String, CaseIterable {
         case type, arn, accountID = "accountId", principalID = "principalId", userName, invokedBy
-        case accessKeyID = "accessKeyId", sessionContext
+        case accessKeyID = "accessKeyId", sessionContext, onBehalfOf
     }
 
     enum SessionKey: String, CaseIterable {
@@ -29,6 +29,10 @@ extension KMSRecordFields {
 
     enum IssuerKey: String, CaseIterable {
         case arn, userName
+    }
+
+    enum OnBehalfOfKey: String, CaseIterable {
+        case userID = "userId", identityStoreARN = "identityStoreArn"
     }
 
     enum ParameterKey: String, CaseIterable {
@@ -47,6 +51,7 @@ extension KMSRecordFields {
     static let identityKeys = KeyTable<IdentityKey>()
     static let sessionKeys = KeyTable<SessionKey>()
     static let issuerKeys = KeyTable<IssuerKey>()
+    static let onBehalfOfKeys = KeyTable<OnBehalfOfKey>()
     static let parameterKeys = KeyTable<ParameterKey>()
     static let resourceKeys = KeyTable<ResourceKey>()
     static let addendumKeys = KeyTable<AddendumKey>()
@@ -139,6 +144,7 @@ extension KMSRecordFields {
                 case .invokedBy: f.invokedBy = try s.readSharedStringValue(depth: 2)
                 case .accessKeyID: f.accessKeyID = try s.readSharedStringValue(depth: 2)
                 case .sessionContext: try readSession(&s, into: &f)
+                case .onBehalfOf: try readOnBehalfOf(&s, into: &f)
                 case nil: try s.skipValueChecked(depth: 2)
                 }
             } while try s.nextMember()
@@ -172,6 +178,21 @@ extension KMSRecordFields {
             case .arn: f.issuerARN = try s.readSharedStringValue(depth: 4)
             case .userName: f.issuerUserName = try s.readSharedStringValue(depth: 4)
             case nil: try s.skipValueChecked(depth: 4)
+            }
+        } while try s.nextMember()
+    }
+
+    /// `onBehalfOf` (an Identity Center user): each occurrence replaces what an earlier one said.
+    static func readOnBehalfOf(_ s: inout JSONScanner, into f: inout IdentityFields) throws {
+        f.onBehalfOfUserID = nil
+        f.identityStoreARN = nil
+        guard try s.peek() == UInt8(ascii: "{") else { return try s.skipValueChecked(depth: 2) }
+        guard try s.enterObject(depth: 2) else { return }
+        repeat {
+            switch try s.memberKey(onBehalfOfKeys) {
+            case .userID: f.onBehalfOfUserID = try s.readSharedStringValue(depth: 3)
+            case .identityStoreARN: f.identityStoreARN = try s.readSharedStringValue(depth: 3)
+            case nil: try s.skipValueChecked(depth: 3)
             }
         } while try s.nextMember()
     }

@@ -8,7 +8,8 @@ package struct PrincipalReads {
 
     /// Ids of the principal rows `query` names: a user, role, root or session ARN (a role
     /// ARN matches all its sessions), a role name (all its sessions), a session name, a user
-    /// name, an access key id, or the service that called (`invokedBy`).
+    /// name, an access key id, the service that called (`invokedBy`), or an Identity Center
+    /// user's id (`onBehalfOf.userId`).
     package func principalIDs(_ query: String) throws -> [Int64] {
         // Names, access key ids and services hold no ':' (IAM's own rules): an ARN can only be a
         // principal's or a role's ARN, and both are indexed.
@@ -26,6 +27,7 @@ package struct PrincipalReads {
             sql: """
                 SELECT id FROM principal_rows
                 WHERE arn = :p OR session_name = :p OR user_name = :p OR access_key_id = :p OR invoked_by = :p
+                   OR on_behalf_of_user_id = :p
                    OR role_id IN (SELECT id FROM roles
                                   WHERE arn = :p OR (instr(arn, ':role/') > 0 AND substr(arn, -length(:p) - 1) = '/' || :p))
                 ORDER BY id

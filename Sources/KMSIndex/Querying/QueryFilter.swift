@@ -95,15 +95,18 @@ struct SQLConditions {
     var arguments: StatementArguments { StatementArguments(values) }
 }
 
-/// The caller of an event in one phrase, from `principals p`: its ARN, else the service that
-/// called (`AWSService: s3.amazonaws.com`), else the account (`AWSAccount: 111122223333`).
+/// The caller of an event in one phrase, from `principals p`: its ARN, else the Identity Center
+/// user (`IdentityCenterUser: USER-ID`, who has no ARN and shares the account with the other
+/// users), else the service that called (`AWSService: s3.amazonaws.com`), else the account
+/// (`AWSAccount: 111122223333`).
 let principalSQL = principalPhrase { "p.\($0)" }
 
 /// `principalSQL` over the columns `column` names (see `PrincipalRows.column(_:of:)`).
 func principalPhrase(_ column: (String) -> String) -> String {
     let type = column("type")
     return """
-        coalesce(\(column("arn")), coalesce(\(type), 'unknown') || ': ' || \(column("invoked_by")),
+        coalesce(\(column("arn")), coalesce(\(type), 'unknown') || ': ' || \(column("on_behalf_of_user_id")),
+                 coalesce(\(type), 'unknown') || ': ' || \(column("invoked_by")),
                  coalesce(\(type), 'unknown') || ': ' || \(column("account_id")), \(type), 'unknown')
         """
 }

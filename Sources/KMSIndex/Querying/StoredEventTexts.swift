@@ -10,7 +10,7 @@ import GRDB
 final class StoredEventTexts {
     /// What `principals` says of a caller, and whether it is one of the indexer's own.
     struct Caller {
-        var type, arn, roleARN, sessionName, invokedBy: String?
+        var type, arn, roleARN, sessionName, invokedBy, onBehalfOfUserID, identityStoreARN: String?
         var own: Bool
     }
 
@@ -35,7 +35,8 @@ final class StoredEventTexts {
         stringText = try db.makeStatement(sql: "SELECT text FROM strings WHERE id = ?")
         callerFields = try db.makeStatement(
             sql: """
-                SELECT p.type, p.arn, p.role_arn, p.session_name, p.invoked_by, \(OwnPrincipals.matches("p.id"))
+                SELECT p.type, p.arn, p.role_arn, p.session_name, p.invoked_by, p.on_behalf_of_user_id, p.identity_store_arn,
+                       \(OwnPrincipals.matches("p.id"))
                 FROM principals p WHERE p.id = ?
                 """)
         keyARN = try db.makeStatement(sql: "SELECT arn FROM kms_keys WHERE id = ?")
@@ -57,6 +58,8 @@ final class StoredEventTexts {
             event.roleARN = caller.roleARN
             event.sessionName = caller.sessionName
             event.invokedBy = caller.invokedBy
+            event.onBehalfOfUserID = caller.onBehalfOfUserID
+            event.identityStoreARN = caller.identityStoreARN
             event.ownRead = caller.own
         }
         event.errorCode = try string(row[4])
@@ -79,7 +82,9 @@ final class StoredEventTexts {
     private func caller(_ id: Int64?) throws -> Caller? {
         try remembered(id, &callers) { id in
             try Row.fetchOne(callerFields, arguments: [id]).map { row in
-                Caller(type: row[0], arn: row[1], roleARN: row[2], sessionName: row[3], invokedBy: row[4], own: row[5] ?? false)
+                Caller(
+                    type: row[0], arn: row[1], roleARN: row[2], sessionName: row[3], invokedBy: row[4], onBehalfOfUserID: row[5],
+                    identityStoreARN: row[6], own: row[7] ?? false)
             }
         }
     }

@@ -11,6 +11,9 @@ package struct EventRow: Sendable, Equatable {
     package var roleARN: String?
     package var sessionName: String?
     package var invokedBy: String?
+    /// Who an Identity Center user is (`onBehalfOf.userId`, `.identityStoreArn`).
+    package var onBehalfOfUserID: String?
+    package var identityStoreARN: String?
     package var errorCode: String?
     package var errorMessage: String?
     package var sourceIP: String?
@@ -42,10 +45,11 @@ package struct EventRow: Sendable, Equatable {
     }
 
     /// The caller in one phrase: the role and session for an assumed role, else the ARN,
-    /// else the service that called.
+    /// else the Identity Center user, else the service that called.
     package var principalDescription: String {
         if let roleARN, let sessionName { return "\(roleARN) (session \(sessionName))" }
         if let principalARN { return principalARN }
+        if let onBehalfOfUserID { return "\(principalType ?? "unknown"): \(onBehalfOfUserID)" }
         if let invokedBy { return "\(principalType ?? "unknown"): \(invokedBy)" }
         return principalType ?? "unknown"
     }
@@ -55,7 +59,8 @@ package struct EventRow: Sendable, Equatable {
 
     /// A row of stored columns in this order: time (ms), operation, uid, principal type, ARN,
     /// role ARN, session name, invoked by, error code, error message, source address, user
-    /// agent, key ARN, region, own read (who-read's KMS query and the S3 reads' share it).
+    /// agent, key ARN, region, own read, Identity Center user id and identity store ARN
+    /// (who-read's KMS query and the S3 reads' share it).
     static func stored(_ row: Row) -> EventRow {
         var event = EventRow(eventTime: StoredTime.text(row[0]), eventName: row[1], eventID: EventUID.text(row[2]))
         event.principalType = row[3]
@@ -70,6 +75,8 @@ package struct EventRow: Sendable, Equatable {
         event.keyARN = row[12]
         event.region = row[13]
         event.ownRead = row[14]
+        event.onBehalfOfUserID = row[15]
+        event.identityStoreARN = row[16]
         event.eventTimeMs = row[0]
         return event
     }
@@ -79,7 +86,8 @@ package struct EventRow: Sendable, Equatable {
         e.event_time, n.text AS event_name, u.event_uid, p.type, p.arn, p.role_arn, p.session_name,
         p.invoked_by, c.text AS error_code, e.error_message,
         coalesce((SELECT text FROM strings WHERE id = e.source_sid), e.source_ip) AS source_ip, a.text AS user_agent,
-        k.arn AS key_arn, r.text AS region, \(OwnPrincipals.matches("e.principal_id")) AS own_read
+        k.arn AS key_arn, r.text AS region, \(OwnPrincipals.matches("e.principal_id")) AS own_read,
+        p.on_behalf_of_user_id, p.identity_store_arn
         """
 
     /// `events e` and what `storedColumns` names.
@@ -96,7 +104,8 @@ package struct EventRow: Sendable, Equatable {
 
     static let selectColumns = """
         event_time, event_name, event_id, principal_type, principal_arn, role_arn, session_name,
-        invoked_by, error_code, error_message, source_ip, user_agent, key_arn, aws_region, object_arn
+        invoked_by, error_code, error_message, source_ip, user_agent, key_arn, aws_region, object_arn,
+        on_behalf_of_user_id, identity_store_arn
         """
 
     init(row: Row) {
@@ -108,6 +117,8 @@ package struct EventRow: Sendable, Equatable {
         roleARN = row["role_arn"]
         sessionName = row["session_name"]
         invokedBy = row["invoked_by"]
+        onBehalfOfUserID = row["on_behalf_of_user_id"]
+        identityStoreARN = row["identity_store_arn"]
         errorCode = row["error_code"]
         errorMessage = row["error_message"]
         sourceIP = row["source_ip"]
@@ -124,7 +135,8 @@ package struct EventRow: Sendable, Equatable {
     package static let columnNames = [
         "event_time", "event_name", "event_id", "principal_arn", "principal_type", "role_arn",
         "session_name", "invoked_by", "error_code", "error_message", "source_ip", "user_agent",
-        "key_arn", "region", "object_arn", "source", "bytes", "own_read", "read_id",
+        "key_arn", "region", "object_arn", "source", "bytes", "own_read", "read_id", "on_behalf_of_user_id",
+        "identity_store_arn",
     ]
 
     /// The values of `columnNames`, in order.
@@ -133,7 +145,7 @@ package struct EventRow: Sendable, Equatable {
             eventTime, eventName, eventID, principalARN, principalType, roleARN, sessionName, invokedBy,
             errorCode, errorMessage, sourceIP, userAgent, keyARN, region, objectARN, source,
         ].map(Cell.init)
-            + [bytes.map(Cell.integer) ?? .null, .boolean(ownRead), Cell(readID)]
+            + [bytes.map(Cell.integer) ?? .null, .boolean(ownRead), Cell(readID), Cell(onBehalfOfUserID), Cell(identityStoreARN)]
     }
 }
 

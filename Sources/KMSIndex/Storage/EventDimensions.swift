@@ -246,7 +246,7 @@ final class EventDimensions {
     }
 
     /// A principal is cached by its identity text, built in a reused buffer (hashing and
-    /// comparing eleven optional Strings per event cost more); its row is found by the text's
+    /// comparing thirteen optional Strings per event cost more); its row is found by the text's
     /// hash and its fields.
     func principal(_ p: Principal) throws -> Int64 {
         identityBytes.removeAll(keepingCapacity: true)
@@ -261,7 +261,7 @@ final class EventDimensions {
     /// Columns of `principals` besides the hash, in the order `storedPrincipal` binds them.
     static let principalFields = [
         "type", "arn", "account_id", "principal_id", "user_name", "role_arn", "session_name", "invoked_by",
-        "access_key_id", "source_identity", "credential_from_console",
+        "access_key_id", "source_identity", "credential_from_console", "on_behalf_of_user_id", "identity_store_arn",
     ]
 
     /// The position of `role_arn` in `principalFields`, where `PrincipalRows.columns` has `role_id`.
@@ -274,7 +274,7 @@ final class EventDimensions {
     func storedPrincipal(_ p: Principal, hash: Int64) throws -> Int64 {
         let fields = [
             p.type, p.arn, p.accountID, p.principalID, p.userName, p.roleARN, p.sessionName,
-            p.invokedBy, p.accessKeyID, p.sourceIdentity, p.credentialFromConsole,
+            p.invokedBy, p.accessKeyID, p.sourceIdentity, p.credentialFromConsole, p.onBehalfOfUserID, p.identityStoreARN,
         ]
         // A principal already stored has its role stored: this finds it (usually in the cache).
         let roleID = try p.roleARN.map { try role($0, of: p) }

@@ -3,8 +3,6 @@ import GRDB
 
 /// The canonical text that identifies a principal row.
 enum PrincipalIdentity {
-    /// Appends the identity's UTF-8 bytes: the fields with a unit separator between them;
-    /// absent fields are empty. Derived fields are left out.
     /// 64-bit FNV-1a of an identity's bytes: `principals.identity_hash`, and the SQL function
     /// `principal_identity_hash(text)` that migration 007 computes it with.
     static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64 {
@@ -25,6 +23,10 @@ enum PrincipalIdentity {
         String.fromDatabaseValue(values[0]).map { $0.withUTF8Bytes(hash) }
     }
 
+    /// Appends the identity's UTF-8 bytes: the fields with a unit separator between them;
+    /// absent fields are empty. Derived fields are left out. An Identity Center user's two
+    /// fields (schema 31) follow only when one of them is given: every other identity is the
+    /// text it was before them, so the `identity_hash` stored for it still finds its row.
     static func append(_ p: Principal, to bytes: inout [UInt8]) {
         // Field by field, not through an array of them: that array was allocated, filled
         // (a retain per field) and freed for every event.
@@ -45,5 +47,9 @@ enum PrincipalIdentity {
         add(p.accessKeyID)
         add(p.sourceIdentity)
         add(p.credentialFromConsole)
+        if !(p.onBehalfOfUserID ?? "").isEmpty || !(p.identityStoreARN ?? "").isEmpty {
+            add(p.onBehalfOfUserID)
+            add(p.identityStoreARN)
+        }
     }
 }

@@ -9,7 +9,8 @@ enum PrincipalRows {
     /// The columns of `principal_rows` given by an insert, in order (`derived` is computed).
     static let columns = [
         "identity_hash", "type", "arn", "account_id", "principal_id", "user_name", "role_id", "session_name",
-        "invoked_by", "access_key_id", "source_identity", "credential_from_console",
+        "invoked_by", "access_key_id", "source_identity", "credential_from_console", "on_behalf_of_user_id",
+        "identity_store_arn",
     ]
 
     /// The writer's values: one parameter per column, `?1`… in the order of `columns`.

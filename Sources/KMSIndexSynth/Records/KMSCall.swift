@@ -133,7 +133,7 @@ extension RecordFactory {
             eventID: eventID, eventName: call.request.eventName, timeMs: call.time,
             eventTime: UTCTime.iso8601(call.time, fractional: call.fractional),
             principalArn: call.identity?.principalArn, errorCode: call.error?.code,
-            decryptedS3Arn: call.request.decryptedS3Arn)
+            decryptedS3Arn: call.request.decryptedS3Arn, onBehalfOfUserID: call.identity?.onBehalfOf?.userID)
         let failed = call.error != nil
         let seed = call.style == .seed
         let contextFirst = seed && !call.seedKeyIDFirst

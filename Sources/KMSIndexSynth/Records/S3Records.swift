@@ -90,7 +90,8 @@ extension RecordFactory {
                     objectArn: "arn:aws:s3:::\(bucket)/\(key)", timeMs: envelope.time,
                     read: GroundTruthS3Read(
                         eventTime: UTCTime.iso8601(envelope.time, fractional: envelope.fractionalTime), eventID: envelope.eventID,
-                        eventName: eventName, principalArn: identity?.principalArn, errorCode: error,
+                        eventName: eventName, principalArn: identity?.principalArn,
+                        onBehalfOfUserID: identity?.onBehalfOf?.userID, errorCode: error,
                         bytes: put ? 0 : bytes, pairedDecrypt: pairedDecrypt)))
         }
     }

@@ -93,7 +93,8 @@ final class ExportTests: XCTestCase {
             "principal_arn": "arn:aws:iam::111122223333:user/cloudtrail-admin", "principal_account_id": "111122223333",
             "role_arn": NSNull(), "session_name": NSNull(), "user_name": "cloudtrail-admin",
             "invoked_by": "signin.amazonaws.com", "access_key_id": "AKIAIOSFODNN7EXAMPLE",
-            "object_arn": seedLogFileARN, "object_kind": "object", "bucket": "example-bucket-for-CT-logs",
+            "on_behalf_of_user_id": NSNull(), "identity_store_arn": NSNull(), "object_arn": seedLogFileARN, "object_kind": "object",
+            "bucket": "example-bucket-for-CT-logs",
             "object_key": logFile, "trail_arn": "arn:aws:cloudtrail:us-west-2:111122223333:trail/Default",
             "source_ip": "internal.amazonaws.com", "user_agent": "internal.amazonaws.com", "error_code": NSNull(),
             "error_message": NSNull(), "request_id": "16a0590a-88ba-11e5-b406-436f15c3ac01", "shared_event_id": NSNull(),
@@ -158,7 +159,7 @@ final class ExportTests: XCTestCase {
         XCTAssertEqual(try dayFolders(dir), days + ["2024-03-04"])
 
         // A day written before the last migration that changed exported values (an entry
-        // without its schema, as before schema 31) is written again, and only it.
+        // without its schema, as before schema 33) is written again, and only it.
         let manifestPath = dir.path + "/out/kms_events/_manifest.json"
         var older = try ExportManifest.read(path: manifestPath)
         older.days[days[0]]?.schema = nil

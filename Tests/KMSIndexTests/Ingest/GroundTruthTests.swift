@@ -39,8 +39,8 @@ final class GroundTruthTests: XCTestCase {
                 reads.map { key($0.eventTime, $0.eventID) }.sorted(),
                 expected.map { key($0.eventTime, $0.eventID) }.sorted(), arn)
             XCTAssertEqual(
-                reads.map { "\($0.eventID) \($0.principalARN ?? "-") \($0.errorCode ?? "OK")" }.sorted(),
-                expected.map { "\($0.eventID) \($0.principalArn ?? "-") \($0.errorCode ?? "OK")" }.sorted(), arn)
+                reads.map { "\($0.eventID) \(caller($0.principalARN, $0.onBehalfOfUserID)) \($0.errorCode ?? "OK")" }.sorted(),
+                expected.map { "\($0.eventID) \(caller($0.principalArn, $0.onBehalfOfUserID)) \($0.errorCode ?? "OK")" }.sorted(), arn)
         }
         // And no object has reads the ground truth does not know.
         let objectsWithReads = try index.queue.read { db in
@@ -50,6 +50,10 @@ final class GroundTruthTests: XCTestCase {
         XCTAssertEqual(try index.queue.read { try String.fetchOne($0, sql: "PRAGMA integrity_check") }, "ok")
     }
 }
+
+/// A caller as the ground truth tells it: its ARN, and the user id of an Identity Center user
+/// (who has no ARN; its account is shared with the other users).
+private func caller(_ arn: String?, _ user: String?) -> String { "\(arn ?? "-") \(user ?? "-")" }
 
 /// A generated tree with S3 data events (`--s3-data-events`): who-read of every object lists
 /// exactly the ground truth's Decrypts and S3 reads, pairs what the generator paired, marks
@@ -84,10 +88,13 @@ final class S3ReadsGroundTruthTests: XCTestCase {
         for arn in Set(truth.objects.keys).union(s3Truth.keys) {
             let reads = try whoRead(index, arn).reads
             let expected =
-                (truth.objects[arn] ?? []).map { "kms \($0.eventID) \($0.principalArn ?? "-") \($0.errorCode ?? "OK")" }
-                + (s3Truth[arn] ?? []).map { "s3 \($0.eventID) \($0.principalArn ?? "-") \($0.errorCode ?? "OK")" }
+                (truth.objects[arn] ?? []).map {
+                    "kms \($0.eventID) \(caller($0.principalArn, $0.onBehalfOfUserID)) \($0.errorCode ?? "OK")"
+                }
+                + (s3Truth[arn] ?? []).map { "s3 \($0.eventID) \(caller($0.principalArn, $0.onBehalfOfUserID)) \($0.errorCode ?? "OK")" }
             XCTAssertEqual(
-                reads.map { "\($0.source) \($0.eventID) \($0.principalARN ?? "-") \($0.errorCode ?? "OK")" }.sorted(),
+                reads.map { "\($0.source) \($0.eventID) \(caller($0.principalARN, $0.onBehalfOfUserID)) \($0.errorCode ?? "OK")" }
+                    .sorted(),
                 expected.sorted(), arn)
             // Pairs: each S3 read the generator paired shares its read id with that Decrypt.
             for read in s3Truth[arn] ?? [] {

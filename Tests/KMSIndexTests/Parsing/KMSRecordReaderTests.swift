@@ -115,6 +115,23 @@ final class KMSRecordReaderTests: XCTestCase {
         check(#"{"addendum":[]}"#)
     }
 
+    /// An Identity Center user's `onBehalfOf`: read, replaced when repeated, absent when not
+    /// an object or not strings.
+    func testOnBehalfOfIsRead() {
+        let user =
+            #"{"userIdentity":{"type":"IdentityCenterUser","accountId":"1","onBehalfOf":{"userId":"u-1","identityStoreArn":"arn:aws:identitystore::1:identitystore/d-1"},"credentialId":"c"}}"#
+        check(user)
+        guard case .fields(let fields) = viaBytes(user) else { return XCTFail(user) }
+        XCTAssertEqual(fields.identity?.onBehalfOfUserID, "u-1")
+        XCTAssertEqual(fields.identity?.identityStoreARN, "arn:aws:identitystore::1:identitystore/d-1")
+        check(#"{"userIdentity":{"onBehalfOf":{"userId":"u-1","userId":"u-2","other":{"userId":"x"}}}}"#)
+        check(#"{"userIdentity":{"onBehalfOf":{"userId":"u-1","identityStoreArn":"s"},"onBehalfOf":{"identityStoreArn":"t"}}}"#)
+        check(#"{"userIdentity":{"onBehalfOf":{"userId":"u-1"},"onBehalfOf":null}}"#)
+        check(#"{"userIdentity":{"onBehalfOf":{"userId":7,"identityStoreArn":["s"]}}}"#)
+        check(#"{"userIdentity":{"onBehalfOf":"u-1"}}"#)
+        check(#"{"userIdentity":{"onBehalfOf":{}}}"#)
+    }
+
     func testWrongTypesReadAsAbsent() {
         check(#"{"eventID":1,"eventName":null,"recipientAccountId":111122223333,"sessionCredentialFromConsole":true,"readOnly":1}"#)
         check(#"{"userIdentity":"x","requestParameters":[1],"resources":{"a":1},"awsRegion":{"r":[]}}"#)

@@ -27,7 +27,8 @@ final class ParserCrossCheckTests: XCTestCase {
             e.eventID.text, e.eventTime, e.eventName, e.awsRegion, e.recipientAccountID, e.sourceIPAddress, e.userAgent,
             e.errorCode, e.errorMessage, e.requestID?.text, e.sharedEventID?.text, e.eventType, e.readOnly.map { "\($0)" },
             p.type, p.arn, p.accountID, p.principalID, p.userName, p.roleARN, p.sessionName, p.invokedBy, p.accessKeyID,
-            p.sourceIdentity, p.credentialFromConsole, e.keyARN, e.sourceKeyARN, e.requestedKey, e.s3ARN, e.trailARN,
+            p.sourceIdentity, p.credentialFromConsole, p.onBehalfOfUserID, p.identityStoreARN, e.keyARN, e.sourceKeyARN, e.requestedKey,
+            e.s3ARN, e.trailARN,
             e.aliases.map { "\($0.alias)=\($0.keyARN)" }.sorted().joined(separator: ","),
             e.otherContext.map { "\($0.scope.rawValue) \($0.name)=\($0.value)" }.sorted().joined(separator: ","),
         ]
@@ -40,7 +41,7 @@ final class ParserCrossCheckTests: XCTestCase {
         let files = try FileManager.default.subpathsOfDirectory(atPath: dir.path)
             .filter { $0.contains("/CloudTrail/") && $0.hasSuffix(".json.gz") }.sorted()
         XCTAssertGreaterThan(files.count, 10)
-        var compared = 0
+        var compared = 0, identityCenterUsers = 0
         let strings = StringInterner()  // shared by all files, as a parsing thread shares it
         for file in files {
             let path = dir.path + "/" + file
@@ -53,7 +54,9 @@ final class ParserCrossCheckTests: XCTestCase {
                     return try KMSRecordFields.read(&s)
                 },
                 onKMSRecord: { record, _ in
-                    if let event = try? EventNormalizer.normalize(record) { fast.append(describe(event)) }
+                    guard let event = try? EventNormalizer.normalize(record) else { return }
+                    fast.append(describe(event))
+                    if event.principal.onBehalfOfUserID != nil, event.principal.identityStoreARN != nil { identityCenterUsers += 1 }
                 })
             let json = try JSONSerialization.jsonObject(with: gunzip(try Data(contentsOf: URL(fileURLWithPath: path)))) as? [String: Any]
             let records = (json?["Records"] as? [[String: Any]]) ?? []
@@ -63,5 +66,7 @@ final class ParserCrossCheckTests: XCTestCase {
             compared += slow.count
         }
         XCTAssertGreaterThan(compared, 100)
+        // The tree's Identity Center users were compared with their onBehalfOf.
+        XCTAssertGreaterThan(identityCenterUsers, 0)
     }
 }

@@ -52,7 +52,7 @@ final class PrincipalReadsTests: XCTestCase {
         let full = PrincipalReads.table(found, forTerminal: false)
         XCTAssertEqual(full.columns, EventRow.columnNames + ["context"])
         XCTAssertEqual(
-            rows(full).map { [$0[0], $0[1], $0[2], $0[3], $0[5], $0[6], $0[8], $0[14], $0[19]] },
+            rows(full).map { [$0[0], $0[1], $0[2], $0[3], $0[5], $0[6], $0[8], $0[14], $0[$0.count - 1]] },
             [
                 [
                     "2024-03-01T11:00:00Z", "Decrypt", "r2", "arn:aws:sts::111122223333:assumed-role/Reader/s1", Q.readerRole, "s1", nil,
@@ -160,7 +160,7 @@ final class PrincipalReadsTests: XCTestCase {
                     """
             ).map { row in
                 var event = EventRow.stored(row)
-                event.objectARN = row[15]
+                event.objectARN = row[row.count - 1]
                 return event
             }
             XCTAssertEqual(joined.count, queryFixtureRecords.count)

@@ -24,6 +24,8 @@ CREATE EXTERNAL TABLE IF NOT EXISTS kms_events (
     `user_name` string,
     `invoked_by` string,
     `access_key_id` string,
+    `on_behalf_of_user_id` string,
+    `identity_store_arn` string,
     `object_arn` string,
     `object_kind` string,
     `bucket` string,

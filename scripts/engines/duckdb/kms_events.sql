@@ -28,6 +28,8 @@ SELECT * FROM read_json(
         'user_name': 'VARCHAR',
         'invoked_by': 'VARCHAR',
         'access_key_id': 'VARCHAR',
+        'on_behalf_of_user_id': 'VARCHAR',
+        'identity_store_arn': 'VARCHAR',
         'object_arn': 'VARCHAR',
         'object_kind': 'VARCHAR',
         'bucket': 'VARCHAR',

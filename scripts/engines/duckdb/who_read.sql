@@ -2,7 +2,7 @@
 -- first; the columns of `kmsindex who-read --format json`. $object is the ARN.
 SELECT event_time, event_name, event_id, principal_arn, principal_type, role_arn, session_name,
        invoked_by, error_code, error_message, source_ip, user_agent, key_arn, aws_region AS region,
-       object_arn
+       object_arn, on_behalf_of_user_id, identity_store_arn
 FROM kms_events
 WHERE event_name = 'Decrypt' AND object_arn = $object
 ORDER BY event_time_ms, event_id;

@@ -22,6 +22,8 @@ CREATE TABLE IF NOT EXISTS kms_events (
     user_name STRING,
     invoked_by STRING,
     access_key_id STRING,
+    on_behalf_of_user_id STRING,
+    identity_store_arn STRING,
     object_arn STRING,
     object_kind STRING,
     bucket STRING,

@@ -24,6 +24,8 @@ CREATE TABLE IF NOT EXISTS hive.kmsindex.kms_events (
     user_name varchar,
     invoked_by varchar,
     access_key_id varchar,
+    on_behalf_of_user_id varchar,
+    identity_store_arn varchar,
     object_arn varchar,
     object_kind varchar,
     bucket varchar,

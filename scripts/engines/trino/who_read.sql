@@ -4,7 +4,7 @@
 -- Add `AND event_date BETWEEN '2024-03-01' AND '2024-03-31'` to read only those days' folders.
 SELECT event_time, event_name, event_id, principal_arn, principal_type, role_arn, session_name,
        invoked_by, error_code, error_message, source_ip, user_agent, key_arn, aws_region AS region,
-       object_arn
+       object_arn, on_behalf_of_user_id, identity_store_arn
 FROM hive.kmsindex.kms_events
 WHERE event_name = 'Decrypt' AND object_arn = ?
 ORDER BY event_time_ms, event_id
