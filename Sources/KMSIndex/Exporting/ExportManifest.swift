@@ -17,7 +17,7 @@ package struct ExportManifest: Codable, Equatable, Sendable {
         package var maxEventRow: Int64
         /// The day's files, in order.
         package var files: [ExportedFile]
-        /// The index's schema version when the day was written (absent before schema 31).
+        /// The index's schema version when the day was written (absent before schema 33).
         package var schema: Int?
 
         enum CodingKeys: String, CodingKey {

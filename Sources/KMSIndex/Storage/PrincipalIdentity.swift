@@ -25,7 +25,7 @@ enum PrincipalIdentity {
 
     /// Appends the identity's UTF-8 bytes: the fields with a unit separator between them;
     /// absent fields are empty. Derived fields are left out. An Identity Center user's two
-    /// fields (schema 31) follow only when one of them is given: every other identity is the
+    /// fields (schema 33) follow only when one of them is given: every other identity is the
     /// text it was before them, so the `identity_hash` stored for it still finds its row.
     static func append(_ p: Principal, to bytes: inout [UInt8]) {
         // Field by field, not through an array of them: that array was allocated, filled

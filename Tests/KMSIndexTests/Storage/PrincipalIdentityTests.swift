@@ -21,7 +21,7 @@ final class PrincipalIdentityTests: XCTestCase {
         let path = try tree(dir)
         let index = try makeIndex(dir)
         try ingest(index, [path])
-        // An index of schema 6 has no Identity Center users' fields (schema 31).
+        // An index of schema 6 has no Identity Center users' fields (schema 33).
         let older = "on_behalf_of_user_id IS NULL AND identity_store_arn IS NULL"
         let written = try principals(index.queue, where: older)
         XCTAssertGreaterThan(written.count, 10)
