@@ -1,7 +1,7 @@
 import GRDB
 
 /// `deliveries-stopped`: a trail, account and region that delivered log files (each delivery
-/// is one CloudTrail `GenerateDataKey` naming the file) went longer than its quiet hours allow
+/// is one successful CloudTrail `GenerateDataKey` naming the file, `DailySummaries.deliveredSQL`) went longer than its quiet hours allow
 /// without one, or delivered on a day less than half of its usual.
 ///
 /// CloudTrail delivers a file only when there are events, so a quiet region's hours-long gaps
@@ -183,9 +183,9 @@ enum DeliveryFindings {
                        coalesce(cloudtrail_log_account(o.key), (SELECT text FROM strings WHERE id = e.recipient_account_sid), '') AS account,
                        coalesce(cloudtrail_log_region(o.key), (SELECT text FROM strings WHERE id = e.region_sid), '') AS region
                 FROM event_uids u JOIN events e ON e.id = u.event_id JOIN s3_objects o ON o.id = e.object_id
-                WHERE u.event_time >= ? AND u.event_time < ? AND e.event_name_sid = ? AND e.trail_id IS NOT NULL AND o.kind = 'object'
+                WHERE u.event_time >= ? AND u.event_time < ? AND \(DailySummaries.deliveredSQL("e", object: "o"))
                 ORDER BY u.event_time
-                """, arguments: [from, to, scope.generateDataKey])
+                """, arguments: [from, to])
         {
             out[Deliverer(trail: row["trail_id"], account: row["account"], region: row["region"]), default: []].append(row["time"])
         }
@@ -197,9 +197,9 @@ enum DeliveryFindings {
         try DatabaseValue.fetchOne(
             db,
             sql: """
-                SELECT u.event_uid FROM event_uids u JOIN events e ON e.id = u.event_id
-                WHERE u.event_time = ? AND e.event_name_sid = ? AND e.trail_id IS NOT NULL ORDER BY u.event_uid LIMIT 1
-                """, arguments: [time, scope.generateDataKey]
+                SELECT u.event_uid FROM event_uids u JOIN events e ON e.id = u.event_id JOIN s3_objects o ON o.id = e.object_id
+                WHERE u.event_time = ? AND \(DailySummaries.deliveredSQL("e", object: "o")) ORDER BY u.event_uid LIMIT 1
+                """, arguments: [time]
         ).map(EventUID.text)
     }
 

@@ -36,6 +36,17 @@ package enum DailySummaries {
         )
     }
 
+    /// SQL: whether the event `e` (its object `o`) is a delivery of a log file: CloudTrail's
+    /// `GenerateDataKey` naming a trail and an object. CloudTrail calls as a service, so the
+    /// call's source is a name (`source_sid`), never an address: a caller allowed to use the
+    /// key cannot fake a delivery from where it stands. A failed call wrote no file.
+    static func deliveredSQL(_ e: String, object o: String) -> String {
+        """
+        \(e).trail_id IS NOT NULL AND \(o).kind = 'object' AND \(e).error_code_sid IS NULL AND \(e).source_sid IS NOT NULL
+        AND \(e).event_name_sid = (SELECT id FROM strings WHERE text = 'GenerateDataKey')
+        """
+    }
+
     /// Rows of `activity_daily` grouped from the events `e` of `from` that `where` keeps.
     static func activitySelect(from: String, where condition: String) -> String {
         """
@@ -54,8 +65,7 @@ package enum DailySummaries {
                    e.event_name_sid AS name, coalesce(e.error_code_sid, 0) AS error,
                    coalesce(e.principal_id, 0) AS principal, coalesce(e.trail_id, 0) AS trail,
                    e.event_time,
-                   coalesce(e.trail_id IS NOT NULL AND o.kind = 'object'
-                            AND e.event_name_sid = (SELECT id FROM strings WHERE text = 'GenerateDataKey'), 0) AS delivered,
+                   coalesce(\(deliveredSQL("e", object: "o")), 0) AS delivered,
                    o.key AS file
             FROM \(from) LEFT JOIN s3_objects o ON o.id = e.object_id
             WHERE \(condition)

@@ -302,7 +302,9 @@ final class EventWriter {
         row.readOnly = e.readOnly
         row.eventType = try dimensions.string(e.eventType)
         var delivery: String?
-        if row.trail != nil, e.eventName == "GenerateDataKey", let arn = e.s3ARN {
+        // CloudTrail's own call (`DailySummaries.deliveredSQL`): by a service, which CloudTrail
+        // names where it would give an address, and successful.
+        if row.trail != nil, e.eventName == "GenerateDataKey", e.errorCode == nil, row.sourceName != nil, let arn = e.s3ARN {
             let location = S3Location(arn: arn)
             if location.kind == .object { delivery = S3ObjectSQL.split(arn: arn, location).key }
         }

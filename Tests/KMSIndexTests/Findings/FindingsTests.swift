@@ -248,6 +248,36 @@ final class FindingsTests: XCTestCase {
         XCTAssertEqual(findings.first?.detail, "no log file delivered for 35.3 hours, from 2024-03-07T08:40:00Z to 2024-03-08T20:00:00Z")
     }
 
+    /// A delivery is CloudTrail's successful call: a trail whose key refuses it, or whose file
+    /// names someone else calls for from an address, stopped delivering all the same.
+    func testFailedAndForeignCallsAreNoDeliveries() throws {
+        for foreign in [false, true] {
+            let dir = try TempDir()
+            folders.append(dir)
+            var tree = T(dir)
+            for day in 1...4 { for slot in 0..<48 { tree.delivery(day, slot / 2, slot % 2 * 30) } }
+            for slot in 0..<20 { tree.delivery(5, slot / 2, slot % 2 * 30) }
+            for slot in 20..<48 {
+                if foreign {
+                    tree.notADelivery(5, slot / 2, slot % 2 * 30, identity: T.role(T.app, session: "s"))
+                } else {
+                    tree.notADelivery(5, slot / 2, slot % 2 * 30, error: ("AccessDenied", "not allowed"))
+                }
+            }
+            tree.delivery(6, 0, 0)
+            try tree.write(days: [1, 2, 3, 4, 5, 6])
+            let index = try makeIndex(dir)
+            try ingest(index, [tree.root])
+            let gaps = try Findings.collect(index, window: .all).findings.filter { $0.kind == .deliveriesStopped }
+            XCTAssertEqual(
+                gaps.map(\.detail), ["no log file delivered for 14.5 hours, from 2024-03-05T09:30:00Z to 2024-03-06T00:00:00Z"],
+                "\(foreign)")
+            // `trails` counts the deliveries only.
+            let trails = try runKMSIndex(["trails", "--db", index.path, "--format", "csv"]).stdout
+            XCTAssertTrue(trails.contains(",\(4 * 48 + 20 + 1),"), trails)
+        }
+    }
+
     func testTheGapAllowedFollowsTheDaysBefore() {
         let hour: Int64 = 3_600_000
         // Busy days: an hour at least.

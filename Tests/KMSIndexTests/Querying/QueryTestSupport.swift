@@ -51,10 +51,11 @@ func queryRecord(
     requestParameters: String, key: String? = Q.key1, error: (code: String, message: String)? = nil,
     region: String = "us-west-2", account: String = Q.account, userAgent: String = "aws-cli/2.15.0"
 ) -> String {
+    // CloudTrail's calls come from the service, which CloudTrail names as their source.
     var record = kmsRecord(
         eventID: eventID, eventName: eventName, eventTime: eventTime, identity: identity,
         requestParameters: requestParameters, resources: key.map(Q.resources), error: error,
-        userAgent: userAgent)
+        userAgent: userAgent, sourceIPAddress: identity == Q.cloudTrail ? "cloudtrail.amazonaws.com" : "203.0.113.7")
     record = record.replacingOccurrences(of: #""awsRegion":"us-west-2""#, with: #""awsRegion":"\#(region)""#)
     return record.replacingOccurrences(of: #""recipientAccountId":"111122223333""#, with: #""recipientAccountId":"\#(account)""#)
 }

@@ -66,18 +66,18 @@ struct FindingsTree {
     @discardableResult
     mutating func add(
         _ day: Int, _ name: String, at time: String, identity: String, parameters: String, key: String,
-        error: (code: String, message: String)? = nil
+        error: (code: String, message: String)? = nil, source: String = "203.0.113.7"
     ) -> String {
         counter += 1
         let id = Self.eventID(day: day, counter)
         records[day, default: []].append(
             kmsRecord(
                 eventID: id, eventName: name, eventTime: time, identity: identity, requestParameters: parameters,
-                resources: Self.keyResource(key), error: error))
+                resources: Self.keyResource(key), error: error, sourceIPAddress: source))
         return id
     }
 
-    /// CloudTrail delivers the file of `hour:minute`: S3's GenerateDataKey with the trail and the file.
+    /// CloudTrail delivers the file of `hour:minute`: its GenerateDataKey with the trail and the file.
     @discardableResult
     mutating func delivery(_ day: Int, _ hour: Int, _ minute: Int) -> String {
         deliveryIDs["\(day)-\(hour * 2 + minute / 30)"] = Self.eventID(day: day, counter + 1)
@@ -86,7 +86,20 @@ struct FindingsTree {
             identity: #"{"type":"AWSService","invokedBy":"cloudtrail.amazonaws.com"}"#,
             parameters:
                 #"{"keySpec":"AES_256","encryptionContext":{"aws:cloudtrail:arn":"\#(Self.trail)","aws:s3:arn":"\#(Self.logObject(day, hour, minute))"}}"#,
-            key: Self.logKey)
+            key: Self.logKey, source: "cloudtrail.amazonaws.com")
+    }
+
+    /// A GenerateDataKey naming the file of `hour:minute` that is no delivery: CloudTrail's,
+    /// failed (`error`), or made by `identity` from an address.
+    mutating func notADelivery(
+        _ day: Int, _ hour: Int, _ minute: Int, identity: String? = nil, error: (code: String, message: String)? = nil
+    ) {
+        add(
+            day, "GenerateDataKey", at: Self.time(day, hour, minute),
+            identity: identity ?? #"{"type":"AWSService","invokedBy":"cloudtrail.amazonaws.com"}"#,
+            parameters:
+                #"{"keySpec":"AES_256","encryptionContext":{"aws:cloudtrail:arn":"\#(Self.trail)","aws:s3:arn":"\#(Self.logObject(day, hour, minute))"}}"#,
+            key: Self.logKey, error: error, source: identity == nil ? "cloudtrail.amazonaws.com" : "198.51.100.9")
     }
 
     /// `identity` reads the log file delivered at `file` (hour, minute of the same day).

@@ -97,12 +97,13 @@ func kmsRecord(
     resources: String? =
         #"[{"accountId":"111122223333","type":"AWS::KMS::Key","ARN":"arn:aws:kms:us-west-2:111122223333:key/11111111-2222-3333-4444-555555555555"}]"#,
     error: (code: String, message: String)? = nil,
-    userAgent: String = "aws-cli/2.15.0"
+    userAgent: String = "aws-cli/2.15.0",
+    sourceIPAddress: String = "203.0.113.7"
 ) -> String {
     var fields = [
         #""eventVersion":"1.08""#, #""userIdentity":"# + identity, #""eventTime":"\#(eventTime)""#,
         #""eventSource":"kms.amazonaws.com""#, #""eventName":"\#(eventName)""#, #""awsRegion":"us-west-2""#,
-        #""sourceIPAddress":"203.0.113.7""#, #""userAgent":"# + JSONText.quoted(userAgent),
+        #""sourceIPAddress":"\#(sourceIPAddress)""#, #""userAgent":"# + JSONText.quoted(userAgent),
     ]
     if let error { fields += [#""errorCode":"\#(error.code)""#, #""errorMessage":"# + JSONText.quoted(error.message)] }
     fields += [
