@@ -1,16 +1,18 @@
 import GRDB
 
-/// `deliveries-stopped`: a trail, account and region that delivered log files (each delivery
-/// is one successful CloudTrail `GenerateDataKey` naming the file, `DailySummaries.deliveredSQL`) went longer than its quiet hours allow
-/// without one, or delivered on a day less than half of its usual.
+/// `deliveries-stopped`: a trail, account and region that delivered log files (each delivery is
+/// one successful CloudTrail `GenerateDataKey` naming the file, `DailySummaries.deliveredSQL`)
+/// went longer than its quiet hours allow without one, or, delivering all day as a rule,
+/// delivered on a day less than half of its usual.
 ///
 /// CloudTrail delivers a file only when there are events, so a quiet region's hours-long gaps
 /// are its usual cadence, not an outage. A gap is judged against the deliverer's own: more
-/// than an hour and more than twice the longest gap of most of its days (the 90th percentile
-/// of each day's longest gap, the one from the day before included, over the 30 days before).
-/// A deliverer without such a day is judged by its usual number of files a day: a gap of
-/// `gapsPerUsualInterval` usual intervals, which leaves a region busy only in office hours
-/// its nights.
+/// than an hour and more than twice the longest gap of its days (each day's longest gap, the
+/// one from the day before included, over the 30 days before): the median of those of the
+/// same day of the week as the gap's end, with two weeks of them (a Monday's gap is the
+/// weekend); before that, the 90th percentile of all. Until a week of such days shows its
+/// weekend, a deliverer with gaps of hours may go three days, and so may one without any such
+/// day yet (or `gapsPerUsualInterval` usual intervals).
 ///
 /// Judged on the days the window's events fall on; a gap that ends before the window's first
 /// time (`--since TIME`) is not the window's. A gap that reaches the end of the data is
@@ -25,6 +27,10 @@ enum DeliveryFindings {
     static let minimumHistory = 3
     /// A gap this many times the usual day's mean interval, for a deliverer with no history.
     static let gapsPerUsualInterval: Int64 = 24
+    /// Days of history that show a week's quiet days, and what is allowed until then to a
+    /// deliverer with gaps of hours.
+    static let weekOfHistory = 7
+    static let gapBeforeAWeek: Int64 = 3 * FindingsScope.dayMs
     /// The usual day a low day is judged against: at least a delivery an hour, so that chance
     /// alone rarely halves it.
     static let minimumUsualForLowDay = 24
@@ -64,16 +70,20 @@ enum DeliveryFindings {
                 let sequence = (previous.map { [$0] } ?? []) + inDay + [next ?? newest]
                 let from = max(start, scope.windowStart ?? start)
                 let longGaps = zip(sequence, sequence.dropFirst()).filter { a, b in b - a > maxGapMs && a < end && b > from }
-                if !longGaps.isEmpty && history == nil {
-                    history = try (day - historyDays..<day).map { try gaps.longest(db, scope, day: $0, counts: daily) }
-                }
-                let allowed =
-                    longGaps.isEmpty
-                    ? maxGapMs
-                    : allowedGap(
-                        longestGaps: (history ?? []).compactMap { $0[deliverer] },
+                /// The gap allowed to end on `endDay`.
+                func allowed(endingOn endDay: Int) throws -> Int64 {
+                    if history == nil {
+                        history = try (day - historyDays..<day).map { try gaps.longest(db, scope, day: $0, counts: daily) }
+                    }
+                    var longest: [Int: Int64] = [:]
+                    for (offset, gaps) in (history ?? []).enumerated() {
+                        if let gap = gaps[deliverer] { longest[day - historyDays + offset] = gap }
+                    }
+                    return allowedGap(
+                        longestGaps: longest, endingOn: endDay,
                         usualCounts: counts.filter { abs($0.key - day) <= historyDays }.map(\.value.n))
-                for (a, b) in longGaps where b - a > allowed {
+                }
+                for (a, b) in longGaps where b - a > (try allowed(endingOn: Int(DailySummaries.day(ofMilliseconds: b)))) {
                     stopped = true
                     let finding = gap(db, scope, subject: subject, from: a, to: b, ongoing: next == nil && b == sequence.last)
                     if reported.insert(finding.id).inserted { findings.append(finding) }
@@ -82,7 +92,9 @@ enum DeliveryFindings {
                 let usualDays = counts.filter { $0.key >= day - historyDays && $0.key < day }.map(\.value.n)
                 guard !stopped, newest >= end, usualDays.count >= minimumHistory else { continue }
                 let usual = median(usualDays), n = counts[day]?.n ?? 0
-                if usual >= minimumUsualForLowDay && Double(n) < Double(usual) / 2 {
+                // Only a deliverer that delivers all day as a rule: one quiet at night or at
+                // weekends has days of few files, or none, that are its usual.
+                if usual >= minimumUsualForLowDay && Double(n) < Double(usual) / 2, try allowed(endingOn: day) < FindingsScope.dayMs {
                     findings.append(
                         Finding(
                             .deliveriesStopped, .medium, time: isoTime(start), subject: subject, principal: nil,
@@ -95,17 +107,26 @@ enum DeliveryFindings {
         return findings
     }
 
-    /// The longest gap a deliverer may go without a delivery: from the longest gap of each of
-    /// its days before, or, with none, from its usual number of deliveries a day.
-    static func allowedGap(longestGaps: [Int64], usualCounts: [Int]) -> Int64 {
-        if !longestGaps.isEmpty {
-            let sorted = longestGaps.sorted()
-            // Nearest rank: the gap that 90% of the days stay within.
-            let p90 = sorted[(sorted.count * 9 + 9) / 10 - 1]
-            return max(maxGapMs, 2 * p90)
+    /// The longest gap a deliverer may go without a delivery, for a gap that ends on `endDay`:
+    /// from the longest gap of each of its days before (by day), or, with none, from its usual
+    /// number of deliveries a day.
+    static func allowedGap(longestGaps: [Int: Int64], endingOn endDay: Int, usualCounts: [Int]) -> Int64 {
+        guard !longestGaps.isEmpty else {
+            // A new deliverer: its nights and weekends are not known yet.
+            let usual = Int64(max(1, median(usualCounts.isEmpty ? [1] : usualCounts)))
+            return max(gapBeforeAWeek, gapsPerUsualInterval * FindingsScope.dayMs / usual)
         }
-        let usual = Int64(max(1, median(usualCounts.isEmpty ? [1] : usualCounts)))
-        return max(maxGapMs, gapsPerUsualInterval * FindingsScope.dayMs / usual)
+        // Two weeks or more: the gaps that ended on the same day of the week (a Monday's is
+        // the weekend), their median.
+        let sameWeekday = longestGaps.filter { (endDay - $0.key) % 7 == 0 }.map(\.value).sorted()
+        if sameWeekday.count >= 2 { return max(maxGapMs, 2 * sameWeekday[sameWeekday.count / 2]) }
+        let sorted = longestGaps.values.sorted()
+        // Nearest rank: the gap that 90% of the days stay within.
+        let p90 = sorted[(sorted.count * 9 + 9) / 10 - 1]
+        let allowed = max(maxGapMs, 2 * p90)
+        // Quiet hours, and not yet a week of days: its weekend may be still to come.
+        if longestGaps.count < weekOfHistory && p90 > maxGapMs { return max(allowed, gapBeforeAWeek) }
+        return allowed
     }
 
     /// Each day's delivery times and, per deliverer, the longest gap that ends in it (from the

@@ -226,26 +226,56 @@ final class FindingsTests: XCTestCase {
     }
 
     /// A quiet region delivers a file only when it has events: its usual hours of silence are
-    /// not an outage, from its first day on; a silence far longer than its own is.
+    /// not an outage, from its first day on, its first weekend included; a silence far longer
+    /// than its own is.
     func testAQuietDelivererIsJudgedByItsOwnGaps() throws {
         let dir = try TempDir()
         folders.append(dir)
         var tree = T(dir)
-        // Office hours only, every 20 minutes from 08:00 to 17:40, on days 1-6; day 7 stops at
-        // 08:40 and day 8 resumes at 20:00.
-        for day in 1...6 { for slot in 0..<30 { tree.delivery(day, 8 + slot / 3, slot % 3 * 20) } }
-        for slot in 0..<3 { tree.delivery(7, 8 + slot / 3, slot % 3 * 20) }
-        for slot in 0..<6 { tree.delivery(8, 20 + slot / 2, slot % 2 * 30) }
-        try tree.write(days: Array(1...8))
+        // Office hours only, every 20 minutes from 08:00 to 17:40, on weekdays (March 2024
+        // starts on a Friday: days 2-3, 9-10 and 16-17 are a weekend) up to day 18; day 19
+        // stops at 08:40 and day 20 resumes at 20:00.
+        let weekend: Set<Int> = [2, 3, 9, 10, 16, 17]
+        for day in 1...18 where !weekend.contains(day) { for slot in 0..<30 { tree.delivery(day, 8 + slot / 3, slot % 3 * 20) } }
+        for slot in 0..<3 { tree.delivery(19, 8 + slot / 3, slot % 3 * 20) }
+        for slot in 0..<6 { tree.delivery(20, 20 + slot / 2, slot % 2 * 30) }
+        try tree.write(days: Array(1...20).filter { !weekend.contains($0) })
         let index = try makeIndex(dir)
         try ingest(index, [tree.root])
         let findings = try Findings.collect(index, window: .all).findings
         XCTAssertEqual(
             findings.map(brief),
             [
-                "deliveries-stopped | high | 2024-03-07T08:40:00Z | \(T.deliverer) | - | \(tree.deliveryIDs["7-17"] ?? "?") \(tree.deliveryIDs["8-40"] ?? "?")"
+                "deliveries-stopped | high | 2024-03-19T08:40:00Z | \(T.deliverer) | - | \(tree.deliveryIDs["19-17"] ?? "?") \(tree.deliveryIDs["20-40"] ?? "?")"
             ])
-        XCTAssertEqual(findings.first?.detail, "no log file delivered for 35.3 hours, from 2024-03-07T08:40:00Z to 2024-03-08T20:00:00Z")
+        XCTAssertEqual(findings.first?.detail, "no log file delivered for 35.3 hours, from 2024-03-19T08:40:00Z to 2024-03-20T20:00:00Z")
+    }
+
+    func testTheGapAllowedFollowsTheDaysBefore() {
+        let hour: Int64 = 3_600_000
+        func allowed(_ gaps: [Int64], endingOn day: Int = 100, usual: [Int] = []) -> Int64 {
+            // The gaps of the days before `day`, the last one the day before.
+            let longest = Dictionary(uniqueKeysWithValues: gaps.reversed().enumerated().map { (day - 1 - $0.offset, $0.element) })
+            return DeliveryFindings.allowedGap(longestGaps: longest, endingOn: day, usualCounts: usual)
+        }
+        // Busy days: an hour at least.
+        XCTAssertEqual(allowed([hour / 12, hour / 6]), hour)
+        // Nights of 14 hours, less than a week: three days.
+        XCTAssertEqual(allowed([14 * hour, 14 * hour]), 72 * hour)
+        // Nine nights of 14 hours and an outage of 72: twice the 90th percentile.
+        XCTAssertEqual(allowed(Array(repeating: 14 * hour, count: 9) + [72 * hour], endingOn: 110), 28 * hour)
+        // Weeks of office hours: a gap ending on a Monday may be the weekend, not on a Tuesday.
+        // Day 70 is a Monday; days 70-74, 77-81, 84-88, 91-95 are weekdays.
+        var weekdays: [Int: Int64] = [:]
+        for week in 0..<4 {
+            for weekday in 0..<5 { weekdays[70 + 7 * week + weekday] = weekday == 0 ? 62 * hour : 14 * hour }
+        }
+        XCTAssertEqual(DeliveryFindings.allowedGap(longestGaps: weekdays, endingOn: 98, usualCounts: []), 124 * hour)
+        XCTAssertEqual(DeliveryFindings.allowedGap(longestGaps: weekdays, endingOn: 99, usualCounts: []), 28 * hour)
+        // No day before: three days, or 24 usual intervals (4 files a day: 144 hours).
+        XCTAssertEqual(allowed([], usual: [30, 30, 3]), 72 * hour)
+        XCTAssertEqual(allowed([], usual: [288]), 72 * hour)
+        XCTAssertEqual(allowed([], usual: [4]), 144 * hour)
     }
 
     /// A delivery is CloudTrail's successful call: a trail whose key refuses it, or whose file
@@ -276,18 +306,6 @@ final class FindingsTests: XCTestCase {
             let trails = try runKMSIndex(["trails", "--db", index.path, "--format", "csv"]).stdout
             XCTAssertTrue(trails.contains(",\(4 * 48 + 20 + 1),"), trails)
         }
-    }
-
-    func testTheGapAllowedFollowsTheDaysBefore() {
-        let hour: Int64 = 3_600_000
-        // Busy days: an hour at least.
-        XCTAssertEqual(DeliveryFindings.allowedGap(longestGaps: [hour / 12, hour / 6], usualCounts: [288]), hour)
-        // Nights of 14 hours: twice that; one day's outage among ten does not raise it.
-        XCTAssertEqual(
-            DeliveryFindings.allowedGap(longestGaps: Array(repeating: 14 * hour, count: 9) + [72 * hour], usualCounts: []), 28 * hour)
-        // No day before: 24 usual intervals (30 files a day: 19.2 hours; 288: 2 hours).
-        XCTAssertEqual(DeliveryFindings.allowedGap(longestGaps: [], usualCounts: [30, 30, 3]), 24 * 24 * hour / 30)
-        XCTAssertEqual(DeliveryFindings.allowedGap(longestGaps: [], usualCounts: [288]), 2 * hour)
     }
 
     /// A gap still open at the end of the data is measured to the newest event, and reported
