@@ -99,6 +99,7 @@ package final class IndexMerger {
         (result.firstEventTime, result.lastEventTime, result.days) = try MergeStatements.addedTimes(db, added)
         try refreshDerivedTables(db, added, identity: identity)
         // An update and the event it supersedes may come from the shard and the destination.
+        try MergeStatements.mergeClaims(db)
         result.eventsSuperseded = try Addenda.removeSuperseded(db)
         try MergeStatements.dropTemporaryTables(db)
         return result

@@ -83,10 +83,20 @@ enum MergeStatements {
         tables["event_context"] = contextColumns
         tables["event_grantees"] = ["event_id", "grantee"]
         tables["event_addenda"] = ["event_id", "reason", "updated_fields", "original_request_uid", "original_event_uid"]
+        tables["superseding_claims"] = claimColumns
         tables["events"] = eventColumns.map(\.name)
         tables["s3_reads"] = s3ReadColumns.map(\.name)
         tables["s3_reads_staged"] = stagedS3ReadColumns.map(\.name)
         return tables
+    }
+
+    /// The columns of `superseding_claims`: ids and times only, copied as they are.
+    static let claimColumns = ["event_time", "original_uid", "update_uid"]
+
+    /// Adds the shard's claims of updates (`Addenda`), before the destination's are checked.
+    static func mergeClaims(_ db: Database) throws {
+        let columns = claimColumns.joined(separator: ", ")
+        try db.execute(sql: "INSERT OR IGNORE INTO main.superseding_claims (\(columns)) SELECT \(columns) FROM shard.superseding_claims")
     }
 
     /// Creates `temp.merge_map_TABLE (old, new)`.

@@ -34,6 +34,7 @@ package enum Maintenance {
             try db.execute(
                 sql: "DELETE FROM event_addenda WHERE event_id IN (SELECT id FROM events WHERE event_time < ?)", arguments: [cutoff])
             try db.execute(sql: "DELETE FROM event_uids WHERE event_time < ?", arguments: [cutoff])
+            try db.execute(sql: "DELETE FROM superseding_claims WHERE event_time < ?", arguments: [cutoff])
             try db.execute(sql: "DELETE FROM events WHERE event_time < ?", arguments: [cutoff])
             report.events = db.changesCount
             try db.execute(sql: "DELETE FROM s3_reads WHERE event_time < ?", arguments: [cutoff])

@@ -119,6 +119,54 @@ final class AddendaTests: XCTestCase {
         XCTAssertEqual(try readers(index).count, 5)
     }
 
+    /// B updates A, C updates B: the index keeps C alone, whatever order the three come in,
+    /// by ingest or by merge.
+    func testAChainKeepsItsLastWhateverTheOrder() throws {
+        let a = originalID, b = updateID, c = "11111111-0000-4000-8000-000000000003"
+        let records = [a: record(a, "alice"), b: record(b, "bob", addendum: update(of: a)), c: record(c, "carol", addendum: update(of: b))]
+        let expected = ["\(c) arn:aws:iam::111122223333:user/carol"]
+        for runs in [[[b, c], [a]], [[a], [c], [b]], [[c], [b, a]], [[a, b, c]]] {
+            let dir = try TempDir()
+            let index = try makeIndex(dir)
+            for run in runs { try ingest(index, [try write(dir, run.map { records[$0]! })]) }
+            XCTAssertEqual(try readers(index), expected, "\(runs)")
+            try assertSummariesTrue(index)
+            // A late second delivery of any of them changes nothing.
+            try ingest(index, [try write(dir, [records[a]!, records[b]!])])
+            XCTAssertEqual(try readers(index), expected, "\(runs), again")
+        }
+        // Shards: C in one, A and B in the other, merged either way.
+        for order in [false, true] {
+            let dir = try TempDir()
+            let first = try makeIndex(dir, name: "first.sqlite"), second = try makeIndex(dir, name: "second.sqlite")
+            try ingest(first, [try write(dir, [records[c]!])])
+            try ingest(second, [try write(dir, [records[a]!, records[b]!])])
+            let destination = try makeIndex(dir, name: "dest.sqlite")
+            for shard in order ? [first, second] : [second, first] {
+                _ = try IndexMerger(destination: destination).merge(shardPath: shard.path)
+            }
+            XCTAssertEqual(try readers(destination), expected, "merge \(order)")
+            try assertSummariesTrue(destination)
+        }
+    }
+
+    /// Claims that lead in a circle supersede none of their members, however long the circle.
+    func testACircleOfClaimsSupersedesNone() throws {
+        let dir = try TempDir()
+        let index = try makeIndex(dir)
+        let ids = (1...3).map { String(format: "22222222-0000-4000-8000-%012d", $0) }
+        try ingest(index, [try write(dir, [record(ids[0], "a", addendum: update(of: ids[2]))])])
+        try ingest(
+            index, [try write(dir, [record(ids[1], "b", addendum: update(of: ids[0])), record(ids[2], "c", addendum: update(of: ids[1]))])])
+        XCTAssertEqual(try readers(index).count, 3)
+        // Tarjan's components, iteratively: a circle of a hundred thousand is one component, a
+        // chain of as many is as many.
+        let n = 100_000
+        XCTAssertEqual(Set(Addenda.components((0..<n).map { [($0 + 1) % n] })).count, 1)
+        XCTAssertEqual(Set(Addenda.components((0..<n).map { $0 + 1 < n ? [$0 + 1] : [] })).count, n)
+        XCTAssertEqual(Addenda.components([[1], [0], [1, 3], []]), [0, 0, 2, 1])
+    }
+
     /// Merge: the update in a shard supersedes the destination's original.
     func testMergeBringsAnUpdateThatSupersedesTheDestinationsOriginal() throws {
         let dir = try TempDir()
