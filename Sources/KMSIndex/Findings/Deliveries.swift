@@ -7,10 +7,10 @@ import GRDB
 ///
 /// CloudTrail delivers a file only when there are events, so a quiet region's hours-long gaps
 /// are its usual cadence, not an outage. A gap is judged against the deliverer's own: more
-/// than an hour and more than twice the longest gap of its days (each day's longest gap, the
-/// one from the day before included, over the 30 days before): the median of those of the
-/// same day of the week as the gap's end, with two weeks of them (a Monday's gap is the
-/// weekend); before that, the 90th percentile of all. Until a week of such days shows its
+/// than an hour and longer than the longest gaps of its days (each day's longest gap, the one
+/// from the day before included, over the 30 days before): half as much again as the median
+/// of those of the same day of the week as the gap's end, with two weeks of them (a Monday's
+/// gap is the weekend); before that, twice their 90th percentile. Until a week of such days shows its
 /// weekend, a deliverer with gaps of hours may go three days, and so may one without any such
 /// day yet (or `gapsPerUsualInterval` usual intervals).
 ///
@@ -117,9 +117,10 @@ enum DeliveryFindings {
             return max(gapBeforeAWeek, gapsPerUsualInterval * FindingsScope.dayMs / usual)
         }
         // Two weeks or more: the gaps that ended on the same day of the week (a Monday's is
-        // the weekend), their median.
+        // the weekend), their median, and half as much again: an office-hours region silent
+        // for a working day and its nights (30 hours against 16) is an outage.
         let sameWeekday = longestGaps.filter { (endDay - $0.key) % 7 == 0 }.map(\.value).sorted()
-        if sameWeekday.count >= 2 { return max(maxGapMs, 2 * sameWeekday[sameWeekday.count / 2]) }
+        if sameWeekday.count >= 2 { return max(maxGapMs, sameWeekday[sameWeekday.count / 2] * 3 / 2) }
         let sorted = longestGaps.values.sorted()
         // Nearest rank: the gap that 90% of the days stay within.
         let p90 = sorted[(sorted.count * 9 + 9) / 10 - 1]
@@ -165,7 +166,7 @@ enum DeliveryFindings {
 
     static func gap(_ db: Database, _ scope: FindingsScope, subject: String, from a: Int64, to b: Int64, ongoing: Bool) -> Finding {
         let hours = Double(b - a) / 3_600_000
-        let length = hours >= 48 ? "\(Int(hours / 24)) days" : String(format: "%.1f hours", hours)
+        let length = hours >= 48 ? String(format: "%.1f days", hours / 24) : String(format: "%.1f hours", hours)
         let detail =
             ongoing
             ? "no log file delivered since \(isoTime(a)): \(length) before the newest event in the index (\(isoTime(b)))"

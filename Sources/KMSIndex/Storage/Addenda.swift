@@ -36,20 +36,24 @@ enum Addenda {
     static func removeSuperseded(_ db: Database) throws -> Int {
         guard try anyUpdate(db) else { return 0 }
         // The claims of the updates in the index, kept when an update goes (migration 035).
+        // An update's eventID is found by reading the uids of its time once, not looked up by
+        // event id per update: `event_uids` is keyed by time and eventID, and thousands of
+        // updates of one time made that quadratic.
         try db.execute(
             sql: """
                 INSERT OR IGNORE INTO superseding_claims (event_time, original_uid, update_uid)
-                SELECT e.event_time, a.original_event_uid, u.event_uid FROM event_addenda a
-                JOIN events e ON e.id = a.event_id
-                JOIN event_uids u ON u.event_time = e.event_time AND u.event_id = e.id
-                WHERE a.reason = ? AND a.original_event_uid IS NOT NULL AND a.original_event_uid != u.event_uid
-                """, arguments: [updatedData])
+                SELECT u.event_time, a.original_event_uid, u.event_uid
+                FROM (SELECT DISTINCT e.event_time FROM event_addenda a CROSS JOIN events e ON e.id = a.event_id WHERE a.reason = :updated) t
+                CROSS JOIN event_uids u ON u.event_time = t.event_time
+                CROSS JOIN event_addenda a ON a.event_id = u.event_id
+                WHERE a.reason = :updated AND a.original_event_uid IS NOT NULL AND a.original_event_uid != u.event_uid
+                """, arguments: ["updated": updatedData])
         // The events claimed that the index holds, and every claim of their times: an update and
         // its original share a time, so a circle of claims lies within one.
         let present = try Row.fetchAll(
             db,
             sql: """
-                SELECT DISTINCT u.event_id AS id, u.event_time AS time, quote(u.event_uid) AS uid
+                SELECT DISTINCT u.event_id AS id, u.event_time AS time, u.event_uid AS stored, quote(u.event_uid) AS uid
                 FROM superseding_claims c CROSS JOIN event_uids u ON u.event_time = c.event_time AND u.event_uid = c.original_uid
                 """)
         guard !present.isEmpty else { return 0 }
@@ -82,15 +86,15 @@ enum Addenda {
         let component = components(edges)
         try db.execute(
             sql: """
-                CREATE TEMP TABLE IF NOT EXISTS superseded (id INTEGER PRIMARY KEY, event_time INTEGER NOT NULL);
+                CREATE TEMP TABLE IF NOT EXISTS superseded (id INTEGER PRIMARY KEY, event_time INTEGER NOT NULL, event_uid NOT NULL);
                 DELETE FROM temp.superseded;
                 """)
-        let insert = try db.makeStatement(sql: "INSERT OR IGNORE INTO temp.superseded (id, event_time) VALUES (?, ?)")
+        let insert = try db.makeStatement(sql: "INSERT OR IGNORE INTO temp.superseded (id, event_time, event_uid) VALUES (?, ?, ?)")
         for row in present {
             guard let original = number[Node(time: row["time"], uid: row["uid"])] else { continue }
             // Superseded by a claim from outside its circle, if it is in one.
             if (claimants[original] ?? []).contains(where: { component[$0] != component[original] }) {
-                try insert.execute(arguments: [row["id"], row["time"]])
+                try insert.execute(arguments: [row["id"], row["time"], row["stored"] as DatabaseValue])
             }
         }
         let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM temp.superseded") ?? 0
@@ -102,7 +106,7 @@ enum Addenda {
                 DELETE FROM event_context WHERE event_id IN (SELECT id FROM temp.superseded);
                 DELETE FROM event_grantees WHERE event_id IN (SELECT id FROM temp.superseded);
                 DELETE FROM event_addenda WHERE event_id IN (SELECT id FROM temp.superseded);
-                DELETE FROM event_uids WHERE (event_time, event_id) IN (SELECT event_time, id FROM temp.superseded);
+                DELETE FROM event_uids WHERE (event_time, event_uid) IN (SELECT event_time, event_uid FROM temp.superseded);
                 DELETE FROM events WHERE id IN (SELECT id FROM temp.superseded);
                 DELETE FROM temp.superseded;
                 """)

@@ -270,8 +270,8 @@ final class FindingsTests: XCTestCase {
         for week in 0..<4 {
             for weekday in 0..<5 { weekdays[70 + 7 * week + weekday] = weekday == 0 ? 62 * hour : 14 * hour }
         }
-        XCTAssertEqual(DeliveryFindings.allowedGap(longestGaps: weekdays, endingOn: 98, usualCounts: []), 124 * hour)
-        XCTAssertEqual(DeliveryFindings.allowedGap(longestGaps: weekdays, endingOn: 99, usualCounts: []), 28 * hour)
+        XCTAssertEqual(DeliveryFindings.allowedGap(longestGaps: weekdays, endingOn: 98, usualCounts: []), 93 * hour)
+        XCTAssertEqual(DeliveryFindings.allowedGap(longestGaps: weekdays, endingOn: 99, usualCounts: []), 21 * hour)
         // No day before: three days, or 24 usual intervals (4 files a day: 144 hours).
         XCTAssertEqual(allowed([], usual: [30, 30, 3]), 72 * hour)
         XCTAssertEqual(allowed([], usual: [288]), 72 * hour)
