@@ -70,7 +70,7 @@ enum DeliveryFindings {
                 let sequence = (previous.map { [$0] } ?? []) + inDay + [next ?? newest]
                 let from = max(start, scope.windowStart ?? start)
                 let longGaps = zip(sequence, sequence.dropFirst()).filter { a, b in b - a > maxGapMs && a < end && b > from }
-                /// The gap allowed to end on `endDay`.
+                // The gap allowed to end on `endDay`.
                 func allowed(endingOn endDay: Int) throws -> Int64 {
                     if history == nil {
                         history = try (day - historyDays..<day).map { try gaps.longest(db, scope, day: $0, counts: daily) }
