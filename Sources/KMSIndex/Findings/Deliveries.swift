@@ -171,7 +171,7 @@ enum DeliveryFindings {
             ongoing
             ? "no log file delivered since \(isoTime(a)): \(length) before the newest event in the index (\(isoTime(b)))"
             : "no log file delivered for \(length), from \(isoTime(a)) to \(isoTime(b))"
-        let ids = [a, b].compactMap { try? deliveryUID(db, scope, at: $0) }
+        let ids = [a, b].compactMap { try? deliveryUID(db, at: $0) }
         return Finding(
             .deliveriesStopped, .high, time: isoTime(a), subject: subject, principal: nil, detail: detail,
             eventIDs: ids, events: ids.count, identity: [isoTime(a)])
@@ -215,7 +215,7 @@ enum DeliveryFindings {
     }
 
     /// The eventID of a delivery at `time`.
-    static func deliveryUID(_ db: Database, _ scope: FindingsScope, at time: Int64) throws -> String? {
+    static func deliveryUID(_ db: Database, at time: Int64) throws -> String? {
         try DatabaseValue.fetchOne(
             db,
             sql: """

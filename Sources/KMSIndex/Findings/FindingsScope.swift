@@ -32,7 +32,6 @@ struct FindingsScope {
     var upperS3ReadID: Int64
     /// String ids the checks compare with.
     var decrypt: Int64
-    var generateDataKey: Int64
 
     static let dayMs: Int64 = 86_400_000
 
@@ -41,7 +40,6 @@ struct FindingsScope {
         upperS3ReadID = try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM s3_reads") ?? 0
         newestTime = try Int64.fetchOne(db, sql: "SELECT max(event_time) FROM event_uids")
         decrypt = try stringID(db, "Decrypt")
-        generateDataKey = try stringID(db, "GenerateDataKey")
         let day = "event_time / 86400000 - (event_time % 86400000 < 0)"
         switch window {
         case .sinceLastRun:
