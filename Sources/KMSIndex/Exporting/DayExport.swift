@@ -41,12 +41,20 @@ struct DayState: Equatable, Sendable {
 enum DayExport {
     static let millisecondsPerDay: Int64 = 86_400_000
 
-    /// The events of a time range, with every column of `kms_events`, in time order.
-    static let eventsSQL = """
-        SELECT k.* FROM event_uids u CROSS JOIN kms_events k ON k.id = u.event_id
-        WHERE u.event_time >= ? AND u.event_time < ?
-        ORDER BY u.event_time, u.event_uid
-        """
+    /// The events of a time range, with every column of `kms_events` in its order, in time order.
+    /// The eventID is the walk's own: the view's finds it by scanning the event's millisecond,
+    /// quadratic work over a day whose events share one eventTime.
+    static func eventsSQL(_ db: Database) throws -> String {
+        let names = try String.fetchAll(db, sql: "SELECT name FROM pragma_table_info('kms_events')")
+        let columns = names.map { name in
+            name == "event_id" ? "\(EventUID.textSQL("u.event_uid")) AS event_id" : "k.\"\(name)\""
+        }
+        return """
+            SELECT \(columns.joined(separator: ", ")) FROM event_uids u CROSS JOIN kms_events k ON k.id = u.event_id
+            WHERE u.event_time >= ? AND u.event_time < ?
+            ORDER BY u.event_time, u.event_uid
+            """
+    }
 
     /// The other encryption-context pairs of the same events, in the same order, by scope.
     static let contextSQL = """
@@ -82,7 +90,7 @@ enum DayExport {
     static func write(_ db: Database, day: Int, into folder: String, partEvents: Int) throws -> (files: [ExportedFile], maxEventRow: Int64)
     {
         let from = Int64(day) * millisecondsPerDay, to = from + millisecondsPerDay
-        let events = try db.makeStatement(sql: eventsSQL)
+        let events = try db.makeStatement(sql: eventsSQL(db))
         let pairs = try db.makeStatement(sql: contextSQL)
         try pairs.setArguments([from, to])
         let context = try ContextCursor(db, pairs)

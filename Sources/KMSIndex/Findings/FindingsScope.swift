@@ -74,9 +74,6 @@ struct FindingsScope {
     /// The UTC day of a time in milliseconds.
     static func day(_ ms: Int64) -> Int { Int(ms >= 0 ? ms / dayMs : -((-ms + dayMs - 1) / dayMs)) }
 
-    /// The CloudTrail eventID of an event, by its row, as the views show it.
-    static let uidSQL = "(SELECT u.event_uid FROM event_uids u WHERE u.event_time = e.event_time AND u.event_id = e.id)"
-
     /// Who a finding names: the role for every session of an assumed role, else the caller's
     /// ARN, else the Identity Center user (`IdentityCenterUser: USER-ID`), else what
     /// userIdentity has.

@@ -18,7 +18,7 @@ enum KeyChangeFindings {
         let rows = try Row.fetchAll(
             db,
             sql: """
-                SELECT e.event_time AS time, \(FindingsScope.uidSQL) AS uid, \(FindingsScope.principalSQL) AS principal,
+                SELECT e.event_time AS time, e.id AS event_row, \(FindingsScope.principalSQL) AS principal,
                        (SELECT text FROM strings WHERE id = e.event_name_sid) AS operation,
                        coalesce(k.arn, (SELECT text FROM strings WHERE id = e.requested_key_sid)) AS key,
                        k.account_id AS key_account, g.grantee,
@@ -29,6 +29,8 @@ enum KeyChangeFindings {
                   AND e.event_name_sid IN (SELECT id FROM strings WHERE text IN (\(names)))
                 ORDER BY e.event_time, e.id
                 """, arguments: StatementArguments(scope.arguments))
+        // Each millisecond's eventIDs in one scan (`EventUIDLookup`).
+        let uids = try EventUIDLookup(db).uids(of: rows.map { (time: $0["time"], id: $0["event_row"]) })
         return rows.compactMap { row -> Finding? in
             let operation: String = row["operation"]
             guard let op = operations.first(where: { $0.name == operation }) else { return nil }
@@ -43,7 +45,7 @@ enum KeyChangeFindings {
             let key: String = row["key"] ?? "unknown key"
             let protects: Bool = row["protects_logs"] ?? false
             let principal: String? = row["principal"]
-            let uid = EventUID.text(row["uid"])
+            let uid = uids[row["event_row"]] ?? ""
             return Finding(
                 op.kind, protects ? .high : .medium, time: isoTime(row["time"]), subject: key, principal: principal,
                 detail: "\(principal ?? "an unknown caller") \(what) \(protects ? "a key that protects CloudTrail log files" : "the key")",

@@ -7,6 +7,35 @@ struct LogRead {
     var eventID: String
     var object: String
     var trail: String
+
+    /// A read of a row of `LogReadSource.detailColumns`: a Decrypt's eventID is looked up
+    /// afterwards (`withEventIDs`), those of many reads together.
+    init(_ row: Row, time: Int64, trail: String) {
+        self.time = time
+        eventID = EventUID.text(row["uid"])
+        object = row["object"] ?? ""
+        self.trail = trail
+        eventRow = row["event_row"]
+    }
+
+    /// The Decrypt's id in `events` until its eventID is looked up.
+    var eventRow: Int64?
+
+    /// `reads` with the eventIDs of their Decrypts, each millisecond of them scanned once
+    /// (`EventUIDLookup`).
+    static func withEventIDs(_ db: Database, _ reads: [LogRead]) throws -> [LogRead] {
+        let pending = reads.compactMap { read in read.eventRow.map { (time: read.time, id: $0) } }
+        guard !pending.isEmpty else { return reads }
+        let uids = try EventUIDLookup(db).uids(of: pending)
+        return reads.map { read in
+            var read = read
+            if let id = read.eventRow {
+                read.eventID = uids[id] ?? ""
+                read.eventRow = nil
+            }
+            return read
+        }
+    }
 }
 
 /// Where reads of log files are learned: KMS Decrypts (S3 decrypts each GET of an SSE-KMS
@@ -53,19 +82,20 @@ enum LogReadSource: CaseIterable {
     /// The source's table.
     var table: String { self == .kmsDecrypt ? "events" : "s3_reads" }
 
-    /// The eventID, object and trail of the source's row `d`: read only for the reads a finding
-    /// lists.
+    /// The eventID (an S3 read's) or the event's row (a Decrypt's: `LogRead.withEventIDs` looks
+    /// its eventID up), the object and the trail of the source's row `d`: read only for the
+    /// reads a finding lists.
     func detailColumns(of d: String) -> String {
         switch self {
         case .kmsDecrypt:
             return """
-                (SELECT u.event_uid FROM event_uids u WHERE u.event_time = \(d).event_time AND u.event_id = \(d).id) AS uid,
+                NULL AS uid, \(d).id AS event_row,
                 \(objectARNSQL("\(d).object_id")) AS object, (SELECT arn FROM trails WHERE id = \(d).trail_id) AS trail
                 """
         case .s3Read:
             // The trail: the one whose delivery named the file, else (Bucket Keys) the bucket.
             return """
-                \(d).event_uid AS uid, \(objectARNSQL("\(d).object_id")) AS object,
+                \(d).event_uid AS uid, NULL AS event_row, \(objectARNSQL("\(d).object_id")) AS object,
                 coalesce((SELECT t.arn FROM events w JOIN trails t ON t.id = w.trail_id
                           WHERE w.object_id = \(d).object_id AND w.trail_id IS NOT NULL LIMIT 1),
                          (SELECT 's3://' || b.name FROM s3_objects o JOIN s3_buckets b ON b.id = o.bucket_id
@@ -94,10 +124,14 @@ enum LogReadSource: CaseIterable {
                 WHERE x.n <= ?
                 ORDER BY x.principal, x.n
                 """, arguments: StatementArguments(arguments + [names, limit]))
-        var reads: [String: [LogRead]] = [:]
+        var listed: [(principal: String, read: LogRead)] = []
         while let row = try rows.next() {
-            reads[row["principal"], default: []].append(
-                LogRead(time: row["time"], eventID: EventUID.text(row["uid"]), object: row["object"] ?? "", trail: row["trail"] ?? ""))
+            listed.append((row["principal"], LogRead(row, time: row["time"], trail: row["trail"] ?? "")))
+        }
+        // The eventIDs of every principal's reads together: those of one millisecond in one scan.
+        var reads: [String: [LogRead]] = [:]
+        for (entry, read) in zip(listed, try LogRead.withEventIDs(db, listed.map(\.read))) {
+            reads[entry.principal, default: []].append(read)
         }
         return reads
     }
@@ -198,7 +232,7 @@ enum LogReadFindings {
     static func denied(_ db: Database, _ scope: FindingsScope) throws -> [Finding] {
         struct Denial {
             var first: LogRead
-            var eventIDs: [String]
+            var listed: [LogRead]
             var count: Int
             var errors: Set<String>
         }
@@ -222,13 +256,20 @@ enum LogReadFindings {
             if var denial = groups[key] {
                 denial.count += 1
                 denial.errors.insert(error)
-                if denial.eventIDs.count < Finding.maxEventIDs { denial.eventIDs.append(EventUID.text(row["uid"])) }
+                if denial.listed.count < Finding.maxEventIDs { denial.listed.append(LogRead(row, time: time, trail: trail)) }
                 groups[key] = denial
             } else {
-                let first = LogRead(time: time, eventID: EventUID.text(row["uid"]), object: row["object"] ?? "", trail: trail)
-                groups[key] = Denial(first: first, eventIDs: [first.eventID], count: 1, errors: [error])
+                let first = LogRead(row, time: time, trail: trail)
+                groups[key] = Denial(first: first, listed: [first], count: 1, errors: [error])
                 order.append(key)
             }
+        }
+        // The eventIDs of the listed reads only, all together.
+        let listed = try LogRead.withEventIDs(db, order.flatMap { groups[$0]!.listed })
+        var next = listed.makeIterator()
+        for key in order {
+            groups[key]!.listed = groups[key]!.listed.map { _ in next.next()! }
+            groups[key]!.first = groups[key]!.listed[0]
         }
         return order.map { key in
             let denial = groups[key]!, first = denial.first
@@ -236,7 +277,7 @@ enum LogReadFindings {
                 .logReadDenied, .medium, time: isoTime(first.time), subject: first.trail, principal: key[0],
                 detail:
                     "\(denial.count) failed Decrypt(s) of CloudTrail log files (\(denial.errors.sorted().joined(separator: ", "))) on \(key[2]), the first of \(first.object)",
-                eventIDs: denial.eventIDs, events: denial.count, identity: [key[2]])
+                eventIDs: denial.listed.map(\.eventID), events: denial.count, identity: [key[2]])
         }
     }
 }

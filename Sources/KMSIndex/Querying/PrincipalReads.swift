@@ -59,7 +59,7 @@ package struct PrincipalReads {
         }
         let texts = try StoredEventTexts(db)
         let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
-        var order = MillisecondIDOrder()
+        var order = MillisecondIDOrder(lookup: try EventUIDLookup(db))
         while left > 0, let row = try rows.next() {
             var read = try texts.row(row)
             read.context = row[12]
@@ -92,9 +92,9 @@ package struct PrincipalReads {
                    (SELECT group_concat(cn.name || '=' || cv.value, '; ') FROM event_context x
                     JOIN context_names cn ON cn.id = x.name_id JOIN context_values cv ON cv.id = x.value_id
                     WHERE x.event_id = e.id AND x.scope = 0) AS context
-            FROM events e LEFT JOIN event_uids u ON u.event_time = e.event_time AND u.event_id = e.id
+            FROM events e
             WHERE \(c.sql)
-            ORDER BY e.event_time, u.event_uid\(filter.limitClause)
+            ORDER BY e.event_time
             """
         return (sql, c.arguments)
     }

@@ -14,9 +14,10 @@ final class StoredEventTexts {
         var own: Bool
     }
 
-    /// The columns `row(_:)` reads, in its order, from `events e` joined with `event_uids u`.
+    /// The columns `row(_:)` reads, in its order, from `events e`. The eventID is left to
+    /// `EventUIDLookup` (`EventRow.eventRow`).
     static let columns = """
-        e.event_time, e.event_name_sid, u.event_uid, e.principal_id, e.error_code_sid, e.error_message,
+        e.event_time, e.event_name_sid, e.id, e.principal_id, e.error_code_sid, e.error_message,
         e.source_sid, e.source_ip, e.user_agent_id, e.key_id, e.region_sid, e.object_id
         """
 
@@ -51,7 +52,8 @@ final class StoredEventTexts {
     /// The event of a row of `columns`, as `EventRow.stored` and the object's ARN give it.
     func row(_ row: Row) throws -> EventRow {
         var event = EventRow(
-            eventTime: StoredTime.text(row[0]), eventName: try string(row[1]) ?? "", eventID: EventUID.text(row[2]))
+            eventTime: StoredTime.text(row[0]), eventName: try string(row[1]) ?? "", eventID: "")
+        event.eventRow = row[2]
         if let caller = try caller(row[3]) {
             event.principalType = caller.type
             event.principalARN = caller.arn

@@ -38,6 +38,12 @@ package struct EventRow: Sendable, Equatable {
         set { sortTime.value = newValue }
     }
     private var sortTime = NotCompared<Int64?>(value: nil)
+    /// The event's id in `events` while its eventID is still to be looked up (`EventUIDLookup`).
+    var eventRow: Int64? {
+        get { storedRow.value }
+        set { storedRow.value = newValue }
+    }
+    private var storedRow = NotCompared<Int64?>(value: nil)
     init(eventTime: String, eventName: String, eventID: String) {
         self.eventTime = eventTime
         self.eventName = eventName
@@ -81,20 +87,20 @@ package struct EventRow: Sendable, Equatable {
         return event
     }
 
-    /// The columns `stored` reads, in its order, from the tables `storedTables` joins.
+    /// The columns `stored` reads, in its order, from the tables `storedTables` joins, and the
+    /// event's id last: its eventID is left to `EventUIDLookup`.
     static let storedColumns = """
-        e.event_time, n.text AS event_name, u.event_uid, p.type, p.arn, p.role_arn, p.session_name,
+        e.event_time, n.text AS event_name, NULL, p.type, p.arn, p.role_arn, p.session_name,
         p.invoked_by, c.text AS error_code, e.error_message,
         coalesce((SELECT text FROM strings WHERE id = e.source_sid), e.source_ip) AS source_ip, a.text AS user_agent,
         k.arn AS key_arn, r.text AS region, \(OwnPrincipals.matches("e.principal_id")) AS own_read,
-        p.on_behalf_of_user_id, p.identity_store_arn
+        p.on_behalf_of_user_id, p.identity_store_arn, e.id
         """
 
     /// `events e` and what `storedColumns` names.
     static let storedTables = """
         events e
         JOIN strings n ON n.id = e.event_name_sid
-        LEFT JOIN event_uids u ON u.event_time = e.event_time AND u.event_id = e.id
         LEFT JOIN principals p ON p.id = e.principal_id
         LEFT JOIN strings c ON c.id = e.error_code_sid
         LEFT JOIN user_agents a ON a.id = e.user_agent_id
@@ -152,11 +158,15 @@ package struct EventRow: Sendable, Equatable {
 /// Events read in time order, handed on with those of one millisecond in the order of their
 /// ids as text, as kms_events orders them (SQL sorts an id stored as text before one stored as
 /// 16 bytes). A run of Decrypts and a run of other events are kept apart: who-read reads an
-/// object's writes first.
+/// object's writes first. Events that came without their eventID get it here, a millisecond at
+/// a time (`EventUIDLookup`).
 struct MillisecondIDOrder {
     private var held: [EventRow] = []
+    private let lookup: EventUIDLookup?
 
-    mutating func add(_ event: EventRow, _ hand: (EventRow) throws -> Void) rethrows {
+    init(lookup: EventUIDLookup? = nil) { self.lookup = lookup }
+
+    mutating func add(_ event: EventRow, _ hand: (EventRow) throws -> Void) throws {
         if let last = held.last,
             last.eventTimeMs != event.eventTimeMs || (last.eventName == "Decrypt") != (event.eventName == "Decrypt")
         {
@@ -165,7 +175,8 @@ struct MillisecondIDOrder {
         held.append(event)
     }
 
-    mutating func finish(_ hand: (EventRow) throws -> Void) rethrows {
+    mutating func finish(_ hand: (EventRow) throws -> Void) throws {
+        try lookup?.fill(&held)
         // Most milliseconds hold one event: handed on without sorting a copy.
         if held.count > 1 { held.sort { $0.eventID < $1.eventID } }
         for event in held { try hand(event) }
@@ -281,9 +292,10 @@ package struct WhoRead {
             }
             try merger.add(event)
         }
-        var order = MillisecondIDOrder()
+        var order = MillisecondIDOrder(lookup: try EventUIDLookup(db))
         while let row = try rows.next() {
             var event = EventRow.stored(row)
+            event.eventRow = row[17]
             event.objectARN = object.arn
             try order.add(event, hand)
         }

@@ -117,6 +117,14 @@ struct BoundStatement {
     /// Runs a query with the values bound so far, and calls `row` with the statement's handle
     /// at each row, its columns to be read with `sqlite3_column_…` before `row` returns.
     mutating func forEachRow(_ db: Database, _ row: (OpaquePointer) throws -> Void) throws {
+        try forEachRowWhile(db) { handle in
+            try row(handle)
+            return true
+        }
+    }
+
+    /// `forEachRow`, stopped at the first row for which `row` returns false.
+    mutating func forEachRowWhile(_ db: Database, _ row: (OpaquePointer) throws -> Bool) throws {
         try checkAllBound()
         defer {
             sqlite3_reset(handle)
@@ -124,7 +132,7 @@ struct BoundStatement {
         }
         while true {
             switch sqlite3_step(handle) {
-            case SQLITE_ROW: try row(handle)
+            case SQLITE_ROW: if try !row(handle) { return }
             case SQLITE_DONE: return
             case let code:
                 throw DatabaseError(resultCode: ResultCode(rawValue: code), message: db.lastErrorMessage, sql: sql)

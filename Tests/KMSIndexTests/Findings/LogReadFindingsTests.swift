@@ -84,7 +84,8 @@ private enum ReferenceLogReadSource: CaseIterable {
             rows = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT e.event_time AS time, \(FindingsScope.uidSQL) AS uid, \(FindingsScope.principalSQL) AS principal,
+                    SELECT e.event_time AS time,
+                           (SELECT u.event_uid FROM event_uids u WHERE u.event_time = e.event_time AND u.event_id = e.id) AS uid, \(FindingsScope.principalSQL) AS principal,
                            \(objectARNSQL("e.object_id")) AS object, t.arn AS trail,
                            (SELECT text FROM strings WHERE id = e.error_code_sid) AS error,
                            \(OwnPrincipals.matches("e.principal_id")) AS own

@@ -160,8 +160,9 @@ final class PrincipalReadsTests: XCTestCase {
                     """
             ).map { row in
                 var event = EventRow.stored(row)
+                event.eventRow = row[17]
                 event.objectARN = row[row.count - 1]
-                return event
+                return try withEventID(db, event)
             }
             XCTAssertEqual(joined.count, queryFixtureRecords.count)
             XCTAssertEqual(joined.filter(\.ownRead).map(\.eventID).sorted(), ["m3", "r2", "r3", "r4"])
@@ -170,12 +171,18 @@ final class PrincipalReadsTests: XCTestCase {
                 let fromIDs = try Row.fetchAll(
                     db,
                     sql: """
-                        SELECT \(StoredEventTexts.columns)
-                        FROM events e LEFT JOIN event_uids u ON u.event_time = e.event_time AND u.event_id = e.id ORDER BY e.id
+                        SELECT \(StoredEventTexts.columns) FROM events e ORDER BY e.id
                         """
-                ).map { try texts.row($0) }
+                ).map { try withEventID(db, texts.row($0)) }
                 XCTAssertEqual(fromIDs, joined, "limit \(limit)")
             }
         }
+    }
+
+    /// `event` with its eventID looked up, as the query commands do.
+    private func withEventID(_ db: Database, _ event: EventRow) throws -> EventRow {
+        var held = [event]
+        try EventUIDLookup(db).fill(&held)
+        return held[0]
     }
 }
