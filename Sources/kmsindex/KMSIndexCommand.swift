@@ -35,6 +35,7 @@ struct KMSIndexCommand: ParsableCommand {
     /// is 0.9 ms of a who-read, and of an ingest with nothing new to read (BENCHMARKS.md).
     static func main() {
         Console.ignoreBrokenPipe()
+        RowPrinter.escapesForTerminal = Console.stdoutIsTerminal
         let arguments = CommandLine.arguments
         // A bare command stays with the tree: as a root with no arguments it would print its
         // help rather than say what is missing.

@@ -83,7 +83,7 @@ package struct JSONBytes {
             default:
                 let (scalar, length) = Self.decode(utf8, at: i)
                 if let scalar {
-                    if (0x80...0x9F).contains(scalar) || scalar == 0x2028 || scalar == 0x2029 {
+                    if Self.escapedScalar(scalar) {
                         escaped(scalar)
                     } else {
                         bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[i..<(i + length)]))
@@ -95,6 +95,14 @@ package struct JSONBytes {
             }
         }
         bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// Non-ASCII scalars written as `\uXXXX`, the same text to a JSON reader: C1 controls (a
+    /// terminal's commands), U+2028/U+2029 (line ends to JavaScript) and the bidirectional
+    /// marks and overrides (they reorder what a terminal or editor shows around them).
+    static func escapedScalar(_ scalar: UInt32) -> Bool {
+        (0x80...0x9F).contains(scalar) || scalar == 0x2028 || scalar == 0x2029 || (0x202A...0x202E).contains(scalar)
+            || (0x2066...0x2069).contains(scalar) || scalar == 0x200E || scalar == 0x200F
     }
 
     /// Appends `\uXXXX` for a scalar of the Basic Multilingual Plane.

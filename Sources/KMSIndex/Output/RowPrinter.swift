@@ -12,6 +12,11 @@ import GRDBSQLite
 package final class RowPrinter {
     /// Rows a table is sized by: all of them, for a result of up to this many.
     package static let sizingRows = 10_000
+    /// CSV and TSV bound for a terminal: fields escaped as the table format escapes them
+    /// (`TerminalText`), since a control character printed there is a command to the terminal
+    /// (a user agent can clear the screen or rewrite a row). Set once at start, when standard
+    /// output is a terminal; in a file or a pipe, fields are carried as written.
+    package nonisolated(unsafe) static var escapesForTerminal = false
     /// Text is handed to `write` in pieces of about this many bytes.
     static let pieceBytes = 1 << 16
 
@@ -227,8 +232,20 @@ package final class RowPrinter {
     }
 
     /// CSV quotes a field holding `,` `"` LF or CR; TSV has no quoting and escapes backslash,
-    /// tab, LF and CR.
+    /// tab, LF and CR (on a terminal, `TerminalText` escapes those and every control character
+    /// the same way).
     private func field(_ utf8: UnsafeBufferPointer<UInt8>) {
+        if Self.escapesForTerminal {
+            var escaped = TerminalText.escape(String(decoding: utf8, as: UTF8.self))
+            escaped.withUTF8 { text in
+                if format == .tsv || !text.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") }) {
+                    pending.bytes.append(contentsOf: text)
+                } else {
+                    quoted(text)
+                }
+            }
+            return
+        }
         let tsv = format == .tsv
         // Most values need no quoting or escaping: copied as they are.
         let (lf, cr) = (UInt8(ascii: "\n"), UInt8(ascii: "\r"))
@@ -251,6 +268,15 @@ package final class RowPrinter {
             }
         }
         if !tsv { pending.raw("\"") }
+    }
+
+    /// A CSV field in quotes, its quotes doubled.
+    private func quoted(_ utf8: UnsafeBufferPointer<UInt8>) {
+        pending.raw("\"")
+        for byte in utf8 {
+            if byte == UInt8(ascii: "\"") { pending.raw("\"\"") } else { pending.bytes.append(byte) }
+        }
+        pending.raw("\"")
     }
 
     // MARK: JSON

@@ -92,9 +92,7 @@ package enum JSONText {
             case "\r": out += "\\r"
             case "\t": out += "\\t"
             default:
-                if scalar.value < 0x20 || scalar.value == 0x7f || (0x80...0x9f).contains(scalar.value)
-                    || (0x2028...0x2029).contains(scalar.value)
-                {
+                if scalar.value < 0x20 || scalar.value == 0x7f || JSONBytes.escapedScalar(scalar.value) {
                     out += "\\u" + hex4(scalar.value)
                 } else {
                     out.unicodeScalars.append(scalar)

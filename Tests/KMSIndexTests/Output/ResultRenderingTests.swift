@@ -98,4 +98,39 @@ final class ResultRenderingTests: XCTestCase {
         let json = try? JSONSerialization.jsonObject(with: Data(result.render(.json).utf8)) as? [String: [[String: String]]]
         XCTAssertEqual(json?["s"]?.first?["user_agent"], evil)
     }
+
+    /// CSV and TSV on a terminal escape what the table escapes: a control character there is a
+    /// command to the terminal, a line break a row that was never read. In a file or a pipe
+    /// they carry the text as written.
+    func testDelimitedOutputOnATerminalEscapesControlCharacters() {
+        let evil = "ua\u{1b}[2J,\"x\"\r\nfake row\tand \u{202e}gnp.exe \u{9b}31m\\"
+        let table = ResultTable(columns: ["user_agent", "n"], cells: [[Cell(evil), .integer(1)]])
+        XCTAssertEqual(table.render(.csv), "user_agent,n\r\n\"\(evil.replacingOccurrences(of: "\"", with: "\"\""))\",1\r\n")
+        RowPrinter.escapesForTerminal = true
+        defer { RowPrinter.escapesForTerminal = false }
+        let shown = #"ua\x1b[2J,"x"\r\nfake row\tand \u{202e}gnp.exe \x9b31m\\"#
+        XCTAssertEqual(table.render(.csv), "user_agent,n\r\n\"\(shown.replacingOccurrences(of: "\"", with: "\"\""))\",1\r\n")
+        XCTAssertEqual(table.render(.tsv), "user_agent\tn\n\(shown)\t1\n")
+        for format in [OutputFormat.csv, .tsv] {
+            let text = table.render(format)
+            XCTAssertFalse(text.unicodeScalars.contains { TerminalText.isUnsafe($0) && $0 != "\n" && $0 != "\r" && $0 != "\t" }, text)
+        }
+    }
+
+    /// JSON writes the bidirectional overrides and marks as `\u` escapes: the same text to a
+    /// reader, and a terminal or editor shows the rest of the line in its order.
+    func testJSONEscapesBidirectionalOverrides() throws {
+        let text = "a\u{202e}b\u{2066}c\u{200f}d"
+        let table = ResultTable(columns: ["s"], rows: [[text]])
+        for format in [OutputFormat.json, .ndjson] {
+            let out = table.render(format)
+            XCTAssertTrue(out.contains(#"a\u202eb\u2066c\u200fd"#), out)
+            let line = try XCTUnwrap(out.split(separator: "\n").first { $0.contains("\"s\"") })
+            let object = try JSONSerialization.jsonObject(with: Data(line.trimmingCharacters(in: CharacterSet(charactersIn: "[], ")).utf8))
+            XCTAssertEqual((object as? [String: String])?["s"], text)
+        }
+        var bytes = JSONBytes()
+        bytes.string(text)
+        XCTAssertEqual(String(decoding: bytes.bytes, as: UTF8.self), #""a\u202eb\u2066c\u200fd""#)
+    }
 }
