@@ -231,7 +231,7 @@ enum LogReadFindings {
     /// and its error codes are kept, not every read.
     static func denied(_ db: Database, _ scope: FindingsScope) throws -> [Finding] {
         struct Denial {
-            var first: LogRead
+            /// The first reads, `Finding.maxEventIDs` at most.
             var listed: [LogRead]
             var count: Int
             var errors: Set<String>
@@ -259,20 +259,16 @@ enum LogReadFindings {
                 if denial.listed.count < Finding.maxEventIDs { denial.listed.append(LogRead(row, time: time, trail: trail)) }
                 groups[key] = denial
             } else {
-                let first = LogRead(row, time: time, trail: trail)
-                groups[key] = Denial(first: first, listed: [first], count: 1, errors: [error])
+                groups[key] = Denial(listed: [LogRead(row, time: time, trail: trail)], count: 1, errors: [error])
                 order.append(key)
             }
         }
         // The eventIDs of the listed reads only, all together.
         let listed = try LogRead.withEventIDs(db, order.flatMap { groups[$0]!.listed })
         var next = listed.makeIterator()
-        for key in order {
-            groups[key]!.listed = groups[key]!.listed.map { _ in next.next()! }
-            groups[key]!.first = groups[key]!.listed[0]
-        }
+        for key in order { groups[key]!.listed = groups[key]!.listed.map { _ in next.next()! } }
         return order.map { key in
-            let denial = groups[key]!, first = denial.first
+            let denial = groups[key]!, first = denial.listed[0]
             return Finding(
                 .logReadDenied, .medium, time: isoTime(first.time), subject: first.trail, principal: key[0],
                 detail:
