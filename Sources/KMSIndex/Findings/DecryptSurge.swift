@@ -11,6 +11,7 @@ enum DecryptSurgeFindings {
     static func find(_ db: Database, _ scope: FindingsScope) throws -> [Finding] {
         guard let firstDay = try Int.fetchOne(db, sql: "SELECT min(day) FROM usage_daily") else { return [] }
         var findings: [Finding] = []
+        let principals = PrincipalIDLookup(db)
         for day in scope.days {
             let from = max(day - historyDays, firstDay)
             guard from < day else { continue }
@@ -25,7 +26,7 @@ enum DecryptSurgeFindings {
             for row in candidates {
                 guard let principal: String = row["principal"] else { continue }
                 let n: Int = row["n"]
-                let ids = try FindingsScope.principalIDs(db, principal).map(String.init).joined(separator: ",")
+                let ids = try principals.ids(principal).map(String.init).joined(separator: ",")
                 var history = [Int](repeating: 0, count: day - from)
                 for past in try Row.fetchAll(
                     db,

@@ -52,6 +52,7 @@ enum DeliveryFindings {
         var findings: [Finding] = []
         var reported = Set<String>()
         var gaps = LongestGaps()
+        var uids = DeliveryUIDs()
         for day in scope.days {
             let start = Int64(day) * FindingsScope.dayMs, end = start + FindingsScope.dayMs
             let daily = try dailyCounts(db, from: day - 2 * historyDays, to: day + historyDays)
@@ -85,7 +86,8 @@ enum DeliveryFindings {
                 }
                 for (a, b) in longGaps where b - a > (try allowed(endingOn: Int(DailySummaries.day(ofMilliseconds: b)))) {
                     stopped = true
-                    let finding = gap(db, scope, subject: subject, from: a, to: b, ongoing: next == nil && b == sequence.last)
+                    let finding = gap(
+                        db, scope, subject: subject, from: a, to: b, ongoing: next == nil && b == sequence.last, uids: &uids)
                     if reported.insert(finding.id).inserted { findings.append(finding) }
                 }
                 // A day below half its usual, on a day that is over in the data.
@@ -164,14 +166,16 @@ enum DeliveryFindings {
         }
     }
 
-    static func gap(_ db: Database, _ scope: FindingsScope, subject: String, from a: Int64, to b: Int64, ongoing: Bool) -> Finding {
+    static func gap(
+        _ db: Database, _ scope: FindingsScope, subject: String, from a: Int64, to b: Int64, ongoing: Bool, uids: inout DeliveryUIDs
+    ) -> Finding {
         let hours = Double(b - a) / 3_600_000
         let length = hours >= 48 ? String(format: "%.1f days", hours / 24) : String(format: "%.1f hours", hours)
         let detail =
             ongoing
             ? "no log file delivered since \(isoTime(a)): \(length) before the newest event in the index (\(isoTime(b)))"
             : "no log file delivered for \(length), from \(isoTime(a)) to \(isoTime(b))"
-        let ids = [a, b].compactMap { try? deliveryUID(db, at: $0) }
+        let ids = [a, b].compactMap { uids.uid(db, at: $0) }
         return Finding(
             .deliveriesStopped, .high, time: isoTime(a), subject: subject, principal: nil, detail: detail,
             eventIDs: ids, events: ids.count, identity: [isoTime(a)])
@@ -223,6 +227,20 @@ enum DeliveryFindings {
                 WHERE u.event_time = ? AND \(DailySummaries.deliveredSQL("e", object: "o")) ORDER BY u.event_uid LIMIT 1
                 """, arguments: [time]
         ).map(EventUID.text)
+    }
+
+    /// `deliveryUID` of each time asked for, looked up once: deliverers that delivered in one
+    /// second share the gap's ends, and each look-up is a scan of its millisecond (4,000
+    /// deliverers of one second, each with a gap: 8 s).
+    struct DeliveryUIDs {
+        private var known: [Int64: String?] = [:]
+
+        mutating func uid(_ db: Database, at time: Int64) -> String? {
+            if let uid = known[time] { return uid }
+            let uid = (try? deliveryUID(db, at: time)) ?? nil
+            known[time] = uid
+            return uid
+        }
     }
 
     static func median(_ values: [Int]) -> Int {

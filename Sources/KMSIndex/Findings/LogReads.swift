@@ -136,9 +136,11 @@ enum LogReadSource: CaseIterable {
         return reads
     }
 
-    /// Successful reads of log files by `principal` in all of the index's history.
-    func readsEver(_ db: Database, principal: String, decrypt: Int64) throws -> Int {
-        let ids = try FindingsScope.principalIDs(db, principal)
+    /// Successful reads of log files by `principal` in all of the index's history. `logKeys`
+    /// is `logKeyIDs`, read once for all principals: read again for each, it was a pass over
+    /// `activity_totals` per principal (quadratic when both are many).
+    func readsEver(_ db: Database, principal: String, decrypt: Int64, principals: PrincipalIDLookup, logKeys: String) throws -> Int {
+        let ids = try principals.ids(principal)
         guard !ids.isEmpty else { return 0 }
         let list = ids.map(String.init).joined(separator: ",")
         switch self {
@@ -149,7 +151,7 @@ enum LogReadSource: CaseIterable {
                 db,
                 sql: """
                     SELECT coalesce(sum(c.events), 0) FROM callers c
-                    WHERE c.key_id IN (SELECT DISTINCT key_id FROM activity_totals WHERE trail_id != 0)
+                    WHERE c.key_id IN (\(logKeys))
                       AND c.principal_id IN (\(list))
                       AND c.trail_id != 0 AND c.event_name_sid = ? AND c.error_code_sid = 0
                     """, arguments: [decrypt]) ?? 0
@@ -161,6 +163,12 @@ enum LogReadSource: CaseIterable {
                     WHERE r.principal_id IN (\(list)) AND r.error_code_sid IS NULL AND \(Self.logFileSQL)
                     """) ?? 0
         }
+    }
+
+    /// The keys of events that name a trail (those that protect log files), as an SQL list.
+    static func logKeyIDs(_ db: Database) throws -> String {
+        let ids = try Int64.fetchAll(db, sql: "SELECT DISTINCT key_id FROM activity_totals WHERE trail_id != 0")
+        return ids.isEmpty ? "NULL" : ids.map(String.init).joined(separator: ",")
     }
 }
 
@@ -200,10 +208,14 @@ enum LogReadFindings {
     /// sessions; a read both sources saw counts in both, in the window as in all of history.
     static func newReaders(_ db: Database, _ scope: FindingsScope) throws -> [Finding] {
         var newOnes: [(principal: String, reads: Int, files: Int)] = []
+        let lookup = PrincipalIDLookup(db)
+        var logKeys: String?
         for count in try readCounts(db, scope) {
+            if logKeys == nil { logKeys = try LogReadSource.logKeyIDs(db) }
             var ever = 0
             for source in LogReadSource.allCases {
-                ever += try source.readsEver(db, principal: count.principal, decrypt: scope.decrypt)
+                ever += try source.readsEver(
+                    db, principal: count.principal, decrypt: scope.decrypt, principals: lookup, logKeys: logKeys ?? "NULL")
             }
             if ever <= count.reads { newOnes.append(count) }
         }

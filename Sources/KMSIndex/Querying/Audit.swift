@@ -165,7 +165,14 @@ package struct Audit {
             })
         let hashed = Self.hashContents(unhashed.map(\.entry))
         var contentHashes: [(path: String, sha256: String)] = []
-        for (item, result) in zip(unhashed, hashed).reversed() {
+        // The findings of the files hashed go where their checks were: merged in order, not
+        // inserted one by one (each insertion moved every finding after it).
+        var merged: [AuditFinding] = []
+        merged.reserveCapacity(findings.count)
+        var copied = 0
+        for (item, result) in zip(unhashed, hashed) {
+            merged += findings[copied..<item.at]
+            copied = item.at
             var found: [AuditFinding] = []
             switch result {
             case .hashed(let sha256):
@@ -176,9 +183,10 @@ package struct Audit {
             case .unreadable(let detail):
                 found = [AuditFinding(kind: .unverifiable, subject: item.subject, detail: detail)]
             }
-            findings.insert(contentsOf: found, at: item.at)
+            merged += found
         }
-        contentHashes.reverse()
+        merged += findings[copied...]
+        findings = merged
         for (series, hours) in hoursBySeries.sorted(by: { $0.key < $1.key }) {
             guard let first = hours.min(), let last = hours.max() else { continue }
             for hour in first...last where !hours.contains(hour) {
@@ -212,12 +220,28 @@ package struct Audit {
 
     /// `hashContent` of each entry, in order, on two threads: reading and hashing the content
     /// of every log file is most of a first audit.
+    /// A file listed many times (digests can list one file any number of times) is read once.
     static func hashContents(_ entries: [LedgerEntry]) -> [ContentHash] {
-        let results = ResultSlots<ContentHash>(count: entries.count)
-        DispatchQueue.concurrentPerform(iterations: min(2, entries.count)) { part in
-            for k in stride(from: part, to: entries.count, by: 2) { results[k] = hashContent(of: entries[k]) }
+        struct Source: Hashable {
+            var path: String
+            var elsewhere: String?
         }
-        return results.values
+        var slots: [Source: Int] = [:]
+        var distinct: [LedgerEntry] = []
+        let slot = entries.map { entry in
+            let source = Source(path: entry.path, elsewhere: entry.elsewhere)
+            if let known = slots[source] { return known }
+            slots[source] = distinct.count
+            distinct.append(entry)
+            return distinct.count - 1
+        }
+        let sources = distinct
+        let results = ResultSlots<ContentHash>(count: sources.count)
+        DispatchQueue.concurrentPerform(iterations: min(2, sources.count)) { part in
+            for k in stride(from: part, to: sources.count, by: 2) { results[k] = hashContent(of: sources[k]) }
+        }
+        let values = results.values
+        return slot.map { values[$0] }
     }
 
     /// The SHA-256 of a log file's content, read now: only if the file's bytes are still the

@@ -8,8 +8,13 @@
 /// past it. Only that window of Decrypts is held; the S3 reads are given whole.
 struct ReadMerger {
     private var s3: [EventRow]
-    /// The first S3 read a Decrypt could still pair with, and the first not yet handed on.
-    private var windowStart = 0, nextS3 = 0
+    /// The first S3 read not yet handed on.
+    private var nextS3 = 0
+    /// The S3 reads a Decrypt can pair with, by caller and object: a Decrypt looks at its own
+    /// caller's reads of its object only, two of them at most. Scanning every S3 read of the
+    /// window was quadratic on reads sharing a second (20,000 Decrypts and GetObjects of one
+    /// object: who-read took seconds).
+    private var unpaired: [ReadKey: UnpairedReads] = [:]
     /// Decrypts paired but not yet handed on, from `nextKMS`.
     private var kms: [EventRow] = []
     private var nextKMS = 0
@@ -19,26 +24,21 @@ struct ReadMerger {
     init(s3: [EventRow], hand: @escaping (EventRow) throws -> Void) {
         self.s3 = s3
         self.hand = hand
+        for (i, read) in s3.enumerated() {
+            // A read without a time or a caller pairs with nothing (a Decrypt without a caller
+            // neither).
+            guard let time = read.eventTimeMs, let caller = read.principalARN else { continue }
+            unpaired[ReadKey(caller: caller, object: read.objectARN), default: UnpairedReads()].append(i, time: time)
+        }
     }
 
     mutating func add(_ decrypt: EventRow) throws {
         var row = decrypt
-        if let t = row.eventTimeMs, let caller = row.principalARN {
-            while windowStart < s3.count, let u = s3[windowStart].eventTimeMs, u < t - S3Reads.pairingWindowMs { windowStart += 1 }
-            var best: Int?
-            var j = windowStart
-            while j < s3.count, let u = s3[j].eventTimeMs, u <= t + S3Reads.pairingWindowMs {
-                if s3[j].readID == nil, s3[j].principalARN == caller, s3[j].objectARN == row.objectARN,
-                    best.map({ abs(s3[$0].eventTimeMs! - t) > abs(u - t) }) ?? true
-                {
-                    best = j
-                }
-                j += 1
-            }
-            if let best {
-                s3[best].readID = s3[best].eventID
-                row.readID = s3[best].eventID
-            }
+        if let t = row.eventTimeMs, let caller = row.principalARN,
+            let best = unpaired[ReadKey(caller: caller, object: row.objectARN)]?.take(nearest: t)
+        {
+            s3[best].readID = s3[best].eventID
+            row.readID = s3[best].eventID
         }
         kms.append(row)
         if let t = row.eventTimeMs { try handOn(before: t - S3Reads.pairingWindowMs) }
@@ -73,5 +73,65 @@ struct ReadMerger {
     /// True when `a` comes no later than `b`: by time, then source, then event id.
     private static func inOrder(_ a: EventRow, _ b: EventRow) -> Bool {
         (a.eventTimeMs ?? 0, a.source, a.eventID) <= (b.eventTimeMs ?? 0, b.source, b.eventID)
+    }
+}
+
+/// A caller and an object: reads pair only within one.
+private struct ReadKey: Hashable {
+    var caller: String
+    var object: String?
+}
+
+/// The S3 reads of one caller and object, in time order, as runs of one time each, and which
+/// are still free to pair. Decrypts come in time order, so the reads left behind a Decrypt's
+/// time are a stack (the nearest on top) and those ahead a queue; a run is used from its
+/// first read on (the earliest of its time), and a read too old for one Decrypt is too old for
+/// every later one. Each read is looked at a constant number of times.
+private struct UnpairedReads {
+    /// Per run: its time, and its reads (indices into the S3 reads) from `firstFree` on.
+    private var times: [Int64] = []
+    private var reads: [[Int]] = []
+    private var firstFree: [Int] = []
+    /// Runs at or before the last Decrypt's time that still have free reads, the latest last.
+    private var behind: [Int] = []
+    /// The first run after the last Decrypt's time.
+    private var ahead = 0
+
+    mutating func append(_ index: Int, time: Int64) {
+        if times.last == time {
+            reads[reads.count - 1].append(index)
+        } else {
+            times.append(time)
+            reads.append([index])
+            firstFree.append(0)
+        }
+    }
+
+    private func isFree(_ run: Int) -> Bool { firstFree[run] < reads[run].count }
+
+    /// The free read nearest to `t` within the pairing window (of two as near, the earlier),
+    /// taken; nil when there is none. `t` never decreases from one call to the next.
+    mutating func take(nearest t: Int64) -> Int? {
+        let window = S3Reads.pairingWindowMs
+        while ahead < times.count, times[ahead] <= t {
+            if isFree(ahead) { behind.append(ahead) }
+            ahead += 1
+        }
+        // Runs ahead are used from the first free one: those before it are used up.
+        while ahead < times.count, !isFree(ahead) { ahead += 1 }
+        while let last = behind.last, !isFree(last) { behind.removeLast() }
+        // The runs below the top are older still.
+        if let last = behind.last, times[last] < t - window { behind.removeAll() }
+        let before = behind.last
+        let after = ahead < times.count && times[ahead] <= t + window ? ahead : nil
+        let run: Int
+        switch (before, after) {
+        case (nil, nil): return nil
+        case let (b?, nil): run = b
+        case let (nil, a?): run = a
+        case let (b?, a?): run = t - times[b] <= times[a] - t ? b : a
+        }
+        firstFree[run] += 1
+        return reads[run][firstFree[run] - 1]
     }
 }

@@ -147,7 +147,10 @@ private enum ReferenceLogReadFindings {
         for (principal, reads) in byPrincipal {
             var ever = 0
             // "Ever" is counted by the code under test: the reference is about grouping the window's reads.
-            for source in LogReadSource.allCases { ever += try source.readsEver(db, principal: principal, decrypt: scope.decrypt) }
+            let lookup = PrincipalIDLookup(db), logKeys = try LogReadSource.logKeyIDs(db)
+            for source in LogReadSource.allCases {
+                ever += try source.readsEver(db, principal: principal, decrypt: scope.decrypt, principals: lookup, logKeys: logKeys)
+            }
             guard ever <= reads.count else { continue }
             let first = reads[0]
             let files = Set(reads.map(\.object)).count

@@ -161,4 +161,47 @@ final class ContentHashTests: XCTestCase {
             "/x/AWSLogs/1/CloudTrail/r/f.json.gz")
         XCTAssertNil(Audit.sameKey("f.json.gz", besideDigest: "/x/AWSLogs/d.json.gz"))
     }
+
+    /// A digest may list one log file any number of times (a forged one, thousands): audit
+    /// hashes it once, and gives each listing its finding, in the digest's order, as contents
+    /// hashed at ingest do.
+    func testAFileListedManyTimesGivesEachListingItsFindingInOrder() throws {
+        let dir = try TempDir()
+        let (root, _) = try tree(dir, seed: 25)
+        let digests = try FileManager.default.subpathsOfDirectory(atPath: root)
+            .filter { $0.contains("/CloudTrail-Digest/") && $0.hasSuffix(".json.gz") }.sorted().map { root + "/" + $0 }
+        var rewritten = false
+        for path in digests where !rewritten {
+            var digest = try XCTUnwrap(
+                try JSONSerialization.jsonObject(with: gunzip(try Data(contentsOf: URL(fileURLWithPath: path)))) as? [String: Any])
+            guard let files = digest["logFiles"] as? [[String: Any]], let listed = files.first else { continue }
+            var listings: [[String: Any]] = []
+            for k in 0..<40 {
+                var entry = listed
+                if k % 2 == 0 { entry["hashValue"] = String(repeating: "0", count: 64) }
+                listings.append(entry)
+                if k % 3 == 0 {
+                    var missing = listed
+                    missing["s3Object"] = "AWSLogs/missing-\(k).json.gz"
+                    listings.append(missing)
+                }
+            }
+            digest["logFiles"] = listings
+            try gzip(String(decoding: try JSONSerialization.data(withJSONObject: digest), as: UTF8.self))
+                .write(to: URL(fileURLWithPath: path))
+            rewritten = true
+        }
+        XCTAssertTrue(rewritten)
+        let lazy = try makeIndex(dir, name: "lazy.sqlite")
+        try ingest(lazy, root, hashContent: false)
+        let eager = try makeIndex(dir, name: "eager.sqlite")
+        try ingest(eager, root, hashContent: true)
+        let found = try Audit(index: lazy).report(paths: [root])
+        let expected = try Audit(index: eager).report(paths: [root])
+        XCTAssertEqual(found.findings, expected.findings)
+        XCTAssertEqual(found.findings.filter { $0.kind == .hashMismatch }.count, 20)
+        XCTAssertEqual(found.findings.filter { $0.kind == .notIngested }.count, 14)
+        // Each listing's hash is reported, the same hash each time.
+        XCTAssertEqual(Set(found.contentHashes.map(\.sha256)).count, Set(found.contentHashes.map(\.path)).count)
+    }
 }

@@ -68,4 +68,42 @@ final class ReadMergerTests: XCTestCase {
             XCTAssertGreaterThan(handedBeforeEnd, merged.count / 2, "round \(round): rows leave before the end")
         }
     }
+
+    /// Reads that share their times and sit on the pairing window's edges: ties of distance
+    /// go to the earlier read, as in the reference.
+    func testTiesAndWindowEdgesPairAsTheReferenceDoes() throws {
+        var random = SeededGenerator(state: 41)
+        let steps: [Int64] = [0, 0, 0, 1, 2_500, 4_999, 5_000, 5_001]
+        for round in 0..<20 {
+            var kms: [EventRow] = [], s3: [EventRow] = []
+            var time: Int64 = 1_709_251_200_000
+            for i in 0..<400 {
+                time += steps[Int.random(in: 0..<steps.count, using: &random)]
+                let caller = "arn:aws:iam::1:role/r\(Int.random(in: 0..<2, using: &random))"
+                let object = "arn:aws:s3:::b/k\(Int.random(in: 0..<2, using: &random))"
+                if Int.random(in: 0..<3, using: &random) == 0 {
+                    kms.append(row("kms", String(format: "k%05d", i), ms: time, caller: caller, object: object))
+                } else {
+                    s3.append(row("s3", String(format: "s%05d", i), ms: time, caller: caller, object: object))
+                }
+            }
+            XCTAssertEqual(S3Reads.merge(kms, s3), reference(kms, s3), "round \(round)")
+        }
+    }
+
+    /// Decrypts and GetObjects of one object by one caller in one millisecond, with another
+    /// caller's reads among them: the k-th Decrypt pairs with the k-th read of its caller (each
+    /// Decrypt looks at its own caller's reads only: `scripts/check-linear`, paired-who-read).
+    func testOneMillisecondOfReadsPairsInOrder() throws {
+        let time: Int64 = 1_709_251_200_000, object = "arn:aws:s3:::b/k"
+        let alice = "arn:aws:iam::1:user/alice", bob = "arn:aws:iam::1:user/bob"
+        let n = 600
+        let kms = (0..<n).map { row("kms", String(format: "k%05d", $0), ms: time, caller: alice, object: object) }
+        let s3 = (0..<2 * n).map { row("s3", String(format: "s%05d", $0), ms: time, caller: $0 % 2 == 0 ? bob : alice, object: object) }
+        let merged = S3Reads.merge(kms, s3)
+        XCTAssertEqual(merged, reference(kms, s3))
+        let paired = merged.filter { $0.source == "kms" }.map(\.readID)
+        XCTAssertEqual(paired, (0..<n).map { String(format: "s%05d", 2 * $0 + 1) })
+        XCTAssertTrue(merged.filter { $0.source == "s3" && $0.principalARN == bob }.allSatisfy { $0.readID == nil })
+    }
 }

@@ -127,9 +127,9 @@ final class PrincipalRowsTests: XCTestCase {
             XCTAssertEqual(try reads.principalIDs("reader"), sessions)
             XCTAssertEqual(try reads.principalIDs("gamma"), [ids[Self.sts + "gamma"]!])
             XCTAssertEqual(try reads.principalIDs(Self.sts + "nobody"), [])
-            XCTAssertEqual(try FindingsScope.principalIDs(db, Self.role).sorted(), sessions)
+            XCTAssertEqual(try PrincipalIDLookup(db).ids(Self.role).sorted(), sessions)
             XCTAssertEqual(
-                try FindingsScope.principalIDs(db, "arn:aws:iam::111122223333:user/alice"), [ids["arn:aws:iam::111122223333:user/alice"]!])
+                try PrincipalIDLookup(db).ids("arn:aws:iam::111122223333:user/alice"), [ids["arn:aws:iam::111122223333:user/alice"]!])
         }
     }
 
