@@ -35,6 +35,17 @@ final class EventUIDLookup {
         return found
     }
 
+    /// The events `ids`, all of the millisecond `time`, with their eventIDs, in the index's
+    /// order (by time, then eventID as SQLite orders it), `limit` at most.
+    func ordered(at time: Int64, of ids: Set<Int64>, limit: Int) throws -> [(id: Int64, eventID: String)] {
+        var found: [(id: Int64, eventID: String)] = []
+        try scan(time) { id, row in
+            if ids.contains(id) { found.append((id, EventUID.text(row, 1))) }
+            return found.count < min(limit, ids.count)
+        }
+        return found
+    }
+
     /// The eventIDs of `events` (time and id) of any times, by event id: each millisecond
     /// scanned once.
     func uids(of events: [(time: Int64, id: Int64)]) throws -> [Int64: String] {

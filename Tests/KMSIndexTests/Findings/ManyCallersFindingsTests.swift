@@ -85,4 +85,34 @@ final class ManyCallersFindingsTests: XCTestCase {
         let detail = "no log file delivered for 26.0 days, from 2024-03-01T00:00:00Z to 2024-03-27T00:00:00Z"
         XCTAssertTrue(gaps.allSatisfy { $0.detail == detail }, "\(gaps.map(\.detail))")
     }
+
+    /// Three callers surge in one second, their calls interleaved, their eventIDs random: each
+    /// finding names its own caller's first 20 calls, by eventID, and its first time.
+    func testEachSurgeNamesItsOwnCallersFirstCalls() throws {
+        let dir = try TempDir()
+        var random = SeededGenerator(state: 11)
+        func uuid() -> String {
+            let hex = (0..<32).map { _ in String(random.next() % 16, radix: 16) }
+            return [0..<8, 8..<12, 12..<16, 16..<20, 20..<32].map { hex[$0].joined() }.joined(separator: "-")
+        }
+        var records = [queryRecord("quiet", "Decrypt", "2024-02-29T10:00:00Z", identity: Self.user(9), requestParameters: "{}")]
+        var calls: [String: [String]] = [:]
+        for i in 0..<3_300 {
+            let id = uuid()
+            calls["arn:aws:iam::111122223333:user/u\(i % 3)", default: []].append(id)
+            // One call of each caller a second later: not among its first.
+            let time = i >= 3_297 ? "2024-03-01T00:07:01Z" : Self.second
+            records.append(queryRecord(id, "Decrypt", time, identity: Self.user(i % 3), requestParameters: "{}"))
+        }
+        let index = try makeIndex(dir)
+        try ingest(index, [try dir.write(logPath(), gzip(logFile(records)))])
+        let surges = try Findings.collect(index, window: .all).findings.filter { $0.kind == .decryptSurge }
+        XCTAssertEqual(surges.count, 3)
+        for surge in surges {
+            let own = try XCTUnwrap(calls[surge.principal ?? ""])
+            XCTAssertEqual(surge.events, 1_100)
+            XCTAssertEqual(surge.time, Self.second)
+            XCTAssertEqual(surge.eventIDs, Array(own.dropLast().sorted().prefix(Finding.maxEventIDs)))
+        }
+    }
 }
