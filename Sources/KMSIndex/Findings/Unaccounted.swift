@@ -36,8 +36,13 @@ enum UnaccountedFindings {
                 time = deliveryTime(audit.subject) ?? ""
             case .missingDigest:
                 severity = .low
-                detail = "missing-digest: no digest file for the hour starting \(audit.detail)"
-                time = audit.detail
+                if let to = audit.detail.range(of: " to ") {
+                    detail = "missing-digest: no digest file for the hours from \(audit.detail)"
+                    time = String(audit.detail[..<to.lowerBound])
+                } else {
+                    detail = "missing-digest: no digest file for the hour starting \(audit.detail)"
+                    time = audit.detail
+                }
             case .digestChainBroken, .signatureInvalid, .unknownKey, .keyNotValidThen:
                 severity = .high
                 detail = "\(audit.kind.rawValue): \(audit.detail)"

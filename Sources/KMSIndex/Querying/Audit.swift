@@ -188,10 +188,7 @@ package struct Audit {
         merged += findings[copied...]
         findings = merged
         for (series, hours) in hoursBySeries.sorted(by: { $0.key < $1.key }) {
-            guard let first = hours.min(), let last = hours.max() else { continue }
-            for hour in first...last where !hours.contains(hour) {
-                findings.append(AuditFinding(kind: .missingDigest, subject: series, detail: Self.hourText(hour)))
-            }
+            findings += Self.missingHours(hours).map { AuditFinding(kind: .missingDigest, subject: series, detail: $0) }
         }
         let chain = DigestChain(records)
         findings += chain.findings
@@ -346,6 +343,21 @@ package struct Audit {
         let b = Array(t.utf8)
         func n(_ from: Int, _ count: Int) -> Int { Int(String(decoding: b[from..<from + count], as: UTF8.self))! }
         return EventTime.daysFromCivil(n(0, 4), n(5, 2), n(8, 2)) * 24 + n(11, 2)
+    }
+
+    /// The hours between the first and last of `hours` that are not among them, a run of
+    /// consecutive ones as one text (`FIRST to LAST (N hours)`), one hour as its own: the
+    /// work and the output grow with the digests, not with the time between them (two digests
+    /// a century apart are one finding, not 876,000).
+    static func missingHours(_ hours: Set<Int>) -> [String] {
+        let sorted = hours.sorted()
+        var missing: [String] = []
+        for (before, after) in zip(sorted, sorted.dropFirst()) where after - before > 1 {
+            let (first, last) = (before + 1, after - 1)
+            missing.append(
+                first == last ? hourText(first) : "\(hourText(first)) to \(hourText(last)) (\(last - first + 1) hours)")
+        }
+        return missing
     }
 
     static func hourText(_ hour: Int) -> String {

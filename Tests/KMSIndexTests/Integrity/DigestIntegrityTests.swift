@@ -119,6 +119,21 @@ final class DigestIntegrityTests: XCTestCase {
             ["digest-chain-broken " + fileName(digest), "signature-invalid " + fileName(digest)])
     }
 
+    /// Hours with no digest between the first and the last: one hour on its own, a run of them
+    /// as one range, however long (two digests a century apart are one finding).
+    func testMissingHoursAreReportedAsRuns() {
+        let century = 100 * 365 * 24
+        XCTAssertEqual(
+            Audit.missingHours([0, 1, 5, 6, 8, 9, century]),
+            [
+                "1970-01-01T02:00Z to 1970-01-01T04:00Z (3 hours)", "1970-01-01T07:00Z",
+                "1970-01-01T10:00Z to 2069-12-06T23:00Z (\(century - 10) hours)",
+            ])
+        XCTAssertEqual(Audit.missingHours([]), [])
+        XCTAssertEqual(Audit.missingHours([7]), [])
+        XCTAssertEqual(Audit.missingHours([3, 4, 5]), [])
+    }
+
     func testARemovedDigestBreaksTheChain() throws {
         let tree = try SignedTree()
         let digests = try tree.digests()
