@@ -27,12 +27,7 @@ final class EventUIDLookup {
 
     /// The eventIDs of the events `ids`, all of the millisecond `time`, by event id.
     func uids(at time: Int64, of ids: Set<Int64>) throws -> [Int64: String] {
-        var found: [Int64: String] = [:]
-        try scan(time) { id, row in
-            if ids.contains(id), found[id] == nil { found[id] = EventUID.text(row, 1) }
-            return found.count < ids.count
-        }
-        return found
+        Dictionary(try ordered(at: time, of: ids, limit: ids.count), uniquingKeysWith: { first, _ in first })
     }
 
     /// The events `ids`, all of the millisecond `time`, with their eventIDs, in the index's

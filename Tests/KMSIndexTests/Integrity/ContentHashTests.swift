@@ -126,12 +126,7 @@ final class ContentHashTests: XCTestCase {
             let text = String(decoding: gunzip(try Data(contentsOf: URL(fileURLWithPath: path))), as: UTF8.self)
             try gzip(text.replacingOccurrences(of: "\"Records\":[", with: "\"Records\":[ ")).write(to: URL(fileURLWithPath: path))
         }
-        let lazy = try makeIndex(dir, name: "lazy.sqlite")
-        try ingest(lazy, root, hashContent: false)
-        let eager = try makeIndex(dir, name: "eager.sqlite")
-        try ingest(eager, root, hashContent: true)
-        let fromAudit = try Audit(index: lazy).report(paths: [root])
-        let fromIngest = try Audit(index: eager).report(paths: [root])
+        let (fromAudit, fromIngest) = try auditsHashingAtAuditAndAtIngest(dir, root)
         XCTAssertEqual(fromAudit.findings, fromIngest.findings)
         XCTAssertEqual(fromAudit.findings.filter { $0.kind == .hashMismatch }.count, 3)
         XCTAssertEqual(fromAudit.contentHashes.map(\.path), logs.filter { p in fromAudit.contentHashes.contains { $0.path == p } })
@@ -192,16 +187,21 @@ final class ContentHashTests: XCTestCase {
             rewritten = true
         }
         XCTAssertTrue(rewritten)
-        let lazy = try makeIndex(dir, name: "lazy.sqlite")
-        try ingest(lazy, root, hashContent: false)
-        let eager = try makeIndex(dir, name: "eager.sqlite")
-        try ingest(eager, root, hashContent: true)
-        let found = try Audit(index: lazy).report(paths: [root])
-        let expected = try Audit(index: eager).report(paths: [root])
+        let (found, expected) = try auditsHashingAtAuditAndAtIngest(dir, root)
         XCTAssertEqual(found.findings, expected.findings)
         XCTAssertEqual(found.findings.filter { $0.kind == .hashMismatch }.count, 20)
         XCTAssertEqual(found.findings.filter { $0.kind == .notIngested }.count, 14)
         // Each listing's hash is reported, the same hash each time.
         XCTAssertEqual(Set(found.contentHashes.map(\.sha256)).count, Set(found.contentHashes.map(\.path)).count)
+    }
+
+    /// The audit of `root` by an index that hashed no content at ingest (audit hashes it), and
+    /// by one that hashed it at ingest.
+    private func auditsHashingAtAuditAndAtIngest(_ dir: TempDir, _ root: String) throws -> (atAudit: Audit.Report, atIngest: Audit.Report) {
+        let lazy = try makeIndex(dir, name: "lazy.sqlite")
+        try ingest(lazy, root, hashContent: false)
+        let eager = try makeIndex(dir, name: "eager.sqlite")
+        try ingest(eager, root, hashContent: true)
+        return (try Audit(index: lazy).report(paths: [root]), try Audit(index: eager).report(paths: [root]))
     }
 }
