@@ -32,10 +32,19 @@ extension KMSIndexCommand {
 
         mutating func run() throws {
             let filter = try filters.queryFilter()
-            let answer = try queryIndex(database) { db in try KeyReport(db).answer(key, filter: filter) }
+            let (answer, namingOnly) = try queryIndex(database) { db in
+                let report = KeyReport(db)
+                return (try report.answer(key, filter: filter), try report.callsNamingOnly(key, filter: filter))
+            }
+            // Calls that named only the alias (or an id never tied to a key) are not the key's in
+            // the report: said on stderr, so that "no key" is not taken for "no calls".
+            let shown = TerminalText.escape(key)
+            let namingNote =
+                "\(namingOnly) call\(namingOnly == 1 ? "" : "s") named \(shown) without naming a key ARN (records from "
+                + "before late 2022 may lack resources); `kmsindex usage --key \(shown)` counts them"
             switch answer {
             case .unknown:
-                Console.err("kmsindex: no key in the index matches \(TerminalText.escape(key))")
+                Console.err("kmsindex: no key in the index matches \(shown)" + (namingOnly > 0 ? "; " + namingNote : ""))
                 throw ExitCode(1)
             case let .ambiguous(keys):
                 Console.err(
@@ -45,6 +54,7 @@ extension KMSIndexCommand {
                 throw ExitCode(2)
             case let .report(_, report):
                 Console.out(report.render(output.format))
+                if namingOnly > 0 { Console.err("kmsindex: not in this report: " + namingNote) }
             }
         }
     }

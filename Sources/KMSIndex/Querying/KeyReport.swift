@@ -54,6 +54,28 @@ package struct KeyReport {
         return .report(key, try report(key, filter: filter))
     }
 
+    /// Calls in the filter's window that named `query` as their key (an alias, or a key id or
+    /// ARN the index never tied to a key) in a record naming no key ARN: records from before late
+    /// 2022 may have no `resources`, and an alias alone does not say which key it pointed at
+    /// then. The report of a key leaves them out; `--key` filters count them.
+    package func callsNamingOnly(_ query: String, filter: QueryFilter) throws -> Int {
+        var only = filter
+        only.key = nil
+        if only.fromEvents {
+            var e = try only.eventConditions(db)
+            e.add("e.key_id IS NULL")
+            e.add(try KeyLookup.requestedCondition(db, query, alias: "e"))
+            return try Int.fetchOne(db, sql: "SELECT count(*) FROM events e WHERE \(e.sql)", arguments: e.arguments) ?? 0
+        }
+        let source = SummarySource.counts(only)
+        var a = try only.summaryConditions(db, failed: "a.error_code_sid != 0")
+        a.add("a.key_id = 0")
+        a.add(try KeyLookup.requestedCondition(db, query, alias: "a"))
+        return try Int.fetchOne(
+            db, sql: "SELECT coalesce(sum(a.events), 0) FROM \(source.sql) a WHERE \(a.sql)",
+            arguments: StatementArguments(source.arguments + a.values)) ?? 0
+    }
+
     /// SQL: conditions that every `usage_daily` row of the key `id` meets, from its all-time
     /// totals: its days, accounts and regions. The table's key starts with those three, so
     /// SQLite seeks the key's rows in each day rather than reading every key's (a year: 478,000

@@ -245,4 +245,33 @@ final class QueryCommandLineTests: XCTestCase {
         XCTAssertFalse(denied.stdout.contains("\u{1b}"))
         XCTAssertTrue(denied.stdout.contains("no\\x1b]0;title\\x07"), denied.stdout)
     }
+
+    /// `key` of an alias that only records without `resources` name: not "no calls".
+    func testKeySaysHowManyCallsNamedOnlyTheAlias() throws {
+        let dir = try TempDir()
+        let db = try fixtureIndex(
+            dir,
+            queryFixtureRecords + [
+                queryRecord("o1", "Encrypt", "2020-05-01T10:00:00Z", requestParameters: #"{"keyId":"alias/old"}"#, key: nil),
+                queryRecord("o2", "Encrypt", "2020-05-02T10:00:00Z", requestParameters: #"{"keyId":"alias/app"}"#, key: nil),
+            ])
+        let old = try runKMSIndex(["key", "--db", db, "alias/old"])
+        XCTAssertEqual(old.status, 1)
+        XCTAssertEqual(old.stdout, "")
+        XCTAssertEqual(
+            old.stderr,
+            "kmsindex: no key in the index matches alias/old; 1 call named alias/old without naming a key ARN (records from "
+                + "before late 2022 may lack resources); `kmsindex usage --key alias/old` counts them\n")
+        let app = try runKMSIndex(["key", "--db", db, "alias/app", "--format", "json"])
+        XCTAssertEqual(app.status, 0, app.stderr)
+        XCTAssertNotNil(json(app.stdout))
+        XCTAssertEqual(
+            app.stderr,
+            "kmsindex: not in this report: 1 call named alias/app without naming a key ARN (records from "
+                + "before late 2022 may lack resources); `kmsindex usage --key alias/app` counts them\n")
+        let nothing = try runKMSIndex(["key", "--db", db, "alias/none"])
+        XCTAssertEqual(nothing.stderr, "kmsindex: no key in the index matches alias/none\n")
+        let quiet = try runKMSIndex(["key", "--db", db, Q.key1, "--format", "json"])
+        XCTAssertEqual(quiet.stderr, "")
+    }
 }

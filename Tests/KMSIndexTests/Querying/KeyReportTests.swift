@@ -199,4 +199,53 @@ final class KeyReportTests: XCTestCase {
             [[Q.key2, Q.account, "us-west-2", "99999999-8888-7777-6666-555555555555", "0", "0", "0", "0", "0", nil, nil]])
         XCTAssertEqual(rows(empty["aliases"]).count, 1)
     }
+
+    /// Records before late 2022 may have no `resources`: a call that names only an alias does
+    /// not say which key it used. The report of the alias's key leaves it out, and says how many.
+    func testCallsNamingOnlyAnAliasAreCountedApart() throws {
+        let aliasARN = "arn:aws:kms:us-west-2:111122223333:alias/app"
+        let dir = try TempDir()
+        let index = try queryIndex(
+            dir,
+            queryFixtureRecords + [
+                queryRecord("o1", "Encrypt", "2020-05-01T10:00:00Z", requestParameters: #"{"keyId":"alias/app"}"#, key: nil),
+                queryRecord("o2", "Encrypt", "2020-05-02T10:00:00Z", requestParameters: #"{"keyId":"\#(aliasARN)"}"#, key: nil),
+                queryRecord("o3", "Encrypt", "2020-05-03T10:00:00Z", requestParameters: #"{"keyId":"alias/old"}"#, key: nil),
+            ])
+        func count(_ text: String, _ filter: QueryFilter = QueryFilter()) throws -> [Int] {
+            var events = filter
+            events.fromEvents = true
+            return try index.queue.read { db in
+                [try KeyReport(db).callsNamingOnly(text, filter: filter), try KeyReport(db).callsNamingOnly(text, filter: events)]
+            }
+        }
+        // Every way of naming the alias finds both spellings; the key's own calls are not among them.
+        for text in ["alias/app", "app", aliasARN] { XCTAssertEqual(try count(text), [2, 2], text) }
+        XCTAssertEqual(try count(Q.key2), [0, 0])
+        XCTAssertEqual(try count("alias/old"), [1, 1])
+        XCTAssertEqual(try count("alias/ap"), [0, 0])
+        XCTAssertEqual(try count("arn:aws:kms:eu-west-1:111122223333:alias/app"), [0, 0])
+        XCTAssertEqual(try count("alias/app", QueryFilter(since: "2020-05-02T00:00:00Z")), [1, 1])
+        XCTAssertEqual(try count("alias/app", QueryFilter(region: "eu-west-1")), [0, 0])
+        // The report of alias/app is its key's: the calls that named only the alias are not in it.
+        let report = try XCTUnwrap(keyReport(index, "alias/app"))
+        let untouched = try XCTUnwrap(keyReport(try queryIndex(try TempDir()), "alias/app"))
+        XCTAssertEqual(rows(report["key"]), rows(untouched["key"]))
+        // An alias no record ties to a key is no key, though calls named it.
+        XCTAssertEqual(try index.queue.read { db in try KeyReport(db).answer("alias/old", filter: QueryFilter()) }, .unknown)
+        // A --key filter keeps them with the key's own calls; an alias ARN of another region, neither.
+        try index.queue.read { db in
+            func matched(_ text: String) throws -> Int {
+                let c = try KeyLookup.eventCondition(db, text, alias: "e")
+                return try Int.fetchOne(db, sql: "SELECT count(*) FROM events e WHERE \(c.sql)", arguments: c.arguments) ?? 0
+            }
+            let own =
+                try Int.fetchOne(
+                    db, sql: "SELECT count(*) FROM events e JOIN kms_keys k ON k.id = e.key_id WHERE k.arn = ?", arguments: [Q.key2]) ?? 0
+            XCTAssertGreaterThan(own, 0)
+            XCTAssertEqual(try matched("alias/app"), own + 2)
+            XCTAssertEqual(try matched(aliasARN), own + 2)
+            XCTAssertEqual(try matched("arn:aws:kms:eu-west-1:111122223333:alias/app"), 0)
+        }
+    }
 }
