@@ -14,6 +14,10 @@ package struct EventRow: Sendable, Equatable {
     /// Who an Identity Center user is (`onBehalfOf.userId`, `.identityStoreArn`).
     package var onBehalfOfUserID: String?
     package var identityStoreARN: String?
+    /// The caller's account: what names a caller with no ARN (the key owner's copy of another
+    /// account's call is an `AWSAccount`). Not an output column: `principal_type` and the
+    /// phrase say it.
+    package var principalAccountID: String?
     package var errorCode: String?
     package var errorMessage: String?
     package var sourceIP: String?
@@ -51,12 +55,14 @@ package struct EventRow: Sendable, Equatable {
     }
 
     /// The caller in one phrase: the role and session for an assumed role, else the ARN,
-    /// else the Identity Center user, else the service that called.
+    /// else the Identity Center user, else the service that called, else the type and account
+    /// (as `key` and `denied` phrase a caller).
     package var principalDescription: String {
         if let roleARN, let sessionName { return "\(roleARN) (session \(sessionName))" }
         if let principalARN { return principalARN }
         if let onBehalfOfUserID { return "\(principalType ?? "unknown"): \(onBehalfOfUserID)" }
         if let invokedBy { return "\(principalType ?? "unknown"): \(invokedBy)" }
+        if let principalAccountID { return "\(principalType ?? "unknown"): \(principalAccountID)" }
         return principalType ?? "unknown"
     }
 
@@ -83,6 +89,7 @@ package struct EventRow: Sendable, Equatable {
         event.ownRead = row[14]
         event.onBehalfOfUserID = row[15]
         event.identityStoreARN = row[16]
+        event.principalAccountID = row[17]
         event.eventTimeMs = row[0]
         return event
     }
@@ -94,7 +101,7 @@ package struct EventRow: Sendable, Equatable {
         p.invoked_by, c.text AS error_code, e.error_message,
         coalesce((SELECT text FROM strings WHERE id = e.source_sid), e.source_ip) AS source_ip, a.text AS user_agent,
         k.arn AS key_arn, r.text AS region, \(OwnPrincipals.matches("e.principal_id")) AS own_read,
-        p.on_behalf_of_user_id, p.identity_store_arn, e.id
+        p.on_behalf_of_user_id, p.identity_store_arn, p.account_id, e.id
         """
 
     /// `events e` and what `storedColumns` names.
@@ -111,7 +118,7 @@ package struct EventRow: Sendable, Equatable {
     static let selectColumns = """
         event_time, event_name, event_id, principal_type, principal_arn, role_arn, session_name,
         invoked_by, error_code, error_message, source_ip, user_agent, key_arn, aws_region, object_arn,
-        on_behalf_of_user_id, identity_store_arn
+        on_behalf_of_user_id, identity_store_arn, principal_account_id
         """
 
     init(row: Row) {
@@ -125,6 +132,7 @@ package struct EventRow: Sendable, Equatable {
         invokedBy = row["invoked_by"]
         onBehalfOfUserID = row["on_behalf_of_user_id"]
         identityStoreARN = row["identity_store_arn"]
+        principalAccountID = row["principal_account_id"]
         errorCode = row["error_code"]
         errorMessage = row["error_message"]
         sourceIP = row["source_ip"]
@@ -295,7 +303,7 @@ package struct WhoRead {
         var order = MillisecondIDOrder(lookup: try EventUIDLookup(db))
         while let row = try rows.next() {
             var event = EventRow.stored(row)
-            event.eventRow = row[17]
+            event.eventRow = row[18]
             event.objectARN = object.arn
             try order.add(event, hand)
         }

@@ -160,7 +160,7 @@ final class PrincipalReadsTests: XCTestCase {
                     """
             ).map { row in
                 var event = EventRow.stored(row)
-                event.eventRow = row[17]
+                event.eventRow = row[18]
                 event.objectARN = row[row.count - 1]
                 return try withEventID(db, event)
             }

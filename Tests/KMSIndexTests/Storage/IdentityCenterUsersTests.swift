@@ -208,7 +208,7 @@ final class IdentityCenterUsersTests: XCTestCase {
             try whoRead(index, seedLogFileARN).reads.map(\.principalDescription),
             [
                 "arn:aws:iam::111122223333:user/cloudtrail-admin", "arn:aws:iam::111122223333:user/cloudtrail-admin",
-                "IdentityCenterUser", "IdentityCenterUser: u-1", "IdentityCenterUser: u-2",
+                "IdentityCenterUser: 111122223333", "IdentityCenterUser: u-1", "IdentityCenterUser: u-2",
             ])
     }
 
