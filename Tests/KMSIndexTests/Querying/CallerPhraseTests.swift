@@ -37,6 +37,15 @@ final class CallerPhraseTests: XCTestCase {
             }
         }
         XCTAssertEqual(texts.sorted(), phrases.sorted())
+        // The phrase names the caller to reads, as who-read shows it.
+        func reads(_ principal: String) throws -> [String] {
+            try index.queue.read { db in try PrincipalReads(db).reads(principal: principal, filter: QueryFilter()).map(\.eventID) }
+        }
+        XCTAssertEqual(try reads("AWSAccount: 444455556666"), ["x1"])
+        XCTAssertEqual(try reads("arn:aws:iam::444455556666:role/Auditor"), ["x2"])
+        XCTAssertEqual(try reads("AWSAccount: 111122223333"), [])
+        XCTAssertEqual(try reads("AWSService: 444455556666"), [])
+        XCTAssertEqual(try reads("AWSAccount"), [])
         // The account is not an output column: JSON and CSV keep their columns.
         XCTAssertFalse(EventRow.columnNames.contains("principal_account_id"))
     }
