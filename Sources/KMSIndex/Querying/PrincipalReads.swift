@@ -98,8 +98,9 @@ package struct PrincipalReads {
             // of the window first took seconds for a role's whole history (hundreds of
             // thousands of rows), for 20 of them.
             var days = try DaysOfCallers(db, ids: active, filter: filter)
-            while left > 0, let day = try days.next() {
-                try feed(try Row.fetchCursor(db, sql: sql.dayOnly, arguments: arguments + [day]))
+            while left > 0, let (day, callers) = try days.next() {
+                let ids = "[" + callers.map(String.init).joined(separator: ",") + "]"
+                try feed(try Row.fetchCursor(db, sql: sql.dayOnly, arguments: arguments + [ids, day]))
             }
         }
         try order.finish { try merger.add($0) }
@@ -113,7 +114,6 @@ package struct PrincipalReads {
     func decryptsSQL(of ids: [Int64], _ filter: QueryFilter) throws -> (sql: DecryptsSQL, arguments: StatementArguments) {
         var c = try filter.eventConditions(db)
         c.add("e.event_name_sid = (SELECT id FROM strings WHERE text = 'Decrypt')")
-        c.add("e.principal_id IN (\(ids.map(String.init).joined(separator: ", ")))")
         // The index's own expression (migration 025), with bounds divided as it divides:
         // integer division never orders two times the other way round.
         if let since = filter.since.flatMap(StoredTime.milliseconds) {
@@ -135,28 +135,33 @@ package struct PrincipalReads {
             ORDER BY e.event_time
             """
         }
-        return (DecryptsSQL(all: select(c.sql), dayOnly: select("(\(c.sql)) AND e.event_time / \(Self.dayMs) = ?")), c.arguments)
+        let all = "(\(c.sql)) AND e.principal_id IN (\(ids.map(String.init).joined(separator: ", ")))"
+        let day = "(\(c.sql)) AND e.principal_id IN (SELECT value FROM json_each(?)) AND e.event_time / \(Self.dayMs) = ?"
+        return (DecryptsSQL(all: select(all), dayOnly: select(day)), c.arguments)
     }
 
-    /// The query of a window's Decrypts (`all`), and of one day of them (`dayOnly`: the day is
-    /// its last argument).
+    /// The query of a window's Decrypts (`all`), and of one day of them (`dayOnly`): its last
+    /// two arguments are the callers of that day, as a JSON array, and the day. Each day names
+    /// only its own callers: all of a role's thousands of sessions, sought on each of their
+    /// days, made the work sessions times days.
     struct DecryptsSQL {
         var all, dayOnly: String
     }
 
     /// The days (`event_time / dayMs`, as the callers' index has them) on which any of `ids`
-    /// called KMS in the filter's window, in order: a seek of the index for each caller and day.
+    /// called KMS in the filter's window, in order, each with its callers. Each caller's next day is a seek of the
+    /// index, made when the day before it is taken: a role of thousands of sessions, each on
+    /// days of its own, costs a seek per session and day, not one per session for every day.
     struct DaysOfCallers {
-        let ids: [Int64]
         let last: Int64
-        var after: Int64
         let nextDay: Statement
+        /// Each caller's next day, as a binary min-heap of (day, caller).
+        var heap: [(day: Int64, id: Int64)] = []
 
         init(_ db: Database, ids: [Int64], filter: QueryFilter) throws {
-            self.ids = ids
             let dayMs = PrincipalReads.dayMs
             // Bounds divided as the index and `decryptsSQL` divide (both truncate, as SQLite does).
-            after = filter.since.flatMap(StoredTime.milliseconds).map { $0 / dayMs - 1 } ?? Int64.min
+            let before = filter.since.flatMap(StoredTime.milliseconds).map { $0 / dayMs - 1 } ?? Int64.min
             last = filter.until.flatMap(StoredTime.milliseconds).map { ($0 - 1) / dayMs } ?? Int64.max
             nextDay = try db.makeStatement(
                 sql: """
@@ -164,18 +169,44 @@ package struct PrincipalReads {
                     WHERE e.principal_id = ? AND e.event_time / \(dayMs) > ? AND e.event_time / \(dayMs) <= ?
                     ORDER BY e.event_time / \(dayMs) LIMIT 1
                     """)
+            for id in ids { try push(id, after: before) }
         }
 
-        /// The next day any caller has, or nil.
-        mutating func next() throws -> Int64? {
-            var first: Int64?
-            for id in ids {
-                if let day = try Int64.fetchOne(nextDay, arguments: [id, after, last]), first.map({ day < $0 }) ?? true {
-                    first = day
-                }
+        /// The next day any caller has, and the callers that have it; nil after the last.
+        mutating func next() throws -> (day: Int64, ids: [Int64])? {
+            guard let day = heap.first?.day else { return nil }
+            var ids: [Int64] = []
+            while let top = heap.first, top.day == day {
+                ids.append(top.id)
+                pop()
+                try push(top.id, after: day)
             }
-            if let first { after = first }
-            return first
+            return (day, ids)
+        }
+
+        private mutating func push(_ id: Int64, after day: Int64) throws {
+            guard let next = try Int64.fetchOne(nextDay, arguments: [id, day, last]) else { return }
+            heap.append((next, id))
+            var k = heap.count - 1
+            while k > 0, heap[(k - 1) / 2].day > heap[k].day {
+                heap.swapAt(k, (k - 1) / 2)
+                k = (k - 1) / 2
+            }
+        }
+
+        private mutating func pop() {
+            heap.swapAt(0, heap.count - 1)
+            heap.removeLast()
+            var k = 0
+            while true {
+                var smallest = k
+                for child in [2 * k + 1, 2 * k + 2] where child < heap.count && heap[child].day < heap[smallest].day {
+                    smallest = child
+                }
+                if smallest == k { return }
+                heap.swapAt(k, smallest)
+                k = smallest
+            }
         }
     }
 

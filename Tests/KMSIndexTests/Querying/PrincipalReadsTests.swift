@@ -93,6 +93,32 @@ final class PrincipalReadsTests: XCTestCase {
         XCTAssertEqual(try reads(index, "session-7"), ["s7"])
     }
 
+    /// A role of many sessions, each on days of its own, interleaved: with --limit the days
+    /// come in order whichever session has them, and the answer is the start of the whole one.
+    func testALimitOverManySessionsOfTheirOwnDaysKeepsTheOrder() throws {
+        let dir = try TempDir()
+        var records: [String] = []
+        for session in 0..<7 {
+            for day in stride(from: 1 + session % 3, through: 28, by: 3 + session % 2) {
+                records.append(
+                    queryRecord(
+                        "s\(session)d\(day)", "Decrypt", "2024-02-\(String(format: "%02d", day))T\(String(format: "%02d", session)):00:00Z",
+                        identity: Q.reader("s\(session)"), requestParameters: Q.context(object: Q.log1)))
+            }
+        }
+        let index = try queryIndex(dir, records)
+        let all = try reads(index, "Reader")
+        XCTAssertEqual(all.count, records.count)
+        for window in [QueryFilter(), QueryFilter(since: "2024-02-10T00:00:00Z", until: "2024-02-20T05:00:00Z")] {
+            let whole = try reads(index, "Reader", window)
+            for limit in [1, 2, 3, 10, whole.count - 1, whole.count, whole.count + 5] where limit > 0 {
+                var limited = window
+                limited.limit = limit
+                XCTAssertEqual(try reads(index, "Reader", limited), Array(whole.prefix(limit)), "\(window), limit \(limit)")
+            }
+        }
+    }
+
     /// A caller of many days asked for a window: its events of the window are one range of the
     /// callers' index (caller, day), not all its events, and the answer is exact at the
     /// window's edges too (within a day, and at midnight).
@@ -141,7 +167,9 @@ final class PrincipalReadsTests: XCTestCase {
             try index.queue.read { db in
                 let reads = PrincipalReads(db)
                 let (sql, arguments) = try reads.decryptsSQL(of: reads.principalIDs("busy"), window)
-                for (query, bound) in [(sql.all, arguments), (sql.dayOnly, arguments + [19_787])] {
+                for (query, bound) in [
+                    (sql.all, arguments), (sql.dayOnly, arguments + [try reads.principalIDs("busy").description, 19_787]),
+                ] {
                     let plan = try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + query, arguments: bound).map { $0["detail"] as String }
                     XCTAssertTrue(
                         plan.contains { $0.contains("USING INDEX events_principal (principal_id=? AND <expr>") },

@@ -110,7 +110,7 @@ final class SameTimeEventsTests: XCTestCase {
             let reads = PrincipalReads(db)
             let (sql, arguments) = try reads.decryptsSQL(of: reads.principalIDs(Q.readerRole), QueryFilter())
             let whoRead = "SELECT \(EventRow.storedColumns) FROM \(EventRow.storedTables) WHERE e.object_id = 1"
-            for (query, bound) in [(sql.all, arguments), (sql.dayOnly, arguments + [0]), (whoRead, StatementArguments())] {
+            for (query, bound) in [(sql.all, arguments), (sql.dayOnly, arguments + ["[1]", 0]), (whoRead, StatementArguments())] {
                 let plan = try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + query, arguments: bound).map { $0["detail"] as String }
                 XCTAssertFalse(plan.contains { $0.contains("event_uids") }, plan.joined(separator: "\n"))
             }
