@@ -11,19 +11,18 @@ package struct PrincipalReads {
     /// name, an access key id, the service that called (`invokedBy`), or an Identity Center
     /// user's id (`onBehalfOf.userId`).
     package func principalIDs(_ query: String) throws -> [Int64] {
-        // A caller with no ARN as who-read and key phrase it (`AWSAccount: 444455556666`,
-        // `AWSService: s3.amazonaws.com`): no ARN, name or key id holds ": ". A scan of the
-        // principals, as such callers are not indexed by what names them (0.08 s on the year's).
-        if let phrase = Self.phraseParts(query) {
+        // A caller with no ARN as who-read and key phrase it (`principalSQL`: `AWSAccount:
+        // 444455556666`, `AWSService: s3.amazonaws.com`): no ARN, name or key id holds ": ". A
+        // scan of the principals, as such callers are not indexed by their phrase (0.08 s on the
+        // year's).
+        if let type = Self.phraseType(query) {
+            // The type first: the phrase is then made for that type's callers only.
             return try Int64.fetchAll(
                 db,
                 sql: """
-                    SELECT id FROM principals
-                    WHERE arn IS NULL AND coalesce(type, 'unknown') = :t
-                      AND CASE WHEN on_behalf_of_user_id IS NOT NULL THEN on_behalf_of_user_id
-                               WHEN invoked_by IS NOT NULL THEN invoked_by ELSE account_id END = :v
-                    ORDER BY id
-                    """, arguments: ["t": phrase.type, "v": phrase.value])
+                    SELECT p.id FROM principals p
+                    WHERE p.arn IS NULL AND coalesce(p.type, 'unknown') = ? AND \(principalSQL) = ? ORDER BY p.id
+                    """, arguments: [type, query])
         }
         // Names, access key ids and services hold no ':' (IAM's own rules): an ARN can only be a
         // principal's or a role's ARN, and both are indexed.
@@ -48,14 +47,14 @@ package struct PrincipalReads {
                 """, arguments: ["p": query])
     }
 
-    /// `TYPE: VALUE`, the phrase of a caller with no ARN (`EventRow.principalDescription`).
-    static func phraseParts(_ query: String) -> (type: String, value: String)? {
+    /// TYPE, when `query` has the form `TYPE: VALUE`, the phrase of a caller with no ARN.
+    static func phraseType(_ query: String) -> String? {
         guard let colon = query.range(of: ": ") else { return nil }
         let type = query[..<colon.lowerBound]
-        let value = query[colon.upperBound...]
-        guard !type.isEmpty, !value.isEmpty, type.unicodeScalars.allSatisfy({ $0.properties.isAlphabetic && $0.isASCII })
+        guard !type.isEmpty, colon.upperBound < query.endIndex,
+            type.unicodeScalars.allSatisfy({ $0.properties.isAlphabetic && $0.isASCII })
         else { return nil }
-        return (String(type), String(value))
+        return String(type)
     }
 
     /// The `Decrypt` calls of the principals `query` names, and their reads of S3 objects from

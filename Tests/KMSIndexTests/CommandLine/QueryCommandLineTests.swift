@@ -271,6 +271,15 @@ final class QueryCommandLineTests: XCTestCase {
                 + "before late 2022 may lack resources); `kmsindex usage --key alias/app` counts them\n")
         let nothing = try runKMSIndex(["key", "--db", db, "alias/none"])
         XCTAssertEqual(nothing.stderr, "kmsindex: no key in the index matches alias/none\n")
+        // The text as given is the user's: escaped in the message, bound in the SQL.
+        let hostile = try runKMSIndex(["key", "--db", db, "alias/\u{1B}[2J'; DROP TABLE events; --"])
+        XCTAssertEqual(hostile.status, 1)
+        XCTAssertEqual(hostile.stderr, "kmsindex: no key in the index matches alias/\\x1b[2J'; DROP TABLE events; --\n")
+        let phrase = try runKMSIndex(["reads", "--db", db, "--principal", "AWSAccount: \u{1B}[2J' OR 1=1 --"])
+        XCTAssertEqual(phrase.status, 1)
+        XCTAssertEqual(phrase.stderr, "kmsindex: no principal in the index matches AWSAccount: \\x1b[2J' OR 1=1 --\n")
+        XCTAssertEqual(try runKMSIndex(["key", "--db", db, "alias/old"]).status, 1)
+        XCTAssertEqual(try runKMSIndex(["key", "--db", db, Q.key1]).status, 0)
         let quiet = try runKMSIndex(["key", "--db", db, Q.key1, "--format", "json"])
         XCTAssertEqual(quiet.stderr, "")
     }
