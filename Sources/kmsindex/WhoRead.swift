@@ -86,6 +86,8 @@ extension KMSIndexCommand {
                     if format == .table { printHeader(known, writes: writes) }
                 },
                 read: { read in
+                    // A cross-account call logged in both accounts is one row: the caller's copy.
+                    if format == .table, read.isOwnerCopy { return }
                     if format == .table, !all, read.ownRead {
                         if let pair = read.readID { hiddenPairs.insert(pair) } else { hiddenAlone += 1 }
                         return
@@ -181,11 +183,15 @@ extension KMSIndexCommand {
 
         static func table(_ reads: [EventRow], _ format: OutputFormat) -> ResultTable {
             if format == .table, reads.contains(where: { $0.source == "s3" }) {
-                // A read recorded twice (S3 and the Decrypt S3 made for it) is one row.
+                // A read recorded twice (S3 and the Decrypt S3 made for it) is one row, and so is
+                // a Decrypt logged in both accounts (the caller's copy).
                 let decrypts = Dictionary(
-                    reads.filter { $0.source == "kms" && $0.readID != nil }.map { ($0.readID!, $0) },
+                    reads.filter { $0.source == "kms" && !$0.isOwnerCopy && $0.readID != nil }.map { ($0.readID!, $0) },
                     uniquingKeysWith: { a, _ in a })
-                let rows = reads.filter { $0.source == "s3" || $0.readID == nil }.map { r -> [String?] in
+                let readByS3 = Set(reads.filter { $0.source == "s3" }.compactMap(\.readID))
+                let rows = reads.filter { r in
+                    !r.isOwnerCopy && (r.source == "s3" || r.readID.map { !readByS3.contains($0) } ?? true)
+                }.map { r -> [String?] in
                     let pair = r.readID.flatMap { decrypts[$0] }
                     return [
                         r.eventTime, r.principalDescription, r.result, pair == nil ? r.source : "s3+kms",
@@ -198,7 +204,9 @@ extension KMSIndexCommand {
             if format == .table {
                 return ResultTable(
                     columns: ["TIME", "PRINCIPAL", "RESULT", "SOURCE IP", "KEY", "REGION"],
-                    rows: reads.map { [$0.eventTime, $0.principalDescription, $0.result, $0.sourceIP, $0.keyARN, $0.region] })
+                    rows: reads.filter { !$0.isOwnerCopy }.map {
+                        [$0.eventTime, $0.principalDescription, $0.result, $0.sourceIP, $0.keyARN, $0.region]
+                    })
             }
             return ResultTable(columns: EventRow.columnNames, cells: reads.map(\.cells))
         }

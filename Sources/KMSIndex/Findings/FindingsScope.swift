@@ -15,7 +15,10 @@ package enum FindingsWindow: Sendable, Equatable {
 /// read from one snapshot.
 struct FindingsScope {
     /// A condition on `events e` that keeps the window's events.
-    var condition: String
+    var condition: String { condition(on: "e") }
+    /// The same condition on `events` named `row`.
+    func condition(on row: String) -> String { conditionTemplate.replacingOccurrences(of: "{row}", with: row) }
+    private var conditionTemplate: String
     var arguments: [(any DatabaseValueConvertible)?]
     /// UTC days (since 1970) the window's events fall on, ascending.
     var days: [Int]
@@ -46,7 +49,7 @@ struct FindingsScope {
         case .sinceLastRun:
             let marks = try Row.fetchOne(db, sql: "SELECT last_event_id, last_s3_read_id FROM findings_state WHERE id = 1")
             let watermark: Int64 = marks?[0] ?? 0, s3Watermark: Int64 = marks?[1] ?? 0
-            condition = "e.id > ? AND e.id <= ?"
+            conditionTemplate = "{row}.id > ? AND {row}.id <= ?"
             arguments = [watermark, upperEventID]
             s3Condition = "r.id > ? AND r.id <= ?"
             s3Arguments = [s3Watermark, upperS3ReadID]
@@ -56,7 +59,7 @@ struct FindingsScope {
                 arguments: [watermark, upperEventID])
         case let .since(ms):
             windowStart = ms
-            condition = "e.id IN (SELECT event_id FROM event_uids WHERE event_time >= ?)"
+            conditionTemplate = "{row}.id IN (SELECT event_id FROM event_uids WHERE event_time >= ?)"
             arguments = [ms]
             s3Condition = "r.event_time >= ?"
             s3Arguments = [ms]
@@ -64,7 +67,7 @@ struct FindingsScope {
                 db, sql: "SELECT DISTINCT day FROM usage_daily WHERE day >= ? ORDER BY 1",
                 arguments: [Self.day(ms)])
         case .all:
-            condition = "1"
+            conditionTemplate = "1"
             arguments = []
             s3Condition = "1"
             s3Arguments = []
@@ -76,11 +79,12 @@ struct FindingsScope {
     static func day(_ ms: Int64) -> Int { Int(ms >= 0 ? ms / dayMs : -((-ms + dayMs - 1) / dayMs)) }
 
     /// Who a finding names: the role for every session of an assumed role, else the caller's
-    /// ARN, else the Identity Center user (`IdentityCenterUser: USER-ID`), else what
-    /// userIdentity has.
+    /// ARN, else the Identity Center user (`IdentityCenterUser: USER-ID`), else the account of
+    /// the key owner's copy of a cross-account call (`AWSAccount: 444455556666`, as who-read
+    /// names it: its principalId changes with every session), else what userIdentity has.
     static let principalSQL = """
-        coalesce(p.role_arn, p.arn, coalesce(p.type, 'unknown') || ': ' || p.on_behalf_of_user_id, p.invoked_by, p.principal_id,
-                 p.type)
+        coalesce(p.role_arn, p.arn, coalesce(p.type, 'unknown') || ': ' || p.on_behalf_of_user_id,
+                 CASE WHEN p.type = 'AWSAccount' THEN 'AWSAccount: ' || p.account_id END, p.invoked_by, p.principal_id, p.type)
         """
 
 }

@@ -61,7 +61,8 @@ enum LogReadSource: CaseIterable {
                 FROM events e LEFT JOIN principals p ON p.id = e.principal_id
                 WHERE \(scope.condition) AND e.event_name_sid = ? AND e.trail_id IS NOT NULL
                   AND \(FindingsScope.principalSQL) IS NOT NULL
-                """, scope.arguments + [scope.decrypt]
+                  AND NOT coalesce(p.type = 'AWSAccount' AND e.shared_event_uid IN (\(Self.callerCopies(scope))), 0)
+                """, scope.arguments + [scope.decrypt] + scope.arguments + [scope.decrypt]
             )
         case .s3Read:
             return (
@@ -71,6 +72,17 @@ enum LogReadSource: CaseIterable {
                 """, scope.s3Arguments
             )
         }
+    }
+
+    /// The sharedEventIDs of the window's Decrypts of log files logged in the caller's account:
+    /// the key owner's copy of such a call (an `AWSAccount` caller) is the same read, counted
+    /// under the caller's copy. One pass over the window, not one per read.
+    static func callerCopies(_ scope: FindingsScope) -> String {
+        """
+        SELECT x.shared_event_uid FROM events x LEFT JOIN principals q ON q.id = x.principal_id
+        WHERE \(scope.condition(on: "x")) AND x.event_name_sid = ? AND x.trail_id IS NOT NULL
+          AND x.shared_event_uid IS NOT NULL AND q.type IS NOT 'AWSAccount'
+        """
     }
 
     /// Keeps the reads that succeeded, by others than the indexer's own principals (which read

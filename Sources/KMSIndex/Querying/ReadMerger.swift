@@ -1,7 +1,9 @@
 /// KMS Decrypts and S3 reads together, oldest first (by time, then source, then event id), as
 /// the Decrypts come: a Decrypt and an S3 read of the same object by the same caller at most
 /// `S3Reads.pairingWindowMs` apart share a `readID` (the S3 event's id); each pairs at most
-/// once, with the nearest.
+/// once, with the nearest. The two copies of a cross-account Decrypt (KMS logs a call on another
+/// account's key in both accounts, under one `sharedEventID`) share a `readID` too: the S3
+/// read's when the caller's copy has one, else the sharedEventID.
 ///
 /// Decrypts are added in time order, and each is paired as it comes. A row is handed on once
 /// nothing later can change it or come before it: when the Decrypts have gone a pairing window
@@ -18,6 +20,10 @@ struct ReadMerger {
     /// Decrypts paired but not yet handed on, from `nextKMS`.
     private var kms: [EventRow] = []
     private var nextKMS = 0
+    /// Held Decrypts by sharedEventID: where a copy logged in the other account finds its
+    /// partner. Positions count from the first Decrypt ever added (`dropped` are gone from `kms`).
+    private var heldByShared: [String: Int] = [:]
+    private var dropped = 0
     private let hand: (EventRow) throws -> Void
 
     /// `s3` in time order; `hand` receives the merged rows in order.
@@ -40,6 +46,18 @@ struct ReadMerger {
             s3[best].readID = s3[best].eventID
             row.readID = s3[best].eventID
         }
+        if let shared = row.sharedEventID {
+            if let position = heldByShared[shared] {
+                // Both copies are held: Decrypts are handed on a pairing window after their time,
+                // and the two copies of a call are logged at one time.
+                let partner = position - dropped
+                let readID = kms[partner].readID ?? row.readID ?? shared
+                kms[partner].readID = readID
+                row.readID = readID
+            } else {
+                heldByShared[shared] = dropped + kms.count
+            }
+        }
         kms.append(row)
         if let t = row.eventTimeMs { try handOn(before: t - S3Reads.pairingWindowMs) }
     }
@@ -58,10 +76,14 @@ struct ReadMerger {
             if let limit, (time ?? 0) >= limit { return }
             try hand(takeKMS ? kms[nextKMS] : s3[nextS3])
             if takeKMS {
+                if let shared = kms[nextKMS].sharedEventID, heldByShared[shared] == dropped + nextKMS {
+                    heldByShared[shared] = nil
+                }
                 nextKMS += 1
                 // The handed-on prefix is dropped now and then: only the window stays held.
                 if nextKMS >= 1024, nextKMS * 2 >= kms.count {
                     kms.removeFirst(nextKMS)
+                    dropped += nextKMS
                     nextKMS = 0
                 }
             } else {

@@ -33,8 +33,17 @@ package struct EventRow: Sendable, Equatable {
     package var bytes: Int64?
     /// Made by one of the indexer's own principals (`own_principals`).
     package var ownRead = false
-    /// Shared by an S3 read and the KMS Decrypt S3 made for it: one read, recorded twice.
+    /// Shared by the rows of one read recorded more than once: an S3 read and the KMS Decrypt
+    /// S3 made for it (the S3 event's id), and a cross-account Decrypt logged in both accounts
+    /// (its `sharedEventID`, or the S3 event's id when S3 recorded the read too).
     package var readID: String?
+    /// The call's `sharedEventID` (KMS logs a call on another account's key in both accounts
+    /// under one): how `ReadMerger` finds the two copies. Not an output column.
+    package var sharedEventID: String? {
+        get { shared.value }
+        set { shared.value = newValue }
+    }
+    private var shared = NotCompared<String?>(value: nil)
     /// The time in milliseconds, where the query knows it: how rows of both sources are
     /// ordered and paired, not part of what a row says.
     var eventTimeMs: Int64? {
@@ -69,6 +78,11 @@ package struct EventRow: Sendable, Equatable {
     /// "OK" or the error code.
     package var result: String { errorCode ?? "OK" }
 
+    /// The key owner's copy of a cross-account call whose caller's copy is listed too (the
+    /// owner's names the caller as an `AWSAccount`; `ReadMerger` gives both one `readID`): a
+    /// table shows the call once, as the caller's.
+    package var isOwnerCopy: Bool { source == "kms" && principalType == "AWSAccount" && readID != nil }
+
     /// A row of stored columns in this order: time (ms), operation, uid, principal type, ARN,
     /// role ARN, session name, invoked by, error code, error message, source address, user
     /// agent, key ARN, region, own read, Identity Center user id and identity store ARN
@@ -94,14 +108,14 @@ package struct EventRow: Sendable, Equatable {
         return event
     }
 
-    /// The columns `stored` reads, in its order, from the tables `storedTables` joins, and the
-    /// event's id last: its eventID is left to `EventUIDLookup`.
+    /// The columns `stored` reads, in its order, from the tables `storedTables` joins, then the
+    /// event's id (18: its eventID is left to `EventUIDLookup`) and its sharedEventID (19).
     static let storedColumns = """
         e.event_time, n.text AS event_name, NULL, p.type, p.arn, p.role_arn, p.session_name,
         p.invoked_by, c.text AS error_code, e.error_message,
         coalesce((SELECT text FROM strings WHERE id = e.source_sid), e.source_ip) AS source_ip, a.text AS user_agent,
         k.arn AS key_arn, r.text AS region, \(OwnPrincipals.matches("e.principal_id")) AS own_read,
-        p.on_behalf_of_user_id, p.identity_store_arn, p.account_id, e.id
+        p.on_behalf_of_user_id, p.identity_store_arn, p.account_id, e.id, e.shared_event_uid
         """
 
     /// `events e` and what `storedColumns` names.
@@ -304,6 +318,8 @@ package struct WhoRead {
         while let row = try rows.next() {
             var event = EventRow.stored(row)
             event.eventRow = row[18]
+            let shared: DatabaseValue = row[19]
+            if !shared.isNull { event.sharedEventID = EventUID.text(shared) }
             event.objectARN = object.arn
             try order.add(event, hand)
         }

@@ -52,6 +52,22 @@ final class LogReadFindingsTests: XCTestCase {
     }
 }
 
+extension LogReadFindingsTests {
+    /// Calls logged in both accounts (`CrossAccountCopiesTests`): both versions count each once.
+    func testCrossAccountCopiesEqualTheWholeListVersion() throws {
+        let dir = try TempDir()
+        let index = try queryIndex(dir, CrossAccountCopiesTests.records)
+        for window in [FindingsWindow.all, .sinceLastRun, .since(0)] {
+            let (found, expected) = try index.queue.read { db in
+                let scope = try FindingsScope(db, window: window)
+                return (try LogReadFindings.find(db, scope), try ReferenceLogReadFindings.find(db, scope))
+            }
+            XCTAssertEqual(found.sorted(by: Finding.ordered), expected.sorted(by: Finding.ordered), "\(window)")
+            XCTAssertEqual(found.filter { $0.principal == CrossAccountCopiesTests.role }.map(\.events), [2], "\(window)")
+        }
+    }
+}
+
 // The whole-list version: every read of the window in memory, grouped in Swift.
 
 private struct ReferenceLogRead {
@@ -64,6 +80,10 @@ private struct ReferenceLogRead {
     var error: String?
     /// The reader is one of the indexer's own principals (`own-principal add`).
     var own = false
+    /// The caller's type and the call's sharedEventID: the key owner's copy of a cross-account
+    /// call (`AWSAccount`) is the same read as the caller's copy.
+    var type: String?
+    var shared: Data?
 }
 
 /// Where reads of log files are learned: KMS Decrypts (S3 decrypts each GET of an SSE-KMS
@@ -88,7 +108,7 @@ private enum ReferenceLogReadSource: CaseIterable {
                            (SELECT u.event_uid FROM event_uids u WHERE u.event_time = e.event_time AND u.event_id = e.id) AS uid, \(FindingsScope.principalSQL) AS principal,
                            \(objectARNSQL("e.object_id")) AS object, t.arn AS trail,
                            (SELECT text FROM strings WHERE id = e.error_code_sid) AS error,
-                           \(OwnPrincipals.matches("e.principal_id")) AS own
+                           \(OwnPrincipals.matches("e.principal_id")) AS own, p.type AS type, e.shared_event_uid AS shared
                     FROM events e JOIN trails t ON t.id = e.trail_id LEFT JOIN principals p ON p.id = e.principal_id
                     WHERE \(scope.condition) AND e.event_name_sid = ? AND e.trail_id IS NOT NULL
                     ORDER BY e.event_time, e.id
@@ -104,7 +124,7 @@ private enum ReferenceLogReadSource: CaseIterable {
                                      WHERE d.object_id = r.object_id AND d.trail_id IS NOT NULL LIMIT 1),
                                     (SELECT 's3://' || b.name FROM s3_buckets b WHERE b.id = o.bucket_id)) AS trail,
                            (SELECT text FROM strings WHERE id = r.error_code_sid) AS error,
-                           \(OwnPrincipals.matches("r.principal_id")) AS own
+                           \(OwnPrincipals.matches("r.principal_id")) AS own, p.type AS type, NULL AS shared
                     FROM s3_reads r JOIN s3_objects o ON o.id = r.object_id LEFT JOIN principals p ON p.id = r.principal_id
                     WHERE \(scope.s3Condition) AND \(LogReadSource.logFileSQL)
                     ORDER BY r.event_time, r.id
@@ -114,7 +134,8 @@ private enum ReferenceLogReadSource: CaseIterable {
             guard let principal: String = row["principal"] else { return nil }
             return ReferenceLogRead(
                 time: row["time"], eventID: EventUID.text(row["uid"]), principal: principal,
-                object: row["object"] ?? "", trail: row["trail"] ?? "", error: row["error"], own: row["own"])
+                object: row["object"] ?? "", trail: row["trail"] ?? "", error: row["error"], own: row["own"], type: row["type"],
+                shared: row["shared"])
         }
     }
 }
@@ -125,7 +146,10 @@ private enum ReferenceLogReadFindings {
         var findings: [Finding] = []
         var reads: [ReferenceLogRead] = []
         for source in ReferenceLogReadSource.allCases {
-            let found = try source.reads(db, scope)
+            var found = try source.reads(db, scope)
+            // A call logged in both accounts is read once: the caller's copy.
+            let callerCopies = Set(found.filter { $0.type != "AWSAccount" }.compactMap(\.shared))
+            found.removeAll { $0.type == "AWSAccount" && $0.shared.map(callerCopies.contains) == true }
             // A failed Decrypt is the denial; a refused GetObject is seen by S3 only.
             if source == .kmsDecrypt { findings += denied(found.filter { $0.error != nil }) }
             // The indexer's own principals read every log file: never a new reader.
