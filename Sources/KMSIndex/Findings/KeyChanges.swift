@@ -15,20 +15,28 @@ enum KeyChangeFindings {
     static func find(_ db: Database, _ scope: FindingsScope) throws -> [Finding] {
         let names = operations.map { "'\($0.name)'" }.joined(separator: ", ")
         // Key management is never read-only: the partial index events_key_changes holds it.
-        let rows = try Row.fetchAll(
+        let calls = try Row.fetchAll(
             db,
             sql: """
                 SELECT e.event_time AS time, e.id AS event_row, \(FindingsScope.principalSQL) AS principal,
                        (SELECT text FROM strings WHERE id = e.event_name_sid) AS operation,
                        coalesce(k.arn, (SELECT text FROM strings WHERE id = e.requested_key_sid)) AS key,
                        k.account_id AS key_account, g.grantee,
-                       e.key_id IN (SELECT key_id FROM activity_totals WHERE trail_id != 0) AS protects_logs
+                       e.key_id IN (SELECT key_id FROM activity_totals WHERE trail_id != 0) AS protects_logs,
+                       p.type IS 'AWSAccount' AS owner_copy, e.shared_event_uid AS shared
                 FROM events e LEFT JOIN kms_keys k ON k.id = e.key_id LEFT JOIN principals p ON p.id = e.principal_id
                      LEFT JOIN event_grantees g ON g.event_id = e.id
                 WHERE \(scope.condition) AND e.read_only IS NOT 1 AND e.error_code_sid IS NULL
                   AND e.event_name_sid IN (SELECT id FROM strings WHERE text IN (\(names)))
                 ORDER BY e.event_time, e.id
                 """, arguments: StatementArguments(scope.arguments))
+        // A call on another account's key is logged in both accounts: the key owner's copy (an
+        // `AWSAccount` caller) is left out when the caller's copy is here to be reported.
+        let callerCopies = Set(calls.filter { !$0["owner_copy"] }.map { $0["shared"] as DatabaseValue }.filter { !$0.isNull })
+        let rows = calls.filter { row in
+            let shared: DatabaseValue = row["shared"]
+            return !(row["owner_copy"] && !shared.isNull && callerCopies.contains(shared))
+        }
         // Each millisecond's eventIDs in one scan (`EventUIDLookup`).
         let uids = try EventUIDLookup(db).uids(of: rows.map { (time: $0["time"], id: $0["event_row"]) })
         return rows.compactMap { row -> Finding? in

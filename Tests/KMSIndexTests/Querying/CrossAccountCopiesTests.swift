@@ -145,6 +145,24 @@ final class CrossAccountCopiesTests: XCTestCase {
             XCTAssertEqual(denials.map { $0.principal ?? "-" }, [Self.role], "\(window)")
             XCTAssertEqual(denials.map(\.eventIDs), [["d2"]], "\(window)")
         }
+        // Key management logged in both accounts is one finding too: a grant by the caller's role
+        // on the owner's key, for a third account.
+        let grants = try TempDir()
+        let grant = #"{"keyId":"\#(Q.key1)","granteePrincipal":"arn:aws:iam::999988887777:role/partner","operations":["Decrypt"]}"#
+        func grantCopy(_ eventID: String, owner: Bool) -> String {
+            queryRecord(
+                eventID, "CreateGrant", "2024-03-01T15:00:00Z",
+                identity: owner
+                    ? Self.ownerIdentity(account: Self.callerAccount, principalID: "AROAAUDITOR:s1") : Self.callerIdentity("s1"),
+                requestParameters: grant, account: owner ? Q.account : Self.callerAccount
+            ).replacingOccurrences(
+                of: #""eventID":"\#(eventID)""#, with: #""eventID":"\#(eventID)","sharedEventID":"\#(Self.sharedID(6))""#)
+        }
+        let granted = try queryIndex(grants, [grantCopy("k1", owner: true), grantCopy("k2", owner: false)])
+        let grantFindings = try granted.queue.read { db in try KeyChangeFindings.find(db, FindingsScope(db, window: .all)) }
+        XCTAssertEqual(grantFindings.map { $0.principal ?? "-" }, [Self.role])
+        XCTAssertEqual(grantFindings.map(\.eventIDs), [["k2"]])
+
         // Without the caller's copies, the owner's are what is known: named by the account.
         let ownerOnly = try TempDir()
         let owners = try queryIndex(ownerOnly, [Self.records[0], Self.records[3]])
