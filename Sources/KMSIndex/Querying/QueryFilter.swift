@@ -98,7 +98,8 @@ struct SQLConditions {
 /// The caller of an event in one phrase, from `principals p`: its ARN, else the Identity Center
 /// user (`IdentityCenterUser: USER-ID`, who has no ARN and shares the account with the other
 /// users), else the service that called (`AWSService: s3.amazonaws.com`), else the account
-/// (`AWSAccount: 111122223333`).
+/// (`AWSAccount: 111122223333`). An `AWSAccount` (the key owner's copy of another account's
+/// call) is named by its account even when a service made the call for it.
 let principalSQL = principalPhrase { "p.\($0)" }
 
 /// `principalSQL` over the columns `column` names (see `PrincipalRows.column(_:of:)`).
@@ -106,6 +107,7 @@ func principalPhrase(_ column: (String) -> String) -> String {
     let type = column("type")
     return """
         coalesce(\(column("arn")), coalesce(\(type), 'unknown') || ': ' || \(column("on_behalf_of_user_id")),
+                 CASE WHEN \(type) = 'AWSAccount' THEN 'AWSAccount: ' || \(column("account_id")) END,
                  coalesce(\(type), 'unknown') || ': ' || \(column("invoked_by")),
                  coalesce(\(type), 'unknown') || ': ' || \(column("account_id")), \(type), 'unknown')
         """

@@ -64,12 +64,13 @@ package struct EventRow: Sendable, Equatable {
     }
 
     /// The caller in one phrase: the role and session for an assumed role, else the ARN,
-    /// else the Identity Center user, else the service that called, else the type and account
-    /// (as `key` and `denied` phrase a caller).
+    /// else the Identity Center user, else the account of an `AWSAccount`, else the service
+    /// that called, else the type and account (as `key` and `denied` phrase a caller).
     package var principalDescription: String {
         if let roleARN, let sessionName { return "\(roleARN) (session \(sessionName))" }
         if let principalARN { return principalARN }
         if let onBehalfOfUserID { return "\(principalType ?? "unknown"): \(onBehalfOfUserID)" }
+        if principalType == "AWSAccount", let principalAccountID { return "AWSAccount: \(principalAccountID)" }
         if let invokedBy { return "\(principalType ?? "unknown"): \(invokedBy)" }
         if let principalAccountID { return "\(principalType ?? "unknown"): \(principalAccountID)" }
         return principalType ?? "unknown"

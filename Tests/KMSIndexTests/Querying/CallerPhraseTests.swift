@@ -15,6 +15,8 @@ final class CallerPhraseTests: XCTestCase {
             #"{"type":"AssumedRole","arn":"arn:aws:sts::444455556666:assumed-role/Auditor/s1","accountId":"444455556666","#
             + #""sessionContext":{"sessionIssuer":{"type":"Role","arn":"arn:aws:iam::444455556666:role/Auditor"}}}"#
         let unknown = #"{"type":"AWSAccount"}"#
+        // A service made the call for the other account: the account still names it.
+        let viaService = #"{"type":"AWSAccount","principalId":"AROAEXAMPLE:s2","accountId":"777788889999","invokedBy":"s3.amazonaws.com"}"#
         let dir = try TempDir()
         let index = try queryIndex(
             dir,
@@ -24,11 +26,17 @@ final class CallerPhraseTests: XCTestCase {
                     "x2", "Decrypt", "2024-03-01T10:00:00Z", identity: caller, requestParameters: Q.context(object: Q.log1),
                     account: "444455556666"),
                 queryRecord("x3", "Decrypt", "2024-03-01T11:00:00Z", identity: unknown, requestParameters: Q.context(object: Q.log1)),
+                queryRecord("x4", "Decrypt", "2024-03-01T12:00:00Z", identity: viaService, requestParameters: Q.context(object: Q.log1)),
             ])
         let phrases = try whoRead(index, Q.log1).reads.map(\.principalDescription)
         XCTAssertEqual(
             phrases.sorted(),
-            ["AWSAccount", "AWSAccount: 444455556666", "arn:aws:iam::444455556666:role/Auditor (session s1)"])
+            ["AWSAccount", "AWSAccount: 444455556666", "AWSAccount: 777788889999", "arn:aws:iam::444455556666:role/Auditor (session s1)"])
+        // key and denied phrase it so too.
+        let keyPhrases = try index.queue.read { db in
+            try String.fetchAll(db, sql: "SELECT \(principalSQL) FROM principals p WHERE p.type = 'AWSAccount' ORDER BY 1")
+        }
+        XCTAssertEqual(keyPhrases, ["AWSAccount", "AWSAccount: 444455556666", "AWSAccount: 777788889999"])
         // reads and the findings build their rows another way (StoredEventTexts): the same phrases.
         let texts = try index.queue.read { db in
             let texts = try StoredEventTexts(db)
@@ -42,6 +50,8 @@ final class CallerPhraseTests: XCTestCase {
             try index.queue.read { db in try PrincipalReads(db).reads(principal: principal, filter: QueryFilter()).map(\.eventID) }
         }
         XCTAssertEqual(try reads("AWSAccount: 444455556666"), ["x1"])
+        XCTAssertEqual(try reads("AWSAccount: 777788889999"), ["x4"])
+        XCTAssertEqual(try reads("AWSAccount: s3.amazonaws.com"), [])
         XCTAssertEqual(try reads("arn:aws:iam::444455556666:role/Auditor"), ["x2"])
         XCTAssertEqual(try reads("AWSAccount: 111122223333"), [])
         XCTAssertEqual(try reads("AWSService: 444455556666"), [])
