@@ -12,7 +12,8 @@ package struct PrincipalReads {
     /// user's id (`onBehalfOf.userId`).
     package func principalIDs(_ query: String) throws -> [Int64] {
         // A caller with no ARN as who-read and key phrase it (`principalSQL`: `AWSAccount:
-        // 444455556666`, `AWSService: s3.amazonaws.com`): no ARN, name or key id holds ": ". A
+        // 444455556666 (AROAEXAMPLE:s1)`, `AWSService: s3.amazonaws.com`), or every caller of
+        // another account (`AWSAccount: 444455556666`): no ARN, name or key id holds ": ". A
         // scan of the principals, as such callers are not indexed by their phrase (0.08 s on the
         // year's).
         if let type = Self.phraseType(query) {
@@ -21,8 +22,10 @@ package struct PrincipalReads {
                 db,
                 sql: """
                     SELECT p.id FROM principals p
-                    WHERE p.arn IS NULL AND coalesce(p.type, 'unknown') = ? AND \(principalSQL) = ? ORDER BY p.id
-                    """, arguments: [type, query])
+                    WHERE p.arn IS NULL AND coalesce(p.type, 'unknown') = :type
+                      AND (\(principalSQL) = :q OR (p.type = 'AWSAccount' AND 'AWSAccount: ' || p.account_id = :q))
+                    ORDER BY p.id
+                    """, arguments: ["type": type, "q": query])
         }
         // Names, access key ids and services hold no ':' (IAM's own rules): an ARN can only be a
         // principal's or a role's ARN, and both are indexed.

@@ -99,7 +99,8 @@ struct SQLConditions {
 /// user (`IdentityCenterUser: USER-ID`, who has no ARN and shares the account with the other
 /// users), else the service that called (`AWSService: s3.amazonaws.com`), else the account
 /// (`AWSAccount: 111122223333`). An `AWSAccount` (the key owner's copy of another account's
-/// call) is named by its account even when a service made the call for it.
+/// call) is named by its account and principalId, `AWSAccount: 444455556666 (AROAEXAMPLE:s1)`,
+/// even when a service made the call for it: the principalId is all that tells its callers apart.
 let principalSQL = principalPhrase { "p.\($0)" }
 
 /// `principalSQL` over the columns `column` names (see `PrincipalRows.column(_:of:)`).
@@ -107,7 +108,8 @@ func principalPhrase(_ column: (String) -> String) -> String {
     let type = column("type")
     return """
         coalesce(\(column("arn")), coalesce(\(type), 'unknown') || ': ' || \(column("on_behalf_of_user_id")),
-                 CASE WHEN \(type) = 'AWSAccount' THEN 'AWSAccount: ' || \(column("account_id")) END,
+                 CASE WHEN \(type) = 'AWSAccount' THEN 'AWSAccount: ' || \(column("account_id"))
+                                                         || coalesce(' (' || \(column("principal_id")) || ')', '') END,
                  coalesce(\(type), 'unknown') || ': ' || \(column("invoked_by")),
                  coalesce(\(type), 'unknown') || ': ' || \(column("account_id")), \(type), 'unknown')
         """

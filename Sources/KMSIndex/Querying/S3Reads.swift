@@ -44,7 +44,7 @@ package struct S3Reads {
             sql: """
                 SELECT r.event_time, n.text, r.event_uid, p.type, p.arn, p.role_arn, p.session_name, p.invoked_by,
                        c.text, r.error_message, r.source_ip, a.text, NULL, g.text,
-                       \(OwnPrincipals.matches("r.principal_id")), p.on_behalf_of_user_id, p.identity_store_arn, p.account_id, r.bytes,
+                       \(OwnPrincipals.matches("r.principal_id")), p.on_behalf_of_user_id, p.identity_store_arn, p.account_id, p.principal_id, r.bytes,
                        (SELECT b.arn || '/' || o.key FROM s3_objects o JOIN s3_buckets b ON b.id = o.bucket_id WHERE o.id = r.object_id)
                 FROM s3_reads r
                 JOIN strings n ON n.id = r.event_name_sid
@@ -57,8 +57,8 @@ package struct S3Reads {
                 """, arguments: StatementArguments(arguments))
         return rows.map { row in
             var event = EventRow.stored(row)
-            event.bytes = row[18]
-            event.objectARN = row[19]
+            event.bytes = row[19]
+            event.objectARN = row[20]
             event.source = "s3"
             return event
         }

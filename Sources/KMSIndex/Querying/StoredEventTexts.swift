@@ -10,7 +10,7 @@ import GRDB
 final class StoredEventTexts {
     /// What `principals` says of a caller, and whether it is one of the indexer's own.
     struct Caller {
-        var type, arn, roleARN, sessionName, invokedBy, onBehalfOfUserID, identityStoreARN, accountID: String?
+        var type, arn, roleARN, sessionName, invokedBy, onBehalfOfUserID, identityStoreARN, accountID, principalID: String?
         var own: Bool
     }
 
@@ -37,7 +37,7 @@ final class StoredEventTexts {
         callerFields = try db.makeStatement(
             sql: """
                 SELECT p.type, p.arn, p.role_arn, p.session_name, p.invoked_by, p.on_behalf_of_user_id, p.identity_store_arn,
-                       \(OwnPrincipals.matches("p.id")), p.account_id
+                       \(OwnPrincipals.matches("p.id")), p.account_id, p.principal_id
                 FROM principals p WHERE p.id = ?
                 """)
         keyARN = try db.makeStatement(sql: "SELECT arn FROM kms_keys WHERE id = ?")
@@ -63,6 +63,7 @@ final class StoredEventTexts {
             event.onBehalfOfUserID = caller.onBehalfOfUserID
             event.identityStoreARN = caller.identityStoreARN
             event.principalAccountID = caller.accountID
+            event.principalID = caller.principalID
             event.ownRead = caller.own
         }
         event.errorCode = try string(row[4])
@@ -87,7 +88,7 @@ final class StoredEventTexts {
             try Row.fetchOne(callerFields, arguments: [id]).map { row in
                 Caller(
                     type: row[0], arn: row[1], roleARN: row[2], sessionName: row[3], invokedBy: row[4], onBehalfOfUserID: row[5],
-                    identityStoreARN: row[6], accountID: row[8], own: row[7] ?? false)
+                    identityStoreARN: row[6], accountID: row[8], principalID: row[9], own: row[7] ?? false)
             }
         }
     }

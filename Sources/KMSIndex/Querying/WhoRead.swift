@@ -18,6 +18,14 @@ package struct EventRow: Sendable, Equatable {
     /// account's call is an `AWSAccount`). Not an output column: `principal_type` and the
     /// phrase say it.
     package var principalAccountID: String?
+    /// `userIdentity.principalId`: what tells apart the callers of another account the key
+    /// owner's copies name (`AROAEXAMPLE:session`). Not an output column either, and not
+    /// compared: the phrase shows it.
+    package var principalID: String? {
+        get { principalIDValue.value }
+        set { principalIDValue.value = newValue }
+    }
+    private var principalIDValue = NotCompared<String?>(value: nil)
     package var errorCode: String?
     package var errorMessage: String?
     package var sourceIP: String?
@@ -64,13 +72,16 @@ package struct EventRow: Sendable, Equatable {
     }
 
     /// The caller in one phrase: the role and session for an assumed role, else the ARN,
-    /// else the Identity Center user, else the account of an `AWSAccount`, else the service
-    /// that called, else the type and account (as `key` and `denied` phrase a caller).
+    /// else the Identity Center user, else the account and principalId of an `AWSAccount`
+    /// (`AWSAccount: 444455556666 (AROAEXAMPLE:s1)`, as a session follows its role), else the
+    /// service that called, else the type and account (as `key` and `denied` phrase a caller).
     package var principalDescription: String {
         if let roleARN, let sessionName { return "\(roleARN) (session \(sessionName))" }
         if let principalARN { return principalARN }
         if let onBehalfOfUserID { return "\(principalType ?? "unknown"): \(onBehalfOfUserID)" }
-        if principalType == "AWSAccount", let principalAccountID { return "AWSAccount: \(principalAccountID)" }
+        if principalType == "AWSAccount", let principalAccountID {
+            return "AWSAccount: \(principalAccountID)" + (principalID.map { " (\($0))" } ?? "")
+        }
         if let invokedBy { return "\(principalType ?? "unknown"): \(invokedBy)" }
         if let principalAccountID { return "\(principalType ?? "unknown"): \(principalAccountID)" }
         return principalType ?? "unknown"
@@ -86,8 +97,8 @@ package struct EventRow: Sendable, Equatable {
 
     /// A row of stored columns in this order: time (ms), operation, uid, principal type, ARN,
     /// role ARN, session name, invoked by, error code, error message, source address, user
-    /// agent, key ARN, region, own read, Identity Center user id and identity store ARN
-    /// (who-read's KMS query and the S3 reads' share it).
+    /// agent, key ARN, region, own read, Identity Center user id, identity store ARN, account
+    /// and principalId (who-read's KMS query and the S3 reads' share it).
     static func stored(_ row: Row) -> EventRow {
         var event = EventRow(eventTime: StoredTime.text(row[0]), eventName: row[1], eventID: EventUID.text(row[2]))
         event.principalType = row[3]
@@ -105,18 +116,19 @@ package struct EventRow: Sendable, Equatable {
         event.onBehalfOfUserID = row[15]
         event.identityStoreARN = row[16]
         event.principalAccountID = row[17]
+        event.principalID = row[18]
         event.eventTimeMs = row[0]
         return event
     }
 
     /// The columns `stored` reads, in its order, from the tables `storedTables` joins, then the
-    /// event's id (18: its eventID is left to `EventUIDLookup`) and its sharedEventID (19).
+    /// event's id (19: its eventID is left to `EventUIDLookup`) and its sharedEventID (20).
     static let storedColumns = """
         e.event_time, n.text AS event_name, NULL, p.type, p.arn, p.role_arn, p.session_name,
         p.invoked_by, c.text AS error_code, e.error_message,
         coalesce((SELECT text FROM strings WHERE id = e.source_sid), e.source_ip) AS source_ip, a.text AS user_agent,
         k.arn AS key_arn, r.text AS region, \(OwnPrincipals.matches("e.principal_id")) AS own_read,
-        p.on_behalf_of_user_id, p.identity_store_arn, p.account_id, e.id, e.shared_event_uid
+        p.on_behalf_of_user_id, p.identity_store_arn, p.account_id, p.principal_id, e.id, e.shared_event_uid
         """
 
     /// `events e` and what `storedColumns` names.
@@ -318,8 +330,8 @@ package struct WhoRead {
         var order = MillisecondIDOrder(lookup: try EventUIDLookup(db))
         while let row = try rows.next() {
             var event = EventRow.stored(row)
-            event.eventRow = row[18]
-            let shared: DatabaseValue = row[19]
+            event.eventRow = row[19]
+            let shared: DatabaseValue = row[20]
             if !shared.isNull { event.sharedEventID = EventUID.text(shared) }
             event.objectARN = object.arn
             try order.add(event, hand)

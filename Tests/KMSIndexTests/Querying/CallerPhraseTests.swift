@@ -31,12 +31,16 @@ final class CallerPhraseTests: XCTestCase {
         let phrases = try whoRead(index, Q.log1).reads.map(\.principalDescription)
         XCTAssertEqual(
             phrases.sorted(),
-            ["AWSAccount", "AWSAccount: 444455556666", "AWSAccount: 777788889999", "arn:aws:iam::444455556666:role/Auditor (session s1)"])
+            [
+                "AWSAccount", "AWSAccount: 444455556666 (AROAEXAMPLE:s1)", "AWSAccount: 777788889999 (AROAEXAMPLE:s2)",
+                "arn:aws:iam::444455556666:role/Auditor (session s1)",
+            ])
         // key and denied phrase it so too.
         let keyPhrases = try index.queue.read { db in
             try String.fetchAll(db, sql: "SELECT \(principalSQL) FROM principals p WHERE p.type = 'AWSAccount' ORDER BY 1")
         }
-        XCTAssertEqual(keyPhrases, ["AWSAccount", "AWSAccount: 444455556666", "AWSAccount: 777788889999"])
+        XCTAssertEqual(
+            keyPhrases, ["AWSAccount", "AWSAccount: 444455556666 (AROAEXAMPLE:s1)", "AWSAccount: 777788889999 (AROAEXAMPLE:s2)"])
         // reads and the findings build their rows another way (StoredEventTexts): the same phrases.
         let texts = try index.queue.read { db in
             let texts = try StoredEventTexts(db)
@@ -49,7 +53,10 @@ final class CallerPhraseTests: XCTestCase {
         func reads(_ principal: String) throws -> [String] {
             try index.queue.read { db in try PrincipalReads(db).reads(principal: principal, filter: QueryFilter()).map(\.eventID) }
         }
+        XCTAssertEqual(try reads("AWSAccount: 444455556666 (AROAEXAMPLE:s1)"), ["x1"])
+        // The account alone names every caller of it.
         XCTAssertEqual(try reads("AWSAccount: 444455556666"), ["x1"])
+        XCTAssertEqual(try reads("AWSAccount: 444455556666 (AROAEXAMPLE:s9)"), [])
         XCTAssertEqual(try reads("AWSAccount: 777788889999"), ["x4"])
         XCTAssertEqual(try reads("AWSAccount: s3.amazonaws.com"), [])
         XCTAssertEqual(try reads("arn:aws:iam::444455556666:role/Auditor"), ["x2"])

@@ -34,14 +34,16 @@ final class DeniedTests: XCTestCase {
                     "second refusal",
                 ],
                 [
-                    "AWSAccount: 999988887777", Q.key1, "AccessDenied", "1", "Decrypt", "1", "2024-03-04T00:00:00Z", "2024-03-04T00:00:00Z",
+                    "AWSAccount: 999988887777 (AROAX:x)", Q.key1, "AccessDenied", "1", "Decrypt", "1", "2024-03-04T00:00:00Z",
+                    "2024-03-04T00:00:00Z",
                     "cross-account",
                 ],
                 [s2, Q.key2, "AccessDenied", "1", "DisableKey", "0", "2024-03-03T01:00:00Z", "2024-03-03T01:00:00Z", "not allowed"],
             ])
         let recent = try index.queue.read { db in try Denied.table(db, filter: QueryFilter(since: "2024-03-02T09:30:00Z", key: Q.key1)) }
         XCTAssertEqual(
-            rows(recent).map { [$0[0], $0[3], $0[8]] }, [["AWSAccount: 999988887777", "1", "cross-account"], [s2, "1", "second refusal"]])
+            rows(recent).map { [$0[0], $0[3], $0[8]] },
+            [["AWSAccount: 999988887777 (AROAX:x)", "1", "cross-account"], [s2, "1", "second refusal"]])
     }
 
     func testNoFailuresGiveNoRows() throws {

@@ -197,7 +197,7 @@ final class PrincipalReadsTests: XCTestCase {
                     """
             ).map { row in
                 var event = EventRow.stored(row)
-                event.eventRow = row[18]
+                event.eventRow = row[19]
                 event.objectARN = row[row.count - 1]
                 return try withEventID(db, event)
             }
