@@ -80,8 +80,9 @@ struct FindingsScope {
 
     /// Who a finding names: the role for every session of an assumed role, else the caller's
     /// ARN, else the Identity Center user (`IdentityCenterUser: USER-ID`), else the account of
-    /// the key owner's copy of a cross-account call (`AWSAccount: 444455556666`, as who-read
-    /// names it: its principalId changes with every session), else what userIdentity has.
+    /// the key owner's copy of a cross-account call (`AWSAccount: 444455556666`, once for all
+    /// its sessions, as a role is: who-read adds the principalId, which changes with every
+    /// session), else what userIdentity has.
     static let principalSQL = """
         coalesce(p.role_arn, p.arn, coalesce(p.type, 'unknown') || ': ' || p.on_behalf_of_user_id,
                  CASE WHEN p.type = 'AWSAccount' THEN 'AWSAccount: ' || p.account_id END, p.invoked_by, p.principal_id, p.type)
