@@ -31,12 +31,14 @@ enum KeyChangeFindings {
                 ORDER BY e.event_time, e.id
                 """, arguments: StatementArguments(scope.arguments))
         // A call on another account's key is logged in both accounts: the key owner's copy (an
-        // `AWSAccount` caller) is left out when the caller's copy is here to be reported.
-        let callerCopies = Set(calls.filter { !$0["owner_copy"] }.map { $0["shared"] as DatabaseValue }.filter { !$0.isNull })
-        let rows = calls.filter { row in
+        // `AWSAccount` caller) is left out when the caller's copy, the same call on the same
+        // key, is here to be reported.
+        func call(_ row: Row) -> [DatabaseValue]? {
             let shared: DatabaseValue = row["shared"]
-            return !(row["owner_copy"] && !shared.isNull && callerCopies.contains(shared))
+            return shared.isNull ? nil : [shared, row["operation"], row["key"]]
         }
+        let callerCopies = Set(calls.filter { !$0["owner_copy"] }.compactMap(call))
+        let rows = calls.filter { row in !(row["owner_copy"] && call(row).map(callerCopies.contains) == true) }
         // Each millisecond's eventIDs in one scan (`EventUIDLookup`).
         let uids = try EventUIDLookup(db).uids(of: rows.map { (time: $0["time"], id: $0["event_row"]) })
         return rows.compactMap { row -> Finding? in

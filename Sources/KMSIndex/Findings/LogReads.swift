@@ -62,7 +62,7 @@ enum LogReadSource: CaseIterable {
                 WHERE \(scope.condition) AND e.event_name_sid = ? AND e.trail_id IS NOT NULL
                   AND \(FindingsScope.principalSQL) IS NOT NULL
                   AND (p.type IS NOT 'AWSAccount' OR e.shared_event_uid IS NULL
-                       OR e.shared_event_uid NOT IN (\(Self.callerCopies(scope))))
+                       OR (e.shared_event_uid, coalesce(e.object_id, 0)) NOT IN (\(Self.callerCopies(scope))))
                 """, scope.arguments + [scope.decrypt] + scope.arguments + [scope.decrypt]
             )
         case .s3Read:
@@ -75,13 +75,13 @@ enum LogReadSource: CaseIterable {
         }
     }
 
-    /// The sharedEventIDs of the window's Decrypts of log files logged in the caller's account:
+    /// The sharedEventIDs and files of the window's Decrypts of log files logged in the caller's account:
     /// the key owner's copy of such a call (an `AWSAccount` caller) is the same read, counted
     /// under the caller's copy. One pass over the window, not one per read, made only when the
     /// window has such a copy (the terms before it decide the others).
     static func callerCopies(_ scope: FindingsScope) -> String {
         """
-        SELECT x.shared_event_uid FROM events x LEFT JOIN principals q ON q.id = x.principal_id
+        SELECT x.shared_event_uid, coalesce(x.object_id, 0) FROM events x LEFT JOIN principals q ON q.id = x.principal_id
         WHERE \(scope.condition(on: "x")) AND x.event_name_sid = ? AND x.trail_id IS NOT NULL
           AND x.shared_event_uid IS NOT NULL AND q.type IS NOT 'AWSAccount'
         """

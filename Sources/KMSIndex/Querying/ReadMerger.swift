@@ -49,11 +49,17 @@ struct ReadMerger {
         if let shared = row.sharedEventID {
             if let position = heldByShared[shared] {
                 // Both copies are held: Decrypts are handed on a pairing window after their time,
-                // and the two copies of a call are logged at one time.
+                // and the two copies of a call are logged at one time. A pair is one owner's copy
+                // and one caller's, of one object; each copy pairs once.
                 let partner = position - dropped
-                let readID = kms[partner].readID ?? row.readID ?? shared
-                kms[partner].readID = readID
-                row.readID = readID
+                if (kms[partner].principalType == "AWSAccount") != (row.principalType == "AWSAccount"),
+                    kms[partner].objectARN == row.objectARN
+                {
+                    let readID = kms[partner].readID ?? row.readID ?? shared
+                    kms[partner].readID = readID
+                    row.readID = readID
+                    heldByShared[shared] = nil
+                }
             } else {
                 heldByShared[shared] = dropped + kms.count
             }

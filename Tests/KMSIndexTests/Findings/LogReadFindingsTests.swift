@@ -147,9 +147,10 @@ private enum ReferenceLogReadFindings {
         var reads: [ReferenceLogRead] = []
         for source in ReferenceLogReadSource.allCases {
             var found = try source.reads(db, scope)
-            // A call logged in both accounts is read once: the caller's copy.
-            let callerCopies = Set(found.filter { $0.type != "AWSAccount" }.compactMap(\.shared))
-            found.removeAll { $0.type == "AWSAccount" && $0.shared.map(callerCopies.contains) == true }
+            // A call logged in both accounts is read once: the caller's copy (of the same file).
+            func call(_ read: ReferenceLogRead) -> [String]? { read.shared.map { [$0.base64EncodedString(), read.object] } }
+            let callerCopies = Set(found.filter { $0.type != "AWSAccount" }.compactMap(call))
+            found.removeAll { $0.type == "AWSAccount" && call($0).map(callerCopies.contains) == true }
             // A failed Decrypt is the denial; a refused GetObject is seen by S3 only.
             if source == .kmsDecrypt { findings += denied(found.filter { $0.error != nil }) }
             // The indexer's own principals read every log file: never a new reader.

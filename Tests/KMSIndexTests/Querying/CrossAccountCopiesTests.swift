@@ -120,6 +120,35 @@ final class CrossAccountCopiesTests: XCTestCase {
         XCTAssertFalse(table.stdout.contains("AWSAccount: \(Self.callerAccount)"), table.stdout)
     }
 
+    /// Copies pair only as KMS logs them: one owner's copy with one caller's copy, of the same
+    /// object. Two owner's copies sharing an id, or copies of two objects, are all listed and
+    /// counted: a record cannot hide another read by naming its sharedEventID.
+    static let strayCopies = [
+        copy("h1", shared: 7, at: "2024-03-01T16:00:00Z", owner: true, object: Q.log2),
+        copy("h2", shared: 7, at: "2024-03-01T16:00:00Z", owner: true, session: "s2", object: Q.log2),
+        copy("m1", shared: 8, at: "2024-03-01T17:00:00Z", owner: true, session: "s3", object: Q.log2),
+        copy("m2", shared: 8, at: "2024-03-01T17:00:00Z", owner: false, session: "s3", object: Q.log3),
+    ]
+
+    func testACopyPairsOnlyWithTheOtherAccountsCopyOfTheSameCall() throws {
+        let dir = try TempDir()
+        try dir.write("logs/" + logPath(), gzip(logFile(Self.strayCopies)))
+        let db = dir.path + "/i.sqlite"
+        let ingest = try runKMSIndex(["ingest", "-q", "--db", db, dir.path + "/logs"])
+        XCTAssertEqual(ingest.status, 0, ingest.stderr)
+        let index = try IndexDatabase.openForReading(path: db)
+        let reads = try whoRead(index, Q.log2).reads
+        XCTAssertEqual(reads.map(\.eventID), ["h1", "h2", "m1"])
+        XCTAssertEqual(reads.map { $0.readID ?? "-" }, ["-", "-", "-"])
+        let table = try runKMSIndex(["who-read", "--db", db, Q.log2])
+        XCTAssertEqual(table.stdout.split(separator: "\n").filter { $0.hasPrefix("2024-") }.count, 3, table.stdout)
+
+        let found = try index.queue.read { db in try LogReadFindings.find(db, FindingsScope(db, window: .all)) }
+        let readers = found.filter { $0.kind == .newLogReader }.sorted { ($0.principal ?? "") < ($1.principal ?? "") }
+        XCTAssertEqual(readers.map { $0.principal ?? "-" }, ["AWSAccount: \(Self.callerAccount)", Self.role])
+        XCTAssertEqual(readers.map(\.events), [3, 1])
+    }
+
     /// A finding counts the read once, under the caller; an account whose own copies are not in
     /// the index is named by its account, once for all its sessions.
     func testFindingsCountACallLoggedInBothAccountsOnce() throws {
@@ -149,19 +178,26 @@ final class CrossAccountCopiesTests: XCTestCase {
         // on the owner's key, for a third account.
         let grants = try TempDir()
         let grant = #"{"keyId":"\#(Q.key1)","granteePrincipal":"arn:aws:iam::999988887777:role/partner","operations":["Decrypt"]}"#
-        func grantCopy(_ eventID: String, owner: Bool) -> String {
+        func grantCopy(_ eventID: String, owner: Bool, shared: Int = 6, key: String = Q.key1) -> String {
             queryRecord(
                 eventID, "CreateGrant", "2024-03-01T15:00:00Z",
                 identity: owner
                     ? Self.ownerIdentity(account: Self.callerAccount, principalID: "AROAAUDITOR:s1") : Self.callerIdentity("s1"),
-                requestParameters: grant, account: owner ? Q.account : Self.callerAccount
+                requestParameters: grant.replacingOccurrences(of: Q.key1, with: key), key: key,
+                account: owner ? Q.account : Self.callerAccount
             ).replacingOccurrences(
-                of: #""eventID":"\#(eventID)""#, with: #""eventID":"\#(eventID)","sharedEventID":"\#(Self.sharedID(6))""#)
+                of: #""eventID":"\#(eventID)""#, with: #""eventID":"\#(eventID)","sharedEventID":"\#(Self.sharedID(shared))""#)
         }
-        let granted = try queryIndex(grants, [grantCopy("k1", owner: true), grantCopy("k2", owner: false)])
+        // k3 and k4 share an id but grant on two keys: not one call, both reported.
+        let granted = try queryIndex(
+            grants,
+            [
+                grantCopy("k1", owner: true), grantCopy("k2", owner: false), grantCopy("k3", owner: true, shared: 9),
+                grantCopy("k4", owner: false, shared: 9, key: Q.key2),
+            ])
         let grantFindings = try granted.queue.read { db in try KeyChangeFindings.find(db, FindingsScope(db, window: .all)) }
-        XCTAssertEqual(grantFindings.map { $0.principal ?? "-" }, [Self.role])
-        XCTAssertEqual(grantFindings.map(\.eventIDs), [["k2"]])
+        XCTAssertEqual(grantFindings.map { $0.principal ?? "-" }, [Self.role, "AWSAccount: \(Self.callerAccount)", Self.role])
+        XCTAssertEqual(grantFindings.map(\.eventIDs), [["k2"], ["k3"], ["k4"]])
 
         // Without the caller's copies, the owner's are what is known: named by the account.
         let ownerOnly = try TempDir()
