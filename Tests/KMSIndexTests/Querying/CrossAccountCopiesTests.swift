@@ -55,15 +55,20 @@ final class CrossAccountCopiesTests: XCTestCase {
         queryRecord("r9", "Decrypt", "2024-03-01T13:00:00Z", requestParameters: Q.context(object: Q.log1)),
     ]
 
+    /// An index of `files` (name: records) ingested by the binary; its path and the index.
+    func ingested(_ dir: TempDir, _ files: [(String, [String])], _ options: [String] = []) throws -> (String, IndexDatabase) {
+        for (name, records) in files { try dir.write("logs/" + name, gzip(logFile(records))) }
+        let db = dir.path + "/i.sqlite"
+        let ingest = try runKMSIndex(["ingest", "-q"] + options + ["--db", db, dir.path + "/logs"])
+        XCTAssertEqual(ingest.status, 0, ingest.stderr)
+        return (db, try IndexDatabase.openForReading(path: db))
+    }
+
     func testWhoReadListsACallLoggedInBothAccountsOnce() throws {
         let dir = try TempDir()
-        try dir.write("logs/" + logPath(), gzip(logFile(Self.records)))
-        let db = dir.path + "/i.sqlite"
-        let ingest = try runKMSIndex(["ingest", "-q", "--db", db, dir.path + "/logs"])
-        XCTAssertEqual(ingest.status, 0, ingest.stderr)
+        let (db, index) = try ingested(dir, [(logPath(), Self.records)])
 
         // Every event is kept, and the two copies of a call share a read id: the sharedEventID.
-        let index = try IndexDatabase.openForReading(path: db)
         let reads = try whoRead(index, Q.log1).reads
         XCTAssertEqual(reads.map(\.eventID), ["a1", "a2", "b1", "b2", "c1", "r9"])
         XCTAssertEqual(
@@ -101,13 +106,13 @@ final class CrossAccountCopiesTests: XCTestCase {
         let getObject = S3ReadsTests.s3Event(
             "g1", "GetObject", "2024-03-01T10:00:01Z", bucket: "logs-bucket", key: S3ReadsTests.log1Key,
             identity: Self.callerIdentity("s1"), bytes: 1234)
-        try dir.write("logs/" + logPath(stamp: "20240301T0005Z", unique: "kms"), gzip(logFile(Self.records)))
-        try dir.write("logs/" + logPath(stamp: "20240301T0010Z", unique: "data"), gzip(logFile([getObject])))
-        let db = dir.path + "/i.sqlite"
-        let ingest = try runKMSIndex(["ingest", "-q", "--s3-reads", "auto", "--db", db, dir.path + "/logs"])
-        XCTAssertEqual(ingest.status, 0, ingest.stderr)
+        let (db, index) = try ingested(
+            dir,
+            [
+                (logPath(stamp: "20240301T0005Z", unique: "kms"), Self.records),
+                (logPath(stamp: "20240301T0010Z", unique: "data"), [getObject]),
+            ], ["--s3-reads", "auto"])
 
-        let index = try IndexDatabase.openForReading(path: db)
         let reads = try whoRead(index, Q.log1).reads
         XCTAssertEqual(reads.map(\.eventID), ["a1", "a2", "g1", "b1", "b2", "c1", "r9"])
         XCTAssertEqual(reads.prefix(3).map(\.readID), ["g1", "g1", "g1"])
@@ -132,11 +137,7 @@ final class CrossAccountCopiesTests: XCTestCase {
 
     func testACopyPairsOnlyWithTheOtherAccountsCopyOfTheSameCall() throws {
         let dir = try TempDir()
-        try dir.write("logs/" + logPath(), gzip(logFile(Self.strayCopies)))
-        let db = dir.path + "/i.sqlite"
-        let ingest = try runKMSIndex(["ingest", "-q", "--db", db, dir.path + "/logs"])
-        XCTAssertEqual(ingest.status, 0, ingest.stderr)
-        let index = try IndexDatabase.openForReading(path: db)
+        let (db, index) = try ingested(dir, [(logPath(), Self.strayCopies)])
         let reads = try whoRead(index, Q.log2).reads
         XCTAssertEqual(reads.map(\.eventID), ["h1", "h2", "m1"])
         XCTAssertEqual(reads.map { $0.readID ?? "-" }, ["-", "-", "-"])
