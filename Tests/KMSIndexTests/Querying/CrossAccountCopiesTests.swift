@@ -207,4 +207,41 @@ final class CrossAccountCopiesTests: XCTestCase {
         XCTAssertEqual(found.map { $0.principal ?? "-" }, ["AWSAccount: \(Self.callerAccount)"])
         XCTAssertEqual(found.map(\.events), [2])
     }
+
+    /// A surge of Decrypts by another account's role on the owner's key, logged in both
+    /// accounts, is one finding, the role's: the owner's copies, under the account, are the same
+    /// calls. With only the owner's copies the account surges; copies whose caller's copy is
+    /// missing still count.
+    func testADecryptSurgeLoggedInBothAccountsIsOneFinding() throws {
+        // Ten Decrypts a day for four days, then 1,200: each logged in both accounts.
+        var owners: [String] = [], callers: [String] = []
+        var n = 0
+        for day in 1...5 {
+            for i in 0..<(day == 5 ? 1_200 : 10) {
+                n += 1
+                let time = String(format: "2024-03-%02dT10:%02d:%02dZ", day, i / 60, i % 60)
+                let object = "arn:aws:s3:::data-lake/part-\(n).parquet"
+                owners.append(Self.copy(String(format: "o%05d", n), shared: n, at: time, owner: true, object: object))
+                callers.append(Self.copy(String(format: "c%05d", n), shared: n, at: time, owner: false, object: object))
+            }
+        }
+        func surges(_ records: [String]) throws -> [String] {
+            let dir = try TempDir()
+            let index = try queryIndex(dir, records)
+            return try index.queue.read { db in try DecryptSurgeFindings.find(db, FindingsScope(db, window: .all)) }
+                .map { "\($0.principal ?? "-") \($0.events) \($0.eventIDs.first ?? "-") \($0.eventIDs.count)" }
+        }
+        XCTAssertEqual(try surges(owners + callers), ["\(Self.role) 1200 c00041 20"])
+        XCTAssertEqual(try surges(callers), ["\(Self.role) 1200 c00041 20"])
+        XCTAssertEqual(try surges(owners), ["AWSAccount: \(Self.callerAccount) 1200 o00041 20"])
+        // The caller's copies of the first 150 calls of the day are missing: those 150 of the
+        // owner's copies are the account's own, not enough for a surge.
+        XCTAssertEqual(
+            try surges(owners + callers.enumerated().filter { $0.offset < 40 || $0.offset >= 190 }.map(\.element)),
+            ["\(Self.role) 1050 c00191 20"])
+        // 1,100 of them missing: the account's 1,100 surge too, named by their first.
+        XCTAssertEqual(
+            try surges(owners + callers.enumerated().filter { $0.offset < 40 || $0.offset >= 1_140 }.map(\.element)),
+            ["AWSAccount: \(Self.callerAccount) 1100 o00041 20"])
+    }
 }
