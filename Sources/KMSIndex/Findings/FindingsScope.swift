@@ -31,7 +31,10 @@ struct FindingsScope {
     /// The highest event id of the snapshot: the next watermark.
     var upperEventID: Int64
     /// The same for reads from S3 data events (`s3_reads r`), numbered apart from events.
-    var s3Condition: String
+    var s3Condition: String { s3Condition(on: "r") }
+    /// The same condition on `s3_reads` named `row`.
+    func s3Condition(on row: String) -> String { s3ConditionTemplate.replacingOccurrences(of: "{row}", with: row) }
+    private var s3ConditionTemplate: String
     var s3Arguments: [(any DatabaseValueConvertible)?]
     var upperS3ReadID: Int64
     /// String ids the checks compare with.
@@ -51,7 +54,7 @@ struct FindingsScope {
             let watermark: Int64 = marks?[0] ?? 0, s3Watermark: Int64 = marks?[1] ?? 0
             conditionTemplate = "{row}.id > ? AND {row}.id <= ?"
             arguments = [watermark, upperEventID]
-            s3Condition = "r.id > ? AND r.id <= ?"
+            s3ConditionTemplate = "{row}.id > ? AND {row}.id <= ?"
             s3Arguments = [s3Watermark, upperS3ReadID]
             // Events are numbered as they are indexed: the new ones are a range of row ids.
             days = try Int.fetchAll(
@@ -61,7 +64,7 @@ struct FindingsScope {
             windowStart = ms
             conditionTemplate = "{row}.id IN (SELECT event_id FROM event_uids WHERE event_time >= ?)"
             arguments = [ms]
-            s3Condition = "r.event_time >= ?"
+            s3ConditionTemplate = "{row}.event_time >= ?"
             s3Arguments = [ms]
             days = try Int.fetchAll(
                 db, sql: "SELECT DISTINCT day FROM usage_daily WHERE day >= ? ORDER BY 1",
@@ -69,7 +72,7 @@ struct FindingsScope {
         case .all:
             conditionTemplate = "1"
             arguments = []
-            s3Condition = "1"
+            s3ConditionTemplate = "1"
             s3Arguments = []
             days = try Int.fetchAll(db, sql: "SELECT DISTINCT day FROM usage_daily ORDER BY 1")
         }

@@ -70,7 +70,9 @@ enum LogReadSource: CaseIterable {
                 """
                 FROM s3_reads r JOIN s3_objects o ON o.id = r.object_id LEFT JOIN principals p ON p.id = r.principal_id
                 WHERE \(scope.s3Condition) AND \(Self.logFileSQL) AND \(FindingsScope.principalSQL) IS NOT NULL
-                """, scope.s3Arguments
+                  AND (p.type IS NOT 'AWSAccount' OR r.shared_event_uid IS NULL
+                       OR (r.shared_event_uid, r.object_id) NOT IN (\(Self.callersS3Copies(scope))))
+                """, scope.s3Arguments + scope.s3Arguments
             )
         }
     }
@@ -87,6 +89,14 @@ enum LogReadSource: CaseIterable {
         """
     }
 
+    /// The same for S3 reads logged in both accounts (the caller's and the bucket owner's).
+    static func callersS3Copies(_ scope: FindingsScope) -> String {
+        """
+        SELECT x.shared_event_uid, x.object_id FROM s3_reads x LEFT JOIN principals q ON q.id = x.principal_id
+        WHERE \(scope.s3Condition(on: "x")) AND x.shared_event_uid IS NOT NULL AND q.type IS NOT 'AWSAccount'
+        """
+    }
+
     /// Keeps the reads that succeeded, by others than the indexer's own principals (which read
     /// every log file: never a new reader).
     var successfulByOthers: String {
@@ -95,6 +105,35 @@ enum LogReadSource: CaseIterable {
 
     /// The source's table.
     var table: String { self == .kmsDecrypt ? "events" : "s3_reads" }
+
+    /// How many of the window's successful reads by `ids` (an account's callers as the key or
+    /// bucket owner logged them) `from` leaves out as the owner's copies of reads whose caller's
+    /// copy is in the window: reads of the account all the same, when asked whether it read
+    /// before the window.
+    func ownerCopiesLeftOut(_ db: Database, _ scope: FindingsScope, ids: [Int64]) throws -> Int {
+        guard !ids.isEmpty else { return 0 }
+        let list = ids.map(String.init).joined(separator: ",")
+        switch self {
+        case .kmsDecrypt:
+            return try Int.fetchOne(
+                db,
+                sql: """
+                    SELECT count(*) FROM events e JOIN principal_rows x ON x.id = e.principal_id
+                    WHERE \(scope.condition) AND e.principal_id IN (\(list)) AND e.event_name_sid = ? AND e.trail_id IS NOT NULL
+                      AND \(successfulByOthers) AND x.type IS 'AWSAccount' AND e.shared_event_uid IS NOT NULL
+                      AND (e.shared_event_uid, coalesce(e.object_id, 0)) IN (\(Self.callerCopies(scope)))
+                    """, arguments: StatementArguments(scope.arguments + [scope.decrypt] + scope.arguments + [scope.decrypt])) ?? 0
+        case .s3Read:
+            return try Int.fetchOne(
+                db,
+                sql: """
+                    SELECT count(*) FROM s3_reads r JOIN s3_objects o ON o.id = r.object_id JOIN principal_rows x ON x.id = r.principal_id
+                    WHERE \(scope.s3Condition) AND r.principal_id IN (\(list)) AND \(Self.logFileSQL)
+                      AND \(successfulByOthers) AND x.type IS 'AWSAccount' AND r.shared_event_uid IS NOT NULL
+                      AND (r.shared_event_uid, r.object_id) IN (\(Self.callersS3Copies(scope)))
+                    """, arguments: StatementArguments(scope.s3Arguments + scope.s3Arguments)) ?? 0
+        }
+    }
 
     /// The eventID (an S3 read's) or the event's row (a Decrypt's: `LogRead.withEventIDs` looks
     /// its eventID up), the object and the trail of the source's row `d`: read only for the
@@ -226,12 +265,15 @@ enum LogReadFindings {
         var logKeys: String?
         for count in try readCounts(db, scope) {
             if logKeys == nil { logKeys = try LogReadSource.logKeyIDs(db) }
-            var ever = 0
+            var ever = 0, inWindow = count.reads
             for source in LogReadSource.allCases {
                 ever += try source.readsEver(
                     db, principal: count.principal, decrypt: scope.decrypt, principals: lookup, logKeys: logKeys ?? "NULL")
+                if count.principal.hasPrefix(DecryptSurgeFindings.accountPrefix) {
+                    inWindow += try source.ownerCopiesLeftOut(db, scope, ids: try lookup.ids(count.principal))
+                }
             }
-            if ever <= count.reads { newOnes.append(count) }
+            if ever <= inWindow { newOnes.append(count) }
         }
         // The first reads of each, oldest first across both sources; within a source, as it lists them.
         let principals = newOnes.map(\.principal)

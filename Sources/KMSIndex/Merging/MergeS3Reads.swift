@@ -7,7 +7,7 @@ extension MergeStatements {
         ("event_time", nil), ("event_uid", nil), ("event_name_sid", "strings"), ("region_sid", "strings"),
         ("recipient_account_sid", "strings"), ("principal_id", "principals"), ("object_id", "s3_objects"),
         ("source_ip", nil), ("user_agent_id", "user_agents"), ("error_code_sid", "strings"), ("error_message", nil),
-        ("bytes", nil), ("source_file_id", "ledger_files"),
+        ("bytes", nil), ("source_file_id", "ledger_files"), ("shared_event_uid", nil),
     ]
     static let stagedS3ReadColumns: [(name: String, mappedBy: String?)] = [
         ("source_file_id", "ledger_files"), ("bucket_hash", nil),

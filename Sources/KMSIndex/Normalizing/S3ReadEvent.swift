@@ -2,6 +2,9 @@
 /// `SelectObjectContent`, or the source of `CopyObject` / `UploadPartCopy`.
 package struct S3ReadEvent: Sendable, Equatable {
     package var eventID: String
+    /// The id CloudTrail gives the records of one call delivered to two accounts (the caller's,
+    /// the bucket owner's).
+    package var sharedEventID: String?
     package var eventTimeMs: Int64
     package var eventName: String
     package var awsRegion: String?
@@ -80,6 +83,7 @@ package enum S3ReadNormalizer {
         if let out = record["additionalEventData"]?["bytesTransferredOut"]?.scalarText { event.bytes = Int64(out) }
         let fields = KMSRecordFields(record)
         EventNormalizer.fillPrincipal(&event.principal, fields.identity, credentialFromConsole: fields.credentialFromConsole)
+        event.sharedEventID = fields.sharedEventID.flatMap { $0.isEmpty ? nil : $0.text }
         return event
     }
 

@@ -30,7 +30,8 @@ struct ReadMerger {
     init(s3: [EventRow], hand: @escaping (EventRow) throws -> Void) {
         self.s3 = s3
         self.hand = hand
-        for (i, read) in s3.enumerated() {
+        Self.pairCopies(&self.s3)
+        for (i, read) in self.s3.enumerated() where !read.isOwnersS3Copy {
             // A read without a time or a caller pairs with nothing (a Decrypt without a caller
             // neither).
             guard let time = read.eventTimeMs, let caller = read.principalARN else { continue }
@@ -43,8 +44,9 @@ struct ReadMerger {
         if let t = row.eventTimeMs, let caller = row.principalARN,
             let best = unpaired[ReadKey(caller: caller, object: row.objectARN)]?.take(nearest: t)
         {
-            s3[best].readID = s3[best].eventID
-            row.readID = s3[best].eventID
+            let readID = s3[best].readID ?? s3[best].eventID
+            s3[best].readID = readID
+            row.readID = readID
         }
         if let shared = row.sharedEventID {
             if let position = heldByShared[shared] {
@@ -66,6 +68,38 @@ struct ReadMerger {
         }
         kms.append(row)
         if let t = row.eventTimeMs { try handOn(before: t - S3Reads.pairingWindowMs) }
+    }
+
+    /// S3 reads logged in both accounts (the caller's and the bucket owner's, under one
+    /// `sharedEventID`) are one read: both get the caller's record's eventID as `readID`, and the
+    /// owner's is marked, to be left out of a table and of the pairing with Decrypts. The owner's
+    /// is the one naming the caller as an `AWSAccount`, else the one delivered outside the
+    /// caller's account; a pair is two records of one object, each pairing once, and two that
+    /// cannot be told apart are both kept as they are.
+    static func pairCopies(_ s3: inout [EventRow]) {
+        var held: [String: Int] = [:]
+        for i in s3.indices {
+            guard let shared = s3[i].sharedEventID else { continue }
+            guard let j = held[shared] else {
+                held[shared] = i
+                continue
+            }
+            guard s3[j].objectARN == s3[i].objectARN, let owner = ownersCopy(of: j, i, in: s3) else { continue }
+            let caller = owner == i ? j : i
+            s3[caller].readID = s3[caller].eventID
+            s3[owner].readID = s3[caller].eventID
+            s3[owner].isOwnersS3Copy = true
+            held[shared] = nil
+        }
+    }
+
+    /// Which of two records of one S3 read is the bucket owner's, when they tell.
+    private static func ownersCopy(of a: Int, _ b: Int, in s3: [EventRow]) -> Int? {
+        func byAccount(_ i: Int) -> Bool { s3[i].principalType == "AWSAccount" }
+        if byAccount(a) != byAccount(b) { return byAccount(a) ? a : b }
+        let outside = (s3[a].loggedOutsideCallersAccount, s3[b].loggedOutsideCallersAccount)
+        if outside.0 != outside.1 { return outside.0 ? a : b }
+        return nil
     }
 
     /// Hands on every row left.

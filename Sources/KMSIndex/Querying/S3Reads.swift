@@ -45,7 +45,8 @@ package struct S3Reads {
                 SELECT r.event_time, n.text, r.event_uid, p.type, p.arn, p.role_arn, p.session_name, p.invoked_by,
                        c.text, r.error_message, r.source_ip, a.text, NULL, g.text,
                        \(OwnPrincipals.matches("r.principal_id")), p.on_behalf_of_user_id, p.identity_store_arn, p.account_id, p.principal_id, r.bytes,
-                       (SELECT b.arn || '/' || o.key FROM s3_objects o JOIN s3_buckets b ON b.id = o.bucket_id WHERE o.id = r.object_id)
+                       (SELECT b.arn || '/' || o.key FROM s3_objects o JOIN s3_buckets b ON b.id = o.bucket_id WHERE o.id = r.object_id),
+                       r.shared_event_uid, r.recipient_account_sid IS NOT (SELECT id FROM strings WHERE text = p.account_id)
                 FROM s3_reads r
                 JOIN strings n ON n.id = r.event_name_sid
                 LEFT JOIN principals p ON p.id = r.principal_id
@@ -55,13 +56,18 @@ package struct S3Reads {
                 WHERE \(condition)
                 ORDER BY r.event_time, r.id
                 """, arguments: StatementArguments(arguments))
+        // Ordered as `ReadMerger` orders rows, by time then eventID: by row id, reads of one time
+        // came in the order they were indexed, which differs between an index and its shards merged.
         return rows.map { row in
             var event = EventRow.stored(row)
             event.bytes = row[19]
             event.objectARN = row[20]
+            let shared: DatabaseValue = row[21]
+            if !shared.isNull { event.sharedEventID = EventUID.text(shared) }
+            event.loggedOutsideCallersAccount = row[22] ?? false
             event.source = "s3"
             return event
-        }
+        }.sorted { ($0.eventTimeMs ?? 0, $0.eventID) < ($1.eventTimeMs ?? 0, $1.eventID) }
     }
 
     /// KMS and S3 reads together, oldest first, paired (see `ReadMerger`); both lists in time

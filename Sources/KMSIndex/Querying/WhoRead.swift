@@ -52,6 +52,21 @@ package struct EventRow: Sendable, Equatable {
         set { shared.value = newValue }
     }
     private var shared = NotCompared<String?>(value: nil)
+    /// An S3 read delivered to another account than the caller's (the bucket owner's): of the
+    /// two records of a read logged in both accounts, the owner's when neither names the caller
+    /// as an `AWSAccount`. Not an output column.
+    var loggedOutsideCallersAccount: Bool {
+        get { outside.value }
+        set { outside.value = newValue }
+    }
+    private var outside = NotCompared<Bool>(value: false)
+    /// The bucket owner's record of an S3 read whose caller's record is listed too (`ReadMerger`
+    /// gives both one `readID`): a table shows the read once. Not an output column.
+    var isOwnersS3Copy: Bool {
+        get { ownersS3Copy.value }
+        set { ownersS3Copy.value = newValue }
+    }
+    private var ownersS3Copy = NotCompared<Bool>(value: false)
     /// The time in milliseconds, where the query knows it: how rows of both sources are
     /// ordered and paired, not part of what a row says.
     var eventTimeMs: Int64? {
@@ -91,9 +106,9 @@ package struct EventRow: Sendable, Equatable {
     package var result: String { errorCode ?? "OK" }
 
     /// The key owner's copy of a cross-account call whose caller's copy is listed too (the
-    /// owner's names the caller as an `AWSAccount`; `ReadMerger` gives both one `readID`): a
-    /// table shows the call once, as the caller's.
-    package var isOwnerCopy: Bool { source == "kms" && principalType == "AWSAccount" && readID != nil }
+    /// owner's names the caller as an `AWSAccount`; `ReadMerger` gives both one `readID`), or the
+    /// bucket owner's of an S3 read: a table shows the call once, as the caller's.
+    package var isOwnerCopy: Bool { (source == "kms" && principalType == "AWSAccount" && readID != nil) || isOwnersS3Copy }
 
     /// A row of stored columns in this order: time (ms), operation, uid, principal type, ARN,
     /// role ARN, session name, invoked by, error code, error message, source address, user

@@ -16,19 +16,20 @@ extension EventWriter {
     /// Inserts `read` unless an S3 read with its time and eventID is indexed; returns whether it was new.
     @discardableResult
     func insertS3Read(_ read: S3ReadEvent, fileID: Int64) throws -> Bool {
-        let uid: DatabaseValue = EventUID.uuidBytes(read.eventID).map { Data($0).databaseValue } ?? read.eventID.databaseValue
+        func stored(_ id: String) -> DatabaseValue { EventUID.uuidBytes(id).map { Data($0).databaseValue } ?? id.databaseValue }
         let ip: DatabaseValue = read.sourceIPAddress.map { StoredAddress.ipv4($0)?.databaseValue ?? $0.databaseValue } ?? .null
         let statement = try db.cachedStatement(
             sql: """
                 INSERT OR IGNORE INTO s3_reads (event_time, event_uid, event_name_sid, region_sid, recipient_account_sid, principal_id,
-                                                object_id, source_ip, user_agent_id, error_code_sid, error_message, bytes, source_file_id)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                                object_id, source_ip, user_agent_id, error_code_sid, error_message, bytes, source_file_id,
+                                                shared_event_uid)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
         try statement.execute(arguments: [
-            read.eventTimeMs, uid, try dimensions.string(read.eventName), try dimensions.string(read.awsRegion),
+            read.eventTimeMs, stored(read.eventID), try dimensions.string(read.eventName), try dimensions.string(read.awsRegion),
             try dimensions.string(read.recipientAccountID),
             try dimensions.principal(read.principal), try dimensions.object(read.objectARN), ip, try dimensions.userAgent(read.userAgent),
-            try dimensions.string(read.errorCode), read.errorMessage, read.bytes, fileID,
+            try dimensions.string(read.errorCode), read.errorMessage, read.bytes, fileID, read.sharedEventID.map(stored) ?? .null,
         ])
         if db.changesCount == 0 { return false }
         s3ReadsAdded += 1

@@ -164,12 +164,18 @@ final class CrossAccountCopiesTests: XCTestCase {
                     requestParameters: Q.context(object: Q.log2)),
                 Self.copy("d1", shared: 5, at: "2024-03-01T14:00:00Z", owner: true, object: Q.log2, error: denied),
                 Self.copy("d2", shared: 5, at: "2024-03-01T14:00:00Z", owner: false, object: Q.log2, error: denied),
+                // The caller's account's read whose own copy is not here: the account's, and new
+                // though its other copies (a1, b2) are left out.
+                Self.copy("e1", shared: 7, at: "2024-03-01T16:00:00Z", owner: true, session: "s3"),
             ])
         for window in [FindingsWindow.all, .sinceLastRun, .since(0)] {
             let found = try index.queue.read { db in try LogReadFindings.find(db, FindingsScope(db, window: window)) }
             let readers = found.filter { $0.kind == .newLogReader }.sorted { ($0.principal ?? "") < ($1.principal ?? "") }
-            XCTAssertEqual(readers.map { $0.principal ?? "-" }, ["AWSAccount: 555566667777", Q.alice, Self.role], "\(window)")
-            XCTAssertEqual(readers.map(\.events), [2, 1, 2], "\(window)")
+            XCTAssertEqual(
+                readers.map { $0.principal ?? "-" }, ["AWSAccount: \(Self.callerAccount)", "AWSAccount: 555566667777", Q.alice, Self.role],
+                "\(window)")
+            XCTAssertEqual(readers.map(\.events), [1, 2, 1, 2], "\(window)")
+            XCTAssertEqual(readers.first?.eventIDs, ["e1"], "\(window)")
             XCTAssertEqual(readers.last?.eventIDs, ["a2", "b1"], "\(window)")
             let denials = found.filter { $0.kind == .logReadDenied }
             XCTAssertEqual(denials.map { $0.principal ?? "-" }, [Self.role], "\(window)")

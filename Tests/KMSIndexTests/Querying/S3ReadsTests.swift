@@ -224,6 +224,81 @@ final class S3ReadsTests: XCTestCase {
         _ = try Maintenance.prune(dest, before: "2024-03-01T11:00:00Z")
         XCTAssertEqual(try whoReadRows(dest, Self.bucketKeysObject).count, 3)
     }
+
+    /// An S3 read logged in both accounts (the caller's and the bucket owner's, under one
+    /// `sharedEventID`) is one read: both records are kept, with one `read_id`; who-read's table
+    /// lists it once, as the caller's; a finding counts it once; the same after a merge of the
+    /// two accounts' shards.
+    func testAnS3ReadLoggedInBothAccountsIsOneRead() throws {
+        typealias C = CrossAccountCopiesTests
+        let key = "AWSLogs/111122223333/CloudTrail/us-west-2/2024/03/01/111122223333_CloudTrail_us-west-2_20240301T0000Z_x.json.gz"
+        let other = key.replacingOccurrences(of: "_x.json", with: "_y.json")
+        let object = "arn:aws:s3:::bk-logs/" + key
+        func copy(_ id: String, shared: Int, at time: String, owner: Bool, accountNamed: Bool = true, key: String = key) -> String {
+            let identity =
+                owner && accountNamed
+                ? C.ownerIdentity(account: C.callerAccount, principalID: "AROAAUDITOR:s1") : C.callerIdentity("s1")
+            var record = Self.s3Event(id, "GetObject", time, bucket: "bk-logs", key: key, identity: identity, bytes: 7)
+            record = record.replacingOccurrences(
+                of: #""eventID":"\#(id)""#, with: #""eventID":"\#(id)","sharedEventID":"\#(C.sharedID(shared))""#)
+            if !owner {
+                record = record.replacingOccurrences(
+                    of: #""recipientAccountId":"111122223333""#, with: #""recipientAccountId":"\#(C.callerAccount)""#)
+            }
+            return record
+        }
+        // x: the owner's record names the caller as an AWSAccount; y: both name the role, the
+        // owner's is delivered to the bucket's account; z: one id on two objects, not one read.
+        let ownerRecords = [
+            copy("x1", shared: 1, at: "2024-03-01T13:00:00Z", owner: true),
+            copy("y1", shared: 2, at: "2024-03-01T13:01:00Z", owner: true, accountNamed: false),
+            copy("z1", shared: 3, at: "2024-03-01T13:02:00Z", owner: true),
+        ]
+        let callerRecords = [
+            copy("x2", shared: 1, at: "2024-03-01T13:00:00Z", owner: false),
+            copy("y2", shared: 2, at: "2024-03-01T13:01:00Z", owner: false),
+            copy("z2", shared: 3, at: "2024-03-01T13:02:00Z", owner: false, key: other),
+        ]
+        let dir = try TempDir()
+        try dir.write("whole/" + logPath(stamp: "20240301T1305Z", unique: "owner"), gzip(logFile(ownerRecords)))
+        try dir.write(
+            "whole/" + logPath(account: C.callerAccount, stamp: "20240301T1305Z", unique: "caller"), gzip(logFile(callerRecords)))
+        let whole = dir.path + "/whole.sqlite"
+        let ingest = try runKMSIndex(["ingest", "-q", "--s3-reads", "all", "--db", whole, dir.path + "/whole"])
+        XCTAssertEqual(ingest.status, 0, ingest.stderr)
+        // The two accounts' logs in two shards, merged.
+        var shards: [String] = []
+        for account in ["111122223333", C.callerAccount] {
+            let shard = dir.path + "/\(account).sqlite"
+            let run = try runKMSIndex(["ingest", "-q", "--s3-reads", "all", "--db", shard, dir.path + "/whole/AWSLogs/" + account])
+            XCTAssertEqual(run.status, 0, run.stderr)
+            shards.append(shard)
+        }
+        let merged = dir.path + "/merged.sqlite"
+        let merge = try runKMSIndex(["merge", "-q", "--db", merged] + shards)
+        XCTAssertEqual(merge.status, 0, merge.stderr)
+
+        for db in [whole, merged] {
+            let json = try runKMSIndex(["who-read", "--db", db, object, "--format", "json"])
+            XCTAssertEqual(json.status, 0, json.stderr)
+            let rows = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
+            XCTAssertEqual(rows.map { $0["event_id"] as? String ?? "-" }, ["x1", "x2", "y1", "y2", "z1"], db)
+            XCTAssertEqual(rows.map { $0["read_id"] as? String ?? "-" }, ["x2", "x2", "y2", "y2", "-"], db)
+            // The table: one row per read, the caller's.
+            let table = try runKMSIndex(["who-read", "--db", db, object])
+            XCTAssertEqual(table.status, 0, table.stderr)
+            let lines = table.stdout.split(separator: "\n").filter { $0.hasPrefix("2024-") }
+            XCTAssertEqual(lines.count, 3, table.stdout)
+            XCTAssertEqual(lines.filter { $0.contains("role/Auditor (session s1)") }.count, 2, table.stdout)
+            XCTAssertEqual(lines.filter { $0.contains("AWSAccount") }.count, 1, table.stdout)
+            // A finding counts the read once, under the caller's record; z1's object alone is
+            // read by the account.
+            let index = try IndexDatabase.openForReading(path: db)
+            let readers = try index.queue.read { db in try LogReadFindings.find(db, FindingsScope(db, window: .all)) }
+                .filter { $0.kind == .newLogReader }
+            XCTAssertEqual(readers.map { "\($0.principal ?? "-") \($0.events)" }, ["AWSAccount: \(C.callerAccount) 1", "\(C.role) 4"], db)
+        }
+    }
 }
 
 /// Every table's rows with ids replaced by what they name, sorted: two indexes built in
