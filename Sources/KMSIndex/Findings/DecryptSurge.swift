@@ -107,7 +107,7 @@ enum DecryptSurgeFindings {
         var paired: Set<Int64> = []
         try statement.forEachRow(["[\(ids)]", start, end, decrypt]) { row in
             let day = FindingsScope.day(sqlite3_column_int64(row, 0))
-            let ownerCopy = sqlite3_column_int64(row, 2) != 0 && sqlite3_column_type(row, 3) == SQLITE_BLOB
+            let ownerCopy = sqlite3_column_int64(row, 2) != 0 && sqlite3_column_type(row, 3) != SQLITE_NULL
             if ownerCopy, try callersCopies.contains(CallersCopies.Call(row, shared: 3, object: 4), on: day) {
                 if day == days.upperBound { paired.insert(sqlite3_column_int64(row, 1)) }
             } else {
@@ -199,7 +199,7 @@ final class CallersCopies {
             let statement = try db.makeStatement(
                 sql: """
                     SELECT e.shared_event_uid, coalesce(e.object_id, 0) FROM \(events.from)
-                    WHERE \(events.where) AND e.event_name_sid = ?3 AND typeof(e.shared_event_uid) = 'blob'
+                    WHERE \(events.where) AND e.event_name_sid = ?3 AND e.shared_event_uid IS NOT NULL
                       AND (SELECT type FROM principal_rows WHERE id = e.principal_id) IS NOT 'AWSAccount'
                     """)
             var calls = Set<Call>()

@@ -111,8 +111,7 @@ enum LogReadSource: CaseIterable {
     /// copy is in the window: reads of the account all the same, when asked whether it read
     /// before the window.
     func ownerCopiesLeftOut(_ db: Database, _ scope: FindingsScope, ids: [Int64]) throws -> Int {
-        guard !ids.isEmpty else { return 0 }
-        let list = ids.map(String.init).joined(separator: ",")
+        guard let list = Self.sqlList(ids) else { return 0 }
         switch self {
         case .kmsDecrypt:
             return try Int.fetchOne(
@@ -193,9 +192,7 @@ enum LogReadSource: CaseIterable {
     /// is `logKeyIDs`, read once for all principals: read again for each, it was a pass over
     /// `activity_totals` per principal (quadratic when both are many).
     func readsEver(_ db: Database, principal: String, decrypt: Int64, principals: PrincipalIDLookup, logKeys: String) throws -> Int {
-        let ids = try principals.ids(principal)
-        guard !ids.isEmpty else { return 0 }
-        let list = ids.map(String.init).joined(separator: ",")
+        guard let list = Self.sqlList(try principals.ids(principal)) else { return 0 }
         switch self {
         case .kmsDecrypt:
             // `callers` is keyed by key then caller: the keys that protect logs are few, so each
@@ -217,6 +214,9 @@ enum LogReadSource: CaseIterable {
                     """) ?? 0
         }
     }
+
+    /// Row ids as an SQL list; nil for none.
+    static func sqlList(_ ids: [Int64]) -> String? { ids.isEmpty ? nil : ids.map(String.init).joined(separator: ",") }
 
     /// The keys of events that name a trail (those that protect log files), as an SQL list.
     static func logKeyIDs(_ db: Database) throws -> String {
