@@ -42,6 +42,9 @@ extension KMSIndexCommand {
                 let query = PrincipalReads(db)
                 guard try !query.principalIDs(principal).isEmpty else { return false }
                 try query.forEachRead(principal: principal, filter: filter) { read in
+                    // A read logged in both accounts whose two records are the principal's is one
+                    // row of the table, as in who-read's (JSON, CSV and TSV keep both).
+                    if forTerminal, read.isOwnerCopy { return }
                     if !showAll, read.ownRead {
                         if let pair = read.readID { hiddenPairs.insert(pair) } else { hiddenAlone += 1 }
                         return

@@ -291,6 +291,13 @@ final class S3ReadsTests: XCTestCase {
             XCTAssertEqual(lines.count, 3, table.stdout)
             XCTAssertEqual(lines.filter { $0.contains("role/Auditor (session s1)") }.count, 2, table.stdout)
             XCTAssertEqual(lines.filter { $0.contains("AWSAccount") }.count, 1, table.stdout)
+            // `reads` of the role: both of y's records are the role's, one row of the table.
+            let reads = try runKMSIndex(["reads", "--db", db, "--principal", C.role])
+            XCTAssertEqual(reads.status, 0, reads.stderr)
+            XCTAssertEqual(reads.stdout.split(separator: "\n").filter { $0.hasPrefix("2024-") }.count, 3, reads.stdout)
+            let readsJSON = try runKMSIndex(["reads", "--db", db, "--principal", C.role, "--format", "json"])
+            let readRows = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(readsJSON.stdout.utf8)) as? [[String: Any]])
+            XCTAssertEqual(readRows.map { $0["event_id"] as? String ?? "-" }, ["x2", "y1", "y2", "z2"], db)
             // A finding counts the read once, under the caller's record; z1's object alone is
             // read by the account.
             let index = try IndexDatabase.openForReading(path: db)
