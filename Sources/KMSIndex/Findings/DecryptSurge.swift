@@ -33,7 +33,7 @@ enum DecryptSurgeFindings {
                 let ids = try principals.ids(principal).map(String.init).joined(separator: ",")
                 var history = [Int](repeating: 0, count: day - from)
                 var paired: Set<Int64> = []
-                if principal.hasPrefix(accountPrefix) {
+                if principal.hasPrefix(FindingsScope.accountPrefix) {
                     // The key owner's copies: the calls whose caller's copy is in the index are
                     // counted under the caller.
                     let own = try callsLessCallersCopies(
@@ -80,9 +80,6 @@ enum DecryptSurgeFindings {
         }
         return findings
     }
-
-    /// How `FindingsScope.principalSQL` names the key owner's copies of another account's calls.
-    static let accountPrefix = "AWSAccount: "
 
     /// The Decrypts of `ids` (the key owner's copies of another account's calls, named as the
     /// account) per day of `days`, less the copies whose caller's copy is in the index: KMS logs

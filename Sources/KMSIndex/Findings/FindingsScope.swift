@@ -91,6 +91,10 @@ struct FindingsScope {
                  CASE WHEN p.type = 'AWSAccount' THEN 'AWSAccount: ' || p.account_id END, p.invoked_by, p.principal_id, p.type)
         """
 
+    /// How `principalSQL` begins the name of the key or bucket owner's copies of another
+    /// account's calls.
+    static let accountPrefix = "AWSAccount: "
+
 }
 
 /// The principal rows a principal (as `FindingsScope.principalSQL` makes it) stands for, for

@@ -52,8 +52,12 @@ enum LogReadSource: CaseIterable {
     var row: String { self == .kmsDecrypt ? "e" : "r" }
 
     /// `FROM … WHERE …` of the window's reads of log files whose caller has a name
-    /// (`FindingsScope.principalSQL`, as `p`), with its arguments.
-    func from(_ scope: FindingsScope) -> (sql: String, arguments: [(any DatabaseValueConvertible)?]) {
+    /// (`FindingsScope.principalSQL`, as `p`), with its arguments: less the key or bucket owner's
+    /// copies of reads whose caller's copy is in the window, or (`ownerCopies`) those only.
+    func from(_ scope: FindingsScope, ownerCopies: Bool = false) -> (sql: String, arguments: [(any DatabaseValueConvertible)?]) {
+        // Both sides are never NULL here (the callers' copies have an id and an object), so
+        // NOT is the complement; the subquery runs only for an AWSAccount's copy with an id.
+        let kept = ownerCopies ? "" : "NOT "
         switch self {
         case .kmsDecrypt:
             return (
@@ -61,8 +65,8 @@ enum LogReadSource: CaseIterable {
                 FROM events e LEFT JOIN principals p ON p.id = e.principal_id
                 WHERE \(scope.condition) AND e.event_name_sid = ? AND e.trail_id IS NOT NULL
                   AND \(FindingsScope.principalSQL) IS NOT NULL
-                  AND (p.type IS NOT 'AWSAccount' OR e.shared_event_uid IS NULL
-                       OR (e.shared_event_uid, coalesce(e.object_id, 0)) NOT IN (\(Self.callerCopies(scope))))
+                  AND \(kept)(p.type IS 'AWSAccount' AND e.shared_event_uid IS NOT NULL
+                       AND (e.shared_event_uid, coalesce(e.object_id, 0)) IN (\(Self.callerCopies(scope))))
                 """, scope.arguments + [scope.decrypt] + scope.arguments + [scope.decrypt]
             )
         case .s3Read:
@@ -70,8 +74,8 @@ enum LogReadSource: CaseIterable {
                 """
                 FROM s3_reads r JOIN s3_objects o ON o.id = r.object_id LEFT JOIN principals p ON p.id = r.principal_id
                 WHERE \(scope.s3Condition) AND \(Self.logFileSQL) AND \(FindingsScope.principalSQL) IS NOT NULL
-                  AND (p.type IS NOT 'AWSAccount' OR r.shared_event_uid IS NULL
-                       OR (r.shared_event_uid, r.object_id) NOT IN (\(Self.callersS3Copies(scope))))
+                  AND \(kept)(p.type IS 'AWSAccount' AND r.shared_event_uid IS NOT NULL
+                       AND (r.shared_event_uid, r.object_id) IN (\(Self.callersS3Copies(scope))))
                 """, scope.s3Arguments + scope.s3Arguments
             )
         }
@@ -112,26 +116,10 @@ enum LogReadSource: CaseIterable {
     /// before the window.
     func ownerCopiesLeftOut(_ db: Database, _ scope: FindingsScope, ids: [Int64]) throws -> Int {
         guard let list = Self.sqlList(ids) else { return 0 }
-        switch self {
-        case .kmsDecrypt:
-            return try Int.fetchOne(
-                db,
-                sql: """
-                    SELECT count(*) FROM events e JOIN principal_rows x ON x.id = e.principal_id
-                    WHERE \(scope.condition) AND e.principal_id IN (\(list)) AND e.event_name_sid = ? AND e.trail_id IS NOT NULL
-                      AND \(successfulByOthers) AND x.type IS 'AWSAccount' AND e.shared_event_uid IS NOT NULL
-                      AND (e.shared_event_uid, coalesce(e.object_id, 0)) IN (\(Self.callerCopies(scope)))
-                    """, arguments: StatementArguments(scope.arguments + [scope.decrypt] + scope.arguments + [scope.decrypt])) ?? 0
-        case .s3Read:
-            return try Int.fetchOne(
-                db,
-                sql: """
-                    SELECT count(*) FROM s3_reads r JOIN s3_objects o ON o.id = r.object_id JOIN principal_rows x ON x.id = r.principal_id
-                    WHERE \(scope.s3Condition) AND r.principal_id IN (\(list)) AND \(Self.logFileSQL)
-                      AND \(successfulByOthers) AND x.type IS 'AWSAccount' AND r.shared_event_uid IS NOT NULL
-                      AND (r.shared_event_uid, r.object_id) IN (\(Self.callersS3Copies(scope)))
-                    """, arguments: StatementArguments(scope.s3Arguments + scope.s3Arguments)) ?? 0
-        }
+        let (from, arguments) = from(scope, ownerCopies: true)
+        return try Int.fetchOne(
+            db, sql: "SELECT count(*) \(from) AND \(row).principal_id IN (\(list)) AND \(successfulByOthers)",
+            arguments: StatementArguments(arguments)) ?? 0
     }
 
     /// The eventID (an S3 read's) or the event's row (a Decrypt's: `LogRead.withEventIDs` looks
@@ -269,7 +257,7 @@ enum LogReadFindings {
             for source in LogReadSource.allCases {
                 ever += try source.readsEver(
                     db, principal: count.principal, decrypt: scope.decrypt, principals: lookup, logKeys: logKeys ?? "NULL")
-                if count.principal.hasPrefix(DecryptSurgeFindings.accountPrefix) {
+                if count.principal.hasPrefix(FindingsScope.accountPrefix) {
                     inWindow += try source.ownerCopiesLeftOut(db, scope, ids: try lookup.ids(count.principal))
                 }
             }

@@ -54,10 +54,10 @@ package struct S3Reads {
                 LEFT JOIN user_agents a ON a.id = r.user_agent_id
                 LEFT JOIN strings g ON g.id = r.region_sid
                 WHERE \(condition)
-                ORDER BY r.event_time, r.id
                 """, arguments: StatementArguments(arguments))
-        // Ordered as `ReadMerger` orders rows, by time then eventID: by row id, reads of one time
-        // came in the order they were indexed, which differs between an index and its shards merged.
+        // Ordered as `ReadMerger` orders rows, by time then eventID (by row id, reads of one time
+        // came in the order they were indexed, which differs between an index and its shards
+        // merged), here rather than by SQLite: the eventID is text only once read.
         return rows.map { row in
             var event = EventRow.stored(row)
             event.bytes = row[19]

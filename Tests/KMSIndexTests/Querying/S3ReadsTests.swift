@@ -225,6 +225,41 @@ final class S3ReadsTests: XCTestCase {
         XCTAssertEqual(try whoReadRows(dest, Self.bucketKeysObject).count, 3)
     }
 
+    /// A `sharedEventID` that is empty, not a string or shared by a third record of the same
+    /// object pairs nothing it should not: every read is kept and listed, and the pair stays one.
+    func testOddSharedEventIDsPairNothingElse() throws {
+        let key = "AWSLogs/111122223333/CloudTrail/us-west-2/2024/03/01/f3.json.gz"
+        func read(_ id: String, _ time: String, shared: String) -> String {
+            Self.s3Event(id, "GetObject", time, bucket: "bk-logs", key: key, identity: Q.reader("s1"))
+                .replacingOccurrences(of: #""eventID":"\#(id)""#, with: #""eventID":"\#(id)","sharedEventID":\#(shared)"#)
+        }
+        let owner = CrossAccountCopiesTests.ownerIdentity(account: "111122223333", principalID: "AROAREADER:s1")
+        let records = [
+            read("e1", "2024-03-01T14:00:00Z", shared: #""""#),
+            read("e2", "2024-03-01T14:00:00Z", shared: #""""#),
+            read("n1", "2024-03-01T14:00:01Z", shared: "42"),
+            read("n2", "2024-03-01T14:00:01Z", shared: "{\"a\":1}"),
+            read("p1", "2024-03-01T14:00:02Z", shared: #""5ea7ed00-0000-4000-8000-000000000009""#),
+            Self.s3Event("p2", "GetObject", "2024-03-01T14:00:02Z", bucket: "bk-logs", key: key, identity: owner)
+                .replacingOccurrences(
+                    of: #""eventID":"p2""#, with: #""eventID":"p2","sharedEventID":"5ea7ed00-0000-4000-8000-000000000009""#),
+            read("p3", "2024-03-01T14:00:02Z", shared: #""5ea7ed00-0000-4000-8000-000000000009""#),
+        ]
+        let dir = try TempDir()
+        try dir.write("logs/" + logPath(stamp: "20240301T1405Z", unique: "odd"), gzip(logFile(records)))
+        let index = try makeIndex(dir)
+        var options = IngestOptions(paths: [dir.path + "/logs"])
+        options.s3Reads = .all
+        let summary = try Ingester(database: index, options: options).run()
+        XCTAssertEqual(summary.filesFailed, 0)
+        XCTAssertEqual(summary.s3ReadsAdded, 7)
+        let reads = try whoRead(index, "arn:aws:s3:::bk-logs/" + key).reads
+        XCTAssertEqual(reads.map(\.eventID), ["e1", "e2", "n1", "n2", "p1", "p2", "p3"])
+        // Only p1 and p2 pair (the first of the role's records with the account's); p3 stays alone.
+        XCTAssertEqual(reads.map { $0.readID ?? "-" }, ["-", "-", "-", "-", "p1", "p1", "-"])
+        XCTAssertEqual(reads.filter(\.isOwnerCopy).map(\.eventID), ["p2"])
+    }
+
     /// An S3 read logged in both accounts (the caller's and the bucket owner's, under one
     /// `sharedEventID`) is one read: both records are kept, with one `read_id`; who-read's table
     /// lists it once, as the caller's; a finding counts it once; the same after a merge of the
