@@ -14,14 +14,21 @@ public struct GroundTruthRead: Codable, Equatable, Sendable {
     public var onBehalfOfUserID: String?
     /// The record's `errorCode` when the call failed (for example "AccessDenied").
     public var errorCode: String?
+    /// The record's `sharedEventID`: a call logged in two accounts has two records naming one
+    /// object with the same one (who-read gives them one `read_id`). Absent from the file when nil.
+    public var sharedEventID: String?
 
     /// A read with the given fields.
-    public init(eventTime: String, eventID: String, principalArn: String?, onBehalfOfUserID: String? = nil, errorCode: String?) {
+    public init(
+        eventTime: String, eventID: String, principalArn: String?, onBehalfOfUserID: String? = nil, errorCode: String?,
+        sharedEventID: String? = nil
+    ) {
         self.eventTime = eventTime
         self.eventID = eventID
         self.principalArn = principalArn
         self.onBehalfOfUserID = onBehalfOfUserID
         self.errorCode = errorCode
+        self.sharedEventID = sharedEventID
     }
 
     enum CodingKeys: String, CodingKey {
@@ -30,6 +37,7 @@ public struct GroundTruthRead: Codable, Equatable, Sendable {
         case principalArn = "principal_arn"
         case onBehalfOfUserID = "on_behalf_of_user_id"
         case errorCode = "error_code"
+        case sharedEventID = "shared_event_id"
     }
 }
 
@@ -200,6 +208,8 @@ struct KMSRecordFacts: Sendable {
     var decryptedS3Arn: String?
     /// `userIdentity.onBehalfOf.userId`, if any.
     var onBehalfOfUserID: String?
+    /// `sharedEventID`, if any.
+    var sharedEventID: String?
 }
 
 /// One line of `ground-truth-reads.ndjson`.
@@ -307,7 +317,8 @@ struct GroundTruthCollector {
                     object: arn, timeMs: facts.timeMs,
                     GroundTruthRead(
                         eventTime: facts.eventTime, eventID: facts.eventID, principalArn: facts.principalArn,
-                        onBehalfOfUserID: facts.onBehalfOfUserID, errorCode: facts.errorCode))
+                        onBehalfOfUserID: facts.onBehalfOfUserID, errorCode: facts.errorCode,
+                        sharedEventID: facts.sharedEventID))
             }
             return
         }
@@ -316,7 +327,8 @@ struct GroundTruthCollector {
         if facts.eventName == "Decrypt", let arn = facts.decryptedS3Arn {
             let read = GroundTruthRead(
                 eventTime: facts.eventTime, eventID: facts.eventID,
-                principalArn: facts.principalArn, onBehalfOfUserID: facts.onBehalfOfUserID, errorCode: facts.errorCode)
+                principalArn: facts.principalArn, onBehalfOfUserID: facts.onBehalfOfUserID, errorCode: facts.errorCode,
+                sharedEventID: facts.sharedEventID)
             reads[arn, default: []].append((facts.timeMs, read))
         }
     }

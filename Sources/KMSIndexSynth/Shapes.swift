@@ -17,11 +17,17 @@ import Foundation
 ///   files of about 90% KMS records: about 9 million KMS events and a million objects read,
 ///   about 14 GB. Written streaming (memory stays flat); its reads are listed in
 ///   `ground-truth-reads.ndjson` rather than in `ground-truth.json`.
+/// - `organization`: as `cadence`, from one organization trail (`AWSLogs/o-…/ACCOUNT/…`) whose
+///   log bucket and key are the first account's, as an organization's log archive account keeps
+///   them, while the roles that read the log files live in another account (a security
+///   account's log pipeline and auditors): each such read is a cross-account Decrypt, logged in
+///   both accounts with one `sharedEventID`.
 public enum SynthShape: String, CaseIterable, Sendable, Equatable {
     case `default`
     case cadence
     case churn
     case year
+    case organization
 
     /// How the shape's files are sized and filled.
     var profile: ShapeProfile {
@@ -32,6 +38,10 @@ public enum SynthShape: String, CaseIterable, Sendable, Equatable {
             return ShapeProfile(
                 sizing: .lognormal(median: 120_000, sigma: 1.1, cap: 48_000_000), kmsShare: 0.15,
                 freshTailShare: 0.35, streaming: true)
+        case .organization:
+            return ShapeProfile(
+                sizing: .lognormal(median: 120_000, sigma: 1.1, cap: 48_000_000), kmsShare: 0.15,
+                freshTailShare: 0.35, streaming: true, logReadersElsewhere: true)
         case .churn:
             return ShapeProfile(
                 sizing: .lognormal(median: 120_000, sigma: 1.1, cap: 48_000_000), kmsShare: 0.15,
@@ -49,12 +59,15 @@ public enum SynthShape: String, CaseIterable, Sendable, Equatable {
         switch self {
         case .default:
             return (2, ["us-east-1", "eu-west-1"], 24, 2)
-        case .cadence, .churn:
+        case .cadence, .churn, .organization:
             return (4, ["us-east-1", "eu-west-1", "us-west-2", "ap-northeast-1"], 288, 1)
         case .year:
             return (4, ["us-east-1", "eu-west-1", "ap-southeast-2"], 288, 400)
         }
     }
+
+    /// The organization of the `organization` shape's trail.
+    public static let organizationID = "o-a1b2c3d4e5"
 
     /// Options for this shape. With `targetUncompressedBytes` and no `days`, a shape other than
     /// `default` chooses the number of days that comes nearest the target at its own file sizes
@@ -74,7 +87,7 @@ public enum SynthShape: String, CaseIterable, Sendable, Equatable {
         return SynthOptions(
             seed: seed, accounts: layout.accounts, regions: layout.regions, days: chosenDays,
             filesPerDay: layout.filesPerDay, startDate: startDate, targetUncompressedBytes: targetUncompressedBytes,
-            shape: self)
+            organizationID: self == .organization ? Self.organizationID : nil, shape: self)
     }
 }
 
@@ -107,6 +120,9 @@ struct ShapeProfile {
     /// Reads go to `ground-truth-reads.ndjson` as they are written, and duplicates are known by
     /// construction instead of by remembering every eventID: memory stays flat.
     var streamingTruth = false
+    /// The roles that read log files (the log pipeline, auditors) live in another account than
+    /// the trail's key: each read is logged in both accounts (`RecordFactory.logFileRead`).
+    var logReadersElsewhere = false
 
     /// The average uncompressed bytes of one day's log files, for choosing days from a size.
     func expectedBytesPerDay(streams: Int, regionsPerAccount: Int, filesPerDay: Int) -> Double {

@@ -89,7 +89,7 @@ struct SynthCommand: ParsableCommand {
             options.regions = regions.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
         }
         if let filesPerDay { options.filesPerDay = filesPerDay }
-        options.organizationID = org
+        if let org { options.organizationID = org }
         options.estateSeed = estateSeed
         options.signDigests = signDigests
         options.s3DataEvents = s3DataEvents

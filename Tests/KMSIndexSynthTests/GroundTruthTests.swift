@@ -30,7 +30,7 @@ final class GroundTruthTests: XCTestCase {
             expected[arn, default: [:]][id] = GroundTruthRead(
                 eventTime: try XCTUnwrap(record["eventTime"] as? String), eventID: id, principalArn: principal,
                 onBehalfOfUserID: record.string(at: "userIdentity", "onBehalfOf", "userId"),
-                errorCode: record["errorCode"] as? String)
+                errorCode: record["errorCode"] as? String, sharedEventID: record["sharedEventID"] as? String)
         }
         XCTAssertEqual(Set(truth.objects.keys), Set(expected.keys))
         for (arn, reads) in truth.objects {

@@ -9,7 +9,9 @@ import XCTest
 final class ShapeTests: XCTestCase {
     /// The shapes the benchmarks measure: losing one must be a decision, not an accident.
     func testTheShapesAreAllThere() {
-        XCTAssertEqual(SynthShape.allCases.map(\.rawValue), ["default", "cadence", "churn", "year"])
+        XCTAssertEqual(SynthShape.allCases.map(\.rawValue), ["default", "cadence", "churn", "year", "organization"])
+        XCTAssertEqual(SynthShape.organization.options().organizationID, SynthShape.organizationID)
+        XCTAssertNil(SynthShape.cadence.options().organizationID)
         XCTAssertEqual(SynthShape.default.options(seed: 1), SynthOptions())
         XCTAssertEqual(SynthShape.cadence.options().filesPerDay, 288)
         XCTAssertEqual(SynthShape.cadence.options().accounts * SynthShape.cadence.options().regions.count, 16)
@@ -62,6 +64,47 @@ final class ShapeTests: XCTestCase {
         // ...and about a quarter of Decrypts naming an object not seen before.
         XCTAssertEqual(stats.firstSeenObjectShare, 0.25, accuracy: 0.08)
         try Self.checkTruth(truth, tree)
+    }
+
+    /// An organization trail whose log files are read from another account than the key's: each
+    /// such Decrypt is in the reader's account's log and in the key owner's, as AWS logs a
+    /// cross-account call (one requestID and sharedEventID, the caller an `AWSAccount` there).
+    func testOrganization() throws {
+        let (truth, tree) = try TreeCache.shared.tree(Self.small(.organization))
+        let stats = try ShapeStatistics(tree)
+        XCTAssertEqual(truth.shape, "organization")
+        XCTAssertTrue(tree.logFiles.allSatisfy { $0.path.hasPrefix("AWSLogs/\(SynthShape.organizationID)/") })
+        XCTAssertEqual(stats.kmsShare, 0.15, accuracy: 0.04)
+        var logReads: [String: [[String: Any]]] = [:]
+        var seen = Set<String>()
+        for (_, record) in tree.kmsRecords where record["eventName"] as? String == "Decrypt" {
+            guard record.string(at: "requestParameters", "encryptionContext", "aws:cloudtrail:arn") != nil,
+                let shared = record["sharedEventID"] as? String,
+                seen.insert(record["eventID"] as? String ?? "").inserted  // a record delivered twice counts once
+            else { continue }
+            logReads[shared, default: []].append(record)
+        }
+        XCTAssertGreaterThan(logReads.count, 100)
+        for (shared, copies) in logReads {
+            XCTAssertEqual(copies.count, 2, shared)
+            guard let caller = copies.first(where: { $0.string(at: "userIdentity", "type") != "AWSAccount" }),
+                let owner = copies.first(where: { $0.string(at: "userIdentity", "type") == "AWSAccount" })
+            else {
+                XCTFail("\(shared): no caller's and owner's copies")
+                continue
+            }
+            XCTAssertEqual(caller["requestID"] as? String, owner["requestID"] as? String)
+            XCTAssertEqual(caller["eventTime"] as? String, owner["eventTime"] as? String)
+            XCTAssertNotEqual(caller["eventID"] as? String, owner["eventID"] as? String)
+            XCTAssertEqual(owner.string(at: "userIdentity", "type"), "AWSAccount")
+            XCTAssertEqual(owner.string(at: "userIdentity", "accountId"), caller["recipientAccountId"] as? String)
+            XCTAssertNotEqual(caller["recipientAccountId"] as? String, owner["recipientAccountId"] as? String)
+            XCTAssertEqual(caller.string(at: "userIdentity", "type"), "AssumedRole")
+        }
+        try Self.checkTruth(truth, tree)
+        // The ground truth keeps the sharedEventID of both records.
+        let shared = truth.objects.values.joined().compactMap(\.sharedEventID)
+        XCTAssertTrue(Set(logReads.keys).isSubset(of: Set(shared)))
     }
 
     func testYear() throws {

@@ -133,7 +133,8 @@ extension RecordFactory {
             eventID: eventID, eventName: call.request.eventName, timeMs: call.time,
             eventTime: UTCTime.iso8601(call.time, fractional: call.fractional),
             principalArn: call.identity?.principalArn, errorCode: call.error?.code,
-            decryptedS3Arn: call.request.decryptedS3Arn, onBehalfOfUserID: call.identity?.onBehalfOf?.userID)
+            decryptedS3Arn: call.request.decryptedS3Arn, onBehalfOfUserID: call.identity?.onBehalfOf?.userID,
+            sharedEventID: call.sharedEventID)
         let failed = call.error != nil
         let seed = call.style == .seed
         let contextFirst = seed && !call.seedKeyIDFirst

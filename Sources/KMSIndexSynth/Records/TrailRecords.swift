@@ -73,12 +73,19 @@ extension RecordFactory {
     /// Seed flow 3: somebody reads a log file; S3 calls Decrypt under the reader's identity.
     /// Some readers are refused.
     /// With `dataEvent`, the read is in the S3 data events too: a GetObject by the same caller,
-    /// the moment before.
-    func logFileRead(_ trail: Trail, objectKey: String, at time: Int64, ingest: Bool, dataEvent: Bool = false) {
+    /// the moment before. With `readerAccount` (not the key's), the reader is a role of that
+    /// account, and the call is logged in both accounts (`crossAccountLogFileRead`).
+    func logFileRead(
+        _ trail: Trail, objectKey: String, at time: Int64, ingest: Bool, dataEvent: Bool = false, readerAccount: Account? = nil
+    ) {
         let owner = estate.accounts[trail.ownerIndex]
         let context = logContext(trail, objectKey: objectKey)
         let home = owner.region(trail.homeRegion)
         let place = StreamPlace(account: owner, region: home)
+        if let reader = readerAccount, reader.index != owner.index {
+            crossAccountLogFileRead(trail, context: context, reader: reader, at: time, ingest: ingest)
+            return
+        }
         if !ingest && rng.chance(0.2) {
             // The seed's reader: an IAM user signed in to the console.
             let user = owner.user(.cloudtrailAdmin)
@@ -117,6 +124,25 @@ extension RecordFactory {
                 place, at: time - 1000, identity: identity, bucket: estate.logBucket, key: objectKey, put: false,
                 kmsKey: trail.key, listed: true, error: denied ? "AccessDenied" : nil, pairedDecrypt: denied ? nil : decrypt)
         }
+    }
+
+    /// A log file read by a role of `reader`, another account than the key's: S3's Decrypt is
+    /// logged in the reader's account (its record first) and in the key owner's, where the caller
+    /// is an `AWSAccount`, with one requestID and sharedEventID, as `crossAccountCall` writes it.
+    func crossAccountLogFileRead(_ trail: Trail, context: EncryptionContext, reader: Account, at time: Int64, ingest: Bool) {
+        let place = StreamPlace(account: reader, region: reader.region(trail.homeRegion))
+        let identity = ids.randomRoleSession(reader, ingest ? .logIngest : .securityAudit, at: time, rng: &rng)
+        var call = serviceCall(
+            .decrypt(keyID: nil, context: context), place, at: time, identity: identity, key: trail.key, via: "s3.amazonaws.com")
+        call.requestID = rng.uuid()
+        call.sharedEventID = rng.uuid()
+        emitKMS(call)
+
+        var ownerCopy = call
+        ownerCopy.identity = ids.awsAccount(callerAccountID: reader.id, principalID: identity.principalID ?? "")
+        ownerCopy.recipient = estate.accounts[trail.ownerIndex].id
+        ownerCopy.eventID = nil
+        emitKMS(ownerCopy)
     }
 
     /// Reads of a copy of the log file kept in the Bucket Keys bucket of the trail's home

@@ -315,11 +315,13 @@ final class TreeGenerator {
 
         // With S3 data events, the sync role reads every log file, and each read is in the data
         // events too; the Bucket Keys bucket is read as well (`s3DataEventReads`).
+        let reader = logReaderAccount(of: trail)
         if factory.rng.chance(0.6) || options.s3DataEvents {
             mark = factory.emitted.count
             let after = Int64(factory.rng.int(in: 120...900)) * 1000
-            factory.logFileRead(trail, objectKey: key, at: delivery + after, ingest: true, dataEvent: options.s3DataEvents)
-            pending[home] += factory.takeRecords(since: mark)
+            factory.logFileRead(
+                trail, objectKey: key, at: delivery + after, ingest: true, dataEvent: options.s3DataEvents, readerAccount: reader)
+            addLogRead(factory.takeRecords(since: mark), home: home, reader: reader, region: trail.homeRegion)
         }
         if options.s3DataEvents {
             mark = factory.emitted.count
@@ -330,9 +332,31 @@ final class TreeGenerator {
             for _ in 0..<factory.rng.int(in: 1...2) {
                 mark = factory.emitted.count
                 let after = Int64(factory.rng.int(in: 600...172_800)) * 1000
-                factory.logFileRead(trail, objectKey: key, at: delivery + after, ingest: false)
-                pending[home] += factory.takeRecords(since: mark)
+                // Half the auditors work from the readers' account, half from the key's.
+                let auditor = reader.flatMap { factory.rng.chance(0.5) ? $0 : nil }
+                factory.logFileRead(trail, objectKey: key, at: delivery + after, ingest: false, readerAccount: auditor)
+                addLogRead(factory.takeRecords(since: mark), home: home, reader: auditor, region: trail.homeRegion)
             }
         }
+    }
+
+    /// The account whose roles read the trail's log files, when the shape puts them in another
+    /// account than the key's (`ShapeProfile.logReadersElsewhere`): the second account, or the
+    /// first when the key is the second's.
+    private func logReaderAccount(of trail: Trail) -> Account? {
+        guard profile.logReadersElsewhere, estate.accounts.count > 1 else { return nil }
+        return estate.accounts[trail.ownerIndex == 0 ? 1 : 0]
+    }
+
+    /// Queues the records of one log file read: a cross-account read's two copies go to the
+    /// reader's file and to the key owner's (`RecordFactory.crossAccountLogFileRead`), any other
+    /// read to the key owner's.
+    private func addLogRead(_ records: [PendingRecord], home: Int, reader: Account?, region: String) {
+        guard let reader, records.count == 2 else {
+            pending[home] += records
+            return
+        }
+        pending[streamIndex(account: reader.index, region: region)].append(records[0])
+        pending[home].append(records[1])
     }
 }

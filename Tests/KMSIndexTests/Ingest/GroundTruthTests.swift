@@ -49,6 +49,39 @@ final class GroundTruthTests: XCTestCase {
         XCTAssertEqual(Set(objectsWithReads), Set(truth.objects.filter { !$0.value.isEmpty }.keys))
         XCTAssertEqual(try index.queue.read { try String.fetchOne($0, sql: "PRAGMA integrity_check") }, "ok")
     }
+
+    /// The organization shape: log files read from another account than the key's are logged
+    /// in both accounts. Every object's who-read lists both records, and gives the two records
+    /// of each call their `sharedEventID` as their one `read_id`.
+    func testEachCallLoggedInBothAccountsOfAnOrganizationIsOneRead() throws {
+        let dir = try TempDir()
+        var options = SynthShape.organization.options(seed: 3, targetUncompressedBytes: 6_000_000, days: 1)
+        options.accounts = 2
+        options.regions = ["us-east-1", "eu-west-1"]
+        options.filesPerDay = 12
+        let truth = try Synth.generate(options, into: dir.url.appendingPathComponent("tree"))
+        let index = try makeIndex(dir)
+        let (summary, _) = try ingest(index, [dir.path + "/tree"])
+        XCTAssertEqual(summary.eventsAdded, truth.kmsEvents)
+
+        var pairs = 0, logFilePairs = 0
+        for (arn, expected) in truth.objects {
+            let reads = try whoRead(index, arn).reads
+            XCTAssertEqual(reads.map(\.eventID).sorted(), expected.map(\.eventID).sorted(), arn)
+            let calls = Dictionary(grouping: expected.filter { $0.sharedEventID != nil }, by: { $0.sharedEventID! })
+            for (shared, records) in calls where records.count == 2 {
+                pairs += 1
+                if arn.contains("/CloudTrail/") { logFilePairs += 1 }
+                // The caller's record names its principal; the key owner's names an AWSAccount.
+                let callers = records.filter { $0.principalArn != nil }
+                XCTAssertEqual(callers.count, 1, arn)
+                let ids = Set(records.map { id in reads.first { $0.eventID == id.eventID }?.readID })
+                XCTAssertEqual(ids, [shared], arn)
+            }
+        }
+        XCTAssertGreaterThan(logFilePairs, 20, "log files read from the readers' account")
+        XCTAssertGreaterThan(pairs, logFilePairs, "data-lake objects read from another account too")
+    }
 }
 
 /// A caller as the ground truth tells it: its ARN, and the user id of an Identity Center user
