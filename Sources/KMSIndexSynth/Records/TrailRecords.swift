@@ -74,7 +74,8 @@ extension RecordFactory {
     /// Some readers are refused.
     /// With `dataEvent`, the read is in the S3 data events too: a GetObject by the same caller,
     /// the moment before. With `readerAccount` (not the key's), the reader is a role of that
-    /// account, and the call is logged in both accounts (`crossAccountLogFileRead`).
+    /// account, and the call is logged in both accounts (`crossAccountLogFileRead`), with no
+    /// data event.
     func logFileRead(
         _ trail: Trail, objectKey: String, at time: Int64, ingest: Bool, dataEvent: Bool = false, readerAccount: Account? = nil
     ) {
