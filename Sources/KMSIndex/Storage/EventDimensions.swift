@@ -1,5 +1,11 @@
 import GRDB
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The tables of distinct values an event's ids point into (keys, trails, S3 locations and
 /// buckets, strings, user agents, context names and values, principals), each with its cache:
 /// the writer's lookups of ids, the row inserted the first time.
@@ -86,7 +92,7 @@ final class EventDimensions {
     func reset() {
         for table in all { table.reset() }
         ranges.reset()
-        newFolders.removeAll()
+        newFolderHeads.removeAll()
     }
 
     /// Starts a new generation of the caches whose current one holds more than `limit` ids or
@@ -94,7 +100,7 @@ final class EventDimensions {
     func bound(_ limit: Int, bytes: Int) {
         for table in all {
             // Locations this run stored may leave the cache with the generation it drops.
-            if table.bound(limit, bytes: bytes), table === objects { newFolders.removeAll() }
+            if table.bound(limit, bytes: bytes), table === objects { newFolderHeads.removeAll() }
         }
     }
 
@@ -144,7 +150,7 @@ final class EventDimensions {
         let folderText = key.flatMap(LedgerPath.s3Folder)
         let folderID = try folderText.map(folder)
         let id = try objects.id(
-            db, lookUp: isNew(key: key, in: folderText, folderID: folderID) ? .nowhere : .everywhere,
+            db, lookUp: isNew(key: key, folderID: folderID) ? .nowhere : .everywhere,
             bind: { row in
                 row.int(hash)
                 row.text(key)
@@ -162,10 +168,12 @@ final class EventDimensions {
         return id
     }
 
-    /// Folders this run added, since the cache of S3 locations last started a generation: a
+    /// Folders this run added, since the cache of S3 locations last started a generation, each
+    /// with its text and name prefix as UTF-8 (what a key cut against its row starts with): a
     /// location in one of them was not stored before the run (see `isNew`), and those the run
-    /// stored are all in that cache.
-    private var newFolders: Set<Int64> = []
+    /// stored are all in that cache. The head is made once per folder: making it for each new
+    /// location was a tenth of the writer's instructions where most locations are new.
+    private var newFolderHeads: [Int64: [UInt8]] = [:]
 
     /// Whether the S3 location `key` cannot be stored yet, so that looking it up would read a
     /// page of an index of the whole history for nothing: when its folder is new to the index
@@ -174,27 +182,30 @@ final class EventDimensions {
     /// writer, merge and migration 021 cut so), and `prune` deletes only folders no location
     /// names: that row, and so the folder, would have been found. A key holding a NUL is looked
     /// up anyway (SQLite's text functions stop at one).
-    private func isNew(key: String?, in folder: String?, folderID: Int64?) -> Bool {
-        guard let key, let folder, let folderID, newFolders.contains(folderID), !key.utf8.contains(0) else { return false }
-        let head = folder + (CloudTrailLogName.namePrefix(folder: folder) ?? "")
-        return key.utf8.starts(with: head.utf8)
+    private func isNew(key: String?, folderID: Int64?) -> Bool {
+        guard var key, let folderID, let head = newFolderHeads[folderID] else { return false }
+        return key.withUTF8 { bytes in
+            guard let start = bytes.baseAddress, bytes.count >= head.count else { return false }
+            return memcmp(start, head, head.count) == 0 && memchr(start, 0, bytes.count) == nil
+        }
     }
 
     /// The id of a key's folder, its row made the first time.
     func folder(_ folder: String) throws -> Int64 {
         if let id = folders.cached(folder) { return id }
         let hash = LookupFilters.hash(folder: folder)
+        let namePrefix = CloudTrailLogName.namePrefix(folder: folder)
         let (id, inserted) = try folders.row(
             db, lookUp: ranges.lookUp("s3_folders", hash: hash),
             bind: { $0.text(folder) },
             insert: { row in
                 row.text(folder)
-                row.text(CloudTrailLogName.namePrefix(folder: folder))
+                row.text(namePrefix)
                 row.int(ranges.recent("s3_folders"))
             })
         folders.remember(id, for: folder)
         if inserted {
-            newFolders.insert(id)
+            newFolderHeads[id] = Array((folder + (namePrefix ?? "")).utf8)
             ranges.added("s3_folders", hash: hash)
         }
         return id

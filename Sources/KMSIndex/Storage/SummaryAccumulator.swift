@@ -190,7 +190,8 @@ final class SummaryAccumulator {
             var file = BoundStatement(insertTrailFile)
             file.int(pair[0])
             file.int(pair[1])
-            _ = try file.execute(db)
+            // A log file already in `trail_files` has its bucket in `log_buckets`.
+            guard try file.execute(db) > 0 else { continue }
             var bucket = BoundStatement(insertLogBucket)
             bucket.int(pair[1])
             _ = try bucket.execute(db)
