@@ -1,10 +1,5 @@
+import Foundation
 import GRDB
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// The tables of distinct values an event's ids point into (keys, trails, S3 locations and
 /// buckets, strings, user agents, context names and values, principals), each with its cache:
@@ -42,7 +37,10 @@ final class EventDimensions {
                 SELECT v.id FROM s3_object_rows r CROSS JOIN s3_objects v ON v.id = r.id
                 WHERE \(S3ObjectSQL.rows(folderID: "?4", hash: "?1")) AND v.key IS ?2 AND v.bucket_id IS ?3
                 """,
-            insert: S3ObjectRows.insert(kind: "?1", bucketID: "?2", key: "?3", keyHash: "?4", folderID: "?5"))
+            // The key cut as `S3ObjectRows.insert` cuts it, by `S3ObjectRows.cut` (the row's
+            // folder and what it leaves of the key): an INSERT … SELECT that cut it was a sixth of
+            // the writer's instructions where most locations are new.
+            insert: "INSERT INTO s3_object_rows (kind, bucket_id, folder_id, name, key_hash) VALUES (?, ?, ?, ?, ?)")
         folders = try DimensionTable(
             db, table: "s3_folders", select: "SELECT id FROM s3_folders WHERE recent \(ranges.anyRange("s3_folders")) AND folder = ?",
             selectRecent: "SELECT id FROM s3_folders WHERE recent = \(ranges.recent("s3_folders")) AND folder = ?",
@@ -93,6 +91,7 @@ final class EventDimensions {
         for table in all { table.reset() }
         ranges.reset()
         newFolderHeads.removeAll()
+        folderHeads.removeAll()
     }
 
     /// Starts a new generation of the caches whose current one holds more than `limit` ids or
@@ -100,7 +99,9 @@ final class EventDimensions {
     func bound(_ limit: Int, bytes: Int) {
         for table in all {
             // Locations this run stored may leave the cache with the generation it drops.
-            if table.bound(limit, bytes: bytes), table === objects { newFolderHeads.removeAll() }
+            guard table.bound(limit, bytes: bytes) else { continue }
+            if table === objects { newFolderHeads.removeAll() }
+            if table === folders { folderHeads.removeAll() }
         }
     }
 
@@ -149,6 +150,7 @@ final class EventDimensions {
         // A location already stored has its folder stored: this finds it (usually in the cache).
         let folderText = key.flatMap(LedgerPath.s3Folder)
         let folderID = try folderText.map(folder)
+        let head = try folderID.flatMap(folderHead)
         let id = try objects.id(
             db, lookUp: isNew(key: key, folderID: folderID) ? .nowhere : .everywhere,
             bind: { row in
@@ -158,11 +160,12 @@ final class EventDimensions {
                 row.int(folderID)
             },
             insert: { row in
+                let stored = S3ObjectRows.cut(key, folderID: folderID, head: head)
                 row.text(location.kind.rawValue)
                 row.int(bucketID)
-                row.text(key)
+                row.int(stored.folderID)
+                row.text(stored.name)
                 row.int(hash)
-                row.int(folderID)
             })
         objects.remember(id, for: arn)
         return id
@@ -174,6 +177,20 @@ final class EventDimensions {
     /// stored are all in that cache. The head is made once per folder: making it for each new
     /// location was a tenth of the writer's instructions where most locations are new.
     private var newFolderHeads: [Int64: [UInt8]] = [:]
+
+    /// The head of each folder row found or added since the cache of folders last started a
+    /// generation: its `folder || coalesce(name_prefix, '')` as stored, as UTF-8 (a row an older
+    /// kmsindex left may have no prefix). One that fell out is read from its row again.
+    private var folderHeads: [Int64: [UInt8]] = [:]
+
+    /// The head of the folder row `id` (see `folderHeads`).
+    private func folderHead(_ id: Int64) throws -> [UInt8]? {
+        if let head = folderHeads[id] { return head }
+        let head = try Data.fetchOne(
+            db, sql: "SELECT CAST(folder || coalesce(name_prefix, '') AS BLOB) FROM s3_folders WHERE id = ?", arguments: [id])
+        folderHeads[id] = head.map(Array.init)
+        return folderHeads[id]
+    }
 
     /// Whether the S3 location `key` cannot be stored yet, so that looking it up would read a
     /// page of an index of the whole history for nothing: when its folder is new to the index
@@ -206,6 +223,7 @@ final class EventDimensions {
         folders.remember(id, for: folder)
         if inserted {
             newFolderHeads[id] = Array((folder + (namePrefix ?? "")).utf8)
+            folderHeads[id] = newFolderHeads[id]
             ranges.added("s3_folders", hash: hash)
         }
         return id

@@ -1,11 +1,27 @@
+import Foundation
+
 /// How an S3 location is stored (migration 021): a row of `s3_object_rows` naming its folder in
 /// `s3_folders` and keeping the rest of its key, less the start every log file name in that
 /// folder has (`name_prefix`); or its whole key, where the folder and its prefix do not start
 /// it. The view `s3_objects` puts keys back together.
 ///
-/// The writer and merge insert with the SQL built here, as the migration does: a key is cut
-/// only where the folder row's text and prefix, compared as bytes, start it.
+/// Merge inserts with the SQL built here, as the migration does, and the writer cuts with `cut`,
+/// its twin (a test holds them to the same rows): a key is cut only where the folder row's text
+/// and prefix, compared as bytes, start it.
 enum S3ObjectRows {
+    /// What a row of `s3_object_rows` keeps of `key`, as `insert` cuts it: the rest of the key
+    /// and the folder row `folderID` when the key's bytes start with that row's `head`
+    /// (`folder || coalesce(name_prefix, '')`, as UTF-8), else the whole key and no folder.
+    /// The cut falls after a '/' or a name prefix's ASCII, so the rest is whole characters.
+    static func cut(_ key: String?, folderID: Int64?, head: [UInt8]?) -> (folderID: Int64?, name: String?) {
+        guard var key, let folderID, let head else { return (nil, key) }
+        let fits = key.withUTF8 { bytes in
+            bytes.count >= head.count && (head.isEmpty || memcmp(bytes.baseAddress!, head, head.count) == 0)
+        }
+        guard fits else { return (nil, key) }
+        return (folderID, String(decoding: key.utf8.dropFirst(head.count), as: UTF8.self))
+    }
+
     /// An INSERT of one row of `s3_object_rows` per row of `source` (a FROM clause) that
     /// `filter` keeps. `values` (SQL over `source`): `id` (nil: a new one), `kind`,
     /// `bucket_id`, `key` (whole), `key_hash`, and `folder_id`, the id of the folder row that

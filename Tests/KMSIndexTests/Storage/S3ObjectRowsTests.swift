@@ -95,6 +95,56 @@ final class S3ObjectRowsTests: XCTestCase {
         XCTAssertEqual(try stored(index).count, Self.cases.count)
     }
 
+    /// The writer cuts a new key against its folder's row as stored: where an older kmsindex left
+    /// the row without a name prefix, after the folder only.
+    func testTheWriterCutsAgainstTheFolderRowAsStored() throws {
+        let dir = try TempDir()
+        let index = try write(dir, [0], name: "index.sqlite")
+        // The log folder's row as an older kmsindex could have left it: no prefix, names whole.
+        try index.queue.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE s3_object_rows SET name = (SELECT name_prefix FROM s3_folders WHERE id = folder_id) || name
+                    WHERE folder_id = (SELECT id FROM s3_folders WHERE folder = ?)
+                    """, arguments: [Self.logFolder])
+            try db.execute(sql: "UPDATE s3_folders SET name_prefix = NULL WHERE folder = ?", arguments: [Self.logFolder])
+        }
+        let key = Self.cases[1].key
+        try ingest(index, [try dir.write("more/" + logPath(unique: "More000000000000"), gzip(logFile([Self.record(key)])))])
+        let rows = try stored(index)
+        XCTAssertEqual(rows[key]?.name, String(key.dropFirst(Self.logFolder.count)))
+        XCTAssertEqual(rows[key]?.hasFolder, true)
+        XCTAssertEqual(rows[Self.cases[0].key]?.name, Self.logName)
+    }
+
+    /// `S3ObjectRows.cut` (the writer's) keeps of each key what `S3ObjectRows.insert` (merge's,
+    /// the migration's) keeps, against a folder row with and without a name prefix.
+    func testTheWritersCutIsTheSQLCut() throws {
+        let queue = try DatabaseQueue()
+        try queue.write { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE s3_folders (id INTEGER PRIMARY KEY, folder TEXT, name_prefix TEXT);
+                    CREATE TABLE s3_object_rows (id INTEGER PRIMARY KEY, kind TEXT, bucket_id INTEGER, folder_id INTEGER,
+                                                 name TEXT, key_hash INTEGER);
+                    """)
+            for c in Self.cases {
+                guard let folder = LedgerPath.s3Folder(of: c.key) else { continue }
+                for prefix in [CloudTrailLogName.namePrefix(folder: folder), nil] {
+                    try db.execute(sql: "DELETE FROM s3_folders; DELETE FROM s3_object_rows")
+                    try db.execute(sql: "INSERT INTO s3_folders VALUES (7, ?, ?)", arguments: [folder, prefix])
+                    try db.execute(
+                        sql: S3ObjectRows.insert(kind: "'object'", bucketID: "1", key: "CAST(?1 AS TEXT)", keyHash: "0", folderID: "7"),
+                        arguments: [Data(c.key.utf8)])
+                    let row = try XCTUnwrap(try Row.fetchOne(db, sql: "SELECT folder_id, CAST(name AS BLOB) FROM s3_object_rows"))
+                    let cut = S3ObjectRows.cut(c.key, folderID: 7, head: Array((folder + (prefix ?? "")).utf8))
+                    XCTAssertEqual(row[0] as Int64?, cut.folderID, c.key)
+                    XCTAssertEqual((row[1] as Data?).map { String(decoding: $0, as: UTF8.self) }, cut.name, c.key)
+                }
+            }
+        }
+    }
+
     /// Merged, a shard's locations are cut against the destination's folders, and read back as
     /// written; merged again, nothing is added.
     func testMergeKeepsEveryKey() throws {
