@@ -73,7 +73,7 @@ final class EventDimensions {
         principals = try DimensionTable(
             db, table: "principal_rows", select: principalSelect(ranges.anyRange("principal_rows")),
             selectRecent: principalSelect("= \(ranges.recent("principal_rows"))"),
-            insert: PrincipalRows.insert(values: PrincipalRows.boundValues, recent: "?\(PrincipalRows.columns.count + 1)"))
+            insert: PrincipalRows.insertValues)
         roles = try DimensionTable(db, table: "roles", select: "SELECT id FROM roles WHERE arn = ?", insert: PrincipalRows.insertRole)
     }
 
@@ -92,6 +92,7 @@ final class EventDimensions {
         ranges.reset()
         newFolderHeads.removeAll()
         folderHeads.removeAll()
+        roleStemsByID.removeAll()
     }
 
     /// Starts a new generation of the caches whose current one holds more than `limit` ids or
@@ -102,6 +103,7 @@ final class EventDimensions {
             guard table.bound(limit, bytes: bytes) else { continue }
             if table === objects { newFolderHeads.removeAll() }
             if table === folders { folderHeads.removeAll() }
+            if table === roles { roleStemsByID.removeAll() }
         }
     }
 
@@ -295,6 +297,10 @@ final class EventDimensions {
 
     /// The position of `role_arn` in `principalFields`, where `PrincipalRows.columns` has `role_id`.
     static let roleField = principalFields.firstIndex(of: "role_arn")!
+    /// The positions of the fields a role may give back.
+    static let arnField = principalFields.firstIndex(of: "arn")!
+    static let accountField = principalFields.firstIndex(of: "account_id")!
+    static let principalIDField = principalFields.firstIndex(of: "principal_id")!
 
     /// The id of the principal's row, by the hash of its identity and then every field,
     /// compared in bytes by SQLite; an absent field matches an empty one, as in the identity.
@@ -307,6 +313,7 @@ final class EventDimensions {
         ]
         // A principal already stored has its role stored: this finds it (usually in the cache).
         let roleID = try p.roleARN.map { try role($0, of: p) }
+        let stems = try roleID.flatMap(roleStems)
         let (id, inserted) = try principals.row(
             db, lookUp: ranges.lookUp("principal_rows", hash: hash),
             bind: { row in
@@ -314,15 +321,45 @@ final class EventDimensions {
                 for field in fields { row.text(field) }
             },
             insert: { row in
-                // The columns of `PrincipalRows`: the same fields, the role's id for its ARN.
+                // The columns of `PrincipalRows`: the same fields, the role's id for its ARN, less
+                // those the role and the session name give back.
+                let derived = PrincipalRows.derived(
+                    arn: p.arn, accountID: p.accountID, principalID: p.principalID, session: p.sessionName, role: stems)
                 row.int(hash)
                 for (index, field) in fields.enumerated() {
-                    if index == Self.roleField { row.int(roleID) } else { row.text(field) }
+                    switch index {
+                    case Self.roleField: row.int(roleID)
+                    case Self.arnField where derived & 1 != 0, Self.accountField where derived & 2 != 0,
+                        Self.principalIDField where derived & 4 != 0:
+                        row.text(nil)
+                    default: row.text(field)
+                    }
                 }
+                row.int(derived)
                 row.int(ranges.recent("principal_rows"))
             })
         if inserted { ranges.added("principal_rows", hash: hash) }
         return id
+    }
+
+    /// The stems of each role found or added since the cache of roles last started a
+    /// generation (`PrincipalRows.RoleStems`), read from its row.
+    private var roleStemsByID: [Int64: PrincipalRows.RoleStems] = [:]
+
+    private func roleStems(_ id: Int64) throws -> PrincipalRows.RoleStems? {
+        if let stems = roleStemsByID[id] { return stems }
+        guard
+            let row = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT CAST(session_arn_prefix AS BLOB), CAST(account_id AS BLOB), CAST(principal_id_prefix AS BLOB)
+                    FROM roles WHERE id = ?
+                    """, arguments: [id])
+        else { return nil }
+        func bytes(_ index: Int) -> [UInt8]? { (row[index] as Data?).map(Array.init) }
+        let stems = PrincipalRows.RoleStems(sessionARNPrefix: bytes(0), accountID: bytes(1), principalIDPrefix: bytes(2))
+        roleStemsByID[id] = stems
+        return stems
     }
 
     /// The id of the role `arn`, its row made from `session` (the principal that names it)

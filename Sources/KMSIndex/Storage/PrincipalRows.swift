@@ -2,9 +2,9 @@
 /// `roles`, without the ARN, account or principalId where the role's prefixes and the session
 /// name give them back byte for byte. The view `principals` puts them back.
 ///
-/// The writer and merge insert with the SQL built here, so the rule is the migration's and one
-/// place's: a field is left out only when the role's value, joined to the session name,
-/// compares equal to it in SQLite.
+/// Merge inserts with the SQL built here, as the migration does, and the writer with `derived`,
+/// its twin (a test holds them to the same rows): a field is left out only when the role's
+/// value, joined to the session name, compares equal to it in SQLite.
 enum PrincipalRows {
     /// The columns of `principal_rows` given by an insert, in order (`derived` is computed).
     static let columns = [
@@ -12,9 +12,6 @@ enum PrincipalRows {
         "invoked_by", "access_key_id", "source_identity", "credential_from_console", "on_behalf_of_user_id",
         "identity_store_arn",
     ]
-
-    /// The writer's values: one parameter per column, `?1`… in the order of `columns`.
-    static let boundValues = columns.indices.map { "?\($0 + 1)" }
 
     /// An INSERT of one row of `principal_rows` per row of `source` (a FROM clause) that
     /// `filter` keeps, with `values` (SQL over `source`, in the order of `columns`), in the
@@ -47,6 +44,38 @@ enum PrincipalRows {
                 FROM \(source) LEFT JOIN \(schema).roles r ON r.id = \(value["role_id"]!)\(filter.map { " WHERE \($0)" } ?? "")
             ) v\(orderBy == nil ? "" : " ORDER BY v.sort_key")
             """
+    }
+
+    /// What a session's fields are compared with to leave them out (`insert`'s `derived`): its
+    /// role's `session_arn_prefix`, `account_id` and `principal_id_prefix`, as stored, in bytes.
+    struct RoleStems: Equatable {
+        var sessionARNPrefix, accountID, principalIDPrefix: [UInt8]?
+    }
+
+    /// The writer's plain INSERT of one row: `columns`, then `derived` and `recent`.
+    static let insertValues = """
+        INSERT INTO principal_rows (\(columns.joined(separator: ", ")), derived, recent)
+        VALUES (\(Array(repeating: "?", count: columns.count + 2).joined(separator: ", ")))
+        """
+
+    /// `insert`'s `derived`, computed as SQLite compares texts (byte for byte): bit 1 when the
+    /// ARN is the role's session ARN prefix and the session name, bit 2 when the account is the
+    /// role's, bit 4 when the principalId is the role's prefix and the session name; 0 without a
+    /// role. The writer's twin of the SQL (a test holds them to the same bits): the INSERT …
+    /// SELECT that joined the role for each new principal cost three times a plain one.
+    static func derived(arn: String?, accountID: String?, principalID: String?, session: String?, role: RoleStems?) -> Int64 {
+        guard let role else { return 0 }
+        func isJoined(_ value: String?, _ prefix: [UInt8]?) -> Bool {
+            guard let value, let prefix, let session else { return false }
+            let utf8 = value.utf8
+            return utf8.count == prefix.count + session.utf8.count && utf8.starts(with: prefix)
+                && utf8.dropFirst(prefix.count).elementsEqual(session.utf8)
+        }
+        var bits: Int64 = 0
+        if isJoined(arn, role.sessionARNPrefix) { bits |= 1 }
+        if let accountID, let account = role.accountID, accountID.utf8.elementsEqual(account) { bits |= 2 }
+        if isJoined(principalID, role.principalIDPrefix) { bits |= 4 }
+        return bits
     }
 
     /// An INSERT of a role from the first session seen with it: `?1` the role's ARN, `?2` the

@@ -150,4 +150,65 @@ final class PrincipalRowsTests: XCTestCase {
         XCTAssertEqual(try merger.merge(shardPath: shard.path).rowsAdded["principals"], 0)
         XCTAssertEqual(try stored(destination).count, Self.cases.count)
     }
+
+    /// `PrincipalRows.derived` (the writer's) gives the bits `PrincipalRows.insert` (merge's and
+    /// the migration's SQL) gives, role by role and field by field, NULs and empty names included.
+    func testTheWritersDerivationIsTheSQLs() throws {
+        let dir = try TempDir()
+        let index = try makeIndex(dir)
+        func bytes(_ text: String?) -> [UInt8]? { text.map { Array($0.utf8) } }
+        let roles: [(id: Int64?, stems: PrincipalRows.RoleStems?)] = [
+            (nil, nil),
+            (1, .init(sessionARNPrefix: bytes(Self.sts), accountID: bytes("111122223333"), principalIDPrefix: bytes("AROAEXAMPLE1:"))),
+            (2, .init(sessionARNPrefix: nil, accountID: bytes("111122223333"), principalIDPrefix: nil)),
+            (3, .init(sessionARNPrefix: bytes(Self.sts + "a\u{0}"), accountID: nil, principalIDPrefix: bytes("AROA\u{0}:"))),
+        ]
+        let sessions: [(arn: String?, account: String?, principalID: String?, session: String?)] = [
+            (Self.sts + "alpha", "111122223333", "AROAEXAMPLE1:alpha", "alpha"),
+            (Self.sts + "alpha", "444455556666", "AROAEXAMPLE1:beta", "alpha"),
+            (Self.sts + "a\u{0}b", "111122223333", "AROAEXAMPLE1:a\u{0}b", "a\u{0}b"),
+            (Self.sts + "a\u{0}b", nil, "AROA\u{0}:b", "b"),
+            (Self.sts, "111122223333", "AROAEXAMPLE1:", ""),
+            (Self.sts + "alpha", nil, nil, nil),
+            (nil, "111122223333", "AROAEXAMPLE1:alpha", "alpha"),
+        ]
+        var bitsSeen = Set<Int64>()
+        try index.queue.write { db in
+            // As bytes: GRDB binds text up to a NUL.
+            func text(_ value: [UInt8]?) -> Data? { value.map { Data($0) } }
+            for role in roles {
+                if let id = role.id, let stems = role.stems {
+                    try db.execute(
+                        sql: """
+                            INSERT INTO roles (id, arn, account_id, session_arn_prefix, principal_id_prefix)
+                            VALUES (?, 'arn:aws:iam::111122223333:role/r' || ?, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT))
+                            """,
+                        arguments: [id, id, text(stems.accountID), text(stems.sessionARNPrefix), text(stems.principalIDPrefix)])
+                }
+                for s in sessions {
+                    try db.execute(sql: "DELETE FROM principal_rows")
+                    var values = PrincipalRows.columns.map { _ in "NULL" }
+                    values[0] = "0"
+                    values[PrincipalRows.columns.firstIndex(of: "arn")!] = "CAST(?1 AS TEXT)"
+                    values[PrincipalRows.columns.firstIndex(of: "account_id")!] = "CAST(?2 AS TEXT)"
+                    values[PrincipalRows.columns.firstIndex(of: "principal_id")!] = "CAST(?3 AS TEXT)"
+                    values[PrincipalRows.columns.firstIndex(of: "session_name")!] = "CAST(?4 AS TEXT)"
+                    values[PrincipalRows.columns.firstIndex(of: "role_id")!] = role.id.map(String.init) ?? "NULL"
+                    try db.execute(
+                        sql: PrincipalRows.insert(values: values, recent: "0"),
+                        arguments: [text(bytes(s.arn)), text(bytes(s.account)), text(bytes(s.principalID)), text(bytes(s.session))])
+                    let sql = try XCTUnwrap(try Int64.fetchOne(db, sql: "SELECT derived FROM principal_rows"))
+                    let swift = PrincipalRows.derived(
+                        arn: s.arn, accountID: s.account, principalID: s.principalID, session: s.session, role: role.stems)
+                    XCTAssertEqual(swift, sql, "role \(role.id.map(String.init) ?? "none"), \(s)")
+                    bitsSeen.insert(sql)
+                }
+            }
+        }
+        // The cases reach no bit, every bit, and all three together.
+        XCTAssertTrue(bitsSeen.isSuperset(of: [0, 7]), "\(bitsSeen.sorted())")
+        for bit: Int64 in [1, 2, 4] {
+            XCTAssertTrue(bitsSeen.contains { $0 & bit != 0 && $0 != 7 }, "bit \(bit): \(bitsSeen.sorted())")
+        }
+    }
 }
