@@ -90,7 +90,7 @@ final class EventDimensions {
     func reset() {
         for table in all { table.reset() }
         ranges.reset()
-        newFolderHeads.removeAll()
+        newFolders.removeAll()
         folderHeads.removeAll()
         roleStemsByID.removeAll()
     }
@@ -101,7 +101,7 @@ final class EventDimensions {
         for table in all {
             // Locations this run stored may leave the cache with the generation it drops.
             guard table.bound(limit, bytes: bytes) else { continue }
-            if table === objects { newFolderHeads.removeAll() }
+            if table === objects { newFolders.removeAll() }
             if table === folders { folderHeads.removeAll() }
             if table === roles { roleStemsByID.removeAll() }
         }
@@ -154,7 +154,7 @@ final class EventDimensions {
         let folderID = try folderText.map(folder)
         let head = try folderID.flatMap(folderHead)
         let id = try objects.id(
-            db, lookUp: isNew(key: key, folderID: folderID) ? .nowhere : .everywhere,
+            db, lookUp: isNew(key: key, folderID: folderID, head: head) ? .nowhere : .everywhere,
             bind: { row in
                 row.int(hash)
                 row.text(key)
@@ -173,16 +173,16 @@ final class EventDimensions {
         return id
     }
 
-    /// Folders this run added, since the cache of S3 locations last started a generation, each
-    /// with its text and name prefix as UTF-8 (what a key cut against its row starts with): a
+    /// Folders this run added, since the cache of S3 locations last started a generation: a
     /// location in one of them was not stored before the run (see `isNew`), and those the run
-    /// stored are all in that cache. The head is made once per folder: making it for each new
-    /// location was a tenth of the writer's instructions where most locations are new.
-    private var newFolderHeads: [Int64: [UInt8]] = [:]
+    /// stored are all in that cache.
+    private var newFolders: Set<Int64> = []
 
     /// The head of each folder row found or added since the cache of folders last started a
     /// generation: its `folder || coalesce(name_prefix, '')` as stored, as UTF-8 (a row an older
-    /// kmsindex left may have no prefix). One that fell out is read from its row again.
+    /// kmsindex left may have no prefix). One that fell out is read from its row again. Made
+    /// once per folder: making it for each new location was a tenth of the writer's
+    /// instructions where most locations are new.
     private var folderHeads: [Int64: [UInt8]] = [:]
 
     /// The head of the folder row `id` (see `folderHeads`).
@@ -201,12 +201,12 @@ final class EventDimensions {
     /// writer, merge and migration 021 cut so), and `prune` deletes only folders no location
     /// names: that row, and so the folder, would have been found. A key holding a NUL is looked
     /// up anyway (SQLite's text functions stop at one).
-    private func isNew(key: String?, folderID: Int64?) -> Bool {
-        guard var key, let folderID, let head = newFolderHeads[folderID] else { return false }
-        return key.withUTF8 { bytes in
-            guard let start = bytes.baseAddress, bytes.count >= head.count else { return false }
-            return memcmp(start, head, head.count) == 0 && memchr(start, 0, bytes.count) == nil
+    private func isNew(key: String?, folderID: Int64?, head: [UInt8]?) -> Bool {
+        guard let key, let folderID, let head, newFolders.contains(folderID), S3ObjectRows.key(key, startsWith: head) else {
+            return false
         }
+        var bytes = key
+        return bytes.withUTF8 { $0.isEmpty || memchr($0.baseAddress!, 0, $0.count) == nil }
     }
 
     /// The id of a key's folder, its row made the first time.
@@ -224,8 +224,8 @@ final class EventDimensions {
             })
         folders.remember(id, for: folder)
         if inserted {
-            newFolderHeads[id] = Array((folder + (namePrefix ?? "")).utf8)
-            folderHeads[id] = newFolderHeads[id]
+            newFolders.insert(id)
+            folderHeads[id] = Array((folder + (namePrefix ?? "")).utf8)
             ranges.added("s3_folders", hash: hash)
         }
         return id

@@ -14,12 +14,16 @@ enum S3ObjectRows {
     /// (`folder || coalesce(name_prefix, '')`, as UTF-8), else the whole key and no folder.
     /// The cut falls after a '/' or a name prefix's ASCII, so the rest is whole characters.
     static func cut(_ key: String?, folderID: Int64?, head: [UInt8]?) -> (folderID: Int64?, name: String?) {
-        guard var key, let folderID, let head else { return (nil, key) }
-        let fits = key.withUTF8 { bytes in
+        guard let key, let folderID, let head, Self.key(key, startsWith: head) else { return (nil, key) }
+        return (folderID, String(decoding: key.utf8.dropFirst(head.count), as: UTF8.self))
+    }
+
+    /// Whether the UTF-8 bytes of `key` start with `head`.
+    static func key(_ key: String, startsWith head: [UInt8]) -> Bool {
+        var key = key
+        return key.withUTF8 { bytes in
             bytes.count >= head.count && (head.isEmpty || memcmp(bytes.baseAddress!, head, head.count) == 0)
         }
-        guard fits else { return (nil, key) }
-        return (folderID, String(decoding: key.utf8.dropFirst(head.count), as: UTF8.self))
     }
 
     /// An INSERT of one row of `s3_object_rows` per row of `source` (a FROM clause) that
