@@ -159,12 +159,15 @@ package enum EventNormalizer {
         var keys: [String] = []
         var seen = Set<String>()  // a search of `keys` per entry made a long list quadratic
         for item in resources ?? [] {
-            guard let arn = item.arn else { continue }
-            if item.type == "AWS::KMS::Key" || (item.type == nil && arn.withARNBytes { $0?.isKMSKey(arn) == true }) {
-                if seen.insert(arn).inserted { keys.append(arn) }
-            }
+            if let arn = keyARN(of: item), seen.insert(arn).inserted { keys.append(arn) }
         }
         return keys
+    }
+
+    /// The key ARN a `resources` entry names, if it names a key.
+    private static func keyARN(of item: KMSRecordFields.ResourceEntry) -> String? {
+        guard let arn = item.arn else { return nil }
+        return item.type == "AWS::KMS::Key" || (item.type == nil && arn.withARNBytes { $0?.isKMSKey(arn) == true }) ? arn : nil
     }
 
     /// The key ARN among `candidates` that a `keyId` (ARN, bare id or alias) names, if it can
@@ -223,8 +226,12 @@ package enum EventNormalizer {
         var sourceKeyARN: String?
         if eventName == "ReEncrypt" {
             let destination = match(destinationKeyID, in: keys, region: region, account: account)
+            // CloudTrail lists the source key, then the destination: one key listed twice is
+            // both (a ReEncrypt that changes only the encryption context).
+            let keyEntries = resources?.lazy.filter { keyARN(of: $0) != nil }.count ?? 0
             let source =
-                match(sourceKeyID, in: keys, region: region, account: account) ?? keys.first { $0 != primary && $0 != destination }
+                match(sourceKeyID, in: keys, region: region, account: account)
+                ?? keys.first { $0 != primary && $0 != destination } ?? (keys.count == 1 && keyEntries >= 2 ? keys.first : nil)
             sourceKeyARN = source
             if primary == nil { primary = keys.first { $0 != source } ?? keys.first }
         } else if primary == nil {

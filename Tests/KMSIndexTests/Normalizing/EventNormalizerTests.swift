@@ -112,6 +112,20 @@ final class EventNormalizerTests: XCTestCase {
             ])
     }
 
+    /// A ReEncrypt that keeps its key (a new encryption context): CloudTrail lists the key
+    /// twice, as source and destination. Listed once, it is only the destination.
+    func testReEncryptUnderTheSameKeyNamesItAsItsSourceToo() throws {
+        let key = "arn:aws:kms:us-west-2:111122223333:key/aaaaaaaa-0000-0000-0000-000000000001"
+        let entry = #"{"accountId":"111122223333","type":"AWS::KMS::Key","ARN":"\#(key)"}"#
+        let parameters = #"{"destinationKeyId":"\#(key)","sourceEncryptionContext":{"v":"1"},"destinationEncryptionContext":{"v":"2"}}"#
+        let twice = try normalize(kmsRecord(eventName: "ReEncrypt", requestParameters: parameters, resources: "[\(entry),\(entry)]"))
+        XCTAssertEqual(twice.keyARN, key)
+        XCTAssertEqual(twice.sourceKeyARN, key)
+        let once = try normalize(kmsRecord(eventName: "ReEncrypt", requestParameters: parameters, resources: "[\(entry)]"))
+        XCTAssertEqual(once.keyARN, key)
+        XCTAssertNil(once.sourceKeyARN)
+    }
+
     func testAssumedRolePrincipal() throws {
         let identity =
             #"{"type":"AssumedRole","principalId":"AROAEXAMPLE:jane@example.com","arn":"arn:aws:sts::111122223333:assumed-role/Auditors/jane@example.com","accountId":"111122223333","accessKeyId":"ASIAEXAMPLE","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROAEXAMPLE","arn":"arn:aws:iam::111122223333:role/Auditors","accountId":"111122223333","userName":"Auditors"},"attributes":{"creationDate":"20131102T010628Z","mfaAuthenticated":"true"},"sourceIdentity":"jane"}}"#
