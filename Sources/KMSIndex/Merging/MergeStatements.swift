@@ -139,8 +139,10 @@ enum MergeStatements {
                 SELECT m.new, a.alias, a.first_seen, a.last_seen
                 FROM shard.kms_key_aliases a CROSS JOIN temp.merge_map_kms_keys m ON m.old = a.key_id WHERE true
                 ON CONFLICT (key_id, alias) DO UPDATE SET
-                    first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)
-                WHERE excluded.first_seen < first_seen OR excluded.last_seen > last_seen
+                    first_seen = \(StoredTime.earlierSQL("excluded.first_seen", "first_seen")),
+                    last_seen = \(StoredTime.laterSQL("excluded.last_seen", "last_seen"))
+                WHERE \(StoredTime.earlierSQL("excluded.first_seen", "first_seen")) <> first_seen
+                    OR \(StoredTime.laterSQL("excluded.last_seen", "last_seen")) <> last_seen
                 """)
         return db.changesCount
     }

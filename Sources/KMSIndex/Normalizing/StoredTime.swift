@@ -7,6 +7,17 @@ import Darwin
 /// How event times are stored: milliseconds since 1970-01-01 UTC, an integer that sorts
 /// fractional seconds correctly and takes 6 bytes in every index that holds it.
 package enum StoredTime {
+    /// SQL for the earlier of two stored times `a` and `b` (`b` when equal): as times, not as
+    /// text, where `…:52.5Z` sorts before `…:52Z`; as text for what `julianday` cannot read.
+    static func earlierSQL(_ a: String, _ b: String) -> String {
+        "CASE WHEN coalesce(julianday(\(a)) < julianday(\(b)), \(a) < \(b)) THEN \(a) ELSE \(b) END"
+    }
+
+    /// SQL for the later of two stored times (`b` when equal); see `earlierSQL`.
+    static func laterSQL(_ a: String, _ b: String) -> String {
+        "CASE WHEN coalesce(julianday(\(a)) > julianday(\(b)), \(a) > \(b)) THEN \(a) ELSE \(b) END"
+    }
+
     /// Milliseconds for a UTC time `YYYY-MM-DDTHH:MM:SS[.fff…]Z` (the form `EventTime` writes,
     /// and the bounds `TimeFilter` makes); digits past the millisecond are dropped.
     package static func milliseconds(_ text: String) -> Int64? {

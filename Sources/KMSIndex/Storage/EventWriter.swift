@@ -35,7 +35,15 @@ final class EventWriter {
     /// Aliases learned since the last flush, by key id and alias, with the first and last time
     /// each was seen: a few pairs, seen in thousands of events (an upsert per event cost
     /// about 8,000 instructions).
-    @exclusivity(unchecked) private var pendingAliases: [PendingAlias: (first: String, last: String)] = [:]
+    @exclusivity(unchecked) private var pendingAliases: [PendingAlias: AliasSeen] = [:]
+    /// When an alias was first and last seen: the times as the events wrote them, compared
+    /// by their milliseconds.
+    private struct AliasSeen {
+        var first: String
+        var firstMs: Int64
+        var last: String
+        var lastMs: Int64
+    }
     /// The new events counted for the daily summaries, added to them at each flush.
     private let summaries: SummaryAccumulator
     /// Counted events past which they are added to the summaries before the transaction ends.
@@ -61,8 +69,8 @@ final class EventWriter {
             sql: """
                 INSERT INTO kms_key_aliases (key_id, alias, first_seen, last_seen) VALUES (?, ?, ?, ?)
                 ON CONFLICT (key_id, alias) DO UPDATE SET
-                    first_seen = min(first_seen, excluded.first_seen),
-                    last_seen = max(last_seen, excluded.last_seen)
+                    first_seen = \(StoredTime.earlierSQL("excluded.first_seen", "first_seen")),
+                    last_seen = \(StoredTime.laterSQL("excluded.last_seen", "last_seen"))
                 """)
         dimensions = try EventDimensions(db: db)
     }
@@ -118,53 +126,82 @@ final class EventWriter {
         pendingAliases.removeAll(keepingCapacity: true)
     }
 
-    /// A large file whose events arrive in parts, between its first part and its end.
-    struct OpenFile {
-        var fileID: Int64
-        /// Events with a higher id were added by this reading of the file.
+    /// A large file whose events arrive in parts, between its first part and its end. Its
+    /// events are provisional: they go if the file fails.
+    private struct OpenFile {
+        /// Its events: those of this file with a higher id, and those it adopted.
         var watermark: Int64
         var added = 0
+        /// Events that another open file wrote first and this one delivered too: when that
+        /// file failed, they became this file's.
+        var adopted: Set<Int64> = []
+        /// Events of this file that other files delivered too (event, that file): not written
+        /// again, so they are theirs if this file fails.
+        var sharedWith: [(event: Int64, file: Int64)] = []
     }
+    /// Open files by ledger id. The caller commits only while there are none (`hasOpenFiles`):
+    /// a file is committed whole or not at all, and what fails takes only its own events.
+    private var openFiles: [Int64: OpenFile] = [:]
+    /// Events that files already written adopted from a file that failed: counted by the
+    /// caller in its summary (`takeEventsAdopted`).
+    private var eventsAdopted = 0
 
-    /// Starts a file whose events come in parts. Its ledger row says "interrupted" until the
-    /// end arrives, so a run killed in between reads it again next time.
-    func open(_ file: InputFile) throws -> OpenFile {
+    var hasOpenFiles: Bool { !openFiles.isEmpty }
+
+    /// Starts a file whose events come in parts; returns its ledger id. Its ledger row says
+    /// "interrupted" until the end arrives.
+    func open(_ file: InputFile) throws -> Int64 {
         let fileID = try ledger.record(
             file.path,
             LedgerWriter.Entry(
                 size: file.size, mtimeNs: file.mtimeNs, outcome: .failed(reason: "interrupted while being read"),
                 reason: "interrupted while being read"))
-        return OpenFile(fileID: fileID, watermark: try newEventID() - 1)
+        openFiles[fileID] = OpenFile(watermark: try newEventID() - 1)
+        return fileID
     }
 
     /// Adds a part of an open file's events, emptying `events`.
-    func insert(_ events: inout [KMSEvent], into file: inout OpenFile) throws {
-        file.added += try insert(draining: &events, fileID: file.fileID)
+    func insert(_ events: inout [KMSEvent], intoOpen fileID: Int64) throws {
+        let added = try insert(draining: &events, fileID: fileID)
+        openFiles[fileID]?.added += added
+    }
+
+    /// Events adopted by files already written since the last call (see `eventsAdopted`).
+    func takeEventsAdopted() -> Int {
+        defer { eventsAdopted = 0 }
+        return eventsAdopted
     }
 
     /// Writes a file's final ledger row and its (remaining) events, emptying `file.events`;
-    /// returns how many events of the file were new. A file opened in parts that did not end
-    /// well loses the events it added.
-    func write(_ file: inout FileResult, opened: OpenFile? = nil) throws -> Int {
-        if let opened, file.outcome != .ingested {
+    /// returns how many events of the file were new. A file opened in parts (`opened`, its
+    /// ledger id) that did not end well loses the events it added, but for those another file
+    /// delivered too, which become that file's.
+    func write(_ file: inout FileResult, opened: Int64? = nil) throws -> Int {
+        let open = opened.flatMap { openFiles.removeValue(forKey: $0) }
+        if let opened, let open, file.outcome != .ingested {
             try flush()
-            let arguments: StatementArguments = ["file": opened.fileID, "mark": opened.watermark]
-            let added = "SELECT id FROM events WHERE source_file_id = :file AND id > :mark"
+            try handOver(open.sharedWith, from: opened)
+            let arguments: StatementArguments = ["file": opened, "mark": open.watermark]
+            var added = "SELECT id FROM events WHERE source_file_id = :file AND id > :mark"
+            if !open.adopted.isEmpty {
+                try db.execute(sql: "CREATE TEMP TABLE IF NOT EXISTS adopted_events (id INTEGER PRIMARY KEY)")
+                try db.execute(sql: "DELETE FROM temp.adopted_events")
+                let insertAdopted = try db.makeStatement(sql: "INSERT INTO temp.adopted_events (id) VALUES (?)")
+                for id in open.adopted { try insertAdopted.execute(arguments: [id]) }
+                added += " UNION ALL SELECT id FROM events WHERE source_file_id = :file AND id IN temp.adopted_events"
+            }
             // The file's events are in the daily summaries: their days are counted again.
             let times = try Row.fetchOne(
-                db,
-                sql: """
-                    SELECT min(event_time), max(event_time) FROM events WHERE source_file_id = :file AND id > :mark
-                    """, arguments: arguments)
+                db, sql: "SELECT min(event_time), max(event_time) FROM events WHERE id IN (\(added))", arguments: arguments)
             try db.execute(sql: "DELETE FROM event_context WHERE event_id IN (\(added))", arguments: arguments)
             try db.execute(sql: "DELETE FROM event_grantees WHERE event_id IN (\(added))", arguments: arguments)
             try db.execute(sql: "DELETE FROM event_addenda WHERE event_id IN (\(added))", arguments: arguments)
             try db.execute(
                 sql: """
                     DELETE FROM event_uids WHERE event_id IN (\(added))
-                        AND event_time IN (SELECT event_time FROM events WHERE source_file_id = :file AND id > :mark)
+                        AND event_time IN (SELECT event_time FROM events WHERE id IN (\(added)))
                     """, arguments: arguments)
-            try db.execute(sql: "DELETE FROM events WHERE source_file_id = :file AND id > :mark", arguments: arguments)
+            try db.execute(sql: "DELETE FROM events WHERE id IN (\(added))", arguments: arguments)
             nextEventID = nil
             if let first = times?[0] as Int64?, let last = times?[1] as Int64? {
                 try DailySummaries.recount(db, days: DailySummaries.day(ofMilliseconds: first)...DailySummaries.day(ofMilliseconds: last))
@@ -178,7 +215,7 @@ final class EventWriter {
         }
         // The events name the file's row before it is written: it is written once, with their count.
         let slot = try ledger.slot(file.path)
-        var added = file.outcome == .ingested ? opened?.added ?? 0 : 0
+        var added = file.outcome == .ingested ? open?.added ?? 0 : 0
         added += try insert(draining: &file.events, fileID: slot.id)
         if file.outcome == .ingested, !file.s3Reads.isEmpty || !file.s3NotedBuckets.isEmpty {
             try writeS3Reads(&file.s3Reads, noted: file.s3NotedBuckets, fileID: slot.id, staging: s3Staging)
@@ -225,7 +262,7 @@ final class EventWriter {
             // The largest power of two that fits.
             let count = 1 << (Int.bitWidth - 1 - min(Self.uidsPerStatement, events.count).leadingZeroBitCount)
             let first = try newEventID()
-            let isNew = try insertUIDs(of: events, count: count, firstID: first)
+            let isNew = try insertUIDs(of: events, count: count, firstID: first, fileID: fileID)
             for k in 0..<count {
                 let event = events.popLast()!
                 if isNew & (1 << UInt64(k)) != 0 {
@@ -244,7 +281,7 @@ final class EventWriter {
 
     /// Inserts the uids of the last `count` events of `events` (taken from the end), with ids
     /// from `firstID` on; bit k of the result is set when the k-th of them was new.
-    private func insertUIDs(of events: [KMSEvent], count: Int, firstID: Int64) throws -> UInt64 {
+    private func insertUIDs(of events: [KMSEvent], count: Int, firstID: Int64, fileID: Int64) throws -> UInt64 {
         var isNew: UInt64 = 0
         try events.withUnsafeBufferPointer { buffer in
             /// Binds the k-th event's uid (its time and id), read in place.
@@ -264,10 +301,46 @@ final class EventWriter {
             for k in 0..<count {
                 var query = BoundStatement(selectUID)
                 bindUID(&query, k)
-                if try query.fetchInt64(db) == firstID + Int64(k) { isNew |= 1 << UInt64(k) }
+                guard let stored = try query.fetchInt64(db) else { continue }
+                if stored == firstID + Int64(k) {
+                    isNew |= 1 << UInt64(k)
+                } else if !openFiles.isEmpty, stored < firstID {
+                    try noteShared(stored, with: fileID)
+                }
             }
         }
         return isNew
+    }
+
+    /// Notes that file `fileID` delivered event `id` too, when that event is an open file's:
+    /// should that file fail, the event stays, as `fileID`'s.
+    private func noteShared(_ id: Int64, with fileID: Int64) throws {
+        try pendingEvents.flush(db)
+        guard let owner = try Int64.fetchOne(db, sql: "SELECT source_file_id FROM events WHERE id = ?", arguments: [id]),
+            owner != fileID, let open = openFiles[owner], id > open.watermark || open.adopted.contains(id)
+        else { return }
+        openFiles[owner]?.sharedWith.append((id, fileID))
+    }
+
+    /// Hands a failing open file's events that other files delivered too over to the first of
+    /// those files still standing (open, or written as ingested).
+    private func handOver(_ shared: [(event: Int64, file: Int64)], from failing: Int64) throws {
+        for (id, file) in shared {
+            if openFiles[file] == nil {
+                let outcome = try Int64.fetchOne(db, sql: "SELECT outcome FROM ledger_files WHERE id = ?", arguments: [file])
+                guard outcome == FileOutcome.ingested.code else { continue }
+            }
+            try db.execute(
+                sql: "UPDATE events SET source_file_id = ? WHERE id = ? AND source_file_id = ?", arguments: [file, id, failing])
+            guard db.changesCount == 1 else { continue }
+            if openFiles[file] != nil {
+                openFiles[file]!.adopted.insert(id)
+                openFiles[file]!.added += 1
+            } else {
+                try db.execute(sql: "UPDATE ledger_files SET events_added = events_added + 1 WHERE id = ?", arguments: [file])
+                eventsAdopted += 1
+            }
+        }
     }
 
     /// Writes a new event, whose uid is stored with `id`.
@@ -327,24 +400,14 @@ final class EventWriter {
         }
         for (alias, keyARN) in e.aliases {
             let pair = PendingAlias(keyID: try dimensions.key(keyARN), alias: alias)
-            let seen = e.eventTime
-            Self.widen(&pendingAliases[pair, default: (seen, seen)], to: seen)
-        }
-    }
-
-    /// Widens a first and last time to include `time`, comparing them as the upsert does: as
-    /// text, byte by byte (SQLite's BINARY order).
-    private static func widen(_ seen: inout (first: String, last: String), to time: String) {
-        func precedes(_ a: String, _ b: String) -> Bool {
-            a.withUTF8Bytes { x in
-                b.withUTF8Bytes { y in
-                    let common = min(x.count, y.count)
-                    let order = common == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, common)
-                    return order < 0 || (order == 0 && x.count < y.count)
-                }
+            let (time, ms) = (e.eventTime, e.eventTimeMs)
+            guard var seen = pendingAliases[pair] else {
+                pendingAliases[pair] = AliasSeen(first: time, firstMs: ms, last: time, lastMs: ms)
+                continue
             }
+            if ms < seen.firstMs { (seen.first, seen.firstMs) = (time, ms) }
+            if ms > seen.lastMs { (seen.last, seen.lastMs) = (time, ms) }
+            pendingAliases[pair] = seen
         }
-        if precedes(time, seen.first) { seen.first = time }
-        if precedes(seen.last, time) { seen.last = time }
     }
 }

@@ -343,4 +343,149 @@ final class LargeFileTests: XCTestCase {
         XCTAssertEqual(try count(index, "SELECT count(*) FROM events"), 2)
         XCTAssertEqual(try count(index, "SELECT count(*) FROM source_files WHERE outcome = 'failed' AND path = ?", [broken]), 1)
     }
+
+    /// A file's parts and its end as the writer gets them: the events of a file that breaks off
+    /// after `records` (nil: whole), in parts of 3.
+    func parsed(_ dir: TempDir, _ name: String, _ ids: [String], breaksOff: Bool = false) throws -> (
+        file: InputFile, parts: [[KMSEvent]], end: FileResult
+    ) {
+        var text = logFile(ids.map { kmsRecord(eventID: $0) })
+        if breaksOff { text = String(text.dropLast(40)) }
+        let path = try dir.write(name + "/" + logPath(unique: name.padding(toLength: 16, withPad: "0", startingAt: 0)), gzip(text))
+        let file = InputFile(path: path, size: 1, mtimeNs: 1)
+        var parts: [[KMSEvent]] = []
+        let end = FileParser(partSize: 3).parse(file, window: ByteWindow()) { parts.append($0) }
+        return (file, parts, end)
+    }
+
+    /// Two files delivered the same events, read at the same time: the one read in parts wrote
+    /// them first, then broke off. The other file's copies stay, as its own.
+    func testEventsAnotherFileDeliveredSurviveAnOpenFileThatFails() throws {
+        let dir = try TempDir()
+        let index = try makeIndex(dir)
+        let broken = try parsed(dir, "broken", ["a0", "a1", "a2", "a3", "a4", "a5", "a6"], breaksOff: true)
+        let copy = try parsed(dir, "copy", ["a1", "a2", "b0"])
+        XCTAssertEqual(broken.parts.count, 2)
+        XCTAssertNotEqual(broken.end.outcome, .ingested)
+        XCTAssertEqual(copy.parts.count, 1)
+        var adopted = 0
+        try index.queue.writeWithoutTransaction { db in
+            let writer = try EventWriter(db: db)
+            let fileID = try writer.open(broken.file)
+            var part = broken.parts[0]
+            try writer.insert(&part, intoOpen: fileID)
+            // The copy, read whole meanwhile (its events as one part and an end).
+            var whole = copy.end
+            whole.events = copy.parts[0] + whole.events
+            XCTAssertEqual(try writer.write(&whole), 1)
+            part = broken.parts[1]
+            try writer.insert(&part, intoOpen: fileID)
+            var end = broken.end
+            XCTAssertEqual(try writer.write(&end, opened: fileID), 0)
+            adopted = writer.takeEventsAdopted()
+            try writer.flush()
+        }
+        XCTAssertEqual(adopted, 2)
+        let kept = try index.queue.read { db in
+            try Row.fetchAll(db, sql: "SELECT event_id, source_file FROM kms_events ORDER BY event_id").map {
+                [$0["event_id"] as String, ($0["source_file"] as String).contains("/copy/") ? "copy" : "broken"]
+            }
+        }
+        XCTAssertEqual(kept, [["a1", "copy"], ["a2", "copy"], ["b0", "copy"]])
+        XCTAssertEqual(try count(index, "SELECT events_added FROM source_files WHERE path = ?", [copy.file.path]), 3)
+        XCTAssertEqual(try count(index, "SELECT count(*) FROM event_uids"), 3)
+        XCTAssertEqual(try count(index, "SELECT sum(events) FROM activity_daily"), 3)
+    }
+
+    /// The same, when the file that delivered them too is itself read in parts: it keeps them
+    /// if it ends well, and they go with it if it breaks off too.
+    func testEventsHandedToAnOpenFileFollowItsOutcome() throws {
+        for secondEndsWell in [true, false] {
+            let dir = try TempDir()
+            let index = try makeIndex(dir)
+            let first = try parsed(dir, "first", ["a0", "a1", "a2", "a3"], breaksOff: true)
+            let second = try parsed(dir, "second", ["a1", "a2", "b0", "b1"], breaksOff: !secondEndsWell)
+            try index.queue.writeWithoutTransaction { db in
+                let writer = try EventWriter(db: db)
+                let firstID = try writer.open(first.file)
+                var part = first.parts[0]
+                try writer.insert(&part, intoOpen: firstID)
+                let secondID = try writer.open(second.file)
+                part = second.parts[0]
+                try writer.insert(&part, intoOpen: secondID)
+                var end = first.end
+                _ = try writer.write(&end, opened: firstID)
+                XCTAssertTrue(writer.hasOpenFiles)
+                end = second.end
+                XCTAssertEqual(try writer.write(&end, opened: secondID), secondEndsWell ? 4 : 0)
+                XCTAssertFalse(writer.hasOpenFiles)
+                XCTAssertEqual(writer.takeEventsAdopted(), 0)
+                try writer.flush()
+            }
+            let ids = try index.queue.read { db in try String.fetchAll(db, sql: "SELECT event_id FROM kms_events ORDER BY event_id") }
+            XCTAssertEqual(ids, secondEndsWell ? ["a1", "a2", "b0", "b1"] : [], "second ends well: \(secondEndsWell)")
+            XCTAssertEqual(try count(index, "SELECT count(*) FROM event_uids"), ids.count)
+            XCTAssertEqual(try count(index, "SELECT ifnull(sum(events), 0) FROM activity_daily"), ids.count)
+        }
+    }
+
+    /// The same file under two folders, one copy cut short (a partial download), read by two
+    /// parsers at once: whichever order the writer gets their parts in, every event stays.
+    func testACopyCutShortCostsNoEventOfTheWholeCopy() throws {
+        let dir = try TempDir()
+        let text = logFile((0..<300).map { kmsRecord(eventID: "same-\($0)") })
+        let whole = gzip(text)
+        for round in 0..<3 {
+            let good = try dir.write("r\(round)/good/" + logPath(), whole)
+            try dir.write("r\(round)/partial/" + logPath(), whole.prefix(whole.count - 100))
+            let index = try makeIndex(dir, name: "index-\(round).sqlite")
+            var options = IngestOptions(paths: [dir.path + "/r\(round)"])
+            options.eventsPerPart = 7
+            options.jobs = 2
+            let summary = try Ingester(database: index, options: options).run()
+            XCTAssertEqual(summary.failed.count, 1)
+            XCTAssertEqual(summary.eventsAdded, 300)
+            XCTAssertEqual(try count(index, "SELECT count(*) FROM events"), 300)
+            XCTAssertEqual(try count(index, "SELECT count(*) FROM kms_events WHERE source_file = ?", [good]), 300)
+            XCTAssertEqual(try count(index, "SELECT events_added FROM source_files WHERE path = ?", [good]), 300)
+        }
+    }
+
+    /// Commits come only between files read in parts: a run killed at any moment leaves each
+    /// file wholly indexed or not at all. Every commit is checked for a file still open.
+    func testNoCommitHoldsAnOpenFile() throws {
+        final class CommitWatch: TransactionObserver, @unchecked Sendable {
+            var commits = 0
+            var openAtCommit = 0
+            func observes(eventsOfKind eventKind: DatabaseEventKind) -> Bool { true }
+            func databaseDidChange(with event: DatabaseEvent) {}
+            func databaseDidCommit(_ db: Database) {
+                commits += 1
+                openAtCommit +=
+                    (try? Int.fetchOne(db, sql: "SELECT count(*) FROM ledger_files WHERE reason = 'interrupted while being read'")) ?? 0
+            }
+            func databaseDidRollback(_ db: Database) {}
+        }
+        let dir = try TempDir()
+        for n in 0..<4 {
+            try dir.write(
+                "tree/" + logPath(unique: "large\(n)0000000000"),
+                gzip(logFile((0..<40).map { kmsRecord(eventID: "large-\(n)-\($0)") })))
+        }
+        for n in 0..<30 {
+            try dir.write("tree/" + logPath(unique: String(format: "small%011d", n)), gzip(logFile([kmsRecord(eventID: "small-\(n)")])))
+        }
+        let index = try makeIndex(dir)
+        let watch = CommitWatch()
+        index.queue.writeWithoutTransaction { db in db.add(transactionObserver: watch, extent: .databaseLifetime) }
+        var options = IngestOptions(paths: [dir.path + "/tree"])
+        options.eventsPerPart = 3
+        options.filesPerTransaction = 1
+        options.eventsPerTransaction = 1
+        options.jobs = 2
+        let summary = try Ingester(database: index, options: options).run()
+        XCTAssertEqual(summary.eventsAdded, 4 * 40 + 30)
+        XCTAssertGreaterThan(watch.commits, 1)
+        XCTAssertEqual(watch.openAtCommit, 0)
+    }
 }

@@ -155,7 +155,7 @@ final class EventWriterTests: XCTestCase {
     }
 
     /// Aliases are gathered per transaction: each (key, alias) gets the earliest and latest
-    /// time of all its events, compared as the stored text, across files and ingests, and two
+    /// time of all its events, across files and ingests, and two
     /// spellings of one alias name that differ in bytes stay two aliases.
     func testAliasesKeepTheirFirstAndLastTimeAcrossEventsFilesAndIngests() throws {
         let nfc = "alias/caf\u{E9}", nfd = "alias/cafe\u{301}"
@@ -184,6 +184,36 @@ final class EventWriterTests: XCTestCase {
             ])
         XCTAssertTrue((rows[1]["alias"] as String).hasSameUTF8(as: nfc))
         XCTAssertTrue((rows[2]["alias"] as String).hasSameUTF8(as: nfd))
+    }
+
+    /// Times with a fraction of a second are compared as times, not as text (where `…:52.5Z`
+    /// comes before `…:52Z`): within a run, across runs, and in a merge.
+    func testAliasTimesWithFractionsKeepTheirOrder() throws {
+        func record(_ time: String) -> String {
+            kmsRecord(eventName: "Encrypt", eventTime: time, requestParameters: #"{"keyId":"alias/ct"}"#)
+        }
+        func seen(_ index: IndexDatabase) throws -> [String] {
+            try index.queue.read { db in
+                try Row.fetchAll(db, sql: "SELECT first_seen, last_seen FROM kms_key_aliases").flatMap {
+                    [$0[0] as String, $0[1] as String]
+                }
+            }
+        }
+        let dir = try TempDir()
+        let index = try makeIndex(dir)
+        let times = ["2015-11-11T21:20:52.5Z", "2015-11-11T21:20:52Z", "2015-11-11T21:20:52.9Z"]
+        _ = try ingest(index, [try dir.write("a/" + logPath(unique: "a"), gzip(logFile(times.map(record))))])
+        XCTAssertEqual(try seen(index), ["2015-11-11T21:20:52Z", "2015-11-11T21:20:52.9Z"])
+        // A later run, one time inside and one outside each end.
+        let more = ["2015-11-11T21:20:51.999Z", "2015-11-11T21:20:52.95Z", "2015-11-11T21:20:52.1Z"]
+        _ = try ingest(index, [try dir.write("b/" + logPath(unique: "b"), gzip(logFile(more.map(record))))])
+        XCTAssertEqual(try seen(index), ["2015-11-11T21:20:51.999Z", "2015-11-11T21:20:52.95Z"])
+        // A shard whose times fall inside and past those ends.
+        let shard = try makeIndex(dir, name: "shard.sqlite")
+        let shardTimes = ["2015-11-11T21:20:52Z", "2015-11-11T21:20:53Z"]
+        _ = try ingest(shard, [try dir.write("c/" + logPath(unique: "c"), gzip(logFile(shardTimes.map(record))))])
+        _ = try IndexMerger(destination: index).merge(shardPath: shard.path)
+        XCTAssertEqual(try seen(index), ["2015-11-11T21:20:51.999Z", "2015-11-11T21:20:53Z"])
     }
 
     /// Events rows are inserted many to a statement: every value lands in its own row and
