@@ -72,13 +72,40 @@ package struct InputWalker {
     /// Marks the folders of `paths` entered before any walk of them starts, so that a walk
     /// that reaches one through a symbolic link skips it, whichever thread gets there first:
     /// each is walked by its own path (`walk(claimed: true)`), and every file is found at the
-    /// same path run after run. Returns `paths` less any folder given twice.
+    /// same path run after run. Returns `paths` less any folder given twice, and less any file
+    /// given twice or that the walk of a folder given finds at the same path: a file read twice
+    /// in a run had its ledger row written twice, the second time with no event added.
     package func claim(_ paths: [String], in visited: VisitedFolders) -> [String] {
-        paths.filter { path in
+        var folders = Set<String>()
+        for path in paths {
             var st = stat()
-            guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else { return true }  // the walk reports it
-            return visited.insert(DirectoryID(device: UInt64(st.st_dev), inode: UInt64(st.st_ino)))
+            if stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR { folders.insert(Self.absolute(path)) }
         }
+        var files = Set<String>()
+        return paths.filter { path in
+            var st = stat()
+            guard stat(path, &st) == 0 else { return true }  // the walk reports it
+            switch st.st_mode & S_IFMT {
+            case S_IFDIR:
+                return visited.insert(DirectoryID(device: UInt64(st.st_dev), inode: UInt64(st.st_ino)))
+            case S_IFREG:
+                let file = Self.absolute(path)
+                guard files.insert(file).inserted else { return false }
+                return !(Self.skipReason(path: file) == nil && days?.excludes(file) != true && isInside(file, folders))
+            default:
+                return true
+            }
+        }
+    }
+
+    /// Whether one of the folders of `path` is in `folders` (absolute paths).
+    private func isInside(_ path: String, _ folders: Set<String>) -> Bool {
+        var folder = Substring(path)
+        while let slash = folder.lastIndex(of: "/"), slash > folder.startIndex {
+            folder = folder[..<slash]
+            if folders.contains(String(folder)) { return true }
+        }
+        return folders.contains("/") && path != "/"
     }
 
     struct DirectoryID: Hashable {

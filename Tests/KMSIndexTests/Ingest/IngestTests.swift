@@ -5,6 +5,22 @@ import XCTest
 @testable import KMSIndex
 
 final class IngestTests: XCTestCase {
+    /// A file given twice, or given and also inside a folder given, is read once: read twice,
+    /// its ledger row said the second reading's count, no event added. A file the folder's
+    /// walk would not read (a digest folder's) is still read when given.
+    func testAFileGivenTwiceIsReadOnce() throws {
+        let dir = try TempDir()
+        let path = try dir.write("tree/" + logPath(), gzip(logFile([kmsRecord(eventID: "once-1"), kmsRecord(eventID: "once-2")])))
+        let digestFolder = try dir.write(
+            "tree/AWSLogs/111122223333/CloudTrail-Digest/x.json.gz", gzip(logFile([kmsRecord(eventID: "given")])))
+        let index = try makeIndex(dir)
+        let (summary, _) = try ingest(index, [dir.path + "/tree", path, dir.path + "/tree/./" + logPath(), digestFolder])
+        XCTAssertEqual(summary.filesIngested, 2)
+        XCTAssertEqual(summary.eventsAdded, 3)
+        XCTAssertEqual(try count(index, "SELECT events_added FROM source_files WHERE path = ?", [path]), 2)
+        XCTAssertEqual(try count(index, "SELECT count(*) FROM source_files"), 2)
+    }
+
     func testMultiMemberGzipIsReadWhole() throws {
         let dir = try TempDir()
         let text = logFile([kmsRecord(eventID: "m1"), s3Record(1), kmsRecord(eventID: "m2")])
