@@ -70,8 +70,15 @@ extension KMSIndexCommand {
                 }
                 // A new index is built whole under a temporary name, from a copy of the largest
                 // shard (`MergeSeed`); if that fails, it is created and merged into as any index.
-                if IndexMerger.canSeed(database.path), let choice = IndexMerger.seedChoice(shards),
-                    let built = try? IndexMerger.build(destinationPath: database.path, shardPaths: shards, seedIndex: choice)
+                // When it would be new and no shard is one to merge, each is refused and no
+                // index is created.
+                let isNew = IndexMerger.canSeed(database.path)
+                let existed = access(database.path, F_OK) == 0
+                let seed = isNew ? IndexMerger.seedChoice(shards) : nil
+                if isNew, seed == nil {
+                    shards.map(IndexMerger.refusal).forEach(record)
+                } else if let seed,
+                    let built = try? IndexMerger.build(destinationPath: database.path, shardPaths: shards, seedIndex: seed)
                 {
                     built.forEach(record)
                 } else {
@@ -86,6 +93,11 @@ extension KMSIndexCommand {
                         } catch let error as MergeError {
                             record(.failure(error))
                         }
+                    }
+                    if !existed, Self.merged(outcomes).isEmpty {
+                        // Created for shards that were all refused: not left behind, empty.
+                        try index.queue.close()
+                        for suffix in ["", "-wal", "-shm", "-journal"] { unlink(database.path + suffix) }
                     }
                 }
                 withExtendedLifetime(lock) {}

@@ -9,6 +9,13 @@ import Glibc
 enum ExportFiles {
     /// Creates `path` (mode 0700: the export says who read what, as the index does) unless it
     /// is a folder already.
+    /// Creates `path` and the folders above it that are missing, as `mkdir -p`.
+    static func makeFolderAndParents(_ path: String) throws {
+        let parent = (path as NSString).deletingLastPathComponent
+        if !parent.isEmpty, parent != path, access(parent, F_OK) != 0 { try makeFolderAndParents(parent) }
+        try makeFolder(path)
+    }
+
     static func makeFolder(_ path: String) throws {
         if mkdir(path, 0o700) == 0 { return }
         let error = errno

@@ -77,7 +77,7 @@ package struct Exporter {
         let out = options.outputPath
         let table = out + "/" + Self.tableFolder
         let work = out + "/" + Self.workFolder
-        try ExportFiles.makeFolder(out)
+        try ExportFiles.makeFolderAndParents(out)
         let lock = try ExportFiles.lock(out + "/" + Self.lockFile)
         defer { close(lock) }
         try ExportFiles.makeFolder(table)

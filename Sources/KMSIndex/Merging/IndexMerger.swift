@@ -121,6 +121,19 @@ package final class IndexMerger {
         try DailySummaries.setWatermark(db, try Int64.fetchOne(db, sql: "SELECT ifnull(max(id), 0) FROM main.events") ?? 0)
     }
 
+    /// Why merge refuses the shard at `path`, as its outcome (a success with nothing added
+    /// when it would not).
+    package static func refusal(_ path: String) -> Result<MergeResult, MergeError> {
+        do {
+            try checkShardFile(path)
+            return .success(MergeResult(shardPath: path))
+        } catch let error as MergeError {
+            return .failure(error)
+        } catch {
+            return .failure(MergeError(path, "\(error)"))
+        }
+    }
+
     /// Refuses, before attaching it, a shard that is missing, not a regular file, empty, not
     /// SQLite, not a kmsindex index, or of another schema. Opening it read-only also repairs
     /// what a killed writer left (a hot journal, a WAL to recover), as queries do.

@@ -40,7 +40,10 @@ package final class IndexLock {
             if Date() >= deadline {
                 close(fd)
                 let who = holder.map { "another kmsindex (pid \($0))" } ?? "another kmsindex"
-                throw LockError(description: "\(who) is writing to \(indexPath); gave up after waiting \(Int(timeout))s (see --wait)")
+                throw LockError(
+                    description:
+                        "\(who) is writing to \(indexPath); gave up after waiting \(timeout == timeout.rounded() ? String(Int(timeout)) : String(timeout))s (see --wait)"
+                )
             }
             if !told {
                 onWait(holder)

@@ -238,6 +238,17 @@ final class ExportTests: XCTestCase {
         XCTAssertEqual(run.stderr + run.stdout, "")
     }
 
+    /// The export folder is created with the folders above it that are missing.
+    func testTheExportFolderIsCreatedWithItsParents() throws {
+        let dir = try TempDir()
+        let index = try makeIndex(dir)
+        try ingest(index, [fixturesURL.appendingPathComponent("seed").path])
+        let out = dir.path + "/exports/nightly/kms"
+        let run = try runBinary(["export", "--quiet", "--db", dir.path + "/index.sqlite", "--out", out])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertEqual(try readExport(out).count, 3)
+    }
+
     func testADayFolderIsSwappedWholeAndLeftoversOfAnInterruptedRunGo() throws {
         let dir = try TempDir()
         let table = dir.path + "/t", work = dir.path + "/w"

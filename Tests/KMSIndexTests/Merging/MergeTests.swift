@@ -268,6 +268,15 @@ final class MergeTests: XCTestCase {
         }
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: newer)), newerBytes, "a refused shard is left untouched")
 
+        // Every shard refused: each is reported, and no index is created where there was none.
+        try? FileManager.default.removeItem(atPath: dest)
+        let (refused, refusedSummary) = try merge(dest, [text, newer, dir.path + "/missing.sqlite"])
+        XCTAssertEqual(refused.status, 1)
+        XCTAssertTrue(refused.stderr.contains("3 shards: 0 merged, 3 failed"), refused.stderr)
+        XCTAssertEqual((refusedSummary["shards"] as? [[String: Any]])?.map { $0["status"] as? String }, ["failed", "failed", "failed"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dest))
+        XCTAssertEqual(try merge(dest, [shard]).run.status, 0)
+
         // The index lock, as ingest takes it: a merge waits for the writer (--wait), then gives up.
         do {
             let lock = try IndexLock(indexPath: dest, timeout: 1)
