@@ -47,7 +47,7 @@ package struct QueryFilter: Sendable, Equatable {
             until: try until.map { try TimeFilter.until($0, now: now) },
             account: account, region: region, key: key, errorsOnly: errorsOnly, limit: limit)
         if let limit, limit < 1 { throw QueryError.limitBelowOne }
-        if let s = filter.since, let u = filter.until, s >= u {
+        if let s = filter.since, let u = filter.until, (StoredTime.milliseconds(s) ?? 0) >= (StoredTime.milliseconds(u) ?? 0) {
             throw QueryError.emptyRange(since: s, until: u)
         }
         return filter

@@ -55,8 +55,9 @@ package enum QueryError: Error, CustomStringConvertible, Equatable {
 ///
 /// Accepted forms: a date (`2024-03-01`), a time (`2024-03-01T12:00:00Z`, `2024-03-01 12:00`,
 /// an offset such as `+02:00`, no zone meaning UTC), or an age relative to now: a number and
-/// `s`, `m`, `h`, `d` or `w` (`30m`, `24h`, `7d`). Bounds are whole seconds, as
-/// `YYYY-MM-DDTHH:MM:SSZ`; a fraction in the text is dropped.
+/// `s`, `m`, `h`, `d` or `w` (`30m`, `24h`, `7d`). Bounds are `YYYY-MM-DDTHH:MM:SSZ`, with
+/// the milliseconds of a fraction given (`…:SS.500Z`), as event times are kept: a time the
+/// tool printed, given back as a bound, falls on the same side of it.
 package enum TimeFilter {
     /// The inclusive lower bound `text` names: a date means its first second.
     package static func since(_ text: String, now: Date = Date()) throws -> String {
@@ -92,7 +93,10 @@ package enum TimeFilter {
         else {
             throw QueryError.notATime(raw)
         }
-        return iso(secondsSinceEpoch: isDate && endOfDay ? seconds + 86_400 : seconds)
+        let bound = iso(secondsSinceEpoch: isDate && endOfDay ? seconds + 86_400 : seconds)
+        let fraction = (StoredTime.milliseconds(normalized) ?? 0) - Int64(seconds) * 1_000
+        guard (1..<1_000).contains(fraction) else { return bound }
+        return bound.dropLast() + "." + String(String(fraction + 1_000).dropFirst()) + "Z"
     }
 
     /// Seconds in `30m`, `24h`, `7d`, `2w`, `90s`; nil when `text` is not an age.

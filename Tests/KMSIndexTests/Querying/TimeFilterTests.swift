@@ -17,13 +17,27 @@ final class TimeFilterTests: XCTestCase {
     func testTimesAreNormalizedToUTCSeconds() throws {
         XCTAssertEqual(try TimeFilter.since("2024-03-01T12:34:56Z"), "2024-03-01T12:34:56Z")
         XCTAssertEqual(try TimeFilter.until("2024-03-01T12:34:56Z"), "2024-03-01T12:34:56Z")
-        XCTAssertEqual(try TimeFilter.since("2024-03-01T12:34:56.789Z"), "2024-03-01T12:34:56Z")
+        XCTAssertEqual(try TimeFilter.since("2024-03-01T12:34:56.789Z"), "2024-03-01T12:34:56.789Z")
         XCTAssertEqual(try TimeFilter.since("2024-03-01 12:34"), "2024-03-01T12:34:00Z")
         XCTAssertEqual(try TimeFilter.since("2024-03-01T12:34"), "2024-03-01T12:34:00Z")
         XCTAssertEqual(try TimeFilter.since("2024-03-01T12:34+02:00"), "2024-03-01T10:34:00Z")
         XCTAssertEqual(try TimeFilter.since("2024-03-01T01:00:00+02:00"), "2024-02-29T23:00:00Z")
         XCTAssertEqual(try TimeFilter.since("2024-03-01T12:00:00"), "2024-03-01T12:00:00Z")
         XCTAssertEqual(try TimeFilter.since(" 2024-03-01 "), "2024-03-01T00:00:00Z")
+    }
+
+    /// A fraction of a second is kept to the millisecond, as event times are: a time the tool
+    /// printed, given back as a bound, falls on the same side of it.
+    func testFractionsAreKeptToTheMillisecond() throws {
+        XCTAssertEqual(try TimeFilter.since("2024-03-01T12:34:56.5Z"), "2024-03-01T12:34:56.500Z")
+        XCTAssertEqual(try TimeFilter.until("2024-03-01T12:34:56.05Z"), "2024-03-01T12:34:56.050Z")
+        XCTAssertEqual(try TimeFilter.since("2024-03-01T12:34:56.1239Z"), "2024-03-01T12:34:56.123Z")
+        XCTAssertEqual(try TimeFilter.since("2024-03-01T12:34:56.000Z"), "2024-03-01T12:34:56Z")
+        XCTAssertEqual(try TimeFilter.since("2024-03-01T01:00:00.25+02:00"), "2024-02-29T23:00:00.250Z")
+        // The window is checked as times: 52Z is before 52.5Z, though not as text.
+        XCTAssertNoThrow(try QueryFilter.parse(since: "2024-03-01T00:00:52Z", until: "2024-03-01T00:00:52.5Z"))
+        XCTAssertThrowsError(try QueryFilter.parse(since: "2024-03-01T00:00:52.5Z", until: "2024-03-01T00:00:52.5Z"))
+        XCTAssertThrowsError(try QueryFilter.parse(since: "2024-03-01T00:00:52.5Z", until: "2024-03-01T00:00:52Z"))
     }
 
     func testAgesCountBackFromNow() throws {
@@ -73,5 +87,12 @@ final class TimeFilterTests: XCTestCase {
         XCTAssertEqual(try ids(QueryFilter(since: "2024-03-01T00:00:00Z")), ["a", "c"])
         XCTAssertEqual(try ids(QueryFilter(until: "2024-03-01T00:00:00Z")), ["b"])
         XCTAssertEqual(try ids(QueryFilter(since: "2024-02-29T23:59:59Z", until: "2024-03-01T00:00:01Z")), ["a", "b", "c"])
+        // Bounds with a fraction, as the command line gives them.
+        func window(_ since: String?, _ until: String?) throws -> [String] {
+            try ids(try QueryFilter.parse(since: since, until: until))
+        }
+        XCTAssertEqual(try window("2024-03-01T00:00:00.5Z", "2024-03-01T00:00:01Z"), ["a"])
+        XCTAssertEqual(try window(nil, "2024-03-01T00:00:00.5Z"), ["b", "c"])
+        XCTAssertEqual(try window("2024-02-29T23:59:59.9Z", "2024-03-01T00:00:00.001Z"), ["b", "c"])
     }
 }
