@@ -28,7 +28,7 @@ package enum Denied {
             if callers[principal ?? 0] == nil { callers[principal ?? 0] = try callerText(db, principal) }
             if keys[keyRef] == nil { keys[keyRef] = .some(try keyText(db, keyRef)) }
             for sid in [error, name] where texts[sid] == nil {
-                texts[sid] = try String.fetchOne(db, sql: "SELECT text FROM strings WHERE id = ?", arguments: [sid]) ?? ""
+                texts[sid] = try String.fetchWhole(db, sql: "SELECT text FROM strings WHERE id = ?", arguments: [sid]) ?? ""
             }
             let key = GroupKey(principal: callers[principal ?? 0]!, key: keys[keyRef]!, error: texts[error]!)
             groups[key, default: Group()].add(id: row[0], name: texts[name]!, object: object, time: time)
@@ -88,26 +88,24 @@ package enum Denied {
         guard let id else { return "unknown" }
         // Prepared once: `principals` is a view, long to compile.
         let statement = try db.cachedStatement(sql: "SELECT \(principalSQL) FROM principals p WHERE p.id = ?")
-        return try String.fetchOne(statement, arguments: [id]) ?? "unknown"
+        return try String.fetchWhole(statement, arguments: [id]) ?? "unknown"
     }
 
     /// The key's ARN, else the key as the caller wrote it, else nil.
     static func keyText(_ db: Database, _ ref: KeyRef) throws -> String? {
-        if let key = ref.key, let arn = try String.fetchOne(db, sql: "SELECT arn FROM kms_keys WHERE id = ?", arguments: [key]) {
+        if let key = ref.key, let arn = try String.fetchWhole(db, sql: "SELECT arn FROM kms_keys WHERE id = ?", arguments: [key]) {
             return arn
         }
         guard let requested = ref.requested else { return nil }
-        return try String.fetchOne(db, sql: "SELECT text FROM strings WHERE id = ?", arguments: [requested])
+        return try String.fetchWhole(db, sql: "SELECT text FROM strings WHERE id = ?", arguments: [requested])
     }
 
     static func latestMessages(_ db: Database, ids: [Int64]) throws -> [Int64: String?] {
         var messages: [Int64: String?] = [:]
         for batch in stride(from: 0, to: ids.count, by: 500).map({ ids[$0..<min($0 + 500, ids.count)] }) {
-            for row in try Row.fetchAll(
+            let rows = try Row.fetchCursor(
                 db, sql: "SELECT id, error_message FROM events WHERE id IN (\(batch.map(String.init).joined(separator: ",")))")
-            {
-                messages[row[0]] = .some(row[1])
-            }
+            while let row = try rows.next() { messages[row[0]] = .some(row.text(1)) }
         }
         return messages
     }

@@ -211,9 +211,12 @@ func fetchTable(_ db: Database, sql: String, arguments: StatementArguments = [])
     return try fetchTable(statement, arguments: arguments)
 }
 
+/// Texts are read whole (GRDB's strings end at a NUL; see `FullText`).
 func fetchTable(_ statement: Statement, arguments: StatementArguments = []) throws -> ResultTable {
-    let rows = try Row.fetchAll(statement, arguments: arguments)
-    return ResultTable(columns: statement.columnNames, cells: rows.map { row in row.databaseValues.map(Cell.init(databaseValue:)) })
+    var cells: [[Cell]] = []
+    let columns = Int32(statement.columnCount)
+    try statement.forEachRow(arguments) { handle in cells.append((0..<columns).map { RowPrinter.cell(handle, $0) }) }
+    return ResultTable(columns: statement.columnNames, cells: cells)
 }
 
 extension Cell {

@@ -89,7 +89,7 @@ package struct PrincipalReads {
         func feed(_ rows: RowCursor) throws {
             while left > 0, let row = try rows.next() {
                 var read = try texts.row(row)
-                read.context = row[12]
+                read.context = row.text(12)
                 try order.add(read) { try merger.add($0) }
             }
         }

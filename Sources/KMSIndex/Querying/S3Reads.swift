@@ -39,7 +39,7 @@ package struct S3Reads {
     }
 
     private func rows(where condition: String, _ arguments: [(any DatabaseValueConvertible)?]) throws -> [EventRow] {
-        let rows = try Row.fetchAll(
+        let rows = try Row.fetchCursor(
             db,
             sql: """
                 SELECT r.event_time, n.text, r.event_uid, p.type, p.arn, p.role_arn, p.session_name, p.invoked_by,
@@ -58,16 +58,19 @@ package struct S3Reads {
         // Ordered as `ReadMerger` orders rows, by time then eventID (by row id, reads of one time
         // came in the order they were indexed, which differs between an index and its shards
         // merged), here rather than by SQLite: the eventID is text only once read.
-        return rows.map { row in
-            var event = EventRow.stored(row)
-            event.bytes = row[19]
-            event.objectARN = row[20]
-            let shared: DatabaseValue = row[21]
-            if !shared.isNull { event.sharedEventID = EventUID.text(shared) }
-            event.loggedOutsideCallersAccount = row[22] ?? false
-            event.source = "s3"
-            return event
-        }.sorted { ($0.eventTimeMs ?? 0, $0.eventID) < ($1.eventTimeMs ?? 0, $1.eventID) }
+        // A cursor's rows: their texts are read whole.
+        return try Array(
+            rows.map { row in
+                var event = EventRow.stored(row)
+                event.bytes = row[19]
+                event.objectARN = row.text(20)
+                let shared: DatabaseValue = row[21]
+                if !shared.isNull { event.sharedEventID = EventUID.text(shared) }
+                event.loggedOutsideCallersAccount = row[22] ?? false
+                event.source = "s3"
+                return event
+            }
+        ).sorted { ($0.eventTimeMs ?? 0, $0.eventID) < ($1.eventTimeMs ?? 0, $1.eventID) }
     }
 
     /// KMS and S3 reads together, oldest first, paired (see `ReadMerger`); both lists in time

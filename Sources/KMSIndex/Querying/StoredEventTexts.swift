@@ -67,7 +67,7 @@ final class StoredEventTexts {
             event.ownRead = caller.own
         }
         event.errorCode = try string(row[4])
-        event.errorMessage = row[5]
+        event.errorMessage = row.text(5)
         event.sourceIP = try string(row[6]) ?? StoredAddress.text(row[7])
         event.userAgent = try text(row[8], &agents, agentText)
         event.keyARN = try text(row[9], &keys, keyARN)
@@ -80,15 +80,18 @@ final class StoredEventTexts {
     private func string(_ id: Int64?) throws -> String? { try text(id, &strings, stringText) }
 
     private func text(_ id: Int64?, _ kept: inout [Int64: String?], _ statement: Statement) throws -> String? {
-        try remembered(id, &kept) { try String.fetchOne(statement, arguments: [$0]) }
+        try remembered(id, &kept) { try String.fetchWhole(statement, arguments: [$0]) }
     }
 
     private func caller(_ id: Int64?) throws -> Caller? {
         try remembered(id, &callers) { id in
-            try Row.fetchOne(callerFields, arguments: [id]).map { row in
+            // A cursor's row, read while the cursor lives: its texts are read whole.
+            let rows = try Row.fetchCursor(callerFields, arguments: [id])
+            return try rows.next().map { row in
                 Caller(
-                    type: row[0], arn: row[1], roleARN: row[2], sessionName: row[3], invokedBy: row[4], onBehalfOfUserID: row[5],
-                    identityStoreARN: row[6], accountID: row[8], principalID: row[9], own: row[7] ?? false)
+                    type: row.text(0), arn: row.text(1), roleARN: row.text(2), sessionName: row.text(3), invokedBy: row.text(4),
+                    onBehalfOfUserID: row.text(5), identityStoreARN: row.text(6), accountID: row.text(8), principalID: row.text(9),
+                    own: row[7] ?? false)
             }
         }
     }

@@ -115,23 +115,23 @@ package struct EventRow: Sendable, Equatable {
     /// agent, key ARN, region, own read, Identity Center user id, identity store ARN, account
     /// and principalId (who-read's KMS query and the S3 reads' share it).
     static func stored(_ row: Row) -> EventRow {
-        var event = EventRow(eventTime: StoredTime.text(row[0]), eventName: row[1], eventID: EventUID.text(row[2]))
-        event.principalType = row[3]
-        event.principalARN = row[4]
-        event.roleARN = row[5]
-        event.sessionName = row[6]
-        event.invokedBy = row[7]
-        event.errorCode = row[8]
-        event.errorMessage = row[9]
+        var event = EventRow(eventTime: StoredTime.text(row[0]), eventName: row.text(1) ?? "", eventID: EventUID.text(row[2]))
+        event.principalType = row.text(3)
+        event.principalARN = row.text(4)
+        event.roleARN = row.text(5)
+        event.sessionName = row.text(6)
+        event.invokedBy = row.text(7)
+        event.errorCode = row.text(8)
+        event.errorMessage = row.text(9)
         event.sourceIP = StoredAddress.text(row[10])
-        event.userAgent = row[11]
-        event.keyARN = row[12]
-        event.region = row[13]
+        event.userAgent = row.text(11)
+        event.keyARN = row.text(12)
+        event.region = row.text(13)
         event.ownRead = row[14]
-        event.onBehalfOfUserID = row[15]
-        event.identityStoreARN = row[16]
-        event.principalAccountID = row[17]
-        event.principalID = row[18]
+        event.onBehalfOfUserID = row.text(15)
+        event.identityStoreARN = row.text(16)
+        event.principalAccountID = row.text(17)
+        event.principalID = row.text(18)
         event.eventTimeMs = row[0]
         return event
     }
@@ -359,15 +359,16 @@ package struct WhoRead {
     /// Objects the query names, most specific form first.
     func resolve(_ query: String) throws -> [KnownObject] {
         func fetch(_ sql: String, _ arguments: [(any DatabaseValueConvertible)?]) throws -> [KnownObject] {
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT o.id, \(S3ObjectSQL.arn) AS arn, o.kind, b.name AS bucket
-                    FROM s3_objects o LEFT JOIN s3_buckets b ON b.id = o.bucket_id
-                    WHERE \(sql) LIMIT 50
-                    """, arguments: StatementArguments(arguments)
-            )
-            .map { KnownObject(id: $0["id"], arn: $0["arn"], kind: $0["kind"], bucket: $0["bucket"]) }
+            try Array(
+                Row.fetchCursor(
+                    db,
+                    sql: """
+                        SELECT o.id, \(S3ObjectSQL.arn) AS arn, o.kind, b.name AS bucket
+                        FROM s3_objects o LEFT JOIN s3_buckets b ON b.id = o.bucket_id
+                        WHERE \(sql) LIMIT 50
+                        """, arguments: StatementArguments(arguments)
+                )
+                .map { KnownObject(id: $0[0], arn: $0.text(1) ?? "", kind: $0[2], bucket: $0.text(3)) })
         }
         if query.hasPrefix("arn:") {
             let (bucketARN, key) = S3ObjectSQL.split(arn: query)

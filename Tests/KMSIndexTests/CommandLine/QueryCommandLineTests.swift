@@ -284,3 +284,46 @@ final class QueryCommandLineTests: XCTestCase {
         XCTAssertEqual(quiet.stderr, "")
     }
 }
+
+/// Text holding a NUL is printed whole by every command (`\u0000` in JSON), not cut there:
+/// a caller could otherwise hide the rest of a user agent or a message behind one.
+final class NULTextTests: XCTestCase {
+    func testEveryCommandPrintsTextWithANULWhole() throws {
+        let dir = try TempDir()
+        let key = "arn:aws:kms:us-west-2:111122223333:key/11111111-2222-3333-4444-555555555555"
+        let identity =
+            #"{"type":"AssumedRole","principalId":"AROAEXAMPLE:sess\u0000tail","arn":"arn:aws:sts::111122223333:assumed-role/Nul/sess\u0000tail","accountId":"111122223333","sessionContext":{"sessionIssuer":{"type":"Role","arn":"arn:aws:iam::111122223333:role/Nul","accountId":"111122223333"}}}"#
+        let record = kmsRecord(
+            identity: identity,
+            requestParameters: #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::bucket/dir/file\u0000x.txt","c":"v\u0000w"}}"#,
+            error: ("AccessDenied", "denied\u{0} but allowed"), userAgent: "agent\u{0}hidden")
+        try dir.write(logPath(), gzip(logFile([record])))
+        let db = dir.path + "/index.sqlite"
+        XCTAssertEqual(try runBinary(["ingest", "--quiet", "--db", db, dir.path + "/AWSLogs"]).status, 0)
+        // who-read of an ARN a command line cannot hold (no argument holds a NUL), in process.
+        var reads: [EventRow] = []
+        try IndexDatabase.openForReading(path: db).queue.read { db in
+            let id = try Int64.fetchOne(db, sql: "SELECT id FROM s3_objects")!
+            let object = KnownObject(id: id, arn: "", kind: "object", bucket: "bucket")
+            try WhoRead(db).forEachEvent(of: object, s3: [], writes: { _ in }, read: { reads.append($0) })
+        }
+        XCTAssertEqual(reads.map(\.sessionName), ["sess\u{0}tail"])
+        XCTAssertEqual(reads.map(\.errorMessage), ["denied\u{0} but allowed"])
+        XCTAssertEqual(reads.map(\.userAgent), ["agent\u{0}hidden"])
+        let runs = [
+            ["reads", "--db", db, "--format", "json", "--principal", "arn:aws:iam::111122223333:role/Nul"],
+            ["denied", "--db", db, "--format", "json"],
+            ["key", "--db", db, "--format", "json", key],
+        ]
+        let expected: [[String]] = [
+            [#"sess\u0000tail"#, #"denied\u0000 but allowed"#, #"agent\u0000hidden"#, #"dir/file\u0000x.txt"#, #"v\u0000w"#],
+            [#"sess\u0000tail"#, #"denied\u0000 but allowed"#],
+            [#"sess\u0000tail"#, #"denied\u0000 but allowed"#, #"dir/file\u0000x.txt"#],
+        ]
+        for (arguments, texts) in zip(runs, expected) {
+            let run = try runBinary(arguments)
+            XCTAssertEqual(run.status, 0, "\(arguments[0]): \(run.stderr)")
+            for text in texts { XCTAssertTrue(run.stdout.contains(text), "\(arguments[0]) cut \(text): \(run.stdout)") }
+        }
+    }
+}
