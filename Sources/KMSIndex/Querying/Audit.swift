@@ -105,14 +105,17 @@ package struct Audit {
     /// chain of digests; with `keys`, also their signatures (the newest digest of a chain
     /// only with its signature in `signatures`).
     package func report(paths: [String], keys: PublicKeySet? = nil, signatures: DigestSignatureFile? = nil) throws -> Report {
-        var ledger: [String: LedgerEntry] = [:]
+        // Every file of a name is checked against the digest that lists that name: a copy
+        // elsewhere in the tree (altered, or cut short) is as much the log file as the one at
+        // the digest's own key, and its events are in the index all the same.
+        var ledger: [String: [LedgerEntry]] = [:]
         try index.queue.read { db in
             let rows = try Row.fetchCursor(db, sql: "SELECT path, outcome, content_sha256, file_sha256 FROM source_files")
             while let row = try rows.next() {
                 let path: String = row["path"]
                 let name = String(path.split(separator: "/").last ?? "")
-                ledger[name] = LedgerEntry(
-                    path: path, outcome: row["outcome"], sha256: row["content_sha256"], fileSHA256: row["file_sha256"])
+                ledger[name, default: []].append(
+                    LedgerEntry(path: path, outcome: row["outcome"], sha256: row["content_sha256"], fileSHA256: row["file_sha256"]))
             }
         }
 
@@ -142,21 +145,23 @@ package struct Audit {
                         let name = String(object.split(separator: "/").last ?? "")
                         let bucket = file["s3Bucket"]?.string ?? ""
                         let subject = "s3://\(bucket)/\(object)"
-                        guard let entry = ledger[name] else {
+                        guard let entries = ledger[name] else {
                             findings.append(AuditFinding(kind: .notIngested, subject: subject, detail: "listed by \(path)"))
                             continue
                         }
-                        if entry.outcome == "failed" {
-                            findings.append(AuditFinding(kind: .failed, subject: subject, detail: entry.path))
-                            continue
-                        }
-                        guard let expected = file["hashValue"]?.string else { continue }
-                        if let actual = entry.sha256 {
-                            findings += Self.compare(actual, expected, entry: entry, subject: subject)
-                        } else {
-                            var entry = entry
-                            entry.elsewhere = Self.sameKey(object, besideDigest: path)
-                            unhashed.append((findings.count, entry, expected, subject))
+                        for entry in entries {
+                            if entry.outcome == "failed" {
+                                findings.append(AuditFinding(kind: .failed, subject: subject, detail: entry.path))
+                                continue
+                            }
+                            guard let expected = file["hashValue"]?.string else { continue }
+                            if let actual = entry.sha256 {
+                                findings += Self.compare(actual, expected, entry: entry, subject: subject)
+                            } else {
+                                var entry = entry
+                                entry.elsewhere = Self.sameKey(object, besideDigest: path)
+                                unhashed.append((findings.count, entry, expected, subject))
+                            }
                         }
                     }
                 } catch {

@@ -38,6 +38,13 @@ package enum Maintenance {
             try db.execute(sql: "DELETE FROM events WHERE event_time < ?", arguments: [cutoff])
             report.events = db.changesCount
             try db.execute(sql: "DELETE FROM s3_reads WHERE event_time < ?", arguments: [cutoff])
+            // S3 reads take the next id past the largest left (a rowid): with the largest gone,
+            // ids given before come back, and the findings' mark must not hide them.
+            try db.execute(
+                sql: """
+                    UPDATE findings_state SET last_s3_read_id = min(last_s3_read_id, (SELECT ifnull(max(id), 0) FROM s3_reads))
+                    WHERE id = 1
+                    """)
             let cutoffDay = DailySummaries.day(ofMilliseconds: cutoff)
             // Every daily summary of the days wholly before the cut: the all-time rollups are
             // made again from them (`recount`).

@@ -89,6 +89,40 @@ final class FindingsTests: XCTestCase {
         XCTAssertEqual(try nightly(index).map(brief), [])
     }
 
+    /// prune removing the S3 reads of the largest ids (an older backlog ingested after the
+    /// recent days) gives those ids again: the next night's new reader must not hide under the
+    /// mark the last run left.
+    func testANewReaderThroughS3AfterPruneIsStillFound() throws {
+        let dir = try TempDir()
+        folders.append(dir)
+        var tree = T(dir)
+        tree.history()
+        tree.quietDay()
+        tree.s3LogRead(5, at: T.time(5, 13, 0, 1), identity: T.role(T.auditors, session: "audit-s3"), file: (11, 30))
+        tree.s3LogRead(2, at: T.time(2, 13, 0, 1), identity: T.role(T.auditors, session: "audit-s3b"), file: (11, 30))
+        tree.s3LogRead(2, at: T.time(2, 13, 0, 2), identity: T.role(T.auditors, session: "audit-s3c"), file: (11, 30))
+        let index = try makeIndex(dir)
+        func ingestS3() throws {
+            var options = IngestOptions(paths: [tree.root])
+            options.s3Reads = .auto
+            _ = try Ingester(database: index, options: options).run()
+        }
+        try tree.write(days: [5])
+        try ingestS3()
+        try tree.write(days: [1, 2, 3, 4])
+        try ingestS3()
+        _ = try nightly(index)
+        _ = try Maintenance.prune(index, before: "2024-03-03T00:00:00Z")
+        let exfil = "arn:aws:iam::111122223333:role/Exfil"
+        tree.ordinaryDay(6)
+        let read = tree.s3LogRead(6, at: T.time(6, 13, 0, 1), identity: T.role(exfil, session: "x"), file: (11, 30))
+        try tree.write(days: [6])
+        try ingestS3()
+        XCTAssertEqual(
+            try nightly(index).filter { $0.kind == .newLogReader }.map(brief),
+            ["new-log-reader | high | 2024-03-06T13:00:01Z | \(T.logObject(6, 11, 30)) | \(exfil) | \(read)"])
+    }
+
     func testAQuietDayReportsNothing() throws {
         let dir = try TempDir()
         var (tree, index) = try history(dir)

@@ -160,6 +160,26 @@ final class ContentHashTests: XCTestCase {
     /// A digest may list one log file any number of times (a forged one, thousands): audit
     /// hashes it once, and gives each listing its finding, in the digest's order, as contents
     /// hashed at ingest do.
+    /// A copy of a delivered log file elsewhere in the tree, under its name but altered, is
+    /// checked too, whichever of the two was ingested first: its events are in the index.
+    func testACopyOfALogFileUnderItsNameIsCheckedWhicheverCameFirst() throws {
+        for strayFirst in [true, false] {
+            let dir = try TempDir()
+            let (root, logs) = try tree(dir, seed: 23)
+            let text = String(decoding: gunzip(try Data(contentsOf: URL(fileURLWithPath: logs[3]))), as: UTF8.self)
+            let altered = String(text.dropLast(2)) + "," + kmsRecord(eventID: "forged", eventName: "ScheduleKeyDeletion") + "]}"
+            let name = String(logs[3].split(separator: "/").last!)
+            let stray = try dir.write("stray/" + name, gzip(altered))
+            let index = try makeIndex(dir)
+            for path in strayFirst ? [dir.path + "/stray", root] : [root, dir.path + "/stray"] {
+                try ingest(index, path, hashContent: false)
+            }
+            let problems = try Audit(index: index).report(paths: [root]).findings.filter(\.isProblem)
+            XCTAssertEqual(problems.map(\.kind), [.hashMismatch], "stray first: \(strayFirst)")
+            XCTAssertTrue(problems.first?.detail.hasPrefix(stray + ":") == true, problems.first?.detail ?? "")
+        }
+    }
+
     func testAFileListedManyTimesGivesEachListingItsFindingInOrder() throws {
         let dir = try TempDir()
         let (root, _) = try tree(dir, seed: 25)
