@@ -80,7 +80,10 @@ package enum S3ReadNormalizer {
         event.userAgent = record["userAgent"]?.string
         event.errorCode = record["errorCode"]?.string
         event.errorMessage = record["errorMessage"]?.string
-        if let out = record["additionalEventData"]?["bytesTransferredOut"]?.scalarText { event.bytes = Int64(out) }
+        if let out = record["additionalEventData"]?["bytesTransferredOut"]?.scalarText {
+            // Written as an integer or as a float (`2048.0`), as real records do.
+            event.bytes = Int64(out) ?? Double(out).flatMap { Int64(exactly: $0) }
+        }
         let fields = KMSRecordFields(record)
         EventNormalizer.fillPrincipal(&event.principal, fields.identity, credentialFromConsole: fields.credentialFromConsole)
         event.sharedEventID = fields.sharedEventID.flatMap { $0.isEmpty ? nil : $0.text }
@@ -88,11 +91,15 @@ package enum S3ReadNormalizer {
     }
 
     /// `bucket/key` of an `x-amz-copy-source`, percent-decoded.
+    /// nil for a source named through an access point (`arn:aws:s3:REGION:ACCOUNT:accesspoint/
+    /// NAME/object/KEY`), which does not name its bucket: the read is reported as malformed
+    /// rather than filed under a bucket that does not exist.
     static func copySource(_ text: String) -> (String, String)? {
         var source = text
         if let query = source.firstIndex(of: "?") { source = String(source[..<query]) }
         source = source.removingPercentEncodingIfValid
         if source.hasPrefix("/") { source.removeFirst() }
+        if source.hasPrefix("arn:") { return nil }
         guard let slash = source.firstIndex(of: "/") else { return nil }
         let bucket = String(source[..<slash]), key = String(source[source.index(after: slash)...])
         return bucket.isEmpty || key.isEmpty ? nil : (bucket, key)

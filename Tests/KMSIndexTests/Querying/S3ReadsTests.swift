@@ -213,6 +213,27 @@ final class S3ReadsTests: XCTestCase {
         XCTAssertEqual(examples.first?.reason, "S3 record without a string eventID")
     }
 
+    /// Bytes written as a float (`2048.0`, as real records do) are kept as an integer; a copy
+    /// through an access point, whose source names no bucket, is a malformed record, not a read
+    /// of a bucket that does not exist.
+    func testFloatBytesAndAccessPointCopies() throws {
+        let dir = try TempDir()
+        let float = Self.s3Event("f1", "GetObject", "2024-03-01T10:00:01Z", bucket: "data", key: "a.bin", bytes: 7)
+            .replacingOccurrences(of: #""bytesTransferredOut":7"#, with: #""bytesTransferredOut":2048.0"#)
+        let viaAccessPoint = Self.s3Event(
+            "c1", "CopyObject", "2024-03-01T10:00:02Z", bucket: "data", key: "copy.bin",
+            copySource: "arn%3Aaws%3As3%3Aus-west-2%3A111122223333%3Aaccesspoint%2Fmy-ap%2Fobject%2Fsrc.bin")
+        try dir.write("logs/" + logPath(), gzip(logFile([float, viaAccessPoint])))
+        let index = try makeIndex(dir)
+        var options = IngestOptions(paths: [dir.path + "/logs"])
+        options.s3Reads = .all
+        let summary = try Ingester(database: index, options: options).run()
+        XCTAssertEqual(summary.s3ReadsAdded, 1)
+        XCTAssertEqual(summary.otherMalformedRecords, 1)
+        XCTAssertEqual(try count(index, "SELECT bytes FROM s3_reads"), 2048)
+        XCTAssertEqual(try count(index, "SELECT count(*) FROM s3_buckets WHERE name LIKE 'arn:%'"), 0)
+    }
+
     func testPruneAndMergeKeepS3Reads() throws {
         let dir = try TempDir()
         let shard = try index(dir, mode: .auto)
