@@ -337,7 +337,8 @@ package final class Ingester {
                         || Date().timeIntervalSince(batchStart) >= options.secondsPerTransaction
                     {
                         // A file read in parts is committed whole or not at all: the commit
-                        // waits for the open ones to end, and no other starts meanwhile.
+                        // waits for the open ones to end (and those whose parts already wait in
+                        // the queue), and parsers start no other meanwhile.
                         guard !writer.hasOpenFiles else {
                             partGate.close()
                             continue
