@@ -11,8 +11,13 @@ enum ExportFiles {
     /// is a folder already.
     /// Creates `path` and the folders above it that are missing, as `mkdir -p`.
     static func makeFolderAndParents(_ path: String) throws {
-        let parent = (path as NSString).deletingLastPathComponent
-        if !parent.isEmpty, parent != path, access(parent, F_OK) != 0 { try makeFolderAndParents(parent) }
+        // Split by hand: Foundation's deletingLastPathComponent traps on a one-character path.
+        var trimmed = Substring(path)
+        while trimmed.count > 1, trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
+        if let slash = trimmed.lastIndex(of: "/"), slash > trimmed.startIndex {
+            let parent = String(trimmed[..<slash])
+            if access(parent, F_OK) != 0 { try makeFolderAndParents(parent) }
+        }
         try makeFolder(path)
     }
 

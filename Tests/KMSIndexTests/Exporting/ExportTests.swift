@@ -247,6 +247,12 @@ final class ExportTests: XCTestCase {
         let run = try runBinary(["export", "--quiet", "--db", dir.path + "/index.sqlite", "--out", out])
         XCTAssertEqual(run.status, 0, run.stderr)
         XCTAssertEqual(try readExport(out).count, 3)
+        // Relative, one character, with a trailing slash, or the current folder.
+        for (given, folder) in [("o", "o"), ("p/", "p"), ("q/r//", "q/r"), (".", ".")] {
+            let run = try runBinary(["export", "--quiet", "--db", dir.path + "/index.sqlite", "--out", given], in: dir.url)
+            XCTAssertEqual(run.status, 0, "\(given): \(run.stderr)")
+            XCTAssertEqual(try readExport(dir.path + "/" + folder).count, 3, given)
+        }
     }
 
     func testADayFolderIsSwappedWholeAndLeftoversOfAnInterruptedRunGo() throws {
