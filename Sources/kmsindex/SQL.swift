@@ -48,22 +48,22 @@ extension KMSIndexCommand {
                 parameters[name] = parameterWords[i + 1]
             }
             // Rows are printed as SQLite yields them (`RowPrinter`): a query of millions of rows
-            // prints in the memory of one. An error met after some rows leaves those already
-            // written (in pieces of 64 KiB) printed, and the status is 2.
+            // prints in the memory of one. An error met after some rows leaves every row before
+            // it printed, and the status is 2.
             let format = output.format
-            let printer: RowPrinter
+            var printer: RowPrinter?
             do {
                 let queue = try ReadOnlySQL.open(path: database.path)
-                printer = try queue.read { db in
+                try queue.read { db in
                     let query = try ReadOnlySQL.query(db, sql: sql, parameters: parameters)
-                    let printer = RowPrinter(columns: query.columns, format: format, writeBytes: Console.out(bytes:))
-                    try query.print(to: printer)
-                    return printer
+                    printer = RowPrinter(columns: query.columns, format: format, writeBytes: Console.out(bytes:))
+                    try query.print(to: printer!)
                 }
             } catch {
+                printer?.flushRowsSoFar()
                 throw failure("\(error)")
             }
-            try endOutput(printer, none: "the query returned no rows")
+            try endOutput(printer!, none: "the query returned no rows")
         }
     }
 }

@@ -140,6 +140,15 @@ package final class RowPrinter {
         pending.bytes.removeAll(keepingCapacity: true)
     }
 
+    /// Prints the rows formatted so far, and nothing after them (a JSON array stays open): what
+    /// an error met part-way through a result leaves, before the command exits 2.
+    package func flushRowsSoFar() {
+        if format == .table, widths == nil, !held.isEmpty { sizeTable() }
+        if format == .json, started { pending.raw("\n") }
+        if !pending.bytes.isEmpty { pending.bytes.withUnsafeBytes(write) }
+        pending.bytes.removeAll(keepingCapacity: true)
+    }
+
     private func emit(_ text: String) {
         var text = text
         text.withUTF8 { pending.bytes.append(contentsOf: $0) }

@@ -201,8 +201,21 @@ final class QueryCommandLineTests: XCTestCase {
         ])
         XCTAssertEqual(failing.status, 2)
         XCTAssertTrue(failing.stderr.contains("integer overflow"), failing.stderr)
-        XCTAssertGreaterThan(failing.stdout.split(separator: "\n").count, 0)
-        XCTAssertLessThan(failing.stdout.split(separator: "\n").count, 20_000)
+        // Every row before the one that failed, and no other, in every format.
+        XCTAssertEqual(failing.stdout.split(separator: "\n").count, 19_999)
+        XCTAssertEqual(failing.stdout.split(separator: "\n").last, #"{"x":19999,"a":19999}"#)
+        let short =
+            "WITH t(n) AS (VALUES (1), (2), (3)) SELECT n, abs(CASE WHEN n = 3 THEN -9223372036854775807 - 1 ELSE n END) AS a FROM t"
+        let expected = [
+            "csv": "n,a\r\n1,1\r\n2,2\r\n", "table": "n  a\n-  -\n1  1\n2  2\n",
+            "ndjson": #"{"n":1,"a":1}"# + "\n" + #"{"n":2,"a":2}"# + "\n",
+            "json": "[\n  " + #"{"n":1,"a":1}"# + ",\n  " + #"{"n":2,"a":2}"# + "\n",
+        ]
+        for (format, output) in expected {
+            let run = try runKMSIndex(["sql", "--db", db, short, "--format", format])
+            XCTAssertEqual(run.status, 2, format)
+            XCTAssertEqual(run.stdout, output, format)
+        }
     }
 
     func testSQLRefusesWritesAndLeavesTheFileAlone() throws {
