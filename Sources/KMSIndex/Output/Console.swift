@@ -4,8 +4,11 @@ import Glibc
 import Darwin
 #endif
 
-/// Writes to standard output and error. A closed pipe (`kmsindex … | head`) ends the
-/// process quietly with status 0, as a filter should.
+/// Writes to standard output and error. A closed pipe on standard output (`kmsindex … | head`)
+/// ends the process quietly with status 0, as a filter should; any other failure to write it
+/// (a full disk, a closed descriptor) ends it with status 2 and says so, before a command does
+/// what follows its output (`findings` marks what it printed as reported). Diagnostics that
+/// cannot be written are dropped: the run goes on, and its status still tells what happened.
 package enum Console {
     /// Call once at start: a broken pipe becomes a write error (EPIPE) instead of a signal.
     package static func ignoreBrokenPipe() {
@@ -41,8 +44,11 @@ package enum Console {
             let n = Glibc.write(fd, base + offset, bytes.count - offset)
             if n < 0 {
                 if errno == EINTR { continue }
+                if fd != 1 { return }
                 if errno == EPIPE { exit(0) }
-                return
+                let reason = String(cString: strerror(errno))
+                write(fd: 2, "kmsindex: cannot write to standard output: \(reason)\n")
+                exit(2)
             }
             offset += n
         }

@@ -107,6 +107,50 @@ final class NightlyRunTests: XCTestCase {
 
     /// Days given the wrong way round, or a path that does not exist, are usage errors, not a
     /// run that reads nothing or records a failure for good.
+    /// Output that cannot be written: stdout on a full disk ends the command with status 2 and
+    /// says so, before `findings` marks anything reported; stderr whose reader went away (a
+    /// journald restart) costs the run nothing, and its status still says files failed.
+    func testOutputThatCannotBeWrittenIsNeverASuccess() throws {
+        let dir = try TempDir()
+        for n in 0..<5 { try dir.write("bad/" + logPath(unique: String(format: "bad%013d", n)), Data("not gzip".utf8)) }
+        // Alice reads a log file: a new reader, a finding.
+        let context =
+            #"{"encryptionContext":{"aws:cloudtrail:arn":"arn:aws:cloudtrail:us-west-2:111122223333:trail/t","#
+            + #""aws:s3:arn":"arn:aws:s3:::ct/AWSLogs/111122223333/CloudTrail/us-west-2/2024/03/01/f.json.gz"}}"#
+        try dir.write("logs/" + logPath(), gzip(logFile([kmsRecord(eventID: "full-1", requestParameters: context)])))
+        let db = dir.path + "/index.sqlite"
+        XCTAssertEqual(try runBinary(["ingest", "--quiet", "--db", db, dir.path + "/logs"]).status, 0)
+        func toFullDisk(_ arguments: [String]) throws -> (status: Int32, stderr: String) {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", #""$0" "$@" >/dev/full"#, kmsindexBinary.path] + arguments
+            let errors = Pipe()
+            process.standardError = errors
+            try process.run()
+            let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return (process.terminationStatus, text)
+        }
+        for command in [["stats"], ["sql", "SELECT * FROM kms_events"], ["findings"]] {
+            let run = try toFullDisk(command + ["--db", db])
+            XCTAssertEqual(run.status, 2, "\(command)")
+            XCTAssertEqual(run.stderr, "kmsindex: cannot write to standard output: No space left on device\n", "\(command)")
+        }
+        XCTAssertFalse(try runBinary(["findings", "--db", db, "--format", "json"]).stdout.hasPrefix("[]"))
+
+        let process = Process()
+        process.executableURL = kmsindexBinary
+        process.arguments = ["ingest", "--quiet", "--db", db, dir.path + "/bad"]
+        let closed = Pipe()
+        try closed.fileHandleForReading.close()
+        process.standardError = closed
+        try process.run()
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 1)
+        XCTAssertEqual(
+            try count(try IndexDatabase.openForReading(path: db), "SELECT count(*) FROM source_files WHERE outcome = 'failed'"), 5)
+    }
+
     func testReversedDaysAreRefused() throws {
         let dir = try TempDir()
         let db = dir.path + "/i.sqlite"
