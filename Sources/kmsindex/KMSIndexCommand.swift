@@ -34,6 +34,7 @@ struct KMSIndexCommand: ParsableCommand {
     /// `kmsindex <command>` (`_superCommandName`), so its help and errors read the same. That
     /// is 0.9 ms of a who-read, and of an ingest with nothing new to read (BENCHMARKS.md).
     static func main() {
+        Console.openClosedStandardDescriptors()
         Console.ignoreBrokenPipe()
         RowPrinter.escapesForTerminal = Console.stdoutIsTerminal
         let arguments = CommandLine.arguments

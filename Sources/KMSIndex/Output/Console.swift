@@ -15,6 +15,19 @@ package enum Console {
         signal(SIGPIPE, SIG_IGN)
     }
 
+    /// Call once at start: standard input, output or error closed by the caller (`2>&-`) is
+    /// opened on /dev/null, so that the next file opened (the index lock, holding the writer's
+    /// pid) does not take its number and receive what is written there.
+    package static func openClosedStandardDescriptors() {
+        for fd: Int32 in 0...2 where fcntl(fd, F_GETFD) == -1 && errno == EBADF {
+            let opened = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY)
+            if opened >= 0, opened != fd {
+                dup2(opened, fd)
+                close(opened)
+            }
+        }
+    }
+
     package static func out(_ text: String) {
         write(fd: 1, text)
     }
