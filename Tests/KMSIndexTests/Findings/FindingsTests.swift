@@ -24,6 +24,13 @@ final class FindingsTests: XCTestCase {
         return run.findings
     }
 
+    /// Ingests `tree`'s folder keeping reads of S3 objects as a default run does (`auto`).
+    func ingestWithS3Reads(_ index: IndexDatabase, _ tree: FindingsTree) throws {
+        var options = IngestOptions(paths: [tree.root])
+        options.s3Reads = .auto
+        _ = try Ingester(database: index, options: options).run()
+    }
+
     /// The history ingested and reported once.
     func history(_ dir: TempDir) throws -> (FindingsTree, IndexDatabase) {
         folders.append(dir)
@@ -77,9 +84,7 @@ final class FindingsTests: XCTestCase {
         _ = try nightly(index)
         XCTAssertTrue(try index.queue.write { db in try OwnPrincipals.add(db, arn: sync) })
         try tree.write(days: [5])
-        var options = IngestOptions(paths: [tree.root])
-        options.s3Reads = .auto
-        _ = try Ingester(database: index, options: options).run()
+        try ingestWithS3Reads(index, tree)
         XCTAssertEqual(try index.queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM s3_reads") }, 3)
         XCTAssertEqual(
             try nightly(index).map(brief),
@@ -102,22 +107,17 @@ final class FindingsTests: XCTestCase {
         tree.s3LogRead(2, at: T.time(2, 13, 0, 1), identity: T.role(T.auditors, session: "audit-s3b"), file: (11, 30))
         tree.s3LogRead(2, at: T.time(2, 13, 0, 2), identity: T.role(T.auditors, session: "audit-s3c"), file: (11, 30))
         let index = try makeIndex(dir)
-        func ingestS3() throws {
-            var options = IngestOptions(paths: [tree.root])
-            options.s3Reads = .auto
-            _ = try Ingester(database: index, options: options).run()
-        }
         try tree.write(days: [5])
-        try ingestS3()
+        try ingestWithS3Reads(index, tree)
         try tree.write(days: [1, 2, 3, 4])
-        try ingestS3()
+        try ingestWithS3Reads(index, tree)
         _ = try nightly(index)
         _ = try Maintenance.prune(index, before: "2024-03-03T00:00:00Z")
         let exfil = "arn:aws:iam::111122223333:role/Exfil"
         tree.ordinaryDay(6)
         let read = tree.s3LogRead(6, at: T.time(6, 13, 0, 1), identity: T.role(exfil, session: "x"), file: (11, 30))
         try tree.write(days: [6])
-        try ingestS3()
+        try ingestWithS3Reads(index, tree)
         XCTAssertEqual(
             try nightly(index).filter { $0.kind == .newLogReader }.map(brief),
             ["new-log-reader | high | 2024-03-06T13:00:01Z | \(T.logObject(6, 11, 30)) | \(exfil) | \(read)"])
