@@ -13,6 +13,8 @@ extension KMSIndexCommand {
         var destination: String
 
         mutating func run() throws {
+            Interruption.sayOnInterrupt(
+                "the copy is written as \(destination).partial and renamed only when whole: run the same command again")
             do {
                 let index = try IndexDatabase.openForReading(path: database.path)
                 try Maintenance.backup(index, to: destination)

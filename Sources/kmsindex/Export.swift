@@ -43,6 +43,9 @@ extension KMSIndexCommand {
         }
 
         mutating func run() throws {
+            Interruption.sayOnInterrupt(
+                "each day is written under a temporary name and renamed when whole, so no reader sees half a day: "
+                    + "run the same command again to finish")
             let today = Int(Date().timeIntervalSince1970 / 86400)
             var options = ExportOptions(
                 outputPath: out, firstDay: since.flatMap { DeliveryDays.day($0, today: today) },

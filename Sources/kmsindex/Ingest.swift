@@ -92,6 +92,9 @@ extension KMSIndexCommand {
 
         mutating func run() throws {
             let logger = try logging.makeLogger(quiet: quiet)
+            Interruption.sayOnInterrupt(
+                "the files committed so far stay indexed, the rest is undone, and nothing is counted twice: "
+                    + "run the same command again to index the rest")
             var options = IngestOptions(paths: paths)
             if let jobs { options.jobs = jobs }
             options.maxFileBytes = maxFileBytes
@@ -104,7 +107,7 @@ extension KMSIndexCommand {
                     first: since.flatMap { DeliveryDays.day($0, today: today) },
                     last: until.flatMap { DeliveryDays.day($0, today: today) })
             }
-            let showBar = !quiet && Console.stderrIsTerminal
+            let showBar = !quiet && Console.stderrIsTerminal && !Console.terminalIsDumb
             options.countFilesForProgress = showBar
             let display = ProgressDisplay(bar: showBar, lines: progress && !showBar, lineInterval: progressInterval)
 

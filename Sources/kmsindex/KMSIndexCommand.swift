@@ -38,6 +38,7 @@ struct KMSIndexCommand: ParsableCommand {
         Console.ignoreBrokenPipe()
         RowPrinter.escapesForTerminal = Console.stdoutIsTerminal
         let arguments = CommandLine.arguments
+        Diagnostics.readFormat(from: arguments)
         // A bare command stays with the tree: as a root with no arguments it would print its
         // help rather than say what is missing.
         if arguments.count > 2, let command = ownTrees[arguments[1]] {
@@ -78,7 +79,11 @@ extension ParsableCommand {
     /// `exit(withError:)`, with status 2 for a usage error, whose message `edit` may change.
     static func exit(withUsageError error: any Error, edit: (String) -> String = { $0 }) -> Never {
         guard exitCode(for: error) == .validationFailure else { exit(withError: error) }
-        Console.err(edit(fullMessage(for: error)))
+        let message = edit(fullMessage(for: error))
+        // As JSON, the usage that follows the error is left out: a log wants the error.
+        Console.err(
+            Diagnostics.format == .json
+                ? Diagnostics.jsonLine(level: "error", Diagnostics.usageErrorMessage(message)) : message)
         exit(withError: ExitCode(2))
     }
 }
@@ -93,13 +98,20 @@ struct DatabaseOptions: ParsableArguments {
         "The index file.", discussion: "Default: $KMSINDEX_DB, else ./\(IndexDatabase.defaultFileName).", valueName: "path")
 
     var path: String { IndexDatabase.resolvePath(db) }
+
+    func validate() throws { try Self.validate(db) }
+
+    /// An empty `--db` names no file: refused, rather than taken for the default index.
+    static func validate(_ db: String?) throws {
+        if db?.isEmpty == true { throw ValidationError("--db needs a path; an empty one names no file") }
+    }
 }
 
 extension OutputFormat: ExpressibleByArgument {}
 
 /// Reports an error the way every command does; thrown, it ends the command with status 2.
 func failure(_ message: String) -> ExitCode {
-    Console.err("kmsindex: " + TerminalText.escape(message))
+    Console.err(Diagnostics.line(level: "error", message))
     return ExitCode(2)
 }
 

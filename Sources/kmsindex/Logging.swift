@@ -30,16 +30,56 @@ struct StderrLogHandler: LogHandler {
             line += TerminalText.escape(event.message.description)
             Console.err(line)
         case .json:
-            var fields = [
-                "\"time\":" + JSONText.quoted(ISO8601DateFormatter().string(from: Date())),
-                "\"level\":" + JSONText.quoted(event.level.rawValue),
-                "\"message\":" + JSONText.quoted(event.message.description),
-            ]
-            for (key, value) in all.sorted(by: { $0.key < $1.key }) {
-                fields.append(JSONText.quoted(key) + ":" + JSONText.quoted(value.description))
-            }
-            Console.err("{" + fields.joined(separator: ",") + "}")
+            let fields = all.sorted(by: { $0.key < $1.key }).map { ($0.key, $0.value.description) }
+            Console.err(Diagnostics.jsonLine(level: event.level.rawValue, event.message.description, fields))
         }
+    }
+}
+
+/// The format of this process's own diagnostics, set from `--log-format` before the command is
+/// parsed (so that a usage error follows it too). What is written outside the logger (an
+/// error that ends a command with status 2, a usage error, an interruption, progress lines)
+/// follows it, so that a log collector reading JSON never meets a line of text.
+enum Diagnostics {
+    nonisolated(unsafe) static var format: LogFormat = .text
+
+    /// Sets `format` from the command line as given, before it is parsed.
+    static func readFormat(from arguments: [String]) {
+        for (position, argument) in arguments.enumerated() {
+            if argument == "--log-format", position + 1 < arguments.count {
+                format = LogFormat(rawValue: arguments[position + 1]) ?? format
+            } else if argument.hasPrefix("--log-format=") {
+                format = LogFormat(rawValue: String(argument.dropFirst("--log-format=".count))) ?? format
+            } else if argument == "--" {
+                break
+            }
+        }
+    }
+
+    /// ArgumentParser's message of a usage error without its "Error: " and the usage after it.
+    static func usageErrorMessage(_ message: String) -> String {
+        let first = message.prefix { $0 != "\n" }
+        return String(first.hasPrefix("Error: ") ? first.dropFirst("Error: ".count) : first)
+    }
+
+    /// One diagnostic line: `kmsindex: MESSAGE`, the message escaped for a terminal, or a JSON
+    /// object with the message intact.
+    static func line(level: String, _ message: String, _ fields: [(String, String)] = []) -> String {
+        switch format {
+        case .text: "kmsindex: " + TerminalText.escape(message) + "\n"
+        case .json: jsonLine(level: level, message, fields)
+        }
+    }
+
+    /// `{"time":…,"level":…,"message":…, fields…}` and a newline.
+    static func jsonLine(level: String, _ message: String, _ fields: [(String, String)] = []) -> String {
+        var parts = [
+            "\"time\":" + JSONText.quoted(ISO8601DateFormatter().string(from: Date())),
+            "\"level\":" + JSONText.quoted(level),
+            "\"message\":" + JSONText.quoted(message),
+        ]
+        for (key, value) in fields { parts.append(JSONText.quoted(key) + ":" + JSONText.quoted(value)) }
+        return "{" + parts.joined(separator: ",") + "}\n"
     }
 }
 
@@ -57,6 +97,7 @@ struct LoggingOptions: ParsableArguments {
         }
         if quiet && level < .warning { level = .warning }
         let format = logFormat
+        Diagnostics.format = format
         return Logger(label: "kmsindex") { _ in StderrLogHandler(format: format, logLevel: level) }
     }
 }

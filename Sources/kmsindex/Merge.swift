@@ -43,6 +43,9 @@ extension KMSIndexCommand {
 
         mutating func run() throws {
             let logger = try logging.makeLogger(quiet: quiet)
+            Interruption.sayOnInterrupt(
+                "each shard is merged whole or not at all, and a new index appears only with every shard in it: "
+                    + "run the same command again to finish")
             let started = Date()
             var outcomes: [Result<MergeResult, MergeError>] = []
             // The index given as a shard is a mistake in the command: nothing is merged (and an

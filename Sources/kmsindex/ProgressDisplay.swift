@@ -27,28 +27,33 @@ final class ProgressDisplay {
         let mbps = Double(p.bytesRead) / 1_000_000 / seconds
         let eventsPerSecond = Double(p.eventsAdded) / seconds
         var text = "\(p.filesDone)"
-        var eta = ""
+        var done: Double?
         if let total = p.filesTotal, total > 0 {
             text += "/\(total) files"
-            let done = Double(min(p.filesDone, total)) / Double(total)
-            if done > 0 {
-                let remaining = Int(seconds / done - seconds)
-                eta = String(format: "  ETA %d:%02d", remaining / 60, remaining % 60)
-            }
-            if bar {
-                let width = 24
-                let filled = Int(done * Double(width))
-                text = "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled) + "] " + text
-            }
+            done = Double(min(p.filesDone, total)) / Double(total)
         } else {
             text += " files"
         }
-        text += String(format: "  %.1f MB/s  %.0f events/s", mbps, eventsPerSecond) + eta
+        text += String(format: "  %.1f MB/s  %.0f events/s", mbps, eventsPerSecond)
+        if let done, done > 0 {
+            let remaining = Int(seconds / done - seconds)
+            text += String(format: "  ETA %d:%02d", remaining / 60, remaining % 60)
+        }
         if bar {
-            FileHandle.standardError.write(Data(("\r\u{1b}[2K" + text).utf8))
+            // Redrawn in place only while it fits on one line (a wrapped line would be redrawn
+            // below itself at every update): the bar is left out first, then the end of the text.
+            let columns = Console.stderrColumns
+            let width = 24
+            if let done, columns.map({ text.count + width + 3 < $0 }) ?? true {
+                let filled = Int(done * Double(width))
+                text = "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled) + "] " + text
+            }
+            FileHandle.standardError.write(Data(("\r\u{1b}[2K" + TerminalText.fitted(text, columns: columns)).utf8))
             drawn = true
         } else {
-            Console.err("kmsindex: progress: " + text)
+            var fields = [("files_done", "\(p.filesDone)"), ("events_added", "\(p.eventsAdded)"), ("bytes_read", "\(p.bytesRead)")]
+            if let total = p.filesTotal { fields.insert(("files_total", "\(total)"), at: 1) }
+            Console.err(Diagnostics.line(level: "info", "progress: " + text, fields))
         }
     }
 

@@ -27,6 +27,9 @@ extension KMSIndexCommand {
         }
 
         mutating func run() throws {
+            Interruption.sayOnInterrupt(
+                "the events before the cutoff are deleted in one transaction, all of them or none: "
+                    + "run the same command again to finish")
             let cutoff = EventTime.normalize(before.count == 10 ? before + "T00:00:00Z" : before)!
             let report: PruneReport
             do {

@@ -29,6 +29,7 @@ extension KMSIndexCommand {
         var object: String
 
         mutating func validate() throws {
+            try DatabaseOptions.validate(db)
             if object.allSatisfy(\.isWhitespace) { throw ValidationError("give the object: an ARN, s3://bucket/key or a file name") }
         }
 

@@ -45,6 +45,20 @@ package enum Console {
     package static var stdoutIsTerminal: Bool { isatty(1) == 1 }
     package static var stderrIsTerminal: Bool { isatty(2) == 1 }
 
+    /// True when `TERM` names a terminal that cannot move its cursor (`dumb`, as Emacs' shell
+    /// and some CI consoles set it): nothing is redrawn in place there.
+    package static var terminalIsDumb: Bool {
+        guard let term = getenv("TERM") else { return false }
+        return String(cString: term) == "dumb"
+    }
+
+    /// The width of the terminal on standard error, when it is one and says.
+    package static var stderrColumns: Int? {
+        var size = winsize()
+        guard ioctl(2, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return nil }
+        return Int(size.ws_col)
+    }
+
     static func write(fd: Int32, _ text: String) {
         var text = text
         text.withUTF8 { write(fd: fd, UnsafeRawBufferPointer($0)) }

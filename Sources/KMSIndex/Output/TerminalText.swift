@@ -1,6 +1,13 @@
 /// Makes text that callers chose (user agents, session names, error messages, object keys)
 /// safe to print on a terminal.
 package enum TerminalText {
+    /// `text` (one line of plain ASCII, such as a progress line) cut to `columns` less one, so
+    /// that the cursor stays on its line; whole when the width is unknown.
+    package static func fitted(_ text: String, columns: Int?) -> String {
+        guard let columns, text.count >= columns else { return text }
+        return String(text.prefix(max(columns - 1, 0)))
+    }
+
     /// Escapes control characters (C0, DEL, C1, which start terminal escape sequences),
     /// line and paragraph separators and bidirectional overrides as visible `\x1b`, `\n`,
     /// `\u{202e}` text. Everything else passes unchanged; a backslash is doubled so the result

@@ -99,24 +99,45 @@ package enum Maintenance {
 
     /// Writes a consistent copy of the index to `destination` (which must not exist), while
     /// ingests may be writing: a read transaction sees one snapshot, and `VACUUM INTO` copies it.
+    /// The copy is written as `DESTINATION.partial` (one a killed backup left is replaced), flushed,
+    /// then linked to its name: a backup killed at any moment leaves no file there that looks
+    /// like a whole index.
     package static func backup(_ index: IndexDatabase, to destination: String) throws {
         if FileManager.default.fileExists(atPath: destination) {
             throw DatabaseOpenError.destinationExists(path: destination)
         }
+        let partial = destination + ".partial"
+        unlink(partial)
         // Created empty and private first: VACUUM INTO fills an empty file and keeps its mode.
-        let fd = open(destination, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        let fd = open(partial, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
-            throw DatabaseOpenError.cannotCreate(path: destination, errno: errno)
+            throw DatabaseOpenError.cannotCreate(path: partial, errno: errno)
         }
         close(fd)
         do {
             try index.queue.inDatabase { db in
-                try db.execute(sql: "VACUUM INTO ?", arguments: [destination])
+                try db.execute(sql: "VACUUM INTO ?", arguments: [partial])
             }
+            try flush(partial)
+            // link(2), unlike rename(2), fails rather than replace a file made there meanwhile.
+            guard link(partial, destination) == 0 else {
+                if errno == EEXIST { throw DatabaseOpenError.destinationExists(path: destination) }
+                throw DatabaseOpenError.cannotCreate(path: destination, errno: errno)
+            }
+            unlink(partial)
+            try flush(destination.lastIndex(of: "/").map { String(destination[...$0]) } ?? ".")
         } catch {
-            try? FileManager.default.removeItem(atPath: destination)
+            unlink(partial)
             throw error
         }
+    }
+
+    /// fsync(2) of a file or folder.
+    private static func flush(_ path: String) throws {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw DatabaseOpenError.cannotCreate(path: path, errno: errno) }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw DatabaseOpenError.cannotCreate(path: path, errno: errno) }
     }
 
     static func fileSize(_ path: String) -> Int64 {

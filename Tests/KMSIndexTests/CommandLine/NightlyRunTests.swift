@@ -312,4 +312,54 @@ final class NightlyRunTests: XCTestCase {
         XCTAssertEqual(try count(restored, "SELECT count(*) FROM events"), 2)
         XCTAssertThrowsError(try Maintenance.backup(index, to: copy))
     }
+
+    /// A backup is written under a temporary name and appears whole: what a killed backup left
+    /// there is replaced, and nothing is left beside the copy.
+    func testABackupAppearsOnlyWhole() throws {
+        let dir = try TempDir()
+        try dir.write(logPath(), gzip(logFile([kmsRecord(eventID: "w1"), kmsRecord(eventID: "w2")])))
+        let index = try makeIndex(dir)
+        try ingest(index, [dir.path])
+        let copy = dir.path + "/whole.sqlite"
+        // A killed backup's half-written copy.
+        XCTAssertTrue(FileManager.default.createFile(atPath: copy + ".partial", contents: Data("SQLite format 3\0".utf8)))
+        try Maintenance.backup(index, to: copy)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: copy + ".partial"))
+        XCTAssertEqual(try count(try IndexDatabase.openForReading(path: copy), "SELECT count(*) FROM events"), 2)
+        let attributes = try FileManager.default.attributesOfItem(atPath: copy)
+        XCTAssertEqual((attributes[.posixPermissions] as? NSNumber)?.intValue, 0o600)
+    }
+
+    /// An empty `--db` names no file: a usage error, not the default index; with
+    /// `--log-format json`, the error is one JSON object, as every other diagnostic.
+    func testAnEmptyDBIsAUsageErrorToldInTheLogsFormat() throws {
+        let dir = try TempDir()
+        let text = try runBinary(["ingest", "--db", "", dir.path], in: dir.url)
+        XCTAssertEqual(text.status, 2)
+        XCTAssertTrue(text.stderr.contains("--db needs a path"), text.stderr)
+        let json = try runBinary(["ingest", "--log-format", "json", "--db", "", dir.path], in: dir.url)
+        XCTAssertEqual(json.status, 2)
+        let lines = json.stderr.split(separator: "\n")
+        XCTAssertEqual(lines.count, 1, json.stderr)
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
+        XCTAssertEqual(object["level"] as? String, "error")
+        XCTAssertEqual(object["message"] as? String, "--db needs a path; an empty one names no file")
+        XCTAssertEqual(try runBinary(["who-read", "--db", "", "x"], in: dir.url).status, 2)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path + "/" + IndexDatabase.defaultFileName))
+        // An error that ends a run with status 2, in the same format.
+        try Data("not an index".utf8).write(to: dir.url.appendingPathComponent("bad.sqlite"))
+        let failed = try runBinary(["ingest", "--log-format", "json", "--db", dir.path + "/bad.sqlite", dir.path])
+        XCTAssertEqual(failed.status, 2)
+        let failure = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(failed.stderr.utf8)) as? [String: Any])
+        XCTAssertTrue((failure["message"] as? String)?.contains("is not a SQLite database") == true, failed.stderr)
+    }
+
+    /// A progress line redrawn in place must fit on one line of the terminal.
+    func testAProgressLineIsCutToTheTerminalsWidth() {
+        XCTAssertEqual(TerminalText.fitted("12/40 files  3.1 MB/s", columns: 10), "12/40 fil")
+        XCTAssertEqual(TerminalText.fitted("12/40 files", columns: 12), "12/40 files")
+        XCTAssertEqual(TerminalText.fitted("12/40 files", columns: 11), "12/40 file")
+        XCTAssertEqual(TerminalText.fitted("12/40 files", columns: nil), "12/40 files")
+        XCTAssertEqual(TerminalText.fitted("12/40 files", columns: 1), "")
+    }
 }
