@@ -91,4 +91,20 @@ final class ListingsTests: XCTestCase {
             ])
         XCTAssertEqual(rows(try objects(QueryFilter(limit: 1))).map { $0[0] }, [Q.log1])
     }
+
+    /// A location's readers are counted from the index of events by location alone: a data-lake
+    /// file read 76,000 times must not cost a row read per Decrypt (schema 37).
+    func testObjectsCountReadersFromTheIndexAlone() throws {
+        let dir = try TempDir()
+        let index = try queryIndex(dir)
+        try index.queue.read { db in
+            let query = try Listings.objectsQuery(db, filter: QueryFilter(limit: 2))
+            let plan = try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + query.statement.sql, arguments: query.arguments)
+                .map { $0["detail"] as String }
+            XCTAssertTrue(
+                plan.contains { $0.contains("USING COVERING INDEX events_object (object_id=? AND event_name_sid=?)") },
+                plan.joined(separator: "\n"))
+            XCTAssertEqual(rows(try query.table()).map { [$0[0], $0[8]] }, [[Q.log1, "2"], [Q.log2, "1"]])
+        }
+    }
 }
