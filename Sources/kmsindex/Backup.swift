@@ -14,7 +14,7 @@ extension KMSIndexCommand {
 
         mutating func run() throws {
             Interruption.sayOnInterrupt(
-                "the copy is written as \(destination).partial and renamed only when whole: run the same command again")
+                "the copy is written as \(destination).partial and given its name only when whole: run the same command again")
             do {
                 let index = try IndexDatabase.openForReading(path: database.path)
                 try Maintenance.backup(index, to: destination)
