@@ -71,10 +71,7 @@ enum ExportFiles {
 
     /// Flushes a folder's entries (the renames into it) to disk.
     static func syncFolder(_ path: String) throws {
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw ExportError.system("open", path) }
-        defer { close(fd) }
-        guard fsync(fd) == 0 else { throw ExportError.system("sync", path) }
+        guard DiskSync.flush(path) else { throw ExportError.system("sync", path) }
     }
 
     /// Writes `data` to `temporary`, flushes it to disk, and renames it to `path`.

@@ -131,12 +131,6 @@ extension IndexMerger {
 
     /// fsync(2) of a file or folder.
     private static func flush(_ path: String) throws {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0, fsync(fd) == 0 else {
-            let reason = String(cString: strerror(errno))
-            if fd >= 0 { close(fd) }
-            throw MergeError(path, "cannot flush to disk: \(reason)")
-        }
-        close(fd)
+        guard DiskSync.flush(path) else { throw MergeError(path, "cannot flush to disk: \(String(cString: strerror(errno)))") }
     }
 }

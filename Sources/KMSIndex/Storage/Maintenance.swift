@@ -118,26 +118,19 @@ package enum Maintenance {
             try index.queue.inDatabase { db in
                 try db.execute(sql: "VACUUM INTO ?", arguments: [partial])
             }
-            try flush(partial)
+            guard DiskSync.flush(partial) else { throw DatabaseOpenError.cannotCreate(path: partial, errno: errno) }
             // link(2), unlike rename(2), fails rather than replace a file made there meanwhile.
             guard link(partial, destination) == 0 else {
                 if errno == EEXIST { throw DatabaseOpenError.destinationExists(path: destination) }
                 throw DatabaseOpenError.cannotCreate(path: destination, errno: errno)
             }
             unlink(partial)
-            try flush(destination.lastIndex(of: "/").map { String(destination[...$0]) } ?? ".")
+            let folder = destination.lastIndex(of: "/").map { String(destination[...$0]) } ?? "."
+            guard DiskSync.flush(folder) else { throw DatabaseOpenError.cannotCreate(path: destination, errno: errno) }
         } catch {
             unlink(partial)
             throw error
         }
-    }
-
-    /// fsync(2) of a file or folder.
-    private static func flush(_ path: String) throws {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw DatabaseOpenError.cannotCreate(path: path, errno: errno) }
-        defer { close(fd) }
-        guard fsync(fd) == 0 else { throw DatabaseOpenError.cannotCreate(path: path, errno: errno) }
     }
 
     static func fileSize(_ path: String) -> Int64 {
