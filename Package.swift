@@ -33,6 +33,9 @@ let package = Package(
         // Skipping nested JSON 64 bytes at a time with AVX2 where the CPU has it (checked at
         // run time): vector compares and bit extraction Swift cannot express on Linux.
         .target(name: "CByteScan"),
+        // Whether a file's first page is in the page cache (preadv2 with RWF_NOWAIT, which
+        // Glibc's module map does not show Swift): the ingest's read-ahead.
+        .target(name: "CPageCache"),
 
         // Everything the tool does: reading, parsing, normalizing, storing, querying.
         .target(
@@ -41,6 +44,7 @@ let package = Package(
                 "CZlib",
                 "CISAL",
                 "CByteScan",
+                "CPageCache",
                 "CSQLiteConfig",
                 // Content hashes, and the RSA signatures of CloudTrail digest files.
                 "KMSCrypto",

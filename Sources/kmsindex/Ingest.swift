@@ -35,6 +35,9 @@ extension KMSIndexCommand {
         @Option(help: "Parsing threads (default: the number of cores).")
         var jobs: Int?
 
+        @Option(help: "Threads that have files read from disk before they are parsed, when not cached (0: none).")
+        var readAhead: Int = IngestOptions(paths: []).readAheadThreads
+
         @Option(help: "Largest decompressed size of one file, in bytes.")
         var maxFileBytes: Int = 2 << 30
 
@@ -76,6 +79,7 @@ extension KMSIndexCommand {
 
         mutating func validate() throws {
             if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+            if readAhead < 0 || readAhead > 64 { throw ValidationError("--read-ahead must be between 0 and 64") }
             if maxFileBytes < 1 { throw ValidationError("--max-file-bytes must be positive") }
             if wait < 0 { throw ValidationError("--wait must not be negative") }
             // A path that does not exist is a mistyped argument (or a volume not mounted): refused
@@ -97,6 +101,7 @@ extension KMSIndexCommand {
                     + "run the same command again to index the rest")
             var options = IngestOptions(paths: paths)
             if let jobs { options.jobs = jobs }
+            options.readAheadThreads = readAhead
             options.maxFileBytes = maxFileBytes
             options.s3Reads = S3ReadMode(argument: s3Reads)!
             options.hashContent = contentSHA256

@@ -51,6 +51,9 @@ package struct IngestOptions: Sendable {
     /// Read the largest waiting file first (see `run`); false reads files in the order
     /// listed, which with one job lets tests choose the order.
     package var largestFirst = true
+    /// Threads that have files read from disk before a parser opens them (`ReadAhead`); 0
+    /// reads each file only when it is parsed.
+    package var readAheadThreads = 4
 
     package init(paths: [String]) {
         self.paths = paths
@@ -210,12 +213,20 @@ package final class Ingester {
                 if walkersLeft.decrement() == 0 { found.close() }
             }.start()
         }
+        let readAhead = options.readAheadThreads > 0 ? ReadAhead(threads: options.readAheadThreads) : nil
         let lookUp = Thread {
+            var stopped = false
             lookUps: while let batch = found.pop() {
-                for (file, unchanged) in zip(batch, ledger.areUnchanged(batch)) {
-                    if unchanged {
-                        notes.unchanged()
-                    } else if !pending.push(file) {
+                let changed = zip(batch, ledger.areUnchanged(batch)).compactMap { file, unchanged in
+                    if unchanged { notes.unchanged() }
+                    return unchanged ? nil : file
+                }
+                for (k, file) in changed.enumerated() {
+                    if k % ReadAhead.groupSize == 0 {
+                        readAhead?.add(Array(changed[k..<min(changed.count, k + ReadAhead.groupSize)]))
+                    }
+                    if !pending.push(file) {
+                        stopped = true
                         break lookUps
                     }
                 }
@@ -224,6 +235,7 @@ package final class Ingester {
             found.close()
             while found.pop() != nil {}
             pending.close()
+            if stopped { readAhead?.cancel() } else { readAhead?.finish() }
         }
         lookUp.start()
 
@@ -242,6 +254,7 @@ package final class Ingester {
                 let window = ByteWindow()
                 let strings = StringInterner()
                 while let file = pending.pop() {
+                    readAhead?.taken(file)
                     var started = false
                     let result = parser.parse(file, window: window, strings: strings) { part in
                         if !started {
