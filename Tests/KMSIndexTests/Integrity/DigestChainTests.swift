@@ -37,6 +37,30 @@ final class DigestChainTests: XCTestCase {
         XCTAssertEqual(chain.vouchedSignatures.keys.sorted(), [0, 2])
     }
 
+    func testALateDigestChangedAfterTheNextOneNamedItIsABreak() throws {
+        let chain = DigestChain([
+            try digest(1),
+            try digest(2, previous: key(1), previousHash: key(1).lowercased()),
+            try digest(2, backfill: true),
+            try digest(3, previous: key(2, backfill: true), previousHash: "0123abcd"),
+        ])
+        XCTAssertEqual(chain.findings.map(\.kind), [.digestChainBroken])
+        XCTAssertEqual(chain.findings.first?.subject, "s3://b/" + key(2, backfill: true))
+        XCTAssertTrue(chain.findings[0].detail.contains("recorded 0123abcd"), chain.findings[0].detail)
+    }
+
+    func testALateDigestIsNotTakenForTheOneBeforeTheNextInItsChain() throws {
+        // Hour 3 names hour 2, though the late digest of hour 2 sorts between them: no break.
+        // A late digest naming no previous one starts nothing either.
+        let chain = DigestChain([
+            try digest(1),
+            try digest(2, previous: key(1), previousHash: key(1).lowercased()),
+            try digest(2, backfill: true),
+            try digest(3, previous: key(2), previousHash: key(2).lowercased()),
+        ])
+        XCTAssertEqual(chain.findings, [])
+    }
+
     func testTwoDigestsNamingTheSamePreviousOneAreABreak() throws {
         let chain = DigestChain([
             try digest(1),
