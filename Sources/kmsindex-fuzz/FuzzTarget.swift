@@ -39,6 +39,8 @@ enum FuzzHarness {
             var options = IngestOptions(paths: [path])
             options.jobs = 1
             options.maxFileBytes = 1 << 20
+            // One file just written: nothing to read ahead, and no threads to start per input.
+            options.readAheadThreads = 0
             // Bad input is the summary's to report; only a database error is thrown, and that
             // is a bug like a crash.
             do {

@@ -287,6 +287,9 @@ package final class Ingester {
                         elapsed: Date().timeIntervalSince(started)))
             }
         }
+        // The read-ahead's threads end with the run, even where parsers stopped before taking
+        // every file queued (they wait for the parsers to take them).
+        defer { readAhead?.cancel() }
         do {
             try write(results, partGate: partGate, into: &summary, diagnostic: diagnostic, progress: report)
         } catch {

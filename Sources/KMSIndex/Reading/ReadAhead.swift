@@ -35,6 +35,10 @@ final class ReadAhead: @unchecked Sendable {
     private var groupsOffered = 0
     private var activeGroupsLeft = 0
     private var cancelled = false
+    private var threadsRunning: Int
+
+    /// Threads not ended yet.
+    var running: Int { condition.withLock { threadsRunning } }
 
     /// Groups advised after a file found not cached.
     static let activeGroups = 256
@@ -52,6 +56,7 @@ final class ReadAhead: @unchecked Sendable {
     ) {
         queue = BoundedQueue(capacity: queuedGroups)
         self.leadBytes = leadBytes
+        threadsRunning = max(1, threads)
         for _ in 0..<max(1, threads) {
             Thread { [self] in
                 advising: while let group = queue.pop() {
@@ -62,6 +67,7 @@ final class ReadAhead: @unchecked Sendable {
                         position += file.size
                     }
                 }
+                condition.withLock { threadsRunning -= 1 }
             }.start()
         }
     }

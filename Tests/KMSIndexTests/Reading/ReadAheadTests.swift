@@ -65,6 +65,22 @@ final class ReadAheadTests: XCTestCase {
         XCTAssertLessThan(after, 5)
     }
 
+    func testThreadsEndWhenCancelledAfterTheLastFilesWereQueued() {
+        let advised = Advised()
+        let readAhead = ReadAhead(threads: 3, leadBytes: 10, advise: advised.advise)
+        readAhead.add(files(["a", "b"], size: 20))
+        readAhead.finish()
+        // b waits for the parsers to take a, which they never do (they stopped).
+        XCTAssertEqual(advised.waitFor(1), ["a"])
+        usleep(50_000)
+        XCTAssertEqual(readAhead.running, 1, "the threads with nothing queued ended; one waits")
+        readAhead.cancel()
+        let deadline = Date().addingTimeInterval(10)
+        while readAhead.running > 0 && Date() < deadline { usleep(1000) }
+        XCTAssertEqual(readAhead.running, 0)
+        XCTAssertEqual(advised.all, ["a"])
+    }
+
     func testFilesFoundCachedAreOnlySampledUntilOneIsNot() {
         let cold = Advised(answer: { $0.hasPrefix("cold") ? .notCached : .cached })
         let readAhead = ReadAhead(threads: 1, leadBytes: 1 << 40, advise: cold.advise)
