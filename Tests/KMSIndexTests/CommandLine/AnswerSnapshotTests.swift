@@ -41,20 +41,22 @@ final class AnswerSnapshotTests: XCTestCase {
     func testEveryCommandAnswersAsRecorded() throws {
         let dir = try TempDir()
         let logs = try generatedTree(dir, seed: 21)  // deterministic for its seed
-        // One parser and two: the order in which files reach the writer changes no answer.
+        // One parser and two, reading ahead or not: the order in which files reach the writer
+        // changes no answer.
         var outputs: [String] = []
-        for jobs in ["1", "2"] {
-            let db = dir.path + "/i-\(jobs).sqlite"
-            let ingest = try runKMSIndex(["ingest", "-q", "--jobs", jobs, "--db", db, logs])
+        for (jobs, readAhead) in [("1", "4"), ("2", "0"), ("2", "4")] {
+            let db = dir.path + "/i-\(jobs)-\(readAhead).sqlite"
+            let ingest = try runKMSIndex(["ingest", "-q", "--jobs", jobs, "--read-ahead", readAhead, "--db", db, logs])
             XCTAssertEqual(ingest.status, 0, ingest.stderr)
             outputs.append(try answers(db))
         }
         XCTAssertEqual(outputs[0], outputs[1])
+        XCTAssertEqual(outputs[1], outputs[2])
         let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Fixtures/" + Self.snapshotName)
         if ProcessInfo.processInfo.environment["KMSINDEX_RECORD_ANSWERS"] == "1" {
             try FileManager.default.createDirectory(at: source.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try outputs[1].write(to: source, atomically: true, encoding: .utf8)
+            try outputs[2].write(to: source, atomically: true, encoding: .utf8)
             return
         }
         let recorded = try String(contentsOf: fixturesURL.appendingPathComponent(Self.snapshotName), encoding: .utf8)

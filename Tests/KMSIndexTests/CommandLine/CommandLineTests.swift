@@ -63,6 +63,11 @@ final class CommandLineTests: XCTestCase {
         // Usage error: 2.
         XCTAssertEqual(try run(["who-read", "--db", db]).status, 2)
         XCTAssertEqual(try run(["ingest", "--db", db, "--jobs", "0", "x"]).status, 2)
+        for threads in ["-1", "65"] {
+            let refused = try run(["ingest", "--db", db, "--read-ahead=" + threads, "x"])
+            XCTAssertEqual(refused.status, 2)
+            XCTAssertTrue(refused.stderr.contains("--read-ahead must be between 0 and 64"), refused.stderr)
+        }
         // A file that is not a database: 2, untouched.
         let notDB = try dir.write("notes.txt", Data("my notes".utf8))
         let refused = try run(["stats", "--db", notDB])
