@@ -91,8 +91,15 @@ package final class DecompressedStream {
         inputCapacity = max(inputBytes, 16)
         if hashContent { hasher = SHA256() }
         if hashFile { fileHasher = SHA256() }
-        // Opened without waiting and checked before reading: a FIFO would block the run (and
-        // its lock) until something wrote to it. O_NONBLOCK changes nothing for a regular file.
+        fd = try Self.openRegularFile(path).fd
+        input = .allocate(capacity: inputCapacity)
+        inflater = .allocate(capacity: 1)
+    }
+
+    /// Opens `path` for reading, without waiting, and only if it is a regular file: a FIFO would
+    /// block the run (and its lock) until something wrote to it. O_NONBLOCK changes nothing for a
+    /// regular file. Returns the descriptor, which the caller closes, and the file's size.
+    static func openRegularFile(_ path: String) throws -> (fd: Int32, size: Int64) {
         let opened = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard opened >= 0 else { throw ReadError.io(operation: .open, errno: errno) }
         var st = stat()
@@ -105,9 +112,7 @@ package final class DecompressedStream {
             default: throw ReadError.notRegularFile(kind: "a device")
             }
         }
-        fd = opened
-        input = .allocate(capacity: inputCapacity)
-        inflater = .allocate(capacity: 1)
+        return (opened, Int64(st.st_size))
     }
 
     deinit {

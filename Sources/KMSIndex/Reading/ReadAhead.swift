@@ -122,15 +122,13 @@ final class ReadAhead: @unchecked Sendable {
 
     enum Advice: Equatable { case cached, notCached, notRead }
 
-    /// Advises the kernel to read the file unless its first page is cached already. Opened
-    /// without waiting (a FIFO would block) and advised only when a regular file.
+    /// Advises the kernel to read the file unless its first page is cached already; only a
+    /// regular file, opened as the parser opens it.
     @discardableResult
     static func advise(_ path: String) -> Advice {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else { return .notRead }
+        guard let (fd, size) = try? DecompressedStream.openRegularFile(path) else { return .notRead }
         defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size > 0 else { return .notRead }
+        guard size > 0 else { return .notRead }
         if kms_first_byte_cached(fd) == 1 { return .cached }
         _ = posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED)
         return .notCached
