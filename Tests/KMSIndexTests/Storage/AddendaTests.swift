@@ -150,6 +150,60 @@ final class AddendaTests: XCTestCase {
         }
     }
 
+    /// What only a superseded event named (its key and alias, caller and role, S3 location with
+    /// its folder and bucket, trail) goes with it: the index is the one the update alone makes,
+    /// whatever order the two come in, by ingest or by merge, and `stats` counts the same.
+    func testWhatOnlyASupersededEventNamedGoesWithIt() throws {
+        let oldRole =
+            #"{"type":"AssumedRole","principalId":"AROAOLDROLE:sess","arn":"arn:aws:sts::111122223333:assumed-role/OldRole/sess","accountId":"111122223333","accessKeyId":"ASIAOLDROLE","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROAOLDROLE","arn":"arn:aws:iam::111122223333:role/OldRole","accountId":"111122223333","userName":"OldRole"}}}"#
+        let original = kmsRecord(
+            eventID: originalID, eventTime: time, identity: oldRole,
+            requestParameters:
+                #"{"keyId":"alias/old-alias","encryptionContext":{"aws:s3:arn":"arn:aws:s3:::old-bucket/old-folder/secret.txt","aws:cloudtrail:arn":"arn:aws:cloudtrail:us-west-2:111122223333:trail/OldTrail"}}"#,
+            resources:
+                #"[{"accountId":"111122223333","type":"AWS::KMS::Key","ARN":"arn:aws:kms:us-west-2:111122223333:key/99999999-2222-3333-4444-555555555555"}]"#
+        )
+        let updated = record(updateID, "bob", addendum: update(of: originalID))
+        let tables = [
+            "kms_keys", "kms_key_aliases", "trails", "s3_object_rows", "s3_folders", "s3_buckets", "principal_rows", "roles",
+        ]
+        func contents(_ index: IndexDatabase) throws -> [String] {
+            var lines = try tables.map { "\($0) \(try count(index, "SELECT count(*) FROM \($0)"))" }
+            // The files read differ by how the records came; what they hold must not.
+            let stats = try runKMSIndex(["stats", "--db", index.path, "--format", "json"]).stdout
+            lines += stats.split(separator: "\n").map(String.init).filter { !$0.contains("\"files_ingested\"") }
+            lines.append(try runKMSIndex(["who-read", "--db", index.path, "arn:aws:s3:::old-bucket/old-folder/secret.txt"]).stdout)
+            // Texts only the removed event held (context values, strings) stay until `prune`, as
+            // strings always do: no command counts them.
+            lines += try indexContents(index.path).filter {
+                !$0.hasPrefix("context_values ") && !$0.hasPrefix("strings ") && !$0.hasPrefix("ingested ")
+            }
+            return lines
+        }
+        let dir = try TempDir()
+        let alone = try makeIndex(dir, name: "alone.sqlite")
+        try ingest(alone, [try write(dir, [updated])])
+        let expected = try contents(alone)
+        XCTAssertTrue(expected.contains("roles 0"), "\(expected)")
+        for runs in [[[original], [updated]], [[updated], [original]], [[original, updated]]] {
+            let index = try makeIndex(dir, name: "index-\(n).sqlite")
+            for run in runs { try ingest(index, [try write(dir, run)]) }
+            XCTAssertEqual(try contents(index), expected, "\(runs.map { $0.count })")
+            try assertSummariesTrue(index)
+        }
+        // Merged: the original's shard into the update's, and the other way.
+        for originalFirst in [false, true] {
+            let withOriginal = try makeIndex(dir, name: "original-\(n).sqlite"), withUpdate = try makeIndex(dir, name: "update-\(n).sqlite")
+            try ingest(withOriginal, [try write(dir, [original])])
+            try ingest(withUpdate, [try write(dir, [updated])])
+            let destination = try makeIndex(dir, name: "dest-\(n).sqlite")
+            for shard in originalFirst ? [withOriginal, withUpdate] : [withUpdate, withOriginal] {
+                _ = try IndexMerger(destination: destination).merge(shardPath: shard.path)
+            }
+            XCTAssertEqual(try contents(destination), expected, "merge, original first: \(originalFirst)")
+        }
+    }
+
     /// Claims that lead in a circle supersede none of their members, however long the circle.
     func testACircleOfClaimsSupersedesNone() throws {
         let dir = try TempDir()

@@ -1,0 +1,86 @@
+import GRDB
+
+/// The rows of keys (with their aliases), trails, S3 locations (with their folders and buckets)
+/// and principals (with their roles) that removed events named and that nothing names any more,
+/// removed with those events: the index then holds what it would hold had the events never come
+/// (`stats` counts these tables; `who-read` tells a location it knows from one it never saw),
+/// whatever order an update and its original arrive in.
+///
+/// `prune` finds such rows by reading every event. The events an update supersedes are few, so
+/// their rows are noted before the events go (`note`), then each is looked up in the indexes
+/// that name it (`remove`). Two references have no index: a ReEncrypt's source key and an S3
+/// location's bucket; they are read in one pass, and only when a key or a bucket is left to
+/// check. Texts (context values, user agents, strings) are left to `prune`: no command counts
+/// them.
+enum UnreferencedRows {
+    /// Notes the rows that the events whose ids are in `temp.<eventIDs>` name. Call before
+    /// deleting the events, in the same transaction as `remove`.
+    static func note(_ db: Database, eventsIn eventIDs: String) throws {
+        try db.execute(
+            sql: """
+                CREATE TEMP TABLE IF NOT EXISTS unreferenced (kind TEXT NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (kind, id))
+                    WITHOUT ROWID;
+                """)
+        for (kind, column) in [
+            ("key", "key_id"), ("key", "source_key_id"), ("trail", "trail_id"), ("object", "object_id"), ("principal", "principal_id"),
+        ] {
+            try db.execute(
+                sql: """
+                    INSERT OR IGNORE INTO temp.unreferenced (kind, id)
+                    SELECT '\(kind)', e.\(column) FROM events e WHERE e.id IN (SELECT id FROM temp.\(eventIDs)) AND e.\(column) IS NOT NULL
+                    """)
+        }
+    }
+
+    /// Deletes the noted rows nothing names any more; forgets what was noted.
+    static func remove(_ db: Database) throws {
+        func candidates(_ kind: String) -> String { "(SELECT id FROM temp.unreferenced WHERE kind = '\(kind)')" }
+        func keep(_ kind: String, _ namedBy: String) throws {
+            try db.execute(sql: "DELETE FROM temp.unreferenced WHERE kind = '\(kind)' AND (\(namedBy))")
+        }
+        func left(_ kind: String) throws -> Bool {
+            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM temp.unreferenced WHERE kind = '\(kind)')") ?? false
+        }
+        try keep("key", "EXISTS (SELECT 1 FROM events WHERE key_id = unreferenced.id)")
+        if try left("key") {
+            try keep("key", "unreferenced.id IN (SELECT source_key_id FROM events WHERE source_key_id IN \(candidates("key")))")
+        }
+        try keep("trail", "EXISTS (SELECT 1 FROM events WHERE trail_id = unreferenced.id)")
+        try keep(
+            "object",
+            "EXISTS (SELECT 1 FROM events WHERE object_id = unreferenced.id) OR EXISTS (SELECT 1 FROM s3_reads WHERE object_id = unreferenced.id)"
+        )
+        try keep(
+            "principal",
+            "EXISTS (SELECT 1 FROM events WHERE principal_id = unreferenced.id) OR EXISTS (SELECT 1 FROM s3_reads WHERE principal_id = unreferenced.id)"
+        )
+        try db.execute(
+            sql: """
+                DELETE FROM kms_key_aliases WHERE key_id IN \(candidates("key"));
+                DELETE FROM kms_keys WHERE id IN \(candidates("key"));
+                DELETE FROM trails WHERE id IN \(candidates("trail"));
+                INSERT OR IGNORE INTO temp.unreferenced (kind, id)
+                    SELECT 'folder', folder_id FROM s3_object_rows WHERE id IN \(candidates("object")) AND folder_id IS NOT NULL;
+                INSERT OR IGNORE INTO temp.unreferenced (kind, id)
+                    SELECT 'bucket', bucket_id FROM s3_object_rows WHERE id IN \(candidates("object")) AND bucket_id IS NOT NULL;
+                DELETE FROM s3_object_rows WHERE id IN \(candidates("object"));
+                INSERT OR IGNORE INTO temp.unreferenced (kind, id)
+                    SELECT 'role', role_id FROM principal_rows WHERE id IN \(candidates("principal")) AND role_id IS NOT NULL;
+                DELETE FROM principal_rows WHERE id IN \(candidates("principal"));
+                """)
+        try keep("folder", "EXISTS (SELECT 1 FROM s3_object_rows WHERE folder_id = unreferenced.id)")
+        if try left("bucket") {
+            try keep("bucket", "unreferenced.id IN (SELECT bucket_id FROM s3_object_rows WHERE bucket_id IN \(candidates("bucket")))")
+        }
+        // A role's row gives its sessions' ARN and principalId (`PrincipalRows`): it stays while
+        // a principal row names it.
+        try keep("role", "EXISTS (SELECT 1 FROM principal_rows WHERE role_id = unreferenced.id)")
+        try db.execute(
+            sql: """
+                DELETE FROM s3_folders WHERE id IN \(candidates("folder"));
+                DELETE FROM s3_buckets WHERE id IN \(candidates("bucket"));
+                DELETE FROM roles WHERE id IN \(candidates("role"));
+                DELETE FROM temp.unreferenced;
+                """)
+    }
+}
