@@ -387,6 +387,15 @@ package final class Ingester {
                     try writer.flush()
                     summary.eventsSuperseded = try Addenda.removeSuperseded(db)
                 }
+                // What only removed events named (superseded, or of a file that failed after
+                // some of its parts were written), now that no event is written any more.
+                if try UnreferencedRows.anyNoted(db) {
+                    if !inTransaction {
+                        try db.beginTransaction(.immediate)
+                        inTransaction = true
+                    }
+                    try UnreferencedRows.remove(db)
+                }
                 // The filters this run deleted (or that were never built) are built again, for the
                 // range the next run adds to, and committed with the run's last rows.
                 let minimumRows = options.lookupFilterMinimumRows

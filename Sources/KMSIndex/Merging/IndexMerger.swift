@@ -101,6 +101,7 @@ package final class IndexMerger {
         // An update and the event it supersedes may come from the shard and the destination.
         try MergeStatements.mergeClaims(db)
         result.eventsSuperseded = try Addenda.removeSuperseded(db)
+        try UnreferencedRows.remove(db)
         try MergeStatements.dropTemporaryTables(db)
         return result
     }

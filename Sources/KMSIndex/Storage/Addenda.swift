@@ -32,8 +32,7 @@ enum Addenda {
     /// Removes every event an update supersedes, whether the update is still in the index or
     /// was superseded in its turn; returns how many. Updates that name each other in a circle
     /// supersede none of their members. The summaries must hold every event (the writer
-    /// flushed), and no event is written after it in the run: the writer's caches may name the
-    /// rows it removes (`UnreferencedRows`).
+    /// flushed). What only the removed events named is noted, for `UnreferencedRows.remove`.
     static func removeSuperseded(_ db: Database) throws -> Int {
         guard try anyUpdate(db) else { return 0 }
         // The claims of the updates in the index, kept when an update goes (migration 035).
@@ -102,7 +101,7 @@ enum Addenda {
         guard count > 0 else { return 0 }
         let days = try Int64.fetchAll(
             db, sql: "SELECT DISTINCT \(DailySummaries.day("event_time")) FROM temp.superseded ORDER BY 1")
-        try UnreferencedRows.note(db, eventsIn: "superseded")
+        try UnreferencedRows.note(db, events: "SELECT id FROM temp.superseded")
         try db.execute(
             sql: """
                 DELETE FROM event_context WHERE event_id IN (SELECT id FROM temp.superseded);
@@ -113,7 +112,6 @@ enum Addenda {
                 DELETE FROM temp.superseded;
                 """)
         try DailySummaries.recount(db, days: days.map { $0...$0 })
-        try UnreferencedRows.remove(db)
         return count
     }
 

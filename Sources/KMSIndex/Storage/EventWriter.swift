@@ -201,6 +201,7 @@ final class EventWriter {
                     DELETE FROM event_uids WHERE event_id IN (\(added))
                         AND event_time IN (SELECT event_time FROM events WHERE id IN (\(added)))
                     """, arguments: arguments)
+            try UnreferencedRows.note(db, events: added, arguments: arguments)
             try db.execute(sql: "DELETE FROM events WHERE id IN (\(added))", arguments: arguments)
             nextEventID = nil
             if let first = times?[0] as Int64?, let last = times?[1] as Int64? {

@@ -6,34 +6,51 @@ import GRDB
 /// (`stats` counts these tables; `who-read` tells a location it knows from one it never saw),
 /// whatever order an update and its original arrive in.
 ///
-/// `prune` finds such rows by reading every event. The events an update supersedes are few, so
+/// The same holds for the events of a file read in parts that failed after some parts were
+/// written: they go, and the file is read again by the next run.
+///
+/// `prune` finds such rows by reading every event. The events removed otherwise are few, so
 /// their rows are noted before the events go (`note`), then each is looked up in the indexes
-/// that name it (`remove`). Two references have no index: a ReEncrypt's source key and an S3
-/// location's bucket; they are read in one pass, and only when a key or a bucket is left to
-/// check. Texts (context values, user agents, strings) are left to `prune`: no command counts
-/// them.
+/// that name it (`remove`) once the run writes no more events: until then the writer's caches
+/// may name them, and a later event may name them again. Two references have no index: a
+/// ReEncrypt's source key and an S3 location's bucket; they are read in one pass, and only when
+/// a key or a bucket is left to check. Texts (context values, user agents, strings) are left to
+/// `prune`: no command counts them.
 enum UnreferencedRows {
-    /// Notes the rows that the events whose ids are in `temp.<eventIDs>` name. Call before
-    /// deleting the events, in the same transaction as `remove`.
-    static func note(_ db: Database, eventsIn eventIDs: String) throws {
-        try db.execute(
-            sql: """
-                CREATE TEMP TABLE IF NOT EXISTS unreferenced (kind TEXT NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (kind, id))
-                    WITHOUT ROWID;
-                """)
+    /// Notes the rows that the events `ids` (SQL: a query of event ids) name, before they are
+    /// deleted. What is noted is kept in a table of the connection until `remove`; a rollback
+    /// takes back both the notes and the deletion.
+    static func note(_ db: Database, events ids: String, arguments: StatementArguments = []) throws {
+        try createTable(db)
         for (kind, column) in [
             ("key", "key_id"), ("key", "source_key_id"), ("trail", "trail_id"), ("object", "object_id"), ("principal", "principal_id"),
         ] {
             try db.execute(
                 sql: """
                     INSERT OR IGNORE INTO temp.unreferenced (kind, id)
-                    SELECT '\(kind)', e.\(column) FROM events e WHERE e.id IN (SELECT id FROM temp.\(eventIDs)) AND e.\(column) IS NOT NULL
-                    """)
+                    SELECT '\(kind)', e.\(column) FROM events e WHERE e.id IN (\(ids)) AND e.\(column) IS NOT NULL
+                    """, arguments: arguments)
         }
     }
 
-    /// Deletes the noted rows nothing names any more; forgets what was noted.
+    /// Whether any row was noted and not yet checked.
+    static func anyNoted(_ db: Database) throws -> Bool {
+        try createTable(db)
+        return try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM temp.unreferenced)") ?? false
+    }
+
+    private static func createTable(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                CREATE TEMP TABLE IF NOT EXISTS unreferenced (kind TEXT NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (kind, id))
+                    WITHOUT ROWID
+                """)
+    }
+
+    /// Deletes the noted rows nothing names any more; forgets what was noted. Call when the run
+    /// writes no more events.
     static func remove(_ db: Database) throws {
+        guard try anyNoted(db) else { return }
         func candidates(_ kind: String) -> String { "(SELECT id FROM temp.unreferenced WHERE kind = '\(kind)')" }
         func keep(_ kind: String, _ namedBy: String) throws {
             try db.execute(sql: "DELETE FROM temp.unreferenced WHERE kind = '\(kind)' AND (\(namedBy))")

@@ -350,14 +350,25 @@ final class LargeFileTests: XCTestCase {
             "a/" + logPath(unique: "keep000000000000"), gzip(logFile([kmsRecord(eventID: "shared"), kmsRecord(eventID: "kept")])))
         let index = try makeIndex(dir)
         _ = try ingestInParts(index, [dir.path + "/a"])
-        // Ten good records, then the file breaks off: the parts already written must go.
-        let text = logFile((0..<10).map { kmsRecord(eventID: "doomed-\($0)") } + [kmsRecord(eventID: "shared")])
+        // Ten good records, then the file breaks off: the parts already written must go, and the
+        // caller and S3 locations only they named.
+        let mallory =
+            #"{"type":"IAMUser","principalId":"AIDAMALLORY","arn":"arn:aws:iam::111122223333:user/mallory","accountId":"111122223333","userName":"mallory"}"#
+        let doomed = (0..<10).map {
+            kmsRecord(
+                eventID: "doomed-\($0)", identity: mallory,
+                requestParameters: #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::doomed-bucket/doomed/\#($0).txt"}}"#)
+        }
+        let text = logFile(doomed + [kmsRecord(eventID: "shared")])
         let broken = try dir.write("b/" + logPath(unique: "broken0000000000"), gzip(String(text.dropLast(40))))
         let summary = try ingestInParts(index, [dir.path + "/b"])
         XCTAssertEqual(summary.failed[broken], "JSON ends unexpectedly (file truncated?)")
         XCTAssertEqual(try count(index, "SELECT count(*) FROM kms_events WHERE event_id LIKE 'doomed-%'"), 0)
         XCTAssertEqual(try count(index, "SELECT count(*) FROM events"), 2)
         XCTAssertEqual(try count(index, "SELECT count(*) FROM source_files WHERE outcome = 'failed' AND path = ?", [broken]), 1)
+        for (table, rows) in [("principal_rows", 1), ("s3_object_rows", 1), ("s3_folders", 0), ("s3_buckets", 1)] {
+            XCTAssertEqual(try count(index, "SELECT count(*) FROM \(table)"), rows, table)
+        }
     }
 
     /// A file's parts and its end as the writer gets them: the events of a file that breaks off
