@@ -47,30 +47,51 @@ enum UnreferencedRows {
                 """)
     }
 
+    /// SQL, for each kind of row: what names a row `unreferenced.id` of that kind, each found
+    /// through an index (a test reads their plans).
+    static let namedThroughIndexes: [(kind: String, namedBy: String)] = [
+        ("key", "EXISTS (SELECT 1 FROM events WHERE key_id = unreferenced.id)"),
+        ("trail", "EXISTS (SELECT 1 FROM events WHERE trail_id = unreferenced.id)"),
+        (
+            "object",
+            "EXISTS (SELECT 1 FROM events WHERE object_id = unreferenced.id) "
+                + "OR EXISTS (SELECT 1 FROM s3_reads WHERE object_id = unreferenced.id)"
+        ),
+        (
+            "principal",
+            "EXISTS (SELECT 1 FROM events WHERE principal_id = unreferenced.id) "
+                + "OR EXISTS (SELECT 1 FROM s3_reads WHERE principal_id = unreferenced.id)"
+        ),
+        ("folder", "EXISTS (SELECT 1 FROM s3_object_rows WHERE folder_id = unreferenced.id)"),
+        // A role's row gives its sessions' ARN and principalId (`PrincipalRows`): it stays while
+        // a principal row names it.
+        ("role", "EXISTS (SELECT 1 FROM principal_rows WHERE role_id = unreferenced.id)"),
+    ]
+
+    /// SQL: forgets the noted rows of `kind` that `namedBy` finds named.
+    static func keep(_ kind: String, namedBy: String) -> String {
+        "DELETE FROM temp.unreferenced WHERE kind = '\(kind)' AND (\(namedBy))"
+    }
+
     /// Deletes the noted rows nothing names any more; forgets what was noted. Call when the run
     /// writes no more events.
     static func remove(_ db: Database) throws {
         guard try anyNoted(db) else { return }
         func candidates(_ kind: String) -> String { "(SELECT id FROM temp.unreferenced WHERE kind = '\(kind)')" }
-        func keep(_ kind: String, _ namedBy: String) throws {
-            try db.execute(sql: "DELETE FROM temp.unreferenced WHERE kind = '\(kind)' AND (\(namedBy))")
+        func keepNamed(_ kinds: String...) throws {
+            for (kind, namedBy) in namedThroughIndexes where kinds.contains(kind) {
+                try db.execute(sql: keep(kind, namedBy: namedBy))
+            }
         }
-        func left(_ kind: String) throws -> Bool {
-            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM temp.unreferenced WHERE kind = '\(kind)')") ?? false
+        // What has no index is read in one pass, and only when a row is left to check.
+        func keepScanned(_ kind: String, _ namedBy: String) throws {
+            guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM temp.unreferenced WHERE kind = '\(kind)')") ?? false else {
+                return
+            }
+            try db.execute(sql: keep(kind, namedBy: namedBy))
         }
-        try keep("key", "EXISTS (SELECT 1 FROM events WHERE key_id = unreferenced.id)")
-        if try left("key") {
-            try keep("key", "unreferenced.id IN (SELECT source_key_id FROM events WHERE source_key_id IN \(candidates("key")))")
-        }
-        try keep("trail", "EXISTS (SELECT 1 FROM events WHERE trail_id = unreferenced.id)")
-        try keep(
-            "object",
-            "EXISTS (SELECT 1 FROM events WHERE object_id = unreferenced.id) OR EXISTS (SELECT 1 FROM s3_reads WHERE object_id = unreferenced.id)"
-        )
-        try keep(
-            "principal",
-            "EXISTS (SELECT 1 FROM events WHERE principal_id = unreferenced.id) OR EXISTS (SELECT 1 FROM s3_reads WHERE principal_id = unreferenced.id)"
-        )
+        try keepNamed("key", "trail", "object", "principal")
+        try keepScanned("key", "unreferenced.id IN (SELECT source_key_id FROM events WHERE source_key_id IN \(candidates("key")))")
         try db.execute(
             sql: """
                 DELETE FROM kms_key_aliases WHERE key_id IN \(candidates("key"));
@@ -85,13 +106,8 @@ enum UnreferencedRows {
                     SELECT 'role', role_id FROM principal_rows WHERE id IN \(candidates("principal")) AND role_id IS NOT NULL;
                 DELETE FROM principal_rows WHERE id IN \(candidates("principal"));
                 """)
-        try keep("folder", "EXISTS (SELECT 1 FROM s3_object_rows WHERE folder_id = unreferenced.id)")
-        if try left("bucket") {
-            try keep("bucket", "unreferenced.id IN (SELECT bucket_id FROM s3_object_rows WHERE bucket_id IN \(candidates("bucket")))")
-        }
-        // A role's row gives its sessions' ARN and principalId (`PrincipalRows`): it stays while
-        // a principal row names it.
-        try keep("role", "EXISTS (SELECT 1 FROM principal_rows WHERE role_id = unreferenced.id)")
+        try keepNamed("folder", "role")
+        try keepScanned("bucket", "unreferenced.id IN (SELECT bucket_id FROM s3_object_rows WHERE bucket_id IN \(candidates("bucket")))")
         try db.execute(
             sql: """
                 DELETE FROM s3_folders WHERE id IN \(candidates("folder"));

@@ -204,6 +204,22 @@ final class AddendaTests: XCTestCase {
         }
     }
 
+    /// Each row left by removed events is looked up in an index that names it: no statement
+    /// reads a whole table.
+    func testWhatNamesARowIsLookedUpInAnIndex() throws {
+        let dir = try TempDir()
+        let index = try makeIndex(dir)
+        try index.queue.write { db in
+            _ = try UnreferencedRows.anyNoted(db)
+            for (kind, namedBy) in UnreferencedRows.namedThroughIndexes {
+                let plan = try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + UnreferencedRows.keep(kind, namedBy: namedBy))
+                    .map { $0["detail"] as String }
+                XCTAssertFalse(plan.contains { $0.hasPrefix("SCAN") }, "\(kind): \(plan)")
+                XCTAssertTrue(plan.contains { $0.contains("USING COVERING INDEX") }, "\(kind): \(plan)")
+            }
+        }
+    }
+
     /// Claims that lead in a circle supersede none of their members, however long the circle.
     func testACircleOfClaimsSupersedesNone() throws {
         let dir = try TempDir()
