@@ -15,7 +15,7 @@ import GRDB
 /// may name them, and a later event may name them again. Two references have no index: a
 /// ReEncrypt's source key and an S3 location's bucket; they are read in one pass, and only when
 /// a key or a bucket is left to check. Texts (context values, user agents, strings) are left to
-/// `prune`: no command counts them.
+/// `prune`: no command counts them; so are the rows noted by a run killed before its end.
 enum UnreferencedRows {
     /// Notes the rows that the events `ids` (SQL: a query of event ids) name, before they are
     /// deleted. What is noted is kept in a table of the connection until `remove`; a rollback
