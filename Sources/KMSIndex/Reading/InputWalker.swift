@@ -167,7 +167,11 @@ package struct InputWalker {
         var names: [String] = []
         var holdsMore = false
         while let entry = readdir(handle) {
-            let name = Self.name(of: entry)
+            // A name that is not UTF-8 is reported by the walk of its folder, once.
+            guard case let .valid(name) = Self.name(of: entry) else {
+                holdsMore = true
+                continue
+            }
             if name == "." || name == ".." { continue }
             if entry.pointee.d_type == UInt8(DT_DIR) { names.append(name) } else { holdsMore = true }
         }
@@ -196,17 +200,23 @@ package struct InputWalker {
         // every folder above again, for each file.
         defer { closedir(handle) }
         let folder = dirfd(handle)
-        var names: [String] = []
+        var names: [(text: String, valid: Bool)] = []
         while let entry = readdir(handle) {
-            let name = Self.name(of: entry)
-            if name != "." && name != ".." { names.append(name) }
+            switch Self.name(of: entry) {
+            case let .valid(name): if name != "." && name != ".." { names.append((name, true)) }
+            case let .notUTF8(shown): names.append((shown, false))
+            }
         }
-        names.sort()
+        names.sort { $0.text < $1.text }
 
         // Digest and Insights files are known by their folder: judged once for all its files.
         let folderReason = Self.folderSkipReason(dir + "/")
-        for name in names {
+        for (name, valid) in names {
             let path = dir.hasSuffix("/") ? dir + name : dir + "/" + name
+            guard valid else {
+                try note(.failed(path: path, reason: Self.notUTF8Reason))
+                continue
+            }
             if let days, days.excludes(path) { continue }
             var st = stat()
             guard fstatat(folder, name, &st, 0) == 0 else {
@@ -276,11 +286,45 @@ package struct InputWalker {
         return nil
     }
 
-    /// The name of a folder's entry, as `readdir` gives it.
-    private static func name(of entry: UnsafeMutablePointer<dirent>) -> String {
+    /// A folder's entry's name, as `readdir` gives it.
+    enum EntryName: Equatable {
+        case valid(String)
+        /// Not UTF-8: a String would stand for other bytes, so the entry cannot be opened by
+        /// it. `shown` has each byte that is not UTF-8 as `\xHH`, so that the message names it.
+        case notUTF8(shown: String)
+    }
+
+    static let notUTF8Reason =
+        "its name is not UTF-8 (such bytes shown as \\xHH), so it cannot be read; CloudTrail names its files in ASCII: rename it"
+
+    private static func name(of entry: UnsafeMutablePointer<dirent>) -> EntryName {
         withUnsafePointer(to: entry.pointee.d_name) {
-            $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            $0.withMemoryRebound(to: UInt8.self, capacity: 256) { Self.name(bytes: UnsafeBufferPointer(start: $0, count: strlen($0))) }
         }
+    }
+
+    /// The name these bytes make.
+    static func name(bytes: UnsafeBufferPointer<UInt8>) -> EntryName {
+        if let text = String(validating: bytes, as: UTF8.self) { return .valid(text) }
+        // Each byte that does not start or continue a well-formed sequence, escaped.
+        var shown = ""
+        var rest = bytes[...]
+        while !rest.isEmpty {
+            var length = 1
+            while length <= min(4, rest.count) {
+                if String(validating: UnsafeBufferPointer(rebasing: rest.prefix(length)), as: UTF8.self) != nil { break }
+                length += 1
+            }
+            if length <= min(4, rest.count) {
+                shown += String(decoding: UnsafeBufferPointer(rebasing: rest.prefix(length)), as: UTF8.self)
+                rest = rest.dropFirst(length)
+            } else {
+                let byte = Int(rest.first!), hex = Array("0123456789ABCDEF")
+                shown += "\\x" + String(hex[byte >> 4]) + String(hex[byte & 15])
+                rest = rest.dropFirst()
+            }
+        }
+        return .notUTF8(shown: shown)
     }
 
     /// The absolute form of `path`, with `.` and `..` resolved as text (links are kept as named).

@@ -97,4 +97,47 @@ final class InputWalkerTests: XCTestCase {
             XCTAssertEqual(reader.areUnchanged(files), expected, "folders of up to \(limit) rows read whole")
         }
     }
+
+    /// A name that is not UTF-8 cannot be opened through a String: the file or folder is
+    /// reported once, as failed, named with its odd bytes as \xHH, and the rest is walked,
+    /// whether the walk is one or shared.
+    func testANameThatIsNotUTF8IsReportedOnceByItsBytes() throws {
+        let dir = try TempDir()
+        let root = try generated(dir)
+        let walker = InputWalker()
+        let logs = root + "/AWSLogs"
+        let before = try [logs, root].map { try walked([$0], walker).files }
+        let someLog = before[0][0]
+        let folder = (someLog as NSString).deletingLastPathComponent
+        let contents = try Data(contentsOf: URL(fileURLWithPath: someLog))
+        func path(_ bytes: [UInt8], in folder: String) -> [CChar] {
+            (Array(folder.utf8) + [UInt8(ascii: "/")] + bytes + [0]).map { CChar(bitPattern: $0) }
+        }
+        // A log file named café in Latin-1 beside the others, a folder whose name is not UTF-8
+        // where the walk is split in parts, and a copy of the log under a name that is.
+        let file = path(Array("caf".utf8) + [0xE9] + Array("_CloudTrail_x.json.gz".utf8), in: folder)
+        let fd = open(file, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        contents.withUnsafeBytes { _ = write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        XCTAssertEqual(mkdir(path(Array("old".utf8) + [0xFF, 0xFE], in: logs), 0o700), 0)
+        try contents.write(to: URL(fileURLWithPath: folder + "/copy.json.gz"))
+        let expected = [
+            WalkNote.failed(path: folder + "/caf\\xE9_CloudTrail_x.json.gz", reason: InputWalker.notUTF8Reason),
+            WalkNote.failed(path: logs + "/old\\xFF\\xFE", reason: InputWalker.notUTF8Reason),
+        ]
+        for (roots, files) in zip([[logs], [root]], before) {
+            let whole = try walked(roots, walker)
+            XCTAssertEqual(whole.notes.filter { expected.contains($0) }, expected, "\(roots)")
+            XCTAssertEqual(whole.files.sorted(), (files + [folder + "/copy.json.gz"]).sorted(), "\(roots): the rest is walked")
+            let (paths, pathsWalker) = walker.parts(roots, count: 2)
+            let apart = try walkedApart(paths, pathsWalker)
+            XCTAssertEqual(apart.notes.map { "\($0)" }.sorted(), whole.notes.map { "\($0)" }.sorted(), "\(roots): reported once")
+            XCTAssertEqual(apart.files.sorted(), whole.files.sorted())
+        }
+        // Valid names of several bytes stay as they are.
+        XCTAssertEqual(Array("café/日本".utf8).withUnsafeBufferPointer(InputWalker.name(bytes:)), .valid("café/日本"))
+        XCTAssertEqual(
+            ([0x61, 0xC3] + Array("é".utf8) + [0x80]).withUnsafeBufferPointer(InputWalker.name(bytes:)), .notUTF8(shown: "a\\xC3é\\x80"))
+    }
 }
