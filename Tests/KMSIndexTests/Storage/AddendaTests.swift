@@ -153,9 +153,10 @@ final class AddendaTests: XCTestCase {
     /// What only a superseded event named (its key and alias, caller and role, S3 location with
     /// its folder and bucket, trail) goes with it: the index is the one the update alone makes,
     /// whatever order the two come in, by ingest or by merge, and `stats` counts the same.
+    let oldRole =
+        #"{"type":"AssumedRole","principalId":"AROAOLDROLE:sess","arn":"arn:aws:sts::111122223333:assumed-role/OldRole/sess","accountId":"111122223333","accessKeyId":"ASIAOLDROLE","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROAOLDROLE","arn":"arn:aws:iam::111122223333:role/OldRole","accountId":"111122223333","userName":"OldRole"}}}"#
+
     func testWhatOnlyASupersededEventNamedGoesWithIt() throws {
-        let oldRole =
-            #"{"type":"AssumedRole","principalId":"AROAOLDROLE:sess","arn":"arn:aws:sts::111122223333:assumed-role/OldRole/sess","accountId":"111122223333","accessKeyId":"ASIAOLDROLE","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROAOLDROLE","arn":"arn:aws:iam::111122223333:role/OldRole","accountId":"111122223333","userName":"OldRole"}}}"#
         let original = kmsRecord(
             eventID: originalID, eventTime: time, identity: oldRole,
             requestParameters:
@@ -202,6 +203,29 @@ final class AddendaTests: XCTestCase {
             }
             XCTAssertEqual(try contents(destination), expected, "merge, original first: \(originalFirst)")
         }
+    }
+
+    /// A caller and an S3 location that an S3 data event names too stay when the superseded
+    /// event goes.
+    func testWhatAnS3ReadNamesStays() throws {
+        let object = "arn:aws:s3:::old-bucket/old-folder/secret.txt"
+        let original = kmsRecord(
+            eventID: originalID, eventTime: time, identity: oldRole,
+            requestParameters: #"{"encryptionContext":{"aws:s3:arn":"\#(object)"}}"#)
+        let read = S3ReadsTests.s3Event(
+            "g-old", "GetObject", "2024-03-01T10:00:05Z", bucket: "old-bucket", key: "old-folder/secret.txt", identity: oldRole,
+            bytes: 10)
+        let dir = try TempDir()
+        let index = try makeIndex(dir)
+        var options = IngestOptions(paths: [
+            try write(dir, [original, read]), try write(dir, [record(updateID, "bob", addendum: update(of: originalID))]),
+        ])
+        options.s3Reads = .all
+        let summary = try Ingester(database: index, options: options).run()
+        XCTAssertEqual([summary.eventsSuperseded, summary.s3ReadsAdded], [1, 1])
+        XCTAssertEqual(try count(index, "SELECT count(*) FROM principals WHERE role_arn = 'arn:aws:iam::111122223333:role/OldRole'"), 1)
+        XCTAssertEqual(try count(index, "SELECT count(*) FROM s3_locations WHERE arn = ?", [object]), 1)
+        XCTAssertEqual(try count(index, "SELECT count(*) FROM roles"), 1)
     }
 
     /// Each row left by removed events is looked up in an index that names it: no statement
