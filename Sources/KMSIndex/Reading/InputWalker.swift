@@ -213,11 +213,12 @@ package struct InputWalker {
         let folderReason = Self.folderSkipReason(dir + "/")
         for (name, valid) in names {
             let path = dir.hasSuffix("/") ? dir + name : dir + "/" + name
+            // Days are judged by the path's folders, whose digits are shown as they are.
+            if let days, days.excludes(path) { continue }
             guard valid else {
                 try note(.failed(path: path, reason: Self.notUTF8Reason))
                 continue
             }
-            if let days, days.excludes(path) { continue }
             var st = stat()
             guard fstatat(folder, name, &st, 0) == 0 else {
                 let code = errno

@@ -135,6 +135,9 @@ final class InputWalkerTests: XCTestCase {
             XCTAssertEqual(apart.notes.map { "\($0)" }.sorted(), whole.notes.map { "\($0)" }.sorted(), "\(roots): reported once")
             XCTAssertEqual(apart.files.sorted(), whole.files.sorted())
         }
+        // A day left out by --since/--until is left out whatever its files are named.
+        let later = InputWalker(days: DeliveryDays(first: DeliveryDays.day("2030-01-01", today: 0), last: nil))
+        XCTAssertEqual(try walked([folder], later).notes.filter { expected.contains($0) }, [])
         // Valid names of several bytes stay as they are.
         XCTAssertEqual(Array("café/日本".utf8).withUnsafeBufferPointer(InputWalker.name(bytes:)), .valid("café/日本"))
         XCTAssertEqual(
