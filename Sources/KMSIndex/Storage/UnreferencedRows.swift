@@ -90,30 +90,32 @@ enum UnreferencedRows {
             }
             try db.execute(sql: keep(kind, namedBy: namedBy))
         }
+        // SQL: deletes the rows of `table` whose `column` is a row of `kind` left unnamed.
+        func delete(_ table: String, _ column: String = "id", kind: String) -> String {
+            "DELETE FROM \(table) WHERE \(column) IN \(candidates(kind));"
+        }
+        // SQL: notes the rows of `kind` that the `table` rows of `child` about to go name by `column`.
+        func noteNamed(_ kind: String, by column: String, of table: String, _ child: String) -> String {
+            """
+            INSERT OR IGNORE INTO temp.unreferenced (kind, id)
+                SELECT '\(kind)', \(column) FROM \(table) WHERE id IN \(candidates(child)) AND \(column) IS NOT NULL;
+            """
+        }
         try keepNamed("key", "trail", "object", "principal")
         try keepScanned("key", "unreferenced.id IN (SELECT source_key_id FROM events WHERE source_key_id IN \(candidates("key")))")
         try db.execute(
-            sql: """
-                DELETE FROM kms_key_aliases WHERE key_id IN \(candidates("key"));
-                DELETE FROM kms_keys WHERE id IN \(candidates("key"));
-                DELETE FROM trails WHERE id IN \(candidates("trail"));
-                INSERT OR IGNORE INTO temp.unreferenced (kind, id)
-                    SELECT 'folder', folder_id FROM s3_object_rows WHERE id IN \(candidates("object")) AND folder_id IS NOT NULL;
-                INSERT OR IGNORE INTO temp.unreferenced (kind, id)
-                    SELECT 'bucket', bucket_id FROM s3_object_rows WHERE id IN \(candidates("object")) AND bucket_id IS NOT NULL;
-                DELETE FROM s3_object_rows WHERE id IN \(candidates("object"));
-                INSERT OR IGNORE INTO temp.unreferenced (kind, id)
-                    SELECT 'role', role_id FROM principal_rows WHERE id IN \(candidates("principal")) AND role_id IS NOT NULL;
-                DELETE FROM principal_rows WHERE id IN \(candidates("principal"));
-                """)
+            sql: [
+                delete("kms_key_aliases", "key_id", kind: "key"), delete("kms_keys", kind: "key"), delete("trails", kind: "trail"),
+                noteNamed("folder", by: "folder_id", of: "s3_object_rows", "object"),
+                noteNamed("bucket", by: "bucket_id", of: "s3_object_rows", "object"), delete("s3_object_rows", kind: "object"),
+                noteNamed("role", by: "role_id", of: "principal_rows", "principal"), delete("principal_rows", kind: "principal"),
+            ].joined(separator: "\n"))
         try keepNamed("folder", "role")
         try keepScanned("bucket", "unreferenced.id IN (SELECT bucket_id FROM s3_object_rows WHERE bucket_id IN \(candidates("bucket")))")
         try db.execute(
-            sql: """
-                DELETE FROM s3_folders WHERE id IN \(candidates("folder"));
-                DELETE FROM s3_buckets WHERE id IN \(candidates("bucket"));
-                DELETE FROM roles WHERE id IN \(candidates("role"));
-                DELETE FROM temp.unreferenced;
-                """)
+            sql: [
+                delete("s3_folders", kind: "folder"), delete("s3_buckets", kind: "bucket"), delete("roles", kind: "role"),
+                "DELETE FROM temp.unreferenced;",
+            ].joined(separator: "\n"))
     }
 }
