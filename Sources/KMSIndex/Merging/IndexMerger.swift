@@ -188,6 +188,14 @@ package final class IndexMerger {
                     + "merge migrates no shard; open it once with this kmsindex (`kmsindex stats --db \(path)` "
                     + "migrates it), then merge again")
         }
+        // A migration's days not yet counted again (a run killed after it): the shard's summaries
+        // are not its events' yet.
+        if try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM \(schema).summary_recounts)") == true {
+            throw MergeError(
+                path,
+                "its summaries are still to be counted again after its last migration: open it once with this "
+                    + "kmsindex (`kmsindex stats --db \(path)`), then merge again")
+        }
     }
 
     /// Attaches the shard as `shard`, read-only: as a `file:` URI with `mode=ro`, its path bound

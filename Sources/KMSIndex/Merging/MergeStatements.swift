@@ -61,8 +61,9 @@ enum MergeStatements {
     ]
 
     /// Tables of this index's own `findings` runs (its watermark, what it reported, what is
-    /// silenced): state of the destination, not data of a shard, so merge leaves them as they are.
-    static let localTables: Set<String> = ["findings_state", "findings_reported", "findings_silenced"]
+    /// silenced) and its days left to count again (`summary_recounts`, empty in any shard merge
+    /// accepts): state of the destination, not data of a shard, so merge leaves them as they are.
+    static let localTables: Set<String> = ["findings_state", "findings_reported", "findings_silenced", "summary_recounts"]
 
     /// Filters of the destination's own rows (`LookupFilters`), which merge does not copy: a
     /// merge that adds to a main range deletes its filter, and the next ingest builds it again.

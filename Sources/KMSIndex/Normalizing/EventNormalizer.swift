@@ -154,7 +154,9 @@ package enum EventNormalizer {
         return kind == "federated-user" ? (String(rest), nil) : nil
     }
 
-    /// Key ARNs named in `resources`: entries typed `AWS::KMS::Key`, or untyped entries whose ARN is a key ARN.
+    /// Key ARNs named in `resources`: entries typed `AWS::KMS::Key`, or untyped entries whose ARN is
+    /// a key ARN. An alias ARN is no key, whatever its type says: `UpdateAlias` and `DeleteAlias`
+    /// list the alias first, typed `AWS::KMS::Key`, then the key.
     static func resourceKeys(_ resources: [KMSRecordFields.ResourceEntry]?) -> [String] {
         var keys: [String] = []
         var seen = Set<String>()  // a search of `keys` per entry made a long list quadratic
@@ -167,7 +169,8 @@ package enum EventNormalizer {
     /// The key ARN a `resources` entry names, if it names a key.
     private static func keyARN(of item: KMSRecordFields.ResourceEntry) -> String? {
         guard let arn = item.arn else { return nil }
-        return item.type == "AWS::KMS::Key" || (item.type == nil && arn.withARNBytes { $0?.isKMSKey(arn) == true }) ? arn : nil
+        if item.type == "AWS::KMS::Key" { return arn.withARNBytes { $0?.isKMSAlias(arn) == true } ? nil : arn }
+        return item.type == nil && arn.withARNBytes { $0?.isKMSKey(arn) == true } ? arn : nil
     }
 
     /// The key ARN among `candidates` that a `keyId` (ARN, bare id or alias) names, if it can

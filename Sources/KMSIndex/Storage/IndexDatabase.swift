@@ -131,7 +131,37 @@ package final class IndexDatabase: Sendable {
             }
         }
         try migrator.migrate(queue)
+        try recountNotedDays(queue)
         return IndexDatabase(path: path, queue: queue)
+    }
+
+    /// Counts again from their events the days a migration noted in `summary_recounts` (it moved
+    /// events from one key to another), then forgets them: in one transaction, after every
+    /// migration, so that today's code counts them in today's schema. A run killed before leaves
+    /// the days noted, and the next open counts them.
+    static func recountNotedDays(_ queue: DatabaseQueue) throws {
+        try queue.inDatabase { db in
+            guard try recountsPending(db) else { return }
+            try db.inTransaction {
+                let days = try Int64.fetchAll(db, sql: "SELECT day FROM summary_recounts ORDER BY day")
+                var ranges: [ClosedRange<Int64>] = []
+                for day in days {
+                    if let last = ranges.last, last.upperBound + 1 == day {
+                        ranges[ranges.count - 1] = last.lowerBound...day
+                    } else {
+                        ranges.append(day...day)
+                    }
+                }
+                try DailySummaries.recount(db, days: ranges)
+                try db.execute(sql: "DELETE FROM summary_recounts")
+                return .commit
+            }
+        }
+    }
+
+    /// True when days noted by a migration are still to be counted again.
+    static func recountsPending(_ db: Database) throws -> Bool {
+        try db.tableExists("summary_recounts") && Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM summary_recounts)") == true
     }
 
     /// Opens an existing index for queries only. Pending migrations are applied first.
@@ -150,7 +180,7 @@ package final class IndexDatabase: Sendable {
             // One read of the applied migrations serves both checks.
             let applied = try appliedMigrations(db)
             try checkNotNewer(applied: applied, path: path)
-            return !embeddedMigrations.allSatisfy { applied.contains($0.identifier) }
+            return try !embeddedMigrations.allSatisfy { applied.contains($0.identifier) } || recountsPending(db)
         }
         if pending {
             _ = try openForWriting(path: path)
