@@ -110,6 +110,7 @@ package struct FileParser: Sendable {
         } catch ReadError.io(operation: .open, errno: ENOENT) {
             // Listed, then gone before it could be read (a sync deleting it): nothing to lose.
             result.outcome = .skipped(reason: "vanished before it could be read")
+            result.vanished = true
         } catch let error as ReadError {
             result.outcome = .failed(reason: error.description)
         } catch let error as ContentError {

@@ -46,6 +46,10 @@ package struct FileResult: Sendable {
     /// Records that could not be used and are not KMS records (counted in `malformedCount`
     /// too): S3 reads, and records that are not JSON objects.
     package var otherMalformedCount = 0
+    /// Listed, then gone before it could be opened: counted as skipped, but given no ledger
+    /// row, which would make the file unchanged to the next run if it came back as it was (a
+    /// folder moved away and back, a sync that fetches it again with the same time).
+    package var vanished = false
 
     package init(path: String, size: Int64, mtimeNs: Int64, outcome: FileOutcome) {
         self.path = path

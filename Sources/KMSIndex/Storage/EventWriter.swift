@@ -175,8 +175,10 @@ final class EventWriter {
     /// Writes a file's final ledger row and its (remaining) events, emptying `file.events`;
     /// returns how many events of the file were new. A file opened in parts (`opened`, its
     /// ledger id) that did not end well loses the events it added, but for those another file
-    /// delivered too, which become that file's.
+    /// delivered too, which become that file's. A file that vanished before it was opened
+    /// gets no row (`FileResult.vanished`).
     func write(_ file: inout FileResult, opened: Int64? = nil) throws -> Int {
+        if file.vanished && opened == nil { return 0 }
         let open = opened.flatMap { openFiles.removeValue(forKey: $0) }
         if let opened, let open, file.outcome != .ingested {
             try flush()

@@ -160,6 +160,37 @@ final class BadInputTests: XCTestCase {
         XCTAssertEqual(gone.outcome, .skipped(reason: "vanished before it could be read"))
     }
 
+    /// A file listed, then gone when its turn came, and back as it was (a folder moved away and
+    /// back, a sync that fetches it again with the same time) is read by the next run.
+    func testAFileThatVanishedAndCameBackIsReadNextRun() throws {
+        let dir = try TempDir()
+        let index = try makeIndex(dir)
+        let path = dir.path + "/logs/" + logPath()
+        let content = gzip(logFile([kmsRecord(eventID: "back")]))
+        // Listed with the size and time it has when it comes back, gone when read.
+        try dir.write("elsewhere.json.gz", content)
+        var status = stat()
+        XCTAssertEqual(stat(dir.path + "/elsewhere.json.gz", &status), 0)
+        let listed = InputFile(
+            path: path, size: Int64(status.st_size), mtimeNs: Int64(status.st_mtim.tv_sec) * 1_000_000_000 + Int64(status.st_mtim.tv_nsec))
+        try index.queue.writeWithoutTransaction { db in
+            var parsed = FileParser().parse(listed)
+            XCTAssertEqual(parsed.outcome, .skipped(reason: "vanished before it could be read"))
+            let writer = try EventWriter(db: db)
+            XCTAssertEqual(try writer.write(&parsed), 0)
+            try writer.flush()
+        }
+        XCTAssertEqual(try count(index, "SELECT count(*) FROM ledger_files"), 0)
+        // Back, with the size and time it was listed with.
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try FileManager.default.moveItem(atPath: dir.path + "/elsewhere.json.gz", toPath: path)
+        XCTAssertEqual(try LedgerReader(path: index.path).areUnchanged([listed]), [false])
+        let (summary, _) = try ingest(index, [dir.path + "/logs"])
+        XCTAssertEqual(summary.filesIngested, 1)
+        XCTAssertEqual(summary.eventsAdded, 1)
+    }
+
     func testAFileThatGrowsIsReadAgainNextRun() throws {
         let dir = try TempDir()
         let path = try dir.write("x.json", Data(logFile([kmsRecord(eventID: "g1")]).utf8))
