@@ -17,10 +17,11 @@ package enum Console {
 
     /// Call once at start: standard input, output or error closed by the caller (`2>&-`) is
     /// opened on /dev/null, so that the next file opened (the index lock, holding the writer's
-    /// pid) does not take its number and receive what is written there.
+    /// pid) does not take its number and receive what is written there. Opened for reading
+    /// only: a write still fails (EBADF), so output nobody can read is no success.
     package static func openClosedStandardDescriptors() {
         for fd: Int32 in 0...2 where fcntl(fd, F_GETFD) == -1 && errno == EBADF {
-            let opened = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY)
+            let opened = open("/dev/null", O_RDONLY)
             if opened >= 0, opened != fd {
                 dup2(opened, fd)
                 close(opened)

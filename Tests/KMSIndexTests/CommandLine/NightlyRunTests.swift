@@ -120,10 +120,10 @@ final class NightlyRunTests: XCTestCase {
         try dir.write("logs/" + logPath(), gzip(logFile([kmsRecord(eventID: "full-1", requestParameters: context)])))
         let db = dir.path + "/index.sqlite"
         XCTAssertEqual(try runBinary(["ingest", "--quiet", "--db", db, dir.path + "/logs"]).status, 0)
-        func toFullDisk(_ arguments: [String]) throws -> (status: Int32, stderr: String) {
+        func toFullDisk(_ arguments: [String], stdout: String = ">/dev/full") throws -> (status: Int32, stderr: String) {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments = ["-c", #""$0" "$@" >/dev/full"#, kmsindexBinary.path] + arguments
+            process.arguments = ["-c", #""$0" "$@" "# + stdout, kmsindexBinary.path] + arguments
             let errors = Pipe()
             process.standardError = errors
             try process.run()
@@ -135,6 +135,12 @@ final class NightlyRunTests: XCTestCase {
             let run = try toFullDisk(command + ["--db", db])
             XCTAssertEqual(run.status, 2, "\(command)")
             XCTAssertEqual(run.stderr, "kmsindex: cannot write to standard output: No space left on device\n", "\(command)")
+        }
+        // Standard output closed (`>&-`): the same, not output written nowhere.
+        for command in [["objects"], ["findings"]] {
+            let run = try toFullDisk(command + ["--db", db], stdout: ">&-")
+            XCTAssertEqual(run.status, 2, "\(command)")
+            XCTAssertEqual(run.stderr, "kmsindex: cannot write to standard output: Bad file descriptor\n", "\(command)")
         }
         XCTAssertFalse(try runBinary(["findings", "--db", db, "--format", "json"]).stdout.hasPrefix("[]"))
 
