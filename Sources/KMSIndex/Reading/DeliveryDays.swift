@@ -14,14 +14,26 @@ package struct DeliveryDays: Sendable, Equatable {
         self.last = last
     }
 
-    /// Days since 1970-01-01 of `YYYY-MM-DD` (a longer ISO-8601 time is cut to its date), or of
-    /// a relative `Nd` counted back from `today`. Nil when the text is neither.
+    /// Days since 1970-01-01 of `YYYY-MM-DD` (a longer ISO-8601 time, `YYYY-MM-DDTHH:MM:SSZ`
+    /// and the other forms event times take, is cut to its date), or of a relative `Nd` counted
+    /// back from `today` (N up to a million). Nil when the text is neither: a day that no month
+    /// has (2024-02-31) or anything after the date that is not a time.
     package static func day(_ text: String, today: Int) -> Int? {
-        if text.hasSuffix("d"), let n = Int(text.dropLast()), n >= 0 { return today - n }
-        let parts = text.prefix(10).split(separator: "-")
-        guard parts.count == 3, parts[0].count == 4, let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]),
-            (1...12).contains(m), (1...31).contains(d)
+        let bytes = Array(text.utf8)
+        func isDigit(_ b: UInt8) -> Bool { b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") }
+        if bytes.last == UInt8(ascii: "d") {
+            let digits = bytes.dropLast()
+            guard (1...7).contains(digits.count), digits.allSatisfy(isDigit), let n = Int(text.dropLast()), n <= 1_000_000
+            else { return nil }
+            return today - n
+        }
+        guard bytes.count >= 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
+            [0, 1, 2, 3, 5, 6, 8, 9].allSatisfy({ isDigit(bytes[$0]) })
         else { return nil }
+        func number(_ range: Range<Int>) -> Int { range.reduce(0) { $0 * 10 + Int(bytes[$1] - UInt8(ascii: "0")) } }
+        let (y, m, d) = (number(0..<4), number(5..<7), number(8..<10))
+        guard (1...12).contains(m), (1...EventTime.daysIn(month: m, year: y)).contains(d) else { return nil }
+        if bytes.count > 10 && EventTime.normalize(text) == nil { return nil }
         return EventTime.daysFromCivil(y, m, d)
     }
 

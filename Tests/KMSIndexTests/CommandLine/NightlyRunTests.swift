@@ -35,6 +35,34 @@ final class NightlyRunTests: XCTestCase {
         XCTAssertEqual(DeliveryDays.day("3d", today: 100), 97)
     }
 
+    /// `--since`/`--until` of ingest and export: a day, a time cut to its day, or `Nd`; a day no
+    /// month has, or anything after the date that is not a time, is refused (the query commands
+    /// refuse them too), not read as another day.
+    func testDeliveryDaysAreDaysOrTimesOrAges() throws {
+        let march2 = EventTime.daysFromCivil(2024, 3, 2)
+        XCTAssertEqual(DeliveryDays.day("2024-03-02", today: 0), march2)
+        XCTAssertEqual(DeliveryDays.day("2024-03-02T23:59:59Z", today: 0), march2)
+        XCTAssertEqual(DeliveryDays.day("2024-03-02T23:59:59.5Z", today: 0), march2)
+        XCTAssertEqual(DeliveryDays.day("2024-02-29", today: 0), EventTime.daysFromCivil(2024, 2, 29))
+        XCTAssertEqual(DeliveryDays.day("0d", today: 100), 100)
+        for text in [
+            "2024-02-31", "2023-02-29", "2024-04-31", "2024-13-01", "2024-00-10", "2024-03-00", "2024-03-02xyz",
+            "2024-03-02T25:00:00Z", "2024-3-2", "24-03-02", "2024/03/02", "+3d", "-3d", "d", "99999999999999d", "3 d", "",
+        ] {
+            XCTAssertNil(DeliveryDays.day(text, today: 100), text)
+        }
+        let dir = try TempDir()
+        let db = ["--db", dir.path + "/i.sqlite"]
+        for arguments in [
+            ["ingest", "--since", "2024-02-31", dir.path], ["ingest", "--until", "2024-03-01junk", dir.path],
+            ["export", "--since", "2024-02-30", "--out", dir.path + "/out"],
+        ] {
+            let run = try runBinary(arguments + db)
+            XCTAssertEqual(run.status, 2, "\(arguments)")
+            XCTAssertTrue(run.stderr.contains("takes a day, YYYY-MM-DD, or Nd"), run.stderr)
+        }
+    }
+
     func testJSONSummaryForMachines() throws {
         let dir = try TempDir()
         try dir.write("logs/" + logPath(unique: "good000000000000"), gzip(logFile([kmsRecord(eventID: "j1")])))
