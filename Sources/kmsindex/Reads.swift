@@ -12,7 +12,9 @@ extension KMSIndexCommand {
                 Identity Center user's id (onBehalfOf.userId), or a caller with no ARN as who-read \
                 names it (AWSAccount: 444455556666). A role (by ARN or name) matches all \
                 its sessions. Every Decrypt of theirs is listed, oldest \
-                first, with the S3 object or the other encryption-context pairs it named. \
+                first, with the S3 object or the other encryption-context pairs it named, and \
+                their S3 reads where S3 data events were ingested (a read S3 and KMS both \
+                recorded is one row of the table). \
                 Exit status: 0 reads listed, 1 none, 2 error.
                 """
         )
@@ -38,19 +40,27 @@ extension KMSIndexCommand {
             var hiddenAlone = 0
             var hiddenPairs = Set<String>()
             let principal = principal
+            // A read recorded by S3 and by the Decrypt S3 made for it is one row of the table,
+            // as in who-read's (JSON, CSV and TSV keep both, with one read_id).
+            var rows = PairedReadRows { read in printer.add(PrincipalReads.cells(read, forTerminal: true)) }
             let known = try queryIndex(database) { db in
                 let query = PrincipalReads(db)
                 guard try !query.principalIDs(principal).isEmpty else { return false }
                 try query.forEachRead(principal: principal, filter: filter) { read in
                     // A read logged in both accounts whose two records are the principal's is one
-                    // row of the table, as in who-read's (JSON, CSV and TSV keep both).
+                    // row of the table, as in who-read's.
                     if forTerminal, read.isOwnerCopy { return }
                     if !showAll, read.ownRead {
                         if let pair = read.readID { hiddenPairs.insert(pair) } else { hiddenAlone += 1 }
                         return
                     }
-                    printer.add(PrincipalReads.cells(read, forTerminal: forTerminal))
+                    if forTerminal {
+                        try rows.add(read)
+                    } else {
+                        printer.add(PrincipalReads.cells(read, forTerminal: false))
+                    }
                 }
+                try rows.finish()
                 return true
             }
             let hidden = hiddenAlone + hiddenPairs.count

@@ -127,6 +127,62 @@ final class S3ReadsTests: XCTestCase {
         XCTAssertEqual(reads.map(\.eventID), ["r2", "bk1", "g2", "f1", "r3", "r4"])
     }
 
+    /// `reads`'s table shows a read S3 and KMS both recorded as one row, as who-read's does:
+    /// the S3 record with the Decrypt's key. JSON keeps both records, with one read_id.
+    func testReadsTableShowsAReadRecordedTwiceOnce() throws {
+        let dir = try TempDir()
+        _ = try index(dir, mode: .auto)
+        let db = dir.path + "/index.sqlite"
+        let table = try runKMSIndex(["reads", "--db", db, "--principal", Q.alice, "--until", "2024-03-01T23:00:00Z"])
+        XCTAssertEqual(table.status, 0, table.stderr)
+        let lines = table.stdout.split(separator: "\n").dropFirst(2)
+        XCTAssertEqual(lines.filter { $0.contains(Q.log1) }.count, 1, table.stdout)
+        let read = try XCTUnwrap(lines.first { $0.contains(Q.log1) })
+        XCTAssertTrue(read.hasPrefix("2024-03-01T10:00:01Z"), String(read))
+        XCTAssertTrue(read.contains(Q.key1), String(read))
+        let json = try runKMSIndex(["reads", "--db", db, "--principal", Q.alice, "--until", "2024-03-01T23:00:00Z", "--format", "json"])
+        let rows = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
+        let log1Rows = rows.filter { $0["object_arn"] as? String == Q.log1 }
+        XCTAssertEqual(log1Rows.map { $0["source"] as? String }, ["kms", "s3"])
+        XCTAssertEqual(Set(log1Rows.map { $0["read_id"] as? String }), ["g1"])
+    }
+
+    /// Held a pairing window at most, and handed on in order: either record first, a row whose
+    /// partner never comes, and rows between.
+    func testPairedRowsAreOneRowInTimeOrder() throws {
+        func row(_ id: String, _ source: String, _ ms: Int64, readID: String? = nil, key: String? = nil) -> EventRow {
+            var r = EventRow(eventTime: "", eventName: source == "s3" ? "GetObject" : "Decrypt", eventID: id)
+            r.source = source
+            r.eventTimeMs = ms
+            r.readID = readID
+            r.keyARN = key
+            return r
+        }
+        var out: [String] = []
+        var rows = PairedReadRows { out.append("\($0.eventID) \($0.source) \($0.keyARN ?? "-")") }
+        try rows.add(row("k1", "kms", 1_000, readID: "s1", key: "K"))
+        try rows.add(row("a", "kms", 1_500, key: "K"))
+        try rows.add(row("s1", "s3", 2_000, readID: "s1"))
+        try rows.add(row("s2", "s3", 3_000, readID: "s2"))
+        try rows.add(row("k2", "kms", 3_500, readID: "s2", key: "K2"))
+        try rows.add(row("lone", "kms", 4_000, readID: "x"))
+        try rows.add(row("b", "kms", 5_000, key: "K"))
+        XCTAssertEqual(out, ["s1 s3 K", "a kms K", "s2 s3 K2"])
+        try rows.add(row("c", "kms", 9_500, key: "K"))
+        XCTAssertEqual(out, ["s1 s3 K", "a kms K", "s2 s3 K2", "lone kms -", "b kms K", "c kms K"])
+        try rows.finish()
+        XCTAssertEqual(out.count, 6)
+        // Many rows: one each, whatever was dropped from the front meanwhile.
+        out = []
+        var many = PairedReadRows { out.append($0.eventID) }
+        for n in 0..<5_000 {
+            try many.add(row("k\(n)", "kms", Int64(n) * 1_000, readID: "r\(n)"))
+            try many.add(row("s\(n)", "s3", Int64(n) * 1_000 + 1, readID: "r\(n)"))
+        }
+        try many.finish()
+        XCTAssertEqual(out, (0..<5_000).map { "s\($0)" })
+    }
+
     func testModesKeepWhatTheySay() throws {
         func s3IDs(_ mode: S3ReadMode) throws -> [String] {
             let dir = try TempDir()
