@@ -271,16 +271,39 @@ enum LogReadFindings {
                 firstReads[principal, default: []] += reads
             }
         }
+        var pairedReads: [String: Int] = [:]
+        for principal in principals { pairedReads[principal] = try pairedS3Reads(db, scope, principal: principal) }
         return newOnes.compactMap { count in
             let reads = (firstReads[count.principal] ?? []).enumerated()
                 .sorted { ($0.element.time, $0.offset) < ($1.element.time, $1.offset) }.map(\.element)
             guard let first = reads.first else { return nil }
+            // A read S3 and KMS both recorded is one read in the text (the counts above, which
+            // decide who is new, take both records, in the window as in all of history).
+            let readCount = count.reads - (pairedReads[count.principal] ?? 0)
             return Finding(
                 .newLogReader, .high, time: isoTime(first.time), subject: first.object, principal: count.principal,
                 detail:
-                    "\(count.principal) read CloudTrail log files for the first time: \(count.reads) read(s) of \(count.files) file(s) of \(first.trail)",
+                    "\(count.principal) read CloudTrail log files for the first time: \(readCount) read(s) of \(count.files) file(s) of \(first.trail)",
                 eventIDs: reads.map(\.eventID), events: count.reads, identity: [first.eventID])
         }
+    }
+
+    /// The window's successful S3 reads of log files by `principal` that S3 made a Decrypt of
+    /// the same file for, by the same caller (ARN), a pairing window apart at most (who-read's pairs,
+    /// `ReadMerger`): each is one read with that Decrypt. Asked of new readers only.
+    static func pairedS3Reads(_ db: Database, _ scope: FindingsScope, principal: String) throws -> Int {
+        let source = LogReadSource.s3Read
+        let (from, arguments) = source.from(scope)
+        let window = S3Reads.pairingWindowMs
+        return try Int.fetchOne(
+            db,
+            sql: """
+                SELECT count(*) \(from) AND \(source.successfulByOthers) AND \(FindingsScope.principalSQL) = ?
+                  AND EXISTS (SELECT 1 FROM events d JOIN principals q ON q.id = d.principal_id
+                              WHERE d.object_id = r.object_id AND d.event_name_sid = ? AND q.arn = p.arn
+                                AND d.error_code_sid IS NULL
+                                AND d.event_time BETWEEN r.event_time - \(window) AND r.event_time + \(window))
+                """, arguments: StatementArguments(arguments + [principal, scope.decrypt])) ?? 0
     }
 
     /// Failed reads, one finding per principal, trail and UTC day: its first reads, its count

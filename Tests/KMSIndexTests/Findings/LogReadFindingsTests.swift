@@ -84,6 +84,10 @@ private struct ReferenceLogRead {
     /// call (`AWSAccount`) is the same read as the caller's copy.
     var type: String?
     var shared: Data?
+    /// The caller's ARN, and whether S3 recorded the read: an S3 read with a Decrypt by the same
+    /// caller of the same file a pairing window apart is one read with it.
+    var arn: String? = nil
+    var isS3 = false
 }
 
 /// Where reads of log files are learned: KMS Decrypts (S3 decrypts each GET of an SSE-KMS
@@ -108,7 +112,8 @@ private enum ReferenceLogReadSource: CaseIterable {
                            (SELECT u.event_uid FROM event_uids u WHERE u.event_time = e.event_time AND u.event_id = e.id) AS uid, \(FindingsScope.principalSQL) AS principal,
                            \(objectARNSQL("e.object_id")) AS object, t.arn AS trail,
                            (SELECT text FROM strings WHERE id = e.error_code_sid) AS error,
-                           \(OwnPrincipals.matches("e.principal_id")) AS own, p.type AS type, e.shared_event_uid AS shared
+                           \(OwnPrincipals.matches("e.principal_id")) AS own, p.type AS type, e.shared_event_uid AS shared,
+                           p.arn AS arn, 0 AS s3
                     FROM events e JOIN trails t ON t.id = e.trail_id LEFT JOIN principals p ON p.id = e.principal_id
                     WHERE \(scope.condition) AND e.event_name_sid = ? AND e.trail_id IS NOT NULL
                     ORDER BY e.event_time, e.id
@@ -124,7 +129,8 @@ private enum ReferenceLogReadSource: CaseIterable {
                                      WHERE d.object_id = r.object_id AND d.trail_id IS NOT NULL LIMIT 1),
                                     (SELECT 's3://' || b.name FROM s3_buckets b WHERE b.id = o.bucket_id)) AS trail,
                            (SELECT text FROM strings WHERE id = r.error_code_sid) AS error,
-                           \(OwnPrincipals.matches("r.principal_id")) AS own, p.type AS type, NULL AS shared
+                           \(OwnPrincipals.matches("r.principal_id")) AS own, p.type AS type, NULL AS shared,
+                           p.arn AS arn, 1 AS s3
                     FROM s3_reads r JOIN s3_objects o ON o.id = r.object_id LEFT JOIN principals p ON p.id = r.principal_id
                     WHERE \(scope.s3Condition) AND \(LogReadSource.logFileSQL)
                     ORDER BY r.event_time, r.id
@@ -135,7 +141,7 @@ private enum ReferenceLogReadSource: CaseIterable {
             return ReferenceLogRead(
                 time: row["time"], eventID: EventUID.text(row["uid"]), principal: principal,
                 object: row["object"] ?? "", trail: row["trail"] ?? "", error: row["error"], own: row["own"], type: row["type"],
-                shared: row["shared"])
+                shared: row["shared"], arn: row["arn"], isS3: row["s3"])
         }
     }
 }
@@ -169,6 +175,17 @@ private enum ReferenceLogReadFindings {
         var byPrincipal: [String: [ReferenceLogRead]] = [:]
         for read in reads { byPrincipal[read.principal, default: []].append(read) }
         var findings: [Finding] = []
+        // Every successful Decrypt of the index by caller and file, with its times.
+        var decrypts: [[String]: [Int64]] = [:]
+        for row in try Row.fetchAll(
+            db,
+            sql: """
+                SELECT e.event_time, p.arn, \(objectARNSQL("e.object_id")) FROM events e JOIN principals p ON p.id = e.principal_id
+                WHERE e.event_name_sid = ? AND e.error_code_sid IS NULL AND e.object_id IS NOT NULL AND p.arn IS NOT NULL
+                """, arguments: [scope.decrypt])
+        {
+            decrypts[[row[1], row[2]], default: []].append(row[0])
+        }
         for (principal, reads) in byPrincipal {
             var ever = 0
             // "Ever" is counted by the code under test: the reference is about grouping the window's reads.
@@ -179,11 +196,15 @@ private enum ReferenceLogReadFindings {
             guard ever <= reads.count else { continue }
             let first = reads[0]
             let files = Set(reads.map(\.object)).count
+            let paired = reads.filter { read in
+                guard read.isS3, let arn = read.arn else { return false }
+                return decrypts[[arn, read.object]]?.contains { abs($0 - read.time) <= S3Reads.pairingWindowMs } == true
+            }.count
             findings.append(
                 Finding(
                     .newLogReader, .high, time: isoTime(first.time), subject: first.object, principal: principal,
                     detail:
-                        "\(principal) read CloudTrail log files for the first time: \(reads.count) read(s) of \(files) file(s) of \(first.trail)",
+                        "\(principal) read CloudTrail log files for the first time: \(reads.count - paired) read(s) of \(files) file(s) of \(first.trail)",
                     eventIDs: reads.map(\.eventID), identity: [first.eventID]))
         }
         return findings
