@@ -9,7 +9,8 @@ extension KMSIndexCommand {
             discussion: """
                 PRINCIPAL is a user, role, root or assumed-role session ARN, a role name, a session \
                 name, a user name, an access key id, the service that called (invokedBy), or an \
-                Identity Center user's id (onBehalfOf.userId), or a caller with no ARN as who-read \
+                Identity Center user's id (onBehalfOf.userId), a source identity (sourceIdentity, \
+                the person who started a role session), or a caller with no ARN as who-read \
                 names it (AWSAccount: 444455556666). A role (by ARN or name) matches all \
                 its sessions. Every Decrypt of theirs is listed, oldest \
                 first, with the S3 object or the other encryption-context pairs it named, and \

@@ -43,7 +43,7 @@ package struct PrincipalReads {
             sql: """
                 SELECT id FROM principal_rows
                 WHERE arn = :p OR session_name = :p OR user_name = :p OR access_key_id = :p OR invoked_by = :p
-                   OR on_behalf_of_user_id = :p
+                   OR on_behalf_of_user_id = :p OR source_identity = :p
                    OR role_id IN (SELECT id FROM roles
                                   WHERE arn = :p OR (instr(arn, ':role/') > 0 AND substr(arn, -length(:p) - 1) = '/' || :p))
                 ORDER BY id

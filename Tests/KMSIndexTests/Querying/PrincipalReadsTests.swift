@@ -25,6 +25,31 @@ final class PrincipalReadsTests: XCTestCase {
         XCTAssertEqual(try index.queue.read { db in try PrincipalReads(db).principalIDs("nobody") }, [])
     }
 
+    /// A role session started by a person carries their `sourceIdentity`, whatever the session
+    /// is called: the person's reads are found by it.
+    func testASourceIdentityFindsTheSessionsItStarted() throws {
+        func session(_ name: String, _ person: String) -> String {
+            Q.reader(name).replacingOccurrences(of: #""sessionContext":{"#, with: #""sessionContext":{"sourceIdentity":"\#(person)","#)
+        }
+        let dir = try TempDir()
+        let index = try queryIndex(
+            dir,
+            [
+                queryRecord(
+                    "j1", "Decrypt", "2024-03-01T10:00:00Z", identity: session("a1", "jane@example.com"),
+                    requestParameters: Q.context(object: Q.log1)),
+                queryRecord(
+                    "b1", "Decrypt", "2024-03-01T11:00:00Z", identity: session("a2", "bob@example.com"),
+                    requestParameters: Q.context(object: Q.log1)),
+                queryRecord(
+                    "j2", "Decrypt", "2024-03-01T12:00:00Z", identity: session("deploy-7", "jane@example.com"),
+                    requestParameters: Q.context(object: Q.log2)),
+            ])
+        XCTAssertEqual(try reads(index, "jane@example.com"), ["j1", "j2"])
+        XCTAssertEqual(try reads(index, "bob@example.com"), ["b1"])
+        XCTAssertEqual(try reads(index, "Reader"), ["j1", "b1", "j2"])
+    }
+
     func testFiltersNarrowTheReads() throws {
         let dir = try TempDir()
         let index = try queryIndex(dir)
