@@ -20,6 +20,9 @@ package enum DatabaseOpenError: Error, Equatable, CustomStringConvertible {
     case isFolder(path: String)
     /// The folder `path` would be in does not exist.
     case noFolder(path: String)
+    /// The index cannot be read where it is: SQLite needs its `-shm` file, and cannot create
+    /// it in the index's folder `folder`.
+    case folderNotWritable(path: String, folder: String)
 
     package var description: String {
         switch self {
@@ -40,6 +43,10 @@ package enum DatabaseOpenError: Error, Equatable, CustomStringConvertible {
             return "\(path) is a folder, not an index: give --db a file (such as \(path)/kmsindex.sqlite)"
         case let .noFolder(path):
             return "no folder for the index \(path): create the folder it is in first"
+        case let .folderNotWritable(path, folder):
+            return "cannot read \(path): SQLite reads an index in WAL mode through \(path)-shm, and cannot create it "
+                + "in \(folder), which this user cannot write to: copy the index to a folder you can write to "
+                + "(`cp`, or `kmsindex backup` run by its owner), and query the copy"
         }
     }
 }
@@ -174,13 +181,24 @@ package final class IndexDatabase: Sendable {
         }
         if status.st_mode & S_IFMT == S_IFDIR { throw DatabaseOpenError.isFolder(path: path) }
         try checkFileHeader(path: path)
-        let queue = try readOnlyQueue(path: path)
-        let pending = try queue.read { db -> Bool in
-            try checkIdentity(db, path: path)
-            // One read of the applied migrations serves both checks.
-            let applied = try appliedMigrations(db)
-            try checkNotNewer(applied: applied, path: path)
-            return try !embeddedMigrations.allSatisfy { applied.contains($0.identifier) } || recountsPending(db)
+        let queue: DatabaseQueue
+        let pending: Bool
+        do {
+            queue = try readOnlyQueue(path: path)
+            pending = try queue.read { db -> Bool in
+                try checkIdentity(db, path: path)
+                // One read of the applied migrations serves both checks.
+                let applied = try appliedMigrations(db)
+                try checkNotNewer(applied: applied, path: path)
+                return try !embeddedMigrations.allSatisfy { applied.contains($0.identifier) } || recountsPending(db)
+            }
+        } catch let error as DatabaseError where [.SQLITE_READONLY, .SQLITE_CANTOPEN].contains(error.resultCode) {
+            let folder = (path as NSString).deletingLastPathComponent
+            let dir = folder.isEmpty ? "." : folder
+            if access(dir, W_OK) != 0 && access(path + "-shm", F_OK) != 0 {
+                throw DatabaseOpenError.folderNotWritable(path: path, folder: dir)
+            }
+            throw error
         }
         if pending {
             _ = try openForWriting(path: path)

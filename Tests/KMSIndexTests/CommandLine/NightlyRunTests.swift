@@ -63,6 +63,39 @@ final class NightlyRunTests: XCTestCase {
         }
     }
 
+    /// An index handed over in a folder its reader cannot write to: SQLite cannot make the
+    /// index's `-shm` there, and the message says so, with what to do. Run as another user
+    /// (`nobody`), which only root can switch to.
+    func testAnIndexInAFolderNobodyCanWriteToSaysWhy() throws {
+        guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") else {
+            throw XCTSkip("needs root and setpriv to run a command as another user")
+        }
+        let base = URL(fileURLWithPath: "/tmp").appendingPathComponent("kmsindex-ro-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: base) }
+        try FileManager.default.createDirectory(at: base.appendingPathComponent("logs"), withIntermediateDirectories: true)
+        try gzip(logFile([kmsRecord(eventID: "ro-1")])).write(
+            to: base.appendingPathComponent("logs/" + logPath().replacingOccurrences(of: "/", with: "_")))
+        let db = base.path + "/idx.sqlite"
+        XCTAssertEqual(try runBinary(["ingest", "--quiet", "--db", db, base.path + "/logs"]).status, 0)
+        chmod(base.path, 0o755)
+        chmod(db, 0o644)
+        // A copy of the binary anyone can run (the build folder may not be).
+        let binary = base.path + "/kmsindex"
+        try FileManager.default.copyItem(atPath: kmsindexBinary.path, toPath: binary)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+        process.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", binary, "stats", "--db", db]
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = Pipe()
+        try process.run()
+        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 2, text)
+        XCTAssertTrue(text.contains("cannot read \(db): SQLite reads an index in WAL mode through \(db)-shm"), text)
+        XCTAssertTrue(text.contains("copy the index to a folder you can write to"), text)
+    }
+
     func testJSONSummaryForMachines() throws {
         let dir = try TempDir()
         try dir.write("logs/" + logPath(unique: "good000000000000"), gzip(logFile([kmsRecord(eventID: "j1")])))
