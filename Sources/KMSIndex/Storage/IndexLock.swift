@@ -21,6 +21,9 @@ package final class IndexLock {
         path = indexPath + ".lock"
         var status = stat()
         if stat(indexPath, &status) == 0, status.st_mode & S_IFMT == S_IFDIR { throw DatabaseOpenError.isFolder(path: indexPath) }
+        // A file that is no SQLite database (a log file given as --db by mistake) is refused
+        // before its lock file is made beside it.
+        _ = try IndexDatabase.checkFileHeader(path: indexPath)
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             let code = errno

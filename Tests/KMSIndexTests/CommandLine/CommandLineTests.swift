@@ -74,6 +74,15 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(refused.status, 2)
         XCTAssertTrue(refused.stderr.contains("is not a SQLite database"), refused.stderr)
         XCTAssertEqual(try String(contentsOfFile: notDB, encoding: .utf8), "my notes")
+        // Refused by a command that writes too, with no lock file left beside it (a log file
+        // given as --db would leave one in the log tree).
+        let logGiven = try dir.write("tree/" + logPath(), gzip(logFile([kmsRecord(eventID: "given")])))
+        for command in [["ingest", dir.path + "/tree"], ["prune", "--before", "2020-01-01"], ["merge", notDB]] {
+            let refusedWrite = try run([command[0], "--db", logGiven] + command.dropFirst())
+            XCTAssertEqual(refusedWrite.status, 2, "\(command)")
+            XCTAssertTrue(refusedWrite.stderr.contains("is not a SQLite database"), refusedWrite.stderr)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: logGiven + ".lock"), "\(command)")
+        }
         // A failed file: 1, the rest indexed.
         try dir.write("logs/" + logPath(unique: "bad0000000000000"), Data("garbage".utf8))
         try dir.write("logs/" + logPath(unique: "good000000000000"), gzip(logFile([kmsRecord(eventID: "ok")])))
