@@ -50,7 +50,7 @@ extension KMSIndexCommand {
         @Flag(name: .shortAndLong, help: "Print nothing unless something failed.")
         var quiet = false
 
-        @Flag(help: "Print a progress line every 10 seconds (a progress bar is shown anyway on a terminal).")
+        @Flag(help: "Print a progress line every 10 seconds (a progress bar is shown anyway on a terminal; neither with --quiet).")
         var progress = false
 
         @Option(help: .hidden)
@@ -114,7 +114,8 @@ extension KMSIndexCommand {
             }
             let showBar = !quiet && Console.stderrIsTerminal && !Console.terminalIsDumb
             options.countFilesForProgress = showBar
-            let display = ProgressDisplay(bar: showBar, lines: progress && !showBar, lineInterval: progressInterval)
+            // --quiet is what a cron job gives: nothing on success, whatever else is asked.
+            let display = ProgressDisplay(bar: showBar, lines: progress && !quiet && !showBar, lineInterval: progressInterval)
 
             let started = Date()
             let summary: IngestSummary

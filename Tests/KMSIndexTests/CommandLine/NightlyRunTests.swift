@@ -131,6 +131,10 @@ final class NightlyRunTests: XCTestCase {
         let quiet = try runBinary(["ingest", "--quiet", "--db", dir.path + "/j.sqlite", dir.path])
         XCTAssertEqual(quiet.status, 0)
         XCTAssertEqual(quiet.stderr + quiet.stdout, "")
+        // --quiet wins over --progress: a cron line that gives both stays silent on success.
+        let both = try runBinary(["ingest", "--quiet", "--progress", "--progress-interval", "0", "--db", dir.path + "/k.sqlite", dir.path])
+        XCTAssertEqual(both.status, 0)
+        XCTAssertEqual(both.stderr + both.stdout, "")
     }
 
     func testASecondIngestWaitsForTheFirstAndSaysWhy() throws {
