@@ -47,8 +47,13 @@ extension KMSIndexCommand {
                 Console.err("kmsindex: no key in the index matches \(shown)" + (namingOnly > 0 ? "; " + namingNote : ""))
                 throw ExitCode(1)
             case let .ambiguous(keys):
+                // Keys of one account and region: an alias that moved (UpdateAlias) named each in
+                // its turn, and neither its ARN nor --account or --region tells them apart.
+                let places = Set(keys.map { key in ARN(key.arn).map { "\($0.account) \($0.region)" } ?? key.arn })
                 Console.err(
-                    "kmsindex: \(TerminalText.escape(key)) names \(keys.count) keys; give the key ARN or an alias ARN, or narrow with --account or --region:"
+                    places.count == 1
+                        ? "kmsindex: \(TerminalText.escape(key)) named \(keys.count) keys in turn (an alias moved by UpdateAlias); give one's key ARN (its report's aliases say when the alias named it):"
+                        : "kmsindex: \(TerminalText.escape(key)) names \(keys.count) keys; give the key ARN or an alias ARN, or narrow with --account or --region:"
                 )
                 for candidate in keys { Console.err("  " + TerminalText.escape(candidate.arn)) }
                 throw ExitCode(2)

@@ -91,6 +91,21 @@ final class AliasARNTests: XCTestCase {
         XCTAssertEqual(lifecycle, ["CreateAlias", "UpdateAlias", "DeleteAlias"])
     }
 
+    /// `key ALIAS` of an alias that moved: its ARN and --account or --region cannot choose, and
+    /// the message says to give a key ARN.
+    func testKeyOfAnAliasThatMovedAsksForAKeyARN() throws {
+        let dir = try TempDir()
+        _ = try queryIndex(dir, records)
+        let db = dir.path + "/index.sqlite"
+        for name in ["alias/my_alias", alias] {
+            let run = try runKMSIndex(["key", name, "--db", db])
+            XCTAssertEqual(run.status, 2)
+            XCTAssertTrue(run.stderr.contains("named 2 keys in turn (an alias moved by UpdateAlias); give one's key ARN"), run.stderr)
+            XCTAssertTrue(run.stderr.contains("\n  \(key2)\n") && run.stderr.contains("\n  \(key1)\n"), run.stderr)
+        }
+        XCTAssertEqual(try runKMSIndex(["key", key2, "--db", db]).status, 0)
+    }
+
     /// An index written before: the alias ARN was a row of kms_keys and the key of the
     /// UpdateAlias and DeleteAlias, counted so in every summary. The migration gives what
     /// ingest gives now.
