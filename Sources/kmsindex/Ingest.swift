@@ -135,7 +135,7 @@ extension KMSIndexCommand {
                         case let .fileFailed(path, reason):
                             logger.error("failed: \(path): \(reason)", metadata: ["path": "\(path)", "reason": "\(reason)"])
                         case let .malformedRecords(path, count, examples):
-                            var metadata: Logger.Metadata = ["path": "\(path)", "count": "\(count)"]
+                            var metadata: Logger.Metadata = ["path": "\(path)", "count": .stringConvertible(count)]
                             if let first = examples.first { metadata["first"] = "record \(first.index): \(first.reason)" }
                             let first = examples.first.map { " (record \($0.index): \($0.reason))" } ?? ""
                             logger.warning("\(path): \(count) malformed record(s) not indexed\(first)", metadata: metadata)

@@ -30,7 +30,13 @@ struct StderrLogHandler: LogHandler {
             line += TerminalText.escape(event.message.description)
             Console.err(line)
         case .json:
-            let fields = all.sorted(by: { $0.key < $1.key }).map { ($0.key, $0.value.description) }
+            // A count given as a number (`.stringConvertible(n)`) stays a number in JSON.
+            let fields = all.sorted(by: { $0.key < $1.key }).map { field -> Diagnostics.Field in
+                if case .stringConvertible(let value) = field.value, value is any BinaryInteger {
+                    return Diagnostics.Field(field.key, number: value.description)
+                }
+                return Diagnostics.Field(field.key, field.value.description)
+            }
             Console.err(Diagnostics.jsonLine(level: event.level.rawValue, event.message.description, fields))
         }
     }
@@ -65,20 +71,44 @@ enum Diagnostics {
     /// One diagnostic line: `kmsindex: MESSAGE`, the message escaped for a terminal, or a JSON
     /// object with the message intact.
     static func line(level: String, _ message: String, _ fields: [(String, String)] = []) -> String {
+        line(level: level, message, fields.map { Field($0.0, $0.1) })
+    }
+
+    static func line(level: String, _ message: String, _ fields: [Field]) -> String {
         switch format {
         case .text: "kmsindex: " + TerminalText.escape(message) + "\n"
         case .json: jsonLine(level: level, message, fields)
         }
     }
 
+    /// A field of a JSON line: text, or an integer's digits written as a JSON number.
+    struct Field {
+        var key: String
+        var json: String
+
+        init(_ key: String, _ text: String) {
+            self.key = key
+            json = JSONText.quoted(text)
+        }
+
+        init(_ key: String, number digits: String) {
+            self.key = key
+            json = digits
+        }
+    }
+
     /// `{"time":…,"level":…,"message":…, fields…}` and a newline.
     static func jsonLine(level: String, _ message: String, _ fields: [(String, String)] = []) -> String {
+        jsonLine(level: level, message, fields.map { Field($0.0, $0.1) })
+    }
+
+    static func jsonLine(level: String, _ message: String, _ fields: [Field]) -> String {
         var parts = [
             "\"time\":" + JSONText.quoted(ISO8601DateFormatter().string(from: Date())),
             "\"level\":" + JSONText.quoted(level),
             "\"message\":" + JSONText.quoted(message),
         ]
-        for (key, value) in fields { parts.append(JSONText.quoted(key) + ":" + JSONText.quoted(value)) }
+        for field in fields { parts.append(JSONText.quoted(field.key) + ":" + field.json) }
         return "{" + parts.joined(separator: ",") + "}\n"
     }
 }

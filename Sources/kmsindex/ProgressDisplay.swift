@@ -51,8 +51,11 @@ final class ProgressDisplay {
             FileHandle.standardError.write(Data(("\r\u{1b}[2K" + TerminalText.fitted(text, columns: columns)).utf8))
             drawn = true
         } else {
-            var fields = [("files_done", "\(p.filesDone)"), ("events_added", "\(p.eventsAdded)"), ("bytes_read", "\(p.bytesRead)")]
-            if let total = p.filesTotal { fields.insert(("files_total", "\(total)"), at: 1) }
+            var fields = [
+                Diagnostics.Field("files_done", number: "\(p.filesDone)"), Diagnostics.Field("events_added", number: "\(p.eventsAdded)"),
+                Diagnostics.Field("bytes_read", number: "\(p.bytesRead)"),
+            ]
+            if let total = p.filesTotal { fields.insert(Diagnostics.Field("files_total", number: "\(total)"), at: 1) }
             Console.err(Diagnostics.line(level: "info", "progress: " + text, fields))
         }
     }

@@ -118,6 +118,16 @@ final class NightlyRunTests: XCTestCase {
         }
         XCTAssertEqual(lines.first??["level"], "error")
         XCTAssertEqual(lines.first??["path"], bad)
+        // A count is a number: a file with two malformed records among good ones.
+        let malformed = try dir.write(
+            "more/" + logPath(unique: "malf000000000000"), gzip(logFile([kmsRecord(eventID: "m1"), "[1]", "\"x\""])))
+        let warned = try runBinary(["ingest", "--log-format", "json", "--db", dir.path + "/i.sqlite", dir.path + "/more"])
+        XCTAssertEqual(warned.status, 0, warned.stderr)
+        let warning = try XCTUnwrap(
+            warned.stderr.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+                .first { $0["level"] as? String == "warning" }, warned.stderr)
+        XCTAssertEqual(warning["count"] as? Int, 2, warned.stderr)
+        XCTAssertEqual(warning["path"] as? String, malformed)
     }
 
     func testProgressLinesForLogsAndSilenceForCron() throws {
@@ -131,6 +141,15 @@ final class NightlyRunTests: XCTestCase {
         let quiet = try runBinary(["ingest", "--quiet", "--db", dir.path + "/j.sqlite", dir.path])
         XCTAssertEqual(quiet.status, 0)
         XCTAssertEqual(quiet.stderr + quiet.stdout, "")
+        // In JSON, the counts are numbers.
+        let json = try runBinary([
+            "ingest", "--progress", "--progress-interval", "0", "--log-format", "json", "--db", dir.path + "/l.sqlite", dir.path,
+        ])
+        let objects = json.stderr.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        XCTAssertEqual(objects.compactMap { $0["files_done"] as? Int }.last, 3, json.stderr)
+        XCTAssertEqual(objects.compactMap { $0["events_added"] as? Int }.last, 3, json.stderr)
         // --quiet wins over --progress: a cron line that gives both stays silent on success.
         let both = try runBinary(["ingest", "--quiet", "--progress", "--progress-interval", "0", "--db", dir.path + "/k.sqlite", dir.path])
         XCTAssertEqual(both.status, 0)
