@@ -48,7 +48,7 @@ package struct QueryFilter: Sendable, Equatable {
             account: account, region: region, key: key, errorsOnly: errorsOnly, limit: limit)
         if let limit, limit < 1 { throw QueryError.limitBelowOne }
         if let s = filter.since, let u = filter.until, (StoredTime.milliseconds(s) ?? 0) >= (StoredTime.milliseconds(u) ?? 0) {
-            throw QueryError.emptyRange(since: s, until: u)
+            throw QueryError.emptyRange(since: since ?? s, until: until ?? u, from: s, before: u)
         }
         return filter
     }

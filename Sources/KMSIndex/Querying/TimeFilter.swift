@@ -7,8 +7,9 @@ package enum QueryError: Error, CustomStringConvertible, Equatable {
     case notATime(String)
     /// `--limit` below 1.
     case limitBelowOne
-    /// `--since` not before `--until` (both as stored times).
-    case emptyRange(since: String, until: String)
+    /// `--since` not before `--until`: the values as given, and the bounds they are (from
+    /// `from`, up to and not including `before`).
+    case emptyRange(since: String, until: String, from: String, before: String)
     /// `sql` given nothing but whitespace or comments.
     case noStatement
     /// `sql` given more than one statement.
@@ -30,8 +31,8 @@ package enum QueryError: Error, CustomStringConvertible, Equatable {
             return "'\(text)' is not a time: give a date (2024-03-01), a UTC time (2024-03-01T12:00:00Z) or an age (30m, 24h, 7d)"
         case .limitBelowOne:
             return "--limit must be at least 1"
-        case let .emptyRange(since, until):
-            return "--since (\(since)) is not before --until (\(until))"
+        case let .emptyRange(since, until, from, before):
+            return "--since \(since) is not before --until \(until): from \(from) up to, not including, \(before) is no time at all"
         case .noStatement:
             return "no SQL statement given"
         case .severalStatements:

@@ -68,6 +68,13 @@ final class TimeFilterTests: XCTestCase {
                 since: "2024-03-01T00:00:00Z", until: "2024-03-02T00:00:00Z", account: "1",
                 region: "r", key: "k", errorsOnly: true, limit: 5))
         XCTAssertThrowsError(try QueryFilter.parse(since: "2024-03-02", until: "2024-03-01T12:00:00Z"))
+        // Said with the values as given, and the bounds they make.
+        XCTAssertThrowsError(try QueryFilter.parse(since: "2024-03-02", until: "2024-03-01")) { error in
+            XCTAssertEqual(
+                "\(error)",
+                "--since 2024-03-02 is not before --until 2024-03-01: from 2024-03-02T00:00:00Z up to, not including, "
+                    + "2024-03-02T00:00:00Z is no time at all")
+        }
         XCTAssertThrowsError(try QueryFilter.parse(since: "1d", until: "2d", now: now))
         XCTAssertThrowsError(try QueryFilter.parse(since: nil, until: nil, limit: 0))
     }
