@@ -41,7 +41,8 @@ extension KMSIndexCommand {
                 throw failure(writing: database.path, error)
             }
             Console.err(
-                "kmsindex: pruned events before \(cutoff): \(report.events) events, \(report.contextPairs) context pairs, "
+                "kmsindex: pruned events before \(cutoff): \(report.events) events, "
+                    + (report.s3Reads > 0 ? "\(report.s3Reads) S3 reads, " : "") + "\(report.contextPairs) context pairs, "
                     + "\(report.keys) keys, \(report.objects) objects, \(report.trails) trails, \(report.principals) principals, "
                     + "\(report.userAgents) user agents; \(report.bytesBefore) -> \(report.bytesAfter) bytes")
         }

@@ -4,6 +4,8 @@ import GRDB
 /// What `prune` removed.
 package struct PruneReport: Sendable, Equatable {
     package var events = 0
+    /// Reads from S3 data events (`s3_reads`).
+    package var s3Reads = 0
     package var contextPairs = 0
     package var keys = 0
     package var objects = 0
@@ -38,6 +40,7 @@ package enum Maintenance {
             try db.execute(sql: "DELETE FROM events WHERE event_time < ?", arguments: [cutoff])
             report.events = db.changesCount
             try db.execute(sql: "DELETE FROM s3_reads WHERE event_time < ?", arguments: [cutoff])
+            report.s3Reads = db.changesCount
             // S3 reads take the next id past the largest left (a rowid): with the largest gone,
             // ids given before come back, and the findings' mark must not hide them.
             try db.execute(

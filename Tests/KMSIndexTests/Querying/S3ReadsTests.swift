@@ -298,7 +298,8 @@ final class S3ReadsTests: XCTestCase {
         let merged = try IndexMerger(destination: dest).merge(shardPath: shard.path)
         XCTAssertEqual(merged.rowsAdded["s3_reads"], 4)
         XCTAssertEqual(try tableContents(dest), try tableContents(shard))
-        _ = try Maintenance.prune(dest, before: "2024-03-01T11:00:00Z")
+        let pruned = try Maintenance.prune(dest, before: "2024-03-01T11:00:00Z")
+        XCTAssertEqual(pruned.s3Reads, 1)  // g1, the only S3 read before 11:00
         XCTAssertEqual(try whoReadRows(dest, Self.bucketKeysObject).count, 3)
     }
 
