@@ -87,7 +87,7 @@ struct FindingsScope {
     /// its sessions, as a role is: who-read adds the principalId, which changes with every
     /// session), else what userIdentity has.
     static let principalSQL = """
-        coalesce(p.role_arn, p.arn, coalesce(p.type, 'unknown') || ': ' || p.on_behalf_of_user_id,
+        coalesce(nullif(p.role_arn, ''), nullif(p.arn, ''), coalesce(p.type, 'unknown') || ': ' || p.on_behalf_of_user_id,
                  CASE WHEN p.type = 'AWSAccount' THEN 'AWSAccount: ' || p.account_id END, p.invoked_by, p.principal_id, p.type)
         """
 
@@ -113,8 +113,10 @@ final class PrincipalIDLookup {
     func ids(_ principal: String) throws -> [Int64] {
         let ids = try Int64.fetchAll(db, sql: PrincipalRows.ids(withRoleARN: "?1"), arguments: [principal])
         if !ids.isEmpty { return ids }
-        // A principal without a role keeps its ARN in its row.
-        let byARN = try Int64.fetchAll(db, sql: "SELECT id FROM principal_rows WHERE arn = ? AND role_id IS NULL", arguments: [principal])
+        // A principal without a role keeps its ARN in its row (an empty one is none).
+        let byARN =
+            principal.isEmpty
+            ? [] : try Int64.fetchAll(db, sql: "SELECT id FROM principal_rows WHERE arn = ? AND role_id IS NULL", arguments: [principal])
         if !byARN.isEmpty { return byARN }
         // No ARN (an AWS service, an odd identity): rare among callers, found by a scan, once.
         if unnamed == nil {
@@ -123,7 +125,7 @@ final class PrincipalIDLookup {
                 db,
                 sql: """
                     SELECT CAST(\(FindingsScope.principalSQL) AS BLOB), p.id FROM principal_rows x CROSS JOIN principals p ON p.id = x.id
-                    WHERE x.role_id IS NULL AND x.arn IS NULL
+                    WHERE x.role_id IS NULL AND (x.arn IS NULL OR x.arn = '')
                     """)
             while let row = try rows.next() {
                 guard let phrase: Data = row[0] else { continue }

@@ -22,7 +22,7 @@ package struct PrincipalReads {
                 db,
                 sql: """
                     SELECT p.id FROM principals p
-                    WHERE p.arn IS NULL AND coalesce(p.type, 'unknown') = :type
+                    WHERE (p.arn IS NULL OR p.arn = '') AND coalesce(p.type, 'unknown') = :type
                       AND (\(principalSQL) = :q OR (p.type = 'AWSAccount' AND 'AWSAccount: ' || p.account_id = :q))
                     ORDER BY p.id
                     """, arguments: ["type": type, "q": query])

@@ -101,13 +101,14 @@ struct SQLConditions {
 /// (`AWSAccount: 111122223333`). An `AWSAccount` (the key owner's copy of another account's
 /// call) is named by its account and principalId, `AWSAccount: 444455556666 (AROAEXAMPLE:s1)`,
 /// even when a service made the call for it: the principalId is all that tells its callers apart.
+/// An empty ARN (`"arn":""`, seen in the wild) is no ARN.
 let principalSQL = principalPhrase { "p.\($0)" }
 
 /// `principalSQL` over the columns `column` names (see `PrincipalRows.column(_:of:)`).
 func principalPhrase(_ column: (String) -> String) -> String {
     let type = column("type")
     return """
-        coalesce(\(column("arn")), coalesce(\(type), 'unknown') || ': ' || \(column("on_behalf_of_user_id")),
+        coalesce(nullif(\(column("arn")), ''), coalesce(\(type), 'unknown') || ': ' || \(column("on_behalf_of_user_id")),
                  CASE WHEN \(type) = 'AWSAccount' THEN 'AWSAccount: ' || \(column("account_id"))
                                                          || coalesce(' (' || \(column("principal_id")) || ')', '') END,
                  coalesce(\(type), 'unknown') || ': ' || \(column("invoked_by")),

@@ -32,16 +32,16 @@ struct ReadMerger {
         self.hand = hand
         Self.pairCopies(&self.s3)
         for (i, read) in self.s3.enumerated() where !read.isOwnersS3Copy {
-            // A read without a time or a caller pairs with nothing (a Decrypt without a caller
-            // neither).
-            guard let time = read.eventTimeMs, let caller = read.principalARN else { continue }
+            // A read without a time or a caller (an ARN, not empty) pairs with nothing (a Decrypt
+            // without a caller neither).
+            guard let time = read.eventTimeMs, let caller = read.principalARN, !caller.isEmpty else { continue }
             unpaired[ReadKey(caller: caller, object: read.objectARN), default: UnpairedReads()].append(i, time: time)
         }
     }
 
     mutating func add(_ decrypt: EventRow) throws {
         var row = decrypt
-        if let t = row.eventTimeMs, let caller = row.principalARN,
+        if let t = row.eventTimeMs, let caller = row.principalARN, !caller.isEmpty,
             let best = unpaired[ReadKey(caller: caller, object: row.objectARN)]?.take(nearest: t)
         {
             let readID = s3[best].readID ?? s3[best].eventID

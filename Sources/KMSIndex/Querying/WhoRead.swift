@@ -91,8 +91,9 @@ package struct EventRow: Sendable, Equatable {
     /// (`AWSAccount: 444455556666 (AROAEXAMPLE:s1)`, as a session follows its role), else the
     /// service that called, else the type and account (as `key` and `denied` phrase a caller).
     package var principalDescription: String {
-        if let roleARN, let sessionName { return "\(roleARN) (session \(sessionName))" }
-        if let principalARN { return principalARN }
+        // An empty ARN (seen in the wild) is no ARN, as in `principalSQL`.
+        if let roleARN, !roleARN.isEmpty, let sessionName { return "\(roleARN) (session \(sessionName))" }
+        if let principalARN, !principalARN.isEmpty { return principalARN }
         if let onBehalfOfUserID { return "\(principalType ?? "unknown"): \(onBehalfOfUserID)" }
         if principalType == "AWSAccount", let principalAccountID {
             return "AWSAccount: \(principalAccountID)" + (principalID.map { " (\($0))" } ?? "")

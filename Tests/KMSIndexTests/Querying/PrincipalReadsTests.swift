@@ -25,6 +25,44 @@ final class PrincipalReadsTests: XCTestCase {
         XCTAssertEqual(try index.queue.read { db in try PrincipalReads(db).principalIDs("nobody") }, [])
     }
 
+    /// `"arn":""` (seen in the wild, with type Unknown) is no ARN: such callers are named by what
+    /// else they have, and two of them are not one blank principal.
+    func testAnEmptyARNIsNoARN() throws {
+        func unknown(_ user: String, _ account: String) -> String {
+            #"{"type":"Unknown","arn":"","accountId":"\#(account)","userName":"\#(user)"}"#
+        }
+        let dir = try TempDir()
+        let index = try queryIndex(
+            dir,
+            [
+                queryRecord(
+                    "c1", "Decrypt", "2024-03-01T10:00:00Z", identity: unknown("carol", "111122223333"),
+                    requestParameters: Q.context(object: Q.log1)),
+                queryRecord(
+                    "d1", "Decrypt", "2024-03-01T11:00:00Z", identity: unknown("dave", "444455556666"),
+                    requestParameters: Q.context(object: Q.log1),
+                    error: ("AccessDenied", "denied")),
+                queryRecord(
+                    "c2", "Decrypt", "2024-03-01T12:00:00Z", identity: unknown("carol", "111122223333"),
+                    requestParameters: Q.context(object: Q.log2),
+                    error: ("AccessDenied", "denied")),
+            ])
+        try index.queue.read { db in
+            let reads = try PrincipalReads(db).reads(principal: "carol", filter: QueryFilter())
+            XCTAssertEqual(reads.map(\.principalDescription), ["Unknown: 111122223333", "Unknown: 111122223333"])
+            guard case let .report(_, report) = try KeyReport(db).answer(Q.key1, filter: QueryFilter()) else { return XCTFail() }
+            XCTAssertEqual(
+                rows(report["principals"]).map { [$0[0], $0[2]] }, [["Unknown: 111122223333", "2"], ["Unknown: 444455556666", "1"]])
+            XCTAssertEqual(
+                try Denied.table(db, filter: QueryFilter()).rows.map { $0[0] }, ["Unknown: 111122223333", "Unknown: 444455556666"])
+            // `reads` by the phrase, as who-read and key name them.
+            XCTAssertEqual(try PrincipalReads(db).reads(principal: "Unknown: 444455556666", filter: QueryFilter()).map(\.eventID), ["d1"])
+            // Findings name neither blank.
+            let findings = try LogReadFindings.find(db, try FindingsScope(db, window: .all))
+            XCTAssertFalse(findings.contains { ($0.principal ?? "").isEmpty }, "\(findings)")
+        }
+    }
+
     /// A role session started by a person carries their `sourceIdentity`, whatever the session
     /// is called: the person's reads are found by it.
     func testASourceIdentityFindsTheSessionsItStarted() throws {
