@@ -152,9 +152,15 @@ package final class IndexMerger {
         } catch {
             throw MergeError(path, "not a SQLite database")
         }
-        let reader = try IndexDatabase.readOnlyQueue(path: path)
-        defer { try? reader.close() }
-        try reader.read { db in try checkShard(db, schema: "main", path: path) }
+        do {
+            let reader = try IndexDatabase.readOnlyQueue(path: path)
+            defer { try? reader.close() }
+            try reader.read { db in try checkShard(db, schema: "main", path: path) }
+        } catch let error as DatabaseError {
+            // The shard's own reason (its folder), not the destination's.
+            if let reason = IndexDatabase.unreadableHere(path, error) { throw MergeError(path, reason.description) }
+            throw error
+        }
         return Int64(status.st_size)
     }
 

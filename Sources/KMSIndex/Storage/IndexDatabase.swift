@@ -99,9 +99,11 @@ package final class IndexDatabase: Sendable {
 
     /// Opens the index for writing, creating it (mode 0600) and migrating it as needed.
     /// The caller holds the index lock, or takes it for the migration (`lockTimeout`).
-    package static func openForWriting(path: String, lockTimeout: Double? = 600) throws -> IndexDatabase {
+    package static func openForWriting(
+        path: String, lockTimeout: Double? = 600, afterWaiting: String = "(see --wait)"
+    ) throws -> IndexDatabase {
         // Creation and migration happen under the index lock, so two processes never race them.
-        let lock = try lockTimeout.map { try IndexLock(indexPath: path, timeout: $0) }
+        let lock = try lockTimeout.map { try IndexLock(indexPath: path, timeout: $0, afterWaiting: afterWaiting) }
         defer { withExtendedLifetime(lock) {} }
         let headerID = try checkFileHeader(path: path)
         if headerID != applicationID,
@@ -140,6 +142,17 @@ package final class IndexDatabase: Sendable {
         try migrator.migrate(queue)
         try recountNotedDays(queue)
         return IndexDatabase(path: path, queue: queue)
+    }
+
+    /// Why the index at `path` cannot be read where it is, when `error` is SQLite's failing to
+    /// make its `-shm` in a folder this user cannot write to (a share, another user's folder);
+    /// nil for any other error.
+    package static func unreadableHere(_ path: String, _ error: DatabaseError) -> DatabaseOpenError? {
+        guard [.SQLITE_READONLY, .SQLITE_CANTOPEN].contains(error.resultCode) else { return nil }
+        let folder = (path as NSString).deletingLastPathComponent
+        let dir = folder.isEmpty ? "." : folder
+        guard access(dir, W_OK) != 0 && access(path + "-shm", F_OK) != 0 else { return nil }
+        return DatabaseOpenError.folderNotWritable(path: path, folder: dir)
     }
 
     /// Counts again from their events the days a migration noted in `summary_recounts` (it moved
@@ -192,16 +205,14 @@ package final class IndexDatabase: Sendable {
                 try checkNotNewer(applied: applied, path: path)
                 return try !embeddedMigrations.allSatisfy { applied.contains($0.identifier) } || recountsPending(db)
             }
-        } catch let error as DatabaseError where [.SQLITE_READONLY, .SQLITE_CANTOPEN].contains(error.resultCode) {
-            let folder = (path as NSString).deletingLastPathComponent
-            let dir = folder.isEmpty ? "." : folder
-            if access(dir, W_OK) != 0 && access(path + "-shm", F_OK) != 0 {
-                throw DatabaseOpenError.folderNotWritable(path: path, folder: dir)
-            }
-            throw error
+        } catch let error as DatabaseError {
+            throw unreadableHere(path, error) ?? error
         }
         if pending {
-            _ = try openForWriting(path: path)
+            // A command that only reads has no --wait: it migrates the index first, under the lock.
+            _ = try openForWriting(
+                path: path,
+                afterWaiting: "to migrate the index to this kmsindex's schema first: run the command again once the other is done")
         }
         return IndexDatabase(path: path, queue: queue)
     }

@@ -17,7 +17,10 @@ package final class IndexLock {
 
     /// Takes the lock, waiting up to `timeout` seconds; `onWait` is called once if it must wait,
     /// with the holder's pid when known.
-    package init(indexPath: String, timeout: Double, onWait: (Int32?) -> Void = { _ in }) throws {
+    /// `afterWaiting` ends the message of a lock not taken in time: what the user can do.
+    package init(
+        indexPath: String, timeout: Double, afterWaiting: String = "(see --wait)", onWait: (Int32?) -> Void = { _ in }
+    ) throws {
         path = indexPath + ".lock"
         var status = stat()
         if stat(indexPath, &status) == 0, status.st_mode & S_IFMT == S_IFDIR { throw DatabaseOpenError.isFolder(path: indexPath) }
@@ -45,7 +48,7 @@ package final class IndexLock {
                 let who = holder.map { "another kmsindex (pid \($0))" } ?? "another kmsindex"
                 throw LockError(
                     description:
-                        "\(who) is writing to \(indexPath); gave up after waiting \(timeout == timeout.rounded() ? String(Int(timeout)) : String(timeout))s (see --wait)"
+                        "\(who) is writing to \(indexPath); gave up after waiting \(timeout == timeout.rounded() ? String(Int(timeout)) : String(timeout))s \(afterWaiting)"
                 )
             }
             if !told {

@@ -94,6 +94,32 @@ final class NightlyRunTests: XCTestCase {
         XCTAssertEqual(process.terminationStatus, 2, text)
         XCTAssertTrue(text.contains("cannot read \(db): SQLite reads an index in WAL mode through \(db)-shm"), text)
         XCTAssertTrue(text.contains("copy the index to a folder you can write to"), text)
+
+        // The same index as a shard merged into an index the user can write: the reason is the
+        // shard's folder, not the destination.
+        let writable = base.path + "/writable"
+        try FileManager.default.createDirectory(atPath: writable, withIntermediateDirectories: false)
+        chmod(writable, 0o777)
+        for destination in ["new.sqlite", "existing.sqlite"] {
+            let dest = writable + "/" + destination
+            if destination == "existing.sqlite" {
+                XCTAssertEqual(try runBinary(["ingest", "--quiet", "--db", dest, base.path + "/logs"]).status, 0)
+                // Handed to the user who merges, with its lock file.
+                for file in [dest, dest + ".lock", dest + "-wal", dest + "-shm"] { chown(file, 65534, 65534) }
+            }
+            let merge = Process()
+            merge.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            merge.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", binary, "merge", "--db", dest, db]
+            let mergeErrors = Pipe()
+            merge.standardError = mergeErrors
+            merge.standardOutput = Pipe()
+            try merge.run()
+            let said = String(decoding: mergeErrors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            merge.waitUntilExit()
+            XCTAssertNotEqual(merge.terminationStatus, 0, said)
+            XCTAssertTrue(said.contains("cannot read \(db): SQLite reads an index in WAL mode through \(db)-shm"), said)
+            XCTAssertFalse(said.contains("cannot be written"), said)
+        }
     }
 
     func testJSONSummaryForMachines() throws {
@@ -165,6 +191,22 @@ final class NightlyRunTests: XCTestCase {
         let refused = try runBinary(["ingest", "--wait", "0.3", "--db", db, dir.path])
         XCTAssertEqual(refused.status, 2)
         XCTAssertTrue(refused.stderr.contains("another kmsindex (pid \(getpid())) is writing to \(db)"), refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("(see --wait)"), refused.stderr)
+        withExtendedLifetime(held) {}
+    }
+
+    /// A command that only reads (a query, backup) migrates an older index first, under the
+    /// lock; it has no --wait, and a lock not taken in time says what to do instead.
+    func testAReaderThatMustMigrateSaysWhatToDoWhenTheLockIsHeld() throws {
+        let dir = try TempDir()
+        let db = dir.path + "/i.sqlite"
+        _ = try indexBefore(migration: "038", at: db)
+        let held = try IndexLock(indexPath: db, timeout: 0)
+        XCTAssertThrowsError(
+            try IndexDatabase.openForWriting(path: db, lockTimeout: 0.2, afterWaiting: "to migrate it first: run again")
+        ) { error in
+            XCTAssertTrue("\(error)".hasSuffix("gave up after waiting 0.2s to migrate it first: run again"), "\(error)")
+        }
         withExtendedLifetime(held) {}
     }
 
