@@ -82,16 +82,21 @@ final class NightlyRunTests: XCTestCase {
         // A copy of the binary anyone can run (the build folder may not be).
         let binary = base.path + "/kmsindex"
         try FileManager.default.copyItem(atPath: kmsindexBinary.path, toPath: binary)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-        process.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", binary, "stats", "--db", db]
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = Pipe()
-        try process.run()
-        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 2, text)
+        /// `binary` run as `nobody`: its status and stderr.
+        func asNobody(_ arguments: [String]) throws -> (status: Int32, stderr: String) {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            process.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", binary] + arguments
+            let errors = Pipe()
+            process.standardError = errors
+            process.standardOutput = Pipe()
+            try process.run()
+            let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return (process.terminationStatus, text)
+        }
+        let (status, text) = try asNobody(["stats", "--db", db])
+        XCTAssertEqual(status, 2, text)
         XCTAssertTrue(text.contains("cannot read \(db): SQLite reads an index in WAL mode through \(db)-shm"), text)
         XCTAssertTrue(text.contains("copy the index to a folder you can write to"), text)
 
@@ -107,16 +112,8 @@ final class NightlyRunTests: XCTestCase {
                 // Handed to the user who merges, with its lock file.
                 for file in [dest, dest + ".lock", dest + "-wal", dest + "-shm"] { chown(file, 65534, 65534) }
             }
-            let merge = Process()
-            merge.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-            merge.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", binary, "merge", "--db", dest, db]
-            let mergeErrors = Pipe()
-            merge.standardError = mergeErrors
-            merge.standardOutput = Pipe()
-            try merge.run()
-            let said = String(decoding: mergeErrors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            merge.waitUntilExit()
-            XCTAssertNotEqual(merge.terminationStatus, 0, said)
+            let (merged, said) = try asNobody(["merge", "--db", dest, db])
+            XCTAssertNotEqual(merged, 0, said)
             XCTAssertTrue(said.contains("cannot read \(db): SQLite reads an index in WAL mode through \(db)-shm"), said)
             XCTAssertFalse(said.contains("cannot be written"), said)
         }

@@ -4,14 +4,7 @@ import XCTest
 @testable import KMSIndex
 
 final class EventNormalizerTests: XCTestCase {
-    func normalize(_ text: String) throws -> KMSEvent {
-        let bytes = Array(text.utf8)
-        let value = try bytes.withUnsafeBufferPointer { buffer in
-            var s = JSONScanner(buffer, from: 0)
-            return try s.parseValue()
-        }
-        return try EventNormalizer.normalize(value)
-    }
+    func normalize(_ text: String) throws -> KMSEvent { try normalizedEvent(text) }
 
     let keyARN = "arn:aws:kms:us-west-2:111122223333:key/11111111-2222-3333-4444-555555555555"
 

@@ -37,14 +37,7 @@ final class AliasARNTests: XCTestCase {
         ]
     }
 
-    func normalize(_ text: String) throws -> KMSEvent {
-        let bytes = Array(text.utf8)
-        let value = try bytes.withUnsafeBufferPointer { buffer in
-            var s = JSONScanner(buffer, from: 0)
-            return try s.parseValue()
-        }
-        return try EventNormalizer.normalize(value)
-    }
+    func normalize(_ text: String) throws -> KMSEvent { try normalizedEvent(text) }
 
     func testAnAliasARNTypedAsAKeyIsNotTheEventsKey() throws {
         let update = try normalize(records[2])

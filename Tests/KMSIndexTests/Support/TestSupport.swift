@@ -208,3 +208,13 @@ struct SeededGenerator: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+/// A record's text read as ingest reads it, and normalized to the event it stores.
+func normalizedEvent(_ text: String) throws -> KMSEvent {
+    let bytes = Array(text.utf8)
+    let value = try bytes.withUnsafeBufferPointer { buffer in
+        var s = JSONScanner(buffer, from: 0)
+        return try s.parseValue()
+    }
+    return try EventNormalizer.normalize(value)
+}
