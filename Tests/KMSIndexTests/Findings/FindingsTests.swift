@@ -11,6 +11,13 @@ final class FindingsTests: XCTestCase {
     /// Folders kept for the whole test (a TempDir is removed when released).
     var folders: [TempDir] = []
 
+    // XCTest keeps each test's instance to the end of the run: released here, the folders go
+    // with their test.
+    override func tearDown() {
+        folders.removeAll()
+        super.tearDown()
+    }
+
     /// A finding as the tests compare it: kind, severity, time, subject, principal, eventIDs.
     func brief(_ f: Finding) -> String {
         [f.kind.rawValue, f.severity.rawValue, f.time, f.subject, f.principal ?? "-", f.eventIDs.joined(separator: " ")].joined(
