@@ -50,16 +50,17 @@ extension KMSIndexCommand {
                 try query.forEachRead(principal: principal, filter: filter) { read in
                     // A read logged in both accounts whose two records are the principal's is one
                     // row of the table, as in who-read's.
-                    if forTerminal, read.isOwnerCopy { return }
+                    if forTerminal, read.isOwnerCopy { return false }
                     if !showAll, read.ownRead {
                         if let pair = read.readID { hiddenPairs.insert(pair) } else { hiddenAlone += 1 }
-                        return
+                        return false
                     }
                     if forTerminal {
                         try rows.add(read)
                     } else {
                         printer.add(PrincipalReads.cells(read, forTerminal: false))
                     }
+                    return true
                 }
                 try rows.finish()
                 return true

@@ -65,13 +65,18 @@ package struct PrincipalReads {
     /// (what was decrypted when it was not an S3 object).
     package func reads(principal query: String, filter: QueryFilter) throws -> [EventRow] {
         var rows: [EventRow] = []
-        try forEachRead(principal: query, filter: filter) { rows.append($0) }
+        try forEachRead(principal: query, filter: filter) {
+            rows.append($0)
+            return true
+        }
         return rows
     }
 
     /// `reads`, handed to `body` one by one as SQLite yields them: a year of a role's reads is
-    /// never held (the S3 reads are, when S3 data events were ingested).
-    package func forEachRead(principal query: String, filter: QueryFilter, _ body: @escaping (EventRow) throws -> Void) throws {
+    /// never held (the S3 reads are, when S3 data events were ingested). `body` says whether it
+    /// showed the row: `filter.limit` counts the reads shown, a read recorded twice (the records
+    /// of one `readID`) once, and the other records of a read shown still come after the last.
+    package func forEachRead(principal query: String, filter: QueryFilter, _ body: @escaping (EventRow) throws -> Bool) throws {
         let ids = try principalIDs(query)
         if ids.isEmpty { return }
         let active = try activeIDs(ids, filter)
@@ -79,10 +84,14 @@ package struct PrincipalReads {
         // S3 reads name no key: a --key filter leaves them out.
         let s3 = filter.key == nil ? try S3Reads(db).reads(principals: ids, filter: filter) : []
         var left = filter.limit ?? Int.max
+        // With a limit, the reads shown that were recorded twice: their other records come later.
+        var shownReads = Set<String>()
         var merger = ReadMerger(s3: s3) { row in
-            guard left > 0 else { return }
+            let shownBefore = row.readID.map { shownReads.contains($0) } ?? false
+            guard left > 0 || shownBefore else { return }
+            guard try body(row), !shownBefore else { return }
+            if let id = row.readID, filter.limit != nil { shownReads.insert(id) }
             left -= 1
-            try body(row)
         }
         let texts = try StoredEventTexts(db)
         var order = MillisecondIDOrder(lookup: try EventUIDLookup(db))

@@ -147,6 +147,35 @@ final class S3ReadsTests: XCTestCase {
         XCTAssertEqual(Set(log1Rows.map { $0["read_id"] as? String }), ["g1"])
     }
 
+    /// `reads --limit N` shows N reads: a read S3 and KMS both recorded is one of them, in the
+    /// table as one row, in JSON as both its records, the later one included.
+    func testReadsLimitCountsReadsNotRecords() throws {
+        let dir = try TempDir()
+        _ = try index(dir, mode: .auto)
+        let db = dir.path + "/index.sqlite"
+        // Alice's reads: r1 (a Decrypt) and g1 (S3's record of the same read), then c1 (a copy).
+        func table(_ limit: Int) throws -> [String] {
+            let run = try runKMSIndex(["reads", "--db", db, "--principal", Q.alice, "--limit", String(limit)])
+            XCTAssertEqual(run.status, 0, run.stderr)
+            return run.stdout.split(separator: "\n").dropFirst(2).map(String.init)
+        }
+        let one = try table(1)
+        XCTAssertEqual(one.count, 1, one.joined(separator: "\n"))
+        // The S3 record (10:00:01; the Decrypt was at 10:00:00), with the Decrypt's key.
+        XCTAssertTrue(one.first?.hasPrefix("2024-03-01T10:00:01Z") == true && one.first?.contains(Q.key1) == true, "\(one)")
+        let two = try table(2)
+        XCTAssertEqual(two.count, 2, two.joined(separator: "\n"))
+        XCTAssertTrue(two.last?.hasPrefix("2024-03-01T12:00:03Z") == true, "the copy last: \(two)")
+        func jsonIDs(_ limit: Int) throws -> [String] {
+            let run = try runKMSIndex(["reads", "--db", db, "--principal", Q.alice, "--limit", String(limit), "--format", "json"])
+            let rows = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [[String: Any]])
+            return rows.map { $0["event_id"] as? String ?? "?" }
+        }
+        XCTAssertEqual(try jsonIDs(1), ["r1", "g1"])
+        XCTAssertEqual(try jsonIDs(2), ["r1", "g1", "c1"])
+        XCTAssertEqual(try jsonIDs(3), ["r1", "g1", "c1"])
+    }
+
     /// Held a pairing window at most, and handed on in order: either record first, a row whose
     /// partner never comes, and rows between.
     func testPairedRowsAreOneRowInTimeOrder() throws {
