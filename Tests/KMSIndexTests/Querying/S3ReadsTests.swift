@@ -176,6 +176,19 @@ final class S3ReadsTests: XCTestCase {
         XCTAssertEqual(try jsonIDs(3), ["r1", "g1", "c1"])
     }
 
+    /// Reads the table leaves out (an own principal's) do not use up `--limit`.
+    func testReadsLimitCountsOnlyTheReadsShown() throws {
+        let dir = try TempDir()
+        let index = try index(dir, mode: .auto)
+        // The Reader role's reads: r2, bk1, g2 by session s1, then f1 by s2.
+        try index.queue.write { db in _ = try OwnPrincipals.add(db, arn: "arn:aws:sts::111122223333:assumed-role/Reader/s1") }
+        let run = try runKMSIndex(["reads", "--db", dir.path + "/index.sqlite", "--principal", "Reader", "--limit", "1"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let rows = run.stdout.split(separator: "\n").dropFirst(2)
+        XCTAssertEqual(rows.count, 1, run.stdout)
+        XCTAssertTrue(rows.first?.hasPrefix("2024-03-01T12:00:02Z") == true, "f1, by s2: \(run.stdout)")
+    }
+
     /// Held a pairing window at most, and handed on in order: either record first, a row whose
     /// partner never comes, and rows between.
     func testPairedRowsAreOneRowInTimeOrder() throws {
