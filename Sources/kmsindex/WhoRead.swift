@@ -76,7 +76,8 @@ extension KMSIndexCommand {
                 var reads: [EventRow] = [], writes: [EventRow] = []
                 try whoRead.forEachEvent(of: known, s3: s3, writes: { writes = $0 }, read: { reads.append($0) })
                 return report(
-                    .object(known, reads: reads, writes: writes, bucketLevel: .none), object: known.arn, format: format, all: all)
+                    .object(known, reads: reads, writes: writes, bucketLevel: try whoRead.bucketLevel(of: known, read: !reads.isEmpty)),
+                    object: known.arn, format: format, all: all)
             }
             let printer = RowPrinter(columns: table([], format).columns, format: format, writeBytes: Console.out(bytes:))
             var hiddenAlone = 0
@@ -97,13 +98,13 @@ extension KMSIndexCommand {
                 })
             let hidden = hiddenAlone + hiddenPairs.count
             if printer.rowCount == 0 && hidden == 0 {
-                let bucketLevel = known.kind != "bucket" ? try whoRead.bucketLevelContexts(bucket: known.bucket) : .none
-                reportNoReads(known, bucketLevel: bucketLevel)
+                reportNoReads(known, bucketLevel: try whoRead.bucketLevel(of: known, read: false))
                 if format != .table { printer.finish() }
                 return 1
             }
             printer.finish()
             if hidden > 0 { Console.err("kmsindex: " + OwnPrincipals.hiddenNote(hidden)) }
+            reportPartial(known, bucketLevel: try whoRead.bucketLevel(of: known, read: true))
             return 0
         }
 
@@ -131,6 +132,16 @@ extension KMSIndexCommand {
             case .none:
                 Console.err("kmsindex: \(TerminalText.escape(known.arn)) is in the index, but no Decrypt or S3 read of it is recorded")
             }
+        }
+
+        /// What the reads listed leave out: those KMS recorded on the bucket, under a bucket key.
+        static func reportPartial(_ known: KnownObject, bucketLevel: BucketLevelContexts) {
+            guard bucketLevel != .none else { return }
+            let bucket = TerminalText.escape(known.bucket ?? "BUCKET")
+            Console.err(
+                "kmsindex: note: the bucket of \(TerminalText.escape(known.arn)) is also seen with bucket-level encryption contexts "
+                    + "(S3 Bucket Keys): the Decrypts made under a bucket key name the bucket, not this object, and are not listed here "
+                    + "(who-read s3://\(bucket) lists them)")
         }
 
         /// Prints `answer`; returns the exit status.
@@ -167,9 +178,10 @@ extension KMSIndexCommand {
                     let (shown, hidden) = OwnPrincipals.visible(reads, all: all)
                     Console.out(Self.table(shown, format).render(format))
                     if hidden > 0 { Console.err("kmsindex: " + OwnPrincipals.hiddenNote(hidden)) }
-                    return 0
+                } else {
+                    Console.out(Self.table(reads, format).render(format))
                 }
-                Console.out(Self.table(reads, format).render(format))
+                reportPartial(known, bucketLevel: bucketLevel)
                 return 0
             }
         }

@@ -250,7 +250,7 @@ package struct KnownObject: Sendable, Equatable {
 }
 
 /// How an object's bucket appears as a bucket-level encryption context (S3 Bucket Keys, where
-/// KMS never sees single objects): what an answer of no reads must say.
+/// KMS never sees single objects): what an answer must say, with reads or without.
 package enum BucketLevelContexts: Sendable, Equatable {
     /// Never: no read means no Decrypt.
     case none
@@ -264,7 +264,8 @@ package enum BucketLevelContexts: Sendable, Equatable {
 /// The answer to "who read this object?".
 package enum WhoReadAnswer: Sendable, Equatable {
     /// The object is known: its Decrypt events (maybe none), and the events that wrote it.
-    /// `bucketLevel` is told when there are no reads.
+    /// `bucketLevel`: with reads, `.also` when its bucket is seen as a bucket too (the reads
+    /// made under a bucket key are not among them).
     case object(KnownObject, reads: [EventRow], writes: [EventRow], bucketLevel: BucketLevelContexts)
     /// Nothing in the index names it.
     case unknown(bucketLevel: BucketLevelContexts)
@@ -288,8 +289,7 @@ package struct WhoRead {
         }
         var reads: [EventRow] = [], writes: [EventRow] = []
         try forEachEvent(of: object, s3: try s3Reads(of: object), writes: { writes = $0 }, read: { reads.append($0) })
-        let bucketLevel = object.kind != "bucket" && reads.isEmpty ? try bucketLevelContexts(bucket: object.bucket) : .none
-        return .object(object, reads: reads, writes: writes, bucketLevel: bucketLevel)
+        return .object(object, reads: reads, writes: writes, bucketLevel: try bucketLevel(of: object, read: !reads.isEmpty))
     }
 
     /// The one object `query` names, or the answer when it names none or several.
@@ -399,16 +399,39 @@ package struct WhoRead {
         return Array((whole + ending).prefix(50))
     }
 
-    /// How the bucket appears as a bucket-level context in the index.
-    package func bucketLevelContexts(bucket: String?) throws -> BucketLevelContexts {
-        guard let bucket else { return .none }
-        let kinds = try String.fetchAll(
+    /// How the bucket of `object` (not a bucket) appears as a bucket-level context; when it was
+    /// `read`, `.also` or `.none` (looked up through an index: who-read runs it every time).
+    package func bucketLevel(of object: KnownObject, read: Bool) throws -> BucketLevelContexts {
+        guard object.kind != "bucket" else { return .none }
+        guard read else { return try bucketLevelContexts(bucket: object.bucket) }
+        return try bucketIsSeenWhole(object.bucket) ? .also : .none
+    }
+
+    /// True when the index holds the bucket's own row: an event's encryption context named the
+    /// bucket, not an object in it. A bucket's row has neither folder nor key hash, so the
+    /// index of both finds it among a few.
+    func bucketIsSeenWhole(_ bucket: String?) throws -> Bool {
+        guard let bucket else { return false }
+        return try Bool.fetchOne(
             db,
             sql: """
-                SELECT DISTINCT kind FROM s3_objects WHERE bucket_id IN (SELECT id FROM s3_buckets WHERE name = ?)
+                SELECT EXISTS (SELECT 1 FROM s3_object_rows o
+                               WHERE o.folder_id IS NULL AND o.key_hash IS NULL AND o.kind = 'bucket'
+                                 AND o.bucket_id IN (SELECT id FROM s3_buckets WHERE name = ?))
+                """, arguments: [bucket]) == true
+    }
+
+    /// How the bucket appears as a bucket-level context in the index.
+    package func bucketLevelContexts(bucket: String?) throws -> BucketLevelContexts {
+        guard let bucket, try bucketIsSeenWhole(bucket) else { return .none }
+        // A scan, stopped at the first object of the bucket: only an answer of no reads asks.
+        let objects = try Bool.fetchOne(
+            db,
+            sql: """
+                SELECT EXISTS (SELECT 1 FROM s3_object_rows
+                               WHERE kind != 'bucket' AND bucket_id IN (SELECT id FROM s3_buckets WHERE name = ?))
                 """, arguments: [bucket])
-        guard kinds.contains("bucket") else { return .none }
-        return kinds == ["bucket"] ? .only : .also
+        return objects == true ? .also : .only
     }
 
     /// The bucket `query` names, when it names one.

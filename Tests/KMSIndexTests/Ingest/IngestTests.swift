@@ -210,6 +210,19 @@ final class IngestTests: XCTestCase {
         let run = try runBinary(["who-read", "--db", index.path, "s3://mixed/new/b.bin"])
         XCTAssertEqual(run.status, 1)
         XCTAssertTrue(run.stderr.contains("bucket-level encryption contexts (S3 Bucket Keys)"), run.stderr)
+        // An object with reads listed: they are not all its reads, and who-read says so, in
+        // every format; an object of a bucket never seen whole has nothing to add.
+        guard case let .object(_, _, _, bucketLevel) = try whoRead(index, "s3://mixed/old/a.bin") else { return XCTFail() }
+        XCTAssertEqual(bucketLevel, .also)
+        for format in ["table", "json", "csv"] {
+            let partial = try runBinary(["who-read", "--db", index.path, "--format", format, "s3://mixed/old/a.bin"])
+            XCTAssertEqual(partial.status, 0, partial.stderr)
+            XCTAssertTrue(partial.stderr.contains("note: the bucket of arn:aws:s3:::mixed/old/a.bin is also seen"), partial.stderr)
+            XCTAssertTrue(partial.stderr.contains("who-read s3://mixed lists them"), partial.stderr)
+        }
+        let plain = try runBinary(["who-read", "--db", index.path, "s3://plain/a.bin"])
+        XCTAssertEqual(plain.status, 0, plain.stderr)
+        XCTAssertEqual(plain.stderr, "")
         // A script reads an empty result for an object the index does not name, as for one with no reads.
         let json = try runBinary(["who-read", "--db", index.path, "--format", "json", "s3://nowhere/x"])
         XCTAssertEqual(json.status, 1)

@@ -147,6 +147,19 @@ final class S3ReadsTests: XCTestCase {
         XCTAssertEqual(Set(log1Rows.map { $0["read_id"] as? String }), ["g1"])
     }
 
+    /// An object of a bucket that KMS also names whole (Bucket Keys): its S3 reads are listed,
+    /// and who-read says the Decrypts on the bucket are not among them.
+    func testWhoReadOfABucketKeysObjectWithS3ReadsSaysWhatIsNotListed() throws {
+        let dir = try TempDir()
+        _ = try index(dir, mode: .auto)
+        let run = try runKMSIndex([
+            "who-read", "--db", dir.path + "/index.sqlite", "s3://bk-logs/AWSLogs/111122223333/CloudTrail/us-west-2/2024/03/01/f1.json.gz",
+        ])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertTrue(run.stderr.contains("bucket-level encryption contexts (S3 Bucket Keys)"), run.stderr)
+        XCTAssertTrue(run.stderr.contains("who-read s3://bk-logs lists them"), run.stderr)
+    }
+
     /// `reads --limit N` shows N reads: a read S3 and KMS both recorded is one of them, in the
     /// table as one row, in JSON as both its records, the later one included.
     func testReadsLimitCountsReadsNotRecords() throws {
