@@ -19,6 +19,9 @@ package struct S3ReadEvent: Sendable, Equatable {
     package var key: String
     /// `additionalEventData.bytesTransferredOut`.
     package var bytes: Int64?
+    /// The eventID of the record this one corrects (an `UPDATED_DATA` addendum's
+    /// `originalEventID`): that read is superseded, as an updated KMS event is (`Addenda`).
+    package var supersedes: String?
 
     /// The object's ARN, in the partition of the record's region.
     package var objectARN: String { "arn:\(partition):s3:::\(bucket)/\(key)" }
@@ -87,6 +90,11 @@ package enum S3ReadNormalizer {
         let fields = KMSRecordFields(record)
         EventNormalizer.fillPrincipal(&event.principal, fields.identity, credentialFromConsole: fields.credentialFromConsole)
         event.sharedEventID = fields.sharedEventID.flatMap { $0.isEmpty ? nil : $0.text }
+        if record["addendum"]?["reason"]?.string == Addenda.updatedData, let original = record["addendum"]?["originalEventID"]?.string,
+            !original.isEmpty, original != eventID
+        {
+            event.supersedes = original
+        }
         return event
     }
 

@@ -9,7 +9,8 @@ import GRDB
 /// (`superseding_claims`, migration 035) after the update goes in its turn, updated by another:
 /// the index keeps the last of a chain whatever order its records came in. Checked at the end
 /// of every ingest and merge, so an original that arrives after its update, or a run killed
-/// before its check, is caught by the next.
+/// before its check, is caught by the next. An S3 data event's update claims its original
+/// read (`s3_reads`) the same way, as it is written.
 enum Addenda {
     static let updatedData = "UPDATED_DATA"
 
@@ -35,6 +36,7 @@ enum Addenda {
     /// flushed). What only the removed events named is noted, for `UnreferencedRows.remove`.
     static func removeSuperseded(_ db: Database) throws -> Int {
         guard try anyUpdate(db) else { return 0 }
+        let s3Reads = try removeSupersededS3Reads(db)
         // The claims of the updates in the index, kept when an update goes (migration 035).
         // An update's eventID is found by reading the uids of its time once, not looked up by
         // event id per update: `event_uids` is keyed by time and eventID, and thousands of
@@ -56,7 +58,7 @@ enum Addenda {
                 SELECT DISTINCT u.event_id AS id, u.event_time AS time, u.event_uid AS stored, quote(u.event_uid) AS uid
                 FROM superseding_claims c CROSS JOIN event_uids u ON u.event_time = c.event_time AND u.event_uid = c.original_uid
                 """)
-        guard !present.isEmpty else { return 0 }
+        guard !present.isEmpty else { return s3Reads }
         let claims = try Row.fetchAll(
             db,
             sql: """
@@ -98,7 +100,7 @@ enum Addenda {
             }
         }
         let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM temp.superseded") ?? 0
-        guard count > 0 else { return 0 }
+        guard count > 0 else { return s3Reads }
         let days = try Int64.fetchAll(
             db, sql: "SELECT DISTINCT \(DailySummaries.day("event_time")) FROM temp.superseded ORDER BY 1")
         try UnreferencedRows.note(db, events: "SELECT id FROM temp.superseded")
@@ -112,7 +114,23 @@ enum Addenda {
                 DELETE FROM temp.superseded;
                 """)
         try DailySummaries.recount(db, days: days.map { $0...$0 })
-        return count
+        return count + s3Reads
+    }
+
+    /// Removes the S3 reads an update claims; returns how many. Two updates that claim each
+    /// other both stay. No summary counts S3 reads; what only they named is noted.
+    static func removeSupersededS3Reads(_ db: Database) throws -> Int {
+        let superseded = """
+            SELECT r.id FROM superseding_claims c
+            CROSS JOIN s3_reads r ON r.event_time = c.event_time AND r.event_uid = c.original_uid
+            WHERE NOT EXISTS (SELECT 1 FROM superseding_claims back
+                              WHERE back.event_time = c.event_time AND back.original_uid = c.update_uid
+                                AND back.update_uid = c.original_uid)
+            """
+        guard try Bool.fetchOne(db, sql: "SELECT EXISTS (\(superseded))") == true else { return 0 }
+        try UnreferencedRows.noteS3Reads(db, ids: superseded)
+        try db.execute(sql: "DELETE FROM s3_reads WHERE id IN (\(superseded))")
+        return db.changesCount
     }
 
     /// The strongly connected components of a graph (`edges[v]`: the nodes `v` leads to): each

@@ -31,7 +31,14 @@ extension EventWriter {
             try dimensions.principal(read.principal), try dimensions.object(read.objectARN), ip, try dimensions.userAgent(read.userAgent),
             try dimensions.string(read.errorCode), read.errorMessage, read.bytes, fileID, read.sharedEventID.map(stored) ?? .null,
         ])
-        if db.changesCount == 0 { return false }
+        let added = db.changesCount > 0
+        if let original = read.supersedes {
+            // Claimed as a KMS update's is, and settled with them (`Addenda.removeSuperseded`).
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO superseding_claims (event_time, original_uid, update_uid) VALUES (?, ?, ?)",
+                arguments: [read.eventTimeMs, stored(original), stored(read.eventID)])
+        }
+        if !added { return false }
         s3ReadsAdded += 1
         return true
     }

@@ -33,6 +33,19 @@ enum UnreferencedRows {
         }
     }
 
+    /// Notes the objects and principals that the S3 reads `ids` (SQL: a query of `s3_reads`
+    /// ids) name, before they are deleted.
+    static func noteS3Reads(_ db: Database, ids: String) throws {
+        try createTable(db)
+        for (kind, column) in [("object", "object_id"), ("principal", "principal_id")] {
+            try db.execute(
+                sql: """
+                    INSERT OR IGNORE INTO temp.unreferenced (kind, id)
+                    SELECT '\(kind)', r.\(column) FROM s3_reads r WHERE r.id IN (\(ids)) AND r.\(column) IS NOT NULL
+                    """)
+        }
+    }
+
     /// Whether any row was noted and not yet checked.
     static func anyNoted(_ db: Database) throws -> Bool {
         try createTable(db)

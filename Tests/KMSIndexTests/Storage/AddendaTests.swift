@@ -261,6 +261,53 @@ final class AddendaTests: XCTestCase {
         XCTAssertEqual(Addenda.components([[1], [0], [1, 3], []]), [0, 0, 2, 1])
     }
 
+    /// An S3 data event's update supersedes the read it corrects, whichever came first, by
+    /// ingest or by merge: who read the object is the corrected caller only.
+    func testAnS3ReadsUpdateSupersedesIt() throws {
+        func read(_ id: String, _ user: String, addendum: String? = nil) -> String {
+            let text = S3ReadsTests.s3Event(
+                id, "GetObject", time, bucket: "bucket", key: "secret.txt", identity: identity(user), bytes: 10)
+            guard let addendum else { return text }
+            return String(text.dropLast()) + #","addendum":\#(addendum)}"#
+        }
+        let original = read(originalID, "alice"), corrected = read(updateID, "bob", addendum: update(of: originalID))
+        func s3Readers(_ index: IndexDatabase) throws -> [String] {
+            try index.queue.read { db in
+                try String.fetchAll(db, sql: "SELECT event_id || ' ' || principal_arn FROM object_reads_all WHERE source = 's3' ORDER BY 1")
+            }
+        }
+        let bob = ["\(updateID) arn:aws:iam::111122223333:user/bob"]
+        for updateFirst in [false, true] {
+            let dir = try TempDir()
+            let index = try makeIndex(dir)
+            var totals: [Int] = []
+            for records in updateFirst ? [[corrected], [original]] : [[original], [corrected]] {
+                var options = IngestOptions(paths: [try write(dir, records)])
+                options.s3Reads = .all
+                let summary = try Ingester(database: index, options: options).run()
+                totals.append(summary.eventsSuperseded)
+            }
+            XCTAssertEqual(totals, [0, 1], "update first: \(updateFirst)")
+            XCTAssertEqual(try s3Readers(index), bob, "update first: \(updateFirst)")
+            XCTAssertEqual(
+                try count(index, "SELECT count(*) FROM principals WHERE user_name = 'alice'"), 0, "alice's row goes with her read")
+            let who = try runKMSIndex(["who-read", "--db", index.path, "--format", "json", "s3://bucket/secret.txt"])
+            XCTAssertFalse(who.stdout.contains("alice"), who.stdout)
+            XCTAssertTrue(who.stdout.contains("user/bob"), who.stdout)
+        }
+        // Merge: the shard's update supersedes the destination's read.
+        let dir = try TempDir()
+        let destination = try makeIndex(dir, name: "dest.sqlite"), shard = try makeIndex(dir, name: "shard.sqlite")
+        for (index, record) in [(destination, original), (shard, corrected)] {
+            var options = IngestOptions(paths: [try write(dir, [record])])
+            options.s3Reads = .all
+            _ = try Ingester(database: index, options: options).run()
+        }
+        let result = try IndexMerger(destination: destination).merge(shardPath: shard.path)
+        XCTAssertEqual(result.eventsSuperseded, 1)
+        XCTAssertEqual(try s3Readers(destination), bob)
+    }
+
     /// Merge: the update in a shard supersedes the destination's original.
     func testMergeBringsAnUpdateThatSupersedesTheDestinationsOriginal() throws {
         let dir = try TempDir()
