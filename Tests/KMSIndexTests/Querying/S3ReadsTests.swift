@@ -147,6 +147,30 @@ final class S3ReadsTests: XCTestCase {
         XCTAssertEqual(Set(log1Rows.map { $0["read_id"] as? String }), ["g1"])
     }
 
+    /// Both halves of `object_reads_all` write times alike, to the millisecond CloudTrail gave:
+    /// sorted by `event_time`, the rows of a second keep their order.
+    func testObjectReadsAllWritesMillisecondsForBothSources() throws {
+        let dir = try TempDir()
+        let path = try dir.write(
+            "logs/" + logPath(stamp: "20240301T1000Z", unique: "fractions"),
+            gzip(
+                logFile([
+                    Self.s3Event("s-late", "GetObject", "2024-03-01T10:00:00.5Z", bucket: "b", key: "k"),
+                    Self.s3Event("s-whole", "GetObject", "2024-03-01T10:00:00Z", bucket: "b", key: "k"),
+                    queryRecord(
+                        "k-mid", "Decrypt", "2024-03-01T10:00:00.25Z", identity: Q.aliceIdentity,
+                        requestParameters: #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::b/k"}}"#),
+                ])))
+        let index = try makeIndex(dir)
+        var options = IngestOptions(paths: [path])
+        options.s3Reads = .all
+        _ = try Ingester(database: index, options: options).run()
+        let rows = try index.queue.read { db in
+            try String.fetchAll(db, sql: "SELECT event_id || ' ' || event_time FROM object_reads_all ORDER BY event_time_ms")
+        }
+        XCTAssertEqual(rows, ["s-whole 2024-03-01T10:00:00Z", "k-mid 2024-03-01T10:00:00.25Z", "s-late 2024-03-01T10:00:00.5Z"])
+    }
+
     /// An object of a bucket that KMS also names whole (Bucket Keys): its S3 reads are listed,
     /// and who-read says the Decrypts on the bucket are not among them.
     func testWhoReadOfABucketKeysObjectWithS3ReadsSaysWhatIsNotListed() throws {
