@@ -174,11 +174,16 @@ package enum EventNormalizer {
     }
 
     /// The key ARN among `candidates` that a `keyId` (ARN, bare id or alias) names, if it can
-    /// tell; else, for a bare key id, the key of that id in `region` and `account`.
-    static func match(_ keyID: String?, in candidates: [String], region: String? = nil, account: String? = nil) -> String? {
+    /// tell; else, for a bare key id, the key of that id in `region` and `account`. A key ARN
+    /// that `resources` lists keys without is not taken: the keys CloudTrail says the call
+    /// acted on come first (the ARN is still kept, as the requested key), unless `listedFirst`
+    /// is false.
+    static func match(
+        _ keyID: String?, in candidates: [String], region: String? = nil, account: String? = nil, listedFirst: Bool = true
+    ) -> String? {
         guard let keyID else { return nil }
         let kind = keyID.withARNBytes { arn in arn.map { $0.isKMSKey(keyID) ? 1 : $0.isKMSAlias(keyID) ? 2 : 0 } ?? 0 }
-        if kind == 1 { return keyID }
+        if kind == 1 { return !listedFirst || candidates.isEmpty || candidates.contains(keyID) ? keyID : nil }
         if kind == 2 || keyID.hasPrefix("alias/") { return nil }
         return candidates.first { $0.hasSuffix("/" + keyID) } ?? keyARN(bareID: keyID, region: region, account: account)
     }
@@ -252,7 +257,8 @@ package enum EventNormalizer {
         learn(requested, primary)
         learn(sourceKeyID, sourceKeyARN)
         if eventName == "CreateAlias" || eventName == "UpdateAlias", let target = parameters?.targetKeyID {
-            let targetARN = match(target, in: keys) ?? keys.first
+            // The key the alias names now, as the request names it.
+            let targetARN = match(target, in: keys, listedFirst: false) ?? keys.first
             learn(parameters?.aliasName, targetARN)
         }
         return (primary, sourceKeyARN, requestedKey, aliases)

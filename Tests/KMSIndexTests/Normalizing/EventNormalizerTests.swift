@@ -59,6 +59,12 @@ final class EventNormalizerTests: XCTestCase {
             XCTAssertEqual(e.aliases.map(\.alias), ["alias/payments"])
             XCTAssertEqual(e.aliases.map(\.keyARN), [keyARN])
         }
+        // A key ARN that resources does not list: the key CloudTrail lists, the ARN kept as the
+        // requested key.
+        let other = "arn:aws:kms:us-west-2:111122223333:key/99999999-2222-3333-4444-555555555555"
+        let mismatched = try event(other, resources: resources)
+        XCTAssertEqual(mismatched.keyARN, keyARN)
+        XCTAssertEqual(mismatched.requestedKey, other)
         // Absent keyId (S3's Decrypt): the key from resources.
         XCTAssertEqual(try event(nil, resources: resources).keyARN, keyARN)
         // Untyped resources entries count when the ARN is a key ARN (the seed's form).
