@@ -275,6 +275,10 @@ final class S3ReadsTests: XCTestCase {
         XCTAssertEqual(try s3IDs(.all), ["c1", "f1", "g1", "g2", "u1"])
         XCTAssertEqual(try s3IDs(.buckets(["unrelated"])), ["u1"])
         XCTAssertEqual(S3ReadMode(argument: "a,b"), .buckets(["a", "b"]))
+        // Spaces around names are the list's; a name no bucket can have is refused.
+        XCTAssertEqual(S3ReadMode(argument: "logs-bucket, Legacy_Bucket.1 "), .buckets(["logs-bucket", "Legacy_Bucket.1"]))
+        XCTAssertNil(S3ReadMode(argument: "logs bucket"))
+        XCTAssertNil(S3ReadMode(argument: "logs-bucket,bk?"))
         XCTAssertNil(S3ReadMode(argument: ","))
         XCTAssertNil(S3ReadMode(argument: "s3://x"))
         XCTAssertNil(S3ReadMode(argument: "Auto"), "a mistyped mode, not a bucket")
