@@ -33,8 +33,8 @@ extension KMSIndexCommand {
         mutating func run() throws {
             let filter = try filters.queryFilter()
             let forTerminal = output.format == .table
-            let printer = RowPrinter(
-                columns: PrincipalReads.columns(forTerminal: forTerminal), format: output.format, writeBytes: Console.out(bytes:))
+            // Made once the index says whether it holds S3 reads: the table then has their columns.
+            var printer: RowPrinter!
             // Reads of own principals are left out of the table (`OwnPrincipals.visible`, as
             // the rows come): counted once per read, a paired Decrypt and S3 read being one.
             let showAll = all || !forTerminal
@@ -43,8 +43,13 @@ extension KMSIndexCommand {
             let principal = principal
             // A read recorded by S3 and by the Decrypt S3 made for it is one row of the table,
             // as in who-read's (JSON, CSV and TSV keep both, with one read_id).
-            var rows = PairedReadRows { read in printer.add(PrincipalReads.cells(read, forTerminal: true)) }
+            var s3 = false
+            var rows = PairedReadRows { read in printer.add(PrincipalReads.cells(read, forTerminal: true, s3: s3)) }
+            let format = output.format
             let known = try queryIndex(database) { db in
+                s3 = try PrincipalReads.indexHoldsS3Reads(db)
+                printer = RowPrinter(
+                    columns: PrincipalReads.columns(forTerminal: forTerminal, s3: s3), format: format, writeBytes: Console.out(bytes:))
                 let query = PrincipalReads(db)
                 guard try !query.principalIDs(principal).isEmpty else { return false }
                 try query.forEachRead(principal: principal, filter: filter) { read in

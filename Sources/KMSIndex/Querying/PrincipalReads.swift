@@ -263,16 +263,32 @@ package struct PrincipalReads {
         ResultTable(columns: columns(forTerminal: forTerminal), cells: reads.map { cells($0, forTerminal: forTerminal) })
     }
 
-    package static func columns(forTerminal: Bool) -> [String] {
-        forTerminal ? ["TIME", "PRINCIPAL", "RESULT", "OBJECT OR CONTEXT", "KEY", "REGION"] : EventRow.columnNames + ["context"]
+    /// The table's columns; with `s3` (the index holds S3 reads), also where each read was
+    /// recorded, S3's operation and the bytes sent, as who-read's table has them.
+    package static func columns(forTerminal: Bool, s3: Bool = false) -> [String] {
+        guard forTerminal else { return EventRow.columnNames + ["context"] }
+        return s3
+            ? ["TIME", "PRINCIPAL", "RESULT", "SOURCE", "OPERATION", "OBJECT OR CONTEXT", "BYTES", "KEY", "REGION"]
+            : ["TIME", "PRINCIPAL", "RESULT", "OBJECT OR CONTEXT", "KEY", "REGION"]
     }
 
-    /// One read's row of `table`.
-    package static func cells(_ read: EventRow, forTerminal: Bool) -> [Cell] {
-        if forTerminal {
+    /// One read's row of `table` (`columns` with the same `s3`).
+    package static func cells(_ read: EventRow, forTerminal: Bool, s3: Bool = false) -> [Cell] {
+        guard forTerminal else { return read.cells + [Cell(read.context)] }
+        guard s3 else {
             return [read.eventTime, read.principalDescription, read.result, read.objectARN ?? read.context, read.keyARN, read.region]
                 .map(Cell.init)
         }
-        return read.cells + [Cell(read.context)]
+        // An S3 record with a key is a read both recorded, as `PairedReadRows` hands it on.
+        let source = read.source == "s3" && read.keyARN != nil ? "s3+kms" : read.source
+        return [
+            read.eventTime, read.principalDescription, read.result, source, read.source == "s3" ? read.eventName : nil,
+            read.objectARN ?? read.context, read.bytes.map(String.init), read.keyARN, read.region,
+        ].map(Cell.init)
+    }
+
+    /// Whether the index holds any S3 read (S3 data events were ingested).
+    package static func indexHoldsS3Reads(_ db: Database) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM s3_reads)") == true
     }
 }

@@ -140,6 +140,12 @@ final class S3ReadsTests: XCTestCase {
         let read = try XCTUnwrap(lines.first { $0.contains(Q.log1) })
         XCTAssertTrue(read.hasPrefix("2024-03-01T10:00:01Z"), String(read))
         XCTAssertTrue(read.contains(Q.key1), String(read))
+        // Where each read was recorded, S3's operation and bytes, as in who-read's table.
+        let header = try XCTUnwrap(table.stdout.split(separator: "\n").first)
+        XCTAssertEqual(
+            header.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " "),
+            "TIME PRINCIPAL RESULT SOURCE OPERATION OBJECT OR CONTEXT BYTES KEY REGION")
+        XCTAssertTrue(read.contains("s3+kms") && read.contains("GetObject") && read.contains("1234"), String(read))
         let json = try runKMSIndex(["reads", "--db", db, "--principal", Q.alice, "--until", "2024-03-01T23:00:00Z", "--format", "json"])
         let rows = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
         let log1Rows = rows.filter { $0["object_arn"] as? String == Q.log1 }
