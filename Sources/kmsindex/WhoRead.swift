@@ -53,7 +53,12 @@ extension KMSIndexCommand {
                 status = try index.queue.read { db in
                     let whoRead = WhoRead(db)
                     switch try whoRead.lookUp(object) {
-                    case let .answered(answer): return report(answer, object: object, format: format, all: all)
+                    case let .answered(answer):
+                        var s3Indexed = false
+                        if case let .unknown(bucketLevel) = answer, bucketLevel != .none {
+                            s3Indexed = try whoRead.s3ReadsRecorded(bucket: WhoRead.bucketName(object))
+                        }
+                        return report(answer, object: object, format: format, all: all, s3Indexed: s3Indexed)
                     case let .found(known): return try streamReads(of: known, whoRead, format: format, all: all)
                     }
                 }
@@ -98,7 +103,9 @@ extension KMSIndexCommand {
                 })
             let hidden = hiddenAlone + hiddenPairs.count
             if printer.rowCount == 0 && hidden == 0 {
-                reportNoReads(known, bucketLevel: try whoRead.bucketLevel(of: known, read: false))
+                let bucketLevel = try whoRead.bucketLevel(of: known, read: false)
+                let s3Indexed = bucketLevel != .none ? try whoRead.s3ReadsRecorded(bucket: known.bucket) : false
+                reportNoReads(known, bucketLevel: bucketLevel, s3Indexed: s3Indexed)
                 if format != .table { printer.finish() }
                 return 1
             }
@@ -119,16 +126,16 @@ extension KMSIndexCommand {
         }
 
         /// Why an object known to the index has no reads to list.
-        static func reportNoReads(_ known: KnownObject, bucketLevel: BucketLevelContexts) {
+        static func reportNoReads(_ known: KnownObject, bucketLevel: BucketLevelContexts, s3Indexed: Bool = false) {
             switch bucketLevel {
             case .only:
                 Console.err(
                     "kmsindex: \(TerminalText.escape(known.arn)) is known, but its bucket is otherwise only seen with bucket-level encryption contexts (S3 Bucket Keys): reads of single objects are not recorded by KMS there. "
-                        + Self.dataEventsAdvice(known.bucket))
+                        + Self.dataEventsAdvice(known.bucket, indexed: s3Indexed))
             case .also:
                 Console.err(
                     "kmsindex: \(TerminalText.escape(known.arn)) is in the index, but no Decrypt of it is recorded; its bucket is also seen with bucket-level encryption contexts (S3 Bucket Keys), whose reads KMS does not record per object: who-read on the bucket lists them. "
-                        + Self.dataEventsAdvice(known.bucket))
+                        + Self.dataEventsAdvice(known.bucket, indexed: s3Indexed))
             case .none:
                 Console.err("kmsindex: \(TerminalText.escape(known.arn)) is in the index, but no Decrypt or S3 read of it is recorded")
             }
@@ -145,7 +152,10 @@ extension KMSIndexCommand {
         }
 
         /// Prints `answer`; returns the exit status.
-        static func report(_ answer: WhoReadAnswer, object: String, format: OutputFormat, all: Bool = false) -> Int32 {
+        /// `s3Indexed`: S3 data events of the object's bucket are in the index.
+        static func report(_ answer: WhoReadAnswer, object: String, format: OutputFormat, all: Bool = false, s3Indexed: Bool = false)
+            -> Int32
+        {
             switch answer {
             case let .ambiguous(candidates):
                 Console.err("kmsindex: \(TerminalText.escape(object)) matches \(candidates.count) objects; give more of the key:")
@@ -156,11 +166,11 @@ extension KMSIndexCommand {
                 case .only:
                     Console.err(
                         "kmsindex: the bucket of \(TerminalText.escape(object)) is only seen with a bucket-level encryption context (S3 Bucket Keys): KMS does not record reads of single objects there; try who-read on the bucket. "
-                            + Self.dataEventsAdvice(WhoRead.bucketName(object)))
+                            + Self.dataEventsAdvice(WhoRead.bucketName(object), indexed: s3Indexed))
                 case .also:
                     Console.err(
                         "kmsindex: no KMS event or S3 read in the index names \(TerminalText.escape(object)); its bucket is also seen with bucket-level encryption contexts (S3 Bucket Keys), whose reads KMS does not record per object: who-read on the bucket lists them. "
-                            + Self.dataEventsAdvice(WhoRead.bucketName(object)))
+                            + Self.dataEventsAdvice(WhoRead.bucketName(object), indexed: s3Indexed))
                 case .none:
                     Console.err("kmsindex: no KMS event or S3 read in the index names \(TerminalText.escape(object))")
                 }
@@ -170,7 +180,7 @@ extension KMSIndexCommand {
             case let .object(known, reads, writes, bucketLevel):
                 if format == .table { printHeader(known, writes: writes) }
                 if reads.isEmpty {
-                    reportNoReads(known, bucketLevel: bucketLevel)
+                    reportNoReads(known, bucketLevel: bucketLevel, s3Indexed: s3Indexed)
                     if format != .table { Console.out(Self.table(reads, format).render(format)) }
                     return 1
                 }
@@ -186,8 +196,12 @@ extension KMSIndexCommand {
             }
         }
 
-        /// Which trail setting records the reads KMS cannot attribute.
-        static func dataEventsAdvice(_ bucket: String?) -> String {
+        /// Which trail setting records the reads KMS cannot attribute; when the index holds S3
+        /// data events of the bucket (`indexed`), that they record no read of it.
+        static func dataEventsAdvice(_ bucket: String?, indexed: Bool = false) -> String {
+            if indexed {
+                return "S3 data events of the bucket are in the index, and record no read of it either"
+            }
             let arn = "arn:aws:s3:::\(bucket.map(TerminalText.escape) ?? "BUCKET")/"
             return "S3 data events record every GetObject: log them with a trail's event selector for S3 objects "
                 + "(data resource AWS::S3::Object, value \(arn); usually a second trail, so that the log bucket's own deliveries "

@@ -421,6 +421,18 @@ package struct WhoRead {
                 """, arguments: [bucket]) == true
     }
 
+    /// Whether the index holds S3 reads (data events) of objects of `bucket`. A scan of the S3
+    /// reads, stopped at the first: only an answer of no reads asks.
+    package func s3ReadsRecorded(bucket: String?) throws -> Bool {
+        guard let bucket else { return false }
+        return try Bool.fetchOne(
+            db,
+            sql: """
+                SELECT EXISTS (SELECT 1 FROM s3_reads r JOIN s3_object_rows o ON o.id = r.object_id
+                               WHERE o.bucket_id IN (SELECT id FROM s3_buckets WHERE name = ?))
+                """, arguments: [bucket]) == true
+    }
+
     /// How the bucket appears as a bucket-level context in the index.
     package func bucketLevelContexts(bucket: String?) throws -> BucketLevelContexts {
         guard let bucket, try bucketIsSeenWhole(bucket) else { return .none }

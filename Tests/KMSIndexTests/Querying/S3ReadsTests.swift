@@ -188,6 +188,12 @@ final class S3ReadsTests: XCTestCase {
         XCTAssertEqual(run.status, 0, run.stderr)
         XCTAssertTrue(run.stderr.contains("bucket-level encryption contexts (S3 Bucket Keys)"), run.stderr)
         XCTAssertTrue(run.stderr.contains("who-read s3://bk-logs lists them"), run.stderr)
+        // An object no read names: the data events of its bucket are indexed, and say so,
+        // rather than advice to record them.
+        let none = try runKMSIndex(["who-read", "--db", dir.path + "/index.sqlite", "s3://bk-logs/never.json.gz"])
+        XCTAssertEqual(none.status, 1, none.stderr)
+        XCTAssertTrue(none.stderr.contains("S3 data events of the bucket are in the index, and record no read of it"), none.stderr)
+        XCTAssertFalse(none.stderr.contains("event selector"), none.stderr)
     }
 
     /// `reads --limit N` shows N reads: a read S3 and KMS both recorded is one of them, in the
