@@ -56,7 +56,8 @@ extension KMSIndexCommand {
 
         @Option(
             help: ArgumentHelp(
-                "Seconds to wait for an ingest writing to the same index before writing what was reported.", valueName: "seconds"))
+                "Seconds to wait for an ingest (or another findings run) writing to the same index; a run since the last one "
+                    + "holds the index's lock from reading the findings to marking them reported.", valueName: "seconds"))
         var wait: Double = 600
 
         mutating func validate() throws {
@@ -98,27 +99,55 @@ extension KMSIndexCommand {
                 }
                 return
             }
-            let run: FindingsRun
+            let window: FindingsWindow
+            let keys: PublicKeySet?
             do {
-                let window = try since.map(window) ?? (all ? .all : .sinceLastRun)
-                let keys = publicKeys.isEmpty ? nil : try PublicKeySet(paths: publicKeys)
-                run = try Findings.collect(
-                    try IndexDatabase.openForReading(path: path), window: window, digestPaths: digests,
-                    publicKeys: keys)
+                window = try since.map(self.window) ?? (all ? .all : .sinceLastRun)
+                keys = publicKeys.isEmpty ? nil : try PublicKeySet(paths: publicKeys)
             } catch {
                 throw failure("\(error)")
             }
-            // Nothing found prints nothing (JSON: []), so that cron mails nothing.
-            if !run.findings.isEmpty || format == .json { Console.out(Finding.render(run.findings, format)) }
-            do {
-                try underIndexLock(path, wait: wait) { writable in
-                    try Findings.markReported(writable, run)
-                    try Audit.storeContentHashes(run.contentHashes, in: writable)
+            let (digests, format) = (digests, format)
+            // Since the last run: collected, printed and marked under the index lock, so that two
+            // runs at once print each finding once (the second finds it marked).
+            guard window != .sinceLastRun else {
+                var found = false
+                do {
+                    _ = try IndexDatabase.openForReading(path: path)  // migrated, or refused, as a query
+                    try underIndexLock(path, wait: wait) { writable in
+                        let run = try Findings.collect(writable, window: window, digestPaths: digests, publicKeys: keys)
+                        found = !run.findings.isEmpty
+                        Self.print(run, format)
+                        try Findings.markReported(writable, run)
+                        try Audit.storeContentHashes(run.contentHashes, in: writable)
+                    }
+                } catch {
+                    throw failure(writing: path, error)
                 }
+                if found { throw ExitCode(3) }
+                return
+            }
+            let run: FindingsRun
+            do {
+                run = try Findings.collect(try IndexDatabase.openForReading(path: path), window: window, digestPaths: digests, publicKeys: keys)
+            } catch {
+                throw failure("\(error)")
+            }
+            Self.print(run, format)
+            do {
+                try underIndexLock(path, wait: wait) { writable in try Audit.storeContentHashes(run.contentHashes, in: writable) }
             } catch {
                 throw failure(writing: path, error)
             }
             if !run.findings.isEmpty { throw ExitCode(3) }
+        }
+
+        /// Prints the run's findings; nothing found prints nothing (JSON: []), so that cron mails
+        /// nothing. A reader that closes the pipe early (`| head -1`) still learns that there
+        /// were findings (status 3); none is marked reported.
+        static func print(_ run: FindingsRun, _ format: OutputFormat) {
+            if !run.findings.isEmpty { Console.brokenPipeStatus = 3 }
+            if !run.findings.isEmpty || format == .json { Console.out(Finding.render(run.findings, format)) }
         }
     }
 }

@@ -14,8 +14,9 @@ import GRDB
 /// weekend, a deliverer with gaps of hours may go three days, and so may one without any such
 /// day yet (or `gapsPerUsualInterval` usual intervals).
 ///
-/// Judged on the days the window's events fall on; a gap that ends before the window's first
-/// time (`--since TIME`) is not the window's. A gap that reaches the end of the data is
+/// Judged on the days the window's events fall on (and, for a low day, in a nightly run, on the
+/// day they close: `FindingsScope.dayClosed`); a gap that ends before the window's first time
+/// (`--since TIME`) is not the window's, one that ends at its first time or a day's start is. A gap that reaches the end of the data is
 /// measured to the newest event in the index, not to the clock: an index fed nightly sees a
 /// trail that stopped today tomorrow, and an old index read later raises nothing it did not
 /// hold. A deliverer silent for the 30 days before a day is not judged on it.
@@ -53,7 +54,11 @@ enum DeliveryFindings {
         var reported = Set<String>()
         var gaps = LongestGaps()
         var uids = DeliveryUIDs()
-        for day in scope.days {
+        let closed = scope.dayClosed.map { scope.days.contains($0) ? [] : [$0] } ?? []
+        for day in closed + scope.days {
+            // The day the window closes is judged for a low day only: its gaps are the days' they
+            // end on (this run's, or the last run's).
+            let lowDayOnly = closed.contains(day)
             let start = Int64(day) * FindingsScope.dayMs, end = start + FindingsScope.dayMs
             let daily = try dailyCounts(db, from: day - 2 * historyDays, to: day + historyDays)
             let times = try gaps.deliveries(db, scope, day: day)
@@ -70,7 +75,7 @@ enum DeliveryFindings {
                 var stopped = false
                 let sequence = (previous.map { [$0] } ?? []) + inDay + [next ?? newest]
                 let from = max(start, scope.windowStart ?? start)
-                let longGaps = zip(sequence, sequence.dropFirst()).filter { a, b in b - a > maxGapMs && a < end && b > from }
+                let longGaps = zip(sequence, sequence.dropFirst()).filter { a, b in b - a > maxGapMs && a < end && b >= from }
                 // The gap allowed to end on `endDay`.
                 func allowed(endingOn endDay: Int) throws -> Int64 {
                     if history == nil {
@@ -85,7 +90,9 @@ enum DeliveryFindings {
                         usualCounts: counts.filter { abs($0.key - day) <= historyDays }.map(\.value.n))
                 }
                 for (a, b) in longGaps where b - a > (try allowed(endingOn: Int(DailySummaries.day(ofMilliseconds: b)))) {
+                    // A gap is not also a low day; the closed day's gaps are its own day's findings.
                     stopped = true
+                    if lowDayOnly { continue }
                     let finding = gap(
                         db, scope, subject: subject, from: a, to: b, ongoing: next == nil && b == sequence.last, uids: &uids)
                     if reported.insert(finding.id).inserted { findings.append(finding) }

@@ -79,7 +79,8 @@ extension Finding {
     }
 
     /// Findings as rows: `event_ids` a JSON array in JSON and NDJSON, the first few joined by
-    /// spaces in table, CSV and TSV.
+    /// spaces in table, CSV and TSV (the table says how many more; CSV and TSV hold only
+    /// eventIDs there, `events` counts them all).
     package static func render(_ findings: [Finding], _ format: OutputFormat) -> String {
         let columns = ["kind", "severity", "time", "subject", "principal", "detail", "events", "event_ids", "id"]
         switch format {
@@ -99,7 +100,7 @@ extension Finding {
             let shown = format == .table ? 3 : Finding.maxEventIDs
             let cells = findings.map { f -> [Cell] in
                 var ids = f.eventIDs.prefix(shown).joined(separator: " ")
-                if f.events > shown { ids += " (+\(f.events - min(shown, f.eventIDs.count)))" }
+                if format == .table, f.events > shown { ids += " (+\(f.events - min(shown, f.eventIDs.count)))" }
                 return [
                     .text(f.kind.rawValue), .text(f.severity.rawValue), .text(f.time), .text(f.subject), Cell(f.principal),
                     .text(f.detail), .integer(Int64(f.events)), .text(ids), .text(f.id),

@@ -22,6 +22,10 @@ struct FindingsScope {
     var arguments: [(any DatabaseValueConvertible)?]
     /// UTC days (since 1970) the window's events fall on, ascending.
     var days: [Int]
+    /// In a nightly run, the day before the window's first: the window's events are the first
+    /// after it, so they close it, and only now can it be judged a low day of deliveries (a
+    /// run that brings whole UTC days never holds the day it closes).
+    var dayClosed: Int?
     /// The window's first time (ms), when it starts at a time (`since`): what ends before it is
     /// not the window's, even on its first day.
     var windowStart: Int64?
@@ -60,6 +64,7 @@ struct FindingsScope {
             days = try Int.fetchAll(
                 db, sql: "SELECT DISTINCT \(day) FROM events WHERE id > ? AND id <= ? ORDER BY 1",
                 arguments: [watermark, upperEventID])
+            dayClosed = days.first.map { $0 - 1 }
         case let .since(ms):
             windowStart = ms
             conditionTemplate = "{row}.id IN (SELECT event_id FROM event_uids WHERE event_time >= ?)"

@@ -5,11 +5,16 @@ import Darwin
 #endif
 
 /// Writes to standard output and error. A closed pipe on standard output (`kmsindex … | head`)
-/// ends the process quietly with status 0, as a filter should; any other failure to write it
+/// ends the process quietly with status 0, as a filter should (`brokenPipeStatus`); any other failure to write it
 /// (a full disk, a closed descriptor) ends it with status 2 and says so, before a command does
 /// what follows its output (`findings` marks what it printed as reported). Diagnostics that
 /// cannot be written are dropped: the run goes on, and its status still tells what happened.
 package enum Console {
+    /// The status a closed pipe on standard output ends the process with: 0 (the reader had
+    /// enough), unless the command says its output means more (`findings`: 3, findings were
+    /// found, whatever the reader took of them). Set before the output, on the main thread.
+    nonisolated(unsafe) package static var brokenPipeStatus: Int32 = 0
+
     /// Call once at start: a broken pipe becomes a write error (EPIPE) instead of a signal.
     package static func ignoreBrokenPipe() {
         signal(SIGPIPE, SIG_IGN)
@@ -73,7 +78,7 @@ package enum Console {
             if n < 0 {
                 if errno == EINTR { continue }
                 if fd != 1 { return }
-                if errno == EPIPE { exit(0) }
+                if errno == EPIPE { exit(brokenPipeStatus) }
                 let reason = String(cString: strerror(errno))
                 write(fd: 2, "kmsindex: cannot write to standard output: \(reason)\n")
                 exit(2)

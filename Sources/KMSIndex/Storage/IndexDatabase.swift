@@ -45,8 +45,8 @@ package enum DatabaseOpenError: Error, Equatable, CustomStringConvertible {
             return "no folder for the index \(path): create the folder it is in first"
         case let .folderNotWritable(path, folder):
             return "cannot read \(path): SQLite reads an index in WAL mode through \(path)-shm, and cannot create it "
-                + "in \(folder), which this user cannot write to: copy the index to a folder you can write to "
-                + "(`cp`, or `kmsindex backup` run by its owner), and query the copy"
+                + "in \(folder), which this user cannot write to: query a copy in a folder you can write to, made by "
+                + "`kmsindex backup` run by the index's owner (`cp` of the file alone misses what is still in \(path)-wal)"
         }
     }
 }

@@ -98,7 +98,7 @@ final class NightlyRunTests: XCTestCase {
         let (status, text) = try asNobody(["stats", "--db", db])
         XCTAssertEqual(status, 2, text)
         XCTAssertTrue(text.contains("cannot read \(db): SQLite reads an index in WAL mode through \(db)-shm"), text)
-        XCTAssertTrue(text.contains("copy the index to a folder you can write to"), text)
+        XCTAssertTrue(text.contains("query a copy in a folder you can write to, made by `kmsindex backup`"), text)
 
         // The same index as a shard merged into an index the user can write: the reason is the
         // shard's folder, not the destination.

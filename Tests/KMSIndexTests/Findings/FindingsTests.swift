@@ -266,6 +266,36 @@ final class FindingsTests: XCTestCase {
             "29 log file(s) delivered on 2024-03-05, less than half of the usual 288 a day (median of the 4 day(s) before)")
     }
 
+    /// A nightly run that brings whole UTC days: the low day is judged by the run that brings
+    /// the first events after it, and a gap that ends exactly at midnight is the night's.
+    func testNightlyRunsOfWholeDaysReportALowDayAndAGapEndingAtMidnight() throws {
+        func nights(_ days: [[Int]], build: (inout T) -> Void) throws -> [[String]] {
+            let dir = try TempDir()
+            folders.append(dir)
+            var tree = T(dir)
+            build(&tree)
+            let index = try makeIndex(dir)
+            var out: [[String]] = []
+            for night in days {
+                try tree.write(days: night)
+                try ingest(index, [tree.root])
+                out.append(try nightly(index).filter { $0.kind == .deliveriesStopped }.map(\.detail))
+            }
+            return out
+        }
+        let low = try nights([[1, 2, 3, 4], [5], [6], [7]]) { tree in
+            for day in [1, 2, 3, 4, 6, 7] { for slot in 0..<288 { tree.delivery(day, slot / 12, slot % 12 * 5) } }
+            for slot in 0..<29 { tree.delivery(5, slot * 50 / 60, slot * 50 % 60) }
+        }
+        XCTAssertEqual(
+            low,
+            [[], [], ["29 log file(s) delivered on 2024-03-05, less than half of the usual 288 a day (median of the 4 day(s) before)"], []])
+        let gap = try nights([[1, 2, 3, 4], [6], [7]]) { tree in
+            for day in [1, 2, 3, 4, 6, 7] { for slot in 0..<288 { tree.delivery(day, slot / 12, slot % 12 * 5) } }
+        }
+        XCTAssertEqual(gap, [[], ["no log file delivered for 24.1 hours, from 2024-03-04T23:55:00Z to 2024-03-06T00:00:00Z"], []])
+    }
+
     /// A quiet region delivers a file only when it has events: its usual hours of silence are
     /// not an outage, from its first day on, its first weekend included; a silence far longer
     /// than its own is.
@@ -470,5 +500,53 @@ final class FindingsCommandLineTests: XCTestCase {
         let missing = try runKMSIndex(["findings", "--db", dir.path + "/none.sqlite"])
         XCTAssertEqual(missing.status, 2)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path + "/none.sqlite"))
+    }
+
+    /// A run since the last one holds the index's lock from reading the findings to marking
+    /// them (two runs at once print each finding once); a reader that closes the pipe early
+    /// still gets status 3, and nothing is marked.
+    func testANightlyRunIsOneAtATimeAndAClosedPipeIsStillFindings() throws {
+        let dir = try TempDir()
+        var tree = T(dir)
+        tree.history()
+        try tree.write(days: [1, 2, 3, 4])
+        let db = dir.path + "/i.sqlite"
+        XCTAssertEqual(try runKMSIndex(["ingest", "--quiet", "--db", db, tree.root]).status, 0)
+        var lock: IndexLock? = try IndexLock(indexPath: db, timeout: 0)
+        let blocked = try runKMSIndex(["findings", "--db", db, "--wait", "0"])
+        XCTAssertEqual(blocked.status, 2, blocked.stderr)
+        XCTAssertEqual(blocked.stdout, "", "nothing printed before the lock is taken")
+        XCTAssertNotNil(lock)
+        lock = nil
+
+        // Standard output a pipe whose reader is gone.
+        let process = Process()
+        process.executableURL = kmsindexBinary
+        process.arguments = ["findings", "--db", db]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = Pipe()
+        try pipe.fileHandleForReading.close()
+        try process.run()
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 3)
+        let again = try runKMSIndex(["findings", "--db", db])
+        XCTAssertEqual(again.status, 3, "nothing was marked: \(again.stderr)")
+        XCTAssertEqual(again.stdout.split(separator: "\n").count, 2 + 2, again.stdout)
+    }
+
+    /// CSV and TSV hold only eventIDs in `event_ids` (`events` counts them all); the table
+    /// says how many more there are.
+    func testEventIDsOfDelimitedOutputAreEventIDs() {
+        let ids = (1...25).map { String(format: "00000000-0000-4000-8000-%012d", $0) }
+        let finding = Finding(
+            .decryptSurge, .medium, time: "2024-03-01T00:00:00Z", subject: "key", principal: nil, detail: "surge",
+            eventIDs: Array(ids.prefix(Finding.maxEventIDs)), events: 2050, identity: ["x"])
+        for format in [OutputFormat.csv, .tsv] {
+            let text = Finding.render([finding], format)
+            XCTAssertFalse(text.contains("(+"), text)
+            XCTAssertTrue(text.contains(ids.prefix(Finding.maxEventIDs).joined(separator: " ")), text)
+        }
+        XCTAssertTrue(Finding.render([finding], .table).contains("(+2047)"))
     }
 }
