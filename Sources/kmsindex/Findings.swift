@@ -129,7 +129,8 @@ extension KMSIndexCommand {
             }
             let run: FindingsRun
             do {
-                run = try Findings.collect(try IndexDatabase.openForReading(path: path), window: window, digestPaths: digests, publicKeys: keys)
+                run = try Findings.collect(
+                    try IndexDatabase.openForReading(path: path), window: window, digestPaths: digests, publicKeys: keys)
             } catch {
                 throw failure("\(error)")
             }
