@@ -261,7 +261,7 @@ enum LogReadFindings {
                     inWindow += try source.ownerCopiesLeftOut(db, scope, ids: try lookup.ids(count.principal))
                 }
             }
-            if ever <= inWindow { newOnes.append(count) }
+            if ever <= inWindow, try !readBeforeAPrune(db, count.principal) { newOnes.append(count) }
         }
         // The first reads of each, oldest first across both sources; within a source, as it lists them.
         let principals = newOnes.map(\.principal)
@@ -286,6 +286,29 @@ enum LogReadFindings {
                     "\(count.principal) read CloudTrail log files for the first time: \(readCount) read(s) of \(count.files) file(s) of \(first.trail)",
                 eventIDs: reads.map(\.eventID), events: count.reads, identity: [first.eventID])
         }
+    }
+
+    /// Whether `principal` read log files in days a prune deleted (`log_readers_pruned`).
+    static func readBeforeAPrune(_ db: Database, _ principal: String) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM log_readers_pruned WHERE principal = ?)", arguments: [principal])
+            == true
+    }
+
+    /// Notes the principals of the successful reads of log files before `cutoff` (ms), from
+    /// both sources, as findings name them: `prune` calls it before it deletes those reads.
+    static func notePrunedReaders(_ db: Database, before cutoff: Int64) throws {
+        try db.execute(
+            sql: """
+                INSERT OR IGNORE INTO log_readers_pruned (principal)
+                SELECT \(FindingsScope.principalSQL) FROM events e LEFT JOIN principals p ON p.id = e.principal_id
+                WHERE e.event_time < :cutoff AND e.event_name_sid = (SELECT id FROM strings WHERE text = 'Decrypt')
+                  AND e.trail_id IS NOT NULL AND e.error_code_sid IS NULL AND \(FindingsScope.principalSQL) IS NOT NULL
+                UNION
+                SELECT \(FindingsScope.principalSQL)
+                FROM s3_reads r JOIN s3_objects o ON o.id = r.object_id LEFT JOIN principals p ON p.id = r.principal_id
+                WHERE r.event_time < :cutoff AND r.error_code_sid IS NULL AND \(LogReadSource.logFileSQL)
+                  AND \(FindingsScope.principalSQL) IS NOT NULL
+                """, arguments: ["cutoff": cutoff])
     }
 
     /// The window's successful S3 reads of log files by `principal` that S3 made a Decrypt of

@@ -100,6 +100,7 @@ package final class IndexMerger {
         try refreshDerivedTables(db, added, identity: identity)
         // An update and the event it supersedes may come from the shard and the destination.
         try MergeStatements.mergeClaims(db)
+        try MergeStatements.mergePrunedReaders(db)
         result.eventsSuperseded = try Addenda.removeSuperseded(db)
         try UnreferencedRows.remove(db)
         try MergeStatements.dropTemporaryTables(db)

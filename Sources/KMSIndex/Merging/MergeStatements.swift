@@ -85,6 +85,7 @@ enum MergeStatements {
         tables["event_grantees"] = ["event_id", "grantee"]
         tables["event_addenda"] = ["event_id", "reason", "updated_fields", "original_request_uid", "original_event_uid"]
         tables["superseding_claims"] = claimColumns
+        tables["log_readers_pruned"] = ["principal"]
         tables["events"] = eventColumns.map(\.name)
         tables["s3_reads"] = s3ReadColumns.map(\.name)
         tables["s3_reads_staged"] = stagedS3ReadColumns.map(\.name)
@@ -98,6 +99,11 @@ enum MergeStatements {
     static func mergeClaims(_ db: Database) throws {
         let columns = claimColumns.joined(separator: ", ")
         try db.execute(sql: "INSERT OR IGNORE INTO main.superseding_claims (\(columns)) SELECT \(columns) FROM shard.superseding_claims")
+    }
+
+    /// Adds the readers of log files the shard's prunes noted (`log_readers_pruned`).
+    static func mergePrunedReaders(_ db: Database) throws {
+        try db.execute(sql: "INSERT OR IGNORE INTO main.log_readers_pruned (principal) SELECT principal FROM shard.log_readers_pruned")
     }
 
     /// Creates `temp.merge_map_TABLE (old, new)`.

@@ -28,6 +28,8 @@ package enum Maintenance {
             throw QueryError.notATime(before)
         }
         try index.queue.inTransaction { db in
+            // Who had read the log files, before their reads go: not new readers after the prune.
+            try LogReadFindings.notePrunedReaders(db, before: cutoff)
             try db.execute(
                 sql: "DELETE FROM event_context WHERE event_id IN (SELECT id FROM events WHERE event_time < ?)", arguments: [cutoff])
             report.contextPairs = db.changesCount

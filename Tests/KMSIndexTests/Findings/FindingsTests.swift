@@ -144,6 +144,25 @@ final class FindingsTests: XCTestCase {
         XCTAssertEqual(try nightly(index, digests: [digests]).map(brief), [])
     }
 
+    /// A reader whose reads a prune deleted is still a reader of before: Archivist read on day 1,
+    /// the prune keeps days 3 on, and its read of day 5 is not a first one. A merged index keeps
+    /// what the shard's prune noted.
+    func testAReaderOfBeforeAPruneIsNotNewAfterIt() throws {
+        let dir = try TempDir()
+        var (tree, index) = try history(dir)
+        _ = try nightly(index)
+        _ = try Maintenance.prune(index, before: "2024-03-03T00:00:00Z")
+        XCTAssertEqual(try count(index, "SELECT count(*) FROM log_readers_pruned WHERE principal = ?", [T.archivist]), 1)
+        tree.quietDay()
+        try tree.write(days: [5])
+        try ingest(index, [tree.root])
+        XCTAssertEqual(try nightly(index).map(brief), [])
+        let destination = try makeIndex(dir, name: "merged.sqlite")
+        _ = try IndexMerger(destination: destination).merge(shardPath: index.path)
+        XCTAssertEqual(try count(destination, "SELECT count(*) FROM log_readers_pruned WHERE principal = ?", [T.archivist]), 1)
+        XCTAssertFalse(try Findings.collect(destination, window: .all).findings.contains { $0.principal == T.archivist })
+    }
+
     /// Day 5 with each kind once, then a run with nothing new.
     func busyIndex() throws -> (TempDir, FindingsTree, FindingsTree.Busy, IndexDatabase, String) {
         let dir = try TempDir()
