@@ -6,6 +6,7 @@ import GRDBSQLite
 package enum DatabaseOpenError: Error, Equatable, CustomStringConvertible {
     /// No file at `path`.
     case noIndex(path: String)
+    case emptyFile(path: String)
     /// The file at `path` could not be created; `errno` says why.
     case cannotCreate(path: String, errno: Int32)
     /// The file at `path` does not start with SQLite's header.
@@ -28,6 +29,8 @@ package enum DatabaseOpenError: Error, Equatable, CustomStringConvertible {
         switch self {
         case let .noIndex(path):
             return "no index at \(path): run 'kmsindex ingest' first, or give --db"
+        case let .emptyFile(path):
+            return "\(path) is an empty file, not an index: run 'kmsindex ingest' into it first, or give --db"
         case let .cannotCreate(path, code):
             return "cannot create \(path): \(String(cString: strerror(code)))"
         case let .notSQLite(path):
@@ -193,6 +196,9 @@ package final class IndexDatabase: Sendable {
             throw DatabaseOpenError.noIndex(path: path)
         }
         if status.st_mode & S_IFMT == S_IFDIR { throw DatabaseOpenError.isFolder(path: path) }
+        // SQLite takes an empty file for an empty database: a query would make it an index
+        // (a truncated or mistyped --db answered "nothing found").
+        if status.st_size == 0 { throw DatabaseOpenError.emptyFile(path: path) }
         try checkFileHeader(path: path)
         let queue: DatabaseQueue
         let pending: Bool

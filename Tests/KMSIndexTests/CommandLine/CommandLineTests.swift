@@ -74,6 +74,14 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(refused.status, 2)
         XCTAssertTrue(refused.stderr.contains("is not a SQLite database"), refused.stderr)
         XCTAssertEqual(try String(contentsOfFile: notDB, encoding: .utf8), "my notes")
+        // An empty file: no index, for a query and for findings alike; left empty.
+        let empty = try dir.write("empty.sqlite", Data())
+        for command in [["stats"], ["findings"], ["who-read", "x.json.gz"]] {
+            let emptyRefused = try run([command[0], "--db", empty] + command.dropFirst())
+            XCTAssertEqual(emptyRefused.status, 2, "\(command)")
+            XCTAssertTrue(emptyRefused.stderr.contains("is an empty file, not an index"), emptyRefused.stderr)
+        }
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: empty)).count, 0)
         // Refused by a command that writes too, with no lock file left beside it (a log file
         // given as --db would leave one in the log tree).
         let logGiven = try dir.write("tree/" + logPath(), gzip(logFile([kmsRecord(eventID: "given")])))
