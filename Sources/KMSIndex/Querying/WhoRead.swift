@@ -408,16 +408,14 @@ package struct WhoRead {
     }
 
     /// True when the index holds the bucket's own row: an event's encryption context named the
-    /// bucket, not an object in it. A bucket's row has neither folder nor key hash, so the
-    /// index of both finds it among a few.
+    /// bucket, not an object in it.
     func bucketIsSeenWhole(_ bucket: String?) throws -> Bool {
         guard let bucket else { return false }
         return try Bool.fetchOne(
             db,
             sql: """
                 SELECT EXISTS (SELECT 1 FROM s3_object_rows o
-                               WHERE o.folder_id IS NULL AND o.key_hash IS NULL AND o.kind = 'bucket'
-                                 AND o.bucket_id IN (SELECT id FROM s3_buckets WHERE name = ?))
+                               WHERE \(S3ObjectSQL.isBucketRow) AND o.bucket_id IN (SELECT id FROM s3_buckets WHERE name = ?))
                 """, arguments: [bucket]) == true
     }
 

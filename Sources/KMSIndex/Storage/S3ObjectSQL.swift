@@ -5,6 +5,9 @@ enum S3ObjectSQL {
     /// The ARN of `s3_objects o LEFT JOIN s3_buckets b`: bucket ARN / key, the bucket ARN, or
     /// the unparsed ARN kept whole in `key`.
     static let arn = "coalesce(b.arn || '/' || o.key, b.arn, o.key)"
+    /// `s3_object_rows o` is a bucket's own row (a context that named the bucket: S3 Bucket
+    /// Keys). Such a row has neither folder nor key hash: the index of both finds it among a few.
+    static let isBucketRow = "o.folder_id IS NULL AND o.key_hash IS NULL AND o.kind = 'bucket'"
     /// `o.key` equals a key, through the index of locations by folder (migration 029): the key's
     /// folder row, then (folder_id, key_hash) in it, or among the locations kept whole; bind
     /// `key(_:)`.

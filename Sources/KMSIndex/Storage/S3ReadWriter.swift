@@ -84,7 +84,7 @@ final class S3ReadStaging {
     static let bucketsThatCount = """
         SELECT b.name FROM s3_buckets b WHERE EXISTS (
             SELECT 1 FROM s3_object_rows o
-            WHERE o.folder_id IS NULL AND o.key_hash IS NULL AND o.bucket_id = b.id AND o.kind = 'bucket'
+            WHERE \(S3ObjectSQL.isBucketRow) AND o.bucket_id = b.id
               AND EXISTS (SELECT 1 FROM events e WHERE e.object_id = o.id))
         UNION
         SELECT b.name FROM s3_buckets b WHERE b.id IN (SELECT bucket_id FROM log_buckets)

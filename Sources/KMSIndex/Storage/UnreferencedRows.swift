@@ -21,28 +21,31 @@ enum UnreferencedRows {
     /// deleted. What is noted is kept in a table of the connection until `remove`; a rollback
     /// takes back both the notes and the deletion.
     static func note(_ db: Database, events ids: String, arguments: StatementArguments = []) throws {
-        try createTable(db)
-        for (kind, column) in [
-            ("key", "key_id"), ("key", "source_key_id"), ("trail", "trail_id"), ("object", "object_id"), ("principal", "principal_id"),
-        ] {
-            try db.execute(
-                sql: """
-                    INSERT OR IGNORE INTO temp.unreferenced (kind, id)
-                    SELECT '\(kind)', e.\(column) FROM events e WHERE e.id IN (\(ids)) AND e.\(column) IS NOT NULL
-                    """, arguments: arguments)
-        }
+        try note(
+            db, rowsOf: "events", ids: ids, arguments: arguments,
+            columns: [
+                ("key", "key_id"), ("key", "source_key_id"), ("trail", "trail_id"), ("object", "object_id"),
+                ("principal", "principal_id"),
+            ])
     }
 
     /// Notes the objects and principals that the S3 reads `ids` (SQL: a query of `s3_reads`
     /// ids) name, before they are deleted.
     static func noteS3Reads(_ db: Database, ids: String) throws {
+        try note(db, rowsOf: "s3_reads", ids: ids, columns: [("object", "object_id"), ("principal", "principal_id")])
+    }
+
+    /// Notes the rows of each kind that `columns` of the rows `ids` of `table` name.
+    private static func note(
+        _ db: Database, rowsOf table: String, ids: String, arguments: StatementArguments = [], columns: [(kind: String, column: String)]
+    ) throws {
         try createTable(db)
-        for (kind, column) in [("object", "object_id"), ("principal", "principal_id")] {
+        for (kind, column) in columns {
             try db.execute(
                 sql: """
                     INSERT OR IGNORE INTO temp.unreferenced (kind, id)
-                    SELECT '\(kind)', r.\(column) FROM s3_reads r WHERE r.id IN (\(ids)) AND r.\(column) IS NOT NULL
-                    """)
+                    SELECT '\(kind)', t.\(column) FROM \(table) t WHERE t.id IN (\(ids)) AND t.\(column) IS NOT NULL
+                    """, arguments: arguments)
         }
     }
 
