@@ -287,13 +287,18 @@ package enum EventNormalizer {
             // through a table, so that a context of many pairs costs no search per pair.
             var position: [[UInt8]: Int] = [:]
             for member in members {
-                if scope == .request && member.name == contextS3 && member.isString {
+                let name = Array(member.name.utf8)
+                if let earlier = position.removeValue(forKey: name) { other[earlier] = nil }
+                let request = scope == .request
+                if request && member.name == contextS3 { s3ARN = nil }
+                if request && member.name == contextTrail { trailARN = nil }
+                // An empty or non-text value names no object and no trail: it is kept as a pair.
+                let names = request && member.isString && !member.value.isEmpty
+                if names && member.name == contextS3 {
                     s3ARN = member.value
-                } else if scope == .request && member.name == contextTrail && member.isString {
+                } else if names && member.name == contextTrail {
                     trailARN = member.value
                 } else {
-                    let name = Array(member.name.utf8)
-                    if let earlier = position[name] { other[earlier] = nil }
                     position[name] = other.count
                     other.append(ContextPair(scope: scope, name: member.name, value: member.value))
                 }

@@ -279,6 +279,40 @@ final class IngestTests: XCTestCase {
             ])
     }
 
+    func testAnEmptyTrailOrS3ARNNamesNothingAndIsKeptAsAPair() throws {
+        let dir = try TempDir()
+        try dir.write(
+            logPath(),
+            gzip(
+                logFile([
+                    kmsRecord(
+                        eventID: "empty",
+                        requestParameters: #"{"encryptionContext":{"aws:cloudtrail:arn":"","aws:s3:arn":""}}"#),
+                    // A name repeated: the last counts, whether it names a location or not.
+                    kmsRecord(
+                        eventID: "last",
+                        requestParameters: #"{"encryptionContext":{"aws:s3:arn":"","aws:s3:arn":"arn:aws:s3:::b/k"}}"#),
+                    kmsRecord(
+                        eventID: "undone",
+                        requestParameters: #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::b/j","aws:s3:arn":""}}"#),
+                ])))
+        let index = try makeIndex(dir)
+        try ingest(index, [dir.path])
+        XCTAssertEqual(try count(index, "SELECT count(*) FROM trails"), 0)
+        XCTAssertEqual(try count(index, "SELECT count(*) FROM s3_objects"), 1)
+        let pairs = try index.queue.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT e.event_id, c.name, c.value FROM encryption_context c JOIN kms_events e ON e.id = c.event_row
+                    ORDER BY e.event_id, c.name
+                    """
+            ).map { "\($0["event_id"] as String) \($0["name"] as String)=\($0["value"] as String)" }
+        }
+        XCTAssertEqual(
+            pairs, ["empty aws:cloudtrail:arn=", "empty aws:s3:arn=", "last aws:s3:arn=arn:aws:s3:::b/k", "undone aws:s3:arn="])
+    }
+
     func testMalformedKMSRecordIsCountedAndTheRestOfTheFileKept() throws {
         let dir = try TempDir()
         let path = try dir.write(
