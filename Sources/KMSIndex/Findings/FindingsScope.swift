@@ -86,15 +86,17 @@ struct FindingsScope {
     /// The UTC day of a time in milliseconds.
     static func day(_ ms: Int64) -> Int { Int(ms >= 0 ? ms / dayMs : -((-ms + dayMs - 1) / dayMs)) }
 
-    /// Who a finding names: the role for every session of an assumed role, else the caller's
-    /// ARN, else the Identity Center user (`IdentityCenterUser: USER-ID`), else the account of
-    /// the key owner's copy of a cross-account call (`AWSAccount: 444455556666`, once for all
-    /// its sessions, as a role is: who-read adds the principalId, which changes with every
-    /// session), else what userIdentity has.
-    static let principalSQL = """
-        coalesce(nullif(p.role_arn, ''), nullif(p.arn, ''), coalesce(p.type, 'unknown') || ': ' || p.on_behalf_of_user_id,
-                 CASE WHEN p.type = 'AWSAccount' THEN 'AWSAccount: ' || p.account_id END, p.invoked_by, p.principal_id, p.type)
-        """
+    /// Who a finding names: the role for every session of an assumed role, else the caller as
+    /// who-read, `key` and `denied` phrase it (`principalPhrase`: what `reads --principal`
+    /// takes), but the key owner's copy of a cross-account call, named by its account alone
+    /// (`AWSAccount: 444455556666`, once for all its sessions, as a role is: who-read adds the
+    /// principalId, which changes with every session). Never NULL: an event with no caller is
+    /// `unknown`, a reader like any other.
+    static let principalSQL = "coalesce(nullif(p.role_arn, ''), \(principalPhrase(withPrincipalID: false) { "p.\($0)" }))"
+
+    /// The phrase of events with no caller, which `PrincipalIDLookup` gives the id 0 (the
+    /// summaries' id for none).
+    static let noCaller = "unknown"
 
     /// How `principalSQL` begins the name of the key or bucket owner's copies of another
     /// account's calls.
@@ -138,7 +140,8 @@ final class PrincipalIDLookup {
             }
             unnamed = all
         }
-        return unnamed?[Array(principal.utf8)] ?? []
+        // An event with no caller is `unknown` too: 0 stands for it, as in the summaries.
+        return (unnamed?[Array(principal.utf8)] ?? []) + (principal == FindingsScope.noCaller ? [0] : [])
     }
 }
 

@@ -51,8 +51,8 @@ enum LogReadSource: CaseIterable {
     /// The alias of the source's rows in its SQL.
     var row: String { self == .kmsDecrypt ? "e" : "r" }
 
-    /// `FROM … WHERE …` of the window's reads of log files whose caller has a name
-    /// (`FindingsScope.principalSQL`, as `p`), with its arguments: less the key or bucket owner's
+    /// `FROM … WHERE …` of the window's reads of log files, their callers as `p`
+    /// (`FindingsScope.principalSQL` names them), with its arguments: less the key or bucket owner's
     /// copies of reads whose caller's copy is in the window, or (`ownerCopies`) those only.
     func from(_ scope: FindingsScope, ownerCopies: Bool = false) -> (sql: String, arguments: [(any DatabaseValueConvertible)?]) {
         // Both sides are never NULL here (the callers' copies have an id and an object), so
@@ -64,7 +64,6 @@ enum LogReadSource: CaseIterable {
                 """
                 FROM events e LEFT JOIN principals p ON p.id = e.principal_id
                 WHERE \(scope.condition) AND e.event_name_sid = ? AND e.trail_id IS NOT NULL
-                  AND \(FindingsScope.principalSQL) IS NOT NULL
                   AND \(kept)(p.type IS 'AWSAccount' AND e.shared_event_uid IS NOT NULL
                        AND (e.shared_event_uid, coalesce(e.object_id, 0)) IN (\(Self.callerCopies(scope))))
                 """, scope.arguments + [scope.decrypt] + scope.arguments + [scope.decrypt]
@@ -73,7 +72,7 @@ enum LogReadSource: CaseIterable {
             return (
                 """
                 FROM s3_reads r JOIN s3_objects o ON o.id = r.object_id LEFT JOIN principals p ON p.id = r.principal_id
-                WHERE \(scope.s3Condition) AND \(Self.logFileSQL) AND \(FindingsScope.principalSQL) IS NOT NULL
+                WHERE \(scope.s3Condition) AND \(Self.logFileSQL)
                   AND \(kept)(p.type IS 'AWSAccount' AND r.shared_event_uid IS NOT NULL
                        AND (r.shared_event_uid, r.object_id) IN (\(Self.callersS3Copies(scope))))
                 """, scope.s3Arguments + scope.s3Arguments
@@ -180,7 +179,8 @@ enum LogReadSource: CaseIterable {
     /// is `logKeyIDs`, read once for all principals: read again for each, it was a pass over
     /// `activity_totals` per principal (quadratic when both are many).
     func readsEver(_ db: Database, principal: String, decrypt: Int64, principals: PrincipalIDLookup, logKeys: String) throws -> Int {
-        guard let list = Self.sqlList(try principals.ids(principal)) else { return 0 }
+        let ids = try principals.ids(principal)
+        guard let list = Self.sqlList(ids) else { return 0 }
         switch self {
         case .kmsDecrypt:
             // `callers` is keyed by key then caller: the keys that protect logs are few, so each
@@ -198,7 +198,8 @@ enum LogReadSource: CaseIterable {
                 db,
                 sql: """
                     SELECT count(*) FROM s3_reads r JOIN s3_objects o ON o.id = r.object_id
-                    WHERE r.principal_id IN (\(list)) AND r.error_code_sid IS NULL AND \(Self.logFileSQL)
+                    WHERE (r.principal_id IN (\(list))\(ids.contains(0) ? " OR r.principal_id IS NULL" : ""))
+                      AND r.error_code_sid IS NULL AND \(Self.logFileSQL)
                     """) ?? 0
         }
     }
@@ -302,12 +303,11 @@ enum LogReadFindings {
                 INSERT OR IGNORE INTO log_readers_pruned (principal)
                 SELECT \(FindingsScope.principalSQL) FROM events e LEFT JOIN principals p ON p.id = e.principal_id
                 WHERE e.event_time < :cutoff AND e.event_name_sid = (SELECT id FROM strings WHERE text = 'Decrypt')
-                  AND e.trail_id IS NOT NULL AND e.error_code_sid IS NULL AND \(FindingsScope.principalSQL) IS NOT NULL
+                  AND e.trail_id IS NOT NULL AND e.error_code_sid IS NULL
                 UNION
                 SELECT \(FindingsScope.principalSQL)
                 FROM s3_reads r JOIN s3_objects o ON o.id = r.object_id LEFT JOIN principals p ON p.id = r.principal_id
                 WHERE r.event_time < :cutoff AND r.error_code_sid IS NULL AND \(LogReadSource.logFileSQL)
-                  AND \(FindingsScope.principalSQL) IS NOT NULL
                 """, arguments: ["cutoff": cutoff])
     }
 

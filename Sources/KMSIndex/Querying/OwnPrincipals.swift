@@ -47,11 +47,12 @@ package enum OwnPrincipals {
 
     /// SQL true when the principal id `column` is one of the own principals: its ARN is stored,
     /// or, for an assumed role, its role's ARN. Uncorrelated, so SQLite computes the set once,
-    /// through the indexes of principals' ARNs and roles (`PrincipalRows`).
+    /// through the indexes of principals' ARNs and roles (`PrincipalRows`). False, not NULL,
+    /// for an event with no caller (so that `NOT` keeps it).
     package static func matches(_ column: String) -> String {
         """
-        (\(column) IN (\(PrincipalRows.ids(withARN: "o.arn", source: "own_principals o"))
-                       UNION ALL \(PrincipalRows.ids(withRoleARN: "o.arn", source: "own_principals o"))))
+        coalesce(\(column) IN (\(PrincipalRows.ids(withARN: "o.arn", source: "own_principals o"))
+                       UNION ALL \(PrincipalRows.ids(withRoleARN: "o.arn", source: "own_principals o"))), 0)
         """
     }
 

@@ -23,18 +23,20 @@ package struct PrincipalReads {
                 sql: """
                     SELECT p.id FROM principals p
                     WHERE (p.arn IS NULL OR p.arn = '') AND coalesce(p.type, 'unknown') = :type
-                      AND (\(principalSQL) = :q OR (p.type = 'AWSAccount' AND 'AWSAccount: ' || p.account_id = :q))
+                      AND (\(principalSQL) = :q OR coalesce(p.type, 'unknown') || ': ' || p.account_id = :q)
                     ORDER BY p.id
                     """, arguments: ["type": type, "q": query])
         }
-        // Names, access key ids and services hold no ':' (IAM's own rules): an ARN can only be a
-        // principal's or a role's ARN, and both are indexed.
+        // IAM's names, access key ids and services hold no ':': such a query is a principal's or
+        // a role's ARN, both indexed. Names IAM does not make may (a web identity user
+        // `us-east-1:…`, a SAML user `urn:…`): those are looked for as names when no ARN matches.
         if query.contains(":") {
-            return try Int64.fetchAll(
+            let byARN = try Int64.fetchAll(
                 db,
                 sql: """
                     SELECT id FROM (\(PrincipalRows.ids(withARN: ":p")) UNION \(PrincipalRows.ids(withRoleARN: ":p"))) ORDER BY id
                     """, arguments: ["p": query])
+            if !byARN.isEmpty || query.hasPrefix("arn:") { return byARN }
         }
         // Only a row that keeps its ARN can have one without ':' (a derived ARN starts with
         // "arn:"); roles are few, and read by their own table.

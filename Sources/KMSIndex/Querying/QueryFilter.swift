@@ -101,17 +101,23 @@ struct SQLConditions {
 /// (`AWSAccount: 111122223333`). An `AWSAccount` (the key owner's copy of another account's
 /// call) is named by its account and principalId, `AWSAccount: 444455556666 (AROAEXAMPLE:s1)`,
 /// even when a service made the call for it: the principalId is all that tells its callers apart.
-/// An empty ARN (`"arn":""`, seen in the wild) is no ARN.
+/// Other callers with no ARN (SAML and web identity users, `Unknown`, `Directory`) by their
+/// user name, else their principalId, else their account: `SAMLUser: jdoe`. An empty ARN
+/// (`"arn":""`, seen in the wild) is no ARN; an event with no caller is `unknown`.
 let principalSQL = principalPhrase { "p.\($0)" }
 
 /// `principalSQL` over the columns `column` names (see `PrincipalRows.column(_:of:)`).
-func principalPhrase(_ column: (String) -> String) -> String {
+/// `withPrincipalID` false names an `AWSAccount` by its account alone (findings: every
+/// caller of another account as one).
+func principalPhrase(withPrincipalID: Bool = true, _ column: (String) -> String) -> String {
     let type = column("type")
+    let principalID = withPrincipalID ? " || coalesce(' (' || \(column("principal_id")) || ')', '')" : ""
     return """
         coalesce(nullif(\(column("arn")), ''), coalesce(\(type), 'unknown') || ': ' || \(column("on_behalf_of_user_id")),
-                 CASE WHEN \(type) = 'AWSAccount' THEN 'AWSAccount: ' || \(column("account_id"))
-                                                         || coalesce(' (' || \(column("principal_id")) || ')', '') END,
+                 CASE WHEN \(type) = 'AWSAccount' THEN 'AWSAccount: ' || \(column("account_id"))\(principalID) END,
                  coalesce(\(type), 'unknown') || ': ' || \(column("invoked_by")),
+                 coalesce(\(type), 'unknown') || ': ' || \(column("user_name")),
+                 coalesce(\(type), 'unknown') || ': ' || \(column("principal_id")),
                  coalesce(\(type), 'unknown') || ': ' || \(column("account_id")), \(type), 'unknown')
         """
 }

@@ -18,6 +18,8 @@ package struct EventRow: Sendable, Equatable {
     /// account's call is an `AWSAccount`). Not an output column: `principal_type` and the
     /// phrase say it.
     package var principalAccountID: String?
+    /// `userIdentity.userName`: what names a SAML or web identity user, or an `Unknown` caller.
+    package var userName: String?
     /// `userIdentity.principalId`: what tells apart the callers of another account the key
     /// owner's copies name (`AROAEXAMPLE:session`). Not an output column either, and not
     /// compared: the phrase shows it.
@@ -89,7 +91,8 @@ package struct EventRow: Sendable, Equatable {
     /// The caller in one phrase: the role and session for an assumed role, else the ARN,
     /// else the Identity Center user, else the account and principalId of an `AWSAccount`
     /// (`AWSAccount: 444455556666 (AROAEXAMPLE:s1)`, as a session follows its role), else the
-    /// service that called, else the type and account (as `key` and `denied` phrase a caller).
+    /// service that called, else the user name, the principalId or the account (as `key` and
+    /// `denied` phrase a caller, `principalSQL`).
     package var principalDescription: String {
         // An empty ARN (seen in the wild) is no ARN, as in `principalSQL`.
         if let roleARN, !roleARN.isEmpty, let sessionName { return "\(roleARN) (session \(sessionName))" }
@@ -99,6 +102,8 @@ package struct EventRow: Sendable, Equatable {
             return "AWSAccount: \(principalAccountID)" + (principalID.map { " (\($0))" } ?? "")
         }
         if let invokedBy { return "\(principalType ?? "unknown"): \(invokedBy)" }
+        if let userName { return "\(principalType ?? "unknown"): \(userName)" }
+        if let principalID { return "\(principalType ?? "unknown"): \(principalID)" }
         if let principalAccountID { return "\(principalType ?? "unknown"): \(principalAccountID)" }
         return principalType ?? "unknown"
     }
@@ -114,7 +119,7 @@ package struct EventRow: Sendable, Equatable {
     /// A row of stored columns in this order: time (ms), operation, uid, principal type, ARN,
     /// role ARN, session name, invoked by, error code, error message, source address, user
     /// agent, key ARN, region, own read, Identity Center user id, identity store ARN, account
-    /// and principalId (who-read's KMS query and the S3 reads' share it).
+    /// and principalId, user name (who-read's KMS query and the S3 reads' share it).
     static func stored(_ row: Row) -> EventRow {
         var event = EventRow(eventTime: StoredTime.text(row[0]), eventName: row.text(1) ?? "", eventID: EventUID.text(row[2]))
         event.principalType = row.text(3)
@@ -133,18 +138,19 @@ package struct EventRow: Sendable, Equatable {
         event.identityStoreARN = row.text(16)
         event.principalAccountID = row.text(17)
         event.principalID = row.text(18)
+        event.userName = row.text(19)
         event.eventTimeMs = row[0]
         return event
     }
 
     /// The columns `stored` reads, in its order, from the tables `storedTables` joins, then the
-    /// event's id (19: its eventID is left to `EventUIDLookup`) and its sharedEventID (20).
+    /// event's id (20: its eventID is left to `EventUIDLookup`) and its sharedEventID (21).
     static let storedColumns = """
         e.event_time, n.text AS event_name, NULL, p.type, p.arn, p.role_arn, p.session_name,
         p.invoked_by, c.text AS error_code, e.error_message,
         coalesce((SELECT text FROM strings WHERE id = e.source_sid), e.source_ip) AS source_ip, a.text AS user_agent,
         k.arn AS key_arn, r.text AS region, \(OwnPrincipals.matches("e.principal_id")) AS own_read,
-        p.on_behalf_of_user_id, p.identity_store_arn, p.account_id, p.principal_id, e.id, e.shared_event_uid
+        p.on_behalf_of_user_id, p.identity_store_arn, p.account_id, p.principal_id, p.user_name, e.id, e.shared_event_uid
         """
 
     /// `events e` and what `storedColumns` names.
@@ -161,7 +167,7 @@ package struct EventRow: Sendable, Equatable {
     static let selectColumns = """
         event_time, event_name, event_id, principal_type, principal_arn, role_arn, session_name,
         invoked_by, error_code, error_message, source_ip, user_agent, key_arn, aws_region, object_arn,
-        on_behalf_of_user_id, identity_store_arn, principal_account_id
+        on_behalf_of_user_id, identity_store_arn, principal_account_id, user_name
         """
 
     init(row: Row) {
@@ -176,6 +182,7 @@ package struct EventRow: Sendable, Equatable {
         onBehalfOfUserID = row["on_behalf_of_user_id"]
         identityStoreARN = row["identity_store_arn"]
         principalAccountID = row["principal_account_id"]
+        userName = row["user_name"]
         errorCode = row["error_code"]
         errorMessage = row["error_message"]
         sourceIP = row["source_ip"]
@@ -193,7 +200,7 @@ package struct EventRow: Sendable, Equatable {
         "event_time", "event_name", "event_id", "principal_arn", "principal_type", "role_arn",
         "session_name", "invoked_by", "error_code", "error_message", "source_ip", "user_agent",
         "key_arn", "region", "object_arn", "source", "bytes", "own_read", "read_id", "on_behalf_of_user_id",
-        "identity_store_arn",
+        "identity_store_arn", "principal", "user_name",
     ]
 
     /// The values of `columnNames`, in order.
@@ -203,6 +210,7 @@ package struct EventRow: Sendable, Equatable {
             errorCode, errorMessage, sourceIP, userAgent, keyARN, region, objectARN, source,
         ].map(Cell.init)
             + [bytes.map(Cell.integer) ?? .null, .boolean(ownRead), Cell(readID), Cell(onBehalfOfUserID), Cell(identityStoreARN)]
+            + [Cell(principalDescription), Cell(userName)]
     }
 }
 
@@ -346,8 +354,8 @@ package struct WhoRead {
         var order = MillisecondIDOrder(lookup: try EventUIDLookup(db))
         while let row = try rows.next() {
             var event = EventRow.stored(row)
-            event.eventRow = row[19]
-            let shared: DatabaseValue = row[20]
+            event.eventRow = row[20]
+            let shared: DatabaseValue = row[21]
             if !shared.isNull { event.sharedEventID = EventUID.text(shared) }
             event.objectARN = object.arn
             try order.add(event, hand)

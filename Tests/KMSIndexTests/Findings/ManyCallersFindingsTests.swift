@@ -47,7 +47,7 @@ final class ManyCallersFindingsTests: XCTestCase {
         var expected: [String: String] = [:]
         for i in 0..<n where i % 5 != 0 {
             expected["IdentityCenterUser: user-\(i)"] = "idc-\(i)"
-            expected["svc\(i).amazonaws.com"] = "svc-\(i)"
+            expected["AWSService: svc\(i).amazonaws.com"] = "svc-\(i)"
             expected["arn:aws:iam::111122223333:user/u\(i)"] = "usr-\(i)"
         }
         XCTAssertEqual(readers.count, expected.count)

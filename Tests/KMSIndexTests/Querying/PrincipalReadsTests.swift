@@ -26,7 +26,7 @@ final class PrincipalReadsTests: XCTestCase {
     }
 
     /// `"arn":""` (seen in the wild, with type Unknown) is no ARN: such callers are named by what
-    /// else they have, and two of them are not one blank principal.
+    /// else they have (their user name), and two of them are not one blank principal.
     func testAnEmptyARNIsNoARN() throws {
         func unknown(_ user: String, _ account: String) -> String {
             #"{"type":"Unknown","arn":"","accountId":"\#(account)","userName":"\#(user)"}"#
@@ -49,13 +49,14 @@ final class PrincipalReadsTests: XCTestCase {
             ])
         try index.queue.read { db in
             let reads = try PrincipalReads(db).reads(principal: "carol", filter: QueryFilter())
-            XCTAssertEqual(reads.map(\.principalDescription), ["Unknown: 111122223333", "Unknown: 111122223333"])
+            XCTAssertEqual(reads.map(\.principalDescription), ["Unknown: carol", "Unknown: carol"])
             guard case let .report(_, report) = try KeyReport(db).answer(Q.key1, filter: QueryFilter()) else { return XCTFail() }
             XCTAssertEqual(
-                rows(report["principals"]).map { [$0[0], $0[2]] }, [["Unknown: 111122223333", "2"], ["Unknown: 444455556666", "1"]])
+                rows(report["principals"]).map { [$0[0], $0[2]] }, [["Unknown: carol", "2"], ["Unknown: dave", "1"]])
             XCTAssertEqual(
-                try Denied.table(db, filter: QueryFilter()).rows.map { $0[0] }, ["Unknown: 111122223333", "Unknown: 444455556666"])
-            // `reads` by the phrase, as who-read and key name them.
+                try Denied.table(db, filter: QueryFilter()).rows.map { $0[0] }, ["Unknown: carol", "Unknown: dave"])
+            // `reads` by the phrase, as who-read and key name them, or by the type and account.
+            XCTAssertEqual(try PrincipalReads(db).reads(principal: "Unknown: dave", filter: QueryFilter()).map(\.eventID), ["d1"])
             XCTAssertEqual(try PrincipalReads(db).reads(principal: "Unknown: 444455556666", filter: QueryFilter()).map(\.eventID), ["d1"])
             // Findings name neither blank.
             let findings = try LogReadFindings.find(db, try FindingsScope(db, window: .all))
@@ -260,7 +261,7 @@ final class PrincipalReadsTests: XCTestCase {
                     """
             ).map { row in
                 var event = EventRow.stored(row)
-                event.eventRow = row[19]
+                event.eventRow = row[20]
                 event.objectARN = row[row.count - 1]
                 return try withEventID(db, event)
             }

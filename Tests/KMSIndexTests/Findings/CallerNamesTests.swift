@@ -1,0 +1,112 @@
+import Foundation
+import XCTest
+
+@testable import KMSIndex
+
+/// Callers without an ARN (no userIdentity at all, `Unknown`, SAML and web identity users) are
+/// readers like any other: findings raise them, each by the name who-read, `key` and `denied`
+/// give it, and `reads --principal` takes that name.
+final class CallerNamesTests: XCTestCase {
+    static func unknown(_ user: String) -> String {
+        #"{"type":"Unknown","accountId":"111122223333","principalId":"111122223333","userName":"\#(user)"}"#
+    }
+
+    static let saml =
+        #"{"type":"SAMLUser","principalId":"SampleUkh1i4+ExamplexL/jEvs=:urn:oid:0.9.2342","userName":"urn:oid:0.9.2342","identityProvider":"bdGOnTesti4+ExamplexL/jEvs="}"#
+
+    func testReadersWithoutAnARNAreFoundAndNamedAsEveryCommandNamesThem() throws {
+        let dir = try TempDir()
+        let records = [
+            // No userIdentity, `{}` and null: the caller is unknown, a reader all the same.
+            queryRecord("n1", "Decrypt", "2024-03-01T10:00:00Z", identity: "null", requestParameters: Q.context(object: Q.log1)),
+            queryRecord(
+                "n2", "Decrypt", "2024-03-01T10:01:00Z", identity: "{}", requestParameters: Q.context(object: Q.log1),
+                error: ("AccessDenied", "denied")),
+            queryRecord(
+                "b1", "Decrypt", "2024-03-01T11:00:00Z", identity: Self.unknown("bob"), requestParameters: Q.context(object: Q.log1)),
+            queryRecord("s1", "Decrypt", "2024-03-01T12:00:00Z", identity: Self.saml, requestParameters: Q.context(object: Q.log1)),
+            // The next day: carol is new; the unknown caller and bob read before.
+            queryRecord(
+                "c1", "Decrypt", "2024-03-02T10:00:00Z", identity: Self.unknown("carol"), requestParameters: Q.context(object: Q.log2)),
+            queryRecord("n3", "Decrypt", "2024-03-02T10:01:00Z", requestParameters: Q.context(object: Q.log2), key: Q.key1)
+                .replacingOccurrences(of: #""userIdentity":\#(Q.aliceIdentity)"#, with: #""x":1"#),
+            queryRecord(
+                "b2", "Decrypt", "2024-03-02T11:00:00Z", identity: Self.unknown("bob"), requestParameters: Q.context(object: Q.log2)),
+        ]
+        XCTAssertFalse(records[5].contains("userIdentity"))
+        let index = try makeIndex(dir)
+        try ingest(index, [try dir.write(logPath(), gzip(logFile(records)))])
+
+        let all = try Findings.collect(index, window: .all).findings
+        XCTAssertEqual(
+            Set(all.filter { $0.kind == .newLogReader }.compactMap(\.principal)),
+            ["unknown", "Unknown: bob", "Unknown: carol", "SAMLUser: urn:oid:0.9.2342"])
+        XCTAssertEqual(all.filter { $0.kind == .logReadDenied }.compactMap(\.principal), ["unknown"])
+
+        let since = try XCTUnwrap(StoredTime.milliseconds("2024-03-02T00:00:00Z"))
+        let day2 = try Findings.collect(index, window: .since(since)).findings.filter { $0.kind == .newLogReader }
+        XCTAssertEqual(day2.compactMap(\.principal), ["Unknown: carol"])
+        XCTAssertEqual(day2.first?.eventIDs, ["c1"])
+
+        try index.queue.read { db in
+            // The names findings give are those `reads --principal` takes, and who-read shows.
+            for (name, reads) in [("Unknown: bob", ["b1", "b2"]), ("Unknown: carol", ["c1"]), ("SAMLUser: urn:oid:0.9.2342", ["s1"])] {
+                let found = try PrincipalReads(db).reads(principal: name, filter: QueryFilter())
+                XCTAssertEqual(found.map(\.eventID), reads, name)
+                XCTAssertEqual(Set(found.map(\.principalDescription)), [name])
+            }
+            // A user name with ':' is a name, not an ARN.
+            XCTAssertEqual(try PrincipalReads(db).reads(principal: "urn:oid:0.9.2342", filter: QueryFilter()).map(\.eventID), ["s1"])
+            XCTAssertEqual(try PrincipalReads(db).reads(principal: "arn:aws:iam::111122223333:user/nobody", filter: QueryFilter()), [])
+            guard case let .object(_, reads, _, _) = try WhoRead(db).answer(Q.log1) else { return XCTFail() }
+            let names = reads.map(\.principalDescription)
+            XCTAssertEqual(names, ["unknown", "unknown", "Unknown: bob", "SAMLUser: urn:oid:0.9.2342"])
+            // Machine-readable output carries the name, and the user name.
+            let columns = EventRow.columnNames
+            let saml = try XCTUnwrap(reads.last)
+            XCTAssertEqual(saml.cells[columns.firstIndex(of: "principal")!], Cell("SAMLUser: urn:oid:0.9.2342"))
+            XCTAssertEqual(saml.cells[columns.firstIndex(of: "user_name")!], Cell("urn:oid:0.9.2342"))
+        }
+    }
+
+    /// Schema 41 renames the callers without an ARN that silence rules and prune's notes name,
+    /// as findings named them before, to the names findings give them now.
+    func testMigration041RenamesSilencedAndPrunedReaders() throws {
+        let dir = try TempDir()
+        let service = #"{"type":"AWSService","invokedBy":"lambda.amazonaws.com"}"#
+        let records = [
+            queryRecord("l1", "Decrypt", "2024-03-01T10:00:00Z", identity: service, requestParameters: Q.context(object: Q.log1)),
+            queryRecord("s1", "Decrypt", "2024-03-01T11:00:00Z", identity: Self.saml, requestParameters: Q.context(object: Q.log1)),
+            queryRecord(
+                "b1", "Decrypt", "2024-03-01T12:00:00Z", identity: Self.unknown("bob"), requestParameters: Q.context(object: Q.log1)),
+            queryRecord(
+                "c1", "Decrypt", "2024-03-01T13:00:00Z", identity: Self.unknown("carol"), requestParameters: Q.context(object: Q.log1)),
+            queryRecord("a1", "Decrypt", "2024-03-01T14:00:00Z", requestParameters: Q.context(object: Q.log1)),
+        ]
+        let index = try makeIndex(dir)
+        try ingest(index, [try dir.write(logPath(), gzip(logFile(records)))])
+        let migration = try XCTUnwrap(IndexDatabase.migrations.first { $0.identifier.hasPrefix("041") })
+        let alice = "arn:aws:iam::111122223333:user/alice"
+        try index.queue.write { db in
+            // As schema 40's findings named them: the service bare, the SAML user by its
+            // principalId, both Unknown users by their principalId (the account).
+            for principal in ["lambda.amazonaws.com", "SampleUkh1i4+ExamplexL/jEvs=:urn:oid:0.9.2342", "111122223333", alice, ""] {
+                try db.execute(
+                    sql: "INSERT INTO findings_silenced (kind, principal, subject, added_at) VALUES ('new-log-reader', ?, 's', 't')",
+                    arguments: [principal])
+            }
+            for principal in ["lambda.amazonaws.com", "111122223333", alice] {
+                try db.execute(sql: "INSERT INTO log_readers_pruned (principal) VALUES (?)", arguments: [principal])
+            }
+            try db.execute(sql: migration.sql)
+        }
+        let silenced = try index.queue.read { db in try String.fetchAll(db, sql: "SELECT principal FROM findings_silenced ORDER BY 1") }
+        XCTAssertEqual(
+            silenced, ["", "AWSService: lambda.amazonaws.com", "SAMLUser: urn:oid:0.9.2342", "Unknown: bob", "Unknown: carol", alice])
+        let pruned = try index.queue.read { db in try String.fetchAll(db, sql: "SELECT principal FROM log_readers_pruned ORDER BY 1") }
+        XCTAssertEqual(pruned, ["AWSService: lambda.amazonaws.com", "Unknown: bob", "Unknown: carol", alice])
+        // The names are those findings give now: the readers noted before a prune are not new.
+        let findings = try Findings.collect(index, window: .all).findings.filter { $0.kind == .newLogReader }
+        XCTAssertEqual(findings.compactMap(\.principal), ["SAMLUser: urn:oid:0.9.2342"])
+    }
+}
