@@ -107,6 +107,12 @@ package enum EventNormalizer {
         p.sourceIdentity = identity.sourceIdentity.take()
         p.onBehalfOfUserID = identity.onBehalfOfUserID.take()
         p.identityStoreARN = identity.identityStoreARN.take()
+        p.identityProvider = identity.identityProvider.take()
+        p.credentialsIssuedTo = identity.credentialsIssuedTo.take()
+        p.mfaAuthenticated = identity.mfaAuthenticated.take()
+        p.sessionCreated = identity.sessionCreated.take()
+        p.federatedProvider = identity.federatedProvider.take()
+        p.ec2RoleDelivery = identity.ec2RoleDelivery.take()
     }
 
     /// The session of an STS ARN, `assumed-role/ROLE/SESSION` (the session may hold more

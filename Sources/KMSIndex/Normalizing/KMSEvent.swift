@@ -22,6 +22,16 @@ package struct Principal: Hashable, Sendable {
     /// caller has no ARN and no principalId, and its account is shared by all its users.
     package var onBehalfOfUserID: String?
     package var identityStoreARN: String?
+    /// A SAML or web identity user's `identityProvider`; the resource a service's credentials
+    /// were issued to (`inScopeOf.credentialsIssuedTo`: which Lambda function called, say).
+    package var identityProvider: String?
+    package var credentialsIssuedTo: String?
+    /// The session's `attributes.mfaAuthenticated` and `.creationDate`, its web identity
+    /// provider (`webIdFederationData.federatedProvider`) and `ec2RoleDelivery`, as written.
+    package var mfaAuthenticated: String?
+    package var sessionCreated: String?
+    package var federatedProvider: String?
+    package var ec2RoleDelivery: String?
 
     package init() {}
 

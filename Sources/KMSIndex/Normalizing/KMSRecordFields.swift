@@ -35,6 +35,13 @@ package struct KMSRecordFields: Equatable, Sendable {
         package var issuerARN, issuerUserName: String?
         /// `onBehalfOf.userId` and `.identityStoreArn`: who an Identity Center user is.
         package var onBehalfOfUserID, identityStoreARN: String?
+        /// `identityProvider` (a SAML or web identity user's) and `inScopeOf.credentialsIssuedTo`
+        /// (the resource a service's credentials were issued to, such as a Lambda function).
+        package var identityProvider, credentialsIssuedTo: String?
+        /// `sessionContext.attributes.mfaAuthenticated` (scalar text) and `.creationDate`,
+        /// `sessionContext.webIdFederationData.federatedProvider`, and
+        /// `sessionContext.ec2RoleDelivery` (scalar text: the instance metadata service's version).
+        package var mfaAuthenticated, sessionCreated, federatedProvider, ec2RoleDelivery: String?
         package init() {}
     }
 
@@ -148,6 +155,18 @@ extension KMSRecordFields {
         let onBehalfOf = value["onBehalfOf"]
         f.onBehalfOfUserID = onBehalfOf?["userId"]?.string
         f.identityStoreARN = onBehalfOf?["identityStoreArn"]?.string
+        f.identityProvider = value["identityProvider"]?.string
+        if case .object? = value["inScopeOf"] { f.credentialsIssuedTo = value["inScopeOf"]?["credentialsIssuedTo"]?.string }
+        if case .object? = session {
+            if case .object? = session?["attributes"] {
+                f.mfaAuthenticated = session?["attributes"]?["mfaAuthenticated"]?.scalarText
+                f.sessionCreated = session?["attributes"]?["creationDate"]?.string
+            }
+            if case .object? = session?["webIdFederationData"] {
+                f.federatedProvider = session?["webIdFederationData"]?["federatedProvider"]?.string
+            }
+            f.ec2RoleDelivery = session?["ec2RoleDelivery"]?.scalarText
+        }
         return f
     }
 

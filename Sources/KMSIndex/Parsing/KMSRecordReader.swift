@@ -20,11 +20,23 @@ extension KMSRecordFields {
 
     enum IdentityKey: String, CaseIterable {
         case type, arn, accountID = "accountId", principalID = "principalId", userName, invokedBy
-        case accessKeyID = "accessKeyId", sessionContext, onBehalfOf
+        case accessKeyID = "accessKeyId", sessionContext, onBehalfOf, identityProvider, inScopeOf
     }
 
     enum SessionKey: String, CaseIterable {
-        case sourceIdentity, sessionIssuer
+        case sourceIdentity, sessionIssuer, attributes, webIdFederationData, ec2RoleDelivery
+    }
+
+    enum AttributeKey: String, CaseIterable {
+        case mfaAuthenticated, creationDate
+    }
+
+    enum WebIdentityKey: String, CaseIterable {
+        case federatedProvider
+    }
+
+    enum InScopeOfKey: String, CaseIterable {
+        case credentialsIssuedTo
     }
 
     enum IssuerKey: String, CaseIterable {
@@ -52,6 +64,9 @@ extension KMSRecordFields {
     static let sessionKeys = KeyTable<SessionKey>()
     static let issuerKeys = KeyTable<IssuerKey>()
     static let onBehalfOfKeys = KeyTable<OnBehalfOfKey>()
+    static let attributeKeys = KeyTable<AttributeKey>()
+    static let webIdentityKeys = KeyTable<WebIdentityKey>()
+    static let inScopeOfKeys = KeyTable<InScopeOfKey>()
     static let parameterKeys = KeyTable<ParameterKey>()
     static let resourceKeys = KeyTable<ResourceKey>()
     static let addendumKeys = KeyTable<AddendumKey>()
@@ -145,6 +160,8 @@ extension KMSRecordFields {
                 case .accessKeyID: f.accessKeyID = try s.readSharedStringValue(depth: 2)
                 case .sessionContext: try readSession(&s, into: &f)
                 case .onBehalfOf: try readOnBehalfOf(&s, into: &f)
+                case .identityProvider: f.identityProvider = try s.readSharedStringValue(depth: 2)
+                case .inScopeOf: f.credentialsIssuedTo = try readMember(&s, inScopeOfKeys, .credentialsIssuedTo, depth: 2)
                 case nil: try s.skipValueChecked(depth: 2)
                 }
             } while try s.nextMember()
@@ -156,15 +173,59 @@ extension KMSRecordFields {
         f.sourceIdentity = nil
         f.issuerARN = nil
         f.issuerUserName = nil
+        f.mfaAuthenticated = nil
+        f.sessionCreated = nil
+        f.federatedProvider = nil
+        f.ec2RoleDelivery = nil
         guard try s.peek() == UInt8(ascii: "{") else { return try s.skipValueChecked(depth: 2) }
         guard try s.enterObject(depth: 2) else { return }
         repeat {
             switch try s.memberKey(sessionKeys) {
             case .sourceIdentity: f.sourceIdentity = try s.readSharedStringValue(depth: 3)
             case .sessionIssuer: try readIssuer(&s, into: &f)
+            case .attributes: try readAttributes(&s, into: &f)
+            case .webIdFederationData:
+                f.federatedProvider = try readMember(&s, webIdentityKeys, .federatedProvider, depth: 3)
+            case .ec2RoleDelivery: f.ec2RoleDelivery = try s.readScalarText(depth: 3)
             case nil: try s.skipValueChecked(depth: 3)
             }
         } while try s.nextMember()
+    }
+
+    /// `sessionContext.attributes`: each occurrence replaces what an earlier one said.
+    static func readAttributes(_ s: inout JSONScanner, into f: inout IdentityFields) throws {
+        f.mfaAuthenticated = nil
+        f.sessionCreated = nil
+        guard try s.peek() == UInt8(ascii: "{") else { return try s.skipValueChecked(depth: 3) }
+        guard try s.enterObject(depth: 3) else { return }
+        repeat {
+            switch try s.memberKey(attributeKeys) {
+            case .mfaAuthenticated: f.mfaAuthenticated = try s.readScalarText(depth: 4)
+            case .creationDate: f.sessionCreated = try s.readSharedStringValue(depth: 4)
+            case nil: try s.skipValueChecked(depth: 4)
+            }
+        } while try s.nextMember()
+    }
+
+    /// The string member `wanted` of an object whose other members are not kept (nil when the
+    /// value is not an object, or has no such string): the last occurrence counts.
+    static func readMember<Key: RawRepresentable & CaseIterable & Sendable & Equatable>(
+        _ s: inout JSONScanner, _ keys: KeyTable<Key>, _ wanted: Key, depth: Int
+    ) throws -> String? where Key.RawValue == String {
+        guard try s.peek() == UInt8(ascii: "{") else {
+            try s.skipValueChecked(depth: depth)
+            return nil
+        }
+        var value: String?
+        guard try s.enterObject(depth: depth) else { return nil }
+        repeat {
+            if try s.memberKey(keys) == wanted {
+                value = try s.readSharedStringValue(depth: depth + 1)
+            } else {
+                try s.skipValueChecked(depth: depth + 1)
+            }
+        } while try s.nextMember()
+        return value
     }
 
     /// `sessionContext.sessionIssuer`: each occurrence replaces what an earlier one said.

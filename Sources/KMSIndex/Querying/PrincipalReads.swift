@@ -8,7 +8,8 @@ package struct PrincipalReads {
 
     /// Ids of the principal rows `query` names: a user, role, root or session ARN (a role
     /// ARN matches all its sessions), a role name (all its sessions), a session name, a user
-    /// name, an access key id, the service that called (`invokedBy`), or an Identity Center
+    /// name, an access key id, the service that called (`invokedBy`), the resource its
+    /// credentials were issued to (`inScopeOf.credentialsIssuedTo`), or an Identity Center
     /// user's id (`onBehalfOf.userId`).
     package func principalIDs(_ query: String) throws -> [Int64] {
         // A caller with no ARN as who-read and key phrase it (`principalSQL`: `AWSAccount:
@@ -23,7 +24,8 @@ package struct PrincipalReads {
                 sql: """
                     SELECT p.id FROM principals p
                     WHERE (p.arn IS NULL OR p.arn = '') AND coalesce(p.type, 'unknown') = :type
-                      AND (\(principalSQL) = :q OR coalesce(p.type, 'unknown') || ': ' || p.account_id = :q)
+                      AND (\(principalSQL) = :q OR coalesce(p.type, 'unknown') || ': ' || p.account_id = :q
+                           OR (p.type IS NOT 'AWSAccount' AND coalesce(p.type, 'unknown') || ': ' || p.invoked_by = :q))
                     ORDER BY p.id
                     """, arguments: ["type": type, "q": query])
         }
@@ -36,7 +38,12 @@ package struct PrincipalReads {
                 sql: """
                     SELECT id FROM (\(PrincipalRows.ids(withARN: ":p")) UNION \(PrincipalRows.ids(withRoleARN: ":p"))) ORDER BY id
                     """, arguments: ["p": query])
-            if !byARN.isEmpty || query.hasPrefix("arn:") { return byARN }
+            if !byARN.isEmpty { return byARN }
+            // The resource a service's credentials were issued to (a Lambda function): rare.
+            if query.hasPrefix("arn:") {
+                return try Int64.fetchAll(
+                    db, sql: "SELECT id FROM principal_rows WHERE credentials_issued_to = ? ORDER BY id", arguments: [query])
+            }
         }
         // Only a row that keeps its ARN can have one without ':' (a derived ARN starts with
         // "arn:"); roles are few, and read by their own table.

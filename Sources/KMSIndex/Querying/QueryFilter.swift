@@ -98,7 +98,8 @@ struct SQLConditions {
 /// The caller of an event in one phrase, from `principals p`: its ARN, else the Identity Center
 /// user (`IdentityCenterUser: USER-ID`, who has no ARN and shares the account with the other
 /// users), else the service that called (`AWSService: s3.amazonaws.com`), else the account
-/// (`AWSAccount: 111122223333`). An `AWSAccount` (the key owner's copy of another account's
+/// (`AWSAccount: 111122223333`), with the resource its credentials were issued to
+/// (`AWSService: lambda.amazonaws.com (arn:aws:lambda:…:function:f)`). An `AWSAccount` (the key owner's copy of another account's
 /// call) is named by its account and principalId, `AWSAccount: 444455556666 (AROAEXAMPLE:s1)`,
 /// even when a service made the call for it: the principalId is all that tells its callers apart.
 /// Other callers with no ARN (SAML and web identity users, `Unknown`, `Directory`) by their
@@ -115,7 +116,8 @@ func principalPhrase(withPrincipalID: Bool = true, _ column: (String) -> String)
     return """
         coalesce(nullif(\(column("arn")), ''), coalesce(\(type), 'unknown') || ': ' || \(column("on_behalf_of_user_id")),
                  CASE WHEN \(type) = 'AWSAccount' THEN 'AWSAccount: ' || \(column("account_id"))\(principalID) END,
-                 coalesce(\(type), 'unknown') || ': ' || \(column("invoked_by")),
+                 coalesce(\(type), 'unknown') || ': ' || \(column("invoked_by"))
+                     || coalesce(' (' || \(column("credentials_issued_to")) || ')', ''),
                  coalesce(\(type), 'unknown') || ': ' || \(column("user_name")),
                  coalesce(\(type), 'unknown') || ': ' || \(column("principal_id")),
                  coalesce(\(type), 'unknown') || ': ' || \(column("account_id")), \(type), 'unknown')

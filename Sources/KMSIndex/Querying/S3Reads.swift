@@ -44,7 +44,7 @@ package struct S3Reads {
             sql: """
                 SELECT r.event_time, n.text, r.event_uid, p.type, p.arn, p.role_arn, p.session_name, p.invoked_by,
                        c.text, r.error_message, r.source_ip, a.text, NULL, g.text,
-                       \(OwnPrincipals.matches("r.principal_id")), p.on_behalf_of_user_id, p.identity_store_arn, p.account_id, p.principal_id, p.user_name, r.bytes,
+                       \(OwnPrincipals.matches("r.principal_id")), p.on_behalf_of_user_id, p.identity_store_arn, p.account_id, p.principal_id, p.user_name, p.credentials_issued_to, r.bytes,
                        (SELECT b.arn || '/' || o.key FROM s3_objects o JOIN s3_buckets b ON b.id = o.bucket_id WHERE o.id = r.object_id),
                        r.shared_event_uid, r.recipient_account_sid IS NOT (SELECT id FROM strings WHERE text = p.account_id)
                 FROM s3_reads r
@@ -62,11 +62,11 @@ package struct S3Reads {
         return try Array(
             rows.map { row in
                 var event = EventRow.stored(row)
-                event.bytes = row[20]
-                event.objectARN = row.text(21)
-                let shared: DatabaseValue = row[22]
+                event.bytes = row[21]
+                event.objectARN = row.text(22)
+                let shared: DatabaseValue = row[23]
                 if !shared.isNull { event.sharedEventID = EventUID.text(shared) }
-                event.loggedOutsideCallersAccount = row[23] ?? false
+                event.loggedOutsideCallersAccount = row[24] ?? false
                 event.source = "s3"
                 return event
             }

@@ -10,7 +10,8 @@ import GRDB
 final class StoredEventTexts {
     /// What `principals` says of a caller, and whether it is one of the indexer's own.
     struct Caller {
-        var type, arn, roleARN, sessionName, invokedBy, onBehalfOfUserID, identityStoreARN, accountID, principalID, userName: String?
+        var type, arn, roleARN, sessionName, invokedBy, onBehalfOfUserID, identityStoreARN, accountID, principalID, userName,
+            credentialsIssuedTo: String?
         var own: Bool
     }
 
@@ -37,7 +38,7 @@ final class StoredEventTexts {
         callerFields = try db.makeStatement(
             sql: """
                 SELECT p.type, p.arn, p.role_arn, p.session_name, p.invoked_by, p.on_behalf_of_user_id, p.identity_store_arn,
-                       \(OwnPrincipals.matches("p.id")), p.account_id, p.principal_id, p.user_name
+                       \(OwnPrincipals.matches("p.id")), p.account_id, p.principal_id, p.user_name, p.credentials_issued_to
                 FROM principals p WHERE p.id = ?
                 """)
         keyARN = try db.makeStatement(sql: "SELECT arn FROM kms_keys WHERE id = ?")
@@ -65,6 +66,7 @@ final class StoredEventTexts {
             event.principalAccountID = caller.accountID
             event.principalID = caller.principalID
             event.userName = caller.userName
+            event.credentialsIssuedTo = caller.credentialsIssuedTo
             event.ownRead = caller.own
         }
         event.errorCode = try string(row[4])
@@ -92,7 +94,7 @@ final class StoredEventTexts {
                 Caller(
                     type: row.text(0), arn: row.text(1), roleARN: row.text(2), sessionName: row.text(3), invokedBy: row.text(4),
                     onBehalfOfUserID: row.text(5), identityStoreARN: row.text(6), accountID: row.text(8), principalID: row.text(9),
-                    userName: row.text(10),
+                    userName: row.text(10), credentialsIssuedTo: row.text(11),
                     own: row[7] ?? false)
             }
         }

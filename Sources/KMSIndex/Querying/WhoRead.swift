@@ -20,6 +20,8 @@ package struct EventRow: Sendable, Equatable {
     package var principalAccountID: String?
     /// `userIdentity.userName`: what names a SAML or web identity user, or an `Unknown` caller.
     package var userName: String?
+    /// `inScopeOf.credentialsIssuedTo`: the resource a service called for (a Lambda function).
+    package var credentialsIssuedTo: String?
     /// `userIdentity.principalId`: what tells apart the callers of another account the key
     /// owner's copies name (`AROAEXAMPLE:session`). Not an output column either, and not
     /// compared: the phrase shows it.
@@ -101,7 +103,7 @@ package struct EventRow: Sendable, Equatable {
         if principalType == "AWSAccount", let principalAccountID {
             return "AWSAccount: \(principalAccountID)" + (principalID.map { " (\($0))" } ?? "")
         }
-        if let invokedBy { return "\(principalType ?? "unknown"): \(invokedBy)" }
+        if let invokedBy { return "\(principalType ?? "unknown"): \(invokedBy)" + (credentialsIssuedTo.map { " (\($0))" } ?? "") }
         if let userName { return "\(principalType ?? "unknown"): \(userName)" }
         if let principalID { return "\(principalType ?? "unknown"): \(principalID)" }
         if let principalAccountID { return "\(principalType ?? "unknown"): \(principalAccountID)" }
@@ -119,7 +121,8 @@ package struct EventRow: Sendable, Equatable {
     /// A row of stored columns in this order: time (ms), operation, uid, principal type, ARN,
     /// role ARN, session name, invoked by, error code, error message, source address, user
     /// agent, key ARN, region, own read, Identity Center user id, identity store ARN, account
-    /// and principalId, user name (who-read's KMS query and the S3 reads' share it).
+    /// and principalId, user name, the resource credentials were issued to (who-read's KMS
+    /// query and the S3 reads' share it).
     static func stored(_ row: Row) -> EventRow {
         var event = EventRow(eventTime: StoredTime.text(row[0]), eventName: row.text(1) ?? "", eventID: EventUID.text(row[2]))
         event.principalType = row.text(3)
@@ -139,18 +142,19 @@ package struct EventRow: Sendable, Equatable {
         event.principalAccountID = row.text(17)
         event.principalID = row.text(18)
         event.userName = row.text(19)
+        event.credentialsIssuedTo = row.text(20)
         event.eventTimeMs = row[0]
         return event
     }
 
     /// The columns `stored` reads, in its order, from the tables `storedTables` joins, then the
-    /// event's id (20: its eventID is left to `EventUIDLookup`) and its sharedEventID (21).
+    /// event's id (21: its eventID is left to `EventUIDLookup`) and its sharedEventID (22).
     static let storedColumns = """
         e.event_time, n.text AS event_name, NULL, p.type, p.arn, p.role_arn, p.session_name,
         p.invoked_by, c.text AS error_code, e.error_message,
         coalesce((SELECT text FROM strings WHERE id = e.source_sid), e.source_ip) AS source_ip, a.text AS user_agent,
         k.arn AS key_arn, r.text AS region, \(OwnPrincipals.matches("e.principal_id")) AS own_read,
-        p.on_behalf_of_user_id, p.identity_store_arn, p.account_id, p.principal_id, p.user_name, e.id, e.shared_event_uid
+        p.on_behalf_of_user_id, p.identity_store_arn, p.account_id, p.principal_id, p.user_name, p.credentials_issued_to, e.id, e.shared_event_uid
         """
 
     /// `events e` and what `storedColumns` names.
@@ -354,8 +358,8 @@ package struct WhoRead {
         var order = MillisecondIDOrder(lookup: try EventUIDLookup(db))
         while let row = try rows.next() {
             var event = EventRow.stored(row)
-            event.eventRow = row[20]
-            let shared: DatabaseValue = row[21]
+            event.eventRow = row[21]
+            let shared: DatabaseValue = row[22]
             if !shared.isNull { event.sharedEventID = EventUID.text(shared) }
             event.objectARN = object.arn
             try order.add(event, hand)

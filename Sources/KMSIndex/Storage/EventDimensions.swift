@@ -277,7 +277,7 @@ final class EventDimensions {
     }
 
     /// A principal is cached by its identity text, built in a reused buffer (hashing and
-    /// comparing thirteen optional Strings per event cost more); its row is found by the text's
+    /// comparing nineteen optional Strings per event cost more); its row is found by the text's
     /// hash and its fields.
     func principal(_ p: Principal) throws -> Int64 {
         identityBytes.removeAll(keepingCapacity: true)
@@ -289,10 +289,12 @@ final class EventDimensions {
         return id
     }
 
-    /// Columns of `principals` besides the hash, in the order `storedPrincipal` binds them.
+    /// Columns of `principals` besides the hash that tell principals apart, in the order
+    /// `storedPrincipal` binds them (`PrincipalRows.columns` then has the session's attributes).
     static let principalFields = [
         "type", "arn", "account_id", "principal_id", "user_name", "role_arn", "session_name", "invoked_by",
         "access_key_id", "source_identity", "credential_from_console", "on_behalf_of_user_id", "identity_store_arn",
+        "identity_provider", "credentials_issued_to", "federated_provider",
     ]
 
     /// The position of `role_arn` in `principalFields`, where `PrincipalRows.columns` has `role_id`.
@@ -310,6 +312,7 @@ final class EventDimensions {
         let fields = [
             p.type, p.arn, p.accountID, p.principalID, p.userName, p.roleARN, p.sessionName,
             p.invokedBy, p.accessKeyID, p.sourceIdentity, p.credentialFromConsole, p.onBehalfOfUserID, p.identityStoreARN,
+            p.identityProvider, p.credentialsIssuedTo, p.federatedProvider,
         ]
         // A principal already stored has its role stored: this finds it (usually in the cache).
         let roleID = try p.roleARN.map { try role($0, of: p) }
@@ -335,6 +338,9 @@ final class EventDimensions {
                     default: row.text(field)
                     }
                 }
+                row.text(p.mfaAuthenticated)
+                row.text(p.sessionCreated)
+                row.text(p.ec2RoleDelivery)
                 row.int(derived)
                 row.int(ranges.recent("principal_rows"))
             })

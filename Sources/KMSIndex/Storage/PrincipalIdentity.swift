@@ -25,8 +25,11 @@ enum PrincipalIdentity {
 
     /// Appends the identity's UTF-8 bytes: the fields with a unit separator between them;
     /// absent fields are empty. Derived fields are left out. An Identity Center user's two
-    /// fields (schema 33) follow only when one of them is given: every other identity is the
-    /// text it was before them, so the `identity_hash` stored for it still finds its row.
+    /// fields (schema 33) follow only when one of them is given, and the three of schema 42 only
+    /// when one of those is (the two of schema 33 before them, given or not): every other
+    /// identity is the text it was before them, so the `identity_hash` stored for it still
+    /// finds its row. A session's attributes (MFA, creation time, `ec2RoleDelivery`) are not
+    /// part of it: they are the session's, as its access key is, and stored with its row.
     static func append(_ p: Principal, to bytes: inout [UInt8]) {
         // Field by field, not through an array of them: that array was allocated, filled
         // (a retain per field) and freed for every event.
@@ -47,9 +50,17 @@ enum PrincipalIdentity {
         add(p.accessKeyID)
         add(p.sourceIdentity)
         add(p.credentialFromConsole)
-        if !(p.onBehalfOfUserID ?? "").isEmpty || !(p.identityStoreARN ?? "").isEmpty {
+        let later =
+            !(p.identityProvider ?? "").isEmpty || !(p.credentialsIssuedTo ?? "").isEmpty
+            || !(p.federatedProvider ?? "").isEmpty
+        if later || !(p.onBehalfOfUserID ?? "").isEmpty || !(p.identityStoreARN ?? "").isEmpty {
             add(p.onBehalfOfUserID)
             add(p.identityStoreARN)
+        }
+        if later {
+            add(p.identityProvider)
+            add(p.credentialsIssuedTo)
+            add(p.federatedProvider)
         }
     }
 }

@@ -10,7 +10,9 @@ enum PrincipalRows {
     static let columns = [
         "identity_hash", "type", "arn", "account_id", "principal_id", "user_name", "role_id", "session_name",
         "invoked_by", "access_key_id", "source_identity", "credential_from_console", "on_behalf_of_user_id",
-        "identity_store_arn",
+        "identity_store_arn", "identity_provider", "credentials_issued_to", "federated_provider",
+        // The session's attributes: stored with the row, not compared (`PrincipalIdentity`).
+        "mfa_authenticated", "session_created", "ec2_role_delivery",
     ]
 
     /// An INSERT of one row of `principal_rows` per row of `source` (a FROM clause) that

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import XCTest
 
 @testable import KMSIndex
@@ -108,5 +109,90 @@ final class CallerNamesTests: XCTestCase {
         // The names are those findings give now: the readers noted before a prune are not new.
         let findings = try Findings.collect(index, window: .all).findings.filter { $0.kind == .newLogReader }
         XCTAssertEqual(findings.compactMap(\.principal), ["SAMLUser: urn:oid:0.9.2342"])
+    }
+
+    static func lambda(_ function: String) -> String {
+        #"{"type":"AWSService","invokedBy":"lambda.amazonaws.com","inScopeOf":{"issuerType":"AWS::Lambda::Function","credentialsIssuedTo":"arn:aws:lambda:us-west-2:111122223333:function:\#(function)"}}"#
+    }
+
+    static func webIdentity(_ provider: String) -> String {
+        #"{"type":"WebIdentityUser","principalId":"\#(provider):app:u1","userName":"u1","identityProvider":"\#(provider)"}"#
+    }
+
+    static func session(mfa: String) -> String {
+        #"{"type":"AssumedRole","principalId":"AROAEXAMPLE:gh","arn":"arn:aws:sts::111122223333:assumed-role/deploy/gh","accountId":"111122223333","accessKeyId":"ASIAEXAMPLE","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROAEXAMPLE","arn":"arn:aws:iam::111122223333:role/deploy","accountId":"111122223333","userName":"deploy"},"webIdFederationData":{"federatedProvider":"arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com","attributes":{}},"attributes":{"creationDate":"2024-03-01T09:00:00Z","mfaAuthenticated":"\#(mfa)"},"ec2RoleDelivery":"2.0"}}"#
+    }
+
+    /// Schema 42: a service's credentials' resource and a user's identity provider tell callers
+    /// apart; a session's attributes are kept with its row; merge carries and matches them all.
+    func testProvidersAndScopeTellCallersApartAndSessionAttributesAreKept() throws {
+        let dir = try TempDir()
+        func read(_ id: String, _ time: String, _ identity: String) -> String {
+            queryRecord(id, "Decrypt", "2024-03-01T\(time)Z", identity: identity, requestParameters: Q.context(object: Q.log1))
+        }
+        let first = [
+            read("f1", "10:00:00", Self.lambda("billing")), read("f2", "10:01:00", Self.lambda("exfil")),
+            read("w1", "10:02:00", Self.webIdentity("accounts.google.com")),
+            read("w2", "10:03:00", Self.webIdentity("cognito-identity.amazonaws.com")),
+            read("g1", "10:04:00", Self.session(mfa: "false")),
+        ]
+        // The same session's later call (its attributes are its own: the first row's stay).
+        let second = [read("g2", "10:05:00", Self.session(mfa: "true")), read("f3", "10:06:00", Self.lambda("exfil"))]
+        let whole = try makeIndex(dir, name: "whole.sqlite")
+        try ingest(whole, [try dir.write(logPath(), gzip(logFile(first + second)))])
+        func principals(_ index: IndexDatabase) throws -> [[String?]] {
+            try index.queue.read { db in
+                try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT type, identity_provider, credentials_issued_to, federated_provider, mfa_authenticated,
+                               session_created, ec2_role_delivery
+                        FROM principals ORDER BY id
+                        """
+                ).map { row in (0..<7).map { row[$0] } }
+            }
+        }
+        let fn = "arn:aws:lambda:us-west-2:111122223333:function:"
+        let provider = "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com"
+        XCTAssertEqual(
+            try principals(whole),
+            [
+                ["AWSService", nil, fn + "billing", nil, nil, nil, nil], ["AWSService", nil, fn + "exfil", nil, nil, nil, nil],
+                ["WebIdentityUser", "accounts.google.com", nil, nil, nil, nil, nil],
+                ["WebIdentityUser", "cognito-identity.amazonaws.com", nil, nil, nil, nil, nil],
+                ["AssumedRole", nil, nil, provider, "false", "2024-03-01T09:00:00Z", "2.0"],
+            ])
+        try whole.queue.read { db in
+            XCTAssertEqual(try PrincipalReads(db).reads(principal: fn + "exfil", filter: QueryFilter()).map(\.eventID), ["f2", "f3"])
+            XCTAssertEqual(
+                try PrincipalReads(db).reads(principal: "AWSService: lambda.amazonaws.com", filter: QueryFilter()).map(\.eventID),
+                ["f1", "f2", "f3"])
+        }
+        let findings = try Findings.collect(whole, window: .all).findings.filter { $0.kind == .newLogReader }
+        XCTAssertEqual(
+            Set(findings.compactMap(\.principal)),
+            [
+                "AWSService: lambda.amazonaws.com (\(fn)billing)", "AWSService: lambda.amazonaws.com (\(fn)exfil)",
+                "WebIdentityUser: u1", "arn:aws:iam::111122223333:role/deploy",
+            ])
+
+        // The same calls in two shards, merged: the same principals, found again by a later ingest.
+        let shards = try [(first, "a"), (second, "b")].map { records, name in
+            let shard = try makeIndex(dir, name: "\(name).sqlite")
+            try ingest(
+                shard,
+                [try dir.write(logPath(stamp: "20240301T10\(name == "a" ? "00" : "05")Z", unique: "Shard\(name)"), gzip(logFile(records)))])
+            return shard
+        }
+        let merged = try makeIndex(dir, name: "merged.sqlite")
+        for shard in shards { _ = try IndexMerger(destination: merged).merge(shardPath: shard.path) }
+        XCTAssertEqual(try principals(merged), try principals(whole))
+        try ingest(
+            merged,
+            [
+                try dir.write(
+                    logPath(stamp: "20240301T1010Z", unique: "Later"), gzip(logFile([read("f4", "10:10:00", Self.lambda("billing"))])))
+            ])
+        XCTAssertEqual(try principals(merged), try principals(whole))
     }
 }

@@ -132,6 +132,28 @@ final class KMSRecordReaderTests: XCTestCase {
         check(#"{"userIdentity":{"onBehalfOf":{}}}"#)
     }
 
+    /// The identity fields of schema 42: read, replaced when repeated (with their object),
+    /// absent when not of their type.
+    func testTheSessionsAttributesProvidersAndScopeAreRead() {
+        let record =
+            #"{"userIdentity":{"type":"AssumedRole","identityProvider":"idp","inScopeOf":{"issuerType":"AWS::Lambda::Function","credentialsIssuedTo":"arn:aws:lambda:us-east-1:1:function:f"},"sessionContext":{"attributes":{"creationDate":"2024-03-13T00:00:00Z","mfaAuthenticated":"true"},"webIdFederationData":{"federatedProvider":"arn:aws:iam::1:oidc-provider/x","attributes":{}},"ec2RoleDelivery":"2.0"}}}"#
+        check(record)
+        guard case .fields(let fields) = viaBytes(record), let identity = fields.identity else { return XCTFail(record) }
+        XCTAssertEqual(identity.identityProvider, "idp")
+        XCTAssertEqual(identity.credentialsIssuedTo, "arn:aws:lambda:us-east-1:1:function:f")
+        XCTAssertEqual(identity.mfaAuthenticated, "true")
+        XCTAssertEqual(identity.sessionCreated, "2024-03-13T00:00:00Z")
+        XCTAssertEqual(identity.federatedProvider, "arn:aws:iam::1:oidc-provider/x")
+        XCTAssertEqual(identity.ec2RoleDelivery, "2.0")
+        check(#"{"userIdentity":{"sessionContext":{"attributes":{"mfaAuthenticated":false,"creationDate":7},"ec2RoleDelivery":1.0}}}"#)
+        check(#"{"userIdentity":{"sessionContext":{"attributes":{"mfaAuthenticated":"true"},"attributes":{"creationDate":"c"}}}}"#)
+        check(#"{"userIdentity":{"sessionContext":{"attributes":{"mfaAuthenticated":"true"}},"sessionContext":{"ec2RoleDelivery":"1.0"}}}"#)
+        check(#"{"userIdentity":{"sessionContext":{"webIdFederationData":{"federatedProvider":"a"},"webIdFederationData":[]}}}"#)
+        check(#"{"userIdentity":{"inScopeOf":{"credentialsIssuedTo":"a","credentialsIssuedTo":"b"}}}"#)
+        check(#"{"userIdentity":{"inScopeOf":{"credentialsIssuedTo":"a"},"inScopeOf":"x","identityProvider":["p"]}}"#)
+        check(#"{"userIdentity":{"sessionContext":{"attributes":"x","webIdFederationData":null}}}"#)
+    }
+
     func testWrongTypesReadAsAbsent() {
         check(#"{"eventID":1,"eventName":null,"recipientAccountId":111122223333,"sessionCredentialFromConsole":true,"readOnly":1}"#)
         check(#"{"userIdentity":"x","requestParameters":[1],"resources":{"a":1},"awsRegion":{"r":[]}}"#)

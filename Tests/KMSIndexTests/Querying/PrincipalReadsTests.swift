@@ -261,7 +261,7 @@ final class PrincipalReadsTests: XCTestCase {
                     """
             ).map { row in
                 var event = EventRow.stored(row)
-                event.eventRow = row[20]
+                event.eventRow = row[21]
                 event.objectARN = row[row.count - 1]
                 return try withEventID(db, event)
             }

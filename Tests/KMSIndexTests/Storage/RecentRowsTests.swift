@@ -232,8 +232,12 @@ final class RecentRowsTests: XCTestCase {
             try db.execute(
                 sql: "INSERT INTO context_values (id, value_hash, value) SELECT id, value_hash, value FROM source.context_values")
             try db.execute(sql: "INSERT INTO roles SELECT * FROM source.roles")
-            // Those of schema 25: not the Identity Center user's (schema 33).
-            let old = PrincipalRows.columns.filter { $0 != "on_behalf_of_user_id" && $0 != "identity_store_arn" }
+            // Those of schema 25: not the Identity Center user's (schema 33), nor schema 42's.
+            let later = [
+                "on_behalf_of_user_id", "identity_store_arn", "identity_provider", "credentials_issued_to", "federated_provider",
+                "mfa_authenticated", "session_created", "ec2_role_delivery",
+            ]
+            let old = PrincipalRows.columns.filter { !later.contains($0) }
             let columns = (["id"] + old + ["derived"]).joined(separator: ", ")
             try db.execute(sql: "INSERT INTO principal_rows (\(columns)) SELECT \(columns) FROM source.principal_rows")
         }
