@@ -95,6 +95,13 @@ extension IndexMerger {
             try source.backup(to: copy)
             try source.close()
             try copy.inDatabase { db in
+                // The backup copies pages without reading them: a damaged shard would be a
+                // damaged index. Checked here (its pages are in memory), it is refused and the
+                // shards are merged into a new index as any other, which reads each row.
+                let problems = try String.fetchAll(db, sql: "PRAGMA quick_check(1)")
+                guard problems == ["ok"] else {
+                    throw MergeError(shardPath, "the index is damaged (\(problems.first ?? "quick_check failed"))")
+                }
                 // This index's own findings state starts as a new index's does (migration 009):
                 // nothing reported or silenced, every event still to examine.
                 for table in MergeStatements.localTables.sorted() { try db.execute(sql: "DELETE FROM \(table)") }

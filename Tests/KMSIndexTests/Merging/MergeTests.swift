@@ -371,4 +371,38 @@ extension MergeTests {
         try s.dir.write("stray.sqlite-wal", Data())
         XCTAssertFalse(IndexMerger.canSeed(stray))
     }
+
+    /// A damaged shard is never the copy a new index starts as: it is refused with its reason,
+    /// and the others are merged into a new index as into any other.
+    func testADamagedLargestShardIsRefusedAndTheOthersMergedWhole() throws {
+        let s = try Sharded()
+        let largest = try XCTUnwrap(IndexMerger.seedChoice(s.shards))
+        let damaged = s.shards[largest]
+        // A leaf page of events with its header overwritten, as a bad disk would.
+        let pages = try DatabaseQueue(path: damaged).read { db in
+            try Int.fetchAll(db, sql: "SELECT pageno FROM dbstat WHERE name = 'events' AND pagetype = 'leaf' ORDER BY pageno")
+        }
+        XCTAssertGreaterThan(pages.count, 1)
+        let handle = try XCTUnwrap(FileHandle(forUpdatingAtPath: damaged))
+        for page in pages.suffix(1) {
+            try handle.seek(toOffset: UInt64((page - 1) * 4096))
+            handle.write(Data(repeating: 0xA5, count: 64))
+        }
+        try handle.close()
+        let others = s.shards.filter { $0 != damaged }
+        let expected = try others.reduce(0) { sum, shard in
+            sum + (try DatabaseQueue(path: shard).read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM events") ?? 0 })
+        }
+
+        let dest = s.dir.path + "/new.sqlite"
+        let (run, summary) = try merge(dest, s.shards)
+        XCTAssertEqual(run.status, 1, run.stderr)
+        XCTAssertTrue(run.stderr.contains(damaged), run.stderr)
+        XCTAssertEqual((summary["shards"] as? [[String: Any]])?.filter { $0["status"] as? String == "failed" }.count, 1, "\(summary)")
+        try DatabaseQueue(path: dest).read { db in
+            XCTAssertEqual(try String.fetchAll(db, sql: "PRAGMA integrity_check"), ["ok"])
+            XCTAssertEqual(try Int.fetchOne(db, sql: "SELECT count(*) FROM events"), expected)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dest + ".seed"))
+    }
 }
