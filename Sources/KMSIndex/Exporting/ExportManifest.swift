@@ -34,9 +34,9 @@ package struct ExportManifest: Codable, Equatable, Sendable {
 
     /// The newest migration that changed what the export shows of events an index already held
     /// (031: events naming their key by a bare key id got their key; 033: two columns of
-    /// principals). A day written before it is written again, though its events and largest
-    /// row are the same.
-    package static let lastExportedValuesChange = 33
+    /// principals; 038: calls filed under an alias's ARN moved to its key). A day written before
+    /// it is written again, though its events and largest row are the same.
+    package static let lastExportedValuesChange = 38
 
     /// The layout version (`currentFormat` when written by this kmsindex).
     package var format: Int = currentFormat

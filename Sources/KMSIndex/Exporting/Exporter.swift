@@ -104,7 +104,7 @@ package struct Exporter {
                 let folder = table + "/event_date=" + name
                 summary.events += state.events
                 if let old = manifest.days[name], old.events == state.events, old.maxEventRow == state.maxEventRow,
-                    old.currentSchema, FileManager.default.fileExists(atPath: folder)
+                    old.currentSchema, Self.holdsExactly(old.files, folder)
                 {
                     summary.daysUnchanged += 1
                     continue
@@ -152,6 +152,19 @@ package struct Exporter {
         }
         try? FileManager.default.removeItem(atPath: work)
         return summary
+    }
+
+    /// Whether `folder` holds the files `files` lists, at their sizes, and nothing else: a part
+    /// deleted, cut short or left beside them (a copy DuckDB's glob would read twice) has the
+    /// day written again.
+    static func holdsExactly(_ files: [ExportedFile], _ folder: String) -> Bool {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder),
+            Set(names) == Set(files.map(\.name)), names.count == files.count
+        else { return false }
+        return files.allSatisfy { file in
+            var info = stat()
+            return stat(folder + "/" + file.name, &info) == 0 && Int64(info.st_size) == file.bytes
+        }
     }
 
     static func now() -> String {

@@ -168,6 +168,20 @@ final class ExportTests: XCTestCase {
         XCTAssertEqual([summary["days_written"], summary["days_unchanged"], summary["days_removed"]], [1, 3, 0])
         XCTAssertEqual(try ExportManifest.read(path: manifestPath).days[days[0]]?.schema, IndexDatabase.schemaVersion)
 
+        // A day whose files are not those the manifest lists is written again: a part deleted,
+        // one cut short, a stray file beside them (which a glob would read too).
+        let table = dir.path + "/out/kms_events/event_date="
+        let part = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: table + days[1]).first)
+        try FileManager.default.removeItem(atPath: table + days[1] + "/" + part)
+        let cut = try XCTUnwrap(FileHandle(forUpdatingAtPath: table + days[2] + "/" + part))
+        try cut.truncate(atOffset: 100)
+        try cut.close()
+        try Data("stray".utf8).write(to: URL(fileURLWithPath: table + "2024-03-04/part-00000 (1).json.gz"))
+        summary = try exportSummary(dir, [])
+        XCTAssertEqual([summary["days_written"], summary["days_unchanged"], summary["days_removed"]], [3, 1, 0])
+        XCTAssertEqual(try readExport(dir.path + "/out").count, try count(index, "SELECT count(*) FROM events"))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: table + "2024-03-04"), [part])
+
         // Pruned days disappear, from the folder and the manifest.
         let prune = try runBinary(["prune", "--before", "2024-03-03", "--db", index.path])
         XCTAssertEqual(prune.status, 0, prune.stderr)

@@ -1,10 +1,12 @@
 -- Athena: who read this object (an object ARN, or a bucket ARN with S3 Bucket Keys), oldest
--- first; the columns of `kmsindex who-read --format json`. The ? is the ARN:
+-- first; the columns of `kmsindex who-read --format json` that the export has. The ? is the ARN:
 -- PREPARE who_read FROM <this query>; EXECUTE who_read USING 'arn:aws:s3:::bucket/key'.
 -- Add `AND event_date BETWEEN '2024-03-01' AND '2024-03-31'` to read only those days' folders.
 -- A Decrypt of another account's key is logged in both accounts: two rows with one
 -- shared_event_id (add it to the columns to tie them); who-read's table shows the caller's,
 -- whose principal_type is not 'AWSAccount'.
+-- KMS Decrypts only: reads that only S3 data events recorded (Bucket Keys, SSE-S3) are not
+-- exported; `kmsindex who-read` lists them too.
 SELECT event_time, event_name, event_id, principal_arn, principal_type, role_arn, session_name,
        invoked_by, error_code, error_message, source_ip, user_agent, key_arn, aws_region AS region,
        object_arn, on_behalf_of_user_id, identity_store_arn
