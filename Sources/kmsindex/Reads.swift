@@ -51,7 +51,15 @@ extension KMSIndexCommand {
                 printer = RowPrinter(
                     columns: PrincipalReads.columns(forTerminal: forTerminal, s3: s3), format: format, writeBytes: Console.out(bytes:))
                 let query = PrincipalReads(db)
-                guard try !query.principalIDs(principal).isEmpty else { return false }
+                let ids = try query.principalIDs(principal)
+                guard !ids.isEmpty else { return false }
+                if let (names, count) = try query.callersNamed(principal, ids: ids) {
+                    // Said first: the reads of all of them follow, interleaved in time.
+                    let shown = names.map(TerminalText.escape).joined(separator: ", ") + (count > names.count ? ", …" : "")
+                    Console.err(
+                        "kmsindex: \(TerminalText.escape(principal)) names \(count) callers (\(shown)): their reads are listed together; give one's ARN or phrase for its own"
+                    )
+                }
                 try query.forEachRead(principal: principal, filter: filter) { read in
                     // A read logged in both accounts whose two records are the principal's is one
                     // row of the table, as in who-read's.

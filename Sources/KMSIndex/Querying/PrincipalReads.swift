@@ -59,6 +59,26 @@ package struct PrincipalReads {
                 """, arguments: ["p": query])
     }
 
+    /// The callers a plain name (not an ARN, not a phrase) matched, as findings name them (a
+    /// role for all its sessions), when it matched more than one: `deploy` may be a user, a
+    /// role and another role's session. The first `limit` names, sorted, and how many in all.
+    package func callersNamed(_ query: String, ids: [Int64], limit: Int = 5) throws -> (names: [String], count: Int)? {
+        guard ids.count > 1, !query.hasPrefix("arn:"), Self.phraseType(query) == nil else { return nil }
+        let list = "[" + ids.map(String.init).joined(separator: ",") + "]"
+        // A role's sessions, however many: one caller, told without naming each.
+        let roles = try Int64?.fetchAll(
+            db, sql: "SELECT DISTINCT role_id FROM principal_rows WHERE id IN (SELECT value FROM json_each(?)) LIMIT 2",
+            arguments: [list])
+        if roles.count == 1, roles[0] != nil { return nil }
+        let names = try String.fetchAll(
+            db,
+            sql: """
+                SELECT DISTINCT \(FindingsScope.principalSQL) AS caller FROM principals p
+                WHERE p.id IN (SELECT value FROM json_each(?)) ORDER BY caller
+                """, arguments: [list])
+        return names.count > 1 ? (Array(names.prefix(limit)), names.count) : nil
+    }
+
     /// TYPE, when `query` has the form `TYPE: VALUE`, the phrase of a caller with no ARN.
     static func phraseType(_ query: String) -> String? {
         guard let colon = query.range(of: ": ") else { return nil }

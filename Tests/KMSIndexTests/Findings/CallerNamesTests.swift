@@ -195,4 +195,40 @@ final class CallerNamesTests: XCTestCase {
             ])
         XCTAssertEqual(try principals(merged), try principals(whole))
     }
+
+    /// A plain name that names several callers (a user, a role, another role's session) is said
+    /// to: the reads of all of them come together. A role's sessions are one caller.
+    func testANameOfSeveralCallersIsSaidToBe() throws {
+        let dir = try TempDir()
+        let user =
+            #"{"type":"IAMUser","principalId":"AIDAD","arn":"arn:aws:iam::111122223333:user/deploy","accountId":"111122223333","userName":"deploy"}"#
+        func session(_ role: String, _ name: String) -> String {
+            #"{"type":"AssumedRole","principalId":"AROA\#(role):\#(name)","arn":"arn:aws:sts::111122223333:assumed-role/\#(role)/\#(name)","accountId":"111122223333","sessionContext":{"sessionIssuer":{"type":"Role","arn":"arn:aws:iam::111122223333:role/\#(role)","userName":"\#(role)"}}}"#
+        }
+        let records = [
+            queryRecord("u1", "Decrypt", "2024-03-01T10:00:00Z", identity: user, requestParameters: Q.context(object: Q.log1)),
+            queryRecord(
+                "r1", "Decrypt", "2024-03-01T11:00:00Z", identity: session("deploy", "ci-1"), requestParameters: Q.context(object: Q.log1)),
+            queryRecord(
+                "r2", "Decrypt", "2024-03-01T11:30:00Z", identity: session("deploy", "ci-2"), requestParameters: Q.context(object: Q.log1)),
+            queryRecord(
+                "o1", "Decrypt", "2024-03-01T12:00:00Z", identity: session("Other", "deploy"), requestParameters: Q.context(object: Q.log1)),
+        ]
+        let index = try makeIndex(dir)
+        try ingest(index, [try dir.write(logPath(), gzip(logFile(records)))])
+        try index.queue.read { db in
+            let reads = PrincipalReads(db)
+            func named(_ query: String) throws -> [String]? { try reads.callersNamed(query, ids: try reads.principalIDs(query))?.names }
+            XCTAssertEqual(
+                try named("deploy"),
+                ["arn:aws:iam::111122223333:role/Other", "arn:aws:iam::111122223333:role/deploy", "arn:aws:iam::111122223333:user/deploy"])
+            XCTAssertEqual(try reads.reads(principal: "deploy", filter: QueryFilter()).map(\.eventID), ["u1", "r1", "r2", "o1"])
+            XCTAssertNil(try named("arn:aws:iam::111122223333:role/deploy"))
+            XCTAssertNil(try named("ci-1"))
+            XCTAssertNil(try named("Other"))
+        }
+        let run = try runBinary(["reads", "--principal", "deploy", "--db", index.path, "--format", "json"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertTrue(run.stderr.contains("deploy names 3 callers"), run.stderr)
+    }
 }
