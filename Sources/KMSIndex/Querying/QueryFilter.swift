@@ -97,11 +97,12 @@ struct SQLConditions {
 
 /// The caller of an event in one phrase, from `principals p`: its ARN, else the Identity Center
 /// user (`IdentityCenterUser: USER-ID`, who has no ARN and shares the account with the other
-/// users), else the service that called (`AWSService: s3.amazonaws.com`), else the account
-/// (`AWSAccount: 111122223333`), with the resource its credentials were issued to
-/// (`AWSService: lambda.amazonaws.com (arn:aws:lambda:…:function:f)`). An `AWSAccount` (the key owner's copy of another account's
-/// call) is named by its account and principalId, `AWSAccount: 444455556666 (AROAEXAMPLE:s1)`,
-/// even when a service made the call for it: the principalId is all that tells its callers apart.
+/// users), else the account (`AWSAccount: 111122223333`), else the service that called, with
+/// the resource its credentials were issued to if any (`AWSService: s3.amazonaws.com`,
+/// `AWSService: lambda.amazonaws.com (arn:aws:lambda:…:function:f)`). An `AWSAccount` (the key
+/// owner's copy of another account's call) is named by its account and principalId,
+/// `AWSAccount: 444455556666 (AROAEXAMPLE:s1)`, even when a service made the call for it: the
+/// principalId is all that tells its callers apart.
 /// Other callers with no ARN (SAML and web identity users, `Unknown`, `Directory`) by their
 /// user name, else their principalId, else their account: `SAMLUser: jdoe`. An empty ARN
 /// (`"arn":""`, seen in the wild) is no ARN; an event with no caller is `unknown`.
