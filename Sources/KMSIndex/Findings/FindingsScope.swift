@@ -94,6 +94,10 @@ struct FindingsScope {
     /// `unknown`, a reader like any other.
     static let principalSQL = "coalesce(nullif(p.role_arn, ''), \(principalPhrase(withPrincipalID: false) { "p.\($0)" }))"
 
+    /// A name to bind as `CAST(? AS TEXT)`: its bytes, a NUL included (GRDB binds a String's
+    /// text up to its first NUL).
+    static func wholeText(_ text: String) -> Data { Data(text.utf8) }
+
     /// The phrase of events with no caller, which `PrincipalIDLookup` gives the id 0 (the
     /// summaries' id for none).
     static let noCaller = "unknown"
@@ -118,12 +122,16 @@ final class PrincipalIDLookup {
     init(_ db: Database) { self.db = db }
 
     func ids(_ principal: String) throws -> [Int64] {
-        let ids = try Int64.fetchAll(db, sql: PrincipalRows.ids(withRoleARN: "?1"), arguments: [principal])
+        // Bound as bytes: a String is bound up to a NUL, which a caller's name may hold.
+        let bytes = FindingsScope.wholeText(principal)
+        let ids = try Int64.fetchAll(db, sql: PrincipalRows.ids(withRoleARN: "CAST(?1 AS TEXT)"), arguments: [bytes])
         if !ids.isEmpty { return ids }
         // A principal without a role keeps its ARN in its row (an empty one is none).
         let byARN =
             principal.isEmpty
-            ? [] : try Int64.fetchAll(db, sql: "SELECT id FROM principal_rows WHERE arn = ? AND role_id IS NULL", arguments: [principal])
+            ? []
+            : try Int64.fetchAll(
+                db, sql: "SELECT id FROM principal_rows WHERE arn = CAST(? AS TEXT) AND role_id IS NULL", arguments: [bytes])
         if !byARN.isEmpty { return byARN }
         // No ARN (an AWS service, an odd identity): rare among callers, found by a scan, once.
         if unnamed == nil {

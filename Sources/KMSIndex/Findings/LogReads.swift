@@ -149,7 +149,8 @@ enum LogReadSource: CaseIterable {
     func firstReads(_ db: Database, _ scope: FindingsScope, of principals: [String], limit: Int) throws -> [String: [LogRead]] {
         guard !principals.isEmpty else { return [:] }
         let (from, arguments) = from(scope)
-        let names = String(decoding: try JSONEncoder().encode(principals), as: UTF8.self)
+        // In hex: a name may hold a NUL, which JSON text in SQLite would not carry whole.
+        let names = String(decoding: try JSONEncoder().encode(principals.map(Self.hex)), as: UTF8.self)
         let rows = try Row.fetchCursor(
             db,
             sql: """
@@ -158,14 +159,14 @@ enum LogReadSource: CaseIterable {
                              row_number() OVER (PARTITION BY \(FindingsScope.principalSQL)
                                                 ORDER BY \(row).event_time, \(row).id) AS n
                       \(from) AND \(successfulByOthers)
-                        AND \(FindingsScope.principalSQL) IN (SELECT value FROM json_each(?))) x
+                        AND hex(\(FindingsScope.principalSQL)) IN (SELECT value FROM json_each(?))) x
                 JOIN \(table) d ON d.id = x.id
                 WHERE x.n <= ?
                 ORDER BY x.principal, x.n
                 """, arguments: StatementArguments(arguments + [names, limit]))
         var listed: [(principal: String, read: LogRead)] = []
         while let row = try rows.next() {
-            listed.append((row["principal"], LogRead(row, time: row["time"], trail: row["trail"] ?? "")))
+            listed.append((row.text(0) ?? "", LogRead(row, time: row["time"], trail: row["trail"] ?? "")))
         }
         // The eventIDs of every principal's reads together: those of one millisecond in one scan.
         var reads: [String: [LogRead]] = [:]
@@ -204,6 +205,9 @@ enum LogReadSource: CaseIterable {
         }
     }
 
+    /// A text's UTF-8 bytes in hex, as SQLite's `hex()` writes them.
+    static func hex(_ text: String) -> String { text.utf8.map { String(format: "%02X", $0) }.joined() }
+
     /// Row ids as an SQL list; nil for none.
     static func sqlList(_ ids: [Int64]) -> String? { ids.isEmpty ? nil : ids.map(String.init).joined(separator: ",") }
 
@@ -236,13 +240,16 @@ enum LogReadFindings {
                 """)
             arguments += sourceArguments
         }
-        return try Row.fetchAll(
+        // A cursor's rows: a name is read whole (`FullText`), NUL and all.
+        let rows = try Row.fetchCursor(
             db,
             sql: """
                 SELECT principal, count(*) AS reads, count(DISTINCT object_id) AS files
                 FROM (\(parts.joined(separator: " UNION ALL "))) GROUP BY principal
-                """, arguments: StatementArguments(arguments)
-        ).map { (principal: $0["principal"], reads: $0["reads"], files: $0["files"]) }
+                """, arguments: StatementArguments(arguments))
+        var counts: [(principal: String, reads: Int, files: Int)] = []
+        while let row = try rows.next() { counts.append((principal: row.text(0) ?? "", reads: row["reads"], files: row["files"])) }
+        return counts
     }
 
     /// Principals all of whose successful reads of log files ever, from both sources, are in
@@ -291,7 +298,9 @@ enum LogReadFindings {
 
     /// Whether `principal` read log files in days a prune deleted (`log_readers_pruned`).
     static func readBeforeAPrune(_ db: Database, _ principal: String) throws -> Bool {
-        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM log_readers_pruned WHERE principal = ?)", arguments: [principal])
+        try Bool.fetchOne(
+            db, sql: "SELECT EXISTS (SELECT 1 FROM log_readers_pruned WHERE principal = CAST(? AS TEXT))",
+            arguments: [FindingsScope.wholeText(principal)])
             == true
     }
 
@@ -321,12 +330,12 @@ enum LogReadFindings {
         return try Int.fetchOne(
             db,
             sql: """
-                SELECT count(*) \(from) AND \(source.successfulByOthers) AND \(FindingsScope.principalSQL) = ?
+                SELECT count(*) \(from) AND \(source.successfulByOthers) AND \(FindingsScope.principalSQL) = CAST(? AS TEXT)
                   AND EXISTS (SELECT 1 FROM events d JOIN principals q ON q.id = d.principal_id
                               WHERE d.object_id = r.object_id AND d.event_name_sid = ? AND q.arn = p.arn
                                 AND d.error_code_sid IS NULL
                                 AND d.event_time BETWEEN r.event_time - \(window) AND r.event_time + \(window))
-                """, arguments: StatementArguments(arguments + [principal, scope.decrypt])) ?? 0
+                """, arguments: StatementArguments(arguments + [FindingsScope.wholeText(principal), scope.decrypt])) ?? 0
     }
 
     /// Failed reads, one finding per principal, trail and UTC day: its first reads, its count
@@ -352,7 +361,7 @@ enum LogReadFindings {
         var groups: [[String]: Denial] = [:]
         var order: [[String]] = []
         while let row = try rows.next() {
-            let principal: String = row["principal"], time: Int64 = row["time"], error: String = row["error"]
+            let principal = row.text(0) ?? "", time: Int64 = row["time"], error: String = row["error"]
             let trail: String = row["trail"] ?? ""
             let key = [principal, trail, dayText(FindingsScope.day(time))]
             if var denial = groups[key] {

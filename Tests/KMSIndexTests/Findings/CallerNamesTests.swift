@@ -231,4 +231,28 @@ final class CallerNamesTests: XCTestCase {
         XCTAssertEqual(run.status, 0, run.stderr)
         XCTAssertTrue(run.stderr.contains("deploy names 3 callers"), run.stderr)
     }
+
+    /// A caller's name holding a NUL (JSON's \u0000) is a name like any other in findings:
+    /// whole, raised once, and known the next day.
+    func testANameHoldingANulIsWholeInFindings() throws {
+        let dir = try TempDir()
+        let eve =
+            #"{"type":"IAMUser","principalId":"AIDAE","arn":"arn:aws:iam::111122223333:user/eve\u0000x","accountId":"111122223333","userName":"eve\u0000x"}"#
+        let records = [
+            queryRecord("e1", "Decrypt", "2024-03-01T10:00:00Z", identity: eve, requestParameters: Q.context(object: Q.log1)),
+            queryRecord(
+                "e2", "Decrypt", "2024-03-01T10:01:00Z", identity: eve, requestParameters: Q.context(object: Q.log1),
+                error: ("AccessDenied", "denied")),
+            queryRecord("e3", "Decrypt", "2024-03-02T10:00:00Z", identity: eve, requestParameters: Q.context(object: Q.log2)),
+        ]
+        let index = try makeIndex(dir)
+        try ingest(index, [try dir.write(logPath(), gzip(logFile(records)))])
+        let name = "arn:aws:iam::111122223333:user/eve\u{0}x"
+        let all = try Findings.collect(index, window: .all).findings
+        XCTAssertEqual(all.filter { $0.kind == .newLogReader }.map(\.principal), [name])
+        XCTAssertEqual(all.filter { $0.kind == .newLogReader }.first?.eventIDs, ["e1", "e3"])
+        XCTAssertEqual(all.filter { $0.kind == .logReadDenied }.map(\.principal), [name])
+        let since = try XCTUnwrap(StoredTime.milliseconds("2024-03-02T00:00:00Z"))
+        XCTAssertEqual(try Findings.collect(index, window: .since(since)).findings.filter { $0.kind == .newLogReader }.count, 0)
+    }
 }
