@@ -60,7 +60,8 @@ extension KMSIndexCommand {
                         "kmsindex: \(TerminalText.escape(principal)) names \(count) callers (\(shown)): their reads are listed together; give one's ARN or phrase for its own"
                     )
                 }
-                try query.forEachRead(principal: principal, filter: filter) { read in
+                // The ids found above: a role of many sessions is looked up once.
+                try query.forEachRead(ofIDs: ids, filter: filter) { read in
                     // A read logged in both accounts whose two records are the principal's is one
                     // row of the table, as in who-read's.
                     if forTerminal, read.isOwnerCopy { return false }

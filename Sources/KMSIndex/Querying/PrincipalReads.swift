@@ -106,7 +106,11 @@ package struct PrincipalReads {
     /// showed the row: `filter.limit` counts the reads shown, a read recorded twice (the records
     /// of one `readID`) once, and the other records of a read shown still come after the last.
     package func forEachRead(principal query: String, filter: QueryFilter, _ body: @escaping (EventRow) throws -> Bool) throws {
-        let ids = try principalIDs(query)
+        try forEachRead(ofIDs: try principalIDs(query), filter: filter, body)
+    }
+
+    /// `forEachRead` of the principal rows `ids` (`principalIDs`, when the caller has them).
+    package func forEachRead(ofIDs ids: [Int64], filter: QueryFilter, _ body: @escaping (EventRow) throws -> Bool) throws {
         if ids.isEmpty { return }
         let active = try activeIDs(ids, filter)
         let (sql, arguments) = try decryptsSQL(of: active, filter)
