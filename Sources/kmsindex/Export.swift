@@ -6,13 +6,16 @@ extension KMSIndexCommand {
     struct ExportCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "export",
-            abstract: "Write the events as Hive-partitioned, gzip-compressed JSON lines, for Athena, Trino, Spark or DuckDB.",
+            abstract: "Write the events and S3 reads as Hive-partitioned, gzip-compressed JSON lines, for Athena, Trino, Spark or DuckDB.",
             discussion: """
                 Writes OUT/kms_events/event_date=YYYY-MM-DD/part-NNNNN.json.gz, one JSON object per \
                 event: the columns of the kms_events view, plus encryption_context, \
-                source_encryption_context and destination_encryption_context. Incremental: only the \
-                days that changed since the last export are written again, and days no longer in \
-                the index (after prune) are removed; OUT/kms_events/_manifest.json lists the days. \
+                source_encryption_context and destination_encryption_context; and \
+                OUT/s3_reads/event_date=YYYY-MM-DD/part-NNNNN.json.gz, one JSON object per read of \
+                an S3 object from S3 data events (ingest --s3-reads): the columns of the \
+                s3_read_events view. Incremental: only the days that changed since the last export \
+                are written again, and days no longer in the index (after prune) are removed; each \
+                table's _manifest.json lists its days. A table with no rows holds one empty file. \
                 Exit status: 0 success, 2 usage or database or file error.
                 """
         )
@@ -64,17 +67,24 @@ extension KMSIndexCommand {
             if jsonSummary { Console.out(Self.json(summary, seconds: Date().timeIntervalSince(started), status: 0)) }
         }
 
-        static func describe(_ s: ExportSummary) -> String {
-            "\(s.daysWritten) days written (\(s.eventsWritten) events, \(s.filesWritten) files, \(s.bytesWritten) bytes), "
-                + "\(s.daysUnchanged) unchanged, \(s.daysRemoved) removed; \(s.events) events in range"
+        static func describe(_ summary: ExportSummary) -> String {
+            let s = summary.events, r = summary.s3Reads
+            return "\(s.daysWritten) days written (\(s.rowsWritten) events, \(s.filesWritten) files, \(s.bytesWritten) bytes), "
+                + "\(s.daysUnchanged) unchanged, \(s.daysRemoved) removed; \(s.rows) events in range; S3 reads: "
+                + "\(r.daysWritten) days written (\(r.rowsWritten) reads, \(r.filesWritten) files, \(r.bytesWritten) bytes), "
+                + "\(r.daysUnchanged) unchanged, \(r.daysRemoved) removed; \(r.rows) reads in range"
         }
 
-        static func json(_ s: ExportSummary?, seconds: Double, status: Int32) -> String {
-            let s = s ?? ExportSummary()
+        static func json(_ summary: ExportSummary?, seconds: Double, status: Int32) -> String {
+            let s = summary?.events ?? ExportTableSummary(), r = summary?.s3Reads ?? ExportTableSummary()
             let fields = [
                 "\"days_written\":\(s.daysWritten)", "\"days_unchanged\":\(s.daysUnchanged)",
-                "\"days_removed\":\(s.daysRemoved)", "\"events_written\":\(s.eventsWritten)",
-                "\"events\":\(s.events)", "\"files_written\":\(s.filesWritten)", "\"bytes_written\":\(s.bytesWritten)",
+                "\"days_removed\":\(s.daysRemoved)", "\"events_written\":\(s.rowsWritten)",
+                "\"events\":\(s.rows)", "\"files_written\":\(s.filesWritten)", "\"bytes_written\":\(s.bytesWritten)",
+                "\"s3_read_days_written\":\(r.daysWritten)", "\"s3_read_days_unchanged\":\(r.daysUnchanged)",
+                "\"s3_read_days_removed\":\(r.daysRemoved)", "\"s3_reads_written\":\(r.rowsWritten)",
+                "\"s3_reads\":\(r.rows)", "\"s3_read_files_written\":\(r.filesWritten)",
+                "\"s3_read_bytes_written\":\(r.bytesWritten)",
                 "\"duration_seconds\":\((seconds * 1000).rounded() / 1000)", "\"exit_status\":\(status)",
             ]
             return "{" + fields.joined(separator: ",") + "}\n"

@@ -68,11 +68,11 @@ enum DayExport {
     /// The events' times and ids in a time range, in time order (the index alone answers it).
     static let daysSQL = "SELECT event_time, event_id FROM event_uids WHERE event_time >= ? AND event_time < ? ORDER BY event_time"
 
-    /// The days that hold events in [`from`, `to`) milliseconds, with their counts and largest ids:
-    /// one pass over the time index, grouped as it comes.
-    static func days(_ db: Database, from: Int64, to: Int64) throws -> [DayState] {
+    /// The days that hold rows of `table` in [`from`, `to`) milliseconds, with their counts and
+    /// largest ids: one pass over the time index, grouped as it comes.
+    static func days(_ db: Database, of table: ExportTable = .kmsEvents, from: Int64, to: Int64) throws -> [DayState] {
         var states: [DayState] = []
-        try step(db, sql: daysSQL, arguments: [from, to]) { handle in
+        try step(db, sql: table.daysSQL, arguments: [from, to]) { handle in
             let time = sqlite3_column_int64(handle, 0), id = sqlite3_column_int64(handle, 1)
             let day = Int(floorDiv(time, millisecondsPerDay))
             if states.last?.day == day {
@@ -85,16 +85,21 @@ enum DayExport {
         return states
     }
 
-    /// Writes the events of `day` into `folder` (which exists and is empty) as gzip-compressed
-    /// NDJSON files of at most `partEvents` events each; returns the files and the largest id.
-    static func write(_ db: Database, day: Int, into folder: String, partEvents: Int) throws -> (files: [ExportedFile], maxEventRow: Int64)
-    {
+    /// Writes the rows of `table` of `day` into `folder` (which exists and is empty) as
+    /// gzip-compressed NDJSON files of at most `partEvents` rows each; returns the files and the
+    /// largest id.
+    static func write(
+        _ db: Database, _ table: ExportTable = .kmsEvents, day: Int, into folder: String, partEvents: Int
+    ) throws -> (files: [ExportedFile], maxEventRow: Int64) {
         let from = Int64(day) * millisecondsPerDay, to = from + millisecondsPerDay
-        let events = try db.makeStatement(sql: eventsSQL(db))
-        let pairs = try db.makeStatement(sql: contextSQL)
-        try pairs.setArguments([from, to])
-        let context = try ContextCursor(db, pairs)
-        let columns = try EventColumns(events.sqliteStatement)
+        let events = try db.makeStatement(sql: table.rowsSQL(db))
+        var context: ContextCursor? = nil
+        if table.withContext {
+            let pairs = try db.makeStatement(sql: contextSQL)
+            try pairs.setArguments([from, to])
+            context = try ContextCursor(db, pairs)
+        }
+        let columns = try EventColumns(events.sqliteStatement, withContext: table.withContext)
 
         // Files are compressed and written on another thread while the next events are read.
         let compressor = BackgroundCompressor()
@@ -123,7 +128,11 @@ enum DayExport {
             }
             let id = sqlite3_column_int64(handle, columns.id)
             maxEventRow = max(maxEventRow, id)
-            try EventJSON.append(handle, columns: columns, id: id, context: context, to: &json)
+            if let context {
+                try EventJSON.append(handle, columns: columns, id: id, context: context, to: &json)
+            } else {
+                EventJSON.appendRow(handle, columns: columns, to: &json)
+            }
             inFile += 1
             if json.bytes.count >= 128 * 1024 {
                 try compressor.write(json.bytes)
@@ -131,7 +140,7 @@ enum DayExport {
             }
         }
         try close()
-        if context.hasRow {
+        if let context, context.hasRow {
             throw ExportError("context pairs of event row \(context.eventRow) came out of step with the events of \(dayName(day))")
         }
         let sizes = try compressor.finish()

@@ -2,16 +2,17 @@ import Foundation
 import GRDB
 import GRDBSQLite
 
-/// The columns of the events query: each one's `"name":` rendered once, and where the columns
-/// the row writer needs are.
+/// The columns of a table's rows query: each one's `"name":` rendered once, and where the
+/// columns the row writer needs are.
 struct EventColumns {
-    /// `"name":` of each column, in the query's order (the order of `kms_events`).
+    /// `"name":` of each column, in the query's order (the order of the table's view).
     let prefixes: [[UInt8]]
     let id: Int32
+    /// The columns the encryption context repeats; -1 in a table without one.
     let objectARN: Int32
     let trailARN: Int32
 
-    init(_ handle: OpaquePointer) throws {
+    init(_ handle: OpaquePointer, withContext: Bool = true) throws {
         let count = sqlite3_column_count(handle)
         var names: [String] = []
         for i in 0..<count { names.append(String(cString: sqlite3_column_name(handle, i))) }
@@ -20,8 +21,8 @@ struct EventColumns {
             return Int32(i)
         }
         id = try index("id")
-        objectARN = try index("object_arn")
-        trailARN = try index("trail_arn")
+        objectARN = withContext ? try index("object_arn") : -1
+        trailARN = withContext ? try index("trail_arn") : -1
         prefixes = names.enumerated().map { i, name in
             var json = JSONBytes()
             if i > 0 { json.raw(",") }
@@ -95,10 +96,7 @@ enum EventJSON {
         to json: inout JSONBytes
     ) throws {
         json.raw("{")
-        for (i, prefix) in columns.prefixes.enumerated() {
-            json.raw(prefix)
-            appendValue(handle, Int32(i), to: &json)
-        }
+        appendColumns(handle, columns, to: &json)
         json.raw(",\"encryption_context\":{")
         var first = true
         let hasObject = sqlite3_column_type(handle, columns.objectARN) != SQLITE_NULL
@@ -144,6 +142,21 @@ enum EventJSON {
         // Pairs of a scope this version does not know: skipped, so the cursor stays in step.
         while context.hasRow && context.eventRow == id { try context.advance() }
         json.raw("}\n")
+    }
+
+    /// A row of a table without encryption context (`s3_reads`) as one line: its columns.
+    static func appendRow(_ handle: OpaquePointer, columns: EventColumns, to json: inout JSONBytes) {
+        json.raw("{")
+        appendColumns(handle, columns, to: &json)
+        json.raw("}\n")
+    }
+
+    /// Appends `"name":value` of every column, comma-separated.
+    static func appendColumns(_ handle: OpaquePointer, _ columns: EventColumns, to json: inout JSONBytes) {
+        for (i, prefix) in columns.prefixes.enumerated() {
+            json.raw(prefix)
+            appendValue(handle, Int32(i), to: &json)
+        }
     }
 
     /// Appends column `i` as JSON: integer and real as numbers, text as a string, NULL as null,

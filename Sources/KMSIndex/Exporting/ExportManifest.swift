@@ -1,7 +1,7 @@
 import Foundation
 
-/// `kms_events/_manifest.json`: which days the export folder holds, how many events each, and
-/// its files. Written last, through a temporary file and a rename, after every day it lists is
+/// `kms_events/_manifest.json` (and `s3_reads/_manifest.json`): which days the table's folder
+/// holds, how many rows (events, or S3 reads) each, and its files. Written last, through a temporary file and a rename, after every day it lists is
 /// in place; the next export compares it with the index to find the days that changed.
 package struct ExportManifest: Codable, Equatable, Sendable {
     /// The layout of the files this manifest describes; a newer one is refused.

@@ -194,11 +194,89 @@ final class ExportTests: XCTestCase {
         XCTAssertEqual(try readExport(dir.path + "/out").count, manifest.events)
     }
 
+    func testS3ReadsAreATableOfTheirOwnWithEveryColumnOfTheirView() throws {
+        let dir = try TempDir()
+        var options = SynthOptions(seed: 12, accounts: 1, regions: ["us-east-1"], days: 2, filesPerDay: 8)
+        options.s3DataEvents = true
+        _ = try Synth.generate(options, into: dir.url.appendingPathComponent("tree"))
+        let index = try makeIndex(dir)
+        try ingestWithS3Reads(index, dir.path + "/tree")
+        let reads = try count(index, "SELECT count(*) FROM s3_reads")
+        XCTAssertGreaterThan(reads, 12)
+
+        let summary = try exportSummary(dir, ["--part-events", "5"])
+        XCTAssertEqual(summary["s3_reads"], reads)
+        XCTAssertEqual(summary["s3_reads_written"], reads)
+        let exported = try readExport(dir.path + "/out", table: "s3_reads")
+        let expected = try expectedObjects(index, view: "s3_read_events")
+        XCTAssertEqual(exported.count, reads)
+        XCTAssertEqual(Set(exported.map { $0.object["id"] as! Int }), Set(expected.keys))
+        for item in exported {
+            let id = item.object["id"] as! Int
+            XCTAssertEqual(item.object as NSDictionary, expected[id]! as NSDictionary, "S3 read row \(id)")
+            XCTAssertEqual(item.day, String((item.object["event_time"] as! String).prefix(10)), "partition of row \(id)")
+            XCTAssertNotNil(item.object["bytes"] as? Int, "S3 read row \(id) has its bytes")
+        }
+        let columns = try index.queue.read { db in try Row.fetchOne(db, sql: "SELECT * FROM s3_read_events LIMIT 1")!.columnNames }
+        XCTAssertEqual(exported[0].keys, Array(columns))
+
+        // Its own manifest, days split into files of at most 5 reads; a re-run writes nothing.
+        let manifest = try ExportManifest.read(path: dir.path + "/out/s3_reads/_manifest.json")
+        XCTAssertEqual(manifest.table, "s3_reads")
+        XCTAssertEqual(manifest.events, reads)
+        XCTAssertEqual(Set(manifest.days.keys), Set(exported.map(\.day)))
+        XCTAssertTrue(manifest.days.values.allSatisfy { $0.files.allSatisfy { $0.events <= 5 } })
+        XCTAssertTrue(manifest.days.values.contains { $0.files.count > 1 })
+        let again = try exportSummary(dir, [])
+        XCTAssertEqual([again["s3_read_days_written"], again["s3_read_days_removed"]], [0, 0])
+        XCTAssertEqual(again["s3_read_days_unchanged"], manifest.days.count)
+
+        // A pruned day goes from this table as from the events'.
+        let first = try XCTUnwrap(manifest.days.keys.sorted().first)
+        let prune = try runBinary(["prune", "--before", DayExport.dayName(DeliveryDays.day(first, today: 0)! + 1), "--db", index.path])
+        XCTAssertEqual(prune.status, 0, prune.stderr)
+        let pruned = try exportSummary(dir, [])
+        XCTAssertEqual(pruned["s3_read_days_removed"], 1)
+        XCTAssertEqual(
+            try readExport(dir.path + "/out", table: "s3_reads").count, try count(index, "SELECT count(*) FROM s3_reads"))
+    }
+
+    func testATableWithNoRowsHoldsOneEmptyFileUntilItHasADay() throws {
+        let dir = try TempDir()
+        let index = try makeIndex(dir)
+        try ingest(index, [fixturesURL.appendingPathComponent("seed").path])
+        XCTAssertEqual(try count(index, "SELECT count(*) FROM s3_reads"), 0)
+        XCTAssertEqual(try export(dir, []).status, 0)
+        // One empty file, so that a glob over the table's days matches a file (DuckDB's
+        // read_json refuses one that matches none); no day in the manifest.
+        let empty = dir.path + "/out/s3_reads/event_date=" + Exporter.emptyTableDay
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: empty), ["part-00000.json.gz"])
+        XCTAssertEqual(gunzip(try Data(contentsOf: URL(fileURLWithPath: empty + "/part-00000.json.gz"))), Data())
+        XCTAssertEqual(try ExportManifest.read(path: dir.path + "/out/s3_reads/_manifest.json").days.count, 0)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path + "/out/kms_events/event_date=" + Exporter.emptyTableDay))
+        let before = try fileTimes(dir, table: "s3_reads")
+        XCTAssertEqual(try exportSummary(dir, [])["s3_read_days_removed"], 0)
+        XCTAssertEqual(try fileTimes(dir, table: "s3_reads"), before)
+
+        // Reads come: the empty file goes, their days come.
+        var options = SynthOptions(seed: 12, accounts: 1, regions: ["us-east-1"], days: 1, filesPerDay: 8)
+        options.s3DataEvents = true
+        _ = try Synth.generate(options, into: dir.url.appendingPathComponent("tree"))
+        try ingestWithS3Reads(index, dir.path + "/tree")
+        let summary = try exportSummary(dir, [])
+        XCTAssertEqual(summary["s3_read_days_removed"], 0)
+        XCTAssertGreaterThan(summary["s3_read_days_written"] ?? 0, 0)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: empty))
+        XCTAssertEqual(
+            try readExport(dir.path + "/out", table: "s3_reads").count, try count(index, "SELECT count(*) FROM s3_reads"))
+    }
+
     func testTheDayQueriesWalkTheTimeIndexWithoutSorting() throws {
         let dir = try TempDir()
         let index = try makeIndex(dir)
         let eventsSQL = try index.queue.read { db in try DayExport.eventsSQL(db) }
-        for sql in [eventsSQL, DayExport.contextSQL, DayExport.daysSQL] {
+        let readsSQL = try index.queue.read { db in try ExportTable.s3Reads.rowsSQL(db) }
+        for sql in [eventsSQL, DayExport.contextSQL, DayExport.daysSQL, readsSQL, ExportTable.s3Reads.daysSQL] {
             let plan = try index.queue.read { db in
                 try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: [0, 1]).map { $0["detail"] as String }
             }
@@ -298,6 +376,14 @@ final class ExportTests: XCTestCase {
 
     // MARK: - Helpers
 
+    /// Ingests `path` keeping the S3 reads of log buckets, as the command does by default.
+    private func ingestWithS3Reads(_ index: IndexDatabase, _ path: String) throws {
+        var options = IngestOptions(paths: [path])
+        options.s3Reads = .auto
+        let summary = try Ingester(database: index, options: options).run { _ in }
+        XCTAssertEqual(summary.filesFailed, 0)
+    }
+
     private func export(_ dir: TempDir, _ arguments: [String]) throws -> BinaryRun {
         try runBinary(["export", "--db", dir.path + "/index.sqlite", "--out", dir.path + "/out"] + arguments)
     }
@@ -315,9 +401,9 @@ final class ExportTests: XCTestCase {
     }
 
     /// Modification time (nanoseconds) and inode of every file of the export, by path.
-    private func fileTimes(_ dir: TempDir) throws -> [String: [Int]] {
+    private func fileTimes(_ dir: TempDir, table: String = "kms_events") throws -> [String: [Int]] {
         var times: [String: [Int]] = [:]
-        let root = dir.path + "/out/kms_events"
+        let root = dir.path + "/out/" + table
         for relative in FileManager.default.subpaths(atPath: root) ?? [] {
             var status = stat()
             XCTAssertEqual(stat(root + "/" + relative, &status), 0)
@@ -333,9 +419,9 @@ final class ExportTests: XCTestCase {
         var keys: [String]
     }
 
-    private func readExport(_ out: String) throws -> [Exported] {
+    private func readExport(_ out: String, table: String = "kms_events") throws -> [Exported] {
         var result: [Exported] = []
-        let root = out + "/kms_events"
+        let root = out + "/" + table
         for folder in try FileManager.default.contentsOfDirectory(atPath: root).sorted() where folder.hasPrefix("event_date=") {
             for file in try FileManager.default.contentsOfDirectory(atPath: root + "/" + folder).sorted() {
                 XCTAssertTrue(file.hasPrefix("part-") && file.hasSuffix(".json.gz"), file)
@@ -354,12 +440,12 @@ final class ExportTests: XCTestCase {
         return result
     }
 
-    /// Every row of kms_events as the export should write it, by `id`, with the pairs of the
-    /// encryption_context view.
-    private func expectedObjects(_ index: IndexDatabase) throws -> [Int: [String: Any]] {
+    /// Every row of `view` as the export should write it, by `id`; for kms_events with the
+    /// pairs of the encryption_context view.
+    private func expectedObjects(_ index: IndexDatabase, view: String = "kms_events") throws -> [Int: [String: Any]] {
         try index.queue.read { db in
             var objects: [Int: [String: Any]] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT * FROM kms_events") {
+            for row in try Row.fetchAll(db, sql: "SELECT * FROM \(view)") {
                 var object: [String: Any] = [:]
                 for (name, value) in row {
                     switch value.storage {
@@ -367,13 +453,18 @@ final class ExportTests: XCTestCase {
                     case let .int64(v): object[name] = NSNumber(value: v)
                     case let .double(v): object[name] = NSNumber(value: v)
                     case let .string(s): object[name] = s
-                    case .blob: XCTFail("blob in kms_events.\(name)")
+                    case .blob: XCTFail("blob in \(view).\(name)")
                     }
                 }
+                objects[row["id"]] = object
+            }
+            guard view == "kms_events" else { return objects }
+            for id in objects.keys {
+                var object = objects[id]!
                 object["encryption_context"] = [String: String]()
                 object["source_encryption_context"] = NSNull()
                 object["destination_encryption_context"] = NSNull()
-                objects[row["id"]] = object
+                objects[id] = object
             }
             let keys = [
                 "encryptionContext": "encryption_context", "sourceEncryptionContext": "source_encryption_context",

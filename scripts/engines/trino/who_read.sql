@@ -1,15 +1,26 @@
 -- Trino: who read this object (an object ARN, or a bucket ARN with S3 Bucket Keys), oldest
--- first; the columns of `kmsindex who-read --format json` that the export has. The ? is the ARN:
--- PREPARE who_read FROM <this query>; EXECUTE who_read USING 'arn:aws:s3:::bucket/key'.
--- Add `AND event_date BETWEEN '2024-03-01' AND '2024-03-31'` to read only those days' folders.
+-- first; the columns of `kmsindex who-read --format json` that the export has. Both ? are the
+-- ARN: PREPARE who_read FROM <this query>;
+-- EXECUTE who_read USING 'arn:aws:s3:::bucket/key', 'arn:aws:s3:::bucket/key'.
+-- Add `AND event_date BETWEEN '2024-03-01' AND '2024-03-31'` to both halves to read only those
+-- days' folders.
 -- A Decrypt of another account's key is logged in both accounts: two rows with one
 -- shared_event_id (add it to the columns to tie them); who-read's table shows the caller's,
 -- whose principal_type is not 'AWSAccount'.
--- KMS Decrypts only: reads that only S3 data events recorded (Bucket Keys, SSE-S3) are not
--- exported; `kmsindex who-read` lists them too.
+-- Reads that S3 data events recorded (`ingest --s3-reads`; the only record of a read under S3
+-- Bucket Keys or SSE-S3) come from s3_reads: source 's3', bytes sent, no key. A read both
+-- recorded is two rows here, as in who-read's JSON (who-read's table shows it once).
 SELECT event_time, event_name, event_id, principal_arn, principal_type, role_arn, session_name,
        invoked_by, error_code, error_message, source_ip, user_agent, key_arn, aws_region AS region,
-       object_arn, on_behalf_of_user_id, identity_store_arn
+       object_arn, 'kms' AS source, CAST(NULL AS BIGINT) AS bytes, on_behalf_of_user_id, identity_store_arn,
+       event_time_ms
 FROM hive.kmsindex.kms_events
 WHERE event_name = 'Decrypt' AND object_arn = ?
+UNION ALL
+SELECT event_time, event_name, event_id, principal_arn, principal_type, role_arn, session_name,
+       invoked_by, error_code, error_message, source_ip, user_agent, CAST(NULL AS varchar) AS key_arn,
+       aws_region AS region, object_arn, 's3' AS source, bytes, on_behalf_of_user_id, identity_store_arn,
+       event_time_ms
+FROM hive.kmsindex.s3_reads
+WHERE object_arn = ?
 ORDER BY event_time_ms, event_id
