@@ -197,22 +197,11 @@ package struct KeyReport {
                 FROM \(daily.sql) a WHERE \(a.sql)
                 GROUP BY 1, 2 ORDER BY 1, 2\(all)
                 """, daily.arguments + a.values),
-            // Summed per principal row first, then by the caller's phrase, made from the principal
-            // rows and their roles (`PrincipalRows.join`).
-            try section(
+            // Summed per principal row by SQLite, then grouped by the caller's phrase here.
+            SectionedResult.Section(
                 "principals",
-                """
-                SELECT \(principalPhrase { PrincipalRows.column($0, of: "p") }) AS principal, p.type AS principal_type,
-                       sum(g.calls) AS calls,
-                       sum(g.decrypts) AS decrypts, sum(g.failed) AS failed,
-                       \(isoTimeSQL("min(g.first_time)")) AS first_seen, \(isoTimeSQL("max(g.last_time)")) AS last_seen
-                FROM (SELECT a.principal_id, sum(a.events) AS calls,
-                             sum(CASE WHEN a.event_name_sid = \(decrypt) THEN a.events ELSE 0 END) AS decrypts,
-                             \(failed) AS failed, min(a.first_time) AS first_time, max(a.last_time) AS last_time
-                      FROM \(callers.sql) a WHERE \(a.sql) GROUP BY a.principal_id) g
-                \(PrincipalRows.join("p", on: "g.principal_id"))
-                GROUP BY principal ORDER BY calls DESC, principal\(list)
-                """, callersArguments),
+                try CallersByPhrase(source: callers.sql, condition: a.sql, arguments: callersArguments)
+                    .top(db, limit: filter.limit ?? Self.defaultListLimit)),
             try section(
                 "trails",
                 """

@@ -248,4 +248,75 @@ final class KeyReportTests: XCTestCase {
             XCTAssertEqual(try matched("arn:aws:kms:eu-west-1:111122223333:alias/app"), 0)
         }
     }
+
+    /// The callers are grouped by their name (a session's rows under two access keys are one
+    /// caller), ranked by calls, ties in the order SQLite gives text (by bytes: a decomposed
+    /// `é` before a precomposed one, `AWSService: …` before `arn:…` before `unknown`), as the
+    /// same GROUP BY and ORDER BY in SQL give them.
+    func testCallersAreGroupedByTheirNameAndRankedAsSQLiteOrdersText() throws {
+        let dir = try TempDir()
+        func session(_ name: String, _ accessKey: String) -> String {
+            let role =
+                #"{"type":"Role","principalId":"AROAEXAMPLE","arn":"arn:aws:iam::111122223333:role/Reader","accountId":"111122223333","userName":"Reader"}"#
+            return
+                #"{"type":"AssumedRole","principalId":"AROAEXAMPLE:\#(name)","arn":"arn:aws:sts::111122223333:assumed-role/Reader/\#(name)","accountId":"111122223333","accessKeyId":"\#(accessKey)","sessionContext":{"sessionIssuer":\#(role)}}"#
+        }
+        let service = #"{"type":"AWSService","invokedBy":"lambda.amazonaws.com"}"#
+        var records = [
+            kmsRecord(eventTime: "2024-03-01T00:01:00Z", identity: session("s1", "ASIAONE")),
+            kmsRecord(eventTime: "2024-03-01T00:02:00Z", identity: session("s1", "ASIAONE")),
+            kmsRecord(eventTime: "2024-03-01T00:03:00Z", identity: session("s1", "ASIATWO")),
+            kmsRecord(eventTime: "2024-03-01T00:04:00Z", identity: session("\u{e9}", "ASIATHREE")),
+            kmsRecord(eventTime: "2024-03-01T00:05:00Z", identity: session("e\u{301}", "ASIAFOUR")),
+            kmsRecord(eventTime: "2024-03-01T00:06:00Z", identity: service),
+        ]
+        records.append(kmsRecord(eventTime: "2024-03-01T00:07:00Z").replacing(#/"userIdentity":\{[^}]*\},/#, with: ""))
+        try dir.write("t/" + logPath(), gzip(logFile(records)))
+        let index = try makeIndex(dir)
+        let (summary, _) = try ingest(index, [dir.path + "/t"])
+        XCTAssertEqual(summary.eventsAdded, 7)
+        let key = "arn:aws:kms:us-west-2:111122223333:key/11111111-2222-3333-4444-555555555555"
+        let sessions = "arn:aws:sts::111122223333:assumed-role/Reader/"
+        let expected: [[String?]] = [
+            [sessions + "s1", "AssumedRole", "3", "3", "0", "2024-03-01T00:01:00Z", "2024-03-01T00:03:00Z"],
+            ["AWSService: lambda.amazonaws.com", "AWSService", "1", "1", "0", "2024-03-01T00:06:00Z", "2024-03-01T00:06:00Z"],
+            [sessions + "e\u{301}", "AssumedRole", "1", "1", "0", "2024-03-01T00:05:00Z", "2024-03-01T00:05:00Z"],
+            [sessions + "\u{e9}", "AssumedRole", "1", "1", "0", "2024-03-01T00:04:00Z", "2024-03-01T00:04:00Z"],
+            ["unknown", nil, "1", "1", "0", "2024-03-01T00:07:00Z", "2024-03-01T00:07:00Z"],
+        ]
+        let report = try XCTUnwrap(try keyReport(index, key))
+        XCTAssertEqual(rows(report["principals"]), expected)
+        XCTAssertEqual(rows(try XCTUnwrap(try keyReport(index, key, QueryFilter(limit: 2)))["principals"]), Array(expected.prefix(2)))
+        XCTAssertEqual(
+            rows(try XCTUnwrap(try keyReport(index, key, QueryFilter(since: "2024-03-01T00:02:30Z")))["principals"]).map {
+                [$0[0], $0[2]]
+            },
+            [
+                ["AWSService: lambda.amazonaws.com", "1"], [sessions + "e\u{301}", "1"], [sessions + "s1", "1"],
+                [sessions + "\u{e9}", "1"], ["unknown", "1"],
+            ])
+        // The same grouping and order in SQL.
+        let bySQL = try index.queue.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT \(principalSQL) AS principal, sum(c.events) AS calls FROM callers c
+                    LEFT JOIN principals p ON p.id = c.principal_id
+                    WHERE c.key_id = (SELECT id FROM kms_keys WHERE arn = ?) GROUP BY principal ORDER BY calls DESC, principal
+                    """, arguments: [key]
+            ).map { [$0["principal"] as String?, String($0["calls"] as Int)] }
+        }
+        XCTAssertEqual(bySQL, expected.map { [$0[0], $0[2]] })
+    }
+
+    /// The bounded list `CallersByPhrase` keeps gives the first items of a full sort, ties and all.
+    func testTheFirstOfManyItemsAreThoseOfASort() {
+        var generator = SystemRandomNumberGenerator()
+        for count in [0, 1, 3, 20, 5_000] {
+            let items = (0..<2_000).map { _ in (Int.random(in: 0..<4, using: &generator), Int.random(in: 0..<50, using: &generator)) }
+            let precedes: ((Int, Int), (Int, Int)) -> Bool = { a, b in a.0 != b.0 ? a.0 > b.0 : a.1 < b.1 }
+            let first = CallersByPhrase.first(count, of: items, by: precedes)
+            XCTAssertEqual(first.map { [$0.0, $0.1] }, items.sorted(by: precedes).prefix(count).map { [$0.0, $0.1] }, "\(count)")
+        }
+    }
 }
