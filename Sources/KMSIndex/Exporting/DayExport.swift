@@ -19,16 +19,42 @@ package struct ExportedFile: Codable, Equatable, Sendable {
     }
 }
 
-/// What identifies a day's content in the index: its events and the largest `events.id` among
-/// them. Ingest only adds events, with ids above every existing one, and prune only removes
-/// them, so a day whose two numbers are unchanged holds the same events.
+/// What identifies a day's content in the index: its rows, the largest row id among them, and
+/// a digest of every row's id and eventID. Ingest adds rows with new ids and prune removes
+/// them, but an id freed at the top can be given again (`s3_reads` has no watermark: a read
+/// pruned from the middle of a day, then another ingested into it, left count and largest id
+/// as they were), and an index rebuilt from the same logs numbers its rows otherwise; the
+/// digest tells both apart.
 struct DayState: Equatable, Sendable {
     /// The day, as days since 1970-01-01 (UTC).
     var day: Int
-    /// Events of the day.
+    /// Rows of the day.
     var events: Int
-    /// The largest `events.id` among them.
+    /// The largest row id among them.
     var maxEventRow: Int64
+    /// The wrapping sum of `DayState.mix` of each row's id and eventID.
+    var digest: UInt64 = 0
+
+    /// `digest` as the manifest keeps it: 16 hex digits (a JSON number may not hold 64 bits).
+    var digestText: String { String(digest, radix: 16).leftPadded(to: 16) }
+
+    /// A row's part of the digest: its eventID's bytes (FNV-1a) and its id, mixed (SplitMix64's
+    /// finalizer), so that a sum over a day changes with any row.
+    static func mix(id: Int64, uid: UnsafeRawBufferPointer) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in uid {
+            h ^= UInt64(byte)
+            h = h &* 0x0000_0100_0000_01b3
+        }
+        var z = h ^ (UInt64(bitPattern: id) &* 0x9e37_79b9_7f4a_7c15)
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(to count: Int) -> String { String(repeating: "0", count: max(0, count - self.count)) + self }
 }
 
 /// Reads and writes one day of events: the SQL and the merge of events with their context pairs.
@@ -65,8 +91,10 @@ enum DayExport {
         ORDER BY u.event_time, u.event_uid, c.scope, c.name_id
         """
 
-    /// The events' times and ids in a time range, in time order (the index alone answers it).
-    static let daysSQL = "SELECT event_time, event_id FROM event_uids WHERE event_time >= ? AND event_time < ? ORDER BY event_time"
+    /// The events' times, ids and eventIDs in a time range, in time order (the index alone
+    /// answers it).
+    static let daysSQL =
+        "SELECT event_time, event_id, event_uid FROM event_uids WHERE event_time >= ? AND event_time < ? ORDER BY event_time"
 
     /// The days that hold rows of `table` in [`from`, `to`) milliseconds, with their counts and
     /// largest ids: one pass over the time index, grouped as it comes.
@@ -75,12 +103,13 @@ enum DayExport {
         try step(db, sql: table.daysSQL, arguments: [from, to]) { handle in
             let time = sqlite3_column_int64(handle, 0), id = sqlite3_column_int64(handle, 1)
             let day = Int(floorDiv(time, millisecondsPerDay))
-            if states.last?.day == day {
-                states[states.count - 1].events += 1
-                states[states.count - 1].maxEventRow = max(states[states.count - 1].maxEventRow, id)
-            } else {
-                states.append(DayState(day: day, events: 1, maxEventRow: id))
-            }
+            // The eventID as stored: 16 bytes, or its text (a blob's pointer first, then its size).
+            let bytes = sqlite3_column_blob(handle, 2)
+            let mixed = DayState.mix(id: id, uid: UnsafeRawBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(handle, 2))))
+            if states.last?.day != day { states.append(DayState(day: day, events: 0, maxEventRow: id)) }
+            states[states.count - 1].events += 1
+            states[states.count - 1].maxEventRow = max(states[states.count - 1].maxEventRow, id)
+            states[states.count - 1].digest &+= mixed
         }
         return states
     }

@@ -19,12 +19,16 @@ package struct ExportManifest: Codable, Equatable, Sendable {
         package var files: [ExportedFile]
         /// The index's schema version when the day was written (absent before schema 33).
         package var schema: Int?
+        /// The digest of the day's rows' ids and eventIDs (`DayState.digestText`; absent before
+        /// schema 43, and such a day is written again).
+        package var digest: String?
 
         enum CodingKeys: String, CodingKey {
             case events
             case maxEventRow = "max_event_row"
             case files
             case schema
+            case digest
         }
 
         /// Whether the day, as written, shows what the index's schema shows: written at or

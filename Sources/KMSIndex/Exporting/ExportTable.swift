@@ -7,7 +7,7 @@ package struct ExportTable: Sendable, Equatable {
     package let name: String
     /// The view whose columns a line holds, in its order.
     let view: String
-    /// Rows' times and ids in a time range, in time order (an index alone answers it).
+    /// Rows' times, ids and eventIDs in a time range, in time order (an index alone answers it).
     let daysSQL: String
     /// True for KMS events: each line ends with the request's, source and destination
     /// encryption contexts.
@@ -20,7 +20,7 @@ package struct ExportTable: Sendable, Equatable {
     /// `s3_reads`' (event_time, event_uid) index.
     package static let s3Reads = ExportTable(
         name: "s3_reads", view: "s3_read_events",
-        daysSQL: "SELECT event_time, id FROM s3_reads WHERE event_time >= ? AND event_time < ? ORDER BY event_time",
+        daysSQL: "SELECT event_time, id, event_uid FROM s3_reads WHERE event_time >= ? AND event_time < ? ORDER BY event_time",
         withContext: false)
     /// What `export` writes, in order.
     package static let all = [kmsEvents, s3Reads]

@@ -151,7 +151,7 @@ package struct Exporter {
             let dayFolder = folder + "/event_date=" + name
             summary.rows += state.events
             if let old = manifest.days[name], old.events == state.events, old.maxEventRow == state.maxEventRow,
-                old.currentSchema, Self.holdsExactly(old.files, dayFolder)
+                old.digest == state.digestText, old.currentSchema, Self.holdsExactly(old.files, dayFolder)
             {
                 summary.daysUnchanged += 1
                 continue
@@ -167,7 +167,8 @@ package struct Exporter {
             }
             try ExportFiles.replace(dayFolder, with: fresh, work: work)
             manifest.days[name] = ExportManifest.Day(
-                events: state.events, maxEventRow: state.maxEventRow, files: files, schema: IndexDatabase.schemaVersion)
+                events: state.events, maxEventRow: state.maxEventRow, files: files, schema: IndexDatabase.schemaVersion,
+                digest: state.digestText)
             summary.daysWritten += 1
             summary.rowsWritten += state.events
             summary.filesWritten += files.count

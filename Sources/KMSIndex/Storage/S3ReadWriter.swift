@@ -16,27 +16,41 @@ extension EventWriter {
     /// Inserts `read` unless an S3 read with its time and eventID is indexed; returns whether it was new.
     @discardableResult
     func insertS3Read(_ read: S3ReadEvent, fileID: Int64) throws -> Bool {
-        func stored(_ id: String) -> DatabaseValue { EventUID.uuidBytes(id).map { Data($0).databaseValue } ?? id.databaseValue }
-        let ip: DatabaseValue = read.sourceIPAddress.map { StoredAddress.ipv4($0)?.databaseValue ?? $0.databaseValue } ?? .null
-        let statement = try db.cachedStatement(
-            sql: """
-                INSERT OR IGNORE INTO s3_reads (event_time, event_uid, event_name_sid, region_sid, recipient_account_sid, principal_id,
-                                                object_id, source_ip, user_agent_id, error_code_sid, error_message, bytes, source_file_id,
-                                                shared_event_uid)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
-        try statement.execute(arguments: [
-            read.eventTimeMs, stored(read.eventID), try dimensions.string(read.eventName), try dimensions.string(read.awsRegion),
-            try dimensions.string(read.recipientAccountID),
-            try dimensions.principal(read.principal), try dimensions.object(read.objectARN), ip, try dimensions.userAgent(read.userAgent),
-            try dimensions.string(read.errorCode), read.errorMessage, read.bytes, fileID, read.sharedEventID.map(stored) ?? .null,
-        ])
+        // Bound through the C API with their lengths: GRDB binds a String up to its first NUL,
+        // and what a caller wrote (an error message, an address, an eventID) may hold one.
+        var row = BoundStatement(
+            try db.cachedStatement(
+                sql: """
+                    INSERT OR IGNORE INTO s3_reads (event_time, event_uid, event_name_sid, region_sid, recipient_account_sid, principal_id,
+                                                    object_id, source_ip, user_agent_id, error_code_sid, error_message, bytes, source_file_id,
+                                                    shared_event_uid)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """))
+        row.int(read.eventTimeMs)
+        row.uid(CloudTrailID(read.eventID))
+        row.int(try dimensions.string(read.eventName))
+        row.int(try dimensions.string(read.awsRegion))
+        row.int(try dimensions.string(read.recipientAccountID))
+        row.int(try dimensions.principal(read.principal))
+        row.int(try dimensions.object(read.objectARN))
+        if let ip = read.sourceIPAddress, let packed = StoredAddress.ipv4(ip) { row.int(packed) } else { row.text(read.sourceIPAddress) }
+        row.int(try dimensions.userAgent(read.userAgent))
+        row.int(try dimensions.string(read.errorCode))
+        row.text(read.errorMessage)
+        row.int(read.bytes)
+        row.int(fileID)
+        row.uid(read.sharedEventID.map { CloudTrailID($0) })
+        _ = try row.execute(db)
         let added = db.changesCount > 0
         if let original = read.supersedes {
             // Claimed as a KMS update's is, and settled with them (`Addenda.removeSuperseded`).
-            try db.execute(
-                sql: "INSERT OR IGNORE INTO superseding_claims (event_time, original_uid, update_uid) VALUES (?, ?, ?)",
-                arguments: [read.eventTimeMs, stored(original), stored(read.eventID)])
+            var claim = BoundStatement(
+                try db.cachedStatement(
+                    sql: "INSERT OR IGNORE INTO superseding_claims (event_time, original_uid, update_uid) VALUES (?, ?, ?)"))
+            claim.int(read.eventTimeMs)
+            claim.uid(CloudTrailID(original))
+            claim.uid(CloudTrailID(read.eventID))
+            _ = try claim.execute(db)
         }
         if !added { return false }
         s3ReadsAdded += 1

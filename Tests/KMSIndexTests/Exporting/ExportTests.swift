@@ -241,6 +241,49 @@ final class ExportTests: XCTestCase {
             try readExport(dir.path + "/out", table: "s3_reads").count, try count(index, "SELECT count(*) FROM s3_reads"))
     }
 
+    /// A day whose rows changed but kept their count and largest id is written again: an S3
+    /// read pruned from the middle of a day frees the largest id, which the next read ingested
+    /// into that day is given; and an index rebuilt from the same logs in another order numbers
+    /// the same rows otherwise.
+    func testADayIsWrittenAgainWhenItsRowsChangeButNotTheirCountNorLargestID() throws {
+        let dir = try TempDir()
+        func read(_ id: String, _ time: String, _ key: String) -> String {
+            S3ReadsTests.s3Event(id, "GetObject", time, bucket: "b", key: key, bytes: 1)
+        }
+        func ingestFile(_ index: IndexDatabase, _ name: String, _ records: [String]) throws {
+            try dir.write(name + "/" + logPath(), gzip(logFile(records)))
+            var options = IngestOptions(paths: [dir.path + "/" + name])
+            options.s3Reads = .all
+            XCTAssertEqual(try Ingester(database: index, options: options).run().filesFailed, 0)
+        }
+        let index = try makeIndex(dir)
+        try ingestFile(index, "one", [read("a", "2024-05-10T15:00:00Z", "A.txt"), read("b", "2024-05-10T09:00:00Z", "B.txt")])
+        XCTAssertEqual(try count(index, "SELECT id FROM s3_reads WHERE event_uid = 'b'"), 2)
+        XCTAssertEqual(try export(dir, []).status, 0)
+        let prune = try runBinary(["prune", "--before", "2024-05-10T12:00:00Z", "--db", index.path])
+        XCTAssertEqual(prune.status, 0, prune.stderr)
+        try ingestFile(index, "two", [read("c", "2024-05-10T18:00:00Z", "C.txt")])
+        XCTAssertEqual(try count(index, "SELECT id FROM s3_reads WHERE event_uid = 'c'"), 2, "the freed id, given again")
+        let summary = try exportSummary(dir, [])
+        XCTAssertEqual([summary["s3_read_days_written"], summary["s3_read_days_unchanged"]], [1, 0])
+        XCTAssertEqual(
+            Set(try readExport(dir.path + "/out", table: "s3_reads").map { $0.object["object_key"] as? String }), ["A.txt", "C.txt"])
+
+        // The same logs into a new index, in the other order, exported into the same folder.
+        let rebuilt = try makeIndex(dir, name: "rebuilt.sqlite")
+        try ingestFile(rebuilt, "two", [read("c", "2024-05-10T18:00:00Z", "C.txt")])
+        try ingestFile(rebuilt, "three", [read("a", "2024-05-10T15:00:00Z", "A.txt")])
+        XCTAssertEqual(try count(rebuilt, "SELECT count(*) FROM s3_reads"), 2)
+        let run = try runBinary(["export", "--db", rebuilt.path, "--out", dir.path + "/out", "--json-summary"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let exported = try readExport(dir.path + "/out", table: "s3_reads")
+        let expected = try expectedObjects(rebuilt, view: "s3_read_events")
+        XCTAssertEqual(exported.count, 2)
+        for item in exported {
+            XCTAssertEqual(item.object as NSDictionary, expected[item.object["id"] as! Int]! as NSDictionary)
+        }
+    }
+
     func testATableWithNoRowsHoldsOneEmptyFileUntilItHasADay() throws {
         let dir = try TempDir()
         let index = try makeIndex(dir)

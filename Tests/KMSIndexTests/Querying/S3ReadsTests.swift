@@ -364,6 +364,37 @@ final class S3ReadsTests: XCTestCase {
         XCTAssertEqual(examples.first?.reason, "S3 record without a string eventID")
     }
 
+    /// What a caller wrote into an S3 read (its error message, a source that is not an address,
+    /// an eventID that is not a UUID) is kept whole, NUL and all, as a KMS event's is: bound
+    /// with GRDB's String it was cut at the NUL, and two eventIDs differing after it were one.
+    func testAnS3ReadsCallerWrittenTextsKeepTheirNUL() throws {
+        let dir = try TempDir()
+        func read(_ id: String, _ time: String) -> String {
+            Self.s3Event(id, "GetObject", time, bucket: "bk-logs", key: "k", error: "AccessDenied", sourceIP: "1.2.3.4\\u0000evil")
+                .replacingOccurrences(of: #""errorMessage":"Access Denied""#, with: #""errorMessage":"denied\u0000after""#)
+        }
+        try dir.write(
+            "logs/" + logPath(),
+            gzip(logFile(Self.kmsRecords + [read("id\\u0000one", "2024-03-01T12:00:00Z"), read("id\\u0000two", "2024-03-01T12:00:00Z")])))
+        let index = try makeIndex(dir)
+        var options = IngestOptions(paths: [dir.path + "/logs"])
+        options.s3Reads = .all
+        let summary = try Ingester(database: index, options: options).run()
+        XCTAssertEqual(summary.s3ReadsAdded, 2)
+        let rows = try index.queue.read { db in
+            try Array(
+                Row.fetchCursor(db, sql: "SELECT event_id, source_ip, error_message FROM s3_read_events ORDER BY event_id")
+                    .map { row in (0..<3).map { row.text($0) } })
+        }
+        XCTAssertEqual(
+            rows,
+            [
+                ["id\u{0}one", "1.2.3.4\u{0}evil", "denied\u{0}after"], ["id\u{0}two", "1.2.3.4\u{0}evil", "denied\u{0}after"],
+            ])
+        // Ingested again: the same two reads, not two more.
+        XCTAssertEqual(try Ingester(database: index, options: options).run().s3ReadsAdded, 0)
+    }
+
     /// Bytes written as a float (`2048.0`, as real records do) are kept as an integer; a copy
     /// through an access point, whose source names no bucket, is a malformed record, not a read
     /// of a bucket that does not exist.
