@@ -15,9 +15,9 @@ SELECT
               substr(hex(r.event_uid), 13, 4) || '-' || substr(hex(r.event_uid), 17, 4) || '-' ||
               substr(hex(r.event_uid), 21, 12))
     ELSE CAST(r.event_uid AS TEXT) END AS event_id,
-    strftime('%Y-%m-%dT%H:%M:%S', r.event_time / 1000, 'unixepoch') ||
+    strftime('%Y-%m-%dT%H:%M:%S', (r.event_time - (r.event_time % 1000 + 1000) % 1000) / 1000, 'unixepoch') ||
         CASE WHEN r.event_time % 1000 = 0 THEN 'Z'
-             ELSE rtrim('.' || printf('%03d', r.event_time % 1000), '0') || 'Z' END AS event_time,
+             ELSE rtrim('.' || printf('%03d', (r.event_time % 1000 + 1000) % 1000), '0') || 'Z' END AS event_time,
     r.event_time AS event_time_ms,
     (SELECT text FROM strings WHERE id = r.event_name_sid) AS event_name,
     (SELECT text FROM strings WHERE id = r.region_sid) AS aws_region,

@@ -38,9 +38,10 @@ package struct ExportManifest: Codable, Equatable, Sendable {
 
     /// The newest migration that changed what the export shows of events an index already held
     /// (031: events naming their key by a bare key id got their key; 033: two columns of
-    /// principals; 038: calls filed under an alias's ARN moved to its key). A day written before
-    /// it is written again, though its events and largest row are the same.
-    package static let lastExportedValuesChange = 38
+    /// principals; 038: calls filed under an alias's ARN moved to its key; 044: times before 1970
+    /// with a fraction of a second). A day written before it is written again, though its events
+    /// and largest row are the same.
+    package static let lastExportedValuesChange = 44
 
     /// The layout version (`currentFormat` when written by this kmsindex).
     package var format: Int = currentFormat

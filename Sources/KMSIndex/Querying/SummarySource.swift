@@ -124,11 +124,12 @@ func stringID(_ db: Database, _ text: String) throws -> Int64 {
     try Int64.fetchOne(db, sql: "SELECT id FROM strings WHERE text = ?", arguments: [text]) ?? -1
 }
 
-/// A time in milliseconds as the views show it: `2015-11-11T21:20:52Z`, `…:52.12Z` with a fraction.
+/// A time in milliseconds as the views show it: `2015-11-11T21:20:52Z`, `…:52.12Z` with a
+/// fraction; floored, so that a time before 1970 is written as after it (`…:59.5Z`).
 func isoTimeSQL(_ ms: String) -> String {
     """
-    (strftime('%Y-%m-%dT%H:%M:%S', (\(ms)) / 1000, 'unixepoch') ||
-        CASE WHEN (\(ms)) % 1000 = 0 THEN 'Z' ELSE rtrim('.' || printf('%03d', (\(ms)) % 1000), '0') || 'Z' END)
+    (strftime('%Y-%m-%dT%H:%M:%S', ((\(ms)) - ((\(ms)) % 1000 + 1000) % 1000) / 1000, 'unixepoch') ||
+        CASE WHEN (\(ms)) % 1000 = 0 THEN 'Z' ELSE rtrim('.' || printf('%03d', ((\(ms)) % 1000 + 1000) % 1000), '0') || 'Z' END)
     """
 }
 

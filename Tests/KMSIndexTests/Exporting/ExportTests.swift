@@ -284,6 +284,44 @@ final class ExportTests: XCTestCase {
         }
     }
 
+    /// A time before 1970 with a fraction of a second is written as the time it is, in its own
+    /// day's folder: SQLite's `/` and `%` round toward zero, and made 1969-12-31T23:59:59.500Z
+    /// `1970-01-01T00:00:00.-5Z` (schema 44).
+    func testATimeBefore1970IsWrittenAsItIs() throws {
+        let dir = try TempDir()
+        try dir.write(
+            "t/" + logPath(stamp: "19691231T2355Z"),
+            gzip(
+                logFile([
+                    kmsRecord(eventTime: "1969-12-31T23:59:59.5Z"), kmsRecord(eventTime: "1965-06-15T12:00:00.25Z"),
+                    S3ReadsTests.s3Event("r1", "GetObject", "1969-12-31T23:59:59.999Z", bucket: "b", key: "k", bytes: 1),
+                ])))
+        let index = try makeIndex(dir)
+        var options = IngestOptions(paths: [dir.path + "/t"])
+        options.s3Reads = .all
+        XCTAssertEqual(try Ingester(database: index, options: options).run().eventsAdded, 2)
+        let times = try index.queue.read { db in
+            try String.fetchAll(db, sql: "SELECT event_time FROM kms_events ORDER BY event_time_ms")
+                + String.fetchAll(db, sql: "SELECT event_time FROM s3_read_events")
+                + String.fetchAll(db, sql: "SELECT event_time FROM object_reads_all WHERE source = 's3'")
+                + [String.fetchOne(db, sql: "SELECT \(isoTimeSQL("-1"))")!]
+        }
+        XCTAssertEqual(
+            times,
+            [
+                "1965-06-15T12:00:00.25Z", "1969-12-31T23:59:59.5Z", "1969-12-31T23:59:59.999Z", "1969-12-31T23:59:59.999Z",
+                "1969-12-31T23:59:59.999Z",
+            ])
+        XCTAssertEqual(try export(dir, []).status, 0)
+        let exported = try readExport(dir.path + "/out") + readExport(dir.path + "/out", table: "s3_reads")
+        XCTAssertEqual(
+            exported.map { [$0.day, $0.object["event_time"] as? String] }.sorted { "\($0)" < "\($1)" },
+            [
+                ["1965-06-15", "1965-06-15T12:00:00.25Z"], ["1969-12-31", "1969-12-31T23:59:59.5Z"],
+                ["1969-12-31", "1969-12-31T23:59:59.999Z"],
+            ])
+    }
+
     func testATableWithNoRowsHoldsOneEmptyFileUntilItHasADay() throws {
         let dir = try TempDir()
         let index = try makeIndex(dir)
