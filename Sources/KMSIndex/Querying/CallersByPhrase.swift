@@ -16,14 +16,15 @@ import GRDBSQLite
 struct CallersByPhrase {
     /// Sums of one phrase's principal rows.
     private struct Group {
-        var type = Cell.null
+        /// The first principal type seen, an index into `top`'s types (-1: none).
+        var type: Int32 = -1
         var calls: Int64 = 0
         var decrypts: Int64 = 0
         var failed: Int64 = 0
         var firstTime: Int64?
         var lastTime: Int64?
 
-        /// Adds a principal row of the query (`top`'s columns 0 to 5).
+        /// Adds a principal row of the query (`top`'s columns 1 to 5).
         mutating func add(_ handle: OpaquePointer) {
             calls += sqlite3_column_int64(handle, 1)
             decrypts += sqlite3_column_int64(handle, 2)
@@ -36,29 +37,76 @@ struct CallersByPhrase {
                 let last = sqlite3_column_int64(handle, 5)
                 lastTime = max(lastTime ?? last, last)
             }
-            if type == .null { type = RowPrinter.cell(handle, 0) }
         }
     }
 
-    /// A phrase's bytes, hashed and compared whole (an array's own hashing feeds its bytes to
-    /// the hasher one by one: a fifth of the report's time).
-    struct Phrase: Hashable {
-        var bytes: [UInt8]
+    /// Phrases kept once, end to end in one buffer, found by their hash in an open-addressing
+    /// table: a row costs no allocation (a dictionary of byte arrays, one per row, spent more
+    /// in allocating, hashing and growing than SQLite in the query).
+    struct PhraseTable {
+        private(set) var bytes: [UInt8] = []
+        private var starts: [Int] = [0]
+        private var hashes: [UInt64] = []
+        /// Entry index + 1 of each slot; 0 when empty. Its size is a power of two.
+        private var slots = [Int32](repeating: 0, count: 1024)
 
-        func hash(into hasher: inout Hasher) { bytes.withUnsafeBytes { hasher.combine(bytes: $0) } }
+        var count: Int { hashes.count }
 
-        static func == (a: Phrase, b: Phrase) -> Bool { a.bytes.count == b.bytes.count && compare(a, b) == 0 }
+        /// The bytes of entry `i`.
+        func phrase(_ i: Int) -> ArraySlice<UInt8> { bytes[starts[i]..<starts[i + 1]] }
 
-        /// As SQLite compares text: by bytes, then a prefix first.
-        static func precedes(_ a: Phrase, _ b: Phrase) -> Bool {
-            let order = compare(a, b)
-            return order != 0 ? order < 0 : a.bytes.count < b.bytes.count
+        /// The entry of the phrase `head` followed by `tail`, added if it is new.
+        mutating func index(_ head: UnsafeBufferPointer<UInt8>, _ tail: UnsafeBufferPointer<UInt8>) -> Int {
+            var h: UInt64 = 0xcbf2_9ce4_8422_2325
+            for byte in head { h = (h ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+            for byte in tail { h = (h ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+            h = (h ^ (h >> 29)) &* 0xbf58_476d_1ce4_e5b9
+            h ^= h >> 32
+            let mask = slots.count - 1
+            var slot = Int(truncatingIfNeeded: h) & mask
+            while slots[slot] != 0 {
+                let entry = Int(slots[slot] - 1)
+                if hashes[entry] == h, equals(entry, head, tail) { return entry }
+                slot = (slot + 1) & mask
+            }
+            let entry = hashes.count
+            bytes.append(contentsOf: head)
+            bytes.append(contentsOf: tail)
+            starts.append(bytes.count)
+            hashes.append(h)
+            slots[slot] = Int32(entry + 1)
+            if hashes.count * 2 > slots.count { grow() }
+            return entry
         }
 
-        private static func compare(_ a: Phrase, _ b: Phrase) -> Int32 {
-            let count = min(a.bytes.count, b.bytes.count)
-            guard count > 0 else { return 0 }
-            return a.bytes.withUnsafeBytes { x in b.bytes.withUnsafeBytes { y in memcmp(x.baseAddress!, y.baseAddress!, count) } }
+        private func equals(_ entry: Int, _ head: UnsafeBufferPointer<UInt8>, _ tail: UnsafeBufferPointer<UInt8>) -> Bool {
+            let start = starts[entry]
+            guard starts[entry + 1] - start == head.count + tail.count else { return false }
+            return bytes.withUnsafeBufferPointer { all in
+                (head.isEmpty || memcmp(all.baseAddress! + start, head.baseAddress!, head.count) == 0)
+                    && (tail.isEmpty || memcmp(all.baseAddress! + start + head.count, tail.baseAddress!, tail.count) == 0)
+            }
+        }
+
+        private mutating func grow() {
+            slots = [Int32](repeating: 0, count: slots.count * 2)
+            let mask = slots.count - 1
+            for (entry, h) in hashes.enumerated() {
+                var slot = Int(truncatingIfNeeded: h) & mask
+                while slots[slot] != 0 { slot = (slot + 1) & mask }
+                slots[slot] = Int32(entry + 1)
+            }
+        }
+
+        /// Whether entry `a` comes before entry `b` as SQLite orders text: by bytes, then the
+        /// shorter first.
+        func precedes(_ a: Int, _ b: Int) -> Bool {
+            let (x, y) = (phrase(a), phrase(b))
+            let n = min(x.count, y.count)
+            let order =
+                n == 0
+                ? 0 : bytes.withUnsafeBufferPointer { all in memcmp(all.baseAddress! + x.startIndex, all.baseAddress! + y.startIndex, n) }
+            return order != 0 ? order < 0 : x.count < y.count
         }
     }
 
@@ -86,7 +134,9 @@ struct CallersByPhrase {
                   FROM \(source) a WHERE \(condition) GROUP BY a.principal_id) g
             \(PrincipalRows.join("p", on: "g.principal_id"))
             """
-        var groups: [Phrase: Group] = [:]
+        var table = PhraseTable()
+        var groups: [Group] = []
+        var types: [(bytes: [UInt8], cell: Cell)] = []
         var prefixes: [Int64: [UInt8]] = [:]
         let prefixStatement = try db.makeStatement(sql: "SELECT session_arn_prefix FROM roles WHERE id = ?")
         func prefix(_ role: Int64) throws -> [UInt8] {
@@ -96,19 +146,25 @@ struct CallersByPhrase {
             prefixes[role] = bytes
             return bytes
         }
-        try db.makeStatement(sql: sql).forEachRow(StatementArguments(arguments)) { handle in
-            var phrase: [UInt8]
-            if sqlite3_column_type(handle, 6) == SQLITE_NULL {
-                phrase = withColumnText(handle, 7) { Array($0) }
-            } else {
-                phrase = try prefix(sqlite3_column_int64(handle, 6))
-                withColumnText(handle, 7) { phrase.append(contentsOf: $0) }
+        func type(_ handle: OpaquePointer) -> Int32 {
+            guard sqlite3_column_type(handle, 0) != SQLITE_NULL else { return -1 }
+            return withColumnText(handle, 0) { text in
+                if let known = types.firstIndex(where: { $0.bytes.elementsEqual(text) }) { return Int32(known) }
+                types.append((Array(text), RowPrinter.cell(handle, 0)))
+                return Int32(types.count - 1)
             }
-            groups[Phrase(bytes: phrase), default: Group()].add(handle)
+        }
+        let empty: [UInt8] = []
+        try db.makeStatement(sql: sql).forEachRow(StatementArguments(arguments)) { handle in
+            let head = sqlite3_column_type(handle, 6) == SQLITE_NULL ? empty : try prefix(sqlite3_column_int64(handle, 6))
+            let entry = head.withUnsafeBufferPointer { head in withColumnText(handle, 7) { tail in table.index(head, tail) } }
+            if entry == groups.count { groups.append(Group()) }
+            groups[entry].add(handle)
+            if groups[entry].type < 0 { groups[entry].type = type(handle) }
         }
 
-        let ranked = Self.first(limit, of: groups.map { (phrase: $0.key, group: $0.value) }) { a, b in
-            a.group.calls != b.group.calls ? a.group.calls > b.group.calls : Phrase.precedes(a.phrase, b.phrase)
+        let ranked = Self.first(limit, of: Array(groups.indices)) { a, b in
+            groups[a].calls != groups[b].calls ? groups[a].calls > groups[b].calls : table.precedes(a, b)
         }
         let time = try db.makeStatement(sql: "SELECT \(isoTimeSQL("?1"))")
         func iso(_ ms: Int64?) throws -> Cell {
@@ -117,11 +173,12 @@ struct CallersByPhrase {
             try time.forEachRow([ms]) { handle in cell = RowPrinter.cell(handle, 0) }
             return cell
         }
-        let cells = try ranked.map { item -> [Cell] in
-            [
-                .text(String(decoding: item.phrase.bytes, as: UTF8.self)), item.group.type, .integer(item.group.calls),
-                .integer(item.group.decrypts), .integer(item.group.failed), try iso(item.group.firstTime),
-                try iso(item.group.lastTime),
+        let cells = try ranked.map { entry -> [Cell] in
+            let group = groups[entry]
+            return [
+                .text(String(decoding: table.phrase(entry), as: UTF8.self)), group.type < 0 ? .null : types[Int(group.type)].cell,
+                .integer(group.calls), .integer(group.decrypts), .integer(group.failed), try iso(group.firstTime),
+                try iso(group.lastTime),
             ]
         }
         return ResultTable(
