@@ -36,7 +36,7 @@ struct DayState: Equatable, Sendable {
     var digest: UInt64 = 0
 
     /// `digest` as the manifest keeps it: 16 hex digits (a JSON number may not hold 64 bits).
-    var digestText: String { String(digest, radix: 16).leftPadded(to: 16) }
+    var digestText: String { String(format: "%016llx", digest) }
 
     /// A row's part of the digest: its eventID's bytes (FNV-1a) and its id, mixed (SplitMix64's
     /// finalizer), so that a sum over a day changes with any row.
@@ -51,10 +51,6 @@ struct DayState: Equatable, Sendable {
         z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
         return z ^ (z >> 31)
     }
-}
-
-extension String {
-    fileprivate func leftPadded(to count: Int) -> String { String(repeating: "0", count: max(0, count - self.count)) + self }
 }
 
 /// Reads and writes one day of events: the SQL and the merge of events with their context pairs.

@@ -69,8 +69,6 @@ package struct Exporter {
     /// What to export, and where.
     package let options: ExportOptions
 
-    /// The folder of the KMS events, under the output folder.
-    package static let tableFolder = ExportTable.kmsEvents.name
     /// Temporary folders, beside the table folders (same file system, so renames work).
     package static let workFolder = ".kmsindex-export-tmp"
     /// The lock file, beside the table folders: one export writes to a folder at a time.
