@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import KMSIndex
 
 extension KMSIndexCommand {
@@ -8,8 +9,9 @@ extension KMSIndexCommand {
             abstract: "Check the index against CloudTrail digest files, and report blind spots.",
             discussion: """
                 Reads the digest files (CloudTrail-Digest/) under the given folders and reports log \
-                files a digest lists that were never ingested (or failed), log files whose SHA-256 \
-                differs from the digest's, and hours with no digest. Checks the chain of digests \
+                files a digest lists that were never ingested (or failed), log files the index read \
+                that no digest lists in time the digests cover, log files whose SHA-256 differs from \
+                the digest's, and time no digest covers. Checks the chain of digests \
                 (each names the one before it and records its SHA-256) and, with --public-keys, each \
                 digest's signature. Also reports accounts and regions whose log files hold no KMS \
                 event, and buckets seen only with bucket-level encryption context. Exit status: 0 \
@@ -47,6 +49,10 @@ extension KMSIndexCommand {
         mutating func validate() throws {
             if signatures != nil && publicKeys.isEmpty {
                 throw ValidationError("--signatures needs --public-keys")
+            }
+            // A mistyped path (or a volume not mounted) would otherwise audit nothing and pass.
+            for path in paths where access(path, F_OK) != 0 && errno == ENOENT {
+                throw ValidationError("no such file or folder: \(path)")
             }
         }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import KMSIndex
 
 extension KMSIndexCommand {
@@ -67,6 +68,21 @@ extension KMSIndexCommand {
                 throw ValidationError("--principal and --subject go with --silence or --unsilence")
             }
             if let since { _ = try window(since) }
+            // A rule is kept for every later run: options of a run's window or checks would be
+            // ignored, and silently leave the whole kind silenced.
+            if silence != nil || unsilence != nil, since != nil || all || !digests.isEmpty || !publicKeys.isEmpty {
+                throw ValidationError("--silence and --unsilence take only --principal and --subject (a rule for every later run)")
+            }
+            // Findings name a role's sessions by the role: a session's ARN would match nothing.
+            if let principal, principal.hasPrefix("arn:aws"), principal.contains(":assumed-role/") {
+                throw ValidationError(
+                    "findings name an assumed role's sessions by the role: give the role's ARN (arn:aws:iam::ACCOUNT:role/NAME), not \(principal)"
+                )
+            }
+            // A mistyped --digests path would check nothing, and pass, every night.
+            for path in digests where access(path, F_OK) != 0 && errno == ENOENT {
+                throw ValidationError("no such file or folder: \(path)")
+            }
         }
 
         func window(_ text: String) throws -> FindingsWindow {

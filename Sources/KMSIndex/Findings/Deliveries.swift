@@ -17,7 +17,8 @@ import GRDB
 /// Judged on the days the window's events fall on (and, for a low day, in a nightly run, on the
 /// day they close: `FindingsScope.dayClosed`); a gap that ends before the window's first time
 /// (`--since TIME`) is not the window's, one that ends at its first time or a day's start is. A gap that reaches the end of the data is
-/// measured to the newest event in the index, not to the clock: an index fed nightly sees a
+/// measured to the newest event in the index (less the deliverer's usual interval: a delivery
+/// is recorded in a later log file), not to the clock: an index fed nightly sees a
 /// trail that stopped today tomorrow, and an old index read later raises nothing it did not
 /// hold. A deliverer silent for the 30 days before a day is not judged on it.
 enum DeliveryFindings {
@@ -75,7 +76,12 @@ enum DeliveryFindings {
                 var stopped = false
                 let sequence = (previous.map { [$0] } ?? []) + inDay + [next ?? newest]
                 let from = max(start, scope.windowStart ?? start)
-                let longGaps = zip(sequence, sequence.dropFirst()).filter { a, b in b - a > maxGapMs && a < end && b >= from }
+                // A delivery is recorded (its GenerateDataKey) in a log file delivered after it,
+                // so the newest one known trails the newest event by about one of the
+                // deliverer's usual intervals: not counted against a gap still open.
+                let lag = next == nil ? recordingLag(counts, before: day) : 0
+                func length(_ a: Int64, _ b: Int64) -> Int64 { next == nil && b == sequence.last ? b - a - lag : b - a }
+                let longGaps = zip(sequence, sequence.dropFirst()).filter { a, b in length(a, b) > maxGapMs && a < end && b >= from }
                 // The gap allowed to end on `endDay`.
                 func allowed(endingOn endDay: Int) throws -> Int64 {
                     if history == nil {
@@ -89,7 +95,7 @@ enum DeliveryFindings {
                         longestGaps: longest, endingOn: endDay,
                         usualCounts: counts.filter { abs($0.key - day) <= historyDays }.map(\.value.n))
                 }
-                for (a, b) in longGaps where b - a > (try allowed(endingOn: Int(DailySummaries.day(ofMilliseconds: b)))) {
+                for (a, b) in longGaps where length(a, b) > (try allowed(endingOn: Int(DailySummaries.day(ofMilliseconds: b)))) {
                     // A gap is not also a low day; the closed day's gaps are its own day's findings.
                     stopped = true
                     if lowDayOnly { continue }
@@ -114,6 +120,15 @@ enum DeliveryFindings {
             }
         }
         return findings
+    }
+
+    /// The deliverer's usual interval between deliveries (a day over the median of its daily
+    /// counts of the days before `day`, else of `day`'s), at most an hour; 0 with no delivery.
+    static func recordingLag(_ counts: [Int: (n: Int, first: Int64, last: Int64)], before day: Int) -> Int64 {
+        var days = counts.filter { $0.key >= day - historyDays && $0.key < day && $0.value.n > 0 }.map(\.value.n)
+        if days.isEmpty, let n = counts[day]?.n, n > 0 { days = [n] }
+        guard !days.isEmpty else { return 0 }
+        return min(maxGapMs, FindingsScope.dayMs / Int64(max(1, median(days))))
     }
 
     /// The longest gap a deliverer may go without a delivery, for a gap that ends on `endDay`:

@@ -176,7 +176,9 @@ enum LogReadSource: CaseIterable {
         return reads
     }
 
-    /// Successful reads of log files by `principal` in all of the index's history. `logKeys`
+    /// Successful reads of log files by `principal` in all of the index's history, but those of
+    /// the own principals (as in the window: an own session of a role leaves its other sessions
+    /// readers like any other). `logKeys`
     /// is `logKeyIDs`, read once for all principals: read again for each, it was a pass over
     /// `activity_totals` per principal (quadratic when both are many).
     func readsEver(_ db: Database, principal: String, decrypt: Int64, principals: PrincipalIDLookup, logKeys: String) throws -> Int {
@@ -193,6 +195,7 @@ enum LogReadSource: CaseIterable {
                     WHERE c.key_id IN (\(logKeys))
                       AND c.principal_id IN (\(list))
                       AND c.trail_id != 0 AND c.event_name_sid = ? AND c.error_code_sid = 0
+                      AND NOT \(OwnPrincipals.matches("c.principal_id"))
                     """, arguments: [decrypt]) ?? 0
         case .s3Read:
             return try Int.fetchOne(
@@ -201,6 +204,7 @@ enum LogReadSource: CaseIterable {
                     SELECT count(*) FROM s3_reads r JOIN s3_objects o ON o.id = r.object_id
                     WHERE (r.principal_id IN (\(list))\(ids.contains(0) ? " OR r.principal_id IS NULL" : ""))
                       AND r.error_code_sid IS NULL AND \(Self.logFileSQL)
+                      AND NOT \(OwnPrincipals.matches("r.principal_id"))
                     """) ?? 0
         }
     }

@@ -2,7 +2,8 @@
 /// that means log files are missing or altered: a file a digest lists that the index never read
 /// (`not-ingested`), content whose SHA-256 differs from the digest's (`hash-mismatch`), a file
 /// changed since it was ingested (`changed-since-ingest`) or that can no longer be checked
-/// (`unverifiable`), an
+/// (`unverifiable`), a file the index read that no digest lists where the digests cover its
+/// delivery (`not-in-digest`), no digest at all under the folders (`no-digests`), an
 /// hour without a digest (`missing-digest`), a break in the chain of digests
 /// (`digest-chain-broken`) and, with CloudTrail's public keys, a digest whose signature fails
 /// (`signature-invalid`, `unknown-key`, `key-not-valid-then`): the evidence of tampering is high.
@@ -43,6 +44,13 @@ enum UnaccountedFindings {
                     detail = "missing-digest: no digest file for the hour starting \(audit.detail)"
                     time = audit.detail
                 }
+            case .notInDigest:
+                severity = .high
+                detail = "not-in-digest: a log file the index read that no digest lists, in hours the digests cover: \(audit.detail)"
+                time = deliveryTime(audit.subject) ?? ""
+            case .noDigests:
+                severity = .medium
+                detail = "no-digests: \(audit.detail)"
             case .digestChainBroken, .signatureInvalid, .unknownKey, .keyNotValidThen:
                 severity = .high
                 detail = "\(audit.kind.rawValue): \(audit.detail)"

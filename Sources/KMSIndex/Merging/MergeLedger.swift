@@ -26,13 +26,29 @@ extension MergeStatements {
         // A row replaced keeps its path (and so its name, as this index cut it).
         let kept = fileColumns.filter { !["dir_id", "name", "name_cut"].contains($0) }
         let values = kept.map { $0 == "events_added" ? "0" : "s.\($0)" }
+        // The hash of a file's content (`ingest --content-sha256`, or an audit's) is kept when
+        // the later reading of the same bytes has none: a file deleted since can still be
+        // compared with its digest.
+        let replacing = kept.map {
+            $0 == "content_sha256"
+                ? "coalesce(s.content_sha256, iif(s.file_sha256 = ledger_files.file_sha256, ledger_files.content_sha256, NULL))"
+                : $0 == "events_added" ? "0" : "s.\($0)"
+        }
         try db.execute(
             sql: """
-                UPDATE main.ledger_files SET (\(kept.joined(separator: ", "))) = (\(values.joined(separator: ", ")))
+                UPDATE main.ledger_files SET (\(kept.joined(separator: ", "))) = (\(replacing.joined(separator: ", ")))
                 FROM temp.merge_files m CROSS JOIN shard.ledger_files s ON s.id = m.old
                 WHERE ledger_files.id = m.new AND s.read_at > ledger_files.read_at
                 """)
         let replaced = db.changesCount
+        // The same the other way: a row kept takes the shard's hash of the same bytes.
+        try db.execute(
+            sql: """
+                UPDATE main.ledger_files SET content_sha256 = s.content_sha256
+                FROM temp.merge_files m CROSS JOIN shard.ledger_files s ON s.id = m.old
+                WHERE ledger_files.id = m.new AND ledger_files.content_sha256 IS NULL AND s.content_sha256 IS NOT NULL
+                  AND s.file_sha256 = ledger_files.file_sha256
+                """)
         let last = try Int64.fetchOne(db, sql: "SELECT ifnull(max(id), 0) FROM main.ledger_files") ?? 0
         // Paths new to the destination get the shard's id plus its last id, in the shard's order;
         // their names are cut by the destination folder's prefix, in bytes, as migration 022 cuts.

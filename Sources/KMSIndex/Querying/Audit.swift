@@ -6,6 +6,11 @@ package struct AuditFinding: Sendable, Equatable {
     package enum Kind: String, Sendable {
         /// A digest lists a log file that the index never ingested.
         case notIngested = "not-ingested"
+        /// A log file the index read that no digest lists, though the digests of its folder
+        /// cover its delivery: added to the bucket, not delivered by CloudTrail.
+        case notInDigest = "not-in-digest"
+        /// No digest file under the folders audited: nothing could be compared.
+        case noDigests = "no-digests"
         /// A digest lists a log file that was read but failed.
         case failed
         /// The content's SHA-256 differs from the digest's: altered or corrupted.
@@ -16,8 +21,11 @@ package struct AuditFinding: Sendable, Equatable {
         /// A log file whose content was not hashed at ingest could not be read to hash it now
         /// (removed since, or unreadable).
         case unverifiable
-        /// An hour with no digest file, between the first and last digest of a trail.
+        /// Time no digest covers, between the first and last digest of a trail.
         case missingDigest = "missing-digest"
+        /// Time no digest covers, followed by a digest that starts a new chain: log file
+        /// validation or logging was stopped, then started again.
+        case loggingRestarted = "logging-restarted"
         /// An account and region whose log files carry no KMS event at all.
         case noKMSEvents = "no-kms-events"
         /// A bucket seen only with bucket-level encryption context (S3 Bucket Keys).
@@ -41,10 +49,11 @@ package struct AuditFinding: Sendable, Equatable {
         /// content that differs from its digest).
         package var severity: Severity {
             switch self {
-            case .hashMismatch, .changedSinceIngest, .digestChainBroken, .signatureInvalid, .unknownKey, .keyNotValidThen:
+            case .hashMismatch, .changedSinceIngest, .notInDigest, .digestChainBroken, .signatureInvalid, .unknownKey,
+                .keyNotValidThen:
                 return .high
-            case .notIngested, .failed, .missingDigest, .unreadableDigest, .unverifiable: return .medium
-            case .noKMSEvents, .bucketLevelOnly, .unsignedDigest, .chainStart: return .info
+            case .notIngested, .failed, .missingDigest, .unreadableDigest, .unverifiable, .noDigests: return .medium
+            case .noKMSEvents, .bucketLevelOnly, .unsignedDigest, .chainStart, .loggingRestarted: return .info
             }
         }
     }
@@ -74,6 +83,9 @@ package struct Audit {
         var outcome: String
         var sha256: String?
         var fileSHA256: String?
+        /// The file's size and modification time when it was ingested.
+        var size: Int64 = 0
+        var mtimeNs: Int64 = 0
         /// Where else the file may be: the same key under the tree the digest was read from
         /// (an index merged from shards keeps the paths of the machines that read them).
         var elsewhere: String?
@@ -111,12 +123,15 @@ package struct Audit {
         var ledger: [String: [LedgerEntry]] = [:]
         var checkedCopies = Set<String>()
         try index.queue.read { db in
-            let rows = try Row.fetchCursor(db, sql: "SELECT path, outcome, content_sha256, file_sha256 FROM source_files")
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT path, outcome, content_sha256, file_sha256, size, mtime_ns FROM source_files")
             while let row = try rows.next() {
                 let path: String = row["path"]
                 let name = String(path.split(separator: "/").last ?? "")
                 ledger[name, default: []].append(
-                    LedgerEntry(path: path, outcome: row["outcome"], sha256: row["content_sha256"], fileSHA256: row["file_sha256"]))
+                    LedgerEntry(
+                        path: path, outcome: row["outcome"], sha256: row["content_sha256"], fileSHA256: row["file_sha256"],
+                        size: row["size"], mtimeNs: row["mtime_ns"]))
             }
         }
 
@@ -124,26 +139,42 @@ package struct Audit {
         // Log files whose content the ledger has no hash of: hashed once the digests are read,
         // on two threads; their findings go where the file's check was.
         var unhashed: [(at: Int, entry: LedgerEntry, expected: String, subject: String)] = []
-        var hoursBySeries: [String: Set<Int>] = [:]
+        var windowsBySeries: [String: [DigestWindow]] = [:]
         var records: [DigestRecord] = []
+        var digestFiles = 0
+        // Names of the log files some digest lists, and the delivery windows the digests of each
+        // log folder cover (`logFolder`).
+        var listed = Set<String>()
+        var covered: [String: [ClosedRange<Int64>]] = [:]
         try InputWalker().walk(
             paths, visit: { _ in },
             note: { note in
                 guard case let .skipped(path, reason) = note, reason == "CloudTrail digest file" else { return }
+                digestFiles += 1
                 do {
                     let (digest, sha256) = try JSONFile.read(path)
+                    if let start = digest["digestStartTime"]?.string.flatMap(EventTime.milliseconds),
+                        let end = digest["digestEndTime"]?.string.flatMap(EventTime.milliseconds), start <= end
+                    {
+                        if let folder = Self.logFolder(ofDigest: InputWalker.absolute(path)) {
+                            covered[folder, default: []].append(start...end)
+                        }
+                        // Late `_backfill` digests cover time again; they are checked by their links only.
+                        if !(path.split(separator: "/").last ?? "").contains("_backfill") {
+                            windowsBySeries[Self.series(path), default: []].append(
+                                DigestWindow(start: start, end: end, startsChain: digest["previousDigestS3Object"]?.string == nil))
+                        }
+                    }
                     do {
                         records.append(try DigestRecord(path: path, json: digest, contentSHA256: sha256))
                     } catch {
                         findings.append(AuditFinding(kind: .unreadableDigest, subject: path, detail: "\(error)"))
                     }
-                    if let start = digest["digestStartTime"]?.string.flatMap(Self.hour) {
-                        hoursBySeries[Self.series(path), default: []].insert(start)
-                    }
                     guard case .array(let files)? = digest["logFiles"] else { return }
                     for file in files {
                         guard let object = file["s3Object"]?.string else { continue }
                         let name = String(object.split(separator: "/").last ?? "")
+                        listed.insert(name)
                         let bucket = file["s3Bucket"]?.string ?? ""
                         let subject = "s3://\(bucket)/\(object)"
                         guard let entries = ledger[name] else {
@@ -159,7 +190,7 @@ package struct Audit {
                                 continue
                             }
                             guard let expected = file["hashValue"]?.string else { continue }
-                            if let actual = entry.sha256 {
+                            if let actual = entry.sha256, !Self.touchedSinceIngest(entry) {
                                 findings += Self.compare(actual, expected, entry: entry, subject: subject)
                             } else {
                                 var entry = entry
@@ -196,8 +227,26 @@ package struct Audit {
         }
         merged += findings[copied...]
         findings = merged
-        for (series, hours) in hoursBySeries.sorted(by: { $0.key < $1.key }) {
-            findings += Self.missingHours(hours).map { AuditFinding(kind: .missingDigest, subject: series, detail: $0) }
+        for (series, windows) in windowsBySeries.sorted(by: { $0.key < $1.key }) {
+            for gap in Self.uncovered(windows) {
+                let hours = String(format: "%.1f hours", Double(gap.to - gap.from) / 3_600_000)
+                let span = "\(isoTime(gap.from)) to \(isoTime(gap.to)) (\(hours))"
+                findings.append(
+                    gap.restarted
+                        ? AuditFinding(
+                            kind: .loggingRestarted, subject: series,
+                            detail: span + ": no digest, and the next one starts a new chain: log file validation or logging "
+                                + "was stopped, then started again")
+                        : AuditFinding(kind: .missingDigest, subject: series, detail: span))
+            }
+        }
+        findings += Self.notInDigests(ledger: ledger, listed: listed, covered: covered)
+        if digestFiles == 0 {
+            findings.append(
+                AuditFinding(
+                    kind: .noDigests, subject: paths.joined(separator: " "),
+                    detail: "no CloudTrail digest file under it: nothing could be compared (is log file validation on for "
+                        + "the trail, and does the sync copy CloudTrail-Digest/?)"))
         }
         let chain = DigestChain(records)
         findings += chain.findings
@@ -210,6 +259,16 @@ package struct Audit {
         }
         findings += try blindSpots()
         return Report(findings: findings, digests: records.count, signaturesVerified: verified, contentHashes: contentHashes)
+    }
+
+    /// True when the file is still where it was ingested, with another size or modification
+    /// time: its content hash, kept since, no longer says what the file holds, so the file is
+    /// read again (and its bytes compared with those ingested). A file gone since is not: its
+    /// content was compared when it was hashed.
+    static func touchedSinceIngest(_ entry: LedgerEntry) -> Bool {
+        var st = stat()
+        guard stat(entry.path, &st) == 0 else { return false }
+        return Int64(st.st_size) != entry.size || mtime(st) != entry.mtimeNs
     }
 
     /// A content's SHA-256 against the digest's.
@@ -329,6 +388,82 @@ package struct Audit {
         return findings
     }
 
+    /// How long after the start of the digests' windows, and before their end, a log file's
+    /// delivery must fall to be one a digest must list: CloudTrail names a file by the minute it
+    /// delivers it, and a file delivered near a digest's end may be listed by the next one.
+    static let coverageMargin: Int64 = 15 * 60_000
+
+    /// The log files of `ledger` (read or failed) that no digest lists, whose delivery (the
+    /// time in their name) falls inside the windows the digests of their folder cover, away from
+    /// the windows' ends by `coverageMargin`. Files of folders no digest covers are not judged:
+    /// a trail without log file validation, or digests audited from another copy of the tree.
+    static func notInDigests(ledger: [String: [LedgerEntry]], listed: Set<String>, covered: [String: [ClosedRange<Int64>]])
+        -> [AuditFinding]
+    {
+        let windows = covered.mapValues(mergedWindows)
+        var found: [(path: String, finding: AuditFinding)] = []
+        for (name, entries) in ledger where !listed.contains(name) {
+            guard let delivered = deliveryTime(ofLogFile: name) else { continue }
+            for entry in entries where entry.outcome != "skipped" {
+                guard let folder = logFolder(ofLog: entry.path), let folderWindows = windows[folder],
+                    let window = folderWindows.last(where: { $0.lowerBound <= delivered }),
+                    window.lowerBound + coverageMargin <= delivered, delivered + 60_000 + coverageMargin <= window.upperBound
+                else { continue }
+                let detail =
+                    "no digest lists it, though the digests of its folder cover its delivery (\(minuteText(delivered)), "
+                    + "within \(minuteText(window.lowerBound)) to \(minuteText(window.upperBound))): a file CloudTrail did not "
+                    + "deliver (added to the bucket), or one another trail without log file validation wrote to the same folder"
+                found.append((entry.path, AuditFinding(kind: .notInDigest, subject: entry.path, detail: detail)))
+            }
+        }
+        return found.sorted { $0.path < $1.path }.map(\.finding)
+    }
+
+    /// Windows sorted and joined where they meet or overlap (a minute apart at most).
+    static func mergedWindows(_ windows: [ClosedRange<Int64>]) -> [ClosedRange<Int64>] {
+        var merged: [ClosedRange<Int64>] = []
+        for window in windows.sorted(by: { $0.lowerBound < $1.lowerBound }) {
+            if let last = merged.last, window.lowerBound <= last.upperBound + 60_000 {
+                merged[merged.count - 1] = last.lowerBound...max(last.upperBound, window.upperBound)
+            } else {
+                merged.append(window)
+            }
+        }
+        return merged
+    }
+
+    /// `…/ACCOUNT/CloudTrail/REGION` of a log file's path, or of the log files a digest at
+    /// `…/ACCOUNT/CloudTrail-Digest/REGION/…` covers (same bucket and prefix).
+    static func logFolder(ofLog path: String) -> String? { folder(path, "CloudTrail") }
+    static func logFolder(ofDigest path: String) -> String? { folder(path, "CloudTrail-Digest") }
+    private static func folder(_ path: String, _ component: Substring) -> String? {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard let i = parts.lastIndex(of: component), i + 1 < parts.count - 1 else { return nil }
+        return (parts[..<i] + ["CloudTrail", parts[i + 1]]).joined(separator: "/")
+    }
+
+    /// The delivery time (ms) in a log file's name, `ACCOUNT_CloudTrail_REGION_YYYYMMDDTHHmmZ_UNIQUE.json.gz`.
+    static func deliveryTime(ofLogFile name: String) -> Int64? {
+        let parts = name.split(separator: "_")
+        guard parts.count >= 5, parts[1] == "CloudTrail" else { return nil }
+        let t = Array(parts[3].utf8)
+        guard t.count == 14, t[8] == UInt8(ascii: "T"), t[13] == UInt8(ascii: "Z"),
+            t.enumerated().allSatisfy({ $0.offset == 8 || $0.offset == 13 || (48...57).contains($0.element) })
+        else { return nil }
+        func n(_ from: Int, _ count: Int) -> Int { t[from..<from + count].reduce(0) { $0 * 10 + Int($1 - 48) } }
+        let (month, day, hour, minute) = (n(4, 2), n(6, 2), n(9, 2), n(11, 2))
+        guard (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60 else { return nil }
+        let days = Int64(EventTime.daysFromCivil(n(0, 4), month, day))
+        return ((days * 24 + Int64(hour)) * 60 + Int64(minute)) * 60_000
+    }
+
+    /// `YYYY-MM-DDTHH:MMZ` of a time (floored to its minute).
+    static func minuteText(_ ms: Int64) -> String {
+        var minute = ms / 60_000
+        if minute * 60_000 > ms { minute -= 1 }
+        return String(isoTime(minute * 60_000).prefix(16)) + "Z"
+    }
+
     /// `ACCOUNT/REGION/TRAIL` of a digest file path
     /// (`…/ACCOUNT_CloudTrail-Digest_REGION_TRAIL_REGION_YYYYMMDDTHHmmssZ.json.gz`).
     static func series(_ path: String) -> String {
@@ -346,34 +481,33 @@ package struct Audit {
         return "\(parts[i - 1])/\(parts[i + 1])"
     }
 
-    /// Hours since 1970 of an ISO-8601 time.
-    static func hour(_ text: String) -> Int? {
-        guard let t = EventTime.normalize(text) else { return nil }
-        let b = Array(t.utf8)
-        func n(_ from: Int, _ count: Int) -> Int { Int(String(decoding: b[from..<from + count], as: UTF8.self))! }
-        return EventTime.daysFromCivil(n(0, 4), n(5, 2), n(8, 2)) * 24 + n(11, 2)
+    /// The window of time a digest covers (`digestStartTime` to `digestEndTime`), and whether
+    /// it starts a chain (its previous fields null).
+    struct DigestWindow {
+        var start: Int64
+        var end: Int64
+        var startsChain: Bool
     }
 
-    /// The hours between the first and last of `hours` that are not among them, a run of
-    /// consecutive ones as one text (`FIRST to LAST (N hours)`), one hour as its own: the
-    /// work and the output grow with the digests, not with the time between them (two digests
-    /// a century apart are one finding, not 876,000).
-    static func missingHours(_ hours: Set<Int>) -> [String] {
-        let sorted = hours.sorted()
-        var missing: [String] = []
-        for (before, after) in zip(sorted, sorted.dropFirst()) where after - before > 1 {
-            let (first, last) = (before + 1, after - 1)
-            missing.append(
-                first == last ? hourText(first) : "\(hourText(first)) to \(hourText(last)) (\(last - first + 1) hours)")
+    /// Digests of one chain follow each other with no time between (a digest starts where the
+    /// one before ended); a little is allowed.
+    static let windowTolerance: Int64 = 5 * 60_000
+
+    /// The time between the first and last of `windows` that none covers, one range per gap,
+    /// however long (two digests a century apart are one gap, not 876,000 hours), with whether
+    /// the digest after it starts a new chain. Judged by the windows, not by clock hours: a
+    /// digest whose times drift across an hour's boundary leaves no gap.
+    static func uncovered(_ windows: [DigestWindow]) -> [(from: Int64, to: Int64, restarted: Bool)] {
+        let sorted = windows.sorted { ($0.start, $0.end) < ($1.start, $1.end) }
+        guard var reach = sorted.first?.end else { return [] }
+        var gaps: [(from: Int64, to: Int64, restarted: Bool)] = []
+        for window in sorted.dropFirst() {
+            if window.start > reach + windowTolerance { gaps.append((reach, window.start, window.startsChain)) }
+            reach = max(reach, window.end)
         }
-        return missing
+        return gaps
     }
 
-    static func hourText(_ hour: Int) -> String {
-        let (y, m, d) = EventTime.civilFromDays(hour / 24)
-        func pad(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
-        return "\(y)-\(pad(m))-\(pad(d))T\(pad(hour % 24)):00Z"
-    }
 }
 
 /// Results written by several threads, each to its own slots.

@@ -72,6 +72,24 @@ final class FindingsTests: XCTestCase {
         XCTAssertEqual(try nightly(index).map { $0.principal ?? "-" }, [T.auditors])
     }
 
+    /// An own principal named by one session's ARN is that session only: the role's other
+    /// sessions still make it a new reader, with the own session's reads left out (they were
+    /// counted in its history, which hid the role).
+    func testAnOwnSessionLeavesItsRolesOtherSessionsNewReaders() throws {
+        let dir = try TempDir()
+        let (_, index) = try history(dir)
+        XCTAssertTrue(
+            try index.queue.write { db in try OwnPrincipals.add(db, arn: "arn:aws:sts::111122223333:assumed-role/Auditors/audit-1a") })
+        XCTAssertEqual(
+            try nightly(index).map(brief),
+            [
+                "new-log-reader | high | 2024-03-01T12:00:05Z | \(T.logObject(1, 11, 30)) | \(T.archivist) | \(T.eventID(day: 1, 241))",
+                "new-log-reader | high | 2024-03-01T15:00:05Z | \(T.logObject(1, 14, 30)) | \(T.auditors) | "
+                    + [(1, 50), (2, 109), (2, 110), (3, 169), (3, 170), (4, 229), (4, 230)].map { T.eventID(day: $0, $1) }
+                    .joined(separator: " "),
+            ])
+    }
+
     /// Reads of log files through S3 data events count as KMS Decrypts do: a role that only
     /// GETs the log files is a new reader; a role that read them through KMS before is not, nor
     /// an own principal.
@@ -428,6 +446,29 @@ final class FindingsTests: XCTestCase {
         XCTAssertEqual(try nightly(index).map(brief), [])
     }
 
+    /// Each delivery is recorded in a later log file, so at the end of the data the newest
+    /// delivery known trails the newest event by about one of the deliverer's intervals: an
+    /// hourly deliverer 2.5 hours behind is not late (2 hours allowed, 1.5 counted); 3.6 hours
+    /// behind, it is.
+    func testAGapStillOpenAllowsForTheDeliverersOwnInterval() throws {
+        let dir = try TempDir()
+        folders.append(dir)
+        var tree = T(dir)
+        for day in 1...4 { for hour in 0..<24 { tree.delivery(day, hour, 0) } }
+        for hour in 0...20 { tree.delivery(5, hour, 0) }
+        tree.appDecrypt(5, at: T.time(5, 22, 30), 1)
+        try tree.write(days: [1, 2, 3, 4, 5])
+        let index = try makeIndex(dir)
+        try ingest(index, [tree.root])
+        XCTAssertEqual(try nightly(index).map(brief), [])
+        tree.appDecrypt(5, at: T.time(5, 23, 35), 2)
+        try tree.write(days: [5])
+        try ingest(index, [tree.root])
+        XCTAssertEqual(
+            try nightly(index).map(brief),
+            ["deliveries-stopped | high | 2024-03-05T20:00:00Z | \(T.deliverer) | - | \(tree.deliveryIDs["5-40"] ?? "?")"])
+    }
+
     /// Migration 009 puts the watermark at the events an index already holds: the first run
     /// after an upgrade reports what the next ingest adds; a new index starts at 0.
     func testAnUpgradedIndexStartsItsWatermarkAtItsEvents() throws {
@@ -516,6 +557,22 @@ final class FindingsCommandLineTests: XCTestCase {
         XCTAssertEqual(try runKMSIndex(["findings", "--db", db, "--since", "7d", "--all"]).status, 2)
         XCTAssertEqual(try runKMSIndex(["findings", "--db", db, "--silence", "no-such-kind"]).status, 2)
         XCTAssertEqual(try runKMSIndex(["findings", "--db", db, "--unsilence", "key-disabled"]).status, 2)
+        // A rule with a run's options, which it would ignore, or naming a session findings never name.
+        for extra in [["--all"], ["--since", "7d"], ["--digests", dir.path]] {
+            let refused = try runKMSIndex(["findings", "--db", db, "--silence", "decrypt-surge"] + extra)
+            XCTAssertEqual(refused.status, 2, "\(extra)")
+            XCTAssertTrue(refused.stderr.contains("--silence and --unsilence take only --principal and --subject"), refused.stderr)
+        }
+        let session = "arn:aws:sts::111122223333:assumed-role/Auditors/audit-1a"
+        let refused = try runKMSIndex(["findings", "--db", db, "--silence", "new-log-reader", "--principal", session])
+        XCTAssertEqual(refused.status, 2)
+        XCTAssertTrue(refused.stderr.contains("give the role's ARN"), refused.stderr)
+        let rules = try runKMSIndex(["sql", "--db", db, "--format", "csv", "SELECT count(*) AS n FROM findings_silenced"])
+        XCTAssertEqual(rules.stdout.split(whereSeparator: \.isNewline), ["n", "1"])
+        // A --digests folder that does not exist would check nothing, every night.
+        let typo = try runKMSIndex(["findings", "--db", db, "--digests", dir.path + "/no-such-folder"])
+        XCTAssertEqual(typo.status, 2)
+        XCTAssertTrue(typo.stderr.contains("no such file or folder"), typo.stderr)
         let missing = try runKMSIndex(["findings", "--db", dir.path + "/none.sqlite"])
         XCTAssertEqual(missing.status, 2)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path + "/none.sqlite"))

@@ -91,7 +91,7 @@ final class ContentHashTests: XCTestCase {
         XCTAssertEqual(second.findings.filter(\.isProblem).map(\.kind), [])
     }
 
-    func testAFileChangedOrRemovedAfterIngestIsReportedUnlessItsContentWasHashed() throws {
+    func testAFileChangedAfterIngestIsReportedAndOneRemovedUnlessItsContentWasHashed() throws {
         let dir = try TempDir()
         let (root, logs) = try tree(dir, seed: 23)
         let lazy = try makeIndex(dir, name: "lazy.sqlite")
@@ -110,10 +110,32 @@ final class ContentHashTests: XCTestCase {
         }
         let name = { (path: String) in String(path.split(separator: "/").last!) }
         XCTAssertEqual(try problems(lazy), ["changed-since-ingest " + name(changed), "unverifiable " + name(removed)].sorted())
-        // Hashed at ingest: the index's content is compared with the digests, as it was read.
-        XCTAssertEqual(try problems(eager), [])
+        // Hashed at ingest: the index's content is compared with the digests, as it was read;
+        // the file changed since (another size or time on disk) is read again and reported, a
+        // file removed since is not.
+        XCTAssertEqual(try problems(eager), ["changed-since-ingest " + name(changed)])
+
         let detail = try Audit(index: lazy).report(paths: [root]).findings.first { $0.kind == .unverifiable }?.detail
         XCTAssertTrue(detail?.contains("--content-sha256") == true, detail ?? "")
+    }
+
+    /// A file altered after an audit kept its content's hash is still seen by the next audit:
+    /// its size or time on disk is not the one ingested, so it is read again.
+    func testAFileChangedAfterAnAuditKeptItsHashIsReportedByTheNext() throws {
+        let dir = try TempDir()
+        let (root, logs) = try tree(dir, seed: 24)
+        let index = try makeIndex(dir, name: "index.sqlite")
+        try ingest(index, root, hashContent: false)
+        let first = try Audit(index: index).report(paths: [root])
+        XCTAssertEqual(first.findings.filter(\.isProblem).map(\.kind), [])
+        try Audit.storeContentHashes(first.contentHashes, in: index)
+        XCTAssertEqual(try Audit(index: index).report(paths: [root]).contentHashes.count, 0)
+        let changed = logs[3]
+        let text = String(decoding: gunzip(try Data(contentsOf: URL(fileURLWithPath: changed))), as: UTF8.self)
+        try gzip(text.replacingOccurrences(of: "\"Records\":[", with: "\"Records\":[ ")).write(to: URL(fileURLWithPath: changed))
+        let problems = try Audit(index: index).report(paths: [root]).findings.filter(\.isProblem)
+        XCTAssertEqual(problems.map(\.kind), [.changedSinceIngest])
+        XCTAssertEqual(problems.first?.subject.split(separator: "/").last, changed.split(separator: "/").last)
     }
 
     /// Contents hashed by audit (on two threads) give the findings, in the same order, that

@@ -74,7 +74,7 @@ private func fileName(_ path: String) -> String { String(path.split(separator: "
 
 private let problemKinds: Set<AuditFinding.Kind> = [
     .notIngested, .failed, .hashMismatch, .missingDigest, .unreadableDigest, .digestChainBroken, .signatureInvalid,
-    .unknownKey, .keyNotValidThen,
+    .unknownKey, .keyNotValidThen, .notInDigest, .noDigests,
 ]
 
 final class DigestIntegrityTests: XCTestCase {
@@ -119,19 +119,106 @@ final class DigestIntegrityTests: XCTestCase {
             ["digest-chain-broken " + fileName(digest), "signature-invalid " + fileName(digest)])
     }
 
-    /// Hours with no digest between the first and the last: one hour on its own, a run of them
-    /// as one range, however long (two digests a century apart are one finding).
-    func testMissingHoursAreReportedAsRuns() {
-        let century = 100 * 365 * 24
+    /// A log file no digest lists, delivered (by its name) inside the hours the digests of its
+    /// folder cover, was not delivered by CloudTrail: reported, as high, even though every
+    /// digest and signature checks out. One delivered after the newest digest is not judged.
+    func testALogFileNoDigestListsIsReportedWhereTheDigestsCoverItsDelivery() throws {
+        let tree = try SignedTree()
+        let logs = try FileManager.default.subpathsOfDirectory(atPath: tree.root.path)
+            .filter { $0.contains("/CloudTrail/us-east-1/") && $0.hasSuffix(".json.gz") }.sorted()
+        let original = try XCTUnwrap(logs.first)
+        let folder = (original as NSString).deletingLastPathComponent
+        let account = String(fileName(original).prefix { $0 != "_" })
+        let added = "\(account)_CloudTrail_us-east-1_20240301T1130Z_FORGEDforged0001.json.gz"
+        let late = "\(account)_CloudTrail_us-east-1_20240302T2330Z_LATElate00000001.json.gz"
+        for name in [added, late] {
+            try FileManager.default.copyItem(
+                at: tree.root.appendingPathComponent(original), to: tree.root.appendingPathComponent(folder + "/" + name))
+        }
+        let report = try tree.audit(keys: [tree.keys], signatures: tree.signatures)
+        XCTAssertEqual(auditSummary(report, Set(problemKinds).union([.notInDigest])), ["not-in-digest " + added])
+        let finding = try XCTUnwrap(report.findings.first { $0.kind == .notInDigest })
+        XCTAssertEqual(finding.kind.severity, .high)
+        XCTAssertTrue(finding.detail.contains("(2024-03-01T11:30Z, within 2024-03-01T00:00Z to"), finding.detail)
+        XCTAssertEqual(report.signaturesVerified, tree.truth.digestFiles)
+    }
+
+    /// Folders with no digest file audit nothing: a problem, not a pass.
+    func testNoDigestFileIsAProblem() throws {
+        let tree = try SignedTree()
+        for folder in try FileManager.default.subpathsOfDirectory(atPath: tree.root.path)
+        where folder.hasSuffix("/CloudTrail-Digest") {
+            try FileManager.default.removeItem(at: tree.root.appendingPathComponent(folder))
+        }
+        let report = try tree.audit()
+        XCTAssertEqual(report.findings.filter(\.isProblem).map(\.kind), [.noDigests])
+        XCTAssertEqual(report.digests, 0)
+    }
+
+    /// Windows that meet or overlap are one; a delivery time is read from a log file's name.
+    func testDigestWindowsAndDeliveryTimes() {
+        let minute: Int64 = 60_000
         XCTAssertEqual(
-            Audit.missingHours([0, 1, 5, 6, 8, 9, century]),
-            [
-                "1970-01-01T02:00Z to 1970-01-01T04:00Z (3 hours)", "1970-01-01T07:00Z",
-                "1970-01-01T10:00Z to 2069-12-06T23:00Z (\(century - 10) hours)",
-            ])
-        XCTAssertEqual(Audit.missingHours([]), [])
-        XCTAssertEqual(Audit.missingHours([7]), [])
-        XCTAssertEqual(Audit.missingHours([3, 4, 5]), [])
+            Audit.mergedWindows([5 * minute...9 * minute, 0...4 * minute, 20 * minute...30 * minute, 9 * minute...12 * minute]),
+            [0...12 * minute, 20 * minute...30 * minute])
+        XCTAssertEqual(Audit.mergedWindows([0...60_000, 120_000...180_000]), [0...180_000])
+        XCTAssertEqual(Audit.mergedWindows([0...60_000, 120_001...180_000]), [0...60_000, 120_001...180_000])
+        XCTAssertEqual(
+            Audit.deliveryTime(ofLogFile: "111122223333_CloudTrail_us-east-1_20240301T1130Z_abc.json.gz"),
+            EventTime.milliseconds("2024-03-01T11:30:00Z"))
+        XCTAssertNil(Audit.deliveryTime(ofLogFile: "111122223333_CloudTrail_us-east-1_20241301T1130Z_abc.json.gz"))
+        XCTAssertNil(Audit.deliveryTime(ofLogFile: "111122223333_CloudTrail-Digest_us-east-1_t_us-east-1_20240301T113000Z.json.gz"))
+        XCTAssertEqual(Audit.minuteText(EventTime.milliseconds("1969-12-31T23:59:30Z")!), "1969-12-31T23:59Z")
+        XCTAssertEqual(
+            Audit.logFolder(ofDigest: "/d/AWSLogs/1/CloudTrail-Digest/eu-west-1/2024/03/01/x.json.gz"), "/d/AWSLogs/1/CloudTrail/eu-west-1")
+        XCTAssertEqual(
+            Audit.logFolder(ofLog: "/d/AWSLogs/1/CloudTrail/eu-west-1/2024/03/01/x.json.gz"), "/d/AWSLogs/1/CloudTrail/eu-west-1")
+    }
+
+    /// Time no digest covers between the first and the last: one range per gap however long
+    /// (two digests a century apart are one finding), judged by the digests' own windows, not
+    /// by clock hours (a digest ending a second before the hour and the next starting there
+    /// leave none); a gap followed by a starting digest is a restart.
+    func testUncoveredTimeIsReportedAsRanges() {
+        let hour: Int64 = 3_600_000, century = 100 * 365 * 24 * hour
+        func window(_ start: Int64, _ end: Int64, starts: Bool = false) -> Audit.DigestWindow {
+            Audit.DigestWindow(start: start, end: end, startsChain: starts)
+        }
+        let gaps = Audit.uncovered([
+            window(0, hour), window(hour, 2 * hour), window(5 * hour, 6 * hour), window(7 * hour, 8 * hour, starts: true),
+            window(century, century + hour),
+        ])
+        XCTAssertEqual(gaps.map(\.from), [2 * hour, 6 * hour, 8 * hour])
+        XCTAssertEqual(gaps.map(\.to), [5 * hour, 7 * hour, century])
+        XCTAssertEqual(gaps.map(\.restarted), [false, true, false])
+        // Drifting times: 08:59:59 to 09:59:59, then 09:59:59 to 11:00:47.
+        let drift = Audit.uncovered([window(9 * hour - 1_000, 10 * hour - 1_000), window(10 * hour - 1_000, 11 * hour + 47_000)])
+        XCTAssertTrue(drift.isEmpty)
+        XCTAssertTrue(Audit.uncovered([]).isEmpty)
+        XCTAssertTrue(Audit.uncovered([window(0, hour)]).isEmpty)
+    }
+
+    /// Logging (or validation) stopped, then started again: no digest for the hours between,
+    /// and the first one after starts a new chain. A gap, told as such, not a problem.
+    func testLoggingStoppedThenStartedIsNotAProblem() throws {
+        let tree = try SignedTree()
+        let digests = try tree.digests()
+        for removed in Array(digests[3...7]) + Array(digests[9...]) {
+            try FileManager.default.removeItem(at: tree.root.appendingPathComponent(removed))
+        }
+        var json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(try tree.text(digests[8]).utf8)) as? [String: Any])
+        for field in ["previousDigestS3Bucket", "previousDigestS3Object", "previousDigestHashValue", "previousDigestSignature"] {
+            json[field] = NSNull()
+        }
+        try tree.write(digests[8], String(decoding: try JSONSerialization.data(withJSONObject: json), as: UTF8.self))
+        let report = try tree.audit()
+        XCTAssertEqual(report.findings.filter(\.isProblem), [])
+        let restarted = report.findings.filter { $0.kind == .loggingRestarted }
+        XCTAssertEqual(restarted.count, 1)
+        let stopped = try tree.field("digestEndTime", of: digests[2]), started = try tree.field("digestStartTime", of: digests[8])
+        func iso(_ text: String) -> String { StoredTime.text(EventTime.milliseconds(text)!) }
+        XCTAssertTrue(restarted[0].detail.hasPrefix("\(iso(stopped)) to \(iso(started)) ("), restarted[0].detail)
+        XCTAssertEqual(restarted[0].kind.severity, .info)
     }
 
     func testARemovedDigestBreaksTheChain() throws {
@@ -303,6 +390,10 @@ final class DigestIntegrityTests: XCTestCase {
 
         let usage = try runBinary(["audit", "--db", db, "--signatures", tree.signatures, tree.root.path])
         XCTAssertEqual(usage.status, 2)
+        // A path that does not exist is a usage error, not an audit of nothing that passes.
+        let missing = try runBinary(["audit", "--db", db, tree.root.path + "-typo"])
+        XCTAssertEqual(missing.status, 2)
+        XCTAssertTrue(missing.stderr.contains("no such file or folder: \(tree.root.path)-typo"), missing.stderr)
 
         // A broken chain is a problem: exit status 1.
         let digests = try tree.digests()

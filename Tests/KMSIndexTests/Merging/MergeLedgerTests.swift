@@ -145,4 +145,43 @@ final class MergeLedgerTests: XCTestCase {
         XCTAssertEqual(summary.filesIngested, 0)
         XCTAssertEqual(try count(dest, "SELECT count(*) FROM events"), 2)
     }
+
+    /// A reading of the same bytes without the content's hash (`--content-sha256`, or one an
+    /// audit kept) does not erase it, whichever of the two is later; a reading of other bytes
+    /// does.
+    func testTheContentHashOfTheSameBytesSurvivesAMerge() throws {
+        let dir = try TempDir()
+        let path = try dir.write("logs/" + logPath(), gzip(logFile([kmsRecord(eventID: "first")])))
+        func index(_ name: String, hashing: Bool) throws -> IndexDatabase {
+            let index = try makeIndex(dir, name: name)
+            var options = IngestOptions(paths: [path])
+            options.hashContent = hashing
+            _ = try Ingester(database: index, options: options).run()
+            return index
+        }
+        func hashes(_ index: IndexDatabase) throws -> Int { try count(index, "SELECT count(content_sha256) FROM source_files") }
+        let hashedEarlier = try index("hashed-earlier.sqlite", hashing: true)
+        let hashedDest = try index("hashed-dest.sqlite", hashing: true)
+        sleep(1)  // read_at has whole seconds
+        let plainLater = try index("plain-later.sqlite", hashing: false)
+        let plainDest = try index("plain-dest.sqlite", hashing: false)
+        XCTAssertEqual(try hashes(hashedDest), 1)
+        XCTAssertEqual(try hashes(plainDest), 0)
+
+        // The later reading replaces the row, the hash stays.
+        let replaced = try IndexMerger(destination: hashedDest).merge(shardPath: plainLater.path)
+        XCTAssertEqual(replaced.filesUpdated, 1)
+        XCTAssertEqual(try hashes(hashedDest), 1)
+        // The earlier reading's hash joins the later row.
+        let kept = try IndexMerger(destination: plainDest).merge(shardPath: hashedEarlier.path)
+        XCTAssertEqual(kept.filesUpdated, 0)
+        XCTAssertEqual(try hashes(plainDest), 1)
+
+        // Other bytes, read later: the hash of the old ones goes.
+        sleep(1)
+        try dir.write("logs/" + logPath(), gzip(logFile([kmsRecord(eventID: "first"), kmsRecord(eventID: "second")])))
+        let changed = try index("changed.sqlite", hashing: false)
+        XCTAssertEqual(try IndexMerger(destination: hashedDest).merge(shardPath: changed.path).filesUpdated, 1)
+        XCTAssertEqual(try hashes(hashedDest), 0)
+    }
 }

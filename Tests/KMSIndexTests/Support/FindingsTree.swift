@@ -47,7 +47,8 @@ struct FindingsTree {
     }
 
     static func role(_ arn: String, session: String) -> String {
-        let parts = arn.split(separator: ":"), account = String(parts[4]), name = arn.split(separator: "/").last!
+        let parts = arn.split(separator: ":", omittingEmptySubsequences: false)
+        let account = String(parts[4]), name = arn.split(separator: "/").last!
         return
             #"{"type":"AssumedRole","principalId":"AROA\#(name.uppercased()):\#(session)","arn":"arn:aws:sts::\#(account):assumed-role/\#(name)/\#(session)","accountId":"\#(account)","accessKeyId":"ASIA\#(session.uppercased())","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROA\#(name.uppercased())","arn":"\#(arn)","accountId":"\#(account)","userName":"\#(name)"}}}"#
     }
