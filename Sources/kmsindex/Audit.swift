@@ -80,6 +80,10 @@ extension KMSIndexCommand {
             let signed =
                 report.signaturesVerified.map { "\($0) of \(report.digests) digest signature(s) verified" }
                 ?? "digest signatures not checked (no --public-keys)"
+            if let first = report.unmatchedSignatures.first {
+                let more = report.unmatchedSignatures.count > 1 ? " and \(report.unmatchedSignatures.count - 1) more" : ""
+                Console.err("kmsindex: audit: --signatures names digests not in the tree: \(TerminalText.escape(first))\(more)")
+            }
             Console.err("kmsindex: audit: \(problems) problem(s), \(findings.count - problems) blind spot(s); \(signed)")
             if problems > 0 { throw ExitCode(1) }
         }

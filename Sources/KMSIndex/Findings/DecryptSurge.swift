@@ -26,7 +26,7 @@ enum DecryptSurgeFindings {
                     FROM activity_daily a JOIN principals p ON p.id = a.principal_id
                     WHERE a.day = ? AND a.event_name_sid = ? GROUP BY 1 HAVING n >= ?
                     """, arguments: [day, scope.decrypt, minimum])
-            var surges: [(principal: String, ids: String, n: Int, usual: Int, days: Int, key: String, paired: Set<Int64>)] = []
+            var surges: [(principal: String, ids: String, n: Int, failed: Int, usual: Int, days: Int, key: String, paired: Set<Int64>)] = []
             for row in candidates {
                 guard let principal: String = row["principal"] else { continue }
                 var n: Int = row["n"]
@@ -63,7 +63,15 @@ enum DecryptSurgeFindings {
                             FROM activity_daily a WHERE a.day = ? AND a.event_name_sid = ? AND a.principal_id IN (\(ids))
                             GROUP BY a.key_id, a.requested_key_sid ORDER BY sum(a.events) DESC LIMIT 1
                             """, arguments: [day, scope.decrypt]) ?? "unknown key"
-                surges.append((principal, ids, n, usual, history.count, key, paired))
+                // Refused calls count too (a surge of them is a probe), and the finding says so.
+                let failed =
+                    try Int.fetchOne(
+                        db,
+                        sql: """
+                            SELECT coalesce(sum(a.events), 0) FROM activity_daily a
+                            WHERE a.day = ? AND a.event_name_sid = ? AND a.principal_id IN (\(ids)) AND a.error_code_sid != 0
+                            """, arguments: [day, scope.decrypt]) ?? 0
+                surges.append((principal, ids, n, min(failed, n), usual, history.count, key, paired))
             }
             let start = Int64(day) * FindingsScope.dayMs
             let first = try firstDecrypts(
@@ -74,7 +82,7 @@ enum DecryptSurgeFindings {
                         .decryptSurge, .medium, time: isoTime(time ?? start),
                         subject: surge.key, principal: surge.principal,
                         detail:
-                            "\(surge.principal) made \(surge.n) Decrypt calls on \(dayText(day)), more than \(factor) times its median day (\(surge.usual)) of the \(surge.days) day(s) before",
+                            "\(surge.principal) made \(surge.n) Decrypt calls\(surge.failed > 0 ? " (\(surge.failed) of them failed)" : "") on \(dayText(day)), more than \(factor) times its median day (\(surge.usual)) of the \(surge.days) day(s) before",
                         eventIDs: eventIDs, events: surge.n, identity: [dayText(day)]))
             }
         }

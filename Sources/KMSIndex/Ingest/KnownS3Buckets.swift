@@ -23,7 +23,7 @@ final class KnownS3Buckets: @unchecked Sendable {
             configuration.readonly = true
             // Unknown (an unreadable index): every read is noted, and the end of the run decides.
             known =
-                (try? DatabaseQueue(path: path, configuration: configuration).read { db in
+                (try? DatabaseQueue(path: SQLiteSetup.literal(path), configuration: configuration).read { db in
                     Set(try String.fetchAll(db, sql: S3ReadStaging.bucketsThatCount))
                 }) ?? []
         }

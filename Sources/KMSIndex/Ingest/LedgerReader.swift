@@ -16,7 +16,7 @@ final class LedgerReader: @unchecked Sendable {
     private var folderRows: FolderRows?
 
     init(path: String) throws {
-        queue = try DatabaseQueue(path: path, configuration: IndexDatabase.configuration(readOnly: true))
+        queue = try DatabaseQueue(path: SQLiteSetup.literal(path), configuration: IndexDatabase.configuration(readOnly: true))
     }
 
     /// Files looked up in one read transaction.

@@ -10,9 +10,13 @@ struct DigestChain {
     var vouchedSignatures: [Int: String] = [:]
     /// The digests kept in the chain (in place on disk), by index.
     var checked: [Int] = []
+    /// The newest digest of each chain (backfills aside), by index.
+    var newest: Set<Int> = []
 
-    /// Checks `digests`: O(N log N), a sort by time within each chain.
-    init(_ digests: [DigestRecord]) {
+    /// Checks `digests`: O(N log N), a sort by time within each chain. `unreadable` are the
+    /// names of digest files in the tree that could not be read: a link to one is not to a
+    /// digest removed.
+    init(_ digests: [DigestRecord], unreadable: Set<String> = []) {
         var byLocation: [String: Int] = [:]
         var series: [String: [Int]] = [:]
         for (i, digest) in digests.enumerated() {
@@ -55,6 +59,7 @@ struct DigestChain {
             let ordered = members.sorted { a, b in
                 digests[a].endMs != digests[b].endMs ? digests[a].endMs < digests[b].endMs : digests[a].object < digests[b].object
             }.filter { !digests[$0].isBackfill }
+            if let last = ordered.last { newest.insert(last) }
             for (n, i) in ordered.enumerated() {
                 guard let link = digests[i].previous else { continue }
                 let named = byLocation[link.bucket + "/" + link.object]
@@ -72,10 +77,12 @@ struct DigestChain {
                                 "the oldest digest here names \(namedURI), which is not in the tree (expired, not synced, or removed): the chain is checked from here on"
                         ))
                 case (nil, let before?):
+                    let gone =
+                        unreadable.contains(String(link.object.split(separator: "/").last ?? ""))
+                        ? "which is in the tree but could not be read (unreadable-digest)" : "which is not in the tree: removed"
                     broken(
                         digests[i].uri,
-                        "names \(namedURI) as the digest before it, which is not in the tree: removed (the digest before it here is \(digests[before].uri))"
-                    )
+                        "names \(namedURI) as the digest before it, \(gone) (the digest before it here is \(digests[before].uri))")
                 case (let named?, nil):
                     broken(digests[i].uri, "names \(digests[named].uri) as the digest before it, which is not older in its chain")
                 case (let named?, let before?):

@@ -19,7 +19,8 @@ package struct DigestSignatureFile: Sendable {
         } catch {
             throw IntegrityInputError(path: path, reason: "cannot read as UTF-8 text: \(error.localizedDescription)")
         }
-        for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // By any line break: "\r\n" is one Character to Swift, which a split on "\n" would not cut.
+        for (n, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
             if fields.isEmpty || fields[0].hasPrefix("#") { continue }
             guard fields.count == 2, Hex.decode(String(fields[1])) != nil else {

@@ -14,7 +14,14 @@ struct DigestSignatures {
     static let startSlackMs: Int64 = 3_600_000
 
     /// Findings for the digests at `indices`, and how many signatures were verified.
-    func check(_ digests: [DigestRecord], indices: [Int], vouched: [Int: String]) -> (findings: [AuditFinding], verified: Int) {
+    /// `newest` are the newest digests of their chains: the others a later digest should vouch
+    /// for (it is missing or unreadable when it does not).
+    func check(_ digests: [DigestRecord], indices: [Int], vouched: [Int: String], newest: Set<Int> = [])
+        -> (findings: [AuditFinding], verified: Int)
+    {
+        // A chain that ended well before the newest digest here gets no next digest: its last
+        // signature is only in S3 metadata.
+        let latestEnd = indices.map { digests[$0].endMs }.max() ?? 0
         var findings: [AuditFinding] = []
         var verified = 0
         for i in indices {
@@ -23,10 +30,24 @@ struct DigestSignatures {
                 findings.append(AuditFinding(kind: kind, subject: digest.uri, detail: detail))
             }
             guard let signature = vouched[i] ?? signatureFile?.signatures[digest.object] else {
-                finding(
-                    .unsignedDigest,
-                    "no later digest carries its signature (the newest of a chain: CloudTrail keeps it as S3 object metadata, x-amz-meta-signature, which aws s3 sync does not copy); it is checked once the next digest arrives, or with --signatures"
-                )
+                let metadata = "CloudTrail keeps it as S3 object metadata, x-amz-meta-signature, which aws s3 sync does not copy"
+                if !newest.contains(i) {
+                    finding(
+                        .unsignedDigest,
+                        "no later digest carries its signature: the one after it in its chain is missing or unreadable (see "
+                            + "the chain's findings), so it cannot be verified from the tree (\(metadata)); give it with --signatures")
+                } else if latestEnd - digest.endMs > 2 * Self.startSlackMs {
+                    finding(
+                        .unsignedDigest,
+                        "no later digest carries its signature: the last of a chain that ended hours before the newest digest "
+                            + "here (a trail stopped or deleted, or a digest CloudTrail did not write), so none will (\(metadata)); "
+                            + "verify it with --signatures")
+                } else {
+                    finding(
+                        .unsignedDigest,
+                        "no later digest carries its signature (the newest of a chain: \(metadata)); it is checked once the next "
+                            + "digest arrives, or with --signatures")
+                }
                 continue
             }
             let source = vouched[i] != nil ? "the next digest's previousDigestSignature" : "the signature in \(signatureFile?.path ?? "")"

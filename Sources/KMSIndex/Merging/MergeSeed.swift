@@ -91,7 +91,7 @@ extension IndexMerger {
         var result = MergeResult(shardPath: shardPath)
         do {
             let source = try IndexDatabase.readOnlyQueue(path: shardPath)
-            let copy = try DatabaseQueue(path: temporary)
+            let copy = try DatabaseQueue(path: SQLiteSetup.literal(temporary))
             try source.backup(to: copy)
             try source.close()
             try copy.inDatabase { db in

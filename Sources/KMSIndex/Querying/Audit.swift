@@ -106,6 +106,9 @@ package struct Audit {
         /// Contents hashed by this audit (the ledger had no `content_sha256` for them): path
         /// and SHA-256, for `storeContentHashes`.
         package var contentHashes: [(path: String, sha256: String)] = []
+        /// Keys of the `--signatures` file that name no digest read (a typo leaves the newest
+        /// digest unverified), sorted.
+        package var unmatchedSignatures: [String] = []
     }
 
     /// Reads every digest file under `paths` and compares it with the ledger.
@@ -248,17 +251,23 @@ package struct Audit {
                     detail: "no CloudTrail digest file under it: nothing could be compared (is log file validation on for "
                         + "the trail, and does the sync copy CloudTrail-Digest/?)"))
         }
-        let chain = DigestChain(records)
+        let unreadable = Set(
+            findings.filter { $0.kind == .unreadableDigest }.map { String($0.subject.split(separator: "/").last ?? "") })
+        let chain = DigestChain(records, unreadable: unreadable)
         findings += chain.findings
         var verified: Int?
         if let keys {
             let checked = DigestSignatures(keys: keys, signatureFile: signatures)
-                .check(records, indices: chain.checked, vouched: chain.vouchedSignatures)
+                .check(records, indices: chain.checked, vouched: chain.vouchedSignatures, newest: chain.newest)
             findings += checked.findings
             verified = checked.verified
         }
         findings += try blindSpots()
-        return Report(findings: findings, digests: records.count, signaturesVerified: verified, contentHashes: contentHashes)
+        let objects = Set(records.map(\.object))
+        let unmatched = (signatures?.signatures.keys).map { $0.filter { !objects.contains($0) }.sorted() } ?? []
+        return Report(
+            findings: findings, digests: records.count, signaturesVerified: verified, contentHashes: contentHashes,
+            unmatchedSignatures: unmatched)
     }
 
     /// True when the file is still where it was ingested, with another size or modification

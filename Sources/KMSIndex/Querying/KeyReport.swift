@@ -23,6 +23,10 @@ package struct KeyReport {
     /// management events, oldest first).
     package static let sectionNames = ["key", "aliases", "daily", "principals", "trails", "objects", "failures", "lifecycle"]
 
+    /// The eventID of event `e` (SQL), which orders calls of one millisecond as in every index of
+    /// the same logs: row ids follow the order files were read in, and a merge's shards.
+    static let eventUID = "(SELECT u.event_uid FROM event_uids u WHERE u.event_time = e.event_time AND u.event_id = e.id)"
+
     /// Rows of `principals`, `objects` and `failures` without `--limit`.
     package static let defaultListLimit = 20
 
@@ -240,7 +244,7 @@ package struct KeyReport {
                        \(objectARNSQL("e.object_id")) AS object_arn
                 FROM events e LEFT JOIN principals p ON p.id = e.principal_id
                 WHERE \(f.sql) AND e.error_code_sid IS NOT NULL
-                ORDER BY e.event_time DESC, e.id DESC\(list)
+                ORDER BY e.event_time DESC, \(Self.eventUID) DESC\(list)
                 """, f.values),
             // Key management is never read-only: the partial index events_key_changes holds it.
             try section(
@@ -252,7 +256,7 @@ package struct KeyReport {
                 FROM events e LEFT JOIN principals p ON p.id = e.principal_id
                 WHERE \(e.sql) AND e.read_only IS NOT 1
                   AND (e.event_name_sid IN (SELECT id FROM strings WHERE text IN (\(lifecycle))) OR e.read_only = 0)
-                ORDER BY e.event_time, e.id\(all)
+                ORDER BY e.event_time, \(Self.eventUID)\(all)
                 """, e.values),
         ])
     }

@@ -26,7 +26,7 @@ package enum ReadOnlySQL {
             throw DatabaseOpenError.noIndex(path: path)
         }
         try IndexDatabase.checkFileHeader(path: path)
-        let queue = try DatabaseQueue(path: path, configuration: IndexDatabase.configuration(readOnly: true))
+        let queue = try DatabaseQueue(path: SQLiteSetup.literal(path), configuration: IndexDatabase.configuration(readOnly: true))
         try queue.read { db in
             try IndexDatabase.checkIdentity(db, path: path)
             try IndexDatabase.checkNotNewer(db, path: path)

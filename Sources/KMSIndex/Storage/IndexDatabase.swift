@@ -131,7 +131,7 @@ package final class IndexDatabase: Sendable {
             }
             if fd >= 0 { close(fd) }
         }
-        let queue = try DatabaseQueue(path: path, configuration: configuration(readOnly: false))
+        let queue = try DatabaseQueue(path: SQLiteSetup.literal(path), configuration: configuration(readOnly: false))
         try queue.writeWithoutTransaction { db in
             try checkIdentity(db, path: path)
             try checkNotNewer(db, path: path)
@@ -229,15 +229,15 @@ package final class IndexDatabase: Sendable {
     /// first reads, so on "readonly" one is opened and closed, and reading is tried once more.
     static func readOnlyQueue(path: String) throws -> DatabaseQueue {
         do {
-            return try DatabaseQueue(path: path, configuration: configuration(readOnly: true))
+            return try DatabaseQueue(path: SQLiteSetup.literal(path), configuration: configuration(readOnly: true))
         } catch let error as DatabaseError where error.resultCode == .SQLITE_READONLY {
             var repair = Configuration()
             repair.busyMode = .timeout(60)
             repair.foreignKeysEnabled = false
-            let writer = try DatabaseQueue(path: path, configuration: repair)
+            let writer = try DatabaseQueue(path: SQLiteSetup.literal(path), configuration: repair)
             try writer.inDatabase { db in _ = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") }
             try writer.close()
-            return try DatabaseQueue(path: path, configuration: configuration(readOnly: true))
+            return try DatabaseQueue(path: SQLiteSetup.literal(path), configuration: configuration(readOnly: true))
         }
     }
 

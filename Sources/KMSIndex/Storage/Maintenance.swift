@@ -121,7 +121,7 @@ package enum Maintenance {
         close(fd)
         do {
             try index.queue.inDatabase { db in
-                try db.execute(sql: "VACUUM INTO ?", arguments: [partial])
+                try db.execute(sql: "VACUUM INTO ?", arguments: [SQLiteSetup.literal(partial)])
             }
             guard DiskSync.flush(partial) else { throw DatabaseOpenError.cannotCreate(path: partial, errno: errno) }
             // link(2), unlike rename(2), fails rather than replace a file made there meanwhile.

@@ -18,6 +18,13 @@ enum SQLiteSetup {
         return memstatus && uri
     }
 
+    /// `path` as SQLite must be given it to open that very file: with URI filenames on, a
+    /// relative path that starts with `file:` would be read as a URI (`file:s.sqlite` opening
+    /// `s.sqlite`), so it is given as `./file:…`.
+    static func literal(_ path: String) -> String {
+        path.hasPrefix("file:") ? "./" + path : path
+    }
+
     /// True when SQLite reads `file:` URIs in ATTACH: set here, or built in (SQLITE_USE_URI).
     static var uriFilenames: Bool {
         applied || sqlite3_compileoption_used("USE_URI") != 0

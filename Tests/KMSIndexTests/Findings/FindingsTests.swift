@@ -90,6 +90,31 @@ final class FindingsTests: XCTestCase {
             ])
     }
 
+    /// A surge of refused Decrypts is still a surge (a probe), and says the calls failed.
+    func testASurgeOfRefusedCallsSaysTheyFailed() throws {
+        let dir = try TempDir()
+        folders.append(dir)
+        var tree = T(dir)
+        tree.history()
+        tree.ordinaryDay(5)
+        let denied = "arn:aws:iam::111122223333:role/Denied"
+        for n in 0..<1_200 {
+            tree.add(
+                5, "Decrypt", at: T.time(5, 2, n / 60, n % 60), identity: T.role(denied, session: "d"),
+                parameters: #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::app-data/x-\#(n).csv"}}"#, key: T.appKey,
+                error: (code: "AccessDeniedException", message: "not allowed"))
+        }
+        try tree.write(days: [1, 2, 3, 4, 5])
+        let index = try makeIndex(dir)
+        try ingest(index, [tree.root])
+        let surge = try XCTUnwrap(try nightly(index).first { $0.kind == .decryptSurge })
+        XCTAssertEqual(surge.principal, denied)
+        XCTAssertEqual(
+            surge.detail,
+            "\(denied) made 1200 Decrypt calls (1200 of them failed) on 2024-03-05, more than 10 times its median day (0) of the 4 day(s) before"
+        )
+    }
+
     /// Reads of log files through S3 data events count as KMS Decrypts do: a role that only
     /// GETs the log files is a new reader; a role that read them through KMS before is not, nor
     /// an own principal.

@@ -332,8 +332,28 @@ final class DigestIntegrityTests: XCTestCase {
         let unreadable = report.findings.filter { $0.kind == .unreadableDigest }
         XCTAssertEqual(unreadable.map { fileName($0.subject) }, [fileName(digests[3])])
         XCTAssertTrue(unreadable.first?.detail.contains("invalid JSON") ?? false)
-        // The digest after it names a digest the audit could not read.
+        // The digest after it names a digest the audit could not read, and says so.
         XCTAssertTrue(auditSummary(report, problemKinds).contains("digest-chain-broken " + fileName(digests[4])))
+        let broken = report.findings.first { $0.kind == .digestChainBroken && fileName($0.subject) == fileName(digests[4]) }
+        XCTAssertTrue(broken?.detail.contains("is in the tree but could not be read") == true, broken?.detail ?? "")
+        // The one before it is vouched for by no later digest: not the newest of its chain.
+        let keyed = try tree.audit(keys: [tree.keys])
+        let unsigned = keyed.findings.filter { $0.kind == .unsignedDigest && fileName($0.subject) == fileName(digests[2]) }
+        XCTAssertEqual(unsigned.count, 1)
+        XCTAssertTrue(unsigned.first?.detail.contains("the one after it in its chain is missing or unreadable") == true)
+    }
+
+    /// The last digest of a chain that ended hours before the newest digest here will never
+    /// be vouched for by a next one: said so, rather than promised a check to come.
+    func testTheLastDigestOfAChainThatEndedLongAgoIsNotPromisedACheck() throws {
+        let tree = try SignedTree()
+        let digests = try tree.digests()
+        for removed in digests.suffix(4) { try FileManager.default.removeItem(at: tree.root.appendingPathComponent(removed)) }
+        let report = try tree.audit(keys: [tree.keys])
+        let stale = report.findings.filter { $0.kind == .unsignedDigest && fileName($0.subject) == fileName(digests[digests.count - 5]) }
+        XCTAssertEqual(stale.count, 1)
+        XCTAssertTrue(stale.first?.detail.contains("the last of a chain that ended hours before the newest digest") == true)
+        XCTAssertEqual(stale.first?.kind.severity, .info)
     }
 
     func testKeyFilesAsTheCLIPrintsThem() throws {
@@ -390,6 +410,19 @@ final class DigestIntegrityTests: XCTestCase {
 
         let usage = try runBinary(["audit", "--db", db, "--signatures", tree.signatures, tree.root.path])
         XCTAssertEqual(usage.status, 2)
+        // A signature file with CRLF line ends reads as one with LF; a key that names no digest
+        // of the tree is told (a typo leaves the newest digest unverified).
+        let crlf = try tree.dir.write(
+            "crlf.txt",
+            Data(
+                (try String(contentsOfFile: tree.signatures, encoding: .utf8).replacingOccurrences(of: "\n", with: "\r\n")
+                    + "AWSLogs/typo.json.gz 00ff\r\n").utf8))
+        let complete = try runBinary(["audit", "--db", db, "--public-keys", tree.keys, "--signatures", crlf, tree.root.path])
+        XCTAssertEqual(complete.status, 0, complete.stderr)
+        XCTAssertTrue(complete.stderr.contains("--signatures names digests not in the tree: AWSLogs/typo.json.gz"), complete.stderr)
+        XCTAssertTrue(
+            complete.stderr.contains("\(tree.truth.digestFiles) of \(tree.truth.digestFiles) digest signature(s) verified"), complete.stderr
+        )
         // A path that does not exist is a usage error, not an audit of nothing that passes.
         let missing = try runBinary(["audit", "--db", db, tree.root.path + "-typo"])
         XCTAssertEqual(missing.status, 2)

@@ -109,6 +109,14 @@ final class MergeLedgerTests: XCTestCase {
         FileManager.default.changeCurrentDirectoryPath(dir.path)
         XCTAssertEqual(try merger.merge(shardPath: "it's a ?odd=1#name%20.sqlite").duplicates, 3)
         XCTAssertFalse(try FileManager.default.contentsOfDirectory(atPath: dir.path).contains { $0.hasPrefix("file:") })
+        // A relative path that starts with `file:` is a name too, not a URI (`s.sqlite`), for
+        // the checks before the merge as for the merge, and for a query.
+        let uriLike = try IndexDatabase.openForWriting(path: "file:s.sqlite")
+        try ingest(uriLike, [fixturesURL.appendingPathComponent("seed").path])
+        let fresh = IndexMerger(destination: try makeIndex(dir, name: "dest2.sqlite"))
+        XCTAssertEqual(try fresh.merge(shardPath: "file:s.sqlite").eventsAdded, 3)
+        XCTAssertEqual(try count(try IndexDatabase.openForReading(path: "file:s.sqlite"), "SELECT count(*) FROM events"), 3)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path + "/s.sqlite"))
     }
 
     /// A path read by the destination and, later and changed, by a shard: the shard's row wins,

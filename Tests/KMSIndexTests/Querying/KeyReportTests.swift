@@ -14,6 +14,42 @@ final class KeyReportTests: XCTestCase {
         return report
     }
 
+    /// Failed calls and key management of one millisecond come in the order of their eventIDs,
+    /// whichever file was read first (row ids follow that order, and a merge's shards').
+    func testCallsOfOneMillisecondAreInTheOrderOfTheirEventIDsWhicheverFileCameFirst() throws {
+        let dir = try TempDir()
+        let key = "arn:aws:kms:us-west-2:111122223333:key/11111111-2222-3333-4444-555555555555"
+        func call(_ id: String, _ name: String) -> String {
+            kmsRecord(
+                eventID: id, eventName: name, eventTime: "2024-03-01T10:00:00Z",
+                error: name == "Decrypt" ? (code: "AccessDenied", message: id) : nil)
+        }
+        let first = try dir.write(
+            "a/" + logPath(unique: "AAAAAAAAAAAAAAAA"),
+            gzip(
+                logFile([
+                    call("bbbbbbbb-0000-4000-8000-000000000000", "Decrypt"), call("dddd0000-0000-4000-8000-000000000000", "DisableKey"),
+                ])))
+        let second = try dir.write(
+            "b/" + logPath(unique: "BBBBBBBBBBBBBBBB"),
+            gzip(
+                logFile([
+                    call("aaaaaaaa-0000-4000-8000-000000000000", "Decrypt"), call("cccc0000-0000-4000-8000-000000000000", "DisableKey"),
+                ])))
+        var reports: [[[String?]]] = []
+        for (n, order) in [[first, second], [second, first]].enumerated() {
+            let index = try makeIndex(dir, name: "order\(n).sqlite")
+            for path in order { try ingest(index, [path]) }
+            let report = try XCTUnwrap(try keyReport(index, key))
+            reports.append(rows(report["failures"]) + rows(report["lifecycle"]))
+        }
+        XCTAssertEqual(reports[0], reports[1])
+        XCTAssertEqual(reports[0].map { $0[1] }, ["Decrypt", "Decrypt", "DisableKey", "DisableKey"])
+        // Failures newest first, ties by eventID from the last; key management oldest first.
+        XCTAssertEqual(
+            reports[0].prefix(2).map { $0[4] }, ["bbbbbbbb-0000-4000-8000-000000000000", "aaaaaaaa-0000-4000-8000-000000000000"])
+    }
+
     func testEveryWayOfNamingAKeyFindsIt() throws {
         let dir = try TempDir()
         let index = try queryIndex(dir)
