@@ -60,6 +60,9 @@ struct DigestChain {
                 digests[a].endMs != digests[b].endMs ? digests[a].endMs < digests[b].endMs : digests[a].object < digests[b].object
             }.filter { !digests[$0].isBackfill }
             if let last = ordered.last { newest.insert(last) }
+            // A digest followed by a starting digest ended its chain (logging stopped, then
+            // started again): the newest of that chain.
+            for (i, next) in zip(ordered, ordered.dropFirst()) where digests[next].previous == nil { newest.insert(i) }
             for (n, i) in ordered.enumerated() {
                 guard let link = digests[i].previous else { continue }
                 let named = byLocation[link.bucket + "/" + link.object]

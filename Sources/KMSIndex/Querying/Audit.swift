@@ -143,6 +143,7 @@ package struct Audit {
         // on two threads; their findings go where the file's check was.
         var unhashed: [(at: Int, entry: LedgerEntry, expected: String, subject: String)] = []
         var windowsBySeries: [String: [DigestWindow]] = [:]
+        var folderBySeries: [String: String] = [:]
         var records: [DigestRecord] = []
         var digestFiles = 0
         // Names of the log files some digest lists, and the delivery windows the digests of each
@@ -161,6 +162,7 @@ package struct Audit {
                     {
                         if let folder = Self.logFolder(ofDigest: InputWalker.absolute(path)) {
                             covered[folder, default: []].append(start...end)
+                            folderBySeries[Self.series(path)] = folder
                         }
                         // Late `_backfill` digests cover time again; they are checked by their links only.
                         if !(path.split(separator: "/").last ?? "").contains("_backfill") {
@@ -242,6 +244,17 @@ package struct Audit {
                                 + "was stopped, then started again")
                         : AuditFinding(kind: .missingDigest, subject: series, detail: span))
             }
+        }
+        for cut in Self.chainsCutShort(windowsBySeries) {
+            let hours = String(format: "%.1f hours", Double(cut.trailEnd - cut.end) / 3_600_000)
+            findings.append(
+                AuditFinding(
+                    kind: .missingDigest, subject: cut.series,
+                    detail: "\(isoTime(cut.end)) to \(isoTime(cut.trailEnd)) (\(hours)): no digest after this chain's last, while the "
+                        + "same trail's digests of \(cut.other) go on (a trail writes one every hour in each region, log files "
+                        + "or not): removed, or the trail stopped logging in this region (made single-region, the region disabled)"))
+            // Those hours count as covered: log files delivered in them are judged too.
+            if let folder = folderBySeries[cut.series] { covered[folder, default: []].append(cut.end...cut.trailEnd) }
         }
         findings += Self.notInDigests(ledger: ledger, listed: listed, covered: covered)
         if digestFiles == 0 {
@@ -402,30 +415,65 @@ package struct Audit {
     /// delivers it, and a file delivered near a digest's end may be listed by the next one.
     static let coverageMargin: Int64 = 15 * 60_000
 
-    /// The log files of `ledger` (read or failed) that no digest lists, whose delivery (the
-    /// time in their name) falls inside the windows the digests of their folder cover, away from
-    /// the windows' ends by `coverageMargin`. Files of folders no digest covers are not judged:
-    /// a trail without log file validation, or digests audited from another copy of the tree.
+    /// The log files of `ledger` (read or failed) that no digest lists, in an account whose
+    /// log folders the digests cover: one whose delivery (the time in its name) falls inside the
+    /// windows the digests of its folder cover, away from the windows' ends by
+    /// `coverageMargin`; and, in such an account, any file CloudTrail would not have written: not
+    /// at `…/CloudTrail/REGION/YYYY/MM/DD/NAME`, a name not of CloudTrail's form, or a name whose
+    /// time is not on its folder's day. Files of accounts (and regions) no digest covers are not
+    /// judged: a trail without log file validation, or digests audited from another copy.
     static func notInDigests(ledger: [String: [LedgerEntry]], listed: Set<String>, covered: [String: [ClosedRange<Int64>]])
         -> [AuditFinding]
     {
         let windows = covered.mapValues(mergedWindows)
+        let accounts = Set(windows.keys.map { String($0[..<($0.lastIndex(of: "/") ?? $0.endIndex)]) })
+        let addedOrOther = "a file CloudTrail did not deliver (added to the bucket)"
         var found: [(path: String, finding: AuditFinding)] = []
         for (name, entries) in ledger where !listed.contains(name) {
-            guard let delivered = deliveryTime(ofLogFile: name) else { continue }
+            let delivered = deliveryTime(ofLogFile: name)
             for entry in entries where entry.outcome != "skipped" {
-                guard let folder = logFolder(ofLog: entry.path), let folderWindows = windows[folder],
-                    let window = folderWindows.last(where: { $0.lowerBound <= delivered }),
-                    window.lowerBound + coverageMargin <= delivered, delivered + 60_000 + coverageMargin <= window.upperBound
-                else { continue }
-                let detail =
-                    "no digest lists it, though the digests of its folder cover its delivery (\(minuteText(delivered)), "
-                    + "within \(minuteText(window.lowerBound)) to \(minuteText(window.upperBound))): a file CloudTrail did not "
-                    + "deliver (added to the bucket), or one another trail without log file validation wrote to the same folder"
-                found.append((entry.path, AuditFinding(kind: .notInDigest, subject: entry.path, detail: detail)))
+                let parts = entry.path.split(separator: "/", omittingEmptySubsequences: false)
+                guard let i = parts.lastIndex(of: "CloudTrail"), accounts.contains(parts[...i].joined(separator: "/")) else { continue }
+                var detail: String?
+                let layout = Array(parts[(i + 1)...])
+                if layout.count != 5 {
+                    detail =
+                        "the index read it, but it is not where CloudTrail writes log files (…/CloudTrail/REGION/YYYY/MM/DD/): \(addedOrOther)"
+                } else if let folderWindows = windows[parts[...(i + 1)].joined(separator: "/")] {
+                    if let delivered {
+                        let day = String(layout[1] + layout[2] + layout[3])
+                        if !name.contains("_\(day)T") {
+                            detail =
+                                "its name's time (\(minuteText(delivered))) is not on the day of its folder (\(layout[1...3].joined(separator: "/"))), as CloudTrail's always is: \(addedOrOther)"
+                        } else if let window = lastWindow(startingBy: delivered, in: folderWindows),
+                            window.lowerBound + coverageMargin <= delivered, delivered + 60_000 + coverageMargin <= window.upperBound
+                        {
+                            detail =
+                                "no digest lists it, though the digests of its folder cover its delivery (\(minuteText(delivered)), "
+                                + "within \(minuteText(window.lowerBound)) to \(minuteText(window.upperBound))): \(addedOrOther), or one "
+                                + "another trail without log file validation wrote to the same folder"
+                        }
+                    } else {
+                        detail =
+                            "the index read it, but its name is not of the form CloudTrail gives its log files "
+                            + "(ACCOUNT_CloudTrail_REGION_YYYYMMDDTHHmmZ_UNIQUE.json.gz): \(addedOrOther)"
+                    }
+                }
+                if let detail { found.append((entry.path, AuditFinding(kind: .notInDigest, subject: entry.path, detail: detail))) }
             }
         }
         return found.sorted { $0.path < $1.path }.map(\.finding)
+    }
+
+    /// The last of `windows` (sorted, as `mergedWindows` leaves them) that starts at or before
+    /// `time`: a binary search, so that a folder of many gaps costs each file a logarithm.
+    static func lastWindow(startingBy time: Int64, in windows: [ClosedRange<Int64>]) -> ClosedRange<Int64>? {
+        var low = 0, high = windows.count
+        while low < high {
+            let middle = (low + high) / 2
+            if windows[middle].lowerBound <= time { low = middle + 1 } else { high = middle }
+        }
+        return low > 0 ? windows[low - 1] : nil
     }
 
     /// Windows sorted and joined where they meet or overlap (a minute apart at most).
@@ -496,6 +544,33 @@ package struct Audit {
         var start: Int64
         var end: Int64
         var startsChain: Bool
+    }
+
+    /// Chains (`ACCOUNT/REGION/TRAIL`) whose last digest ended more than two hours before the
+    /// newest of the same trail and account in another region: CloudTrail writes a digest every
+    /// hour in each region of a trail, so such a chain lost its newest digests (or the trail
+    /// stopped logging there). With the end of the chain, the trail's newest end, and the chain
+    /// that reaches it.
+    static func chainsCutShort(_ windowsBySeries: [String: [DigestWindow]]) -> [(
+        series: String, end: Int64, trailEnd: Int64, other: String
+    )] {
+        func trail(_ series: String) -> String {
+            let parts = series.split(separator: "/", maxSplits: 2)
+            return parts.count == 3 ? parts[0] + "/" + parts[2] : series
+        }
+        var ends: [String: Int64] = [:]
+        var newest: [String: (end: Int64, series: String)] = [:]
+        for (series, windows) in windowsBySeries {
+            guard let end = windows.map(\.end).max() else { continue }
+            ends[series] = end
+            let key = trail(series)
+            if let known = newest[key], known.end > end || (known.end == end && known.series < series) { continue }
+            newest[key] = (end, series)
+        }
+        return ends.sorted { $0.key < $1.key }.compactMap { series, end in
+            guard let last = newest[trail(series)], last.end - end > 2 * 3_600_000 else { return nil }
+            return (series, end, last.end, last.series)
+        }
     }
 
     /// Digests of one chain follow each other with no time between (a digest starts where the

@@ -130,14 +130,25 @@ final class DigestIntegrityTests: XCTestCase {
         let folder = (original as NSString).deletingLastPathComponent
         let account = String(fileName(original).prefix { $0 != "_" })
         let added = "\(account)_CloudTrail_us-east-1_20240301T1130Z_FORGEDforged0001.json.gz"
+        let nextDay = folder.replacingOccurrences(of: "/2024/03/01", with: "/2024/03/02")
         let late = "\(account)_CloudTrail_us-east-1_20240302T2330Z_LATElate00000001.json.gz"
-        for name in [added, late] {
-            try FileManager.default.copyItem(
-                at: tree.root.appendingPathComponent(original), to: tree.root.appendingPathComponent(folder + "/" + name))
+        // Files CloudTrail would not have written, in an account the digests cover: a name not of
+        // its form, a name whose time is not its folder's day, a file outside a day's folder.
+        let regionFolder = (((folder as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent as NSString)
+            .deletingLastPathComponent
+        let accountFolder = (regionFolder as NSString).deletingLastPathComponent
+        let oddName = folder + "/evil.json.gz"
+        let otherDay = folder + "/\(account)_CloudTrail_us-east-1_20250101T0000Z_FUTUREfutureFUTU.json.gz"
+        let outside = accountFolder + "/evil2.json.gz"
+        try FileManager.default.createDirectory(at: tree.root.appendingPathComponent(nextDay), withIntermediateDirectories: true)
+        for copy in [folder + "/" + added, nextDay + "/" + late, oddName, otherDay, outside] {
+            try FileManager.default.copyItem(at: tree.root.appendingPathComponent(original), to: tree.root.appendingPathComponent(copy))
         }
         let report = try tree.audit(keys: [tree.keys], signatures: tree.signatures)
-        XCTAssertEqual(auditSummary(report, Set(problemKinds).union([.notInDigest])), ["not-in-digest " + added])
-        let finding = try XCTUnwrap(report.findings.first { $0.kind == .notInDigest })
+        XCTAssertEqual(
+            auditSummary(report, Set(problemKinds).union([.notInDigest])),
+            [added, "evil.json.gz", "evil2.json.gz", fileName(otherDay)].map { "not-in-digest " + $0 }.sorted())
+        let finding = try XCTUnwrap(report.findings.first { $0.kind == .notInDigest && $0.subject.hasSuffix(added) })
         XCTAssertEqual(finding.kind.severity, .high)
         XCTAssertTrue(finding.detail.contains("(2024-03-01T11:30Z, within 2024-03-01T00:00Z to"), finding.detail)
         XCTAssertEqual(report.signaturesVerified, tree.truth.digestFiles)
@@ -162,6 +173,9 @@ final class DigestIntegrityTests: XCTestCase {
             Audit.mergedWindows([5 * minute...9 * minute, 0...4 * minute, 20 * minute...30 * minute, 9 * minute...12 * minute]),
             [0...12 * minute, 20 * minute...30 * minute])
         XCTAssertEqual(Audit.mergedWindows([0...60_000, 120_000...180_000]), [0...180_000])
+        let windows: [ClosedRange<Int64>] = [0...10, 20...30, 40...50]
+        XCTAssertEqual(
+            [-1, 0, 15, 20, 45, 99].map { Audit.lastWindow(startingBy: $0, in: windows) }, [nil, 0...10, 0...10, 20...30, 40...50, 40...50])
         XCTAssertEqual(Audit.mergedWindows([0...60_000, 120_001...180_000]), [0...60_000, 120_001...180_000])
         XCTAssertEqual(
             Audit.deliveryTime(ofLogFile: "111122223333_CloudTrail_us-east-1_20240301T1130Z_abc.json.gz"),
@@ -202,20 +216,31 @@ final class DigestIntegrityTests: XCTestCase {
     /// and the first one after starts a new chain. A gap, told as such, not a problem.
     func testLoggingStoppedThenStartedIsNotAProblem() throws {
         let tree = try SignedTree()
-        let digests = try tree.digests()
-        for removed in Array(digests[3...7]) + Array(digests[9...]) {
-            try FileManager.default.removeItem(at: tree.root.appendingPathComponent(removed))
+        // StopLogging stops a trail in every region: both chains have the gap.
+        for region in ["us-east-1", "eu-west-1"] {
+            let digests = try tree.digests(region)
+            for removed in Array(digests[3...7]) + Array(digests[9...]) {
+                try FileManager.default.removeItem(at: tree.root.appendingPathComponent(removed))
+            }
+            var json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(try tree.text(digests[8]).utf8)) as? [String: Any])
+            for field in ["previousDigestS3Bucket", "previousDigestS3Object", "previousDigestHashValue", "previousDigestSignature"] {
+                json[field] = NSNull()
+            }
+            try tree.write(digests[8], String(decoding: try JSONSerialization.data(withJSONObject: json), as: UTF8.self))
         }
-        var json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(try tree.text(digests[8]).utf8)) as? [String: Any])
-        for field in ["previousDigestS3Bucket", "previousDigestS3Object", "previousDigestHashValue", "previousDigestSignature"] {
-            json[field] = NSNull()
-        }
-        try tree.write(digests[8], String(decoding: try JSONSerialization.data(withJSONObject: json), as: UTF8.self))
+        let digests = try tree.digests()  // us-east-1's left: the three before the stop, then the start
+        XCTAssertEqual(digests.count, 4)
         let report = try tree.audit()
         XCTAssertEqual(report.findings.filter(\.isProblem), [])
-        let restarted = report.findings.filter { $0.kind == .loggingRestarted }
+        let restarted = report.findings.filter { $0.kind == .loggingRestarted && $0.subject.contains("/us-east-1/") }
+        XCTAssertEqual(report.findings.filter { $0.kind == .loggingRestarted }.count, 2)
         XCTAssertEqual(restarted.count, 1)
-        let stopped = try tree.field("digestEndTime", of: digests[2]), started = try tree.field("digestStartTime", of: digests[8])
+        // The last digest before the stop: no later digest will vouch for it, and it is said so.
+        let keyed = try tree.audit(keys: [tree.keys])
+        let before = keyed.findings.first { $0.kind == .unsignedDigest && fileName($0.subject) == fileName(digests[2]) }
+        XCTAssertTrue(
+            before?.detail.contains("the last of a chain that ended hours before the newest digest") == true, before?.detail ?? "")
+        let stopped = try tree.field("digestEndTime", of: digests[2]), started = try tree.field("digestStartTime", of: digests[3])
         func iso(_ text: String) -> String { StoredTime.text(EventTime.milliseconds(text)!) }
         XCTAssertTrue(restarted[0].detail.hasPrefix("\(iso(stopped)) to \(iso(started)) ("), restarted[0].detail)
         XCTAssertEqual(restarted[0].kind.severity, .info)
@@ -354,6 +379,11 @@ final class DigestIntegrityTests: XCTestCase {
         XCTAssertEqual(stale.count, 1)
         XCTAssertTrue(stale.first?.detail.contains("the last of a chain that ended hours before the newest digest") == true)
         XCTAssertEqual(stale.first?.kind.severity, .info)
+        // The same trail's digests of the other region go on: these hours lost theirs.
+        let cut = report.findings.filter { $0.kind == .missingDigest }
+        XCTAssertEqual(cut.map { $0.subject.split(separator: "/")[1] }, ["us-east-1"])
+        XCTAssertTrue(cut.first?.detail.contains("same trail's digests of") == true, cut.first?.detail ?? "")
+        XCTAssertTrue(cut.first?.detail.contains("(4.0 hours)") == true, cut.first?.detail ?? "")
     }
 
     func testKeyFilesAsTheCLIPrintsThem() throws {
