@@ -11,6 +11,9 @@ package struct AuditFinding: Sendable, Equatable {
         case notInDigest = "not-in-digest"
         /// No digest file under the folders audited: nothing could be compared.
         case noDigests = "no-digests"
+        /// Log files the index read in an account and region no digest covers, beside others
+        /// that digests cover: they cannot be checked.
+        case unvalidatedLogs = "unvalidated-logs"
         /// A digest lists a log file that was read but failed.
         case failed
         /// The content's SHA-256 differs from the digest's: altered or corrupted.
@@ -53,7 +56,7 @@ package struct AuditFinding: Sendable, Equatable {
                 .keyNotValidThen:
                 return .high
             case .notIngested, .failed, .missingDigest, .unreadableDigest, .unverifiable, .noDigests: return .medium
-            case .noKMSEvents, .bucketLevelOnly, .unsignedDigest, .chainStart, .loggingRestarted: return .info
+            case .noKMSEvents, .bucketLevelOnly, .unsignedDigest, .chainStart, .loggingRestarted, .unvalidatedLogs: return .info
             }
         }
     }
@@ -257,6 +260,9 @@ package struct Audit {
             if let folder = folderBySeries[cut.series] { covered[folder, default: []].append(cut.end...cut.trailEnd) }
         }
         findings += Self.notInDigests(ledger: ledger, listed: listed, covered: covered)
+        if !covered.isEmpty {
+            findings += Self.unvalidated(ledger: ledger, covered: covered, under: paths.map(InputWalker.absolute))
+        }
         if digestFiles == 0 {
             findings.append(
                 AuditFinding(
@@ -474,6 +480,29 @@ package struct Audit {
             if windows[middle].lowerBound <= time { low = middle + 1 } else { high = middle }
         }
         return low > 0 ? windows[low - 1] : nil
+    }
+
+    /// The log folders (`…/ACCOUNT/CloudTrail/REGION`) under `roots` whose files the index read
+    /// and no digest covers, while digests cover others: one finding each, with its count.
+    static func unvalidated(ledger: [String: [LedgerEntry]], covered: [String: [ClosedRange<Int64>]], under roots: [String])
+        -> [AuditFinding]
+    {
+        var files: [String: Int] = [:]
+        for entries in ledger.values {
+            for entry in entries where entry.outcome != "skipped" {
+                guard let folder = logFolder(ofLog: entry.path), covered[folder] == nil,
+                    roots.contains(where: { entry.path.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") })
+                else { continue }
+                files[folder, default: 0] += 1
+            }
+        }
+        return files.sorted { $0.key < $1.key }.map { folder, n in
+            AuditFinding(
+                kind: .unvalidatedLogs, subject: folder,
+                detail: "\(n) log file(s) the index read, but no digest under the folders audited covers this account and "
+                    + "region: they cannot be checked (log file validation off for the trail that writes them, or its "
+                    + "digests not synced)")
+        }
     }
 
     /// Windows sorted and joined where they meet or overlap (a minute apart at most).

@@ -144,10 +144,20 @@ final class DigestIntegrityTests: XCTestCase {
         for copy in [folder + "/" + added, nextDay + "/" + late, oddName, otherDay, outside] {
             try FileManager.default.copyItem(at: tree.root.appendingPathComponent(original), to: tree.root.appendingPathComponent(copy))
         }
+        // An account no digest covers, beside the one they do: told, not judged.
+        let unvalidated = "AWSLogs/999999999999/CloudTrail/us-east-1/2024/03/01"
+        try FileManager.default.createDirectory(at: tree.root.appendingPathComponent(unvalidated), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(
+            at: tree.root.appendingPathComponent(original),
+            to: tree.root.appendingPathComponent(unvalidated + "/999999999999_CloudTrail_us-east-1_20240301T1130Z_OTHERother000001.json.gz"))
         let report = try tree.audit(keys: [tree.keys], signatures: tree.signatures)
         XCTAssertEqual(
             auditSummary(report, Set(problemKinds).union([.notInDigest])),
             [added, "evil.json.gz", "evil2.json.gz", fileName(otherDay)].map { "not-in-digest " + $0 }.sorted())
+        let told = report.findings.filter { $0.kind == .unvalidatedLogs }
+        XCTAssertEqual(told.map(\.subject), [tree.root.path + "/AWSLogs/999999999999/CloudTrail/us-east-1"])
+        XCTAssertTrue(told.first?.detail.hasPrefix("1 log file(s) the index read") == true, told.first?.detail ?? "")
+        XCTAssertEqual(told.first?.kind.severity, .info)
         let finding = try XCTUnwrap(report.findings.first { $0.kind == .notInDigest && $0.subject.hasSuffix(added) })
         XCTAssertEqual(finding.kind.severity, .high)
         XCTAssertTrue(finding.detail.contains("(2024-03-01T11:30Z, within 2024-03-01T00:00Z to"), finding.detail)
