@@ -149,7 +149,8 @@ final class DigestIntegrityTests: XCTestCase {
         try FileManager.default.createDirectory(at: tree.root.appendingPathComponent(unvalidated), withIntermediateDirectories: true)
         try FileManager.default.copyItem(
             at: tree.root.appendingPathComponent(original),
-            to: tree.root.appendingPathComponent(unvalidated + "/999999999999_CloudTrail_us-east-1_20240301T1130Z_OTHERother000001.json.gz"))
+            to: tree.root.appendingPathComponent(unvalidated + "/999999999999_CloudTrail_us-east-1_20240301T1130Z_OTHERother000001.json.gz")
+        )
         let report = try tree.audit(keys: [tree.keys], signatures: tree.signatures)
         XCTAssertEqual(
             auditSummary(report, Set(problemKinds).union([.notInDigest])),
