@@ -11,10 +11,11 @@ extension KMSIndexCommand {
                 of log-file deliveries; baseline, the \(Usage.deliveriesPerDay) deliveries a day each \
                 trail, account and region seen delivering should cost (their first and last day in \
                 proportion); gap = requests - baseline; flag: deliveries-missing (log files missing from \
-                the index, a trail that stopped) or above-baseline (KMS use beyond CloudTrail's), by \
+                the index, a trail that stopped) and/or above-baseline (KMS use beyond CloudTrail's), by \
                 more than \(Int(Usage.tolerance * 100))% of the baseline; list_cost_usd at the list price before the \
-                free tier. monthly: requests, the free tier (per account and month) and the estimated \
-                cost. Exit status: 0 rows, 1 none, 2 error.
+                free tier. monthly: requests, the free tier (per account and month, taken from the requests \
+                shown) and the estimated cost (symmetric requests at one price, no key-month fee: see the \
+                README). Exit status: 0 rows, 1 none, 2 error.
                 """
         )
 

@@ -224,7 +224,7 @@ package struct KeyReport {
                 "objects",
                 """
                 WITH grouped AS MATERIALIZED (
-                    SELECT x.object_id, sum(x.writes) AS writes, sum(x.reads) AS reads,
+                    SELECT x.object_id, sum(CASE WHEN x.failed THEN 0 ELSE x.writes END) AS writes, sum(x.reads) AS reads,
                            sum(CASE WHEN x.failed THEN x.reads ELSE 0 END) AS failed_reads,
                            min(x.first_time) AS first_time, max(x.last_time) AS last_time
                     FROM \(latest.sql) x WHERE \(x.sql) AND \(latestOnly) GROUP BY x.object_id

@@ -112,7 +112,7 @@ package enum Listings {
             sql: """
                 WITH listed AS (
                     SELECT x.object_id, max((SELECT arn FROM trails WHERE id = x.trail_id)) AS trail_arn,
-                           sum(x.writes) AS writes, sum(x.reads) AS reads,
+                           sum(CASE WHEN x.failed THEN 0 ELSE x.writes END) AS writes, sum(x.reads) AS reads,
                            sum(CASE WHEN x.failed THEN x.reads ELSE 0 END) AS failed_reads,
                            min(x.first_time) AS first_time, max(x.last_time) AS last_time
                     FROM \(source.sql) x

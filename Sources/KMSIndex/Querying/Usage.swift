@@ -56,6 +56,17 @@ package struct UsagePricing: Sendable, Equatable {
 package enum Usage {
     /// Log files a trail delivers a day for one account and region: one each 5 minutes.
     package static let deliveriesPerDay = 288
+    /// A day's flags, comma-separated: `deliveries-missing` (deliveries below the baseline by
+    /// more than `tolerance`), `above-baseline` (requests above it by more): both when both
+    /// apply, so that a surge of KMS use does not hide behind missing deliveries.
+    static func flag(requests: Int, deliveries: Int, baseline: Int, tolerance: Double) -> String? {
+        guard baseline > 0 else { return nil }
+        var flags: [String] = []
+        if Double(deliveries) < Double(baseline) * (1 - tolerance) { flags.append("deliveries-missing") }
+        if Double(requests) > Double(baseline) * (1 + tolerance) { flags.append("above-baseline") }
+        return flags.isEmpty ? nil : flags.joined(separator: ",")
+    }
+
     /// A day is flagged when deliveries fall below, or requests rise above, the baseline by
     /// more than this fraction of it.
     package static let tolerance = 0.1
@@ -113,14 +124,7 @@ package enum Usage {
         let price = pricing.pricePer10k / 10_000
         let daily = keys.map { key -> [Cell] in
             let n = requests[key] ?? 0, delivered = deliveries[key] ?? 0, expected = baseline[key] ?? 0
-            var flag: String?
-            if expected > 0 {
-                if Double(delivered) < Double(expected) * (1 - tolerance) {
-                    flag = "deliveries-missing"
-                } else if Double(n) > Double(expected) * (1 + tolerance) {
-                    flag = "above-baseline"
-                }
-            }
+            let flag = Self.flag(requests: n, deliveries: delivered, baseline: expected, tolerance: tolerance)
             var row: [Cell] = [.text(key.day)]
             if grouping != nil { row.append(Cell(key.group)) }
             return row + [

@@ -94,6 +94,37 @@ final class ListingsTests: XCTestCase {
 
     /// A location's readers are counted from the index of events by location alone: a data-lake
     /// file read 76,000 times must not cost a row read per Decrypt (schema 37).
+    /// A GenerateDataKey that failed wrote nothing: not a write of its object (in `objects` and
+    /// in `key`'s objects), from the summaries as from the events.
+    func testAFailedGenerateDataKeyIsNoWrite() throws {
+        let dir = try TempDir()
+        let context = { (key: String) in #"{"encryptionContext":{"aws:s3:arn":"arn:aws:s3:::data/\#(key)"}}"# }
+        try dir.write(
+            logPath(),
+            gzip(
+                logFile([
+                    kmsRecord(eventName: "GenerateDataKey", requestParameters: context("written")),
+                    kmsRecord(
+                        eventName: "GenerateDataKey", requestParameters: context("refused"),
+                        error: (code: "AccessDenied", message: "no")),
+                ])))
+        let index = try makeIndex(dir)
+        try ingest(index, [dir.path])
+        for fromEvents in [false, true] {
+            var filter = QueryFilter()
+            filter.fromEvents = fromEvents
+            let table = try index.queue.read { db in try Listings.objects(db, filter: filter) }
+            let writes = Dictionary(uniqueKeysWithValues: rows(table).map { ($0[0] ?? "", $0[5] ?? "") })
+            XCTAssertEqual(writes, ["arn:aws:s3:::data/written": "1", "arn:aws:s3:::data/refused": "0"], "fromEvents \(fromEvents)")
+        }
+        let answer = try index.queue.read { db in
+            try KeyReport(db).answer("arn:aws:kms:us-west-2:111122223333:key/11111111-2222-3333-4444-555555555555", filter: QueryFilter())
+        }
+        guard case let .report(_, report) = answer else { return XCTFail("no report") }
+        XCTAssertEqual(
+            Set(rows(report["objects"]).map { [$0[0], $0[2]] }), [["arn:aws:s3:::data/written", "1"], ["arn:aws:s3:::data/refused", "0"]])
+    }
+
     func testObjectsCountReadersFromTheIndexAlone() throws {
         let dir = try TempDir()
         let index = try queryIndex(dir)

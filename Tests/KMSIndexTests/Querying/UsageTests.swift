@@ -27,7 +27,11 @@ final class UsageTests: XCTestCase {
                     .text("2024-03-01"), .integer(4), .integer(2), .integer(287), .integer(-283), .text("deliveries-missing"),
                     .real(0.000012),
                 ],
-                [.text("2024-03-02"), .integer(4), .integer(1), .integer(2), .integer(2), .text("deliveries-missing"), .real(0.000012)],
+                // Fewer deliveries than the baseline, and more requests: both flags.
+                [
+                    .text("2024-03-02"), .integer(4), .integer(1), .integer(2), .integer(2),
+                    .text("deliveries-missing,above-baseline"), .real(0.000012),
+                ],
                 [.text("2024-03-03"), .integer(2), .integer(0), .integer(0), .integer(2), .null, .real(0.000006)],
             ])
         XCTAssertEqual(report["monthly"]?.columns, ["month", "requests", "free_requests", "billable_requests", "cost_usd"])
@@ -124,6 +128,16 @@ final class UsageTests: XCTestCase {
                 ["2024-03-01", "us-west-2", "577", "576", "576"],
                 ["2024-03-02", "us-west-2", "577", "576", "576"],
             ])
+    }
+
+    /// Both flags when both apply: a surge of KMS use does not hide behind missing deliveries.
+    func testADayTakesBothFlagsWhenBothApply() {
+        let t = Usage.tolerance
+        XCTAssertEqual(Usage.flag(requests: 2_273, deliveries: 800, baseline: 1_152, tolerance: t), "deliveries-missing,above-baseline")
+        XCTAssertEqual(Usage.flag(requests: 1_100, deliveries: 800, baseline: 1_152, tolerance: t), "deliveries-missing")
+        XCTAssertEqual(Usage.flag(requests: 2_273, deliveries: 1_152, baseline: 1_152, tolerance: t), "above-baseline")
+        XCTAssertNil(Usage.flag(requests: 1_200, deliveries: 1_100, baseline: 1_152, tolerance: t))
+        XCTAssertNil(Usage.flag(requests: 5, deliveries: 0, baseline: 0, tolerance: t))
     }
 
     func testExpectedDeliveriesCountFiveMinuteSlots() {
