@@ -90,7 +90,7 @@ final class QueryCommandLineTests: XCTestCase {
             section,day,requests,deliveries,baseline,gap,flag,list_cost_usd,month,free_requests,billable_requests,cost_usd\r
             daily,2024-02-29,1,0,0,1,,1.0,,,,\r
             daily,2024-03-01,4,2,287,-283,deliveries-missing,4.0,,,,\r
-            daily,2024-03-02,4,1,2,2,deliveries-missing,4.0,,,,\r
+            daily,2024-03-02,4,1,2,2,"deliveries-missing,above-baseline",4.0,,,,\r
             daily,2024-03-03,2,0,0,2,,2.0,,,,\r
             monthly,,1,,,,,,2024-02,0,1,1.0\r
             monthly,,10,,,,,,2024-03,0,10,10.0\r
