@@ -133,8 +133,9 @@ package struct KeyReport {
         e.add("e.key_id = ?", key.id)
         // Failed calls through the (covering) partial index of failures, not the key's index:
         // a busy key has millions of events, and few failures.
+        // A refused ReEncrypt is the failure of its source key too (`kms:ReEncryptFrom`).
         var f = try unkeyed.eventConditions(db)
-        f.add("+e.key_id = ?", key.id)
+        f.add("(+e.key_id = ? OR e.source_key_id = ?)", key.id, key.id)
         // The locations the objects list can show: a quiet key's all, through its index; a busy
         // key's latest, walking its events back in time.
         let keyEvents =
