@@ -70,10 +70,12 @@ package enum OwnPrincipals {
     /// a person (the sample shipped, one log file read once by an administrator, named them).
     static let minimumFilesRead = 3
 
-    /// The likeliest own principal, if any caller reaches 90% of at least `minimumFilesRead` files. Looks at the log files
-    /// delivered in the last `days` days of deliveries, so that its cost does not grow with
-    /// history. A file delivered less than 48 hours before the index's last event that a caller
-    /// has not read yet does not count against it: its window is still open.
+    /// The likeliest own principal, if any caller reaches 90% of at least `minimumFilesRead`
+    /// files of one trail (a sync role per account, each reading its own trail's bucket, reads
+    /// each a share of all the files). Looks at the log files delivered in the last `days` days
+    /// of deliveries, so that its cost does not grow with history. A file delivered less than
+    /// 48 hours before the index's last event that a caller has not read yet does not count
+    /// against it: its window is still open. Of several, the one that read the most files.
     package static func likely(_ db: Database, days: Int64 = 7) throws -> Candidate? {
         let hours48: Int64 = 48 * 3_600_000
         guard let last = try Int64.fetchOne(db, sql: "SELECT max(event_time) FROM event_uids") else { return nil }
@@ -82,7 +84,7 @@ package enum OwnPrincipals {
             db,
             sql: """
                 WITH files AS (
-                    SELECT e.object_id AS object_id, min(e.event_time) AS delivered
+                    SELECT e.object_id AS object_id, min(e.event_time) AS delivered, min(e.trail_id) AS trail_id
                     FROM event_uids u CROSS JOIN events e ON e.id = u.event_id
                     WHERE u.event_time >= :from AND e.trail_id IS NOT NULL AND e.object_id IS NOT NULL
                       AND e.event_name_sid = (SELECT id FROM strings WHERE text = 'GenerateDataKey')
@@ -90,24 +92,26 @@ package enum OwnPrincipals {
                       AND (SELECT kind FROM s3_objects WHERE id = e.object_id) = 'object'
                     GROUP BY e.object_id),
                 reads AS (
-                    SELECT DISTINCT f.object_id, coalesce(p.role_arn, p.arn) AS caller
+                    SELECT DISTINCT f.object_id, f.trail_id, f.delivered, coalesce(p.role_arn, p.arn) AS caller
                     FROM files f CROSS JOIN events d ON d.object_id = f.object_id
                     JOIN principals p ON p.id = d.principal_id
                     WHERE d.event_name_sid = (SELECT id FROM strings WHERE text = 'Decrypt') AND d.error_code_sid IS NULL
                       AND d.event_time BETWEEN f.delivered AND f.delivered + :window
                       AND coalesce(p.role_arn, p.arn) IS NOT NULL),
-                open AS (SELECT count(*) AS n FROM files WHERE delivered + :window > :last)
-                SELECT r.caller, count(*) AS read,
-                       (SELECT count(*) FROM files) - (SELECT n FROM open)
-                       + (SELECT count(*) FROM reads o JOIN files f ON f.object_id = o.object_id
-                          WHERE o.caller = r.caller AND f.delivered + :window > :last) AS files,
+                trails AS (
+                    SELECT trail_id, count(*) AS files, sum(delivered + :window > :last) AS open FROM files GROUP BY trail_id)
+                SELECT r.caller, count(*) AS read, t.files - t.open + sum(r.delivered + :window > :last) AS files,
                        EXISTS (SELECT 1 FROM own_principals WHERE arn = r.caller) AS own
-                FROM reads r GROUP BY r.caller ORDER BY read DESC, r.caller LIMIT 1
+                FROM reads r JOIN trails t ON t.trail_id = r.trail_id
+                GROUP BY r.caller, r.trail_id
+                ORDER BY read DESC, r.caller
                 """, arguments: ["from": from, "window": hours48, "last": last])
-        guard let row = rows.first else { return nil }
-        let read: Int = row["read"], files: Int = row["files"]
-        guard read >= minimumFilesRead, read * 10 >= files * 9 else { return nil }
-        return Candidate(arn: row["caller"], filesRead: read, files: files, alreadyOwn: row["own"])
+        for row in rows {
+            let read: Int = row["read"], files: Int = row["files"]
+            guard read >= minimumFilesRead, read * 10 >= files * 9 else { continue }
+            return Candidate(arn: row["caller"], filesRead: read, files: files, alreadyOwn: row["own"])
+        }
+        return nil
     }
 }
 

@@ -86,6 +86,28 @@ final class OwnPrincipalsTests: XCTestCase {
             requestParameters: Q.context(object: Q.log3))
         let lateIndex = try queryIndex(late, records)
         XCTAssertEqual(try lateIndex.queue.read { db in try OwnPrincipals.likely(db) }?.filesRead, nil)
+        // A sync role per account, each reading its own trail's files (half of all): each reads
+        // all of its trail's, and the one that read the most is named.
+        let twoTrails = try TempDir()
+        let otherSync = "arn:aws:iam::111122223333:role/OtherSync", otherTrail = "arn:aws:cloudtrail:us-west-2:111122223333:trail/other"
+        let otherIdentity = Self.syncIdentity("o1").replacingOccurrences(of: "Sync", with: "OtherSync")
+        var perTrail = Self.records
+        for n in 1...4 {
+            let object = "arn:aws:s3:::other-logs/AWSLogs/111122223333/CloudTrail/us-west-2/2024/03/01/f\(n).json.gz"
+            perTrail.append(
+                queryRecord(
+                    "d\(n)", "GenerateDataKey", "2024-03-01T0\(n):00:00Z",
+                    identity: #"{"type":"AWSService","invokedBy":"cloudtrail.amazonaws.com"}"#,
+                    requestParameters: Q.context(object: object, trail: otherTrail)))
+            perTrail.append(
+                queryRecord(
+                    "o\(n)", "Decrypt", "2024-03-01T0\(n):30:00Z", identity: otherIdentity,
+                    requestParameters: Q.context(object: object, trail: otherTrail)))
+        }
+        let perTrailIndex = try queryIndex(twoTrails, perTrail)
+        XCTAssertEqual(
+            try perTrailIndex.queue.read { db in try OwnPrincipals.likely(db) },
+            OwnPrincipals.Candidate(arn: otherSync, filesRead: 4, files: 4, alreadyOwn: false))
         // One log file read once, as in the sample shipped: too little to name anyone.
         let one = try TempDir()
         let seed = try makeIndex(one)
