@@ -18,44 +18,26 @@ enum UnaccountedFindings {
             let severity: Finding.Severity
             let detail: String
             var time = ""
-            switch audit.kind {
-            case .hashMismatch:
-                severity = .high
-                detail = "hash-mismatch: the log file's content differs from its digest (altered or corrupted): \(audit.detail)"
-                time = deliveryTime(audit.subject) ?? ""
-            case .changedSinceIngest:
-                severity = .high
-                detail = "changed-since-ingest: the log file's bytes differ from those ingested: \(audit.detail)"
-                time = deliveryTime(audit.subject) ?? ""
-            case .unverifiable:
-                severity = .medium
-                detail = "unverifiable: the log file's content could not be compared with its digest: \(audit.detail)"
-                time = deliveryTime(audit.subject) ?? ""
-            case .notIngested:
-                severity = .medium
-                detail = "not-ingested: a digest lists this log file, which the index never read (\(audit.detail))"
-                time = deliveryTime(audit.subject) ?? ""
-            case .missingDigest:
-                severity = .low
-                if let to = audit.detail.range(of: " to ") {
+            if let (kindSeverity, explain) = fileKinds[audit.kind] {
+                severity = kindSeverity
+                detail = "\(audit.kind.rawValue): \(explain(audit.detail))"
+                time = Audit.deliveryTime(ofLogFile: String(audit.subject.split(separator: "/").last ?? "")).map(isoTime) ?? ""
+            } else {
+                switch audit.kind {
+                case .missingDigest:
+                    // `FROM to TO (N hours)`: the finding's time is the gap's start.
+                    severity = .low
                     detail = "missing-digest: no digest file for the hours from \(audit.detail)"
-                    time = String(audit.detail[..<to.lowerBound])
-                } else {
-                    detail = "missing-digest: no digest file for the hour starting \(audit.detail)"
-                    time = audit.detail
+                    time = audit.detail.range(of: " to ").map { String(audit.detail[..<$0.lowerBound]) } ?? ""
+                case .noDigests:
+                    severity = .medium
+                    detail = "no-digests: \(audit.detail)"
+                case .digestChainBroken, .signatureInvalid, .unknownKey, .keyNotValidThen:
+                    severity = .high
+                    detail = "\(audit.kind.rawValue): \(audit.detail)"
+                default:
+                    return nil
                 }
-            case .notInDigest:
-                severity = .high
-                detail = "not-in-digest: a log file the index read that no digest lists, in hours the digests cover: \(audit.detail)"
-                time = deliveryTime(audit.subject) ?? ""
-            case .noDigests:
-                severity = .medium
-                detail = "no-digests: \(audit.detail)"
-            case .digestChainBroken, .signatureInvalid, .unknownKey, .keyNotValidThen:
-                severity = .high
-                detail = "\(audit.kind.rawValue): \(audit.detail)"
-            default:
-                return nil
             }
             return Finding(
                 .logFilesUnaccounted, severity, time: time, subject: audit.subject, principal: nil,
@@ -65,16 +47,13 @@ enum UnaccountedFindings {
         return (findings, report.contentHashes)
     }
 
-    /// The delivery time in a log file's name (`…_20240301T0005Z_…`), as ISO-8601.
-    static func deliveryTime(_ path: String) -> String? {
-        let name = path.split(separator: "/").last.map(String.init) ?? path
-        for part in name.split(separator: "_") where part.count == 14 && part.last == "Z" {
-            let c = Array(part)
-            guard c[8] == "T", c.enumerated().allSatisfy({ $0.offset == 8 || $0.offset == 13 || $0.element.isNumber }) else { continue }
-            let s = String(part)
-            func at(_ i: Int, _ n: Int) -> Substring { s.dropFirst(i).prefix(n) }
-            return "\(at(0, 4))-\(at(4, 2))-\(at(6, 2))T\(at(9, 2)):\(at(11, 2)):00Z"
-        }
-        return nil
-    }
+    /// The audit's findings about one log file: their severity, and what the kind means before
+    /// the audit's detail. The finding's time is the file's delivery, from its name.
+    static let fileKinds: [AuditFinding.Kind: (Finding.Severity, @Sendable (String) -> String)] = [
+        .hashMismatch: (.high, { "the log file's content differs from its digest (altered or corrupted): \($0)" }),
+        .changedSinceIngest: (.high, { "the log file's bytes differ from those ingested: \($0)" }),
+        .notInDigest: (.high, { "a log file the index read that no digest lists, in hours the digests cover: \($0)" }),
+        .unverifiable: (.medium, { "the log file's content could not be compared with its digest: \($0)" }),
+        .notIngested: (.medium, { "a digest lists this log file, which the index never read (\($0))" }),
+    ]
 }

@@ -29,10 +29,10 @@ extension MergeStatements {
         // The hash of a file's content (`ingest --content-sha256`, or an audit's) is kept when
         // the later reading of the same bytes has none: a file deleted since can still be
         // compared with its digest.
-        let replacing = kept.map {
-            $0 == "content_sha256"
+        let replacing = zip(kept, values).map { column, value in
+            column == "content_sha256"
                 ? "coalesce(s.content_sha256, iif(s.file_sha256 = ledger_files.file_sha256, ledger_files.content_sha256, NULL))"
-                : $0 == "events_added" ? "0" : "s.\($0)"
+                : value
         }
         try db.execute(
             sql: """

@@ -16,10 +16,9 @@ package enum Denied {
         var groups: [GroupKey: Group] = [:]
         var callers: [Int64: String] = [:], keys: [KeyRef: String?] = [:], texts: [Int64: String] = [:]
         let columns = "e.id, e.principal_id, e.key_id, e.requested_key_sid, e.error_code_sid, e.event_name_sid, e.object_id, e.event_time"
-        var rows = try Row.fetchCursor(db, sql: "SELECT \(columns) FROM events e WHERE \(c.sql)", arguments: c.arguments)
+        var queries = [(sql: "SELECT \(columns) FROM events e WHERE \(c.sql)", arguments: c.arguments)]
         // A refused ReEncrypt is filed under its destination key; the key a filter names may be
         // its source, the key that refused it (`kms:ReEncryptFrom`): found too, under that key.
-        var sourceRows: RowCursor?
         if let key = filter.key, case let ids = try KeyLookup.resolve(db, key).map(\.id), !ids.isEmpty {
             var unkeyed = filter
             unkeyed.key = nil
@@ -27,29 +26,22 @@ package enum Denied {
             s.add("e.error_code_sid IS NOT NULL")
             let list = ids.map(String.init).joined(separator: ", ")
             s.add("e.source_key_id IN (\(list)) AND (e.key_id IS NULL OR e.key_id NOT IN (\(list)))")
-            sourceRows = try Row.fetchCursor(
-                db,
-                sql: """
-                    SELECT e.id, e.principal_id, e.source_key_id, NULL, e.error_code_sid, e.event_name_sid, e.object_id, e.event_time
-                    FROM events e WHERE \(s.sql)
-                    """, arguments: s.arguments)
+            let sourceColumns = columns.replacingOccurrences(of: "e.key_id, e.requested_key_sid", with: "e.source_key_id, NULL")
+            queries.append((sql: "SELECT \(sourceColumns) FROM events e WHERE \(s.sql)", arguments: s.arguments))
         }
-        while true {
-            guard let row = try rows.next() else {
-                guard let next = sourceRows else { break }
-                rows = next
-                sourceRows = nil
-                continue
+        for query in queries {
+            let rows = try Row.fetchCursor(db, sql: query.sql, arguments: query.arguments)
+            while let row = try rows.next() {
+                let principal: Int64? = row[1], keyRef = KeyRef(key: row[2], requested: row[3])
+                let error: Int64 = row[4], name: Int64 = row[5], object: Int64? = row[6], time: Int64 = row[7]
+                if callers[principal ?? 0] == nil { callers[principal ?? 0] = try callerText(db, principal) }
+                if keys[keyRef] == nil { keys[keyRef] = .some(try keyText(db, keyRef)) }
+                for sid in [error, name] where texts[sid] == nil {
+                    texts[sid] = try String.fetchWhole(db, sql: "SELECT text FROM strings WHERE id = ?", arguments: [sid]) ?? ""
+                }
+                let key = GroupKey(principal: callers[principal ?? 0]!, key: keys[keyRef]!, error: texts[error]!)
+                groups[key, default: Group()].add(id: row[0], name: texts[name]!, object: object, time: time)
             }
-            let principal: Int64? = row[1], keyRef = KeyRef(key: row[2], requested: row[3])
-            let error: Int64 = row[4], name: Int64 = row[5], object: Int64? = row[6], time: Int64 = row[7]
-            if callers[principal ?? 0] == nil { callers[principal ?? 0] = try callerText(db, principal) }
-            if keys[keyRef] == nil { keys[keyRef] = .some(try keyText(db, keyRef)) }
-            for sid in [error, name] where texts[sid] == nil {
-                texts[sid] = try String.fetchWhole(db, sql: "SELECT text FROM strings WHERE id = ?", arguments: [sid]) ?? ""
-            }
-            let key = GroupKey(principal: callers[principal ?? 0]!, key: keys[keyRef]!, error: texts[error]!)
-            groups[key, default: Group()].add(id: row[0], name: texts[name]!, object: object, time: time)
         }
         var ordered = groups.sorted { a, b in
             if a.value.calls != b.value.calls { return a.value.calls > b.value.calls }
